@@ -1,0 +1,58 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "swxl",
+    products: [
+        .executable(name: "swxl", targets: ["swxl"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+    ],
+    targets: [
+        // The xenstore wire format and its rules: pure, no I/O.
+        .target(name: "XenStoreProtocol"),
+        // A small blocking client over a Unix socket (or the xenbus device).
+        .target(name: "XenStoreClient", dependencies: ["XenStoreProtocol"]),
+        // SQLite from the system (libsqlite3-dev), for the daemon's durable store.
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        // swxl's own xenstored.
+        .target(name: "XenStoreServer", dependencies: [
+            "XenStoreProtocol", "CSQLite",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // Config text (xl.cfg, xm, SXP) to the typed domain model and back: pure.
+        .target(name: "DomainConfig"),
+        // The only code that includes Xen's C headers.
+        .target(name: "CXen"),
+        // Domain lifecycle over a Hypervisor (real or simulated) and xenstore.
+        .target(name: "Toolstack", dependencies: [
+            "DomainConfig", "XenStoreClient", "XenStoreProtocol", "CXen",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // The command line.
+        .executableTarget(name: "swxl", dependencies: [
+            "XenStoreProtocol", "XenStoreClient", "XenStoreServer", "DomainConfig", "Toolstack",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        .testTarget(name: "XenStoreProtocolTests", dependencies: ["XenStoreProtocol"]),
+        .testTarget(name: "XenStoreServerTests", dependencies: ["XenStoreServer", "XenStoreProtocol"]),
+        .testTarget(name: "XenStoreClientTests", dependencies: ["XenStoreClient", "XenStoreServer", "XenStoreProtocol"]),
+        .testTarget(name: "DomainConfigTests", dependencies: [
+            "DomainConfig",
+            .product(name: "PropertyBased", package: "swift-property-based"),
+        ]),
+        .testTarget(name: "ToolstackTests", dependencies: ["Toolstack", "DomainConfig", "XenStoreClient", "XenStoreServer"]),
+        // Xen's own C tools (xenstore-*, test-xenstore, libxlutil) against our code.
+        .testTarget(name: "InteropTests", dependencies: ["XenStoreProtocol"]),
+        // The built `swxl` run as a user runs it.
+        .testTarget(name: "EndToEndTests"),
+    ]
+)

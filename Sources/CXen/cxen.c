@@ -1,0 +1,2 @@
+#include "cxen.h"
+int cxen_available(void) { return 0; }

@@ -1,0 +1,1 @@
+// Domain configuration model.

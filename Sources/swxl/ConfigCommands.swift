@@ -1,0 +1,4 @@
+import ArgumentParser
+
+/// `swxl config ...`.
+var configCommands: [any ParsableCommand.Type] { [] }
