@@ -1,0 +1,3 @@
+import ArgumentParser
+
+var configBenchmarks: [any ParsableCommand.Type] { [] }

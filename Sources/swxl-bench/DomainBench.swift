@@ -1,0 +1,3 @@
+import ArgumentParser
+
+var domainBenchmarks: [any ParsableCommand.Type] { [] }

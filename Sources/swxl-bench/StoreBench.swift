@@ -1,0 +1,3 @@
+import ArgumentParser
+
+var storeBenchmarks: [any ParsableCommand.Type] { [] }

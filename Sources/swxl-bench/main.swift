@@ -1,0 +1,12 @@
+import ArgumentParser
+
+/// Benchmarks that print their figures; each area adds its command list.
+struct SwxlBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "swxl-bench",
+        abstract: "Benchmarks of swxl (build with -c release).",
+        subcommands: configBenchmarks + storeBenchmarks + domainBenchmarks
+    )
+}
+
+await SwxlBench.main()
