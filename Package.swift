@@ -29,7 +29,16 @@ let package = Package(
         // Config text (xl.cfg, xm, SXP) to the typed domain model and back: pure.
         .target(name: "DomainConfig"),
         // The only code that includes Xen's C headers.
-        .target(name: "CXen"),
+        // Xen's libraries are linked from their static archives (libxen-dev):
+        // swxl starts without loading them and runs on hosts without Xen.
+        // Order matters for the linker: users before what they use.
+        .target(name: "CXen", linkerSettings: [
+            .linkedLibrary(":libxenguest.a"), .linkedLibrary(":libxenctrl.a"),
+            .linkedLibrary(":libxendevicemodel.a"), .linkedLibrary(":libxenforeignmemory.a"),
+            .linkedLibrary(":libxengnttab.a"), .linkedLibrary(":libxenevtchn.a"),
+            .linkedLibrary(":libxencall.a"), .linkedLibrary(":libxentoolcore.a"),
+            .linkedLibrary(":libxentoollog.a"), .linkedLibrary(":liblzma.a"), .linkedLibrary(":libz.a"),
+        ]),
         // Domain lifecycle over a Hypervisor (real or simulated) and xenstore.
         .target(name: "Toolstack", dependencies: [
             "DomainConfig", "XenStoreClient", "XenStoreProtocol", "CXen",
