@@ -21,9 +21,6 @@
 #include <xenguest.h>
 #include <xentoollog.h>
 
-/* Extra memory the hypervisor lets a guest have above its target, in KiB:
- * room for the pages the toolstack and guest add (libxl uses the same). */
-#define CXEN_MAXMEM_SLACK_KB 1024
 /* The event channel limit libxl gives a guest unless told otherwise. */
 #define CXEN_DEFAULT_MAX_EVTCHN_PORT 1023
 /* Grant table interface version x86 guests may use. */
@@ -276,10 +273,6 @@ int cxen_domain_create(cxen_handle *h, const struct cxen_create *spec, uint32_t 
     *domid = 0;
     if (spec->max_vcpus == 0)
         return fail(h, EINVAL, "a domain needs at least one vcpu");
-    if (spec->target_memkb == 0 || spec->target_memkb > spec->max_memkb)
-        return fail(h, EINVAL, "memory target %llu KiB must be in 1..%llu KiB",
-                    (unsigned long long)spec->target_memkb,
-                    (unsigned long long)spec->max_memkb);
 
     struct xen_domctl_createdomain cfg;
     memset(&cfg, 0, sizeof cfg);
@@ -306,14 +299,9 @@ int cxen_domain_create(cxen_handle *h, const struct cxen_create *spec, uint32_t 
     if (xc_domain_create(h->xch, &id, &cfg) != 0)
         return fail(h, err_now(), "xc_domain_create");
 
-    int err = 0;
     const char *what = NULL;
-    if (xc_domain_max_vcpus(h->xch, id, spec->max_vcpus) != 0)
-        what = "xc_domain_max_vcpus";
-    else if (xc_domain_setmaxmem(h->xch, id, spec->target_memkb + CXEN_MAXMEM_SLACK_KB) != 0)
-        what = "xc_domain_setmaxmem";
-    else if (spec->type == CXEN_DOMAIN_PV &&
-             xc_domain_set_memmap_limit(h->xch, id, spec->max_memkb) != 0)
+    if (spec->type == CXEN_DOMAIN_PV && spec->max_memkb &&
+        xc_domain_set_memmap_limit(h->xch, id, spec->max_memkb) != 0)
         what = "xc_domain_set_memmap_limit";
     else if (xc_domain_set_tsc_info(h->xch, id, 0 /* default mode */, 0, 0, 0) != 0)
         what = "xc_domain_set_tsc_info";
@@ -321,12 +309,25 @@ int cxen_domain_create(cxen_handle *h, const struct cxen_create *spec, uint32_t 
                                    NULL, NULL) != 0)
         what = "xc_cpuid_apply_policy";
     if (what) {
-        err = err_now();
+        int err = err_now();
         xc_domain_destroy(h->xch, id);
         return fail(h, err, "%s (domain %u removed)", what, id);
     }
     *domid = id;
     return 0;
+}
+
+int cxen_domain_set_max_memory(cxen_handle *h, uint32_t domid, uint64_t kib)
+{
+    return xc_domain_setmaxmem(h->xch, domid, kib) == 0
+        ? 0 : fail(h, err_now(), "set max memory of domain %u to %llu KiB", domid,
+                   (unsigned long long)kib);
+}
+
+int cxen_domain_set_max_vcpus(cxen_handle *h, uint32_t domid, uint32_t count)
+{
+    return xc_domain_max_vcpus(h->xch, domid, count) == 0
+        ? 0 : fail(h, err_now(), "set max vcpus of domain %u to %u", domid, count);
 }
 
 int cxen_build_pv(cxen_handle *h, uint32_t domid, const struct cxen_pv_build *b,
@@ -339,6 +340,12 @@ int cxen_build_pv(cxen_handle *h, uint32_t domid, const struct cxen_pv_build *b,
         return fail(h, errno, "kernel %s", b->kernel);
     if (b->ramdisk && *b->ramdisk && access(b->ramdisk, R_OK) != 0)
         return fail(h, errno, "ramdisk %s", b->ramdisk);
+
+    xc_domaininfo_t di;
+    if (xc_domain_getinfolist(h->xch, domid, 1, &di) != 1 || di.domain != domid)
+        return fail(h, ESRCH, "domain %u", domid);
+    if (di.flags & XEN_DOMINF_hvm_guest)
+        return fail(h, EOPNOTSUPP, "swxl builds PV guests only; domain %u is PVH/HVM", domid);
 
     int store_port = xc_evtchn_alloc_unbound(h->xch, domid, b->store_domid);
     if (store_port < 0)
@@ -466,4 +473,35 @@ int cxen_domain_list(cxen_handle *h, uint32_t first, struct cxen_dominfo *out, u
     }
     free(info);
     return n;
+}
+
+int cxen_vcpu_info(cxen_handle *h, uint32_t domid, uint32_t vcpu, struct cxen_vcpuinfo *out)
+{
+    memset(out, 0, sizeof *out);
+    xc_vcpuinfo_t vi;
+    memset(&vi, 0, sizeof vi);
+    if (xc_vcpu_getinfo(h->xch, domid, vcpu, &vi) != 0)
+        return fail(h, err_now(), "vcpu %u of domain %u", vcpu, domid);
+    out->vcpu = vcpu;
+    out->cpu = vi.cpu;
+    out->online = vi.online;
+    out->running = vi.running;
+    out->blocked = vi.blocked;
+    out->cpu_time_ns = vi.cpu_time;
+
+    xc_cpumap_t hard = xc_cpumap_alloc(h->xch);
+    if (!hard)
+        return fail(h, err_now(), "cpumap");
+    int max_cpus = xc_get_max_cpus(h->xch);
+    if (xc_vcpu_getaffinity(h->xch, domid, (int)vcpu, hard, NULL, XEN_VCPUAFFINITY_HARD) == 0) {
+        for (int cpu = 0; cpu < max_cpus && cpu < 256; cpu++)
+            if (hard[cpu / 8] & (1u << (cpu % 8)))
+                out->affinity[cpu / 64] |= 1ull << (cpu % 64);
+    } else {
+        /* Unknown affinity: report every CPU, as Xen's default is. */
+        for (int i = 0; i < 4; i++)
+            out->affinity[i] = ~0ull;
+    }
+    free(hard);
+    return 0;
 }

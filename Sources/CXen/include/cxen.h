@@ -101,17 +101,20 @@ struct cxen_create {
     uint8_t uuid[16];
     int type;                  /* enum cxen_domain_type */
     uint32_t max_vcpus;
-    uint64_t max_memkb;        /* static-max: the guest may balloon up to it */
-    uint64_t target_memkb;     /* what the guest gets at boot */
+    uint64_t max_memkb;        /* the most the guest may ever have (PV memory map limit) */
     uint32_t ssidref;
     uint32_t max_evtchn_port;  /* 0: libxl's default, 1023 */
     int32_t max_grant_frames;  /* < 0: the hypervisor's default */
     int32_t max_maptrack_frames;
 };
 
-/* Makes an empty, paused domain and sets its vcpu and memory limits.
- * On failure nothing is left behind. */
+/* Makes an empty, paused domain with the host's CPU policy and default TSC
+ * mode. On failure nothing is left behind. */
 int cxen_domain_create(cxen_handle *h, const struct cxen_create *spec, uint32_t *domid);
+/* The most memory the hypervisor lets the domain have, in KiB. */
+int cxen_domain_set_max_memory(cxen_handle *h, uint32_t domid, uint64_t kib);
+/* The number of vcpus the domain may have. */
+int cxen_domain_set_max_vcpus(cxen_handle *h, uint32_t domid, uint32_t count);
 
 struct cxen_pv_build {
     const char *kernel;        /* path; ELF, gzip/xz/lzma/bzip2-compressed ELF or bzImage */
@@ -184,6 +187,16 @@ struct cxen_dominfo {
 
 /* Up to `max` domains with id >= `first`, in id order. Returns the count. */
 int cxen_domain_list(cxen_handle *h, uint32_t first, struct cxen_dominfo *out, uint32_t max);
+
+struct cxen_vcpuinfo {
+    uint32_t vcpu;
+    uint32_t cpu;              /* the physical CPU it runs on */
+    uint8_t online, running, blocked;
+    uint64_t cpu_time_ns;
+    uint64_t affinity[4];      /* hard affinity, CPUs 0..255, one bit each */
+};
+/* One vcpu of a domain. */
+int cxen_vcpu_info(cxen_handle *h, uint32_t domid, uint32_t vcpu, struct cxen_vcpuinfo *out);
 
 #ifdef __cplusplus
 }
