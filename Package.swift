@@ -31,13 +31,14 @@ let package = Package(
         // The only code that includes Xen's C headers.
         // Xen's libraries are linked from their static archives (libxen-dev):
         // swxl starts without loading them and runs on hosts without Xen.
-        // Order matters for the linker: users before what they use.
+        // libxenguest whole: its kernel loaders register themselves from
+        // constructors that nothing references. Users before what they use.
         .target(name: "CXen", linkerSettings: [
-            .linkedLibrary(":libxenguest.a"), .linkedLibrary(":libxenctrl.a"),
-            .linkedLibrary(":libxendevicemodel.a"), .linkedLibrary(":libxenforeignmemory.a"),
-            .linkedLibrary(":libxengnttab.a"), .linkedLibrary(":libxenevtchn.a"),
-            .linkedLibrary(":libxencall.a"), .linkedLibrary(":libxentoolcore.a"),
-            .linkedLibrary(":libxentoollog.a"), .linkedLibrary(":liblzma.a"), .linkedLibrary(":libz.a"),
+            .unsafeFlags(["-Xlinker", "--whole-archive", "-Xlinker", "-l:libxenguest.a",
+                          "-Xlinker", "--no-whole-archive"]
+                         + ["xenctrl", "xendevicemodel", "xenforeignmemory", "xengnttab", "xenevtchn",
+                            "xencall", "xentoolcore", "xentoollog", "lzma", "z"]
+                         .flatMap { ["-Xlinker", "-l:lib\($0).a"] }),
         ]),
         // Domain lifecycle over a Hypervisor (real or simulated) and xenstore.
         .target(name: "Toolstack", dependencies: [
