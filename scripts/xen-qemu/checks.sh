@@ -10,6 +10,7 @@ CFG=/etc/xen/guest.cfg
 CONLOG=/var/log/xen/console
 MARKER=GUEST_MARKER_DONE
 ROUNDS=${ROUNDS:-3}
+PROBE_DEBUG=
 MARKER_TIMEOUT_MS=90000
 
 res()  { echo "RESULT: $*"; }
@@ -98,8 +99,10 @@ check bridge-info cxen-probe info
 out=$(cxen-probe list 2>&1)
 echo "$out" | grep -qE '^0 [0-9]+ [0-9]+ r-----' && pass bridge-list || fail bridge-list "$out"
 check bridge-failed-create-leaves-nothing cxen-probe fail-create
+cxen-probe wait-scrub
 t0=$(now)
-if pd=$(cxen-probe create probe /guest/vmlinuz /guest/initrd.gz "console=hvc0 quiet" 128 2>&1); then
+if pd=$(PROBE_TIMING=1 PROBE_DEBUG=${PROBE_DEBUG:-} cxen-probe create probe /guest/vmlinuz /guest/initrd.gz "console=hvc0 quiet" 128 2>/tmp/probe.err); then
+    cat /tmp/probe.err
     pass bridge-create "domid $pd, returned in $(( $(now) - t0 )) ms"
     if w=$(xq-tools wait $CONLOG/guest-probe.log $MARKER $MARKER_TIMEOUT_MS); then
         pass bridge-guest-console "marker after $(( $(now) - t0 )) ms"
@@ -112,7 +115,7 @@ if pd=$(cxen-probe create probe /guest/vmlinuz /guest/initrd.gz "console=hvc0 qu
     check bridge-destroy cxen-probe destroy $pd
     wait_gone $pd && pass bridge-gone || fail bridge-gone "$(cxen-probe list)"
 else
-    fail bridge-create "$pd"
+    fail bridge-create "$(cat /tmp/probe.err)"
 fi
 check bridge-dmesg sh -c 'cxen-probe dmesg | grep -q "Xen version"'
 
@@ -142,6 +145,7 @@ if has_swxl create; then
         && pass swxl-failed-create-leaves-nothing "rc=$rc: $(echo "$out" | tail -1)" \
         || fail swxl-failed-create-leaves-nothing "rc=$rc domains $before -> $after: $out"
 
+    cxen-probe wait-scrub
     t0=$(now)
     out=$(swxl create $CFG 2>&1); rc=$?
     t1=$(now)
@@ -196,6 +200,7 @@ fi
 # -------------------------------------------------------------------------
 # The same guest under xl: its layout, for the comparison
 rm -f $CONLOG/guest-guest.log
+cxen-probe wait-scrub
 t0=$(now)
 if xl create $CFG >/tmp/xl.out 2>&1; then
     d=$(domid_of guest)
@@ -220,6 +225,7 @@ fi
 bench() {  # bench TOOL ROUND
     tool=$1; r=$2; name=bench-$tool-$r
     rm -f $CONLOG/guest-$name.log
+    cxen-probe wait-scrub
     t0=$(now)
     if ! $tool create $CFG "name=\"$name\"" >/tmp/bench.out 2>&1; then
         fail bench-$tool-$r "$(tail -3 /tmp/bench.out | tr '\n' ' ')"; return
@@ -243,3 +249,17 @@ else
     r=1
     while [ $r -le $ROUNDS ]; do bench xl $r; r=$((r+1)); done
 fi
+# The bridge's floor: create+build+minimal xenstore+unpause, no toolstack.
+r=1
+while [ $r -le $ROUNDS ]; do
+    name=bench-probe-$r
+    cxen-probe wait-scrub
+    t0=$(now)
+    if d=$(PROBE_TIMING=1 cxen-probe create $name /guest/vmlinuz /guest/initrd.gz "console=hvc0 quiet" 128); then
+        t1=$(now)
+        xq-tools wait $CONLOG/guest-$name.log $MARKER $MARKER_TIMEOUT_MS >/dev/null \
+            && echo "BENCH: probe $r $((t1 - t0)) $(( $(now) - t0 ))"
+        cxen-probe destroy $d; wait_gone $d
+    fi
+    r=$((r+1))
+done

@@ -12,6 +12,7 @@
  *   cxen-probe fail-create               a create with a missing kernel must
  *                                        fail and leave no domain behind
  *   cxen-probe destroy DOMID
+ *   cxen-probe wait-scrub                until Xen has scrubbed freed memory
  *
  * A test aid, not part of swxl: xenstore goes through Xen's libxenstore.
  */
@@ -21,12 +22,35 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <xenstore.h>
 
+/* PROBE_TIMING=1: the milliseconds each step took, on stderr. */
+static double t_last;
+static double ms_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+static void lap(const char *step)
+{
+    double t = ms_now();
+    if (getenv("PROBE_TIMING") && t_last > 0)
+        fprintf(stderr, "probe: %-14s %8.1f ms\n", step, t - t_last);
+    t_last = t;
+}
+
+static double ms_now(void);
+
+/* Warnings and errors on stderr; everything, timed, with PROBE_DEBUG=1. */
 static void log_line(int level, const char *context, const char *message)
 {
-    if (level >= CXEN_LOG_WARNING)
+    if (getenv("PROBE_DEBUG"))
+        fprintf(stderr, "probe: %10.1f xen %s: %s\n", ms_now(), context, message);
+    else if (level >= CXEN_LOG_WARNING)
         fprintf(stderr, "probe: xen %s: %s\n", context, message);
 }
 
@@ -106,17 +130,26 @@ static int cmd_create(const char *name, const char *kernel, const char *ramdisk,
     c.max_grant_frames = -1;
     c.max_maptrack_frames = -1;
     uint32_t domid;
+    lap("start");
     int rc = cxen_domain_create(h, &c, &domid);
     if (rc < 0) return die("create", rc);
+    lap("create");
     const char *step = "set max vcpus";
     if ((rc = cxen_domain_set_max_vcpus(h, domid, 1)) < 0) goto fail;
     step = "set max memory";
     if ((rc = cxen_domain_set_max_memory(h, domid, c.max_memkb + 1024)) < 0) goto fail;
+    char unpacked[4096];
+    const char *cache = getenv("PROBE_KERNEL_CACHE");
+    if (cache && cxen_kernel_uncompressed(kernel, cache, unpacked, sizeof unpacked) == 0)
+        kernel = unpacked;
+    lap("kernel-cache");
     struct cxen_pv_build b = { .kernel = kernel, .ramdisk = ramdisk, .cmdline = cmdline,
                                .target_memkb = c.max_memkb, .max_vcpus = 1 };
     struct cxen_pv_built out;
     step = "build";
+    lap("limits");
     if ((rc = cxen_build_pv(h, domid, &b, &out)) < 0) goto fail;
+    lap("build");
 
     step = "xenstore";
     struct xs_handle *xs = xs_open(0);
@@ -148,8 +181,10 @@ static int cmd_create(const char *name, const char *kernel, const char *ramdisk,
         goto fail;
     }
     xs_close(xs);
+    lap("xenstore");
     step = "unpause";
     if ((rc = cxen_domain_unpause(h, domid)) < 0) goto fail;
+    lap("unpause");
     printf("%u\n", domid);
     return 0;
 fail:
@@ -169,6 +204,21 @@ static int cmd_fail_create(void)
     return 0;
 }
 
+/* Waits until Xen has scrubbed the memory freed by destroyed domains (a
+ * create on dirty memory scrubs it first, which would skew timings). */
+static int cmd_wait_scrub(void)
+{
+    struct cxen_physinfo p;
+    for (int i = 0; i < 600; i++) {
+        int rc = cxen_physinfo(h, &p);
+        if (rc < 0) return die("physinfo", rc);
+        if (p.scrub_pages == 0) return 0;
+        usleep(50 * 1000);
+    }
+    fprintf(stderr, "probe: still %llu pages to scrub\n", (unsigned long long)p.scrub_pages);
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
     int rc = cxen_open(&h, log_line);
@@ -178,6 +228,7 @@ int main(int argc, char **argv)
     else if (argc == 2 && !strcmp(argv[1], "list")) status = cmd_list();
     else if (argc == 2 && !strcmp(argv[1], "dmesg")) status = cmd_dmesg();
     else if (argc == 2 && !strcmp(argv[1], "fail-create")) status = cmd_fail_create();
+    else if (argc == 2 && !strcmp(argv[1], "wait-scrub")) status = cmd_wait_scrub();
     else if (argc == 7 && !strcmp(argv[1], "create"))
         status = cmd_create(argv[2], argv[3], argv[4], argv[5], (unsigned)atoi(argv[6]));
     else if (argc == 3 && !strcmp(argv[1], "destroy")) {

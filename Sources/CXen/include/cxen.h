@@ -140,6 +140,15 @@ struct cxen_pv_built {
 int cxen_build_pv(cxen_handle *h, uint32_t domid, const struct cxen_pv_build *b,
                   struct cxen_pv_built *out);
 
+/* The kernel file libxenguest should load for `path`: when `path` is a
+ * compressed kernel (gzip'd ELF, or a bzImage with a gzip, xz or lzma
+ * payload), an unpacked copy kept in `cache_dir` (made 0700 if missing,
+ * used only when owned by us and writable by no one else), unpacking it on
+ * first use; otherwise `path` itself. Writes the path to `out` (`cap`
+ * bytes). Returns 0, or -errno when `path` cannot be opened. Never fails
+ * because of the cache: it falls back to `path`. Needs no Xen. */
+int cxen_kernel_uncompressed(const char *path, const char *cache_dir, char *out, size_t cap);
+
 int cxen_domain_unpause(cxen_handle *h, uint32_t domid);
 int cxen_domain_pause(cxen_handle *h, uint32_t domid);
 int cxen_domain_destroy(cxen_handle *h, uint32_t domid);
