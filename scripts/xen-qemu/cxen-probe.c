@@ -137,7 +137,9 @@ static int cmd_create(const char *name, const char *kernel, const char *ramdisk,
     const char *step = "set max vcpus";
     if ((rc = cxen_domain_set_max_vcpus(h, domid, 1)) < 0) goto fail;
     step = "set max memory";
-    if ((rc = cxen_domain_set_max_memory(h, domid, c.max_memkb + 1024)) < 0) goto fail;
+    const char *slack = getenv("PROBE_MAXMEM_SLACK_KB");   /* libxl adds 1024 */
+    if ((rc = cxen_domain_set_max_memory(h, domid, c.max_memkb + (slack ? atoi(slack) : 1024))) < 0)
+        goto fail;
     char unpacked[4096];
     const char *cache = getenv("PROBE_KERNEL_CACHE");
     if (cache && cxen_kernel_uncompressed(kernel, cache, unpacked, sizeof unpacked) == 0)
