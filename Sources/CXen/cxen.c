@@ -30,7 +30,7 @@ struct cxen_handle {
     xentoollog_logger logger;   /* first: Xen calls us back with this pointer */
     cxen_log_fn log;
     xc_interface *xch;
-    char last_error[512];
+    char last_error[1024];
 };
 
 /* ---- logging ------------------------------------------------------- */
@@ -108,20 +108,6 @@ static int fail(cxen_handle *h, int err, const char *fmt, ...)
 static int err_now(void) { return errno ? errno : EIO; }
 
 /* ---- handle -------------------------------------------------------- */
-
-int cxen_is_control_domain(void)
-{
-    int fd = open("/proc/xen/capabilities", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    char buf[128];
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return 0;
-    buf[n] = '\0';
-    return strstr(buf, "control_d") != NULL;
-}
 
 int cxen_open(cxen_handle **out, cxen_log_fn log)
 {

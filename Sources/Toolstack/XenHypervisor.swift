@@ -15,7 +15,7 @@ public final class XenHypervisor: Hypervisor {
     /// Opens the hypervisor interface; fails when this is not a Xen dom0
     /// or we may not use it. `kernelCache` keeps unpacked kernels so that
     /// a create does not inflate the same kernel again (see docs/real-xen.md).
-    public init(kernelCache: String? = XenHypervisor.defaultKernelCache()) throws(HypervisorError) {
+    public init(kernelCache: String? = XenKernelCache.defaultDirectory(environment: processEnvironment())) throws(HypervisorError) {
         self.kernelCache = kernelCache
         var h: OpaquePointer?
         let rc = cxen_open(&h, xenLogMessage)
@@ -130,7 +130,7 @@ public final class XenHypervisor: Hypervisor {
         guard let info = try domainInfo(domid: domid) else {
             throw HypervisorError("build domain", errno: ESRCH, "no domain \(domid)")
         }
-        let kernelPath = try loadableKernel(spec.kernelPath)
+        let kernelPath = try XenKernelCache.loadablePath(for: spec.kernelPath, directory: kernelCache)
         var built = cxen_pv_built()
         let rc = kernelPath.withCString { kernel in
             withOptionalCString(spec.ramdiskPath) { ramdisk in
@@ -145,30 +145,6 @@ public final class XenHypervisor: Hypervisor {
         try check(rc, "build domain")
         return BuildResult(storePort: built.store_port, storeMFN: built.store_mfn,
                            consolePort: built.console_port, consoleMFN: built.console_mfn)
-    }
-
-    /// The file to hand libxenguest for `path`: its unpacked copy in the
-    /// kernel cache when it is compressed, else `path`.
-    private func loadableKernel(_ path: String) throws(HypervisorError) -> String {
-        var out = [CChar](repeating: 0, count: 4096)
-        let rc = cxen_kernel_uncompressed(path, kernelCache, &out, out.count)
-        guard rc == 0 else {
-            throw HypervisorError("build domain", errno: -rc, "kernel \(path): \(errnoText(-rc))")
-        }
-        return String(decoding: out.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-
-    /// `SWXL_KERNEL_CACHE` (a directory, or `off`), else `<state>/kernels`
-    /// with `<state>` as the architecture defines it (`SWXL_STATE_DIR`, else
-    /// `/var/lib/swxl` for root; no cache for other users).
-    public static func defaultKernelCache() -> String? {
-        if let v = getenv("SWXL_KERNEL_CACHE").map({ String(cString: $0) }), !v.isEmpty {
-            return v == "off" ? nil : v
-        }
-        if let v = getenv("SWXL_STATE_DIR").map({ String(cString: $0) }), !v.isEmpty {
-            return v + "/kernels"
-        }
-        return geteuid() == 0 ? "/var/lib/swxl/kernels" : nil
     }
 
     public func pause(domid: UInt32) throws(HypervisorError) {

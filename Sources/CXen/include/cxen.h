@@ -35,10 +35,6 @@ enum cxen_log_level {
 /* One formatted message: level, context ("xc", "xenguest", may be ""), text. */
 typedef void (*cxen_log_fn)(int level, const char *context, const char *message);
 
-/* 1 when this process runs in a domain with Xen control rights
- * (/proc/xen/capabilities contains "control_d"), else 0. No library use. */
-int cxen_is_control_domain(void);
-
 /* Opens the hypervisor interface (/dev/xen/privcmd). `log` may be NULL
  * (messages are then dropped). */
 int cxen_open(cxen_handle **out, cxen_log_fn log);
