@@ -9,7 +9,7 @@ export PATH=/usr/lib/xen-4.17/bin:/usr/bin:/usr/sbin:/bin:/sbin
 CFG=/etc/xen/guest.cfg
 CONLOG=/var/log/xen/console
 MARKER=GUEST_MARKER_DONE
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-5}
 PROBE_DEBUG=
 MARKER_TIMEOUT_MS=90000
 
