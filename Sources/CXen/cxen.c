@@ -58,6 +58,24 @@ static void emit(cxen_handle *h, int level, const char *context, const char *msg
         h->log(level, context ? context : "", msg);
 }
 
+/* libxenguest's errors read "panic: xg_dom_core.c:689: xc_dom_find_loader: ...";
+ * people need the part after the source position. */
+static const char *without_source_position(const char *msg)
+{
+    const char *p = msg;
+    if (strncmp(p, "panic: ", 7) == 0)
+        p += 7;
+    const char *colon = strchr(p, ':');
+    if (colon && colon > p && colon - p < 64 && colon[1] >= '0' && colon[1] <= '9') {
+        const char *q = colon + 1;
+        while (*q >= '0' && *q <= '9')
+            q++;
+        if (q[0] == ':' && q[1] == ' ' && memchr(p, '.', (size_t)(colon - p)))
+            return q + 2;
+    }
+    return msg;
+}
+
 static void logger_vmessage(xentoollog_logger *lg, xentoollog_level level, int errnoval,
                             const char *context, const char *format, va_list al)
 {
@@ -72,7 +90,7 @@ static void logger_vmessage(xentoollog_logger *lg, xentoollog_level level, int e
         msg[--len] = '\0';
     if (errnoval >= 0 && len < sizeof msg - 1)
         snprintf(msg + len, sizeof msg - len, ": %s", strerror(errnoval));
-    emit(h, map_level(level), context, msg);
+    emit(h, map_level(level), context, without_source_position(msg));
 }
 
 static void logger_progress(xentoollog_logger *lg, const char *context,
@@ -376,11 +394,14 @@ int cxen_build_pv(cxen_handle *h, uint32_t domid, const struct cxen_pv_build *b,
     if (what) {
         int err = err_now();
         xc_dom_release(dom);
-        /* Xen logged the details; keep its message, name the step. */
-        char detail[512];
-        snprintf(detail, sizeof detail, "%s", h->last_error);
-        if (detail[0])
-            return fail(h, err, "%s: %s", what, detail);
+        /* Xen logged the details: name the step and keep its message
+         * (errno is often stale after libxenguest's own checks). */
+        if (h->last_error[0]) {
+            char full[sizeof h->last_error];
+            snprintf(full, sizeof full, "%s: %s", what, h->last_error);
+            emit(h, CXEN_LOG_ERROR, "cxen", full);
+            return -err;
+        }
         return fail(h, err, "%s", what);
     }
 

@@ -21,8 +21,9 @@ public final class XenHypervisor: Hypervisor {
         let rc = cxen_open(&h, xenLogMessage)
         guard rc == 0, let h else {
             let e = -rc
+            let hint = e == EACCES || e == EPERM ? " (swxl must run as root on a Xen host)" : ""
             throw HypervisorError("open hypervisor", errno: e,
-                                  "cannot open the Xen hypervisor interface (/dev/xen/privcmd): \(errnoText(e))")
+                                  "cannot open the Xen hypervisor interface (/dev/xen/privcmd): \(errnoText(e))\(hint)")
         }
         handle = h
     }
@@ -251,17 +252,19 @@ public struct XenVersionDetails: Sendable, Equatable {
 private let xenLogger = Logger(label: "swxl.xen")
 
 /// Receives every message Xen's libraries log, through our xentoollog logger.
+/// Errors are logged at debug level only: the failing call throws a
+/// `HypervisorError` carrying the same message, and the user should read it
+/// once. Warnings (Xen going on despite something) are logged as warnings.
 private func xenLogMessage(_ level: Int32, _ context: UnsafePointer<CChar>?, _ message: UnsafePointer<CChar>?) {
     let text = message.map { String(cString: $0) } ?? ""
     let ctx = context.map { String(cString: $0) } ?? ""
     let line: Logger.Message = ctx.isEmpty ? "\(text)" : "\(ctx): \(text)"
     switch UInt32(level) {
-    case CXEN_LOG_DEBUG.rawValue, CXEN_LOG_VERBOSE.rawValue: xenLogger.debug(line)
-    case CXEN_LOG_INFO.rawValue: xenLogger.info(line)
+    case CXEN_LOG_DEBUG.rawValue, CXEN_LOG_VERBOSE.rawValue: xenLogger.trace(line)
+    case CXEN_LOG_INFO.rawValue: xenLogger.debug(line)
     case CXEN_LOG_NOTICE.rawValue: xenLogger.notice(line)
     case CXEN_LOG_WARNING.rawValue: xenLogger.warning(line)
-    case CXEN_LOG_ERROR.rawValue: xenLogger.error(line)
-    default: xenLogger.critical(line)
+    default: xenLogger.debug("error: \(line)")
     }
 }
 

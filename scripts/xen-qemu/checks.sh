@@ -98,7 +98,10 @@ echo "DOM0_READY uptime=$(cut -d' ' -f1 /proc/uptime)"
 check bridge-info cxen-probe info
 out=$(cxen-probe list 2>&1)
 echo "$out" | grep -qE '^0 [0-9]+ [0-9]+ r-----' && pass bridge-list || fail bridge-list "$out"
-check bridge-failed-create-leaves-nothing cxen-probe fail-create
+# Not a kernel, though it looks like one to a quick check: gzip'd text.
+echo "this is not a kernel" | gzip > /tmp/bad-kernel.gz
+check bridge-failed-create-leaves-nothing cxen-probe fail-create /nonexistent/kernel
+check bridge-bad-kernel-leaves-nothing cxen-probe fail-create /tmp/bad-kernel.gz
 cxen-probe wait-scrub
 t0=$(now)
 if pd=$(PROBE_TIMING=1 PROBE_DEBUG=${PROBE_DEBUG:-} cxen-probe create probe /guest/vmlinuz /guest/initrd.gz "console=hvc0 quiet" 128 2>/tmp/probe.err); then
@@ -144,6 +147,14 @@ if has_swxl create; then
     [ $rc != 0 ] && [ "$before" = "$after" ] && ! domid_of badguest >/dev/null \
         && pass swxl-failed-create-leaves-nothing "rc=$rc: $(echo "$out" | tail -1)" \
         || fail swxl-failed-create-leaves-nothing "rc=$rc domains $before -> $after: $out"
+
+    cxen-probe wait-scrub
+    before=$(domain_count)
+    out=$(swxl create $CFG 'kernel="/tmp/bad-kernel.gz"' 'name="badguest"' 2>&1); rc=$?
+    after=$(domain_count)
+    [ $rc != 0 ] && [ "$before" = "$after" ] && ! domid_of badguest >/dev/null \
+        && pass swxl-bad-kernel-leaves-nothing "rc=$rc: $(echo "$out" | tail -1)" \
+        || fail swxl-bad-kernel-leaves-nothing "rc=$rc domains $before -> $after: $out"
 
     cxen-probe wait-scrub
     t0=$(now)

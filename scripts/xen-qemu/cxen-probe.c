@@ -9,8 +9,8 @@
  *                                        create, build, record the minimum
  *                                        in xenstore, introduce, unpause;
  *                                        prints the domid
- *   cxen-probe fail-create               a create with a missing kernel must
- *                                        fail and leave no domain behind
+ *   cxen-probe fail-create KERNEL        a create with a missing or bad kernel
+ *                                        must fail and leave no domain behind
  *   cxen-probe destroy DOMID
  *   cxen-probe wait-scrub                until Xen has scrubbed freed memory
  *
@@ -195,10 +195,12 @@ fail:
     return 1;
 }
 
-static int cmd_fail_create(void)
+/* A kernel that is not there, and one that is there but no kernel (libxenguest
+ * fails inside the build): both must fail and leave no domain. */
+static int cmd_fail_create(const char *bad_kernel)
 {
     int before = count_domains();
-    int rc = cmd_create("probe-bad", "/nonexistent/kernel", NULL, "", 32);
+    int rc = cmd_create("probe-bad", bad_kernel, NULL, "", 32);
     int after = count_domains();
     if (rc == 0) { fprintf(stderr, "probe: create with a missing kernel succeeded\n"); return 1; }
     if (before != after) { fprintf(stderr, "probe: %d domains before, %d after\n", before, after); return 1; }
@@ -229,7 +231,7 @@ int main(int argc, char **argv)
     if (argc == 2 && !strcmp(argv[1], "info")) status = cmd_info();
     else if (argc == 2 && !strcmp(argv[1], "list")) status = cmd_list();
     else if (argc == 2 && !strcmp(argv[1], "dmesg")) status = cmd_dmesg();
-    else if (argc == 2 && !strcmp(argv[1], "fail-create")) status = cmd_fail_create();
+    else if (argc == 3 && !strcmp(argv[1], "fail-create")) status = cmd_fail_create(argv[2]);
     else if (argc == 2 && !strcmp(argv[1], "wait-scrub")) status = cmd_wait_scrub();
     else if (argc == 7 && !strcmp(argv[1], "create"))
         status = cmd_create(argv[2], argv[3], argv[4], argv[5], (unsigned)atoi(argv[6]));
