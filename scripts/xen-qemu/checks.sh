@@ -176,6 +176,17 @@ if has_swxl create; then
             out=$(swxl list 2>&1); echo "$out"
             echo "$out" | grep -qE "^guest +$d +[0-9]+ +1 +[-rb]{2}----" && pass swxl-list-guest || fail swxl-list-guest "$out"
         else todo swxl-list-guest "no 'swxl list' yet"; fi
+        if has_swxl vcpu-list; then
+            out=$(swxl vcpu-list 2>&1); echo "$out"
+            echo "$out" | grep -qE "^guest +$d +0 +[0-9]+ +[-rb]{2}- " && echo "$out" | grep -qE '^Domain-0 +0 +0 ' \
+                && pass swxl-vcpu-list || fail swxl-vcpu-list "$out"
+        else todo swxl-vcpu-list "no 'swxl vcpu-list' yet"; fi
+        if has_swxl pause && has_swxl unpause; then
+            swxl pause guest; p=$(cxen-probe list | grep "^$d ")
+            swxl unpause guest; u=$(cxen-probe list | grep "^$d ")
+            echo "$p" | grep -qE ' [-rb]{2}p---$' && echo "$u" | grep -qE ' [-rb]{2}----$' \
+                && pass swxl-pause-unpause || fail swxl-pause-unpause "paused: '$p' unpaused: '$u'"
+        else todo swxl-pause-unpause "no 'swxl pause' yet"; fi
         dump_layout swxl $d > /tmp/layout-swxl
         if has_swxl shutdown; then
             out=$(swxl shutdown guest 2>&1); rc=$?
