@@ -125,6 +125,14 @@ static int fail(cxen_handle *h, int err, const char *fmt, ...)
 /* errno after a failed libxc call, never 0. */
 static int err_now(void) { return errno ? errno : EIO; }
 
+/* Every operation starts with no error: cxen_last_error() then describes
+ * this operation's failure, never an earlier one's. */
+static cxen_handle *begin(cxen_handle *h)
+{
+    h->last_error[0] = '\0';
+    return h;
+}
+
 /* ---- handle -------------------------------------------------------- */
 
 int cxen_open(cxen_handle **out, cxen_log_fn log)
@@ -174,6 +182,7 @@ static void copy_str(char *dst, size_t cap, const char *src, size_t srccap)
 
 int cxen_version(cxen_handle *h, struct cxen_version *out)
 {
+    begin(h);
     memset(out, 0, sizeof *out);
     int v = xc_version(h->xch, XENVER_version, NULL);
     if (v < 0)
@@ -232,6 +241,7 @@ static const char *scheduler_name(int id)
 
 int cxen_physinfo(cxen_handle *h, struct cxen_physinfo *out)
 {
+    begin(h);
     memset(out, 0, sizeof *out);
     xc_physinfo_t pi;
     memset(&pi, 0, sizeof pi);
@@ -262,6 +272,7 @@ int cxen_physinfo(cxen_handle *h, struct cxen_physinfo *out)
 
 int cxen_read_console(cxen_handle *h, char *buf, uint32_t *len, int clear)
 {
+    begin(h);
     unsigned int n = *len;
     *len = 0;
     if (xc_readconsolering(h->xch, buf, &n, clear, 0, NULL) != 0)
@@ -274,6 +285,7 @@ int cxen_read_console(cxen_handle *h, char *buf, uint32_t *len, int clear)
 
 int cxen_domain_create(cxen_handle *h, const struct cxen_create *spec, uint32_t *domid)
 {
+    begin(h);
     *domid = 0;
     if (spec->max_vcpus == 0)
         return fail(h, EINVAL, "a domain needs at least one vcpu");
@@ -323,6 +335,7 @@ int cxen_domain_create(cxen_handle *h, const struct cxen_create *spec, uint32_t 
 
 int cxen_domain_set_max_memory(cxen_handle *h, uint32_t domid, uint64_t kib)
 {
+    begin(h);
     return xc_domain_setmaxmem(h->xch, domid, kib) == 0
         ? 0 : fail(h, err_now(), "set max memory of domain %u to %llu KiB", domid,
                    (unsigned long long)kib);
@@ -330,6 +343,7 @@ int cxen_domain_set_max_memory(cxen_handle *h, uint32_t domid, uint64_t kib)
 
 int cxen_domain_set_max_vcpus(cxen_handle *h, uint32_t domid, uint32_t count)
 {
+    begin(h);
     return xc_domain_max_vcpus(h->xch, domid, count) == 0
         ? 0 : fail(h, err_now(), "set max vcpus of domain %u to %u", domid, count);
 }
@@ -337,6 +351,7 @@ int cxen_domain_set_max_vcpus(cxen_handle *h, uint32_t domid, uint32_t count)
 int cxen_build_pv(cxen_handle *h, uint32_t domid, const struct cxen_pv_build *b,
                   struct cxen_pv_built *out)
 {
+    begin(h);
     memset(out, 0, sizeof *out);
     if (!b->kernel || !*b->kernel)
         return fail(h, EINVAL, "a PV domain needs a kernel");
@@ -415,21 +430,25 @@ int cxen_build_pv(cxen_handle *h, uint32_t domid, const struct cxen_pv_build *b,
 
 int cxen_domain_unpause(cxen_handle *h, uint32_t domid)
 {
+    begin(h);
     return xc_domain_unpause(h->xch, domid) == 0 ? 0 : fail(h, err_now(), "unpause domain %u", domid);
 }
 
 int cxen_domain_pause(cxen_handle *h, uint32_t domid)
 {
+    begin(h);
     return xc_domain_pause(h->xch, domid) == 0 ? 0 : fail(h, err_now(), "pause domain %u", domid);
 }
 
 int cxen_domain_destroy(cxen_handle *h, uint32_t domid)
 {
+    begin(h);
     return xc_domain_destroy(h->xch, domid) == 0 ? 0 : fail(h, err_now(), "destroy domain %u", domid);
 }
 
 int cxen_domain_shutdown(cxen_handle *h, uint32_t domid, int reason)
 {
+    begin(h);
     return xc_domain_shutdown(h->xch, domid, reason) == 0
         ? 0 : fail(h, err_now(), "shut down domain %u", domid);
 }
@@ -451,6 +470,7 @@ static uint32_t map_flags(uint32_t f)
 
 int cxen_domain_list(cxen_handle *h, uint32_t first, struct cxen_dominfo *out, uint32_t max)
 {
+    begin(h);
     if (max == 0)
         return 0;
     xc_domaininfo_t *info = calloc(max, sizeof *info);
@@ -484,6 +504,7 @@ int cxen_domain_list(cxen_handle *h, uint32_t first, struct cxen_dominfo *out, u
 
 int cxen_vcpu_info(cxen_handle *h, uint32_t domid, uint32_t vcpu, struct cxen_vcpuinfo *out)
 {
+    begin(h);
     memset(out, 0, sizeof *out);
     xc_vcpuinfo_t vi;
     memset(&vi, 0, sizeof vi);
