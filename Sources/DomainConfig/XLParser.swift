@@ -197,7 +197,7 @@ struct RawParser {
                 log.error(location, pythonNotExecuted("the name `\(word)`"))
                 return nil
             }
-        case .python(let what):
+        case .python(let what) where mode == .xm:
             log.error(location, pythonNotExecuted("`\(what)`"))
             return nil
         default:
