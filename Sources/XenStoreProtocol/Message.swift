@@ -1,0 +1,190 @@
+/// The xenstore wire format of Xen 4.17 (`xen/io/xs_wire.h`).
+///
+/// A message is a 16-byte header of four little-endian `UInt32`s
+/// (type, request id, transaction id, payload length) followed by a
+/// payload of at most ``XSMessage/maxPayload`` bytes. Payloads are
+/// NUL-separated strings; see ``XSPayload``.
+
+/// Message types, numbered as in `enum xsd_sockmsg_type`.
+public enum XSType: UInt32, Sendable, CaseIterable, CustomStringConvertible {
+    case control = 0          // formerly XS_DEBUG
+    case directory = 1
+    case read = 2
+    case getPerms = 3
+    case watch = 4
+    case unwatch = 5
+    case transactionStart = 6
+    case transactionEnd = 7
+    case introduce = 8
+    case release = 9
+    case getDomainPath = 10
+    case write = 11
+    case mkdir = 12
+    case rm = 13
+    case setPerms = 14
+    case watchEvent = 15
+    case error = 16
+    case isDomainIntroduced = 17
+    case resume = 18
+    case setTarget = 19
+    // 20 was XS_RESTRICT, removed.
+    case resetWatches = 21
+    case directoryPart = 22
+
+    /// `XS_INVALID`: guaranteed never to be a valid type.
+    public static let invalidRawValue: UInt32 = 0xffff
+
+    /// The name Xen's headers use, e.g. `XS_READ`.
+    public var description: String {
+        switch self {
+        case .control: "XS_CONTROL"
+        case .directory: "XS_DIRECTORY"
+        case .read: "XS_READ"
+        case .getPerms: "XS_GET_PERMS"
+        case .watch: "XS_WATCH"
+        case .unwatch: "XS_UNWATCH"
+        case .transactionStart: "XS_TRANSACTION_START"
+        case .transactionEnd: "XS_TRANSACTION_END"
+        case .introduce: "XS_INTRODUCE"
+        case .release: "XS_RELEASE"
+        case .getDomainPath: "XS_GET_DOMAIN_PATH"
+        case .write: "XS_WRITE"
+        case .mkdir: "XS_MKDIR"
+        case .rm: "XS_RM"
+        case .setPerms: "XS_SET_PERMS"
+        case .watchEvent: "XS_WATCH_EVENT"
+        case .error: "XS_ERROR"
+        case .isDomainIntroduced: "XS_IS_DOMAIN_INTRODUCED"
+        case .resume: "XS_RESUME"
+        case .setTarget: "XS_SET_TARGET"
+        case .resetWatches: "XS_RESET_WATCHES"
+        case .directoryPart: "XS_DIRECTORY_PART"
+        }
+    }
+}
+
+/// The fixed 16-byte message header.
+public struct XSHeader: Sendable, Equatable {
+    public static let size = 16
+
+    /// Raw type: a request may carry a type that ``XSType`` does not know.
+    public var type: UInt32
+    public var requestID: UInt32
+    public var transactionID: UInt32
+    public var length: UInt32
+
+    public init(type: UInt32, requestID: UInt32, transactionID: UInt32, length: UInt32) {
+        self.type = type
+        self.requestID = requestID
+        self.transactionID = transactionID
+        self.length = length
+    }
+
+    /// Decodes a header from the first 16 bytes of `bytes`, or nil if there are fewer.
+    public init?(_ bytes: UnsafeRawBufferPointer) {
+        guard bytes.count >= Self.size else { return nil }
+        func word(_ i: Int) -> UInt32 { UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self)) }
+        self.init(type: word(0), requestID: word(1), transactionID: word(2), length: word(3))
+    }
+
+    public init?(_ bytes: [UInt8]) {
+        guard let h = bytes.withUnsafeBytes({ XSHeader($0) }) else { return nil }
+        self = h
+    }
+
+    /// The known type, or nil for an unknown one.
+    public var kind: XSType? { XSType(rawValue: type) }
+
+    /// Appends the 16 little-endian bytes to `out`.
+    public func encode(into out: inout [UInt8]) {
+        for word in [type, requestID, transactionID, length] {
+            withUnsafeBytes(of: word.littleEndian) { out.append(contentsOf: $0) }
+        }
+    }
+}
+
+/// One whole message: header fields and payload.
+public struct XSMessage: Sendable, Equatable {
+    /// `XENSTORE_PAYLOAD_MAX`.
+    public static let maxPayload = 4096
+
+    public var type: UInt32
+    public var requestID: UInt32
+    public var transactionID: UInt32
+    public var payload: [UInt8]
+
+    public init(type: UInt32, requestID: UInt32 = 0, transactionID: UInt32 = 0, payload: [UInt8] = []) {
+        self.type = type
+        self.requestID = requestID
+        self.transactionID = transactionID
+        self.payload = payload
+    }
+
+    public init(_ type: XSType, requestID: UInt32 = 0, transactionID: UInt32 = 0, payload: [UInt8] = []) {
+        self.init(type: type.rawValue, requestID: requestID, transactionID: transactionID, payload: payload)
+    }
+
+    public var kind: XSType? { XSType(rawValue: type) }
+
+    public var header: XSHeader {
+        XSHeader(type: type, requestID: requestID, transactionID: transactionID, length: UInt32(payload.count))
+    }
+
+    /// Header and payload, ready for the wire.
+    public func encoded() -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(XSHeader.size + payload.count)
+        header.encode(into: &out)
+        out.append(contentsOf: payload)
+        return out
+    }
+
+    /// An `XS_ERROR` reply to this request.
+    public func errorReply(_ error: XSError) -> XSMessage {
+        XSMessage(.error, requestID: requestID, transactionID: transactionID, payload: XSPayload.strings([error.rawValue]))
+    }
+
+    /// A reply of this request's type with `payload`.
+    public func reply(_ payload: [UInt8]) -> XSMessage {
+        XSMessage(type: type, requestID: requestID, transactionID: transactionID, payload: payload)
+    }
+}
+
+/// Splits a byte stream into messages. Pure: feed it bytes, take messages.
+public struct XSFrameDecoder: Sendable {
+    public enum Failure: Error, Equatable, Sendable {
+        /// The header announces a payload over ``XSMessage/maxPayload``: Xen drops such a connection.
+        case payloadTooLarge(UInt32)
+    }
+
+    private var buffer: [UInt8] = []
+    private var start = 0
+
+    public init() {}
+
+    /// Bytes received but not yet part of a whole message.
+    public var pendingByteCount: Int { buffer.count - start }
+
+    public mutating func append(_ bytes: some Sequence<UInt8>) {
+        buffer.append(contentsOf: bytes)
+    }
+
+    /// The next whole message, nil if more bytes are needed.
+    public mutating func next() throws(Failure) -> XSMessage? {
+        guard pendingByteCount >= XSHeader.size else { return nil }
+        let header = buffer.withUnsafeBytes { XSHeader(UnsafeRawBufferPointer(rebasing: $0[start...]))! }
+        guard header.length <= UInt32(XSMessage.maxPayload) else { throw .payloadTooLarge(header.length) }
+        let end = start + XSHeader.size + Int(header.length)
+        guard buffer.count >= end else { return nil }
+        let payload = Array(buffer[(start + XSHeader.size)..<end])
+        start = end
+        if start == buffer.count {
+            buffer.removeAll(keepingCapacity: true)
+            start = 0
+        } else if start > 65536 {
+            buffer.removeFirst(start)
+            start = 0
+        }
+        return XSMessage(type: header.type, requestID: header.requestID, transactionID: header.transactionID, payload: payload)
+    }
+}

@@ -1,0 +1,98 @@
+/// Path rules of xenstore.
+///
+/// Absolute paths start with `/`, use only `[A-Za-z0-9-/_@]`, have no
+/// trailing slash (except `/` itself) and no empty component. A relative
+/// path is taken from the connection's domain path, `/local/domain/<domid>`.
+/// Limits: an absolute path is at most ``absoluteMax`` bytes, and the part
+/// below a domain's own directory at most ``relativeMax``. Watches (and
+/// permissions) may also name the special paths ``introduceDomain`` and
+/// ``releaseDomain``.
+public enum XSPath {
+    /// `XENSTORE_ABS_PATH_MAX`.
+    public static let absoluteMax = 3072
+    /// `XENSTORE_REL_PATH_MAX`.
+    public static let relativeMax = 2048
+
+    public static let introduceDomain = "@introduceDomain"
+    public static let releaseDomain = "@releaseDomain"
+    public static let specialPaths: Set<String> = [introduceDomain, releaseDomain]
+
+    /// `/local/domain/<domid>`.
+    public static func domainPath(_ domid: UInt32) -> String { "/local/domain/\(domid)" }
+
+    public static func isSpecial(_ path: String) -> Bool { specialPaths.contains(path) }
+
+    /// Makes `path` absolute for a connection whose domain path is `base`
+    /// and checks it. Returns nil for an invalid path (Xen's EINVAL).
+    /// A path starting with `@` is never relative: it is refused unless
+    /// `allowSpecial` (watches take any `@` name up to ``relativeMax``, as
+    /// Xen 4.17 does; only ``specialPaths`` ever fire).
+    public static func resolve(_ path: String, base: String, allowSpecial: Bool = false) -> String? {
+        if path.utf8.first == UInt8(ascii: "@") {
+            return allowSpecial && path.utf8.count <= relativeMax ? path : nil
+        }
+        let absolute = path.utf8.first == UInt8(ascii: "/") ? path : base + "/" + path
+        return isValidAbsolute(absolute) ? absolute : nil
+    }
+
+    /// Whether `path` is a valid absolute node name.
+    public static func isValidAbsolute(_ path: String) -> Bool {
+        let bytes = path.utf8
+        guard bytes.first == UInt8(ascii: "/"), bytes.count <= absoluteMax else { return false }
+        if bytes.count == 1 { return true }
+        var previousSlash = false
+        for b in bytes {
+            let slash = b == UInt8(ascii: "/")
+            if slash && previousSlash { return false }
+            guard slash || isNameByte(b) else { return false }
+            previousSlash = slash
+        }
+        if previousSlash { return false }
+        return relativeLength(path) <= relativeMax
+    }
+
+    /// The length of `path` below `/local/domain/<domid>/`, or its whole length elsewhere.
+    static func relativeLength(_ path: String) -> Int {
+        let prefix = "/local/domain/"
+        guard path.hasPrefix(prefix) else { return path.utf8.count }
+        let rest = path.utf8.dropFirst(prefix.utf8.count)
+        let digits = rest.prefix(while: { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") })
+        guard !digits.isEmpty, rest.dropFirst(digits.count).first == UInt8(ascii: "/") else { return path.utf8.count }
+        return rest.count - digits.count - 1
+    }
+
+    static func isNameByte(_ b: UInt8) -> Bool {
+        switch b {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+             UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "@"):
+            true
+        default:
+            false
+        }
+    }
+
+    /// The parent of an absolute path; `/` is its own parent.
+    public static func parent(of path: String) -> String {
+        guard let slash = path.utf8.lastIndex(of: UInt8(ascii: "/")), slash != path.utf8.startIndex else { return "/" }
+        return String(path[..<slash])
+    }
+
+    /// The last component of an absolute path ("" for `/`).
+    public static func name(of path: String) -> String {
+        guard let slash = path.utf8.lastIndex(of: UInt8(ascii: "/")) else { return path }
+        return String(path[path.utf8.index(after: slash)...])
+    }
+
+    /// `child` below `parent`.
+    public static func join(_ parent: String, _ child: String) -> String {
+        parent == "/" ? "/" + child : parent + "/" + child
+    }
+
+    /// Whether `path` is `ancestor` or lies below it.
+    public static func isWithin(_ path: String, _ ancestor: String) -> Bool {
+        if ancestor == "/" { return path.utf8.first == UInt8(ascii: "/") }
+        guard path.hasPrefix(ancestor) else { return false }
+        let rest = path.utf8.dropFirst(ancestor.utf8.count)
+        return rest.isEmpty || rest.first == UInt8(ascii: "/")
+    }
+}

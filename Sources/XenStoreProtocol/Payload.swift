@@ -1,0 +1,51 @@
+/// Payload conventions: strings separated (and usually terminated) by NUL.
+///
+/// Requests name their arguments NUL-terminated (`path\0`, `path\0token\0`);
+/// a WRITE is `path\0` followed by the raw value with no terminator; a READ
+/// reply is the raw value; DIRECTORY replies list children each with a NUL;
+/// simple acknowledgements are `OK\0`.
+public enum XSPayload {
+    public static let ok: [UInt8] = Array("OK".utf8) + [0]
+
+    /// Each string followed by a NUL.
+    public static func strings(_ items: [String]) -> [UInt8] {
+        var out: [UInt8] = []
+        for item in items {
+            out.append(contentsOf: item.utf8)
+            out.append(0)
+        }
+        return out
+    }
+
+    /// Splits at NULs. A final NUL terminates the last item rather than
+    /// starting an empty one; an empty payload has no items.
+    public static func split(_ payload: some Collection<UInt8>) -> [String] {
+        var items: [String] = []
+        var current: [UInt8] = []
+        for byte in payload {
+            if byte == 0 {
+                items.append(String(decoding: current, as: UTF8.self))
+                current.removeAll(keepingCapacity: true)
+            } else {
+                current.append(byte)
+            }
+        }
+        if !current.isEmpty { items.append(String(decoding: current, as: UTF8.self)) }
+        return items
+    }
+
+    /// The first NUL-terminated string and the bytes after its NUL,
+    /// or nil when there is no NUL (Xen answers EINVAL).
+    public static func firstString(_ payload: [UInt8]) -> (String, ArraySlice<UInt8>)? {
+        guard let nul = payload.firstIndex(of: 0) else { return nil }
+        return (String(decoding: payload[..<nul], as: UTF8.self), payload[(nul + 1)...])
+    }
+
+    /// Exactly `count` NUL-terminated strings, or nil.
+    public static func exactly(_ count: Int, in payload: [UInt8]) -> [String]? {
+        guard payload.last == 0 else { return nil }
+        let items = split(payload)
+        // split() drops nothing but the final terminator, so NUL count equals item count.
+        return items.count == count && payload.count(where: { $0 == 0 }) == count ? items : nil
+    }
+}
