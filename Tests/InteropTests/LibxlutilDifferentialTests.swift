@@ -350,7 +350,6 @@ let diskSpecs: [String] = [
     "vdev=xvda, target=/x",
     "/x,,xvda,",
     "/x,raw,xvda,rw,",
-    "target=/x,vdev=xvda",
     "devtype=disk,/x,raw,xvda",
 ]
 
@@ -358,6 +357,8 @@ let badDiskSpecs: [String] = [
     "/x", "foo:/x,xvda", "/x,raw,xvda,rw,extra", "/x,qcow3,xvda", "/x,raw,xvda,rx", "vdev=xvda",
     "/x,raw,xvda,format=qcow2", "bogus=1,/x,raw,xvda", "/x,raw,xvda:floppy", "backendtype=nope,/x,raw,xvda",
     "vdev=xvda,vdev=xvdb,target=/x", "devtype=tape,/x,raw,xvda", "",
+    "target=/x,vdev=xvda",  // target= takes the rest: the vdev is part of the target
+
 ]
 
 @Suite(.enabled(if: helperAvailable, "needs cc and libxlutil (libxen-dev)"))
