@@ -104,10 +104,9 @@ extension DomainConfiguration {
         let file = "<command line>"
         for (n, word) in overrides.enumerated() {
             let at = SourceLocation(line: n + 1, column: 1)
-            let (parsed, problems) = RawParser.parse(text: word, file: file, mode: .xl, into: RawConfig())
+            let (parsed, problems) = RawParser.parse(text: word, file: file, mode: .xl, into: RawConfig(), line: n + 1)
             if !problems.contains(where: { $0.severity == .error }), !parsed.settings.isEmpty {
-                var (merged, mergeProblems) = RawParser.parse(text: word, file: file, mode: .xl, into: raw)
-                mergeProblems = mergeProblems.map { var d = $0; d.location.line = n + 1; return d }
+                let (merged, mergeProblems) = RawParser.parse(text: word, file: file, mode: .xl, into: raw, line: n + 1)
                 raw = merged
                 diagnostics += mergeProblems
                 continue
@@ -120,8 +119,8 @@ extension DomainConfiguration {
             }
             let key = String(word[..<eq])
             let value = String(word[word.index(after: eq)...])
-            let valueAt = SourceLocation(line: n + 1, column: key.utf8.count + 2)
-            raw.set(ConfigSetting(key: key, value: .string(value, valueAt), location: at))
+            let valueAt = SourceLocation(line: n + 1, column: key.utf8.count + 2, source: file)
+            raw.set(ConfigSetting(key: key, value: .string(value, valueAt), location: SourceLocation(line: n + 1, column: 1, source: file)))
         }
         return (raw, diagnostics)
     }

@@ -92,12 +92,12 @@ struct ModelBuilder {
             log.error(l, "`\(key)` must be an integer, not \"\(text)\"")
             return nil
         }
-        guard v >= min, v <= max else {
-            if max == Int.max {
-                log.error(l, "`\(key)` must be at least \(min), not \(v)")
-            } else {
-                log.error(l, "`\(key)` must be between \(min) and \(max), not \(v)")
-            }
+        guard v >= min else {
+            log.error(l, "`\(key)` must be at least \(min), not \(v)")
+            return nil
+        }
+        guard v <= max else {
+            log.error(l, "`\(key)` must be at most \(max), not \(v)")
             return nil
         }
         return (v, l)
@@ -287,10 +287,10 @@ struct ModelBuilder {
             }
         }
 
-        if config.type == .pv, kernel == nil, config.PV_bootloader == nil {
+        if config.type == .pv, raw["kernel"] == nil, config.PV_bootloader == nil {
             log.error(fileLocation, "a PV guest needs `kernel` (or `bootloader`): e.g. `kernel = \"/boot/vmlinuz\"`")
         }
-        if config.type == .pvh, kernel == nil, config.PV_bootloader == nil, raw["firmware"] == nil {
+        if config.type == .pvh, raw["kernel"] == nil, config.PV_bootloader == nil, raw["firmware"] == nil {
             log.error(fileLocation, "a PVH guest needs `kernel` (or `bootloader` or `firmware`)")
         }
         // The kernel and ramdisk are files on this host unless a bootloader reads them from the guest's disk.
@@ -309,7 +309,8 @@ struct ModelBuilder {
         for (spec, l) in stringList("disk") ?? [] {
             switch DiskDevice.parse(spec) {
             case .success(var disk):
-                if let t = disk.target, !t.contains(":") { disk.target = resolve(t) }
+                // A target that is a path (not an iSCSI name etc. for a block script) resolves.
+                if let t = disk.target, disk.script == nil, !t.contains(":") { disk.target = resolve(t) }
                 if let first = vdevs[disk.vdev] {
                     log.error(l, "duplicate vdev `\(disk.vdev)` (first used at line \(first.line))")
                 } else {

@@ -30,6 +30,8 @@ struct RawParser {
     private var depth = 0
     private var current: Token
     private var raw = RawConfig()
+    /// Set when reading text other than the file (overrides): locations carry it.
+    private var source: String?
 
     struct Token {
         enum Kind: Equatable {
@@ -60,9 +62,12 @@ struct RawParser {
     }
 
     /// Parses more statements into an existing config (used for KEY=VALUE overrides).
-    static func parse(text: String, file: String, mode: SyntaxMode, into raw: RawConfig) -> (RawConfig, [Diagnostic]) {
+    static func parse(text: String, file: String, mode: SyntaxMode, into raw: RawConfig,
+                      line: Int = 1) -> (RawConfig, [Diagnostic]) {
         var parser = RawParser(text: text, file: file, mode: mode)
         parser.raw = raw
+        parser.source = file
+        parser.line = line
         parser.parseFile()
         return (parser.raw, parser.log.items)
     }
@@ -278,7 +283,7 @@ struct RawParser {
 
     // MARK: lexer
 
-    private var location: SourceLocation { SourceLocation(line: line, column: pos - lineStart + 1) }
+    private var location: SourceLocation { SourceLocation(line: line, column: pos - lineStart + 1, source: source) }
 
     private func peek(_ offset: Int = 0) -> UInt8 {
         pos + offset < bytes.count ? bytes[pos + offset] : 0
