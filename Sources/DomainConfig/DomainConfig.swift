@@ -60,8 +60,11 @@ extension DomainConfiguration {
             var mode: SyntaxMode = chosen == .xm ? .xm : .xl
             var (raw, diagnostics) = RawParser.parse(text: text, file: fileName, mode: mode)
             if chosen == .auto, diagnostics.contains(where: { $0.severity == .error }) {
+                // Not xl.cfg: a legacy xm file? Take the xm reading when it succeeds, or
+                // when the file plainly holds Python (its errors then say what to write).
                 let (xmRaw, xmDiagnostics) = RawParser.parse(text: text, file: fileName, mode: .xm)
-                if !xmDiagnostics.contains(where: { $0.severity == .error }) {
+                let looksLikePython = diagnostics.contains { $0.message.contains("Python") }
+                if !xmDiagnostics.contains(where: { $0.severity == .error }) || looksLikePython {
                     (raw, diagnostics, mode) = (xmRaw, xmDiagnostics, .xm)
                 }
             }

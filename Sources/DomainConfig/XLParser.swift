@@ -41,6 +41,7 @@ struct RawParser {
             case lbracket, rbracket, lparen, rparen, comma
             case assign, plusAssign, semicolon, newline, end
             case python(String)     // something only Python could make sense of
+            case badWord(String)    // a word that is not an xl.cfg name (reported by the parser)
             case invalid(String)    // a character the grammar does not have
         }
         var kind: Kind
@@ -84,6 +85,9 @@ struct RawParser {
                 advance()
             case .key(let key):
                 parseStatement(key: key)
+            case .badWord(let word):
+                log.error(current.location, "invalid key `\(word)`: xl.cfg keys are lower-case letters, digits, `.` and `_`, starting with a letter")
+                recover()
             default:
                 reportUnexpected(expecting: "a `key = value` setting")
                 recover()
@@ -278,6 +282,7 @@ struct RawParser {
         case .end: return "end of file"
         case .python(let p): return "`\(p)`"
         case .invalid(let c): return "`\(c)`"
+        case .badWord(let w): return "name `\(w)`"
         }
     }
 
@@ -427,8 +432,7 @@ struct RawParser {
             }
         }
         let word = String(decoding: bytes[begin..<pos], as: UTF8.self)
-        log.error(start, "invalid name `\(word)`: xl.cfg keys are lower-case letters, digits, `.` and `_`, starting with a letter")
-        return Token(kind: .invalid(word), location: start)
+        return Token(kind: .badWord(word), location: start)
     }
 
     private mutating func scanNumber(_ start: SourceLocation, negative: Bool) -> Token {

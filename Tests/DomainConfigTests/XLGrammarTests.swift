@@ -36,9 +36,9 @@ import Testing
         let r = raw("a.b_c9 = 1\nz = 2\n")
         #expect(r.settings == [KV("a.b_c9", .s("1")), KV("z", .s("2"))])
         #expect(raw("Memory = 1\n").diagnostics == [
-            "t.cfg:1:1: error: invalid name `Memory`: xl.cfg keys are lower-case letters, digits, `.` and `_`, starting with a letter",
+            "t.cfg:1:1: error: invalid key `Memory`: xl.cfg keys are lower-case letters, digits, `.` and `_`, starting with a letter",
         ])
-        #expect(raw("_a = 1\n").diagnostics.first?.hasPrefix("t.cfg:1:1: error: invalid name `_a`") == true)
+        #expect(raw("_a = 1\n").diagnostics.first?.hasPrefix("t.cfg:1:1: error: invalid key `_a`") == true)
     }
 
     @Test func numbersAreKeptAsText() {
@@ -160,7 +160,7 @@ import Testing
         #expect(r.diagnostics == [
             "t.cfg:2:10: error: invalid number `1.5`: write an integer (decimal, 0x hex or 0 octal) or quote the value",
             "t.cfg:3:12: error: unexpected number `2`: expected `,` or `]`",
-            "t.cfg:4:1: error: invalid name `Bad`: xl.cfg keys are lower-case letters, digits, `.` and `_`, starting with a letter",
+            "t.cfg:4:1: error: invalid key `Bad`: xl.cfg keys are lower-case letters, digits, `.` and `_`, starting with a letter",
             #"t.cfg:5:11: error: invalid escape `\q` in a string (valid: \" \' \\ \a \b \f \n \r \t \v \xHH \ooo)"#,
         ])
         // What could be read still is.
