@@ -511,7 +511,8 @@ private struct SXPModelReader {
         c.actions_after_crash = action(vm, "on_crash", .destroy)
         c.actions_after_watchdog = action(vm, "on_watchdog", .destroy)
         c.actions_after_soft_reset = action(vm, "on_soft_reset", .softReset)
-        if let e = vm.child("bootloader") { c.PV_bootloader = scalar(e, "bootloader") }
+        // `xm list -l` prints `(bootloader )` for "none".
+        if let e = vm.child("bootloader"), (e.items?.count ?? 0) > 1 { c.PV_bootloader = scalar(e, "bootloader") }
         if let e = vm.child("bootloader_args") {
             let args = (e.items ?? []).dropFirst().compactMap(\.atom)
             c.PV_bootloader_args = args.count == 1 ? args[0].split(separator: " ").map(String.init) : args

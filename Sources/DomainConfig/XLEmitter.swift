@@ -118,7 +118,9 @@ extension DiskDevice {
             let v = options[key]!
             parts.append(DiskDevice.flagOptions.contains(key) ? key : "\(key)=\(v)")
         }
-        if let target { parts.append("target=\(target)") }
+        // `target=` takes the rest of the spec less one trailing comma, so a
+        // target that ends in a comma gets one more.
+        if let target { parts.append("target=\(target)" + (target.hasSuffix(",") ? "," : "")) }
         return parts.joined(separator: ",")
     }
 }
