@@ -47,11 +47,13 @@ extension DomainConfiguration {
                 ? readSXPConfig(text: text, fileName: fileName, options: options)
                 : readJSONConfig(text: text, fileName: fileName, options: options)
             if !overrides.isEmpty, let config = result.configuration {
-                // Overrides apply to the xl view of the model.
-                let xl = config.xlText()
-                var again = parse(text: xl, fileName: fileName, format: .xl, overrides: overrides, options: options)
-                again.diagnostics = result.diagnostics + again.diagnostics.filter { $0.file != fileName }
-                if again.configuration == nil { again.diagnostics = result.diagnostics + again.diagnostics }
+                // Overrides apply to the xl.cfg view of the model: errors they cause
+                // are reported against that text, named after the file.
+                let converted = "\(fileName) (as xl.cfg)"
+                var again = parse(text: config.xlText(), fileName: converted, format: .xl, overrides: overrides,
+                                  options: options)
+                again.diagnostics = result.diagnostics
+                    + again.diagnostics.filter { $0.file != converted || $0.severity == .error }
                 again.format = chosen
                 result = again
             }

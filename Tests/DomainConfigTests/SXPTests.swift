@@ -157,3 +157,19 @@ import Testing
         #expect(sxpQuote("") == "''")
     }
 }
+
+@Suite struct OverridesOnOtherFormatsTests {
+    @Test func overridesApplyToSXPAndJSON() throws {
+        let sxp = "(vm (name g) (memory 256) (image (linux (kernel /k))))"
+        let r = DomainConfiguration.parse(text: sxp, fileName: "g.sxp", overrides: ["memory=512", "name=web1"], options: fixedOptions)
+        #expect(r.diagnostics == [])
+        #expect(r.format == .sxp)
+        #expect(r.configuration?.memoryMiB == 512)
+        #expect(r.configuration?.name_label == "web1")
+
+        let json = try #require(r.configuration).jsonText()
+        let j = DomainConfiguration.parse(text: json, fileName: "g.json", overrides: ["vcpus=2", "maxvcpus=1"], options: fixedOptions)
+        #expect(j.configuration == nil)
+        #expect(j.diagnostics.map(\.description) == ["<command line>:1:7: error: `vcpus` (2) is above `maxvcpus` (1)"])
+    }
+}
