@@ -55,9 +55,12 @@ private struct DiskSpecParser {
     mutating func run() -> Result<DiskDevice, DiskSpecError> {
         while !rest.isEmpty, errors.isEmpty {
             // Whitespace before a parameter is ignored.
-            let trimmed = rest.drop { $0 == " " || $0 == "\t" || $0 == "\n" }
-            if trimmed.isEmpty { break }
-            rest = trimmed
+            var start = rest.utf8.startIndex
+            while start < rest.utf8.endIndex, [0x20, 0x09, 0x0A].contains(rest.utf8[start]) {
+                start = rest.utf8.index(after: start)
+            }
+            if start == rest.utf8.endIndex { break }
+            rest = rest[start...]
             step()
         }
         if !errors.isEmpty { return .failure(DiskSpecError(messages: errors)) }
@@ -88,7 +91,7 @@ private struct DiskSpecParser {
 
     /// The next parameter up to (and without) a comma, and the rest after it.
     mutating func takeParameter() -> Substring {
-        if let comma = rest.firstIndex(of: ",") {
+        if let comma = rest.utf8.firstIndex(of: UInt8(ascii: ",")) {
             let p = rest[..<comma]
             rest = rest[rest.index(after: comma)...]
             return p
@@ -100,7 +103,7 @@ private struct DiskSpecParser {
 
     mutating func step() {
         // `target=` eats the rest of the spec, commas and all (a trailing comma is dropped).
-        if rest.hasPrefix("target=") {
+        if rest.utf8.starts(with: "target=".utf8) {
             var value = rest.dropFirst("target=".count)
             if value.hasSuffix(",") { value = value.dropLast() }
             rest = rest[rest.endIndex...]
@@ -124,7 +127,7 @@ private struct DiskSpecParser {
             return
         }
         let parameter = takeParameter()
-        if let eq = parameter.firstIndex(of: "=") {
+        if let eq = parameter.utf8.firstIndex(of: UInt8(ascii: "=")) {
             named(String(parameter[..<eq]), String(parameter[parameter.index(after: eq)...]), whole: parameter)
             return
         }

@@ -140,12 +140,14 @@ struct RawParser {
             raw.remove(key)  // xm's None: the key is not set
             return
         }
-        if isAddition, let previous = raw[key] {
-            switch (previous.value, value) {
-            case (.string(let a, _), .string(let b, let l)):
+        if isAddition, let previousIsList = raw.isList(key) {
+            switch (previousIsList, value) {
+            case (false, .string(let b, let l)):
+                let a = raw[key]?.value.stringValue ?? ""
                 raw.set(ConfigSetting(key: key, value: .string(a + b, l), location: location))
-            case (.list(let a, _), .list(let b, let l)):
-                raw.set(ConfigSetting(key: key, value: .list(a + b, l), location: location))
+            case (true, .list(let b, _)):
+                // In place: the earlier list is not copied (long `disk +=` chains stay linear).
+                _ = raw.appendToList(key, b, setting: ConfigSetting(key: key, value: value, location: location))
             default:
                 log.error(value.location, "can't add a list to a string or a string to a list (`\(key) +=`)")
             }
