@@ -52,7 +52,7 @@ struct ConfigCheck: ParsableCommand {
     @Flag(name: .long, help: "Treat warnings as errors.")
     var strict = false
 
-    @Argument(help: "Config files, then optional KEY=VALUE overrides.")
+    @Argument(help: "Config files, then optional KEY=VALUE overrides.", completion: .file())
     var words: [String]
 
     func run() throws {
@@ -93,7 +93,7 @@ struct ConfigShow: ParsableCommand {
     @Option(name: .long, help: "The input format: auto, xl, xm, sxp or json.")
     var from: ConfigFormat = .auto
 
-    @Argument(help: "A config file, then optional KEY=VALUE overrides.")
+    @Argument(help: "A config file, then optional KEY=VALUE overrides.", completion: .file())
     var words: [String]
 
     func run() throws {
