@@ -173,3 +173,48 @@ import Testing
         #expect(j.diagnostics.map(\.description) == ["<command line>:1:7: error: `vcpus` (2) is above `maxvcpus` (1)"])
     }
 }
+
+@Suite struct JSONInputTests {
+    func read(_ text: String) -> ParseResult {
+        DomainConfiguration.parse(text: text, fileName: "g.json", options: fixedOptions)
+    }
+
+    @Test func problemsAreReportedAtTheirValue() {
+        let r = read("""
+        {
+          "name_label": "g",
+          "type": "xen",
+          "memory_dynamic_max": "lots",
+          "devices": {
+            "disk": [
+              { "vdev": "xvda", "target": "/x", "format": "zip" },
+              { "target": "/y" }
+            ]
+          },
+          "colour": "blue"
+        }
+        """)
+        #expect(r.configuration == nil)
+        #expect(r.diagnostics.map(\.description) == [
+            "g.json:3:11: error: type: unknown value \"xen\"",
+            "g.json:4:25: error: memory_dynamic_max: must be a non-negative integer",
+            "g.json:7:51: error: devices.disk[0].format: unknown value \"zip\"",
+            "g.json:8:7: error: devices.disk[1]: vdev is missing",
+            "g.json:11:13: error: colour: unknown field",
+        ])
+    }
+
+    @Test func syntaxErrors() {
+        #expect(read("{\n  \"name_label\": \"g\",\n}").diagnostics.map(\.description) == ["g.json:3:1: error: bad JSON: expected a quoted key"])
+        #expect(read("{\"a\": 1, \"a\": 2}").diagnostics.map(\.description) == ["g.json:1:13: error: bad JSON: duplicate key \"a\""])
+        #expect(read("{\"name_label\": \"\\ud800\"}").diagnostics.map(\.description) == ["g.json:1:23: error: bad JSON: lone surrogate in \\u escape"])
+    }
+
+    @Test func unicodeEscapesAndMinimalInput() {
+        let r = read(#"{"name_label": "g\u00e9", "PV_kernel": "/k", "PV_args": "\ud834\udd1e \n"}"#)
+        #expect(r.errors.map(\.description) == ["g.json:1:16: error: name_label: the domain name \"gé\" contains `é`: only letters, digits and _ - . : / + are allowed"])
+        let ok = read(#"{"name_label": "g", "PV_args": "\ud834\udd1e \n"}"#)
+        #expect(ok.configuration?.PV_args == "𝄞 \n")
+        #expect(ok.configuration?.memoryMiB == 32)
+    }
+}
