@@ -305,19 +305,22 @@ struct ModelBuilder {
     }
 
     mutating func buildDevices(_ config: inout DomainConfiguration) {
-        var vdevs: [String: SourceLocation] = [:]
+        var devices: [Int: (vdev: String, at: SourceLocation)] = [:]
         for (spec, l) in stringList("disk") ?? [] {
             switch DiskDevice.parse(spec) {
             case .success(var disk):
                 // A target that is a path (not an iSCSI name etc. for a block script) resolves.
                 if let t = disk.target, disk.script == nil, !t.contains(":") { disk.target = resolve(t) }
-                if let first = vdevs[disk.vdev] {
-                    log.error(l, "duplicate vdev `\(disk.vdev)` (first used at line \(first.line))")
+                if let number = disk.deviceNumber {
+                    // Two names for one device (xvda and 51712) are duplicates too.
+                    if let first = devices[number] {
+                        let same = first.vdev == disk.vdev ? "" : " (the same device as `\(first.vdev)`)"
+                        log.error(l, "duplicate vdev `\(disk.vdev)`\(same) (first used at line \(first.at.line))")
+                    } else {
+                        devices[number] = (disk.vdev, l)
+                    }
                 } else {
-                    vdevs[disk.vdev] = l
-                }
-                if !isPlausibleVdev(disk.vdev) {
-                    log.error(l, "bad vdev `\(disk.vdev)`: expected a name like xvda, hda, sdb or d0p1")
+                    log.error(l, "bad vdev `\(disk.vdev)`: expected a name like xvda, xvdb2, hda (to hdd), sdb (to sdp) or d0p1")
                 }
                 config.disks.append(disk)
             case .failure(let e):
@@ -392,34 +395,4 @@ func nameProblem(_ name: String) -> String? {
     if name == "Domain-0" { return "the name \"Domain-0\" belongs to dom0" }
     if name.allSatisfy(\.isNumber) { return "the domain name \"\(name)\" is all digits: it would be taken for a domain id" }
     return nil
-}
-
-/// xvd*, hd*, sd* (with optional partition number), or the `d<N>p<M>` form.
-func isPlausibleVdev(_ vdev: String) -> Bool {
-    let b = Array(vdev.utf8)
-    func letters(_ from: Int) -> Int {
-        var i = from
-        while i < b.count, b[i] >= UInt8(ascii: "a"), b[i] <= UInt8(ascii: "z") { i += 1 }
-        return i
-    }
-    func digits(_ from: Int) -> Int {
-        var i = from
-        while i < b.count, b[i] >= UInt8(ascii: "0"), b[i] <= UInt8(ascii: "9") { i += 1 }
-        return i
-    }
-    for prefix in ["xvd", "hd", "sd"] where vdev.hasPrefix(prefix) {
-        let afterLetters = letters(prefix.utf8.count)
-        guard afterLetters > prefix.utf8.count else { return false }
-        return digits(afterLetters) == b.count
-    }
-    if vdev.hasPrefix("d") {
-        let n = digits(1)
-        guard n > 1 else { return false }
-        if n == b.count { return true }
-        guard b[n] == UInt8(ascii: "p") else { return false }
-        let m = digits(n + 1)
-        return m > n + 1 && m == b.count
-    }
-    // A plain number (a raw Xen device number) is allowed too.
-    return !b.isEmpty && digits(0) == b.count
 }

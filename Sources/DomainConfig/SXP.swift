@@ -712,7 +712,7 @@ private struct SXPModelReader {
         for o in body.children("option") {
             if let i = o.items, i.count == 3, let k = i[1].atom, let v = i[2].atom { d.options[k] = v }
         }
-        if !isPlausibleVdev(d.vdev) { log.error(body.location, "bad vdev `\(d.vdev)`") }
+        if d.deviceNumber == nil { log.error(body.location, "bad vdev `\(d.vdev)`") }
         return d
     }
 

@@ -174,8 +174,23 @@ import Testing
         #expect(throws: DeviceSpecError.self) { try CPUAffinity.parse("99999").get() }
     }
 
-    @Test func vdevNames() {
-        for ok in ["xvda", "xvdaa", "xvda1", "hda", "hdc", "sdb3", "d0", "d12p3", "51712"] { #expect(isPlausibleVdev(ok), "\(ok)") }
-        for bad in ["xvd", "floppy", "xvd1", "d", "dp1", "d1p", "sda-1", ""] { #expect(!isPlausibleVdev(bad), "\(bad)") }
+    @Test func vdevNamesAndDeviceNumbers() {
+        let expected: [String: Int] = [
+            "xvda": 51712, "xvdb": 51728, "xvda1": 51713, "xvdp15": 202 << 8 | 15 << 4 | 15,
+            "xvdq": 1 << 28 | 16 << 8, "xvda16": 1 << 28 | 16, "xvdaa": 1 << 28 | 26 << 8,
+            "hda": 768, "hdb": 832, "hdc": 5632, "hdd1": 22 << 8 | 1 << 6 | 1, "sda": 2048, "sdb3": 2048 + 16 + 3,
+            "d0p1": 51713, "d16p0": 1 << 28 | 16 << 8, "51712": 51712, "0x10": 16,
+        ]
+        for (vdev, number) in expected {
+            #expect(DiskDevice.deviceNumber(ofVdev: vdev) == number, "\(vdev)")
+        }
+        for bad in ["xvd", "floppy", "xvd1", "d", "d0", "dp1", "d1p", "sda-1", "", "hde", "sdq", "xvda0", "xvda01", "xvda256", "hda64", "sda16"] {
+            #expect(DiskDevice.deviceNumber(ofVdev: bad) == nil, "\(bad)")
+        }
+    }
+
+    @Test func sameDeviceUnderTwoNamesIsADuplicate() {
+        let r = parseXL("name=\"g\"\nkernel=\"/k\"\ndisk=['/a,raw,xvda,rw','/b,raw,51712,rw']\n")
+        #expect(messages(r) == ["t.cfg:3:24: error: duplicate vdev `51712` (the same device as `xvda`) (first used at line 3)"])
     }
 }

@@ -198,7 +198,7 @@ func readXenExample(_ name: String) throws -> ParseResult {
             "t.cfg:6:12: error: `on_crash` must be one of destroy, restart, rename-restart, preserve, coredump-destroy, coredump-restart, soft-reset, not \"restrat\" (did you mean \"restart\"?)",
             "t.cfg:7:8: error: bad uuid \"not-a-uuid\": expected 8-4-4-4-12 hex digits",
             "t.cfg:8:28: error: duplicate vdev `xvda` (first used at line 8)",
-            "t.cfg:8:46: error: bad vdev `floppy0`: expected a name like xvda, hda, sdb or d0p1",
+            "t.cfg:8:46: error: bad vdev `floppy0`: expected a name like xvda, xvdb2, hda (to hdd), sdb (to sdp) or d0p1",
             "t.cfg:9:9: error: MAC address `01:16:3e:00:00:01` is a multicast address (the low bit of the first octet is set)",
             "t.cfg:9:34: error: bad MAC address `00:16:3e:zz:00:01`: expected six hex octets like 00:16:3e:12:34:56",
             "t.cfg:9:59: error: `bridge` needs a value (`bridge=...`) in vif spec `bridge`",

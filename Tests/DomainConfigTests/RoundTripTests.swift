@@ -64,7 +64,12 @@ func randomModel(seed: UInt64, withConsoles: Bool) -> DomainConfiguration {
 
     var vdevs = Set<String>()
     for _ in 0..<int(0...4) {
-        let vdev = pick(["xvd", "hd", "sd"]) + word("abcdefgh", 1...2)
+        let vdev: String
+        switch int(0...2) {
+        case 0: vdev = "xvd" + word("abcdefgh", 1...2)
+        case 1: vdev = "hd" + word("abcd", 1...1)
+        default: vdev = "sd" + word("abcdefghijklmnop", 1...1) + (chance() ? String(int(1...15)) : "")
+        }
         guard vdevs.insert(vdev).inserted else { continue }
         let cdrom = chance(0.2)
         let target: String? = cdrom && chance() ? nil : "/" + word("abc/,=.-_0123", 1...20)
