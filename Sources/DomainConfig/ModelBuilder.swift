@@ -68,10 +68,14 @@ struct ModelBuilder {
     /// Where problems with the file as a whole (a missing key) are reported.
     let fileLocation = SourceLocation(line: 1, column: 1)
 
-    init(raw: RawConfig, file: String, options: ParseOptions) {
+    /// Read as a legacy xm file: xend's meanings where they differ from xl's.
+    let legacyXM: Bool
+
+    init(raw: RawConfig, file: String, options: ParseOptions, legacyXM: Bool = false) {
         self.raw = raw
         self.log = DiagnosticLog(file: file)
         self.options = options
+        self.legacyXM = legacyXM
     }
 
     // MARK: typed readers
@@ -260,7 +264,13 @@ struct ModelBuilder {
     }
 
     mutating func buildBoot(_ config: inout DomainConfiguration) {
-        let kernel = string("kernel")
+        var kernel = string("kernel")
+        // xend's HVM guests named the firmware as their kernel; xl loads hvmloader itself
+        // (its `kernel` means a direct kernel boot).
+        if legacyXM, config.type == .hvm, let (k, l) = kernel, k.hasSuffix("/hvmloader") {
+            log.warning(l, "`kernel = \"\(k)\"` is xend's way to name the HVM firmware; ignored (xl loads hvmloader itself)")
+            kernel = nil
+        }
         let ramdisk = string("ramdisk")
         config.PV_kernel = kernel.map { resolve($0.0) }
         config.PV_ramdisk = ramdisk.map { resolve($0.0) }
@@ -282,7 +292,9 @@ struct ModelBuilder {
         if let (b, _) = string("bootloader") { config.PV_bootloader = b }
         if let s = raw["bootloader_args"] {
             switch s.value {
-            case .string(let v, _): config.PV_bootloader_args = v.split(separator: " ").map(String.init)
+            case .string(let v, let l):
+                log.warning(l, "`bootloader_args` as a string is deprecated: write a list, e.g. [ \"--entry=1\" ]")
+                config.PV_bootloader_args = v.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).map(String.init)
             case .list: config.PV_bootloader_args = (stringList("bootloader_args") ?? []).map(\.0)
             }
         }

@@ -103,12 +103,10 @@ struct RawParser {
         case .assign: isAddition = false
         case .plusAssign: isAddition = true
         default:
-            if mode == .xm || key == "import" || key == "from" || key == "if" || key == "def" || key == "for" {
-                if let hint = pythonStatementHint(key) {
-                    log.error(keyLocation, pythonNotExecuted(hint))
-                    recover()
-                    return
-                }
+            if let hint = pythonStatementHint(key) {
+                log.error(keyLocation, pythonNotExecuted(hint))
+                recover()
+                return
             }
             reportUnexpected(expecting: "`=` or `+=` after `\(key)`")
             recover()
@@ -222,16 +220,17 @@ struct RawParser {
             + "e.g. `memory = 512` or `disk = [ 'phy:/dev/vg/guest,xvda,w' ]`"
     }
 
+    /// What Python statement a name not followed by `=` starts, if it looks like one:
+    /// Python keywords in either mode; in xm files also calls and expressions.
     private func pythonStatementHint(_ key: String) -> String? {
+        let keywords: Set<String> = ["import", "from", "if", "elif", "else", "def", "for", "while", "print",
+                                     "try", "except", "class", "with", "return", "del", "pass"]
+        if keywords.contains(key) { return "a Python `\(key)` statement" }
+        guard mode == .xm else { return nil }
         switch current.kind {
-        case .assign, .plusAssign: return nil
-        default:
-            if ["import", "from", "if", "elif", "else", "def", "for", "while", "print", "try", "class", "with", "return"].contains(key) {
-                return "a Python `\(key)` statement"
-            }
-            if case .lparen = current.kind { return "a call of `\(key)`" }
-            if case .python(let op) = current.kind { return "`\(key) \(op)`" }
-            return mode == .xm ? "a Python statement starting with `\(key)`" : nil
+        case .lparen: return "a call of `\(key)`"
+        case .python(let op): return "`\(key) \(op)`"
+        default: return "a Python statement starting with `\(key)`"
         }
     }
 

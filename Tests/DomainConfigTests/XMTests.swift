@@ -154,3 +154,30 @@ import Testing
         #expect(c?.vifs.map(\.type) == [nil, "ioemu"])
     }
 }
+
+@Suite struct XMHVMTests {
+    @Test func xendsHvmloaderKernelIsDropped() {
+        let text = """
+        kernel = "/usr/lib/xen/boot/hvmloader"
+        builder = 'hvm'
+        name = "old-hvm"
+        memory = 256
+        acpi = 1
+        boot = "dc"
+        vnc = 1
+        bootloader_args = "--q --x"
+        """
+        let r = DomainConfiguration.parse(text: text, fileName: "old.cfg", format: .xm, options: fixedOptions)
+        #expect(r.diagnostics.map(\.description) == [
+            "old.cfg:1:10: warning: `kernel = \"/usr/lib/xen/boot/hvmloader\"` is xend's way to name the HVM firmware; ignored (xl loads hvmloader itself)",
+            "old.cfg:8:19: warning: `bootloader_args` as a string is deprecated: write a list, e.g. [ \"--entry=1\" ]",
+        ])
+        var e = model("old-hvm", .hvm, memoryMiB: 256)
+        e.platform = ["acpi": "1", "boot": "dc", "vnc": "1"]
+        e.PV_bootloader_args = ["--q", "--x"]
+        #expect(r.configuration == e)
+        // Read as xl.cfg, `kernel` is a direct kernel boot and is kept.
+        #expect(DomainConfiguration.parse(text: text, fileName: "old.cfg", format: .xl, options: fixedOptions).configuration?.PV_kernel
+                == "/usr/lib/xen/boot/hvmloader")
+    }
+}
