@@ -570,10 +570,7 @@ struct RawParser {
     private mutating func scanEscape(into out: inout [UInt8]) -> Bool {
         let at = location
         pos += 1
-        guard pos < bytes.count else {
-            log.error(at, "a backslash at the end of the file")
-            return false
-        }
+        guard pos < bytes.count else { return false }  // reported as an unterminated string
         let c = bytes[pos]
         pos += 1
         switch c {

@@ -1,0 +1,20 @@
+import Testing
+@testable import DomainConfig
+
+@Suite struct XLGrammarMoreTests {
+    @Test func moreStringErrors() {
+        #expect(raw("a = \"abc\\").diagnostics == ["t.cfg:1:5: error: unterminated string: missing closing quote"])
+        #expect(raw(#"a = "\xff""#).diagnostics == ["t.cfg:1:5: error: the string is not valid UTF-8"])
+        #expect(raw(#"a = "\xc3\xa9""#).settings == [KV("a", .s("é"))])
+    }
+
+    @Test func xmOnlyErrors() {
+        #expect(raw("a = [ 1, None ]\n", format: .xm).diagnostics == ["t.cfg:1:5: error: `None` cannot be an item of a list"])
+        #expect(raw("a = 12x\n", format: .xm).diagnostics == ["t.cfg:1:5: error: invalid number `12x`"])
+        #expect(raw("a = '''never closed\n", format: .xm).diagnostics == ["t.cfg:1:5: error: unterminated string: missing closing triple quote"])
+        #expect(raw("a = (1, 2\n", format: .xm).diagnostics == ["t.cfg:2:1: error: unexpected end of file: expected `,` or `)`"])
+        #expect(raw("a = 1\r\nb = 2\r\n", format: .xm).settings == [KV("a", .s("1")), KV("b", .s("2"))])
+        #expect(raw("a = 0b101 + 1\n", format: .xm).diagnostics.first?.hasPrefix("t.cfg:1:11: error: xm-style Python code is not executed (`+` after the value of `a`)") == true)
+        #expect(raw("a = 0b101\n", format: .xm).settings == [KV("a", .s("5"))])
+    }
+}
