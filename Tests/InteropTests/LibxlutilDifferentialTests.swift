@@ -189,6 +189,8 @@ let agreeingCorpus: [String] = [
     """,
     "\n\n# only comments\n\n",
     "",
+    "a=1#c\n", "a = [1,#c\n2]\n", "a = 0x\n", "a = 00\n", "a = 1x2f\n", "a = \"x\";\n", "\n\n  a = 1\n",
+    "a = [\n\n]\n", "a = \"x\" # ok\nb = [ \"y\" ] ;\n", "a = 1 ;; b = 2\n", "a+=\"x\"\n",
 ]
 
 /// Files both must refuse.
@@ -196,6 +198,7 @@ let refusedCorpus: [String] = [
     "a = 1.5\n", "Name = 1\n", "_a = 1\n", "a = [,]\n", "a = [1 2]\n", "a = b\n", "a\n", "= 1\n",
     "a = \"x\"\na += [1]\n", "l = [1]\nl += \"x\"\n", "a = \"unterminated\n", "a = -1\n", "import os\n",
     "a = \"\\q\"\n", "a = 1 = 2\n", "a = 1\r\n", "a = (1, 2)\n", "a = 0x1F\n",
+    "a = xf\n", "a = \"x\";b\n", "a = 'x\n'\n", "a = [1]]\n", "[1]\n", "a = \"\\x\"\n",
 ]
 
 @Suite(.enabled(if: helperAvailable, "needs cc and libxlutil (libxen-dev)"))
