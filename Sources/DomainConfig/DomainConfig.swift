@@ -72,8 +72,7 @@ extension DomainConfiguration {
             }
             let (withOverrides, overrideDiagnostics) = applyOverrides(overrides, to: raw)
             diagnostics += overrideDiagnostics
-            let result = buildModel(raw: withOverrides, fileName: fileName, options: options, legacyXM: mode == .xm,
-                                    diagnostics: diagnostics)
+            let result = buildModel(raw: withOverrides, fileName: fileName, options: options, diagnostics: diagnostics)
             return ParseResult(configuration: result.configuration, diagnostics: result.diagnostics,
                                format: mode == .xm ? .xm : .xl)
         }
@@ -139,15 +138,15 @@ extension DomainConfiguration {
         }
     }
 
-    static func buildModel(raw: RawConfig, fileName: String, options: ParseOptions, legacyXM: Bool,
+    static func buildModel(raw: RawConfig, fileName: String, options: ParseOptions,
                            diagnostics: [Diagnostic]) -> (configuration: DomainConfiguration?, diagnostics: [Diagnostic]) {
         if diagnostics.contains(where: { $0.severity == .error }) {
             // Still check what could be read, so that every problem shows in one run.
-            var builder = ModelBuilder(raw: raw, file: fileName, options: options, legacyXM: legacyXM)
+            var builder = ModelBuilder(raw: raw, file: fileName, options: options)
             _ = builder.build()
             return (nil, sortDiagnostics(diagnostics + builder.log.items))
         }
-        var builder = ModelBuilder(raw: raw, file: fileName, options: options, legacyXM: legacyXM)
+        var builder = ModelBuilder(raw: raw, file: fileName, options: options)
         let config = builder.build()
         return (config, sortDiagnostics(diagnostics + builder.log.items))
     }

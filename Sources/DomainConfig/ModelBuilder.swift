@@ -68,14 +68,10 @@ struct ModelBuilder {
     /// Where problems with the file as a whole (a missing key) are reported.
     let fileLocation = SourceLocation(line: 1, column: 1)
 
-    /// Read as a legacy xm file: xend's meanings where they differ from xl's.
-    let legacyXM: Bool
-
-    init(raw: RawConfig, file: String, options: ParseOptions, legacyXM: Bool = false) {
+    init(raw: RawConfig, file: String, options: ParseOptions) {
         self.raw = raw
         self.log = DiagnosticLog(file: file)
         self.options = options
-        self.legacyXM = legacyXM
     }
 
     // MARK: typed readers
@@ -266,8 +262,8 @@ struct ModelBuilder {
     mutating func buildBoot(_ config: inout DomainConfiguration) {
         var kernel = string("kernel")
         // xend's HVM guests named the firmware as their kernel; xl loads hvmloader itself
-        // (its `kernel` means a direct kernel boot).
-        if legacyXM, config.type == .hvm, let (k, l) = kernel, k.hasSuffix("/hvmloader") {
+        // (its `kernel` means a direct kernel boot), so an old file's hvmloader is dropped.
+        if config.type == .hvm, let (k, l) = kernel, k == "hvmloader" || k.hasSuffix("/hvmloader") {
             log.warning(l, "`kernel = \"\(k)\"` is xend's way to name the HVM firmware; ignored (xl loads hvmloader itself)")
             kernel = nil
         }

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import DomainConfig
 
@@ -176,8 +177,9 @@ import Testing
         e.platform = ["acpi": "1", "boot": "dc", "vnc": "1"]
         e.PV_bootloader_args = ["--q", "--x"]
         #expect(r.configuration == e)
-        // Read as xl.cfg, `kernel` is a direct kernel boot and is kept.
-        #expect(DomainConfiguration.parse(text: text, fileName: "old.cfg", format: .xl, options: fixedOptions).configuration?.PV_kernel
-                == "/usr/lib/xen/boot/hvmloader")
+        // Any other HVM kernel is a direct kernel boot and is kept.
+        let direct = text.replacingOccurrences(of: "/usr/lib/xen/boot/hvmloader", with: "/boot/vmlinuz")
+        #expect(DomainConfiguration.parse(text: direct, fileName: "old.cfg", format: .xl, options: fixedOptions).configuration?.PV_kernel
+                == "/boot/vmlinuz")
     }
 }
