@@ -664,7 +664,13 @@ private struct SXPModelReader {
         if dev.hasSuffix(":disk") { dev.removeLast(":disk".count) }
         var format = DiskDevice.Format.raw
         var target: String? = f["uname"]
+        var blockScript: String?
         if var t = target {
+            // Network block devices name their hotplug script: iscsi:IQN is block-iscsi's IQN.
+            for p in ["iscsi:", "nbd:", "enbd:", "drbd:"] where t.hasPrefix(p) {
+                blockScript = "block-" + p.dropLast()
+                t.removeFirst(p.count)
+            }
             // xend's uname prefixes: phy:, file:, tap:aio:, tap:qcow2:, tap2:..., ...
             var changed = true
             while changed {
@@ -677,7 +683,8 @@ private struct SXPModelReader {
                     changed = true
                 }
             }
-            target = t.isEmpty ? nil : resolveDisk(t)
+            // A path resolves; a name for a block script (iSCSI IQN, DRBD resource) does not.
+            target = t.isEmpty ? nil : (blockScript == nil && f["script"] == nil ? resolveDisk(t) : t)
         }
         if let fm = f["format"] {
             guard let x = DiskDevice.Format(rawValue: fm) else {
@@ -706,7 +713,7 @@ private struct SXPModelReader {
             if d.backendType == nil { log.error(body.location, "unknown backendtype `\(b)`") }
         }
         d.backendDomain = f["backend"].flatMap { $0 == "0" ? nil : $0 }
-        d.script = f["script"]
+        d.script = f["script"] ?? blockScript
         d.directIOSafe = f["direct_io_safe"] == "1"
         d.discardEnable = f["discard"].map { $0 == "1" }
         for o in body.children("option") {

@@ -118,6 +118,24 @@ import Testing
         #expect(r.configuration == e)
     }
 
+    @Test func xendUnamePrefixes() throws {
+        let r = read("""
+        (vm (name g) (image (linux (kernel /k)))
+            (device (vbd (uname tap:aio:/img/a) (dev xvda) (mode w)))
+            (device (vbd (uname tap:qcow2:/img/b) (dev xvdb) (mode r)))
+            (device (vbd (uname tap2:tapdisk:vhd:/img/c) (dev xvdc) (mode w)))
+            (device (vbd (uname iscsi:iqn.2001-05.com.example:disk) (dev xvdd) (mode w)))
+            (device (vbd (dev hdc:cdrom) (mode r))))
+        """)
+        var iscsi = disk("iqn.2001-05.com.example:disk", "xvdd")
+        iscsi.script = "block-iscsi"
+        #expect(r.diagnostics == [])
+        #expect(try #require(r.configuration).disks == [
+            disk("/img/a", "xvda"), disk("/img/b", "xvdb", format: .qcow2, access: .readOnly), disk("/img/c", "xvdc", format: .vhd),
+            iscsi, disk(nil, "hdc", format: .empty, access: .readOnly, cdrom: true),
+        ])
+    }
+
     @Test func syntaxErrorsHaveTheirPlace() {
         #expect(read("(vm (name g)\n  (memory 1").errors.map(\.description) == ["g.sxp:2:3: error: unbalanced `(`: the list is not closed"])
         #expect(read("(vm (name 'g)").errors.map(\.description) == ["g.sxp:1:11: error: unterminated string"])
