@@ -216,68 +216,109 @@ extension ChannelDevice {
 }
 
 extension PCIDevice {
-    /// One `pci` spec: `[DDDD:]BB:DD.F[@VSLOT][,permissive=1,msitranslate=1,seize=1,power_mgmt=1,rdm_policy=strict|relaxed]`.
+    /// One `pci` spec (xl-pci-configuration(5)), as libxlutil reads it:
+    /// `[DDDD:]BB:DD.F[@VSLOT]` first (F may be `*`: every function), or `bdf=`
+    /// anywhere, then `,KEY=VALUE` options: `vslot=` (hex), `permissive=`,
+    /// `msitranslate=`, `seize=`, `power_mgmt=` (integers, non-zero is true),
+    /// `rdm_policy=strict|relaxed`. No spaces.
     public static func parse(_ spec: String) -> Result<PCIDevice, DeviceSpecError> {
-        var parts = spec.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-        let bdfText = parts.removeFirst().trimmingSpaces
         var errors: [String] = []
-        var slotText: String?
-        var bdfPart = bdfText
-        if let at = bdfText.firstIndex(of: "@") {
-            bdfPart = String(bdfText[..<at])
-            slotText = String(bdfText[bdfText.index(after: at)...])
-        }
-        let fields = bdfPart.split(separator: ":", omittingEmptySubsequences: false)
         var device: PCIDevice?
-        if (2...3).contains(fields.count), let dot = fields.last!.firstIndex(of: ".") {
-            let last = fields.last!
-            let domain = fields.count == 3 ? Int(fields[0], radix: 16) : 0
-            let bus = Int(fields[fields.count - 2], radix: 16)
-            let dev = Int(last[..<dot], radix: 16)
-            let fn = Int(last[last.index(after: dot)...], radix: 16)
-            if let domain, let bus, let dev, let fn, domain <= 0xFFFF, bus <= 0xFF, dev <= 0x1F, fn <= 7,
-               fields.allSatisfy({ !$0.isEmpty }) {
-                device = PCIDevice(domain: domain, bus: bus, device: dev, function: fn)
+        var flags: [(String, String)] = []
+        for (index, part) in spec.split(separator: ",", omittingEmptySubsequences: false).enumerated() {
+            guard let eq = part.firstIndex(of: "=") else {
+                if index == 0, device == nil {
+                    device = parseAddress(String(part), &errors)
+                } else {
+                    errors.append("`\(part)` in pci spec `\(spec)`: options are KEY=VALUE, and the address comes first")
+                }
+                continue
+            }
+            let key = String(part[..<eq]), value = String(part[part.index(after: eq)...])
+            switch key {
+            case "bdf":
+                if device != nil {
+                    errors.append("the PCI address is given twice in pci spec `\(spec)`")
+                } else {
+                    device = parseAddress(value, &errors)
+                    if device?.vslot != nil { errors.append("`bdf=` takes no `@VSLOT`: write `vslot=`") }
+                }
+            case "name":
+                errors.append("pci `name=` (a device made assignable by name) is not supported: give its address, e.g. `0000:03:00.0`")
+            default:
+                flags.append((key, value))
             }
         }
         guard var device else {
-            return .failure(DeviceSpecError(messages: ["bad PCI address `\(bdfText)`: expected [DDDD:]BB:DD.F, e.g. 0000:03:00.0"]))
+            if errors.isEmpty { errors.append("no PCI address in pci spec `\(spec)`: expected [DDDD:]BB:DD.F, e.g. 0000:03:00.0") }
+            return .failure(DeviceSpecError(messages: errors))
         }
-        if let slotText {
-            if let s = Int(slotText, radix: 16), s <= 0x1F { device.vslot = s } else {
-                errors.append("bad PCI virtual slot `@\(slotText)`: expected a hex number up to 1f")
-            }
-        }
-        for option in parts where !option.isEmpty {
-            let kv = keyValuePairs(option)
-            guard let (key, value) = kv.first else { continue }
+        for (key, value) in flags {
             switch key {
+            case "vslot":
+                if let v = Int(value, radix: 16), v >= 0, v <= 0x1F, device.vslot == nil { device.vslot = v } else {
+                    errors.append("bad pci vslot `\(value)`: expected a hex number up to 1f, given once")
+                }
             case "permissive", "msitranslate", "seize", "power_mgmt":
-                guard let b = parseFlag(value) else {
-                    errors.append("pci option `\(key)` must be 0 or 1, not `\(value ?? "")`")
+                guard let n = parseCInteger(value) else {
+                    errors.append("pci option `\(key)` must be 0 or 1, not `\(value)`")
                     continue
                 }
                 switch key {
-                case "permissive": device.permissive = b
-                case "msitranslate": device.msitranslate = b
-                case "seize": device.seize = b
-                default: device.powerManagement = b
+                case "permissive": device.permissive = n != 0
+                case "msitranslate": device.msitranslate = n != 0
+                case "seize": device.seize = n != 0
+                default: device.powerManagement = n != 0
                 }
             case "rdm_policy":
                 if value == "strict" || value == "relaxed" { device.rdmPolicy = value } else {
-                    errors.append("pci rdm_policy must be `strict` or `relaxed`, not `\(value ?? "")`")
-                }
-            case "vslot":
-                if let v = value.flatMap({ Int($0.hasPrefix("0x") ? String($0.dropFirst(2)) : $0, radix: 16) }), v <= 0x1F {
-                    device.vslot = v
-                } else {
-                    errors.append("bad pci vslot `\(value ?? "")`")
+                    errors.append("pci rdm_policy must be `strict` or `relaxed`, not `\(value)`")
                 }
             default:
                 errors.append("unknown pci option `\(key)` in pci spec `\(spec)`")
             }
         }
         return errors.isEmpty ? .success(device) : .failure(DeviceSpecError(messages: errors))
+    }
+
+    /// `[DDDD:]BB:DD.F[@VSLOT]`, hex fields; F may be `*`.
+    private static func parseAddress(_ text: String, _ errors: inout [String]) -> PCIDevice? {
+        var address = Substring(text)
+        var slotText: Substring?
+        if let at = address.firstIndex(of: "@") {
+            slotText = address[address.index(after: at)...]
+            address = address[..<at]
+        }
+        func hexField(_ s: Substring, max: Int) -> Int? {
+            guard !s.isEmpty, s.allSatisfy(\.isHexDigit), let v = Int(s, radix: 16), v <= max else { return nil }
+            return v
+        }
+        let fields = address.split(separator: ":", omittingEmptySubsequences: false)
+        guard (2...3).contains(fields.count), let dot = fields.last!.firstIndex(of: ".") else {
+            errors.append("bad PCI address `\(text)`: expected [DDDD:]BB:DD.F, e.g. 0000:03:00.0")
+            return nil
+        }
+        let last = fields.last!
+        let functionText = last[last.index(after: dot)...]
+        let domain = fields.count == 3 ? hexField(fields[0], max: 0xFFFF) : 0
+        let bus = hexField(fields[fields.count - 2], max: 0xFF)
+        let slot = hexField(last[..<dot], max: 0x1F)
+        let allFunctions = functionText == "*"
+        let function = allFunctions ? 0 : hexField(functionText, max: 7)
+        guard let domain, let bus, let slot, let function else {
+            errors.append("bad PCI address `\(text)`: expected [DDDD:]BB:DD.F with device up to 1f and function up to 7 (or *)")
+            return nil
+        }
+        var device = PCIDevice(domain: domain, bus: bus, device: slot, function: function)
+        device.allFunctions = allFunctions
+        if let slotText {
+            guard let v = hexField(slotText, max: 0x1F) else {
+                errors.append("bad PCI virtual slot `@\(slotText)`: expected a hex number up to 1f")
+                return nil
+            }
+            device.vslot = v
+        }
+        return device
     }
 }
 

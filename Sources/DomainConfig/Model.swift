@@ -201,6 +201,8 @@ public struct PCIDevice: Sendable, Hashable {
     public var bus: Int
     public var device: Int
     public var function: Int
+    /// `F` was `*`: every function of a multi-function device (`function` is then 0).
+    public var allFunctions: Bool = false
     /// The guest slot (`@VSLOT`), if asked for.
     public var vslot: Int?
     public var permissive: Bool?
@@ -216,9 +218,9 @@ public struct PCIDevice: Sendable, Hashable {
         self.function = function
     }
 
-    /// `dddd:bb:dd.f`.
+    /// `dddd:bb:dd.f` (`dddd:bb:dd.*` for every function).
     public var bdf: String {
-        hex(domain, 4) + ":" + hex(bus, 2) + ":" + hex(device, 2) + "." + String(function, radix: 16)
+        hex(domain, 4) + ":" + hex(bus, 2) + ":" + hex(device, 2) + "." + (allFunctions ? "*" : String(function, radix: 16))
     }
 }
 

@@ -386,7 +386,7 @@ extension PCIDevice {
     /// xend's form: `(pci (dev (domain 0x0000) (bus 0x03) (slot 0x00) (func 0x0) ...))`.
     var sxp: SExpr {
         var dev: [SExpr] = [a("dev"), kv("domain", "0x" + hex(domain, 4)), kv("bus", "0x" + hex(bus, 2)),
-                            kv("slot", "0x" + hex(device, 2)), kv("func", "0x" + String(function, radix: 16))]
+                            kv("slot", "0x" + hex(device, 2)), kv("func", allFunctions ? "*" : "0x" + String(function, radix: 16))]
         if let vslot { dev.append(kv("vslot", "0x" + hex(vslot, 2))) }
         func flag(_ k: String, _ v: Bool?) { if let v { dev.append(kv(k, v ? "1" : "0")) } }
         flag("permissive", permissive)
@@ -782,11 +782,14 @@ private struct SXPModelReader {
     mutating func pci(_ dev: SExpr) -> PCIDevice? {
         let f = pairs(dev)
         func num(_ k: String) -> Int? { f[k].flatMap { parseCInteger($0.hasPrefix("0x") ? $0 : "0x" + $0) } }
-        guard let bus = num("bus"), let slot = num("slot"), let fn = num("func") else {
-            log.error(dev.location, "a pci dev needs (bus ..) (slot ..) (func ..)")
+        let all = f["func"] == "*"
+        guard let bus = num("bus"), let slot = num("slot"), let fn = all ? 0 : num("func"),
+              bus <= 0xFF, slot <= 0x1F, fn <= 7, (num("domain") ?? 0) <= 0xFFFF else {
+            log.error(dev.location, "a pci dev needs (bus ..) (slot ..) (func ..) within PCI's ranges")
             return nil
         }
         var p = PCIDevice(domain: num("domain") ?? 0, bus: bus, device: slot, function: fn)
+        p.allFunctions = all
         p.vslot = num("vslot")
         p.permissive = f["permissive"].map { $0 == "1" }
         p.msitranslate = f["msitranslate"].map { $0 == "1" }

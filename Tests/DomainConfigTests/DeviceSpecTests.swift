@@ -135,6 +135,17 @@ import Testing
         #expect(throws: DeviceSpecError.self) { try PCIDevice.parse("00:20.0").get() }  // device above 1f
         #expect(throws: DeviceSpecError.self) { try PCIDevice.parse("00:02.8").get() }  // function above 7
         #expect(throws: DeviceSpecError.self) { try PCIDevice.parse("00:02.0,frob=1").get() }
+        #expect(throws: DeviceSpecError.self) { try PCIDevice.parse("00:02.0, permissive=1").get() }  // no spaces, as in xl
+        var all = PCIDevice(bus: 0, device: 2, function: 0)
+        all.allFunctions = true
+        all.vslot = 5
+        #expect(try PCIDevice.parse("vslot=5,bdf=00:02.*").get() == all)
+        #expect(all.specification == "0000:00:02.*@05")
+        if case .failure(let e) = PCIDevice.parse("name=nic0") {
+            #expect(e.messages == ["pci `name=` (a device made assignable by name) is not supported: give its address, e.g. `0000:03:00.0`"])
+        } else {
+            Issue.record("name= accepted")
+        }
     }
 
     @Test func channels() throws {

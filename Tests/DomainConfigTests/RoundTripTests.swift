@@ -136,6 +136,7 @@ func randomModel(seed: UInt64, withConsoles: Bool) -> DomainConfiguration {
     }
     for _ in 0..<int(0...2) {
         var p = PCIDevice(domain: int(0...2), bus: int(0...255), device: int(0...31), function: int(0...7))
+        if chance(0.2) { p.allFunctions = true; p.function = 0 }
         if chance() { p.vslot = int(0...31) }
         if chance() { p.permissive = chance() }
         if chance() { p.msitranslate = chance() }

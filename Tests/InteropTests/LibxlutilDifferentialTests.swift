@@ -383,3 +383,85 @@ struct LibxlutilDiskDifferentialTests {
         #expect(throws: DiskSpecError.self) { try DiskDevice.parse(spec).get() }
     }
 }
+
+// MARK: - PCI specs through xlu_pci_parse_spec_string
+
+struct PCIView: Equatable, CustomStringConvertible {
+    var domain, bus, dev, function, vdevfn: Int
+    var allFunctions: Bool
+    var permissive, msitranslate, seize, powerManagement: Bool
+    var rdmPolicy: String
+
+    var description: String {
+        "\(domain):\(bus):\(dev).\(allFunctions ? "*" : String(function)) vdevfn=\(vdevfn) p=\(permissive) m=\(msitranslate) "
+            + "s=\(seize) pm=\(powerManagement) rdm=\(rdmPolicy)"
+    }
+
+    init(_ p: PCIDevice) {
+        domain = p.domain
+        bus = p.bus
+        dev = p.device
+        function = p.function
+        vdevfn = (p.vslot ?? 0) << 3
+        allFunctions = p.allFunctions
+        permissive = p.permissive ?? false
+        msitranslate = p.msitranslate ?? false
+        seize = p.seize ?? false
+        powerManagement = p.powerManagement ?? false
+        rdmPolicy = p.rdmPolicy ?? "invalid"
+    }
+
+    init?(helperOutput: String) {
+        var f: [String: String] = [:]
+        for line in helperOutput.split(separator: "\n") {
+            let parts = line.split(separator: "\t", maxSplits: 1)
+            if parts.count == 2 { f[String(parts[0])] = String(parts[1]) }
+        }
+        guard f["status"] == "0", f["name"] == "null" else { return nil }
+        func n(_ k: String) -> Int { Int(f[k] ?? "") ?? -1 }
+        domain = n("domain")
+        bus = n("bus")
+        dev = n("dev")
+        function = n("func")
+        vdevfn = n("vdevfn")
+        allFunctions = f["vfunc_mask"] == "4294967295"
+        permissive = n("permissive") != 0
+        msitranslate = n("msitranslate") != 0
+        seize = n("seize") != 0
+        powerManagement = n("power_mgmt") != 0
+        rdmPolicy = f["rdm_policy"] ?? "?"
+    }
+}
+
+let pciSpecs: [String] = [
+    "0000:03:00.1", "03:00.1", "3:0.1", "00:02.*", "0000:03:00.1@4", "03:00.1@1f", "ffff:ff:1f.7",
+    "03:00.1,permissive=1,seize=1", "03:00.1,msitranslate=0,power_mgmt=1,rdm_policy=relaxed",
+    "bdf=03:00.1,vslot=5", "vslot=5,bdf=0000:03:00.1", "03:00.1,vslot=3", "0000:03:00.1,seize=2",
+    "03:00.1,rdm_policy=strict", "0A:1B.2",
+]
+
+let badPCISpecs: [String] = [
+    "03:00.1@20", "03:20.0", "03:1f.8", "100:00.0", "10000:00:00.0", "03:00.1,frob=1", "permissive,03:00.1",
+    "03:00.1,permissive", "", "03:00", " 03:00.1", "03:00.1@", "bdf=03:00.1,03:00.2", "03:00.1,rdm_policy=bad",
+    "03:00.1, permissive=1", "g3:00.1",
+]
+
+@Suite(.enabled(if: helperAvailable, "needs cc and libxlutil (libxen-dev)"))
+struct LibxlutilPCIDifferentialTests {
+    @Test(arguments: pciSpecs)
+    func specsParseTheSame(spec: String) throws {
+        guard case .success(let helper) = libxlutilHelper else { return }
+        let (_, out, err) = try run(helper, ["pci", spec])
+        let theirs = try #require(PCIView(helperOutput: out), "libxlutil refused `\(spec)`: \(err)")
+        let ours = try PCIDevice.parse(spec).get()
+        #expect(PCIView(ours) == theirs)
+    }
+
+    @Test(arguments: badPCISpecs)
+    func badSpecsAreRefusedByBoth(spec: String) throws {
+        guard case .success(let helper) = libxlutilHelper else { return }
+        let (_, out, _) = try run(helper, ["pci", spec])
+        #expect(PCIView(helperOutput: out) == nil)
+        #expect(throws: DeviceSpecError.self) { try PCIDevice.parse(spec).get() }
+    }
+}
