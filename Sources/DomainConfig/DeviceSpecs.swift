@@ -66,7 +66,7 @@ extension NetworkInterface {
             case "vifname": vif.vifname = value
             case "rate":
                 if isValidRate(value) { vif.rate = value } else {
-                    errors.append("bad vif rate `\(value)`: expected e.g. `10Mb/s` or `1GB/s@20ms`")
+                    errors.append("bad vif rate `\(value)`: expected e.g. `10Mb/s`, `100KB/s` or `1GB/s@20ms` (units K, M, G; B bytes, b bits)")
                 }
             case "mtu":
                 if let m = parseCInteger(value), m > 0 { vif.mtu = m } else {
@@ -84,25 +84,51 @@ extension NetworkInterface {
         return errors.isEmpty ? .success(vif) : .failure(DeviceSpecError(messages: errors))
     }
 
-    /// `RATE[@INTERVAL]`, RATE = number + B|b + /s with an optional k/K/m/M/g/G, INTERVAL = number + s|ms|us.
-    static func isValidRate(_ rate: String) -> Bool {
-        let parts = rate.split(separator: "@", omittingEmptySubsequences: false)
-        guard parts.count <= 2, let amount = parts.first else { return false }
-        guard amount.hasSuffix("/s") else { return false }
-        var unit = amount.dropLast(2)
-        guard unit.last == "B" || unit.last == "b" else { return false }
-        unit = unit.dropLast()
-        if let m = unit.last, "kKmMgG".contains(m) { unit = unit.dropLast() }
-        guard !unit.isEmpty, unit.allSatisfy(\.isNumber) else { return false }
-        if parts.count == 2 {
-            var interval = parts[1]
-            for suffix in ["ms", "us", "s"] where interval.hasSuffix(suffix) {
-                interval = interval.dropLast(suffix.count)
-                return !interval.isEmpty && interval.allSatisfy(\.isNumber)
-            }
-            return false
+    /// `RATE[@INTERVAL]` as libxlutil reads it: RATE is a number, an optional
+    /// `K`/`M`/`G` (×1000) and `B/s` (bytes) or `b/s` (bits); INTERVAL is a
+    /// number and `s` (the default), `ms` or `us`; 50ms when not given.
+    static func isValidRate(_ rate: String) -> Bool { parseRate(rate) != nil }
+
+    /// The credit-based scheduler's view of `rate` (what xenstore's vif
+    /// `rate` holds): bytes per interval and the interval in microseconds.
+    public var rateLimit: (bytesPerInterval: UInt64, intervalMicroseconds: UInt32)? {
+        rate.flatMap(Self.parseRate)
+    }
+
+    static func parseRate(_ rate: String) -> (bytesPerInterval: UInt64, intervalMicroseconds: UInt32)? {
+        let parts = rate.split(separator: "@", maxSplits: 1, omittingEmptySubsequences: false)
+        // RATE: digits, [GMK]?, [Bb], "/s".
+        var amount = Substring(parts[0])
+        guard amount.hasSuffix("/s") else { return nil }
+        amount = amount.dropLast(2)
+        guard let unit = amount.last, unit == "B" || unit == "b" else { return nil }
+        amount = amount.dropLast()
+        var scale: UInt64 = 1
+        if let m = amount.last, m == "K" || m == "M" || m == "G" {
+            scale = m == "K" ? 1000 : m == "M" ? 1_000_000 : 1_000_000_000
+            amount = amount.dropLast()
         }
-        return true
+        guard !amount.isEmpty, amount.allSatisfy(\.isASCIIDigit), let n = UInt64(amount), n > 0, n <= UInt64(UInt32.max) else {
+            return nil
+        }
+        var bytesPerSecond = n * scale
+        if unit == "b" { bytesPerSecond /= 8 }
+        // INTERVAL: digits, then s, ms, us, m or u (or nothing: seconds).
+        var micros: UInt64 = 50_000
+        if parts.count == 2 {
+            var text = Substring(parts[1])
+            var unitScale: UInt64 = 1_000_000
+            if text.hasSuffix("s") { text = text.dropLast() }
+            if text.hasSuffix("m") { unitScale = 1000; text = text.dropLast() }
+            else if text.hasSuffix("u") { unitScale = 1; text = text.dropLast() }
+            guard !text.isEmpty, text.allSatisfy(\.isASCIIDigit), let i = UInt64(text), i > 0, i <= UInt64(UInt32.max) else {
+                return nil
+            }
+            micros = i * unitScale
+            guard micros <= UInt64(UInt32.max) else { return nil }
+        }
+        guard bytesPerSecond <= UInt64.max / micros else { return nil }
+        return (bytesPerSecond * micros / 1_000_000, UInt32(micros))
     }
 }
 

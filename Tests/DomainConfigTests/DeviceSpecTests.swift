@@ -83,12 +83,20 @@ import Testing
         #expect(try NetworkInterface.parse("").get() == NetworkInterface())
         #expect(NetworkInterface.isValidRate("10Mb/s"))
         #expect(NetworkInterface.isValidRate("1GB/s@20ms"))
-        #expect(NetworkInterface.isValidRate("100kb/s@5us"))
+        #expect(NetworkInterface.isValidRate("100Kb/s@5us"))
+        #expect(!NetworkInterface.isValidRate("100kb/s"))  // units are K, M, G
+        #expect(!NetworkInterface.isValidRate("0MB/s"))
+        #expect(!NetworkInterface.isValidRate("1MB/s@0ms"))
+        var v = NetworkInterface()
+        v.rate = "10Mb/s@20ms"
+        #expect(v.rateLimit! == (25_000, 20_000))
+        v.rate = "1GB/s"
+        #expect(v.rateLimit! == (50_000_000, 50_000))
         #expect(!NetworkInterface.isValidRate("10Mb"))
         #expect(!NetworkInterface.isValidRate("fast"))
         if case .failure(let e) = NetworkInterface.parse("rate=fast,mtu=0,type=tap,color=red") {
             #expect(e.messages == [
-                "bad vif rate `fast`: expected e.g. `10Mb/s` or `1GB/s@20ms`",
+                "bad vif rate `fast`: expected e.g. `10Mb/s`, `100KB/s` or `1GB/s@20ms` (units K, M, G; B bytes, b bits)",
                 "vif mtu must be a positive integer, not `0`",
                 "vif type must be `vif` or `ioemu`, not `tap`",
                 "unknown vif parameter `color` in vif spec `rate=fast,mtu=0,type=tap,color=red`",

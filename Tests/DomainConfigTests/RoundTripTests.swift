@@ -97,7 +97,7 @@ func randomModel(seed: UInt64, withConsoles: Bool) -> DomainConfiguration {
         if chance(0.3) { v.model = pick(["e1000", "rtl8139", "virtio-net"]) }
         if chance(0.3) { v.type = pick(["vif", "ioemu"]) }
         if chance(0.3) { v.vifname = "v" + word() }
-        if chance(0.3) { v.rate = "\(int(1...999))\(pick(["", "k", "M", "G"]))\(pick(["b", "B"]))/s" + (chance() ? "@\(int(1...99))ms" : "") }
+        if chance(0.3) { v.rate = "\(int(1...999))\(pick(["", "K", "M", "G"]))\(pick(["b", "B"]))/s" + (chance() ? "@\(int(1...99))ms" : "") }
         if chance(0.3) { v.mtu = int(576...9000) }
         if chance(0.2) { v.backend = "net" + word() }
         if chance(0.2) { v.gatewaydev = "eth" + word("0123456789", 1...1) }

@@ -465,3 +465,48 @@ struct LibxlutilPCIDifferentialTests {
         #expect(throws: DeviceSpecError.self) { try PCIDevice.parse(spec).get() }
     }
 }
+
+// MARK: - vif rates through xlu_vif_parse_rate
+
+let rates: [String] = [
+    "10Mb/s", "10MB/s", "1GB/s", "1Gb/s", "100KB/s", "100Kb/s", "7B/s", "9b/s", "10Mb/s@20ms", "10Mb/s@20us",
+    "10Mb/s@2s", "10Mb/s@2", "10Mb/s@20m", "10Mb/s@20u", "4294967295B/s", "3Gb/s@1s",
+]
+let badRates: [String] = [
+    "", "fast", "10Mb", "10kb/s", "0MB/s", "10Mb/s@", "10Mb/s@0ms", "10Mb/s@20h", "4294967296B/s", "10 Mb/s", "@20ms",
+    "10Mb/s@20ms@1", "-1Mb/s",
+]
+
+@Suite(.enabled(if: helperAvailable, "needs cc and libxlutil (libxen-dev)"))
+struct LibxlutilRateDifferentialTests {
+    func theirs(_ rate: String) throws -> (UInt64, UInt32)? {
+        guard case .success(let helper) = libxlutilHelper else { return nil }
+        let (_, out, _) = try run(helper, ["rate", rate])
+        var f: [String: String] = [:]
+        for line in out.split(separator: "\n") {
+            let parts = line.split(separator: "\t", maxSplits: 1)
+            if parts.count == 2 { f[String(parts[0])] = String(parts[1]) }
+        }
+        guard f["status"] == "0", let b = f["bytes_per_interval"].flatMap({ UInt64($0) }),
+              let i = f["interval_usecs"].flatMap({ UInt32($0) }) else { return nil }
+        return (b, i)
+    }
+
+    @Test(arguments: rates)
+    func ratesReadTheSame(rate: String) throws {
+        let t = try #require(try theirs(rate), "libxlutil refused `\(rate)`")
+        var vif = NetworkInterface()
+        vif.rate = rate
+        let ours = try #require(vif.rateLimit, "swxl refused `\(rate)`")
+        #expect(ours.bytesPerInterval == t.0)
+        #expect(ours.intervalMicroseconds == t.1)
+    }
+
+    @Test(arguments: badRates)
+    func badRatesAreRefusedByBoth(rate: String) throws {
+        #expect(try theirs(rate) == nil)
+        var vif = NetworkInterface()
+        vif.rate = rate
+        #expect(vif.rateLimit == nil)
+    }
+}

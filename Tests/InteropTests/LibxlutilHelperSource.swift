@@ -15,6 +15,8 @@ let libxlutilDumpSource = #"""
  *                          from the specs, one field per line, or "status N"
  *   xlu_dump pci SPEC      the libxl_device_pci that xlu_pci_parse_spec_string
  *                          makes, one field per line, then "status N"
+ *   xlu_dump rate RATE     the vif rate limit xlu_vif_parse_rate makes
+ *                          (bytes per interval, interval in us), "status N"
  *
  * libxlutil has no call to list the keys of a config, so this walks the
  * settings list through the layout of libxlutil's (4.17) private structs,
@@ -137,12 +139,29 @@ static int dump_pci(const char *spec) {
     return 0;
 }
 
+static int dump_rate(const char *rate) {
+    XLU_Config *cfg = xlu_cfg_init(stderr, "rate");
+    if (!cfg) return 2;
+    libxl_device_nic nic;
+    libxl_device_nic_init(&nic);
+    int rc = xlu_vif_parse_rate(cfg, rate, &nic);
+    if (rc == 0) {
+        printf("bytes_per_interval\t%llu\ninterval_usecs\t%u\n",
+               (unsigned long long)nic.rate_bytes_per_interval, nic.rate_interval_usecs);
+    }
+    printf("status\t%d\n", rc);
+    libxl_device_nic_dispose(&nic);
+    xlu_cfg_destroy(cfg);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc >= 3 && !strcmp(argv[1], "cfg")) return dump_cfg(argv[2]);
     if (argc >= 2 && !strcmp(argv[1], "disk"))
         return dump_disk(argc - 2, (const char *const *)argv + 2);
     if (argc == 3 && !strcmp(argv[1], "pci")) return dump_pci(argv[2]);
-    fprintf(stderr, "usage: xlu_dump cfg FILE | xlu_dump disk SPEC... | xlu_dump pci SPEC\n");
+    if (argc == 3 && !strcmp(argv[1], "rate")) return dump_rate(argv[2]);
+    fprintf(stderr, "usage: xlu_dump cfg FILE | xlu_dump disk SPEC... | xlu_dump pci SPEC | xlu_dump rate RATE\n");
     return 2;
 }
 """#
