@@ -358,47 +358,63 @@ extension String {
 }
 
 extension CPUAffinity {
-    /// `all`, `nodes:0-1`, or a CPU list `0-3,^2,6` (`^` takes CPUs out).
+    /// A CPU list as xl reads it: comma-separated items, each optionally
+    /// `^` (take out) and `node:`/`nodes:` (whole NUMA nodes), then `all`,
+    /// a number or a range `A-B` (decimal). `"0-3,^2,6"`, `"nodes:0"`, `"all"`.
     public static func parse(_ text: String) -> Result<CPUAffinity, DeviceSpecError> {
-        let spec = text.trimmingSpaces
-        if spec == "all" { return .success(.all) }
-        var isNodes = false
-        var body = Substring(spec)
-        if body.hasPrefix("nodes:") {
-            isNodes = true
-            body = body.dropFirst("nodes:".count)
-        } else if body.hasPrefix("node:") {
-            isNodes = true
-            body = body.dropFirst("node:".count)
+        struct Item { var exclude: Bool; var nodes: Bool; var range: ClosedRange<Int>? }  // nil range: all
+        func fail(_ why: String) -> Result<CPUAffinity, DeviceSpecError> {
+            .failure(DeviceSpecError(messages: ["bad CPU list `\(text)`: \(why)"]))
         }
-        var set = Set<Int>()
-        var removed = Set<Int>()
-        for item in body.split(separator: ",", omittingEmptySubsequences: false) {
-            var part = item
-            let negate = part.first == "^"
-            if negate { part = part.dropFirst() }
-            let range: ClosedRange<Int>
-            if part == "all" {
-                return .failure(DeviceSpecError(messages: ["`all` cannot be combined with other CPUs in `\(spec)`"]))
+        var items: [Item] = []
+        for token in text.split(separator: ",") {
+            var t = token
+            let exclude = t.first == "^"
+            if exclude { t = t.dropFirst() }
+            var nodes = false
+            for prefix in ["nodes:", "node:"] where t.hasPrefix(prefix) {
+                nodes = true
+                t = t.dropFirst(prefix.count)
+                break
             }
-            let bounds = part.split(separator: "-", omittingEmptySubsequences: false)
-            if bounds.count == 1, let a = Int(bounds[0]), a >= 0 {
-                range = a...a
-            } else if bounds.count == 2, let a = Int(bounds[0]), let b = Int(bounds[1]), a >= 0, a <= b {
-                range = a...b
-            } else {
-                return .failure(DeviceSpecError(messages: ["bad CPU list `\(spec)`: expected e.g. `0-3,^2,6`, `nodes:0` or `all`"]))
+            if t == "all" {
+                if exclude { return fail("`^` cannot take out `all`") }
+                items.append(Item(exclude: false, nodes: nodes, range: nil))
+                continue
             }
-            guard range.upperBound < 4096 else {
-                return .failure(DeviceSpecError(messages: ["CPU number \(range.upperBound) in `\(spec)` is too large"]))
+            let bounds = t.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
+            guard bounds.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isASCIIDigit) }),
+                  let a = Int(bounds[0]), let b = bounds.count == 2 ? Int(bounds[1]) : a else {
+                return fail("`\(token)` is not a number, a range A-B, or all (e.g. `0-3,^2,6`, `nodes:0`)")
             }
-            if negate { removed.formUnion(range) } else { set.formUnion(range) }
+            guard a <= b else { return fail("the range `\(token)` runs backwards") }
+            guard b < 4096 else { return fail("\(b) is above the 4095 this toolstack handles") }
+            items.append(Item(exclude: exclude, nodes: nodes, range: a...b))
         }
-        let result = set.subtracting(removed).sorted()
-        if result.isEmpty {
-            return .failure(DeviceSpecError(messages: ["CPU list `\(spec)` selects no CPU"]))
+        guard !items.isEmpty else { return fail("it names no CPU") }
+
+        // `all` (or `nodes:all`) alone.
+        if items.count == 1, items[0].range == nil { return .success(.all) }
+        // Only CPUs: resolved here.
+        if items.allSatisfy({ !$0.nodes && $0.range != nil }) {
+            var set = Set<Int>()
+            for item in items where !item.exclude { set.formUnion(item.range!) }
+            for item in items where item.exclude { set.subtract(item.range!) }
+            if set.isEmpty { return fail("it selects no CPU") }
+            return .success(.cpus(set.sorted()))
         }
-        return .success(isNodes ? .nodes(result) : .cpus(result))
+        // Only whole nodes, none taken out.
+        if items.allSatisfy({ $0.nodes && !$0.exclude && $0.range != nil }) {
+            var set = Set<Int>()
+            for item in items { set.formUnion(item.range!) }
+            return .success(.nodes(set.sorted()))
+        }
+        // The rest needs the host's topology: kept, in canonical form.
+        let canonical = items.map { item in
+            (item.exclude ? "^" : "") + (item.nodes ? "nodes:" : "")
+                + (item.range.map { $0.lowerBound == $0.upperBound ? "\($0.lowerBound)" : "\($0.lowerBound)-\($0.upperBound)" } ?? "all")
+        }.joined(separator: ",")
+        return .success(.mixed(canonical))
     }
 
     /// The canonical text form (`all`, `nodes:0-1`, `0-3,6`); per-vCPU lists have no single text.
@@ -406,8 +422,10 @@ extension CPUAffinity {
         switch self {
         case .all: return "all"
         case .cpus(let c): return Self.ranges(c)
-        case .nodes(let n): return "nodes:" + Self.ranges(n)
+        // xl reads `nodes:` per item: "nodes:0-1,3" would be node 0-1 and CPU 3.
+        case .nodes(let n): return Self.ranges(n).split(separator: ",").map { "nodes:" + $0 }.joined(separator: ",")
         case .perVCPU(let list): return list.map(\.specification).joined(separator: " ")
+        case .mixed(let text): return text
         }
     }
 

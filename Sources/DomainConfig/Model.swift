@@ -31,6 +31,10 @@ public enum CPUAffinity: Sendable, Hashable {
     case nodes([Int])
     /// One affinity per vCPU, from a list (`cpus = ["0", "1-2"]`).
     case perVCPU([CPUAffinity])
+    /// A valid list that only the host's topology resolves: NUMA nodes mixed
+    /// with CPUs or taken out (`"0-3,nodes:1"`, `"nodes:0-1,^nodes:1"`), or
+    /// `all` with exclusions (`"all,^0"`). Kept in canonical text form.
+    case mixed(String)
 }
 
 /// A 128-bit UUID. Text form: lowercase `8-4-4-4-12`.

@@ -187,6 +187,17 @@ import Testing
         #expect(try CPUAffinity.parse("nodes:0-1").get() == .nodes([0, 1]))
         #expect(try CPUAffinity.parse("5").get() == .cpus([5]))
         #expect(CPUAffinity.cpus([0, 1, 3, 6, 7, 8]).specification == "0-1,3,6-8")
+        #expect(try CPUAffinity.parse("nodes:0,node:2").get() == .nodes([0, 2]))
+        #expect(CPUAffinity.nodes([0, 1, 3]).specification == "nodes:0-1,nodes:3")
+        #expect(try CPUAffinity.parse("nodes:0-1,3").get() == .mixed("nodes:0-1,3"))
+        #expect(try CPUAffinity.parse("nodes:all").get() == .all)
+        #expect(try CPUAffinity.parse("1,,2").get() == .cpus([1, 2]))
+        #expect(try CPUAffinity.parse("all,^0").get() == .mixed("all,^0"))
+        #expect(try CPUAffinity.parse("0-3,node:1").get() == .mixed("0-3,nodes:1"))
+        #expect(try CPUAffinity.parse("nodes:0-1,^nodes:1").get() == .mixed("nodes:0-1,^nodes:1"))
+        #expect(try CPUAffinity.parse("^nodes:1,0-7").get() == .mixed("^nodes:1,0-7"))
+        #expect(throws: DeviceSpecError.self) { try CPUAffinity.parse("^all").get() }
+        #expect(throws: DeviceSpecError.self) { try CPUAffinity.parse(",").get() }
         #expect(throws: DeviceSpecError.self) { try CPUAffinity.parse("0-3,^0-3").get() }
         #expect(throws: DeviceSpecError.self) { try CPUAffinity.parse("a-b").get() }
         #expect(throws: DeviceSpecError.self) { try CPUAffinity.parse("").get() }

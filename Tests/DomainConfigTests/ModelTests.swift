@@ -203,7 +203,7 @@ func readXenExample(_ name: String) throws -> ParseResult {
             "t.cfg:9:34: error: bad MAC address `00:16:3e:zz:00:01`: expected six hex octets like 00:16:3e:12:34:56",
             "t.cfg:9:59: error: `bridge` needs a value (`bridge=...`) in vif spec `bridge`",
             "t.cfg:10:9: error: bad PCI address `03:00`: expected [DDDD:]BB:DD.F, e.g. 0000:03:00.0",
-            "t.cfg:11:8: error: `cpus`: bad CPU list `3-1`: expected e.g. `0-3,^2,6`, `nodes:0` or `all`",
+            "t.cfg:11:8: error: `cpus`: bad CPU list `3-1`: the range `3-1` runs backwards",
             "t.cfg:12:13: error: a channel needs `name=` in channel spec `connection=socket`",
             "t.cfg:12:13: error: a socket channel needs `path=` in channel spec `connection=socket`",
             "t.cfg:13:10: error: `kernel` must be a single value, not a list",

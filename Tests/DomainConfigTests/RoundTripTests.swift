@@ -41,8 +41,9 @@ func randomModel(seed: UInt64, withConsoles: Bool) -> DomainConfiguration {
     c.VCPUs_at_startup = int(1...16)
     c.VCPUs_max = c.VCPUs_at_startup + (chance() ? 0 : int(1...16))
     func affinity() -> CPUAffinity {
-        switch int(0...3) {
+        switch int(0...4) {
         case 0: return .all
+        case 4: return try! CPUAffinity.parse(pick(["all,^0", "0-3,nodes:1", "nodes:0-1,^nodes:1"])).get()
         case 1: return .nodes(Array(Set((0..<int(1...3)).map { _ in int(0...3) })).sorted())
         default: return .cpus(Array(Set((0..<int(1...6)).map { _ in int(0...63) })).sorted())
         }
