@@ -73,12 +73,20 @@ extension NetworkInterface {
                     errors.append("vif mtu must be a positive integer, not `\(value)`")
                 }
             case "backend": vif.backend = value
-            case "gatewaydev": vif.gatewaydev = value
-            case "accel", "devid", "trusted", "untrusted", "forwarddev", "netdev", "colo_sock_mirror_id",
-                 "colo_sock_mirror_ip", "colo_sock_mirror_port", "colo_filter_mirror_queue", "bridge_vlan":
+            case "gatewaydev", "netdev":  // netdev: xl's old name for gatewaydev
+                vif.gatewaydev = value
+            case "devid":
+                if let n = Int(value), n >= 0 { vif.options[key] = value } else {
+                    errors.append("vif devid must be a number, not `\(value)`")
+                }
+            case "accel", "trusted", "untrusted", "forwarddev":
                 vif.options[key] = value
             default:
-                errors.append("unknown vif parameter `\(key)` in vif spec `\(spec)`")
+                if key.hasPrefix("colo_") {  // COLO replication settings, passed on as given
+                    vif.options[key] = value
+                } else {
+                    errors.append("unknown vif parameter `\(key)` in vif spec `\(spec)`")
+                }
             }
         }
         return errors.isEmpty ? .success(vif) : .failure(DeviceSpecError(messages: errors))
