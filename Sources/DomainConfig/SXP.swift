@@ -41,13 +41,23 @@ public indirect enum SExpr: Sendable, Hashable {
 
     // MARK: text
 
-    /// Indented text, one `(key value)` per line below its parent.
+    /// On one line.
+    public var flatText: String {
+        switch self {
+        case .atom(let a, _): return sxpQuote(a)
+        case .list(let items, _): return "(" + items.map(\.flatText).joined(separator: " ") + ")"
+        }
+    }
+
+    /// Indented text: a list that fits in 80 columns on one line, else its
+    /// sub-lists one per line below it.
     public func text(indent: Int = 0) -> String {
         switch self {
         case .atom(let a, _): return sxpQuote(a)
         case .list(let items, _):
-            if items.allSatisfy({ $0.atom != nil }) || items.count <= 1 {
-                return "(" + items.map { $0.text() }.joined(separator: " ") + ")"
+            let flat = flatText
+            if items.allSatisfy({ $0.atom != nil }) || items.count <= 1 || indent * 4 + flat.count <= 80 {
+                return flat
             }
             var out = "("
             var first = true
@@ -255,7 +265,9 @@ extension DomainConfiguration {
         if let PV_kernel { image.append(kv("kernel", PV_kernel)) }
         if let PV_ramdisk { image.append(kv("ramdisk", PV_ramdisk)) }
         if let PV_args { image.append(kv("args", PV_args)) }
-        if !serials.isEmpty { image.append(l([a("serial"), l(serials.map(a))])) }
+        // xend's form for one serial port, a list for several.
+        if serials.count == 1 { image.append(kv("serial", serials[0])) }
+        if serials.count > 1 { image.append(l([a("serial"), l(serials.map(a))])) }
         for k in platform.keys.sorted() { image.append(kv(k, platform[k]!)) }
         for k in platformLists.keys.sorted() { image.append(l([a(k), l(platformLists[k]!.map(a))])) }
         vm.append(l([a("image"), l(image)]))
