@@ -454,10 +454,10 @@ private struct SXPModelReader {
         return v
     }
 
-    mutating func integer(_ e: SExpr, _ what: String, min: Int) -> Int? {
+    mutating func integer(_ e: SExpr, _ what: String, min: Int, max: Int = 1 << 40) -> Int? {
         guard let s = scalar(e, what) else { return nil }
-        guard let v = parseCInteger(s), v >= min else {
-            log.error(e.location, "`\(what)` must be an integer of at least \(min), not \"\(s)\"")
+        guard let v = parseCInteger(s), v >= min, v <= max else {
+            log.error(e.location, "`\(what)` must be an integer from \(min) to \(max), not \"\(s)\"")
             return nil
         }
         return v

@@ -177,6 +177,10 @@ struct RawParser {
                 reportUnexpected(expecting: "a value")
                 return nil
             }
+            guard depth < 64 else {
+                log.error(location, "lists nested more than 64 deep")
+                return nil
+            }
             depth += 1
             advance()
             var items: [ConfigValue] = []

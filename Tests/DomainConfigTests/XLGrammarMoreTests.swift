@@ -17,4 +17,16 @@ import Testing
         #expect(raw("a = 0b101 + 1\n", format: .xm).diagnostics.first?.hasPrefix("t.cfg:1:11: error: xm-style Python code is not executed (`+` after the value of `a`)") == true)
         #expect(raw("a = 0b101\n", format: .xm).settings == [KV("a", .s("5"))])
     }
+
+    @Test func deepNestingIsAnErrorNotACrash() {
+        let deep = "a = " + String(repeating: "[", count: 100_000) + "\n"
+        #expect(raw(deep).diagnostics == ["t.cfg:1:69: error: lists nested more than 64 deep"])
+        #expect(raw(deep, format: .xm).diagnostics == ["t.cfg:1:69: error: lists nested more than 64 deep"])
+        let sxp = String(repeating: "(", count: 100_000)
+        #expect(DomainConfiguration.parse(text: sxp, fileName: "t", format: .sxp).errors.count == 1)
+        let json = String(repeating: "[", count: 100_000)
+        #expect(DomainConfiguration.parse(text: json, fileName: "t", format: .json).errors.count == 1)
+        let ok = "a = " + String(repeating: "[", count: 64) + String(repeating: "]", count: 64) + "\n"
+        #expect(raw(ok).diagnostics == [])
+    }
 }
