@@ -509,9 +509,9 @@ private struct SXPModelReader {
         if let m = maxmem, let mem = memory, m < mem {
             log.error(vm.child("maxmem")!.location, "`maxmem` (\(m) MiB) is below `memory` (\(mem) MiB)")
         }
-        let vcpus = vm.child("vcpus").flatMap { integer($0, "vcpus", min: 1) }
+        let vcpus = vm.child("vcpus").flatMap { integer($0, "vcpus", min: 1, max: 4096) }
         c.VCPUs_max = vcpus ?? 1
-        c.VCPUs_at_startup = vm.child("vcpu_avail").flatMap { integer($0, "vcpu_avail", min: 1) }
+        c.VCPUs_at_startup = vm.child("vcpu_avail").flatMap { integer($0, "vcpu_avail", min: 1, max: Int.max) }
             .map { $0.nonzeroBitCount } ?? c.VCPUs_max
         if c.VCPUs_at_startup > c.VCPUs_max {
             log.error(vm.child("vcpu_avail")!.location, "`vcpu_avail` marks \(c.VCPUs_at_startup) vCPUs, more than `vcpus` (\(c.VCPUs_max))")
