@@ -325,7 +325,9 @@ private struct JSONModelReader {
         c.type = enumValue(top, "type", "", DomainType.self) ?? .pv
         c.VCPUs_max = int(top, "VCPUs_max", "") ?? 1
         c.VCPUs_at_startup = int(top, "VCPUs_at_startup", "") ?? c.VCPUs_max
-        if c.VCPUs_at_startup < 1 || c.VCPUs_max < 1 { fail("VCPUs_at_startup", "vCPU counts must be at least 1") }
+        if c.VCPUs_at_startup < 1 || c.VCPUs_max < 1 || c.VCPUs_max > 4096 {
+            fail("VCPUs_max", "vCPU counts must be from 1 to 4096")
+        }
         if c.VCPUs_at_startup > c.VCPUs_max { fail("VCPUs_at_startup", "is above VCPUs_max") }
         c.cpus = affinity(top["cpus"], "cpus")
         c.cpus_soft = affinity(top["cpus_soft"], "cpus_soft")
