@@ -10,6 +10,9 @@ import Testing
 /// The helper, built once from `libxlutilDumpSource`, or why it could not be.
 let libxlutilHelper: Result<String, HelperUnavailable> = buildLibxlutilHelper()
 
+/// Where the helper was built (removed at exit).
+nonisolated(unsafe) var helperDirectory: String?
+
 struct HelperUnavailable: Error, CustomStringConvertible {
     var description: String
 }
@@ -23,6 +26,11 @@ func buildLibxlutilHelper() -> Result<String, HelperUnavailable> {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("swxl-xlu-\(getpid())-\(UUID().uuidString)")
     do {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        // The helper serves the whole test run; its directory goes when the process exits.
+        helperDirectory = dir.path
+        atexit {
+            if let dir = helperDirectory { try? FileManager.default.removeItem(atPath: dir) }
+        }
         let source = dir.appendingPathComponent("xlu_dump.c")
         try libxlutilDumpSource.write(to: source, atomically: true, encoding: .utf8)
         let binary = dir.appendingPathComponent("xlu_dump").path
