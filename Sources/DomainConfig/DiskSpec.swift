@@ -21,6 +21,15 @@ extension DiskDevice {
 
 public struct DiskSpecError: Error, Sendable, Hashable, CustomStringConvertible {
     public var messages: [String]
+    /// For each message, where in the spec (a UTF-8 byte offset) the problem
+    /// is, when it is at one place.
+    public var offsets: [Int?]
+
+    init(messages: [String], offsets: [Int?]? = nil) {
+        self.messages = messages
+        self.offsets = offsets ?? messages.map { _ in nil }
+    }
+
     public var description: String { messages.joined(separator: "; ") }
 }
 
@@ -28,6 +37,9 @@ private struct DiskSpecParser {
     let spec: String
     var rest: Substring
     var errors: [String] = []
+    var errorOffsets: [Int?] = []
+    /// Where the parameter being read starts (a UTF-8 offset in the spec).
+    var parameterStart = 0
 
     var target: String?
     var format: DiskDevice.Format?
@@ -50,6 +62,17 @@ private struct DiskSpecParser {
 
     mutating func err(_ message: String, near: some StringProtocol) {
         errors.append("\(message): near `\(near)` in disk spec `\(spec)`")
+        // The place: `near` in the parameter being read (or the parameter itself).
+        let bytes = Array(spec.utf8)
+        let needle = Array(near.utf8)
+        var at: Int? = parameterStart
+        if !needle.isEmpty, needle.count <= bytes.count {
+            for i in parameterStart...(bytes.count - needle.count) where Array(bytes[i..<i + needle.count]) == needle {
+                at = i
+                break
+            }
+        }
+        errorOffsets.append(at)
     }
 
     mutating func run() -> Result<DiskDevice, DiskSpecError> {
@@ -61,9 +84,10 @@ private struct DiskSpecParser {
             }
             if start == rest.utf8.endIndex { break }
             rest = rest[start...]
+            parameterStart = spec.utf8.distance(from: spec.utf8.startIndex, to: start)
             step()
         }
-        if !errors.isEmpty { return .failure(DiskSpecError(messages: errors)) }
+        if !errors.isEmpty { return .failure(DiskSpecError(messages: errors, offsets: errorOffsets)) }
 
         var finalFormat = format ?? .raw
         if cdrom, target == nil || target == "" { finalFormat = .empty }

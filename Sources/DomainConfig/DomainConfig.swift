@@ -72,7 +72,8 @@ extension DomainConfiguration {
             }
             let (withOverrides, overrideDiagnostics) = applyOverrides(overrides, to: raw)
             diagnostics += overrideDiagnostics
-            let result = buildModel(raw: withOverrides, fileName: fileName, options: options, diagnostics: diagnostics)
+            let result = buildModel(raw: withOverrides, fileName: fileName, options: options, source: text,
+                                    diagnostics: diagnostics)
             return ParseResult(configuration: result.configuration, diagnostics: result.diagnostics,
                                format: mode == .xm ? .xm : .xl)
         }
@@ -138,15 +139,15 @@ extension DomainConfiguration {
         }
     }
 
-    static func buildModel(raw: RawConfig, fileName: String, options: ParseOptions,
+    static func buildModel(raw: RawConfig, fileName: String, options: ParseOptions, source: String? = nil,
                            diagnostics: [Diagnostic]) -> (configuration: DomainConfiguration?, diagnostics: [Diagnostic]) {
         if diagnostics.contains(where: { $0.severity == .error }) {
             // Still check what could be read, so that every problem shows in one run.
-            var builder = ModelBuilder(raw: raw, file: fileName, options: options)
+            var builder = ModelBuilder(raw: raw, file: fileName, options: options, source: source)
             _ = builder.build()
             return (nil, sortDiagnostics(diagnostics + builder.log.items))
         }
-        var builder = ModelBuilder(raw: raw, file: fileName, options: options)
+        var builder = ModelBuilder(raw: raw, file: fileName, options: options, source: source)
         let config = builder.build()
         return (config, sortDiagnostics(diagnostics + builder.log.items))
     }

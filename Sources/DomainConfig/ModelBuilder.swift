@@ -68,10 +68,33 @@ struct ModelBuilder {
     /// Where problems with the file as a whole (a missing key) are reported.
     let fileLocation = SourceLocation(line: 1, column: 1)
 
-    init(raw: RawConfig, file: String, options: ParseOptions) {
+    /// The file's text, to place problems inside spec strings; nil if unknown.
+    let source: [UInt8]?
+    private var lineStarts: [Int]?
+
+    init(raw: RawConfig, file: String, options: ParseOptions, source: String? = nil) {
         self.raw = raw
         self.log = DiagnosticLog(file: file)
         self.options = options
+        self.source = source.map { Array($0.utf8) }
+    }
+
+    /// The place of byte `offset` of a string value written at `location`, when
+    /// the file holds that string verbatim (no escapes) in quotes there.
+    mutating func place(_ offset: Int?, in value: String, at location: SourceLocation) -> SourceLocation {
+        guard let offset, location.source == nil, let source else { return location }
+        if lineStarts == nil {
+            var starts = [0]
+            for (i, b) in source.enumerated() where b == UInt8(ascii: "\n") { starts.append(i + 1) }
+            lineStarts = starts
+        }
+        guard location.line >= 1, location.line <= lineStarts!.count else { return location }
+        let quoteAt = lineStarts![location.line - 1] + location.column - 1
+        let text = Array(value.utf8)
+        let end = quoteAt + 1 + text.count
+        guard end < source.count, source[quoteAt] == UInt8(ascii: "\"") || source[quoteAt] == UInt8(ascii: "'"),
+              source[end] == source[quoteAt], Array(source[(quoteAt + 1)..<end]) == text else { return location }
+        return SourceLocation(line: location.line, column: location.column + 1 + offset)
     }
 
     // MARK: typed readers
@@ -332,7 +355,7 @@ struct ModelBuilder {
                 }
                 config.disks.append(disk)
             case .failure(let e):
-                for m in e.messages { log.error(l, m) }
+                for (m, offset) in zip(e.messages, e.offsets) { log.error(place(offset, in: spec, at: l), m) }
             }
         }
         var macs: [MACAddress: SourceLocation] = [:]

@@ -283,6 +283,16 @@ func readXenExample(_ name: String) throws -> ParseResult {
         #expect(messages(r) == ["t.cfg:1:1: error: a PVH guest needs `kernel` (or `bootloader` or `firmware`)"])
     }
 
+    @Test func diskSpecProblemsArePlacedInsideTheSpec() {
+        let r = parseXL("name=\"g\"\nkernel=\"/k\"\ndisk = [ '/a,qcow3,xvda', \"vdev=xvdb,bogus=1,target=/b\", '\\x2fc,raw,xvdc,rx' ]\n")
+        #expect(messages(r) == [
+            "t.cfg:3:14: error: unknown value for format: near `qcow3` in disk spec `/a,qcow3,xvda`",
+            "t.cfg:3:38: error: unknown parameter: near `bogus=1` in disk spec `vdev=xvdb,bogus=1,target=/b`",
+            // Written with an escape: the place is the string's.
+            "t.cfg:3:58: error: unknown value for access: near `rx` in disk spec `/c,raw,xvdc,rx`",
+        ])
+    }
+
     @Test func xenstoreViewOfDevices() throws {
         let c = try #require(parseXL("""
         name="g"
