@@ -196,7 +196,8 @@ struct ModelBuilder {
         // Memory (MiB in xl, bytes in the model).
         let memory = integer("memory", min: 1, max: 1 << 40)
         let maxmem = integer("maxmem", min: 1, max: 1 << 40)
-        let memMiB = UInt64(memory?.0 ?? 32)
+        // As libxl: without `memory` the guest starts with all of `maxmem` (else 32 MiB).
+        let memMiB = UInt64(memory?.0 ?? maxmem?.0 ?? 32)
         let maxMiB = UInt64(maxmem?.0 ?? Int(memMiB))
         config.memory_dynamic_max = memMiB << 20
         config.memory_static_max = maxMiB << 20

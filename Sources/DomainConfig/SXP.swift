@@ -504,7 +504,7 @@ private struct SXPModelReader {
 
         let memory = vm.child("memory").flatMap { integer($0, "memory", min: 1) }
         let maxmem = vm.child("maxmem").flatMap { integer($0, "maxmem", min: 1) }
-        c.memory_dynamic_max = UInt64(memory ?? 32) << 20
+        c.memory_dynamic_max = UInt64(memory ?? maxmem ?? 32) << 20
         c.memory_static_max = UInt64(maxmem ?? memory ?? 32) << 20
         if let m = maxmem, let mem = memory, m < mem {
             log.error(vm.child("maxmem")!.location, "`maxmem` (\(m) MiB) is below `memory` (\(mem) MiB)")

@@ -218,6 +218,12 @@ func readXenExample(_ name: String) throws -> ParseResult {
         ])
     }
 
+    @Test func memoryDefaultsToMaxmemAsInLibxl() {
+        let c = parseXL("name=\"g\"\nkernel=\"/k\"\nmaxmem=512\n").configuration
+        #expect(c?.memoryMiB == 512)
+        #expect(c?.maxmemMiB == 512)
+    }
+
     @Test func maxmemBelowMemory() {
         let r = parseXL("name=\"g\"\nkernel=\"/k\"\nmemory=512\nmaxmem=256\n")
         #expect(messages(r) == ["t.cfg:4:8: error: `maxmem` (256 MiB) is below `memory` (512 MiB): maxmem must be at least memory"])
