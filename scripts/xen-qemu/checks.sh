@@ -219,6 +219,23 @@ else
     todo swxl-create "no 'swxl create' yet"
 fi
 
+# The kernel as Debian ships it (a bzImage with an xz payload), through swxl's
+# kernel cache on the first create.
+if has_swxl create && has_swxl destroy; then
+    cxen-probe wait-scrub
+    t0=$(now)
+    if out=$(swxl create $CFG 'name="bzguest"' 'kernel="/guest/bzImage"' 2>&1); then
+        if xq-tools wait $CONLOG/guest-bzguest.log $MARKER $MARKER_TIMEOUT_MS >/dev/null; then
+            pass swxl-bzimage-guest "marker after $(( $(now) - t0 )) ms"
+        else
+            fail swxl-bzimage-guest "no marker; console: $(tail -5 $CONLOG/guest-bzguest.log 2>/dev/null | tr '\n' ' ')"
+        fi
+        d=$(domid_of bzguest); swxl destroy bzguest; [ -n "$d" ] && wait_gone $d
+    else
+        fail swxl-bzimage-guest "$(echo "$out" | tail -3 | tr '\n' ' ')"
+    fi
+fi
+
 # -------------------------------------------------------------------------
 # The same guest under xl: its layout, for the comparison
 rm -f $CONLOG/guest-guest.log
