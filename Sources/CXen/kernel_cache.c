@@ -13,6 +13,7 @@
 #define _GNU_SOURCE
 #include "cxen.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <lzma.h>
@@ -155,6 +157,33 @@ static int cache_dir_ok(const char *dir)
     return st.st_uid == geteuid() && (st.st_mode & 022) == 0;
 }
 
+/* Entries unused this long are removed when a new one is written; so are
+ * temporary files a crashed unpack left behind. */
+#define UNUSED_SECONDS (30L * 24 * 3600)
+#define STALE_TEMP_SECONDS (3600L)
+
+static void prune(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    time_t now = time(NULL);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        struct stat st;
+        if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
+            continue;
+        size_t n = strlen(e->d_name);
+        int entry = n > 4 && strcmp(e->d_name + n - 4, ".elf") == 0;
+        long age = (long)(now - st.st_mtime);
+        if ((entry && age > UNUSED_SECONDS) || (!entry && strstr(e->d_name, ".elf.") && age > STALE_TEMP_SECONDS))
+            unlinkat(dirfd(d), e->d_name, 0);
+    }
+    closedir(d);
+}
+
 static int copy_path(char *out, size_t cap, const char *path)
 {
     if (strlen(path) >= cap)
@@ -201,9 +230,11 @@ int cxen_kernel_uncompressed(const char *path, const char *cache_dir, char *out,
     struct stat cst;
     if (stat(cached, &cst) == 0 && S_ISREG(cst.st_mode) && cst.st_uid == geteuid()) {
         munmap(p, n);
+        utimensat(AT_FDCWD, cached, NULL, 0);   /* used now: kept from pruning */
         strcpy(out, cached);
         return 0;
     }
+    prune(cache_dir);
 
     /* Unpack into a temporary file, then rename: a reader never sees half a kernel. */
     char tmp[4096 + 16];

@@ -153,10 +153,11 @@ import Testing
         let first = try XenKernelCache.loadablePath(for: path, directory: cache)
         #expect(first.hasPrefix(cache + "/"))
         #expect(try Data(contentsOf: URL(fileURLWithPath: first)) == elf)
-        let made = try FileManager.default.attributesOfItem(atPath: first)[.modificationDate] as? Date
+        let inode = try FileManager.default.attributesOfItem(atPath: first)[.systemFileNumber] as? Int
         let second = try XenKernelCache.loadablePath(for: path, directory: cache)
         #expect(second == first)
-        #expect(try FileManager.default.attributesOfItem(atPath: second)[.modificationDate] as? Date == made)
+        // The same file, not unpacked again (that would write a new one and rename it).
+        #expect(try FileManager.default.attributesOfItem(atPath: second)[.systemFileNumber] as? Int == inode)
         // Only the entry: no temporary files left.
         #expect(try FileManager.default.contentsOfDirectory(atPath: cache).count == 1)
         // The directory is root's (our user's) alone.
@@ -229,6 +230,39 @@ import Testing
         let second = try XenKernelCache.loadablePath(for: path, directory: cache)
         #expect(second != first)
         #expect(try Data(contentsOf: URL(fileURLWithPath: second)) == newer)
+    }
+
+    @Test func unusedEntriesAndStaleTemporariesArePruned() throws {
+        defer { cleanup() }
+        try FileManager.default.createDirectory(atPath: cache, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        let old = Date(timeIntervalSinceNow: -31 * 24 * 3600)
+        func make(_ name: String, modified: Date) throws {
+            let path = cache + "/" + name
+            try Data("x".utf8).write(to: URL(fileURLWithPath: path))
+            try FileManager.default.setAttributes([.modificationDate: modified], ofItemAtPath: path)
+        }
+        try make("1-2-3-4.000000000.elf", modified: old)                         // unused for 31 days
+        try make("1-2-3-5.000000000.elf", modified: Date())                      // in use
+        try make("1-2-3-6.000000000.elf.Ab12Cd", modified: Date(timeIntervalSinceNow: -7200))  // crashed unpack
+        try make("1-2-3-7.000000000.elf.Ef34Gh", modified: Date())               // an unpack going on now
+        try make("README", modified: old)                                        // not ours
+        let path = try write(try Self.compress(Self.fakeELF(seed: 10), "gzip", ["-c"]), "vmlinux.gz")
+        let entry = try XenKernelCache.loadablePath(for: path, directory: cache)
+        let left = Set(try FileManager.default.contentsOfDirectory(atPath: cache))
+        #expect(left == ["1-2-3-5.000000000.elf", "1-2-3-7.000000000.elf.Ef34Gh", "README",
+                         URL(fileURLWithPath: entry).lastPathComponent])
+    }
+
+    @Test func usingAnEntryMarksItUsed() throws {
+        defer { cleanup() }
+        let path = try write(try Self.compress(Self.fakeELF(seed: 11), "gzip", ["-c"]), "vmlinux.gz")
+        let entry = try XenKernelCache.loadablePath(for: path, directory: cache)
+        let old = Date(timeIntervalSinceNow: -20 * 24 * 3600)
+        try FileManager.default.setAttributes([.modificationDate: old], ofItemAtPath: entry)
+        #expect(try XenKernelCache.loadablePath(for: path, directory: cache) == entry)
+        let used = try #require(try FileManager.default.attributesOfItem(atPath: entry)[.modificationDate] as? Date)
+        #expect(used > Date(timeIntervalSinceNow: -3600))
     }
 
     @Test func aMissingKernelIsAnError() throws {
