@@ -105,7 +105,12 @@ public final class XenHypervisor: Hypervisor {
         withUnsafeMutableBytes(of: &c.uuid) { dst in dst.copyBytes(from: spec.uuid) }
         switch spec.type {
         case .pv: c.type = Int32(CXEN_DOMAIN_PV.rawValue)
-        case .pvh: c.type = Int32(CXEN_DOMAIN_PVH.rawValue)
+        case .pvh:
+            // The bridge can make a PVH domain, but not build one yet (that needs
+            // the HVM memory map, ACPI tables and HVM parameters): refuse before
+            // anything exists rather than create and destroy.
+            throw HypervisorError("create domain", errno: EOPNOTSUPP,
+                                  "PVH guests are not supported on real Xen yet; use type = \"pv\"")
         case .hvm:
             throw HypervisorError("create domain", errno: EOPNOTSUPP,
                                   "HVM guests need a device model; swxl builds PV guests on Xen")
