@@ -288,14 +288,14 @@ else
     r=1
     while [ $r -le $ROUNDS ]; do bench xl $r; r=$((r+1)); done
 fi
-# The bridge's floor: create + build (with swxl's kernel cache) + minimal
+# The bridge's floor: create + build (sharing swxl's kernel cache) + minimal
 # xenstore + unpause, from C, no toolstack.
 r=1
 while [ $r -le $ROUNDS ]; do
     name=bench-probe-$r
     cxen-probe wait-scrub
     t0=$(now)
-    if d=$(PROBE_TIMING=1 PROBE_KERNEL_CACHE=/var/lib/swxl/probe-kernels cxen-probe create $name /guest/vmlinuz /guest/initrd.gz "console=hvc0 quiet" 128); then
+    if d=$(PROBE_TIMING=1 PROBE_KERNEL_CACHE=/var/lib/swxl/kernels cxen-probe create $name /guest/vmlinuz /guest/initrd.gz "console=hvc0 quiet" 128); then
         t1=$(now)
         xq-tools wait $CONLOG/guest-$name.log $MARKER $MARKER_TIMEOUT_MS >/dev/null \
             && echo "BENCH: probe $r $((t1 - t0)) $(( $(now) - t0 ))"
