@@ -1,5 +1,6 @@
 /*
- * The uncompressed-kernel cache. See cxen_kernel_uncompressed() in cxen.h.
+ * The uncompressed-kernel cache. See cxen_kernel_uncompressed() and
+ * cxen_ramdisk_uncompressed() in cxen.h.
  *
  * Unpacking a compressed kernel is most of the time a PV domain build takes
  * (a 12 MiB gzip'd vmlinux takes over a second to inflate under QEMU), and
@@ -192,7 +193,21 @@ static int copy_path(char *out, size_t cap, const char *path)
     return 0;
 }
 
+static int uncompressed(const char *path, const char *cache_dir, char *out, size_t cap, int kernel);
+
 int cxen_kernel_uncompressed(const char *path, const char *cache_dir, char *out, size_t cap)
+{
+    return uncompressed(path, cache_dir, out, cap, 1);
+}
+
+int cxen_ramdisk_uncompressed(const char *path, const char *cache_dir, char *out, size_t cap)
+{
+    return uncompressed(path, cache_dir, out, cap, 0);
+}
+
+/* `kernel`: every format above; else only a gzip'd file, the one format
+ * libxenguest itself unpacks a ramdisk from before loading it. */
+static int uncompressed(const char *path, const char *cache_dir, char *out, size_t cap, int kernel)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -213,6 +228,8 @@ int cxen_kernel_uncompressed(const char *path, const char *cache_dir, char *out,
         return copy_path(out, cap, path);
     size_t off, len;
     enum packing k = find_payload(p, n, &off, &len);
+    if (!kernel && (off != 0 || k != PACK_GZIP))
+        k = PACK_NONE;
     if (k == PACK_NONE) {
         munmap(p, n);
         return copy_path(out, cap, path);

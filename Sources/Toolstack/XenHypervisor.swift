@@ -137,9 +137,12 @@ public final class XenHypervisor: Hypervisor {
             throw HypervisorError("build domain", errno: ESRCH, "no domain \(domid)")
         }
         let kernelPath = try XenKernelCache.loadablePath(for: spec.kernelPath, directory: kernelCache)
+        let ramdiskPath = try spec.ramdiskPath.flatMap { path throws(HypervisorError) in
+            path.isEmpty ? nil : try XenKernelCache.loadableRamdiskPath(for: path, directory: kernelCache)
+        }
         var built = cxen_pv_built()
         let rc = kernelPath.withCString { kernel in
-            withOptionalCString(spec.ramdiskPath) { ramdisk in
+            withOptionalCString(ramdiskPath) { ramdisk in
                 spec.commandLine.withCString { cmdline in
                     var b = cxen_pv_build(kernel: kernel, ramdisk: ramdisk, cmdline: cmdline, features: nil,
                                           target_memkb: spec.memoryKiB, max_vcpus: info.maxVCPUs,

@@ -1,8 +1,9 @@
 import CXen
 import Glibc
 
-/// Unpacked copies of compressed kernels, so that libxenguest does not
-/// inflate the same kernel on every create (see docs/real-xen.md).
+/// Unpacked copies of compressed kernels (and gzip'd ramdisks), so that
+/// libxenguest does not inflate the same files on every create (see
+/// docs/real-xen.md).
 public enum XenKernelCache {
     /// The file to hand the domain builder for the kernel at `path`: when it
     /// is a compressed kernel (gzip'd ELF, or a bzImage with a gzip, xz or
@@ -10,10 +11,23 @@ public enum XenKernelCache {
     /// (made on first use); otherwise `path` itself. Throws only when `path`
     /// cannot be opened; any trouble with the cache falls back to `path`.
     public static func loadablePath(for path: String, directory: String?) throws(HypervisorError) -> String {
+        try unpacked(path, directory, what: "kernel", cxen_kernel_uncompressed)
+    }
+
+    /// The same for a ramdisk, but only a gzip'd one: libxenguest unpacks
+    /// those itself before loading them, so the guest sees the same bytes.
+    public static func loadableRamdiskPath(for path: String, directory: String?) throws(HypervisorError) -> String {
+        try unpacked(path, directory, what: "ramdisk", cxen_ramdisk_uncompressed)
+    }
+
+    private static func unpacked(
+        _ path: String, _ directory: String?, what: String,
+        _ unpack: (UnsafePointer<CChar>?, UnsafePointer<CChar>?, UnsafeMutablePointer<CChar>?, Int) -> Int32
+    ) throws(HypervisorError) -> String {
         var out = [CChar](repeating: 0, count: 4096)
-        let rc = cxen_kernel_uncompressed(path, directory, &out, out.count)
+        let rc = unpack(path, directory, &out, out.count)
         guard rc == 0 else {
-            throw HypervisorError("build domain", errno: -rc, "kernel \(path): \(String(cString: strerror(-rc)))")
+            throw HypervisorError("build domain", errno: -rc, "\(what) \(path): \(String(cString: strerror(-rc)))")
         }
         return String(decoding: out.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }

@@ -265,6 +265,24 @@ import Testing
         #expect(used > Date(timeIntervalSinceNow: -3600))
     }
 
+    @Test func ramdisksAreUnpackedOnlyFromGzip() throws {
+        defer { cleanup() }
+        let cpio = Self.fakeELF(seed: 12)    // any bytes will do for a ramdisk
+        let gz = try write(try Self.compress(cpio, "gzip", ["-c"]), "initrd.gz")
+        let unpacked = try XenKernelCache.loadableRamdiskPath(for: gz, directory: cache)
+        #expect(unpacked != gz)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: unpacked)) == cpio)
+        // libxenguest loads other formats as they are, and so do we.
+        let xz = try write(try Self.compress(cpio, "xz", ["-c"]), "initrd.xz")
+        #expect(try XenKernelCache.loadableRamdiskPath(for: xz, directory: cache) == xz)
+        let bz = try write(Self.bzImage(payload: try Self.compress(cpio, "gzip", ["-c"])), "initrd.bz")
+        #expect(try XenKernelCache.loadableRamdiskPath(for: bz, directory: cache) == bz)
+        let missing = dir.appendingPathComponent("none").path
+        #expect(throws: HypervisorError("build domain", errno: ENOENT, "ramdisk \(missing): No such file or directory")) {
+            try XenKernelCache.loadableRamdiskPath(for: missing, directory: cache)
+        }
+    }
+
     @Test func aMissingKernelIsAnError() throws {
         defer { cleanup() }
         let path = dir.appendingPathComponent("nope").path

@@ -144,6 +144,11 @@ int cxen_build_pv(cxen_handle *h, uint32_t domid, const struct cxen_pv_build *b,
  * bytes). Returns 0, or -errno when `path` cannot be opened. Never fails
  * because of the cache: it falls back to `path`. Needs no Xen. */
 int cxen_kernel_uncompressed(const char *path, const char *cache_dir, char *out, size_t cap);
+/* The same for a ramdisk, but only a gzip'd one: libxenguest unpacks those
+ * itself before loading them (other formats it loads as they are, and the
+ * guest unpacks them), so handing it the unpacked copy changes nothing but
+ * the time. */
+int cxen_ramdisk_uncompressed(const char *path, const char *cache_dir, char *out, size_t cap);
 
 int cxen_domain_unpause(cxen_handle *h, uint32_t domid);
 int cxen_domain_pause(cxen_handle *h, uint32_t domid);
