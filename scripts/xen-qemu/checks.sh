@@ -9,7 +9,7 @@ export PATH=/usr/lib/xen-4.17/bin:/usr/bin:/usr/sbin:/bin:/sbin
 CFG=/etc/xen/guest.cfg
 CONLOG=/var/log/xen/console
 MARKER=GUEST_MARKER_DONE
-ROUNDS=${ROUNDS:-5}
+ROUNDS=${ROUNDS:-7}
 PROBE_DEBUG=
 MARKER_TIMEOUT_MS=90000
 
@@ -282,7 +282,11 @@ bench() {  # bench TOOL ROUND
 }
 if has_swxl create && has_swxl destroy; then
     r=1
-    while [ $r -le $ROUNDS ]; do bench xl $r; bench swxl $r; r=$((r+1)); done
+    # Alternate who goes first, so neither always follows the other's teardown.
+    while [ $r -le $ROUNDS ]; do
+        if [ $((r % 2)) = 1 ]; then bench xl $r; bench swxl $r; else bench swxl $r; bench xl $r; fi
+        r=$((r+1))
+    done
 else
     todo bench "swxl create/destroy not there yet; xl alone:"
     r=1
@@ -314,3 +318,6 @@ echo "COST: swxl --help $(per_run swxl --help) ms; swxl list $(per_run swxl list
      "xl list $(per_run xl list) ms; cxen-probe list $(per_run cxen-probe list) ms;" \
      "xenstore-read $(per_run xenstore-read /local/domain/0/name) ms;" \
      "swxl store read $(per_run swxl store read /local/domain/0/name) ms"
+
+# What is still running in dom0 (a toolstack should leave only its daemons).
+top -b -n 1 2>&1 | sed "s/^/PS: /"
