@@ -1,4 +1,4 @@
 import ArgumentParser
 
 /// `swxl store ...` and `swxl xenstored`.
-var storeCommands: [any ParsableCommand.Type] { [] }
+var storeCommands: [any ParsableCommand.Type] { [Xenstored.self] }
