@@ -109,6 +109,27 @@ import XenStoreProtocol
         #expect(dom0.write("/local/domain/8/n9", "") == "OK")
     }
 
+    @Test func outstandingRequestsArePausedNotLost() throws {
+        let d = try XenStoreDaemon(["--outstanding", "3"])
+        let dom0 = try WireClient(d.socket)
+        #expect(dom0.write("/local/domain/4/v", "x") == "OK")
+        #expect(dom0.call(.setPerms, ["/local/domain/4", "n4"]) == "OK")
+        #expect(dom0.call(.setPerms, ["/local/domain/4/v", "n4"]) == "OK")
+        #expect(dom0.call(.introduce, ["4", "0", "0"]) == "OK")
+        let guest = try WireClient(d.domainSocket(4))
+        var burst: [UInt8] = []
+        for i in 0..<200 { burst += XSMessage(.read, requestID: UInt32(100 + i), payload: XSPayload.strings(["v"])).encoded() }
+        guest.sendRaw(burst)
+        #expect(dom0.call(.read, ["/local/domain/4/v"]) == "x")
+        var ids: [UInt32] = []
+        for _ in 0..<200 {
+            guard let m = guest.receive() else { break }
+            #expect(m.payload == Array("x".utf8))
+            ids.append(m.requestID)
+        }
+        #expect(ids == (0..<200).map { UInt32(100 + $0) })
+    }
+
     @Test func racingTransactionsGetEAGAIN() throws {
         let d = try XenStoreDaemon()
         let a = try WireClient(d.socket)

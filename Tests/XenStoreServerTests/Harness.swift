@@ -1,5 +1,28 @@
+import Foundation
+import Logging
 import XenStoreProtocol
 @testable import XenStoreServer
+
+/// Log lines a store wrote, as "level message".
+final class LogLines: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: [String] = []
+    var lines: [String] { lock.withLock { stored } }
+    func append(_ line: String) { lock.withLock { stored.append(line) } }
+}
+
+struct CapturingLogHandler: LogHandler {
+    let sink: LogLines
+    var logLevel: Logger.Level = .info
+    var metadata: Logger.Metadata = [:]
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+    func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
+        sink.append("\(level) \(message)")
+    }
+}
 
 /// What a request got back: its reply payload, or an error name.
 enum Reply: Equatable, CustomStringConvertible {
@@ -25,8 +48,11 @@ final class Harness {
     /// Watch events each connection has received, as (path, token).
     private(set) var events: [ConnectionID: [[String]]] = [:]
 
+    let log = LogLines()
+
     init(quotas: Quotas = Quotas(), storage: Storage? = nil) throws {
-        store = try Store(storage: storage, quotas: quotas)
+        let sink = log
+        store = try Store(storage: storage, quotas: quotas, logger: Logger(label: "test") { _ in CapturingLogHandler(sink: sink) })
     }
 
     func connect(_ domid: UInt32 = 0, readOnly: Bool = false) -> ConnectionID {

@@ -375,6 +375,8 @@ import XenStoreProtocol
         #expect(h.write(g, "d", "") == .ok)
         // dom0 is not limited.
         #expect(h.write(h.connect(), "/local/domain/9/e", "") == .ok)
+        // Each refusal logs one line naming the quota.
+        #expect(h.log.lines == ["warning domain 9 over quota 'entries' (4): ENOSPC", "warning domain 9 over quota 'entries' (4): ENOSPC"])
     }
 
     @Test func nodeSize() throws {
@@ -393,6 +395,7 @@ import XenStoreProtocol
         #expect(h.send(g, .watch, ["a", "1"]) == .ok)
         #expect(h.send(g, .watch, ["a", "2"]) == .ok)
         #expect(h.send(g, .watch, ["a", "3"]) == .error(.E2BIG))
+        #expect(h.log.lines == ["warning domain 9 over quota 'watches' (2): E2BIG"])
     }
 
     @Test func transactionsAndPermissions() throws {
