@@ -99,6 +99,8 @@ public enum Daemon {
         posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
 
+        // The daemon outlives us: it must hold none of our caller's descriptors.
+        for fd in openDescriptors() where fd > 2 { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { for p in argv { free(p) } }
         var pid: pid_t = 0
@@ -116,6 +118,19 @@ public enum Daemon {
         }
         kill(pid, SIGTERM)
         throw ServerError("xenstored did not start listening on \(config.socketPath) within \(Int(timeoutSeconds)) s")
+    }
+
+    /// The descriptors open in this process.
+    static func openDescriptors() -> [Int32] {
+        guard let dir = opendir("/proc/self/fd") else { return [] }
+        let own = dirfd(dir)
+        var fds: [Int32] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+            if let fd = Int32(name), fd != own { fds.append(fd) }
+        }
+        closedir(dir)
+        return fds
     }
 
     /// glibc's `POSIX_SPAWN_SETSID` (not exported by the Glibc module): the child starts a new session.

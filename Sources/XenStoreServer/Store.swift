@@ -758,7 +758,7 @@ public final class Store {
         guard let command = args.first else { throw .EINVAL }
         switch command {
         case "help":
-            return text(Self.controlCommands.map { "\($0.0): \($0.1)\n" }.joined())
+            return text(Self.controlCommands.map { "\($0.0): \($0.1)" }.joined(separator: "\n"))
         case "print":
             guard args.count >= 2 else { throw .EINVAL }
             logger.notice("\(args.dropFirst().joined(separator: " "))")
@@ -776,7 +776,7 @@ public final class Store {
             return XSPayload.ok
         case "quota":
             if args.count == 1 {
-                return text(Quotas.names.map { "\($0): \(quotas[$0]!)\n" }.joined())
+                return text(Quotas.names.map { "\($0): \(quotas[$0]!)" }.joined(separator: "\n"))
             }
             guard args.count == 3, quotas[args[1]] != nil, let value = Int(args[2]), value >= 0 else { throw .EINVAL }
             try requirePrivileged(conn, modifies: true)
@@ -784,11 +784,11 @@ public final class Store {
             return XSPayload.ok
         case "check":
             let problems = checkTree()
-            return text(problems.isEmpty ? "OK\n" : problems.joined(separator: "\n") + "\n")
+            return text(problems.isEmpty ? "OK" : problems.joined(separator: "\n"))
         case "memreport":
             let transactions = connections.values.reduce(0) { $0 + $1.transactions.count }
             let watches = connections.values.reduce(0) { $0 + $1.watches.count }
-            return text("nodes: \(nodes.count)\nconnections: \(connections.count)\nwatches: \(watches)\ntransactions: \(transactions)\ndomains: \(domains.count)\n")
+            return text("nodes: \(nodes.count)\nconnections: \(connections.count)\nwatches: \(watches)\ntransactions: \(transactions)\ndomains: \(domains.count)")
         default:
             throw .EINVAL
         }

@@ -224,6 +224,37 @@ import XenStoreProtocol
         #expect(try run("xenstore-read", ["/x"], socket: d.socket).stdout == "1\n")
     }
 
+    @Test func withoutForegroundItDetachesAndWritesAPidFile() throws {
+        let state = FileManager.default.temporaryDirectory.appendingPathComponent("swxl-detach-\(UUID().uuidString.prefix(8))").path
+        defer { try? FileManager.default.removeItem(atPath: state) }
+        let started = try run(XenStoreDaemon.swxlBinary, ["xenstored", "--state-dir", state], socket: "")
+        #expect(started == Output(status: 0, stdout: "", stderr: ""))
+        let pidText = try String(contentsOfFile: state + "/xenstored/xenstored.pid", encoding: .utf8)
+        let pid = try #require(Int32(pidText.trimmingCharacters(in: .whitespacesAndNewlines)))
+        #expect(kill(pid, 0) == 0)
+        #expect(try WireClient(state + "/xenstored/socket").write("/detached", "yes") == "OK")
+        kill(pid, SIGTERM)
+        var gone = false
+        for _ in 0..<500 where !gone {
+            gone = kill(pid, 0) != 0
+            usleep(10_000)
+        }
+        #expect(gone)
+        #expect(!FileManager.default.fileExists(atPath: state + "/xenstored/socket"))
+        #expect(!FileManager.default.fileExists(atPath: state + "/xenstored/xenstored.pid"))
+    }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/lib/xen-4.17/bin/xenstore-control")))
+    func xenstoreControlCommands() throws {
+        let d = try XenStoreDaemon()
+        let control = "/usr/lib/xen-4.17/bin/xenstore-control"
+        #expect(try run(control, ["quota", "watches", "64"], socket: d.socket) == Output(status: 0, stdout: "OK\n", stderr: ""))
+        #expect(try run(control, ["quota"], socket: d.socket).stdout ==
+            "entries: 1000\nwatches: 64\nnode-size: 2048\ntransactions: 10\npermissions: 5\noutstanding: 20\n")
+        #expect(try run(control, ["check"], socket: d.socket).stdout == "OK\n")
+        #expect(try run(control, ["no-such-command"], socket: d.socket).status != 0)
+    }
+
     @Test func aSecondDaemonOnTheSameStateIsRefused() throws {
         let d = try XenStoreDaemon()
         let p = Process()

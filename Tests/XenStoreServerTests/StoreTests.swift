@@ -417,7 +417,7 @@ import XenStoreProtocol
         #expect(h.store.quotas.watchesPerDomain == 7)
         guard case .value(let text) = h.send(dom0, .control, ["quota"]) else { Issue.record("no quota list"); return }
         #expect(String(decoding: text.dropLast(), as: UTF8.self) ==
-            "entries: 1000\nwatches: 7\nnode-size: 2048\ntransactions: 10\npermissions: 5\noutstanding: 20\n")
+            "entries: 1000\nwatches: 7\nnode-size: 2048\ntransactions: 10\npermissions: 5\noutstanding: 20")
         #expect(h.send(h.connect(3), .control, ["quota"]) == .error(.EACCES))
         #expect(h.send(dom0, .control, ["bogus"]) == .error(.EINVAL))
     }
