@@ -96,7 +96,9 @@ struct Xenstored: ParsableCommand {
                 _ = try Daemon.spawnDetached(executable: Self.executablePath(), arguments: arguments, config: config)
             }
         } catch {
-            let line = Array("swxl xenstored: \(error)\n".utf8)
+            // A detached daemon that failed reports through us, already prefixed.
+            let text = "\(error)"
+            let line = Array((text.hasPrefix("swxl xenstored: ") ? text : "swxl xenstored: " + text).utf8 + [10])
             _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
             throw ExitCode(1)
         }

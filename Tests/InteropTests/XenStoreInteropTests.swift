@@ -233,6 +233,9 @@ import XenStoreProtocol
         let pid = try #require(Int32(pidText.trimmingCharacters(in: .whitespacesAndNewlines)))
         #expect(kill(pid, 0) == 0)
         #expect(try WireClient(state + "/xenstored/socket").write("/detached", "yes") == "OK")
+        // A second one is refused, with the detached child's reason.
+        let again = try run(XenStoreDaemon.swxlBinary, ["xenstored", "--state-dir", state], socket: "")
+        #expect(again == Output(status: 1, stdout: "", stderr: "swxl xenstored: another xenstored is already running for this state directory (pid \(pid))\n"))
         kill(pid, SIGTERM)
         var gone = false
         for _ in 0..<500 where !gone {
