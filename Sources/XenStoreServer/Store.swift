@@ -138,23 +138,26 @@ public final class Store {
         pendingEvents.removeAll(keepingCapacity: true)
     }
 
+    /// Requests only a privileged connection may send.
+    private static let privilegedTypes: Set<XSType> = [.control, .introduce, .release, .isDomainIntroduced, .resume, .setTarget]
+
+    /// Checks in Xen's order: unknown type (ENOSYS), privilege (EACCES),
+    /// transaction id (ENOENT; WATCH and UNWATCH ignore it), then the request itself.
     private func dispatch(_ msg: XSMessage, _ conn: Connection, _ after: inout [XSMessage]) throws(XSError) -> [UInt8] {
-        guard let type = msg.kind else { throw .ENOSYS }
+        guard let type = msg.kind, type != .watchEvent, type != .error else { throw .ENOSYS }
+        if Self.privilegedTypes.contains(type) && !conn.privileged { throw .EACCES }
+        let txn = type == .watch || type == .unwatch ? nil : try transaction(msg.transactionID, conn)
         switch type {
-        case .read, .write, .mkdir, .rm, .directory, .directoryPart, .getPerms, .setPerms, .transactionEnd:
-            let txn = try transaction(msg.transactionID, conn)
-            switch type {
-            case .read: return try read(msg.payload, conn, txn)
-            case .write: return try write(msg.payload, conn, txn)
-            case .mkdir: return try mkdir(msg.payload, conn, txn)
-            case .rm: return try rm(msg.payload, conn, txn)
-            case .directory: return try directory(msg.payload, conn, txn)
-            case .directoryPart: return try directoryPart(msg.payload, conn, txn)
-            case .getPerms: return try getPerms(msg.payload, conn, txn)
-            case .setPerms: return try setPerms(msg.payload, conn, txn)
-            default: return try transactionEnd(msg.payload, conn, txn)
-            }
-        case .transactionStart: return try transactionStart(msg, conn)
+        case .read: return try read(msg.payload, conn, txn)
+        case .write: return try write(msg.payload, conn, txn)
+        case .mkdir: return try mkdir(msg.payload, conn, txn)
+        case .rm: return try rm(msg.payload, conn, txn)
+        case .directory: return try directory(msg.payload, conn, txn)
+        case .directoryPart: return try directoryPart(msg.payload, conn, txn)
+        case .getPerms: return try getPerms(msg.payload, conn, txn)
+        case .setPerms: return try setPerms(msg.payload, conn, txn)
+        case .transactionStart: return try transactionStart(conn, txn)
+        case .transactionEnd: return try transactionEnd(msg.payload, conn, txn)
         case .watch: return try watch(msg.payload, conn, &after)
         case .unwatch: return try unwatch(msg.payload, conn)
         case .resetWatches:
@@ -164,7 +167,6 @@ public final class Store {
         case .introduce: return try introduce(msg.payload, conn)
         case .release: return try release(msg.payload, conn)
         case .isDomainIntroduced:
-            try requirePrivileged(conn)
             let domid = try domidArgument(msg.payload)
             return XSPayload.strings([domid == 0 || domains[domid] != nil ? "T" : "F"])
         case .getDomainPath:
@@ -172,13 +174,12 @@ public final class Store {
             return XSPayload.strings([XSPath.domainPath(domid)])
         case .setTarget: return try setTarget(msg.payload, conn)
         case .resume:
-            try requirePrivileged(conn, modifies: true)
+            try requireWritable(conn)
             let domid = try domidArgument(msg.payload)
             guard domains[domid] != nil else { throw .ENOENT }
             return XSPayload.ok
         case .control: return try control(msg.payload, conn)
-        case .watchEvent, .error:
-            throw .ENOSYS
+        case .watchEvent, .error: throw .ENOSYS
         }
     }
 
@@ -319,11 +320,6 @@ public final class Store {
             }
         } while ancestor != "/"
         return nil
-    }
-
-    private func requirePrivileged(_ conn: Connection, modifies: Bool = false) throws(XSError) {
-        guard conn.privileged else { throw .EACCES }
-        if modifies && conn.readOnly { throw .EROFS }
     }
 
     private func requireWritable(_ conn: Connection) throws(XSError) {
@@ -547,8 +543,8 @@ public final class Store {
         return txn
     }
 
-    private func transactionStart(_ msg: XSMessage, _ conn: Connection) throws(XSError) -> [UInt8] {
-        guard msg.transactionID == 0 else { throw .EBUSY }
+    private func transactionStart(_ conn: Connection, _ txn: Transaction?) throws(XSError) -> [UInt8] {
+        guard txn == nil else { throw .EBUSY }
         if !conn.privileged && conn.transactions.count >= quotas.transactionsPerConnection {
             throw quotaExceeded("transactions", conn, .ENOSPC)
         }
@@ -674,7 +670,7 @@ public final class Store {
     // MARK: Domains
 
     private func introduce(_ payload: [UInt8], _ conn: Connection) throws(XSError) -> [UInt8] {
-        try requirePrivileged(conn, modifies: true)
+        try requireWritable(conn)
         let args = try arguments(payload, atLeast: 3)
         let domid = try parseDomid(args[0])
         guard domid != 0 else { throw .EINVAL }
@@ -688,7 +684,7 @@ public final class Store {
     }
 
     private func release(_ payload: [UInt8], _ conn: Connection) throws(XSError) -> [UInt8] {
-        try requirePrivileged(conn, modifies: true)
+        try requireWritable(conn)
         let domid = try domidArgument(payload)
         guard domid != 0 else { throw .EINVAL }
         guard domains[domid] != nil else { throw .ENOENT }
@@ -701,7 +697,7 @@ public final class Store {
     }
 
     private func setTarget(_ payload: [UInt8], _ conn: Connection) throws(XSError) -> [UInt8] {
-        try requirePrivileged(conn, modifies: true)
+        try requireWritable(conn)
         let args = try arguments(payload, atLeast: 2)
         let domid = try parseDomid(args[0])
         let target = try parseDomid(args[1])
@@ -753,7 +749,6 @@ public final class Store {
     private var startLogLevel: Logger.Level?
 
     private func control(_ payload: [UInt8], _ conn: Connection) throws(XSError) -> [UInt8] {
-        try requirePrivileged(conn)
         let args = XSPayload.split(payload)
         guard let command = args.first else { throw .EINVAL }
         switch command {
@@ -779,7 +774,7 @@ public final class Store {
                 return text(Quotas.names.map { "\($0): \(quotas[$0]!)" }.joined(separator: "\n"))
             }
             guard args.count == 3, quotas[args[1]] != nil, let value = Int(args[2]), value >= 0 else { throw .EINVAL }
-            try requirePrivileged(conn, modifies: true)
+            try requireWritable(conn)
             quotas[args[1]] = value
             return XSPayload.ok
         case "check":

@@ -92,7 +92,7 @@ import XenStoreProtocol
     }
 
     @Test(.enabled(if: toolsPresent)) func quotasBite() throws {
-        let d = try XenStoreDaemon(["--entry-nb", "5", "--watch-nb", "2"])
+        let d = try XenStoreDaemon(["--entry-nb", "5", "-W", "2"])
         let dom0 = try WireClient(d.socket)
         #expect(dom0.write("/local/domain/8", "") == "OK")
         #expect(dom0.call(.setPerms, ["/local/domain/8", "n8"]) == "OK")

@@ -349,6 +349,11 @@ import XenStoreProtocol
         let other = h.connect()
         let tx2 = h.start(dom0)
         #expect(h.read(other, "/", tx: tx2) == .error(.ENOENT))
+        // As in Xen: an unknown id fails every request but WATCH and UNWATCH, after the privilege check.
+        #expect(h.send(dom0, .transactionStart, [""], tx: 99) == .error(.ENOENT))
+        #expect(h.send(dom0, .getDomainPath, ["1"], tx: 99) == .error(.ENOENT))
+        #expect(h.send(dom0, .watch, ["/w", "t"], tx: 99) == .ok)
+        #expect(h.send(h.connect(4), .introduce, ["5", "0", "0"], tx: 99) == .error(.EACCES))
     }
 }
 
