@@ -16,6 +16,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// Keep the tree in memory only (no SQLite file).
     public var memoryOnly = false
     public var quotas = Quotas()
+    /// Keep the nodes a released domain owned.
+    public var keepOrphans = false
 
     public init(paths: HostPaths, environment: [String: String]) {
         self.paths = paths
@@ -51,6 +53,7 @@ public enum Daemon {
         let store: Store
         do throws(StorageError) {
             store = try Store(storage: storage, quotas: config.quotas, logger: logger)
+            store.keepOrphans = config.keepOrphans
         } catch {
             throw ServerError("\(error)")
         }

@@ -36,6 +36,8 @@ public final class Store {
     ]
 
     public var quotas: Quotas
+    /// Keep the nodes of a released domain (Xen's `--keep-orphans`) instead of removing them.
+    public var keepOrphans = false
     public var logger: Logger
     private let storage: Storage?
 
@@ -691,9 +693,32 @@ public final class Store {
         try saveDomain { s throws(StorageError) in try s.deleteDomain(domid) }
         domains[domid] = nil
         for (id, other) in connections where other.domid == domid { disconnect(id) }
+        if !keepOrphans { removeNodes(ownedBy: domid) }
         domainChanges.append(.released(domid))
         fireSpecial(XSPath.releaseDomain)
         return XSPayload.ok
+    }
+
+    /// Removes every node the domain owns, with what lies below, as Xen 4.17
+    /// does when a domain goes: a later domain with the same id must not
+    /// inherit them.
+    private func removeNodes(ownedBy domid: UInt32) {
+        guard (ownedEntries[domid] ?? 0) > 0 else { return }
+        let owned = nodes.compactMap { $0.value.perms.owner == domid && $0.key != "/" ? $0.key : nil }
+            .sorted { $0.utf8.count < $1.utf8.count }
+        var removed: [String] = []
+        for path in owned where !removed.contains(where: { XSPath.isWithin(path, $0) }) {
+            guard let found = nodes[path] else { continue }
+            let parentPath = XSPath.parent(of: path)
+            if var parent = nodes[parentPath] {
+                let name = XSPath.name(of: path)
+                parent.children.removeAll { $0 == name }
+                put(parentPath, parent, nil)
+            }
+            removeTree(path, found, root: path, nil)
+            removed.append(path)
+        }
+        logger.info("domain \(domid) released: removed \(removed.count) subtree(s) it owned")
     }
 
     private func setTarget(_ payload: [UInt8], _ conn: Connection) throws(XSError) -> [UInt8] {

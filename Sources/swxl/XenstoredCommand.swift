@@ -50,6 +50,9 @@ struct Xenstored: ParsableCommand {
     @Option(name: [.customLong("outstanding")], help: "Requests in flight per unprivileged connection before reading pauses.")
     var outstanding = Quotas().outstandingRequests
 
+    @Flag(name: [.customShort("K"), .long], help: "Keep the nodes a released domain owned (by default they are removed, as Xen 4.17 does).")
+    var keepOrphans = false
+
     @Flag(name: [.short, .long], help: "Log connections and domain changes (info level).")
     var verbose = false
 
@@ -77,6 +80,7 @@ struct Xenstored: ParsableCommand {
         let paths = stateDir.map { HostPaths(stateDir: $0) } ?? HostPaths(environment: environment, uid: getuid())
         var config = DaemonConfiguration(paths: paths, environment: environment)
         config.memoryOnly = memoryOnly
+        config.keepOrphans = keepOrphans
         config.quotas.entriesPerDomain = entries
         config.quotas.watchesPerDomain = watches
         config.quotas.nodeSize = nodeSize

@@ -443,6 +443,36 @@ import XenStoreProtocol
         #expect(h.store.nodeCount == 1)
     }
 
+    @Test func releaseRemovesWhatTheDomainOwned() throws {
+        for keep in [false, true] {
+            let h = try Harness()
+            h.store.keepOrphans = keep
+            let dom0 = h.connect()
+            h.write(dom0, "/local/domain/4/data", "")
+            h.setPerms(dom0, "/local/domain/4", ["n4"])
+            h.setPerms(dom0, "/local/domain/4/data", ["n4"])
+            h.write(dom0, "/backend/vif/4/0/state", "1")
+            h.setPerms(dom0, "/backend/vif/4/0/state", ["n0", "r4"])
+            h.send(dom0, .introduce, ["4", "0", "0"])
+            let guest = h.connect(4)
+            h.write(guest, "data/mine", "x")
+            let watcher = h.connect()
+            h.send(watcher, .watch, ["/local/domain/4/data", "w"])
+            _ = h.takeEvents(watcher)
+            #expect(h.send(dom0, .release, ["4"]) == .ok)
+            if keep {
+                #expect(h.store.entries(ownedBy: 4) == 3)
+                #expect(h.takeEvents(watcher) == [])
+            } else {
+                #expect(h.tree() == ["/= n0", "/local= n0", "/local/domain= n0", "/backend= n0", "/backend/vif= n0",
+                                     "/backend/vif/4= n0", "/backend/vif/4/0= n0", "/backend/vif/4/0/state=1 n0,r4"])
+                #expect(h.store.entries(ownedBy: 4) == 0)
+                #expect(h.takeEvents(watcher) == [["/local/domain/4/data", "w"]])
+            }
+            #expect(h.store.checkTree() == [])
+        }
+    }
+
     @Test func domainManagement() throws {
         let h = try Harness()
         let dom0 = h.connect()
