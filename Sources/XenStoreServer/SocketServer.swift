@@ -35,6 +35,8 @@ public final class SocketServer {
         var paused = false
         var dirty = false
         var closed = false
+        /// Watch events are being dropped (see ``SocketServer/watchBacklogLimit``).
+        var droppingEvents = false
 
         init(fd: Int32, id: ConnectionID, privileged: Bool) {
             self.fd = fd
@@ -271,9 +273,20 @@ public final class SocketServer {
         }
     }
 
+    /// Unsent bytes beyond which watch events to a connection are dropped
+    /// (a watcher that does not read must not make the daemon grow without bound).
+    static let watchBacklogLimit = 4 << 20
+
     private func drainOutbox() {
         for (id, message) in store.outbox {
             guard let target = clientByID[id] else { continue }
+            if message.type == XSType.watchEvent.rawValue && target.out.count - target.outOffset > Self.watchBacklogLimit {
+                if !target.droppingEvents {
+                    target.droppingEvents = true
+                    logger.warning("connection \(id) is not reading: dropping its watch events until it catches up")
+                }
+                continue
+            }
             message.header.encode(into: &target.out)
             target.out.append(contentsOf: message.payload)
             target.queued += 1
@@ -323,6 +336,7 @@ public final class SocketServer {
         }
         client.outOffset = 0
         client.queued = 0
+        client.droppingEvents = false
         if client.wantsWrite {
             client.wantsWrite = false
             updateInterest(client)

@@ -115,7 +115,7 @@ final class WireClient {
     private var decoder = XSFrameDecoder()
     private var nextID: UInt32 = 1
 
-    init(_ path: String) throws {
+    init(_ path: String, timeoutSeconds: Int = 10) throws {
         fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         var addr = sockaddr_un()
         addr.sun_family = sa_family_t(AF_UNIX)
@@ -130,7 +130,7 @@ final class WireClient {
             close(fd)
             throw DaemonError("connect \(path): errno \(errno)")
         }
-        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     }
 

@@ -130,6 +130,26 @@ import XenStoreProtocol
         #expect(ids == (0..<200).map { UInt32(100 + $0) })
     }
 
+    @Test func aWatcherThatDoesNotReadLosesEventsNotTheDaemon() throws {
+        let d = try XenStoreDaemon()
+        let token = String(repeating: "t", count: 3000)
+        let lazy = try WireClient(d.socket, timeoutSeconds: 2)
+        #expect(lazy.call(.watch, ["/", token]) == "OK")
+        let writer = try WireClient(d.socket)
+        let writes = 2500
+        for i in 0..<writes { #expect(writer.write("/spam", "\(i)") == "OK") }
+        #expect(writer.call(.read, ["/spam"]) == "\(writes - 1)")
+        // Every event that did arrive is whole (the first is the registration's); some were dropped.
+        #expect(lazy.receive().map { XSPayload.split($0.payload) } == ["/", token])
+        var received = 0
+        while let m = lazy.receive() {
+            #expect(m.kind == .watchEvent && XSPayload.split(m.payload) == ["/spam", token])
+            received += 1
+        }
+        #expect(received > 100)
+        #expect(received < writes)
+    }
+
     @Test func racingTransactionsGetEAGAIN() throws {
         let d = try XenStoreDaemon()
         let a = try WireClient(d.socket)
