@@ -173,13 +173,13 @@ _swxl() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    config|help)
+    config|xenstored|help)
         # Offer subcommand argument completions
         "_swxl_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'config help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'config xenstored help' -- "${cur}"))
         ;;
     esac
 }
@@ -254,6 +254,42 @@ _swxl_config_show() {
     case "${positional_number}" in
     *)
         __swxl_add_completions -f
+        return
+        ;;
+    esac
+}
+
+_swxl_xenstored() {
+    repeating_flags=()
+    non_repeating_flags=(-f --foreground -N --no-fork --memory-only -K --keep-orphans -v --verbose --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--state-dir -E --entry-nb -W --watch-nb -S --entry-size -t --transaction -A --perm-nb --outstanding --log-level)
+    __swxl_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--state-dir')
+        return
+        ;;
+    '-E'|'--entry-nb')
+        return
+        ;;
+    '-W'|'--watch-nb')
+        return
+        ;;
+    '-S'|'--entry-size')
+        return
+        ;;
+    '-t'|'--transaction')
+        return
+        ;;
+    '-A'|'--perm-nb')
+        return
+        ;;
+    '--outstanding')
+        return
+        ;;
+    '--log-level')
         return
         ;;
     esac

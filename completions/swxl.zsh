@@ -51,13 +51,14 @@ _swxl() {
     command)
         local -ar subcommands=(
             'config:Read, check and convert domain config files (xl.cfg, legacy xm, SXP, JSON).'
+            'xenstored:Run swxl'\''s xenstore daemon (for hosts without Xen'\''s own).'
             'help:Show subcommand help information.'
         )
         _describe -V subcommand subcommands && ret=0
         ;;
     arg)
         case "${words[1]}" in
-        config|help)
+        config|xenstored|help)
             "_swxl_${words[1]}" && ret=0
             ;;
         esac
@@ -119,6 +120,29 @@ _swxl_config_show() {
         '--format[The output format\: json, sxp or xl.]:format:{__swxl_complete "${___format[@]}"}'
         '--from[The input format\: auto, xl, xm, sxp or json.]:from:{__swxl_complete "${___from[@]}"}'
         '*:words:_files'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_swxl_xenstored() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '(-f --foreground -N --no-fork)'{-f,--foreground,-N,--no-fork}'[Stay in the foreground (do not detach).]'
+        '--state-dir[State directory (default\: SWXL_STATE_DIR, /var/lib/swxl for root, else ~/.local/state/swxl).]:state-dir:'
+        '--memory-only[Keep the tree in memory only\: nothing survives a restart.]'
+        '(-E --entry-nb)'{-E,--entry-nb}'[Nodes an unprivileged domain may own.]:entry-nb:'
+        '(-W --watch-nb)'{-W,--watch-nb}'[Watches an unprivileged domain may hold.]:watch-nb:'
+        '(-S --entry-size)'{-S,--entry-size}'[Bytes of value plus child names per node, for unprivileged domains.]:entry-size:'
+        '(-t --transaction)'{-t,--transaction}'[Open transactions per unprivileged connection.]:transaction:'
+        '(-A --perm-nb)'{-A,--perm-nb}'[Entries in one permission list set by an unprivileged domain.]:perm-nb:'
+        '--outstanding[Requests in flight per unprivileged connection before reading pauses.]:outstanding:'
+        '(-K --keep-orphans)'{-K,--keep-orphans}'[Keep the nodes a released domain owned (by default they are removed, as Xen 4.17 does).]'
+        '(-v --verbose)'{-v,--verbose}'[Log connections and domain changes (info level).]'
+        '--log-level[Log level\: trace, debug, info, notice, warning, error, critical.]:log-level:'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )

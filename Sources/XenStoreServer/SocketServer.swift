@@ -3,8 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-// epoll, from the C shim of swift-nio (a dependency already): Glibc's module does not carry it.
-import CNIOLinux
+import CEpoll
 import Logging
 import XenStoreProtocol
 
