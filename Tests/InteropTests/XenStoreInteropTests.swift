@@ -29,6 +29,18 @@ import XenStoreProtocol
         #expect(missing.stderr.contains("couldn't read path /vm/nothing"))
     }
 
+    @Test(.enabled(if: toolsPresent)) func longChildListsComeThroughDirectoryPart() throws {
+        let d = try XenStoreDaemon()
+        let c = try WireClient(d.socket)
+        let names = (0..<600).map { "a-rather-long-child-name-\($0)" }
+        for name in names { #expect(c.write("/many/\(name)", "") == "OK") }
+        // Too long for one DIRECTORY reply: libxenstore falls back to DIRECTORY_PART.
+        #expect(c.call(.directory, ["/many"]) == "ERROR:E2BIG")
+        let listed = try run("xenstore-list", ["/many"], socket: d.socket)
+        #expect(listed.status == 0)
+        #expect(listed.stdout == names.map { $0 + "\n" }.joined())
+    }
+
     @Test(.enabled(if: toolsPresent)) func xenstoreWatchSeesChanges() throws {
         let d = try XenStoreDaemon()
         let p = Process()
