@@ -44,6 +44,20 @@ final class TemporaryDirectory {
         #expect(reloaded.store.node(at: "/bin")?.value == [0, 1, 2, 255])
     }
 
+    @Test func aCorruptDatabaseIsRefusedWithItsPath() throws {
+        let dir = try TemporaryDirectory()
+        let db = dir.path + "/store.db"
+        try Data("this is not a database, it is a text file long enough to have a header page".utf8).write(to: URL(fileURLWithPath: db))
+        #expect(throws: StorageError.self) { try SQLiteStorage(path: db) }
+        do {
+            _ = try SQLiteStorage(path: db)
+        } catch {
+            #expect(error.description == "cannot use \(db): file is not a database")
+        }
+        // The file is left as it was for the operator to look at.
+        #expect(try String(contentsOfFile: db, encoding: .utf8).hasPrefix("this is not a database"))
+    }
+
     @Test func aFailedCommitChangesNothing() throws {
         let storage = FailingStorage()
         let h = try Harness(storage: storage)
