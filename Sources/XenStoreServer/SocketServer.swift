@@ -193,7 +193,14 @@ public final class SocketServer {
             let cfd = Glibc.accept(fd, nil, nil)
             if cfd < 0 {
                 if errno == EINTR { continue }
-                if errno != EAGAIN && errno != EWOULDBLOCK { logger.warning("accept: \(String(cString: strerror(errno)))") }
+                if errno == EMFILE || errno == ENFILE {
+                    // Out of descriptors: stop accepting (the listener would
+                    // stay readable and spin) until a connection closes.
+                    logger.warning("accept: \(String(cString: strerror(errno))); not accepting until a connection closes")
+                    setListeners(enabled: false)
+                } else if errno != EAGAIN && errno != EWOULDBLOCK {
+                    logger.warning("accept: \(String(cString: strerror(errno)))")
+                }
                 return
             }
             _ = fcntl(cfd, F_SETFD, FD_CLOEXEC)
@@ -212,12 +219,21 @@ public final class SocketServer {
         }
     }
 
+    private var listenersEnabled = true
+
+    private func setListeners(enabled: Bool) {
+        guard enabled != listenersEnabled else { return }
+        listenersEnabled = enabled
+        for fd in listeners.keys { watch(fd, events: enabled ? UInt32(EPOLLIN.rawValue) : 0, modify: true) }
+    }
+
     private func close(_ client: Client) {
         guard !client.closed else { return }
         client.closed = true
         store.disconnect(client.id)
         epoll_ctl(epfd, EPOLL_CTL_DEL, client.fd, nil)
         Glibc.close(client.fd)
+        setListeners(enabled: true)
         clients[client.fd] = nil
         clientByID[client.id] = nil
         logger.debug("connection \(client.id) closed")

@@ -24,9 +24,13 @@ final class XenStoreDaemon {
         return "swxl"
     }
 
-    init(_ extraArguments: [String] = []) throws {
+    /// The daemon's descriptor limit (`ulimit -n`), if it should have a low one.
+    let descriptorLimit: Int?
+
+    init(_ extraArguments: [String] = [], descriptorLimit: Int? = nil) throws {
         stateDir = FileManager.default.temporaryDirectory.appendingPathComponent("swxl-interop-\(UUID().uuidString.prefix(8))").path
         self.extraArguments = extraArguments
+        self.descriptorLimit = descriptorLimit
         try FileManager.default.createDirectory(atPath: stateDir, withIntermediateDirectories: true)
         try start()
     }
@@ -39,8 +43,14 @@ final class XenStoreDaemon {
     /// Starts the daemon and waits until it accepts connections.
     func start() throws {
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: Self.swxlBinary)
-        p.arguments = ["xenstored", "--foreground", "--state-dir", stateDir] + extraArguments
+        let arguments = ["xenstored", "--foreground", "--state-dir", stateDir] + extraArguments
+        if let descriptorLimit {
+            p.executableURL = URL(fileURLWithPath: "/bin/sh")
+            p.arguments = ["-c", "ulimit -n \(descriptorLimit) && exec \"$0\" \"$@\"", Self.swxlBinary] + arguments
+        } else {
+            p.executableURL = URL(fileURLWithPath: Self.swxlBinary)
+            p.arguments = arguments
+        }
         var env = ProcessInfo.processInfo.environment
         env["XENSTORED_PATH"] = nil
         env["SWXL_STATE_DIR"] = nil

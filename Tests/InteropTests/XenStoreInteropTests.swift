@@ -162,6 +162,29 @@ import XenStoreProtocol
         #expect(received < writes)
     }
 
+    @Test func runningOutOfDescriptorsPausesAcceptingOnly() throws {
+        let d = try XenStoreDaemon(descriptorLimit: 40)
+        let first = try WireClient(d.socket)
+        #expect(first.write("/fd", "1") == "OK")
+        // Far more connections than descriptors: the kernel queues them, the daemon takes what it can.
+        var extra: [WireClient] = []
+        for _ in 0..<60 { if let c = try? WireClient(d.socket, timeoutSeconds: 1) { extra.append(c) } }
+        #expect(first.call(.read, ["/fd"]) == "1")
+        // Let the daemon spin if it would, then measure its CPU time over a quiet second.
+        let pid = d.process!.processIdentifier
+        func cpuTicks() throws -> Int {
+            let fields = try String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8).split(separator: ")").last!.split(separator: " ")
+            return Int(fields[11])! + Int(fields[12])!
+        }
+        let before = try cpuTicks()
+        sleep(1)
+        #expect(try cpuTicks() - before < 20)
+        // Once connections close, waiting ones are served.
+        extra.removeAll()
+        let late = try WireClient(d.socket)
+        #expect(late.call(.read, ["/fd"]) == "1")
+    }
+
     @Test func racingTransactionsGetEAGAIN() throws {
         let d = try XenStoreDaemon()
         let a = try WireClient(d.socket)
