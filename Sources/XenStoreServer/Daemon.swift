@@ -54,6 +54,8 @@ public enum Daemon {
         do throws(StorageError) {
             store = try Store(storage: storage, quotas: config.quotas, logger: logger)
             store.keepOrphans = config.keepOrphans
+            // The socket loop commits once per round of ready requests.
+            store.groupCommit = true
         } catch {
             throw ServerError("\(error)")
         }

@@ -13,6 +13,12 @@ public protocol Storage: AnyObject {
     func deleteDomain(_ domid: UInt32) throws(StorageError)
     func commit() throws(StorageError)
     func rollback()
+    /// Marks where the current request's writes start inside a transaction.
+    func savepoint() throws(StorageError)
+    /// Keeps the current request's writes (still to be committed with the transaction).
+    func releaseSavepoint() throws(StorageError)
+    /// Drops the current request's writes, keeping the transaction's earlier ones.
+    func rollbackToSavepoint()
 }
 
 public struct StorageError: Error, CustomStringConvertible, Sendable {
@@ -49,6 +55,9 @@ public final class SQLiteStorage: Storage {
     private var beginStmt: OpaquePointer?
     private var commitStmt: OpaquePointer?
     private var rollbackStmt: OpaquePointer?
+    private var savepointStmt: OpaquePointer?
+    private var releaseStmt: OpaquePointer?
+    private var rollbackToStmt: OpaquePointer?
 
     public init(path: String) throws(StorageError) {
         guard sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nil) == SQLITE_OK else {
@@ -78,10 +87,14 @@ public final class SQLiteStorage: Storage {
         beginStmt = try prepare("BEGIN")
         commitStmt = try prepare("COMMIT")
         rollbackStmt = try prepare("ROLLBACK")
+        savepointStmt = try prepare("SAVEPOINT request")
+        releaseStmt = try prepare("RELEASE request")
+        rollbackToStmt = try prepare("ROLLBACK TO request")
     }
 
     deinit {
-        for stmt in [putNodeStmt, deleteNodeStmt, putDomainStmt, deleteDomainStmt, beginStmt, commitStmt, rollbackStmt] {
+        for stmt in [putNodeStmt, deleteNodeStmt, putDomainStmt, deleteDomainStmt, beginStmt, commitStmt, rollbackStmt,
+                     savepointStmt, releaseStmt, rollbackToStmt] {
             sqlite3_finalize(stmt)
         }
         sqlite3_close(db)
@@ -164,6 +177,12 @@ public final class SQLiteStorage: Storage {
     public func begin() throws(StorageError) { try run(beginStmt) }
     public func commit() throws(StorageError) { try run(commitStmt) }
     public func rollback() { _ = try? run(rollbackStmt) }
+    public func savepoint() throws(StorageError) { try run(savepointStmt) }
+    public func releaseSavepoint() throws(StorageError) { try run(releaseStmt) }
+    public func rollbackToSavepoint() {
+        _ = try? run(rollbackToStmt)
+        _ = try? run(releaseStmt)
+    }
 
     public func putNode(_ path: String, _ node: Node) throws(StorageError) {
         bind(putNodeStmt, 1, text: path)

@@ -108,7 +108,12 @@ public final class SocketServer {
                     if flags & UInt32(EPOLLIN.rawValue | EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0 { readable(client) }
                 }
             }
-            flushDirty()
+            // Commit before anything is sent; flushing may resume paused
+            // clients, whose requests need a commit of their own.
+            repeat {
+                commitGroup()
+                flushDirty()
+            } while store.hasUncommittedChanges || !held.isEmpty
         }
     }
 
@@ -282,8 +287,9 @@ public final class SocketServer {
             if logger.logLevel <= .debug {
                 logger.debug("connection \(client.id): \(message.kind.map { "\($0)" } ?? "type \(message.type)") req \(message.requestID) tx \(message.transactionID) len \(message.payload.count)")
             }
+            if Store.changesDomains(message) { commitGroup() }
             store.handle(message, from: client.id)
-            drainOutbox()
+            drainOutbox(request: message, from: client)
             if !store.domainChanges.isEmpty { applyDomainChanges() }
         }
     }
@@ -292,22 +298,71 @@ public final class SocketServer {
     /// (a watcher that does not read must not make the daemon grow without bound).
     static let watchBacklogLimit = 4 << 20
 
-    private func drainOutbox() {
-        for (id, message) in store.outbox {
-            guard let target = clientByID[id] else { continue }
-            if message.type == XSType.watchEvent.rawValue && target.out.count - target.outOffset > Self.watchBacklogLimit {
-                if !target.droppingEvents {
-                    target.droppingEvents = true
-                    logger.warning("connection \(id) is not reading: dropping its watch events until it catches up")
-                }
-                continue
-            }
-            message.header.encode(into: &target.out)
-            target.out.append(contentsOf: message.payload)
-            target.queued += 1
-            markDirty(target)
-        }
+    /// A message held back until the group of changes before it is committed.
+    private struct Held {
+        var target: ConnectionID
+        var message: XSMessage
+        /// The request whose reply this is, if it is a reply to one that changed the tree.
+        var changedBy: XSMessage?
+        /// An event caused by a request that changed the tree.
+        var fromChange: Bool
+    }
+
+    /// Output waiting for ``commitGroup()``, in order.
+    private var held: [Held] = []
+
+    /// Takes what the store produced for `request`. Once the store holds
+    /// uncommitted changes, all output waits (in order) for the commit, so
+    /// nothing is sent that depends on a change not yet durable.
+    private func drainOutbox(request: XSMessage, from client: Client) {
+        let outbox = store.outbox
         store.outbox.removeAll(keepingCapacity: true)
+        guard store.hasUncommittedChanges || !held.isEmpty else {
+            for (id, message) in outbox { enqueue(message, to: id) }
+            return
+        }
+        let changed = store.lastRequestChanged
+        for (index, (id, message)) in outbox.enumerated() {
+            let isReply = index == 0 && id == client.id
+            held.append(Held(target: id, message: message, changedBy: changed && isReply ? request : nil, fromChange: changed && !isReply))
+            clientByID[id]?.queued += 1
+        }
+    }
+
+    /// Commits the store's group of changes, then queues what was held: as
+    /// is, or, if the commit failed, with EIO for the requests whose changes
+    /// were lost and without their watch events.
+    private func commitGroup() {
+        let committed = store.commitBatch()
+        guard !held.isEmpty else { return }
+        let messages = held
+        held.removeAll(keepingCapacity: true)
+        for entry in messages {
+            clientByID[entry.target]?.queued -= 1
+            if committed {
+                enqueue(entry.message, to: entry.target)
+            } else if let request = entry.changedBy {
+                enqueue(request.errorReply(.EIO), to: entry.target)
+            } else if !entry.fromChange {
+                enqueue(entry.message, to: entry.target)
+            }
+        }
+    }
+
+    /// Appends a message to a connection's output.
+    private func enqueue(_ message: XSMessage, to id: ConnectionID) {
+        guard let target = clientByID[id] else { return }
+        if message.type == XSType.watchEvent.rawValue && target.out.count - target.outOffset > Self.watchBacklogLimit {
+            if !target.droppingEvents {
+                target.droppingEvents = true
+                logger.warning("connection \(id) is not reading: dropping its watch events until it catches up")
+            }
+            return
+        }
+        message.header.encode(into: &target.out)
+        target.out.append(contentsOf: message.payload)
+        target.queued += 1
+        markDirty(target)
     }
 
     private func markDirty(_ client: Client) {

@@ -71,6 +71,11 @@ extension Store {
     /// Domain records are written in their own batch, before memory changes.
     func saveDomain(_ body: (Storage) throws(StorageError) -> Void) throws(XSError) {
         guard let storage else { return }
+        // The front end commits a group before a domain request (see changesDomains).
+        guard !batchOpen else {
+            logger.error("domain change while a group commit is pending")
+            throw .EIO
+        }
         do throws(StorageError) {
             try storage.begin()
             do throws(StorageError) {

@@ -51,6 +51,14 @@ public final class Store {
     var storageOpen = false
     var storageFailure: StorageError?
     var pendingEvents: [Event] = []
+
+    /// Batch the SQLite writes of many requests into one transaction; the
+    /// front end calls ``commitBatch()`` before it sends any of their replies.
+    public var groupCommit = false
+    var batchOpen = false
+    var batchUndo: [(String, Node?)] = []
+    /// Whether the last request handled changed the tree.
+    public private(set) var lastRequestChanged = false
     /// The log level to go back to after `CONTROL log off`.
     var startLogLevel: Logger.Level?
 
@@ -135,6 +143,8 @@ public final class Store {
             after = []
             reply = msg.errorReply(.EIO)
         }
+        lastRequestChanged = !undo.isEmpty
+        if groupCommit { batchUndo.append(contentsOf: undo) }
         undo.removeAll(keepingCapacity: true)
         outbox.append((id, reply))
         for m in after { outbox.append((id, m)) }
@@ -246,12 +256,21 @@ public final class Store {
         if let new { ownedEntries[new.perms.owner, default: 0] += 1 }
     }
 
-    /// Runs one storage write inside this request's batch.
+    /// Runs one storage write inside this request's batch: its own SQLite
+    /// transaction, or with ``groupCommit`` a savepoint inside the group's.
     func withStorage(_ body: (Storage) throws(StorageError) -> Void) {
         guard let storage, storageFailure == nil else { return }
         do throws(StorageError) {
             if !storageOpen {
-                try storage.begin()
+                if groupCommit {
+                    if !batchOpen {
+                        try storage.begin()
+                        batchOpen = true
+                    }
+                    try storage.savepoint()
+                } else {
+                    try storage.begin()
+                }
                 storageOpen = true
             }
             try body(storage)
@@ -260,7 +279,8 @@ public final class Store {
         }
     }
 
-    /// Commits this request's batch; returns the failure if it could not.
+    /// Ends this request's part of the batch (commits it, or with
+    /// ``groupCommit`` keeps it for ``commitBatch()``); returns the failure if it could not.
     func finishStorage() -> StorageError? {
         defer {
             storageOpen = false
@@ -268,30 +288,71 @@ public final class Store {
         }
         guard let storage else { return nil }
         if let failure = storageFailure {
-            if storageOpen { storage.rollback() }
+            if storageOpen { undoStorage(storage) }
             return failure
         }
         guard storageOpen else { return nil }
         do throws(StorageError) {
-            try storage.commit()
+            if groupCommit {
+                try storage.releaseSavepoint()
+            } else {
+                try storage.commit()
+            }
             return nil
         } catch {
-            storage.rollback()
+            undoStorage(storage)
             return error
         }
     }
 
+    /// Drops this request's storage writes.
+    private func undoStorage(_ storage: Storage) {
+        if groupCommit { storage.rollbackToSavepoint() } else { storage.rollback() }
+    }
+
     /// Puts the in-memory tree back as it was before this request.
     func revertMainChanges() {
-        if storageOpen, let storage { storage.rollback() }
+        if storageOpen, let storage { undoStorage(storage) }
         storageOpen = false
         storageFailure = nil
-        for (path, old) in undo.reversed() {
+        revert(undo)
+        undo.removeAll(keepingCapacity: true)
+    }
+
+    private func revert(_ log: [(String, Node?)]) {
+        for (path, old) in log.reversed() {
             let current = nodes[path]
             account(old: current, new: old)
             nodes[path] = old
         }
-        undo.removeAll(keepingCapacity: true)
+    }
+
+    /// With ``groupCommit``: whether changes wait for ``commitBatch()``.
+    public var hasUncommittedChanges: Bool { batchOpen }
+
+    /// With ``groupCommit``: commits every change since the last call in one
+    /// SQLite transaction. If that fails, all of them are taken back out of
+    /// the tree too, and the front end must answer EIO to the requests that
+    /// made them (see ``lastRequestChanged``) instead of their replies.
+    public func commitBatch() -> Bool {
+        guard batchOpen, let storage else { return true }
+        batchOpen = false
+        defer { batchUndo.removeAll(keepingCapacity: true) }
+        do throws(StorageError) {
+            try storage.commit()
+            return true
+        } catch {
+            logger.error("storage failed, \(batchUndo.count) change(s) not applied: \(error)")
+            storage.rollback()
+            revert(batchUndo)
+            return false
+        }
+    }
+
+    /// Requests the front end must not batch with others: they change the
+    /// set of domains (and their sockets), which ``commitBatch()`` could not take back.
+    public static func changesDomains(_ msg: XSMessage) -> Bool {
+        msg.type == XSType.introduce.rawValue || msg.type == XSType.release.rawValue || msg.type == XSType.setTarget.rawValue
     }
 
     // MARK: Permissions

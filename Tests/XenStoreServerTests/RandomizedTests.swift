@@ -34,6 +34,8 @@ struct SplitMix: RandomNumberGenerator {
         var counts: [UInt32: Int] = [:]
         do {
             let h = try Harness(storage: try SQLiteStorage(path: db))
+            // Odd seeds commit each request, even ones in groups as the socket loop does.
+            h.store.groupCommit = seed % 2 == 0
             let dom0 = h.connect()
             for d in [1, 2] as [UInt32] {
                 h.write(dom0, "/local/domain/\(d)", "")
@@ -63,8 +65,10 @@ struct SplitMix: RandomNumberGenerator {
                     }
                 }
                 _ = h.takeEvents(conn)
+                if Int.random(in: 0..<8, using: &rng) == 0 { #expect(h.store.commitBatch()) }
             }
             for (conn, tx) in open { _ = h.end(conn, tx) }
+            #expect(h.store.commitBatch())
             #expect(h.store.checkTree() == [])
             expected = h.tree()
             for node in h.store.nodes.values { counts[node.perms.owner, default: 0] += 1 }

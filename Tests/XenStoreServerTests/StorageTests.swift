@@ -44,6 +44,53 @@ final class TemporaryDirectory {
         #expect(reloaded.store.node(at: "/bin")?.value == [0, 1, 2, 255])
     }
 
+    @Test func groupCommitWritesManyRequestsAtOnce() throws {
+        let dir = try TemporaryDirectory()
+        let db = dir.path + "/store.db"
+        var expected: [String] = []
+        do {
+            let h = try Harness(storage: try SQLiteStorage(path: db))
+            h.store.groupCommit = true
+            let dom0 = h.connect()
+            h.write(dom0, "/g/a", "1")
+            h.write(dom0, "/g/b", "2")
+            #expect(h.send(dom0, .rm, ["/nothing/here"]) == .error(.ENOENT))
+            let tx = h.start(dom0)
+            h.write(dom0, "/g/tx", "3", tx: tx)
+            #expect(h.end(dom0, tx) == .ok)
+            #expect(h.store.hasUncommittedChanges)
+            #expect(h.store.commitBatch())
+            #expect(!h.store.hasUncommittedChanges)
+            h.send(dom0, .rm, ["/g/a"])
+            #expect(h.store.commitBatch())
+            // Committing with nothing pending is a no-op.
+            #expect(h.store.commitBatch())
+            expected = h.tree()
+        }
+        #expect(expected == ["/= n0", "/g= n0", "/g/b=2 n0", "/g/tx=3 n0"])
+        #expect(try Harness(storage: try SQLiteStorage(path: db)).tree() == expected)
+    }
+
+    @Test func aFailedGroupCommitTakesEveryChangeOfTheGroupBack() throws {
+        let storage = FailingStorage()
+        let h = try Harness(storage: storage)
+        h.store.groupCommit = true
+        let dom0 = h.connect()
+        h.write(dom0, "/keep", "1")
+        #expect(h.store.commitBatch())
+        h.write(dom0, "/keep", "2")
+        h.write(dom0, "/new/deep/node", "x")
+        h.send(dom0, .rm, ["/keep"])
+        #expect(h.store.lastRequestChanged)
+        #expect(h.read(dom0, "/keep") == .error(.ENOENT))
+        #expect(!h.store.lastRequestChanged)
+        storage.failCommits = true
+        #expect(!h.store.commitBatch())
+        #expect(h.tree() == ["/= n0", "/keep=1 n0"])
+        #expect(h.store.entries(ownedBy: 0) == 2)
+        #expect(h.store.checkTree() == [])
+    }
+
     @Test func aCorruptDatabaseIsRefusedWithItsPath() throws {
         let dir = try TemporaryDirectory()
         let db = dir.path + "/store.db"
@@ -90,4 +137,7 @@ final class FailingStorage: Storage {
     func deleteDomain(_ domid: UInt32) throws(StorageError) {}
     func commit() throws(StorageError) { if failCommits { throw StorageError("disk full") } }
     func rollback() {}
+    func savepoint() throws(StorageError) {}
+    func releaseSavepoint() throws(StorageError) {}
+    func rollbackToSavepoint() {}
 }
