@@ -56,6 +56,8 @@ public final class Store {
     /// front end calls ``commitBatch()`` before it sends any of their replies.
     public var groupCommit = false
     var batchOpen = false
+    /// The current request began the group's SQLite transaction (so it has no savepoint).
+    var requestOpenedBatch = false
     var batchUndo: [(String, Node?)] = []
     /// Whether the last request handled changed the tree.
     public private(set) var lastRequestChanged = false
@@ -144,7 +146,7 @@ public final class Store {
             reply = msg.errorReply(.EIO)
         }
         lastRequestChanged = !undo.isEmpty
-        if groupCommit { batchUndo.append(contentsOf: undo) }
+        if groupCommit && storage != nil { batchUndo.append(contentsOf: undo) }
         undo.removeAll(keepingCapacity: true)
         outbox.append((id, reply))
         for m in after { outbox.append((id, m)) }
@@ -263,11 +265,15 @@ public final class Store {
         do throws(StorageError) {
             if !storageOpen {
                 if groupCommit {
-                    if !batchOpen {
+                    if batchOpen {
+                        try storage.savepoint()
+                        requestOpenedBatch = false
+                    } else {
+                        // The first request of a group needs no savepoint: undoing it is undoing the group.
                         try storage.begin()
                         batchOpen = true
+                        requestOpenedBatch = true
                     }
-                    try storage.savepoint()
                 } else {
                     try storage.begin()
                 }
@@ -294,7 +300,7 @@ public final class Store {
         guard storageOpen else { return nil }
         do throws(StorageError) {
             if groupCommit {
-                try storage.releaseSavepoint()
+                if !requestOpenedBatch { try storage.releaseSavepoint() }
             } else {
                 try storage.commit()
             }
@@ -307,7 +313,12 @@ public final class Store {
 
     /// Drops this request's storage writes.
     private func undoStorage(_ storage: Storage) {
-        if groupCommit { storage.rollbackToSavepoint() } else { storage.rollback() }
+        if groupCommit && !requestOpenedBatch {
+            storage.rollbackToSavepoint()
+        } else {
+            storage.rollback()
+            batchOpen = false
+        }
     }
 
     /// Puts the in-memory tree back as it was before this request.
