@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import XenStoreProtocol
 
@@ -220,6 +221,37 @@ import XenStoreProtocol
         #expect(after.call(.read, ["/durable/tx"]) == "in-tx")
         #expect(after.call(.isDomainIntroduced, ["12"]) == "T")
         #expect(FileManager.default.fileExists(atPath: d.domainSocket(12)))
+    }
+
+    @Test func concurrentAcknowledgedWritesSurviveKill9() throws {
+        let d = try XenStoreDaemon()
+        let writers = 8
+        let acknowledged = Mutex<[Int]>(Array(repeating: -1, count: writers))
+        let done = DispatchSemaphore(value: 0)
+        for w in 0..<writers {
+            let socket = d.socket
+            Thread.detachNewThread {
+                defer { done.signal() }
+                guard let c = try? WireClient(socket, timeoutSeconds: 5) else { return }
+                for n in 0..<100_000 {
+                    guard c.write("/conc/w\(w)/n\(n)", "v\(n)") == "OK" else { return }
+                    acknowledged.withLock { $0[w] = n }
+                }
+            }
+        }
+        // Let the writers get going, then kill the daemon under them.
+        while acknowledged.withLock({ $0.min()! }) < 50 { usleep(1000) }
+        d.kill9()
+        for _ in 0..<writers { done.wait() }
+        try d.start()
+        let c = try WireClient(d.socket)
+        let last = acknowledged.withLock { $0 }
+        for w in 0..<writers {
+            #expect(last[w] >= 50)
+            for n in stride(from: 0, through: last[w], by: 1) where n % 7 == 0 || n == last[w] {
+                #expect(c.call(.read, ["/conc/w\(w)/n\(n)"]) == "v\(n)")
+            }
+        }
     }
 
     @Test func memoryOnlyKeepsNothing() throws {
