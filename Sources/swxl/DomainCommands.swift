@@ -13,6 +13,11 @@ var domainCommands: [any ParsableCommand.Type] {
      UptimeCommand.self, InfoCommand.self, DmesgCommand.self, ConsoleCommand.self, SimGuestsCommand.self]
 }
 
+private func errLine(_ text: String) {
+    var bytes = Array((text + "\n").utf8)
+    _ = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
+}
+
 private func out(_ text: String) {
     var bytes = Array(text.utf8)
     var done = 0
@@ -46,19 +51,20 @@ struct CreateCommand: ParsableCommand {
     var overrides: [String] = []
 
     func run() throws {
+        let result = Result { () throws(ConfigLoadError) -> LoadedConfig in try ConfigLoader.load(file: file, overrides: overrides) }
         let loaded: LoadedConfig
-        do {
-            loaded = try ConfigLoader.load(file: file, overrides: overrides)
-        } catch let error as ConfigLoadError {
-            for line in error.diagnostics { var b = Array((line + "\n").utf8); _ = b.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) } }
+        switch result {
+        case .success(let l): loaded = l
+        case .failure(let error):
+            for line in error.diagnostics { errLine(line) }
             throw ExitCode.failure
         }
-        for warning in loaded.warnings { var b = Array((warning + "\n").utf8); _ = b.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) } }
+        for warning in loaded.warnings { errLine(warning) }
         if dryRun {
             out(loaded.json + "\n")
             return
         }
-        if !quiet { var b = Array("Parsing config from \(file)\n".utf8); _ = b.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) } }
+        if !quiet { errLine("Parsing config from \(file)") }
         let toolstack = try hostOptions.open()
         do {
             _ = try toolstack.create(loaded.plan, paused: paused)
@@ -518,7 +524,7 @@ struct SimGuestsCommand: ParsableCommand {
     func run() throws {
         let env = DomainCLI.environment()
         let paths = HostPaths(environment: env, uid: getuid())
-        let toolstack = try HostOptions().open()
+        let toolstack = try HostOptions.parse([]).open()
         guard let sim = toolstack.hypervisor as? SimulatedHypervisor else { return }
         let socket = HostPaths.clientSocket(environment: env, default: paths.daemonSocket)
         do {
