@@ -24,8 +24,13 @@ public enum XSPath {
 
     /// Makes `path` absolute for a connection whose domain path is `base`
     /// and checks it. Returns nil for an invalid path (Xen's EINVAL).
+    /// A path starting with `@` is never relative: it is refused unless
+    /// `allowSpecial` (watches take any `@` name up to ``relativeMax``, as
+    /// Xen 4.17 does; only ``specialPaths`` ever fire).
     public static func resolve(_ path: String, base: String, allowSpecial: Bool = false) -> String? {
-        if allowSpecial && isSpecial(path) { return path }
+        if path.utf8.first == UInt8(ascii: "@") {
+            return allowSpecial && path.utf8.count <= relativeMax ? path : nil
+        }
         let absolute = path.utf8.first == UInt8(ascii: "/") ? path : base + "/" + path
         return isValidAbsolute(absolute) ? absolute : nil
     }

@@ -1,0 +1,245 @@
+/// What the toolstack needs from a hypervisor: the operations of
+/// libxenctrl/libxenguest that `xl` uses to build and run a domain.
+///
+/// Two implementations: `XenHypervisor` (the CXen bridge, on a dom0) and
+/// `SimulatedHypervisor` (a persistent domain table in the state dir).
+/// Memory is in KiB throughout, as Xen's tools count it.
+public protocol Hypervisor: AnyObject {
+    /// Xen's version and capabilities (`xl info`'s xen_* lines).
+    func version() throws(HypervisorError) -> HypervisorVersion
+    /// The host: CPUs and memory (`xl info`).
+    func physInfo() throws(HypervisorError) -> PhysInfo
+
+    /// Creates an empty, paused domain and returns its domid.
+    func createDomain(_ spec: DomainCreateSpec) throws(HypervisorError) -> UInt32
+    /// The most memory the domain may have.
+    func setMaxMemory(domid: UInt32, kib: UInt64) throws(HypervisorError)
+    /// The number of vcpus the domain may have.
+    func setMaxVCPUs(domid: UInt32, count: UInt32) throws(HypervisorError)
+    /// Loads kernel, ramdisk and command line, gives the domain its
+    /// memory, and sets up the xenstore and console pages with their
+    /// event channels. The domain stays paused.
+    func build(domid: UInt32, spec: BuildSpec) throws(HypervisorError) -> BuildResult
+
+    func pause(domid: UInt32) throws(HypervisorError)
+    func unpause(domid: UInt32) throws(HypervisorError)
+    /// Asks the hypervisor to shut the domain down with `reason` (as
+    /// `xc_domain_shutdown` does; a cooperative shutdown goes through
+    /// xenstore's `control/shutdown` instead).
+    func shutdown(domid: UInt32, reason: ShutdownReason) throws(HypervisorError)
+    /// Destroys the domain; its memory returns to the host.
+    func destroy(domid: UInt32) throws(HypervisorError)
+
+    /// One domain, or nil if there is no such domain.
+    func domainInfo(domid: UInt32) throws(HypervisorError) -> DomainInfo?
+    /// Every domain, Domain-0 included, by domid.
+    func listDomains() throws(HypervisorError) -> [DomainInfo]
+    /// The domain's vcpus (`xl vcpu-list`).
+    func vcpuInfo(domid: UInt32) throws(HypervisorError) -> [VCPUInfo]
+    /// The hypervisor's console ring (`xl dmesg`); `clear` empties it after reading.
+    func readConsoleRing(clear: Bool) throws(HypervisorError) -> String
+}
+
+/// A failed hypervisor operation, errno-style.
+public struct HypervisorError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The operation, e.g. "create domain".
+    public var operation: String
+    /// A C errno value (ENOMEM, ESRCH, EINVAL, ...).
+    public var errno: Int32
+    /// A sentence for people.
+    public var message: String
+
+    public init(_ operation: String, errno: Int32, _ message: String) {
+        self.operation = operation
+        self.errno = errno
+        self.message = message
+    }
+
+    public var description: String { "\(operation): \(message)" }
+}
+
+public struct HypervisorVersion: Sendable, Equatable {
+    public var major: Int
+    public var minor: Int
+    /// e.g. ".0" or "-sim".
+    public var extra: String
+    /// e.g. "xen-3.0-x86_64 hvm-3.0-x86_32 ...".
+    public var capabilities: String
+    public var changeset: String
+
+    public init(major: Int, minor: Int, extra: String, capabilities: String, changeset: String) {
+        self.major = major
+        self.minor = minor
+        self.extra = extra
+        self.capabilities = capabilities
+        self.changeset = changeset
+    }
+}
+
+public struct PhysInfo: Sendable, Equatable {
+    public var cpus: UInt32
+    public var threadsPerCore: UInt32
+    public var coresPerSocket: UInt32
+    public var nodes: UInt32
+    public var cpuKHz: UInt32
+    public var totalKiB: UInt64
+    public var freeKiB: UInt64
+
+    public init(cpus: UInt32, threadsPerCore: UInt32, coresPerSocket: UInt32, nodes: UInt32,
+                cpuKHz: UInt32, totalKiB: UInt64, freeKiB: UInt64) {
+        self.cpus = cpus
+        self.threadsPerCore = threadsPerCore
+        self.coresPerSocket = coresPerSocket
+        self.nodes = nodes
+        self.cpuKHz = cpuKHz
+        self.totalKiB = totalKiB
+        self.freeKiB = freeKiB
+    }
+}
+
+public enum GuestType: String, Sendable, Codable, CaseIterable {
+    case pv, pvh, hvm
+}
+
+public struct DomainCreateSpec: Sendable, Equatable {
+    /// 16 bytes (`xen_domain_handle_t`).
+    public var uuid: [UInt8]
+    public var type: GuestType
+    public var maxVCPUs: UInt32
+    /// The most memory the domain will ever have; the hypervisor refuses
+    /// creation when the host cannot provide it.
+    public var maxMemoryKiB: UInt64
+
+    public init(uuid: [UInt8], type: GuestType, maxVCPUs: UInt32, maxMemoryKiB: UInt64) {
+        self.uuid = uuid
+        self.type = type
+        self.maxVCPUs = maxVCPUs
+        self.maxMemoryKiB = maxMemoryKiB
+    }
+}
+
+public struct BuildSpec: Sendable, Equatable {
+    public var kernelPath: String
+    public var ramdiskPath: String?
+    public var commandLine: String
+    /// The memory the guest starts with (its target).
+    public var memoryKiB: UInt64
+    /// The domain that serves xenstore and the console (0).
+    public var storeDomid: UInt32
+    public var consoleDomid: UInt32
+
+    public init(kernelPath: String, ramdiskPath: String?, commandLine: String, memoryKiB: UInt64,
+                storeDomid: UInt32 = 0, consoleDomid: UInt32 = 0) {
+        self.kernelPath = kernelPath
+        self.ramdiskPath = ramdiskPath
+        self.commandLine = commandLine
+        self.memoryKiB = memoryKiB
+        self.storeDomid = storeDomid
+        self.consoleDomid = consoleDomid
+    }
+}
+
+/// What building set up: the pages and event channels that
+/// `/local/domain/<id>/store` and `.../console` record.
+public struct BuildResult: Sendable, Equatable {
+    public var storePort: UInt32
+    public var storeMFN: UInt64
+    public var consolePort: UInt32
+    public var consoleMFN: UInt64
+
+    public init(storePort: UInt32, storeMFN: UInt64, consolePort: UInt32, consoleMFN: UInt64) {
+        self.storePort = storePort
+        self.storeMFN = storeMFN
+        self.consolePort = consolePort
+        self.consoleMFN = consoleMFN
+    }
+}
+
+/// Why a domain shut down (`SHUTDOWN_*` of Xen's sched.h).
+public enum ShutdownReason: UInt32, Sendable, Codable, CaseIterable {
+    case poweroff = 0, reboot = 1, suspend = 2, crash = 3, watchdog = 4, softReset = 5
+
+    /// The word used in xenstore's `control/shutdown` and by xl.
+    public var name: String {
+        switch self {
+        case .poweroff: "poweroff"
+        case .reboot: "reboot"
+        case .suspend: "suspend"
+        case .crash: "crash"
+        case .watchdog: "watchdog"
+        case .softReset: "soft_reset"
+        }
+    }
+}
+
+/// A domain as the hypervisor sees it (`xc_domaininfo_t`).
+public struct DomainInfo: Sendable, Equatable {
+    public var domid: UInt32
+    public var uuid: [UInt8]
+    /// State flags; several may be set at once, as in Xen.
+    public var running: Bool
+    public var blocked: Bool
+    public var paused: Bool
+    public var shutdown: Bool
+    public var dying: Bool
+    public var crashed: Bool
+    /// Meaningful when `shutdown` is set.
+    public var shutdownReason: ShutdownReason?
+    public var currentMemoryKiB: UInt64
+    public var maxMemoryKiB: UInt64
+    public var onlineVCPUs: UInt32
+    public var maxVCPUs: UInt32
+    /// CPU time used, in nanoseconds.
+    public var cpuTimeNs: UInt64
+
+    public init(domid: UInt32, uuid: [UInt8], running: Bool = false, blocked: Bool = false, paused: Bool = false,
+                shutdown: Bool = false, dying: Bool = false, crashed: Bool = false,
+                shutdownReason: ShutdownReason? = nil, currentMemoryKiB: UInt64, maxMemoryKiB: UInt64,
+                onlineVCPUs: UInt32, maxVCPUs: UInt32, cpuTimeNs: UInt64) {
+        self.domid = domid
+        self.uuid = uuid
+        self.running = running
+        self.blocked = blocked
+        self.paused = paused
+        self.shutdown = shutdown
+        self.dying = dying
+        self.crashed = crashed
+        self.shutdownReason = shutdownReason
+        self.currentMemoryKiB = currentMemoryKiB
+        self.maxMemoryKiB = maxMemoryKiB
+        self.onlineVCPUs = onlineVCPUs
+        self.maxVCPUs = maxVCPUs
+        self.cpuTimeNs = cpuTimeNs
+    }
+
+    /// xl's six-letter state column, e.g. `-b----` or `r-----`.
+    public var stateLetters: String {
+        let flags: [(Bool, Character)] = [(running, "r"), (blocked, "b"), (paused, "p"),
+                                           (shutdown, "s"), (crashed, "c"), (dying, "d")]
+        return String(flags.map { $0.0 ? $0.1 : "-" })
+    }
+}
+
+/// One vcpu (`xl vcpu-list`).
+public struct VCPUInfo: Sendable, Equatable {
+    public var vcpu: UInt32
+    /// The physical CPU it runs on, when online.
+    public var cpu: UInt32?
+    public var online: Bool
+    public var running: Bool
+    public var blocked: Bool
+    public var cpuTimeNs: UInt64
+    /// The pCPUs it may run on; empty means all.
+    public var affinity: [UInt32]
+
+    public init(vcpu: UInt32, cpu: UInt32?, online: Bool, running: Bool, blocked: Bool,
+                cpuTimeNs: UInt64, affinity: [UInt32]) {
+        self.vcpu = vcpu
+        self.cpu = cpu
+        self.online = online
+        self.running = running
+        self.blocked = blocked
+        self.cpuTimeNs = cpuTimeNs
+        self.affinity = affinity
+    }
+}
