@@ -56,6 +56,7 @@ public enum XenStoreBatch {
     public struct SyntaxError: Error, Equatable, Sendable, CustomStringConvertible {
         public var message: String
         public var description: String { message }
+        public init(message: String) { self.message = message }
     }
 
     /// Parses one line; nil for a blank or comment line.

@@ -91,7 +91,7 @@ public enum XenStoreListing {
                 out += " = \"" + cut(text, to: maxWidth - tagLength - width) + "\\...\""
             } else {
                 out += " = \"" + text + "\""
-                width += text.utf8.count + 4
+                width += text.utf8.count + 5
                 if format.permissions {
                     out += " "
                     width += 1

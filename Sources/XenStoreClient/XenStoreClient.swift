@@ -109,10 +109,11 @@ public final class XenStoreClient: XenStoreOperations, @unchecked Sendable {
 
         mutating func nextEvent(deadline: Int64?) throws(XenStoreError) -> XenStoreWatchEvent? {
             while true {
+                // Decode what has arrived; anything but an event here is a
+                // stray reply that nobody waits for.
+                while fd >= 0, try nextMessage() != nil {}
                 if !events.isEmpty { return events.removeFirst() }
                 guard fd >= 0 else { throw .disconnected }
-                // Anything but an event here is a stray reply: nobody waits for it.
-                if try nextMessage() != nil { continue }
                 var wait: Int32 = -1
                 if let deadline {
                     let left = deadline - Transport.nowNanoseconds()
