@@ -3,7 +3,6 @@ import XenStoreClient
 import XenStoreProtocol
 
 /// `swxl store ...` and `swxl xenstored`.
-/// `swxl store ...` and `swxl xenstored`.
 var storeCommands: [any ParsableCommand.Type] {
     [
         Store.self,
