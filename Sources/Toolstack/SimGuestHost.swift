@@ -96,12 +96,13 @@ public final class SimGuestHost {
             var fds = [pollfd(fd: control.fd, events: Int16(POLLIN), revents: 0)]
             let order = Array(guests.keys)
             for id in order { fds.append(pollfd(fd: guests[id]!.conn.fd, events: Int16(POLLIN), revents: 0)) }
-            let rc = poll(&fds, nfds_t(fds.count), 250)
+            let pending = control.hasPendingInput || guests.values.contains { $0.conn.hasPendingInput }
+            let rc = poll(&fds, nfds_t(fds.count), pending ? 0 : 250)
             if rc < 0 && errno != EINTR { return true }
             // Control events first: they may add or remove guests.
             while let event = try control.nextEvent(timeoutMs: 0) { handleControl(event) }
-            for (i, id) in order.enumerated() where fds[i + 1].revents != 0 {
-                guard let guest = guests[id] else { continue }
+            for (i, id) in order.enumerated() {
+                guard let guest = guests[id], fds[i + 1].revents != 0 || guest.conn.hasPendingInput else { continue }
                 do {
                     while let event = try guest.conn.nextEvent(timeoutMs: 0) { handleGuest(guest, event) }
                 } catch {
@@ -147,6 +148,14 @@ public final class SimGuestHost {
             detach(domid)
             return
         }
+        // Backends written before this host watched them start now.
+        for kind in (try? control.directory(XSPath.domainPath(domid) + "/device")) ?? [] where kind != "suspend" {
+            for devid in (try? control.directory(XSPath.domainPath(domid) + "/device/\(kind)")) ?? [] {
+                if let backend = (try? control.read(XSPath.domainPath(domid) + "/device/\(kind)/\(devid)/backend")) ?? nil {
+                    playBackend(backend + "/state")
+                }
+            }
+        }
         if let script = plan?.simGuestScript, !script.isEmpty {
             guest.scriptPid = spawnScript(script, domid: domid)
         }
@@ -187,7 +196,6 @@ public final class SimGuestHost {
             appendConsole(guest.domid, request == "reboot" ? "reboot: Restarting system\n" : "reboot: Power down\n")
             detach(guest.domid)
             try? sim.shutdown(domid: guest.domid, reason: reason)
-            sim.log("Domain \(guest.domid) asked to \(request)")
             _ = try? toolstack.applyShutdownAction(domid: guest.domid, reason: reason)
         case "memory":
             if let text = try? conn.read("memory/target"), let kib = UInt64(text) {

@@ -229,6 +229,18 @@ public final class XenStoreConnection: StoreAccess {
 
     // MARK: watches
 
+    /// Whether events (or bytes of them) were already read from the socket:
+    /// poll(2) would not report them.
+    public var hasPendingInput: Bool {
+        while events.isEmpty, let m = try? decoder.next() {
+            if m.kind == .watchEvent {
+                let parts = XSPayload.split(m.payload)
+                events.append((parts.first ?? "", parts.count > 1 ? parts[1] : ""))
+            }
+        }
+        return !events.isEmpty
+    }
+
     public func watch(_ path: String, token: String) throws(StoreError) {
         try request(.watch, XSPayload.strings([path, token]), what: "watch \(path)")
     }

@@ -12,14 +12,7 @@ struct HostOptions: ParsableArguments {
     var host: String?
 
     func kind() throws -> HostKind {
-        let env = DomainCLI.environment()
-        if let host {
-            guard let kind = HostKind(rawValue: host) else {
-                throw ValidationError("--host must be xen or embedded, not '\(host)'")
-            }
-            return kind
-        }
-        return HostKind.detect(environment: env)
+        do { return try HostKind.detect(forced: host) } catch { throw ValidationError(error.description) }
     }
 
     /// The toolstack of the chosen host, connected.

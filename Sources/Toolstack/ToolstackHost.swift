@@ -3,28 +3,11 @@ import Glibc
 #endif
 import XenStoreProtocol
 
-/// Which host swxl drives: a real Xen dom0 or the embedded host.
-public enum HostKind: String, Sendable, CaseIterable {
-    case xen, embedded
-
-    /// `SWXL_HOST=xen|embedded` if set; else real Xen when
-    /// `/proc/xen/capabilities` says `control_d`; else embedded.
-    public static func detect(environment env: [String: String],
-                              capabilities: String? = readCapabilities()) -> HostKind {
-        if let forced = env["SWXL_HOST"].flatMap({ HostKind(rawValue: $0) }) { return forced }
-        let words = (capabilities ?? "").split(whereSeparator: { $0 == "\n" || $0 == " " || $0 == "," })
-        return words.contains("control_d") ? .xen : .embedded
-    }
-}
-
-/// `/proc/xen/capabilities`, nil when there is none.
-public func readCapabilities() -> String? { FileIO.read("/proc/xen/capabilities") }
-
 /// Opens the toolstack for a host: its hypervisor and its xenstore.
 public enum ToolstackHost {
     /// The real Xen hypervisor. The real-Xen side (`XenHypervisor`) plugs in here.
     public static func openXenHypervisor() throws(ToolstackError) -> any Hypervisor {
-        throw .notSupported("the real-Xen host is not available in this build of swxl (XenHypervisor missing); use --host embedded")
+        do { return try XenHypervisor() } catch { throw .hypervisor(error) }
     }
 
     /// The toolstack of `kind`, connected to its xenstore. On the embedded
