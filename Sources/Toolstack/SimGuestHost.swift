@@ -69,6 +69,10 @@ public final class SimGuestHost {
         let lockFD = open(Self.lockPath(stateDir: paths.stateDir), O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard lockFD >= 0, flock(lockFD, LOCK_EX | LOCK_NB) == 0 else { return false }
         defer { close(lockFD) }
+        // The lock file names the running guest host's pid.
+        ftruncate(lockFD, 0)
+        var pidText = Array("\(getpid())\n".utf8)
+        _ = pidText.withUnsafeMutableBytes { pwrite(lockFD, $0.baseAddress, $0.count, 0) }
         var limit = rlimit()
         if getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0 && limit.rlim_cur < limit.rlim_max {
             limit.rlim_cur = limit.rlim_max
@@ -98,7 +102,10 @@ public final class SimGuestHost {
             for id in order { fds.append(pollfd(fd: guests[id]!.conn.fd, events: Int16(POLLIN), revents: 0)) }
             let pending = control.hasPendingInput || guests.values.contains { $0.conn.hasPendingInput }
             let rc = poll(&fds, nfds_t(fds.count), pending ? 0 : 250)
-            if rc < 0 && errno != EINTR { return true }
+            if rc < 0 && errno != EINTR {
+                for id in Array(guests.keys) { detach(id) }
+                return true
+            }
             // Control events first: they may add or remove guests.
             while let event = try control.nextEvent(timeoutMs: 0) { handleControl(event) }
             for (i, id) in order.enumerated() {
@@ -163,7 +170,7 @@ public final class SimGuestHost {
 
     func detach(_ domid: UInt32) {
         guard let guest = guests.removeValue(forKey: domid) else { return }
-        if guest.scriptPid > 0 { kill(guest.scriptPid, SIGTERM) }
+        if guest.scriptPid > 0 { kill(-guest.scriptPid, SIGTERM) }  // its process group
     }
 
     func handleControl(_ event: (path: String, token: String)) {
@@ -285,6 +292,7 @@ public final class SimGuestHost {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, toolstack.consoleLog(domid), O_WRONLY | O_APPEND | O_CREAT, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        closeDescriptorsOnExec()
         var env: [String] = []
         var i = 0
         while let entry = environ[i] {
@@ -303,8 +311,13 @@ public final class SimGuestHost {
             for p in cArgs { free(p) }
             for p in cEnv { free(p) }
         }
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETPGROUP))
+        posix_spawnattr_setpgroup(&attr, 0)
         var pid: pid_t = 0
-        guard posix_spawn(&pid, "/bin/sh", &actions, nil, &cArgs, &cEnv) == 0 else {
+        guard posix_spawn(&pid, "/bin/sh", &actions, &attr, &cArgs, &cEnv) == 0 else {
             appendConsole(domid, "swxl: cannot run sim_guest_script \(script)\n")
             return 0
         }
@@ -331,6 +344,7 @@ public final class SimGuestHost {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        closeDescriptorsOnExec()
         var cArgs = argv.map { strdup($0) } + [nil]
         defer { for p in cArgs { free(p) } }
         var pid: pid_t = 0

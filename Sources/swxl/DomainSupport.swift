@@ -86,6 +86,9 @@ enum DomainCLI {
             posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
             posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
         }
+        // Nothing else of ours goes to the child (a daemon holding our
+        // caller's descriptors would keep it waiting for our exit).
+        closeDescriptorsOnExec()
         var cArgs = argv.map { strdup($0) } + [nil]
         defer { for p in cArgs { free(p) } }
         var pid: pid_t = 0
