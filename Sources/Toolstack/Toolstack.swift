@@ -164,9 +164,9 @@ public final class Toolstack {
     }
 
     /// Removes every node of a domain: its three roots and its backends.
-    func removeStoreNodes(domid: UInt32, plan: DomainPlan?) throws(StoreError) {
+    func removeStoreNodes(domid: UInt32, plan: DomainPlan?, uuid: [UInt8]? = nil) throws(StoreError) {
         var removals = [XSPath.domainPath(domid), "/libxl/\(domid)"]
-        if let plan { removals.append("/vm/" + DomainHandle.format(plan.uuid)) }
+        if let uuid = plan?.uuid ?? uuid { removals.append("/vm/" + DomainHandle.format(uuid)) }
         else if let vm = try store.read(XSPath.domainPath(domid) + "/vm"), vm.hasPrefix("/vm/") { removals.append(vm) }
         var backends: Set<String> = [StoreLayout.backendRoot(backendDomid: 0, kind: "console", domid: domid)]
         for d in plan?.disks ?? [] { backends.insert(StoreLayout.backendRoot(backendDomid: d.backendDomid, kind: d.backendKind, domid: domid)) }
@@ -366,10 +366,8 @@ public final class Toolstack {
             guard flock(fd, LOCK_EX | LOCK_NB) == 0 else { continue }  // its create is still running
             let kv = parseKeyValues(FileIO.read(path) ?? "")
             if let domid = kv["domid"].flatMap({ UInt32($0) }) {
-                let plan = kv["uuid"].flatMap { DomainHandle.parse($0) }.map { uuid in
-                    DomainPlan(name: kv["name"] ?? "", uuid: uuid, kernel: "")
-                }
-                try? removeStoreNodes(domid: domid, plan: plan)
+                // Without its record, every backend kind is searched.
+                try? removeStoreNodes(domid: domid, plan: record(domid), uuid: kv["uuid"].flatMap { DomainHandle.parse($0) })
                 try? store.release(domid: domid)
                 try? hypervisor.destroy(domid: domid)
                 unlink(recordPath(domid))
