@@ -173,13 +173,88 @@ _swxl() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    help)
+    config|help)
         # Offer subcommand argument completions
         "_swxl_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'config help' -- "${cur}"))
+        ;;
+    esac
+}
+
+_swxl_config() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __swxl_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    check|show)
+        # Offer subcommand argument completions
+        "_swxl_config_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'check show' -- "${cur}"))
+        ;;
+    esac
+}
+
+_swxl_config_check() {
+    repeating_flags=()
+    non_repeating_flags=(--strict --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--from)
+    __swxl_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--from')
+        __swxl_add_completions -W 'auto'$'\n''xl'$'\n''xm'$'\n''sxp'$'\n''json'
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    *)
+        __swxl_add_completions -f
+        return
+        ;;
+    esac
+}
+
+_swxl_config_show() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--format --from)
+    __swxl_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--format')
+        __swxl_add_completions -W 'json'$'\n''sxp'$'\n''xl'
+        return
+        ;;
+    '--from')
+        __swxl_add_completions -W 'auto'$'\n''xl'$'\n''xm'$'\n''sxp'$'\n''json'
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    *)
+        __swxl_add_completions -f
+        return
         ;;
     esac
 }

@@ -22,6 +22,14 @@ function __swxl_parse_tokens -S
     case 'swxl'
         __swxl_parse_subcommand 0 'version' 'h/help'
         switch $unparsed_tokens[1]
+        case 'config'
+            __swxl_parse_subcommand 0 'version' 'h/help'
+            switch $unparsed_tokens[1]
+            case 'check'
+                __swxl_parse_subcommand -r 1 'from=' 'strict' 'version' 'h/help'
+            case 'show'
+                __swxl_parse_subcommand -r 1 'format=' 'from=' 'version' 'h/help'
+            end
         case 'help'
             __swxl_parse_subcommand -r 1 'version'
         end
@@ -79,5 +87,20 @@ end
 complete -c 'swxl' -f
 complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl" version' -l 'version' -d 'Show the version.'
 complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'swxl' -n '__swxl_should_offer_completions_for_positional "swxl" -eq 1' -fa 'config' -d 'Read, check and convert domain config files (xl.cfg, legacy xm, SXP, JSON).'
 complete -c 'swxl' -n '__swxl_should_offer_completions_for_positional "swxl" -eq 1' -fa 'help' -d 'Show subcommand help information.'
+complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl config" version' -l 'version' -d 'Show the version.'
+complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl config" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'swxl' -n '__swxl_should_offer_completions_for_positional "swxl config" -eq 1' -fa 'check' -d 'Check config files: every problem as file:line:col, exit 1 on any error.'
+complete -c 'swxl' -n '__swxl_should_offer_completions_for_positional "swxl config" -eq 1' -fa 'show' -d 'Read a config and print it as JSON, SXP or xl.cfg (converting between formats).'
+complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl config check" from' -l 'from' -d 'The input format: auto, xl, xm, sxp or json.' -rfka 'auto xl xm sxp json'
+complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl config check" strict' -l 'strict' -d 'Treat warnings as errors.'
+complete -c 'swxl' -n '__swxl_should_offer_completions_for_positional "swxl config check" -ge 1' -F
+complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl config check" version' -l 'version' -d 'Show the version.'
+complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl config check" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl config show" format' -l 'format' -d 'The output format: json, sxp or xl.' -rfka 'json sxp xl'
+complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl config show" from' -l 'from' -d 'The input format: auto, xl, xm, sxp or json.' -rfka 'auto xl xm sxp json'
+complete -c 'swxl' -n '__swxl_should_offer_completions_for_positional "swxl config show" -ge 1' -F
+complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl config show" version' -l 'version' -d 'Show the version.'
+complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl config show" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl help" version' -l 'version' -d 'Show the version.'

@@ -50,18 +50,79 @@ _swxl() {
     case "${state}" in
     command)
         local -ar subcommands=(
+            'config:Read, check and convert domain config files (xl.cfg, legacy xm, SXP, JSON).'
             'help:Show subcommand help information.'
         )
         _describe -V subcommand subcommands && ret=0
         ;;
     arg)
         case "${words[1]}" in
-        help)
+        config|help)
             "_swxl_${words[1]}" && ret=0
             ;;
         esac
         ;;
     esac
+
+    return "${ret}"
+}
+
+_swxl_config() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+        '(-): :->command'
+        '(-)*:: :->arg'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+    case "${state}" in
+    command)
+        local -ar subcommands=(
+            'check:Check config files: every problem as file:line:col, exit 1 on any error.'
+            'show:Read a config and print it as JSON, SXP or xl.cfg (converting between formats).'
+        )
+        _describe -V subcommand subcommands && ret=0
+        ;;
+    arg)
+        case "${words[1]}" in
+        check|show)
+            "_swxl_config_${words[1]}" && ret=0
+            ;;
+        esac
+        ;;
+    esac
+
+    return "${ret}"
+}
+
+_swxl_config_check() {
+    local -i ret=1
+    local -ar ___from=('auto' 'xl' 'xm' 'sxp' 'json')
+    local -ar arg_specs=(
+        '--from[The input format\: auto, xl, xm, sxp or json.]:from:{__swxl_complete "${___from[@]}"}'
+        '--strict[Treat warnings as errors.]'
+        '*:words:_files'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_swxl_config_show() {
+    local -i ret=1
+    local -ar ___format=('json' 'sxp' 'xl')
+    local -ar ___from=('auto' 'xl' 'xm' 'sxp' 'json')
+    local -ar arg_specs=(
+        '--format[The output format\: json, sxp or xl.]:format:{__swxl_complete "${___format[@]}"}'
+        '--from[The input format\: auto, xl, xm, sxp or json.]:from:{__swxl_complete "${___from[@]}"}'
+        '*:words:_files'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
 
     return "${ret}"
 }

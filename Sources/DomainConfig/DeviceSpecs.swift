@@ -66,43 +66,77 @@ extension NetworkInterface {
             case "vifname": vif.vifname = value
             case "rate":
                 if isValidRate(value) { vif.rate = value } else {
-                    errors.append("bad vif rate `\(value)`: expected e.g. `10Mb/s` or `1GB/s@20ms`")
+                    errors.append("bad vif rate `\(value)`: expected e.g. `10Mb/s`, `100KB/s` or `1GB/s@20ms` (units K, M, G; B bytes, b bits)")
                 }
             case "mtu":
                 if let m = parseCInteger(value), m > 0 { vif.mtu = m } else {
                     errors.append("vif mtu must be a positive integer, not `\(value)`")
                 }
             case "backend": vif.backend = value
-            case "gatewaydev": vif.gatewaydev = value
-            case "accel", "devid", "trusted", "untrusted", "forwarddev", "netdev", "colo_sock_mirror_id",
-                 "colo_sock_mirror_ip", "colo_sock_mirror_port", "colo_filter_mirror_queue", "bridge_vlan":
+            case "gatewaydev", "netdev":  // netdev: xl's old name for gatewaydev
+                vif.gatewaydev = value
+            case "devid":
+                if let n = Int(value), n >= 0 { vif.options[key] = value } else {
+                    errors.append("vif devid must be a number, not `\(value)`")
+                }
+            case "accel", "trusted", "untrusted", "forwarddev":
                 vif.options[key] = value
             default:
-                errors.append("unknown vif parameter `\(key)` in vif spec `\(spec)`")
+                if key.hasPrefix("colo_") {  // COLO replication settings, passed on as given
+                    vif.options[key] = value
+                } else {
+                    errors.append("unknown vif parameter `\(key)` in vif spec `\(spec)`")
+                }
             }
         }
         return errors.isEmpty ? .success(vif) : .failure(DeviceSpecError(messages: errors))
     }
 
-    /// `RATE[@INTERVAL]`, RATE = number + B|b + /s with an optional k/K/m/M/g/G, INTERVAL = number + s|ms|us.
-    static func isValidRate(_ rate: String) -> Bool {
-        let parts = rate.split(separator: "@", omittingEmptySubsequences: false)
-        guard parts.count <= 2, let amount = parts.first else { return false }
-        guard amount.hasSuffix("/s") else { return false }
-        var unit = amount.dropLast(2)
-        guard unit.last == "B" || unit.last == "b" else { return false }
-        unit = unit.dropLast()
-        if let m = unit.last, "kKmMgG".contains(m) { unit = unit.dropLast() }
-        guard !unit.isEmpty, unit.allSatisfy(\.isNumber) else { return false }
-        if parts.count == 2 {
-            var interval = parts[1]
-            for suffix in ["ms", "us", "s"] where interval.hasSuffix(suffix) {
-                interval = interval.dropLast(suffix.count)
-                return !interval.isEmpty && interval.allSatisfy(\.isNumber)
-            }
-            return false
+    /// `RATE[@INTERVAL]` as libxlutil reads it: RATE is a number, an optional
+    /// `K`/`M`/`G` (×1000) and `B/s` (bytes) or `b/s` (bits); INTERVAL is a
+    /// number and `s` (the default), `ms` or `us`; 50ms when not given.
+    static func isValidRate(_ rate: String) -> Bool { parseRate(rate) != nil }
+
+    /// The credit-based scheduler's view of `rate` (what xenstore's vif
+    /// `rate` holds): bytes per interval and the interval in microseconds.
+    public var rateLimit: (bytesPerInterval: UInt64, intervalMicroseconds: UInt32)? {
+        rate.flatMap(Self.parseRate)
+    }
+
+    static func parseRate(_ rate: String) -> (bytesPerInterval: UInt64, intervalMicroseconds: UInt32)? {
+        let parts = rate.split(separator: "@", maxSplits: 1, omittingEmptySubsequences: false)
+        // RATE: digits, [GMK]?, [Bb], "/s".
+        var amount = Substring(parts[0])
+        guard amount.hasSuffix("/s") else { return nil }
+        amount = amount.dropLast(2)
+        guard let unit = amount.last, unit == "B" || unit == "b" else { return nil }
+        amount = amount.dropLast()
+        var scale: UInt64 = 1
+        if let m = amount.last, m == "K" || m == "M" || m == "G" {
+            scale = m == "K" ? 1000 : m == "M" ? 1_000_000 : 1_000_000_000
+            amount = amount.dropLast()
         }
-        return true
+        guard !amount.isEmpty, amount.allSatisfy(\.isASCIIDigit), let n = UInt64(amount), n > 0, n <= UInt64(UInt32.max) else {
+            return nil
+        }
+        var bytesPerSecond = n * scale
+        if unit == "b" { bytesPerSecond /= 8 }
+        // INTERVAL: digits, then s, ms, us, m or u (or nothing: seconds).
+        var micros: UInt64 = 50_000
+        if parts.count == 2 {
+            var text = Substring(parts[1])
+            var unitScale: UInt64 = 1_000_000
+            if text.hasSuffix("s") { text = text.dropLast() }
+            if text.hasSuffix("m") { unitScale = 1000; text = text.dropLast() }
+            else if text.hasSuffix("u") { unitScale = 1; text = text.dropLast() }
+            guard !text.isEmpty, text.allSatisfy(\.isASCIIDigit), let i = UInt64(text), i > 0, i <= UInt64(UInt32.max) else {
+                return nil
+            }
+            micros = i * unitScale
+            guard micros <= UInt64(UInt32.max) else { return nil }
+        }
+        guard bytesPerSecond <= UInt64.max / micros else { return nil }
+        return (bytesPerSecond * micros / 1_000_000, UInt32(micros))
     }
 }
 
@@ -216,68 +250,109 @@ extension ChannelDevice {
 }
 
 extension PCIDevice {
-    /// One `pci` spec: `[DDDD:]BB:DD.F[@VSLOT][,permissive=1,msitranslate=1,seize=1,power_mgmt=1,rdm_policy=strict|relaxed]`.
+    /// One `pci` spec (xl-pci-configuration(5)), as libxlutil reads it:
+    /// `[DDDD:]BB:DD.F[@VSLOT]` first (F may be `*`: every function), or `bdf=`
+    /// anywhere, then `,KEY=VALUE` options: `vslot=` (hex), `permissive=`,
+    /// `msitranslate=`, `seize=`, `power_mgmt=` (integers, non-zero is true),
+    /// `rdm_policy=strict|relaxed`. No spaces.
     public static func parse(_ spec: String) -> Result<PCIDevice, DeviceSpecError> {
-        var parts = spec.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-        let bdfText = parts.removeFirst().trimmingSpaces
         var errors: [String] = []
-        var slotText: String?
-        var bdfPart = bdfText
-        if let at = bdfText.firstIndex(of: "@") {
-            bdfPart = String(bdfText[..<at])
-            slotText = String(bdfText[bdfText.index(after: at)...])
-        }
-        let fields = bdfPart.split(separator: ":", omittingEmptySubsequences: false)
         var device: PCIDevice?
-        if (2...3).contains(fields.count), let dot = fields.last!.firstIndex(of: ".") {
-            let last = fields.last!
-            let domain = fields.count == 3 ? Int(fields[0], radix: 16) : 0
-            let bus = Int(fields[fields.count - 2], radix: 16)
-            let dev = Int(last[..<dot], radix: 16)
-            let fn = Int(last[last.index(after: dot)...], radix: 16)
-            if let domain, let bus, let dev, let fn, domain <= 0xFFFF, bus <= 0xFF, dev <= 0x1F, fn <= 7,
-               fields.allSatisfy({ !$0.isEmpty }) {
-                device = PCIDevice(domain: domain, bus: bus, device: dev, function: fn)
+        var flags: [(String, String)] = []
+        for (index, part) in spec.split(separator: ",", omittingEmptySubsequences: false).enumerated() {
+            guard let eq = part.firstIndex(of: "=") else {
+                if index == 0, device == nil {
+                    device = parseAddress(String(part), &errors)
+                } else {
+                    errors.append("`\(part)` in pci spec `\(spec)`: options are KEY=VALUE, and the address comes first")
+                }
+                continue
+            }
+            let key = String(part[..<eq]), value = String(part[part.index(after: eq)...])
+            switch key {
+            case "bdf":
+                if device != nil {
+                    errors.append("the PCI address is given twice in pci spec `\(spec)`")
+                } else {
+                    device = parseAddress(value, &errors)
+                    if device?.vslot != nil { errors.append("`bdf=` takes no `@VSLOT`: write `vslot=`") }
+                }
+            case "name":
+                errors.append("pci `name=` (a device made assignable by name) is not supported: give its address, e.g. `0000:03:00.0`")
+            default:
+                flags.append((key, value))
             }
         }
         guard var device else {
-            return .failure(DeviceSpecError(messages: ["bad PCI address `\(bdfText)`: expected [DDDD:]BB:DD.F, e.g. 0000:03:00.0"]))
+            if errors.isEmpty { errors.append("no PCI address in pci spec `\(spec)`: expected [DDDD:]BB:DD.F, e.g. 0000:03:00.0") }
+            return .failure(DeviceSpecError(messages: errors))
         }
-        if let slotText {
-            if let s = Int(slotText, radix: 16), s <= 0x1F { device.vslot = s } else {
-                errors.append("bad PCI virtual slot `@\(slotText)`: expected a hex number up to 1f")
-            }
-        }
-        for option in parts where !option.isEmpty {
-            let kv = keyValuePairs(option)
-            guard let (key, value) = kv.first else { continue }
+        for (key, value) in flags {
             switch key {
+            case "vslot":
+                if let v = Int(value, radix: 16), v >= 0, v <= 0x1F, device.vslot == nil { device.vslot = v } else {
+                    errors.append("bad pci vslot `\(value)`: expected a hex number up to 1f, given once")
+                }
             case "permissive", "msitranslate", "seize", "power_mgmt":
-                guard let b = parseFlag(value) else {
-                    errors.append("pci option `\(key)` must be 0 or 1, not `\(value ?? "")`")
+                guard let n = parseCInteger(value) else {
+                    errors.append("pci option `\(key)` must be 0 or 1, not `\(value)`")
                     continue
                 }
                 switch key {
-                case "permissive": device.permissive = b
-                case "msitranslate": device.msitranslate = b
-                case "seize": device.seize = b
-                default: device.powerManagement = b
+                case "permissive": device.permissive = n != 0
+                case "msitranslate": device.msitranslate = n != 0
+                case "seize": device.seize = n != 0
+                default: device.powerManagement = n != 0
                 }
             case "rdm_policy":
                 if value == "strict" || value == "relaxed" { device.rdmPolicy = value } else {
-                    errors.append("pci rdm_policy must be `strict` or `relaxed`, not `\(value ?? "")`")
-                }
-            case "vslot":
-                if let v = value.flatMap({ Int($0.hasPrefix("0x") ? String($0.dropFirst(2)) : $0, radix: 16) }), v <= 0x1F {
-                    device.vslot = v
-                } else {
-                    errors.append("bad pci vslot `\(value ?? "")`")
+                    errors.append("pci rdm_policy must be `strict` or `relaxed`, not `\(value)`")
                 }
             default:
                 errors.append("unknown pci option `\(key)` in pci spec `\(spec)`")
             }
         }
         return errors.isEmpty ? .success(device) : .failure(DeviceSpecError(messages: errors))
+    }
+
+    /// `[DDDD:]BB:DD.F[@VSLOT]`, hex fields; F may be `*`.
+    private static func parseAddress(_ text: String, _ errors: inout [String]) -> PCIDevice? {
+        var address = Substring(text)
+        var slotText: Substring?
+        if let at = address.firstIndex(of: "@") {
+            slotText = address[address.index(after: at)...]
+            address = address[..<at]
+        }
+        func hexField(_ s: Substring, max: Int) -> Int? {
+            guard !s.isEmpty, s.allSatisfy(\.isHexDigit), let v = Int(s, radix: 16), v <= max else { return nil }
+            return v
+        }
+        let fields = address.split(separator: ":", omittingEmptySubsequences: false)
+        guard (2...3).contains(fields.count), let dot = fields.last!.firstIndex(of: ".") else {
+            errors.append("bad PCI address `\(text)`: expected [DDDD:]BB:DD.F, e.g. 0000:03:00.0")
+            return nil
+        }
+        let last = fields.last!
+        let functionText = last[last.index(after: dot)...]
+        let domain = fields.count == 3 ? hexField(fields[0], max: 0xFFFF) : 0
+        let bus = hexField(fields[fields.count - 2], max: 0xFF)
+        let slot = hexField(last[..<dot], max: 0x1F)
+        let allFunctions = functionText == "*"
+        let function = allFunctions ? 0 : hexField(functionText, max: 7)
+        guard let domain, let bus, let slot, let function else {
+            errors.append("bad PCI address `\(text)`: expected [DDDD:]BB:DD.F with device up to 1f and function up to 7 (or *)")
+            return nil
+        }
+        var device = PCIDevice(domain: domain, bus: bus, device: slot, function: function)
+        device.allFunctions = allFunctions
+        if let slotText {
+            guard let v = hexField(slotText, max: 0x1F) else {
+                errors.append("bad PCI virtual slot `@\(slotText)`: expected a hex number up to 1f")
+                return nil
+            }
+            device.vslot = v
+        }
+        return device
     }
 }
 
@@ -291,47 +366,63 @@ extension String {
 }
 
 extension CPUAffinity {
-    /// `all`, `nodes:0-1`, or a CPU list `0-3,^2,6` (`^` takes CPUs out).
+    /// A CPU list as xl reads it: comma-separated items, each optionally
+    /// `^` (take out) and `node:`/`nodes:` (whole NUMA nodes), then `all`,
+    /// a number or a range `A-B` (decimal). `"0-3,^2,6"`, `"nodes:0"`, `"all"`.
     public static func parse(_ text: String) -> Result<CPUAffinity, DeviceSpecError> {
-        let spec = text.trimmingSpaces
-        if spec == "all" { return .success(.all) }
-        var isNodes = false
-        var body = Substring(spec)
-        if body.hasPrefix("nodes:") {
-            isNodes = true
-            body = body.dropFirst("nodes:".count)
-        } else if body.hasPrefix("node:") {
-            isNodes = true
-            body = body.dropFirst("node:".count)
+        struct Item { var exclude: Bool; var nodes: Bool; var range: ClosedRange<Int>? }  // nil range: all
+        func fail(_ why: String) -> Result<CPUAffinity, DeviceSpecError> {
+            .failure(DeviceSpecError(messages: ["bad CPU list `\(text)`: \(why)"]))
         }
-        var set = Set<Int>()
-        var removed = Set<Int>()
-        for item in body.split(separator: ",", omittingEmptySubsequences: false) {
-            var part = item
-            let negate = part.first == "^"
-            if negate { part = part.dropFirst() }
-            let range: ClosedRange<Int>
-            if part == "all" {
-                return .failure(DeviceSpecError(messages: ["`all` cannot be combined with other CPUs in `\(spec)`"]))
+        var items: [Item] = []
+        for token in text.split(separator: ",") {
+            var t = token
+            let exclude = t.first == "^"
+            if exclude { t = t.dropFirst() }
+            var nodes = false
+            for prefix in ["nodes:", "node:"] where t.hasPrefix(prefix) {
+                nodes = true
+                t = t.dropFirst(prefix.count)
+                break
             }
-            let bounds = part.split(separator: "-", omittingEmptySubsequences: false)
-            if bounds.count == 1, let a = Int(bounds[0]), a >= 0 {
-                range = a...a
-            } else if bounds.count == 2, let a = Int(bounds[0]), let b = Int(bounds[1]), a >= 0, a <= b {
-                range = a...b
-            } else {
-                return .failure(DeviceSpecError(messages: ["bad CPU list `\(spec)`: expected e.g. `0-3,^2,6`, `nodes:0` or `all`"]))
+            if t == "all" {
+                if exclude { return fail("`^` cannot take out `all`") }
+                items.append(Item(exclude: false, nodes: nodes, range: nil))
+                continue
             }
-            guard range.upperBound < 4096 else {
-                return .failure(DeviceSpecError(messages: ["CPU number \(range.upperBound) in `\(spec)` is too large"]))
+            let bounds = t.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
+            guard bounds.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isASCIIDigit) }),
+                  let a = Int(bounds[0]), let b = bounds.count == 2 ? Int(bounds[1]) : a else {
+                return fail("`\(token)` is not a number, a range A-B, or all (e.g. `0-3,^2,6`, `nodes:0`)")
             }
-            if negate { removed.formUnion(range) } else { set.formUnion(range) }
+            guard a <= b else { return fail("the range `\(token)` runs backwards") }
+            guard b < 4096 else { return fail("\(b) is above the 4095 this toolstack handles") }
+            items.append(Item(exclude: exclude, nodes: nodes, range: a...b))
         }
-        let result = set.subtracting(removed).sorted()
-        if result.isEmpty {
-            return .failure(DeviceSpecError(messages: ["CPU list `\(spec)` selects no CPU"]))
+        guard !items.isEmpty else { return fail("it names no CPU") }
+
+        // `all` (or `nodes:all`) alone.
+        if items.count == 1, items[0].range == nil { return .success(.all) }
+        // Only CPUs: resolved here.
+        if items.allSatisfy({ !$0.nodes && $0.range != nil }) {
+            var set = Set<Int>()
+            for item in items where !item.exclude { set.formUnion(item.range!) }
+            for item in items where item.exclude { set.subtract(item.range!) }
+            if set.isEmpty { return fail("it selects no CPU") }
+            return .success(.cpus(set.sorted()))
         }
-        return .success(isNodes ? .nodes(result) : .cpus(result))
+        // Only whole nodes, none taken out.
+        if items.allSatisfy({ $0.nodes && !$0.exclude && $0.range != nil }) {
+            var set = Set<Int>()
+            for item in items { set.formUnion(item.range!) }
+            return .success(.nodes(set.sorted()))
+        }
+        // The rest needs the host's topology: kept, in canonical form.
+        let canonical = items.map { item in
+            (item.exclude ? "^" : "") + (item.nodes ? "nodes:" : "")
+                + (item.range.map { $0.lowerBound == $0.upperBound ? "\($0.lowerBound)" : "\($0.lowerBound)-\($0.upperBound)" } ?? "all")
+        }.joined(separator: ",")
+        return .success(.mixed(canonical))
     }
 
     /// The canonical text form (`all`, `nodes:0-1`, `0-3,6`); per-vCPU lists have no single text.
@@ -339,8 +430,10 @@ extension CPUAffinity {
         switch self {
         case .all: return "all"
         case .cpus(let c): return Self.ranges(c)
-        case .nodes(let n): return "nodes:" + Self.ranges(n)
+        // xl reads `nodes:` per item: "nodes:0-1,3" would be node 0-1 and CPU 3.
+        case .nodes(let n): return Self.ranges(n).split(separator: ",").map { "nodes:" + $0 }.joined(separator: ",")
         case .perVCPU(let list): return list.map(\.specification).joined(separator: " ")
+        case .mixed(let text): return text
         }
     }
 

@@ -2,11 +2,17 @@
 public struct SourceLocation: Sendable, Hashable, Comparable {
     public var line: Int
     public var column: Int
+    /// The text this place is in when it is not the file being read
+    /// (`<command line>` for KEY=VALUE overrides); nil for the file itself.
+    public var source: String?
 
-    public init(line: Int, column: Int) {
+    public init(line: Int, column: Int, source: String? = nil) {
         self.line = line
         self.column = column
+        self.source = source
     }
+
+    var withoutSource: SourceLocation { SourceLocation(line: line, column: column) }
 
     public static func < (a: SourceLocation, b: SourceLocation) -> Bool {
         (a.line, a.column) < (b.line, b.column)
@@ -47,11 +53,11 @@ struct DiagnosticLog {
     var hasErrors: Bool { items.contains { $0.severity == .error } }
 
     mutating func error(_ location: SourceLocation, _ message: String) {
-        items.append(Diagnostic(.error, file: file, at: location, message))
+        items.append(Diagnostic(.error, file: location.source ?? file, at: location.withoutSource, message))
     }
 
     mutating func warning(_ location: SourceLocation, _ message: String) {
-        items.append(Diagnostic(.warning, file: file, at: location, message))
+        items.append(Diagnostic(.warning, file: location.source ?? file, at: location.withoutSource, message))
     }
 }
 

@@ -21,6 +21,15 @@ extension DiskDevice {
 
 public struct DiskSpecError: Error, Sendable, Hashable, CustomStringConvertible {
     public var messages: [String]
+    /// For each message, where in the spec (a UTF-8 byte offset) the problem
+    /// is, when it is at one place.
+    public var offsets: [Int?]
+
+    init(messages: [String], offsets: [Int?]? = nil) {
+        self.messages = messages
+        self.offsets = offsets ?? messages.map { _ in nil }
+    }
+
     public var description: String { messages.joined(separator: "; ") }
 }
 
@@ -28,6 +37,9 @@ private struct DiskSpecParser {
     let spec: String
     var rest: Substring
     var errors: [String] = []
+    var errorOffsets: [Int?] = []
+    /// Where the parameter being read starts (a UTF-8 offset in the spec).
+    var parameterStart = 0
 
     var target: String?
     var format: DiskDevice.Format?
@@ -50,17 +62,32 @@ private struct DiskSpecParser {
 
     mutating func err(_ message: String, near: some StringProtocol) {
         errors.append("\(message): near `\(near)` in disk spec `\(spec)`")
+        // The place: `near` in the parameter being read (or the parameter itself).
+        let bytes = Array(spec.utf8)
+        let needle = Array(near.utf8)
+        var at: Int? = parameterStart
+        if !needle.isEmpty, needle.count <= bytes.count {
+            for i in parameterStart...(bytes.count - needle.count) where Array(bytes[i..<i + needle.count]) == needle {
+                at = i
+                break
+            }
+        }
+        errorOffsets.append(at)
     }
 
     mutating func run() -> Result<DiskDevice, DiskSpecError> {
         while !rest.isEmpty, errors.isEmpty {
             // Whitespace before a parameter is ignored.
-            let trimmed = rest.drop { $0 == " " || $0 == "\t" || $0 == "\n" }
-            if trimmed.isEmpty { break }
-            rest = trimmed
+            var start = rest.utf8.startIndex
+            while start < rest.utf8.endIndex, [0x20, 0x09, 0x0A].contains(rest.utf8[start]) {
+                start = rest.utf8.index(after: start)
+            }
+            if start == rest.utf8.endIndex { break }
+            rest = rest[start...]
+            parameterStart = spec.utf8.distance(from: spec.utf8.startIndex, to: start)
             step()
         }
-        if !errors.isEmpty { return .failure(DiskSpecError(messages: errors)) }
+        if !errors.isEmpty { return .failure(DiskSpecError(messages: errors, offsets: errorOffsets)) }
 
         var finalFormat = format ?? .raw
         if cdrom, target == nil || target == "" { finalFormat = .empty }
@@ -88,7 +115,7 @@ private struct DiskSpecParser {
 
     /// The next parameter up to (and without) a comma, and the rest after it.
     mutating func takeParameter() -> Substring {
-        if let comma = rest.firstIndex(of: ",") {
+        if let comma = rest.utf8.firstIndex(of: UInt8(ascii: ",")) {
             let p = rest[..<comma]
             rest = rest[rest.index(after: comma)...]
             return p
@@ -100,7 +127,7 @@ private struct DiskSpecParser {
 
     mutating func step() {
         // `target=` eats the rest of the spec, commas and all (a trailing comma is dropped).
-        if rest.hasPrefix("target=") {
+        if rest.utf8.starts(with: "target=".utf8) {
             var value = rest.dropFirst("target=".count)
             if value.hasSuffix(",") { value = value.dropLast() }
             rest = rest[rest.endIndex...]
@@ -124,7 +151,7 @@ private struct DiskSpecParser {
             return
         }
         let parameter = takeParameter()
-        if let eq = parameter.firstIndex(of: "=") {
+        if let eq = parameter.utf8.firstIndex(of: UInt8(ascii: "=")) {
             named(String(parameter[..<eq]), String(parameter[parameter.index(after: eq)...]), whole: parameter)
             return
         }

@@ -47,11 +47,13 @@ extension DomainConfiguration {
                 ? readSXPConfig(text: text, fileName: fileName, options: options)
                 : readJSONConfig(text: text, fileName: fileName, options: options)
             if !overrides.isEmpty, let config = result.configuration {
-                // Overrides apply to the xl view of the model.
-                let xl = config.xlText()
-                var again = parse(text: xl, fileName: fileName, format: .xl, overrides: overrides, options: options)
-                again.diagnostics = result.diagnostics + again.diagnostics.filter { $0.file != fileName }
-                if again.configuration == nil { again.diagnostics = result.diagnostics + again.diagnostics }
+                // Overrides apply to the xl.cfg view of the model: errors they cause
+                // are reported against that text, named after the file.
+                let converted = "\(fileName) (as xl.cfg)"
+                var again = parse(text: config.xlText(), fileName: converted, format: .xl, overrides: overrides,
+                                  options: options)
+                again.diagnostics = result.diagnostics
+                    + again.diagnostics.filter { $0.file != converted || $0.severity == .error }
                 again.format = chosen
                 result = again
             }
@@ -60,14 +62,18 @@ extension DomainConfiguration {
             var mode: SyntaxMode = chosen == .xm ? .xm : .xl
             var (raw, diagnostics) = RawParser.parse(text: text, file: fileName, mode: mode)
             if chosen == .auto, diagnostics.contains(where: { $0.severity == .error }) {
+                // Not xl.cfg: a legacy xm file? Take the xm reading when it succeeds, or
+                // when the file plainly holds Python (its errors then say what to write).
                 let (xmRaw, xmDiagnostics) = RawParser.parse(text: text, file: fileName, mode: .xm)
-                if !xmDiagnostics.contains(where: { $0.severity == .error }) {
+                let looksLikePython = diagnostics.contains { $0.message.contains("Python") }
+                if !xmDiagnostics.contains(where: { $0.severity == .error }) || looksLikePython {
                     (raw, diagnostics, mode) = (xmRaw, xmDiagnostics, .xm)
                 }
             }
             let (withOverrides, overrideDiagnostics) = applyOverrides(overrides, to: raw)
             diagnostics += overrideDiagnostics
-            let result = buildModel(raw: withOverrides, fileName: fileName, options: options, diagnostics: diagnostics)
+            let result = buildModel(raw: withOverrides, fileName: fileName, options: options, source: text,
+                                    diagnostics: diagnostics)
             return ParseResult(configuration: result.configuration, diagnostics: result.diagnostics,
                                format: mode == .xm ? .xm : .xl)
         }
@@ -104,10 +110,9 @@ extension DomainConfiguration {
         let file = "<command line>"
         for (n, word) in overrides.enumerated() {
             let at = SourceLocation(line: n + 1, column: 1)
-            let (parsed, problems) = RawParser.parse(text: word, file: file, mode: .xl, into: RawConfig())
+            let (parsed, problems) = RawParser.parse(text: word, file: file, mode: .xl, into: RawConfig(), line: n + 1)
             if !problems.contains(where: { $0.severity == .error }), !parsed.settings.isEmpty {
-                var (merged, mergeProblems) = RawParser.parse(text: word, file: file, mode: .xl, into: raw)
-                mergeProblems = mergeProblems.map { var d = $0; d.location.line = n + 1; return d }
+                let (merged, mergeProblems) = RawParser.parse(text: word, file: file, mode: .xl, into: raw, line: n + 1)
                 raw = merged
                 diagnostics += mergeProblems
                 continue
@@ -120,8 +125,8 @@ extension DomainConfiguration {
             }
             let key = String(word[..<eq])
             let value = String(word[word.index(after: eq)...])
-            let valueAt = SourceLocation(line: n + 1, column: key.utf8.count + 2)
-            raw.set(ConfigSetting(key: key, value: .string(value, valueAt), location: at))
+            let valueAt = SourceLocation(line: n + 1, column: key.utf8.count + 2, source: file)
+            raw.set(ConfigSetting(key: key, value: .string(value, valueAt), location: SourceLocation(line: n + 1, column: 1, source: file)))
         }
         return (raw, diagnostics)
     }
@@ -134,15 +139,15 @@ extension DomainConfiguration {
         }
     }
 
-    static func buildModel(raw: RawConfig, fileName: String, options: ParseOptions,
+    static func buildModel(raw: RawConfig, fileName: String, options: ParseOptions, source: String? = nil,
                            diagnostics: [Diagnostic]) -> (configuration: DomainConfiguration?, diagnostics: [Diagnostic]) {
         if diagnostics.contains(where: { $0.severity == .error }) {
             // Still check what could be read, so that every problem shows in one run.
-            var builder = ModelBuilder(raw: raw, file: fileName, options: options)
+            var builder = ModelBuilder(raw: raw, file: fileName, options: options, source: source)
             _ = builder.build()
             return (nil, sortDiagnostics(diagnostics + builder.log.items))
         }
-        var builder = ModelBuilder(raw: raw, file: fileName, options: options)
+        var builder = ModelBuilder(raw: raw, file: fileName, options: options, source: source)
         let config = builder.build()
         return (config, sortDiagnostics(diagnostics + builder.log.items))
     }

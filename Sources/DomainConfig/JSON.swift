@@ -87,14 +87,16 @@ enum JSONValue: Hashable, Sendable {
         var message: String
     }
 
-    static func parse(_ text: String) -> Result<JSONValue, ParseError> {
+    /// The value, and where each value starts, keyed by its path
+    /// (`devices.disk[0].vdev`; the top level is `""`).
+    static func parse(_ text: String) -> Result<(JSONValue, [String: SourceLocation]), ParseError> {
         var p = JSONParser(bytes: Array(text.utf8))
         do {
             p.skipSpace()
-            let v = try p.value(depth: 0)
+            let v = try p.value(depth: 0, path: "")
             p.skipSpace()
             if p.pos < p.bytes.count { throw p.error("unexpected text after the JSON value") }
-            return .success(v)
+            return .success((v, p.locations))
         } catch let e as ParseError {
             return .failure(e)
         } catch {
@@ -128,6 +130,7 @@ private struct JSONParser {
     var pos = 0
     var line = 1
     var lineStart = 0
+    var locations: [String: SourceLocation] = [:]
 
     init(bytes: [UInt8]) { self.bytes = bytes }
 
@@ -153,8 +156,9 @@ private struct JSONParser {
         pos += w.count
     }
 
-    mutating func value(depth: Int) throws -> JSONValue {
+    mutating func value(depth: Int, path: String) throws -> JSONValue {
         guard depth < 200 else { throw error("nested too deeply") }
+        locations[path] = SourceLocation(line: line, column: pos - lineStart + 1)
         guard pos < bytes.count else { throw error("unexpected end of the JSON text") }
         switch bytes[pos] {
         case UInt8(ascii: "{"):
@@ -171,7 +175,7 @@ private struct JSONParser {
                 guard pos < bytes.count, bytes[pos] == UInt8(ascii: ":") else { throw error("expected `:`") }
                 pos += 1
                 skipSpace()
-                members.append((key, try value(depth: depth + 1)))
+                members.append((key, try value(depth: depth + 1, path: path.isEmpty ? key : path + "." + key)))
                 skipSpace()
                 guard pos < bytes.count else { throw error("unexpected end inside an object") }
                 if bytes[pos] == UInt8(ascii: ",") { pos += 1; continue }
@@ -185,7 +189,7 @@ private struct JSONParser {
             if pos < bytes.count, bytes[pos] == UInt8(ascii: "]") { pos += 1; return .array(items) }
             while true {
                 skipSpace()
-                items.append(try value(depth: depth + 1))
+                items.append(try value(depth: depth + 1, path: path + "[\(items.count)]"))
                 skipSpace()
                 guard pos < bytes.count else { throw error("unexpected end inside an array") }
                 if bytes[pos] == UInt8(ascii: ",") { pos += 1; continue }

@@ -31,6 +31,10 @@ public enum CPUAffinity: Sendable, Hashable {
     case nodes([Int])
     /// One affinity per vCPU, from a list (`cpus = ["0", "1-2"]`).
     case perVCPU([CPUAffinity])
+    /// A valid list that only the host's topology resolves: NUMA nodes mixed
+    /// with CPUs or taken out (`"0-3,nodes:1"`, `"nodes:0-1,^nodes:1"`), or
+    /// `all` with exclusions (`"all,^0"`). Kept in canonical text form.
+    case mixed(String)
 }
 
 /// A 128-bit UUID. Text form: lowercase `8-4-4-4-12`.
@@ -201,6 +205,8 @@ public struct PCIDevice: Sendable, Hashable {
     public var bus: Int
     public var device: Int
     public var function: Int
+    /// `F` was `*`: every function of a multi-function device (`function` is then 0).
+    public var allFunctions: Bool = false
     /// The guest slot (`@VSLOT`), if asked for.
     public var vslot: Int?
     public var permissive: Bool?
@@ -216,9 +222,9 @@ public struct PCIDevice: Sendable, Hashable {
         self.function = function
     }
 
-    /// `dddd:bb:dd.f`.
+    /// `dddd:bb:dd.f` (`dddd:bb:dd.*` for every function).
     public var bdf: String {
-        hex(domain, 4) + ":" + hex(bus, 2) + ":" + hex(device, 2) + "." + String(function, radix: 16)
+        hex(domain, 4) + ":" + hex(bus, 2) + ":" + hex(device, 2) + "." + (allFunctions ? "*" : String(function, radix: 16))
     }
 }
 

@@ -68,10 +68,33 @@ struct ModelBuilder {
     /// Where problems with the file as a whole (a missing key) are reported.
     let fileLocation = SourceLocation(line: 1, column: 1)
 
-    init(raw: RawConfig, file: String, options: ParseOptions) {
+    /// The file's text, to place problems inside spec strings; nil if unknown.
+    let source: [UInt8]?
+    private var lineStarts: [Int]?
+
+    init(raw: RawConfig, file: String, options: ParseOptions, source: String? = nil) {
         self.raw = raw
         self.log = DiagnosticLog(file: file)
         self.options = options
+        self.source = source.map { Array($0.utf8) }
+    }
+
+    /// The place of byte `offset` of a string value written at `location`, when
+    /// the file holds that string verbatim (no escapes) in quotes there.
+    mutating func place(_ offset: Int?, in value: String, at location: SourceLocation) -> SourceLocation {
+        guard let offset, location.source == nil, let source else { return location }
+        if lineStarts == nil {
+            var starts = [0]
+            for (i, b) in source.enumerated() where b == UInt8(ascii: "\n") { starts.append(i + 1) }
+            lineStarts = starts
+        }
+        guard location.line >= 1, location.line <= lineStarts!.count else { return location }
+        let quoteAt = lineStarts![location.line - 1] + location.column - 1
+        let text = Array(value.utf8)
+        let end = quoteAt + 1 + text.count
+        guard end < source.count, source[quoteAt] == UInt8(ascii: "\"") || source[quoteAt] == UInt8(ascii: "'"),
+              source[end] == source[quoteAt], Array(source[(quoteAt + 1)..<end]) == text else { return location }
+        return SourceLocation(line: location.line, column: location.column + 1 + offset)
     }
 
     // MARK: typed readers
@@ -92,12 +115,12 @@ struct ModelBuilder {
             log.error(l, "`\(key)` must be an integer, not \"\(text)\"")
             return nil
         }
-        guard v >= min, v <= max else {
-            if max == Int.max {
-                log.error(l, "`\(key)` must be at least \(min), not \(v)")
-            } else {
-                log.error(l, "`\(key)` must be between \(min) and \(max), not \(v)")
-            }
+        guard v >= min else {
+            log.error(l, "`\(key)` must be at least \(min), not \(v)")
+            return nil
+        }
+        guard v <= max else {
+            log.error(l, "`\(key)` must be at most \(max), not \(v)")
             return nil
         }
         return (v, l)
@@ -173,7 +196,8 @@ struct ModelBuilder {
         // Memory (MiB in xl, bytes in the model).
         let memory = integer("memory", min: 1, max: 1 << 40)
         let maxmem = integer("maxmem", min: 1, max: 1 << 40)
-        let memMiB = UInt64(memory?.0 ?? 32)
+        // As libxl: without `memory` the guest starts with all of `maxmem` (else 32 MiB).
+        let memMiB = UInt64(memory?.0 ?? maxmem?.0 ?? 32)
         let maxMiB = UInt64(maxmem?.0 ?? Int(memMiB))
         config.memory_dynamic_max = memMiB << 20
         config.memory_static_max = maxMiB << 20
@@ -260,7 +284,13 @@ struct ModelBuilder {
     }
 
     mutating func buildBoot(_ config: inout DomainConfiguration) {
-        let kernel = string("kernel")
+        var kernel = string("kernel")
+        // xend's HVM guests named the firmware as their kernel; xl loads hvmloader itself
+        // (its `kernel` means a direct kernel boot), so an old file's hvmloader is dropped.
+        if config.type == .hvm, let (k, l) = kernel, k == "hvmloader" || k.hasSuffix("/hvmloader") {
+            log.warning(l, "`kernel = \"\(k)\"` is xend's way to name the HVM firmware; ignored (xl loads hvmloader itself)")
+            kernel = nil
+        }
         let ramdisk = string("ramdisk")
         config.PV_kernel = kernel.map { resolve($0.0) }
         config.PV_ramdisk = ramdisk.map { resolve($0.0) }
@@ -282,15 +312,17 @@ struct ModelBuilder {
         if let (b, _) = string("bootloader") { config.PV_bootloader = b }
         if let s = raw["bootloader_args"] {
             switch s.value {
-            case .string(let v, _): config.PV_bootloader_args = v.split(separator: " ").map(String.init)
+            case .string(let v, let l):
+                log.warning(l, "`bootloader_args` as a string is deprecated: write a list, e.g. [ \"--entry=1\" ]")
+                config.PV_bootloader_args = v.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).map(String.init)
             case .list: config.PV_bootloader_args = (stringList("bootloader_args") ?? []).map(\.0)
             }
         }
 
-        if config.type == .pv, kernel == nil, config.PV_bootloader == nil {
+        if config.type == .pv, raw["kernel"] == nil, config.PV_bootloader == nil {
             log.error(fileLocation, "a PV guest needs `kernel` (or `bootloader`): e.g. `kernel = \"/boot/vmlinuz\"`")
         }
-        if config.type == .pvh, kernel == nil, config.PV_bootloader == nil, raw["firmware"] == nil {
+        if config.type == .pvh, raw["kernel"] == nil, config.PV_bootloader == nil, raw["firmware"] == nil {
             log.error(fileLocation, "a PVH guest needs `kernel` (or `bootloader` or `firmware`)")
         }
         // The kernel and ramdisk are files on this host unless a bootloader reads them from the guest's disk.
@@ -305,22 +337,26 @@ struct ModelBuilder {
     }
 
     mutating func buildDevices(_ config: inout DomainConfiguration) {
-        var vdevs: [String: SourceLocation] = [:]
+        var devices: [Int: (vdev: String, at: SourceLocation)] = [:]
         for (spec, l) in stringList("disk") ?? [] {
             switch DiskDevice.parse(spec) {
             case .success(var disk):
-                if let t = disk.target, !t.contains(":") { disk.target = resolve(t) }
-                if let first = vdevs[disk.vdev] {
-                    log.error(l, "duplicate vdev `\(disk.vdev)` (first used at line \(first.line))")
+                // A target that is a path (not an iSCSI name etc. for a block script) resolves.
+                if let t = disk.target, disk.script == nil, !t.contains(":") { disk.target = resolve(t) }
+                if let number = disk.deviceNumber {
+                    // Two names for one device (xvda and 51712) are duplicates too.
+                    if let first = devices[number] {
+                        let same = first.vdev == disk.vdev ? "" : " (the same device as `\(first.vdev)`)"
+                        log.error(l, "duplicate vdev `\(disk.vdev)`\(same) (first used at line \(first.at.line))")
+                    } else {
+                        devices[number] = (disk.vdev, l)
+                    }
                 } else {
-                    vdevs[disk.vdev] = l
-                }
-                if !isPlausibleVdev(disk.vdev) {
-                    log.error(l, "bad vdev `\(disk.vdev)`: expected a name like xvda, hda, sdb or d0p1")
+                    log.error(l, "bad vdev `\(disk.vdev)`: expected a name like xvda, xvdb2, hda (to hdd), sdb (to sdp) or d0p1")
                 }
                 config.disks.append(disk)
             case .failure(let e):
-                for m in e.messages { log.error(l, m) }
+                for (m, offset) in zip(e.messages, e.offsets) { log.error(place(offset, in: spec, at: l), m) }
             }
         }
         var macs: [MACAddress: SourceLocation] = [:]
@@ -391,34 +427,4 @@ func nameProblem(_ name: String) -> String? {
     if name == "Domain-0" { return "the name \"Domain-0\" belongs to dom0" }
     if name.allSatisfy(\.isNumber) { return "the domain name \"\(name)\" is all digits: it would be taken for a domain id" }
     return nil
-}
-
-/// xvd*, hd*, sd* (with optional partition number), or the `d<N>p<M>` form.
-func isPlausibleVdev(_ vdev: String) -> Bool {
-    let b = Array(vdev.utf8)
-    func letters(_ from: Int) -> Int {
-        var i = from
-        while i < b.count, b[i] >= UInt8(ascii: "a"), b[i] <= UInt8(ascii: "z") { i += 1 }
-        return i
-    }
-    func digits(_ from: Int) -> Int {
-        var i = from
-        while i < b.count, b[i] >= UInt8(ascii: "0"), b[i] <= UInt8(ascii: "9") { i += 1 }
-        return i
-    }
-    for prefix in ["xvd", "hd", "sd"] where vdev.hasPrefix(prefix) {
-        let afterLetters = letters(prefix.utf8.count)
-        guard afterLetters > prefix.utf8.count else { return false }
-        return digits(afterLetters) == b.count
-    }
-    if vdev.hasPrefix("d") {
-        let n = digits(1)
-        guard n > 1 else { return false }
-        if n == b.count { return true }
-        guard b[n] == UInt8(ascii: "p") else { return false }
-        let m = digits(n + 1)
-        return m > n + 1 && m == b.count
-    }
-    // A plain number (a raw Xen device number) is allowed too.
-    return !b.isEmpty && digits(0) == b.count
 }

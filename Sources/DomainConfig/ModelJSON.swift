@@ -188,51 +188,65 @@ extension PCIDevice {
 func readJSONConfig(text: String, fileName: String, options: ParseOptions) -> ParseResult {
     var log = DiagnosticLog(file: fileName)
     let top: JSONValue
+    let locations: [String: SourceLocation]
     switch JSONValue.parse(text) {
-    case .success(let v): top = v
+    case .success(let (v, l)): (top, locations) = (v, l)
     case .failure(let e):
         log.error(e.location, "bad JSON: \(e.message)")
         return ParseResult(configuration: nil, diagnostics: log.items, format: .json)
     }
-    var r = JSONModelReader(log: log)
+    var r = JSONModelReader(log: log, locations: locations)
     let config = r.domain(top, options: options)
-    return ParseResult(configuration: r.log.hasErrors ? nil : config, diagnostics: r.log.items, format: .json)
+    return ParseResult(configuration: r.log.hasErrors ? nil : config,
+                       diagnostics: DomainConfiguration.sortDiagnostics(r.log.items), format: .json)
 }
 
 private struct JSONModelReader {
     var log: DiagnosticLog
-    let at = SourceLocation(line: 1, column: 1)
+    /// Where each JSON value starts, by path.
+    let locations: [String: SourceLocation]
 
-    mutating func fail(_ path: String, _ message: String) { log.error(at, "\(path): \(message)") }
+    /// Reports at the value's place (or its nearest enclosing value's).
+    mutating func fail(_ path: String, _ message: String) {
+        var p = Substring(path)
+        var at = locations[String(p)]
+        while at == nil, let cut = p.lastIndex(where: { $0 == "." || $0 == "[" }) {
+            p = p[..<cut]
+            at = locations[String(p)]
+        }
+        log.error(at ?? locations[""] ?? SourceLocation(line: 1, column: 1), path.isEmpty ? message : "\(path): \(message)")
+    }
+
+    func join(_ path: String, _ key: String) -> String { path.isEmpty ? key : path + "." + key }
 
     mutating func object(_ v: JSONValue?, _ path: String, known: [String]) -> [(String, JSONValue)]? {
         guard let v else { return nil }
         guard case .object(let members) = v else { fail(path, "must be an object"); return nil }
-        for (k, _) in members where !known.contains(k) { fail(path, "unknown field \"\(k)\"") }
+        for (k, _) in members where !known.contains(k) { fail(join(path, k), "unknown field") }
         return members
     }
 
     mutating func string(_ o: JSONValue, _ key: String, _ path: String) -> String? {
         guard let v = o[key] else { return nil }
-        guard case .string(let s) = v else { fail("\(path).\(key)", "must be a string"); return nil }
+        guard case .string(let s) = v else { fail(join(path, key), "must be a string"); return nil }
         return s
     }
 
     mutating func int(_ o: JSONValue, _ key: String, _ path: String) -> Int? {
         guard let v = o[key] else { return nil }
-        guard case .number(let n) = v, let i = Int(n) else { fail("\(path).\(key)", "must be an integer"); return nil }
+        guard case .number(let n) = v, let i = Int(n) else { fail(join(path, key), "must be an integer"); return nil }
         return i
     }
 
     mutating func uint64(_ o: JSONValue, _ key: String, _ path: String) -> UInt64? {
         guard let v = o[key] else { return nil }
-        guard case .number(let n) = v, let i = UInt64(n) else { fail("\(path).\(key)", "must be a non-negative integer"); return nil }
+        guard case .number(let n) = v, let i = UInt64(n) else { fail(join(path, key), "must be a non-negative integer"); return nil }
         return i
     }
 
     mutating func bool(_ o: JSONValue, _ key: String, _ path: String) -> Bool? {
         guard let v = o[key] else { return nil }
-        guard case .bool(let b) = v else { fail("\(path).\(key)", "must be true or false"); return nil }
+        guard case .bool(let b) = v else { fail(join(path, key), "must be true or false"); return nil }
         return b
     }
 
@@ -251,14 +265,14 @@ private struct JSONModelReader {
         guard case .object(let members) = v else { fail(path, "must be an object of strings"); return [:] }
         var out: [String: String] = [:]
         for (k, x) in members {
-            if case .string(let s) = x { out[k] = s } else { fail("\(path).\(k)", "must be a string") }
+            if case .string(let s) = x { out[k] = s } else { fail(join(path, k), "must be a string") }
         }
         return out
     }
 
     mutating func enumValue<E: RawRepresentable>(_ o: JSONValue, _ key: String, _ path: String, _: E.Type) -> E? where E.RawValue == String {
         guard let s = string(o, key, path) else { return nil }
-        guard let e = E(rawValue: s) else { fail("\(path).\(key)", "unknown value \"\(s)\""); return nil }
+        guard let e = E(rawValue: s) else { fail(join(path, key), "unknown value \"\(s)\""); return nil }
         return e
     }
 
@@ -299,8 +313,8 @@ private struct JSONModelReader {
                       "actions_after_crash", "actions_after_watchdog", "actions_after_soft_reset", "PV_kernel",
                       "PV_ramdisk", "PV_args", "PV_bootloader", "PV_bootloader_args", "platform", "platform_lists",
                       "devices", "unknown"]
-        guard object(top, "(top)", known: fields) != nil else { return nil }
-        guard let name = string(top, "name_label", "") else { fail("name_label", "is missing"); return nil }
+        guard object(top, "", known: fields) != nil else { return nil }
+        guard let name = string(top, "name_label", "") else { fail("", "name_label is missing"); return nil }
         if let problem = nameProblem(name) { fail("name_label", problem) }
         var uuid: DomainUUID?
         if let u = string(top, "uuid", "") {
@@ -311,7 +325,9 @@ private struct JSONModelReader {
         c.type = enumValue(top, "type", "", DomainType.self) ?? .pv
         c.VCPUs_max = int(top, "VCPUs_max", "") ?? 1
         c.VCPUs_at_startup = int(top, "VCPUs_at_startup", "") ?? c.VCPUs_max
-        if c.VCPUs_at_startup < 1 || c.VCPUs_max < 1 { fail("VCPUs_at_startup", "vCPU counts must be at least 1") }
+        if c.VCPUs_at_startup < 1 || c.VCPUs_max < 1 || c.VCPUs_max > 4096 {
+            fail("VCPUs_max", "vCPU counts must be from 1 to 4096")
+        }
         if c.VCPUs_at_startup > c.VCPUs_max { fail("VCPUs_at_startup", "is above VCPUs_max") }
         c.cpus = affinity(top["cpus"], "cpus")
         c.cpus_soft = affinity(top["cpus_soft"], "cpus_soft")
@@ -373,7 +389,7 @@ private struct JSONModelReader {
             d.script = string(v, "script", path)
             d.directIOSafe = bool(v, "direct_io_safe", path) ?? false
             d.discardEnable = bool(v, "discard", path)
-            d.options = stringMap(v["options"], "\(path).options")
+            d.options = stringMap(v["options"], join(path, "options"))
             if d.target == nil, d.deviceType != .cdrom { fail(path, "a disk needs a target (only a cdrom drive may be empty)") }
             c.disks.append(d)
         case "vif":
@@ -394,7 +410,7 @@ private struct JSONModelReader {
             n.mtu = int(v, "mtu", path)
             n.backend = string(v, "backend", path)
             n.gatewaydev = string(v, "gatewaydev", path)
-            n.options = stringMap(v["options"], "\(path).options")
+            n.options = stringMap(v["options"], join(path, "options"))
             c.vifs.append(n)
         case "vfb":
             guard object(v, path, known: ["vnc", "sdl", "vnclisten", "vncdisplay", "vncunused", "vncpasswd", "opengl",
@@ -417,7 +433,7 @@ private struct JSONModelReader {
             var k = KeyboardDevice()
             k.backend = string(v, "backend", path)
             k.backendType = string(v, "backend_type", path)
-            k.options = stringMap(v["options"], "\(path).options")
+            k.options = stringMap(v["options"], join(path, "options"))
             c.vkbs.append(k)
         case "channel":
             guard object(v, path, known: ["name", "connection", "path", "backend"]) != nil else { return }

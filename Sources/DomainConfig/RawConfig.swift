@@ -1,6 +1,6 @@
 /// A value as the xl.cfg grammar knows it: a string (numbers are kept as
 /// their text, as libxlutil keeps them) or a list of values.
-public indirect enum ConfigValue: Sendable, Hashable {
+public enum ConfigValue: Sendable, Hashable {
     case string(String, SourceLocation)
     case list([ConfigValue], SourceLocation)
 
@@ -61,6 +61,24 @@ public struct RawConfig: Sendable, Hashable {
             index[setting.key] = settings.count
             settings.append(setting)
         }
+    }
+
+    /// Whether `key` holds a list (nil: not set).
+    func isList(_ key: String) -> Bool? {
+        guard let i = index[key] else { return nil }
+        if case .list = settings[i].value { return true }
+        return false
+    }
+
+    /// `key += [items]` onto an existing list, in place (no copy of the list).
+    /// False when `key` does not hold a list.
+    mutating func appendToList(_ key: String, _ items: [ConfigValue], setting: ConfigSetting) -> Bool {
+        guard let i = index[key], case .list(var list, _) = settings[i].value else { return false }
+        // Drop the stored reference first, so that the append below does not copy.
+        settings[i].value = .string("", setting.location)
+        list.append(contentsOf: items)
+        settings[i] = ConfigSetting(key: key, value: .list(list, setting.value.location), location: setting.location)
+        return true
     }
 
     public mutating func remove(_ key: String) {

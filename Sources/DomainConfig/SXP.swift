@@ -41,13 +41,23 @@ public indirect enum SExpr: Sendable, Hashable {
 
     // MARK: text
 
-    /// Indented text, one `(key value)` per line below its parent.
+    /// On one line.
+    public var flatText: String {
+        switch self {
+        case .atom(let a, _): return sxpQuote(a)
+        case .list(let items, _): return "(" + items.map(\.flatText).joined(separator: " ") + ")"
+        }
+    }
+
+    /// Indented text: a list that fits in 80 columns on one line, else its
+    /// sub-lists one per line below it.
     public func text(indent: Int = 0) -> String {
         switch self {
         case .atom(let a, _): return sxpQuote(a)
         case .list(let items, _):
-            if items.allSatisfy({ $0.atom != nil }) || items.count <= 1 {
-                return "(" + items.map { $0.text() }.joined(separator: " ") + ")"
+            let flat = flatText
+            if items.allSatisfy({ $0.atom != nil }) || items.count <= 1 || indent * 4 + flat.count <= 80 {
+                return flat
             }
             var out = "("
             var first = true
@@ -255,7 +265,9 @@ extension DomainConfiguration {
         if let PV_kernel { image.append(kv("kernel", PV_kernel)) }
         if let PV_ramdisk { image.append(kv("ramdisk", PV_ramdisk)) }
         if let PV_args { image.append(kv("args", PV_args)) }
-        if !serials.isEmpty { image.append(l([a("serial"), l(serials.map(a))])) }
+        // xend's form for one serial port, a list for several.
+        if serials.count == 1 { image.append(kv("serial", serials[0])) }
+        if serials.count > 1 { image.append(l([a("serial"), l(serials.map(a))])) }
         for k in platform.keys.sorted() { image.append(kv(k, platform[k]!)) }
         for k in platformLists.keys.sorted() { image.append(l([a(k), l(platformLists[k]!.map(a))])) }
         vm.append(l([a("image"), l(image)]))
@@ -386,7 +398,7 @@ extension PCIDevice {
     /// xend's form: `(pci (dev (domain 0x0000) (bus 0x03) (slot 0x00) (func 0x0) ...))`.
     var sxp: SExpr {
         var dev: [SExpr] = [a("dev"), kv("domain", "0x" + hex(domain, 4)), kv("bus", "0x" + hex(bus, 2)),
-                            kv("slot", "0x" + hex(device, 2)), kv("func", "0x" + String(function, radix: 16))]
+                            kv("slot", "0x" + hex(device, 2)), kv("func", allFunctions ? "*" : "0x" + String(function, radix: 16))]
         if let vslot { dev.append(kv("vslot", "0x" + hex(vslot, 2))) }
         func flag(_ k: String, _ v: Bool?) { if let v { dev.append(kv(k, v ? "1" : "0")) } }
         flag("permissive", permissive)
@@ -442,10 +454,10 @@ private struct SXPModelReader {
         return v
     }
 
-    mutating func integer(_ e: SExpr, _ what: String, min: Int) -> Int? {
+    mutating func integer(_ e: SExpr, _ what: String, min: Int, max: Int = 1 << 40) -> Int? {
         guard let s = scalar(e, what) else { return nil }
-        guard let v = parseCInteger(s), v >= min else {
-            log.error(e.location, "`\(what)` must be an integer of at least \(min), not \"\(s)\"")
+        guard let v = parseCInteger(s), v >= min, v <= max else {
+            log.error(e.location, "`\(what)` must be an integer from \(min) to \(max), not \"\(s)\"")
             return nil
         }
         return v
@@ -492,14 +504,14 @@ private struct SXPModelReader {
 
         let memory = vm.child("memory").flatMap { integer($0, "memory", min: 1) }
         let maxmem = vm.child("maxmem").flatMap { integer($0, "maxmem", min: 1) }
-        c.memory_dynamic_max = UInt64(memory ?? 32) << 20
+        c.memory_dynamic_max = UInt64(memory ?? maxmem ?? 32) << 20
         c.memory_static_max = UInt64(maxmem ?? memory ?? 32) << 20
         if let m = maxmem, let mem = memory, m < mem {
             log.error(vm.child("maxmem")!.location, "`maxmem` (\(m) MiB) is below `memory` (\(mem) MiB)")
         }
-        let vcpus = vm.child("vcpus").flatMap { integer($0, "vcpus", min: 1) }
+        let vcpus = vm.child("vcpus").flatMap { integer($0, "vcpus", min: 1, max: 4096) }
         c.VCPUs_max = vcpus ?? 1
-        c.VCPUs_at_startup = vm.child("vcpu_avail").flatMap { integer($0, "vcpu_avail", min: 1) }
+        c.VCPUs_at_startup = vm.child("vcpu_avail").flatMap { integer($0, "vcpu_avail", min: 1, max: Int.max) }
             .map { $0.nonzeroBitCount } ?? c.VCPUs_max
         if c.VCPUs_at_startup > c.VCPUs_max {
             log.error(vm.child("vcpu_avail")!.location, "`vcpu_avail` marks \(c.VCPUs_at_startup) vCPUs, more than `vcpus` (\(c.VCPUs_max))")
@@ -511,7 +523,8 @@ private struct SXPModelReader {
         c.actions_after_crash = action(vm, "on_crash", .destroy)
         c.actions_after_watchdog = action(vm, "on_watchdog", .destroy)
         c.actions_after_soft_reset = action(vm, "on_soft_reset", .softReset)
-        if let e = vm.child("bootloader") { c.PV_bootloader = scalar(e, "bootloader") }
+        // `xm list -l` prints `(bootloader )` for "none".
+        if let e = vm.child("bootloader"), (e.items?.count ?? 0) > 1 { c.PV_bootloader = scalar(e, "bootloader") }
         if let e = vm.child("bootloader_args") {
             let args = (e.items ?? []).dropFirst().compactMap(\.atom)
             c.PV_bootloader_args = args.count == 1 ? args[0].split(separator: " ").map(String.init) : args
@@ -663,7 +676,13 @@ private struct SXPModelReader {
         if dev.hasSuffix(":disk") { dev.removeLast(":disk".count) }
         var format = DiskDevice.Format.raw
         var target: String? = f["uname"]
+        var blockScript: String?
         if var t = target {
+            // Network block devices name their hotplug script: iscsi:IQN is block-iscsi's IQN.
+            for p in ["iscsi:", "nbd:", "enbd:", "drbd:"] where t.hasPrefix(p) {
+                blockScript = "block-" + p.dropLast()
+                t.removeFirst(p.count)
+            }
             // xend's uname prefixes: phy:, file:, tap:aio:, tap:qcow2:, tap2:..., ...
             var changed = true
             while changed {
@@ -676,7 +695,8 @@ private struct SXPModelReader {
                     changed = true
                 }
             }
-            target = t.isEmpty ? nil : resolveDisk(t)
+            // A path resolves; a name for a block script (iSCSI IQN, DRBD resource) does not.
+            target = t.isEmpty ? nil : (blockScript == nil && f["script"] == nil ? resolveDisk(t) : t)
         }
         if let fm = f["format"] {
             guard let x = DiskDevice.Format(rawValue: fm) else {
@@ -705,13 +725,13 @@ private struct SXPModelReader {
             if d.backendType == nil { log.error(body.location, "unknown backendtype `\(b)`") }
         }
         d.backendDomain = f["backend"].flatMap { $0 == "0" ? nil : $0 }
-        d.script = f["script"]
+        d.script = f["script"] ?? blockScript
         d.directIOSafe = f["direct_io_safe"] == "1"
         d.discardEnable = f["discard"].map { $0 == "1" }
         for o in body.children("option") {
             if let i = o.items, i.count == 3, let k = i[1].atom, let v = i[2].atom { d.options[k] = v }
         }
-        if !isPlausibleVdev(d.vdev) { log.error(body.location, "bad vdev `\(d.vdev)`") }
+        if d.deviceNumber == nil { log.error(body.location, "bad vdev `\(d.vdev)`") }
         return d
     }
 
@@ -774,11 +794,14 @@ private struct SXPModelReader {
     mutating func pci(_ dev: SExpr) -> PCIDevice? {
         let f = pairs(dev)
         func num(_ k: String) -> Int? { f[k].flatMap { parseCInteger($0.hasPrefix("0x") ? $0 : "0x" + $0) } }
-        guard let bus = num("bus"), let slot = num("slot"), let fn = num("func") else {
-            log.error(dev.location, "a pci dev needs (bus ..) (slot ..) (func ..)")
+        let all = f["func"] == "*"
+        guard let bus = num("bus"), let slot = num("slot"), let fn = all ? 0 : num("func"),
+              bus <= 0xFF, slot <= 0x1F, fn <= 7, (num("domain") ?? 0) <= 0xFFFF else {
+            log.error(dev.location, "a pci dev needs (bus ..) (slot ..) (func ..) within PCI's ranges")
             return nil
         }
         var p = PCIDevice(domain: num("domain") ?? 0, bus: bus, device: slot, function: fn)
+        p.allFunctions = all
         p.vslot = num("vslot")
         p.permissive = f["permissive"].map { $0 == "1" }
         p.msitranslate = f["msitranslate"].map { $0 == "1" }

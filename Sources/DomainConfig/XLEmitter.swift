@@ -19,10 +19,11 @@ extension DomainConfiguration {
         line("name", xlQuote(name_label))
         line("uuid", xlQuote(uuid.description))
         line("type", xlQuote(type.rawValue))
+        // maxmem and maxvcpus default to memory and vcpus: written only when they differ.
         line("memory", String(memoryMiB))
-        line("maxmem", String(maxmemMiB))
+        if maxmemMiB != memoryMiB { line("maxmem", String(maxmemMiB)) }
         line("vcpus", String(VCPUs_at_startup))
-        line("maxvcpus", String(VCPUs_max))
+        if VCPUs_max != VCPUs_at_startup { line("maxvcpus", String(VCPUs_max)) }
         if let cpus { writeAffinity("cpus", cpus, line: line) }
         if let cpus_soft { writeAffinity("cpus_soft", cpus_soft, line: line) }
         line("on_poweroff", xlQuote(actions_after_shutdown.rawValue))
@@ -118,7 +119,9 @@ extension DiskDevice {
             let v = options[key]!
             parts.append(DiskDevice.flagOptions.contains(key) ? key : "\(key)=\(v)")
         }
-        if let target { parts.append("target=\(target)") }
+        // `target=` takes the rest of the spec less one trailing comma, so a
+        // target that ends in a comma gets one more.
+        if let target { parts.append("target=\(target)" + (target.hasSuffix(",") ? "," : "")) }
         return parts.joined(separator: ",")
     }
 }

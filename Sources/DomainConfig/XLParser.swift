@@ -30,6 +30,8 @@ struct RawParser {
     private var depth = 0
     private var current: Token
     private var raw = RawConfig()
+    /// Set when reading text other than the file (overrides): locations carry it.
+    private var source: String?
 
     struct Token {
         enum Kind: Equatable {
@@ -39,6 +41,7 @@ struct RawParser {
             case lbracket, rbracket, lparen, rparen, comma
             case assign, plusAssign, semicolon, newline, end
             case python(String)     // something only Python could make sense of
+            case badWord(String)    // a word that is not an xl.cfg name (reported by the parser)
             case invalid(String)    // a character the grammar does not have
         }
         var kind: Kind
@@ -60,9 +63,12 @@ struct RawParser {
     }
 
     /// Parses more statements into an existing config (used for KEY=VALUE overrides).
-    static func parse(text: String, file: String, mode: SyntaxMode, into raw: RawConfig) -> (RawConfig, [Diagnostic]) {
+    static func parse(text: String, file: String, mode: SyntaxMode, into raw: RawConfig,
+                      line: Int = 1) -> (RawConfig, [Diagnostic]) {
         var parser = RawParser(text: text, file: file, mode: mode)
         parser.raw = raw
+        parser.source = file
+        parser.line = line
         parser.parseFile()
         return (parser.raw, parser.log.items)
     }
@@ -79,6 +85,9 @@ struct RawParser {
                 advance()
             case .key(let key):
                 parseStatement(key: key)
+            case .badWord(let word):
+                log.error(current.location, "invalid key `\(word)`: xl.cfg keys are lower-case letters, digits, `.` and `_`, starting with a letter")
+                recover()
             default:
                 reportUnexpected(expecting: "a `key = value` setting")
                 recover()
@@ -94,12 +103,10 @@ struct RawParser {
         case .assign: isAddition = false
         case .plusAssign: isAddition = true
         default:
-            if mode == .xm || key == "import" || key == "from" || key == "if" || key == "def" || key == "for" {
-                if let hint = pythonStatementHint(key) {
-                    log.error(keyLocation, pythonNotExecuted(hint))
-                    recover()
-                    return
-                }
+            if let hint = pythonStatementHint(key) {
+                log.error(keyLocation, pythonNotExecuted(hint))
+                recover()
+                return
             }
             reportUnexpected(expecting: "`=` or `+=` after `\(key)`")
             recover()
@@ -131,12 +138,14 @@ struct RawParser {
             raw.remove(key)  // xm's None: the key is not set
             return
         }
-        if isAddition, let previous = raw[key] {
-            switch (previous.value, value) {
-            case (.string(let a, _), .string(let b, let l)):
+        if isAddition, let previousIsList = raw.isList(key) {
+            switch (previousIsList, value) {
+            case (false, .string(let b, let l)):
+                let a = raw[key]?.value.stringValue ?? ""
                 raw.set(ConfigSetting(key: key, value: .string(a + b, l), location: location))
-            case (.list(let a, _), .list(let b, let l)):
-                raw.set(ConfigSetting(key: key, value: .list(a + b, l), location: location))
+            case (true, .list(let b, _)):
+                // In place: the earlier list is not copied (long `disk +=` chains stay linear).
+                _ = raw.appendToList(key, b, setting: ConfigSetting(key: key, value: value, location: location))
             default:
                 log.error(value.location, "can't add a list to a string or a string to a list (`\(key) +=`)")
             }
@@ -168,6 +177,10 @@ struct RawParser {
                 reportUnexpected(expecting: "a value")
                 return nil
             }
+            guard depth < 64 else {
+                log.error(location, "lists nested more than 64 deep")
+                return nil
+            }
             depth += 1
             advance()
             var items: [ConfigValue] = []
@@ -197,7 +210,7 @@ struct RawParser {
                 log.error(location, pythonNotExecuted("the name `\(word)`"))
                 return nil
             }
-        case .python(let what):
+        case .python(let what) where mode == .xm:
             log.error(location, pythonNotExecuted("`\(what)`"))
             return nil
         default:
@@ -211,16 +224,17 @@ struct RawParser {
             + "e.g. `memory = 512` or `disk = [ 'phy:/dev/vg/guest,xvda,w' ]`"
     }
 
+    /// What Python statement a name not followed by `=` starts, if it looks like one:
+    /// Python keywords in either mode; in xm files also calls and expressions.
     private func pythonStatementHint(_ key: String) -> String? {
+        let keywords: Set<String> = ["import", "from", "if", "elif", "else", "def", "for", "while", "print",
+                                     "try", "except", "class", "with", "return", "del", "pass"]
+        if keywords.contains(key) { return "a Python `\(key)` statement" }
+        guard mode == .xm else { return nil }
         switch current.kind {
-        case .assign, .plusAssign: return nil
-        default:
-            if ["import", "from", "if", "elif", "else", "def", "for", "while", "print", "try", "class", "with", "return"].contains(key) {
-                return "a Python `\(key)` statement"
-            }
-            if case .lparen = current.kind { return "a call of `\(key)`" }
-            if case .python(let op) = current.kind { return "`\(key) \(op)`" }
-            return mode == .xm ? "a Python statement starting with `\(key)`" : nil
+        case .lparen: return "a call of `\(key)`"
+        case .python(let op): return "`\(key) \(op)`"
+        default: return "a Python statement starting with `\(key)`"
         }
     }
 
@@ -273,12 +287,13 @@ struct RawParser {
         case .end: return "end of file"
         case .python(let p): return "`\(p)`"
         case .invalid(let c): return "`\(c)`"
+        case .badWord(let w): return "name `\(w)`"
         }
     }
 
     // MARK: lexer
 
-    private var location: SourceLocation { SourceLocation(line: line, column: pos - lineStart + 1) }
+    private var location: SourceLocation { SourceLocation(line: line, column: pos - lineStart + 1, source: source) }
 
     private func peek(_ offset: Int = 0) -> UInt8 {
         pos + offset < bytes.count ? bytes[pos + offset] : 0
@@ -422,8 +437,7 @@ struct RawParser {
             }
         }
         let word = String(decoding: bytes[begin..<pos], as: UTF8.self)
-        log.error(start, "invalid name `\(word)`: xl.cfg keys are lower-case letters, digits, `.` and `_`, starting with a letter")
-        return Token(kind: .invalid(word), location: start)
+        return Token(kind: .badWord(word), location: start)
     }
 
     private mutating func scanNumber(_ start: SourceLocation, negative: Bool) -> Token {
@@ -560,10 +574,7 @@ struct RawParser {
     private mutating func scanEscape(into out: inout [UInt8]) -> Bool {
         let at = location
         pos += 1
-        guard pos < bytes.count else {
-            log.error(at, "a backslash at the end of the file")
-            return false
-        }
+        guard pos < bytes.count else { return false }  // reported as an unterminated string
         let c = bytes[pos]
         pos += 1
         switch c {

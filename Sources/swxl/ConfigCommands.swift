@@ -52,7 +52,7 @@ struct ConfigCheck: ParsableCommand {
     @Flag(name: .long, help: "Treat warnings as errors.")
     var strict = false
 
-    @Argument(help: "Config files, then optional KEY=VALUE overrides.")
+    @Argument(help: "Config files, then optional KEY=VALUE overrides.", completion: .file())
     var words: [String]
 
     func run() throws {
@@ -60,6 +60,10 @@ struct ConfigCheck: ParsableCommand {
         guard !files.isEmpty else { throw ValidationError("no config file given") }
         var failed = false
         for file in files {
+            if isDirectory(file) {
+                printToStandardError("\(file): skipped (a directory, not a config file)")
+                continue
+            }
             let result = DomainConfiguration.load(path: file, format: from, overrides: overrides)
             for d in result.diagnostics { printToStandardError(d.description) }
             if result.configuration == nil || (strict && !result.warnings.isEmpty) {
@@ -89,7 +93,7 @@ struct ConfigShow: ParsableCommand {
     @Option(name: .long, help: "The input format: auto, xl, xm, sxp or json.")
     var from: ConfigFormat = .auto
 
-    @Argument(help: "A config file, then optional KEY=VALUE overrides.")
+    @Argument(help: "A config file, then optional KEY=VALUE overrides.", completion: .file())
     var words: [String]
 
     func run() throws {
@@ -104,4 +108,9 @@ struct ConfigShow: ParsableCommand {
         case .xl: print(config.xlText(), terminator: "")
         }
     }
+}
+
+func isDirectory(_ path: String) -> Bool {
+    var st = stat()
+    return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
 }

@@ -13,6 +13,10 @@ let libxlutilDumpSource = #"""
  *                          then "status<TAB>N" (the xlu_cfg_readfile result)
  *   xlu_dump disk SPEC...  the libxl_device_disk that xlu_disk_parse makes
  *                          from the specs, one field per line, or "status N"
+ *   xlu_dump pci SPEC      the libxl_device_pci that xlu_pci_parse_spec_string
+ *                          makes, one field per line, then "status N"
+ *   xlu_dump rate RATE     the vif rate limit xlu_vif_parse_rate makes
+ *                          (bytes per interval, interval in us), "status N"
  *
  * libxlutil has no call to list the keys of a config, so this walks the
  * settings list through the layout of libxlutil's (4.17) private structs,
@@ -115,11 +119,49 @@ static int dump_disk(int n, const char *const *specs) {
     return 0;
 }
 
+static int dump_pci(const char *spec) {
+    XLU_Config *cfg = xlu_cfg_init(stderr, "spec");
+    if (!cfg) return 2;
+    libxl_device_pci pci;
+    libxl_device_pci_init(&pci);
+    int rc = xlu_pci_parse_spec_string(cfg, &pci, spec);
+    if (rc == 0) {
+        printf("domain\t%d\nbus\t%d\ndev\t%d\nfunc\t%d\nvdevfn\t%u\nvfunc_mask\t%u\n",
+               pci.domain, pci.bus, pci.dev, pci.func, pci.vdevfn, pci.vfunc_mask);
+        printf("permissive\t%d\nmsitranslate\t%d\nseize\t%d\npower_mgmt\t%d\n",
+               pci.permissive, pci.msitranslate, pci.seize, pci.power_mgmt);
+        printf("rdm_policy\t%s\n", libxl_rdm_reserve_policy_to_string(pci.rdm_policy));
+        field("name", pci.name);
+    }
+    printf("status\t%d\n", rc);
+    libxl_device_pci_dispose(&pci);
+    xlu_cfg_destroy(cfg);
+    return 0;
+}
+
+static int dump_rate(const char *rate) {
+    XLU_Config *cfg = xlu_cfg_init(stderr, "rate");
+    if (!cfg) return 2;
+    libxl_device_nic nic;
+    libxl_device_nic_init(&nic);
+    int rc = xlu_vif_parse_rate(cfg, rate, &nic);
+    if (rc == 0) {
+        printf("bytes_per_interval\t%llu\ninterval_usecs\t%u\n",
+               (unsigned long long)nic.rate_bytes_per_interval, nic.rate_interval_usecs);
+    }
+    printf("status\t%d\n", rc);
+    libxl_device_nic_dispose(&nic);
+    xlu_cfg_destroy(cfg);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc >= 3 && !strcmp(argv[1], "cfg")) return dump_cfg(argv[2]);
     if (argc >= 2 && !strcmp(argv[1], "disk"))
         return dump_disk(argc - 2, (const char *const *)argv + 2);
-    fprintf(stderr, "usage: xlu_dump cfg FILE | xlu_dump disk SPEC...\n");
+    if (argc == 3 && !strcmp(argv[1], "pci")) return dump_pci(argv[2]);
+    if (argc == 3 && !strcmp(argv[1], "rate")) return dump_rate(argv[2]);
+    fprintf(stderr, "usage: xlu_dump cfg FILE | xlu_dump disk SPEC... | xlu_dump pci SPEC | xlu_dump rate RATE\n");
     return 2;
 }
 """#
