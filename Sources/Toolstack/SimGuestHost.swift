@@ -121,17 +121,16 @@ public final class SimGuestHost {
 
     // MARK: domains coming and going
 
-    /// Attaches running domains, detaches gone ones.
+    /// Attaches running domains, detaches gone ones. One directory read;
+    /// only domains not yet served are looked at more closely.
     func sync() {
-        guard let domains = try? sim.listDomains() else { return }
-        var live: Set<UInt32> = []
-        for d in domains where d.domid != 0 {
-            live.insert(d.domid)
-            if guests[d.domid] == nil && !d.paused && !d.shutdown && toolstack.record(d.domid) != nil {
-                attach(d.domid)
-            }
-        }
+        let live = Set(sim.domainIDs())
         for id in guests.keys where !live.contains(id) { detach(id) }
+        for id in live where guests[id] == nil {
+            guard let d = (try? sim.domainInfo(domid: id)) ?? nil, !d.paused, !d.shutdown,
+                  toolstack.record(id) != nil else { continue }
+            attach(id)
+        }
     }
 
     func attach(_ domid: UInt32) {

@@ -355,6 +355,11 @@ public final class SimulatedHypervisor: Hypervisor {
         return out
     }
 
+    /// The domids of the domains other than Domain-0 (one directory read).
+    public func domainIDs() -> [UInt32] {
+        FileIO.list(domainsDir).compactMap { UInt32($0) }
+    }
+
     public func vcpuInfo(domid: UInt32) throws(HypervisorError) -> [VCPUInfo] {
         guard let d = try domainInfo(domid: domid) else { throw Self.noSuchDomain("vcpu info", domid) }
         let cpus = try physInfo().cpus
