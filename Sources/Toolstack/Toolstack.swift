@@ -31,6 +31,8 @@ public final class Toolstack {
     public let store: any StoreAccess
     public let stateDir: String
     public var faults: FaultInjection
+    /// Called as each create step completes (the benchmark times steps with it).
+    public var onStep: ((CreateStep) -> Void)? = nil
 
     public init(hypervisor: any Hypervisor, store: any StoreAccess, stateDir: String,
                 faults: FaultInjection = FaultInjection()) {
@@ -78,6 +80,7 @@ public final class Toolstack {
             journal.note("name=\(plan.name)")
             undo.append { [self] in unlink(namePath(plan.name)) }
             try faults.check(.reserveName)
+            onStep?(.reserveName)
 
             // 2. The domain.
             let domid: UInt32
@@ -88,6 +91,7 @@ public final class Toolstack {
             journal.note("domid=\(domid)\nuuid=\(DomainHandle.format(plan.uuid))")
             undo.append { [self] in try? hypervisor.destroy(domid: domid) }
             try faults.check(.createDomain)
+            onStep?(.createDomain)
 
             // 3. Limits and 4. build.
             let built: BuildResult
@@ -95,12 +99,14 @@ public final class Toolstack {
                 try hypervisor.setMaxMemory(domid: domid, kib: plan.maxMemoryMiB << 10)
                 try hypervisor.setMaxVCPUs(domid: domid, count: plan.maxVCPUs)
                 try faults.check(.limits)
+            onStep?(.limits)
                 built = try hypervisor.build(domid: domid, spec: BuildSpec(kernelPath: plan.kernel,
                     ramdiskPath: plan.ramdisk, commandLine: plan.cmdline, memoryKiB: plan.memoryMiB << 10))
             } catch let e as HypervisorError {
                 throw ToolstackError.hypervisor(e)
             }
             try faults.check(.build)
+            onStep?(.build)
 
             // 5. The xenstore layout.
             let nodes = StoreLayout.nodes(domid: domid, plan: plan, build: built, startTimeNs: nowNanoseconds())
@@ -109,6 +115,7 @@ public final class Toolstack {
                 try store.commit(removals: StoreLayout.roots(domid: domid, uuid: plan.uuid), writes: nodes)
             } catch { throw ToolstackError.store(error) }
             try faults.check(.store)
+            onStep?(.store)
 
             // 6. Introduce.
             undo.append { [self] in try? store.release(domid: domid) }
@@ -116,6 +123,7 @@ public final class Toolstack {
                 throw ToolstackError.store(error)
             }
             try faults.check(.introduce)
+            onStep?(.introduce)
 
             // 7. Our record.
             undo.append { [self] in
@@ -127,12 +135,14 @@ public final class Toolstack {
                 try FileIO.writeAtomically(namePath(plan.name), "\(domid)\n")
             } catch { throw ToolstackError.system(error.description) }
             try faults.check(.record)
+            onStep?(.record)
 
             // 8. Run.
             if !paused {
                 do { try hypervisor.unpause(domid: domid) } catch { throw ToolstackError.hypervisor(error) }
             }
             try faults.check(.unpause)
+            onStep?(.unpause)
             journal.finish()
             return domid
         } catch let error as ToolstackError {

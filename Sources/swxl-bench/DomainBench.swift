@@ -33,6 +33,8 @@ struct DomainsBenchmark: ParsableCommand {
     var runs: Int = 20
     @Flag(help: "Do not run the simulated guests (no guest host process).")
     var noGuests = false
+    @Flag(name: .shortAndLong, help: "Also print the p50 of each create step.")
+    var verbose = false
 
     func run() throws {
         let sizes = self.sizes.split(separator: ",").compactMap { Int($0) }.sorted()
@@ -64,9 +66,18 @@ struct DomainsBenchmark: ParsableCommand {
             }
             BenchSupport.settle()
             var creates: [Double] = [], destroys: [Double] = []
+            var stepTimes: [CreateStep: [Double]] = [:]
+            var last = 0.0
+            toolstack.onStep = { step in
+                let t = BenchSupport.now()
+                stepTimes[step, default: []].append(t - last)
+                last = t
+            }
+            defer { toolstack.onStep = nil }
             for i in 0..<samples {
                 let plan = DomainPlan(name: "bench\(i)", memoryMiB: 16, kernel: kernel)
                 let t0 = BenchSupport.now()
+                last = t0
                 let id = try toolstack.create(plan)
                 let t1 = BenchSupport.now()
                 try toolstack.destroy(domid: id)
@@ -76,8 +87,13 @@ struct DomainsBenchmark: ParsableCommand {
             }
             let c = BenchSupport.percentiles(creates), d = BenchSupport.percentiles(destroys)
             p50At[size] = c.p50
-            print(Fmt2.right("\(size)", 4) + "   " + Fmt2.ms(c.p50, 10) + "   " + Fmt2.ms(c.p99, 10) + "   "
-                  + Fmt2.ms(d.p50, 11) + "   " + Fmt2.ms(d.p99, 11))
+            var line = Fmt2.right("\(size)", 4) + "   " + Fmt2.ms(c.p50, 10) + "   " + Fmt2.ms(c.p99, 10) + "   "
+                + Fmt2.ms(d.p50, 11) + "   " + Fmt2.ms(d.p99, 11)
+            if verbose {
+                line += "   steps p50:"
+                for step in CreateStep.allCases { line += " \(step.rawValue) " + Fmt2.ms(BenchSupport.percentiles(stepTimes[step] ?? []).p50, 0) }
+            }
+            print(line)
         }
         BenchSupport.settle()
         var lists: [Double] = [], clis: [Double] = []
