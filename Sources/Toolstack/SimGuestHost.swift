@@ -28,7 +28,10 @@ public final class SimGuestHost {
     let sim: SimulatedHypervisor
     let paths: HostPaths
     let control: XenStoreConnection
-    var guests: [UInt32: Guest] = [:]
+    var guests: [UInt32: Guest] = [:] { didSet { guestsChanged = true } }
+    var guestsChanged = true
+    /// Guests whose connection was used since the last poll: they may hold read-ahead events.
+    var touched: Set<UInt32> = []
     var idleSince: UInt64 = 0
     public var idleExitSeconds: UInt64 = 3
 
@@ -85,6 +88,8 @@ public final class SimGuestHost {
         try control.watch("/local/domain/0/backend", token: "backend")
         idleSince = nowNanoseconds()
         var lastSync: UInt64 = 0
+        var order: [UInt32] = []
+        var fds: [pollfd] = []
         while true {
             let now = nowNanoseconds()
             if now - lastSync > 500_000_000 {
@@ -97,10 +102,16 @@ public final class SimGuestHost {
             } else {
                 idleSince = now
             }
-            var fds = [pollfd(fd: control.fd, events: Int16(POLLIN), revents: 0)]
-            let order = Array(guests.keys)
-            for id in order { fds.append(pollfd(fd: guests[id]!.conn.fd, events: Int16(POLLIN), revents: 0)) }
-            let pending = control.hasPendingInput || guests.values.contains { $0.conn.hasPendingInput }
+            if guestsChanged {
+                // The poll set changes only when guests come or go.
+                order = Array(guests.keys)
+                fds = [pollfd(fd: control.fd, events: Int16(POLLIN), revents: 0)]
+                    + order.map { pollfd(fd: guests[$0]!.conn.fd, events: Int16(POLLIN), revents: 0) }
+                guestsChanged = false
+            }
+            for i in fds.indices { fds[i].revents = 0 }
+            // Events already read off a socket (while waiting for a reply) are not seen by poll(2).
+            let pending = control.hasPendingInput || touched.contains { guests[$0]?.conn.hasPendingInput == true }
             let rc = poll(&fds, nfds_t(fds.count), pending ? 0 : 250)
             if rc < 0 && errno != EINTR {
                 for id in Array(guests.keys) { detach(id) }
@@ -108,8 +119,12 @@ public final class SimGuestHost {
             }
             // Control events first: they may add or remove guests.
             while let event = try control.nextEvent(timeoutMs: 0) { handleControl(event) }
-            for (i, id) in order.enumerated() {
-                guard let guest = guests[id], fds[i + 1].revents != 0 || guest.conn.hasPendingInput else { continue }
+            var ready = touched
+            touched.removeAll()
+            for (i, id) in order.enumerated() where i + 1 < fds.count && fds[i + 1].revents != 0 { ready.insert(id) }
+            for id in ready {
+                guard let guest = guests[id] else { continue }
+                touched.insert(id)
                 do {
                     while let event = try guest.conn.nextEvent(timeoutMs: 0) { handleGuest(guest, event) }
                 } catch {
@@ -137,6 +152,7 @@ public final class SimGuestHost {
         guard let conn = try? XenStoreConnection(socketPath: paths.domainSocket(domid)) else { return }
         let guest = Guest(domid: domid, conn: conn)
         guests[domid] = guest
+        touched.insert(domid)
         let plan = toolstack.record(domid)
         appendConsole(domid, "Xen PV guest \(domid) (swxl simulated): booting \(plan?.kernel ?? "")\n"
                       + "Command line: \(plan?.cmdline ?? "")\n")
@@ -146,10 +162,9 @@ public final class SimGuestHost {
                 try conn.write(key, "1")
             }
             try conn.write("device/suspend/event-channel", "3")
-            try conn.watch("control/shutdown", token: "shutdown")
-            try conn.watch("memory/target", token: "memory")
-            try conn.watch("cpu", token: "cpu")
-            try conn.watch("device", token: "device")
+            // One watch on the whole domain: the daemon matches every write
+            // against every watch, so 1000 guests keep it to 1000 watches.
+            try conn.watch(XSPath.domainPath(domid), token: "domain")
         } catch {
             detach(domid)
             return
@@ -187,6 +202,25 @@ public final class SimGuestHost {
 
     func handleGuest(_ guest: Guest, _ event: (path: String, token: String)) {
         let conn = guest.conn
+        touched.insert(guest.domid)
+        if event.token == "domain" {
+            let base = XSPath.domainPath(guest.domid)
+            let relative = event.path == base ? "" : event.path.hasPrefix(base + "/") ? String(event.path.dropFirst(base.count + 1)) : event.path
+            if relative.isEmpty {
+                // The watch's first firing: look at everything once.
+                for token in ["shutdown", "memory", "cpu", "device"] { handleGuest(guest, (event.path, token)) }
+            } else if relative == "control/shutdown" {
+                handleGuest(guest, (event.path, "shutdown"))
+            } else if relative == "memory/target" {
+                handleGuest(guest, (event.path, "memory"))
+            } else if relative.hasPrefix("cpu/") && relative.hasSuffix("/availability") {
+                handleGuest(guest, (event.path, "cpu"))
+            } else if relative.hasPrefix("device/") && (relative.hasSuffix("/state") || relative.split(separator: "/").count == 3) {
+                handleGuest(guest, (event.path, "device"))
+            }
+            return
+        }
+        guard guests[guest.domid] != nil else { return }
         switch event.token {
         case "shutdown":
             guard let request = try? conn.read("control/shutdown"), !request.isEmpty else { return }

@@ -148,7 +148,7 @@ public final class SimulatedHypervisor: Hypervisor {
         let before = host.text
         let result = try body(&host)
         if host.text != before {
-            do { try FileIO.writeAtomically(hostPath, host.text) } catch {
+            do { try FileIO.overwrite(hostPath, host.text) } catch {
                 throw HypervisorError(operation, errno: error.errno, error.description)
             }
         }
@@ -177,12 +177,18 @@ public final class SimulatedHypervisor: Hypervisor {
         return host
     }
 
+    /// A domain's record. Records are rewritten in place under the lock and
+    /// read without it: a read that races a rewrite is read again.
     private func load(_ domid: UInt32) -> Record? {
-        FileIO.read(domainPath(domid)).flatMap { Record(text: $0) }
+        for _ in 0..<3 {
+            guard let text = FileIO.read(domainPath(domid)) else { return nil }
+            if let record = Record(text: text) { return record }
+        }
+        return nil
     }
 
     private func store(_ record: Record, _ operation: String) throws(HypervisorError) {
-        do { try FileIO.writeAtomically(domainPath(record.domid), record.text) } catch {
+        do { try FileIO.overwrite(domainPath(record.domid), record.text) } catch {
             throw HypervisorError(operation, errno: error.errno, error.description)
         }
     }
@@ -191,8 +197,9 @@ public final class SimulatedHypervisor: Hypervisor {
                         _ body: (inout Record, inout Host) throws(HypervisorError) -> Void) throws(HypervisorError) {
         try locked(operation) { (host: inout Host) throws(HypervisorError) in
             guard var record = load(domid) else { throw Self.noSuchDomain(operation, domid) }
+            let before = record.text
             try body(&record, &host)
-            try store(record, operation)
+            if record.text != before { try store(record, operation) }
         }
     }
 

@@ -131,8 +131,8 @@ public final class Toolstack {
                 unlink(consoleLog(domid))
             }
             do {
-                try FileIO.writeAtomically(recordPath(domid), plan.encoded)
-                try FileIO.writeAtomically(namePath(plan.name), "\(domid)\n")
+                try FileIO.overwrite(recordPath(domid), plan.encoded)
+                try FileIO.overwrite(namePath(plan.name), "\(domid)\n")
             } catch { throw ToolstackError.system(error.description) }
             try faults.check(.record)
             onStep?(.record)

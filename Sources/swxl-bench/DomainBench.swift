@@ -33,6 +33,8 @@ struct DomainsBenchmark: ParsableCommand {
     var runs: Int = 20
     @Flag(help: "Do not run the simulated guests (no guest host process).")
     var noGuests = false
+    @Option(help: "Where the temporary state dir goes (default /tmp).")
+    var dir: String = "/tmp"
     @Flag(name: .shortAndLong, help: "Also print the p50 of each create step.")
     var verbose = false
 
@@ -42,7 +44,7 @@ struct DomainsBenchmark: ParsableCommand {
         let swxl = BenchSupport.siblingSWXL()
         guard access(swxl, X_OK) == 0 else { throw ValidationError("no swxl next to swxl-bench at \(swxl): build it first") }
         let kernel = BenchSupport.tinyKernel()
-        let state = BenchSupport.temporaryDirectory()
+        let state = BenchSupport.temporaryDirectory(in: dir)
         let env = ["SWXL_STATE_DIR": state, "SWXL_SIM_MEMORY": "\(1 << 20)", "SWXL_SIM_CPUS": "8"]
         setenv("SWXL_STATE_DIR", state, 1)
         setenv("SWXL_SIM_MEMORY", "\(1 << 20)", 1)
@@ -174,8 +176,8 @@ enum BenchSupport {
         return "examples/kernels/tiny-pv"
     }
 
-    static func temporaryDirectory() -> String {
-        var template = Array("/tmp/swxl-bench-domains-XXXXXX".utf8CString)
+    static func temporaryDirectory(in parent: String) -> String {
+        var template = Array((parent + "/swxl-bench-domains-XXXXXX").utf8CString)
         let p = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
         return p.map { String(cString: $0) } ?? "/tmp/swxl-bench-domains"
     }
