@@ -39,8 +39,6 @@ public final class SimGuestHost {
         let domid: UInt32
         let conn: XenStoreConnection
         var scriptPid: pid_t = 0
-        /// Frontend device dirs (relative), e.g. `device/vbd/51712`.
-        var watchedBackends: Set<String> = []
         init(domid: UInt32, conn: XenStoreConnection) {
             self.domid = domid
             self.conn = conn
@@ -85,7 +83,10 @@ public final class SimGuestHost {
 
         try control.watch(XSPath.introduceDomain, token: "introduce")
         try control.watch(XSPath.releaseDomain, token: "release")
-        try control.watch("/local/domain/0/backend", token: "backend")
+        // One watch, as dom0, on every domain: the daemon matches each write
+        // against each watch, so a watch per guest would make every create
+        // cost more the more guests run.
+        try control.watch("/local/domain", token: "local")
         idleSince = nowNanoseconds()
         var lastSync: UInt64 = 0
         var order: [UInt32] = []
@@ -162,9 +163,7 @@ public final class SimGuestHost {
                 try conn.write(key, "1")
             }
             try conn.write("device/suspend/event-channel", "3")
-            // One watch on the whole domain: the daemon matches every write
-            // against every watch, so 1000 guests keep it to 1000 watches.
-            try conn.watch(XSPath.domainPath(domid), token: "domain")
+            // (Its changes reach this host through the one watch on /local/domain.)
         } catch {
             detach(domid)
             return
@@ -177,6 +176,8 @@ public final class SimGuestHost {
                 }
             }
         }
+        handleGuest(guest, (XSPath.domainPath(domid), "domain"))  // look at everything once
+        guard guests[domid] != nil else { return }
         if let script = plan?.simGuestScript, !script.isEmpty {
             guest.scriptPid = spawnScript(script, domid: domid)
         }
@@ -191,8 +192,22 @@ public final class SimGuestHost {
         switch event.token {
         case "introduce", "release":
             sync()
-        case "backend":
-            playBackend(event.path)
+        case "local":
+            // /local/domain/<id>/...
+            let parts = event.path.split(separator: "/", maxSplits: 4)
+            guard parts.count >= 4, let id = UInt32(parts[2]) else { return }
+            if id == 0 {
+                guard parts[3] == "backend" else { return }
+                playBackend(event.path)
+                // The frontend follows its backend.
+                let p = event.path.split(separator: "/")
+                if p.count >= 6, let front = UInt32(p[5]), let guest = guests[front] {
+                    handleGuest(guest, (XSPath.domainPath(front) + "/device", "domain"))
+                }
+            } else if let guest = guests[id] {
+                handleGuest(guest, (event.path, "domain"))
+                if parts[3] == "device" && event.path.hasSuffix("/state") { playBackend(event.path) }
+            }
         default:
             break
         }
@@ -215,7 +230,7 @@ public final class SimGuestHost {
                 handleGuest(guest, (event.path, "memory"))
             } else if relative.hasPrefix("cpu/") && relative.hasSuffix("/availability") {
                 handleGuest(guest, (event.path, "cpu"))
-            } else if relative.hasPrefix("device/") && (relative.hasSuffix("/state") || relative.split(separator: "/").count == 3) {
+            } else if relative == "device" || (relative.hasPrefix("device/") && (relative.hasSuffix("/state") || relative.split(separator: "/").count == 3)) {
                 handleGuest(guest, (event.path, "device"))
             }
             return
@@ -248,7 +263,7 @@ public final class SimGuestHost {
             let values = (try? conn.readMany(paths)) ?? []
             let online = values.filter { $0 == "online" }.count
             if online > 0 { try? sim.setOnlineVCPUs(domid: guest.domid, count: UInt32(online)) }
-        case "device", "backend-state":
+        case "device":
             stepFrontends(guest)
         default:
             break
@@ -264,10 +279,6 @@ public final class SimGuestHost {
             for devid in (try? conn.directory("device/\(kind)")) ?? [] {
                 let front = "device/\(kind)/\(devid)"
                 guard let backend = try? conn.read(front + "/backend"), !backend.isEmpty else { continue }
-                if !guest.watchedBackends.contains(front) {
-                    guest.watchedBackends.insert(front)
-                    try? conn.watch(backend + "/state", token: "backend-state")
-                }
                 let values = (try? conn.readMany([front + "/state", backend + "/state"])) ?? []
                 guard values.count == 2, let f = values[0].flatMap({ Int($0) }), let b = values[1].flatMap({ Int($0) }) else { continue }
                 var next: Int? = nil
@@ -304,7 +315,6 @@ public final class SimGuestHost {
             try? control.write(dir + "/state", "\(next)")
             if next == 2 { try? control.write(dir + "/hotplug-status", "connected") }
             if guests[UInt32(parts[5]) ?? 0] == nil { return }
-            if b == 1 { try? control.watch(front + "/state", token: "backend") }
         }
     }
 
