@@ -6,18 +6,24 @@ import Glibc
 enum FileIO {
     /// The whole file, or nil when it does not exist or cannot be read.
     static func read(_ path: String) -> String? {
+        readBytes(path).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// The whole file's bytes, or nil when it does not exist or cannot be read.
+    static func readBytes(_ path: String) -> [UInt8]? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
         var out: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 16384)
+        var chunk = [UInt8](repeating: 0, count: 4096)
         while true {
             let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
             if n < 0 && errno == EINTR { continue }
             if n <= 0 { break }
             out.append(contentsOf: chunk[0..<n])
+            if n < chunk.count { break }  // a short read of a regular file: its end
         }
-        return String(decoding: out, as: UTF8.self)
+        return out
     }
 
     /// Writes `text` to `path` atomically: a temporary file renamed over it.

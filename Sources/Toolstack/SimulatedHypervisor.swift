@@ -101,20 +101,60 @@ public final class SimulatedHypervisor: Hypervisor {
             self.kernel = ""
         }
 
-        init?(text: String) {
-            let kv = parseKeyValues(text)
-            guard let domid = kv["domid"].flatMap({ UInt32($0) }), let uuid = kv["uuid"].flatMap({ DomainHandle.parse($0) }),
-                  let type = kv["type"].flatMap({ GuestType(rawValue: $0) }) else { return nil }
-            self.init(domid: domid, uuid: uuid, type: type, maxVCPUs: kv["max_vcpus"].flatMap { UInt32($0) } ?? 1,
-                      maxMemoryKiB: kv["max_kib"].flatMap { UInt64($0) } ?? 0)
-            onlineVCPUs = kv["online_vcpus"].flatMap { UInt32($0) } ?? maxVCPUs
-            currentMemoryKiB = kv["cur_kib"].flatMap { UInt64($0) } ?? 0
-            state = kv["state"] ?? "paused"
-            reason = kv["reason"].flatMap { UInt32($0) }.flatMap { ShutdownReason(rawValue: $0) }
-            cpuNs = kv["cpu_ns"].flatMap { UInt64($0) } ?? 0
-            sinceNs = kv["since_ns"].flatMap { UInt64($0) } ?? 0
-            built = kv["built"] == "1"
-            kernel = kv["kernel"] ?? ""
+        /// Parses a record (`key=value` lines) straight from its bytes:
+        /// `list` reads a thousand of them.
+        init?(bytes: [UInt8]) {
+            var domid: UInt32?, uuid: [UInt8]?, type: GuestType?
+            var fields: [UInt64?] = Array(repeating: nil, count: 8)
+            var state = "paused", kernel = "", built = false, reasonSet = false
+            var i = 0
+            let n = bytes.count
+            while i < n {
+                var eq = i
+                while eq < n && bytes[eq] != UInt8(ascii: "=") && bytes[eq] != 10 { eq += 1 }
+                var end = eq
+                while end < n && bytes[end] != 10 { end += 1 }
+                guard eq < n, bytes[eq] == UInt8(ascii: "=") else { i = end + 1; continue }
+                let key = bytes[i..<eq], value = bytes[(eq + 1)..<end]
+                func number() -> UInt64? {
+                    guard !value.isEmpty, value.count <= 19 else { return nil }
+                    var v: UInt64 = 0
+                    for c in value {
+                        guard c >= 48 && c <= 57 else { return nil }
+                        v = v * 10 + UInt64(c - 48)
+                    }
+                    return v
+                }
+                func text() -> String { String(decoding: value, as: UTF8.self) }
+                switch key.count {
+                case 4 where key.elementsEqual("uuid".utf8): uuid = DomainHandle.parse(text())
+                case 4 where key.elementsEqual("type".utf8): type = GuestType(rawValue: text())
+                case 5 where key.elementsEqual("domid".utf8): domid = number().flatMap { UInt32(exactly: $0) }
+                case 5 where key.elementsEqual("state".utf8): state = text()
+                case 5 where key.elementsEqual("built".utf8): built = value.elementsEqual("1".utf8)
+                case 6 where key.elementsEqual("kernel".utf8): kernel = text()
+                case 6 where key.elementsEqual("reason".utf8): fields[0] = number(); reasonSet = true
+                case 6 where key.elementsEqual("cpu_ns".utf8): fields[1] = number()
+                case 7 where key.elementsEqual("max_kib".utf8): fields[2] = number()
+                case 7 where key.elementsEqual("cur_kib".utf8): fields[3] = number()
+                case 8 where key.elementsEqual("since_ns".utf8): fields[4] = number()
+                case 9 where key.elementsEqual("max_vcpus".utf8): fields[5] = number()
+                case 12 where key.elementsEqual("online_vcpus".utf8): fields[6] = number()
+                default: break
+                }
+                i = end + 1
+            }
+            guard let domid, let uuid, let type else { return nil }
+            let maxVCPUs = fields[5].flatMap { UInt32(exactly: $0) } ?? 1
+            self.init(domid: domid, uuid: uuid, type: type, maxVCPUs: maxVCPUs, maxMemoryKiB: fields[2] ?? 0)
+            onlineVCPUs = fields[6].flatMap { UInt32(exactly: $0) } ?? maxVCPUs
+            currentMemoryKiB = fields[3] ?? 0
+            self.state = state
+            reason = reasonSet ? fields[0].flatMap { UInt32(exactly: $0) }.flatMap { ShutdownReason(rawValue: $0) } : nil
+            cpuNs = fields[1] ?? 0
+            sinceNs = fields[4] ?? 0
+            self.built = built
+            self.kernel = kernel
         }
 
         func cpuTime(now: UInt64) -> UInt64 {
@@ -181,8 +221,8 @@ public final class SimulatedHypervisor: Hypervisor {
     /// read without it: a read that races a rewrite is read again.
     private func load(_ domid: UInt32) -> Record? {
         for _ in 0..<3 {
-            guard let text = FileIO.read(domainPath(domid)) else { return nil }
-            if let record = Record(text: text) { return record }
+            guard let bytes = FileIO.readBytes(domainPath(domid)) else { return nil }
+            if let record = Record(bytes: bytes) { return record }
         }
         return nil
     }
