@@ -215,6 +215,9 @@ public final class Toolstack {
 
     // MARK: looking domains up
 
+    /// Whether this toolstack has created domains that still exist (one directory read).
+    public var hasRecordedDomains: Bool { !FileIO.list(recordsDir).isEmpty }
+
     /// The plan a domain was created from, if this toolstack created it.
     public func record(_ domid: UInt32) -> DomainPlan? {
         FileIO.read(recordPath(domid)).flatMap { DomainPlan(encoded: $0) }

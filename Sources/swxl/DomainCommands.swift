@@ -181,8 +181,7 @@ struct ShutdownRequest {
                 try toolstack.requestShutdown(domid: id, reason: reason)
                 if wait {
                     let verb = reason == "reboot" ? "reboot" : "shutdown"
-                    var b = Array("Waiting for 1 domains\n".utf8)
-                    if id == ids.first { _ = b.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) } }
+                    if id == ids.first { errLine("Waiting for \(ids.count) domains") }
                     if !toolstack.waitForShutdown(domid: id, timeoutSeconds: 60) {
                         DomainCLI.printError("domain \(name) did not \(verb) within 60 s")
                         failed = true
@@ -524,7 +523,7 @@ struct SimGuestsCommand: ParsableCommand {
     func run() throws {
         let env = DomainCLI.environment()
         let paths = HostPaths(environment: env, uid: getuid())
-        let toolstack = try HostOptions.parse([]).open()
+        let toolstack = try HostOptions.parse([]).open(startGuests: false)
         guard let sim = toolstack.hypervisor as? SimulatedHypervisor else { return }
         let socket = HostPaths.clientSocket(environment: env, default: paths.daemonSocket)
         do {

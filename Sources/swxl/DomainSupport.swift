@@ -15,16 +15,20 @@ struct HostOptions: ParsableArguments {
         do { return try HostKind.detect(forced: host) } catch { throw ValidationError(error.description) }
     }
 
-    /// The toolstack of the chosen host, connected.
-    func open() throws -> Toolstack {
+    /// The toolstack of the chosen host, connected. On the embedded host
+    /// the simulated guests' host is (re)started if domains need it.
+    func open(startGuests: Bool = true) throws -> Toolstack {
         let kind = try kind()
+        let toolstack: Toolstack
         do {
-            return try ToolstackHost.open(kind: kind, environment: DomainCLI.environment()) { paths in
+            toolstack = try ToolstackHost.open(kind: kind, environment: DomainCLI.environment()) { paths in
                 try DomainCLI.ensureDaemon(paths)
             }
         } catch {
             throw DomainCLI.fail(error)
         }
+        if startGuests && toolstack.hasRecordedDomains { DomainCLI.ensureSimGuests(toolstack) }
+        return toolstack
     }
 }
 
