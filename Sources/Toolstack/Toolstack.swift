@@ -102,6 +102,11 @@ public final class Toolstack {
             onStep?(.limits)
                 built = try hypervisor.build(domid: domid, spec: BuildSpec(kernelPath: plan.kernel,
                     ramdiskPath: plan.ramdisk, commandLine: plan.cmdline, memoryKiB: plan.memoryMiB << 10))
+                // A simulated kernel brings up its `vcpus` at boot (a real one
+                // reads cpu/<n>/availability).
+                if let sim = hypervisor as? SimulatedHypervisor {
+                    try sim.setOnlineVCPUs(domid: domid, count: plan.vcpus)
+                }
             } catch let e as HypervisorError {
                 throw ToolstackError.hypervisor(e)
             }

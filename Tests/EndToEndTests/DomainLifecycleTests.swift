@@ -256,6 +256,8 @@ import Testing
         let cfg = try host.config(name: "misc", "maxvcpus = 4\nvcpus = 2\nmaxmem = 256")
         #expect(try host.swxl(["create", "-q", "-p", cfg]).status == 0)
         #expect(try host.swxl(["list", "misc"]).stdout.contains("--p---"))
+        #expect(try host.domains().last?["vcpus"] as? Int == 2)
+        #expect(try host.domains().last?["max_vcpus"] as? Int == 4)
         #expect(try host.swxl(["unpause", "misc"]).status == 0)
         #expect(try host.swxl(["domid", "misc"]).stdout == "1\n")
         #expect(try host.swxl(["domname", "1"]).stdout == "misc\n")
