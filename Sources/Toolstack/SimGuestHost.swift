@@ -1,7 +1,11 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Synchronization
 import XenStoreProtocol
+
+/// Set by SIGTERM/SIGINT: the guest host stops its guests' scripts and leaves.
+private let guestHostStopRequested = Atomic<Bool>(false)
 
 /// The simulated PV guests of an embedded host, all served by one process
 /// (`swxl _sim-guests`, started on demand, one per state dir): 1000
@@ -80,6 +84,11 @@ public final class SimGuestHost {
             setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
         }
         signal(SIGPIPE, SIG_IGN)
+        for sig in [SIGTERM, SIGINT, SIGHUP] {
+            signal(sig) { _ in guestHostStopRequested.store(true, ordering: .relaxed) }
+        }
+        // However it leaves, the guests' scripts go with it.
+        defer { for id in Array(guests.keys) { detach(id) } }
 
         try control.watch(XSPath.introduceDomain, token: "introduce")
         try control.watch(XSPath.releaseDomain, token: "release")
@@ -91,7 +100,7 @@ public final class SimGuestHost {
         var lastSync: UInt64 = 0
         var order: [UInt32] = []
         var fds: [pollfd] = []
-        while true {
+        while !guestHostStopRequested.load(ordering: .relaxed) {
             let now = nowNanoseconds()
             if now - lastSync > 500_000_000 {
                 sync()
@@ -133,6 +142,7 @@ public final class SimGuestHost {
                 }
             }
         }
+        return true
     }
 
     // MARK: domains coming and going

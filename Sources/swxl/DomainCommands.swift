@@ -165,7 +165,7 @@ struct DestroyCommand: ParsableCommand {
 /// `shutdown` and `reboot`: ask the guest through `control/shutdown`.
 struct ShutdownRequest {
     static func run(reason: String, all: Bool, wait: Bool, domain: String?, host: HostOptions) throws {
-        let toolstack = try host.open()
+        let toolstack = try host.open(startGuests: true)
         var ids: [UInt32] = []
         if all {
             do { ids = try toolstack.list().map(\.info.domid).filter { $0 != 0 } } catch { throw DomainCLI.fail(error) }
@@ -235,7 +235,7 @@ struct UnpauseCommand: ParsableCommand {
     @OptionGroup var hostOptions: HostOptions
     @Argument(help: "The domain (name or domid).") var domain: String
     func run() throws {
-        let t = try hostOptions.open()
+        let t = try hostOptions.open(startGuests: true)
         do { try t.unpause(domid: try DomainCLI.resolve(t, domain)) } catch let e as ExitCode { throw e } catch { throw DomainCLI.fail(error) }
         DomainCLI.ensureSimGuests(t)
     }
@@ -260,7 +260,7 @@ struct MemSetCommand: ParsableCommand {
     @Argument(help: "The memory (MiB unless suffixed k, m, g).") var memory: String
     func run() throws {
         guard let mib = DomainCLI.parseMemory(memory) else { throw ValidationError("invalid memory size '\(memory)'") }
-        let t = try hostOptions.open()
+        let t = try hostOptions.open(startGuests: true)
         do { try t.setMemoryTarget(domid: try DomainCLI.resolve(t, domain), mib: mib) } catch let e as ExitCode { throw e } catch { throw DomainCLI.fail(error) }
     }
 }
@@ -285,7 +285,7 @@ struct VCPUSetCommand: ParsableCommand {
     @Argument(help: "The domain (name or domid).") var domain: String
     @Argument(help: "How many vcpus online.") var count: UInt32
     func run() throws {
-        let t = try hostOptions.open()
+        let t = try hostOptions.open(startGuests: true)
         do { try t.setVCPUs(domid: try DomainCLI.resolve(t, domain), count: count) } catch let e as ExitCode { throw e } catch { throw DomainCLI.fail(error) }
     }
 }
@@ -523,7 +523,8 @@ struct SimGuestsCommand: ParsableCommand {
     func run() throws {
         let env = DomainCLI.environment()
         let paths = HostPaths(environment: env, uid: getuid())
-        let toolstack = try HostOptions.parse([]).open(startGuests: false)
+        // The guest host never starts a daemon: without one it has nothing to serve.
+        let toolstack = try HostOptions.parse([]).open(startGuests: false, startDaemon: false)
         guard let sim = toolstack.hypervisor as? SimulatedHypervisor else { return }
         let socket = HostPaths.clientSocket(environment: env, default: paths.daemonSocket)
         do {

@@ -17,12 +17,12 @@ struct HostOptions: ParsableArguments {
 
     /// The toolstack of the chosen host, connected. On the embedded host
     /// the simulated guests' host is (re)started if domains need it.
-    func open(startGuests: Bool = true) throws -> Toolstack {
+    func open(startGuests: Bool = false, startDaemon: Bool = true) throws -> Toolstack {
         let kind = try kind()
         let toolstack: Toolstack
         do {
             toolstack = try ToolstackHost.open(kind: kind, environment: DomainCLI.environment()) { paths in
-                try DomainCLI.ensureDaemon(paths)
+                try DomainCLI.ensureDaemon(paths, start: startDaemon)
             }
         } catch {
             throw DomainCLI.fail(error)
@@ -55,8 +55,9 @@ enum DomainCLI {
 
     /// Starts the embedded xenstored (`swxl xenstored`, which detaches) if
     /// nothing answers on its socket, and waits until it does.
-    static func ensureDaemon(_ paths: HostPaths) throws {
+    static func ensureDaemon(_ paths: HostPaths, start: Bool = true) throws {
         if (try? XenStoreConnection(socketPath: paths.daemonSocket)) != nil { return }
+        guard start else { throw ToolstackError.system("no xenstored answers at \(paths.daemonSocket)") }
         var st = stat()
         if stat(paths.xenstoredDir, &st) != 0 { mkdirs(paths.xenstoredDir) }
         let lockFD = open(paths.xenstoredDir + "/autostart.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)

@@ -86,13 +86,22 @@ final class EmbeddedHost: Sendable {
         if let list = try? domains() {
             for d in list where (d["domid"] as? Int ?? 0) != 0 { _ = try? swxl(["destroy", "\(d["domid"]!)"]) }
         }
+        // The guests' host first (it could otherwise outlive the daemon
+        // briefly), then the daemon; each waited for.
         for file in ["toolstack/sim-guests.lock", "xenstored/xenstored.pid"] {
             if let text = try? String(contentsOfFile: stateDir + "/" + file, encoding: .utf8),
                let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 1 {
                 kill(pid, SIGTERM)
+                _ = waitUntil(5) { kill(pid, 0) != 0 || isZombie(pid) }
             }
         }
-        usleep(100_000)
         try? FileManager.default.removeItem(atPath: stateDir)
     }
+}
+
+/// Whether `pid` has exited but not been reaped yet (it is not our child).
+func isZombie(_ pid: Int32) -> Bool {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+          let close = stat.lastIndex(of: ")") else { return true }
+    return stat[stat.index(close, offsetBy: 2)] == "Z"
 }
