@@ -92,7 +92,7 @@ public enum StoreLayout {
         add(dom + "/memory", "", ro)
         add(dom + "/memory/static-max", "\(plan.maxMemoryMiB << 10)", ro)
         add(dom + "/memory/target", "\(plan.memoryMiB << 10)", ro)
-        add(dom + "/memory/videoram", plan.type == .hvm ? "\(plan.videoramKiB ?? 8192)" : "-1", ro)
+        add(dom + "/memory/videoram", plan.type == .hvm ? "\(plan.videoramKiB ?? 8192)" : "0", ro)
         add(dom + "/store", "", ro)
         add(dom + "/store/port", "\(build.storePort)", ro)
         add(dom + "/store/ring-ref", "\(build.storeMFN)", ro)

@@ -24,7 +24,7 @@ import Testing
             d + "/error": ("", rw),
             d + "/cpu": ("", ro),
             d + "/memory": ("", ro), d + "/memory/static-max": ("\(memoryKiB)", ro),
-            d + "/memory/target": ("\(memoryKiB)", ro), d + "/memory/videoram": ("-1", ro),
+            d + "/memory/target": ("\(memoryKiB)", ro), d + "/memory/videoram": ("0", ro),
             d + "/store": ("", ro), d + "/store/port": ("*", ro), d + "/store/ring-ref": ("*", ro),
             d + "/console": ("", ro), d + "/console/backend": ("/local/domain/0/backend/console/\(id)/0", ro),
             d + "/console/backend-id": ("0", "n\(id),r0"), d + "/console/limit": ("1048576", ro),

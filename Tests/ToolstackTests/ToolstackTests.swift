@@ -196,7 +196,7 @@ import XenStoreProtocol
             "\(d)/data = \"\"  (n7)", "\(d)/drivers = \"\"  (n7)", "\(d)/feature = \"\"  (n7)", "\(d)/attr = \"\"  (n7)", "\(d)/error = \"\"  (n7)",
             "\(d)/cpu = \"\"  (\(ro))", "\(d)/cpu/0 = \"\"  (\(ro))", "\(d)/cpu/0/availability = \"online\"  (\(ro))",
             "\(d)/memory = \"\"  (\(ro))", "\(d)/memory/static-max = \"65536\"  (\(ro))", "\(d)/memory/target = \"65536\"  (\(ro))",
-            "\(d)/memory/videoram = \"-1\"  (\(ro))",
+            "\(d)/memory/videoram = \"0\"  (\(ro))",
             "\(d)/store = \"\"  (\(ro))", "\(d)/store/port = \"1\"  (\(ro))", "\(d)/store/ring-ref = \"100\"  (\(ro))",
             "\(vm) = \"\"  (\(ro))", "\(vm)/uuid = \"5fc58030-816f-4e1d-8178-e72443c04bbb\"  (\(ro))", "\(vm)/name = \"g\"  (\(ro))",
             "\(vm)/image = \"\"  (\(ro))", "\(vm)/image/ostype = \"linux\"  (\(ro))", "\(vm)/image/kernel = \"/k\"  (\(ro))",
