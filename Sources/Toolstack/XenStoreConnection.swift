@@ -175,11 +175,18 @@ public final class XenStoreConnection: StoreAccess {
                 batch.append(message(.rm, Self.pathPayload(path), tx: tx))
                 labels.append("rm \(path)")
             }
+            // A node created by dom0 inherits its parent's permissions: a
+            // SET_PERMS is needed only where they differ from the parent's
+            // written just before in this transaction.
+            var written: [String: XSPermissions] = [:]
             for node in writes {
                 batch.append(message(.write, Self.pathPayload(node.path) + Array(node.value.utf8), tx: tx))
                 labels.append("write \(node.path)")
-                batch.append(message(.setPerms, Self.pathPayload(node.path) + node.perms.payload, tx: tx))
-                labels.append("set-perms \(node.path)")
+                if written[XSPath.parent(of: node.path)] != node.perms || !removedBefore(node.path, removals) {
+                    batch.append(message(.setPerms, Self.pathPayload(node.path) + node.perms.payload, tx: tx))
+                    labels.append("set-perms \(node.path)")
+                }
+                written[node.path] = node.perms
             }
             let results = try pipeline(batch)
             var failure: StoreError? = nil
@@ -201,6 +208,11 @@ public final class XenStoreConnection: StoreAccess {
                 continue
             }
         }
+    }
+
+    /// Whether `path` is new in this transaction: under a subtree removed first.
+    private func removedBefore(_ path: String, _ removals: [String]) -> Bool {
+        removals.contains { XSPath.isWithin(path, $0) }
     }
 
     public func readMany(_ paths: [String]) throws(StoreError) -> [String?] {
