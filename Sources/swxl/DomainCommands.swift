@@ -116,7 +116,7 @@ struct ListCommand: ParsableCommand {
                 var fields = ["\"name\": \(Fmt.json(d.name))", "\"domid\": \(i.domid)", "\"uuid\": \(Fmt.json(DomainHandle.format(i.uuid)))",
                               "\"memory_kib\": \(i.currentMemoryKiB)", "\"max_memory_kib\": \(i.maxMemoryKiB)",
                               "\"vcpus\": \(i.onlineVCPUs)", "\"max_vcpus\": \(i.maxVCPUs)",
-                              "\"state\": \(Fmt.json(Fmt.stateName(i)))", "\"state_letters\": \(Fmt.json(Fmt.stateLetters(i)))",
+                              "\"state\": \(Fmt.json(Fmt.stateName(i)))", "\"state_letters\": \(Fmt.json(i.stateLetters))",
                               "\"cpu_time\": \(Fmt.fixed(Double(i.cpuTimeNs) / 1e9, places: 3))"]
                 fields.append("\"shutdown_reason\": " + (i.shutdown ? Fmt.json(i.shutdownReason?.name ?? "poweroff") : "null"))
                 return "  {" + fields.joined(separator: ", ") + "}"
@@ -130,7 +130,7 @@ struct ListCommand: ParsableCommand {
         for d in domains {
             let i = d.info
             text += Fmt.left(d.name, 40) + " " + Fmt.right("\(i.domid)", 5) + " " + Fmt.right("\(i.currentMemoryKiB / 1024)", 5)
-                + " " + Fmt.right("\(i.onlineVCPUs)", 5) + "     " + Fmt.stateLetters(i) + "  "
+                + " " + Fmt.right("\(i.onlineVCPUs)", 5) + "     " + i.stateLetters + "  "
                 + Fmt.right(Fmt.fixed(Double(i.cpuTimeNs) / 1e9, places: 1), 8)
             if verbose {
                 text += " " + DomainHandle.format(i.uuid)

@@ -192,16 +192,6 @@ enum Fmt {
         return out + "\""
     }
 
-    /// xl's six state letters: r b p s, the shutdown reason (`-rscwS`), d.
-    static func stateLetters(_ info: DomainInfo) -> String {
-        let reasons = Array("-rscwS")
-        let reason = info.shutdown ? Int(info.shutdownReason?.rawValue ?? 0) : 0
-        let letters: [Character] = [info.running ? "r" : "-", info.blocked ? "b" : "-", info.paused ? "p" : "-",
-                                    info.shutdown ? "s" : "-", reason < reasons.count ? reasons[reason] : "?",
-                                    info.dying ? "d" : "-"]
-        return String(letters)
-    }
-
     /// The words of `state` in `--json`.
     static func stateName(_ info: DomainInfo) -> String {
         if info.dying { return "dying" }
