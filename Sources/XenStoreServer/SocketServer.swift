@@ -248,7 +248,11 @@ public final class SocketServer {
 
     private func readable(_ client: Client) {
         var eof = false
-        while !client.paused {
+        // A few buffers at most per wake-up, so one busy client cannot starve
+        // the others (epoll reports it again if more is waiting).
+        var rounds = 0
+        while !client.paused && rounds < 4 {
+            rounds += 1
             let n = readBuffer.withUnsafeMutableBytes { recv(client.fd, $0.baseAddress, $0.count, 0) }
             if n > 0 {
                 client.decoder.append(readBuffer[0..<n])
