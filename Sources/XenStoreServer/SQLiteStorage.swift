@@ -19,6 +19,10 @@ public protocol Storage: AnyObject {
     func releaseSavepoint() throws(StorageError)
     /// Drops the current request's writes, keeping the transaction's earlier ones.
     func rollbackToSavepoint()
+    /// Pages written to the log since the last checkpoint (0 if there is no log).
+    var pendingLogPages: Int { get }
+    /// Copies the log into the database file (an fsync or two), off the request path.
+    func checkpoint()
 }
 
 public struct StorageError: Error, CustomStringConvertible, Sendable {
@@ -73,6 +77,10 @@ public final class SQLiteStorage: Storage {
             try exec("PRAGMA locking_mode=EXCLUSIVE")
             try exec("PRAGMA journal_mode=WAL")
             try exec("PRAGMA synchronous=NORMAL")
+            // Checkpoints (which fsync) are run by the daemon when it is idle,
+            // not inside whichever commit crosses SQLite's threshold.
+            try exec("PRAGMA wal_autocheckpoint=0")
+            try exec("PRAGMA journal_size_limit=\(64 << 20)")
             try exec("""
                 CREATE TABLE IF NOT EXISTS node(path TEXT PRIMARY KEY, value BLOB NOT NULL, perms TEXT NOT NULL, children BLOB NOT NULL) WITHOUT ROWID;
                 CREATE TABLE IF NOT EXISTS domain(domid INTEGER PRIMARY KEY, mfn TEXT NOT NULL, port TEXT NOT NULL, target INTEGER);
@@ -80,6 +88,10 @@ public final class SQLiteStorage: Storage {
         } catch {
             throw StorageError("cannot use \(path): \(errorMessage)")
         }
+        sqlite3_wal_hook(db, { context, _, _, pages in
+            Unmanaged<SQLiteStorage>.fromOpaque(context!).takeUnretainedValue().pendingLogPages = Int(pages)
+            return SQLITE_OK
+        }, Unmanaged.passUnretained(self).toOpaque())
         putNodeStmt = try prepare("INSERT OR REPLACE INTO node(path, value, perms, children) VALUES(?1, ?2, ?3, ?4)")
         deleteNodeStmt = try prepare("DELETE FROM node WHERE path = ?1")
         putDomainStmt = try prepare("INSERT OR REPLACE INTO domain(domid, mfn, port, target) VALUES(?1, ?2, ?3, ?4)")
@@ -177,6 +189,16 @@ public final class SQLiteStorage: Storage {
     public func begin() throws(StorageError) { try run(beginStmt) }
     public func commit() throws(StorageError) { try run(commitStmt) }
     public func rollback() { _ = try? run(rollbackStmt) }
+
+    public private(set) var pendingLogPages = 0
+
+    public func checkpoint() {
+        var logged: Int32 = 0
+        var copied: Int32 = 0
+        if sqlite3_wal_checkpoint_v2(db, nil, SQLITE_CHECKPOINT_PASSIVE, &logged, &copied) == SQLITE_OK && copied == logged {
+            pendingLogPages = 0
+        }
+    }
     public func savepoint() throws(StorageError) { try run(savepointStmt) }
     public func releaseSavepoint() throws(StorageError) { try run(releaseStmt) }
     public func rollbackToSavepoint() {

@@ -360,6 +360,22 @@ public final class Store {
         }
     }
 
+    /// Log pages after which an idle daemon checkpoints, and after which a busy one must.
+    public static let idleCheckpointPages = 1000
+    public static let busyCheckpointPages = 20000
+
+    /// Whether SQLite's log has grown enough to be worth a checkpoint when idle.
+    public var wantsCheckpoint: Bool { (storage?.pendingLogPages ?? 0) >= Self.idleCheckpointPages }
+
+    /// Checkpoints SQLite's log: when `idle`, past ``idleCheckpointPages``;
+    /// when busy only past ``busyCheckpointPages``, to bound the log.
+    public func checkpoint(idle: Bool) {
+        guard let storage, !batchOpen else { return }
+        if storage.pendingLogPages >= (idle ? Self.idleCheckpointPages : Self.busyCheckpointPages) {
+            storage.checkpoint()
+        }
+    }
+
     /// Requests the front end must not batch with others: they change the
     /// set of domains (and their sockets), which ``commitBatch()`` could not take back.
     public static func changesDomains(_ msg: XSMessage) -> Bool {

@@ -91,6 +91,29 @@ final class TemporaryDirectory {
         #expect(h.store.checkTree() == [])
     }
 
+    @Test func theLogIsCheckpointedOnlyWhenAsked() throws {
+        let dir = try TemporaryDirectory()
+        let db = dir.path + "/store.db"
+        var expected: [String] = []
+        do {
+            let storage = try SQLiteStorage(path: db)
+            let h = try Harness(storage: storage)
+            let dom0 = h.connect()
+            for i in 0..<Store.idleCheckpointPages { h.write(dom0, "/log/n\(i % 10)", "\(i)") }
+            #expect(storage.pendingLogPages >= Store.idleCheckpointPages)
+            #expect(h.store.wantsCheckpoint)
+            // Busy: not yet (the log is below the busy threshold).
+            h.store.checkpoint(idle: false)
+            #expect(h.store.wantsCheckpoint)
+            h.store.checkpoint(idle: true)
+            #expect(storage.pendingLogPages == 0)
+            #expect(!h.store.wantsCheckpoint)
+            h.write(dom0, "/log/after", "x")
+            expected = h.tree()
+        }
+        #expect(try Harness(storage: try SQLiteStorage(path: db)).tree() == expected)
+    }
+
     @Test func aCorruptDatabaseIsRefusedWithItsPath() throws {
         let dir = try TemporaryDirectory()
         let db = dir.path + "/store.db"
@@ -140,4 +163,6 @@ final class FailingStorage: Storage {
     func savepoint() throws(StorageError) {}
     func releaseSavepoint() throws(StorageError) {}
     func rollbackToSavepoint() {}
+    var pendingLogPages: Int { 0 }
+    func checkpoint() {}
 }
