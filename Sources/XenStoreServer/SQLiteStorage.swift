@@ -80,7 +80,7 @@ public final class SQLiteStorage: Storage {
             // Checkpoints (which fsync) are run by the daemon when it is idle,
             // not inside whichever commit crosses SQLite's threshold.
             try exec("PRAGMA wal_autocheckpoint=0")
-            try exec("PRAGMA journal_size_limit=\(64 << 20)")
+            try exec("PRAGMA journal_size_limit=\(4 << 20)")
             try exec("""
                 CREATE TABLE IF NOT EXISTS node(path TEXT PRIMARY KEY, value BLOB NOT NULL, perms TEXT NOT NULL, children BLOB NOT NULL) WITHOUT ROWID;
                 CREATE TABLE IF NOT EXISTS domain(domid INTEGER PRIMARY KEY, mfn TEXT NOT NULL, port TEXT NOT NULL, target INTEGER);

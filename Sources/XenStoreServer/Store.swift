@@ -362,7 +362,7 @@ public final class Store {
 
     /// Log pages after which an idle daemon checkpoints, and after which a busy one must.
     public static let idleCheckpointPages = 1000
-    public static let busyCheckpointPages = 20000
+    public static let busyCheckpointPages = 4000
 
     /// Whether SQLite's log has grown enough to be worth a checkpoint when idle.
     public var wantsCheckpoint: Bool { (storage?.pendingLogPages ?? 0) >= Self.idleCheckpointPages }
