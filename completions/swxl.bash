@@ -173,13 +173,298 @@ _swxl() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    config|help)
+    create|list|destroy|shutdown|reboot|pause|unpause|rename|mem-set|mem-max|vcpu-set|vcpu-list|domid|domname|vm-list|uptime|info|dmesg|console|config|store|xenstored|help)
         # Offer subcommand argument completions
         "_swxl_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'config help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'create list destroy shutdown reboot pause unpause rename mem-set mem-max vcpu-set vcpu-list domid domname vm-list uptime info dmesg console config store xenstored help' -- "${cur}"))
+        ;;
+    esac
+}
+
+_swxl_create() {
+    repeating_flags=()
+    non_repeating_flags=(-p -n --dry-run -q --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--host)
+    __swxl_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--host')
+        return
+        ;;
+    esac
+}
+
+_swxl_list() {
+    repeating_flags=()
+    non_repeating_flags=(--verbose -v --long -l --json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--host)
+    __swxl_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--host')
+        return
+        ;;
+    esac
+}
+
+_swxl_destroy() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--host)
+    __swxl_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--host')
+        return
+        ;;
+    esac
+}
+
+_swxl_shutdown() {
+    repeating_flags=()
+    non_repeating_flags=(-a -w --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--host)
+    __swxl_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--host')
+        return
+        ;;
+    esac
+}
+
+_swxl_reboot() {
+    repeating_flags=()
+    non_repeating_flags=(-a -w --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--host)
+    __swxl_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--host')
+        return
+        ;;
+    esac
+}
+
+_swxl_pause() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--host)
+    __swxl_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--host')
+        return
+        ;;
+    esac
+}
+
+_swxl_unpause() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--host)
+    __swxl_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--host')
+        return
+        ;;
+    esac
+}
+
+_swxl_rename() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--host)
+    __swxl_offer_flags_options 2
+
+    # Offer option value completions
+    case "${prev}" in
+    '--host')
+        return
+        ;;
+    esac
+}
+
+_swxl_mem-set() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--host)
+    __swxl_offer_flags_options 2
+
+    # Offer option value completions
+    case "${prev}" in
+    '--host')
+        return
+        ;;
+    esac
+}
+
+_swxl_mem-max() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--host)
+    __swxl_offer_flags_options 2
+
+    # Offer option value completions
+    case "${prev}" in
+    '--host')
+        return
+        ;;
+    esac
+}
+
+_swxl_vcpu-set() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--host)
+    __swxl_offer_flags_options 2
+
+    # Offer option value completions
+    case "${prev}" in
+    '--host')
+        return
+        ;;
+    esac
+}
+
+_swxl_vcpu-list() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--host)
+    __swxl_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--host')
+        return
+        ;;
+    esac
+}
+
+_swxl_domid() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--host)
+    __swxl_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--host')
+        return
+        ;;
+    esac
+}
+
+_swxl_domname() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--host)
+    __swxl_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--host')
+        return
+        ;;
+    esac
+}
+
+_swxl_vm-list() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--host)
+    __swxl_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--host')
+        return
+        ;;
+    esac
+}
+
+_swxl_uptime() {
+    repeating_flags=()
+    non_repeating_flags=(-s --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--host)
+    __swxl_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--host')
+        return
+        ;;
+    esac
+}
+
+_swxl_info() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--host)
+    __swxl_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--host')
+        return
+        ;;
+    esac
+}
+
+_swxl_dmesg() {
+    repeating_flags=()
+    non_repeating_flags=(-c --clear --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--host)
+    __swxl_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--host')
+        return
+        ;;
+    esac
+}
+
+_swxl_console() {
+    repeating_flags=()
+    non_repeating_flags=(-f --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--host)
+    __swxl_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--host')
+        return
         ;;
     esac
 }
@@ -254,6 +539,160 @@ _swxl_config_show() {
     case "${positional_number}" in
     *)
         __swxl_add_completions -f
+        return
+        ;;
+    esac
+}
+
+_swxl_store() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __swxl_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    read|write|ls|list|exists|rm|mkdir|chmod|getperms|watch|transaction)
+        # Offer subcommand argument completions
+        "_swxl_store_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'read write ls list exists rm mkdir chmod getperms watch transaction' -- "${cur}"))
+        ;;
+    esac
+}
+
+_swxl_store_read() {
+    repeating_flags=()
+    non_repeating_flags=(--prefix -p -R --raw --json --version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __swxl_offer_flags_options -1
+}
+
+_swxl_store_write() {
+    repeating_flags=()
+    non_repeating_flags=(-R --raw --version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __swxl_offer_flags_options -1
+}
+
+_swxl_store_ls() {
+    repeating_flags=()
+    non_repeating_flags=(--full -f -p --permissions --json --version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __swxl_offer_flags_options 1
+}
+
+_swxl_store_list() {
+    repeating_flags=()
+    non_repeating_flags=(--prefix -p --json --version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __swxl_offer_flags_options -1
+}
+
+_swxl_store_exists() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __swxl_offer_flags_options -1
+}
+
+_swxl_store_rm() {
+    repeating_flags=()
+    non_repeating_flags=(--tidy -t --version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __swxl_offer_flags_options -1
+}
+
+_swxl_store_mkdir() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __swxl_offer_flags_options -1
+}
+
+_swxl_store_chmod() {
+    repeating_flags=()
+    non_repeating_flags=(--recursive -r --upto -u --version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __swxl_offer_flags_options -1
+}
+
+_swxl_store_getperms() {
+    repeating_flags=()
+    non_repeating_flags=(--prefix -p --json --version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __swxl_offer_flags_options -1
+}
+
+_swxl_store_watch() {
+    repeating_flags=()
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(-n --number)
+    __swxl_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '-n'|'--number')
+        return
+        ;;
+    esac
+}
+
+_swxl_store_transaction() {
+    repeating_flags=()
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __swxl_offer_flags_options -1
+}
+
+_swxl_xenstored() {
+    repeating_flags=()
+    non_repeating_flags=(-f --foreground -N --no-fork --memory-only -K --keep-orphans -v --verbose --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--state-dir -E --entry-nb -W --watch-nb -S --entry-size -t --transaction -A --perm-nb --outstanding --log-level)
+    __swxl_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--state-dir')
+        return
+        ;;
+    '-E'|'--entry-nb')
+        return
+        ;;
+    '-W'|'--watch-nb')
+        return
+        ;;
+    '-S'|'--entry-size')
+        return
+        ;;
+    '-t'|'--transaction')
+        return
+        ;;
+    '-A'|'--perm-nb')
+        return
+        ;;
+    '--outstanding')
+        return
+        ;;
+    '--log-level')
         return
         ;;
     esac

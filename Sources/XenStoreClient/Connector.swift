@@ -1,0 +1,193 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import XenStoreProtocol
+
+/// Finds the xenstore daemon the way libxenstore does, and on a host
+/// without a hypervisor starts swxl's own when none answers.
+///
+/// The order:
+/// 1. `XENSTORED_PATH`, if set: that socket (or device), nothing else.
+/// 2. The system daemon's socket, `/var/run/xenstored/socket`, if it answers.
+/// 3. The xenbus device (`/dev/xen/xenbus`, or `/proc/xen/xenbus`) if it exists:
+///    a Xen guest, or a dom0 without the socket.
+/// 4. On a Xen dom0 (`/proc/xen/capabilities` says `control_d`): nothing
+///    more; the system's xenstored is not running.
+/// 5. Otherwise this is an embedded host: `<state>/xenstored/socket`. If
+///    nothing answers there and a ``daemonCommand`` is set, start it (once,
+///    under a lock file, however many processes try at the same moment),
+///    wait until it answers, and connect.
+public struct XenStoreConnector: Sendable {
+    /// The environment variables that matter (`XENSTORED_PATH`,
+    /// `SWXL_STATE_DIR`, `XDG_STATE_HOME`, `HOME`).
+    public var environment: [String: String]
+    /// Where the embedded daemon lives.
+    public var paths: HostPaths
+    /// The system daemon's socket.
+    public var systemSocket = HostPaths.systemSocket
+    /// The xenbus devices to try, in order.
+    public var xenbusDevices = [HostPaths.xenbusDevice, "/proc/xen/xenbus"]
+    /// Where the kernel says whether this is a Xen dom0.
+    public var capabilitiesFile = "/proc/xen/capabilities"
+    /// The command (argv, first element a path) that starts the embedded
+    /// daemon in the background; nil never starts one. It must detach or
+    /// keep running; the connector waits until the socket answers.
+    public var daemonCommand: [String]?
+    /// How long to wait for a started daemon to answer.
+    public var startTimeout: Duration = .seconds(10)
+
+    /// The variables the connector reads.
+    public static let environmentNames = ["XENSTORED_PATH", "SWXL_STATE_DIR", "XDG_STATE_HOME", "HOME"]
+
+    public init(environment: [String: String], uid: UInt32, daemonCommand: [String]? = nil) {
+        self.environment = environment
+        self.paths = HostPaths(environment: environment, uid: uid)
+        self.daemonCommand = daemonCommand
+    }
+
+    /// This process's environment and user.
+    public static func current(daemonCommand: [String]? = nil) -> XenStoreConnector {
+        var env: [String: String] = [:]
+        for name in environmentNames {
+            if let value = getenv(name) { env[name] = String(cString: value) }
+        }
+        return XenStoreConnector(environment: env, uid: getuid(), daemonCommand: daemonCommand)
+    }
+
+    /// Whether `capabilities` (the text of `/proc/xen/capabilities`) marks a Xen dom0.
+    public static func isControlDomain(capabilities: String?) -> Bool {
+        guard let capabilities else { return false }
+        return capabilities.split(whereSeparator: { $0 == "\n" || $0 == " " || $0 == "," }).contains("control_d")
+    }
+
+    /// Connects to the daemon, starting the embedded one if it is needed.
+    public func connect() throws(XenStoreError) -> XenStoreClient {
+        if let path = environment["XENSTORED_PATH"], !path.isEmpty {
+            return try XenStoreClient.open(path: path)
+        }
+        if Transport.isSocket(systemSocket) == true, let client = try? XenStoreClient(socketPath: systemSocket) {
+            return client
+        }
+        for device in xenbusDevices where Transport.isSocket(device) == false {
+            if let client = try? XenStoreClient.open(path: device) { return client }
+        }
+        if Self.isControlDomain(capabilities: Self.readSmallFile(capabilitiesFile)) {
+            throw .daemonUnavailable("no xenstored answers at \(systemSocket) on this Xen dom0")
+        }
+        return try connectEmbedded()
+    }
+
+    /// The embedded daemon's socket, started if needed.
+    public func connectEmbedded() throws(XenStoreError) -> XenStoreClient {
+        let socket = paths.daemonSocket
+        if let client = try? XenStoreClient(socketPath: socket) { return client }
+        guard let command = daemonCommand else {
+            throw .daemonUnavailable("no xenstored answers at \(socket)")
+        }
+        try Self.makeDirectories(paths.xenstoredDir)
+        // One starter at a time: whoever gets the lock second finds the
+        // daemon already answering.
+        let lockPath = paths.xenstoredDir + "/autostart.lock"
+        let lock = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard lock >= 0 else { throw .system("open \(lockPath)", errno) }
+        defer { Glibc.close(lock) }
+        while flock(lock, LOCK_EX) != 0 {
+            guard errno == EINTR else { throw .system("flock \(lockPath)", errno) }
+        }
+        defer { flock(lock, LOCK_UN) }
+        if let client = try? XenStoreClient(socketPath: socket) { return client }
+
+        var child = try Self.spawn(command, environment: ["SWXL_STATE_DIR": paths.stateDir])
+        let deadline = Transport.nowNanoseconds() + XenStoreClient.nanoseconds(startTimeout)
+        var pause: UInt32 = 1000
+        while true {
+            if let client = try? XenStoreClient(socketPath: socket) { return client }
+            if child > 0 {
+                var status: Int32 = 0
+                if waitpid(child, &status, WNOHANG) == child {
+                    child = 0
+                    // A daemon that detaches exits 0 here; anything else failed.
+                    let exited = status & 0x7f == 0
+                    let code = (status >> 8) & 0xff
+                    if !exited || code != 0 {
+                        throw .daemonUnavailable("the embedded xenstored (\(command.joined(separator: " "))) failed to start"
+                            + (exited ? " (exit status \(code))" : " (killed by signal \(status & 0x7f))"))
+                    }
+                }
+            }
+            if Transport.nowNanoseconds() > deadline {
+                throw .daemonUnavailable("the embedded xenstored did not answer at \(socket) within \(startTimeout)")
+            }
+            usleep(pause)
+            pause = min(pause * 2, 20_000)
+        }
+    }
+
+    /// Starts `argv` in a new session with stdin/stdout/stderr on
+    /// /dev/null (so it holds none of the caller's pipes), `extra` added to
+    /// the environment. Returns the child's pid.
+    static func spawn(_ argv: [String], environment extra: [String: String]) throws(XenStoreError) -> pid_t {
+        guard let program = argv.first else { throw .daemonUnavailable("empty daemon command") }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        posix_spawnattr_setflags(&attr, Int16(Self.spawnSetsid))
+
+        var env: [String] = []
+        var index = 0
+        while let entry = environ[index] {
+            let text = String(cString: entry)
+            let name = text.prefix(while: { $0 != "=" })
+            if extra[String(name)] == nil { env.append(text) }
+            index += 1
+        }
+        for (name, value) in extra { env.append("\(name)=\(value)") }
+
+        var cArgs = argv.map { strdup($0) } + [nil]
+        var cEnv = env.map { strdup($0) } + [nil]
+        defer {
+            for p in cArgs { free(p) }
+            for p in cEnv { free(p) }
+        }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, program, &actions, &attr, &cArgs, &cEnv)
+        guard rc == 0 else { throw .system("posix_spawn \(program)", rc) }
+        return pid
+    }
+
+    /// glibc's POSIX_SPAWN_SETSID.
+    static let spawnSetsid: Int32 = 0x80
+
+    static func makeDirectories(_ path: String) throws(XenStoreError) {
+        var prefix = ""
+        for component in path.split(separator: "/", omittingEmptySubsequences: true) {
+            prefix += "/" + component
+            if mkdir(prefix, 0o755) != 0 && errno != EEXIST {
+                throw .system("mkdir \(prefix)", errno)
+            }
+        }
+    }
+
+    static func readSmallFile(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { Glibc.close(fd) }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 1024)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            bytes.append(contentsOf: buffer[..<n])
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}

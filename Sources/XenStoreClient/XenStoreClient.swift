@@ -1,0 +1,313 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import Synchronization
+import XenStoreProtocol
+
+/// A watch firing: the path that changed and the token given to `watch`.
+public struct XenStoreWatchEvent: Sendable, Equatable {
+    public var path: String
+    public var token: String
+
+    public init(path: String, token: String) {
+        self.path = path
+        self.token = token
+    }
+}
+
+/// One connection to a xenstore daemon: a Unix socket (swxl's own
+/// xenstored or the system's) or the xenbus device.
+///
+/// Blocking and small. Each call sends one request and waits for its reply,
+/// matched by request id; watch events that arrive meanwhile are queued for
+/// ``nextWatchEvent(timeout:)``. An `XS_ERROR` reply throws
+/// ``XenStoreError/xs(_:)``. Any I/O failure or protocol violation closes
+/// the connection, and every later call throws ``XenStoreError/disconnected``.
+///
+/// Ownership: the client owns its file descriptor and closes it in `deinit`
+/// (or ``close()``). It is safe to share between threads: calls are
+/// serialized by a lock. A blocking ``nextWatchEvent(timeout:)`` holds that
+/// lock while it waits, so a program that waits for events and issues
+/// requests from different threads should use two clients.
+///
+/// Path-level operations (read, write, ...) come from ``XenStoreOperations``;
+/// run them inside a transaction with ``withTransaction(maxAttempts:_:)``.
+public final class XenStoreClient: XenStoreOperations, @unchecked Sendable {
+    private struct Channel {
+        var fd: Int32
+        let isSocket: Bool
+        var decoder = XSFrameDecoder()
+        var events: [XenStoreWatchEvent] = []
+        var nextRequestID: UInt32 = 1
+
+        mutating func shutDown() {
+            if fd >= 0 { Glibc.close(fd) }
+            fd = -1
+        }
+
+        mutating func fail(_ error: XenStoreError) -> XenStoreError {
+            shutDown()
+            return error
+        }
+
+        /// Reads once from the connection into the decoder.
+        mutating func fill() throws(XenStoreError) {
+            let fd = self.fd
+            // Bytes read, or minus the errno.
+            let n = withUnsafeTemporaryAllocation(byteCount: 8192, alignment: 8) { buf -> Int in
+                while true {
+                    let n = Glibc.read(fd, buf.baseAddress, buf.count)
+                    if n > 0 { decoder.append(UnsafeRawBufferPointer(rebasing: buf[..<n])) }
+                    if n >= 0 { return n }
+                    if errno != EINTR { return errno == ECONNRESET ? 0 : -Int(errno) }
+                }
+            }
+            if n == 0 { throw fail(.disconnected) }
+            if n < 0 { throw fail(.system("read", Int32(-n))) }
+        }
+
+        /// The next whole message already received, queueing watch events.
+        mutating func nextMessage() throws(XenStoreError) -> XSMessage? {
+            while true {
+                let message: XSMessage?
+                do { message = try decoder.next() } catch { throw fail(.protocolViolation("\(error)")) }
+                guard let message else { return nil }
+                if message.type == XSType.watchEvent.rawValue {
+                    let parts = XSPayload.split(message.payload)
+                    guard let path = parts.first else { throw fail(.protocolViolation("empty watch event")) }
+                    events.append(XenStoreWatchEvent(path: path, token: parts.count > 1 ? parts[1] : ""))
+                    continue
+                }
+                return message
+            }
+        }
+
+        mutating func roundTrip(_ type: XSType, transaction: UInt32, payload: [UInt8]) throws(XenStoreError) -> [UInt8] {
+            guard fd >= 0 else { throw .disconnected }
+            guard payload.count <= XSMessage.maxPayload else { throw .payloadTooLarge(payload.count) }
+            let id = nextRequestID
+            nextRequestID = nextRequestID == UInt32.max ? 1 : nextRequestID + 1
+            let request = XSMessage(type, requestID: id, transactionID: transaction, payload: payload)
+            do { try Transport.writeAll(fd, request.encoded(), socket: isSocket) } catch { throw fail(error) }
+            while true {
+                guard let reply = try nextMessage() else {
+                    try fill()
+                    continue
+                }
+                guard reply.requestID == id else {
+                    throw fail(.protocolViolation("reply to request \(reply.requestID), expected \(id)"))
+                }
+                if reply.type == XSType.error.rawValue { throw .xs(XSError(payload: reply.payload)) }
+                guard reply.type == type.rawValue else {
+                    throw fail(.protocolViolation("reply of type \(reply.type) to \(type)"))
+                }
+                return reply.payload
+            }
+        }
+
+        mutating func nextEvent(deadline: Int64?) throws(XenStoreError) -> XenStoreWatchEvent? {
+            while true {
+                // Decode what has arrived; anything but an event here is a
+                // stray reply that nobody waits for.
+                while fd >= 0, try nextMessage() != nil {}
+                if !events.isEmpty { return events.removeFirst() }
+                guard fd >= 0 else { throw .disconnected }
+                var wait: Int32 = -1
+                if let deadline {
+                    let left = deadline - Transport.nowNanoseconds()
+                    if left <= 0 { return nil }
+                    wait = Int32(clamping: (left + 999_999) / 1_000_000)
+                }
+                if try Transport.waitReadable(fd, milliseconds: wait) { try fill() }
+            }
+        }
+    }
+
+    private let channel: Mutex<Channel>
+
+    /// Takes ownership of an open descriptor (a connected socket, or the
+    /// xenbus device when `isSocket` is false).
+    public init(fileDescriptor fd: Int32, isSocket: Bool = true) {
+        channel = Mutex(Channel(fd: fd, isSocket: isSocket))
+    }
+
+    /// Connects to the daemon's Unix socket at `socketPath`.
+    public convenience init(socketPath: String) throws(XenStoreError) {
+        self.init(fileDescriptor: try Transport.connectSocket(socketPath), isSocket: true)
+    }
+
+    /// Opens `path` as libxenstore does: a socket is connected to, anything
+    /// else (the xenbus device) is opened read-write.
+    public static func open(path: String) throws(XenStoreError) -> XenStoreClient {
+        switch Transport.isSocket(path) {
+        case nil: throw .system("stat \(path)", ENOENT)
+        case true?: return try XenStoreClient(socketPath: path)
+        case false?: return XenStoreClient(fileDescriptor: try Transport.openDevice(path), isSocket: false)
+        }
+    }
+
+    deinit {
+        channel.withLock { $0.shutDown() }
+    }
+
+    /// Closes the connection; later calls throw ``XenStoreError/disconnected``.
+    public func close() {
+        channel.withLock { $0.shutDown() }
+    }
+
+    /// Sends one request and returns its reply's payload.
+    public func request(_ type: XSType, _ payload: [UInt8], transaction: UInt32) throws(XenStoreError) -> [UInt8] {
+        try channel.withLock { ch in
+            Result { () throws(XenStoreError) in try ch.roundTrip(type, transaction: transaction, payload: payload) }
+        }.get()
+    }
+
+    /// Outside any transaction.
+    public func request(_ type: XSType, _ payload: [UInt8]) throws(XenStoreError) -> [UInt8] {
+        try request(type, payload, transaction: 0)
+    }
+
+    // MARK: Watches
+
+    /// Registers a watch on `path` (or `@introduceDomain` / `@releaseDomain`).
+    /// The daemon fires it once right away.
+    public func watch(_ path: String, token: String) throws(XenStoreError) {
+        _ = try request(.watch, XSPayload.strings([path, token]))
+    }
+
+    public func unwatch(_ path: String, token: String) throws(XenStoreError) {
+        _ = try request(.unwatch, XSPayload.strings([path, token]))
+    }
+
+    /// The next watch event: waits at most `timeout` (forever if nil),
+    /// returns nil when it passes.
+    public func nextWatchEvent(timeout: Duration? = nil) throws(XenStoreError) -> XenStoreWatchEvent? {
+        let deadline = timeout.map { Transport.nowNanoseconds() + Self.nanoseconds($0) }
+        return try channel.withLock { ch in
+            Result { () throws(XenStoreError) in try ch.nextEvent(deadline: deadline) }
+        }.get()
+    }
+
+    /// Drops this connection's watches and transactions on the daemon's side.
+    public func resetWatches() throws(XenStoreError) {
+        _ = try request(.resetWatches, XSPayload.strings([""]))
+        channel.withLock { $0.events.removeAll() }
+    }
+
+    static func nanoseconds(_ d: Duration) -> Int64 {
+        let (s, atto) = d.components
+        return s * 1_000_000_000 + atto / 1_000_000_000
+    }
+
+    // MARK: Transactions
+
+    /// Starts a transaction; returns its id.
+    public func startTransaction() throws(XenStoreError) -> UInt32 {
+        let reply = try request(.transactionStart, XSPayload.strings([""]))
+        guard let text = XSPayload.split(reply).first, let id = UInt32(text), id != 0 else {
+            throw .protocolViolation("bad transaction id")
+        }
+        return id
+    }
+
+    /// Commits (`commit` true) or discards a transaction. A conflicting
+    /// commit throws `.xs(.EAGAIN)`.
+    public func endTransaction(_ id: UInt32, commit: Bool) throws(XenStoreError) {
+        _ = try request(.transactionEnd, XSPayload.strings([commit ? "T" : "F"]), transaction: id)
+    }
+
+    /// Runs `body` in a transaction and commits it. When the commit (or an
+    /// operation inside) gets EAGAIN, runs `body` again in a new transaction,
+    /// at most `maxAttempts` times in all, backing off a little after the
+    /// first few conflicts. If `body` throws, the transaction is discarded
+    /// and the error rethrown. `body` may run several times: keep side
+    /// effects outside xenstore out of it.
+    public func withTransaction<R>(maxAttempts: Int = 32, _ body: (XenStoreTransaction) throws -> R) throws -> R {
+        var attempt = 0
+        while true {
+            attempt += 1
+            let tx = XenStoreTransaction(client: self, id: try startTransaction())
+            let result: R
+            do {
+                result = try body(tx)
+            } catch {
+                try? endTransaction(tx.id, commit: false)
+                guard Self.isConflict(error), attempt < maxAttempts else { throw error }
+                Self.backOff(attempt)
+                continue
+            }
+            do {
+                try endTransaction(tx.id, commit: true)
+                return result
+            } catch {
+                guard Self.isConflict(error), attempt < maxAttempts else { throw error }
+                Self.backOff(attempt)
+            }
+        }
+    }
+
+    static func isConflict(_ error: any Error) -> Bool {
+        (error as? XenStoreError)?.xsError == .EAGAIN
+    }
+
+    /// Nothing for the first retries, then a random sleep that grows with
+    /// the attempt (capped at about 4 ms) so racing clients spread out.
+    static func backOff(_ attempt: Int) {
+        guard attempt > 2 else { return }
+        let ceiling = UInt32(min(4000, 50 << min(attempt - 2, 7)))
+        usleep(UInt32.random(in: 0...ceiling))
+    }
+
+    // MARK: Domains and the daemon
+
+    /// Tells the daemon about domain `domid` (dom0 only).
+    public func introduce(domid: UInt32, mfn: UInt64, eventChannel: UInt32) throws(XenStoreError) {
+        _ = try request(.introduce, XSPayload.strings(["\(domid)", "\(mfn)", "\(eventChannel)"]))
+    }
+
+    public func release(domid: UInt32) throws(XenStoreError) {
+        _ = try request(.release, XSPayload.strings(["\(domid)"]))
+    }
+
+    public func resume(domid: UInt32) throws(XenStoreError) {
+        _ = try request(.resume, XSPayload.strings(["\(domid)"]))
+    }
+
+    public func isDomainIntroduced(domid: UInt32) throws(XenStoreError) -> Bool {
+        XSPayload.split(try request(.isDomainIntroduced, XSPayload.strings(["\(domid)"]))).first != "F"
+    }
+
+    /// `/local/domain/<domid>` as the daemon names it.
+    public func getDomainPath(domid: UInt32) throws(XenStoreError) -> String {
+        XSPayload.split(try request(.getDomainPath, XSPayload.strings(["\(domid)"]))).first ?? ""
+    }
+
+    /// Gives device-model domain `domid` the rights of `target`.
+    public func setTarget(domid: UInt32, target: UInt32) throws(XenStoreError) {
+        _ = try request(.setTarget, XSPayload.strings(["\(domid)", "\(target)"]))
+    }
+
+    /// Sends a CONTROL command with its arguments; returns the raw reply.
+    public func control(_ command: String, _ arguments: [String] = []) throws(XenStoreError) -> [UInt8] {
+        try request(.control, XSPayload.strings([command] + arguments))
+    }
+}
+
+/// A transaction in progress, as handed to the body of
+/// ``XenStoreClient/withTransaction(maxAttempts:_:)``: every operation runs
+/// in it.
+public struct XenStoreTransaction: XenStoreOperations, Sendable {
+    public let client: XenStoreClient
+    public let id: UInt32
+
+    public init(client: XenStoreClient, id: UInt32) {
+        self.client = client
+        self.id = id
+    }
+
+    public func request(_ type: XSType, _ payload: [UInt8]) throws(XenStoreError) -> [UInt8] {
+        try client.request(type, payload, transaction: id)
+    }
+}

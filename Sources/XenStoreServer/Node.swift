@@ -1,0 +1,75 @@
+import XenStoreProtocol
+
+/// One node of the tree: its value, permissions and the names of its
+/// children in the order they were created (Xen lists them that way).
+public struct Node: Sendable, Equatable {
+    public var value: [UInt8]
+    public var perms: XSPermissions
+    public var children: [String]
+    /// Changes whenever the node (value, perms or child list) changes;
+    /// DIRECTORY_PART reports it and transactions compare it.
+    public var generation: UInt64
+
+    public init(value: [UInt8] = [], perms: XSPermissions, children: [String] = [], generation: UInt64 = 0) {
+        self.value = value
+        self.perms = perms
+        self.children = children
+        self.generation = generation
+    }
+
+    /// The size the node-size quota counts: value plus child names, each with its NUL.
+    var quotaSize: Int {
+        children.reduce(value.count) { $0 + $1.utf8.count + 1 }
+    }
+
+    /// The child list as DIRECTORY sends it: each name NUL-terminated.
+    var childList: [UInt8] { XSPayload.strings(children) }
+}
+
+/// The limits Xen 4.17's C xenstored applies to unprivileged domains, with its defaults.
+public struct Quotas: Sendable, Equatable {
+    /// Nodes a domain may own (`-e`, ENOSPC).
+    public var entriesPerDomain = 1000
+    /// Watches a domain may hold (`-w`, E2BIG).
+    public var watchesPerDomain = 128
+    /// Bytes of value plus child names in one node (`-s`, ENOSPC).
+    public var nodeSize = 2048
+    /// Open transactions per connection (`-t`, ENOSPC).
+    public var transactionsPerConnection = 10
+    /// Entries in one permission list (`-A`, ENOSPC).
+    public var permsPerNode = 5
+    /// Requests read from one connection whose replies are not yet sent (`-Q`):
+    /// above it the daemon stops reading from that connection until it drains.
+    public var outstandingRequests = 20
+
+    public init() {}
+
+    /// The names `CONTROL quota` and the log lines use.
+    public static let names = ["entries", "watches", "node-size", "transactions", "permissions", "outstanding"]
+
+    public subscript(name: String) -> Int? {
+        get {
+            switch name {
+            case "entries": entriesPerDomain
+            case "watches": watchesPerDomain
+            case "node-size": nodeSize
+            case "transactions": transactionsPerConnection
+            case "permissions": permsPerNode
+            case "outstanding": outstandingRequests
+            default: nil
+            }
+        }
+        set {
+            guard let v = newValue else { return }
+            switch name {
+            case "entries": entriesPerDomain = v
+            case "watches": watchesPerDomain = v
+            case "node-size": nodeSize = v
+            case "transactions": transactionsPerConnection = v
+            case "permissions": permsPerNode = v
+            case "outstanding": outstandingRequests = v
+            default: break
+            }
+        }
+    }
+}

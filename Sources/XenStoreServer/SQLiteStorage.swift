@@ -1,0 +1,238 @@
+import CSQLite
+import XenStoreProtocol
+
+/// What the store writes through to: every change of one request goes in
+/// one batch, and the batch is durable before the request is answered.
+public protocol Storage: AnyObject {
+    /// Everything stored: the nodes by path, and the introduced domains.
+    func load() throws(StorageError) -> (nodes: [String: Node], domains: [DomainRecord])
+    func begin() throws(StorageError)
+    func putNode(_ path: String, _ node: Node) throws(StorageError)
+    func deleteNode(_ path: String) throws(StorageError)
+    func putDomain(_ domain: DomainRecord) throws(StorageError)
+    func deleteDomain(_ domid: UInt32) throws(StorageError)
+    func commit() throws(StorageError)
+    func rollback()
+    /// Marks where the current request's writes start inside a transaction.
+    func savepoint() throws(StorageError)
+    /// Keeps the current request's writes (still to be committed with the transaction).
+    func releaseSavepoint() throws(StorageError)
+    /// Drops the current request's writes, keeping the transaction's earlier ones.
+    func rollbackToSavepoint()
+    /// Pages written to the log since the last checkpoint (0 if there is no log).
+    var pendingLogPages: Int { get }
+    /// Copies the log into the database file (an fsync or two), off the request path.
+    func checkpoint()
+}
+
+public struct StorageError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// An introduced domain as it is kept across restarts.
+public struct DomainRecord: Sendable, Equatable {
+    public var domid: UInt32
+    public var mfn: String
+    public var port: String
+    public var target: UInt32?
+
+    public init(domid: UInt32, mfn: String, port: String, target: UInt32? = nil) {
+        self.domid = domid
+        self.mfn = mfn
+        self.port = port
+        self.target = target
+    }
+}
+
+/// SQLite in WAL mode with `synchronous=NORMAL` and exclusive locking: a commit is one append to
+/// the write-ahead log, handed to the kernel before the reply goes out. It
+/// survives `kill -9` of the daemon (the kernel holds the pages); only a
+/// crash of the whole machine may lose the last commits. `FULL` would add an
+/// fsync per acknowledged change.
+public final class SQLiteStorage: Storage {
+    private var db: OpaquePointer?
+    private var putNodeStmt: OpaquePointer?
+    private var deleteNodeStmt: OpaquePointer?
+    private var putDomainStmt: OpaquePointer?
+    private var deleteDomainStmt: OpaquePointer?
+    private var beginStmt: OpaquePointer?
+    private var commitStmt: OpaquePointer?
+    private var rollbackStmt: OpaquePointer?
+    private var savepointStmt: OpaquePointer?
+    private var releaseStmt: OpaquePointer?
+    private var rollbackToStmt: OpaquePointer?
+
+    public init(path: String) throws(StorageError) {
+        guard sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nil) == SQLITE_OK else {
+            let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+            sqlite3_close(db)
+            db = nil
+            throw StorageError("cannot open \(path): \(message)")
+        }
+        do throws(StorageError) {
+            // One daemon per database (the pid file lock sees to that): keep the
+            // file locks for good instead of taking them per transaction, which
+            // also keeps the WAL index in memory.
+            try exec("PRAGMA locking_mode=EXCLUSIVE")
+            try exec("PRAGMA journal_mode=WAL")
+            try exec("PRAGMA synchronous=NORMAL")
+            // Checkpoints (which fsync) are run by the daemon when it is idle,
+            // not inside whichever commit crosses SQLite's threshold.
+            try exec("PRAGMA wal_autocheckpoint=0")
+            try exec("PRAGMA journal_size_limit=\(4 << 20)")
+            try exec("""
+                CREATE TABLE IF NOT EXISTS node(path TEXT PRIMARY KEY, value BLOB NOT NULL, perms TEXT NOT NULL, children BLOB NOT NULL) WITHOUT ROWID;
+                CREATE TABLE IF NOT EXISTS domain(domid INTEGER PRIMARY KEY, mfn TEXT NOT NULL, port TEXT NOT NULL, target INTEGER);
+                """)
+        } catch {
+            throw StorageError("cannot use \(path): \(errorMessage)")
+        }
+        sqlite3_wal_hook(db, { context, _, _, pages in
+            Unmanaged<SQLiteStorage>.fromOpaque(context!).takeUnretainedValue().pendingLogPages = Int(pages)
+            return SQLITE_OK
+        }, Unmanaged.passUnretained(self).toOpaque())
+        putNodeStmt = try prepare("INSERT OR REPLACE INTO node(path, value, perms, children) VALUES(?1, ?2, ?3, ?4)")
+        deleteNodeStmt = try prepare("DELETE FROM node WHERE path = ?1")
+        putDomainStmt = try prepare("INSERT OR REPLACE INTO domain(domid, mfn, port, target) VALUES(?1, ?2, ?3, ?4)")
+        deleteDomainStmt = try prepare("DELETE FROM domain WHERE domid = ?1")
+        beginStmt = try prepare("BEGIN")
+        commitStmt = try prepare("COMMIT")
+        rollbackStmt = try prepare("ROLLBACK")
+        savepointStmt = try prepare("SAVEPOINT request")
+        releaseStmt = try prepare("RELEASE request")
+        rollbackToStmt = try prepare("ROLLBACK TO request")
+    }
+
+    deinit {
+        for stmt in [putNodeStmt, deleteNodeStmt, putDomainStmt, deleteDomainStmt, beginStmt, commitStmt, rollbackStmt,
+                     savepointStmt, releaseStmt, rollbackToStmt] {
+            sqlite3_finalize(stmt)
+        }
+        sqlite3_close(db)
+    }
+
+    private var errorMessage: String { String(cString: sqlite3_errmsg(db)) }
+
+    private func exec(_ sql: String) throws(StorageError) {
+        guard sqlite3_exec(db, sql, nil, nil, nil) == SQLITE_OK else { throw StorageError("sqlite: \(errorMessage)") }
+    }
+
+    private func prepare(_ sql: String) throws(StorageError) -> OpaquePointer? {
+        var stmt: OpaquePointer?
+        guard sqlite3_prepare_v3(db, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &stmt, nil) == SQLITE_OK else {
+            throw StorageError("sqlite: \(errorMessage)")
+        }
+        return stmt
+    }
+
+    /// Runs a prepared statement to completion and resets it.
+    private func run(_ stmt: OpaquePointer?) throws(StorageError) {
+        let rc = sqlite3_step(stmt)
+        sqlite3_reset(stmt)
+        sqlite3_clear_bindings(stmt)
+        guard rc == SQLITE_DONE || rc == SQLITE_ROW else { throw StorageError("sqlite: \(errorMessage)") }
+    }
+
+    private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+    private func bind(_ stmt: OpaquePointer?, _ index: Int32, text: String) {
+        sqlite3_bind_text(stmt, index, text, -1, Self.transient)
+    }
+
+    private func bind(_ stmt: OpaquePointer?, _ index: Int32, blob: [UInt8]) {
+        blob.withUnsafeBytes { raw in
+            // A zero-length blob needs a non-null pointer to stay a blob rather than NULL.
+            _ = sqlite3_bind_blob(stmt, index, raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(raw.count), Self.transient)
+        }
+    }
+
+    private func columnBytes(_ stmt: OpaquePointer?, _ index: Int32) -> [UInt8] {
+        let count = Int(sqlite3_column_bytes(stmt, index))
+        guard count > 0, let base = sqlite3_column_blob(stmt, index) else { return [] }
+        return Array(UnsafeRawBufferPointer(start: base, count: count))
+    }
+
+    private func columnText(_ stmt: OpaquePointer?, _ index: Int32) -> String {
+        guard let text = sqlite3_column_text(stmt, index) else { return "" }
+        return String(cString: text)
+    }
+
+    public func load() throws(StorageError) -> (nodes: [String: Node], domains: [DomainRecord]) {
+        var nodes: [String: Node] = [:]
+        let select = try prepare("SELECT path, value, perms, children FROM node")
+        defer { sqlite3_finalize(select) }
+        while true {
+            let rc = sqlite3_step(select)
+            if rc == SQLITE_DONE { break }
+            guard rc == SQLITE_ROW else { throw StorageError("sqlite: \(errorMessage)") }
+            let path = columnText(select, 0)
+            let permText = columnText(select, 2)
+            guard XSPath.isValidAbsolute(path),
+                  let perms = XSPermissions(parsing: permText.split(separator: ",").map(String.init)) else {
+                throw StorageError("corrupt node row for '\(path)' (perms '\(permText)')")
+            }
+            let children = XSPayload.split(columnBytes(select, 3))
+            nodes[path] = Node(value: columnBytes(select, 1), perms: perms, children: children)
+        }
+        var domains: [DomainRecord] = []
+        let selectDomains = try prepare("SELECT domid, mfn, port, target FROM domain ORDER BY domid")
+        defer { sqlite3_finalize(selectDomains) }
+        while sqlite3_step(selectDomains) == SQLITE_ROW {
+            let target: UInt32? = sqlite3_column_type(selectDomains, 3) == SQLITE_NULL ? nil : UInt32(sqlite3_column_int64(selectDomains, 3))
+            domains.append(DomainRecord(domid: UInt32(sqlite3_column_int64(selectDomains, 0)),
+                                        mfn: columnText(selectDomains, 1), port: columnText(selectDomains, 2), target: target))
+        }
+        return (nodes, domains)
+    }
+
+    public func begin() throws(StorageError) { try run(beginStmt) }
+    public func commit() throws(StorageError) { try run(commitStmt) }
+    public func rollback() { _ = try? run(rollbackStmt) }
+
+    public private(set) var pendingLogPages = 0
+
+    public func checkpoint() {
+        var logged: Int32 = 0
+        var copied: Int32 = 0
+        if sqlite3_wal_checkpoint_v2(db, nil, SQLITE_CHECKPOINT_PASSIVE, &logged, &copied) == SQLITE_OK && copied == logged {
+            pendingLogPages = 0
+        }
+    }
+    public func savepoint() throws(StorageError) { try run(savepointStmt) }
+    public func releaseSavepoint() throws(StorageError) { try run(releaseStmt) }
+    public func rollbackToSavepoint() {
+        _ = try? run(rollbackToStmt)
+        _ = try? run(releaseStmt)
+    }
+
+    public func putNode(_ path: String, _ node: Node) throws(StorageError) {
+        bind(putNodeStmt, 1, text: path)
+        bind(putNodeStmt, 2, blob: node.value)
+        bind(putNodeStmt, 3, text: node.perms.description)
+        bind(putNodeStmt, 4, blob: node.childList)
+        try run(putNodeStmt)
+    }
+
+    public func deleteNode(_ path: String) throws(StorageError) {
+        bind(deleteNodeStmt, 1, text: path)
+        try run(deleteNodeStmt)
+    }
+
+    public func putDomain(_ domain: DomainRecord) throws(StorageError) {
+        sqlite3_bind_int64(putDomainStmt, 1, Int64(domain.domid))
+        bind(putDomainStmt, 2, text: domain.mfn)
+        bind(putDomainStmt, 3, text: domain.port)
+        if let target = domain.target {
+            sqlite3_bind_int64(putDomainStmt, 4, Int64(target))
+        } else {
+            sqlite3_bind_null(putDomainStmt, 4)
+        }
+        try run(putDomainStmt)
+    }
+
+    public func deleteDomain(_ domid: UInt32) throws(StorageError) {
+        sqlite3_bind_int64(deleteDomainStmt, 1, Int64(domid))
+        try run(deleteDomainStmt)
+    }
+}

@@ -1,0 +1,464 @@
+import Logging
+import XenStoreProtocol
+
+/// Identifies one client connection inside the store.
+public typealias ConnectionID = Int
+
+/// A change to the set of introduced domains that the socket front end acts on.
+public enum DomainChange: Sendable, Equatable {
+    /// Open `<state>/domains/<domid>/xenbus`.
+    case introduced(UInt32)
+    /// Close that socket and every connection speaking as the domain.
+    case released(UInt32)
+}
+
+/// The xenstore database and its rules, with no I/O of its own: requests go
+/// in through ``handle(_:from:)``, replies and watch events come out in
+/// ``outbox``. Every change is written through to ``Storage`` (if any) and
+/// committed before its reply is queued.
+public final class Store {
+    // MARK: State
+
+    var nodes: [String: Node] = [:]
+    var generationCounter: UInt64 = 0
+    /// Nodes owned by each domain, for the entries quota.
+    var ownedEntries: [UInt32: Int] = [:]
+    var connections: [ConnectionID: Connection] = [:]
+    var nextConnectionID: ConnectionID = 1
+    /// Watches by the (absolute or special) path they watch.
+    var watchesByPath: [String: [Watch]] = [:]
+    var watchesPerDomain: [UInt32: Int] = [:]
+    var domains: [UInt32: DomainRecord] = [:]
+    /// Permissions of `@introduceDomain` and `@releaseDomain`.
+    var specialPerms: [String: XSPermissions] = [
+        XSPath.introduceDomain: XSPermissions(owner: 0),
+        XSPath.releaseDomain: XSPermissions(owner: 0),
+    ]
+
+    public var quotas: Quotas
+    /// Keep the nodes of a released domain (Xen's `--keep-orphans`) instead of removing them.
+    public var keepOrphans = false
+    public var logger: Logger
+    let storage: Storage?
+
+    /// Messages to send, each to one connection, in order.
+    public var outbox: [(ConnectionID, XSMessage)] = []
+    /// Domains introduced or released since the front end last looked.
+    public var domainChanges: [DomainChange] = []
+
+    // Per-request bookkeeping.
+    var undo: [(String, Node?)] = []
+    var storageOpen = false
+    var storageFailure: StorageError?
+    var pendingEvents: [Event] = []
+
+    /// Batch the SQLite writes of many requests into one transaction; the
+    /// front end calls ``commitBatch()`` before it sends any of their replies.
+    public var groupCommit = false
+    var batchOpen = false
+    /// The current request began the group's SQLite transaction (so it has no savepoint).
+    var requestOpenedBatch = false
+    var batchUndo: [(String, Node?)] = []
+    /// Whether the last request handled changed the tree.
+    public private(set) var lastRequestChanged = false
+    /// The log level to go back to after `CONTROL log off`.
+    var startLogLevel: Logger.Level?
+
+    /// Loads the tree from `storage` (nil: memory only). A fresh store holds `/` owned by dom0.
+    public init(storage: Storage?, quotas: Quotas = Quotas(), logger: Logger = Logger(label: "xenstored")) throws(StorageError) {
+        self.storage = storage
+        self.quotas = quotas
+        self.logger = logger
+        if let storage {
+            let loaded = try storage.load()
+            for (path, var node) in loaded.nodes {
+                generationCounter += 1
+                node.generation = generationCounter
+                nodes[path] = node
+                ownedEntries[node.perms.owner, default: 0] += 1
+            }
+            for domain in loaded.domains { domains[domain.domid] = domain }
+            if let problem = checkTree().first { throw StorageError("stored tree is inconsistent: \(problem)") }
+        }
+        if nodes["/"] == nil {
+            let root = Node(perms: XSPermissions(owner: 0))
+            if let storage {
+                try storage.begin()
+                do throws(StorageError) {
+                    try storage.putNode("/", root)
+                    try storage.commit()
+                } catch {
+                    storage.rollback()
+                    throw error
+                }
+            }
+            generationCounter += 1
+            nodes["/"] = Node(perms: root.perms, generation: generationCounter)
+            ownedEntries[0, default: 0] += 1
+        }
+    }
+
+    /// The introduced domains (whose sockets the front end opens at start).
+    public var introducedDomains: [UInt32] { domains.keys.sorted() }
+
+    // MARK: Connections
+
+    /// A new client speaking as `domid` (0: the privileged toolstack).
+    public func connect(domid: UInt32 = 0, readOnly: Bool = false) -> ConnectionID {
+        let id = nextConnectionID
+        nextConnectionID += 1
+        connections[id] = Connection(id: id, domid: domid, readOnly: readOnly)
+        return id
+    }
+
+    /// Forgets a client: its watches and open transactions go with it.
+    public func disconnect(_ id: ConnectionID) {
+        guard let conn = connections.removeValue(forKey: id) else { return }
+        dropWatches(of: conn)
+        conn.transactions.removeAll()
+    }
+
+    public func domid(of id: ConnectionID) -> UInt32? { connections[id]?.domid }
+    public func isPrivileged(_ id: ConnectionID) -> Bool { connections[id]?.privileged ?? false }
+
+    // MARK: Requests
+
+    /// Handles one request. Its reply (and any watch events it causes) are
+    /// appended to ``outbox`` once the change is durable.
+    public func handle(_ msg: XSMessage, from id: ConnectionID) {
+        guard let conn = connections[id] else { return }
+        var after: [XSMessage] = []
+        var reply: XSMessage
+        do throws(XSError) {
+            reply = msg.reply(try dispatch(msg, conn, &after))
+        } catch {
+            reply = msg.errorReply(error)
+            after = []
+        }
+        if reply.kind == .error {
+            revertMainChanges()
+            pendingEvents.removeAll()
+        } else if let failure = finishStorage() {
+            logger.error("storage failed, request not applied: \(failure)")
+            revertMainChanges()
+            pendingEvents.removeAll()
+            after = []
+            reply = msg.errorReply(.EIO)
+        }
+        lastRequestChanged = !undo.isEmpty
+        if groupCommit && storage != nil { batchUndo.append(contentsOf: undo) }
+        undo.removeAll(keepingCapacity: true)
+        outbox.append((id, reply))
+        for m in after { outbox.append((id, m)) }
+        for event in pendingEvents { deliver(event) }
+        pendingEvents.removeAll(keepingCapacity: true)
+    }
+
+    /// Requests only a privileged connection may send.
+    static let privilegedTypes: Set<XSType> = [.control, .introduce, .release, .isDomainIntroduced, .resume, .setTarget]
+
+    /// Checks in Xen's order: unknown type (ENOSYS), privilege (EACCES),
+    /// transaction id (ENOENT; WATCH and UNWATCH ignore it), then the request itself.
+    func dispatch(_ msg: XSMessage, _ conn: Connection, _ after: inout [XSMessage]) throws(XSError) -> [UInt8] {
+        guard let type = msg.kind, type != .watchEvent, type != .error else { throw .ENOSYS }
+        if Self.privilegedTypes.contains(type) && !conn.privileged { throw .EACCES }
+        let txn = type == .watch || type == .unwatch ? nil : try transaction(msg.transactionID, conn)
+        switch type {
+        case .read: return try read(msg.payload, conn, txn)
+        case .write: return try write(msg.payload, conn, txn)
+        case .mkdir: return try mkdir(msg.payload, conn, txn)
+        case .rm: return try rm(msg.payload, conn, txn)
+        case .directory: return try directory(msg.payload, conn, txn)
+        case .directoryPart: return try directoryPart(msg.payload, conn, txn)
+        case .getPerms: return try getPerms(msg.payload, conn, txn)
+        case .setPerms: return try setPerms(msg.payload, conn, txn)
+        case .transactionStart: return try transactionStart(conn, txn)
+        case .transactionEnd: return try transactionEnd(msg.payload, conn, txn)
+        case .watch: return try watch(msg.payload, conn, &after)
+        case .unwatch: return try unwatch(msg.payload, conn)
+        case .resetWatches:
+            dropWatches(of: conn)
+            conn.transactions.removeAll()
+            return XSPayload.ok
+        case .introduce: return try introduce(msg.payload, conn)
+        case .release: return try release(msg.payload, conn)
+        case .isDomainIntroduced:
+            let domid = try domidArgument(msg.payload)
+            return XSPayload.strings([domid == 0 || domains[domid] != nil ? "T" : "F"])
+        case .getDomainPath:
+            let domid = try domidArgument(msg.payload)
+            return XSPayload.strings([XSPath.domainPath(domid)])
+        case .setTarget: return try setTarget(msg.payload, conn)
+        case .resume:
+            try requireWritable(conn)
+            let domid = try domidArgument(msg.payload)
+            guard domains[domid] != nil else { throw .ENOENT }
+            return XSPayload.ok
+        case .control: return try control(msg.payload, conn)
+        case .watchEvent, .error: throw .ENOSYS
+        }
+    }
+
+    // MARK: Tree access (main tree or a transaction's view)
+
+    func nextGeneration() -> UInt64 {
+        generationCounter += 1
+        return generationCounter
+    }
+
+    /// The node at `path` as `txn` sees it (recording what a transaction read).
+    func node(_ path: String, _ txn: Transaction?) -> Node? {
+        guard let txn else { return nodes[path] }
+        if let entry = txn.overlay[path] { return entry }
+        // A transaction keeps seeing a node as it was when it first looked (as Xen 4.17 does).
+        if let seen = txn.seen[path] { return seen }
+        let current = nodes[path]
+        txn.seen[path] = .some(current)
+        return current
+    }
+
+    func put(_ path: String, _ node: Node, _ txn: Transaction?) {
+        var node = node
+        node.generation = nextGeneration()
+        if let txn {
+            let old = self.node(path, txn)
+            txn.overlay[path] = .some(node)
+            txn.account(old: old, new: node)
+        } else {
+            putMain(path, node)
+        }
+    }
+
+    func remove(_ path: String, _ txn: Transaction?) {
+        if let txn {
+            let old = node(path, txn)
+            txn.overlay[path] = .some(nil)
+            txn.account(old: old, new: nil)
+        } else {
+            removeMain(path)
+        }
+    }
+
+    func putMain(_ path: String, _ node: Node) {
+        let old = nodes.updateValue(node, forKey: path)
+        undo.append((path, old))
+        account(old: old, new: node)
+        withStorage { s throws(StorageError) in try s.putNode(path, node) }
+    }
+
+    func removeMain(_ path: String) {
+        guard let old = nodes.removeValue(forKey: path) else { return }
+        undo.append((path, old))
+        account(old: old, new: nil)
+        withStorage { s throws(StorageError) in try s.deleteNode(path) }
+    }
+
+    func account(old: Node?, new: Node?) {
+        if let old { ownedEntries[old.perms.owner, default: 0] -= 1 }
+        if let new { ownedEntries[new.perms.owner, default: 0] += 1 }
+    }
+
+    /// Runs one storage write inside this request's batch: its own SQLite
+    /// transaction, or with ``groupCommit`` a savepoint inside the group's.
+    func withStorage(_ body: (Storage) throws(StorageError) -> Void) {
+        guard let storage, storageFailure == nil else { return }
+        do throws(StorageError) {
+            if !storageOpen {
+                if groupCommit {
+                    if batchOpen {
+                        try storage.savepoint()
+                        requestOpenedBatch = false
+                    } else {
+                        // The first request of a group needs no savepoint: undoing it is undoing the group.
+                        try storage.begin()
+                        batchOpen = true
+                        requestOpenedBatch = true
+                    }
+                } else {
+                    try storage.begin()
+                }
+                storageOpen = true
+            }
+            try body(storage)
+        } catch {
+            storageFailure = error
+        }
+    }
+
+    /// Ends this request's part of the batch (commits it, or with
+    /// ``groupCommit`` keeps it for ``commitBatch()``); returns the failure if it could not.
+    func finishStorage() -> StorageError? {
+        defer {
+            storageOpen = false
+            storageFailure = nil
+        }
+        guard let storage else { return nil }
+        if let failure = storageFailure {
+            if storageOpen { undoStorage(storage) }
+            return failure
+        }
+        guard storageOpen else { return nil }
+        do throws(StorageError) {
+            if groupCommit {
+                if !requestOpenedBatch { try storage.releaseSavepoint() }
+            } else {
+                try storage.commit()
+            }
+            return nil
+        } catch {
+            undoStorage(storage)
+            return error
+        }
+    }
+
+    /// Drops this request's storage writes.
+    private func undoStorage(_ storage: Storage) {
+        if groupCommit && !requestOpenedBatch {
+            storage.rollbackToSavepoint()
+        } else {
+            storage.rollback()
+            batchOpen = false
+        }
+    }
+
+    /// Puts the in-memory tree back as it was before this request.
+    func revertMainChanges() {
+        if storageOpen, let storage { undoStorage(storage) }
+        storageOpen = false
+        storageFailure = nil
+        revert(undo)
+        undo.removeAll(keepingCapacity: true)
+    }
+
+    private func revert(_ log: [(String, Node?)]) {
+        for (path, old) in log.reversed() {
+            let current = nodes[path]
+            account(old: current, new: old)
+            nodes[path] = old
+        }
+    }
+
+    /// With ``groupCommit``: whether changes wait for ``commitBatch()``.
+    public var hasUncommittedChanges: Bool { batchOpen }
+
+    /// With ``groupCommit``: commits every change since the last call in one
+    /// SQLite transaction. If that fails, all of them are taken back out of
+    /// the tree too, and the front end must answer EIO to the requests that
+    /// made them (see ``lastRequestChanged``) instead of their replies.
+    public func commitBatch() -> Bool {
+        guard batchOpen, let storage else { return true }
+        batchOpen = false
+        defer { batchUndo.removeAll(keepingCapacity: true) }
+        do throws(StorageError) {
+            try storage.commit()
+            return true
+        } catch {
+            logger.error("storage failed, \(batchUndo.count) change(s) not applied: \(error)")
+            storage.rollback()
+            revert(batchUndo)
+            return false
+        }
+    }
+
+    /// Log pages after which an idle daemon checkpoints, and after which a busy one must.
+    public static let idleCheckpointPages = 1000
+    public static let busyCheckpointPages = 4000
+
+    /// Whether SQLite's log has grown enough to be worth a checkpoint when idle.
+    public var wantsCheckpoint: Bool { (storage?.pendingLogPages ?? 0) >= Self.idleCheckpointPages }
+
+    /// Checkpoints SQLite's log: when `idle`, past ``idleCheckpointPages``;
+    /// when busy only past ``busyCheckpointPages``, to bound the log.
+    public func checkpoint(idle: Bool) {
+        guard let storage, !batchOpen else { return }
+        if storage.pendingLogPages >= (idle ? Self.idleCheckpointPages : Self.busyCheckpointPages) {
+            storage.checkpoint()
+        }
+    }
+
+    /// Requests the front end must not batch with others: they change the
+    /// set of domains (and their sockets), which ``commitBatch()`` could not take back.
+    public static func changesDomains(_ msg: XSMessage) -> Bool {
+        msg.type == XSType.introduce.rawValue || msg.type == XSType.release.rawValue || msg.type == XSType.setTarget.rawValue
+    }
+
+    // MARK: Permissions
+
+    func rights(_ perms: XSPermissions, _ conn: Connection) -> Rights {
+        if conn.privileged { return .all }
+        let target = domains[conn.domid]?.target
+        let owner = perms.owner
+        if owner == conn.domid || (target != nil && owner == target) { return .all }
+        for entry in perms.entries.dropFirst() where entry.domid == conn.domid || (target != nil && entry.domid == target) {
+            return Rights(entry.access)
+        }
+        return Rights(perms.entries[0].access)
+    }
+
+    /// The node at `path` if `conn` has `need` on it; nil if it does not exist
+    /// and the nearest existing ancestor grants `need` (so it may be
+    /// created); EACCES otherwise, without revealing whether it exists.
+    func lookup(_ path: String, _ conn: Connection, _ txn: Transaction?, need: Rights) throws(XSError) -> Node? {
+        if let found = node(path, txn) {
+            guard rights(found.perms, conn).isSuperset(of: need) else { throw .EACCES }
+            return found
+        }
+        var ancestor = path
+        repeat {
+            ancestor = XSPath.parent(of: ancestor)
+            if let found = node(ancestor, txn) {
+                if rights(found.perms, conn).isDisjoint(with: need) { throw .EACCES }
+                return nil
+            }
+        } while ancestor != "/"
+        return nil
+    }
+
+    func requireWritable(_ conn: Connection) throws(XSError) {
+        if conn.readOnly { throw .EROFS }
+    }
+
+    // MARK: Arguments
+
+    func path(_ text: String, _ conn: Connection) throws(XSError) -> String {
+        guard !text.isEmpty, let absolute = XSPath.resolve(text, base: conn.base) else { throw .EINVAL }
+        return absolute
+    }
+
+    /// The single NUL-terminated argument of READ, MKDIR, RM, ...
+    func oneArgument(_ payload: [UInt8]) throws(XSError) -> String {
+        guard let args = XSPayload.exactly(1, in: payload) else { throw .EINVAL }
+        return args[0]
+    }
+
+    /// At least `count` NUL-terminated strings (extra ones are ignored, as Xen does).
+    func arguments(_ payload: [UInt8], atLeast count: Int) throws(XSError) -> [String] {
+        var items: [String] = []
+        var rest = payload[...]
+        while items.count < count {
+            guard let nul = rest.firstIndex(of: 0) else { throw .EINVAL }
+            items.append(String(decoding: rest[..<nul], as: UTF8.self))
+            rest = rest[(nul + 1)...]
+        }
+        return items
+    }
+
+    func domidArgument(_ payload: [UInt8]) throws(XSError) -> UInt32 {
+        try parseDomid(arguments(payload, atLeast: 1)[0])
+    }
+
+    func parseDomid(_ text: String) throws(XSError) -> UInt32 {
+        guard let domid = UInt32(text), domid < Self.firstReservedDomid else { throw .EINVAL }
+        return domid
+    }
+
+    /// `DOMID_FIRST_RESERVED`.
+    static let firstReservedDomid: UInt32 = 0x7ff0
+
+    // MARK: Inspection (tests, CONTROL)
+
+    /// The node at an absolute path, as committed.
+    public func node(at path: String) -> Node? { nodes[path] }
+    public var nodeCount: Int { nodes.count }
+    public func entries(ownedBy domid: UInt32) -> Int { ownedEntries[domid] ?? 0 }
+}
