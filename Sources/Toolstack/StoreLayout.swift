@@ -111,6 +111,8 @@ public enum StoreLayout {
         // /libxl/<id>
         add(libxl, "", no)
         add(libxl + "/type", plan.type.rawValue, no)
+        // libxl records the device model version for every domain, PV included.
+        add(libxl + "/dm-version", "qemu_xen", no)
         add(libxl + "/device", "", no)
 
         // The console: frontend at <dom>/console (read-only to the guest),

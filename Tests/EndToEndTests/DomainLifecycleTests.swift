@@ -33,7 +33,7 @@ import Testing
             vm: ("", ro), vm + "/uuid": (uuid, ro), vm + "/name": (name, ro), vm + "/image": ("", ro),
             vm + "/image/ostype": ("linux", ro), vm + "/image/kernel": (kernel, ro),
             vm + "/image/ramdisk": ("", ro), vm + "/image/cmdline": ("", ro), vm + "/start_time": ("*", ro),
-            lx: ("", "n0"), lx + "/type": ("pv", "n0"), lx + "/device": ("", "n0"),
+            lx: ("", "n0"), lx + "/type": ("pv", "n0"), lx + "/dm-version": ("qemu_xen", "n0"), lx + "/device": ("", "n0"),
             lx + "/device/console": ("", "n0"), lx + "/device/console/0": ("", "n0"),
             lx + "/device/console/0/frontend": (d + "/console", "n0"),
             lx + "/device/console/0/backend": ("/local/domain/0/backend/console/\(id)/0", "n0"),

@@ -202,7 +202,7 @@ import XenStoreProtocol
             "\(vm)/image = \"\"  (\(ro))", "\(vm)/image/ostype = \"linux\"  (\(ro))", "\(vm)/image/kernel = \"/k\"  (\(ro))",
             "\(vm)/image/ramdisk = \"\"  (\(ro))", "\(vm)/image/cmdline = \"quiet\"  (\(ro))",
             "\(vm)/start_time = \"1700000000.00\"  (\(ro))",
-            "/libxl/7 = \"\"  (n0)", "/libxl/7/type = \"pv\"  (n0)", "/libxl/7/device = \"\"  (n0)",
+            "/libxl/7 = \"\"  (n0)", "/libxl/7/type = \"pv\"  (n0)", "/libxl/7/dm-version = \"qemu_xen\"  (n0)", "/libxl/7/device = \"\"  (n0)",
             "\(d)/console = \"\"  (\(ro))", "\(d)/console/backend = \"/local/domain/0/backend/console/7/0\"  (\(ro))",
             "\(d)/console/backend-id = \"0\"  (n7,r0)", "\(d)/console/limit = \"1048576\"  (\(ro))",
             "\(d)/console/type = \"xenconsoled\"  (\(ro))", "\(d)/console/output = \"pty\"  (\(ro))",
