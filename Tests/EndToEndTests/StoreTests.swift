@@ -151,6 +151,29 @@ import Testing
     }
 }
 
+/// `swxl store read` has a fast path past argument-parser: every form must
+/// give what argument-parser's path gives, byte for byte and status for status.
+@Suite struct StoreReadFastPathTests {
+    @Test func fastPathAndArgumentParserAgree() throws {
+        let host = try StoreHost()
+        try host.swxl(["write", "/k", "v", "/k2", #"a\tb"#, "/-dash", "d"])
+        let forms: [[String]] = [
+            ["/k"], ["/k", "/k2"], ["-p", "/k"], ["/k", "--prefix"], ["-R", "/k2"], ["--raw", "/k", "/k2"],
+            ["--json", "/k", "/k2"], ["-p", "-R", "--json", "/k"], ["/missing"], ["/k", "/missing"], ["relative"],
+            [], ["-pR", "/k"], ["-p", "-p", "/k"], ["--", "/-dash"], ["-x", "/k"], ["-h"], ["--help"], ["help"],
+            ["/k", "--version"], ["bad//path"],
+        ]
+        for form in forms {
+            let fast = try host.swxl(["read"] + form)
+            let slow = try run(swxlBinary, ["store", "read"] + form,
+                               environment: host.swxlEnvironment.merging(["SWXL_NO_FAST_PATH": "1"]) { $1 })
+            #expect(fast.status == slow.status, "\(form)")
+            #expect(fast.stdout == slow.stdout, "\(form)")
+            #expect(fast.stderr == slow.stderr, "\(form)")
+        }
+    }
+}
+
 /// Output compared byte for byte with Xen's `xenstore-*` tools on one daemon.
 @Suite(.enabled(if: xenToolsInstalled)) struct StoreMatchesXenToolsTests {
     func seeded() throws -> StoreHost {
