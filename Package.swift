@@ -57,7 +57,7 @@ let package = Package(
         ]),
         .testTarget(name: "ToolstackTests", dependencies: ["Toolstack", "DomainConfig", "XenStoreClient", "XenStoreServer"]),
         // Xen's own C tools (xenstore-*, test-xenstore, libxlutil) against our code.
-        .testTarget(name: "InteropTests", dependencies: ["XenStoreProtocol"]),
+        .testTarget(name: "InteropTests", dependencies: ["XenStoreProtocol", "DomainConfig"]),
         // The built `swxl` run as a user runs it.
         .testTarget(name: "EndToEndTests"),
     ]

@@ -173,18 +173,18 @@ _swxl() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    store|xenstored|help)
+    config|help)
         # Offer subcommand argument completions
         "_swxl_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'store xenstored help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'config help' -- "${cur}"))
         ;;
     esac
 }
 
-_swxl_store() {
+_swxl_config() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
     repeating_options=()
@@ -196,143 +196,64 @@ _swxl_store() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    read|write|ls|list|exists|rm|mkdir|chmod|getperms|watch|transaction)
+    check|show)
         # Offer subcommand argument completions
-        "_swxl_store_${subcommand}"
+        "_swxl_config_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'read write ls list exists rm mkdir chmod getperms watch transaction' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'check show' -- "${cur}"))
         ;;
     esac
 }
 
-_swxl_store_read() {
+_swxl_config_check() {
     repeating_flags=()
-    non_repeating_flags=(--prefix -p -R --raw --json --version -h --help)
+    non_repeating_flags=(--strict --version -h --help)
     repeating_options=()
-    non_repeating_options=()
-    __swxl_offer_flags_options -1
-}
-
-_swxl_store_write() {
-    repeating_flags=()
-    non_repeating_flags=(-R --raw --version -h --help)
-    repeating_options=()
-    non_repeating_options=()
-    __swxl_offer_flags_options -1
-}
-
-_swxl_store_ls() {
-    repeating_flags=()
-    non_repeating_flags=(--full -f -p --permissions --json --version -h --help)
-    repeating_options=()
-    non_repeating_options=()
-    __swxl_offer_flags_options 1
-}
-
-_swxl_store_list() {
-    repeating_flags=()
-    non_repeating_flags=(--prefix -p --json --version -h --help)
-    repeating_options=()
-    non_repeating_options=()
-    __swxl_offer_flags_options -1
-}
-
-_swxl_store_exists() {
-    repeating_flags=()
-    non_repeating_flags=(--version -h --help)
-    repeating_options=()
-    non_repeating_options=()
-    __swxl_offer_flags_options -1
-}
-
-_swxl_store_rm() {
-    repeating_flags=()
-    non_repeating_flags=(--tidy -t --version -h --help)
-    repeating_options=()
-    non_repeating_options=()
-    __swxl_offer_flags_options -1
-}
-
-_swxl_store_mkdir() {
-    repeating_flags=()
-    non_repeating_flags=(--version -h --help)
-    repeating_options=()
-    non_repeating_options=()
-    __swxl_offer_flags_options -1
-}
-
-_swxl_store_chmod() {
-    repeating_flags=()
-    non_repeating_flags=(--recursive -r --upto -u --version -h --help)
-    repeating_options=()
-    non_repeating_options=()
-    __swxl_offer_flags_options -1
-}
-
-_swxl_store_getperms() {
-    repeating_flags=()
-    non_repeating_flags=(--prefix -p --json --version -h --help)
-    repeating_options=()
-    non_repeating_options=()
-    __swxl_offer_flags_options -1
-}
-
-_swxl_store_watch() {
-    repeating_flags=()
-    non_repeating_flags=(--json --version -h --help)
-    repeating_options=()
-    non_repeating_options=(-n --number)
+    non_repeating_options=(--from)
     __swxl_offer_flags_options -1
 
     # Offer option value completions
     case "${prev}" in
-    '-n'|'--number')
+    '--from')
+        __swxl_add_completions -W 'auto'$'\n''xl'$'\n''xm'$'\n''sxp'$'\n''json'
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    *)
+        __swxl_add_completions -f
         return
         ;;
     esac
 }
 
-_swxl_store_transaction() {
+_swxl_config_show() {
     repeating_flags=()
-    non_repeating_flags=(--json --version -h --help)
+    non_repeating_flags=(--version -h --help)
     repeating_options=()
-    non_repeating_options=()
+    non_repeating_options=(--format --from)
     __swxl_offer_flags_options -1
-}
-
-_swxl_xenstored() {
-    repeating_flags=()
-    non_repeating_flags=(-f --foreground --memory-only -v --verbose --version -h --help)
-    repeating_options=()
-    non_repeating_options=(--state-dir -e --entry-nb -w --watch-nb -S --entry-size -t --transactions -A --perm-nb -Q --outstanding --log-level)
-    __swxl_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
-    '--state-dir')
+    '--format')
+        __swxl_add_completions -W 'json'$'\n''sxp'$'\n''xl'
         return
         ;;
-    '-e'|'--entry-nb')
+    '--from')
+        __swxl_add_completions -W 'auto'$'\n''xl'$'\n''xm'$'\n''sxp'$'\n''json'
         return
         ;;
-    '-w'|'--watch-nb')
-        return
-        ;;
-    '-S'|'--entry-size')
-        return
-        ;;
-    '-t'|'--transactions')
-        return
-        ;;
-    '-A'|'--perm-nb')
-        return
-        ;;
-    '-Q'|'--outstanding')
-        return
-        ;;
-    '--log-level')
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    *)
+        __swxl_add_completions -f
         return
         ;;
     esac

@@ -1,4 +1,116 @@
 import ArgumentParser
+import DomainConfig
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `swxl config ...`.
-var configCommands: [any ParsableCommand.Type] { [] }
+var configCommands: [any ParsableCommand.Type] { [ConfigCommand.self] }
+
+struct ConfigCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "config",
+        abstract: "Read, check and convert domain config files (xl.cfg, legacy xm, SXP, JSON).",
+        subcommands: [ConfigCheck.self, ConfigShow.self]
+    )
+}
+
+extension ConfigFormat: ExpressibleByArgument {}
+
+/// Splits the words after the command into files and `KEY=VALUE` overrides:
+/// a word is an override when it has `=` after a valid xl key.
+func splitFilesAndOverrides(_ words: [String]) -> (files: [String], overrides: [String]) {
+    var files: [String] = []
+    var overrides: [String] = []
+    for w in words {
+        if let eq = w.firstIndex(of: "="), let first = w.first, first >= "a", first <= "z",
+           w[..<eq].allSatisfy({ ($0 >= "a" && $0 <= "z") || ($0 >= "0" && $0 <= "9") || $0 == "." || $0 == "_" }) {
+            overrides.append(w)
+        } else {
+            files.append(w)
+        }
+    }
+    return (files, overrides)
+}
+
+func printToStandardError(_ s: String) {
+    var text = s
+    if !text.hasSuffix("\n") { text += "\n" }
+    _ = text.utf8CString.withUnsafeBufferPointer { write(2, $0.baseAddress, $0.count - 1) }
+}
+
+struct ConfigCheck: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Check config files: every problem as file:line:col, exit 1 on any error.",
+        discussion: "KEY=VALUE words override the files' settings, as with `xl create`."
+    )
+
+    @Option(name: .long, help: "The input format: auto, xl, xm, sxp or json.")
+    var from: ConfigFormat = .auto
+
+    @Flag(name: .long, help: "Treat warnings as errors.")
+    var strict = false
+
+    @Argument(help: "Config files, then optional KEY=VALUE overrides.", completion: .file())
+    var words: [String]
+
+    func run() throws {
+        let (files, overrides) = splitFilesAndOverrides(words)
+        guard !files.isEmpty else { throw ValidationError("no config file given") }
+        var failed = false
+        for file in files {
+            if isDirectory(file) {
+                printToStandardError("\(file): skipped (a directory, not a config file)")
+                continue
+            }
+            let result = DomainConfiguration.load(path: file, format: from, overrides: overrides)
+            for d in result.diagnostics { printToStandardError(d.description) }
+            if result.configuration == nil || (strict && !result.warnings.isEmpty) {
+                failed = true
+            } else {
+                print("\(file): ok (\(result.format.rawValue), \(result.configuration!.type.rawValue) \"\(result.configuration!.name_label)\")")
+            }
+        }
+        if failed { throw ExitCode(1) }
+    }
+}
+
+struct ConfigShow: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "show",
+        abstract: "Read a config and print it as JSON, SXP or xl.cfg (converting between formats).",
+        discussion: "KEY=VALUE words override the file's settings, as with `xl create`."
+    )
+
+    enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+        case json, sxp, xl
+    }
+
+    @Option(name: .long, help: "The output format: json, sxp or xl.")
+    var format: OutputFormat = .json
+
+    @Option(name: .long, help: "The input format: auto, xl, xm, sxp or json.")
+    var from: ConfigFormat = .auto
+
+    @Argument(help: "A config file, then optional KEY=VALUE overrides.", completion: .file())
+    var words: [String]
+
+    func run() throws {
+        let (files, overrides) = splitFilesAndOverrides(words)
+        guard files.count == 1 else { throw ValidationError("give exactly one config file") }
+        let result = DomainConfiguration.load(path: files[0], format: from, overrides: overrides)
+        for d in result.diagnostics { printToStandardError(d.description) }
+        guard let config = result.configuration else { throw ExitCode(1) }
+        switch format {
+        case .json: print(config.jsonText(), terminator: "")
+        case .sxp: print(config.sxpText(), terminator: "")
+        case .xl: print(config.xlText(), terminator: "")
+        }
+    }
+}
+
+func isDirectory(_ path: String) -> Bool {
+    var st = stat()
+    return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+}

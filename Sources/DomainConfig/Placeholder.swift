@@ -1,1 +1,0 @@
-// Domain configuration model.
