@@ -23,6 +23,19 @@ import Testing
         #expect(host.daemonPid == pid)
     }
 
+    @Test func aKilledDaemonIsStartedAgainWithItsData() throws {
+        let host = try StoreHost()
+        try host.swxl(["write", "/durable/a", "1", "/durable/b", "2"])
+        let first = try #require(host.daemonPid)
+        kill(first, SIGKILL)
+        for _ in 0..<400 where kill(first, 0) == 0 { usleep(5_000) }  // gone (or a zombie of init's)
+        // The socket file is left behind, refusing connections: the next command starts a new daemon.
+        let read = try host.swxl(["read", "/durable/a", "/durable/b"])
+        #expect(read.status == 0 && read.stdout == "1\n2\n")
+        let second = try #require(host.daemonPid)
+        #expect(second != first)
+    }
+
     @Test func manyFirstCommandsAtOnceStartOneDaemon() throws {
         let host = try StoreHost()
         // Six processes at once, none waiting for another.
