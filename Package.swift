@@ -9,7 +9,6 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
-        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
     targets: [
@@ -19,11 +18,11 @@ let package = Package(
         .target(name: "XenStoreClient", dependencies: ["XenStoreProtocol"]),
         // SQLite from the system (libsqlite3-dev), for the daemon's durable store.
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        // <sys/epoll.h>, which Glibc's module lacks (no library to link).
+        .systemLibrary(name: "CEpoll"),
         // swxl's own xenstored.
         .target(name: "XenStoreServer", dependencies: [
-            "XenStoreProtocol", "CSQLite",
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOPosix", package: "swift-nio"),
+            "XenStoreProtocol", "CSQLite", "CEpoll",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Config text (xl.cfg, xm, SXP) to the typed domain model and back: pure.

@@ -173,13 +173,13 @@ _swxl() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    config|store|xenstored|help)
+    config|xenstored|help)
         # Offer subcommand argument completions
         "_swxl_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'config store xenstored help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'config xenstored help' -- "${cur}"))
         ;;
     esac
 }
@@ -259,129 +259,11 @@ _swxl_config_show() {
     esac
 }
 
-_swxl_store() {
-    repeating_flags=()
-    non_repeating_flags=(--version -h --help)
-    repeating_options=()
-    non_repeating_options=()
-    __swxl_offer_flags_options 0
-
-    # Offer subcommand / subcommand argument completions
-    local -r subcommand="${unparsed_words[0]}"
-    unset 'unparsed_words[0]'
-    unparsed_words=("${unparsed_words[@]}")
-    case "${subcommand}" in
-    read|write|ls|list|exists|rm|mkdir|chmod|getperms|watch|transaction)
-        # Offer subcommand argument completions
-        "_swxl_store_${subcommand}"
-        ;;
-    *)
-        # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'read write ls list exists rm mkdir chmod getperms watch transaction' -- "${cur}"))
-        ;;
-    esac
-}
-
-_swxl_store_read() {
-    repeating_flags=()
-    non_repeating_flags=(--prefix -p -R --raw --json --version -h --help)
-    repeating_options=()
-    non_repeating_options=()
-    __swxl_offer_flags_options -1
-}
-
-_swxl_store_write() {
-    repeating_flags=()
-    non_repeating_flags=(-R --raw --version -h --help)
-    repeating_options=()
-    non_repeating_options=()
-    __swxl_offer_flags_options -1
-}
-
-_swxl_store_ls() {
-    repeating_flags=()
-    non_repeating_flags=(--full -f -p --permissions --json --version -h --help)
-    repeating_options=()
-    non_repeating_options=()
-    __swxl_offer_flags_options 1
-}
-
-_swxl_store_list() {
-    repeating_flags=()
-    non_repeating_flags=(--prefix -p --json --version -h --help)
-    repeating_options=()
-    non_repeating_options=()
-    __swxl_offer_flags_options -1
-}
-
-_swxl_store_exists() {
-    repeating_flags=()
-    non_repeating_flags=(--version -h --help)
-    repeating_options=()
-    non_repeating_options=()
-    __swxl_offer_flags_options -1
-}
-
-_swxl_store_rm() {
-    repeating_flags=()
-    non_repeating_flags=(--tidy -t --version -h --help)
-    repeating_options=()
-    non_repeating_options=()
-    __swxl_offer_flags_options -1
-}
-
-_swxl_store_mkdir() {
-    repeating_flags=()
-    non_repeating_flags=(--version -h --help)
-    repeating_options=()
-    non_repeating_options=()
-    __swxl_offer_flags_options -1
-}
-
-_swxl_store_chmod() {
-    repeating_flags=()
-    non_repeating_flags=(--recursive -r --upto -u --version -h --help)
-    repeating_options=()
-    non_repeating_options=()
-    __swxl_offer_flags_options -1
-}
-
-_swxl_store_getperms() {
-    repeating_flags=()
-    non_repeating_flags=(--prefix -p --json --version -h --help)
-    repeating_options=()
-    non_repeating_options=()
-    __swxl_offer_flags_options -1
-}
-
-_swxl_store_watch() {
-    repeating_flags=()
-    non_repeating_flags=(--json --version -h --help)
-    repeating_options=()
-    non_repeating_options=(-n --number)
-    __swxl_offer_flags_options -1
-
-    # Offer option value completions
-    case "${prev}" in
-    '-n'|'--number')
-        return
-        ;;
-    esac
-}
-
-_swxl_store_transaction() {
-    repeating_flags=()
-    non_repeating_flags=(--json --version -h --help)
-    repeating_options=()
-    non_repeating_options=()
-    __swxl_offer_flags_options -1
-}
-
 _swxl_xenstored() {
     repeating_flags=()
-    non_repeating_flags=(-f --foreground --memory-only -v --verbose --version -h --help)
+    non_repeating_flags=(-f --foreground -N --no-fork --memory-only -K --keep-orphans -v --verbose --version -h --help)
     repeating_options=()
-    non_repeating_options=(--state-dir -e --entry-nb -w --watch-nb -S --entry-size -t --transactions -A --perm-nb -Q --outstanding --log-level)
+    non_repeating_options=(--state-dir -E --entry-nb -W --watch-nb -S --entry-size -t --transaction -A --perm-nb --outstanding --log-level)
     __swxl_offer_flags_options 0
 
     # Offer option value completions
@@ -389,22 +271,22 @@ _swxl_xenstored() {
     '--state-dir')
         return
         ;;
-    '-e'|'--entry-nb')
+    '-E'|'--entry-nb')
         return
         ;;
-    '-w'|'--watch-nb')
+    '-W'|'--watch-nb')
         return
         ;;
     '-S'|'--entry-size')
         return
         ;;
-    '-t'|'--transactions')
+    '-t'|'--transaction')
         return
         ;;
     '-A'|'--perm-nb')
         return
         ;;
-    '-Q'|'--outstanding')
+    '--outstanding')
         return
         ;;
     '--log-level')

@@ -16,6 +16,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// Keep the tree in memory only (no SQLite file).
     public var memoryOnly = false
     public var quotas = Quotas()
+    /// Keep the nodes a released domain owned.
+    public var keepOrphans = false
 
     public init(paths: HostPaths, environment: [String: String]) {
         self.paths = paths
@@ -51,6 +53,7 @@ public enum Daemon {
         let store: Store
         do throws(StorageError) {
             store = try Store(storage: storage, quotas: config.quotas, logger: logger)
+            store.keepOrphans = config.keepOrphans
         } catch {
             throw ServerError("\(error)")
         }
@@ -74,6 +77,13 @@ public enum Daemon {
             }
         }
 
+        // Every connection is a descriptor: allow as many as the hard limit does.
+        var limit = rlimit()
+        if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 && limit.rlim_cur < limit.rlim_max {
+            limit.rlim_cur = limit.rlim_max
+            _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        }
+
         let server = try SocketServer(store: store, paths: config.paths, socketPath: config.socketPath,
                                       readOnlySocketPath: config.readOnlySocketPath, logger: logger)
         server.stop(whenReadable: pipeEnds[0])
@@ -85,9 +95,19 @@ public enum Daemon {
     }
 
     /// Starts `executable arguments` as a daemon in its own session, with
-    /// its standard streams on /dev/null, and waits until it accepts
-    /// connections on `config.socketPath`. Returns its pid.
+    /// stdin and stdout on /dev/null, and waits until it accepts connections
+    /// on `config.socketPath`. Returns its pid. Until then its stderr comes
+    /// to us, so a daemon that fails to start is reported with its reason;
+    /// after that the daemon's stderr leads nowhere.
     public static func spawnDetached(executable: String, arguments: [String], config: DaemonConfiguration, timeoutSeconds: Double = 10) throws(ServerError) -> pid_t {
+        // The daemon outlives us: it must hold none of our caller's descriptors.
+        for fd in openDescriptors() where fd > 2 { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        var errorPipe: [Int32] = [-1, -1]
+        guard pipe(&errorPipe) == 0 else { throw ServerError("pipe: \(String(cString: strerror(errno)))") }
+        defer { close(errorPipe[0]) }
+        for fd in errorPipe { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        _ = fcntl(errorPipe[0], F_SETFL, O_NONBLOCK)
+
         var attr = posix_spawnattr_t()
         posix_spawnattr_init(&attr)
         defer { posix_spawnattr_destroy(&attr) }
@@ -97,25 +117,51 @@ public enum Daemon {
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, errorPipe[1], 2)
 
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { for p in argv { free(p) } }
         var pid: pid_t = 0
         let rc = posix_spawn(&pid, executable, &actions, &attr, argv, environ)
+        close(errorPipe[1])
         guard rc == 0 else { throw ServerError("cannot start \(executable): \(String(cString: strerror(rc)))") }
 
+        var errorText: [UInt8] = []
+        func collectErrors() {
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let n = buffer.withUnsafeMutableBytes { read(errorPipe[0], $0.baseAddress, $0.count) }
+                guard n > 0 else { return }
+                errorText += buffer[0..<n]
+            }
+        }
         let deadline = monotonicSeconds() + timeoutSeconds
         while monotonicSeconds() < deadline {
+            collectErrors()
             var status: Int32 = 0
             if waitpid(pid, &status, WNOHANG) == pid {
-                throw ServerError("xenstored exited during start-up (status \(status >> 8)); run it with --foreground to see why")
+                collectErrors()
+                let reason = String(decoding: errorText, as: UTF8.self).trimmingTrailingNewline()
+                throw ServerError(reason.isEmpty ? "xenstored exited during start-up (status \(status >> 8))" : reason)
             }
             if canConnect(config.socketPath) && readPid(config.paths.daemonPidFile) == pid { return pid }
             usleep(5000)
         }
         kill(pid, SIGTERM)
         throw ServerError("xenstored did not start listening on \(config.socketPath) within \(Int(timeoutSeconds)) s")
+    }
+
+    /// The descriptors open in this process.
+    static func openDescriptors() -> [Int32] {
+        guard let dir = opendir("/proc/self/fd") else { return [] }
+        let own = dirfd(dir)
+        var fds: [Int32] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+            if let fd = Int32(name), fd != own { fds.append(fd) }
+        }
+        closedir(dir)
+        return fds
     }
 
     /// glibc's `POSIX_SPAWN_SETSID` (not exported by the Glibc module): the child starts a new session.

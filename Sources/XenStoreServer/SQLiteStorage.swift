@@ -35,7 +35,7 @@ public struct DomainRecord: Sendable, Equatable {
     }
 }
 
-/// SQLite in WAL mode with `synchronous=NORMAL`: a commit is one append to
+/// SQLite in WAL mode with `synchronous=NORMAL` and exclusive locking: a commit is one append to
 /// the write-ahead log, handed to the kernel before the reply goes out. It
 /// survives `kill -9` of the daemon (the kernel holds the pages); only a
 /// crash of the whole machine may lose the last commits. `FULL` would add an
@@ -57,12 +57,20 @@ public final class SQLiteStorage: Storage {
             db = nil
             throw StorageError("cannot open \(path): \(message)")
         }
-        try exec("PRAGMA journal_mode=WAL")
-        try exec("PRAGMA synchronous=NORMAL")
-        try exec("""
-            CREATE TABLE IF NOT EXISTS node(path TEXT PRIMARY KEY, value BLOB NOT NULL, perms TEXT NOT NULL, children BLOB NOT NULL) WITHOUT ROWID;
-            CREATE TABLE IF NOT EXISTS domain(domid INTEGER PRIMARY KEY, mfn TEXT NOT NULL, port TEXT NOT NULL, target INTEGER);
-            """)
+        do throws(StorageError) {
+            // One daemon per database (the pid file lock sees to that): keep the
+            // file locks for good instead of taking them per transaction, which
+            // also keeps the WAL index in memory.
+            try exec("PRAGMA locking_mode=EXCLUSIVE")
+            try exec("PRAGMA journal_mode=WAL")
+            try exec("PRAGMA synchronous=NORMAL")
+            try exec("""
+                CREATE TABLE IF NOT EXISTS node(path TEXT PRIMARY KEY, value BLOB NOT NULL, perms TEXT NOT NULL, children BLOB NOT NULL) WITHOUT ROWID;
+                CREATE TABLE IF NOT EXISTS domain(domid INTEGER PRIMARY KEY, mfn TEXT NOT NULL, port TEXT NOT NULL, target INTEGER);
+                """)
+        } catch {
+            throw StorageError("cannot use \(path): \(errorMessage)")
+        }
         putNodeStmt = try prepare("INSERT OR REPLACE INTO node(path, value, perms, children) VALUES(?1, ?2, ?3, ?4)")
         deleteNodeStmt = try prepare("DELETE FROM node WHERE path = ?1")
         putDomainStmt = try prepare("INSERT OR REPLACE INTO domain(domid, mfn, port, target) VALUES(?1, ?2, ?3, ?4)")

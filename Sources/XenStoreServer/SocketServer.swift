@@ -3,8 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-// epoll, from the C shim of swift-nio (a dependency already): Glibc's module does not carry it.
-import CNIOLinux
+import CEpoll
 import Logging
 import XenStoreProtocol
 
@@ -35,6 +34,8 @@ public final class SocketServer {
         var paused = false
         var dirty = false
         var closed = false
+        /// Watch events are being dropped (see ``SocketServer/watchBacklogLimit``).
+        var droppingEvents = false
 
         init(fd: Int32, id: ConnectionID, privileged: Bool) {
             self.fd = fd
@@ -192,7 +193,14 @@ public final class SocketServer {
             let cfd = Glibc.accept(fd, nil, nil)
             if cfd < 0 {
                 if errno == EINTR { continue }
-                if errno != EAGAIN && errno != EWOULDBLOCK { logger.warning("accept: \(String(cString: strerror(errno)))") }
+                if errno == EMFILE || errno == ENFILE {
+                    // Out of descriptors: stop accepting (the listener would
+                    // stay readable and spin) until a connection closes.
+                    logger.warning("accept: \(String(cString: strerror(errno))); not accepting until a connection closes")
+                    setListeners(enabled: false)
+                } else if errno != EAGAIN && errno != EWOULDBLOCK {
+                    logger.warning("accept: \(String(cString: strerror(errno)))")
+                }
                 return
             }
             _ = fcntl(cfd, F_SETFD, FD_CLOEXEC)
@@ -211,12 +219,21 @@ public final class SocketServer {
         }
     }
 
+    private var listenersEnabled = true
+
+    private func setListeners(enabled: Bool) {
+        guard enabled != listenersEnabled else { return }
+        listenersEnabled = enabled
+        for fd in listeners.keys { watch(fd, events: enabled ? UInt32(EPOLLIN.rawValue) : 0, modify: true) }
+    }
+
     private func close(_ client: Client) {
         guard !client.closed else { return }
         client.closed = true
         store.disconnect(client.id)
         epoll_ctl(epfd, EPOLL_CTL_DEL, client.fd, nil)
         Glibc.close(client.fd)
+        setListeners(enabled: true)
         clients[client.fd] = nil
         clientByID[client.id] = nil
         logger.debug("connection \(client.id) closed")
@@ -271,9 +288,20 @@ public final class SocketServer {
         }
     }
 
+    /// Unsent bytes beyond which watch events to a connection are dropped
+    /// (a watcher that does not read must not make the daemon grow without bound).
+    static let watchBacklogLimit = 4 << 20
+
     private func drainOutbox() {
         for (id, message) in store.outbox {
             guard let target = clientByID[id] else { continue }
+            if message.type == XSType.watchEvent.rawValue && target.out.count - target.outOffset > Self.watchBacklogLimit {
+                if !target.droppingEvents {
+                    target.droppingEvents = true
+                    logger.warning("connection \(id) is not reading: dropping its watch events until it catches up")
+                }
+                continue
+            }
             message.header.encode(into: &target.out)
             target.out.append(contentsOf: message.payload)
             target.queued += 1
@@ -323,6 +351,7 @@ public final class SocketServer {
         }
         client.outOffset = 0
         client.queued = 0
+        client.droppingEvents = false
         if client.wantsWrite {
             client.wantsWrite = false
             updateInterest(client)

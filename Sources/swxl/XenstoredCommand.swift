@@ -23,7 +23,7 @@ struct Xenstored: ParsableCommand {
             """
     )
 
-    @Flag(name: [.short, .long], help: "Stay in the foreground (do not detach).")
+    @Flag(name: [.short, .long, .customShort("N"), .customLong("no-fork")], help: "Stay in the foreground (do not detach).")
     var foreground = false
 
     @Option(name: .long, help: "State directory (default: SWXL_STATE_DIR, /var/lib/swxl for root, else ~/.local/state/swxl).")
@@ -32,23 +32,26 @@ struct Xenstored: ParsableCommand {
     @Flag(name: .long, help: "Keep the tree in memory only: nothing survives a restart.")
     var memoryOnly = false
 
-    @Option(name: [.customShort("e"), .customLong("entry-nb")], help: "Nodes an unprivileged domain may own.")
+    @Option(name: [.customShort("E"), .customLong("entry-nb")], help: "Nodes an unprivileged domain may own.")
     var entries = Quotas().entriesPerDomain
 
-    @Option(name: [.customShort("w"), .customLong("watch-nb")], help: "Watches an unprivileged domain may hold.")
+    @Option(name: [.customShort("W"), .customLong("watch-nb")], help: "Watches an unprivileged domain may hold.")
     var watches = Quotas().watchesPerDomain
 
     @Option(name: [.customShort("S"), .customLong("entry-size")], help: "Bytes of value plus child names per node, for unprivileged domains.")
     var nodeSize = Quotas().nodeSize
 
-    @Option(name: [.customShort("t"), .customLong("transactions")], help: "Open transactions per unprivileged connection.")
+    @Option(name: [.customShort("t"), .customLong("transaction")], help: "Open transactions per unprivileged connection.")
     var transactions = Quotas().transactionsPerConnection
 
     @Option(name: [.customShort("A"), .customLong("perm-nb")], help: "Entries in one permission list set by an unprivileged domain.")
     var perms = Quotas().permsPerNode
 
-    @Option(name: [.customShort("Q"), .customLong("outstanding")], help: "Requests in flight per unprivileged connection before reading pauses.")
+    @Option(name: [.customLong("outstanding")], help: "Requests in flight per unprivileged connection before reading pauses.")
     var outstanding = Quotas().outstandingRequests
+
+    @Flag(name: [.customShort("K"), .long], help: "Keep the nodes a released domain owned (by default they are removed, as Xen 4.17 does).")
+    var keepOrphans = false
 
     @Flag(name: [.short, .long], help: "Log connections and domain changes (info level).")
     var verbose = false
@@ -58,7 +61,7 @@ struct Xenstored: ParsableCommand {
 
     func validate() throws {
         for (name, value) in [("entry-nb", entries), ("watch-nb", watches), ("entry-size", nodeSize),
-                              ("transactions", transactions), ("perm-nb", perms), ("outstanding", outstanding)] where value < 0 {
+                              ("transaction", transactions), ("perm-nb", perms), ("outstanding", outstanding)] where value < 0 {
             throw ValidationError("--\(name) must be 0 or more")
         }
         if let logLevel, Logger.Level(rawValue: logLevel) == nil {
@@ -77,6 +80,7 @@ struct Xenstored: ParsableCommand {
         let paths = stateDir.map { HostPaths(stateDir: $0) } ?? HostPaths(environment: environment, uid: getuid())
         var config = DaemonConfiguration(paths: paths, environment: environment)
         config.memoryOnly = memoryOnly
+        config.keepOrphans = keepOrphans
         config.quotas.entriesPerDomain = entries
         config.quotas.watchesPerDomain = watches
         config.quotas.nodeSize = nodeSize
@@ -96,7 +100,9 @@ struct Xenstored: ParsableCommand {
                 _ = try Daemon.spawnDetached(executable: Self.executablePath(), arguments: arguments, config: config)
             }
         } catch {
-            let line = Array("swxl xenstored: \(error)\n".utf8)
+            // A detached daemon that failed reports through us, already prefixed.
+            let text = "\(error)"
+            let line = Array((text.hasPrefix("swxl xenstored: ") ? text : "swxl xenstored: " + text).utf8 + [10])
             _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
             throw ExitCode(1)
         }

@@ -1,0 +1,176 @@
+import XenStoreProtocol
+
+/// READ, DIRECTORY, DIRECTORY_PART, GET_PERMS, WRITE, MKDIR, RM, SET_PERMS.
+extension Store {
+    // MARK: Reads
+
+    func read(_ payload: [UInt8], _ conn: Connection, _ txn: Transaction?) throws(XSError) -> [UInt8] {
+        let name = try path(oneArgument(payload), conn)
+        guard let found = try lookup(name, conn, txn, need: .read) else { throw .ENOENT }
+        return found.value
+    }
+
+    func directory(_ payload: [UInt8], _ conn: Connection, _ txn: Transaction?) throws(XSError) -> [UInt8] {
+        let name = try path(oneArgument(payload), conn)
+        guard let found = try lookup(name, conn, txn, need: .read) else { throw .ENOENT }
+        let list = found.childList
+        guard list.count <= XSMessage.maxPayload else { throw .E2BIG }
+        return list
+    }
+
+    func directoryPart(_ payload: [UInt8], _ conn: Connection, _ txn: Transaction?) throws(XSError) -> [UInt8] {
+        let args = try arguments(payload, atLeast: 2)
+        let name = try path(args[0], conn)
+        guard let found = try lookup(name, conn, txn, need: .read) else { throw .ENOENT }
+        // Xen reads the offset with atoi(): leading digits, anything else is 0.
+        let offset = Int(args[1].prefix(while: \.isNumber).prefix(9)) ?? 0
+        var out = XSPayload.strings([String(found.generation, radix: 16)])
+        let list = found.childList
+        if offset >= list.count {
+            out.append(0)
+            return out
+        }
+        let limit = XSMessage.maxPayload - out.count - 1
+        var end = offset
+        while end < list.count {
+            guard let nul = list[end...].firstIndex(of: 0) else { break }
+            if nul + 1 - offset > limit { break }
+            end = nul + 1
+        }
+        out.append(contentsOf: list[offset..<end])
+        if end == list.count { out.append(0) }
+        return out
+    }
+
+    func getPerms(_ payload: [UInt8], _ conn: Connection, _ txn: Transaction?) throws(XSError) -> [UInt8] {
+        let text = try oneArgument(payload)
+        if XSPath.isSpecial(text) {
+            let perms = specialPerms[text]!
+            guard rights(perms, conn).contains(.read) else { throw .EACCES }
+            return perms.payload
+        }
+        let name = try path(text, conn)
+        guard let found = try lookup(name, conn, txn, need: .read) else { throw .ENOENT }
+        return found.perms.payload
+    }
+
+    // MARK: Changes
+
+    func write(_ payload: [UInt8], _ conn: Connection, _ txn: Transaction?) throws(XSError) -> [UInt8] {
+        guard let (text, rest) = XSPayload.firstString(payload) else { throw .EINVAL }
+        let name = try path(text, conn)
+        try requireWritable(conn)
+        let value = Array(rest)
+        if var found = try lookup(name, conn, txn, need: .write) {
+            if !conn.privileged && found.children.reduce(value.count, { $0 + $1.utf8.count + 1 }) > quotas.nodeSize {
+                throw quotaExceeded("node-size", conn, .ENOSPC)
+            }
+            found.value = value
+            put(name, found, txn)
+            queueEvent(Event(path: name, exact: false, perms: found.perms), txn)
+        } else {
+            try create(name, value: value, conn, txn)
+        }
+        return XSPayload.ok
+    }
+
+    func mkdir(_ payload: [UInt8], _ conn: Connection, _ txn: Transaction?) throws(XSError) -> [UInt8] {
+        let name = try path(oneArgument(payload), conn)
+        try requireWritable(conn)
+        if try lookup(name, conn, txn, need: .write) == nil {
+            try create(name, value: [], conn, txn)
+        }
+        return XSPayload.ok
+    }
+
+    /// Creates `name` and any missing parents. The new nodes take the
+    /// permissions of the nearest existing ancestor; an unprivileged domain
+    /// owns what it creates.
+    func create(_ name: String, value: [UInt8], _ conn: Connection, _ txn: Transaction?) throws(XSError) {
+        var missing = [name]
+        var parentPath = XSPath.parent(of: name)
+        var parent: Node
+        while true {
+            if let found = node(parentPath, txn) {
+                parent = found
+                break
+            }
+            missing.append(parentPath)
+            parentPath = XSPath.parent(of: parentPath)
+        }
+        missing.reverse()
+        var perms = parent.perms
+        if !conn.privileged {
+            perms = perms.owned(by: conn.domid)
+            let owned = (ownedEntries[conn.domid] ?? 0) + (txn?.entryDelta[conn.domid] ?? 0)
+            if owned + missing.count > quotas.entriesPerDomain { throw quotaExceeded("entries", conn, .ENOSPC) }
+            let firstName = XSPath.name(of: missing[0])
+            if value.count > quotas.nodeSize || parent.quotaSize + firstName.utf8.count + 1 > quotas.nodeSize {
+                throw quotaExceeded("node-size", conn, .ENOSPC)
+            }
+        }
+        parent.children.append(XSPath.name(of: missing[0]))
+        put(parentPath, parent, txn)
+        for (i, path) in missing.enumerated() {
+            let last = i == missing.count - 1
+            let child = Node(value: last ? value : [], perms: perms, children: last ? [] : [XSPath.name(of: missing[i + 1])])
+            put(path, child, txn)
+        }
+        queueEvent(Event(path: name, exact: false, perms: perms), txn)
+    }
+
+    func rm(_ payload: [UInt8], _ conn: Connection, _ txn: Transaction?) throws(XSError) -> [UInt8] {
+        let name = try path(oneArgument(payload), conn)
+        try requireWritable(conn)
+        guard let found = try lookup(name, conn, txn, need: .write) else {
+            // Not there: fine if its parent is.
+            guard node(XSPath.parent(of: name), txn) != nil else { throw .ENOENT }
+            return XSPayload.ok
+        }
+        guard name != "/" else { throw .EINVAL }
+        let parentPath = XSPath.parent(of: name)
+        if var parent = node(parentPath, txn) {
+            let child = XSPath.name(of: name)
+            parent.children.removeAll { $0 == child }
+            put(parentPath, parent, txn)
+        }
+        removeTree(name, found, root: name, txn)
+        return XSPayload.ok
+    }
+
+    /// Removes `path` and everything below, children first; each removed
+    /// node fires the watches set exactly on it, the top one also those above.
+    func removeTree(_ path: String, _ found: Node, root: String, _ txn: Transaction?) {
+        for child in found.children {
+            let childPath = XSPath.join(path, child)
+            if let childNode = node(childPath, txn) { removeTree(childPath, childNode, root: root, txn) }
+        }
+        remove(path, txn)
+        queueEvent(Event(path: path, exact: path != root, perms: found.perms), txn)
+    }
+
+    func setPerms(_ payload: [UInt8], _ conn: Connection, _ txn: Transaction?) throws(XSError) -> [UInt8] {
+        guard let (text, rest) = XSPayload.firstString(payload) else { throw .EINVAL }
+        let items = XSPayload.split(rest)
+        guard let perms = XSPermissions(parsing: items), perms.entries.allSatisfy({ $0.domid <= UInt32(UInt16.max) }) else { throw .EINVAL }
+        try requireWritable(conn)
+        if !conn.privileged && perms.entries.count > quotas.permsPerNode {
+            throw quotaExceeded("permissions", conn, .ENOSPC)
+        }
+        if XSPath.isSpecial(text) {
+            let old = specialPerms[text]!
+            guard rights(old, conn).isSuperset(of: [.write, .owner]) else { throw .EACCES }
+            if !conn.privileged && perms.owner != old.owner { throw .EPERM }
+            specialPerms[text] = perms
+            return XSPayload.ok
+        }
+        let name = try path(text, conn)
+        guard var found = try lookup(name, conn, txn, need: [.write, .owner]) else { throw .ENOENT }
+        if !conn.privileged && perms.owner != found.perms.owner { throw .EPERM }
+        let old = found.perms
+        found.perms = perms
+        put(name, found, txn)
+        queueEvent(Event(path: name, exact: false, perms: perms, oldPerms: old), txn)
+        return XSPayload.ok
+    }
+}
