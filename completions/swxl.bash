@@ -173,13 +173,13 @@ _swxl() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    config|xenstored|help)
+    config|store|xenstored|help)
         # Offer subcommand argument completions
         "_swxl_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'config xenstored help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'config store xenstored help' -- "${cur}"))
         ;;
     esac
 }
@@ -257,6 +257,124 @@ _swxl_config_show() {
         return
         ;;
     esac
+}
+
+_swxl_store() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __swxl_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    read|write|ls|list|exists|rm|mkdir|chmod|getperms|watch|transaction)
+        # Offer subcommand argument completions
+        "_swxl_store_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'read write ls list exists rm mkdir chmod getperms watch transaction' -- "${cur}"))
+        ;;
+    esac
+}
+
+_swxl_store_read() {
+    repeating_flags=()
+    non_repeating_flags=(--prefix -p -R --raw --json --version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __swxl_offer_flags_options -1
+}
+
+_swxl_store_write() {
+    repeating_flags=()
+    non_repeating_flags=(-R --raw --version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __swxl_offer_flags_options -1
+}
+
+_swxl_store_ls() {
+    repeating_flags=()
+    non_repeating_flags=(--full -f -p --permissions --json --version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __swxl_offer_flags_options 1
+}
+
+_swxl_store_list() {
+    repeating_flags=()
+    non_repeating_flags=(--prefix -p --json --version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __swxl_offer_flags_options -1
+}
+
+_swxl_store_exists() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __swxl_offer_flags_options -1
+}
+
+_swxl_store_rm() {
+    repeating_flags=()
+    non_repeating_flags=(--tidy -t --version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __swxl_offer_flags_options -1
+}
+
+_swxl_store_mkdir() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __swxl_offer_flags_options -1
+}
+
+_swxl_store_chmod() {
+    repeating_flags=()
+    non_repeating_flags=(--recursive -r --upto -u --version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __swxl_offer_flags_options -1
+}
+
+_swxl_store_getperms() {
+    repeating_flags=()
+    non_repeating_flags=(--prefix -p --json --version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __swxl_offer_flags_options -1
+}
+
+_swxl_store_watch() {
+    repeating_flags=()
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(-n --number)
+    __swxl_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '-n'|'--number')
+        return
+        ;;
+    esac
+}
+
+_swxl_store_transaction() {
+    repeating_flags=()
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __swxl_offer_flags_options -1
 }
 
 _swxl_xenstored() {

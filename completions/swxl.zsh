@@ -51,6 +51,7 @@ _swxl() {
     command)
         local -ar subcommands=(
             'config:Read, check and convert domain config files (xl.cfg, legacy xm, SXP, JSON).'
+            'store:Read and change xenstore, like Xen'\''s xenstore-* tools.'
             'xenstored:Run swxl'\''s xenstore daemon (for hosts without Xen'\''s own).'
             'help:Show subcommand help information.'
         )
@@ -58,7 +59,7 @@ _swxl() {
         ;;
     arg)
         case "${words[1]}" in
-        config|xenstored|help)
+        config|store|xenstored|help)
             "_swxl_${words[1]}" && ret=0
             ;;
         esac
@@ -120,6 +121,194 @@ _swxl_config_show() {
         '--format[The output format\: json, sxp or xl.]:format:{__swxl_complete "${___format[@]}"}'
         '--from[The input format\: auto, xl, xm, sxp or json.]:from:{__swxl_complete "${___from[@]}"}'
         '*:words:_files'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_swxl_store() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+        '(-): :->command'
+        '(-)*:: :->arg'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+    case "${state}" in
+    command)
+        local -ar subcommands=(
+            'read:Print the values at paths (several: read in one transaction).'
+            'write:Write values: path value [path value ...] (several: in one transaction).'
+            'ls:Print the tree below a path with values, as xenstore-ls does.'
+            'list:Print the names of a path'\''s children, one per line.'
+            'exists:Exit 0 if every path exists, 1 if one does not. Prints nothing.'
+            'rm:Remove paths and everything below them.'
+            'mkdir:Create paths (and missing parents) with empty values.'
+            'chmod:Set a path'\''s permissions: the first names the owner and everyone else'\''s access.'
+            'getperms:Print paths'\'' permissions, e.g. n0,r5 (owner first).'
+            'watch:Print '\''path token'\'' for each change at or below the paths (the token is the watched path).'
+            'transaction:Run a batch of operations atomically, retrying when another change conflicts.'
+        )
+        _describe -V subcommand subcommands && ret=0
+        ;;
+    arg)
+        case "${words[1]}" in
+        read|write|ls|list|exists|rm|mkdir|chmod|getperms|watch|transaction)
+            "_swxl_store_${words[1]}" && ret=0
+            ;;
+        esac
+        ;;
+    esac
+
+    return "${ret}"
+}
+
+_swxl_store_read() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '(--prefix -p)'{--prefix,-p}'[Print each value after its path and '\''\: '\''.]'
+        '(-R --raw)'{-R,--raw}'[Print values as they are, without escapes or newline.]'
+        '--json[Print a JSON object from path to value.]'
+        '*:paths:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_swxl_store_write() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '(-R --raw)'{-R,--raw}'[Take values as they are\: no backslash escapes.]'
+        '*:pairs:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_swxl_store_ls() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '(--full -f)'{--full,-f}'[Full paths instead of an indented tree; nothing is cut.]'
+        '(-p --permissions)'{-p,--permissions}'[Show each node'\''s permissions.]'
+        '--json[Print a JSON array of {path, value\[, perms\]}.]'
+        ':path:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_swxl_store_list() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '(--prefix -p)'{--prefix,-p}'[Print full paths, not just names.]'
+        '--json[Print a JSON object from path to its children.]'
+        '*:paths:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_swxl_store_exists() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '*:paths:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_swxl_store_rm() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '(--tidy -t)'{--tidy,-t}'[Also remove parents left empty (no value, no children).]'
+        '*:paths:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_swxl_store_mkdir() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '*:paths:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_swxl_store_chmod() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '(--recursive -r)'{--recursive,-r}'[Also set them on everything below the path.]'
+        '(--upto -u)'{--upto,-u}'[Also set them on every parent up to the root.]'
+        ':path:'
+        '*:permissions:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_swxl_store_getperms() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '(--prefix -p)'{--prefix,-p}'[Print each after its path and '\''\: '\''.]'
+        '--json[Print a JSON object from path to its permission list.]'
+        '*:paths:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_swxl_store_watch() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '(-n --number)'{-n,--number}'[Stop after this many events.]:number:'
+        '--json[Print one JSON object {path, token} per line.]'
+        '*:paths:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_swxl_store_transaction() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--json[Print a JSON array of {op, path\[, value|children|perms\]}.]'
+        '*:operations:'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
