@@ -127,7 +127,7 @@ public struct XenStoreConnector: Sendable {
 
     /// Starts `argv` in a new session with stdin/stdout/stderr on
     /// /dev/null and no other inherited descriptor (so it holds none of the
-    /// caller's pipes), `extra` added to
+    /// caller's pipes), no signal blocked or ignored, `extra` added to
     /// the environment. Returns the child's pid.
     static func spawn(_ argv: [String], environment extra: [String: String]) throws(XenStoreError) -> pid_t {
         guard let program = argv.first else { throw .daemonUnavailable("empty daemon command") }
@@ -146,7 +146,16 @@ public struct XenStoreConnector: Sendable {
         var attr = posix_spawnattr_t()
         posix_spawnattr_init(&attr)
         defer { posix_spawnattr_destroy(&attr) }
-        posix_spawnattr_setflags(&attr, Int16(Self.spawnSetsid))
+        // A clean slate for signals too: a caller's thread may block some
+        // (Dispatch's worker threads block nearly all) or ignore some, and
+        // a daemon that inherited that would never see SIGTERM.
+        var noSignals = sigset_t()
+        sigemptyset(&noSignals)
+        posix_spawnattr_setsigmask(&attr, &noSignals)
+        var allSignals = sigset_t()
+        sigfillset(&allSignals)
+        posix_spawnattr_setsigdefault(&attr, &allSignals)
+        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | Self.spawnSetsid))
 
         var env: [String] = []
         var index = 0

@@ -42,6 +42,7 @@ final class StoreHost: Sendable {
         if let pid = daemonPid {
             kill(pid, SIGTERM)
             for _ in 0..<200 where kill(pid, 0) == 0 { usleep(10_000) }
+            if kill(pid, 0) == 0 { kill(pid, SIGKILL) }  // never leave one behind
         }
         try? FileManager.default.removeItem(atPath: stateDir)
     }

@@ -36,6 +36,21 @@ import Testing
         #expect(second != first)
     }
 
+    /// The test runner's threads block signals; a daemon started from one
+    /// must still stop on SIGTERM.
+    @Test func theStartedDaemonStopsOnSIGTERM() throws {
+        let host = try StoreHost()
+        try host.swxl(["mkdir", "/x"])
+        let pid = try #require(host.daemonPid)
+        kill(pid, SIGTERM)
+        var gone = false
+        for _ in 0..<300 where !gone {
+            usleep(10_000)
+            gone = kill(pid, 0) != 0 || host.daemonPid == nil
+        }
+        #expect(gone)
+    }
+
     @Test func manyFirstCommandsAtOnceStartOneDaemon() throws {
         let host = try StoreHost()
         // Six processes at once, none waiting for another.
