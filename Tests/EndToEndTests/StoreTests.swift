@@ -179,7 +179,7 @@ import Testing
     }
 }
 
-/// `swxl store read` has a fast path past argument-parser: every form must
+/// `swxl store read`, `write` and `exists` have a fast path past argument-parser: every form must
 /// give what argument-parser's path gives, byte for byte and status for status.
 @Suite struct StoreReadFastPathTests {
     @Test func fastPathAndArgumentParserAgree() throws {
@@ -198,6 +198,34 @@ import Testing
             #expect(fast.status == slow.status, "\(form)")
             #expect(fast.stdout == slow.stdout, "\(form)")
             #expect(fast.stderr == slow.stderr, "\(form)")
+        }
+    }
+
+    @Test func writeAndExistsAgreeToo() throws {
+        let host = try StoreHost()
+        try host.swxl(["write", "/k", "v"])
+        let slowPath = host.swxlEnvironment.merging(["SWXL_NO_FAST_PATH": "1"]) { $1 }
+        let writes: [[String]] = [
+            ["/w/a", "1"], ["/w/a", #"x\ty"#, "/w/b", "2"], ["-R", "/w/c", #"a\tb"#], ["/w/d", "--raw", "v"], ["/w/odd"],
+            ["-R", "-R", "/w/e", "v"], ["--", "/w/f", "-v"], ["bad//p", "v"], ["/w/g", "-x"], [],
+        ]
+        for form in writes {
+            // Each way from an empty /w; compare what each printed and what each left.
+            try host.swxl(["rm", "/w"])
+            let fast = try host.swxl(["write"] + form)
+            let fastTree = try host.swxl(["ls", "-f", "/w"])
+            try host.swxl(["rm", "/w"])
+            let slow = try run(swxlBinary, ["store", "write"] + form, environment: slowPath)
+            let slowTree = try host.swxl(["ls", "-f", "/w"])
+            #expect(fast.status == slow.status, "\(form)")
+            #expect(fast.stdout == slow.stdout && fast.stderr == slow.stderr, "\(form)")
+            #expect(fastTree.stdout == slowTree.stdout, "\(form)")
+        }
+        for form: [String] in [["/k"], ["/k", "/missing"], ["/missing"], ["-x"], ["--", "/k"], ["bad//p"], []] {
+            let fast = try host.swxl(["exists"] + form)
+            let slow = try run(swxlBinary, ["store", "exists"] + form, environment: slowPath)
+            #expect(fast.status == slow.status, "\(form)")
+            #expect(fast.stdout == slow.stdout && fast.stderr == slow.stderr, "\(form)")
         }
     }
 }
