@@ -28,7 +28,17 @@ let package = Package(
         // Config text (xl.cfg, xm, SXP) to the typed domain model and back: pure.
         .target(name: "DomainConfig"),
         // The only code that includes Xen's C headers.
-        .target(name: "CXen"),
+        // Xen's libraries are linked from their static archives (libxen-dev):
+        // swxl starts without loading them and runs on hosts without Xen.
+        // libxenguest whole: its kernel loaders register themselves from
+        // constructors that nothing references. Users before what they use.
+        .target(name: "CXen", linkerSettings: [
+            .unsafeFlags(["-Xlinker", "--whole-archive", "-Xlinker", "-l:libxenguest.a",
+                          "-Xlinker", "--no-whole-archive"]
+                         + ["xenctrl", "xendevicemodel", "xenforeignmemory", "xengnttab", "xenevtchn",
+                            "xencall", "xentoolcore", "xentoollog", "lzma", "z"]
+                         .flatMap { ["-Xlinker", "-l:lib\($0).a"] }),
+        ]),
         // Domain lifecycle over a Hypervisor (real or simulated) and xenstore.
         .target(name: "Toolstack", dependencies: [
             "DomainConfig", "XenStoreClient", "XenStoreProtocol", "CXen",

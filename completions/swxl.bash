@@ -173,13 +173,298 @@ _swxl() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    config|store|xenstored|help)
+    create|list|destroy|shutdown|reboot|pause|unpause|rename|mem-set|mem-max|vcpu-set|vcpu-list|domid|domname|vm-list|uptime|info|dmesg|console|config|store|xenstored|help)
         # Offer subcommand argument completions
         "_swxl_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'config store xenstored help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'create list destroy shutdown reboot pause unpause rename mem-set mem-max vcpu-set vcpu-list domid domname vm-list uptime info dmesg console config store xenstored help' -- "${cur}"))
+        ;;
+    esac
+}
+
+_swxl_create() {
+    repeating_flags=()
+    non_repeating_flags=(-p -n --dry-run -q --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--host)
+    __swxl_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--host')
+        return
+        ;;
+    esac
+}
+
+_swxl_list() {
+    repeating_flags=()
+    non_repeating_flags=(--verbose -v --long -l --json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--host)
+    __swxl_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--host')
+        return
+        ;;
+    esac
+}
+
+_swxl_destroy() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--host)
+    __swxl_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--host')
+        return
+        ;;
+    esac
+}
+
+_swxl_shutdown() {
+    repeating_flags=()
+    non_repeating_flags=(-a -w --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--host)
+    __swxl_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--host')
+        return
+        ;;
+    esac
+}
+
+_swxl_reboot() {
+    repeating_flags=()
+    non_repeating_flags=(-a -w --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--host)
+    __swxl_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--host')
+        return
+        ;;
+    esac
+}
+
+_swxl_pause() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--host)
+    __swxl_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--host')
+        return
+        ;;
+    esac
+}
+
+_swxl_unpause() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--host)
+    __swxl_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--host')
+        return
+        ;;
+    esac
+}
+
+_swxl_rename() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--host)
+    __swxl_offer_flags_options 2
+
+    # Offer option value completions
+    case "${prev}" in
+    '--host')
+        return
+        ;;
+    esac
+}
+
+_swxl_mem-set() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--host)
+    __swxl_offer_flags_options 2
+
+    # Offer option value completions
+    case "${prev}" in
+    '--host')
+        return
+        ;;
+    esac
+}
+
+_swxl_mem-max() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--host)
+    __swxl_offer_flags_options 2
+
+    # Offer option value completions
+    case "${prev}" in
+    '--host')
+        return
+        ;;
+    esac
+}
+
+_swxl_vcpu-set() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--host)
+    __swxl_offer_flags_options 2
+
+    # Offer option value completions
+    case "${prev}" in
+    '--host')
+        return
+        ;;
+    esac
+}
+
+_swxl_vcpu-list() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--host)
+    __swxl_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--host')
+        return
+        ;;
+    esac
+}
+
+_swxl_domid() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--host)
+    __swxl_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--host')
+        return
+        ;;
+    esac
+}
+
+_swxl_domname() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--host)
+    __swxl_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--host')
+        return
+        ;;
+    esac
+}
+
+_swxl_vm-list() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--host)
+    __swxl_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--host')
+        return
+        ;;
+    esac
+}
+
+_swxl_uptime() {
+    repeating_flags=()
+    non_repeating_flags=(-s --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--host)
+    __swxl_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--host')
+        return
+        ;;
+    esac
+}
+
+_swxl_info() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--host)
+    __swxl_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--host')
+        return
+        ;;
+    esac
+}
+
+_swxl_dmesg() {
+    repeating_flags=()
+    non_repeating_flags=(-c --clear --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--host)
+    __swxl_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--host')
+        return
+        ;;
+    esac
+}
+
+_swxl_console() {
+    repeating_flags=()
+    non_repeating_flags=(-f --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--host)
+    __swxl_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--host')
+        return
         ;;
     esac
 }
@@ -379,9 +664,9 @@ _swxl_store_transaction() {
 
 _swxl_xenstored() {
     repeating_flags=()
-    non_repeating_flags=(-f --foreground -N --no-fork --memory-only -K --keep-orphans -v --verbose --version -h --help)
+    non_repeating_flags=(-f --foreground --memory-only -v --verbose --version -h --help)
     repeating_options=()
-    non_repeating_options=(--state-dir -E --entry-nb -W --watch-nb -S --entry-size -t --transaction -A --perm-nb --outstanding --log-level)
+    non_repeating_options=(--state-dir -e --entry-nb -w --watch-nb -S --entry-size -t --transactions -A --perm-nb -Q --outstanding --log-level)
     __swxl_offer_flags_options 0
 
     # Offer option value completions
@@ -389,22 +674,22 @@ _swxl_xenstored() {
     '--state-dir')
         return
         ;;
-    '-E'|'--entry-nb')
+    '-e'|'--entry-nb')
         return
         ;;
-    '-W'|'--watch-nb')
+    '-w'|'--watch-nb')
         return
         ;;
     '-S'|'--entry-size')
         return
         ;;
-    '-t'|'--transaction')
+    '-t'|'--transactions')
         return
         ;;
     '-A'|'--perm-nb')
         return
         ;;
-    '--outstanding')
+    '-Q'|'--outstanding')
         return
         ;;
     '--log-level')

@@ -50,6 +50,25 @@ _swxl() {
     case "${state}" in
     command)
         local -ar subcommands=(
+            'create:Create a domain from a config file (xl.cfg, xm or SXP).'
+            'list:List domains: xl'\''s columns and state letters, or JSON.'
+            'destroy:Destroy a domain at once: no shutdown, everything about it removed.'
+            'shutdown:Ask a domain to shut down (its on_poweroff action follows).'
+            'reboot:Ask a domain to reboot (its on_reboot action follows).'
+            'pause:Pause a domain.'
+            'unpause:Unpause a domain.'
+            'rename:Rename a domain.'
+            'mem-set:Set a domain'\''s memory target (the guest balloons to it). Sizes: 512, 512m, 1g, 65536k.'
+            'mem-max:Set the most memory a domain may have.'
+            'vcpu-set:Set the number of a domain'\''s online vcpus.'
+            'vcpu-list:List domains'\'' vcpus, as xl does.'
+            'domid:Print the domid of a domain name.'
+            'domname:Print the name of a domid.'
+            'vm-list:List the guests'\'' UUIDs, domids and names.'
+            'uptime:How long domains have been up.'
+            'info:Information about the host, as `xl info` prints it.'
+            'dmesg:The hypervisor'\''s console ring.'
+            'console:Show what a guest wrote to its console.'
             'config:Read, check and convert domain config files (xl.cfg, legacy xm, SXP, JSON).'
             'store:Read and change xenstore, like Xen'\''s xenstore-* tools.'
             'xenstored:Run swxl'\''s xenstore daemon (for hosts without Xen'\''s own).'
@@ -59,12 +78,275 @@ _swxl() {
         ;;
     arg)
         case "${words[1]}" in
-        config|store|xenstored|help)
+        create|list|destroy|shutdown|reboot|pause|unpause|rename|mem-set|mem-max|vcpu-set|vcpu-list|domid|domname|vm-list|uptime|info|dmesg|console|config|store|xenstored|help)
             "_swxl_${words[1]}" && ret=0
             ;;
         esac
         ;;
     esac
+
+    return "${ret}"
+}
+
+_swxl_create() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '-p[Leave the domain paused after it is created.]'
+        '(-n --dry-run)'{-n,--dry-run}'[Only parse the config and print it resolved, as JSON.]'
+        '-q[Quiet\: print nothing on success.]'
+        '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
+        ':file:'
+        '*:overrides:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_swxl_list() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '(--verbose -v)'{--verbose,-v}'[Also show each domain'\''s UUID and shutdown reason code.]'
+        '(--long -l)'{--long,-l}'[The domains'\'' configurations as JSON\: \[{"domid"\:..,"config"\:..}\].]'
+        '--json[One JSON object per domain, for scripts.]'
+        '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
+        ':domain:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_swxl_destroy() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
+        ':domain:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_swxl_shutdown() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '-a[All domains.]'
+        '-w[Wait until the domain has shut down.]'
+        '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
+        ':domain:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_swxl_reboot() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '-a[All domains.]'
+        '-w[Wait until the domain has shut down for the reboot.]'
+        '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
+        ':domain:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_swxl_pause() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
+        ':domain:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_swxl_unpause() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
+        ':domain:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_swxl_rename() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
+        ':domain:'
+        ':new-name:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_swxl_mem-set() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
+        ':domain:'
+        ':memory:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_swxl_mem-max() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
+        ':domain:'
+        ':memory:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_swxl_vcpu-set() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
+        ':domain:'
+        ':count:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_swxl_vcpu-list() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
+        '*:domains:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_swxl_domid() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
+        ':name:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_swxl_domname() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
+        ':domid:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_swxl_vm-list() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_swxl_uptime() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '-s[Short form, like uptime(1).]'
+        '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
+        '*:domains:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_swxl_info() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
+        ':item:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_swxl_dmesg() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '(-c --clear)'{-c,--clear}'[Clear the ring after reading it.]'
+        '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_swxl_console() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '-f[Keep following the console until interrupted.]'
+        '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
+        ':domain:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
 
     return "${ret}"
 }
@@ -320,16 +602,15 @@ _swxl_store_transaction() {
 _swxl_xenstored() {
     local -i ret=1
     local -ar arg_specs=(
-        '(-f --foreground -N --no-fork)'{-f,--foreground,-N,--no-fork}'[Stay in the foreground (do not detach).]'
+        '(-f --foreground)'{-f,--foreground}'[Stay in the foreground (do not detach).]'
         '--state-dir[State directory (default\: SWXL_STATE_DIR, /var/lib/swxl for root, else ~/.local/state/swxl).]:state-dir:'
         '--memory-only[Keep the tree in memory only\: nothing survives a restart.]'
-        '(-E --entry-nb)'{-E,--entry-nb}'[Nodes an unprivileged domain may own.]:entry-nb:'
-        '(-W --watch-nb)'{-W,--watch-nb}'[Watches an unprivileged domain may hold.]:watch-nb:'
+        '(-e --entry-nb)'{-e,--entry-nb}'[Nodes an unprivileged domain may own.]:entry-nb:'
+        '(-w --watch-nb)'{-w,--watch-nb}'[Watches an unprivileged domain may hold.]:watch-nb:'
         '(-S --entry-size)'{-S,--entry-size}'[Bytes of value plus child names per node, for unprivileged domains.]:entry-size:'
-        '(-t --transaction)'{-t,--transaction}'[Open transactions per unprivileged connection.]:transaction:'
+        '(-t --transactions)'{-t,--transactions}'[Open transactions per unprivileged connection.]:transactions:'
         '(-A --perm-nb)'{-A,--perm-nb}'[Entries in one permission list set by an unprivileged domain.]:perm-nb:'
-        '--outstanding[Requests in flight per unprivileged connection before reading pauses.]:outstanding:'
-        '(-K --keep-orphans)'{-K,--keep-orphans}'[Keep the nodes a released domain owned (by default they are removed, as Xen 4.17 does).]'
+        '(-Q --outstanding)'{-Q,--outstanding}'[Requests in flight per unprivileged connection before reading pauses.]:outstanding:'
         '(-v --verbose)'{-v,--verbose}'[Log connections and domain changes (info level).]'
         '--log-level[Log level\: trace, debug, info, notice, warning, error, critical.]:log-level:'
         '--version[Show the version.]'

@@ -212,11 +212,22 @@ public struct DomainInfo: Sendable, Equatable {
         self.cpuTimeNs = cpuTimeNs
     }
 
-    /// xl's six-letter state column, e.g. `-b----` or `r-----`.
+    /// xl's six-letter state column, e.g. `-b----` or `---sr-`: running,
+    /// blocked, paused, shutdown, the shutdown reason (`-` poweroff,
+    /// `r` reboot, `s` suspend, `c` crash, `w` watchdog, `S` soft reset),
+    /// dying.
     public var stateLetters: String {
-        let flags: [(Bool, Character)] = [(running, "r"), (blocked, "b"), (paused, "p"),
-                                           (shutdown, "s"), (crashed, "c"), (dying, "d")]
-        return String(flags.map { $0.0 ? $0.1 : "-" })
+        let reason: Character
+        switch shutdown ? shutdownReason : nil {
+        case nil, .poweroff: reason = "-"
+        case .reboot: reason = "r"
+        case .suspend: reason = "s"
+        case .crash: reason = "c"
+        case .watchdog: reason = "w"
+        case .softReset: reason = "S"
+        }
+        let flags: [(Bool, Character)] = [(running, "r"), (blocked, "b"), (paused, "p"), (shutdown, "s")]
+        return String(flags.map { $0.0 ? $0.1 : "-" }) + String(reason) + (dying ? "d" : "-")
     }
 }
 

@@ -1,3 +1,222 @@
 import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
+import Toolstack
+import XenStoreProtocol
 
-var domainBenchmarks: [any ParsableCommand.Type] { [] }
+var domainBenchmarks: [any ParsableCommand.Type] { [DomainsBenchmark.self] }
+
+/// `swxl-bench domains`: the domain lifecycle on a fresh embedded host.
+struct DomainsBenchmark: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "domains",
+        abstract: "Create and destroy latency with N domains running, and `swxl list` time.",
+        discussion: """
+            On a fresh embedded host (a temporary state dir, swxl's own xenstored and the \
+            simulated guests' host, all from the swxl next to this program), for each size N: \
+            fill the host up to N running domains, then time `samples` creates of one more \
+            domain (each destroyed again, timed too, so N stays N). A create is the toolstack's \
+            whole create (plan to running domain: hypervisor, the xenstore transaction, \
+            INTRODUCE, unpause), in this process, as `swxl create` runs it after parsing. \
+            Then, with the largest N running, `swxl list` (the binary, as a user runs it) \
+            and `swxl create` (the binary, parsing included) are timed as processes.
+            Targets: create p50 <= 5 ms at every N, and at 1000 <= 1.5x its value at 1; \
+            `swxl list` of 1000 domains within 50 ms.
+            """)
+
+    @Option(help: "Numbers of domains already running, comma-separated.")
+    var sizes: String = "1,100,1000"
+    @Option(help: "Creates (and destroys) timed per size.")
+    var samples: Int = 100
+    @Option(help: "`swxl list` / `swxl create` runs timed at the largest size.")
+    var runs: Int = 20
+    @Flag(help: "Do not run the simulated guests (no guest host process).")
+    var noGuests = false
+    @Option(help: "Where the temporary state dir goes (default /tmp).")
+    var dir: String = "/tmp"
+    @Flag(name: .shortAndLong, help: "Also print the p50 of each create step.")
+    var verbose = false
+
+    func run() throws {
+        let sizes = self.sizes.split(separator: ",").compactMap { Int($0) }.sorted()
+        guard let largest = sizes.last else { throw ValidationError("no sizes") }
+        let swxl = BenchSupport.siblingSWXL()
+        guard access(swxl, X_OK) == 0 else { throw ValidationError("no swxl next to swxl-bench at \(swxl): build it first") }
+        let kernel = BenchSupport.tinyKernel()
+        let state = BenchSupport.temporaryDirectory(in: dir)
+        let env = ["SWXL_STATE_DIR": state, "SWXL_SIM_MEMORY": "\(1 << 20)", "SWXL_SIM_CPUS": "8"]
+        setenv("SWXL_STATE_DIR", state, 1)
+        setenv("SWXL_SIM_MEMORY", "\(1 << 20)", 1)
+        setenv("SWXL_SIM_CPUS", "8", 1)
+        unsetenv("XENSTORED_PATH")
+        defer { BenchSupport.teardown(state: state) }
+
+        let toolstack = try ToolstackHost.open(kind: .embedded, environment: env) { paths in
+            _ = BenchSupport.spawnAndWait([swxl, "xenstored"])
+            for _ in 0..<500 where (try? XenStoreConnection(socketPath: paths.daemonSocket)) == nil { usleep(10_000) }
+        }
+        if !noGuests { SimGuestHost.ensureRunning(stateDir: state, argv: [swxl, "_sim-guests"]) }
+        print("swxl-bench domains: embedded host in \(state), kernel \(kernel), guests \(noGuests ? "off" : "on")")
+        print("size   create p50   create p99   destroy p50   destroy p99   (ms, \(samples) samples each)")
+        var running = 0
+        var p50At: [Int: Double] = [:]
+        for size in sizes {
+            while running < size {
+                _ = try toolstack.create(DomainPlan(name: "fill\(running)", memoryMiB: 16, kernel: kernel))
+                running += 1
+            }
+            BenchSupport.settle()
+            var creates: [Double] = [], destroys: [Double] = []
+            var stepTimes: [CreateStep: [Double]] = [:]
+            var last = 0.0
+            toolstack.onStep = { step in
+                let t = BenchSupport.now()
+                stepTimes[step, default: []].append(t - last)
+                last = t
+            }
+            defer { toolstack.onStep = nil }
+            for i in 0..<samples {
+                let plan = DomainPlan(name: "bench\(i)", memoryMiB: 16, kernel: kernel)
+                let t0 = BenchSupport.now()
+                last = t0
+                let id = try toolstack.create(plan)
+                let t1 = BenchSupport.now()
+                try toolstack.destroy(domid: id)
+                let t2 = BenchSupport.now()
+                creates.append(t1 - t0)
+                destroys.append(t2 - t1)
+            }
+            let c = BenchSupport.percentiles(creates), d = BenchSupport.percentiles(destroys)
+            p50At[size] = c.p50
+            var line = Fmt2.right("\(size)", 4) + "   " + Fmt2.ms(c.p50, 10) + "   " + Fmt2.ms(c.p99, 10) + "   "
+                + Fmt2.ms(d.p50, 11) + "   " + Fmt2.ms(d.p99, 11)
+            if verbose {
+                line += "   steps p50:"
+                for step in CreateStep.allCases { line += " \(step.rawValue) " + Fmt2.ms(BenchSupport.percentiles(stepTimes[step] ?? []).p50, 0) }
+            }
+            print(line)
+        }
+        BenchSupport.settle()
+        var lists: [Double] = [], clis: [Double] = []
+        for _ in 0..<runs {
+            let t0 = BenchSupport.now()
+            let status = BenchSupport.spawnAndWait([swxl, "list"], quiet: true)
+            lists.append(BenchSupport.now() - t0)
+            if status != 0 { print("swxl list failed: \(status)") }
+        }
+        let cfg = state + "/bench.cfg"
+        for i in 0..<runs {
+            _ = try? writeFile(cfg, "name = \"cli\(i)\"\nkernel = \"\(kernel)\"\nmemory = 16\n")
+            let t0 = BenchSupport.now()
+            let status = BenchSupport.spawnAndWait([swxl, "create", "-q", cfg], quiet: true)
+            clis.append(BenchSupport.now() - t0)
+            if status != 0 { print("swxl create failed: \(status)") }
+            if let id = try? toolstack.resolve("cli\(i)") { try? toolstack.destroy(domid: id) }
+        }
+        let l = BenchSupport.percentiles(lists), cl = BenchSupport.percentiles(clis)
+        print("`swxl list` with \(largest) domains: p50 \(Fmt2.ms(l.p50, 0)) ms, p99 \(Fmt2.ms(l.p99, 0)) ms (\(runs) runs; target <= 50 ms)")
+        print("`swxl create` process with \(largest) domains: p50 \(Fmt2.ms(cl.p50, 0)) ms, p99 \(Fmt2.ms(cl.p99, 0)) ms (\(runs) runs, parsing included)")
+        if let first = sizes.first, let a = p50At[first], let b = p50At[largest] {
+            print("create p50 at \(largest) / at \(first): \(Fmt2.ms(b / a, 0))x (target <= 1.5x); p50 target <= 5 ms at every size")
+        }
+    }
+
+    private func writeFile(_ path: String, _ text: String) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard fd >= 0 else { return }
+        var bytes = Array(text.utf8)
+        _ = bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+    }
+}
+
+enum Fmt2 {
+    static func right(_ s: String, _ w: Int) -> String { s.count >= w ? s : String(repeating: " ", count: w - s.count) + s }
+    /// Milliseconds with three decimals, right-aligned.
+    static func ms(_ v: Double, _ w: Int) -> String {
+        let scaled = Int((v * 1000).rounded())
+        let frac = String(scaled % 1000)
+        return right("\(scaled / 1000)." + String(repeating: "0", count: 3 - frac.count) + frac, w)
+    }
+}
+
+enum BenchSupport {
+    /// Milliseconds on the monotonic clock.
+    static func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) * 1000 + Double(ts.tv_nsec) / 1e6
+    }
+
+    static func percentiles(_ values: [Double]) -> (p50: Double, p99: Double) {
+        let s = values.sorted()
+        guard !s.isEmpty else { return (0, 0) }
+        let p99 = min(s.count - 1, max(0, Int((0.99 * Double(s.count)).rounded(.up)) - 1))
+        return (s[s.count / 2], s[p99])
+    }
+
+    static func executableDir() -> String {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        let path = n > 0 ? String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : CommandLine.arguments[0]
+        return String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
+    }
+
+    static func siblingSWXL() -> String { executableDir() + "/swxl" }
+
+    /// examples/kernels/tiny-pv of the package this binary was built in.
+    static func tinyKernel() -> String {
+        var dir = executableDir()
+        while !dir.isEmpty {
+            let candidate = dir + "/examples/kernels/tiny-pv"
+            if access(candidate, R_OK) == 0 { return candidate }
+            dir = String(dir[..<(dir.lastIndex(of: "/") ?? dir.startIndex)])
+        }
+        return "examples/kernels/tiny-pv"
+    }
+
+    static func temporaryDirectory(in parent: String) -> String {
+        var template = Array((parent + "/swxl-bench-domains-XXXXXX").utf8CString)
+        let p = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+        return p.map { String(cString: $0) } ?? "/tmp/swxl-bench-domains"
+    }
+
+    /// Lets the guest host catch up (it attaches new domains in the background).
+    static func settle() { usleep(500_000) }
+
+    @discardableResult
+    static func spawnAndWait(_ argv: [String], quiet: Bool = true) -> Int32 {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        if quiet {
+            posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+            posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        }
+        closeDescriptorsOnExec()
+        var cArgs = argv.map { strdup($0) } + [nil]
+        defer { for p in cArgs { free(p) } }
+        var pid: pid_t = 0
+        guard posix_spawn(&pid, argv[0], &actions, nil, &cArgs, environ) == 0 else { return 127 }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        return (status >> 8) & 0xff
+    }
+
+    /// Stops the daemons of the benchmark's host and removes its state dir.
+    static func teardown(state: String) {
+        for file in ["/toolstack/sim-guests.lock", "/xenstored/xenstored.pid"] {
+            let fd = open(state + file, O_RDONLY)
+            guard fd >= 0 else { continue }
+            var buf = [UInt8](repeating: 0, count: 32)
+            let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            close(fd)
+            if n > 0, let pid = Int32(String(decoding: buf[0..<n], as: UTF8.self).split(separator: "\n").first ?? ""), pid > 1 {
+                kill(pid, SIGTERM)
+            }
+        }
+        usleep(200_000)
+        _ = spawnAndWait(["/bin/rm", "-rf", state])
+    }
+}

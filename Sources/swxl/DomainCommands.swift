@@ -1,4 +1,537 @@
 import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
+import Toolstack
+import XenStoreProtocol
 
 /// `swxl create`, `swxl list`, `swxl destroy` and the other domain commands.
-var domainCommands: [any ParsableCommand.Type] { [] }
+var domainCommands: [any ParsableCommand.Type] {
+    [CreateCommand.self, ListCommand.self, DestroyCommand.self, ShutdownCommand.self, RebootCommand.self,
+     PauseCommand.self, UnpauseCommand.self, RenameCommand.self, MemSetCommand.self, MemMaxCommand.self,
+     VCPUSetCommand.self, VCPUListCommand.self, DomidCommand.self, DomnameCommand.self, VMListCommand.self,
+     UptimeCommand.self, InfoCommand.self, DmesgCommand.self, ConsoleCommand.self, SimGuestsCommand.self]
+}
+
+private func errLine(_ text: String) {
+    var bytes = Array((text + "\n").utf8)
+    _ = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
+}
+
+private func out(_ text: String) {
+    var bytes = Array(text.utf8)
+    var done = 0
+    while done < bytes.count {
+        let n = bytes.withUnsafeMutableBytes { write(1, $0.baseAddress! + done, $0.count - done) }
+        if n <= 0 { if errno == EINTR { continue } else { return } }
+        done += n
+    }
+}
+
+struct CreateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "create",
+        abstract: "Create a domain from a config file (xl.cfg, xm or SXP).",
+        discussion: """
+            KEY=VALUE words after the file override the file's settings, as with xl \
+            (e.g. `swxl create guest.cfg name=web2 memory=512`). Exit status 0 on success, \
+            1 when the config is bad or the domain cannot be created (nothing is left behind).
+            """)
+
+    @Flag(name: .short, help: "Leave the domain paused after it is created.")
+    var paused = false
+    @Flag(name: [.customShort("n"), .customLong("dry-run")], help: "Only parse the config and print it resolved, as JSON.")
+    var dryRun = false
+    @Flag(name: .short, help: "Quiet: print nothing on success.")
+    var quiet = false
+    @OptionGroup var hostOptions: HostOptions
+    @Argument(help: "The config file.")
+    var file: String
+    @Argument(help: "KEY=VALUE overrides.")
+    var overrides: [String] = []
+
+    func run() throws {
+        let result = Result { () throws(ConfigLoadError) -> LoadedConfig in try ConfigLoader.load(file: file, overrides: overrides) }
+        let loaded: LoadedConfig
+        switch result {
+        case .success(let l): loaded = l
+        case .failure(let error):
+            for line in error.diagnostics { errLine(line) }
+            throw ExitCode.failure
+        }
+        for warning in loaded.warnings { errLine(warning) }
+        if dryRun {
+            out(loaded.json + "\n")
+            return
+        }
+        if !quiet { errLine("Parsing config from \(file)") }
+        let toolstack = try hostOptions.open()
+        do {
+            _ = try toolstack.create(loaded.plan, paused: paused)
+        } catch {
+            throw DomainCLI.fail(error)
+        }
+        DomainCLI.ensureSimGuests(toolstack)
+    }
+}
+
+struct ListCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list",
+        abstract: "List domains: xl's columns and state letters, or JSON.")
+
+    @Flag(name: .shortAndLong, help: "Also show each domain's UUID and shutdown reason code.")
+    var verbose = false
+    @Flag(name: .shortAndLong, help: "The domains' configurations as JSON: [{\"domid\":..,\"config\":..}].")
+    var long = false
+    @Flag(name: .long, help: "One JSON object per domain, for scripts.")
+    var json = false
+    @OptionGroup var hostOptions: HostOptions
+    @Argument(help: "Only this domain (name or domid).")
+    var domain: String?
+
+    func run() throws {
+        let toolstack = try hostOptions.open()
+        var domains: [DomainSummary]
+        do {
+            if let domain {
+                let id = try DomainCLI.resolve(toolstack, domain)
+                domains = [try toolstack.info(id)]
+            } else {
+                domains = try toolstack.list()
+            }
+        } catch let e as ExitCode { throw e } catch { throw DomainCLI.fail(error) }
+        if long {
+            var parts: [String] = []
+            for d in domains where d.info.domid != 0 {
+                guard let plan = toolstack.record(d.info.domid) else { continue }
+                parts.append("{\n    \"domid\": \(d.info.domid),\n    \"config\": \(indent(plan.configJSON ?? PlanJSON.render(plan), by: 4))\n}")
+            }
+            out("[\n" + parts.map { indent($0, by: 4, first: true) }.joined(separator: ",\n") + (parts.isEmpty ? "" : "\n") + "]\n")
+            return
+        }
+        if json {
+            let items = domains.map { d -> String in
+                let i = d.info
+                var fields = ["\"name\": \(Fmt.json(d.name))", "\"domid\": \(i.domid)", "\"uuid\": \(Fmt.json(DomainHandle.format(i.uuid)))",
+                              "\"memory_kib\": \(i.currentMemoryKiB)", "\"max_memory_kib\": \(i.maxMemoryKiB)",
+                              "\"vcpus\": \(i.onlineVCPUs)", "\"max_vcpus\": \(i.maxVCPUs)",
+                              "\"state\": \(Fmt.json(Fmt.stateName(i)))", "\"state_letters\": \(Fmt.json(i.stateLetters))",
+                              "\"cpu_time\": \(Fmt.fixed(Double(i.cpuTimeNs) / 1e9, places: 3))"]
+                fields.append("\"shutdown_reason\": " + (i.shutdown ? Fmt.json(i.shutdownReason?.name ?? "poweroff") : "null"))
+                return "  {" + fields.joined(separator: ", ") + "}"
+            }
+            out("[\n" + items.joined(separator: ",\n") + (items.isEmpty ? "" : "\n") + "]\n")
+            return
+        }
+        var text = "Name                                        ID   Mem VCPUs\tState\tTime(s)"
+        if verbose { text += "   UUID                            Reason-Code\tSecurity Label" }
+        text += "\n"
+        for d in domains {
+            let i = d.info
+            text += Fmt.left(d.name, 40) + " " + Fmt.right("\(i.domid)", 5) + " " + Fmt.right("\(i.currentMemoryKiB / 1024)", 5)
+                + " " + Fmt.right("\(i.onlineVCPUs)", 5) + "     " + i.stateLetters + "  "
+                + Fmt.right(Fmt.fixed(Double(i.cpuTimeNs) / 1e9, places: 1), 8)
+            if verbose {
+                text += " " + DomainHandle.format(i.uuid)
+                text += " " + Fmt.right(i.shutdown ? String(i.shutdownReason?.rawValue ?? 0, radix: 16) : "-", 8)
+                text += " " + Fmt.right("-", 16)
+            }
+            text += "\n"
+        }
+        out(text)
+    }
+
+    private func indent(_ s: String, by n: Int, first: Bool = false) -> String {
+        let pad = String(repeating: " ", count: n)
+        let lines = s.split(separator: "\n", omittingEmptySubsequences: false)
+        return lines.enumerated().map { (i, l) in (i == 0 && !first) ? String(l) : pad + l }.joined(separator: "\n")
+    }
+}
+
+struct DestroyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "destroy", abstract: "Destroy a domain at once: no shutdown, everything about it removed.")
+    @OptionGroup var hostOptions: HostOptions
+    @Argument(help: "The domain (name or domid).") var domain: String
+
+    func run() throws {
+        let toolstack = try hostOptions.open()
+        let id = try DomainCLI.resolve(toolstack, domain)
+        do { try toolstack.destroy(domid: id) } catch { throw DomainCLI.fail(error) }
+    }
+}
+
+/// `shutdown` and `reboot`: ask the guest through `control/shutdown`.
+struct ShutdownRequest {
+    static func run(reason: String, all: Bool, wait: Bool, domain: String?, host: HostOptions) throws {
+        let toolstack = try host.open(startGuests: true)
+        var ids: [UInt32] = []
+        if all {
+            do { ids = try toolstack.list().map(\.info.domid).filter { $0 != 0 } } catch { throw DomainCLI.fail(error) }
+        } else if let domain {
+            ids = [try DomainCLI.resolve(toolstack, domain)]
+        } else {
+            throw ValidationError("name a domain, or use -a for all")
+        }
+        var failed = false
+        for id in ids {
+            do {
+                let name = (try? toolstack.info(id).name) ?? "\(id)"
+                try toolstack.requestShutdown(domid: id, reason: reason)
+                if wait {
+                    let verb = reason == "reboot" ? "reboot" : "shutdown"
+                    if id == ids.first { errLine("Waiting for \(ids.count) domains") }
+                    if !toolstack.waitForShutdown(domid: id, timeoutSeconds: 60) {
+                        DomainCLI.printError("domain \(name) did not \(verb) within 60 s")
+                        failed = true
+                    } else {
+                        var line = Array("Domain \(id) has been shut down, reason code 0\n".utf8)
+                        if reason == "reboot" { line = Array("Domain \(id) has been shut down, reason code 1\n".utf8) }
+                        _ = line.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
+                    }
+                }
+            } catch {
+                DomainCLI.printError("\(error)")
+                failed = true
+            }
+        }
+        if failed { throw ExitCode.failure }
+    }
+}
+
+struct ShutdownCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "shutdown", abstract: "Ask a domain to shut down (its on_poweroff action follows).")
+    @Flag(name: .short, help: "All domains.") var all = false
+    @Flag(name: .short, help: "Wait until the domain has shut down.") var wait = false
+    @OptionGroup var hostOptions: HostOptions
+    @Argument(help: "The domain (name or domid).") var domain: String?
+    func run() throws { try ShutdownRequest.run(reason: "poweroff", all: all, wait: wait, domain: domain, host: hostOptions) }
+}
+
+struct RebootCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reboot", abstract: "Ask a domain to reboot (its on_reboot action follows).")
+    @Flag(name: .short, help: "All domains.") var all = false
+    @Flag(name: .short, help: "Wait until the domain has shut down for the reboot.") var wait = false
+    @OptionGroup var hostOptions: HostOptions
+    @Argument(help: "The domain (name or domid).") var domain: String?
+    func run() throws { try ShutdownRequest.run(reason: "reboot", all: all, wait: wait, domain: domain, host: hostOptions) }
+}
+
+struct PauseCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "pause", abstract: "Pause a domain.")
+    @OptionGroup var hostOptions: HostOptions
+    @Argument(help: "The domain (name or domid).") var domain: String
+    func run() throws {
+        let t = try hostOptions.open()
+        do { try t.pause(domid: try DomainCLI.resolve(t, domain)) } catch let e as ExitCode { throw e } catch { throw DomainCLI.fail(error) }
+    }
+}
+
+struct UnpauseCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "unpause", abstract: "Unpause a domain.")
+    @OptionGroup var hostOptions: HostOptions
+    @Argument(help: "The domain (name or domid).") var domain: String
+    func run() throws {
+        let t = try hostOptions.open(startGuests: true)
+        do { try t.unpause(domid: try DomainCLI.resolve(t, domain)) } catch let e as ExitCode { throw e } catch { throw DomainCLI.fail(error) }
+        DomainCLI.ensureSimGuests(t)
+    }
+}
+
+struct RenameCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "rename", abstract: "Rename a domain.")
+    @OptionGroup var hostOptions: HostOptions
+    @Argument(help: "The domain (name or domid).") var domain: String
+    @Argument(help: "The new name.") var newName: String
+    func run() throws {
+        let t = try hostOptions.open()
+        do { try t.rename(domid: try DomainCLI.resolve(t, domain), to: newName) } catch let e as ExitCode { throw e } catch { throw DomainCLI.fail(error) }
+    }
+}
+
+struct MemSetCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mem-set", abstract: "Set a domain's memory target (the guest balloons to it). Sizes: 512, 512m, 1g, 65536k.")
+    @OptionGroup var hostOptions: HostOptions
+    @Argument(help: "The domain (name or domid).") var domain: String
+    @Argument(help: "The memory (MiB unless suffixed k, m, g).") var memory: String
+    func run() throws {
+        guard let mib = DomainCLI.parseMemory(memory) else { throw ValidationError("invalid memory size '\(memory)'") }
+        let t = try hostOptions.open(startGuests: true)
+        do { try t.setMemoryTarget(domid: try DomainCLI.resolve(t, domain), mib: mib) } catch let e as ExitCode { throw e } catch { throw DomainCLI.fail(error) }
+    }
+}
+
+struct MemMaxCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mem-max", abstract: "Set the most memory a domain may have.")
+    @OptionGroup var hostOptions: HostOptions
+    @Argument(help: "The domain (name or domid).") var domain: String
+    @Argument(help: "The memory (MiB unless suffixed k, m, g).") var memory: String
+    func run() throws {
+        guard let mib = DomainCLI.parseMemory(memory) else { throw ValidationError("invalid memory size '\(memory)'") }
+        let t = try hostOptions.open()
+        do { try t.setMemoryMax(domid: try DomainCLI.resolve(t, domain), mib: mib) } catch let e as ExitCode { throw e } catch { throw DomainCLI.fail(error) }
+    }
+}
+
+struct VCPUSetCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vcpu-set", abstract: "Set the number of a domain's online vcpus.")
+    @OptionGroup var hostOptions: HostOptions
+    @Argument(help: "The domain (name or domid).") var domain: String
+    @Argument(help: "How many vcpus online.") var count: UInt32
+    func run() throws {
+        let t = try hostOptions.open(startGuests: true)
+        do { try t.setVCPUs(domid: try DomainCLI.resolve(t, domain), count: count) } catch let e as ExitCode { throw e } catch { throw DomainCLI.fail(error) }
+    }
+}
+
+struct VCPUListCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "vcpu-list", abstract: "List domains' vcpus, as xl does.")
+    @OptionGroup var hostOptions: HostOptions
+    @Argument(help: "Only these domains (names or domids).") var domains: [String] = []
+    func run() throws {
+        let t = try hostOptions.open()
+        var text = Fmt.left("Name", 32) + " " + Fmt.right("ID", 5) + " " + Fmt.right("VCPU", 5) + " " + Fmt.right("CPU", 5)
+            + " " + Fmt.right("State", 5) + " " + Fmt.right("Time(s)", 9) + " Affinity (Hard / Soft)\n"
+        do {
+            let targets: [DomainSummary] = domains.isEmpty ? try t.list()
+                : try domains.map { try t.info(try DomainCLI.resolve(t, $0)) }
+            for d in targets {
+                for v in try t.hypervisor.vcpuInfo(domid: d.info.domid) {
+                    text += Fmt.left(d.name, 32) + " " + Fmt.right("\(d.info.domid)", 5) + " " + Fmt.right("\(v.vcpu)", 5)
+                    if v.online {
+                        text += Fmt.right("\(v.cpu ?? 0)", 5) + "   " + (v.running ? "r" : "-") + (v.blocked ? "b" : "-") + "- "
+                    } else {
+                        text += "    -   --p "
+                    }
+                    text += Fmt.right(Fmt.fixed(Double(v.cpuTimeNs) / 1e9, places: 1), 9) + "  all / all\n"
+                }
+            }
+        } catch let e as ExitCode { throw e } catch { throw DomainCLI.fail(error) }
+        out(text)
+    }
+}
+
+struct DomidCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "domid", abstract: "Print the domid of a domain name.")
+    @OptionGroup var hostOptions: HostOptions
+    @Argument(help: "The domain name.") var name: String
+    func run() throws {
+        let t = try hostOptions.open()
+        guard let id = try? t.resolve(name) else {
+            DomainCLI.printError("Can't get domid of domain name '\(name)', maybe this domain does not exist.")
+            throw ExitCode.failure
+        }
+        out("\(id)\n")
+    }
+}
+
+struct DomnameCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "domname", abstract: "Print the name of a domid.")
+    @OptionGroup var hostOptions: HostOptions
+    @Argument(help: "The domid.") var domid: String
+    func run() throws {
+        guard let id = UInt32(domid) else {
+            DomainCLI.printError("Invalid domain id.")
+            throw ExitCode.failure
+        }
+        let t = try hostOptions.open()
+        guard let d = try? t.info(id) else {
+            DomainCLI.printError("Can't get domain name of domain id '\(id)', maybe this domain does not exist.")
+            throw ExitCode.failure
+        }
+        out(d.name + "\n")
+    }
+}
+
+struct VMListCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "vm-list", abstract: "List the guests' UUIDs, domids and names.")
+    @OptionGroup var hostOptions: HostOptions
+    func run() throws {
+        let t = try hostOptions.open()
+        var text = "UUID                                  ID    name\n"
+        do {
+            for d in try t.list() where d.info.domid != 0 {
+                text += DomainHandle.format(d.info.uuid) + "  \(d.info.domid)    " + Fmt.left(d.name, 30) + "\n"
+            }
+        } catch { throw DomainCLI.fail(error) }
+        out(text)
+    }
+}
+
+struct UptimeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "uptime", abstract: "How long domains have been up.")
+    @Flag(name: .short, help: "Short form, like uptime(1).") var short = false
+    @OptionGroup var hostOptions: HostOptions
+    @Argument(help: "Only these domains.") var domains: [String] = []
+
+    static func format(_ seconds: Int, short: Bool) -> String {
+        let day = seconds / 86400, hour = seconds % 86400 / 3600, min = seconds % 3600 / 60, sec = seconds % 60
+        func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        let days = day > 1 ? "\(day) days, " : day == 1 ? "1 day, " : ""
+        return days + Fmt.right("\(hour)", 2) + ":" + two(min) + (short ? "" : ":" + two(sec))
+    }
+
+    func run() throws {
+        let t = try hostOptions.open()
+        let now = Double(nowSeconds())
+        var text = short ? "" : Fmt.left("Name", 33) + " " + Fmt.right("ID", 4) + " Uptime\n"
+        do {
+            let targets: [DomainSummary] = domains.isEmpty ? try t.list() : try domains.map { try t.info(try DomainCLI.resolve(t, $0)) }
+            for d in targets {
+                let up: Int
+                if d.info.domid == 0 {
+                    let proc = (try? String(procUptime())) ?? "0"
+                    up = Int(Double(proc.split(separator: " ").first ?? "0") ?? 0)
+                } else {
+                    guard let start = t.startTime(domid: d.info.domid) else { continue }
+                    up = max(0, Int(now - start))
+                }
+                if short {
+                    text += " " + clock() + " up " + Self.format(up, short: true) + ", \(d.name) (\(d.info.domid))\n"
+                } else {
+                    text += Fmt.left(d.name, 33) + " " + Fmt.right("\(d.info.domid)", 4) + " " + Self.format(up, short: false) + "\n"
+                }
+            }
+        } catch let e as ExitCode { throw e } catch { throw DomainCLI.fail(error) }
+        out(text)
+    }
+
+    private func nowSeconds() -> Int { var ts = timespec(); clock_gettime(CLOCK_REALTIME, &ts); return ts.tv_sec }
+    private func procUptime() throws -> String {
+        let fd = open("/proc/uptime", O_RDONLY)
+        guard fd >= 0 else { return "0" }
+        defer { close(fd) }
+        var buf = [UInt8](repeating: 0, count: 128)
+        let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        return String(decoding: buf[0..<max(n, 0)], as: UTF8.self)
+    }
+    private func clock() -> String {
+        var now = time(nil)
+        var tmv = tm()
+        localtime_r(&now, &tmv)
+        func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        return two(tmv.tm_hour) + ":" + two(tmv.tm_min) + ":" + two(tmv.tm_sec)
+    }
+}
+
+struct InfoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "info", abstract: "Information about the host, as `xl info` prints it.")
+    @OptionGroup var hostOptions: HostOptions
+    @Argument(help: "Only this item (e.g. free_memory).") var item: String?
+    func run() throws {
+        let t = try hostOptions.open()
+        let version: HypervisorVersion, phys: PhysInfo
+        do {
+            version = try t.hypervisor.version()
+            phys = try t.hypervisor.physInfo()
+        } catch { throw DomainCLI.fail(error) }
+        var uts = utsname()
+        uname(&uts)
+        func field<T>(_ v: T) -> String {
+            withUnsafeBytes(of: v) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        }
+        let lines: [(String, String)] = [
+            ("host", field(uts.nodename)), ("release", field(uts.release)), ("version", field(uts.version)),
+            ("machine", field(uts.machine)), ("nr_cpus", "\(phys.cpus)"), ("max_cpu_id", "\(max(phys.cpus, 1) - 1)"),
+            ("nr_nodes", "\(phys.nodes)"), ("cores_per_socket", "\(phys.coresPerSocket)"),
+            ("threads_per_core", "\(phys.threadsPerCore)"),
+            ("cpu_mhz", "\(phys.cpuKHz / 1000).\(Fmt.right("\(phys.cpuKHz % 1000)", 3).replacingSpaces())"),
+            ("hw_caps", "00000000:00000000:00000000:00000000:00000000:00000000:00000000:00000000"),
+            ("virt_caps", t.hypervisor is SimulatedHypervisor ? "" : " hvm"),
+            ("total_memory", "\(phys.totalKiB / 1024)"), ("free_memory", "\(phys.freeKiB / 1024)"),
+            ("sharing_freed_memory", "0"), ("sharing_used_memory", "0"), ("outstanding_claims", "0"),
+            ("free_cpus", "0"),
+            ("xen_major", "\(version.major)"), ("xen_minor", "\(version.minor)"), ("xen_extra", version.extra),
+            ("xen_version", "\(version.major).\(version.minor)\(version.extra)"), ("xen_caps", version.capabilities),
+            ("xen_scheduler", "credit2"), ("xen_pagesize", "4096"), ("platform_params", "virt_start=0xffff800000000000"),
+            ("xen_changeset", version.changeset), ("xen_commandline", ""), ("cc_compiler", ""), ("cc_compile_by", ""),
+            ("cc_compile_domain", ""), ("cc_compile_date", ""), ("build_id", ""), ("xend_config_format", "4"),
+        ]
+        var text = ""
+        for (k, v) in lines {
+            if let item {
+                if k.hasPrefix(item) { text += v + "\n" }
+            } else {
+                text += Fmt.left(k, 23) + ": " + v + "\n"
+            }
+        }
+        out(text)
+    }
+}
+
+private extension String {
+    func replacingSpaces() -> String { String(map { $0 == " " ? "0" : $0 }) }
+}
+
+struct DmesgCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "dmesg", abstract: "The hypervisor's console ring.")
+    @Flag(name: [.short, .long], help: "Clear the ring after reading it.") var clear = false
+    @OptionGroup var hostOptions: HostOptions
+    func run() throws {
+        let t = try hostOptions.open()
+        do { out(try t.hypervisor.readConsoleRing(clear: clear)) } catch { throw DomainCLI.fail(error) }
+    }
+}
+
+struct ConsoleCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "console",
+        abstract: "Show what a guest wrote to its console.",
+        discussion: "On the embedded host this prints the guest's console log (the simulated kernel's lines and its sim_guest_script's output).")
+    @Flag(name: .short, help: "Keep following the console until interrupted.") var follow = false
+    @OptionGroup var hostOptions: HostOptions
+    @Argument(help: "The domain (name or domid).") var domain: String
+    func run() throws {
+        let t = try hostOptions.open()
+        let id = try DomainCLI.resolve(t, domain)
+        guard t.hypervisor is SimulatedHypervisor else {
+            DomainCLI.printError("on a Xen host use xenconsole (/usr/lib/xen-4.17/bin/xenconsole \(id))")
+            throw ExitCode.failure
+        }
+        let path = t.consoleLog(id)
+        var offset = 0
+        repeat {
+            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            if fd >= 0 {
+                var buf = [UInt8](repeating: 0, count: 65536)
+                while true {
+                    let n = buf.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(offset)) }
+                    if n <= 0 { break }
+                    offset += n
+                    out(String(decoding: buf[0..<n], as: UTF8.self))
+                }
+                close(fd)
+            }
+            if follow {
+                if (try? t.hypervisor.domainInfo(domid: id)) ?? nil == nil { break }
+                usleep(200_000)
+            }
+        } while follow
+    }
+}
+
+struct SimGuestsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "_sim-guests", abstract: "Serve the embedded host's simulated guests (started by swxl on demand).",
+        shouldDisplay: false)
+    func run() throws {
+        let env = DomainCLI.environment()
+        let paths = HostPaths(environment: env, uid: getuid())
+        // The guest host never starts a daemon: without one it has nothing to serve.
+        let toolstack = try HostOptions.parse([]).open(startGuests: false, startDaemon: false)
+        guard let sim = toolstack.hypervisor as? SimulatedHypervisor else { return }
+        let socket = HostPaths.clientSocket(environment: env, default: paths.daemonSocket)
+        do {
+            let host = try SimGuestHost(toolstack: toolstack, sim: sim, paths: paths, socket: socket)
+            _ = try host.run()
+        } catch {
+            throw DomainCLI.fail(error)
+        }
+    }
+}

@@ -1,5 +1,204 @@
 #ifndef CXEN_H
 #define CXEN_H
-/* The C bridge over libxenctrl/libxenguest. Plain C types only. */
-int cxen_available(void);
+/*
+ * The C bridge over libxenctrl and libxenguest: the only code in swxl that
+ * includes Xen's headers. Everything here uses plain C types; no Xen type
+ * crosses into Swift.
+ *
+ * Results are errno-style: 0 (or a count) on success, -errno on failure.
+ * After a failure, cxen_last_error() holds the most recent error message
+ * Xen's libraries logged (or our own description), for the user.
+ *
+ * Xen's log messages never go to stderr: they go to the callback given to
+ * cxen_open().
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct cxen_handle cxen_handle;
+
+/* Log levels, from xentoollog's, in increasing severity. */
+enum cxen_log_level {
+    CXEN_LOG_DEBUG = 0,
+    CXEN_LOG_VERBOSE = 1,
+    CXEN_LOG_INFO = 2,
+    CXEN_LOG_NOTICE = 3,
+    CXEN_LOG_WARNING = 4,
+    CXEN_LOG_ERROR = 5,
+    CXEN_LOG_CRITICAL = 6,
+};
+
+/* One formatted message: level, context ("xc", "xenguest", may be ""), text. */
+typedef void (*cxen_log_fn)(int level, const char *context, const char *message);
+
+/* 1 when this process runs in a domain with Xen control rights
+ * (/proc/xen/capabilities contains "control_d"), else 0. No library use. */
+int cxen_is_control_domain(void);
+
+/* Opens the hypervisor interface (/dev/xen/privcmd). `log` may be NULL
+ * (messages are then dropped). */
+int cxen_open(cxen_handle **out, cxen_log_fn log);
+void cxen_close(cxen_handle *h);
+/* The last error message logged through this handle ("" if none). */
+const char *cxen_last_error(const cxen_handle *h);
+
+/* ---- host ---------------------------------------------------------- */
+
+struct cxen_version {
+    uint32_t major, minor;
+    uint32_t pagesize;
+    char extra[16];            /* e.g. ".2" or "-rc" */
+    char capabilities[1024];   /* e.g. "xen-3.0-x86_64 hvm-3.0-x86_32 ..." */
+    char changeset[64];
+    char commandline[1024];
+    char compiler[64];
+    char compile_by[16];
+    char compile_domain[32];
+    char compile_date[32];
+    uint64_t virt_start;       /* platform parameter */
+};
+int cxen_version(cxen_handle *h, struct cxen_version *out);
+
+enum {
+    CXEN_CAP_HVM = 1u << 0,
+    CXEN_CAP_PV = 1u << 1,
+    CXEN_CAP_DIRECTIO = 1u << 2,
+    CXEN_CAP_HAP = 1u << 3,
+    CXEN_CAP_SHADOW = 1u << 4,
+};
+
+struct cxen_physinfo {
+    uint32_t threads_per_core;
+    uint32_t cores_per_socket;
+    uint32_t nr_cpus;
+    uint32_t max_cpu_id;
+    uint32_t nr_nodes;
+    uint32_t max_node_id;
+    uint32_t cpu_khz;
+    uint32_t capabilities;     /* CXEN_CAP_* */
+    uint64_t total_pages;
+    uint64_t free_pages;
+    uint64_t scrub_pages;
+    uint64_t outstanding_pages;
+    uint32_t hw_cap[8];
+    char scheduler[16];        /* "credit", "credit2", "rtds", "arinc653", "null" */
+};
+int cxen_physinfo(cxen_handle *h, struct cxen_physinfo *out);
+
+/* The hypervisor's console ring. `buf` gets at most `*len` bytes (no NUL
+ * added); `*len` is set to the number read. `clear` empties the ring. */
+int cxen_read_console(cxen_handle *h, char *buf, uint32_t *len, int clear);
+
+/* ---- domains ------------------------------------------------------- */
+
+enum cxen_domain_type { CXEN_DOMAIN_PV = 0, CXEN_DOMAIN_PVH = 1 };
+
+struct cxen_create {
+    uint8_t uuid[16];
+    int type;                  /* enum cxen_domain_type */
+    uint32_t max_vcpus;
+    uint64_t max_memkb;        /* the most the guest may ever have (PV memory map limit) */
+    uint32_t ssidref;
+    uint32_t max_evtchn_port;  /* 0: libxl's default, 1023 */
+    int32_t max_grant_frames;  /* < 0: the hypervisor's default */
+    int32_t max_maptrack_frames;
+};
+
+/* Makes an empty, paused domain with the host's CPU policy and default TSC
+ * mode. On failure nothing is left behind. */
+int cxen_domain_create(cxen_handle *h, const struct cxen_create *spec, uint32_t *domid);
+/* The most memory the hypervisor lets the domain have, in KiB. */
+int cxen_domain_set_max_memory(cxen_handle *h, uint32_t domid, uint64_t kib);
+/* The number of vcpus the domain may have. */
+int cxen_domain_set_max_vcpus(cxen_handle *h, uint32_t domid, uint32_t count);
+
+struct cxen_pv_build {
+    const char *kernel;        /* path; ELF, gzip/xz/lzma/bzip2-compressed ELF or bzImage */
+    const char *ramdisk;       /* path or NULL */
+    const char *cmdline;       /* may be NULL */
+    const char *features;      /* Xen "features" string, may be NULL */
+    uint64_t target_memkb;
+    uint32_t max_vcpus;
+    uint32_t store_domid;      /* the domain that runs xenstored (0) */
+    uint32_t console_domid;    /* the domain that runs xenconsoled (0) */
+};
+
+struct cxen_pv_built {
+    uint32_t store_port;       /* unbound event channels in the guest, */
+    uint32_t console_port;     /* bound by the backends later */
+    uint64_t store_mfn;        /* machine frames of the shared pages */
+    uint64_t console_mfn;
+};
+
+/* Loads a PV kernel (and ramdisk) into a domain made by cxen_domain_create,
+ * with its start info, xenstore and console pages and event channels.
+ * The domain stays paused. The caller destroys it on failure. */
+int cxen_build_pv(cxen_handle *h, uint32_t domid, const struct cxen_pv_build *b,
+                  struct cxen_pv_built *out);
+
+int cxen_domain_unpause(cxen_handle *h, uint32_t domid);
+int cxen_domain_pause(cxen_handle *h, uint32_t domid);
+int cxen_domain_destroy(cxen_handle *h, uint32_t domid);
+
+/* Shutdown reasons, as in Xen's sched.h. */
+enum cxen_shutdown_reason {
+    CXEN_SHUTDOWN_POWEROFF = 0,
+    CXEN_SHUTDOWN_REBOOT = 1,
+    CXEN_SHUTDOWN_SUSPEND = 2,
+    CXEN_SHUTDOWN_CRASH = 3,
+    CXEN_SHUTDOWN_WATCHDOG = 4,
+    CXEN_SHUTDOWN_SOFT_RESET = 5,
+};
+/* Marks the domain shut down with `reason` from the outside (what Xen does
+ * when a guest calls SCHEDOP_shutdown). A cooperative shutdown request goes
+ * through xenstore's control/shutdown instead. */
+int cxen_domain_shutdown(cxen_handle *h, uint32_t domid, int reason);
+
+enum {
+    CXEN_DOMINFO_DYING = 1u << 0,
+    CXEN_DOMINFO_HVM = 1u << 1,
+    CXEN_DOMINFO_SHUTDOWN = 1u << 2,
+    CXEN_DOMINFO_PAUSED = 1u << 3,
+    CXEN_DOMINFO_BLOCKED = 1u << 4,
+    CXEN_DOMINFO_RUNNING = 1u << 5,
+    CXEN_DOMINFO_DEBUGGED = 1u << 6,
+    CXEN_DOMINFO_XS_DOMAIN = 1u << 7,
+    CXEN_DOMINFO_HAP = 1u << 8,
+};
+
+struct cxen_dominfo {
+    uint32_t domid;
+    uint32_t flags;            /* CXEN_DOMINFO_* */
+    uint32_t shutdown_reason;  /* meaningful with CXEN_DOMINFO_SHUTDOWN */
+    uint32_t nr_online_vcpus;
+    uint32_t max_vcpu_id;
+    uint32_t ssidref;
+    uint32_t cpupool;
+    uint64_t tot_pages;
+    uint64_t max_pages;
+    uint64_t shared_pages;
+    uint64_t cpu_time_ns;
+    uint8_t uuid[16];
+};
+
+/* Up to `max` domains with id >= `first`, in id order. Returns the count. */
+int cxen_domain_list(cxen_handle *h, uint32_t first, struct cxen_dominfo *out, uint32_t max);
+
+struct cxen_vcpuinfo {
+    uint32_t vcpu;
+    uint32_t cpu;              /* the physical CPU it runs on */
+    uint8_t online, running, blocked;
+    uint64_t cpu_time_ns;
+    uint64_t affinity[4];      /* hard affinity, CPUs 0..255, one bit each */
+};
+/* One vcpu of a domain. */
+int cxen_vcpu_info(cxen_handle *h, uint32_t domid, uint32_t vcpu, struct cxen_vcpuinfo *out);
+
+#ifdef __cplusplus
+}
+#endif
 #endif

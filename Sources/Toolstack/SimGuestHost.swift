@@ -1,0 +1,410 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Synchronization
+import XenStoreProtocol
+
+/// Set by SIGTERM/SIGINT: the guest host stops its guests' scripts and leaves.
+private let guestHostStopRequested = Atomic<Bool>(false)
+
+/// The simulated PV guests of an embedded host, all served by one process
+/// (`swxl _sim-guests`, started on demand, one per state dir): 1000
+/// running domains cost 1000 sockets, not 1000 processes.
+///
+/// For each running domain it does over the domain's own socket
+/// (`<state>/domains/<domid>/xenbus`, so it speaks as that domain) what a
+/// PV kernel does over xenbus: writes its feature flags, moves its device
+/// frontends to Connected in step with their backends, follows
+/// `memory/target` and `cpu/<n>/availability`, and watches
+/// `control/shutdown`: on `poweroff`, `halt`, `reboot`, `crash` or
+/// `suspend` it shuts the domain down with that reason.
+///
+/// It is also what xl's per-domain monitor is: after a shutdown it
+/// applies the domain's on_poweroff/on_reboot/on_crash action (destroy,
+/// restart with the same uuid, preserve).
+///
+/// As dom0 it plays the device backends: a new backend goes to InitWait,
+/// then to Connected when its frontend is Initialised.
+///
+/// It leaves when the host has had no simulated domain for a few seconds.
+public final class SimGuestHost {
+    let toolstack: Toolstack
+    let sim: SimulatedHypervisor
+    let paths: HostPaths
+    let control: XenStoreConnection
+    var guests: [UInt32: Guest] = [:] { didSet { guestsChanged = true } }
+    var guestsChanged = true
+    /// Guests whose connection was used since the last poll: they may hold read-ahead events.
+    var touched: Set<UInt32> = []
+    var idleSince: UInt64 = 0
+    public var idleExitSeconds: UInt64 = 3
+
+    final class Guest {
+        let domid: UInt32
+        let conn: XenStoreConnection
+        var scriptPid: pid_t = 0
+        init(domid: UInt32, conn: XenStoreConnection) {
+            self.domid = domid
+            self.conn = conn
+        }
+    }
+
+    /// The lock file that marks the running guest host.
+    public static func lockPath(stateDir: String) -> String { stateDir + "/toolstack/sim-guests.lock" }
+
+    /// Whether a guest host runs for this state dir.
+    public static func isRunning(stateDir: String) -> Bool {
+        let fd = open(lockPath(stateDir: stateDir), O_RDWR | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        if flock(fd, LOCK_EX | LOCK_NB) == 0 { return false }
+        return true
+    }
+
+    public init(toolstack: Toolstack, sim: SimulatedHypervisor, paths: HostPaths, socket: String) throws(StoreError) {
+        self.toolstack = toolstack
+        self.sim = sim
+        self.paths = paths
+        self.control = try XenStoreConnection(socketPath: socket)
+    }
+
+    /// Serves until idle. Returns false if another guest host already runs.
+    public func run() throws(StoreError) -> Bool {
+        try? FileIO.makeDirectories(paths.stateDir + "/toolstack")
+        let lockFD = open(Self.lockPath(stateDir: paths.stateDir), O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard lockFD >= 0, flock(lockFD, LOCK_EX | LOCK_NB) == 0 else { return false }
+        defer { close(lockFD) }
+        // The lock file names the running guest host's pid.
+        ftruncate(lockFD, 0)
+        var pidText = Array("\(getpid())\n".utf8)
+        _ = pidText.withUnsafeMutableBytes { pwrite(lockFD, $0.baseAddress, $0.count, 0) }
+        var limit = rlimit()
+        if getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0 && limit.rlim_cur < limit.rlim_max {
+            limit.rlim_cur = limit.rlim_max
+            setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+        }
+        signal(SIGPIPE, SIG_IGN)
+        for sig in [SIGTERM, SIGINT, SIGHUP] {
+            signal(sig) { _ in guestHostStopRequested.store(true, ordering: .relaxed) }
+        }
+        // However it leaves, the guests' scripts go with it.
+        defer { for id in Array(guests.keys) { detach(id) } }
+
+        try control.watch(XSPath.introduceDomain, token: "introduce")
+        try control.watch(XSPath.releaseDomain, token: "release")
+        // One watch, as dom0, on every domain: the daemon matches each write
+        // against each watch, so a watch per guest would make every create
+        // cost more the more guests run.
+        try control.watch("/local/domain", token: "local")
+        idleSince = nowNanoseconds()
+        var lastSync: UInt64 = 0
+        var order: [UInt32] = []
+        var fds: [pollfd] = []
+        while !guestHostStopRequested.load(ordering: .relaxed) {
+            let now = nowNanoseconds()
+            if now - lastSync > 500_000_000 {
+                sync()
+                lastSync = now
+            }
+            reapScripts()
+            if guests.isEmpty && FileIO.list(toolstack.recordsDir).isEmpty {
+                if now - idleSince > idleExitSeconds * 1_000_000_000 { return true }
+            } else {
+                idleSince = now
+            }
+            if guestsChanged {
+                // The poll set changes only when guests come or go.
+                order = Array(guests.keys)
+                fds = [pollfd(fd: control.fd, events: Int16(POLLIN), revents: 0)]
+                    + order.map { pollfd(fd: guests[$0]!.conn.fd, events: Int16(POLLIN), revents: 0) }
+                guestsChanged = false
+            }
+            for i in fds.indices { fds[i].revents = 0 }
+            // Events already read off a socket (while waiting for a reply) are not seen by poll(2).
+            let pending = control.hasPendingInput || touched.contains { guests[$0]?.conn.hasPendingInput == true }
+            let rc = poll(&fds, nfds_t(fds.count), pending ? 0 : 250)
+            if rc < 0 && errno != EINTR {
+                for id in Array(guests.keys) { detach(id) }
+                return true
+            }
+            // Control events first: they may add or remove guests.
+            while let event = try control.nextEvent(timeoutMs: 0) { handleControl(event) }
+            var ready = touched
+            touched.removeAll()
+            for (i, id) in order.enumerated() where i + 1 < fds.count && fds[i + 1].revents != 0 { ready.insert(id) }
+            for id in ready {
+                guard let guest = guests[id] else { continue }
+                touched.insert(id)
+                do {
+                    while let event = try guest.conn.nextEvent(timeoutMs: 0) { handleGuest(guest, event) }
+                } catch {
+                    detach(id)
+                }
+            }
+        }
+        return true
+    }
+
+    // MARK: domains coming and going
+
+    /// Attaches running domains, detaches gone ones. One directory read;
+    /// only domains not yet served are looked at more closely.
+    func sync() {
+        let live = Set(sim.domainIDs())
+        for id in guests.keys where !live.contains(id) { detach(id) }
+        for id in live where guests[id] == nil {
+            guard let d = (try? sim.domainInfo(domid: id)) ?? nil, !d.paused, !d.shutdown,
+                  toolstack.record(id) != nil else { continue }
+            attach(id)
+        }
+    }
+
+    func attach(_ domid: UInt32) {
+        guard let conn = try? XenStoreConnection(socketPath: paths.domainSocket(domid)) else { return }
+        let guest = Guest(domid: domid, conn: conn)
+        guests[domid] = guest
+        touched.insert(domid)
+        let plan = toolstack.record(domid)
+        appendConsole(domid, "Xen PV guest \(domid) (swxl simulated): booting \(plan?.kernel ?? "")\n"
+                      + "Command line: \(plan?.cmdline ?? "")\n")
+        do {
+            // What a Linux PV kernel's xenbus drivers write at boot.
+            for key in ["control/feature-poweroff", "control/feature-reboot", "control/feature-suspend"] {
+                try conn.write(key, "1")
+            }
+            try conn.write("device/suspend/event-channel", "3")
+            // (Its changes reach this host through the one watch on /local/domain.)
+        } catch {
+            detach(domid)
+            return
+        }
+        // Backends written before this host watched them start now.
+        for kind in (try? control.directory(XSPath.domainPath(domid) + "/device")) ?? [] where kind != "suspend" {
+            for devid in (try? control.directory(XSPath.domainPath(domid) + "/device/\(kind)")) ?? [] {
+                if let backend = (try? control.read(XSPath.domainPath(domid) + "/device/\(kind)/\(devid)/backend")) ?? nil {
+                    playBackend(backend + "/state")
+                }
+            }
+        }
+        handleGuest(guest, (XSPath.domainPath(domid), "domain"))  // look at everything once
+        guard guests[domid] != nil else { return }
+        if let script = plan?.simGuestScript, !script.isEmpty {
+            guest.scriptPid = spawnScript(script, domid: domid)
+        }
+    }
+
+    func detach(_ domid: UInt32) {
+        guard let guest = guests.removeValue(forKey: domid) else { return }
+        if guest.scriptPid > 0 { kill(-guest.scriptPid, SIGTERM) }  // its process group
+    }
+
+    func handleControl(_ event: (path: String, token: String)) {
+        switch event.token {
+        case "introduce", "release":
+            sync()
+        case "local":
+            // /local/domain/<id>/...
+            let parts = event.path.split(separator: "/", maxSplits: 4)
+            guard parts.count >= 4, let id = UInt32(parts[2]) else { return }
+            if id == 0 {
+                guard parts[3] == "backend" else { return }
+                playBackend(event.path)
+                // The frontend follows its backend.
+                let p = event.path.split(separator: "/")
+                if p.count >= 6, let front = UInt32(p[5]), let guest = guests[front] {
+                    handleGuest(guest, (XSPath.domainPath(front) + "/device", "domain"))
+                }
+            } else if let guest = guests[id] {
+                handleGuest(guest, (event.path, "domain"))
+                if parts[3] == "device" && event.path.hasSuffix("/state") { playBackend(event.path) }
+            }
+        default:
+            break
+        }
+    }
+
+    // MARK: the guest side
+
+    func handleGuest(_ guest: Guest, _ event: (path: String, token: String)) {
+        let conn = guest.conn
+        touched.insert(guest.domid)
+        if event.token == "domain" {
+            let base = XSPath.domainPath(guest.domid)
+            let relative = event.path == base ? "" : event.path.hasPrefix(base + "/") ? String(event.path.dropFirst(base.count + 1)) : event.path
+            if relative.isEmpty {
+                // The watch's first firing: look at everything once.
+                for token in ["shutdown", "memory", "cpu", "device"] { handleGuest(guest, (event.path, token)) }
+            } else if relative == "control/shutdown" {
+                handleGuest(guest, (event.path, "shutdown"))
+            } else if relative == "memory/target" {
+                handleGuest(guest, (event.path, "memory"))
+            } else if relative.hasPrefix("cpu/") && relative.hasSuffix("/availability") {
+                handleGuest(guest, (event.path, "cpu"))
+            } else if relative == "device" || (relative.hasPrefix("device/") && (relative.hasSuffix("/state") || relative.split(separator: "/").count == 3)) {
+                handleGuest(guest, (event.path, "device"))
+            }
+            return
+        }
+        guard guests[guest.domid] != nil else { return }
+        switch event.token {
+        case "shutdown":
+            guard let request = try? conn.read("control/shutdown"), !request.isEmpty else { return }
+            let reason: ShutdownReason
+            switch request {
+            case "poweroff", "halt": reason = .poweroff
+            case "reboot": reason = .reboot
+            case "crash": reason = .crash
+            case "suspend": reason = .suspend
+            default: return
+            }
+            try? conn.write("control/shutdown", "")
+            appendConsole(guest.domid, request == "reboot" ? "reboot: Restarting system\n" : "reboot: Power down\n")
+            detach(guest.domid)
+            try? sim.shutdown(domid: guest.domid, reason: reason)
+            _ = try? toolstack.applyShutdownAction(domid: guest.domid, reason: reason)
+        case "memory":
+            if let text = try? conn.read("memory/target"), let kib = UInt64(text) {
+                try? sim.setCurrentMemory(domid: guest.domid, kib: kib)
+            }
+        case "cpu":
+            let cpus = (try? conn.directory("cpu")) ?? []
+            guard !cpus.isEmpty else { return }
+            let paths = cpus.map { "cpu/\($0)/availability" }
+            let values = (try? conn.readMany(paths)) ?? []
+            let online = values.filter { $0 == "online" }.count
+            if online > 0 { try? sim.setOnlineVCPUs(domid: guest.domid, count: UInt32(online)) }
+        case "device":
+            stepFrontends(guest)
+        default:
+            break
+        }
+    }
+
+    /// Frontends follow their backends: InitWait → Initialised, Connected → Connected,
+    /// Closing → Closed.
+    func stepFrontends(_ guest: Guest) {
+        let conn = guest.conn
+        guard let kinds = try? conn.directory("device") else { return }
+        for kind in kinds where kind != "suspend" {
+            for devid in (try? conn.directory("device/\(kind)")) ?? [] {
+                let front = "device/\(kind)/\(devid)"
+                guard let backend = try? conn.read(front + "/backend"), !backend.isEmpty else { continue }
+                let values = (try? conn.readMany([front + "/state", backend + "/state"])) ?? []
+                guard values.count == 2, let f = values[0].flatMap({ Int($0) }), let b = values[1].flatMap({ Int($0) }) else { continue }
+                var next: Int? = nil
+                if b == 2 && f == 1 { next = 3 }
+                else if b == 4 && f != 4 && f < 5 { next = 4 }
+                else if b == 5 && f < 5 { next = 6 }
+                if let next { try? conn.write(front + "/state", "\(next)") }
+            }
+        }
+    }
+
+    // MARK: the backend side (dom0)
+
+    /// `/local/domain/0/backend/<kind>/<domid>/<devid>/...` changed.
+    func playBackend(_ path: String) {
+        let parts = path.split(separator: "/")
+        // A frontend's state changed: look at its backend.
+        if parts.count >= 7, parts[0] == "local", parts[3] == "device" {
+            let front = "/" + parts[0..<6].joined(separator: "/")
+            if let backend = (try? control.read(front + "/backend")) ?? nil { playBackend(backend + "/state") }
+            return
+        }
+        // ["local","domain","0","backend",kind,domid,devid,...]
+        guard parts.count >= 7, parts[2] == "0", parts[3] == "backend", parts[4] != "console" else { return }
+        let dir = "/" + parts[0..<7].joined(separator: "/")
+        guard let values = try? control.readMany([dir + "/state", dir + "/frontend"]),
+              values.count == 2, let b = values[0].flatMap({ Int($0) }), let front = values[1] else { return }
+        let f = (try? control.read(front + "/state")).flatMap { $0.flatMap { Int($0) } }
+        var next: Int? = nil
+        if b == 1 { next = 2 }
+        else if b == 2, let f, f == 3 || f == 4 { next = 4 }
+        else if b == 4, let f, f >= 5 { next = 6 }
+        if let next {
+            try? control.write(dir + "/state", "\(next)")
+            if next == 2 { try? control.write(dir + "/hotplug-status", "connected") }
+            if guests[UInt32(parts[5]) ?? 0] == nil { return }
+        }
+    }
+
+    // MARK: the guest script and the console
+
+    func appendConsole(_ domid: UInt32, _ text: String) {
+        try? FileIO.makeDirectories(toolstack.consoleDir)
+        FileIO.append(toolstack.consoleLog(domid), text)
+    }
+
+    /// Runs the guest's script with `XENSTORED_PATH` set to its socket,
+    /// its output going to the guest's console log.
+    func spawnScript(_ script: String, domid: UInt32) -> pid_t {
+        try? FileIO.makeDirectories(toolstack.consoleDir)
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, toolstack.consoleLog(domid), O_WRONLY | O_APPEND | O_CREAT, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        closeDescriptorsOnExec()
+        var env: [String] = []
+        var i = 0
+        while let entry = environ[i] {
+            let text = String(cString: entry)
+            if !text.hasPrefix("XENSTORED_PATH=") && !text.hasPrefix("SWXL_DOMID=") && !text.hasPrefix("SWXL_FAULT=") {
+                env.append(text)
+            }
+            i += 1
+        }
+        env.append("XENSTORED_PATH=" + paths.domainSocket(domid))
+        env.append("SWXL_DOMID=\(domid)")
+        let argv = ["/bin/sh", "-c", script]
+        var cArgs = argv.map { strdup($0) } + [nil]
+        var cEnv = env.map { strdup($0) } + [nil]
+        defer {
+            for p in cArgs { free(p) }
+            for p in cEnv { free(p) }
+        }
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETPGROUP))
+        posix_spawnattr_setpgroup(&attr, 0)
+        var pid: pid_t = 0
+        guard posix_spawn(&pid, "/bin/sh", &actions, &attr, &cArgs, &cEnv) == 0 else {
+            appendConsole(domid, "swxl: cannot run sim_guest_script \(script)\n")
+            return 0
+        }
+        return pid
+    }
+
+    func reapScripts() {
+        var status: Int32 = 0
+        while waitpid(-1, &status, WNOHANG) > 0 {}
+    }
+
+    // MARK: starting it
+
+    /// Starts `argv` (the guest host command) detached, unless one runs.
+    public static func ensureRunning(stateDir: String, argv: [String]) {
+        if isRunning(stateDir: stateDir) { return }
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        posix_spawnattr_setflags(&attr, Int16(0x80))  // POSIX_SPAWN_SETSID
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        closeDescriptorsOnExec()
+        var cArgs = argv.map { strdup($0) } + [nil]
+        defer { for p in cArgs { free(p) } }
+        var pid: pid_t = 0
+        if posix_spawn(&pid, argv[0], &actions, &attr, &cArgs, environ) == 0 {
+            // Reaped by nobody if we exit first; if we live on, do not leave a zombie.
+            var status: Int32 = 0
+            _ = waitpid(pid, &status, WNOHANG)
+        }
+    }
+}

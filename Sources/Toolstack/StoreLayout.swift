@@ -1,0 +1,220 @@
+import XenStoreProtocol
+
+/// One xenstore node the toolstack writes: its path, value and permissions.
+public struct StoreNode: Sendable, Equatable, CustomStringConvertible {
+    public var path: String
+    public var value: String
+    public var perms: XSPermissions
+
+    public init(_ path: String, _ value: String, _ perms: XSPermissions) {
+        self.path = path
+        self.value = value
+        self.perms = perms
+    }
+
+    /// As `xenstore-ls -fp` prints it: `/path = "value"   (n0,r1)`.
+    public var description: String { "\(path) = \"\(value)\"  (\(perms))" }
+}
+
+/// The xenstore nodes `xl create` writes on Xen 4.17 for a domain: pure,
+/// from the plan and what the build set up. Parents come before their
+/// children, so writing in order gives each node its own permissions.
+public enum StoreLayout {
+    /// The Linux block device number of a virtual disk name (`xvda` → 51712),
+    /// as libxl's `libxl__device_disk_dev_number` computes it; nil if unknown.
+    public static func diskDevid(_ vdev: String) -> UInt32? {
+        // A disk letter suffix in bijective base 26 (a=0, z=25, aa=26...),
+        // then an optional partition number.
+        func letters(_ s: Substring) -> (index: UInt32, partition: UInt32)? {
+            let count = s.prefix { $0 >= "a" && $0 <= "z" }.count
+            guard count > 0, count <= 3 else { return nil }
+            var n: UInt32 = 0
+            for c in s.prefix(count) { n = n * 26 + UInt32(c.asciiValue! - 96) }
+            let rest = s.dropFirst(count)
+            let part: UInt32
+            if rest.isEmpty { part = 0 } else if let p = UInt32(rest) { part = p } else { return nil }
+            return (n - 1, part)
+        }
+        if vdev.hasPrefix("xvd"), let (n, p) = letters(vdev.dropFirst(3)) {
+            if n < 16 && p < 16 { return 202 << 8 | n << 4 | p }
+            return 1 << 28 | n << 8 | p
+        }
+        if vdev.hasPrefix("hd"), let (n, p) = letters(vdev.dropFirst(2)), n < 4, p < 64 {
+            let major: UInt32 = n < 2 ? 3 : 22
+            return major << 8 | (n % 2) << 6 | p
+        }
+        if vdev.hasPrefix("sd"), let (n, p) = letters(vdev.dropFirst(2)), n < 16, p < 16 {
+            return 8 << 8 | n << 4 | p
+        }
+        if let d = UInt32(vdev) { return d }
+        return nil
+    }
+
+    /// Seconds with two decimals, as libxl writes `start_time`.
+    public static func startTime(nanoseconds ns: UInt64) -> String {
+        let seconds = ns / 1_000_000_000
+        let hundredths = (ns % 1_000_000_000) / 10_000_000
+        return "\(seconds).\(hundredths < 10 ? "0" : "")\(hundredths)"
+    }
+
+    /// Every node of a domain, in writing order.
+    public static func nodes(domid: UInt32, plan: DomainPlan, build: BuildResult,
+                             startTimeNs: UInt64) -> [StoreNode] {
+        let dom = XSPath.domainPath(domid)
+        let vm = "/vm/" + DomainHandle.format(plan.uuid)
+        let libxl = "/libxl/\(domid)"
+        let ro = XSPermissions([XSPermission(.none, 0), XSPermission(.read, domid)])!
+        let rw = XSPermissions(owner: domid)
+        let no = XSPermissions(owner: 0)
+        var out: [StoreNode] = []
+        func add(_ path: String, _ value: String = "", _ perms: XSPermissions) { out.append(StoreNode(path, value, perms)) }
+
+        // /local/domain/<id>
+        add(dom, "", ro)
+        add(dom + "/vm", vm, ro)
+        add(dom + "/name", plan.name, ro)
+        add(dom + "/domid", "\(domid)", ro)
+        add(dom + "/device", "", ro)
+        add(dom + "/control", "", ro)
+        for key in ["shutdown", "feature-poweroff", "feature-reboot", "feature-suspend", "sysrq"] {
+            add(dom + "/control/" + key, "", rw)
+        }
+        add(dom + "/control/platform-feature-multiprocessor-suspend", "1", ro)
+        add(dom + "/control/platform-feature-xs_reset_watches", "1", ro)
+        add(dom + "/device/suspend", "", ro)
+        add(dom + "/device/suspend/event-channel", "", rw)
+        for key in ["data", "drivers", "feature", "attr", "error"] { add(dom + "/" + key, "", rw) }
+        add(dom + "/cpu", "", ro)
+        for v in 0..<plan.maxVCPUs {
+            add(dom + "/cpu/\(v)", "", ro)
+            add(dom + "/cpu/\(v)/availability", v < plan.vcpus ? "online" : "offline", ro)
+        }
+        add(dom + "/memory", "", ro)
+        add(dom + "/memory/static-max", "\(plan.maxMemoryMiB << 10)", ro)
+        add(dom + "/memory/target", "\(plan.memoryMiB << 10)", ro)
+        add(dom + "/memory/videoram", plan.type == .hvm ? "\(plan.videoramKiB ?? 8192)" : "0", ro)
+        add(dom + "/store", "", ro)
+        add(dom + "/store/port", "\(build.storePort)", ro)
+        add(dom + "/store/ring-ref", "\(build.storeMFN)", ro)
+
+        // /vm/<uuid>
+        add(vm, "", ro)
+        add(vm + "/uuid", DomainHandle.format(plan.uuid), ro)
+        add(vm + "/name", plan.name, ro)
+        add(vm + "/image", "", ro)
+        add(vm + "/image/ostype", plan.type == .hvm ? "hvm" : "linux", ro)
+        add(vm + "/image/kernel", plan.kernel, ro)
+        add(vm + "/image/ramdisk", plan.ramdisk ?? "", ro)
+        add(vm + "/image/cmdline", plan.cmdline, ro)
+        add(vm + "/start_time", startTime(nanoseconds: startTimeNs), ro)
+
+        // /libxl/<id>
+        add(libxl, "", no)
+        add(libxl + "/type", plan.type.rawValue, no)
+        add(libxl + "/device", "", no)
+
+        // The console: frontend at <dom>/console (read-only to the guest),
+        // backend under dom0's backend/console.
+        let conBack = "/local/domain/0/backend/console/\(domid)/0"
+        let backPerms = XSPermissions([XSPermission(.none, 0), XSPermission(.read, domid)])!
+        add(dom + "/console", "", ro)
+        add(dom + "/console/backend", conBack, ro)
+        add(dom + "/console/backend-id", "0", XSPermissions([XSPermission(.none, domid), XSPermission(.read, 0)])!)
+        add(dom + "/console/limit", "1048576", ro)
+        add(dom + "/console/type", "xenconsoled", ro)
+        add(dom + "/console/output", "pty", ro)
+        add(dom + "/console/tty", "", ro)
+        add(dom + "/console/port", "\(build.consolePort)", ro)
+        add(dom + "/console/ring-ref", "\(build.consoleMFN)", ro)
+        let conBackKeys: [(String, String)] = [("frontend", dom + "/console"), ("frontend-id", "\(domid)"),
+                                               ("online", "1"), ("state", "1"), ("protocol", "vt100")]
+        addBackend(&out, path: conBack, keys: conBackKeys, perms: backPerms)
+        addLibxlCopy(&out, libxl: libxl, kind: "console", devid: 0, frontend: dom + "/console", backend: conBack,
+                     keys: conBackKeys.filter { $0.0 != "frontend" })
+
+        // Disks and network interfaces: frontend/backend pairs with libxl's keys.
+        for disk in plan.disks {
+            guard let devid = diskDevid(disk.vdev) else { continue }
+            let script = disk.script ?? (disk.backendType == "phy" ? "/etc/xen/scripts/block" : nil)
+            var back: [(String, String)] = [("frontend-id", "\(domid)"), ("online", "1"),
+                                            ("removable", disk.deviceType == "cdrom" ? "1" : "0"),
+                                            ("bootable", "1"), ("state", "1"), ("dev", disk.vdev),
+                                            ("type", disk.backendType), ("mode", disk.mode),
+                                            ("device-type", disk.deviceType), ("discard-enable", "1")]
+            if let script { back.append(("script", script)) }
+            back.append(("params", disk.backendType == "qdisk" && disk.format != "raw" ? "\(disk.format):\(disk.target)" : disk.target))
+            let front: [(String, String)] = [("backend-id", "\(disk.backendDomid)"), ("state", "1"),
+                                             ("virtual-device", "\(devid)"), ("device-type", disk.deviceType)]
+            addPair(&out, domid: domid, dom: dom, libxl: libxl, kind: disk.backendKind, frontKind: "vbd",
+                    devid: devid, backendDomid: disk.backendDomid, back: back, front: front)
+        }
+        for (i, vif) in plan.vifs.enumerated() {
+            var back: [(String, String)] = [("frontend-id", "\(domid)"), ("online", "1"), ("state", "1"),
+                                            ("script", vif.script.hasPrefix("/") ? vif.script : "/etc/xen/scripts/" + vif.script),
+                                            ("mac", vif.mac)]
+            if let bridge = vif.bridge { back.append(("bridge", bridge)) }
+            if let ip = vif.ip { back.append(("ip", ip)) }
+            back.append(("handle", "\(i)"))
+            back.append(("type", vif.type))
+            let front: [(String, String)] = [("backend-id", "\(vif.backendDomid)"), ("state", "1"),
+                                             ("handle", "\(i)"), ("mac", vif.mac)]
+            addPair(&out, domid: domid, dom: dom, libxl: libxl, kind: "vif", frontKind: "vif", devid: UInt32(i),
+                    backendDomid: vif.backendDomid, back: back, front: front)
+        }
+        for (kind, count) in [("vkbd", plan.vkbs), ("vfb", plan.vfbs)] where count > 0 {
+            for i in 0..<count {
+                let back: [(String, String)] = [("frontend-id", "\(domid)"), ("online", "1"), ("state", "1")]
+                let front: [(String, String)] = [("backend-id", "0"), ("state", "1")]
+                addPair(&out, domid: domid, dom: dom, libxl: libxl, kind: kind, frontKind: kind, devid: UInt32(i),
+                        backendDomid: 0, back: back, front: front)
+            }
+        }
+        return out
+    }
+
+    /// The top-level paths a domain owns: removing them removes all of it.
+    public static func roots(domid: UInt32, uuid: [UInt8]) -> [String] {
+        [XSPath.domainPath(domid), "/vm/" + DomainHandle.format(uuid), "/libxl/\(domid)"]
+    }
+
+    /// Where backend directories of this domain live in a backend domain.
+    public static func backendRoot(backendDomid: UInt32, kind: String, domid: UInt32) -> String {
+        "/local/domain/\(backendDomid)/backend/\(kind)/\(domid)"
+    }
+
+    private static func addBackend(_ out: inout [StoreNode], path: String, keys: [(String, String)], perms: XSPermissions) {
+        out.append(StoreNode(path, "", perms))
+        for (k, v) in keys { out.append(StoreNode(path + "/" + k, v, perms)) }
+    }
+
+    private static func addLibxlCopy(_ out: inout [StoreNode], libxl: String, kind: String, devid: UInt32,
+                                     frontend: String, backend: String, keys: [(String, String)]) {
+        let no = XSPermissions(owner: 0)
+        let base = "\(libxl)/device/\(kind)/\(devid)"
+        if !out.contains(where: { $0.path == "\(libxl)/device/\(kind)" }) {
+            out.append(StoreNode("\(libxl)/device/\(kind)", "", no))
+        }
+        out.append(StoreNode(base, "", no))
+        out.append(StoreNode(base + "/frontend", frontend, no))
+        out.append(StoreNode(base + "/backend", backend, no))
+        for (k, v) in keys { out.append(StoreNode(base + "/" + k, v, no)) }
+    }
+
+    private static func addPair(_ out: inout [StoreNode], domid: UInt32, dom: String, libxl: String, kind: String,
+                                frontKind: String, devid: UInt32, backendDomid: UInt32,
+                                back: [(String, String)], front: [(String, String)]) {
+        let frontPath = "\(dom)/device/\(frontKind)/\(devid)"
+        let backPath = backendRoot(backendDomid: backendDomid, kind: kind, domid: domid) + "/\(devid)"
+        let frontPerms = XSPermissions([XSPermission(.none, domid), XSPermission(.read, backendDomid)])!
+        let backPerms = XSPermissions([XSPermission(.none, backendDomid), XSPermission(.read, domid)])!
+        if !out.contains(where: { $0.path == "\(dom)/device/\(frontKind)" }) {
+            out.append(StoreNode("\(dom)/device/\(frontKind)", "", XSPermissions([XSPermission(.none, 0), XSPermission(.read, domid)])!))
+        }
+        out.append(StoreNode(frontPath, "", frontPerms))
+        out.append(StoreNode(frontPath + "/backend", backPath, frontPerms))
+        for (k, v) in front { out.append(StoreNode(frontPath + "/" + k, v, frontPerms)) }
+        addBackend(&out, path: backPath, keys: [("frontend", frontPath)] + back, perms: backPerms)
+        addLibxlCopy(&out, libxl: libxl, kind: kind, devid: devid, frontend: frontPath, backend: backPath,
+                     keys: back)
+    }
+}

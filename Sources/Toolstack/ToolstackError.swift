@@ -1,0 +1,28 @@
+/// Why a toolstack operation failed, worded for the person at the shell.
+public enum ToolstackError: Error, Sendable, Equatable, CustomStringConvertible {
+    case invalidPlan(String)
+    case nameInUse(String, domid: UInt32)
+    case noSuchDomain(String)
+    case hypervisor(HypervisorError)
+    case store(StoreError)
+    case kernel(KernelImageError)
+    case system(String)
+    case injected(CreateStep)
+    case timedOut(String)
+    case notSupported(String)
+
+    public var description: String {
+        switch self {
+        case .invalidPlan(let m): m
+        case .nameInUse(let n, let d): "domain with name \"\(n)\" already exists (domid \(d))"
+        case .noSuchDomain(let n): "'\(n)' is an invalid domain identifier"
+        case .hypervisor(let e): e.description
+        case .store(let e): e.description
+        case .kernel(let e): e.description
+        case .system(let m): m
+        case .injected(let s): "injected failure at step '\(s.rawValue)' (SWXL_FAULT)"
+        case .timedOut(let m): m
+        case .notSupported(let m): m
+        }
+    }
+}

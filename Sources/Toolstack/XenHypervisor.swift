@@ -1,0 +1,278 @@
+import CXen
+import Glibc
+import Logging
+
+/// The `Hypervisor` protocol on real Xen, through the CXen bridge over
+/// libxenctrl and libxenguest. Needs `/dev/xen/privcmd`, i.e. a dom0 (root).
+///
+/// Xen's own log messages go to swift-log under the label `swxl.xen`,
+/// never straight to stderr.
+public final class XenHypervisor: Hypervisor {
+    private let handle: OpaquePointer
+
+    /// Opens the hypervisor interface; fails when this is not a Xen dom0
+    /// or we may not use it.
+    public init() throws(HypervisorError) {
+        var h: OpaquePointer?
+        let rc = cxen_open(&h, xenLogMessage)
+        guard rc == 0, let h else {
+            let e = -rc
+            throw HypervisorError("open hypervisor", errno: e,
+                                  "cannot open the Xen hypervisor interface (/dev/xen/privcmd): \(errnoText(e))")
+        }
+        handle = h
+    }
+
+    deinit { cxen_close(handle) }
+
+    // MARK: host
+
+    public func version() throws(HypervisorError) -> HypervisorVersion {
+        let v = try fullVersion()
+        return HypervisorVersion(major: Int(v.major), minor: Int(v.minor), extra: v.extra,
+                                 capabilities: v.capabilities, changeset: v.changeset)
+    }
+
+    /// Everything Xen says about itself (for `swxl info`).
+    public func fullVersion() throws(HypervisorError) -> XenVersionDetails {
+        var v = cxen_version()
+        try check(cxen_version(handle, &v), "version")
+        return XenVersionDetails(
+            major: v.major, minor: v.minor, extra: cString(&v.extra), pageSize: v.pagesize,
+            capabilities: cString(&v.capabilities), changeset: cString(&v.changeset),
+            commandLine: cString(&v.commandline), compiler: cString(&v.compiler),
+            compiledBy: cString(&v.compile_by), compileDomain: cString(&v.compile_domain),
+            compileDate: cString(&v.compile_date), virtStart: v.virt_start)
+    }
+
+    public func physInfo() throws(HypervisorError) -> PhysInfo {
+        let p = try fullPhysInfo()
+        return PhysInfo(cpus: p.nr_cpus, threadsPerCore: p.threads_per_core,
+                        coresPerSocket: p.cores_per_socket, nodes: p.nr_nodes, cpuKHz: p.cpu_khz,
+                        totalKiB: p.total_pages * 4, freeKiB: p.free_pages * 4)
+    }
+
+    /// The scheduler of the default CPU pool ("credit2", ...).
+    public func scheduler() throws(HypervisorError) -> String {
+        var p = try fullPhysInfo()
+        return cString(&p.scheduler)
+    }
+
+    /// The host's virtualization capabilities, as `xl info`'s virt_caps words.
+    public func virtCaps() throws(HypervisorError) -> [String] {
+        let p = try fullPhysInfo()
+        let names: [(UInt32, String)] = [(UInt32(CXEN_CAP_PV), "pv"), (UInt32(CXEN_CAP_HVM), "hvm"),
+                                          (UInt32(CXEN_CAP_HAP), "hap"), (UInt32(CXEN_CAP_SHADOW), "shadow"),
+                                          (UInt32(CXEN_CAP_DIRECTIO), "directio")]
+        return names.filter { p.capabilities & $0.0 != 0 }.map(\.1)
+    }
+
+    private func fullPhysInfo() throws(HypervisorError) -> cxen_physinfo {
+        var p = cxen_physinfo()
+        try check(cxen_physinfo(handle, &p), "physinfo")
+        return p
+    }
+
+    public func readConsoleRing(clear: Bool) throws(HypervisorError) -> String {
+        // Xen's ring is 16 KiB by default and at most a few MiB (conring_size).
+        var capacity = 64 * 1024
+        while true {
+            var bytes = [UInt8](repeating: 0, count: capacity)
+            var len = UInt32(capacity)
+            let rc = bytes.withUnsafeMutableBufferPointer { buf in
+                buf.withMemoryRebound(to: CChar.self) { cxen_read_console(handle, $0.baseAddress, &len, clear ? 1 : 0) }
+            }
+            try check(rc, "read console ring")
+            if Int(len) < capacity || capacity >= 16 * 1024 * 1024 {
+                return String(decoding: bytes[..<Int(len)], as: UTF8.self)
+            }
+            capacity *= 4
+        }
+    }
+
+    // MARK: domains
+
+    public func createDomain(_ spec: DomainCreateSpec) throws(HypervisorError) -> UInt32 {
+        guard spec.uuid.count == 16 else {
+            throw HypervisorError("create domain", errno: EINVAL, "a domain handle is 16 bytes, got \(spec.uuid.count)")
+        }
+        var c = cxen_create()
+        withUnsafeMutableBytes(of: &c.uuid) { dst in dst.copyBytes(from: spec.uuid) }
+        switch spec.type {
+        case .pv: c.type = Int32(CXEN_DOMAIN_PV.rawValue)
+        case .pvh: c.type = Int32(CXEN_DOMAIN_PVH.rawValue)
+        case .hvm:
+            throw HypervisorError("create domain", errno: EOPNOTSUPP,
+                                  "HVM guests need a device model; swxl builds PV guests on Xen")
+        }
+        c.max_vcpus = spec.maxVCPUs
+        c.max_memkb = spec.maxMemoryKiB
+        c.max_grant_frames = -1
+        c.max_maptrack_frames = -1
+        var domid: UInt32 = 0
+        try check(cxen_domain_create(handle, &c, &domid), "create domain")
+        return domid
+    }
+
+    public func setMaxMemory(domid: UInt32, kib: UInt64) throws(HypervisorError) {
+        try check(cxen_domain_set_max_memory(handle, domid, kib), "set max memory")
+    }
+
+    public func setMaxVCPUs(domid: UInt32, count: UInt32) throws(HypervisorError) {
+        try check(cxen_domain_set_max_vcpus(handle, domid, count), "set max vcpus")
+    }
+
+    public func build(domid: UInt32, spec: BuildSpec) throws(HypervisorError) -> BuildResult {
+        guard let info = try domainInfo(domid: domid) else {
+            throw HypervisorError("build domain", errno: ESRCH, "no domain \(domid)")
+        }
+        var built = cxen_pv_built()
+        let rc = spec.kernelPath.withCString { kernel in
+            withOptionalCString(spec.ramdiskPath) { ramdisk in
+                spec.commandLine.withCString { cmdline in
+                    var b = cxen_pv_build(kernel: kernel, ramdisk: ramdisk, cmdline: cmdline, features: nil,
+                                          target_memkb: spec.memoryKiB, max_vcpus: info.maxVCPUs,
+                                          store_domid: spec.storeDomid, console_domid: spec.consoleDomid)
+                    return cxen_build_pv(handle, domid, &b, &built)
+                }
+            }
+        }
+        try check(rc, "build domain")
+        return BuildResult(storePort: built.store_port, storeMFN: built.store_mfn,
+                           consolePort: built.console_port, consoleMFN: built.console_mfn)
+    }
+
+    public func pause(domid: UInt32) throws(HypervisorError) {
+        try check(cxen_domain_pause(handle, domid), "pause")
+    }
+
+    public func unpause(domid: UInt32) throws(HypervisorError) {
+        try check(cxen_domain_unpause(handle, domid), "unpause")
+    }
+
+    public func shutdown(domid: UInt32, reason: ShutdownReason) throws(HypervisorError) {
+        try check(cxen_domain_shutdown(handle, domid, Int32(reason.rawValue)), "shutdown")
+    }
+
+    public func destroy(domid: UInt32) throws(HypervisorError) {
+        try check(cxen_domain_destroy(handle, domid), "destroy")
+    }
+
+    public func domainInfo(domid: UInt32) throws(HypervisorError) -> DomainInfo? {
+        var d = cxen_dominfo()
+        let n = cxen_domain_list(handle, domid, &d, 1)
+        try check(n < 0 ? n : 0, "domain info")
+        guard n == 1, d.domid == domid else { return nil }
+        return Self.info(d)
+    }
+
+    public func listDomains() throws(HypervisorError) -> [DomainInfo] {
+        let batch: UInt32 = 256
+        var buffer = [cxen_dominfo](repeating: cxen_dominfo(), count: Int(batch))
+        var result: [DomainInfo] = []
+        var next: UInt32 = 0
+        while true {
+            let n = buffer.withUnsafeMutableBufferPointer { cxen_domain_list(handle, next, $0.baseAddress, batch) }
+            try check(n < 0 ? n : 0, "list domains")
+            result += buffer[..<Int(n)].map(Self.info)
+            guard n == Int32(batch), let last = result.last else { return result }
+            next = last.domid + 1
+        }
+    }
+
+    public func vcpuInfo(domid: UInt32) throws(HypervisorError) -> [VCPUInfo] {
+        guard let info = try domainInfo(domid: domid) else {
+            throw HypervisorError("vcpu info", errno: ESRCH, "no domain \(domid)")
+        }
+        var result: [VCPUInfo] = []
+        for vcpu in 0..<info.maxVCPUs {
+            var v = cxen_vcpuinfo()
+            try check(cxen_vcpu_info(handle, domid, vcpu, &v), "vcpu info")
+            let words = [v.affinity.0, v.affinity.1, v.affinity.2, v.affinity.3]
+            let all = words.allSatisfy { $0 == ~0 }
+            let cpus: [UInt32] = all ? [] : (0..<UInt32(256)).filter { words[Int($0 / 64)] & (1 << ($0 % 64)) != 0 }
+            result.append(VCPUInfo(vcpu: vcpu, cpu: v.online != 0 ? v.cpu : nil, online: v.online != 0,
+                                   running: v.running != 0, blocked: v.blocked != 0,
+                                   cpuTimeNs: v.cpu_time_ns, affinity: cpus))
+        }
+        return result
+    }
+
+    private static func info(_ d: cxen_dominfo) -> DomainInfo {
+        var d = d
+        let uuid = withUnsafeBytes(of: &d.uuid) { [UInt8]($0) }
+        let flag = { (bit: UInt32) in d.flags & bit != 0 }
+        let shutdown = flag(UInt32(CXEN_DOMINFO_SHUTDOWN))
+        let reason = shutdown ? ShutdownReason(rawValue: d.shutdown_reason) : nil
+        return DomainInfo(
+            domid: d.domid, uuid: uuid,
+            running: flag(UInt32(CXEN_DOMINFO_RUNNING)),
+            blocked: flag(UInt32(CXEN_DOMINFO_BLOCKED)),
+            paused: flag(UInt32(CXEN_DOMINFO_PAUSED)),
+            shutdown: shutdown && reason != .crash,
+            dying: flag(UInt32(CXEN_DOMINFO_DYING)),
+            crashed: shutdown && reason == .crash,
+            shutdownReason: reason,
+            currentMemoryKiB: d.tot_pages * 4, maxMemoryKiB: d.max_pages * 4,
+            onlineVCPUs: d.nr_online_vcpus, maxVCPUs: d.max_vcpu_id + 1, cpuTimeNs: d.cpu_time_ns)
+    }
+
+    // MARK: errors
+
+    private func check(_ rc: Int32, _ operation: String) throws(HypervisorError) {
+        guard rc < 0 else { return }
+        let e = -rc
+        let detail = String(cString: cxen_last_error(handle))
+        throw HypervisorError(operation, errno: e, detail.isEmpty ? errnoText(e) : detail)
+    }
+}
+
+/// What `XENVER_*` reports, for `swxl info`.
+public struct XenVersionDetails: Sendable, Equatable {
+    public var major: UInt32
+    public var minor: UInt32
+    public var extra: String
+    public var pageSize: UInt32
+    public var capabilities: String
+    public var changeset: String
+    public var commandLine: String
+    public var compiler: String
+    public var compiledBy: String
+    public var compileDomain: String
+    public var compileDate: String
+    public var virtStart: UInt64
+}
+
+private let xenLogger = Logger(label: "swxl.xen")
+
+/// Receives every message Xen's libraries log, through our xentoollog logger.
+private func xenLogMessage(_ level: Int32, _ context: UnsafePointer<CChar>?, _ message: UnsafePointer<CChar>?) {
+    let text = message.map { String(cString: $0) } ?? ""
+    let ctx = context.map { String(cString: $0) } ?? ""
+    let line: Logger.Message = ctx.isEmpty ? "\(text)" : "\(ctx): \(text)"
+    switch UInt32(level) {
+    case CXEN_LOG_DEBUG.rawValue, CXEN_LOG_VERBOSE.rawValue: xenLogger.debug(line)
+    case CXEN_LOG_INFO.rawValue: xenLogger.info(line)
+    case CXEN_LOG_NOTICE.rawValue: xenLogger.notice(line)
+    case CXEN_LOG_WARNING.rawValue: xenLogger.warning(line)
+    case CXEN_LOG_ERROR.rawValue: xenLogger.error(line)
+    default: xenLogger.critical(line)
+    }
+}
+
+private func errnoText(_ e: Int32) -> String {
+    String(cString: strerror(e))
+}
+
+/// A NUL-terminated C char array (imported as a tuple) as a String.
+private func cString<T>(_ tuple: inout T) -> String {
+    withUnsafeBytes(of: &tuple) { raw in
+        let bytes = raw.prefix { $0 != 0 }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+private func withOptionalCString<R>(_ s: String?, _ body: (UnsafePointer<CChar>?) -> R) -> R {
+    guard let s, !s.isEmpty else { return body(nil) }
+    return s.withCString { body($0) }
+}

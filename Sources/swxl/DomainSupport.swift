@@ -1,0 +1,204 @@
+import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
+import Toolstack
+import XenStoreProtocol
+
+/// `--host` on every domain command.
+struct HostOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The host to drive: xen or embedded (default: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).",
+                                            valueName: "kind"))
+    var host: String?
+
+    func kind() throws -> HostKind {
+        do { return try HostKind.detect(forced: host) } catch { throw ValidationError(error.description) }
+    }
+
+    /// The toolstack of the chosen host, connected. On the embedded host
+    /// the simulated guests' host is (re)started if domains need it.
+    func open(startGuests: Bool = false, startDaemon: Bool = true) throws -> Toolstack {
+        let kind = try kind()
+        let toolstack: Toolstack
+        do {
+            toolstack = try ToolstackHost.open(kind: kind, environment: DomainCLI.environment()) { paths in
+                try DomainCLI.ensureDaemon(paths, start: startDaemon)
+            }
+        } catch {
+            throw DomainCLI.fail(error)
+        }
+        if startGuests && toolstack.hasRecordedDomains { DomainCLI.ensureSimGuests(toolstack) }
+        return toolstack
+    }
+}
+
+/// Helpers shared by the domain commands.
+enum DomainCLI {
+    static func environment() -> [String: String] {
+        var env: [String: String] = [:]
+        var i = 0
+        while let entry = environ[i] {
+            let text = String(cString: entry)
+            if let eq = text.firstIndex(of: "=") { env[String(text[..<eq])] = String(text[text.index(after: eq)...]) }
+            i += 1
+        }
+        return env
+    }
+
+    /// This program's own file.
+    static func executable() -> String {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        if n > 0 { return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) }
+        return CommandLine.arguments[0]
+    }
+
+    /// Starts the embedded xenstored (`swxl xenstored`, which detaches) if
+    /// nothing answers on its socket, and waits until it does.
+    static func ensureDaemon(_ paths: HostPaths, start: Bool = true) throws {
+        if (try? XenStoreConnection(socketPath: paths.daemonSocket)) != nil { return }
+        guard start else { throw ToolstackError.system("no xenstored answers at \(paths.daemonSocket)") }
+        var st = stat()
+        if stat(paths.xenstoredDir, &st) != 0 { mkdirs(paths.xenstoredDir) }
+        let lockFD = open(paths.xenstoredDir + "/autostart.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        defer { if lockFD >= 0 { close(lockFD) } }
+        if lockFD >= 0 { flock(lockFD, LOCK_EX) }
+        if (try? XenStoreConnection(socketPath: paths.daemonSocket)) != nil { return }
+        let status = run([executable(), "xenstored"], quiet: true)
+        for _ in 0..<500 {
+            if (try? XenStoreConnection(socketPath: paths.daemonSocket)) != nil { return }
+            usleep(10_000)
+        }
+        throw ToolstackError.system("the embedded xenstored did not answer at \(paths.daemonSocket) (swxl xenstored exited \(status))")
+    }
+
+    static func mkdirs(_ path: String) {
+        var prefix = ""
+        for part in path.split(separator: "/") {
+            prefix += "/" + part
+            mkdir(prefix, 0o755)
+        }
+    }
+
+    /// Runs a program and waits; its exit status.
+    @discardableResult
+    static func run(_ argv: [String], quiet: Bool) -> Int32 {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        if quiet {
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+            posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+            posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        }
+        // Nothing else of ours goes to the child (a daemon holding our
+        // caller's descriptors would keep it waiting for our exit).
+        closeDescriptorsOnExec()
+        var cArgs = argv.map { strdup($0) } + [nil]
+        defer { for p in cArgs { free(p) } }
+        var pid: pid_t = 0
+        guard posix_spawn(&pid, argv[0], &actions, nil, &cArgs, environ) == 0 else { return 127 }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        return (status >> 8) & 0xff
+    }
+
+    /// Prints an error as xl does and gives the exit code (1).
+    static func fail(_ error: any Error) -> ExitCode {
+        printError("\(error)")
+        return ExitCode.failure
+    }
+
+    static func printError(_ text: String) {
+        var line = Array(("swxl: error: " + text + "\n").utf8)
+        _ = line.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
+    }
+
+    /// The domid of a name or domid, or a clear error (exit 1).
+    static func resolve(_ toolstack: Toolstack, _ identifier: String) throws -> UInt32 {
+        do { return try toolstack.resolve(identifier) } catch { throw fail(error) }
+    }
+
+    /// `512`, `512m`, `2g`, `65536k` → MiB, as xl's mem-set reads sizes (default unit MiB).
+    static func parseMemory(_ text: String) -> UInt64? {
+        guard let last = text.last else { return nil }
+        let (digits, shiftKiB): (Substring, Int) = switch last {
+        case "k", "K": (text.dropLast(), 0)
+        case "m", "M": (text.dropLast(), 10)
+        case "g", "G": (text.dropLast(), 20)
+        case "t", "T": (text.dropLast(), 30)
+        case "b", "B": (text.dropLast(), -10)
+        default: (Substring(text), 10)
+        }
+        guard let n = UInt64(digits) else { return nil }
+        let kib = shiftKiB >= 0 ? n << UInt64(shiftKiB) : n >> 10
+        return kib >> 10
+    }
+
+    /// Starts the simulated guests' host process if it is not running.
+    static func ensureSimGuests(_ toolstack: Toolstack) {
+        guard toolstack.hypervisor is SimulatedHypervisor else { return }
+        SimGuestHost.ensureRunning(stateDir: toolstack.stateDir, argv: [executable(), "_sim-guests"])
+    }
+}
+
+// MARK: text formatting (printf-like, without Foundation)
+
+enum Fmt {
+    /// Left-aligned in `width` (`%-Ns`).
+    static func left(_ s: String, _ width: Int) -> String {
+        let n = s.count
+        return n >= width ? s : s + String(repeating: " ", count: width - n)
+    }
+
+    /// Right-aligned in `width` (`%Ns`).
+    static func right(_ s: String, _ width: Int) -> String {
+        let n = s.count
+        return n >= width ? s : String(repeating: " ", count: width - n) + s
+    }
+
+    /// `%.<places>f`, rounded half up.
+    static func fixed(_ value: Double, places: Int) -> String {
+        var scale: Double = 1
+        for _ in 0..<places { scale *= 10 }
+        let scaled = (value * scale).rounded()
+        let negative = scaled < 0
+        let whole = UInt64(abs(scaled))
+        let intPart = whole / UInt64(scale)
+        var frac = String(whole % UInt64(scale))
+        while frac.count < places { frac = "0" + frac }
+        return (negative ? "-" : "") + "\(intPart)" + (places > 0 ? "." + frac : "")
+    }
+
+    /// A JSON string literal.
+    static func json(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if u.value < 0x20 {
+                    let hex = String(u.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    out.unicodeScalars.append(u)
+                }
+            }
+        }
+        return out + "\""
+    }
+
+    /// The words of `state` in `--json`.
+    static func stateName(_ info: DomainInfo) -> String {
+        if info.dying { return "dying" }
+        if info.crashed || (info.shutdown && info.shutdownReason == .crash) { return "crashed" }
+        if info.shutdown { return "shutdown" }
+        if info.paused { return "paused" }
+        if info.running { return "running" }
+        return "blocked"
+    }
+}

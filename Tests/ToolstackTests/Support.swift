@@ -1,0 +1,97 @@
+import Foundation
+import Testing
+@testable import Toolstack
+import XenStoreProtocol
+
+/// The package root (three levels above this file).
+let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+/// The tiny PV kernel of examples/, built if needed.
+let tinyKernel: String = {
+    let path = packageRoot.appendingPathComponent("examples/kernels/tiny-pv").path
+    if !FileManager.default.fileExists(atPath: path) {
+        let p = Process()
+        p.executableURL = packageRoot.appendingPathComponent("scripts/make-tiny-kernel")
+        try? p.run()
+        p.waitUntilExit()
+    }
+    return path
+}()
+
+/// A fresh temporary directory, removed by `cleanup`.
+func temporaryDirectory() throws -> String {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("swxl-ts-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    return dir
+}
+
+/// An in-memory xenstore with transactions that apply all or nothing, and
+/// a switch that makes the next operations fail.
+final class MemoryStore: StoreAccess {
+    var nodes: [String: (value: String, perms: XSPermissions)] = [:]
+    var introduced: Set<UInt32> = []
+    var commits = 0
+    /// Fails commits whose writes touch a path with this prefix (EAGAIN `eagainCount` times first).
+    var failCommitsWith: XSError? = nil
+    var eagainCount = 0
+
+    func read(_ path: String) throws(StoreError) -> String? { nodes[path]?.value }
+
+    func directory(_ path: String) throws(StoreError) -> [String] {
+        let prefix = path == "/" ? "/" : path + "/"
+        return Set(nodes.keys.filter { $0.hasPrefix(prefix) }.compactMap { $0.dropFirst(prefix.count).split(separator: "/").first.map(String.init) }).sorted()
+    }
+
+    func write(_ path: String, _ value: String) throws(StoreError) {
+        let perms = nodes[path]?.perms ?? nodes[XSPath.parent(of: path)]?.perms ?? XSPermissions(owner: 0)
+        nodes[path] = (value, perms)
+    }
+
+    func remove(_ path: String) throws(StoreError) {
+        for key in nodes.keys where key == path || key.hasPrefix(path + "/") { nodes[key] = nil }
+    }
+
+    func permissions(_ path: String) throws(StoreError) -> XSPermissions? { nodes[path]?.perms }
+
+    func commit(removals: [String], writes: [StoreNode]) throws(StoreError) {
+        while eagainCount > 0 { eagainCount -= 1 }  // a real connection retries; the outcome is one commit
+        if let e = failCommitsWith, !writes.isEmpty { throw StoreError("commit", error: e) }
+        var copy = nodes
+        for path in removals { for key in copy.keys where key == path || key.hasPrefix(path + "/") { copy[key] = nil } }
+        for node in writes { copy[node.path] = (node.value, node.perms) }
+        nodes = copy
+        commits += 1
+    }
+
+    func readMany(_ paths: [String]) throws(StoreError) -> [String?] { paths.map { nodes[$0]?.value } }
+    func introduce(domid: UInt32, mfn: UInt64, port: UInt32) throws(StoreError) { introduced.insert(domid) }
+    func release(domid: UInt32) throws(StoreError) { introduced.remove(domid) }
+}
+
+/// A toolstack over a simulated hypervisor in a temporary state dir and a memory store.
+struct Rig {
+    let dir: String
+    let sim: SimulatedHypervisor
+    let store: MemoryStore
+    let toolstack: Toolstack
+
+    init(host: SimulatedHypervisor.HostSpec = .init()) throws {
+        dir = try temporaryDirectory()
+        sim = SimulatedHypervisor(dir: dir + "/hypervisor", host: host)
+        store = MemoryStore()
+        toolstack = Toolstack(hypervisor: sim, store: store, stateDir: dir)
+    }
+
+    func plan(_ name: String, memory: UInt64 = 128) -> DomainPlan {
+        DomainPlan(name: name, memoryMiB: memory, vcpus: 1, kernel: tinyKernel)
+    }
+
+    /// Files the toolstack and the hypervisor keep per domain.
+    func stateFiles() -> [String] {
+        ["toolstack/names", "toolstack/domains", "toolstack/journal", "toolstack/console", "hypervisor/domains"].flatMap { sub in
+            ((try? FileManager.default.contentsOfDirectory(atPath: dir + "/" + sub)) ?? []).map { sub + "/" + $0 }
+        }
+    }
+
+    func cleanup() { try? FileManager.default.removeItem(atPath: dir) }
+}

@@ -1,0 +1,401 @@
+import DomainConfig
+import Foundation
+import Testing
+@testable import Toolstack
+import XenStoreProtocol
+
+@Suite struct KernelImageTests {
+    @Test func tinyPVKernelCarriesXensNotes() throws {
+        guard case .elf(let notes) = try KernelImage.inspect(path: tinyKernel) else {
+            Issue.record("tiny-pv is not read as an ELF")
+            return
+        }
+        #expect(String(decoding: notes[XenElfNote.guestOS.rawValue]!.prefix { $0 != 0 }, as: UTF8.self) == "swxl-tiny")
+        #expect(String(decoding: notes[XenElfNote.xenVersion.rawValue]!.prefix { $0 != 0 }, as: UTF8.self) == "xen-3.0")
+        try KernelImage.check(path: tinyKernel, type: .pv)
+    }
+
+    @Test func elfWithoutXenNotesIsRefusedNamingWhatIsMissing() {
+        #expect(throws: KernelImageError(path: "/bin/true",
+            reason: "not a Xen-ELF binary: it has no Xen ELF notes (XEN_ELFNOTE_GUEST_OS, XEN_ELFNOTE_XEN_VERSION)")) {
+            try KernelImage.check(path: "/bin/true", type: .pv)
+        }
+    }
+
+    @Test func pvhNeedsThePVHEntryNote() {
+        #expect(throws: KernelImageError(path: tinyKernel, reason: "missing Xen ELF note XEN_ELFNOTE_PHYS32_ENTRY")) {
+            try KernelImage.check(path: tinyKernel, type: .pvh)
+        }
+    }
+
+    @Test func notAKernelAndMissingFiles() {
+        #expect(throws: KernelImageError(path: "/etc/hostname", reason: "not a kernel image: neither an ELF nor a bzImage")) {
+            try KernelImage.check(path: "/etc/hostname", type: .pv)
+        }
+        #expect(throws: KernelImageError(path: "/nonexistent/k", reason: "No such file or directory")) {
+            try KernelImage.check(path: "/nonexistent/k", type: .pv)
+        }
+    }
+
+    @Test func debiansBzImageAndGzipAreAccepted() throws {
+        let boot = (try? FileManager.default.contentsOfDirectory(atPath: "/boot")) ?? []
+        if let vmlinuz = boot.first(where: { $0.hasPrefix("vmlinuz-") }) {
+            #expect(try KernelImage.inspect(path: "/boot/" + vmlinuz) == .bzImage)
+            try KernelImage.check(path: "/boot/" + vmlinuz, type: .pv)
+        }
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let gz = dir + "/vmlinux.gz"
+        FileManager.default.createFile(atPath: gz, contents: Data([0x1f, 0x8b, 8, 0, 0, 0, 0, 0]))
+        #expect(try KernelImage.inspect(path: gz) == .gzip)
+    }
+
+    /// A synthetic ELF64 with one PT_NOTE holding the given Xen notes.
+    static func elf(notes: [(UInt32, String)]) -> [UInt8] {
+        var noteBytes: [UInt8] = []
+        func le32(_ v: UInt32) -> [UInt8] { withUnsafeBytes(of: v.littleEndian, Array.init) }
+        func le64(_ v: UInt64) -> [UInt8] { withUnsafeBytes(of: v.littleEndian, Array.init) }
+        for (type, desc) in notes {
+            var d = Array(desc.utf8) + [0]
+            while d.count % 4 != 0 { d.append(0) }
+            noteBytes += le32(4) + le32(UInt32(d.count)) + le32(type) + Array("Xen\0".utf8) + d
+        }
+        var header = [UInt8](repeating: 0, count: 64)
+        header[0...3] = [0x7f, 0x45, 0x4c, 0x46]
+        header[4] = 2; header[5] = 1; header[6] = 1
+        header.replaceSubrange(32..<40, with: le64(64))          // e_phoff
+        header.replaceSubrange(54..<56, with: [56, 0])           // e_phentsize
+        header.replaceSubrange(56..<58, with: [1, 0])            // e_phnum
+        var ph = le32(4) + le32(4)                                // PT_NOTE, flags
+        ph += le64(120) + le64(0) + le64(0) + le64(UInt64(noteBytes.count)) + le64(UInt64(noteBytes.count)) + le64(4)
+        return header + ph + noteBytes
+    }
+
+    @Test func notesAreReadFromTheNoteSegment() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/k"
+        FileManager.default.createFile(atPath: path, contents: Data(Self.elf(notes: [(6, "linux"), (5, "xen-3.0")])))
+        try KernelImage.check(path: path, type: .pv)
+        FileManager.default.createFile(atPath: path, contents: Data(Self.elf(notes: [(6, "linux")])))
+        #expect(throws: KernelImageError(path: path, reason: "missing Xen ELF note XEN_ELFNOTE_XEN_VERSION")) {
+            try KernelImage.check(path: path, type: .pv)
+        }
+        FileManager.default.createFile(atPath: path, contents: Data(Self.elf(notes: [(6, "linux"), (5, "xen-2.0")])))
+        #expect(throws: KernelImageError(path: path, reason: "XEN_ELFNOTE_XEN_VERSION is \"xen-2.0\"; Xen only loads images built for xen-3.0")) {
+            try KernelImage.check(path: path, type: .pv)
+        }
+    }
+}
+
+@Suite struct SimulatedHypervisorTests {
+    @Test func domainZeroIsThereFromTheStartAndDomidsGrowWithoutReuse() throws {
+        let rig = try Rig()
+        defer { rig.cleanup() }
+        let sim = rig.sim
+        #expect(try sim.listDomains().map(\.domid) == [0])
+        let spec = DomainCreateSpec(uuid: DomainHandle.random(), type: .pv, maxVCPUs: 1, maxMemoryKiB: 65536)
+        let a = try sim.createDomain(spec), b = try sim.createDomain(spec)
+        try sim.destroy(domid: a)
+        let c = try sim.createDomain(spec)
+        #expect([a, b, c] == [1, 2, 3])
+        // It outlives the object: another instance on the same dir sees the same table.
+        let again = SimulatedHypervisor(dir: rig.dir + "/hypervisor")
+        #expect(try again.listDomains().map(\.domid) == [0, 2, 3])
+        #expect(try again.createDomain(spec) == 4)
+    }
+
+    @Test func memoryRunsOutWithXensError() throws {
+        let rig = try Rig(host: .init(cpus: 2, memoryKiB: 1 << 20, dom0MemoryKiB: 256 << 10))
+        defer { rig.cleanup() }
+        let spec = DomainCreateSpec(uuid: DomainHandle.random(), type: .pv, maxVCPUs: 1, maxMemoryKiB: 512 << 10)
+        _ = try rig.sim.createDomain(spec)
+        #expect(try rig.sim.physInfo().freeKiB == 256 << 10)
+        #expect(throws: HypervisorError("create domain", errno: ENOMEM,
+            "xc_dom_boot_mem_init: can't allocate low memory for domain: Out of memory (needs 524288 kB, 262144 kB free)")) {
+            _ = try rig.sim.createDomain(spec)
+        }
+    }
+
+    @Test func concurrentCreatorsNeverShareADomid() async throws {
+        let rig = try Rig()
+        defer { rig.cleanup() }
+        let dir = rig.dir + "/hypervisor"
+        let ids = await withTaskGroup(of: [UInt32].self) { group in
+            for _ in 0..<8 {
+                group.addTask {
+                    let sim = SimulatedHypervisor(dir: dir)
+                    return (0..<10).compactMap { _ in
+                        try? sim.createDomain(DomainCreateSpec(uuid: DomainHandle.random(), type: .pv, maxVCPUs: 1, maxMemoryKiB: 1024))
+                    }
+                }
+            }
+            var all: [UInt32] = []
+            for await part in group { all += part }
+            return all
+        }
+        #expect(ids.sorted() == Array(1...80))
+    }
+
+    @Test func lifecycleStatesAndCpuTime() throws {
+        let rig = try Rig()
+        defer { rig.cleanup() }
+        let sim = rig.sim
+        let id = try sim.createDomain(DomainCreateSpec(uuid: DomainHandle.random(), type: .pv, maxVCPUs: 2, maxMemoryKiB: 65536))
+        #expect(throws: HypervisorError.self) { try sim.unpause(domid: id) }  // not built yet
+        _ = try sim.build(domid: id, spec: BuildSpec(kernelPath: tinyKernel, ramdiskPath: nil, commandLine: "", memoryKiB: 65536))
+        #expect(try sim.domainInfo(domid: id)?.paused == true)
+        try sim.unpause(domid: id)
+        let t0 = try #require(try sim.domainInfo(domid: id)).cpuTimeNs
+        usleep(50_000)
+        let running = try #require(try sim.domainInfo(domid: id))
+        #expect(running.blocked && !running.paused && running.cpuTimeNs > t0)
+        try sim.shutdown(domid: id, reason: .reboot)
+        let down = try #require(try sim.domainInfo(domid: id))
+        #expect(down.shutdown && down.shutdownReason == .reboot)
+        try sim.destroy(domid: id)
+        #expect(try sim.domainInfo(domid: id) == nil)
+        #expect(throws: HypervisorError("destroy", errno: ESRCH, "domain \(id) does not exist: No such process")) {
+            try sim.destroy(domid: id)
+        }
+    }
+}
+
+@Suite struct StoreLayoutTests {
+    @Test func diskNamesBecomeLinuxDeviceNumbers() {
+        #expect(StoreLayout.diskDevid("xvda") == 51712)
+        #expect(StoreLayout.diskDevid("xvdb") == 51728)
+        #expect(StoreLayout.diskDevid("xvda1") == 51713)
+        #expect(StoreLayout.diskDevid("xvdq") == (1 << 28) | (16 << 8))
+        #expect(StoreLayout.diskDevid("hda") == 768)
+        #expect(StoreLayout.diskDevid("hdc") == 5632)
+        #expect(StoreLayout.diskDevid("sda") == 2048)
+        #expect(StoreLayout.diskDevid("xvd") == nil)
+        #expect(StoreLayout.diskDevid("floppy") == nil)
+    }
+
+    @Test func startTimeHasTwoDecimals() {
+        #expect(StoreLayout.startTime(nanoseconds: 1_700_000_000_050_000_000) == "1700000000.05")
+        #expect(StoreLayout.startTime(nanoseconds: 1_700_000_000_990_000_000) == "1700000000.99")
+    }
+
+    @Test func aPVGuestWithoutDevicesGetsExactlyXlsNodes() {
+        let uuid = DomainHandle.parse("5fc58030-816f-4e1d-8178-e72443c04bbb")!
+        let plan = DomainPlan(name: "g", uuid: uuid, memoryMiB: 64, vcpus: 1, kernel: "/k", cmdline: "quiet")
+        let nodes = StoreLayout.nodes(domid: 7, plan: plan, build: BuildResult(storePort: 1, storeMFN: 100, consolePort: 2, consoleMFN: 101),
+                                      startTimeNs: 1_700_000_000_000_000_000)
+        let ro = "n0,r7", vm = "/vm/5fc58030-816f-4e1d-8178-e72443c04bbb", d = "/local/domain/7"
+        let expected: [String] = [
+            "\(d) = \"\"  (\(ro))", "\(d)/vm = \"\(vm)\"  (\(ro))", "\(d)/name = \"g\"  (\(ro))", "\(d)/domid = \"7\"  (\(ro))",
+            "\(d)/device = \"\"  (\(ro))", "\(d)/control = \"\"  (\(ro))",
+            "\(d)/control/shutdown = \"\"  (n7)", "\(d)/control/feature-poweroff = \"\"  (n7)",
+            "\(d)/control/feature-reboot = \"\"  (n7)", "\(d)/control/feature-suspend = \"\"  (n7)", "\(d)/control/sysrq = \"\"  (n7)",
+            "\(d)/control/platform-feature-multiprocessor-suspend = \"1\"  (\(ro))",
+            "\(d)/control/platform-feature-xs_reset_watches = \"1\"  (\(ro))",
+            "\(d)/device/suspend = \"\"  (\(ro))", "\(d)/device/suspend/event-channel = \"\"  (n7)",
+            "\(d)/data = \"\"  (n7)", "\(d)/drivers = \"\"  (n7)", "\(d)/feature = \"\"  (n7)", "\(d)/attr = \"\"  (n7)", "\(d)/error = \"\"  (n7)",
+            "\(d)/cpu = \"\"  (\(ro))", "\(d)/cpu/0 = \"\"  (\(ro))", "\(d)/cpu/0/availability = \"online\"  (\(ro))",
+            "\(d)/memory = \"\"  (\(ro))", "\(d)/memory/static-max = \"65536\"  (\(ro))", "\(d)/memory/target = \"65536\"  (\(ro))",
+            "\(d)/memory/videoram = \"0\"  (\(ro))",
+            "\(d)/store = \"\"  (\(ro))", "\(d)/store/port = \"1\"  (\(ro))", "\(d)/store/ring-ref = \"100\"  (\(ro))",
+            "\(vm) = \"\"  (\(ro))", "\(vm)/uuid = \"5fc58030-816f-4e1d-8178-e72443c04bbb\"  (\(ro))", "\(vm)/name = \"g\"  (\(ro))",
+            "\(vm)/image = \"\"  (\(ro))", "\(vm)/image/ostype = \"linux\"  (\(ro))", "\(vm)/image/kernel = \"/k\"  (\(ro))",
+            "\(vm)/image/ramdisk = \"\"  (\(ro))", "\(vm)/image/cmdline = \"quiet\"  (\(ro))",
+            "\(vm)/start_time = \"1700000000.00\"  (\(ro))",
+            "/libxl/7 = \"\"  (n0)", "/libxl/7/type = \"pv\"  (n0)", "/libxl/7/device = \"\"  (n0)",
+            "\(d)/console = \"\"  (\(ro))", "\(d)/console/backend = \"/local/domain/0/backend/console/7/0\"  (\(ro))",
+            "\(d)/console/backend-id = \"0\"  (n7,r0)", "\(d)/console/limit = \"1048576\"  (\(ro))",
+            "\(d)/console/type = \"xenconsoled\"  (\(ro))", "\(d)/console/output = \"pty\"  (\(ro))",
+            "\(d)/console/tty = \"\"  (\(ro))", "\(d)/console/port = \"2\"  (\(ro))", "\(d)/console/ring-ref = \"101\"  (\(ro))",
+            "/local/domain/0/backend/console/7/0 = \"\"  (\(ro))",
+            "/local/domain/0/backend/console/7/0/frontend = \"\(d)/console\"  (\(ro))",
+            "/local/domain/0/backend/console/7/0/frontend-id = \"7\"  (\(ro))",
+            "/local/domain/0/backend/console/7/0/online = \"1\"  (\(ro))",
+            "/local/domain/0/backend/console/7/0/state = \"1\"  (\(ro))",
+            "/local/domain/0/backend/console/7/0/protocol = \"vt100\"  (\(ro))",
+            "/libxl/7/device/console = \"\"  (n0)", "/libxl/7/device/console/0 = \"\"  (n0)",
+            "/libxl/7/device/console/0/frontend = \"\(d)/console\"  (n0)",
+            "/libxl/7/device/console/0/backend = \"/local/domain/0/backend/console/7/0\"  (n0)",
+            "/libxl/7/device/console/0/frontend-id = \"7\"  (n0)", "/libxl/7/device/console/0/online = \"1\"  (n0)",
+            "/libxl/7/device/console/0/state = \"1\"  (n0)", "/libxl/7/device/console/0/protocol = \"vt100\"  (n0)",
+        ]
+        #expect(nodes.map(\.description) == expected)
+        // Parents before children: writing in order gives every node its own permissions.
+        var seen: Set<String> = ["/", "/local", "/local/domain", "/vm", "/libxl", "/local/domain/0", "/local/domain/0/backend",
+                                 "/local/domain/0/backend/console", "/local/domain/0/backend/console/7"]
+        for node in nodes {
+            #expect(seen.contains(XSPath.parent(of: node.path)), "\(node.path) before its parent")
+            seen.insert(node.path)
+        }
+    }
+
+    @Test func devicesGetFrontendBackendAndLibxlCopies() {
+        let plan = DomainPlan(name: "g", uuid: [UInt8](repeating: 1, count: 16), memoryMiB: 64, kernel: "/k",
+                              disks: [DiskPlan(vdev: "xvda", target: "/img", mode: "r")],
+                              vifs: [VifPlan(mac: "00:16:3e:00:00:01", bridge: "br0")])
+        let nodes = StoreLayout.nodes(domid: 3, plan: plan, build: BuildResult(storePort: 1, storeMFN: 1, consolePort: 2, consoleMFN: 2),
+                                      startTimeNs: 0)
+        let byPath = Dictionary(uniqueKeysWithValues: nodes.map { ($0.path, $0) })
+        let front = "/local/domain/3/device/vbd/51712", back = "/local/domain/0/backend/vbd/3/51712"
+        #expect(byPath[front]?.perms.description == "n3,r0")
+        #expect(byPath[back]?.perms.description == "n0,r3")
+        let backKeys = nodes.filter { XSPath.parent(of: $0.path) == back }.map { "\(XSPath.name(of: $0.path))=\($0.value)" }
+        #expect(backKeys == ["frontend=\(front)", "frontend-id=3", "online=1", "removable=0", "bootable=1", "state=1",
+                             "dev=xvda", "type=phy", "mode=r", "device-type=disk", "discard-enable=1",
+                             "script=/etc/xen/scripts/block", "params=/img"])
+        let frontKeys = nodes.filter { XSPath.parent(of: $0.path) == front }.map { "\(XSPath.name(of: $0.path))=\($0.value)" }
+        #expect(frontKeys == ["backend=\(back)", "backend-id=0", "state=1", "virtual-device=51712", "device-type=disk"])
+        let vifBack = nodes.filter { XSPath.parent(of: $0.path) == "/local/domain/0/backend/vif/3/0" }.map { "\(XSPath.name(of: $0.path))=\($0.value)" }
+        #expect(vifBack == ["frontend=/local/domain/3/device/vif/0", "frontend-id=3", "online=1", "state=1",
+                            "script=/etc/xen/scripts/vif-bridge", "mac=00:16:3e:00:00:01", "bridge=br0", "handle=0", "type=vif"])
+        #expect(byPath["/libxl/3/device/vbd/51712/params"]?.value == "/img")
+        #expect(byPath["/libxl/3/device/vif/0/backend"]?.value == "/local/domain/0/backend/vif/3/0")
+    }
+}
+
+@Suite struct DomainPlanTests {
+    @Test func planSurvivesItsEncoding() throws {
+        let plan = DomainPlan(name: "web \\ 1", type: .pvh, memoryMiB: 256, maxMemoryMiB: 512, vcpus: 2, maxVCPUs: 4,
+                              kernel: "/k", ramdisk: "/r", cmdline: "console=hvc0\nx=\\y", onPoweroff: .preserve,
+                              onReboot: .renameRestart, onCrash: .coredumpDestroy,
+                              disks: [DiskPlan(vdev: "xvdb", target: "/dev/vg/x", mode: "r", script: "block")],
+                              vifs: [VifPlan(mac: "00:16:3e:00:00:02", bridge: nil, ip: "10.0.0.2")],
+                              vkbs: 1, vfbs: 1, simGuestScript: "echo hi", configJSON: "{\n  \"a\": 1\n}")
+        #expect(DomainPlan(encoded: plan.encoded) == plan)
+    }
+
+    @Test func configModelMapsToThePlan() throws {
+        let text = """
+            name = "web"
+            uuid = "5fc58030-816f-4e1d-8178-e72443c04bbb"
+            kernel = "/boot/k"
+            ramdisk = "/boot/r"
+            extra = "console=hvc0"
+            memory = 256
+            maxmem = 512
+            vcpus = 2
+            maxvcpus = 4
+            on_reboot = "destroy"
+            on_crash = "preserve"
+            disk = [ "/img,raw,xvda,ro" ]
+            vif = [ "mac=00:16:3e:00:00:09,bridge=xenbr0" ]
+            sim_guest_script = "echo hello"
+            """
+        let result = DomainConfiguration.parse(text: text, fileName: "web.cfg")
+        let config = try #require(result.configuration, "\(result.diagnostics)")
+        var plan = try DomainPlan(config: config)
+        #expect(plan.configJSON?.contains("\"name_label\"") == true)
+        plan.configJSON = nil
+        let expected = DomainPlan(name: "web", uuid: DomainHandle.parse("5fc58030-816f-4e1d-8178-e72443c04bbb")!, type: .pv,
+                                  memoryMiB: 256, maxMemoryMiB: 512, vcpus: 2, maxVCPUs: 4, kernel: "/boot/k",
+                                  ramdisk: "/boot/r", cmdline: "console=hvc0", onPoweroff: .destroy, onReboot: .destroy,
+                                  onCrash: .preserve,
+                                  disks: [DiskPlan(vdev: "xvda", target: "/img", mode: "r")],
+                                  vifs: [VifPlan(mac: "00:16:3e:00:00:09", bridge: "xenbr0")],
+                                  simGuestScript: "echo hello")
+        #expect(plan == expected)
+    }
+
+    @Test func hvmWithoutKernelBootsHvmloader() throws {
+        let result = DomainConfiguration.parse(text: "name = \"x\"\ntype = \"hvm\"\nmemory = 64\n", fileName: "x.cfg")
+        let config = try #require(result.configuration, "\(result.diagnostics)")
+        let plan = try DomainPlan(config: config)
+        #expect(plan.kernel == DomainPlan.hvmLoader)
+        #expect(plan.type == .hvm && plan.videoramKiB == 8192)
+    }
+
+    @Test func namesXlWouldReadAsSomethingElseAreRefused() {
+        #expect(DomainPlan.validateName("web1") == nil)
+        #expect(DomainPlan.validateName("") != nil)
+        #expect(DomainPlan.validateName("123") != nil)
+        #expect(DomainPlan.validateName("a/b") != nil)
+    }
+}
+
+@Suite struct ToolstackCoreTests {
+    @Test func createRecordsEverythingAndDestroyRemovesAll() throws {
+        let rig = try Rig()
+        defer { rig.cleanup() }
+        let plan = rig.plan("one")
+        let id = try rig.toolstack.create(plan)
+        #expect(id == 1)
+        #expect(rig.store.introduced == [1])
+        #expect(rig.store.nodes["/local/domain/1/name"]?.value == "one")
+        #expect(try rig.toolstack.resolve("one") == 1)
+        #expect(try rig.toolstack.resolve("1") == 1)
+        #expect(try rig.toolstack.list().map(\.name) == ["Domain-0", "one"])
+        #expect(rig.toolstack.record(1) == plan)
+        #expect(throws: ToolstackError.nameInUse("one", domid: 1)) { _ = try rig.toolstack.create(rig.plan("one")) }
+        try rig.toolstack.destroy(domid: 1)
+        #expect(rig.store.nodes.isEmpty)
+        #expect(rig.store.introduced.isEmpty)
+        #expect(rig.stateFiles().isEmpty)
+        #expect(throws: ToolstackError.noSuchDomain("one")) { _ = try rig.toolstack.resolve("one") }
+    }
+
+    @Test(arguments: CreateStep.allCases)
+    func aFailureAtAnyStepLeavesNothing(step: CreateStep) throws {
+        let rig = try Rig()
+        defer { rig.cleanup() }
+        rig.toolstack.faults = FaultInjection(step: step)
+        #expect(throws: ToolstackError.injected(step)) { _ = try rig.toolstack.create(rig.plan("doomed")) }
+        #expect(rig.store.nodes.isEmpty)
+        #expect(rig.store.introduced.isEmpty)
+        #expect(try rig.sim.listDomains().map(\.domid) == [0])
+        #expect(rig.stateFiles().isEmpty, "\(rig.stateFiles())")
+        #expect(try rig.sim.physInfo().freeKiB == (16 << 20) - (1 << 20))
+    }
+
+    @Test func realFailuresRollBackToo() throws {
+        let rig = try Rig()
+        defer { rig.cleanup() }
+        var bad = rig.plan("badkernel")
+        bad.kernel = "/etc/hostname"
+        #expect(throws: ToolstackError.self) { _ = try rig.toolstack.create(bad) }
+        rig.store.failCommitsWith = .EACCES
+        #expect(throws: ToolstackError.store(StoreError("commit", error: .EACCES))) { _ = try rig.toolstack.create(rig.plan("nostore")) }
+        rig.store.failCommitsWith = nil
+        #expect(throws: ToolstackError.self) { _ = try rig.toolstack.create(rig.plan("huge", memory: 1 << 20)) }
+        #expect(try rig.sim.listDomains().map(\.domid) == [0])
+        #expect(rig.stateFiles().isEmpty)
+        #expect(rig.store.nodes.isEmpty)
+    }
+
+    @Test func actionsAfterShutdown() throws {
+        let rig = try Rig()
+        defer { rig.cleanup() }
+        var plan = rig.plan("act")
+        plan.onReboot = .restart
+        plan.onPoweroff = .preserve
+        let id = try rig.toolstack.create(plan)
+        try rig.sim.shutdown(domid: id, reason: .reboot)
+        let newID = try #require(try rig.toolstack.applyShutdownAction(domid: id, reason: .reboot))
+        #expect(newID == 2)
+        #expect(try rig.sim.domainInfo(domid: id) == nil)
+        #expect(try rig.sim.domainInfo(domid: newID)?.uuid == plan.uuid)
+        #expect(rig.store.nodes["/local/domain/2/vm"]?.value == "/vm/" + DomainHandle.format(plan.uuid))
+        try rig.sim.shutdown(domid: newID, reason: .poweroff)
+        #expect(try rig.toolstack.applyShutdownAction(domid: newID, reason: .poweroff) == nil)
+        #expect(try rig.sim.domainInfo(domid: newID)?.shutdown == true)  // preserved
+        #expect(rig.store.nodes["/local/domain/2/name"]?.value == "act")
+    }
+
+    @Test func aKilledCreateIsUndoneByTheNextCommand() throws {
+        let rig = try Rig()
+        defer { rig.cleanup() }
+        // What a create that died after the store step leaves: its journal, not locked by anyone.
+        let id = try rig.sim.createDomain(DomainCreateSpec(uuid: DomainHandle.random(), type: .pv, maxVCPUs: 1, maxMemoryKiB: 1024))
+        let uuid = try #require(try rig.sim.domainInfo(domid: id)).uuid
+        try rig.store.commit(removals: [], writes: [StoreNode("/local/domain/\(id)", "", XSPermissions(owner: 0)),
+                                                   StoreNode("/vm/" + DomainHandle.format(uuid), "", XSPermissions(owner: 0)),
+                                                   StoreNode("/local/domain/0/backend/vbd/\(id)/51712/state", "1", XSPermissions(owner: 0))])
+        try FileManager.default.createDirectory(atPath: rig.dir + "/toolstack/journal", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: rig.dir + "/toolstack/names", withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: rig.dir + "/toolstack/names/ghost", contents: Data())
+        try "name=ghost\ndomid=\(id)\nuuid=\(DomainHandle.format(uuid))\n".write(toFile: rig.dir + "/toolstack/journal/999999-0", atomically: true, encoding: .utf8)
+        rig.toolstack.recoverInterruptedCreates()
+        #expect(try rig.sim.listDomains().map(\.domid) == [0])
+        #expect(rig.store.nodes.keys.filter { !$0.hasSuffix("/vbd") }.isEmpty, "\(rig.store.nodes.keys.sorted())")
+        #expect(rig.stateFiles().isEmpty)
+    }
+}

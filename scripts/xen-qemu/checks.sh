@@ -1,0 +1,245 @@
+#!/bin/sh
+# The checks the harness runs inside dom0 (busybox sh). Every check prints
+#   RESULT: PASS|FAIL|TODO <name> [detail]
+# (TODO: the swxl command it needs does not exist yet; not a failure).
+# Benchmark rounds print  BENCH: <tool> <round> <return_ms> <marker_ms>
+# and the xenstore layouts of the xl- and swxl-made guests go between
+#   LAYOUT-BEGIN <tool> / LAYOUT-END  (masked, ready to diff).
+export PATH=/usr/lib/xen-4.17/bin:/usr/bin:/usr/sbin:/bin:/sbin
+CFG=/etc/xen/guest.cfg
+CONLOG=/var/log/xen/console
+MARKER=GUEST_MARKER_DONE
+ROUNDS=${ROUNDS:-3}
+MARKER_TIMEOUT_MS=90000
+
+res()  { echo "RESULT: $*"; }
+pass() { res PASS "$@"; }
+fail() { res FAIL "$@"; }
+todo() { res TODO "$@"; }
+now()  { xq-tools now; }
+# check NAME CMD...: PASS if CMD succeeds, else FAIL with its output.
+check() {
+    n=$1; shift
+    if out=$("$@" 2>&1); then pass "$n"; else fail "$n" "rc=$? $(echo "$out" | tail -3 | tr '\n' ' ')"; fi
+}
+
+# Does this swxl have command "$*" (e.g. "create", "store read")?
+has_swxl() {
+    case $# in
+        1) swxl --help 2>/dev/null | grep -qE "^ +$1( |\$)" ;;
+        2) swxl $1 --help 2>/dev/null | grep -qE "^ +$2( |\$)" ;;
+    esac
+}
+
+domid_of() {  # domid_of NAME -> domid (from xenstore, toolstack-neutral)
+    for d in $(xenstore-list /local/domain 2>/dev/null); do
+        [ "$(xenstore-read /local/domain/$d/name 2>/dev/null)" = "$1" ] && { echo $d; return 0; }
+    done
+    return 1
+}
+domain_count() { cxen-probe list | wc -l; }
+# wait_gone DOMID: until the hypervisor no longer lists it (5 s at most)
+wait_gone() {
+    i=0
+    while cxen-probe list | grep -q "^$1 "; do
+        i=$((i+1)); [ $i -gt 100 ] && return 1; sleep 0.05
+    done
+}
+
+# dump_layout TOOL DOMID: everything the toolstack wrote for the domain,
+# values that must differ between two domains masked.
+dump_layout() {
+    tool=$1; d=$2
+    vm=$(xenstore-read /local/domain/$d/vm 2>/dev/null)
+    uuid=${vm#/vm/}
+    echo "LAYOUT-BEGIN $tool"
+    for p in /local/domain/$d $vm /libxl/$d $(for k in $(xenstore-list /local/domain/0/backend 2>/dev/null); do
+                 echo /local/domain/0/backend/$k/$d; done); do
+        [ -n "$p" ] && xenstore-exists "$p" 2>/dev/null && xenstore-ls -fp "$p" 2>/dev/null
+    done | awk -v d="$d" -v u="$uuid" '
+        {
+            if (u != "") gsub(u, "<UUID>")
+            # the domid as a path component: /local/domain/5/..., /backend/console/5/0
+            out = ""
+            while (match($0, "/" d "([/\" ]|$)")) {
+                out = out substr($0, 1, RSTART) "<D>"
+                $0 = substr($0, RSTART + 1 + length(d))
+            }
+            $0 = out $0
+            if ($0 ~ /\/frontend-id = /) sub("\"" d "\"", "\"<D>\"")
+            # permissions: (n0,r5) -> (n0,r<D>)
+            while (match($0, "[(,][nrwb]" d "[,)]")) {
+                s = substr($0, RSTART, RLENGTH)
+                t = substr(s, 1, 2) "<D>" substr(s, RLENGTH, 1)
+                $0 = substr($0, 1, RSTART - 1) t substr($0, RSTART + RLENGTH)
+            }
+            # values that differ between any two domains
+            if ($0 ~ /\/(ring-ref|port|tty|start_time|domid|store\/ring-ref|console\/ring-ref) = /)
+                sub(/ = "[^"]*"/, " = \"<V>\"")
+            print
+        }' | sort
+    echo "LAYOUT-END"
+}
+
+# -------------------------------------------------------------------------
+# Xen's own services: xenstored (C), xen-init-dom0, xenconsoled
+export XENSTORED_ROOTDIR=/run/xenstored
+xenstored --pid-file /run/xenstore.pid
+i=0
+while ! xenstore-read -s / >/dev/null 2>&1; do i=$((i+1)); [ $i -gt 100 ] && break; sleep 0.1; done
+check xenstored xenstore-read -s /
+check xen-init-dom0 xen-init-dom0
+check xenconsoled xenconsoled --log=guest --log-dir=$CONLOG --pid-file=/run/xenconsoled.pid
+echo "DOM0_READY uptime=$(cut -d' ' -f1 /proc/uptime)"
+
+# -------------------------------------------------------------------------
+# The C bridge on its own (cxen-probe links Sources/CXen)
+check bridge-info cxen-probe info
+out=$(cxen-probe list 2>&1)
+echo "$out" | grep -qE '^0 [0-9]+ [0-9]+ r-----' && pass bridge-list || fail bridge-list "$out"
+check bridge-failed-create-leaves-nothing cxen-probe fail-create
+t0=$(now)
+if pd=$(cxen-probe create probe /guest/vmlinuz /guest/initrd.gz "console=hvc0 quiet" 128 2>&1); then
+    pass bridge-create "domid $pd, returned in $(( $(now) - t0 )) ms"
+    if w=$(xq-tools wait $CONLOG/guest-probe.log $MARKER $MARKER_TIMEOUT_MS); then
+        pass bridge-guest-console "marker after $(( $(now) - t0 )) ms"
+    else
+        fail bridge-guest-console "no marker; console: $(tail -5 $CONLOG/guest-probe.log 2>/dev/null | tr '\n' ' ')"
+    fi
+    v=$(xenstore-read /local/domain/$pd/data/ip-address 2>&1)
+    [ "$v" = 10.0.0.5 ] && pass bridge-guest-xenstore-write || fail bridge-guest-xenstore-write "got '$v'"
+    cxen-probe list | grep -qE "^$pd [0-9]+ 1 [-rb]{2}----" && pass bridge-list-guest || fail bridge-list-guest "$(cxen-probe list)"
+    check bridge-destroy cxen-probe destroy $pd
+    wait_gone $pd && pass bridge-gone || fail bridge-gone "$(cxen-probe list)"
+else
+    fail bridge-create "$pd"
+fi
+check bridge-dmesg sh -c 'cxen-probe dmesg | grep -q "Xen version"'
+
+# -------------------------------------------------------------------------
+# swxl, as a user runs it on a dom0 (host chosen by itself: control_d)
+check swxl-runs swxl --help
+if has_swxl info; then
+    out=$(swxl info 2>&1); rc=$?
+    echo "$out" | head -40
+    [ $rc = 0 ] && echo "$out" | grep -q "xen_major *: *4" && echo "$out" | grep -q "xen_minor *: *17" \
+        && pass swxl-info || fail swxl-info "rc=$rc $(echo "$out" | tail -3 | tr '\n' ' ')"
+else todo swxl-info "no 'swxl info' yet"; fi
+if has_swxl dmesg; then
+    check swxl-dmesg sh -c 'swxl dmesg | grep -q "Xen version"'
+else todo swxl-dmesg "no 'swxl dmesg' yet"; fi
+if has_swxl list; then
+    out=$(swxl list 2>&1); rc=$?; echo "$out"
+    [ $rc = 0 ] && echo "$out" | grep -qE '^Domain-0 +0 +[0-9]+ +[0-9]+ +r-----' \
+        && pass swxl-list-dom0 || fail swxl-list-dom0 "rc=$rc $out"
+else todo swxl-list-dom0 "no 'swxl list' yet"; fi
+
+if has_swxl create; then
+    before=$(domain_count)
+    out=$(swxl create $CFG 'kernel="/nonexistent/vmlinuz"' 'name="badguest"' 2>&1); rc=$?
+    after=$(domain_count)
+    [ $rc != 0 ] && [ "$before" = "$after" ] && ! domid_of badguest >/dev/null \
+        && pass swxl-failed-create-leaves-nothing "rc=$rc: $(echo "$out" | tail -1)" \
+        || fail swxl-failed-create-leaves-nothing "rc=$rc domains $before -> $after: $out"
+
+    t0=$(now)
+    out=$(swxl create $CFG 2>&1); rc=$?
+    t1=$(now)
+    d=$(domid_of guest)
+    if [ $rc = 0 ] && [ -n "$d" ]; then
+        pass swxl-create "domid $d, returned in $((t1 - t0)) ms"
+        if xq-tools wait $CONLOG/guest-guest.log $MARKER $MARKER_TIMEOUT_MS >/dev/null; then
+            pass swxl-guest-console "marker after $(( $(now) - t0 )) ms"
+        else
+            fail swxl-guest-console "no marker; console: $(tail -5 $CONLOG/guest-guest.log 2>/dev/null | tr '\n' ' ')"
+        fi
+        if has_swxl store read; then
+            v=$(swxl store read /local/domain/$d/data/ip-address 2>&1)
+            [ "$v" = 10.0.0.5 ] && pass swxl-store-read || fail swxl-store-read "got '$v'"
+        else todo swxl-store-read "no 'swxl store read' yet"; fi
+        if has_swxl list; then
+            out=$(swxl list 2>&1); echo "$out"
+            echo "$out" | grep -qE "^guest +$d +[0-9]+ +1 +[-rb]{2}----" && pass swxl-list-guest || fail swxl-list-guest "$out"
+        else todo swxl-list-guest "no 'swxl list' yet"; fi
+        dump_layout swxl $d > /tmp/layout-swxl
+        if has_swxl shutdown; then
+            out=$(swxl shutdown guest 2>&1); rc=$?
+            i=0
+            while :; do   # until the guest has shut down (or is gone): 20 s at most
+                st=$(cxen-probe list | grep "^$d " || echo gone)
+                case "$st" in gone|*---s--) break ;; esac
+                i=$((i+1)); [ $i -gt 200 ] && break; sleep 0.1
+            done
+            [ $rc = 0 ] && echo "$st" | grep -qE 'gone|---s--' && pass swxl-shutdown "then: $st" \
+                || fail swxl-shutdown "rc=$rc state '$st' $out"
+        else todo swxl-shutdown "no 'swxl shutdown' yet"; fi
+        if has_swxl destroy; then
+            if cxen-probe list | grep -q "^$d "; then
+                check swxl-destroy swxl destroy guest
+            else pass swxl-destroy "nothing left to destroy after shutdown"; fi
+        else
+            todo swxl-destroy "no 'swxl destroy' yet"; cxen-probe destroy $d
+        fi
+        wait_gone $d && [ -z "$(domid_of guest)" ] && pass swxl-guest-gone || fail swxl-guest-gone "$(cxen-probe list)"
+        if has_swxl list; then
+            out=$(swxl list 2>&1); echo "$out"
+            ! echo "$out" | grep -q '^guest ' && pass swxl-list-after || fail swxl-list-after "$out"
+        fi
+    else
+        fail swxl-create "rc=$rc $(echo "$out" | tail -5 | tr '\n' ' ')"
+        [ -n "$d" ] && cxen-probe destroy $d
+    fi
+else
+    todo swxl-create "no 'swxl create' yet"
+fi
+
+# -------------------------------------------------------------------------
+# The same guest under xl: its layout, for the comparison
+rm -f $CONLOG/guest-guest.log
+t0=$(now)
+if xl create $CFG >/tmp/xl.out 2>&1; then
+    d=$(domid_of guest)
+    pass xl-create "domid $d, returned in $(( $(now) - t0 )) ms"
+    xq-tools wait $CONLOG/guest-guest.log $MARKER $MARKER_TIMEOUT_MS >/dev/null \
+        && pass xl-guest-console || fail xl-guest-console
+    dump_layout xl $d > /tmp/layout-xl
+    xl destroy guest
+    wait_gone $d
+else
+    fail xl-create "$(tail -3 /tmp/xl.out | tr '\n' ' ')"
+fi
+cat /tmp/layout-xl /tmp/layout-swxl 2>/dev/null
+if [ -s /tmp/layout-xl ] && [ -s /tmp/layout-swxl ]; then
+    echo "LAYOUT-DIFF-BEGIN"
+    diff -u /tmp/layout-xl /tmp/layout-swxl | grep -vE '^(---|\+\+\+) '
+    echo "LAYOUT-DIFF-END"
+fi
+
+# -------------------------------------------------------------------------
+# Benchmark: create until the command returns, and until the guest's marker
+bench() {  # bench TOOL ROUND
+    tool=$1; r=$2; name=bench-$tool-$r
+    rm -f $CONLOG/guest-$name.log
+    t0=$(now)
+    if ! $tool create $CFG "name=\"$name\"" >/tmp/bench.out 2>&1; then
+        fail bench-$tool-$r "$(tail -3 /tmp/bench.out | tr '\n' ' ')"; return
+    fi
+    t1=$(now)
+    if w=$(xq-tools wait $CONLOG/guest-$name.log $MARKER $MARKER_TIMEOUT_MS); then
+        t2=$(now)
+        echo "BENCH: $tool $r $((t1 - t0)) $((t2 - t0))"
+    else
+        fail bench-$tool-$r "no marker"
+    fi
+    d=$(domid_of $name)
+    $tool destroy $name >/dev/null 2>&1 || cxen-probe destroy $d
+    [ -n "$d" ] && wait_gone $d
+}
+if has_swxl create && has_swxl destroy; then
+    r=1
+    while [ $r -le $ROUNDS ]; do bench xl $r; bench swxl $r; r=$((r+1)); done
+else
+    todo bench "swxl create/destroy not there yet; xl alone:"
+    r=1
+    while [ $r -le $ROUNDS ]; do bench xl $r; r=$((r+1)); done
+fi
