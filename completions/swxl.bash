@@ -664,9 +664,9 @@ _swxl_store_transaction() {
 
 _swxl_xenstored() {
     repeating_flags=()
-    non_repeating_flags=(-f --foreground --memory-only -v --verbose --version -h --help)
+    non_repeating_flags=(-f --foreground -N --no-fork --memory-only -K --keep-orphans -v --verbose --version -h --help)
     repeating_options=()
-    non_repeating_options=(--state-dir -e --entry-nb -w --watch-nb -S --entry-size -t --transactions -A --perm-nb -Q --outstanding --log-level)
+    non_repeating_options=(--state-dir -E --entry-nb -W --watch-nb -S --entry-size -t --transaction -A --perm-nb --outstanding --log-level)
     __swxl_offer_flags_options 0
 
     # Offer option value completions
@@ -674,22 +674,22 @@ _swxl_xenstored() {
     '--state-dir')
         return
         ;;
-    '-e'|'--entry-nb')
+    '-E'|'--entry-nb')
         return
         ;;
-    '-w'|'--watch-nb')
+    '-W'|'--watch-nb')
         return
         ;;
     '-S'|'--entry-size')
         return
         ;;
-    '-t'|'--transactions')
+    '-t'|'--transaction')
         return
         ;;
     '-A'|'--perm-nb')
         return
         ;;
-    '-Q'|'--outstanding')
+    '--outstanding')
         return
         ;;
     '--log-level')

@@ -602,15 +602,16 @@ _swxl_store_transaction() {
 _swxl_xenstored() {
     local -i ret=1
     local -ar arg_specs=(
-        '(-f --foreground)'{-f,--foreground}'[Stay in the foreground (do not detach).]'
+        '(-f --foreground -N --no-fork)'{-f,--foreground,-N,--no-fork}'[Stay in the foreground (do not detach).]'
         '--state-dir[State directory (default\: SWXL_STATE_DIR, /var/lib/swxl for root, else ~/.local/state/swxl).]:state-dir:'
         '--memory-only[Keep the tree in memory only\: nothing survives a restart.]'
-        '(-e --entry-nb)'{-e,--entry-nb}'[Nodes an unprivileged domain may own.]:entry-nb:'
-        '(-w --watch-nb)'{-w,--watch-nb}'[Watches an unprivileged domain may hold.]:watch-nb:'
+        '(-E --entry-nb)'{-E,--entry-nb}'[Nodes an unprivileged domain may own.]:entry-nb:'
+        '(-W --watch-nb)'{-W,--watch-nb}'[Watches an unprivileged domain may hold.]:watch-nb:'
         '(-S --entry-size)'{-S,--entry-size}'[Bytes of value plus child names per node, for unprivileged domains.]:entry-size:'
-        '(-t --transactions)'{-t,--transactions}'[Open transactions per unprivileged connection.]:transactions:'
+        '(-t --transaction)'{-t,--transaction}'[Open transactions per unprivileged connection.]:transaction:'
         '(-A --perm-nb)'{-A,--perm-nb}'[Entries in one permission list set by an unprivileged domain.]:perm-nb:'
-        '(-Q --outstanding)'{-Q,--outstanding}'[Requests in flight per unprivileged connection before reading pauses.]:outstanding:'
+        '--outstanding[Requests in flight per unprivileged connection before reading pauses.]:outstanding:'
+        '(-K --keep-orphans)'{-K,--keep-orphans}'[Keep the nodes a released domain owned (by default they are removed, as Xen 4.17 does).]'
         '(-v --verbose)'{-v,--verbose}'[Log connections and domain changes (info level).]'
         '--log-level[Log level\: trace, debug, info, notice, warning, error, critical.]:log-level:'
         '--version[Show the version.]'
