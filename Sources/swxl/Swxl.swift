@@ -20,7 +20,7 @@ struct Swxl: ParsableCommand {
     )
 
     static func main() {
-        // `swxl store read` skips argument-parser's start-up: StoreFastPath.swift.
+        // `swxl store read`, `write` and `exists` skip argument-parser's start-up: StoreFastPath.swift.
         if let status = storeFastPath(CommandLine.arguments) { Glibc.exit(status) }
         main(nil)
     }
