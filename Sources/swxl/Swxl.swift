@@ -20,6 +20,14 @@ struct Swxl: ParsableCommand {
     )
 
     static func main() {
+        // Start with no signal blocked. A mask is inherited across exec, and
+        // a parent that spawns from a Dispatch thread (Foundation's Process
+        // in a test, for one) passes nearly every signal blocked: then
+        // `swxl xenstored` would never see SIGTERM, and Ctrl-C would not stop
+        // `swxl store watch`.
+        var none = sigset_t()
+        sigemptyset(&none)
+        pthread_sigmask(SIG_SETMASK, &none, nil)
         // `swxl store read`, `write` and `exists` skip argument-parser's start-up: StoreFastPath.swift.
         if let status = storeFastPath(CommandLine.arguments) { Glibc.exit(status) }
         main(nil)
