@@ -34,7 +34,7 @@ public struct XenStoreWatchEvent: Sendable, Equatable {
 ///
 /// Path-level operations (read, write, ...) come from ``XenStoreOperations``;
 /// run them inside a transaction with ``withTransaction(maxAttempts:_:)``.
-public final class XenStoreClient: XenStoreOperations, @unchecked Sendable {
+public final class XenStoreClient: XenStoreOperations, Sendable {
     private struct Channel {
         var fd: Int32
         let isSocket: Bool

@@ -169,6 +169,12 @@ public struct XSFrameDecoder: Sendable {
         buffer.append(contentsOf: bytes)
     }
 
+    /// The same for raw memory: one copy, not a generic walk byte by byte
+    /// (a caller in another module gets no specialized generic).
+    public mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        buffer.append(contentsOf: bytes)
+    }
+
     /// The next whole message, nil if more bytes are needed.
     public mutating func next() throws(Failure) -> XSMessage? {
         guard pendingByteCount >= XSHeader.size else { return nil }

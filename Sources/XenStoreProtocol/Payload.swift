@@ -34,6 +34,11 @@ public enum XSPayload {
         return items
     }
 
+    /// `split` for an array: what callers in other modules use, specialized here.
+    public static func split(_ payload: [UInt8]) -> [String] {
+        split(payload[...])
+    }
+
     /// The first NUL-terminated string and the bytes after its NUL,
     /// or nil when there is no NUL (Xen answers EINVAL).
     public static func firstString(_ payload: [UInt8]) -> (String, ArraySlice<UInt8>)? {

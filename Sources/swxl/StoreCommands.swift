@@ -168,8 +168,13 @@ struct StoreExists: ParsableCommand {
     func run() throws {
         let store = try StoreCLI.connect("exists")
         let all = try StoreCLI.perform("exists", store, atomically: paths.count > 1) { ops in
-            for path in paths where try !StoreCLI.attempt("could not read path \(path)", { () throws(XenStoreError) in try ops.exists(path) }) {
-                return false
+            for path in paths {
+                // As xenstore-exists: any answer but the value means no, silently.
+                do {
+                    _ = try ops.read(path)
+                } catch let error as XenStoreError where error.xsError != nil && error.xsError != .EAGAIN {
+                    return false
+                }
             }
             return true
         }

@@ -37,7 +37,8 @@ enum StoreCLI {
         } catch let failure as StoreFailure {
             throw fail(command, "\(failure.message): \(reason(failure.cause))")
         } catch let error as XenStoreError {
-            throw fail(command, "transaction failed: \(reason(error))")
+            // Outside any one step: starting or committing the transaction, or the connection.
+            throw fail(command, atomically ? "transaction failed: \(reason(error))" : reason(error))
         }
     }
 
