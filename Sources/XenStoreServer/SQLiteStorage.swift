@@ -75,6 +75,7 @@ public final class SQLiteStorage: Storage {
             // file locks for good instead of taking them per transaction, which
             // also keeps the WAL index in memory.
             try exec("PRAGMA locking_mode=EXCLUSIVE")
+            try exec("PRAGMA page_size=1024")
             try exec("PRAGMA journal_mode=WAL")
             try exec("PRAGMA synchronous=NORMAL")
             // Checkpoints (which fsync) are run by the daemon when it is idle,
