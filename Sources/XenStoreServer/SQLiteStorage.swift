@@ -138,7 +138,18 @@ public final class SQLiteStorage: Storage {
     private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
     private func bind(_ stmt: OpaquePointer?, _ index: Int32, text: String) {
-        sqlite3_bind_text(stmt, index, text, -1, Self.transient)
+        // An empty string still needs a pointer: a null one would bind NULL.
+        guard !text.isEmpty else {
+            sqlite3_bind_text(stmt, index, "", 0, Self.transient)
+            return
+        }
+        // The string's own UTF-8 bytes with their length: no C-string copy, no strlen.
+        var text = text
+        text.withUTF8 { utf8 in
+            _ = utf8.withMemoryRebound(to: CChar.self) {
+                sqlite3_bind_text(stmt, index, $0.baseAddress!, Int32($0.count), Self.transient)
+            }
+        }
     }
 
     private func bind(_ stmt: OpaquePointer?, _ index: Int32, blob: [UInt8]) {

@@ -321,13 +321,19 @@ public final class SocketServer {
 
     /// Output waiting for ``commitGroup()``, in order.
     private var held: [Held] = []
+    /// The spare buffers ``drainOutbox(request:from:)`` and ``commitGroup()`` swap with.
+    private var outbox: [(ConnectionID, XSMessage)] = []
+    private var releasing: [Held] = []
 
     /// Takes what the store produced for `request`. Once the store holds
     /// uncommitted changes, all output waits (in order) for the commit, so
     /// nothing is sent that depends on a change not yet durable.
     private func drainOutbox(request: XSMessage, from client: Client) {
-        let outbox = store.outbox
-        store.outbox.removeAll(keepingCapacity: true)
+        // Swapping with a spare array (emptied below, capacity kept) hands the
+        // store an empty outbox without allocating one per request, as copying
+        // it out and then emptying the shared buffer would.
+        swap(&outbox, &store.outbox)
+        defer { outbox.removeAll(keepingCapacity: true) }
         guard store.hasUncommittedChanges || !held.isEmpty else {
             for (id, message) in outbox { enqueue(message, to: id) }
             return
@@ -346,9 +352,9 @@ public final class SocketServer {
     private func commitGroup() {
         let committed = store.commitBatch()
         guard !held.isEmpty else { return }
-        let messages = held
-        held.removeAll(keepingCapacity: true)
-        for entry in messages {
+        swap(&releasing, &held)
+        defer { releasing.removeAll(keepingCapacity: true) }
+        for entry in releasing {
             clientByID[entry.target]?.queued -= 1
             if committed {
                 enqueue(entry.message, to: entry.target)
