@@ -130,8 +130,8 @@ public final class SQLiteStorage: Storage {
     /// Runs a prepared statement to completion and resets it.
     private func run(_ stmt: OpaquePointer?) throws(StorageError) {
         let rc = sqlite3_step(stmt)
+        // No sqlite3_clear_bindings: every caller binds all parameters before each run.
         sqlite3_reset(stmt)
-        sqlite3_clear_bindings(stmt)
         guard rc == SQLITE_DONE || rc == SQLITE_ROW else { throw StorageError("sqlite: \(errorMessage)") }
     }
 
