@@ -218,10 +218,15 @@ public final class SQLiteStorage: Storage {
         _ = try? run(releaseStmt)
     }
 
+    /// The last permissions stored and their text: most nodes share their
+    /// parent's permissions, and formatting them is a tenth of a put.
+    private var lastPerms: (perms: XSPermissions, text: String)?
+
     public func putNode(_ path: String, _ node: Node) throws(StorageError) {
+        if lastPerms?.perms != node.perms { lastPerms = (node.perms, node.perms.description) }
         bind(putNodeStmt, 1, text: path)
         bind(putNodeStmt, 2, blob: node.value)
-        bind(putNodeStmt, 3, text: node.perms.description)
+        bind(putNodeStmt, 3, text: lastPerms!.text)
         bind(putNodeStmt, 4, blob: node.childList)
         try run(putNodeStmt)
     }
