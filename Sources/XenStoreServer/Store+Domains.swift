@@ -46,7 +46,7 @@ extension Store {
             let parentPath = XSPath.parent(of: path)
             if var parent = nodes[parentPath] {
                 let name = XSPath.name(of: path)
-                parent.children.removeAll { $0 == name }
+                parent.removeChild(name)
                 put(parentPath, parent, nil)
             }
             removeTree(path, found, root: path, nil)

@@ -62,7 +62,7 @@ extension Store {
         try requireWritable(conn)
         let value = Array(rest)
         if var found = try lookup(name, conn, txn, need: .write) {
-            if !conn.privileged && found.children.reduce(value.count, { $0 + $1.utf8.count + 1 }) > quotas.nodeSize {
+            if !conn.privileged && value.count + found.childList.count > quotas.nodeSize {
                 throw quotaExceeded("node-size", conn, .ENOSPC)
             }
             found.value = value
@@ -109,7 +109,7 @@ extension Store {
                 throw quotaExceeded("node-size", conn, .ENOSPC)
             }
         }
-        parent.children.append(XSPath.name(of: missing[0]))
+        parent.appendChild(XSPath.name(of: missing[0]))
         put(parentPath, parent, txn)
         for (i, path) in missing.enumerated() {
             let last = i == missing.count - 1
@@ -131,7 +131,7 @@ extension Store {
         let parentPath = XSPath.parent(of: name)
         if var parent = node(parentPath, txn) {
             let child = XSPath.name(of: name)
-            parent.children.removeAll { $0 == child }
+            parent.removeChild(child)
             put(parentPath, parent, txn)
         }
         removeTree(name, found, root: name, txn)
