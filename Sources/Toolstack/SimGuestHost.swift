@@ -31,7 +31,7 @@ public final class SimGuestHost {
     let toolstack: Toolstack
     let sim: SimulatedHypervisor
     let paths: HostPaths
-    let control: XenStoreConnection
+    let control: XenStoreAccess
     var guests: [UInt32: Guest] = [:] { didSet { guestsChanged = true } }
     var guestsChanged = true
     /// Guests whose connection was used since the last poll: they may hold read-ahead events.
@@ -41,9 +41,9 @@ public final class SimGuestHost {
 
     final class Guest {
         let domid: UInt32
-        let conn: XenStoreConnection
+        let conn: XenStoreAccess
         var scriptPid: pid_t = 0
-        init(domid: UInt32, conn: XenStoreConnection) {
+        init(domid: UInt32, conn: XenStoreAccess) {
             self.domid = domid
             self.conn = conn
         }
@@ -65,7 +65,7 @@ public final class SimGuestHost {
         self.toolstack = toolstack
         self.sim = sim
         self.paths = paths
-        self.control = try XenStoreConnection(socketPath: socket)
+        self.control = try XenStoreAccess(socketPath: socket)
     }
 
     /// Serves until idle. Returns false if another guest host already runs.
@@ -115,13 +115,13 @@ public final class SimGuestHost {
             if guestsChanged {
                 // The poll set changes only when guests come or go.
                 order = Array(guests.keys)
-                fds = [pollfd(fd: control.fd, events: Int16(POLLIN), revents: 0)]
-                    + order.map { pollfd(fd: guests[$0]!.conn.fd, events: Int16(POLLIN), revents: 0) }
+                fds = [pollfd(fd: control.client.fileDescriptor, events: Int16(POLLIN), revents: 0)]
+                    + order.map { pollfd(fd: guests[$0]!.conn.client.fileDescriptor, events: Int16(POLLIN), revents: 0) }
                 guestsChanged = false
             }
             for i in fds.indices { fds[i].revents = 0 }
             // Events already read off a socket (while waiting for a reply) are not seen by poll(2).
-            let pending = control.hasPendingInput || touched.contains { guests[$0]?.conn.hasPendingInput == true }
+            let pending = control.client.hasBufferedEvents || touched.contains { guests[$0]?.conn.client.hasBufferedEvents == true }
             let rc = poll(&fds, nfds_t(fds.count), pending ? 0 : 250)
             if rc < 0 && errno != EINTR {
                 for id in Array(guests.keys) { detach(id) }
@@ -160,7 +160,7 @@ public final class SimGuestHost {
     }
 
     func attach(_ domid: UInt32) {
-        guard let conn = try? XenStoreConnection(socketPath: paths.domainSocket(domid)) else { return }
+        guard let conn = try? XenStoreAccess(socketPath: paths.domainSocket(domid)) else { return }
         let guest = Guest(domid: domid, conn: conn)
         guests[domid] = guest
         touched.insert(domid)

@@ -3,6 +3,7 @@ import ArgumentParser
 import Glibc
 #endif
 import Toolstack
+import XenStoreClient
 import XenStoreProtocol
 
 var domainBenchmarks: [any ParsableCommand.Type] { [DomainsBenchmark.self] }
@@ -54,7 +55,7 @@ struct DomainsBenchmark: ParsableCommand {
 
         let toolstack = try ToolstackHost.open(kind: .embedded, environment: env) { paths in
             _ = BenchSupport.spawnAndWait([swxl, "xenstored"])
-            for _ in 0..<500 where (try? XenStoreConnection(socketPath: paths.daemonSocket)) == nil { usleep(10_000) }
+            for _ in 0..<500 where (try? XenStoreClient(socketPath: paths.daemonSocket)) == nil { usleep(10_000) }
         }
         if !noGuests { SimGuestHost.ensureRunning(stateDir: state, argv: [swxl, "_sim-guests"]) }
         print("swxl-bench domains: embedded host in \(state), kernel \(kernel), guests \(noGuests ? "off" : "on")")

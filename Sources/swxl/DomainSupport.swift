@@ -3,6 +3,7 @@ import ArgumentParser
 import Glibc
 #endif
 import Toolstack
+import XenStoreClient
 import XenStoreProtocol
 
 /// `--host` on every domain command.
@@ -56,17 +57,17 @@ enum DomainCLI {
     /// Starts the embedded xenstored (`swxl xenstored`, which detaches) if
     /// nothing answers on its socket, and waits until it does.
     static func ensureDaemon(_ paths: HostPaths, start: Bool = true) throws {
-        if (try? XenStoreConnection(socketPath: paths.daemonSocket)) != nil { return }
+        if (try? XenStoreClient(socketPath: paths.daemonSocket)) != nil { return }
         guard start else { throw ToolstackError.system("no xenstored answers at \(paths.daemonSocket)") }
         var st = stat()
         if stat(paths.xenstoredDir, &st) != 0 { mkdirs(paths.xenstoredDir) }
         let lockFD = open(paths.xenstoredDir + "/autostart.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         defer { if lockFD >= 0 { close(lockFD) } }
         if lockFD >= 0 { flock(lockFD, LOCK_EX) }
-        if (try? XenStoreConnection(socketPath: paths.daemonSocket)) != nil { return }
+        if (try? XenStoreClient(socketPath: paths.daemonSocket)) != nil { return }
         let status = run([executable(), "xenstored"], quiet: true)
         for _ in 0..<500 {
-            if (try? XenStoreConnection(socketPath: paths.daemonSocket)) != nil { return }
+            if (try? XenStoreClient(socketPath: paths.daemonSocket)) != nil { return }
             usleep(10_000)
         }
         throw ToolstackError.system("the embedded xenstored did not answer at \(paths.daemonSocket) (swxl xenstored exited \(status))")
