@@ -65,7 +65,7 @@ enum DomainCLI {
         defer { if lockFD >= 0 { close(lockFD) } }
         if lockFD >= 0 { flock(lockFD, LOCK_EX) }
         if (try? XenStoreClient(socketPath: paths.daemonSocket)) != nil { return }
-        let status = run([executable(), "xenstored"], quiet: true)
+        let status = BackgroundProcess.run(executable: executable(), arguments: ["xenstored"])
         for _ in 0..<500 {
             if (try? XenStoreClient(socketPath: paths.daemonSocket)) != nil { return }
             usleep(10_000)
@@ -79,29 +79,6 @@ enum DomainCLI {
             prefix += "/" + part
             mkdir(prefix, 0o755)
         }
-    }
-
-    /// Runs a program and waits; its exit status.
-    @discardableResult
-    static func run(_ argv: [String], quiet: Bool) -> Int32 {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        if quiet {
-            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-            posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-            posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-        }
-        // Nothing else of ours goes to the child (a daemon holding our
-        // caller's descriptors would keep it waiting for our exit).
-        closeDescriptorsOnExec()
-        var cArgs = argv.map { strdup($0) } + [nil]
-        defer { for p in cArgs { free(p) } }
-        var pid: pid_t = 0
-        guard posix_spawn(&pid, argv[0], &actions, nil, &cArgs, environ) == 0 else { return 127 }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        return (status >> 8) & 0xff
     }
 
     /// Prints an error as xl does and gives the exit code (1).
