@@ -105,7 +105,22 @@ enum JSONValue: Hashable, Sendable {
     }
 }
 
-func jsonQuote(_ s: String) -> String {
+/// JSON text for other modules: the CLI's and the toolstack's JSON output
+/// quotes strings the same way the config's JSON does.
+public enum JSONText {
+    /// `s` as a JSON string literal: quotes and backslashes escaped, control
+    /// characters (and DEL) as `\n`, `\r`, `\t` or `\u00XX`.
+    public static func quoted(_ s: String) -> String {
+        escapedQuoted(s) { "\\u" + hex($0, 4) }
+    }
+}
+
+func jsonQuote(_ s: String) -> String { JSONText.quoted(s) }
+
+/// `s` in double quotes with `"`, `\`, newline, return and tab escaped
+/// with a backslash, and other control characters (and DEL) as `control`
+/// spells them: the common core of JSON and xl.cfg string literals.
+func escapedQuoted(_ s: String, control: (Int) -> String) -> String {
     var out = "\""
     for u in s.unicodeScalars {
         switch u {
@@ -116,7 +131,7 @@ func jsonQuote(_ s: String) -> String {
         case "\t": out += "\\t"
         default:
             if u.value < 0x20 || u.value == 0x7f {
-                out += "\\u" + hex(Int(u.value), 4)
+                out += control(Int(u.value))
             } else {
                 out.unicodeScalars.append(u)
             }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DomainConfig
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -113,12 +114,12 @@ struct ListCommand: ParsableCommand {
         if json {
             let items = domains.map { d -> String in
                 let i = d.info
-                var fields = ["\"name\": \(Fmt.json(d.name))", "\"domid\": \(i.domid)", "\"uuid\": \(Fmt.json(DomainHandle.format(i.uuid)))",
+                var fields = ["\"name\": \(JSONText.quoted(d.name))", "\"domid\": \(i.domid)", "\"uuid\": \(JSONText.quoted(DomainHandle.format(i.uuid)))",
                               "\"memory_kib\": \(i.currentMemoryKiB)", "\"max_memory_kib\": \(i.maxMemoryKiB)",
                               "\"vcpus\": \(i.onlineVCPUs)", "\"max_vcpus\": \(i.maxVCPUs)",
-                              "\"state\": \(Fmt.json(Fmt.stateName(i)))", "\"state_letters\": \(Fmt.json(i.stateLetters))",
+                              "\"state\": \(JSONText.quoted(Fmt.stateName(i)))", "\"state_letters\": \(JSONText.quoted(i.stateLetters))",
                               "\"cpu_time\": \(Fmt.fixed(Double(i.cpuTimeNs) / 1e9, places: 3))"]
-                fields.append("\"shutdown_reason\": " + (i.shutdown ? Fmt.json(i.shutdownReason?.name ?? "poweroff") : "null"))
+                fields.append("\"shutdown_reason\": " + (i.shutdown ? JSONText.quoted(i.shutdownReason?.name ?? "poweroff") : "null"))
                 return "  {" + fields.joined(separator: ", ") + "}"
             }
             out("[\n" + items.joined(separator: ",\n") + (items.isEmpty ? "" : "\n") + "]\n")

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DomainConfig
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -146,28 +147,6 @@ enum Fmt {
         var frac = String(whole % UInt64(scale))
         while frac.count < places { frac = "0" + frac }
         return (negative ? "-" : "") + "\(intPart)" + (places > 0 ? "." + frac : "")
-    }
-
-    /// A JSON string literal.
-    static func json(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 {
-                    let hex = String(u.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        return out + "\""
     }
 
     /// The words of `state` in `--json`.
