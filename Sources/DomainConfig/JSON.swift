@@ -117,14 +117,15 @@ public enum JSONText {
 
 func jsonQuote(_ s: String) -> String { JSONText.quoted(s) }
 
-/// `s` in double quotes with `"`, `\`, newline, return and tab escaped
-/// with a backslash, and other control characters (and DEL) as `control`
-/// spells them: the common core of JSON and xl.cfg string literals.
-func escapedQuoted(_ s: String, control: (Int) -> String) -> String {
-    var out = "\""
+/// `s` between `quote`s with the quote, `\`, newline, return and tab
+/// escaped with a backslash, and other control characters (and DEL) as
+/// `control` spells them: the common core of JSON, xl.cfg and SXP string
+/// literals.
+func escapedQuoted(_ s: String, quote: Unicode.Scalar = "\"", control: (Int) -> String) -> String {
+    var out = String(quote)
     for u in s.unicodeScalars {
         switch u {
-        case "\"": out += "\\\""
+        case quote: out += "\\" + String(quote)
         case "\\": out += "\\\\"
         case "\n": out += "\\n"
         case "\r": out += "\\r"
@@ -137,7 +138,7 @@ func escapedQuoted(_ s: String, control: (Int) -> String) -> String {
             }
         }
     }
-    return out + "\""
+    return out + String(quote)
 }
 
 private struct JSONParser {

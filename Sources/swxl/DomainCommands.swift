@@ -227,7 +227,7 @@ struct PauseCommand: ParsableCommand {
     @Argument(help: "The domain (name or domid).") var domain: String
     func run() throws {
         let t = try hostOptions.open()
-        do { try t.pause(domid: try DomainCLI.resolve(t, domain)) } catch let e as ExitCode { throw e } catch { throw DomainCLI.fail(error) }
+        try DomainCLI.reporting { try t.pause(domid: try DomainCLI.resolve(t, domain)) }
     }
 }
 
@@ -237,7 +237,7 @@ struct UnpauseCommand: ParsableCommand {
     @Argument(help: "The domain (name or domid).") var domain: String
     func run() throws {
         let t = try hostOptions.open(startGuests: true)
-        do { try t.unpause(domid: try DomainCLI.resolve(t, domain)) } catch let e as ExitCode { throw e } catch { throw DomainCLI.fail(error) }
+        try DomainCLI.reporting { try t.unpause(domid: try DomainCLI.resolve(t, domain)) }
         DomainCLI.ensureSimGuests(t)
     }
 }
@@ -249,7 +249,7 @@ struct RenameCommand: ParsableCommand {
     @Argument(help: "The new name.") var newName: String
     func run() throws {
         let t = try hostOptions.open()
-        do { try t.rename(domid: try DomainCLI.resolve(t, domain), to: newName) } catch let e as ExitCode { throw e } catch { throw DomainCLI.fail(error) }
+        try DomainCLI.reporting { try t.rename(domid: try DomainCLI.resolve(t, domain), to: newName) }
     }
 }
 
@@ -262,7 +262,7 @@ struct MemSetCommand: ParsableCommand {
     func run() throws {
         guard let mib = DomainCLI.parseMemory(memory) else { throw ValidationError("invalid memory size '\(memory)'") }
         let t = try hostOptions.open(startGuests: true)
-        do { try t.setMemoryTarget(domid: try DomainCLI.resolve(t, domain), mib: mib) } catch let e as ExitCode { throw e } catch { throw DomainCLI.fail(error) }
+        try DomainCLI.reporting { try t.setMemoryTarget(domid: try DomainCLI.resolve(t, domain), mib: mib) }
     }
 }
 
@@ -275,7 +275,7 @@ struct MemMaxCommand: ParsableCommand {
     func run() throws {
         guard let mib = DomainCLI.parseMemory(memory) else { throw ValidationError("invalid memory size '\(memory)'") }
         let t = try hostOptions.open()
-        do { try t.setMemoryMax(domid: try DomainCLI.resolve(t, domain), mib: mib) } catch let e as ExitCode { throw e } catch { throw DomainCLI.fail(error) }
+        try DomainCLI.reporting { try t.setMemoryMax(domid: try DomainCLI.resolve(t, domain), mib: mib) }
     }
 }
 
@@ -287,7 +287,7 @@ struct VCPUSetCommand: ParsableCommand {
     @Argument(help: "How many vcpus online.") var count: UInt32
     func run() throws {
         let t = try hostOptions.open(startGuests: true)
-        do { try t.setVCPUs(domid: try DomainCLI.resolve(t, domain), count: count) } catch let e as ExitCode { throw e } catch { throw DomainCLI.fail(error) }
+        try DomainCLI.reporting { try t.setVCPUs(domid: try DomainCLI.resolve(t, domain), count: count) }
     }
 }
 

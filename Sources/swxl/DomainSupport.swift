@@ -82,6 +82,12 @@ enum DomainCLI {
         }
     }
 
+    /// Runs `body`; a failure is printed as xl does and exits 1 (an
+    /// `ExitCode` passes through as it is).
+    static func reporting<R>(_ body: () throws -> R) throws -> R {
+        do { return try body() } catch let e as ExitCode { throw e } catch { throw fail(error) }
+    }
+
     /// Prints an error as xl does and gives the exit code (1).
     static func fail(_ error: any Error) -> ExitCode {
         printError("\(error)")
