@@ -91,18 +91,7 @@ public enum ConfigLoader {
 /// A plan as JSON, for domains whose config JSON was not kept.
 public enum PlanJSON {
     public static func render(_ p: DomainPlan) -> String {
-        func q(_ s: String) -> String {
-            var out = "\""
-            for c in s.unicodeScalars {
-                switch c {
-                case "\"": out += "\\\""
-                case "\\": out += "\\\\"
-                case "\n": out += "\\n"
-                default: out.unicodeScalars.append(c)
-                }
-            }
-            return out + "\""
-        }
+        let q = JSONText.quoted
         return """
             {
                 "name_label": \(q(p.name)),
