@@ -84,18 +84,22 @@ static int unpack_gzip(const uint8_t *src, size_t n, int fd)
 {
     z_stream z;
     memset(&z, 0, sizeof z);
-    if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK)
+    /* Per call, not static: several threads may unpack at once. */
+    enum { OUT_SIZE = 1 << 20 };
+    uint8_t *out = malloc(OUT_SIZE);
+    if (!out || inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) {
+        free(out);
         return -ENOMEM;
-    static uint8_t out[1 << 20];
+    }
     z.next_in = (Bytef *)src;
     z.avail_in = (uInt)(n > UINT32_MAX ? UINT32_MAX : n);
     uint64_t total = 0;
     int rc = 0;
     for (;;) {
         z.next_out = out;
-        z.avail_out = sizeof out;
+        z.avail_out = OUT_SIZE;
         int zr = inflate(&z, Z_NO_FLUSH);
-        size_t got = sizeof out - z.avail_out;
+        size_t got = OUT_SIZE - z.avail_out;
         total += got;
         if (total > MAX_UNPACKED) { rc = -EFBIG; break; }
         if (got && write(fd, out, got) != (ssize_t)got) { rc = -(errno ? errno : EIO); break; }
@@ -104,26 +108,32 @@ static int unpack_gzip(const uint8_t *src, size_t n, int fd)
         if (zr != Z_OK) { rc = -EINVAL; break; }
     }
     inflateEnd(&z);
+    free(out);
     return rc;
 }
 
 static int unpack_xz(const uint8_t *src, size_t n, int fd, int alone)
 {
     lzma_stream s = LZMA_STREAM_INIT;
+    enum { OUT_SIZE = 1 << 20 };
+    uint8_t *out = malloc(OUT_SIZE);
+    if (!out)
+        return -ENOMEM;
     lzma_ret r = alone ? lzma_alone_decoder(&s, UINT64_MAX)
                        : lzma_stream_decoder(&s, UINT64_MAX, 0);
-    if (r != LZMA_OK)
+    if (r != LZMA_OK) {
+        free(out);
         return -ENOMEM;
-    static uint8_t out[1 << 20];
+    }
     s.next_in = src;
     s.avail_in = n;
     uint64_t total = 0;
     int rc = 0;
     for (;;) {
         s.next_out = out;
-        s.avail_out = sizeof out;
+        s.avail_out = OUT_SIZE;
         r = lzma_code(&s, LZMA_FINISH);
-        size_t got = sizeof out - s.avail_out;
+        size_t got = OUT_SIZE - s.avail_out;
         total += got;
         if (total > MAX_UNPACKED) { rc = -EFBIG; break; }
         if (got && write(fd, out, got) != (ssize_t)got) { rc = -(errno ? errno : EIO); break; }
@@ -131,6 +141,7 @@ static int unpack_xz(const uint8_t *src, size_t n, int fd, int alone)
         if (r != LZMA_OK) { rc = -EINVAL; break; }
     }
     lzma_end(&s);
+    free(out);
     return rc;
 }
 

@@ -105,24 +105,40 @@ enum JSONValue: Hashable, Sendable {
     }
 }
 
-func jsonQuote(_ s: String) -> String {
-    var out = "\""
+/// JSON text for other modules: the CLI's and the toolstack's JSON output
+/// quotes strings the same way the config's JSON does.
+public enum JSONText {
+    /// `s` as a JSON string literal: quotes and backslashes escaped, control
+    /// characters (and DEL) as `\n`, `\r`, `\t` or `\u00XX`.
+    public static func quoted(_ s: String) -> String {
+        escapedQuoted(s) { "\\u" + hex($0, 4) }
+    }
+}
+
+func jsonQuote(_ s: String) -> String { JSONText.quoted(s) }
+
+/// `s` between `quote`s with the quote, `\`, newline, return and tab
+/// escaped with a backslash, and other control characters (and DEL) as
+/// `control` spells them: the common core of JSON, xl.cfg and SXP string
+/// literals.
+func escapedQuoted(_ s: String, quote: Unicode.Scalar = "\"", control: (Int) -> String) -> String {
+    var out = String(quote)
     for u in s.unicodeScalars {
         switch u {
-        case "\"": out += "\\\""
+        case quote: out += "\\" + String(quote)
         case "\\": out += "\\\\"
         case "\n": out += "\\n"
         case "\r": out += "\\r"
         case "\t": out += "\\t"
         default:
             if u.value < 0x20 || u.value == 0x7f {
-                out += "\\u" + hex(Int(u.value), 4)
+                out += control(Int(u.value))
             } else {
                 out.unicodeScalars.append(u)
             }
         }
     }
-    return out + "\""
+    return out + String(quote)
 }
 
 private struct JSONParser {

@@ -36,6 +36,8 @@ let platformKeys: [String] = [
     "tpmif", "s3_integrity", "machine_address_size", "suppress_spurious_page_faults", "superpages",
     "memory_sharing", "cpuid_check", "serial_device", "monitor", "monitor_path",
     "xen_extended_power_mgmt", "guest_os_type", "description", "auto_power_on",
+    // swxl's own: the program the embedded host runs as a simulated guest.
+    "sim_guest_script",
 ]
 
 let allKnownKeys: [String] = typedKeys + platformKeys

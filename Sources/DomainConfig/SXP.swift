@@ -81,20 +81,7 @@ func sxpQuote(_ s: String) -> String {
     let bare = !s.isEmpty && s.unicodeScalars.allSatisfy { c in
         (c >= "a" && c <= "z") || (c >= "A" && c <= "Z") || (c >= "0" && c <= "9") || "_-./:@+,".unicodeScalars.contains(c)
     }
-    if bare { return s }
-    var out = "'"
-    for u in s.unicodeScalars {
-        switch u {
-        case "'": out += "\\'"
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\t": out += "\\t"
-        case "\r": out += "\\r"
-        default:
-            if u.value < 0x20 || u.value == 0x7F { out += "\\x" + hex(Int(u.value), 2) } else { out.unicodeScalars.append(u) }
-        }
-    }
-    return out + "'"
+    return bare ? s : escapedQuoted(s, quote: "'") { "\\x" + hex($0, 2) }
 }
 
 struct SXPParser {

@@ -65,23 +65,7 @@ extension DomainConfiguration {
 
 /// A value as xl.cfg text: double-quoted, with escapes for what needs them.
 func xlQuote(_ s: String) -> String {
-    var out = "\""
-    for u in s.unicodeScalars {
-        switch u {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\t": out += "\\t"
-        case "\r": out += "\\r"
-        default:
-            if u.value < 0x20 || u.value == 0x7F {
-                out += "\\x" + hex(Int(u.value), 2)
-            } else {
-                out.unicodeScalars.append(u)
-            }
-        }
-    }
-    return out + "\""
+    escapedQuoted(s) { "\\x" + hex($0, 2) }
 }
 
 /// A scalar written bare when it reads back as the same number text, quoted otherwise.

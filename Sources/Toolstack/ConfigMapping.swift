@@ -41,8 +41,6 @@ extension DomainPlan {
             return VifPlan(mac: mac, bridge: v.bridge, script: v.script ?? "vif-bridge", ip: v.ip,
                            type: v.type ?? "vif", backendDomid: v.backend.flatMap { UInt32($0) } ?? 0)
         }
-        var script: String? = nil
-        if case .string(let s, _)? = c.unknown[simGuestScriptKey] { script = s }
         self.init(name: c.name_label, uuid: c.uuid.bytes, type: type,
                   memoryMiB: c.memory_dynamic_max >> 20, maxMemoryMiB: c.memory_static_max >> 20,
                   vcpus: UInt32(max(c.VCPUs_at_startup, 1)), maxVCPUs: UInt32(max(c.VCPUs_max, 1)),
@@ -50,7 +48,7 @@ extension DomainPlan {
                   onPoweroff: action(c.actions_after_shutdown), onReboot: action(c.actions_after_reboot),
                   onCrash: action(c.actions_after_crash), videoramKiB: type == .hvm ? 8192 : nil,
                   disks: disks, vifs: vifs, vkbs: c.vkbs.count, vfbs: c.vfbs.count,
-                  simGuestScript: script, configJSON: c.jsonText())
+                  simGuestScript: c.platform[simGuestScriptKey], configJSON: c.jsonText())
     }
 }
 
@@ -78,8 +76,7 @@ public enum ConfigLoader {
         let base = file.contains("/") ? String(file[..<file.lastIndex(of: "/")!]) : "."
         let options = ParseOptions(baseDirectory: base, fileExists: { FileIO.exists($0) })
         let result = DomainConfiguration.parse(text: text, fileName: file, overrides: overrides, options: options)
-        // sim_guest_script is the embedded host's own key: not a typo.
-        let warnings = result.warnings.filter { !$0.message.hasPrefix("unknown key `\(simGuestScriptKey)`") }
+        let warnings = result.warnings
         guard let config = result.configuration, result.errors.isEmpty else {
             throw ConfigLoadError(diagnostics: result.diagnostics.filter { $0.severity == .error || warnings.contains($0) }.map(\.description))
         }
@@ -94,18 +91,7 @@ public enum ConfigLoader {
 /// A plan as JSON, for domains whose config JSON was not kept.
 public enum PlanJSON {
     public static func render(_ p: DomainPlan) -> String {
-        func q(_ s: String) -> String {
-            var out = "\""
-            for c in s.unicodeScalars {
-                switch c {
-                case "\"": out += "\\\""
-                case "\\": out += "\\\\"
-                case "\n": out += "\\n"
-                default: out.unicodeScalars.append(c)
-                }
-            }
-            return out + "\""
-        }
+        let q = JSONText.quoted
         return """
             {
                 "name_label": \(q(p.name)),

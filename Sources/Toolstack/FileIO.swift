@@ -137,14 +137,3 @@ func nowNanoseconds() -> UInt64 {
     clock_gettime(CLOCK_REALTIME, &ts)
     return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
 }
-
-/// Marks every descriptor above stderr close-on-exec, so that a program
-/// spawned next (a daemon, a guest script) holds none of ours: a caller
-/// waiting for our pipes or sockets to close must not wait for the daemon.
-public func closeDescriptorsOnExec() {
-    for name in FileIO.list("/proc/self/fd") {
-        guard let fd = Int32(name), fd > 2 else { continue }
-        let flags = fcntl(fd, F_GETFD)
-        if flags >= 0 && flags & FD_CLOEXEC == 0 { _ = fcntl(fd, F_SETFD, flags | FD_CLOEXEC) }
-    }
-}

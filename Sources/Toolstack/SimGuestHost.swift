@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Synchronization
+import XenStoreClient
 import XenStoreProtocol
 
 /// Set by SIGTERM/SIGINT: the guest host stops its guests' scripts and leaves.
@@ -31,7 +32,7 @@ public final class SimGuestHost {
     let toolstack: Toolstack
     let sim: SimulatedHypervisor
     let paths: HostPaths
-    let control: XenStoreConnection
+    let control: XenStoreAccess
     var guests: [UInt32: Guest] = [:] { didSet { guestsChanged = true } }
     var guestsChanged = true
     /// Guests whose connection was used since the last poll: they may hold read-ahead events.
@@ -41,9 +42,9 @@ public final class SimGuestHost {
 
     final class Guest {
         let domid: UInt32
-        let conn: XenStoreConnection
+        let conn: XenStoreAccess
         var scriptPid: pid_t = 0
-        init(domid: UInt32, conn: XenStoreConnection) {
+        init(domid: UInt32, conn: XenStoreAccess) {
             self.domid = domid
             self.conn = conn
         }
@@ -65,7 +66,7 @@ public final class SimGuestHost {
         self.toolstack = toolstack
         self.sim = sim
         self.paths = paths
-        self.control = try XenStoreConnection(socketPath: socket)
+        self.control = try XenStoreAccess(socketPath: socket)
     }
 
     /// Serves until idle. Returns false if another guest host already runs.
@@ -115,13 +116,13 @@ public final class SimGuestHost {
             if guestsChanged {
                 // The poll set changes only when guests come or go.
                 order = Array(guests.keys)
-                fds = [pollfd(fd: control.fd, events: Int16(POLLIN), revents: 0)]
-                    + order.map { pollfd(fd: guests[$0]!.conn.fd, events: Int16(POLLIN), revents: 0) }
+                fds = [pollfd(fd: control.client.fileDescriptor, events: Int16(POLLIN), revents: 0)]
+                    + order.map { pollfd(fd: guests[$0]!.conn.client.fileDescriptor, events: Int16(POLLIN), revents: 0) }
                 guestsChanged = false
             }
             for i in fds.indices { fds[i].revents = 0 }
             // Events already read off a socket (while waiting for a reply) are not seen by poll(2).
-            let pending = control.hasPendingInput || touched.contains { guests[$0]?.conn.hasPendingInput == true }
+            let pending = control.client.hasBufferedEvents || touched.contains { guests[$0]?.conn.client.hasBufferedEvents == true }
             let rc = poll(&fds, nfds_t(fds.count), pending ? 0 : 250)
             if rc < 0 && errno != EINTR {
                 for id in Array(guests.keys) { detach(id) }
@@ -160,7 +161,7 @@ public final class SimGuestHost {
     }
 
     func attach(_ domid: UInt32) {
-        guard let conn = try? XenStoreConnection(socketPath: paths.domainSocket(domid)) else { return }
+        guard let conn = try? XenStoreAccess(socketPath: paths.domainSocket(domid)) else { return }
         let guest = Guest(domid: domid, conn: conn)
         guests[domid] = guest
         touched.insert(domid)
@@ -339,42 +340,15 @@ public final class SimGuestHost {
     /// its output going to the guest's console log.
     func spawnScript(_ script: String, domid: UInt32) -> pid_t {
         try? FileIO.makeDirectories(toolstack.consoleDir)
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, toolstack.consoleLog(domid), O_WRONLY | O_APPEND | O_CREAT, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        closeDescriptorsOnExec()
-        var env: [String] = []
-        var i = 0
-        while let entry = environ[i] {
-            let text = String(cString: entry)
-            if !text.hasPrefix("XENSTORED_PATH=") && !text.hasPrefix("SWXL_DOMID=") && !text.hasPrefix("SWXL_FAULT=") {
-                env.append(text)
-            }
-            i += 1
-        }
-        env.append("XENSTORED_PATH=" + paths.domainSocket(domid))
-        env.append("SWXL_DOMID=\(domid)")
-        let argv = ["/bin/sh", "-c", script]
-        var cArgs = argv.map { strdup($0) } + [nil]
-        var cEnv = env.map { strdup($0) } + [nil]
-        defer {
-            for p in cArgs { free(p) }
-            for p in cEnv { free(p) }
-        }
-        var attr = posix_spawnattr_t()
-        posix_spawnattr_init(&attr)
-        defer { posix_spawnattr_destroy(&attr) }
-        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETPGROUP))
-        posix_spawnattr_setpgroup(&attr, 0)
-        var pid: pid_t = 0
-        guard posix_spawn(&pid, "/bin/sh", &actions, &attr, &cArgs, &cEnv) == 0 else {
+        do {
+            return try BackgroundProcess.spawn(
+                executable: "/bin/sh", arguments: ["-c", script],
+                environment: ["XENSTORED_PATH": paths.domainSocket(domid), "SWXL_DOMID": "\(domid)", "SWXL_FAULT": nil],
+                output: .append(toolstack.consoleLog(domid)))
+        } catch {
             appendConsole(domid, "swxl: cannot run sim_guest_script \(script)\n")
             return 0
         }
-        return pid
     }
 
     func reapScripts() {
@@ -387,24 +361,9 @@ public final class SimGuestHost {
     /// Starts `argv` (the guest host command) detached, unless one runs.
     public static func ensureRunning(stateDir: String, argv: [String]) {
         if isRunning(stateDir: stateDir) { return }
-        var attr = posix_spawnattr_t()
-        posix_spawnattr_init(&attr)
-        defer { posix_spawnattr_destroy(&attr) }
-        posix_spawnattr_setflags(&attr, Int16(0x80))  // POSIX_SPAWN_SETSID
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-        closeDescriptorsOnExec()
-        var cArgs = argv.map { strdup($0) } + [nil]
-        defer { for p in cArgs { free(p) } }
-        var pid: pid_t = 0
-        if posix_spawn(&pid, argv[0], &actions, &attr, &cArgs, environ) == 0 {
-            // Reaped by nobody if we exit first; if we live on, do not leave a zombie.
-            var status: Int32 = 0
-            _ = waitpid(pid, &status, WNOHANG)
-        }
+        guard let pid = try? BackgroundProcess.spawn(executable: argv[0], arguments: Array(argv.dropFirst())) else { return }
+        // Reaped by nobody if we exit first; if we live on, do not leave a zombie.
+        var status: Int32 = 0
+        _ = waitpid(pid, &status, WNOHANG)
     }
 }

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import XenStoreClient
 import XenStoreProtocol
 
 /// A failed xenstore operation.
@@ -17,8 +21,8 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String { "xenstore: \(operation): \(message)" }
 }
 
-/// What the toolstack needs from xenstore. `XenStoreConnection` speaks
-/// the wire protocol; tests may substitute their own.
+/// What the toolstack needs from xenstore. `XenStoreAccess` speaks the
+/// wire protocol through `XenStoreClient`; tests may substitute their own.
 public protocol StoreAccess: AnyObject {
     /// The value, or nil when the node does not exist.
     func read(_ path: String) throws(StoreError) -> String?
@@ -36,4 +40,150 @@ public protocol StoreAccess: AnyObject {
     func readMany(_ paths: [String]) throws(StoreError) -> [String?]
     func introduce(domid: UInt32, mfn: UInt64, port: UInt32) throws(StoreError)
     func release(domid: UInt32) throws(StoreError)
+}
+
+extension StoreError {
+    /// A client failure while doing `operation`.
+    init(_ operation: String, _ failure: XenStoreError) {
+        switch failure {
+        case .xs(let e): self.init(operation, error: e)
+        case .system(_, let code): self.init(operation, error: nil, message: String(cString: strerror(code)))
+        default: self.init(operation, error: nil, message: failure.description)
+        }
+    }
+}
+
+/// `StoreAccess` over a `XenStoreClient`: missing nodes are nil (or
+/// empty, or nothing to do), a domain's nodes go out as one pipelined
+/// transaction, and many reads as one pipeline.
+public final class XenStoreAccess: StoreAccess {
+    public let client: XenStoreClient
+
+    public init(client: XenStoreClient) {
+        self.client = client
+    }
+
+    /// Connects to the daemon's socket.
+    public convenience init(socketPath: String) throws(StoreError) {
+        do { self.init(client: try XenStoreClient(socketPath: socketPath)) } catch {
+            throw StoreError("connect \(socketPath)", error)
+        }
+    }
+
+    public func read(_ path: String) throws(StoreError) -> String? {
+        do { return try client.readIfPresent(path).map { String(decoding: $0, as: UTF8.self) } } catch {
+            throw StoreError("read \(path)", error)
+        }
+    }
+
+    public func directory(_ path: String) throws(StoreError) -> [String] {
+        do { return try client.directory(path) } catch .xs(.ENOENT) { return [] } catch {
+            throw StoreError("directory \(path)", error)
+        }
+    }
+
+    public func write(_ path: String, _ value: String) throws(StoreError) {
+        do { try client.write(path, value) } catch { throw StoreError("write \(path)", error) }
+    }
+
+    public func remove(_ path: String) throws(StoreError) {
+        do { try client.rm(path) } catch .xs(.ENOENT) {} catch { throw StoreError("rm \(path)", error) }
+    }
+
+    public func permissions(_ path: String) throws(StoreError) -> XSPermissions? {
+        do { return try client.getPermissions(path) } catch .xs(.ENOENT) { return nil } catch {
+            throw StoreError("get-perms \(path)", error)
+        }
+    }
+
+    public func setPermissions(_ path: String, _ perms: XSPermissions) throws(StoreError) {
+        do { try client.setPermissions(path, perms) } catch { throw StoreError("set-perms \(path)", error) }
+    }
+
+    /// A failed request of the commit's batch, by its label.
+    private struct BatchFailure: Error {
+        var label: String
+        var error: XenStoreError
+    }
+
+    public func commit(removals: [String], writes: [StoreNode]) throws(StoreError) {
+        var batch: [XenStoreRequest] = []
+        var labels: [String] = []
+        batch.reserveCapacity(removals.count + writes.count * 2)
+        for path in removals {
+            batch.append(.rm(path))
+            labels.append("rm \(path)")
+        }
+        // A node created by dom0 inherits its parent's permissions: a
+        // SET_PERMS is needed only where they differ from the parent's
+        // written just before in this transaction.
+        var written: [String: XSPermissions] = [:]
+        for node in writes {
+            batch.append(.write(node.path, node.value))
+            labels.append("write \(node.path)")
+            if written[XSPath.parent(of: node.path)] != node.perms || !removals.contains(where: { XSPath.isWithin(node.path, $0) }) {
+                batch.append(.setPermissions(node.path, node.perms))
+                labels.append("set-perms \(node.path)")
+            }
+            written[node.path] = node.perms
+        }
+        do {
+            try client.withTransaction(maxAttempts: 20) { tx in
+                for (i, result) in try tx.pipeline(batch).enumerated() {
+                    guard case .failure(let e) = result, !(e == .xs(.ENOENT) && batch[i].type == .rm) else { continue }
+                    // A conflict is retried by withTransaction.
+                    throw e == .xs(.EAGAIN) ? e : BatchFailure(label: labels[i], error: e) as any Error
+                }
+            }
+        } catch let failure as BatchFailure {
+            throw StoreError(failure.label, failure.error)
+        } catch let e as XenStoreError {
+            throw StoreError("transaction", e)
+        } catch {
+            throw StoreError("transaction", error: nil, message: "\(error)")
+        }
+    }
+
+    public func readMany(_ paths: [String]) throws(StoreError) -> [String?] {
+        let results: [Result<[UInt8], XenStoreError>]
+        do { results = try client.pipeline(paths.map { .read($0) }) } catch { throw StoreError("read \(paths.first ?? "")", error) }
+        var out: [String?] = []
+        out.reserveCapacity(results.count)
+        for (i, r) in results.enumerated() {
+            switch r {
+            case .success(let bytes): out.append(String(decoding: bytes, as: UTF8.self))
+            case .failure(.xs(.ENOENT)): out.append(nil)
+            case .failure(let e): throw StoreError("read \(paths[i])", e)
+            }
+        }
+        return out
+    }
+
+    public func introduce(domid: UInt32, mfn: UInt64, port: UInt32) throws(StoreError) {
+        do { try client.introduce(domid: domid, mfn: mfn, eventChannel: port) } catch {
+            throw StoreError("introduce domain \(domid)", error)
+        }
+    }
+
+    public func release(domid: UInt32) throws(StoreError) {
+        do { try client.release(domid: domid) } catch .xs(.ENOENT) {} catch {
+            throw StoreError("release domain \(domid)", error)
+        }
+    }
+
+    // MARK: watches (the simulated guests' host)
+
+    public func watch(_ path: String, token: String) throws(StoreError) {
+        do { try client.watch(path, token: token) } catch { throw StoreError("watch \(path)", error) }
+    }
+
+    /// The next watch event; waits at most `timeoutMs` (-1: forever). Nil on timeout.
+    public func nextEvent(timeoutMs: Int32) throws(StoreError) -> (path: String, token: String)? {
+        do {
+            let event = try client.nextWatchEvent(timeout: timeoutMs < 0 ? nil : .milliseconds(timeoutMs))
+            return event.map { ($0.path, $0.token) }
+        } catch {
+            throw StoreError("watch event", error)
+        }
+    }
 }

@@ -29,8 +29,8 @@ public enum ToolstackHost {
             hypervisor = try openXenHypervisor()
             socket = HostPaths.clientSocket(environment: env, default: HostPaths.systemSocket)
         }
-        let store: XenStoreConnection
-        do { store = try XenStoreConnection(socketPath: socket) } catch { throw .store(error) }
+        let store: XenStoreAccess
+        do { store = try XenStoreAccess(socketPath: socket) } catch { throw .store(error) }
         let toolstack = Toolstack(hypervisor: hypervisor, store: store, stateDir: paths.stateDir,
                                   faults: FaultInjection(environment: env))
         toolstack.recoverInterruptedCreates()

@@ -125,77 +125,13 @@ public struct XenStoreConnector: Sendable {
         }
     }
 
-    /// Starts `argv` in a new session with stdin/stdout/stderr on
-    /// /dev/null and no other inherited descriptor (so it holds none of the
-    /// caller's pipes), no signal blocked or ignored, `extra` added to
+    /// Starts `argv` detached (``BackgroundProcess``), `extra` added to
     /// the environment. Returns the child's pid.
     static func spawn(_ argv: [String], environment extra: [String: String]) throws(XenStoreError) -> pid_t {
         guard let program = argv.first else { throw .daemonUnavailable("empty daemon command") }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-        // Nothing else: a daemon holding an inherited descriptor (a parent's
-        // pipe, or the socket Foundation watches to see a child exit) would
-        // keep whoever started us waiting for as long as the daemon lives.
-        for fd in openDescriptors() where fd > 2 {
-            posix_spawn_file_actions_addclose(&actions, fd)
-        }
-        var attr = posix_spawnattr_t()
-        posix_spawnattr_init(&attr)
-        defer { posix_spawnattr_destroy(&attr) }
-        // A clean slate for signals too: a caller's thread may block some
-        // (Dispatch's worker threads block nearly all) or ignore some, and
-        // a daemon that inherited that would never see SIGTERM.
-        var noSignals = sigset_t()
-        sigemptyset(&noSignals)
-        posix_spawnattr_setsigmask(&attr, &noSignals)
-        var allSignals = sigset_t()
-        sigfillset(&allSignals)
-        posix_spawnattr_setsigdefault(&attr, &allSignals)
-        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | Self.spawnSetsid))
-
-        var env: [String] = []
-        var index = 0
-        while let entry = environ[index] {
-            let text = String(cString: entry)
-            let name = text.prefix(while: { $0 != "=" })
-            if extra[String(name)] == nil { env.append(text) }
-            index += 1
-        }
-        for (name, value) in extra { env.append("\(name)=\(value)") }
-
-        var cArgs = argv.map { strdup($0) } + [nil]
-        var cEnv = env.map { strdup($0) } + [nil]
-        defer {
-            for p in cArgs { free(p) }
-            for p in cEnv { free(p) }
-        }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, program, &actions, &attr, &cArgs, &cEnv)
-        guard rc == 0 else { throw .system("posix_spawn \(program)", rc) }
-        return pid
+        return try BackgroundProcess.spawn(executable: program, arguments: Array(argv.dropFirst()),
+                                           environment: extra.mapValues { Optional($0) })
     }
-
-    /// This process's open descriptors, from /proc/self/fd. (glibc closes
-    /// one that is gone by spawn time without complaint.)
-    static func openDescriptors() -> [Int32] {
-        guard let dir = opendir("/proc/self/fd") else { return [] }
-        defer { closedir(dir) }
-        var fds: [Int32] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-            }
-            if let fd = Int32(name), fd != dirfd(dir) { fds.append(fd) }
-        }
-        return fds
-    }
-
-    /// glibc's POSIX_SPAWN_SETSID.
-    static let spawnSetsid: Int32 = 0x80
 
     static func makeDirectories(_ path: String) throws(XenStoreError) {
         var prefix = ""

@@ -107,6 +107,53 @@ public final class XenStoreClient: XenStoreOperations, Sendable {
             }
         }
 
+        /// Sends `requests` and collects their replies in order, at most
+        /// `window` in flight so neither side's buffers fill up. An error
+        /// reply is that request's result; anything else that goes wrong
+        /// throws and closes the connection.
+        mutating func pipeline(_ requests: [XenStoreRequest], transaction: UInt32,
+                               window: Int) throws(XenStoreError) -> [Result<[UInt8], XenStoreError>] {
+            guard fd >= 0 else { throw .disconnected }
+            if let big = requests.first(where: { $0.payload.count > XSMessage.maxPayload }) {
+                throw .payloadTooLarge(big.payload.count)
+            }
+            var results: [Result<[UInt8], XenStoreError>] = []
+            results.reserveCapacity(requests.count)
+            var start = 0
+            while start < requests.count {
+                let end = min(start + window, requests.count)
+                let firstID = nextRequestID
+                var bytes: [UInt8] = []
+                for request in requests[start..<end] {
+                    let id = nextRequestID
+                    nextRequestID = nextRequestID == UInt32.max ? 1 : nextRequestID + 1
+                    bytes += XSMessage(request.type, requestID: id, transactionID: transaction, payload: request.payload).encoded()
+                }
+                do { try Transport.writeAll(fd, bytes, socket: isSocket) } catch { throw fail(error) }
+                var id = firstID
+                for request in requests[start..<end] {
+                    var reply = try nextMessage()
+                    while reply == nil {
+                        try fill()
+                        reply = try nextMessage()
+                    }
+                    guard let reply, reply.requestID == id else {
+                        throw fail(.protocolViolation("reply to request \(reply?.requestID ?? 0), expected \(id)"))
+                    }
+                    if reply.type == XSType.error.rawValue {
+                        results.append(.failure(.xs(XSError(payload: reply.payload))))
+                    } else if reply.type == request.type.rawValue {
+                        results.append(.success(reply.payload))
+                    } else {
+                        throw fail(.protocolViolation("reply of type \(reply.type) to \(request.type)"))
+                    }
+                    id = id == UInt32.max ? 1 : id + 1
+                }
+                start = end
+            }
+            return results
+        }
+
         mutating func nextEvent(deadline: Int64?) throws(XenStoreError) -> XenStoreWatchEvent? {
             while true {
                 // Decode what has arrived; anything but an event here is a
@@ -116,11 +163,12 @@ public final class XenStoreClient: XenStoreOperations, Sendable {
                 guard fd >= 0 else { throw .disconnected }
                 var wait: Int32 = -1
                 if let deadline {
+                    // Past the deadline, still take what is already readable.
                     let left = deadline - Transport.nowNanoseconds()
-                    if left <= 0 { return nil }
-                    wait = Int32(clamping: (left + 999_999) / 1_000_000)
+                    wait = left <= 0 ? 0 : Int32(clamping: (left + 999_999) / 1_000_000)
                 }
-                if try Transport.waitReadable(fd, milliseconds: wait) { try fill() }
+                guard try Transport.waitReadable(fd, milliseconds: wait) else { return nil }
+                try fill()
             }
         }
     }
@@ -167,6 +215,35 @@ public final class XenStoreClient: XenStoreOperations, Sendable {
     /// Outside any transaction.
     public func request(_ type: XSType, _ payload: [UInt8]) throws(XenStoreError) -> [UInt8] {
         try request(type, payload, transaction: 0)
+    }
+
+    /// Sends all `requests` before reading any reply (a few dozen in
+    /// flight at a time), then returns each request's result in order: its
+    /// reply's payload, or the error the daemon answered it with. One round
+    /// trip for many requests instead of one each. A failed request does not
+    /// stop the others; an I/O failure or protocol violation throws (and
+    /// closes the connection), and an oversized request throws
+    /// ``XenStoreError/payloadTooLarge(_:)`` before anything is sent.
+    public func pipeline(_ requests: [XenStoreRequest], transaction: UInt32 = 0) throws(XenStoreError) -> [Result<[UInt8], XenStoreError>] {
+        try channel.withLock { ch in
+            Result { () throws(XenStoreError) in try ch.pipeline(requests, transaction: transaction, window: Self.pipelineWindow) }
+        }.get()
+    }
+
+    /// Requests in flight at once in ``pipeline(_:transaction:)``.
+    static let pipelineWindow = 64
+
+    /// The connection's descriptor (-1 once closed), to wait on with
+    /// poll(2) beside others. Read only through the client.
+    public var fileDescriptor: Int32 { channel.withLock { $0.fd } }
+
+    /// Whether watch events were already read off the connection (while
+    /// waiting for a reply): poll(2) on ``fileDescriptor`` would not report them.
+    public var hasBufferedEvents: Bool {
+        channel.withLock { ch in
+            while ch.fd >= 0, (try? ch.nextMessage()) != nil {}
+            return !ch.events.isEmpty
+        }
     }
 
     // MARK: Watches
@@ -309,5 +386,35 @@ public struct XenStoreTransaction: XenStoreOperations, Sendable {
 
     public func request(_ type: XSType, _ payload: [UInt8]) throws(XenStoreError) -> [UInt8] {
         try client.request(type, payload, transaction: id)
+    }
+
+    /// ``XenStoreClient/pipeline(_:transaction:)`` in this transaction.
+    public func pipeline(_ requests: [XenStoreRequest]) throws(XenStoreError) -> [Result<[UInt8], XenStoreError>] {
+        try client.pipeline(requests, transaction: id)
+    }
+}
+
+/// One request of a ``XenStoreClient/pipeline(_:transaction:)``.
+public struct XenStoreRequest: Sendable, Equatable {
+    public var type: XSType
+    public var payload: [UInt8]
+
+    public init(_ type: XSType, _ payload: [UInt8]) {
+        self.type = type
+        self.payload = payload
+    }
+
+    public static func read(_ path: String) -> XenStoreRequest { .init(.read, XSPayload.strings([path])) }
+
+    public static func write(_ path: String, _ value: some Collection<UInt8>) -> XenStoreRequest {
+        .init(.write, XSPayload.strings([path]) + value)
+    }
+
+    public static func write(_ path: String, _ value: String) -> XenStoreRequest { write(path, value.utf8) }
+
+    public static func rm(_ path: String) -> XenStoreRequest { .init(.rm, XSPayload.strings([path])) }
+
+    public static func setPermissions(_ path: String, _ permissions: XSPermissions) -> XenStoreRequest {
+        .init(.setPerms, XSPayload.strings([path] + permissions.entries.map(\.description)))
     }
 }

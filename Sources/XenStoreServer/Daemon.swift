@@ -72,6 +72,11 @@ public enum Daemon {
         }
         stopPipeWriteEnd = pipeEnds[1]
         signal(SIGPIPE, SIG_IGN)
+        // Whatever mask this thread was started with, the stop signals get through.
+        var stopSignals = sigset_t()
+        sigemptyset(&stopSignals)
+        for sig in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&stopSignals, sig) }
+        pthread_sigmask(SIG_UNBLOCK, &stopSignals, nil)
         for sig in [SIGTERM, SIGINT, SIGHUP] {
             signal(sig) { _ in
                 var byte: UInt8 = 1
@@ -113,7 +118,16 @@ public enum Daemon {
         var attr = posix_spawnattr_t()
         posix_spawnattr_init(&attr)
         defer { posix_spawnattr_destroy(&attr) }
-        posix_spawnattr_setflags(&attr, Self.spawnSetsid)
+        // No signal blocked or ignored: a caller's thread may block some
+        // (Dispatch's worker threads block nearly all), and a daemon that
+        // inherited that would never see SIGTERM.
+        var noSignals = sigset_t()
+        sigemptyset(&noSignals)
+        posix_spawnattr_setsigmask(&attr, &noSignals)
+        var allSignals = sigset_t()
+        sigfillset(&allSignals)
+        posix_spawnattr_setsigdefault(&attr, &allSignals)
+        posix_spawnattr_setflags(&attr, Self.spawnSetsid | Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }

@@ -3,6 +3,7 @@ import ArgumentParser
 import Glibc
 #endif
 import Toolstack
+import XenStoreClient
 import XenStoreProtocol
 
 var domainBenchmarks: [any ParsableCommand.Type] { [DomainsBenchmark.self] }
@@ -54,7 +55,7 @@ struct DomainsBenchmark: ParsableCommand {
 
         let toolstack = try ToolstackHost.open(kind: .embedded, environment: env) { paths in
             _ = BenchSupport.spawnAndWait([swxl, "xenstored"])
-            for _ in 0..<500 where (try? XenStoreConnection(socketPath: paths.daemonSocket)) == nil { usleep(10_000) }
+            for _ in 0..<500 where (try? XenStoreClient(socketPath: paths.daemonSocket)) == nil { usleep(10_000) }
         }
         if !noGuests { SimGuestHost.ensureRunning(stateDir: state, argv: [swxl, "_sim-guests"]) }
         print("swxl-bench domains: embedded host in \(state), kernel \(kernel), guests \(noGuests ? "off" : "on")")
@@ -101,7 +102,7 @@ struct DomainsBenchmark: ParsableCommand {
         var lists: [Double] = [], clis: [Double] = []
         for _ in 0..<runs {
             let t0 = BenchSupport.now()
-            let status = BenchSupport.spawnAndWait([swxl, "list"], quiet: true)
+            let status = BenchSupport.spawnAndWait([swxl, "list"])
             lists.append(BenchSupport.now() - t0)
             if status != 0 { print("swxl list failed: \(status)") }
         }
@@ -109,7 +110,7 @@ struct DomainsBenchmark: ParsableCommand {
         for i in 0..<runs {
             _ = try? writeFile(cfg, "name = \"cli\(i)\"\nkernel = \"\(kernel)\"\nmemory = 16\n")
             let t0 = BenchSupport.now()
-            let status = BenchSupport.spawnAndWait([swxl, "create", "-q", cfg], quiet: true)
+            let status = BenchSupport.spawnAndWait([swxl, "create", "-q", cfg])
             clis.append(BenchSupport.now() - t0)
             if status != 0 { print("swxl create failed: \(status)") }
             if let id = try? toolstack.resolve("cli\(i)") { try? toolstack.destroy(domid: id) }
@@ -185,23 +186,10 @@ enum BenchSupport {
     /// Lets the guest host catch up (it attaches new domains in the background).
     static func settle() { usleep(500_000) }
 
+    /// Runs `argv` to its end, output discarded; its exit status.
     @discardableResult
-    static func spawnAndWait(_ argv: [String], quiet: Bool = true) -> Int32 {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        if quiet {
-            posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-            posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-        }
-        closeDescriptorsOnExec()
-        var cArgs = argv.map { strdup($0) } + [nil]
-        defer { for p in cArgs { free(p) } }
-        var pid: pid_t = 0
-        guard posix_spawn(&pid, argv[0], &actions, nil, &cArgs, environ) == 0 else { return 127 }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        return (status >> 8) & 0xff
+    static func spawnAndWait(_ argv: [String]) -> Int32 {
+        BackgroundProcess.run(executable: argv[0], arguments: Array(argv.dropFirst()))
     }
 
     /// Stops the daemons of the benchmark's host and removes its state dir.

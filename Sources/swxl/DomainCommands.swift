@@ -1,4 +1,5 @@
 import ArgumentParser
+import DomainConfig
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -113,12 +114,12 @@ struct ListCommand: ParsableCommand {
         if json {
             let items = domains.map { d -> String in
                 let i = d.info
-                var fields = ["\"name\": \(Fmt.json(d.name))", "\"domid\": \(i.domid)", "\"uuid\": \(Fmt.json(DomainHandle.format(i.uuid)))",
+                var fields = ["\"name\": \(JSONText.quoted(d.name))", "\"domid\": \(i.domid)", "\"uuid\": \(JSONText.quoted(DomainHandle.format(i.uuid)))",
                               "\"memory_kib\": \(i.currentMemoryKiB)", "\"max_memory_kib\": \(i.maxMemoryKiB)",
                               "\"vcpus\": \(i.onlineVCPUs)", "\"max_vcpus\": \(i.maxVCPUs)",
-                              "\"state\": \(Fmt.json(Fmt.stateName(i)))", "\"state_letters\": \(Fmt.json(i.stateLetters))",
+                              "\"state\": \(JSONText.quoted(Fmt.stateName(i)))", "\"state_letters\": \(JSONText.quoted(i.stateLetters))",
                               "\"cpu_time\": \(Fmt.fixed(Double(i.cpuTimeNs) / 1e9, places: 3))"]
-                fields.append("\"shutdown_reason\": " + (i.shutdown ? Fmt.json(i.shutdownReason?.name ?? "poweroff") : "null"))
+                fields.append("\"shutdown_reason\": " + (i.shutdown ? JSONText.quoted(i.shutdownReason?.name ?? "poweroff") : "null"))
                 return "  {" + fields.joined(separator: ", ") + "}"
             }
             out("[\n" + items.joined(separator: ",\n") + (items.isEmpty ? "" : "\n") + "]\n")
@@ -226,7 +227,7 @@ struct PauseCommand: ParsableCommand {
     @Argument(help: "The domain (name or domid).") var domain: String
     func run() throws {
         let t = try hostOptions.open()
-        do { try t.pause(domid: try DomainCLI.resolve(t, domain)) } catch let e as ExitCode { throw e } catch { throw DomainCLI.fail(error) }
+        try DomainCLI.reporting { try t.pause(domid: try DomainCLI.resolve(t, domain)) }
     }
 }
 
@@ -236,7 +237,7 @@ struct UnpauseCommand: ParsableCommand {
     @Argument(help: "The domain (name or domid).") var domain: String
     func run() throws {
         let t = try hostOptions.open(startGuests: true)
-        do { try t.unpause(domid: try DomainCLI.resolve(t, domain)) } catch let e as ExitCode { throw e } catch { throw DomainCLI.fail(error) }
+        try DomainCLI.reporting { try t.unpause(domid: try DomainCLI.resolve(t, domain)) }
         DomainCLI.ensureSimGuests(t)
     }
 }
@@ -248,7 +249,7 @@ struct RenameCommand: ParsableCommand {
     @Argument(help: "The new name.") var newName: String
     func run() throws {
         let t = try hostOptions.open()
-        do { try t.rename(domid: try DomainCLI.resolve(t, domain), to: newName) } catch let e as ExitCode { throw e } catch { throw DomainCLI.fail(error) }
+        try DomainCLI.reporting { try t.rename(domid: try DomainCLI.resolve(t, domain), to: newName) }
     }
 }
 
@@ -261,7 +262,7 @@ struct MemSetCommand: ParsableCommand {
     func run() throws {
         guard let mib = DomainCLI.parseMemory(memory) else { throw ValidationError("invalid memory size '\(memory)'") }
         let t = try hostOptions.open(startGuests: true)
-        do { try t.setMemoryTarget(domid: try DomainCLI.resolve(t, domain), mib: mib) } catch let e as ExitCode { throw e } catch { throw DomainCLI.fail(error) }
+        try DomainCLI.reporting { try t.setMemoryTarget(domid: try DomainCLI.resolve(t, domain), mib: mib) }
     }
 }
 
@@ -274,7 +275,7 @@ struct MemMaxCommand: ParsableCommand {
     func run() throws {
         guard let mib = DomainCLI.parseMemory(memory) else { throw ValidationError("invalid memory size '\(memory)'") }
         let t = try hostOptions.open()
-        do { try t.setMemoryMax(domid: try DomainCLI.resolve(t, domain), mib: mib) } catch let e as ExitCode { throw e } catch { throw DomainCLI.fail(error) }
+        try DomainCLI.reporting { try t.setMemoryMax(domid: try DomainCLI.resolve(t, domain), mib: mib) }
     }
 }
 
@@ -286,7 +287,7 @@ struct VCPUSetCommand: ParsableCommand {
     @Argument(help: "How many vcpus online.") var count: UInt32
     func run() throws {
         let t = try hostOptions.open(startGuests: true)
-        do { try t.setVCPUs(domid: try DomainCLI.resolve(t, domain), count: count) } catch let e as ExitCode { throw e } catch { throw DomainCLI.fail(error) }
+        try DomainCLI.reporting { try t.setVCPUs(domid: try DomainCLI.resolve(t, domain), count: count) }
     }
 }
 

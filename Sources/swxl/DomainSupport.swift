@@ -1,8 +1,10 @@
 import ArgumentParser
+import DomainConfig
 #if canImport(Glibc)
 import Glibc
 #endif
 import Toolstack
+import XenStoreClient
 import XenStoreProtocol
 
 /// `--host` on every domain command.
@@ -56,17 +58,17 @@ enum DomainCLI {
     /// Starts the embedded xenstored (`swxl xenstored`, which detaches) if
     /// nothing answers on its socket, and waits until it does.
     static func ensureDaemon(_ paths: HostPaths, start: Bool = true) throws {
-        if (try? XenStoreConnection(socketPath: paths.daemonSocket)) != nil { return }
+        if (try? XenStoreClient(socketPath: paths.daemonSocket)) != nil { return }
         guard start else { throw ToolstackError.system("no xenstored answers at \(paths.daemonSocket)") }
         var st = stat()
         if stat(paths.xenstoredDir, &st) != 0 { mkdirs(paths.xenstoredDir) }
         let lockFD = open(paths.xenstoredDir + "/autostart.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         defer { if lockFD >= 0 { close(lockFD) } }
         if lockFD >= 0 { flock(lockFD, LOCK_EX) }
-        if (try? XenStoreConnection(socketPath: paths.daemonSocket)) != nil { return }
-        let status = run([executable(), "xenstored"], quiet: true)
+        if (try? XenStoreClient(socketPath: paths.daemonSocket)) != nil { return }
+        let status = BackgroundProcess.run(executable: executable(), arguments: ["xenstored"])
         for _ in 0..<500 {
-            if (try? XenStoreConnection(socketPath: paths.daemonSocket)) != nil { return }
+            if (try? XenStoreClient(socketPath: paths.daemonSocket)) != nil { return }
             usleep(10_000)
         }
         throw ToolstackError.system("the embedded xenstored did not answer at \(paths.daemonSocket) (swxl xenstored exited \(status))")
@@ -80,27 +82,10 @@ enum DomainCLI {
         }
     }
 
-    /// Runs a program and waits; its exit status.
-    @discardableResult
-    static func run(_ argv: [String], quiet: Bool) -> Int32 {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        if quiet {
-            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-            posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-            posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-        }
-        // Nothing else of ours goes to the child (a daemon holding our
-        // caller's descriptors would keep it waiting for our exit).
-        closeDescriptorsOnExec()
-        var cArgs = argv.map { strdup($0) } + [nil]
-        defer { for p in cArgs { free(p) } }
-        var pid: pid_t = 0
-        guard posix_spawn(&pid, argv[0], &actions, nil, &cArgs, environ) == 0 else { return 127 }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        return (status >> 8) & 0xff
+    /// Runs `body`; a failure is printed as xl does and exits 1 (an
+    /// `ExitCode` passes through as it is).
+    static func reporting<R>(_ body: () throws -> R) throws -> R {
+        do { return try body() } catch let e as ExitCode { throw e } catch { throw fail(error) }
     }
 
     /// Prints an error as xl does and gives the exit code (1).
@@ -168,28 +153,6 @@ enum Fmt {
         var frac = String(whole % UInt64(scale))
         while frac.count < places { frac = "0" + frac }
         return (negative ? "-" : "") + "\(intPart)" + (places > 0 ? "." + frac : "")
-    }
-
-    /// A JSON string literal.
-    static func json(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 {
-                    let hex = String(u.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        return out + "\""
     }
 
     /// The words of `state` in `--json`.

@@ -248,6 +248,14 @@ func readXenExample(_ name: String) throws -> ParseResult {
         #expect(r.configuration?.unknown == ["memroy": .string("128", zero), "frobnicate": .list([.string("1", zero)], zero)])
     }
 
+    /// `sim_guest_script` is swxl's own key (the embedded host's simulated guest), not a typo.
+    @Test func simGuestScriptIsAKnownKey() {
+        let r = parseXL("name=\"g\"\nkernel=\"/k\"\nsim_guest_script=\"/bin/guest.sh\"\n")
+        #expect(messages(r) == [])
+        #expect(r.configuration?.platform == ["sim_guest_script": "/bin/guest.sh"])
+        #expect(r.configuration?.unknown == [:])
+    }
+
     @Test func kernelFilesMustExistUnlessABootloaderReadsThem() {
         let options = ParseOptions(baseDirectory: "/cfg", fileExists: { $0 == "/cfg/kernels/ok" }, makeUUID: { fixedUUID })
         let ok = parseXL("name=\"g\"\nkernel=\"kernels/ok\"\n", options: options)

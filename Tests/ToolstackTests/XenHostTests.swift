@@ -1,3 +1,4 @@
+import Synchronization
 import Foundation
 import Testing
 @testable import Toolstack
@@ -163,6 +164,34 @@ import Testing
         // The directory is root's (our user's) alone.
         let mode = try FileManager.default.attributesOfItem(atPath: cache)[.posixPermissions] as? Int
         #expect(mode == 0o700)
+    }
+
+    /// Several creates may unpack at once (threads of one process here):
+    /// each must get its own kernel, whole.
+    @Test func concurrentUnpacksDoNotMix() throws {
+        defer { cleanup() }
+        let seeds: [UInt8] = Array(10..<18)
+        var elves: [Data] = []
+        var paths: [String] = []
+        for seed in seeds {
+            let elf = Self.fakeELF(seed: seed, size: 3_000_000)
+            elves.append(elf)
+            let tool = seed % 2 == 0 ? ("gzip", ["-c"]) : ("xz", ["-c", "-0", "--check=crc32"])
+            let packed = try Self.compress(elf, tool.0, tool.1)
+            paths.append(try write(seed % 2 == 0 ? packed : Self.bzImage(payload: packed), "k\(seed)"))
+        }
+        let results = Mutex<[Int: String]>([:])
+        let inputs = paths, cache = cache
+        DispatchQueue.concurrentPerform(iterations: inputs.count) { i in
+            let got = try? XenKernelCache.loadablePath(for: inputs[i], directory: cache)
+            results.withLock { $0[i] = got }
+        }
+        let got = results.withLock { $0 }
+        for i in paths.indices {
+            let path = try #require(got[i])
+            #expect(path.hasPrefix(cache + "/"), "kernel \(i) was not unpacked")
+            #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == elves[i], "kernel \(i) unpacked wrong")
+        }
     }
 
     @Test func bzImageWithXZPayloadIsUnpacked() throws {
