@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Path rules of xenstore.
 ///
 /// Absolute paths start with `/`, use only `[A-Za-z0-9-/_@]`, have no
@@ -37,29 +41,44 @@ public enum XSPath {
 
     /// Whether `path` is a valid absolute node name.
     public static func isValidAbsolute(_ path: String) -> Bool {
-        let bytes = path.utf8
-        guard bytes.first == UInt8(ascii: "/"), bytes.count <= absoluteMax else { return false }
+        // One pass over the contiguous UTF-8 (native strings always are):
+        // this runs for every request, so no String slicing or Unicode-aware
+        // comparison here.
+        var path = path
+        return path.withUTF8(isValidAbsolute(bytes:))
+    }
+
+    static func isValidAbsolute(bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let first = bytes.first, first == slash, bytes.count <= absoluteMax else { return false }
         if bytes.count == 1 { return true }
         var previousSlash = false
         for b in bytes {
-            let slash = b == UInt8(ascii: "/")
-            if slash && previousSlash { return false }
-            guard slash || isNameByte(b) else { return false }
-            previousSlash = slash
+            let isSlash = b == slash
+            if isSlash && previousSlash { return false }
+            guard isSlash || isNameByte(b) else { return false }
+            previousSlash = isSlash
         }
         if previousSlash { return false }
-        return relativeLength(path) <= relativeMax
+        return relativeLength(bytes) <= relativeMax
     }
 
     /// The length of `path` below `/local/domain/<domid>/`, or its whole length elsewhere.
     static func relativeLength(_ path: String) -> Int {
-        let prefix = "/local/domain/"
-        guard path.hasPrefix(prefix) else { return path.utf8.count }
-        let rest = path.utf8.dropFirst(prefix.utf8.count)
-        let digits = rest.prefix(while: { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") })
-        guard !digits.isEmpty, rest.dropFirst(digits.count).first == UInt8(ascii: "/") else { return path.utf8.count }
-        return rest.count - digits.count - 1
+        var path = path
+        return path.withUTF8(relativeLength)
     }
+
+    static func relativeLength(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
+        let prefix: StaticString = "/local/domain/"
+        let n = prefix.utf8CodeUnitCount
+        guard bytes.count > n, memcmp(bytes.baseAddress!, prefix.utf8Start, n) == 0 else { return bytes.count }
+        var i = n
+        while i < bytes.count, bytes[i] >= UInt8(ascii: "0"), bytes[i] <= UInt8(ascii: "9") { i += 1 }
+        guard i > n, i < bytes.count, bytes[i] == slash else { return bytes.count }
+        return bytes.count - i - 1
+    }
+
+    private static let slash = UInt8(ascii: "/")
 
     static func isNameByte(_ b: UInt8) -> Bool {
         switch b {
@@ -90,9 +109,14 @@ public enum XSPath {
 
     /// Whether `path` is `ancestor` or lies below it.
     public static func isWithin(_ path: String, _ ancestor: String) -> Bool {
-        if ancestor == "/" { return path.utf8.first == UInt8(ascii: "/") }
-        guard path.hasPrefix(ancestor) else { return false }
-        let rest = path.utf8.dropFirst(ancestor.utf8.count)
-        return rest.isEmpty || rest.first == UInt8(ascii: "/")
+        if ancestor == "/" { return path.utf8.first == slash }
+        if ancestor.isEmpty || path.isEmpty { return false }
+        var path = path, ancestor = ancestor
+        return path.withUTF8 { p in
+            ancestor.withUTF8 { a in
+                p.count >= a.count && memcmp(p.baseAddress!, a.baseAddress!, a.count) == 0
+                    && (p.count == a.count || p[a.count] == slash)
+            }
+        }
     }
 }

@@ -44,6 +44,14 @@ import Testing
         #expect(XSPath.isWithin("/a", "/a"))
         #expect(!XSPath.isWithin("/ab", "/a"))
         #expect(XSPath.isWithin("/x", "/"))
+        #expect(!XSPath.isWithin("/a", "/a/b"))
+        #expect(!XSPath.isWithin("/a", ""))
+        #expect(!XSPath.isWithin("", "/a"))
+        #expect(XSPath.relativeLength("/local/domain/12/ab") == 2)
+        #expect(XSPath.relativeLength("/local/domain/12") == 16)
+        #expect(XSPath.relativeLength("/local/domain//ab") == 17)
+        #expect(XSPath.relativeLength("/local/domain/x/ab") == 18)
+        #expect(XSPath.relativeLength("/vm/ab") == 6)
         #expect(XSPath.domainPath(12) == "/local/domain/12")
     }
 }
