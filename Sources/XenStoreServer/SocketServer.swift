@@ -47,7 +47,8 @@ public final class SocketServer {
     private let store: Store
     private let logger: Logger
     private let paths: HostPaths
-    private let epfd: Int32
+    /// -1 once closed: ``shutdown()`` may run twice (explicitly, then from deinit).
+    private var epfd: Int32
     private var listeners: [Int32: Listener] = [:]
     private var listenerPaths: [Int32: String] = [:]
     private var domainListeners: [UInt32: Int32] = [:]
@@ -136,6 +137,7 @@ public final class SocketServer {
         listenerPaths.removeAll()
         domainListeners.removeAll()
         if epfd >= 0 { Glibc.close(epfd) }
+        epfd = -1
     }
 
     // MARK: Sockets

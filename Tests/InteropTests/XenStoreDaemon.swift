@@ -121,7 +121,9 @@ func run(_ program: String, _ arguments: [String], socket: String, stdin: String
 
 /// A minimal blocking client speaking raw frames, for what the tools cannot do.
 final class WireClient {
-    let fd: Int32
+    /// -1 once closed: a throwing init still runs deinit, and closing a
+    /// descriptor twice closes whatever another thread opened under its number.
+    private(set) var fd: Int32
     private var decoder = XSFrameDecoder()
     private var nextID: UInt32 = 1
 
@@ -137,14 +139,16 @@ final class WireClient {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
         guard rc == 0 else {
+            let err = errno
             close(fd)
-            throw DaemonError("connect \(path): errno \(errno)")
+            fd = -1
+            throw DaemonError("connect \(path): errno \(err)")
         }
         var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     }
 
-    deinit { close(fd) }
+    deinit { if fd >= 0 { close(fd) } }
 
     func sendRaw(_ bytes: [UInt8]) {
         var offset = 0
