@@ -666,12 +666,15 @@ _swxl_xenstored() {
     repeating_flags=()
     non_repeating_flags=(-f --foreground -N --no-fork --memory-only -K --keep-orphans -v --verbose --version -h --help)
     repeating_options=()
-    non_repeating_options=(--state-dir -E --entry-nb -W --watch-nb -S --entry-size -t --transaction -A --perm-nb --outstanding --log-level)
+    non_repeating_options=(--state-dir --busy-poll-us -E --entry-nb -W --watch-nb -S --entry-size -t --transaction -A --perm-nb --outstanding --log-level)
     __swxl_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
     '--state-dir')
+        return
+        ;;
+    '--busy-poll-us')
         return
         ;;
     '-E'|'--entry-nb')

@@ -18,6 +18,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var quotas = Quotas()
     /// Keep the nodes a released domain owned.
     public var keepOrphans = false
+    /// How long the loop polls without sleeping after handling requests.
+    public var busyPollMicroseconds: UInt64 = 50
 
     public init(paths: HostPaths, environment: [String: String]) {
         self.paths = paths
@@ -94,6 +96,7 @@ public enum Daemon {
         let server = try SocketServer(store: store, paths: config.paths, socketPath: config.socketPath,
                                       readOnlySocketPath: config.readOnlySocketPath, logger: logger)
         server.stop(whenReadable: pipeEnds[0])
+        server.spinNanoseconds = config.busyPollMicroseconds * 1000
         logger.info("xenstored listening on \(config.socketPath) (\(config.memoryOnly ? "memory only" : config.databasePath))")
         ready()
         server.run()

@@ -32,6 +32,9 @@ struct Xenstored: ParsableCommand {
     @Flag(name: .long, help: "Keep the tree in memory only: nothing survives a restart.")
     var memoryOnly = false
 
+    @Option(name: .long, help: "Microseconds to poll without sleeping after handling requests (0: never). Keeps round trips short where waking an idle CPU is slow, as on a VM.")
+    var busyPollUs: UInt64 = 50
+
     @Option(name: [.customShort("E"), .customLong("entry-nb")], help: "Nodes an unprivileged domain may own.")
     var entries = Quotas().entriesPerDomain
 
@@ -80,6 +83,7 @@ struct Xenstored: ParsableCommand {
         let paths = stateDir.map { HostPaths(stateDir: $0) } ?? HostPaths(environment: environment, uid: getuid())
         var config = DaemonConfiguration(paths: paths, environment: environment)
         config.memoryOnly = memoryOnly
+        config.busyPollMicroseconds = busyPollUs
         config.keepOrphans = keepOrphans
         config.quotas.entriesPerDomain = entries
         config.quotas.watchesPerDomain = watches
