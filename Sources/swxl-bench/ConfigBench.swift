@@ -11,7 +11,7 @@ struct ConfigBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "config",
         abstract: "Config parsing: MB/s for one 10,000-line xl.cfg file, files/s for 1000 small ones.",
-        discussion: "Build with -c release: swift run -c release swxl-bench config"
+        discussion: "Run it through scripts/bench-config (a release build)"
     )
 
     @Option(help: "Lines in the large file.")
