@@ -65,7 +65,7 @@ let package = Package(
         ]),
 
         .testTarget(name: "XenStoreProtocolTests", dependencies: ["XenStoreProtocol"]),
-        .testTarget(name: "XenStoreServerTests", dependencies: ["XenStoreServer", "XenStoreProtocol"]),
+        .testTarget(name: "XenStoreServerTests", dependencies: ["XenStoreServer", "XenStoreProtocol", "CSQLite"]),
         .testTarget(name: "XenStoreClientTests", dependencies: ["XenStoreClient", "XenStoreServer", "XenStoreProtocol"]),
         .testTarget(name: "DomainConfigTests", dependencies: [
             "DomainConfig",

@@ -4,8 +4,9 @@ import XenStoreProtocol
 /// What the store writes through to: every change of one request goes in
 /// one batch, and the batch is durable before the request is answered.
 public protocol Storage: AnyObject {
-    /// Everything stored: the nodes by path, and the introduced domains.
-    func load() throws(StorageError) -> (nodes: [String: Node], domains: [DomainRecord])
+    /// Everything stored: the nodes in creation order (child lists empty:
+    /// the store rebuilds them), and the introduced domains.
+    func load() throws(StorageError) -> (nodes: [(path: String, node: Node)], domains: [DomainRecord])
     func begin() throws(StorageError)
     func putNode(_ path: String, _ node: Node) throws(StorageError)
     func deleteNode(_ path: String) throws(StorageError)
@@ -82,8 +83,9 @@ public final class SQLiteStorage: Storage {
             // not inside whichever commit crosses SQLite's threshold.
             try exec("PRAGMA wal_autocheckpoint=0")
             try exec("PRAGMA journal_size_limit=\(4 << 20)")
+            try migrateChildListSchema()
             try exec("""
-                CREATE TABLE IF NOT EXISTS node(path TEXT PRIMARY KEY, value BLOB NOT NULL, perms TEXT NOT NULL, children BLOB NOT NULL) WITHOUT ROWID;
+                CREATE TABLE IF NOT EXISTS node(path TEXT PRIMARY KEY, value BLOB NOT NULL, perms TEXT NOT NULL, creation INTEGER NOT NULL) WITHOUT ROWID;
                 CREATE TABLE IF NOT EXISTS domain(domid INTEGER PRIMARY KEY, mfn TEXT NOT NULL, port TEXT NOT NULL, target INTEGER);
                 """)
         } catch {
@@ -93,7 +95,7 @@ public final class SQLiteStorage: Storage {
             Unmanaged<SQLiteStorage>.fromOpaque(context!).takeUnretainedValue().pendingLogPages = Int(pages)
             return SQLITE_OK
         }, Unmanaged.passUnretained(self).toOpaque())
-        putNodeStmt = try prepare("INSERT OR REPLACE INTO node(path, value, perms, children) VALUES(?1, ?2, ?3, ?4)")
+        putNodeStmt = try prepare("INSERT OR REPLACE INTO node(path, value, perms, creation) VALUES(?1, ?2, ?3, ?4)")
         deleteNodeStmt = try prepare("DELETE FROM node WHERE path = ?1")
         putDomainStmt = try prepare("INSERT OR REPLACE INTO domain(domid, mfn, port, target) VALUES(?1, ?2, ?3, ?4)")
         deleteDomainStmt = try prepare("DELETE FROM domain WHERE domid = ?1")
@@ -170,9 +172,53 @@ public final class SQLiteStorage: Storage {
         return String(cString: text)
     }
 
-    public func load() throws(StorageError) -> (nodes: [String: Node], domains: [DomainRecord]) {
-        var nodes: [String: Node] = [:]
-        let select = try prepare("SELECT path, value, perms, children FROM node")
+    /// Databases written before the `creation` column kept each node's child
+    /// list in a `children` column. Their nodes get creation numbers from a
+    /// walk of the tree in child order (parents before children, siblings in
+    /// list order), so nothing is lost and the order survives.
+    private func migrateChildListSchema() throws(StorageError) {
+        var probe: OpaquePointer?
+        let old = sqlite3_prepare_v2(db, "SELECT path, value, perms, children FROM node", -1, &probe, nil) == SQLITE_OK
+        defer { sqlite3_finalize(probe) }
+        guard old else { return }
+        var rows: [String: (value: [UInt8], perms: String, children: [String])] = [:]
+        while sqlite3_step(probe) == SQLITE_ROW {
+            rows[columnText(probe, 0)] = (columnBytes(probe, 1), columnText(probe, 2), XSPayload.split(columnBytes(probe, 3)))
+        }
+        var order: [String] = []
+        var queue = rows["/"] == nil ? [] : ["/"]
+        while let path = queue.popLast() {
+            order.append(path)
+            // Depth first; children pushed in reverse so the first is walked first.
+            for child in (rows[path]?.children ?? []).reversed() where rows[XSPath.join(path, child)] != nil {
+                queue.append(XSPath.join(path, child))
+            }
+        }
+        try exec("BEGIN")
+        do throws(StorageError) {
+            try exec("CREATE TABLE node_new(path TEXT PRIMARY KEY, value BLOB NOT NULL, perms TEXT NOT NULL, creation INTEGER NOT NULL) WITHOUT ROWID")
+            let insert = try prepare("INSERT INTO node_new(path, value, perms, creation) VALUES(?1, ?2, ?3, ?4)")
+            defer { sqlite3_finalize(insert) }
+            for (i, path) in order.enumerated() {
+                let row = rows[path]!
+                bind(insert, 1, text: path)
+                bind(insert, 2, blob: row.value)
+                bind(insert, 3, text: row.perms)
+                sqlite3_bind_int64(insert, 4, Int64(i + 1))
+                try run(insert)
+            }
+            try exec("DROP TABLE node")
+            try exec("ALTER TABLE node_new RENAME TO node")
+            try exec("COMMIT")
+        } catch {
+            _ = sqlite3_exec(db, "ROLLBACK", nil, nil, nil)
+            throw error
+        }
+    }
+
+    public func load() throws(StorageError) -> (nodes: [(path: String, node: Node)], domains: [DomainRecord]) {
+        var nodes: [(path: String, node: Node)] = []
+        let select = try prepare("SELECT path, value, perms, creation FROM node ORDER BY creation")
         defer { sqlite3_finalize(select) }
         while true {
             let rc = sqlite3_step(select)
@@ -180,12 +226,12 @@ public final class SQLiteStorage: Storage {
             guard rc == SQLITE_ROW else { throw StorageError("sqlite: \(errorMessage)") }
             let path = columnText(select, 0)
             let permText = columnText(select, 2)
-            guard XSPath.isValidAbsolute(path),
+            let creation = sqlite3_column_int64(select, 3)
+            guard XSPath.isValidAbsolute(path), creation > 0,
                   let perms = XSPermissions(parsing: permText.split(separator: ",").map(String.init)) else {
-                throw StorageError("corrupt node row for '\(path)' (perms '\(permText)')")
+                throw StorageError("corrupt node row for '\(path)' (perms '\(permText)', creation \(creation))")
             }
-            let children = XSPayload.split(columnBytes(select, 3))
-            nodes[path] = Node(value: columnBytes(select, 1), perms: perms, children: children)
+            nodes.append((path, Node(value: columnBytes(select, 1), perms: perms, creation: UInt64(creation))))
         }
         var domains: [DomainRecord] = []
         let selectDomains = try prepare("SELECT domid, mfn, port, target FROM domain ORDER BY domid")
@@ -227,7 +273,7 @@ public final class SQLiteStorage: Storage {
         bind(putNodeStmt, 1, text: path)
         bind(putNodeStmt, 2, blob: node.value)
         bind(putNodeStmt, 3, text: lastPerms!.text)
-        bind(putNodeStmt, 4, blob: node.childList)
+        sqlite3_bind_int64(putNodeStmt, 4, Int64(bitPattern: node.creation))
         try run(putNodeStmt)
     }
 

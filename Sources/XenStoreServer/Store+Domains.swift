@@ -157,16 +157,16 @@ extension Store {
     func checkTree() -> [String] {
         var problems: [String] = []
         if nodes["/"] == nil && !nodes.isEmpty { problems.append("no root node") }
+        var listed = Set<String>()
         for (path, node) in nodes {
-            for child in node.children where nodes[XSPath.join(path, child)] == nil {
-                problems.append("\(path) lists missing child \(child)")
+            for child in node.children {
+                let childPath = XSPath.join(path, child)
+                if nodes[childPath] == nil { problems.append("\(path) lists missing child \(child)") }
+                if !listed.insert(childPath).inserted { problems.append("\(path) lists \(child) twice") }
             }
-            if path != "/" {
-                let parent = nodes[XSPath.parent(of: path)]
-                if parent?.children.contains(XSPath.name(of: path)) != true {
-                    problems.append("\(path) is not listed by its parent")
-                }
-            }
+        }
+        for path in nodes.keys where path != "/" && !listed.contains(path) {
+            problems.append("\(path) is not listed by its parent")
         }
         return problems.sorted()
     }

@@ -71,17 +71,25 @@ public final class Store {
         self.logger = logger
         if let storage {
             let loaded = try storage.load()
+            // In creation order: each node joins its parent's child list
+            // after its older siblings, as when it was made.
             for (path, var node) in loaded.nodes {
-                generationCounter += 1
-                node.generation = generationCounter
+                generationCounter = max(generationCounter, node.creation)
+                node.generation = node.creation
+                if path != "/" {
+                    let parent = XSPath.parent(of: path)
+                    guard nodes[parent] != nil else {
+                        throw StorageError("stored tree is inconsistent: \(path) has no parent")
+                    }
+                    nodes[parent]!.appendChild(XSPath.name(of: path))
+                }
                 nodes[path] = node
                 ownedEntries[node.perms.owner, default: 0] += 1
             }
             for domain in loaded.domains { domains[domain.domid] = domain }
-            if let problem = checkTree().first { throw StorageError("stored tree is inconsistent: \(problem)") }
         }
         if nodes["/"] == nil {
-            let root = Node(perms: XSPermissions(owner: 0))
+            let root = Node(perms: XSPermissions(owner: 0), generation: 1, creation: 1)
             if let storage {
                 try storage.begin()
                 do throws(StorageError) {
@@ -92,8 +100,8 @@ public final class Store {
                     throw error
                 }
             }
-            generationCounter += 1
-            nodes["/"] = Node(perms: root.perms, generation: generationCounter)
+            generationCounter = max(generationCounter, 1)
+            nodes["/"] = root
             ownedEntries[0, default: 0] += 1
         }
     }
@@ -222,9 +230,11 @@ public final class Store {
         node.generation = nextGeneration()
         if let txn {
             let old = self.node(path, txn)
+            node.creation = old?.creation ?? node.generation
             txn.overlay[path] = .some(node)
             txn.account(old: old, new: node)
         } else {
+            node.creation = nodes[path]?.creation ?? node.generation
             putMain(path, node)
         }
     }
@@ -243,6 +253,8 @@ public final class Store {
         let old = nodes.updateValue(node, forKey: path)
         undo.append((path, old))
         account(old: old, new: node)
+        // A parent that only gained or lost a child has nothing new to store.
+        if let old, !node.storedDiffers(from: old) { return }
         withStorage { s throws(StorageError) in try s.putNode(path, node) }
     }
 

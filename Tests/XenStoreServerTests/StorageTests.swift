@@ -1,3 +1,4 @@
+import CSQLite
 import Foundation
 import Testing
 import XenStoreProtocol
@@ -69,6 +70,87 @@ final class TemporaryDirectory {
         }
         #expect(expected == ["/= n0", "/g= n0", "/g/b=2 n0", "/g/tx=3 n0"])
         #expect(try Harness(storage: try SQLiteStorage(path: db)).tree() == expected)
+    }
+
+    @Test func aNewChildWritesOneRowNotItsParentsList() throws {
+        let storage = RecordingStorage()
+        let h = try Harness(storage: storage)
+        let dom0 = h.connect()
+        storage.puts = []
+        h.write(dom0, "/vm/a", "1")
+        #expect(storage.puts == ["/vm", "/vm/a"])
+        storage.puts = []
+        h.write(dom0, "/vm/b", "2")
+        h.send(dom0, .rm, ["/vm/a"])
+        let tx = h.start(dom0)
+        h.write(dom0, "/vm/c", "3", tx: tx)
+        #expect(h.end(dom0, tx) == .ok)
+        // A value or permission change of the parent is still written.
+        h.setPerms(dom0, "/vm", ["n0", "r1"])
+        #expect(storage.puts == ["/vm/b", "/vm/c", "/vm"])
+        #expect(storage.deletes == ["/vm/a"])
+    }
+
+    @Test func siblingsKeepTheirOrderAcrossARestart() throws {
+        let dir = try TemporaryDirectory()
+        let db = dir.path + "/store.db"
+        var expected: [String] = []
+        do {
+            let h = try Harness(storage: try SQLiteStorage(path: db))
+            let dom0 = h.connect()
+            for name in ["z", "a", "m"] { h.write(dom0, "/s/\(name)", name) }
+            let tx = h.start(dom0)
+            for name in ["y", "b", "x"] { h.write(dom0, "/s/t/\(name)", name, tx: tx) }
+            h.write(dom0, "/s/c", "c", tx: tx)
+            #expect(h.end(dom0, tx) == .ok)
+            h.send(dom0, .rm, ["/s/a"])
+            h.write(dom0, "/s/a", "again")
+            expected = h.tree()
+        }
+        #expect(expected == ["/= n0", "/s= n0", "/s/z=z n0", "/s/m=m n0", "/s/t= n0", "/s/t/y=y n0", "/s/t/b=b n0",
+                             "/s/t/x=x n0", "/s/c=c n0", "/s/a=again n0"])
+        do {
+            let reloaded = try Harness(storage: try SQLiteStorage(path: db))
+            #expect(reloaded.tree() == expected)
+            #expect(reloaded.store.checkTree() == [])
+            // New nodes after the restart still sort after the old ones.
+            let dom0 = reloaded.connect()
+            reloaded.write(dom0, "/s/new", "n")
+        }
+        let again = try Harness(storage: try SQLiteStorage(path: db))
+        #expect(again.tree("/s").last == "/s/new=n n0")
+    }
+
+    @Test func aDatabaseWithChildListsIsMigrated() throws {
+        let dir = try TemporaryDirectory()
+        let db = dir.path + "/store.db"
+        // The schema before creation numbers: each row held its children.
+        var handle: OpaquePointer?
+        #expect(sqlite3_open(db, &handle) == SQLITE_OK)
+        let old = """
+            CREATE TABLE node(path TEXT PRIMARY KEY, value BLOB NOT NULL, perms TEXT NOT NULL, children BLOB NOT NULL) WITHOUT ROWID;
+            CREATE TABLE domain(domid INTEGER PRIMARY KEY, mfn TEXT NOT NULL, port TEXT NOT NULL, target INTEGER);
+            INSERT INTO node VALUES('/', x'', 'n0', CAST('local' || char(0) || 'tool' || char(0) AS BLOB));
+            INSERT INTO node VALUES('/tool', CAST('t' AS BLOB), 'n0,r3', x'');
+            INSERT INTO node VALUES('/local', x'', 'n0', CAST('domain' || char(0) AS BLOB));
+            INSERT INTO node VALUES('/local/domain', x'', 'n0', CAST('9' || char(0) || '1' || char(0) AS BLOB));
+            INSERT INTO node VALUES('/local/domain/1', CAST('one' AS BLOB), 'n1', x'');
+            INSERT INTO node VALUES('/local/domain/9', CAST('nine' AS BLOB), 'n9', x'');
+            INSERT INTO domain VALUES(9, '100', '3', NULL);
+            """
+        #expect(sqlite3_exec(handle, old, nil, nil, nil) == SQLITE_OK)
+        sqlite3_close(handle)
+        let expected = ["/= n0", "/local= n0", "/local/domain= n0", "/local/domain/9=nine n9", "/local/domain/1=one n1",
+                        "/tool=t n0,r3"]
+        do {
+            let migrated = try Harness(storage: try SQLiteStorage(path: db))
+            #expect(migrated.tree() == expected)
+            #expect(migrated.store.introducedDomains == [9])
+            #expect(migrated.store.checkTree() == [])
+            let dom0 = migrated.connect()
+            migrated.write(dom0, "/local/domain/5", "five")
+        }
+        #expect(try Harness(storage: try SQLiteStorage(path: db)).tree() == Array(expected[0..<5]) + ["/local/domain/5=five n0", "/tool=t n0,r3"])
     }
 
     @Test func aFailedGroupCommitTakesEveryChangeOfTheGroupBack() throws {
@@ -149,10 +231,29 @@ final class TemporaryDirectory {
     }
 }
 
+/// Storage that only notes which paths were written and deleted.
+final class RecordingStorage: Storage {
+    var puts: [String] = []
+    var deletes: [String] = []
+    func load() throws(StorageError) -> (nodes: [(path: String, node: Node)], domains: [DomainRecord]) { ([], []) }
+    func begin() throws(StorageError) {}
+    func putNode(_ path: String, _ node: Node) throws(StorageError) { puts.append(path) }
+    func deleteNode(_ path: String) throws(StorageError) { deletes.append(path) }
+    func putDomain(_ domain: DomainRecord) throws(StorageError) {}
+    func deleteDomain(_ domid: UInt32) throws(StorageError) {}
+    func commit() throws(StorageError) {}
+    func rollback() {}
+    func savepoint() throws(StorageError) {}
+    func releaseSavepoint() throws(StorageError) {}
+    func rollbackToSavepoint() {}
+    var pendingLogPages: Int { 0 }
+    func checkpoint() {}
+}
+
 /// Storage whose commits fail on demand.
 final class FailingStorage: Storage {
     var failCommits = false
-    func load() throws(StorageError) -> (nodes: [String: Node], domains: [DomainRecord]) { ([:], []) }
+    func load() throws(StorageError) -> (nodes: [(path: String, node: Node)], domains: [DomainRecord]) { ([], []) }
     func begin() throws(StorageError) {}
     func putNode(_ path: String, _ node: Node) throws(StorageError) {}
     func deleteNode(_ path: String) throws(StorageError) {}

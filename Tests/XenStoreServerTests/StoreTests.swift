@@ -3,6 +3,20 @@ import XenStoreProtocol
 @testable import XenStoreServer
 
 @Suite struct NodeOperations {
+    @Test func removingAChildTakesOnlyThatName() {
+        var node = Node(perms: XSPermissions(owner: 0), children: ["ab", "a", "b", "a2"])
+        node.removeChild("a")
+        #expect(node.children == ["ab", "b", "a2"])
+        node.removeChild("a2")
+        #expect(node.children == ["ab", "b"])
+        node.removeChild("missing")
+        #expect(node.children == ["ab", "b"])
+        node.removeChild("ab")
+        node.removeChild("b")
+        #expect(node.children == [])
+        #expect(node.childList == [])
+    }
+
     @Test func writeCreatesParentsWithInheritedPermissions() throws {
         let h = try Harness()
         let dom0 = h.connect()
