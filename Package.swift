@@ -48,7 +48,7 @@ let package = Package(
         ]),
         // Domain lifecycle over a Hypervisor (real or simulated) and xenstore.
         .target(name: "Toolstack", dependencies: [
-            "DomainConfig", "XenStoreClient", "XenStoreProtocol", "CXen",
+            "DomainConfig", "XenStoreClient", "XenStoreProtocol", "CXen", "CSQLite",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // The command line.
@@ -75,6 +75,7 @@ let package = Package(
         // Xen's own C tools (xenstore-*, test-xenstore, libxlutil) against our code.
         .testTarget(name: "InteropTests", dependencies: ["XenStoreProtocol", "DomainConfig"]),
         // The built `swxl` run as a user runs it.
-        .testTarget(name: "EndToEndTests"),
+        // (CSQLite only to read the state files and see that nothing is left.)
+        .testTarget(name: "EndToEndTests", dependencies: ["CSQLite"]),
     ]
 )

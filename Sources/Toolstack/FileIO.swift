@@ -48,17 +48,6 @@ enum FileIO {
         }
     }
 
-    /// Rewrites a small file in place (no new inode, no rename): for files
-    /// whose writers hold a lock and whose readers cope with a torn read.
-    static func overwrite(_ path: String, _ text: String) throws(SystemError) {
-        let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw SystemError("open \(path)") }
-        defer { close(fd) }
-        var bytes = Array(text.utf8)
-        let n = bytes.withUnsafeMutableBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
-        guard n == bytes.count, ftruncate(fd, off_t(bytes.count)) == 0 else { throw SystemError("write \(path)") }
-    }
-
     /// Appends a line-oriented text to a file, creating it.
     static func append(_ path: String, _ text: String) {
         let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
@@ -116,19 +105,6 @@ public struct SystemError: Error, Sendable, CustomStringConvertible {
         self.errno = code
     }
     public var description: String { "\(what): \(String(cString: strerror(errno)))" }
-}
-
-/// An exclusive `flock` on a file, held until `unlock` (or process exit).
-final class FileLock {
-    private let fd: Int32
-    init(path: String) throws(SystemError) {
-        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw SystemError("open \(path)") }
-        while flock(fd, LOCK_EX) != 0 {
-            if errno != EINTR { let e = SystemError("flock \(path)"); close(fd); throw e }
-        }
-    }
-    func unlock() { close(fd) }
 }
 
 /// Wall-clock nanoseconds (they must mean the same in every process).

@@ -108,7 +108,7 @@ public final class SimGuestHost {
                 lastSync = now
             }
             reapScripts()
-            if guests.isEmpty && FileIO.list(toolstack.recordsDir).isEmpty {
+            if guests.isEmpty && !toolstack.hasRecordedDomains {
                 if now - idleSince > idleExitSeconds * 1_000_000_000 { return true }
             } else {
                 idleSince = now

@@ -5,12 +5,11 @@ import Glibc
 /// The embedded host's hypervisor: a domain table in `<state>/hypervisor`
 /// that outlives processes.
 ///
-/// - `host`: the host (pCPUs, memory, Domain-0's memory), the next domid
-///   and the memory given to domains;
-/// - `domains/<domid>`: one small file per domain;
-/// - `console`: the hypervisor's console ring (`xl dmesg`);
-/// - `lock`: every change happens under an exclusive `flock` on it, so
-///   concurrent `swxl create`s never get the same domid.
+/// - `host.db`: SQLite (see ``StateDatabase``): the host (pCPUs, memory,
+///   Domain-0's memory, the next domid, the memory given to domains) and
+///   one row per domain. Every change is one write transaction, so
+///   concurrent `swxl create`s never get the same domid;
+/// - `console`: the hypervisor's console ring (`xl dmesg`).
 ///
 /// Domids grow from 1 as Xen's do and are not reused until they wrap at
 /// `DOMID_FIRST_RESERVED`. A running domain's cpu time grows at 1% of
@@ -41,6 +40,7 @@ public final class SimulatedHypervisor: Hypervisor {
 
     public let dir: String
     private let hostSpec: HostSpec
+    private var database: StateDatabase?
 
     public init(dir: String, host: HostSpec = HostSpec()) {
         self.dir = dir
@@ -49,7 +49,7 @@ public final class SimulatedHypervisor: Hypervisor {
 
     // MARK: records
 
-    struct Host {
+    struct Host: Equatable {
         var cpus: UInt32
         var memoryKiB: UInt64
         var dom0MemoryKiB: UInt64
@@ -57,12 +57,32 @@ public final class SimulatedHypervisor: Hypervisor {
         var usedKiB: UInt64
         var bootNs: UInt64
 
-        var text: String {
-            "cpus=\(cpus)\nmemory_kib=\(memoryKiB)\ndom0_kib=\(dom0MemoryKiB)\nnext_domid=\(nextDomid)\nused_kib=\(usedKiB)\nboot_ns=\(bootNs)\n"
+        static let columns = "cpus, memory_kib, dom0_kib, next_domid, used_kib, boot_ns"
+
+        var values: [SQLValue] {
+            [.int(Int64(cpus)), .int(Int64(memoryKiB)), .int(Int64(dom0MemoryKiB)), .int(Int64(nextDomid)),
+             .int(Int64(usedKiB)), .int(Int64(bootNs))]
+        }
+
+        init(cpus: UInt32, memoryKiB: UInt64, dom0MemoryKiB: UInt64, nextDomid: UInt32, usedKiB: UInt64, bootNs: UInt64) {
+            self.cpus = cpus
+            self.memoryKiB = memoryKiB
+            self.dom0MemoryKiB = dom0MemoryKiB
+            self.nextDomid = nextDomid
+            self.usedKiB = usedKiB
+            self.bootNs = bootNs
+        }
+
+        init?(row: [SQLValue]) {
+            let n = row.map { $0.int.map { UInt64(max($0, 0)) } }
+            guard n.count == 6, let cpus = n[0], let memory = n[1], let dom0 = n[2], let next = n[3], let used = n[4],
+                  let boot = n[5] else { return nil }
+            self.init(cpus: UInt32(truncatingIfNeeded: cpus), memoryKiB: memory, dom0MemoryKiB: dom0,
+                      nextDomid: UInt32(truncatingIfNeeded: next), usedKiB: used, bootNs: boot)
         }
     }
 
-    struct Record {
+    struct Record: Equatable {
         var domid: UInt32
         var uuid: [UInt8]
         var type: GuestType
@@ -78,12 +98,6 @@ public final class SimulatedHypervisor: Hypervisor {
         var sinceNs: UInt64
         var built: Bool
         var kernel: String
-
-        var text: String {
-            "domid=\(domid)\nuuid=\(DomainHandle.format(uuid))\ntype=\(type.rawValue)\nmax_vcpus=\(maxVCPUs)\nonline_vcpus=\(onlineVCPUs)\n"
-                + "max_kib=\(maxMemoryKiB)\ncur_kib=\(currentMemoryKiB)\nstate=\(state)\nreason=\(reason.map { String($0.rawValue) } ?? "")\n"
-                + "cpu_ns=\(cpuNs)\nsince_ns=\(sinceNs)\nbuilt=\(built ? 1 : 0)\nkernel=\(kernel)\n"
-        }
 
         init(domid: UInt32, uuid: [UInt8], type: GuestType, maxVCPUs: UInt32, maxMemoryKiB: UInt64) {
             self.domid = domid
@@ -101,59 +115,30 @@ public final class SimulatedHypervisor: Hypervisor {
             self.kernel = ""
         }
 
-        /// Parses a record (`key=value` lines) straight from its bytes:
-        /// `list` reads a thousand of them.
-        init?(bytes: [UInt8]) {
-            var domid: UInt32?, uuid: [UInt8]?, type: GuestType?
-            var fields: [UInt64?] = Array(repeating: nil, count: 8)
-            var state = "paused", kernel = "", built = false, reasonSet = false
-            var i = 0
-            let n = bytes.count
-            while i < n {
-                var eq = i
-                while eq < n && bytes[eq] != UInt8(ascii: "=") && bytes[eq] != 10 { eq += 1 }
-                var end = eq
-                while end < n && bytes[end] != 10 { end += 1 }
-                guard eq < n, bytes[eq] == UInt8(ascii: "=") else { i = end + 1; continue }
-                let key = bytes[i..<eq], value = bytes[(eq + 1)..<end]
-                func number() -> UInt64? {
-                    guard !value.isEmpty, value.count <= 19 else { return nil }
-                    var v: UInt64 = 0
-                    for c in value {
-                        guard c >= 48 && c <= 57 else { return nil }
-                        v = v * 10 + UInt64(c - 48)
-                    }
-                    return v
-                }
-                func text() -> String { String(decoding: value, as: UTF8.self) }
-                switch key.count {
-                case 4 where key.elementsEqual("uuid".utf8): uuid = DomainHandle.parse(text())
-                case 4 where key.elementsEqual("type".utf8): type = GuestType(rawValue: text())
-                case 5 where key.elementsEqual("domid".utf8): domid = number().flatMap { UInt32(exactly: $0) }
-                case 5 where key.elementsEqual("state".utf8): state = text()
-                case 5 where key.elementsEqual("built".utf8): built = value.elementsEqual("1".utf8)
-                case 6 where key.elementsEqual("kernel".utf8): kernel = text()
-                case 6 where key.elementsEqual("reason".utf8): fields[0] = number(); reasonSet = true
-                case 6 where key.elementsEqual("cpu_ns".utf8): fields[1] = number()
-                case 7 where key.elementsEqual("max_kib".utf8): fields[2] = number()
-                case 7 where key.elementsEqual("cur_kib".utf8): fields[3] = number()
-                case 8 where key.elementsEqual("since_ns".utf8): fields[4] = number()
-                case 9 where key.elementsEqual("max_vcpus".utf8): fields[5] = number()
-                case 12 where key.elementsEqual("online_vcpus".utf8): fields[6] = number()
-                default: break
-                }
-                i = end + 1
-            }
-            guard let domid, let uuid, let type else { return nil }
-            let maxVCPUs = fields[5].flatMap { UInt32(exactly: $0) } ?? 1
-            self.init(domid: domid, uuid: uuid, type: type, maxVCPUs: maxVCPUs, maxMemoryKiB: fields[2] ?? 0)
-            onlineVCPUs = fields[6].flatMap { UInt32(exactly: $0) } ?? maxVCPUs
-            currentMemoryKiB = fields[3] ?? 0
+        static let columns = "domid, uuid, type, max_vcpus, online_vcpus, max_kib, cur_kib, state, reason, cpu_ns, since_ns, built, kernel"
+
+        var values: [SQLValue] {
+            [.int(Int64(domid)), .text(DomainHandle.format(uuid)), .text(type.rawValue), .int(Int64(maxVCPUs)),
+             .int(Int64(onlineVCPUs)), .int(Int64(maxMemoryKiB)), .int(Int64(currentMemoryKiB)), .text(state),
+             reason.map { .int(Int64($0.rawValue)) } ?? .null, .int(Int64(cpuNs)), .int(Int64(sinceNs)),
+             .int(built ? 1 : 0), .text(kernel)]
+        }
+
+        init?(row: [SQLValue]) {
+            guard row.count == 13, let domid = row[0].int, let uuid = row[1].text.flatMap({ DomainHandle.parse($0) }),
+                  let type = row[2].text.flatMap({ GuestType(rawValue: $0) }), let maxVCPUs = row[3].int,
+                  let online = row[4].int, let maxKiB = row[5].int, let curKiB = row[6].int, let state = row[7].text,
+                  let cpuNs = row[9].int, let sinceNs = row[10].int, let built = row[11].int, let kernel = row[12].text
+            else { return nil }
+            self.init(domid: UInt32(truncatingIfNeeded: domid), uuid: uuid, type: type,
+                      maxVCPUs: UInt32(truncatingIfNeeded: maxVCPUs), maxMemoryKiB: UInt64(max(maxKiB, 0)))
+            onlineVCPUs = UInt32(truncatingIfNeeded: online)
+            currentMemoryKiB = UInt64(max(curKiB, 0))
             self.state = state
-            reason = reasonSet ? fields[0].flatMap { UInt32(exactly: $0) }.flatMap { ShutdownReason(rawValue: $0) } : nil
-            cpuNs = fields[1] ?? 0
-            sinceNs = fields[4] ?? 0
-            self.built = built
+            reason = row[8].int.flatMap { UInt32(exactly: $0) }.flatMap { ShutdownReason(rawValue: $0) }
+            self.cpuNs = UInt64(max(cpuNs, 0))
+            self.sinceNs = UInt64(max(sinceNs, 0))
+            self.built = built != 0
             self.kernel = kernel
         }
 
@@ -169,77 +154,133 @@ public final class SimulatedHypervisor: Hypervisor {
         }
     }
 
-    private var domainsDir: String { dir + "/domains" }
-    private var hostPath: String { dir + "/host" }
-    private func domainPath(_ domid: UInt32) -> String { domainsDir + "/\(domid)" }
     public var consolePath: String { dir + "/console" }
 
-    /// Runs `body` under the lock with the host record, writing it back if changed.
-    private func locked<T>(_ operation: String, _ body: (inout Host) throws(HypervisorError) -> T) throws(HypervisorError) -> T {
-        let lock: FileLock
+    static let schema = """
+        CREATE TABLE host(id INTEGER PRIMARY KEY CHECK (id = 1), cpus INTEGER NOT NULL, memory_kib INTEGER NOT NULL,
+            dom0_kib INTEGER NOT NULL, next_domid INTEGER NOT NULL, used_kib INTEGER NOT NULL, boot_ns INTEGER NOT NULL);
+        CREATE TABLE domain(domid INTEGER PRIMARY KEY, uuid TEXT NOT NULL, type TEXT NOT NULL,
+            max_vcpus INTEGER NOT NULL, online_vcpus INTEGER NOT NULL, max_kib INTEGER NOT NULL, cur_kib INTEGER NOT NULL,
+            state TEXT NOT NULL, reason INTEGER, cpu_ns INTEGER NOT NULL, since_ns INTEGER NOT NULL,
+            built INTEGER NOT NULL, kernel TEXT NOT NULL);
+        """
+
+    /// The database, opened on first use; a fresh one gets the host and
+    /// the boot banner on the console.
+    private func db(_ operation: String) throws(HypervisorError) -> StateDatabase {
+        if let database { return database }
         do {
-            try FileIO.makeDirectories(domainsDir)
-            lock = try FileLock(path: dir + "/lock")
+            try FileIO.makeDirectories(dir)
         } catch {
             throw HypervisorError(operation, errno: error.errno, error.description)
         }
-        defer { lock.unlock() }
-        var host = loadHost()
-        let before = host.text
-        let result = try body(&host)
-        if host.text != before {
-            do { try FileIO.overwrite(hostPath, host.text) } catch {
-                throw HypervisorError(operation, errno: error.errno, error.description)
+        do {
+            var imported = false
+            let opened = try StateDatabase(path: dir + "/host.db", schema: Self.schema) { (db) throws(DatabaseError) in
+                if let legacy = Self.legacyTable(dir) {
+                    try db.query("INSERT INTO host(id, \(Host.columns)) VALUES(1, ?, ?, ?, ?, ?, ?)", legacy.host.values)
+                    for record in legacy.domains {
+                        try db.query("INSERT INTO domain(\(Record.columns)) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", record.values)
+                    }
+                    imported = true
+                    return
+                }
+                let host = Host(cpus: hostSpec.cpus, memoryKiB: hostSpec.memoryKiB, dom0MemoryKiB: hostSpec.dom0MemoryKiB,
+                                nextDomid: 1, usedKiB: 0, bootNs: nowNanoseconds())
+                try db.query("INSERT INTO host(id, \(Host.columns)) VALUES(1, ?, ?, ?, ?, ?, ?)", host.values)
+                let (major, minor, extra) = Self.versionNumbers
+                FileIO.append(consolePath, """
+                    (XEN) Xen version \(major).\(minor)\(extra) (swxl embedded host)
+                    (XEN) Simulated host: \(host.cpus) CPUs, \(host.memoryKiB >> 10) MB RAM
+                    (XEN) Dom0 has \(host.dom0MemoryKiB >> 10) MB
+
+                    """)
             }
+            if imported { for old in ["domains", "host", "lock"] { FileIO.removeTree(dir + "/" + old) } }
+            database = opened
+            return opened
+        } catch {
+            throw HypervisorError(operation, errno: EIO, error.description)
         }
-        return result
     }
 
-    private func loadHost() -> Host {
-        if let text = FileIO.read(hostPath) {
+    /// The table as swxl kept it before `host.db`: a `host` file and a
+    /// file per domain under `domains/`, each `key=value` lines. Read once,
+    /// into a new database, so an older state dir keeps its domains.
+    static func legacyTable(_ dir: String) -> (host: Host, domains: [Record])? {
+        guard let text = FileIO.read(dir + "/host") else { return nil }
+        let kv = parseKeyValues(text)
+        func number(_ kv: [String: String], _ key: String) -> UInt64? { kv[key].flatMap { UInt64($0) } }
+        guard let cpus = number(kv, "cpus"), let memory = number(kv, "memory_kib") else { return nil }
+        let host = Host(cpus: UInt32(truncatingIfNeeded: cpus), memoryKiB: memory, dom0MemoryKiB: number(kv, "dom0_kib") ?? 0,
+                        nextDomid: UInt32(truncatingIfNeeded: number(kv, "next_domid") ?? 1),
+                        usedKiB: number(kv, "used_kib") ?? 0, bootNs: number(kv, "boot_ns") ?? nowNanoseconds())
+        var domains: [Record] = []
+        for name in FileIO.list(dir + "/domains") {
+            guard let text = FileIO.read(dir + "/domains/" + name) else { continue }
             let kv = parseKeyValues(text)
-            if let cpus = kv["cpus"].flatMap({ UInt32($0) }), let mem = kv["memory_kib"].flatMap({ UInt64($0) }) {
-                return Host(cpus: cpus, memoryKiB: mem, dom0MemoryKiB: kv["dom0_kib"].flatMap { UInt64($0) } ?? 0,
-                            nextDomid: kv["next_domid"].flatMap { UInt32($0) } ?? 1,
-                            usedKiB: kv["used_kib"].flatMap { UInt64($0) } ?? 0,
-                            bootNs: kv["boot_ns"].flatMap { UInt64($0) } ?? nowNanoseconds())
-            }
+            guard let domid = number(kv, "domid"), let uuid = kv["uuid"].flatMap({ DomainHandle.parse($0) }),
+                  let type = kv["type"].flatMap({ GuestType(rawValue: $0) }) else { continue }
+            var r = Record(domid: UInt32(truncatingIfNeeded: domid), uuid: uuid, type: type,
+                           maxVCPUs: UInt32(truncatingIfNeeded: number(kv, "max_vcpus") ?? 1), maxMemoryKiB: number(kv, "max_kib") ?? 0)
+            r.onlineVCPUs = UInt32(truncatingIfNeeded: number(kv, "online_vcpus") ?? UInt64(r.maxVCPUs))
+            r.currentMemoryKiB = number(kv, "cur_kib") ?? 0
+            r.state = kv["state"] ?? "paused"
+            r.reason = number(kv, "reason").flatMap { UInt32(exactly: $0) }.flatMap { ShutdownReason(rawValue: $0) }
+            r.cpuNs = number(kv, "cpu_ns") ?? 0
+            r.sinceNs = number(kv, "since_ns") ?? 0
+            r.built = kv["built"] == "1"
+            r.kernel = kv["kernel"] ?? ""
+            domains.append(r)
         }
-        let host = Host(cpus: hostSpec.cpus, memoryKiB: hostSpec.memoryKiB, dom0MemoryKiB: hostSpec.dom0MemoryKiB,
-                        nextDomid: 1, usedKiB: 0, bootNs: nowNanoseconds())
-        let (major, minor, extra) = Self.versionNumbers
-        FileIO.append(consolePath, """
-            (XEN) Xen version \(major).\(minor)\(extra) (swxl embedded host)
-            (XEN) Simulated host: \(host.cpus) CPUs, \(host.memoryKiB >> 10) MB RAM
-            (XEN) Dom0 has \(host.dom0MemoryKiB >> 10) MB
+        return (host, domains.sorted { $0.domid < $1.domid })
+    }
 
-            """)
+    /// Runs one statement of `operation`.
+    @discardableResult
+    private func sql(_ operation: String, _ text: String, _ arguments: [SQLValue] = []) throws(HypervisorError) -> [[SQLValue]] {
+        let db = try db(operation)
+        do { return try db.query(text, arguments) } catch {
+            throw HypervisorError(operation, errno: EIO, "\(db.path): \(error)")
+        }
+    }
+
+    private func loadHost(_ operation: String) throws(HypervisorError) -> Host {
+        guard let host = try sql(operation, "SELECT \(Host.columns) FROM host WHERE id = 1").first.flatMap({ Host(row: $0) }) else {
+            throw HypervisorError(operation, errno: EIO, "\(dir)/host.db: the host row is missing or damaged")
+        }
         return host
     }
 
-    /// A domain's record. Records are rewritten in place under the lock and
-    /// read without it: a read that races a rewrite is read again.
-    private func load(_ domid: UInt32) -> Record? {
-        for _ in 0..<3 {
-            guard let bytes = FileIO.readBytes(domainPath(domid)) else { return nil }
-            if let record = Record(bytes: bytes) { return record }
+    /// Runs `body` in one write transaction with the host, writing it back if changed.
+    private func locked<T>(_ operation: String, _ body: (inout Host) throws(HypervisorError) -> T) throws(HypervisorError) -> T {
+        let db = try db(operation)
+        return try db.write({ (e: DatabaseError) in HypervisorError(operation, errno: EIO, "\(db.path): \(e)") }) { () throws(HypervisorError) -> T in
+            var host = try loadHost(operation)
+            let before = host
+            let result = try body(&host)
+            if host != before {
+                try sql(operation, "UPDATE host SET (\(Host.columns)) = (?, ?, ?, ?, ?, ?) WHERE id = 1", host.values)
+            }
+            return result
         }
-        return nil
+    }
+
+    private func load(_ domid: UInt32, _ operation: String = "domain info") throws(HypervisorError) -> Record? {
+        try sql(operation, "SELECT \(Record.columns) FROM domain WHERE domid = ?", [.int(Int64(domid))]).first.flatMap { Record(row: $0) }
     }
 
     private func store(_ record: Record, _ operation: String) throws(HypervisorError) {
-        do { try FileIO.overwrite(domainPath(record.domid), record.text) } catch {
-            throw HypervisorError(operation, errno: error.errno, error.description)
-        }
+        try sql(operation, "INSERT OR REPLACE INTO domain(\(Record.columns)) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", record.values)
     }
 
     private func modify(_ domid: UInt32, _ operation: String,
                         _ body: (inout Record, inout Host) throws(HypervisorError) -> Void) throws(HypervisorError) {
         try locked(operation) { (host: inout Host) throws(HypervisorError) in
-            guard var record = load(domid) else { throw Self.noSuchDomain(operation, domid) }
-            let before = record.text
+            guard var record = try load(domid, operation) else { throw Self.noSuchDomain(operation, domid) }
+            let before = record
             try body(&record, &host)
-            if record.text != before { try store(record, operation) }
+            if record != before { try store(record, operation) }
         }
     }
 
@@ -259,7 +300,7 @@ public final class SimulatedHypervisor: Hypervisor {
     }
 
     public func physInfo() throws(HypervisorError) -> PhysInfo {
-        let host = try locked("physinfo") { (h: inout Host) in h }
+        let host = try loadHost("physinfo")
         let free = host.memoryKiB - min(host.memoryKiB, host.dom0MemoryKiB + host.usedKiB)
         return PhysInfo(cpus: host.cpus, threadsPerCore: 1, coresPerSocket: host.cpus, nodes: 1,
                         cpuKHz: 2_400_000, totalKiB: host.memoryKiB, freeKiB: free)
@@ -275,7 +316,7 @@ public final class SimulatedHypervisor: Hypervisor {
                 throw HypervisorError(op, errno: ENOMEM,
                     "xc_dom_boot_mem_init: can't allocate low memory for domain: Out of memory (needs \(spec.maxMemoryKiB) kB, \(free) kB free)")
             }
-            guard let domid = nextFreeDomid(&host) else {
+            guard let domid = try nextFreeDomid(&host) else {
                 throw HypervisorError(op, errno: ENOSPC, "no free domain id: No space left on device")
             }
             let record = Record(domid: domid, uuid: spec.uuid, type: spec.type, maxVCPUs: spec.maxVCPUs,
@@ -286,11 +327,11 @@ public final class SimulatedHypervisor: Hypervisor {
         }
     }
 
-    private func nextFreeDomid(_ host: inout Host) -> UInt32? {
+    private func nextFreeDomid(_ host: inout Host) throws(HypervisorError) -> UInt32? {
         var candidate = host.nextDomid
         for _ in 0..<Int(Self.firstReservedDomid) {
             if candidate == 0 || candidate >= Self.firstReservedDomid { candidate = 1 }
-            if !FileIO.exists(domainPath(candidate)) {
+            if try sql("create domain", "SELECT 1 FROM domain WHERE domid = ?", [.int(Int64(candidate))]).isEmpty {
                 host.nextDomid = candidate + 1
                 return candidate
             }
@@ -380,31 +421,29 @@ public final class SimulatedHypervisor: Hypervisor {
 
     public func destroy(domid: UInt32) throws(HypervisorError) {
         try locked("destroy") { (host: inout Host) throws(HypervisorError) in
-            guard let record = load(domid) else { throw Self.noSuchDomain("destroy", domid) }
-            guard unlink(domainPath(domid)) == 0 else {
-                throw HypervisorError("destroy", errno: errno, "cannot remove domain \(domid)")
-            }
+            guard let record = try load(domid, "destroy") else { throw Self.noSuchDomain("destroy", domid) }
+            try sql("destroy", "DELETE FROM domain WHERE domid = ?", [.int(Int64(domid))])
             host.usedKiB -= min(host.usedKiB, record.maxMemoryKiB)
         }
     }
 
     public func domainInfo(domid: UInt32) throws(HypervisorError) -> DomainInfo? {
         if domid == 0 { return try dom0Info() }
-        return load(domid).map { info($0, now: nowNanoseconds()) }
+        return try load(domid).map { info($0, now: nowNanoseconds()) }
     }
 
     public func listDomains() throws(HypervisorError) -> [DomainInfo] {
         let now = nowNanoseconds()
+        let rows = try sql("list domains", "SELECT \(Record.columns) FROM domain ORDER BY domid")
         var out = [try dom0Info()]
-        let ids = FileIO.list(domainsDir).compactMap { UInt32($0) }.sorted()
-        out.reserveCapacity(ids.count + 1)
-        for id in ids { if let r = load(id) { out.append(info(r, now: now)) } }
+        out.reserveCapacity(rows.count + 1)
+        for row in rows { if let r = Record(row: row) { out.append(info(r, now: now)) } }
         return out
     }
 
-    /// The domids of the domains other than Domain-0 (one directory read).
+    /// The domids of the domains other than Domain-0.
     public func domainIDs() -> [UInt32] {
-        FileIO.list(domainsDir).compactMap { UInt32($0) }
+        ((try? sql("list domains", "SELECT domid FROM domain ORDER BY domid")) ?? []).compactMap { $0.first?.int.map { UInt32($0) } }
     }
 
     public func vcpuInfo(domid: UInt32) throws(HypervisorError) -> [VCPUInfo] {
@@ -449,7 +488,7 @@ public final class SimulatedHypervisor: Hypervisor {
     public func log(_ line: String) { FileIO.append(consolePath, "(XEN) " + line + "\n") }
 
     private func dom0Info() throws(HypervisorError) -> DomainInfo {
-        let host = try locked("domain info") { (h: inout Host) in h }
+        let host = try loadHost("domain info")
         let now = nowNanoseconds()
         let cpu = now > host.bootNs ? (now - host.bootNs) / 50 : 0
         return DomainInfo(domid: 0, uuid: [UInt8](repeating: 0, count: 16), running: true,

@@ -16,15 +16,10 @@ public struct DomainSummary: Sendable, Equatable {
 /// The domain lifecycle over any `Hypervisor` and xenstore: the same code
 /// path writes the same layout on real Xen and on the embedded host.
 ///
-/// Besides the hypervisor and xenstore, the toolstack keeps its own files
+/// Besides the hypervisor and xenstore, the toolstack keeps its own state
 /// under `<state>/toolstack`:
-/// - `names/<name>`: the domid holding a name (created O_EXCL: two creates
-///   can never take the same name);
-/// - `domains/<domid>`: the plan the domain was created from (for
-///   `list -l`, restarts and the on_* actions);
-/// - `journal/<pid>-<n>`: a create in progress, locked by its process; a
-///   journal nobody holds is a create that died, and the next command
-///   undoes what it had done;
+/// - `toolstack.db`: names, the plans domains were created from, and the
+///   journal of creates in progress (see ``ToolstackState``);
 /// - `console/<domid>.log`: what the simulated guest wrote to its console.
 public final class Toolstack {
     public let hypervisor: any Hypervisor
@@ -43,21 +38,12 @@ public final class Toolstack {
     }
 
     var toolstackDir: String { stateDir + "/toolstack" }
-    var namesDir: String { toolstackDir + "/names" }
-    var recordsDir: String { toolstackDir + "/domains" }
-    var journalDir: String { toolstackDir + "/journal" }
     public var consoleDir: String { toolstackDir + "/console" }
     public func consoleLog(_ domid: UInt32) -> String { consoleDir + "/\(domid).log" }
-    func namePath(_ name: String) -> String { namesDir + "/" + name }
-    func recordPath(_ domid: UInt32) -> String { recordsDir + "/\(domid)" }
+    /// Names, records and the create journal.
+    lazy var state = ToolstackState(dir: toolstackDir)
 
-    private func ensureDirs() throws(ToolstackError) {
-        do {
-            for d in [namesDir, recordsDir, journalDir, consoleDir] { try FileIO.makeDirectories(d) }
-        } catch {
-            throw .system(error.description)
-        }
-    }
+    private func domainExists(_ domid: UInt32) -> Bool { (try? hypervisor.domainInfo(domid: domid)) ?? nil != nil }
 
     // MARK: create
 
@@ -67,18 +53,14 @@ public final class Toolstack {
         if let problem = DomainPlan.validateName(plan.name) { throw .invalidPlan(problem) }
         guard plan.uuid.count == 16 else { throw .invalidPlan("the uuid must be 16 bytes") }
         guard plan.memoryMiB > 0 else { throw .invalidPlan("memory must be more than 0 MB") }
-        try ensureDirs()
-        let journal = try Journal(dir: journalDir)
-        var undo: [() -> Void] = []
+        // 1. The name, with the journal that undoes this create if it dies.
+        let journal = try state.beginCreate(name: plan.name, domainExists: domainExists)
+        var undo: [() -> Void] = [{ [self] in try? state.releaseName(plan.name) }]
         func rollback() {
             for step in undo.reversed() { step() }
-            journal.finish()
+            state.endCreate(journal: journal)
         }
         do {
-            // 1. The name.
-            try reserveName(plan.name)
-            journal.note("name=\(plan.name)")
-            undo.append { [self] in unlink(namePath(plan.name)) }
             try faults.check(.reserveName)
             onStep?(.reserveName)
 
@@ -88,8 +70,8 @@ public final class Toolstack {
                 domid = try hypervisor.createDomain(DomainCreateSpec(uuid: plan.uuid, type: plan.type,
                     maxVCPUs: plan.maxVCPUs, maxMemoryKiB: plan.maxMemoryMiB << 10))
             } catch { throw ToolstackError.hypervisor(error) }
-            journal.note("domid=\(domid)\nuuid=\(DomainHandle.format(plan.uuid))")
             undo.append { [self] in try? hypervisor.destroy(domid: domid) }
+            try state.noteDomain(journal: journal, domid: domid, uuid: plan.uuid)
             try faults.check(.createDomain)
             onStep?(.createDomain)
 
@@ -132,13 +114,10 @@ public final class Toolstack {
 
             // 7. Our record.
             undo.append { [self] in
-                unlink(recordPath(domid))
+                try? state.forget(domid: domid, name: nil)
                 unlink(consoleLog(domid))
             }
-            do {
-                try FileIO.overwrite(recordPath(domid), plan.encoded)
-                try FileIO.overwrite(namePath(plan.name), "\(domid)\n")
-            } catch { throw ToolstackError.system(error.description) }
+            try state.record(plan, domid: domid)
             try faults.check(.record)
             onStep?(.record)
 
@@ -148,7 +127,7 @@ public final class Toolstack {
             }
             try faults.check(.unpause)
             onStep?(.unpause)
-            journal.finish()
+            state.endCreate(journal: journal)
             return domid
         } catch let error as ToolstackError {
             rollback()
@@ -157,25 +136,6 @@ public final class Toolstack {
             rollback()
             throw .system("\(error)")
         }
-    }
-
-    private func reserveName(_ name: String) throws(ToolstackError) {
-        let fd = open(namePath(name), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        if fd >= 0 {
-            close(fd)
-            return
-        }
-        if errno == EEXIST {
-            // A name left by a domain that no longer exists is free again.
-            if let id = FileIO.read(namePath(name)).flatMap({ UInt32($0.trimmingNewline) }),
-               (try? hypervisor.domainInfo(domid: id)) ?? nil == nil {
-                unlink(namePath(name))
-                return try reserveName(name)
-            }
-            let id = FileIO.read(namePath(name)).flatMap { UInt32($0.trimmingNewline) }
-            throw .nameInUse(name, domid: id ?? 0)
-        }
-        throw .system(SystemError("reserve name \(name)").description)
     }
 
     /// Removes every node of a domain: its three roots and its backends.
@@ -211,22 +171,17 @@ public final class Toolstack {
         if exists {
             do { try hypervisor.destroy(domid: domid) } catch where error.errno != ESRCH { throw .hypervisor(error) } catch {}
         }
-        if let plan, FileIO.read(namePath(plan.name)).flatMap({ UInt32($0.trimmingNewline) }) == domid {
-            unlink(namePath(plan.name))
-        }
-        unlink(recordPath(domid))
+        try state.forget(domid: domid, name: plan?.name)
         unlink(consoleLog(domid))
     }
 
     // MARK: looking domains up
 
-    /// Whether this toolstack has created domains that still exist (one directory read).
-    public var hasRecordedDomains: Bool { !FileIO.list(recordsDir).isEmpty }
+    /// Whether this toolstack has created domains that still exist.
+    public var hasRecordedDomains: Bool { state.hasRecords }
 
     /// The plan a domain was created from, if this toolstack created it.
-    public func record(_ domid: UInt32) -> DomainPlan? {
-        FileIO.read(recordPath(domid)).flatMap { DomainPlan(encoded: $0) }
-    }
+    public func record(_ domid: UInt32) -> DomainPlan? { state.plan(domid) }
 
     /// A domid from a name or a domid, as xl accepts either.
     public func resolve(_ identifier: String) throws(ToolstackError) -> UInt32 {
@@ -235,10 +190,7 @@ public final class Toolstack {
             return id
         }
         if identifier == "Domain-0" { return 0 }
-        if let id = FileIO.read(namePath(identifier)).flatMap({ UInt32($0.trimmingNewline) }),
-           (try? hypervisor.domainInfo(domid: id)) ?? nil != nil {
-            return id
-        }
+        if let id = state.domid(named: identifier), domainExists(id) { return id }
         // Domains this toolstack did not create: look their names up in xenstore.
         for summary in try list() where summary.name == identifier { return summary.info.domid }
         throw .noSuchDomain(identifier)
@@ -293,8 +245,7 @@ public final class Toolstack {
     /// Renames a domain in xenstore (`/local/domain/<id>/name`, `/vm/<uuid>/name`).
     public func rename(domid: UInt32, to newName: String) throws(ToolstackError) {
         if let problem = DomainPlan.validateName(newName) { throw .invalidPlan(problem) }
-        try ensureDirs()
-        try reserveName(newName)
+        try state.reserveName(newName, for: domid, domainExists: domainExists)
         var plan = record(domid)
         let oldName = plan?.name ?? ((try? store.read(XSPath.domainPath(domid) + "/name")) ?? nil)
         do {
@@ -304,15 +255,11 @@ public final class Toolstack {
             if let vm = try store.read(XSPath.domainPath(domid) + "/vm") { writes.append(StoreNode(vm + "/name", newName, ro)) }
             try store.commit(removals: [], writes: writes)
         } catch {
-            unlink(namePath(newName))
+            try? state.releaseName(newName, heldBy: domid)
             throw .store(error)
         }
-        _ = try? FileIO.writeAtomically(namePath(newName), "\(domid)\n")
-        if let oldName { unlink(namePath(oldName)) }
-        if plan != nil {
-            plan!.name = newName
-            _ = try? FileIO.writeAtomically(recordPath(domid), plan!.encoded)
-        }
+        plan?.name = newName
+        try state.renamed(domid: domid, from: oldName, to: newName, plan: plan)
     }
 
     /// Sets the balloon target (`memory/target`), as `xl mem-set` does.
@@ -373,74 +320,19 @@ public final class Toolstack {
 
     // MARK: recovery
 
-    /// Undoes creates that died midway (their journal is not locked by a
-    /// live process). Cheap when there are none: one directory read.
+    /// Undoes creates that died midway (their process is gone). Cheap
+    /// when there are none: one query.
     public func recoverInterruptedCreates() {
-        for entry in FileIO.list(journalDir) where !entry.hasSuffix(".tmp") {
-            let path = journalDir + "/" + entry
-            let fd = open(path, O_RDWR | O_CLOEXEC)
-            guard fd >= 0 else { continue }
-            defer { close(fd) }
-            guard flock(fd, LOCK_EX | LOCK_NB) == 0 else { continue }  // its create is still running
-            let kv = parseKeyValues(FileIO.read(path) ?? "")
-            if let domid = kv["domid"].flatMap({ UInt32($0) }) {
+        for create in state.interruptedCreates() {
+            if let domid = create.domid {
                 // Without its record, every backend kind is searched.
-                try? removeStoreNodes(domid: domid, plan: record(domid), uuid: kv["uuid"].flatMap { DomainHandle.parse($0) })
+                try? removeStoreNodes(domid: domid, plan: record(domid), uuid: create.uuid)
                 try? store.release(domid: domid)
                 try? hypervisor.destroy(domid: domid)
-                unlink(recordPath(domid))
+                try? state.forget(domid: domid, name: nil)
                 unlink(consoleLog(domid))
             }
-            if let name = kv["name"] {
-                let holder = FileIO.read(namePath(name)).flatMap { UInt32($0.trimmingNewline) }
-                if holder == nil || holder == kv["domid"].flatMap({ UInt32($0) }) { unlink(namePath(name)) }
-            }
-            unlink(path)
+            state.abandon(create)
         }
-    }
-}
-
-/// A create in progress: a file holding what has been done, locked by
-/// the creating process for as long as it lives.
-final class Journal {
-    let path: String
-    private let fd: Int32
-
-    init(dir: String) throws(ToolstackError) {
-        var seq = 0
-        var p = ""
-        var f: Int32 = -1
-        repeat {
-            p = dir + "/\(getpid())-\(seq)"
-            f = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_APPEND, 0o644)
-            seq += 1
-        } while f < 0 && errno == EEXIST && seq < 1000
-        guard f >= 0 else { throw .system(SystemError("create journal \(p)").description) }
-        flock(f, LOCK_EX)
-        path = p
-        fd = f
-    }
-
-    func note(_ line: String) {
-        var bytes = Array((line + "\n").utf8)
-        _ = bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress, $0.count) }
-    }
-
-    /// Done (or rolled back): the journal goes.
-    private var finished = false
-
-    func finish() {
-        guard !finished else { return }
-        finished = true
-        unlink(path)
-        close(fd)
-    }
-}
-
-extension String {
-    var trimmingNewline: String {
-        var s = Substring(self)
-        while let last = s.last, last == "\n" || last == " " || last == "\r" { s = s.dropLast() }
-        return String(s)
     }
 }

@@ -108,6 +108,9 @@ import Testing
         let start = try #require(actual["/vm/\(uuid)/start_time"]?.0)
         #expect(start.split(separator: ".").last?.count == 2)
 
+        // What swxl keeps of it (the guest's console log comes and goes with the guest).
+        #expect(host.domainStateFiles().filter { !$0.hasPrefix("toolstack/console/") } == ["hypervisor domain 1", "name web1", "record 1"])
+
         // reboot: on_reboot=restart brings it back with the same uuid and a new domid.
         let reboot = try host.swxl(["reboot", "-w", "web1"])
         #expect(reboot.status == 0, "reboot: \(reboot.stderr)")
@@ -247,7 +250,7 @@ import Testing
         #expect(r.status == 0, "\(r.stderr)")
         let json = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
         #expect(json["name_label"] as? String == "dry")
-        #expect(!FileManager.default.fileExists(atPath: host.stateDir + "/hypervisor/domains/1"))
+        #expect(host.domainStateFiles().isEmpty, "\(host.domainStateFiles())")
     }
 
     @Test func otherCommandsPrintWhatXlPrints() throws {

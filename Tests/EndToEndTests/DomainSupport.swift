@@ -1,3 +1,4 @@
+import CSQLite
 import Foundation
 import Testing
 
@@ -73,13 +74,36 @@ final class EmbeddedHost: Sendable {
     }
 
     /// Files under the toolstack's and the hypervisor's state, except the host's own.
+    /// What is kept per domain, read straight from the state dir: the
+    /// toolstack's rows (names, records, create journal), the simulated
+    /// hypervisor's domains, and console logs.
     func domainStateFiles() -> [String] {
-        var out: [String] = []
-        for dir in ["toolstack/names", "toolstack/domains", "toolstack/journal", "toolstack/console", "hypervisor/domains"] {
-            let items = (try? FileManager.default.contentsOfDirectory(atPath: stateDir + "/" + dir)) ?? []
-            out += items.map { dir + "/" + $0 }
-        }
+        let toolstack = stateDir + "/toolstack/toolstack.db", hypervisor = stateDir + "/hypervisor/host.db"
+        var out = Self.rows(toolstack, "SELECT 'name ' || name FROM name")
+            + Self.rows(toolstack, "SELECT 'record ' || domid FROM record")
+            + Self.rows(toolstack, "SELECT 'journal ' || name FROM journal")
+            + Self.rows(hypervisor, "SELECT 'hypervisor domain ' || domid FROM domain")
+        let logs = (try? FileManager.default.contentsOfDirectory(atPath: stateDir + "/toolstack/console")) ?? []
+        out += logs.map { "toolstack/console/" + $0 }
         return out.sorted()
+    }
+
+    /// The one-text-column rows of a query on a database file (none if it does not exist).
+    static func rows(_ path: String, _ sql: String) -> [String] {
+        guard FileManager.default.fileExists(atPath: path) else { return [] }
+        var db: OpaquePointer?
+        guard sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, nil) == SQLITE_OK else {
+            sqlite3_close(db)
+            return ["cannot open \(path)"]
+        }
+        defer { sqlite3_close(db) }
+        sqlite3_busy_timeout(db, 5000)
+        var stmt: OpaquePointer?
+        guard sqlite3_prepare_v2(db, sql, -1, &stmt, nil) == SQLITE_OK else { return ["bad query on \(path): \(sql)"] }
+        defer { sqlite3_finalize(stmt) }
+        var out: [String] = []
+        while sqlite3_step(stmt) == SQLITE_ROW { out.append(String(cString: sqlite3_column_text(stmt, 0))) }
+        return out
     }
 
     func close() {

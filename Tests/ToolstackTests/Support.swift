@@ -86,11 +86,13 @@ struct Rig {
         DomainPlan(name: name, memoryMiB: memory, vcpus: 1, kernel: tinyKernel)
     }
 
-    /// Files the toolstack and the hypervisor keep per domain.
-    func stateFiles() -> [String] {
-        ["toolstack/names", "toolstack/domains", "toolstack/journal", "toolstack/console", "hypervisor/domains"].flatMap { sub in
-            ((try? FileManager.default.contentsOfDirectory(atPath: dir + "/" + sub)) ?? []).map { sub + "/" + $0 }
-        }
+    /// What the toolstack and the hypervisor keep per domain: the
+    /// toolstack's rows (names, records, journal), console logs, and the
+    /// hypervisor's domains.
+    func leftovers() -> [String] {
+        toolstack.state.rows()
+            + ((try? FileManager.default.contentsOfDirectory(atPath: dir + "/toolstack/console")) ?? []).map { "console/" + $0 }
+            + sim.domainIDs().map { "hypervisor domain \($0)" }
     }
 
     func cleanup() { try? FileManager.default.removeItem(atPath: dir) }

@@ -105,6 +105,37 @@ import XenStoreProtocol
         #expect(try again.createDomain(spec) == 4)
     }
 
+    @Test func aTableKeptAsFilesByAnOlderSwxlIsImported() throws {
+        let rig = try Rig()
+        defer { rig.cleanup() }
+        let dir = rig.dir + "/old-hypervisor"
+        try FileManager.default.createDirectory(atPath: dir + "/domains", withIntermediateDirectories: true)
+        try "cpus=6\nmemory_kib=8388608\ndom0_kib=1048576\nnext_domid=8\nused_kib=131072\nboot_ns=1000\n"
+            .write(toFile: dir + "/host", atomically: true, encoding: .utf8)
+        let uuid = "0647e9c8-6495-4671-b0c5-b264d12d9a9f"
+        try "domid=7\nuuid=\(uuid)\ntype=pv\nmax_vcpus=2\nonline_vcpus=1\nmax_kib=131072\ncur_kib=65536\nstate=shutdown\nreason=1\ncpu_ns=5000\nsince_ns=0\nbuilt=1\nkernel=/k\n"
+            .write(toFile: dir + "/domains/7", atomically: true, encoding: .utf8)
+        let sim = SimulatedHypervisor(dir: dir)
+        let expected = DomainInfo(domid: 7, uuid: try #require(DomainHandle.parse(uuid)), running: false, blocked: false,
+                                  paused: false, shutdown: true, dying: false, crashed: false, shutdownReason: .reboot,
+                                  currentMemoryKiB: 65536, maxMemoryKiB: 131072, onlineVCPUs: 1, maxVCPUs: 2, cpuTimeNs: 5000)
+        #expect(try sim.domainInfo(domid: 7) == expected)
+        #expect(try sim.physInfo() == PhysInfo(cpus: 6, threadsPerCore: 1, coresPerSocket: 6, nodes: 1, cpuKHz: 2_400_000,
+                                              totalKiB: 8 << 20, freeKiB: (8 << 20) - (1 << 20) - 131072))
+        #expect(try sim.createDomain(DomainCreateSpec(uuid: DomainHandle.random(), type: .pv, maxVCPUs: 1, maxMemoryKiB: 1024)) == 8)
+        // The old files are gone; the table lives on in host.db.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).sorted().filter { !$0.hasPrefix("host.db-") } == ["host.db"])
+        #expect(try SimulatedHypervisor(dir: dir).listDomains().map(\.domid) == [0, 7, 8])
+    }
+
+    @Test func aProcessIsKnownByItsPidAndStartTime() throws {
+        let started = try #require(ProcessIdentity.startTime(of: getpid()))
+        #expect(ProcessIdentity.isAlive(pid: getpid(), started: started))
+        #expect(!ProcessIdentity.isAlive(pid: getpid(), started: started + 1))
+        #expect(!ProcessIdentity.isAlive(pid: 0, started: 0))
+        #expect(ProcessIdentity.startTime(of: pid_t(Int32.max)) == nil)
+    }
+
     @Test func memoryRunsOutWithXensError() throws {
         let rig = try Rig(host: .init(cpus: 2, memoryKiB: 1 << 20, dom0MemoryKiB: 256 << 10))
         defer { rig.cleanup() }
@@ -329,7 +360,7 @@ import XenStoreProtocol
         try rig.toolstack.destroy(domid: 1)
         #expect(rig.store.nodes.isEmpty)
         #expect(rig.store.introduced.isEmpty)
-        #expect(rig.stateFiles().isEmpty)
+        #expect(rig.leftovers().isEmpty)
         #expect(throws: ToolstackError.noSuchDomain("one")) { _ = try rig.toolstack.resolve("one") }
     }
 
@@ -342,7 +373,7 @@ import XenStoreProtocol
         #expect(rig.store.nodes.isEmpty)
         #expect(rig.store.introduced.isEmpty)
         #expect(try rig.sim.listDomains().map(\.domid) == [0])
-        #expect(rig.stateFiles().isEmpty, "\(rig.stateFiles())")
+        #expect(rig.leftovers().isEmpty, "\(rig.leftovers())")
         #expect(try rig.sim.physInfo().freeKiB == (16 << 20) - (1 << 20))
     }
 
@@ -357,7 +388,7 @@ import XenStoreProtocol
         rig.store.failCommitsWith = nil
         #expect(throws: ToolstackError.self) { _ = try rig.toolstack.create(rig.plan("huge", memory: 1 << 20)) }
         #expect(try rig.sim.listDomains().map(\.domid) == [0])
-        #expect(rig.stateFiles().isEmpty)
+        #expect(rig.leftovers().isEmpty)
         #expect(rig.store.nodes.isEmpty)
     }
 
@@ -389,13 +420,20 @@ import XenStoreProtocol
         try rig.store.commit(removals: [], writes: [StoreNode("/local/domain/\(id)", "", XSPermissions(owner: 0)),
                                                    StoreNode("/vm/" + DomainHandle.format(uuid), "", XSPermissions(owner: 0)),
                                                    StoreNode("/local/domain/0/backend/vbd/\(id)/51712/state", "1", XSPermissions(owner: 0))])
-        try FileManager.default.createDirectory(atPath: rig.dir + "/toolstack/journal", withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(atPath: rig.dir + "/toolstack/names", withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: rig.dir + "/toolstack/names/ghost", contents: Data())
-        try "name=ghost\ndomid=\(id)\nuuid=\(DomainHandle.format(uuid))\n".write(toFile: rig.dir + "/toolstack/journal/999999-0", atomically: true, encoding: .utf8)
+        // Its journal names a process that is gone (this one, but started at another time).
+        let me = try #require(ProcessIdentity.startTime(of: getpid()))
+        let journal = try rig.toolstack.state.beginCreate(name: "ghost", owner: (getpid(), me + 1)) { _ in false }
+        try rig.toolstack.state.noteDomain(journal: journal, domid: id, uuid: uuid)
+        // A create still running is left alone.
+        _ = try rig.toolstack.state.beginCreate(name: "alive", domainExists: { _ in false })
+        #expect(rig.toolstack.state.interruptedCreates().map(\.name) == ["ghost"])
+        #expect(throws: ToolstackError.nameInUse("alive", domid: 0)) { _ = try rig.toolstack.create(rig.plan("alive")) }
         rig.toolstack.recoverInterruptedCreates()
         #expect(try rig.sim.listDomains().map(\.domid) == [0])
         #expect(rig.store.nodes.keys.filter { !$0.hasSuffix("/vbd") }.isEmpty, "\(rig.store.nodes.keys.sorted())")
-        #expect(rig.stateFiles().isEmpty)
+        #expect(rig.leftovers().filter { !$0.contains("alive") }.isEmpty, "\(rig.leftovers())")
+        #expect(rig.toolstack.state.interruptedCreates().isEmpty)
+        // The dead create's name is free again.
+        #expect(try rig.toolstack.create(rig.plan("ghost")) == id + 1)
     }
 }

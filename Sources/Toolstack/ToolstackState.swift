@@ -1,0 +1,201 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What the toolstack keeps of its own, in `<state>/toolstack/toolstack.db`
+/// (SQLite, see ``StateDatabase``), on real Xen and on the embedded host:
+///
+/// - `name`: the domid holding each name, NULL while its create runs (the
+///   primary key is what keeps two creates from taking one name);
+/// - `record`: the plan each domain was created from (for `list -l`,
+///   restarts and the on_* actions);
+/// - `journal`: creates in progress, each with its process (pid and start
+///   time): one whose process is gone is a create that died midway, and
+///   the next command undoes what it had done.
+final class ToolstackState {
+    let dir: String
+    private var database: StateDatabase?
+
+    init(dir: String) { self.dir = dir }
+
+    static let schema = """
+        CREATE TABLE name(name TEXT PRIMARY KEY, domid INTEGER) WITHOUT ROWID;
+        CREATE TABLE record(domid INTEGER PRIMARY KEY, plan TEXT NOT NULL);
+        CREATE TABLE journal(id INTEGER PRIMARY KEY, pid INTEGER NOT NULL, started INTEGER NOT NULL,
+            name TEXT NOT NULL, domid INTEGER, uuid TEXT);
+        """
+
+    private func db() throws(ToolstackError) -> StateDatabase {
+        if let database { return database }
+        do { try FileIO.makeDirectories(dir) } catch { throw .system(error.description) }
+        do {
+            let opened = try StateDatabase(path: dir + "/toolstack.db", schema: Self.schema)
+            database = opened
+            return opened
+        } catch {
+            throw .system(error.description)
+        }
+    }
+
+    @discardableResult
+    private func sql(_ text: String, _ arguments: SQLValue...) throws(ToolstackError) -> [[SQLValue]] {
+        let db = try db()
+        do { return try db.query(text, arguments) } catch { throw .system("\(db.path): \(error)") }
+    }
+
+    private func write<T>(_ body: () throws(ToolstackError) -> T) throws(ToolstackError) -> T {
+        let db = try db()
+        return try db.write({ (e: DatabaseError) in ToolstackError.system("\(db.path): \(e)") }, body)
+    }
+
+    // MARK: names
+
+    /// Takes `name` for `domid` (nil: for a create that has no domid yet).
+    /// A name held by a domain that no longer exists, or by a create whose
+    /// process is gone, is free again.
+    func reserveName(_ name: String, for domid: UInt32?, domainExists: (UInt32) -> Bool) throws(ToolstackError) {
+        try write { () throws(ToolstackError) in try takeName(name, for: domid, domainExists: domainExists) }
+    }
+
+    private func takeName(_ name: String, for domid: UInt32?, domainExists: (UInt32) -> Bool) throws(ToolstackError) {
+        if let row = try sql("SELECT domid FROM name WHERE name = ?", .text(name)).first {
+            if let holder = row[0].int.map({ UInt32(truncatingIfNeeded: $0) }) {
+                if domainExists(holder) { throw .nameInUse(name, domid: holder) }
+            } else if try liveCreate(holding: name) {
+                throw .nameInUse(name, domid: 0)
+            }
+        }
+        try sql("INSERT OR REPLACE INTO name(name, domid) VALUES(?, ?)", .text(name), domid.map { .int(Int64($0)) } ?? .null)
+    }
+
+    private func liveCreate(holding name: String) throws(ToolstackError) -> Bool {
+        try sql("SELECT pid, started FROM journal WHERE name = ?", .text(name)).contains { row in
+            ProcessIdentity.isAlive(pid: pid_t(truncatingIfNeeded: row[0].int ?? 0), started: row[1].int ?? -1)
+        }
+    }
+
+    /// Lets go of `name` if `domid` holds it (nil: whoever holds it).
+    func releaseName(_ name: String, heldBy domid: UInt32? = nil) throws(ToolstackError) {
+        if let domid {
+            try sql("DELETE FROM name WHERE name = ? AND domid = ?", .text(name), .int(Int64(domid)))
+        } else {
+            try sql("DELETE FROM name WHERE name = ?", .text(name))
+        }
+    }
+
+    /// The domid holding `name`, if a domain holds it.
+    func domid(named name: String) -> UInt32? {
+        ((try? sql("SELECT domid FROM name WHERE name = ?", .text(name))) ?? []).first?[0].int.map { UInt32(truncatingIfNeeded: $0) }
+    }
+
+    // MARK: records
+
+    /// Keeps the plan of a created domain and gives it its name.
+    func record(_ plan: DomainPlan, domid: UInt32) throws(ToolstackError) {
+        try write { () throws(ToolstackError) in
+            try sql("INSERT OR REPLACE INTO record(domid, plan) VALUES(?, ?)", .int(Int64(domid)), .text(plan.encoded))
+            try sql("UPDATE name SET domid = ? WHERE name = ?", .int(Int64(domid)), .text(plan.name))
+        }
+    }
+
+    /// The plan `domid` was created from.
+    func plan(_ domid: UInt32) -> DomainPlan? {
+        ((try? sql("SELECT plan FROM record WHERE domid = ?", .int(Int64(domid)))) ?? []).first?[0].text
+            .flatMap { DomainPlan(encoded: $0) }
+    }
+
+    var hasRecords: Bool { !((try? sql("SELECT 1 FROM record LIMIT 1")) ?? []).isEmpty }
+
+    /// Forgets a domain: its record, and its name if it still holds it.
+    func forget(domid: UInt32, name: String?) throws(ToolstackError) {
+        try write { () throws(ToolstackError) in
+            try sql("DELETE FROM record WHERE domid = ?", .int(Int64(domid)))
+            if let name { try releaseName(name, heldBy: domid) }
+        }
+    }
+
+    /// Moves a domain to `newName` (already reserved for it): the old name
+    /// goes and the record follows.
+    func renamed(domid: UInt32, from oldName: String?, to newName: String, plan: DomainPlan?) throws(ToolstackError) {
+        try write { () throws(ToolstackError) in
+            try sql("UPDATE name SET domid = ? WHERE name = ?", .int(Int64(domid)), .text(newName))
+            if let oldName, oldName != newName { try releaseName(oldName, heldBy: domid) }
+            if let plan { try sql("UPDATE record SET plan = ? WHERE domid = ?", .text(plan.encoded), .int(Int64(domid))) }
+        }
+    }
+
+    // MARK: the create journal
+
+    /// Starts a create: reserves its name and opens its journal, at once.
+    /// The journal belongs to this process (tests may name another).
+    func beginCreate(name: String, owner: (pid: pid_t, started: Int64)? = nil,
+                     domainExists: (UInt32) -> Bool) throws(ToolstackError) -> Int64 {
+        guard let owner = owner ?? ProcessIdentity.startTime(of: getpid()).map({ (getpid(), $0) }) else {
+            throw .system("cannot read /proc/self/stat: \(String(cString: strerror(errno)))")
+        }
+        return try write { () throws(ToolstackError) -> Int64 in
+            try takeName(name, for: nil, domainExists: domainExists)
+            let row = try sql("INSERT INTO journal(pid, started, name) VALUES(?, ?, ?) RETURNING id",
+                              .int(Int64(owner.pid)), .int(owner.started), .text(name))
+            guard let id = row.first?[0].int else { throw .system("the create journal gave no id") }
+            return id
+        }
+    }
+
+    /// The journal learns the domain it must destroy should the create die.
+    func noteDomain(journal: Int64, domid: UInt32, uuid: [UInt8]) throws(ToolstackError) {
+        try sql("UPDATE journal SET domid = ?, uuid = ? WHERE id = ?",
+                .int(Int64(domid)), .text(DomainHandle.format(uuid)), .int(journal))
+    }
+
+    /// The create is over (done or undone).
+    func endCreate(journal: Int64) {
+        _ = try? sql("DELETE FROM journal WHERE id = ?", .int(journal))
+    }
+
+    /// A create whose process died: what it had reached.
+    struct Interrupted {
+        var journal: Int64
+        var name: String
+        var domid: UInt32?
+        var uuid: [UInt8]?
+    }
+
+    /// Creates whose process is gone (one query when there are none).
+    func interruptedCreates() -> [Interrupted] {
+        // Opening the database is for commands that use it anyway; a state
+        // dir without one has no journal.
+        guard database != nil || FileIO.exists(dir + "/toolstack.db") else { return [] }
+        let rows = (try? sql("SELECT id, pid, started, name, domid, uuid FROM journal")) ?? []
+        return rows.compactMap { row in
+            guard let id = row[0].int, let pid = row[1].int, let started = row[2].int, let name = row[3].text,
+                  !ProcessIdentity.isAlive(pid: pid_t(truncatingIfNeeded: pid), started: started) else { return nil }
+            return Interrupted(journal: id, name: name, domid: row[4].int.map { UInt32(truncatingIfNeeded: $0) },
+                               uuid: row[5].text.flatMap { DomainHandle.parse($0) })
+        }
+    }
+
+    /// Closes the journal of a create that died, and frees its name unless
+    /// another domain or a live create has taken it since.
+    func abandon(_ create: Interrupted) {
+        _ = try? write { () throws(ToolstackError) in
+            if let row = try sql("SELECT domid FROM name WHERE name = ?", .text(create.name)).first {
+                let holder = row[0].int.map { UInt32(truncatingIfNeeded: $0) }
+                let ours = holder == nil ? try !liveCreate(holding: create.name) : holder == create.domid
+                if ours { try releaseName(create.name) }
+            }
+            try sql("DELETE FROM journal WHERE id = ?", .int(create.journal))
+        }
+    }
+
+    /// Every row, one line each (`name web 3`, `record 3`, `journal 7 web`):
+    /// what tests look at to see that nothing was left behind.
+    func rows() -> [String] {
+        let names = ((try? sql("SELECT name, domid FROM name ORDER BY name")) ?? [])
+            .map { "name \($0[0].text ?? "") \($0[1].int.map { String($0) } ?? "-")" }
+        let records = ((try? sql("SELECT domid FROM record ORDER BY domid")) ?? []).map { "record \($0[0].int ?? -1)" }
+        let journal = ((try? sql("SELECT id, name FROM journal ORDER BY id")) ?? [])
+            .map { "journal \($0[0].int ?? -1) \($0[1].text ?? "")" }
+        return names + records + journal
+    }
+}
