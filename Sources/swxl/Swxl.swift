@@ -30,6 +30,42 @@ struct Swxl: ParsableCommand {
         pthread_sigmask(SIG_SETMASK, &none, nil)
         // `swxl store read`, `write` and `exists` skip argument-parser's start-up: StoreFastPath.swift.
         if let status = storeFastPath(CommandLine.arguments) { Glibc.exit(status) }
+        if let command = parseLeaf(CommandLine.arguments) { run(command) }
         main(nil)
+    }
+
+    /// Parses `swxl <command> [<subcommand>] ARGS...` with the leaf
+    /// command as the root: argument-parser then reflects over that one
+    /// command instead of the whole tree, which is most of its start-up
+    /// (`swxl list` took 2.5 ms this way, of which 1.4 ms went to parsing,
+    /// against 0.4 ms now). Anything it does not accept (help, a
+    /// completion request, a bad option) returns nil, and the full tree
+    /// parses again so that usage and messages come out as they always do.
+    static func parseLeaf(_ argv: [String]) -> (any ParsableCommand)? {
+        var commands = configuration.subcommands
+        var index = 1
+        var leaf: (any ParsableCommand.Type)?
+        while index < argv.count, let next = commands.first(where: { $0._commandName == argv[index] }) {
+            leaf = next
+            commands = next.configuration.subcommands
+            index += 1
+            if commands.isEmpty { break }
+        }
+        guard let leaf, leaf.configuration.subcommands.isEmpty,
+              let parsed = try? leaf.parseAsRoot(Array(argv[index...])),
+              type(of: parsed) == leaf  // not argument-parser's own help command
+        else { return nil }
+        return parsed
+    }
+
+    /// Runs a parsed command as `main` would, and exits.
+    static func run(_ command: any ParsableCommand) -> Never {
+        var command = command
+        do {
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+        exit()
     }
 }

@@ -13,3 +13,26 @@ import Testing
         #expect(committed == fresh.stdout, "completions/swxl.\(shell) is stale: run scripts/gen-completions")
     }
 }
+
+/// A command's line is parsed with that command as the root (Swxl.parseLeaf)
+/// unless argument-parser has something to say: help and usage errors
+/// still come from the whole tree, naming `swxl <command>`.
+@Suite struct CommandLineTests {
+    @Test(arguments: [["list", "-h"], ["list", "--help"], ["config", "check", "-h"], ["store", "ls", "--help"],
+                      ["_sim-guests", "--help"]])
+    func helpNamesTheWholeCommand(arguments: [String]) throws {
+        let r = try run(swxlBinary, arguments)
+        #expect(r.status == 0)
+        let words = arguments.prefix { !$0.hasPrefix("-") }.joined(separator: " ")
+        #expect(r.stdout.contains("USAGE: swxl \(words) ") || r.stdout.contains("USAGE: swxl \(words)\n"), "\(r.stdout)")
+    }
+
+    @Test func usageErrorsNameTheWholeCommand() throws {
+        let bad = try run(swxlBinary, ["list", "--bogus"])
+        #expect(bad.status == 64)
+        #expect(bad.stderr.contains("Error: Unknown option '--bogus'\nUsage: swxl list "), "\(bad.stderr)")
+        let missing = try run(swxlBinary, ["config", "show"])
+        #expect(missing.status == 64)
+        #expect(missing.stderr.contains("Usage: swxl config show "), "\(missing.stderr)")
+    }
+}
