@@ -29,12 +29,43 @@ final class ToolstackState {
         if let database { return database }
         do { try FileIO.makeDirectories(dir) } catch { throw .system(error.description) }
         do {
-            let opened = try StateDatabase(path: dir + "/toolstack.db", schema: Self.schema)
+            var imported = false
+            let opened = try StateDatabase(path: dir + "/toolstack.db", schema: Self.schema) { (db) throws(DatabaseError) in
+                imported = try Self.importLegacyFiles(dir, into: db)
+            }
+            if imported { for old in ["names", "domains", "journal"] { FileIO.removeTree(dir + "/" + old) } }
             database = opened
             return opened
         } catch {
             throw .system(error.description)
         }
+    }
+
+    /// An older swxl kept a file per name (`names/<name>`: the domid),
+    /// per record (`domains/<domid>`: the plan) and per create in progress
+    /// (`journal/<pid>-<n>`: `name=`, `domid=`, `uuid=` lines). Their
+    /// contents become rows, so the domains they describe keep their names
+    /// and plans; a journal becomes one whose process is gone, which the
+    /// next command undoes.
+    static func importLegacyFiles(_ dir: String, into db: StateDatabase) throws(DatabaseError) -> Bool {
+        let names = FileIO.list(dir + "/names"), records = FileIO.list(dir + "/domains"), journals = FileIO.list(dir + "/journal")
+        guard !(names.isEmpty && records.isEmpty && journals.isEmpty) else { return false }
+        for name in names {
+            let text = FileIO.read(dir + "/names/" + name) ?? ""
+            let domid = Int64(text.split(separator: "\n").first ?? "")
+            try db.query("INSERT OR REPLACE INTO name(name, domid) VALUES(?, ?)", .text(name), domid.map { .int($0) } ?? .null)
+        }
+        for entry in records {
+            guard let domid = Int64(entry), let text = FileIO.read(dir + "/domains/" + entry) else { continue }
+            try db.query("INSERT OR REPLACE INTO record(domid, plan) VALUES(?, ?)", .int(domid), .text(text))
+        }
+        for entry in journals {
+            let kv = parseKeyValues(FileIO.read(dir + "/journal/" + entry) ?? "")
+            guard let name = kv["name"] else { continue }
+            try db.query("INSERT INTO journal(pid, started, name, domid, uuid) VALUES(0, 0, ?, ?, ?)", .text(name),
+                         kv["domid"].flatMap { Int64($0) }.map { .int($0) } ?? .null, kv["uuid"].map { .text($0) } ?? .null)
+        }
+        return true
     }
 
     @discardableResult
@@ -163,9 +194,6 @@ final class ToolstackState {
 
     /// Creates whose process is gone (one query when there are none).
     func interruptedCreates() -> [Interrupted] {
-        // Opening the database is for commands that use it anyway; a state
-        // dir without one has no journal.
-        guard database != nil || FileIO.exists(dir + "/toolstack.db") else { return [] }
         let rows = (try? sql("SELECT id, pid, started, name, domid, uuid FROM journal")) ?? []
         return rows.compactMap { row in
             guard let id = row[0].int, let pid = row[1].int, let started = row[2].int, let name = row[3].text,

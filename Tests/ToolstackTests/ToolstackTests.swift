@@ -411,6 +411,30 @@ import XenStoreProtocol
         #expect(rig.store.nodes["/local/domain/2/name"]?.value == "act")
     }
 
+    @Test func filesOfAnOlderSwxlBecomeRows() throws {
+        let rig = try Rig()
+        defer { rig.cleanup() }
+        let plan = rig.plan("old")
+        let id = try rig.sim.createDomain(DomainCreateSpec(uuid: plan.uuid, type: .pv, maxVCPUs: 1, maxMemoryKiB: 1024))
+        let dir = rig.dir + "/toolstack"
+        for sub in ["names", "domains", "journal"] {
+            try FileManager.default.createDirectory(atPath: dir + "/" + sub, withIntermediateDirectories: true)
+        }
+        try "\(id)\n".write(toFile: dir + "/names/old", atomically: true, encoding: .utf8)
+        try plan.encoded.write(toFile: dir + "/domains/\(id)", atomically: true, encoding: .utf8)
+        // A create that died half way, with the old journal's lines.
+        let dead = try rig.sim.createDomain(DomainCreateSpec(uuid: DomainHandle.random(), type: .pv, maxVCPUs: 1, maxMemoryKiB: 1024))
+        FileManager.default.createFile(atPath: dir + "/names/dying", contents: Data())
+        try "name=dying\ndomid=\(dead)\nuuid=\(DomainHandle.format(DomainHandle.random()))\n".write(toFile: dir + "/journal/123-0", atomically: true, encoding: .utf8)
+        let toolstack = Toolstack(hypervisor: rig.sim, store: rig.store, stateDir: rig.dir)
+        toolstack.recoverInterruptedCreates()
+        #expect(toolstack.record(id) == plan)
+        #expect(try toolstack.resolve("old") == id)
+        #expect(try rig.sim.listDomains().map(\.domid) == [0, id])
+        #expect(toolstack.state.rows() == ["name old \(id)", "record \(id)"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).filter { !$0.hasPrefix("toolstack.db") } == [])
+    }
+
     @Test func aKilledCreateIsUndoneByTheNextCommand() throws {
         let rig = try Rig()
         defer { rig.cleanup() }
