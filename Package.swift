@@ -48,7 +48,7 @@ let package = Package(
         ]),
         // Domain lifecycle over a Hypervisor (real or simulated) and xenstore.
         .target(name: "Toolstack", dependencies: [
-            "DomainConfig", "XenStoreClient", "XenStoreProtocol", "CXen", "CSQLite",
+            "DomainConfig", "XenStoreClient", "XenStoreProtocol", "CXen", "CSQLite", "CEpoll",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // The command line.

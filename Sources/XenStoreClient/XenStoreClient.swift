@@ -39,7 +39,31 @@ public final class XenStoreClient: XenStoreOperations, Sendable {
         var fd: Int32
         let isSocket: Bool
         var decoder = XSFrameDecoder()
+        /// Watch events read while waiting for replies, oldest first from
+        /// `eventsStart` (taking one does not shift the rest: a guest host
+        /// behind by hundreds of events took them in quadratic time).
         var events: [XenStoreWatchEvent] = []
+        var eventsStart = 0
+        var hasEvents: Bool { eventsStart < events.count }
+
+        mutating func takeEvent() -> XenStoreWatchEvent? {
+            guard eventsStart < events.count else { return nil }
+            let event = events[eventsStart]
+            eventsStart += 1
+            if eventsStart == events.count {
+                events.removeAll(keepingCapacity: true)
+                eventsStart = 0
+            } else if eventsStart >= 1024 && eventsStart * 2 >= events.count {
+                events.removeFirst(eventsStart)
+                eventsStart = 0
+            }
+            return event
+        }
+
+        mutating func dropEvents() {
+            events.removeAll()
+            eventsStart = 0
+        }
         var nextRequestID: UInt32 = 1
 
         mutating func shutDown() {
@@ -159,7 +183,7 @@ public final class XenStoreClient: XenStoreOperations, Sendable {
                 // Decode what has arrived; anything but an event here is a
                 // stray reply that nobody waits for.
                 while fd >= 0, try nextMessage() != nil {}
-                if !events.isEmpty { return events.removeFirst() }
+                if let event = takeEvent() { return event }
                 guard fd >= 0 else { throw .disconnected }
                 var wait: Int32 = -1
                 if let deadline {
@@ -242,7 +266,7 @@ public final class XenStoreClient: XenStoreOperations, Sendable {
     public var hasBufferedEvents: Bool {
         channel.withLock { ch in
             while ch.fd >= 0, (try? ch.nextMessage()) != nil {}
-            return !ch.events.isEmpty
+            return ch.hasEvents
         }
     }
 
@@ -270,7 +294,7 @@ public final class XenStoreClient: XenStoreOperations, Sendable {
     /// Drops this connection's watches and transactions on the daemon's side.
     public func resetWatches() throws(XenStoreError) {
         _ = try request(.resetWatches, XSPayload.strings([""]))
-        channel.withLock { $0.events.removeAll() }
+        channel.withLock { $0.dropEvents() }
     }
 
     static func nanoseconds(_ d: Duration) -> Int64 {

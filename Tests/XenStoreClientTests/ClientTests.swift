@@ -75,6 +75,29 @@ import XenStoreProtocol
         #expect(try client.nextWatchEvent(timeout: .milliseconds(20)) == nil)
     }
 
+    @Test func thousandsOfQueuedEventsComeOutInOrderAmongNewOnes() throws {
+        // Each write's reply comes after 1500 events: the queue grows past
+        // the point where it compacts, while events are taken in between.
+        let daemon = FakeDaemon { request in
+            guard request.kind == .write else { return [request.errorReply(.ENOSYS)] }
+            let path = XSPayload.firstString(request.payload)!.0
+            return (0..<1500).map { .event(path + "/\($0)", "t") } + [.ok(request)]
+        }
+        let client = XenStoreClient(fileDescriptor: daemon.clientFD)
+        var expected: [String] = [], got: [String] = []
+        for round in 0..<3 {
+            try client.write("/r\(round)", "x")
+            expected += (0..<1500).map { "/r\(round)/\($0)" }
+            // Take some now, leave the rest queued behind the next round's; at the end take all.
+            for _ in 0..<(round == 2 ? Int.max : 700) {
+                guard let event = try client.nextWatchEvent(timeout: .milliseconds(200)) else { break }
+                got.append(event.path)
+            }
+        }
+        #expect(got.count == expected.count)
+        #expect(got == expected, "first difference at \(got.indices.first { $0 >= expected.count || got[$0] != expected[$0] } ?? -1)")
+    }
+
     @Test func aReplyToAnotherRequestBreaksTheConnection() throws {
         let daemon = FakeDaemon { request in
             [XSMessage(type: request.type, requestID: request.requestID &+ 7, payload: [])]
