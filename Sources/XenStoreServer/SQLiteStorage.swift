@@ -1,8 +1,9 @@
 import CSQLite
 import XenStoreProtocol
 
-/// What the store writes through to: every change of one request goes in
-/// one batch, and the batch is durable before the request is answered.
+/// What the store writes to: the changes of one request, or with group
+/// commit of several, in one transaction (begin, puts and deletes, commit),
+/// durable before any of those requests is answered.
 public protocol Storage: AnyObject {
     /// Everything stored: the nodes in creation order (child lists empty:
     /// the store rebuilds them), and the introduced domains.
@@ -14,12 +15,6 @@ public protocol Storage: AnyObject {
     func deleteDomain(_ domid: UInt32) throws(StorageError)
     func commit() throws(StorageError)
     func rollback()
-    /// Marks where the current request's writes start inside a transaction.
-    func savepoint() throws(StorageError)
-    /// Keeps the current request's writes (still to be committed with the transaction).
-    func releaseSavepoint() throws(StorageError)
-    /// Drops the current request's writes, keeping the transaction's earlier ones.
-    func rollbackToSavepoint()
     /// Pages written to the log since the last checkpoint (0 if there is no log).
     var pendingLogPages: Int { get }
     /// Copies the log into the database file (an fsync or two), off the request path.
@@ -60,9 +55,6 @@ public final class SQLiteStorage: Storage {
     private var beginStmt: OpaquePointer?
     private var commitStmt: OpaquePointer?
     private var rollbackStmt: OpaquePointer?
-    private var savepointStmt: OpaquePointer?
-    private var releaseStmt: OpaquePointer?
-    private var rollbackToStmt: OpaquePointer?
 
     public init(path: String) throws(StorageError) {
         guard sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nil) == SQLITE_OK else {
@@ -102,14 +94,10 @@ public final class SQLiteStorage: Storage {
         beginStmt = try prepare("BEGIN")
         commitStmt = try prepare("COMMIT")
         rollbackStmt = try prepare("ROLLBACK")
-        savepointStmt = try prepare("SAVEPOINT request")
-        releaseStmt = try prepare("RELEASE request")
-        rollbackToStmt = try prepare("ROLLBACK TO request")
     }
 
     deinit {
-        for stmt in [putNodeStmt, deleteNodeStmt, putDomainStmt, deleteDomainStmt, beginStmt, commitStmt, rollbackStmt,
-                     savepointStmt, releaseStmt, rollbackToStmt] {
+        for stmt in [putNodeStmt, deleteNodeStmt, putDomainStmt, deleteDomainStmt, beginStmt, commitStmt, rollbackStmt] {
             sqlite3_finalize(stmt)
         }
         sqlite3_close(db)
@@ -256,12 +244,6 @@ public final class SQLiteStorage: Storage {
         if sqlite3_wal_checkpoint_v2(db, nil, SQLITE_CHECKPOINT_PASSIVE, &logged, &copied) == SQLITE_OK && copied == logged {
             pendingLogPages = 0
         }
-    }
-    public func savepoint() throws(StorageError) { try run(savepointStmt) }
-    public func releaseSavepoint() throws(StorageError) { try run(releaseStmt) }
-    public func rollbackToSavepoint() {
-        _ = try? run(rollbackToStmt)
-        _ = try? run(releaseStmt)
     }
 
     /// The last permissions stored and their text: most nodes share their

@@ -14,8 +14,9 @@ public enum DomainChange: Sendable, Equatable {
 
 /// The xenstore database and its rules, with no I/O of its own: requests go
 /// in through ``handle(_:from:)``, replies and watch events come out in
-/// ``outbox``. Every change is written through to ``Storage`` (if any) and
-/// committed before its reply is queued.
+/// ``outbox``. Every change is written to ``Storage`` (if any) and committed
+/// before its reply is queued, or with ``groupCommit`` before the front end
+/// sends it.
 public final class Store {
     // MARK: State
 
@@ -48,16 +49,21 @@ public final class Store {
 
     // Per-request bookkeeping.
     var undo: [(String, Node?)] = []
-    var storageOpen = false
-    var storageFailure: StorageError?
     var pendingEvents: [Event] = []
 
-    /// Batch the SQLite writes of many requests into one transaction; the
+    /// Paths whose stored row (value, permissions, creation) or existence
+    /// changed since the last commit, in order, repeats included. Nothing
+    /// touches storage while requests run: a commit writes what each of
+    /// these paths holds then (its last node, or a deletion), so a path
+    /// changed many times is written once.
+    var unstored: [String] = []
+    /// The paths of ``unstored`` already written by the commit under way (kept to reuse its storage).
+    private var storedInCommit: Set<String> = []
+
+    /// Commit the changes of many requests in one SQLite transaction; the
     /// front end calls ``commitBatch()`` before it sends any of their replies.
     public var groupCommit = false
-    var batchOpen = false
-    /// The current request began the group's SQLite transaction (so it has no savepoint).
-    var requestOpenedBatch = false
+    /// With ``groupCommit``: what undoes every change since the last commit, oldest first.
     var batchUndo: [(String, Node?)] = []
     /// Whether the last request handled changed the tree.
     public private(set) var lastRequestChanged = false
@@ -146,7 +152,7 @@ public final class Store {
         if reply.kind == .error {
             revertMainChanges()
             pendingEvents.removeAll()
-        } else if let failure = finishStorage() {
+        } else if !groupCommit, let failure = storeChanges() {
             logger.error("storage failed, request not applied: \(failure)")
             revertMainChanges()
             pendingEvents.removeAll()
@@ -154,7 +160,15 @@ public final class Store {
             reply = msg.errorReply(.EIO)
         }
         lastRequestChanged = !undo.isEmpty
-        if groupCommit && storage != nil { batchUndo.append(contentsOf: undo) }
+        if groupCommit && storage != nil {
+            // With nothing waiting to be stored, memory and storage agree:
+            // a failed commit later has nothing before this point to take back.
+            if unstored.isEmpty {
+                batchUndo.removeAll(keepingCapacity: true)
+            } else {
+                batchUndo.append(contentsOf: undo)
+            }
+        }
         undo.removeAll(keepingCapacity: true)
         outbox.append((id, reply))
         for m in after { outbox.append((id, m)) }
@@ -255,14 +269,14 @@ public final class Store {
         account(old: old, new: node)
         // A parent that only gained or lost a child has nothing new to store.
         if let old, !node.storedDiffers(from: old) { return }
-        withStorage { s throws(StorageError) in try s.putNode(path, node) }
+        if storage != nil { unstored.append(path) }
     }
 
     func removeMain(_ path: String) {
         guard let old = nodes.removeValue(forKey: path) else { return }
         undo.append((path, old))
         account(old: old, new: nil)
-        withStorage { s throws(StorageError) in try s.deleteNode(path) }
+        if storage != nil { unstored.append(path) }
     }
 
     func account(old: Node?, new: Node?) {
@@ -270,76 +284,41 @@ public final class Store {
         if let new { ownedEntries[new.perms.owner, default: 0] += 1 }
     }
 
-    /// Runs one storage write inside this request's batch: its own SQLite
-    /// transaction, or with ``groupCommit`` a savepoint inside the group's.
-    func withStorage(_ body: (Storage) throws(StorageError) -> Void) {
-        guard let storage, storageFailure == nil else { return }
-        do throws(StorageError) {
-            if !storageOpen {
-                if groupCommit {
-                    if batchOpen {
-                        try storage.savepoint()
-                        requestOpenedBatch = false
-                    } else {
-                        // The first request of a group needs no savepoint: undoing it is undoing the group.
-                        try storage.begin()
-                        batchOpen = true
-                        requestOpenedBatch = true
-                    }
-                } else {
-                    try storage.begin()
-                }
-                storageOpen = true
-            }
-            try body(storage)
-        } catch {
-            storageFailure = error
-        }
-    }
-
-    /// Ends this request's part of the batch (commits it, or with
-    /// ``groupCommit`` keeps it for ``commitBatch()``); returns the failure if it could not.
-    func finishStorage() -> StorageError? {
+    /// Writes what every path of ``unstored`` holds now in one SQLite
+    /// transaction; returns the failure if it could not (then nothing was written).
+    func storeChanges() -> StorageError? {
+        guard let storage, !unstored.isEmpty else { return nil }
         defer {
-            storageOpen = false
-            storageFailure = nil
+            unstored.removeAll(keepingCapacity: true)
+            storedInCommit.removeAll(keepingCapacity: true)
         }
-        guard let storage else { return nil }
-        if let failure = storageFailure {
-            if storageOpen { undoStorage(storage) }
-            return failure
-        }
-        guard storageOpen else { return nil }
         do throws(StorageError) {
-            if groupCommit {
-                if !requestOpenedBatch { try storage.releaseSavepoint() }
-            } else {
+            try storage.begin()
+            do throws(StorageError) {
+                for path in unstored where unstored.count == 1 || storedInCommit.insert(path).inserted {
+                    if let node = nodes[path] {
+                        try storage.putNode(path, node)
+                    } else {
+                        try storage.deleteNode(path)
+                    }
+                }
                 try storage.commit()
+            } catch {
+                storage.rollback()
+                throw error
             }
             return nil
         } catch {
-            undoStorage(storage)
             return error
-        }
-    }
-
-    /// Drops this request's storage writes.
-    private func undoStorage(_ storage: Storage) {
-        if groupCommit && !requestOpenedBatch {
-            storage.rollbackToSavepoint()
-        } else {
-            storage.rollback()
-            batchOpen = false
         }
     }
 
     /// Puts the in-memory tree back as it was before this request.
     func revertMainChanges() {
-        if storageOpen, let storage { undoStorage(storage) }
-        storageOpen = false
-        storageFailure = nil
         revert(undo)
         undo.removeAll(keepingCapacity: true)
+        // Without groups, what was left to store was this request's alone.
+        if !groupCommit { unstored.removeAll(keepingCapacity: true) }
     }
 
     private func revert(_ log: [(String, Node?)]) {
@@ -351,25 +330,18 @@ public final class Store {
     }
 
     /// With ``groupCommit``: whether changes wait for ``commitBatch()``.
-    public var hasUncommittedChanges: Bool { batchOpen }
+    public var hasUncommittedChanges: Bool { !unstored.isEmpty }
 
     /// With ``groupCommit``: commits every change since the last call in one
     /// SQLite transaction. If that fails, all of them are taken back out of
     /// the tree too, and the front end must answer EIO to the requests that
     /// made them (see ``lastRequestChanged``) instead of their replies.
     public func commitBatch() -> Bool {
-        guard batchOpen, let storage else { return true }
-        batchOpen = false
         defer { batchUndo.removeAll(keepingCapacity: true) }
-        do throws(StorageError) {
-            try storage.commit()
-            return true
-        } catch {
-            logger.error("storage failed, \(batchUndo.count) change(s) not applied: \(error)")
-            storage.rollback()
-            revert(batchUndo)
-            return false
-        }
+        guard let failure = storeChanges() else { return true }
+        logger.error("storage failed, \(batchUndo.count) change(s) not applied: \(failure)")
+        revert(batchUndo)
+        return false
     }
 
     /// Log pages after which an idle daemon checkpoints, and after which a busy one must.
@@ -382,7 +354,7 @@ public final class Store {
     /// Checkpoints SQLite's log: when `idle`, past ``idleCheckpointPages``;
     /// when busy only past ``busyCheckpointPages``, to bound the log.
     public func checkpoint(idle: Bool) {
-        guard let storage, !batchOpen else { return }
+        guard let storage, unstored.isEmpty else { return }
         if storage.pendingLogPages >= (idle ? Self.idleCheckpointPages : Self.busyCheckpointPages) {
             storage.checkpoint()
         }

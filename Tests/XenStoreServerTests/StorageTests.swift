@@ -173,6 +173,75 @@ final class TemporaryDirectory {
         #expect(h.store.checkTree() == [])
     }
 
+    @Test func aGroupWritesEachChangedPathOnceWithItsLastState() throws {
+        let storage = RecordingStorage()
+        let h = try Harness(storage: storage)
+        h.store.groupCommit = true
+        let dom0 = h.connect()
+        h.write(dom0, "/old", "0")
+        #expect(h.store.commitBatch())
+        storage.log = []
+        // Nothing reaches storage while the group's requests run.
+        h.write(dom0, "/a", "1")
+        h.write(dom0, "/a", "2")
+        h.write(dom0, "/gone/x", "3")
+        h.send(dom0, .rm, ["/gone"])
+        h.send(dom0, .rm, ["/old"])
+        h.write(dom0, "/old", "again")
+        let tx = h.start(dom0)
+        h.write(dom0, "/a", "4", tx: tx)
+        #expect(h.end(dom0, tx) == .ok)
+        #expect(storage.log == [])
+        #expect(h.store.commitBatch())
+        // In the order each path first changed, what it holds at the commit.
+        #expect(storage.log == ["begin", "put /a=4", "delete /gone", "delete /gone/x", "put /old=again", "commit"])
+    }
+
+    @Test func pathsChangedManyTimesInAGroupAreReloadedWithTheirLastState() throws {
+        let dir = try TemporaryDirectory()
+        let db = dir.path + "/store.db"
+        var expected: [String] = []
+        do {
+            let h = try Harness(storage: try SQLiteStorage(path: db))
+            h.store.groupCommit = true
+            let dom0 = h.connect()
+            h.write(dom0, "/keep/old", "0")
+            #expect(h.store.commitBatch())
+            for i in 1...5 { h.write(dom0, "/c/a", "\(i)") }
+            h.setPerms(dom0, "/c/a", ["n0", "r3"])
+            h.write(dom0, "/c/a", "last")
+            h.write(dom0, "/c/tmp", "x")
+            h.send(dom0, .rm, ["/c/tmp"])
+            h.send(dom0, .rm, ["/keep/old"])
+            h.write(dom0, "/keep/old", "back")
+            h.send(dom0, .rm, ["/keep"])
+            h.write(dom0, "/keep/new", "n")
+            #expect(h.store.commitBatch())
+            expected = h.tree()
+        }
+        #expect(expected == ["/= n0", "/c= n0", "/c/a=last n0,r3", "/keep= n0", "/keep/new=n n0"])
+        let reloaded = try Harness(storage: try SQLiteStorage(path: db))
+        #expect(reloaded.tree() == expected)
+        #expect(reloaded.store.checkTree() == [])
+    }
+
+    @Test func afterAFailedGroupCommitTheNextGroupStoresEverything() throws {
+        let storage = FailingStorage()
+        let h = try Harness(storage: storage)
+        h.store.groupCommit = true
+        let dom0 = h.connect()
+        storage.failCommits = true
+        h.write(dom0, "/lost", "1")
+        #expect(!h.store.commitBatch())
+        #expect(!h.store.hasUncommittedChanges)
+        storage.failCommits = false
+        storage.puts = []
+        h.write(dom0, "/kept", "2")
+        #expect(h.store.commitBatch())
+        #expect(storage.puts == ["/kept"])
+        #expect(h.tree() == ["/= n0", "/kept=2 n0"])
+    }
+
     @Test func theLogIsCheckpointedOnlyWhenAsked() throws {
         let dir = try TemporaryDirectory()
         let db = dir.path + "/store.db"
@@ -231,39 +300,42 @@ final class TemporaryDirectory {
     }
 }
 
-/// Storage that only notes which paths were written and deleted.
+/// Storage that only notes which paths were written and deleted, and
+/// (in `log`) every call: "begin", "put PATH=VALUE", "delete PATH", "commit".
 final class RecordingStorage: Storage {
     var puts: [String] = []
     var deletes: [String] = []
+    var log: [String] = []
     func load() throws(StorageError) -> (nodes: [(path: String, node: Node)], domains: [DomainRecord]) { ([], []) }
-    func begin() throws(StorageError) {}
-    func putNode(_ path: String, _ node: Node) throws(StorageError) { puts.append(path) }
-    func deleteNode(_ path: String) throws(StorageError) { deletes.append(path) }
+    func begin() throws(StorageError) { log.append("begin") }
+    func putNode(_ path: String, _ node: Node) throws(StorageError) {
+        puts.append(path)
+        log.append("put \(path)=\(String(decoding: node.value, as: UTF8.self))")
+    }
+    func deleteNode(_ path: String) throws(StorageError) {
+        deletes.append(path)
+        log.append("delete \(path)")
+    }
     func putDomain(_ domain: DomainRecord) throws(StorageError) {}
     func deleteDomain(_ domid: UInt32) throws(StorageError) {}
-    func commit() throws(StorageError) {}
+    func commit() throws(StorageError) { log.append("commit") }
     func rollback() {}
-    func savepoint() throws(StorageError) {}
-    func releaseSavepoint() throws(StorageError) {}
-    func rollbackToSavepoint() {}
     var pendingLogPages: Int { 0 }
     func checkpoint() {}
 }
 
-/// Storage whose commits fail on demand.
+/// Storage whose commits fail on demand (it notes the paths it was given).
 final class FailingStorage: Storage {
     var failCommits = false
+    var puts: [String] = []
     func load() throws(StorageError) -> (nodes: [(path: String, node: Node)], domains: [DomainRecord]) { ([], []) }
     func begin() throws(StorageError) {}
-    func putNode(_ path: String, _ node: Node) throws(StorageError) {}
+    func putNode(_ path: String, _ node: Node) throws(StorageError) { puts.append(path) }
     func deleteNode(_ path: String) throws(StorageError) {}
     func putDomain(_ domain: DomainRecord) throws(StorageError) {}
     func deleteDomain(_ domid: UInt32) throws(StorageError) {}
     func commit() throws(StorageError) { if failCommits { throw StorageError("disk full") } }
     func rollback() {}
-    func savepoint() throws(StorageError) {}
-    func releaseSavepoint() throws(StorageError) {}
-    func rollbackToSavepoint() {}
     var pendingLogPages: Int { 0 }
     func checkpoint() {}
 }
