@@ -119,10 +119,16 @@ public final class SQLiteStorage: Storage {
 
     /// Runs a prepared statement to completion and resets it.
     private func run(_ stmt: OpaquePointer?) throws(StorageError) {
+        let rc = step(stmt)
+        guard rc == SQLITE_DONE || rc == SQLITE_ROW else { throw StorageError("sqlite: \(errorMessage)") }
+    }
+
+    /// One step of a statement that returns no rows, then its reset; SQLite's result code.
+    private func step(_ stmt: OpaquePointer?) -> Int32 {
         let rc = sqlite3_step(stmt)
         // No sqlite3_clear_bindings: every caller binds all parameters before each run.
         sqlite3_reset(stmt)
-        guard rc == SQLITE_DONE || rc == SQLITE_ROW else { throw StorageError("sqlite: \(errorMessage)") }
+        return rc
     }
 
     private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
@@ -248,20 +254,43 @@ public final class SQLiteStorage: Storage {
 
     /// The last permissions stored and their text: most nodes share their
     /// parent's permissions, and formatting them is a tenth of a put.
-    private var lastPerms: (perms: XSPermissions, text: String)?
+    private var lastPerms: (perms: XSPermissions, text: [UInt8])?
+
+    /// SQLite's `SQLITE_STATIC`: it reads a parameter where it lies instead of copying it.
+    private static let inPlace: sqlite3_destructor_type? = nil
+    /// A non-null pointer for zero bytes (a null one would bind NULL).
+    private static var noBytes: UnsafeRawPointer { UnsafeRawPointer(bitPattern: 1)! }
 
     public func putNode(_ path: String, _ node: Node) throws(StorageError) {
-        if lastPerms?.perms != node.perms { lastPerms = (node.perms, node.perms.description) }
-        bind(putNodeStmt, 1, text: path)
-        bind(putNodeStmt, 2, blob: node.value)
-        bind(putNodeStmt, 3, text: lastPerms!.text)
+        if lastPerms?.perms != node.perms { lastPerms = (node.perms, Array(node.perms.description.utf8)) }
         sqlite3_bind_int64(putNodeStmt, 4, Int64(bitPattern: node.creation))
-        try run(putNodeStmt)
+        // The texts and the value are bound in place (no copy, no
+        // allocation): they stay valid until the step is over, and every
+        // parameter is bound again before the next one.
+        var path = path
+        let rc = path.withUTF8 { pathBytes in
+            node.value.withUnsafeBytes { value in
+                lastPerms!.text.withUnsafeBytes { perms in
+                    sqlite3_bind_text(putNodeStmt, 1, UnsafeRawPointer(pathBytes.baseAddress!).assumingMemoryBound(to: CChar.self),
+                                      Int32(pathBytes.count), Self.inPlace)
+                    sqlite3_bind_blob(putNodeStmt, 2, value.baseAddress ?? Self.noBytes, Int32(value.count), Self.inPlace)
+                    sqlite3_bind_text(putNodeStmt, 3, perms.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(perms.count),
+                                      Self.inPlace)
+                    return step(putNodeStmt)
+                }
+            }
+        }
+        guard rc == SQLITE_DONE else { throw StorageError("sqlite: \(errorMessage)") }
     }
 
     public func deleteNode(_ path: String) throws(StorageError) {
-        bind(deleteNodeStmt, 1, text: path)
-        try run(deleteNodeStmt)
+        var path = path
+        let rc = path.withUTF8 { pathBytes in
+            sqlite3_bind_text(deleteNodeStmt, 1, UnsafeRawPointer(pathBytes.baseAddress!).assumingMemoryBound(to: CChar.self),
+                              Int32(pathBytes.count), Self.inPlace)
+            return step(deleteNodeStmt)
+        }
+        guard rc == SQLITE_DONE else { throw StorageError("sqlite: \(errorMessage)") }
     }
 
     public func putDomain(_ domain: DomainRecord) throws(StorageError) {
