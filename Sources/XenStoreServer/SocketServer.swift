@@ -36,6 +36,8 @@ public final class SocketServer {
         var closed = false
         /// Watch events are being dropped (see ``SocketServer/watchBacklogLimit``).
         var droppingEvents = false
+        /// Bytes read with `MSG_PEEK` (already in `decoder`) still in the socket (see ``SocketServer/readable(_:)``).
+        var peeked = 0
 
         init(fd: Int32, id: ConnectionID, privileged: Bool) {
             self.fd = fd
@@ -55,6 +57,8 @@ public final class SocketServer {
     private var clients: [Int32: Client] = [:]
     private var clientByID: [ConnectionID: Client] = [:]
     private var dirty: [Client] = []
+    /// Clients with peeked bytes to take out of their socket before the next wait.
+    private var peekedClients: [Client] = []
     private var stopFD: Int32 = -1
     private var running = false
     private var readBuffer = [UInt8](repeating: 0, count: 65536)
@@ -127,6 +131,7 @@ public final class SocketServer {
                 commitGroup()
                 flushDirty()
             } while store.hasUncommittedChanges || !held.isEmpty
+            consumePeeked()
             store.checkpoint(idle: false)
             lastWork = Self.monotonicNanoseconds()
         }
@@ -271,6 +276,14 @@ public final class SocketServer {
 
     // MARK: Reading and writing
 
+    /// Reads what `client` sent with `MSG_PEEK`, leaving the bytes in the
+    /// socket until its reply is out (see ``consume(_:)``). Taking a request
+    /// out of a Unix socket frees the sender's buffer space, and the kernel
+    /// then wakes every thread waiting on the sender's socket, which is the
+    /// client itself, blocked in `recv` for the reply: it wakes for nothing
+    /// and sleeps again (a fifth of the daemon's CPU and a context switch
+    /// pair in the client per request). Once the reply has woken the client,
+    /// nobody waits there, and taking the bytes out wakes no one.
     private func readable(_ client: Client) {
         var eof = false
         // A few buffers at most per wake-up, so one busy client cannot starve
@@ -278,8 +291,12 @@ public final class SocketServer {
         var rounds = 0
         while !client.paused && rounds < 4 {
             rounds += 1
-            let n = readBuffer.withUnsafeMutableBytes { recv(client.fd, $0.baseAddress, $0.count, 0) }
+            // Peeking again would return the same bytes.
+            if client.peeked > 0 { consume(client) }
+            let n = readBuffer.withUnsafeMutableBytes { recv(client.fd, $0.baseAddress, $0.count, Int32(MSG_PEEK)) }
             if n > 0 {
+                if client.peeked == 0 { peekedClients.append(client) }
+                client.peeked = n
                 client.decoder.append(readBuffer[0..<n])
                 process(client)
                 if client.closed { return }
@@ -442,11 +459,36 @@ public final class SocketServer {
         client.outOffset = 0
         client.queued = 0
         client.droppingEvents = false
+        // Its reply has just woken the client, so no one waits on its socket now.
+        if client.peeked > 0 { consume(client) }
         if client.wantsWrite {
             client.wantsWrite = false
             updateInterest(client)
         }
         if client.paused { resume(client) }
+    }
+
+    /// Takes the bytes `client` sent, already peeked and decoded, out of its socket.
+    private func consume(_ client: Client) {
+        while client.peeked > 0 && !client.closed {
+            let n = readBuffer.withUnsafeMutableBytes {
+                recv(client.fd, $0.baseAddress, min($0.count, client.peeked), Int32(MSG_DONTWAIT))
+            }
+            if n > 0 {
+                client.peeked -= n
+            } else if n < 0 && errno == EINTR {
+                continue
+            } else {
+                // Nothing there to take: cannot happen while we are its only reader.
+                logger.error("connection \(client.id): peeked bytes not in the socket, disconnecting")
+                close(client)
+            }
+        }
+    }
+
+    /// Before the next wait: epoll would report bytes left in a socket again.
+    private func consumePeeked() {
+        while let client = peekedClients.popLast() { consume(client) }
     }
 
     private func pause(_ client: Client) {
