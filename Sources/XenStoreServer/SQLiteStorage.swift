@@ -57,7 +57,8 @@ public final class SQLiteStorage: Storage {
     private var rollbackStmt: OpaquePointer?
 
     public init(path: String) throws(StorageError) {
-        guard sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nil) == SQLITE_OK else {
+        guard sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                              WALGathering.register()) == SQLITE_OK else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
             sqlite3_close(db)
             db = nil
@@ -239,7 +240,11 @@ public final class SQLiteStorage: Storage {
     }
 
     public func begin() throws(StorageError) { try run(beginStmt) }
-    public func commit() throws(StorageError) { try run(commitStmt) }
+    public func commit() throws(StorageError) {
+        try run(commitStmt)
+        let rc = WALGathering.flush(db)
+        guard rc == SQLITE_OK else { throw StorageError("sqlite: writing the log: \(String(cString: sqlite3_errstr(rc)))") }
+    }
     public func rollback() { _ = try? run(rollbackStmt) }
 
     public private(set) var pendingLogPages = 0

@@ -242,6 +242,31 @@ final class TemporaryDirectory {
         #expect(h.tree() == ["/= n0", "/kept=2 n0"])
     }
 
+    /// What a `kill -9` leaves: the database and its log as the kernel has
+    /// them the moment a commit returns, the daemon still running. A copy
+    /// of both files then must load with every committed change (SQLite
+    /// recovers the log), however the log's writes were gathered.
+    @Test func everyCommitIsInTheFilesWhenItReturns() throws {
+        let dir = try TemporaryDirectory()
+        let db = dir.path + "/store.db"
+        let storage = try SQLiteStorage(path: db)
+        let h = try Harness(storage: storage)
+        h.store.groupCommit = true
+        let dom0 = h.connect()
+        let big = String(repeating: "x", count: 1500)  // a value over a page
+        for round in 0..<40 {
+            for i in 0..<(round % 7 + 1) { h.write(dom0, "/r/n\((round * 5 + i) % 23)", "\(round)-\(i)" + (i == 2 ? big : "")) }
+            if round % 5 == 4 { h.send(dom0, .rm, ["/r/n\(round % 23)"]) }
+            #expect(h.store.commitBatch())
+            if round % 13 == 12 { h.store.checkpoint(idle: true) }
+            let copy = dir.path + "/copy\(round).db"
+            for suffix in ["", "-wal"] where FileManager.default.fileExists(atPath: db + suffix) {
+                try FileManager.default.copyItem(atPath: db + suffix, toPath: copy + suffix)
+            }
+            #expect(try Harness(storage: try SQLiteStorage(path: copy)).tree() == h.tree(), "round \(round)")
+        }
+    }
+
     @Test func theLogIsCheckpointedOnlyWhenAsked() throws {
         let dir = try TemporaryDirectory()
         let db = dir.path + "/store.db"
