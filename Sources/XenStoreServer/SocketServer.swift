@@ -370,7 +370,10 @@ public final class SocketServer {
         swap(&outbox, &store.outbox)
         defer { outbox.removeAll(keepingCapacity: true) }
         guard store.hasUncommittedChanges || !held.isEmpty else {
-            for (id, message) in outbox { enqueue(message, to: id) }
+            // Mostly the reply to `client` alone: no lookup for it.
+            for (id, message) in outbox {
+                if id == client.id { enqueue(message, to: client) } else { enqueue(message, to: id) }
+            }
             return
         }
         let changed = store.lastRequestChanged
@@ -404,6 +407,11 @@ public final class SocketServer {
     /// Appends a message to a connection's output.
     private func enqueue(_ message: XSMessage, to id: ConnectionID) {
         guard let target = clientByID[id] else { return }
+        enqueue(message, to: target)
+    }
+
+    private func enqueue(_ message: XSMessage, to target: Client) {
+        let id = target.id
         if message.type == XSType.watchEvent.rawValue && target.out.count - target.outOffset > Self.watchBacklogLimit {
             if !target.droppingEvents {
                 target.droppingEvents = true
@@ -411,7 +419,10 @@ public final class SocketServer {
             }
             return
         }
-        message.header.encode(into: &target.out)
+        // The header's four little-endian words in one append.
+        let header = (message.type.littleEndian, message.requestID.littleEndian, message.transactionID.littleEndian,
+                      UInt32(message.payload.count).littleEndian)
+        withUnsafeBytes(of: header) { target.out.append(contentsOf: $0) }
         target.out.append(contentsOf: message.payload)
         target.queued += 1
         markDirty(target)

@@ -177,13 +177,18 @@ public final class Store {
     }
 
     /// Requests only a privileged connection may send.
-    static let privilegedTypes: Set<XSType> = [.control, .introduce, .release, .isDomainIntroduced, .resume, .setTarget]
+    static func isPrivileged(_ type: XSType) -> Bool {
+        switch type {
+        case .control, .introduce, .release, .isDomainIntroduced, .resume, .setTarget: true
+        default: false
+        }
+    }
 
     /// Checks in Xen's order: unknown type (ENOSYS), privilege (EACCES),
     /// transaction id (ENOENT; WATCH and UNWATCH ignore it), then the request itself.
     func dispatch(_ msg: XSMessage, _ conn: Connection, _ after: inout [XSMessage]) throws(XSError) -> [UInt8] {
         guard let type = msg.kind, type != .watchEvent, type != .error else { throw .ENOSYS }
-        if Self.privilegedTypes.contains(type) && !conn.privileged { throw .EACCES }
+        if Self.isPrivileged(type) && !conn.privileged { throw .EACCES }
         let txn = type == .watch || type == .unwatch ? nil : try transaction(msg.transactionID, conn)
         switch type {
         case .read: return try read(msg.payload, conn, txn)
@@ -235,6 +240,8 @@ public final class Store {
         // A transaction keeps seeing a node as it was when it first looked (as Xen 4.17 does).
         if let seen = txn.seen[path] { return seen }
         let current = nodes[path]
+        // Room for a few paths at once rather than growing one by one (each time rehashing).
+        if txn.seen.isEmpty { txn.seen.reserveCapacity(8) }
         txn.seen[path] = .some(current)
         return current
     }
@@ -245,6 +252,7 @@ public final class Store {
         if let txn {
             let old = self.node(path, txn)
             node.creation = old?.creation ?? node.generation
+            if txn.overlay.isEmpty { txn.overlay.reserveCapacity(4) }
             txn.overlay[path] = .some(node)
             txn.account(old: old, new: node)
         } else {
