@@ -38,6 +38,11 @@ public final class SocketServer {
         var droppingEvents = false
         /// Bytes read with `MSG_PEEK` (already in `decoder`) still in the socket (see ``SocketServer/readable(_:)``).
         var peeked = 0
+        /// The socket keeps a peek offset (`SO_PEEK_OFF`): peeking again
+        /// returns only bytes not yet peeked, so peeked bytes may stay a while.
+        var peekAdvances = false
+        /// In ``SocketServer/readThisRound``.
+        var readThisRound = false
 
         init(fd: Int32, id: ConnectionID, privileged: Bool) {
             self.fd = fd
@@ -57,8 +62,12 @@ public final class SocketServer {
     private var clients: [Int32: Client] = [:]
     private var clientByID: [ConnectionID: Client] = [:]
     private var dirty: [Client] = []
-    /// Clients with peeked bytes to take out of their socket before the next wait.
-    private var peekedClients: [Client] = []
+    /// Clients read since the last wait (see ``endRound()``).
+    private var readThisRound: [Client] = []
+    /// Clients whose socket may hold more than they were allowed to read
+    /// (edge-triggered epoll will not report those bytes again).
+    private var unfinished: [Client] = []
+    private var unfinishedSpare: [Client] = []
     private var stopFD: Int32 = -1
     private var running = false
     private var readBuffer = [UInt8](repeating: 0, count: 65536)
@@ -102,17 +111,20 @@ public final class SocketServer {
             // microseconds, more than a request itself.
             let spinning = spinNanoseconds > 0 && Self.monotonicNanoseconds() &- lastWork < spinNanoseconds
             // With a checkpoint due, wait only a little: 50 ms without a request is idle enough.
-            let timeout: Int32 = spinning ? 0 : store.wantsCheckpoint ? 50 : -1
+            let timeout: Int32 = spinning || !unfinished.isEmpty ? 0 : store.wantsCheckpoint ? 50 : -1
             let n = events.withUnsafeMutableBufferPointer { epoll_wait(epfd, $0.baseAddress, Int32($0.count), timeout) }
             if n < 0 {
                 if errno == EINTR { continue }
                 logger.critical("epoll_wait: \(String(cString: strerror(errno)))")
                 return
             }
-            if n == 0 {
+            if n == 0 && unfinished.isEmpty {
                 if !spinning { store.checkpoint(idle: true) }
                 continue
             }
+            swap(&unfinished, &unfinishedSpare)
+            for client in unfinishedSpare where !client.closed { readable(client) }
+            unfinishedSpare.removeAll(keepingCapacity: true)
             for i in 0..<Int(n) {
                 let fd = events[i].data.fd
                 let flags = events[i].events
@@ -131,7 +143,7 @@ public final class SocketServer {
                 commitGroup()
                 flushDirty()
             } while store.hasUncommittedChanges || !held.isEmpty
-            consumePeeked()
+            endRound()
             store.checkpoint(idle: false)
             lastWork = Self.monotonicNanoseconds()
         }
@@ -247,9 +259,11 @@ public final class SocketServer {
             case .domain(let domid): id = store.connect(domid: domid)
             }
             let client = Client(fd: cfd, id: id, privileged: store.isPrivileged(id))
+            var zero: Int32 = 0
+            client.peekAdvances = setsockopt(cfd, SOL_SOCKET, Self.soPeekOff, &zero, socklen_t(MemoryLayout<Int32>.size)) == 0
             clients[cfd] = client
             clientByID[id] = client
-            watch(cfd, events: UInt32(EPOLLIN.rawValue))
+            watch(cfd, events: UInt32(EPOLLIN.rawValue) | EPOLLET.rawValue)
             logger.debug("connection \(id) on fd \(cfd) as \(listener)")
         }
     }
@@ -276,31 +290,48 @@ public final class SocketServer {
 
     // MARK: Reading and writing
 
+    /// `SO_PEEK_OFF` (Linux; not in the Glibc module).
+    private static let soPeekOff: Int32 = 42
+
+    /// Bytes a client may leave peeked in its socket (see ``readable(_:)``).
+    static let peekedLimit = 1024
+
     /// Reads what `client` sent with `MSG_PEEK`, leaving the bytes in the
-    /// socket until its reply is out (see ``consume(_:)``). Taking a request
-    /// out of a Unix socket frees the sender's buffer space, and the kernel
-    /// then wakes every thread waiting on the sender's socket, which is the
-    /// client itself, blocked in `recv` for the reply: it wakes for nothing
-    /// and sleeps again (a fifth of the daemon's CPU and a context switch
-    /// pair in the client per request). Once the reply has woken the client,
-    /// nobody waits there, and taking the bytes out wakes no one.
+    /// socket (see ``consume(_:)``). Taking a request out of a Unix socket
+    /// frees the sender's buffer space, and the kernel then wakes every
+    /// thread waiting on the sender's socket, which is the client itself,
+    /// blocked in `recv` for the reply: it woke for nothing and slept again
+    /// (a fifth of the daemon's CPU and a second pair of context switches in
+    /// the client per request). The bytes are taken out right after a reply
+    /// to the client is sent, when that reply has just taken the client off
+    /// the socket's wait queue and taking them wakes no one: with a peek
+    /// offset, once ``peekedLimit`` bytes have gathered (one `recv` for many
+    /// requests), else every time.
+    ///
+    /// Client sockets are edge-triggered: bytes left in a socket (peeked, or
+    /// not read because of the limit per wake-up) must not be reported again.
     private func readable(_ client: Client) {
         var eof = false
+        var full = false
         // A few buffers at most per wake-up, so one busy client cannot starve
-        // the others (epoll reports it again if more is waiting).
+        // the others (the rest is read in the next round, see `unfinished`).
         var rounds = 0
         while !client.paused && rounds < 4 {
             rounds += 1
-            // Peeking again would return the same bytes.
-            if client.peeked > 0 { consume(client) }
+            // Without a peek offset, peeking again would return the same bytes.
+            if !client.peekAdvances && client.peeked > 0 { consume(client) }
             let n = readBuffer.withUnsafeMutableBytes { recv(client.fd, $0.baseAddress, $0.count, Int32(MSG_PEEK)) }
             if n > 0 {
-                if client.peeked == 0 { peekedClients.append(client) }
-                client.peeked = n
+                if !client.readThisRound {
+                    client.readThisRound = true
+                    readThisRound.append(client)
+                }
+                client.peeked += n
                 client.decoder.append(readBuffer[0..<n])
                 process(client)
                 if client.closed { return }
-                if n < readBuffer.count { break }
+                full = n == readBuffer.count
+                if !full { break }
             } else if n == 0 {
                 eof = true
                 break
@@ -311,7 +342,11 @@ public final class SocketServer {
             }
         }
         // A client gone, even mid-frame: its partial request is dropped with it.
-        if eof { close(client) }
+        if eof {
+            close(client)
+        } else if full && !client.paused {
+            unfinished.append(client)
+        }
     }
 
     /// Handles every whole frame received, unless the client is over its outstanding-request quota.
@@ -471,7 +506,7 @@ public final class SocketServer {
         client.queued = 0
         client.droppingEvents = false
         // Its reply has just woken the client, so no one waits on its socket now.
-        if client.peeked > 0 { consume(client) }
+        if client.peeked >= (client.peekAdvances ? Self.peekedLimit : 1) { consume(client) }
         if client.wantsWrite {
             client.wantsWrite = false
             updateInterest(client)
@@ -497,9 +532,19 @@ public final class SocketServer {
         }
     }
 
-    /// Before the next wait: epoll would report bytes left in a socket again.
-    private func consumePeeked() {
-        while let client = peekedClients.popLast() { consume(client) }
+    /// Before the next wait, for each client read since the last: takes its
+    /// peeked bytes out if it is in the middle of sending a request (then it
+    /// does not wait for a reply, and may wait for room to send the rest),
+    /// if they are over the limit, or if its socket cannot peek past them.
+    private func endRound() {
+        for client in readThisRound {
+            client.readThisRound = false
+            guard !client.closed, client.peeked > 0 else { continue }
+            if !client.peekAdvances || client.decoder.pendingByteCount > 0 || client.peeked >= Self.peekedLimit {
+                consume(client)
+            }
+        }
+        readThisRound.removeAll(keepingCapacity: true)
     }
 
     private func pause(_ client: Client) {
@@ -516,7 +561,7 @@ public final class SocketServer {
     }
 
     private func updateInterest(_ client: Client) {
-        var events: UInt32 = 0
+        var events = EPOLLET.rawValue
         if !client.paused { events |= UInt32(EPOLLIN.rawValue) }
         if client.wantsWrite { events |= UInt32(EPOLLOUT.rawValue) }
         watch(client.fd, events: events, modify: true)

@@ -110,11 +110,17 @@ final class RawClient {
         try Self.send(messages.flatMap { $0.encoded() }, on: fd)
     }
 
+    /// Sends `bytes`, waiting at most five seconds for room each time the socket is full.
     static func send(_ bytes: [UInt8], on fd: Int32) throws {
         var offset = 0
         while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            guard n > 0 else { throw Failure(description: "write: \(errno)") }
+            var pfd = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+            guard poll(&pfd, 1, 5000) == 1 else { throw Failure(description: "no room to send within 5 s") }
+            let n = bytes.withUnsafeBytes {
+                Glibc.send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_DONTWAIT | MSG_NOSIGNAL))
+            }
+            if n < 0 && (errno == EAGAIN || errno == EINTR) { continue }
+            guard n > 0 else { throw Failure(description: "send: \(errno)") }
             offset += n
         }
     }
@@ -213,5 +219,41 @@ extension XSMessage {
         #expect(replies.last?.payload == XSPayload.strings((0..<7).map { "n\($0)" }))
         try client.send([client.request(.read, ["/p/n6"])])
         #expect(try client.receive(1)[0].payload == Array(("\(6 + 7 * 41)" + value).utf8))
+    }
+
+    /// A request that arrives in pieces (libxenstore writes the header and
+    /// the payload separately) is answered once it is whole.
+    @Test(.timeLimit(.minutes(1)))
+    func aRequestSentInPiecesIsAnswered() throws {
+        let fixture = try ServerFixture(storage: nil)
+        let client = try fixture.connect()
+        let bytes = client.write("/pieces", "value").encoded()
+        for piece in [bytes[0..<10], bytes[10..<16], bytes[16..<20]] {
+            try RawClient.send(Array(piece), on: client.fd)
+            #expect(try !client.hasMessage(within: 50))
+        }
+        try RawClient.send(Array(bytes[20...]), on: client.fd)
+        #expect(try client.receive(1)[0].kind == .write)
+        try client.send([client.request(.read, ["/pieces"])])
+        #expect(try client.receive(1)[0].payload == Array("value".utf8))
+    }
+
+    /// Thousands of round trips on one connection: what the daemon peeked
+    /// is taken out of the socket as it goes (left there, it would fill the
+    /// client's send buffer after a few hundred requests and block it).
+    @Test(.timeLimit(.minutes(1)))
+    func manyRoundTripsOnOneConnection() throws {
+        let fixture = try ServerFixture(storage: nil)
+        let client = try fixture.connect()
+        for i in 0..<3000 {
+            try client.send([client.write("/rt/n\(i % 10)", "\(i)")])
+            let reply = try client.receive(1)[0]
+            guard reply.kind == .write else {
+                Issue.record("request \(i): \(reply)")
+                return
+            }
+        }
+        try client.send([client.request(.read, ["/rt/n9"])])
+        #expect(try client.receive(1)[0].payload == Array("2999".utf8))
     }
 }
