@@ -122,9 +122,11 @@ public final class SocketServer {
                 if !spinning { store.checkpoint(idle: true) }
                 continue
             }
-            swap(&unfinished, &unfinishedSpare)
-            for client in unfinishedSpare where !client.closed { readable(client) }
-            unfinishedSpare.removeAll(keepingCapacity: true)
+            if !unfinished.isEmpty {
+                swap(&unfinished, &unfinishedSpare)
+                for client in unfinishedSpare where !client.closed { readable(client) }
+                unfinishedSpare.removeAll(keepingCapacity: true)
+            }
             for i in 0..<Int(n) {
                 let fd = events[i].data.fd
                 let flags = events[i].events
@@ -537,6 +539,7 @@ public final class SocketServer {
     /// does not wait for a reply, and may wait for room to send the rest),
     /// if they are over the limit, or if its socket cannot peek past them.
     private func endRound() {
+        guard !readThisRound.isEmpty else { return }
         for client in readThisRound {
             client.readThisRound = false
             guard !client.closed, client.peeked > 0 else { continue }

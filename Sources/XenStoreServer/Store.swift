@@ -51,14 +51,16 @@ public final class Store {
     var undo: [(String, Node?)] = []
     var pendingEvents: [Event] = []
 
-    /// Paths whose stored row (value, permissions, creation) or existence
-    /// changed since the last commit, in order, repeats included. Nothing
-    /// touches storage while requests run: a commit writes what each of
-    /// these paths holds then (its last node, or a deletion), so a path
-    /// changed many times is written once.
-    var unstored: [String] = []
-    /// The paths of ``unstored`` already written by the commit under way (kept to reuse its storage).
-    private var storedInCommit: Set<String> = []
+    /// Every change to a stored row (value, permissions, creation) or to a
+    /// node's existence since the last commit, in order: the path and the
+    /// node it then held (nil: removed). Nothing touches storage while
+    /// requests run; a commit writes each path once, with its last state. A
+    /// request that fails takes its own entries back out.
+    var unstored: [(path: String, node: Node?)] = []
+    /// Where the current request's entries in ``unstored`` begin.
+    private var requestUnstoredStart = 0
+    /// For ``storeChanges()`` with many entries: each path's last one (kept to reuse its storage).
+    private var lastEntry: [String: Int] = [:]
 
     /// Commit the changes of many requests in one SQLite transaction; the
     /// front end calls ``commitBatch()`` before it sends any of their replies.
@@ -141,6 +143,7 @@ public final class Store {
     /// appended to ``outbox`` once the change is durable.
     public func handle(_ msg: XSMessage, from id: ConnectionID) {
         guard let conn = connections[id] else { return }
+        requestUnstoredStart = unstored.count
         var after: [XSMessage] = []
         var reply: XSMessage
         do throws(XSError) {
@@ -277,14 +280,14 @@ public final class Store {
         account(old: old, new: node)
         // A parent that only gained or lost a child has nothing new to store.
         if let old, !node.storedDiffers(from: old) { return }
-        if storage != nil { unstored.append(path) }
+        if storage != nil { unstored.append((path, node)) }
     }
 
     func removeMain(_ path: String) {
         guard let old = nodes.removeValue(forKey: path) else { return }
         undo.append((path, old))
         account(old: old, new: nil)
-        if storage != nil { unstored.append(path) }
+        if storage != nil { unstored.append((path, nil)) }
     }
 
     func account(old: Node?, new: Node?) {
@@ -292,22 +295,33 @@ public final class Store {
         if let new { ownedEntries[new.perms.owner, default: 0] += 1 }
     }
 
-    /// Writes what every path of ``unstored`` holds now in one SQLite
-    /// transaction; returns the failure if it could not (then nothing was written).
+    /// Writes the last state of every path in ``unstored`` in one SQLite
+    /// transaction, in the order of their last changes; returns the failure
+    /// if it could not (then nothing was written).
     func storeChanges() -> StorageError? {
         guard let storage, !unstored.isEmpty else { return nil }
-        defer {
-            unstored.removeAll(keepingCapacity: true)
-            storedInCommit.removeAll(keepingCapacity: true)
+        defer { unstored.removeAll(keepingCapacity: true) }
+        // Whether entry `i` is its path's last: a few entries are compared
+        // with those after them, many go through a dictionary.
+        let many = unstored.count > 16
+        if many {
+            lastEntry.removeAll(keepingCapacity: true)
+            for (i, entry) in unstored.enumerated() { lastEntry[entry.path] = i }
+        }
+        func isLast(_ i: Int) -> Bool {
+            if many { return lastEntry[unstored[i].path] == i }
+            let path = unstored[i].path
+            for j in (i + 1)..<unstored.count where unstored[j].path == path { return false }
+            return true
         }
         do throws(StorageError) {
             try storage.begin()
             do throws(StorageError) {
-                for path in unstored where unstored.count == 1 || storedInCommit.insert(path).inserted {
-                    if let node = nodes[path] {
-                        try storage.putNode(path, node)
+                for i in unstored.indices where isLast(i) {
+                    if let node = unstored[i].node {
+                        try storage.putNode(unstored[i].path, node)
                     } else {
-                        try storage.deleteNode(path)
+                        try storage.deleteNode(unstored[i].path)
                     }
                 }
                 try storage.commit()
@@ -321,12 +335,12 @@ public final class Store {
         }
     }
 
-    /// Puts the in-memory tree back as it was before this request.
+    /// Puts the in-memory tree back as it was before this request, and
+    /// forgets what it left to store.
     func revertMainChanges() {
         revert(undo)
         undo.removeAll(keepingCapacity: true)
-        // Without groups, what was left to store was this request's alone.
-        if !groupCommit { unstored.removeAll(keepingCapacity: true) }
+        unstored.removeSubrange(min(requestUnstoredStart, unstored.count)...)
     }
 
     private func revert(_ log: [(String, Node?)]) {
