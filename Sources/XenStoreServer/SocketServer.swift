@@ -297,6 +297,9 @@ public final class SocketServer {
 
     /// Bytes a client may leave peeked in its socket (see ``readable(_:)``).
     static let peekedLimit = 1024
+    /// Bytes of an unfinished request past which its peeked bytes are taken
+    /// out at the end of a round (see ``endRound()``).
+    static let partialLimit = 32
 
     /// Reads what `client` sent with `MSG_PEEK`, leaving the bytes in the
     /// socket (see ``consume(_:)``). Taking a request out of a Unix socket
@@ -535,15 +538,20 @@ public final class SocketServer {
     }
 
     /// Before the next wait, for each client read since the last: takes its
-    /// peeked bytes out if it is in the middle of sending a request (then it
-    /// does not wait for a reply, and may wait for room to send the rest),
-    /// if they are over the limit, or if its socket cannot peek past them.
+    /// peeked bytes out if they are over the limit, if its socket cannot
+    /// peek past them, or if it is in the middle of sending a request of
+    /// more than ``partialLimit`` bytes. Such a client is not waiting for a
+    /// reply (no wake-up to spare it), and it may be sending in small pieces:
+    /// each piece is a socket buffer of its own, charged in full to the
+    /// client's send buffer, and left there they could fill it while it waits
+    /// for room to send the rest. A request's 16-byte header alone (which
+    /// libxenstore writes before the payload) stays: the payload follows at once.
     private func endRound() {
         guard !readThisRound.isEmpty else { return }
         for client in readThisRound {
             client.readThisRound = false
             guard !client.closed, client.peeked > 0 else { continue }
-            if !client.peekAdvances || client.decoder.pendingByteCount > 0 || client.peeked >= Self.peekedLimit {
+            if !client.peekAdvances || client.peeked >= Self.peekedLimit || client.decoder.pendingByteCount > Self.partialLimit {
                 consume(client)
             }
         }
