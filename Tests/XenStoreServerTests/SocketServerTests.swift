@@ -256,4 +256,19 @@ extension XSMessage {
         try client.send([client.request(.read, ["/rt/n9"])])
         #expect(try client.receive(1)[0].payload == Array("2999".utf8))
     }
+
+    /// A request written one byte at a time: each byte is a socket buffer
+    /// charged in full to the client's send buffer, so the daemon must take
+    /// them out as they come rather than after the reply (left there, a few
+    /// hundred would fill the buffer and the client could not finish).
+    @Test(.timeLimit(.minutes(1)))
+    func aRequestWrittenByteByByteIsAnswered() throws {
+        let fixture = try ServerFixture(storage: nil)
+        let client = try fixture.connect()
+        let value = String(repeating: "b", count: 3000)
+        for byte in client.write("/bytes", value).encoded() { try RawClient.send([byte], on: client.fd) }
+        #expect(try client.receive(1)[0].kind == .write)
+        try client.send([client.request(.read, ["/bytes"])])
+        #expect(try client.receive(1)[0].payload == Array(value.utf8))
+    }
 }
