@@ -41,6 +41,10 @@ public final class SocketServer {
         /// The socket keeps a peek offset (`SO_PEEK_OFF`): peeking again
         /// returns only bytes not yet peeked, so peeked bytes may stay a while.
         var peekAdvances = false
+        /// The client sends a request in several writes (libxenstore: header,
+        /// then payload): its bytes are taken out after every reply (see
+        /// ``SocketServer/readable(_:)``).
+        var writesInPieces = false
         /// In ``SocketServer/readThisRound``.
         var readThisRound = false
 
@@ -315,6 +319,13 @@ public final class SocketServer {
     ///
     /// Client sockets are edge-triggered: bytes left in a socket (peeked, or
     /// not read because of the limit per wake-up) must not be reported again.
+    /// Every write a client makes reports its socket again, and epoll checks
+    /// only that the socket holds bytes: with bytes left in it, a request
+    /// written in two pieces and peeked whole brings a second report and a
+    /// peek that finds nothing, walking past every byte left on the way. A
+    /// client seen doing that has its bytes taken out after every reply
+    /// instead, as without a peek offset: then the late report finds the
+    /// socket empty and epoll drops it.
     private func readable(_ client: Client) {
         var eof = false
         var full = false
@@ -342,7 +353,11 @@ public final class SocketServer {
                 break
             } else {
                 if errno == EINTR { continue }
-                if errno != EAGAIN && errno != EWOULDBLOCK { eof = true }
+                if errno != EAGAIN && errno != EWOULDBLOCK {
+                    eof = true
+                } else if rounds == 1 && client.peeked > 0 {
+                    client.writesInPieces = true
+                }
                 break
             }
         }
@@ -511,7 +526,7 @@ public final class SocketServer {
         client.queued = 0
         client.droppingEvents = false
         // Its reply has just woken the client, so no one waits on its socket now.
-        if client.peeked >= (client.peekAdvances ? Self.peekedLimit : 1) { consume(client) }
+        if client.peeked >= (client.peekAdvances && !client.writesInPieces ? Self.peekedLimit : 1) { consume(client) }
         if client.wantsWrite {
             client.wantsWrite = false
             updateInterest(client)
