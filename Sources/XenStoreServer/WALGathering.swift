@@ -89,8 +89,7 @@ enum WALGathering {
 
     /// The log's methods: writes are gathered (``GatheredLog/write(_:_:at:)``); any
     /// other call that could see the file writes out what was gathered first,
-    /// then does what the real file does.
-    // Built once, then only read (by SQLite, from the daemon's one thread).
+    /// then does what the real file does. Built once, then only read.
     nonisolated(unsafe) private static let methods: UnsafeMutablePointer<sqlite3_io_methods> = {
         let m = UnsafeMutablePointer<sqlite3_io_methods>.allocate(capacity: 1)
         m.initialize(to: sqlite3_io_methods(
