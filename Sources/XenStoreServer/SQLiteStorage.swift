@@ -1,8 +1,9 @@
 import CSQLite
 import XenStoreProtocol
 
-/// What the store writes through to: every change of one request goes in
-/// one batch, and the batch is durable before the request is answered.
+/// What the store writes to: the changes of one request, or with group
+/// commit of several, in one transaction (begin, puts and deletes, commit),
+/// durable before any of those requests is answered.
 public protocol Storage: AnyObject {
     /// Everything stored: the nodes in creation order (child lists empty:
     /// the store rebuilds them), and the introduced domains.
@@ -14,12 +15,6 @@ public protocol Storage: AnyObject {
     func deleteDomain(_ domid: UInt32) throws(StorageError)
     func commit() throws(StorageError)
     func rollback()
-    /// Marks where the current request's writes start inside a transaction.
-    func savepoint() throws(StorageError)
-    /// Keeps the current request's writes (still to be committed with the transaction).
-    func releaseSavepoint() throws(StorageError)
-    /// Drops the current request's writes, keeping the transaction's earlier ones.
-    func rollbackToSavepoint()
     /// Pages written to the log since the last checkpoint (0 if there is no log).
     var pendingLogPages: Int { get }
     /// Copies the log into the database file (an fsync or two), off the request path.
@@ -60,12 +55,10 @@ public final class SQLiteStorage: Storage {
     private var beginStmt: OpaquePointer?
     private var commitStmt: OpaquePointer?
     private var rollbackStmt: OpaquePointer?
-    private var savepointStmt: OpaquePointer?
-    private var releaseStmt: OpaquePointer?
-    private var rollbackToStmt: OpaquePointer?
 
     public init(path: String) throws(StorageError) {
-        guard sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nil) == SQLITE_OK else {
+        guard sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                              WALGathering.register()) == SQLITE_OK else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
             sqlite3_close(db)
             db = nil
@@ -102,14 +95,10 @@ public final class SQLiteStorage: Storage {
         beginStmt = try prepare("BEGIN")
         commitStmt = try prepare("COMMIT")
         rollbackStmt = try prepare("ROLLBACK")
-        savepointStmt = try prepare("SAVEPOINT request")
-        releaseStmt = try prepare("RELEASE request")
-        rollbackToStmt = try prepare("ROLLBACK TO request")
     }
 
     deinit {
-        for stmt in [putNodeStmt, deleteNodeStmt, putDomainStmt, deleteDomainStmt, beginStmt, commitStmt, rollbackStmt,
-                     savepointStmt, releaseStmt, rollbackToStmt] {
+        for stmt in [putNodeStmt, deleteNodeStmt, putDomainStmt, deleteDomainStmt, beginStmt, commitStmt, rollbackStmt] {
             sqlite3_finalize(stmt)
         }
         sqlite3_close(db)
@@ -131,10 +120,16 @@ public final class SQLiteStorage: Storage {
 
     /// Runs a prepared statement to completion and resets it.
     private func run(_ stmt: OpaquePointer?) throws(StorageError) {
+        let rc = step(stmt)
+        guard rc == SQLITE_DONE || rc == SQLITE_ROW else { throw StorageError("sqlite: \(errorMessage)") }
+    }
+
+    /// One step of a statement that returns no rows, then its reset; SQLite's result code.
+    private func step(_ stmt: OpaquePointer?) -> Int32 {
         let rc = sqlite3_step(stmt)
         // No sqlite3_clear_bindings: every caller binds all parameters before each run.
         sqlite3_reset(stmt)
-        guard rc == SQLITE_DONE || rc == SQLITE_ROW else { throw StorageError("sqlite: \(errorMessage)") }
+        return rc
     }
 
     private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
@@ -245,7 +240,11 @@ public final class SQLiteStorage: Storage {
     }
 
     public func begin() throws(StorageError) { try run(beginStmt) }
-    public func commit() throws(StorageError) { try run(commitStmt) }
+    public func commit() throws(StorageError) {
+        try run(commitStmt)
+        let rc = WALGathering.flush(db)
+        guard rc == SQLITE_OK else { throw StorageError("sqlite: writing the log: \(String(cString: sqlite3_errstr(rc)))") }
+    }
     public func rollback() { _ = try? run(rollbackStmt) }
 
     public private(set) var pendingLogPages = 0
@@ -257,29 +256,46 @@ public final class SQLiteStorage: Storage {
             pendingLogPages = 0
         }
     }
-    public func savepoint() throws(StorageError) { try run(savepointStmt) }
-    public func releaseSavepoint() throws(StorageError) { try run(releaseStmt) }
-    public func rollbackToSavepoint() {
-        _ = try? run(rollbackToStmt)
-        _ = try? run(releaseStmt)
-    }
 
     /// The last permissions stored and their text: most nodes share their
     /// parent's permissions, and formatting them is a tenth of a put.
-    private var lastPerms: (perms: XSPermissions, text: String)?
+    private var lastPerms: (perms: XSPermissions, text: [UInt8])?
+
+    /// SQLite's `SQLITE_STATIC`: it reads a parameter where it lies instead of copying it.
+    private static let inPlace: sqlite3_destructor_type? = nil
+    /// A non-null pointer for zero bytes (a null one would bind NULL).
+    private static var noBytes: UnsafeRawPointer { UnsafeRawPointer(bitPattern: 1)! }
 
     public func putNode(_ path: String, _ node: Node) throws(StorageError) {
-        if lastPerms?.perms != node.perms { lastPerms = (node.perms, node.perms.description) }
-        bind(putNodeStmt, 1, text: path)
-        bind(putNodeStmt, 2, blob: node.value)
-        bind(putNodeStmt, 3, text: lastPerms!.text)
+        if lastPerms?.perms != node.perms { lastPerms = (node.perms, Array(node.perms.description.utf8)) }
         sqlite3_bind_int64(putNodeStmt, 4, Int64(bitPattern: node.creation))
-        try run(putNodeStmt)
+        // The texts and the value are bound in place (no copy, no
+        // allocation): they stay valid until the step is over, and every
+        // parameter is bound again before the next one.
+        var path = path
+        let rc = path.withUTF8 { pathBytes in
+            node.value.withUnsafeBytes { value in
+                lastPerms!.text.withUnsafeBytes { perms in
+                    sqlite3_bind_text(putNodeStmt, 1, UnsafeRawPointer(pathBytes.baseAddress!).assumingMemoryBound(to: CChar.self),
+                                      Int32(pathBytes.count), Self.inPlace)
+                    sqlite3_bind_blob(putNodeStmt, 2, value.baseAddress ?? Self.noBytes, Int32(value.count), Self.inPlace)
+                    sqlite3_bind_text(putNodeStmt, 3, perms.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(perms.count),
+                                      Self.inPlace)
+                    return step(putNodeStmt)
+                }
+            }
+        }
+        guard rc == SQLITE_DONE else { throw StorageError("sqlite: \(errorMessage)") }
     }
 
     public func deleteNode(_ path: String) throws(StorageError) {
-        bind(deleteNodeStmt, 1, text: path)
-        try run(deleteNodeStmt)
+        var path = path
+        let rc = path.withUTF8 { pathBytes in
+            sqlite3_bind_text(deleteNodeStmt, 1, UnsafeRawPointer(pathBytes.baseAddress!).assumingMemoryBound(to: CChar.self),
+                              Int32(pathBytes.count), Self.inPlace)
+            return step(deleteNodeStmt)
+        }
+        guard rc == SQLITE_DONE else { throw StorageError("sqlite: \(errorMessage)") }
     }
 
     public func putDomain(_ domain: DomainRecord) throws(StorageError) {

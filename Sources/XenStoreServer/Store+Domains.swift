@@ -72,7 +72,7 @@ extension Store {
     func saveDomain(_ body: (Storage) throws(StorageError) -> Void) throws(XSError) {
         guard let storage else { return }
         // The front end commits a group before a domain request (see changesDomains).
-        guard !batchOpen else {
+        guard unstored.isEmpty else {
             logger.error("domain change while a group commit is pending")
             throw .EIO
         }

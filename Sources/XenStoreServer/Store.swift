@@ -14,8 +14,9 @@ public enum DomainChange: Sendable, Equatable {
 
 /// The xenstore database and its rules, with no I/O of its own: requests go
 /// in through ``handle(_:from:)``, replies and watch events come out in
-/// ``outbox``. Every change is written through to ``Storage`` (if any) and
-/// committed before its reply is queued.
+/// ``outbox``. Every change is written to ``Storage`` (if any) and committed
+/// before its reply is queued, or with ``groupCommit`` before the front end
+/// sends it.
 public final class Store {
     // MARK: State
 
@@ -48,16 +49,23 @@ public final class Store {
 
     // Per-request bookkeeping.
     var undo: [(String, Node?)] = []
-    var storageOpen = false
-    var storageFailure: StorageError?
     var pendingEvents: [Event] = []
 
-    /// Batch the SQLite writes of many requests into one transaction; the
+    /// Every change to a stored row (value, permissions, creation) or to a
+    /// node's existence since the last commit, in order: the path and the
+    /// node it then held (nil: removed). Nothing touches storage while
+    /// requests run; a commit writes each path once, with its last state. A
+    /// request that fails takes its own entries back out.
+    var unstored: [(path: String, node: Node?)] = []
+    /// Where the current request's entries in ``unstored`` begin.
+    private var requestUnstoredStart = 0
+    /// For ``storeChanges()`` with many entries: each path's last one (kept to reuse its storage).
+    private var lastEntry: [String: Int] = [:]
+
+    /// Commit the changes of many requests in one SQLite transaction; the
     /// front end calls ``commitBatch()`` before it sends any of their replies.
     public var groupCommit = false
-    var batchOpen = false
-    /// The current request began the group's SQLite transaction (so it has no savepoint).
-    var requestOpenedBatch = false
+    /// With ``groupCommit``: what undoes every change since the last commit, oldest first.
     var batchUndo: [(String, Node?)] = []
     /// Whether the last request handled changed the tree.
     public private(set) var lastRequestChanged = false
@@ -135,6 +143,7 @@ public final class Store {
     /// appended to ``outbox`` once the change is durable.
     public func handle(_ msg: XSMessage, from id: ConnectionID) {
         guard let conn = connections[id] else { return }
+        requestUnstoredStart = unstored.count
         var after: [XSMessage] = []
         var reply: XSMessage
         do throws(XSError) {
@@ -146,7 +155,7 @@ public final class Store {
         if reply.kind == .error {
             revertMainChanges()
             pendingEvents.removeAll()
-        } else if let failure = finishStorage() {
+        } else if !groupCommit, let failure = storeChanges() {
             logger.error("storage failed, request not applied: \(failure)")
             revertMainChanges()
             pendingEvents.removeAll()
@@ -154,7 +163,15 @@ public final class Store {
             reply = msg.errorReply(.EIO)
         }
         lastRequestChanged = !undo.isEmpty
-        if groupCommit && storage != nil { batchUndo.append(contentsOf: undo) }
+        if groupCommit && storage != nil {
+            // With nothing waiting to be stored, memory and storage agree:
+            // a failed commit later has nothing before this point to take back.
+            if unstored.isEmpty {
+                batchUndo.removeAll(keepingCapacity: true)
+            } else {
+                batchUndo.append(contentsOf: undo)
+            }
+        }
         undo.removeAll(keepingCapacity: true)
         outbox.append((id, reply))
         for m in after { outbox.append((id, m)) }
@@ -163,13 +180,18 @@ public final class Store {
     }
 
     /// Requests only a privileged connection may send.
-    static let privilegedTypes: Set<XSType> = [.control, .introduce, .release, .isDomainIntroduced, .resume, .setTarget]
+    static func isPrivileged(_ type: XSType) -> Bool {
+        switch type {
+        case .control, .introduce, .release, .isDomainIntroduced, .resume, .setTarget: true
+        default: false
+        }
+    }
 
     /// Checks in Xen's order: unknown type (ENOSYS), privilege (EACCES),
     /// transaction id (ENOENT; WATCH and UNWATCH ignore it), then the request itself.
     func dispatch(_ msg: XSMessage, _ conn: Connection, _ after: inout [XSMessage]) throws(XSError) -> [UInt8] {
         guard let type = msg.kind, type != .watchEvent, type != .error else { throw .ENOSYS }
-        if Self.privilegedTypes.contains(type) && !conn.privileged { throw .EACCES }
+        if Self.isPrivileged(type) && !conn.privileged { throw .EACCES }
         let txn = type == .watch || type == .unwatch ? nil : try transaction(msg.transactionID, conn)
         switch type {
         case .read: return try read(msg.payload, conn, txn)
@@ -221,6 +243,8 @@ public final class Store {
         // A transaction keeps seeing a node as it was when it first looked (as Xen 4.17 does).
         if let seen = txn.seen[path] { return seen }
         let current = nodes[path]
+        // Room for a few paths at once rather than growing one by one (each time rehashing).
+        if txn.seen.isEmpty { txn.seen.reserveCapacity(8) }
         txn.seen[path] = .some(current)
         return current
     }
@@ -231,6 +255,7 @@ public final class Store {
         if let txn {
             let old = self.node(path, txn)
             node.creation = old?.creation ?? node.generation
+            if txn.overlay.isEmpty { txn.overlay.reserveCapacity(4) }
             txn.overlay[path] = .some(node)
             txn.account(old: old, new: node)
         } else {
@@ -255,14 +280,14 @@ public final class Store {
         account(old: old, new: node)
         // A parent that only gained or lost a child has nothing new to store.
         if let old, !node.storedDiffers(from: old) { return }
-        withStorage { s throws(StorageError) in try s.putNode(path, node) }
+        if storage != nil { unstored.append((path, node)) }
     }
 
     func removeMain(_ path: String) {
         guard let old = nodes.removeValue(forKey: path) else { return }
         undo.append((path, old))
         account(old: old, new: nil)
-        withStorage { s throws(StorageError) in try s.deleteNode(path) }
+        if storage != nil { unstored.append((path, nil)) }
     }
 
     func account(old: Node?, new: Node?) {
@@ -270,76 +295,52 @@ public final class Store {
         if let new { ownedEntries[new.perms.owner, default: 0] += 1 }
     }
 
-    /// Runs one storage write inside this request's batch: its own SQLite
-    /// transaction, or with ``groupCommit`` a savepoint inside the group's.
-    func withStorage(_ body: (Storage) throws(StorageError) -> Void) {
-        guard let storage, storageFailure == nil else { return }
+    /// Writes the last state of every path in ``unstored`` in one SQLite
+    /// transaction, in the order of their last changes; returns the failure
+    /// if it could not (then nothing was written).
+    func storeChanges() -> StorageError? {
+        guard let storage, !unstored.isEmpty else { return nil }
+        defer { unstored.removeAll(keepingCapacity: true) }
+        // Whether entry `i` is its path's last: a few entries are compared
+        // with those after them, many go through a dictionary.
+        let many = unstored.count > 16
+        if many {
+            lastEntry.removeAll(keepingCapacity: true)
+            for (i, entry) in unstored.enumerated() { lastEntry[entry.path] = i }
+        }
+        func isLast(_ i: Int) -> Bool {
+            if many { return lastEntry[unstored[i].path] == i }
+            let path = unstored[i].path
+            for j in (i + 1)..<unstored.count where unstored[j].path == path { return false }
+            return true
+        }
         do throws(StorageError) {
-            if !storageOpen {
-                if groupCommit {
-                    if batchOpen {
-                        try storage.savepoint()
-                        requestOpenedBatch = false
+            try storage.begin()
+            do throws(StorageError) {
+                for i in unstored.indices where isLast(i) {
+                    if let node = unstored[i].node {
+                        try storage.putNode(unstored[i].path, node)
                     } else {
-                        // The first request of a group needs no savepoint: undoing it is undoing the group.
-                        try storage.begin()
-                        batchOpen = true
-                        requestOpenedBatch = true
+                        try storage.deleteNode(unstored[i].path)
                     }
-                } else {
-                    try storage.begin()
                 }
-                storageOpen = true
-            }
-            try body(storage)
-        } catch {
-            storageFailure = error
-        }
-    }
-
-    /// Ends this request's part of the batch (commits it, or with
-    /// ``groupCommit`` keeps it for ``commitBatch()``); returns the failure if it could not.
-    func finishStorage() -> StorageError? {
-        defer {
-            storageOpen = false
-            storageFailure = nil
-        }
-        guard let storage else { return nil }
-        if let failure = storageFailure {
-            if storageOpen { undoStorage(storage) }
-            return failure
-        }
-        guard storageOpen else { return nil }
-        do throws(StorageError) {
-            if groupCommit {
-                if !requestOpenedBatch { try storage.releaseSavepoint() }
-            } else {
                 try storage.commit()
+            } catch {
+                storage.rollback()
+                throw error
             }
             return nil
         } catch {
-            undoStorage(storage)
             return error
         }
     }
 
-    /// Drops this request's storage writes.
-    private func undoStorage(_ storage: Storage) {
-        if groupCommit && !requestOpenedBatch {
-            storage.rollbackToSavepoint()
-        } else {
-            storage.rollback()
-            batchOpen = false
-        }
-    }
-
-    /// Puts the in-memory tree back as it was before this request.
+    /// Puts the in-memory tree back as it was before this request, and
+    /// forgets what it left to store.
     func revertMainChanges() {
-        if storageOpen, let storage { undoStorage(storage) }
-        storageOpen = false
-        storageFailure = nil
         revert(undo)
         undo.removeAll(keepingCapacity: true)
+        unstored.removeSubrange(min(requestUnstoredStart, unstored.count)...)
     }
 
     private func revert(_ log: [(String, Node?)]) {
@@ -351,25 +352,18 @@ public final class Store {
     }
 
     /// With ``groupCommit``: whether changes wait for ``commitBatch()``.
-    public var hasUncommittedChanges: Bool { batchOpen }
+    public var hasUncommittedChanges: Bool { !unstored.isEmpty }
 
     /// With ``groupCommit``: commits every change since the last call in one
     /// SQLite transaction. If that fails, all of them are taken back out of
     /// the tree too, and the front end must answer EIO to the requests that
     /// made them (see ``lastRequestChanged``) instead of their replies.
     public func commitBatch() -> Bool {
-        guard batchOpen, let storage else { return true }
-        batchOpen = false
         defer { batchUndo.removeAll(keepingCapacity: true) }
-        do throws(StorageError) {
-            try storage.commit()
-            return true
-        } catch {
-            logger.error("storage failed, \(batchUndo.count) change(s) not applied: \(error)")
-            storage.rollback()
-            revert(batchUndo)
-            return false
-        }
+        guard let failure = storeChanges() else { return true }
+        logger.error("storage failed, \(batchUndo.count) change(s) not applied: \(failure)")
+        revert(batchUndo)
+        return false
     }
 
     /// Log pages after which an idle daemon checkpoints, and after which a busy one must.
@@ -382,7 +376,7 @@ public final class Store {
     /// Checkpoints SQLite's log: when `idle`, past ``idleCheckpointPages``;
     /// when busy only past ``busyCheckpointPages``, to bound the log.
     public func checkpoint(idle: Bool) {
-        guard let storage, !batchOpen else { return }
+        guard let storage, unstored.isEmpty else { return }
         if storage.pendingLogPages >= (idle ? Self.idleCheckpointPages : Self.busyCheckpointPages) {
             storage.checkpoint()
         }

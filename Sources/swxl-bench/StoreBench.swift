@@ -23,6 +23,8 @@ struct StoreBench: ParsableCommand {
     @Option(help: "Seconds each case runs.") var seconds = 1.0
     @Option(help: "Client counts, comma-separated.") var clients = "1,16"
     @Option(help: "Idle connections held open for the last case (0: skip it).") var idle = 1000
+    @Option(help: "Operations to run, comma-separated (read, write, directory, transaction).")
+    var operations = Operation.allCases.map(\.rawValue).joined(separator: ",")
 
     enum Operation: String, CaseIterable {
         case read, write, directory, transaction
@@ -35,6 +37,11 @@ struct StoreBench: ParsableCommand {
         let path = socket ?? XenStoreConnector.current().environment["XENSTORED_PATH"].flatMap { $0.isEmpty ? nil : $0 }
             ?? XenStoreConnector.current().paths.daemonSocket
         let counts = clients.split(separator: ",").compactMap { Int($0) }
+        var ops: [Operation] = []
+        for name in operations.split(separator: ",") {
+            guard let op = Operation(rawValue: String(name)) else { throw ValidationError("unknown operation '\(name)'") }
+            ops.append(op)
+        }
         let setup = try XenStoreClient(socketPath: path)
         for c in 0..<(counts.max() ?? 1) {
             try setup.withTransaction { tx in
@@ -44,7 +51,7 @@ struct StoreBench: ParsableCommand {
         print("swxl-bench store: \(path), \(seconds) s per case")
         print(Self.header)
         for count in counts {
-            for op in Operation.allCases {
+            for op in ops {
                 let result = try measure(op, clients: count, socket: path)
                 print(result.row(op.rawValue, clients: count))
             }

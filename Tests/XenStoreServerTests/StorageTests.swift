@@ -173,6 +173,100 @@ final class TemporaryDirectory {
         #expect(h.store.checkTree() == [])
     }
 
+    @Test func aGroupWritesEachChangedPathOnceWithItsLastState() throws {
+        let storage = RecordingStorage()
+        let h = try Harness(storage: storage)
+        h.store.groupCommit = true
+        let dom0 = h.connect()
+        h.write(dom0, "/old", "0")
+        #expect(h.store.commitBatch())
+        storage.log = []
+        // Nothing reaches storage while the group's requests run.
+        h.write(dom0, "/a", "1")
+        h.write(dom0, "/a", "2")
+        h.write(dom0, "/gone/x", "3")
+        h.send(dom0, .rm, ["/gone"])
+        h.send(dom0, .rm, ["/old"])
+        h.write(dom0, "/old", "again")
+        let tx = h.start(dom0)
+        h.write(dom0, "/a", "4", tx: tx)
+        #expect(h.end(dom0, tx) == .ok)
+        #expect(storage.log == [])
+        #expect(h.store.commitBatch())
+        // Each path once, with its last state, in the order of the last changes.
+        #expect(storage.log == ["begin", "delete /gone/x", "delete /gone", "put /old=again", "put /a=4", "commit"])
+    }
+
+    @Test func pathsChangedManyTimesInAGroupAreReloadedWithTheirLastState() throws {
+        let dir = try TemporaryDirectory()
+        let db = dir.path + "/store.db"
+        var expected: [String] = []
+        do {
+            let h = try Harness(storage: try SQLiteStorage(path: db))
+            h.store.groupCommit = true
+            let dom0 = h.connect()
+            h.write(dom0, "/keep/old", "0")
+            #expect(h.store.commitBatch())
+            for i in 1...5 { h.write(dom0, "/c/a", "\(i)") }
+            h.setPerms(dom0, "/c/a", ["n0", "r3"])
+            h.write(dom0, "/c/a", "last")
+            h.write(dom0, "/c/tmp", "x")
+            h.send(dom0, .rm, ["/c/tmp"])
+            h.send(dom0, .rm, ["/keep/old"])
+            h.write(dom0, "/keep/old", "back")
+            h.send(dom0, .rm, ["/keep"])
+            h.write(dom0, "/keep/new", "n")
+            #expect(h.store.commitBatch())
+            expected = h.tree()
+        }
+        #expect(expected == ["/= n0", "/c= n0", "/c/a=last n0,r3", "/keep= n0", "/keep/new=n n0"])
+        let reloaded = try Harness(storage: try SQLiteStorage(path: db))
+        #expect(reloaded.tree() == expected)
+        #expect(reloaded.store.checkTree() == [])
+    }
+
+    @Test func afterAFailedGroupCommitTheNextGroupStoresEverything() throws {
+        let storage = FailingStorage()
+        let h = try Harness(storage: storage)
+        h.store.groupCommit = true
+        let dom0 = h.connect()
+        storage.failCommits = true
+        h.write(dom0, "/lost", "1")
+        #expect(!h.store.commitBatch())
+        #expect(!h.store.hasUncommittedChanges)
+        storage.failCommits = false
+        storage.puts = []
+        h.write(dom0, "/kept", "2")
+        #expect(h.store.commitBatch())
+        #expect(storage.puts == ["/kept"])
+        #expect(h.tree() == ["/= n0", "/kept=2 n0"])
+    }
+
+    /// What a `kill -9` leaves: the database and its log as the kernel has
+    /// them the moment a commit returns, the daemon still running. A copy
+    /// of both files then must load with every committed change (SQLite
+    /// recovers the log), however the log's writes were gathered.
+    @Test func everyCommitIsInTheFilesWhenItReturns() throws {
+        let dir = try TemporaryDirectory()
+        let db = dir.path + "/store.db"
+        let storage = try SQLiteStorage(path: db)
+        let h = try Harness(storage: storage)
+        h.store.groupCommit = true
+        let dom0 = h.connect()
+        let big = String(repeating: "x", count: 1500)  // a value over a page
+        for round in 0..<40 {
+            for i in 0..<(round % 7 + 1) { h.write(dom0, "/r/n\((round * 5 + i) % 23)", "\(round)-\(i)" + (i == 2 ? big : "")) }
+            if round % 5 == 4 { h.send(dom0, .rm, ["/r/n\(round % 23)"]) }
+            #expect(h.store.commitBatch())
+            if round % 13 == 12 { h.store.checkpoint(idle: true) }
+            let copy = dir.path + "/copy\(round).db"
+            for suffix in ["", "-wal"] where FileManager.default.fileExists(atPath: db + suffix) {
+                try FileManager.default.copyItem(atPath: db + suffix, toPath: copy + suffix)
+            }
+            #expect(try Harness(storage: try SQLiteStorage(path: copy)).tree() == h.tree(), "round \(round)")
+        }
+    }
+
     @Test func theLogIsCheckpointedOnlyWhenAsked() throws {
         let dir = try TemporaryDirectory()
         let db = dir.path + "/store.db"
@@ -231,39 +325,42 @@ final class TemporaryDirectory {
     }
 }
 
-/// Storage that only notes which paths were written and deleted.
+/// Storage that only notes which paths were written and deleted, and
+/// (in `log`) every call: "begin", "put PATH=VALUE", "delete PATH", "commit".
 final class RecordingStorage: Storage {
     var puts: [String] = []
     var deletes: [String] = []
+    var log: [String] = []
     func load() throws(StorageError) -> (nodes: [(path: String, node: Node)], domains: [DomainRecord]) { ([], []) }
-    func begin() throws(StorageError) {}
-    func putNode(_ path: String, _ node: Node) throws(StorageError) { puts.append(path) }
-    func deleteNode(_ path: String) throws(StorageError) { deletes.append(path) }
+    func begin() throws(StorageError) { log.append("begin") }
+    func putNode(_ path: String, _ node: Node) throws(StorageError) {
+        puts.append(path)
+        log.append("put \(path)=\(String(decoding: node.value, as: UTF8.self))")
+    }
+    func deleteNode(_ path: String) throws(StorageError) {
+        deletes.append(path)
+        log.append("delete \(path)")
+    }
     func putDomain(_ domain: DomainRecord) throws(StorageError) {}
     func deleteDomain(_ domid: UInt32) throws(StorageError) {}
-    func commit() throws(StorageError) {}
+    func commit() throws(StorageError) { log.append("commit") }
     func rollback() {}
-    func savepoint() throws(StorageError) {}
-    func releaseSavepoint() throws(StorageError) {}
-    func rollbackToSavepoint() {}
     var pendingLogPages: Int { 0 }
     func checkpoint() {}
 }
 
-/// Storage whose commits fail on demand.
+/// Storage whose commits fail on demand (it notes the paths it was given).
 final class FailingStorage: Storage {
     var failCommits = false
+    var puts: [String] = []
     func load() throws(StorageError) -> (nodes: [(path: String, node: Node)], domains: [DomainRecord]) { ([], []) }
     func begin() throws(StorageError) {}
-    func putNode(_ path: String, _ node: Node) throws(StorageError) {}
+    func putNode(_ path: String, _ node: Node) throws(StorageError) { puts.append(path) }
     func deleteNode(_ path: String) throws(StorageError) {}
     func putDomain(_ domain: DomainRecord) throws(StorageError) {}
     func deleteDomain(_ domid: UInt32) throws(StorageError) {}
     func commit() throws(StorageError) { if failCommits { throw StorageError("disk full") } }
     func rollback() {}
-    func savepoint() throws(StorageError) {}
-    func releaseSavepoint() throws(StorageError) {}
-    func rollbackToSavepoint() {}
     var pendingLogPages: Int { 0 }
     func checkpoint() {}
 }
