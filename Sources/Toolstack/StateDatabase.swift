@@ -34,6 +34,10 @@ enum SQLValue: Equatable {
 /// survives the process being killed; a checkpoint (every thousand pages)
 /// fsyncs. Writers take the lock up front (`BEGIN IMMEDIATE`) and wait up
 /// to ten seconds for it; readers never wait.
+///
+/// One connection, used by one thread at a time (as every swxl process and
+/// the guests' host do); processes and threads that run at once each open
+/// their own.
 final class StateDatabase {
     private var db: OpaquePointer?
     private var statements: [String: OpaquePointer] = [:]
