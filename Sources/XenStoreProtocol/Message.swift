@@ -97,8 +97,9 @@ public struct XSHeader: Sendable, Equatable {
 
     /// Appends the 16 little-endian bytes to `out`.
     public func encode(into out: inout [UInt8]) {
-        for word in [type, requestID, transactionID, length] {
-            withUnsafeBytes(of: word.littleEndian) { out.append(contentsOf: $0) }
+        // One append of the four words (an array of them was a heap allocation per message).
+        withUnsafeBytes(of: (type.littleEndian, requestID.littleEndian, transactionID.littleEndian, length.littleEndian)) {
+            out.append(contentsOf: $0)
         }
     }
 }

@@ -20,6 +20,22 @@ public enum XSPayload {
     /// Splits at NULs. A final NUL terminates the last item rather than
     /// starting an empty one; an empty payload has no items.
     public static func split(_ payload: some Collection<UInt8>) -> [String] {
+        // Contiguous bytes (arrays and their slices, i.e. every caller) are
+        // cut where the NULs are, each item decoded straight from memory.
+        if let items = payload.withContiguousStorageIfAvailable({ buffer -> [String] in
+            var items: [String] = []
+            var start = 0
+            for i in buffer.indices where buffer[i] == 0 {
+                items.append(String(decoding: UnsafeBufferPointer(rebasing: buffer[start..<i]), as: UTF8.self))
+                start = i + 1
+            }
+            if start < buffer.count {
+                items.append(String(decoding: UnsafeBufferPointer(rebasing: buffer[start...]), as: UTF8.self))
+            }
+            return items
+        }) {
+            return items
+        }
         var items: [String] = []
         var current: [UInt8] = []
         for byte in payload {

@@ -66,6 +66,11 @@ import Testing
         #expect(XSPayload.split(Array("a\0bc\0".utf8)) == ["a", "bc"])
         #expect(XSPayload.split(Array("a\0\0b".utf8)) == ["a", "", "b"])
         #expect(XSPayload.split([]) == [])
+        // A slice, and a collection without contiguous storage, split alike.
+        let bytes = Array("skip\0a\0\0é\0tail".utf8)
+        #expect(XSPayload.split(bytes[5...]) == ["a", "", "é", "tail"])
+        #expect(XSPayload.split(bytes[5...].lazy.map { $0 }) == ["a", "", "é", "tail"])
+        #expect(XSPayload.split([UInt8](repeating: 0, count: 3)) == ["", "", ""])
         #expect(XSPayload.strings(["x", ""]) == [120, 0, 0])
         #expect(XSPayload.exactly(2, in: Array("p\0t\0".utf8)) == ["p", "t"])
         #expect(XSPayload.exactly(2, in: Array("p\0t".utf8)) == nil)
