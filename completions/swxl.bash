@@ -664,7 +664,7 @@ _swxl_store_transaction() {
 
 _swxl_xenstored() {
     repeating_flags=()
-    non_repeating_flags=(-f --foreground -N --no-fork --memory-only -K --keep-orphans -v --verbose --version -h --help)
+    non_repeating_flags=(-f --foreground -N --no-fork --memory-only --cpu-latency-request --no-cpu-latency-request -K --keep-orphans -v --verbose --version -h --help)
     repeating_options=()
     non_repeating_options=(--state-dir --busy-poll-us -E --entry-nb -W --watch-nb -S --entry-size -t --transaction -A --perm-nb --outstanding --log-level)
     __swxl_offer_flags_options 0

@@ -95,7 +95,7 @@ function __swxl_parse_tokens -S
                 __swxl_parse_subcommand -r 1 'json' 'version' 'h/help'
             end
         case 'xenstored'
-            __swxl_parse_subcommand 0 'f/foreground' 'state-dir=' 'memory-only' 'busy-poll-us=' 'E/entry-nb=' 'W/watch-nb=' 'S/entry-size=' 't/transaction=' 'A/perm-nb=' 'outstanding=' 'K/keep-orphans' 'v/verbose' 'log-level=' 'version' 'h/help'
+            __swxl_parse_subcommand 0 'f/foreground' 'state-dir=' 'memory-only' 'busy-poll-us=' 'cpu-latency-request' 'no-cpu-latency-request' 'E/entry-nb=' 'W/watch-nb=' 'S/entry-size=' 't/transaction=' 'A/perm-nb=' 'outstanding=' 'K/keep-orphans' 'v/verbose' 'log-level=' 'version' 'h/help'
         case 'help'
             __swxl_parse_subcommand -r 1 'version'
         end
@@ -316,6 +316,8 @@ complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swx
 complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl xenstored" state-dir' -l 'state-dir' -d 'State directory (default: SWXL_STATE_DIR, /var/lib/swxl for root, else ~/.local/state/swxl).' -rfka ''
 complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl xenstored" memory-only' -l 'memory-only' -d 'Keep the tree in memory only: nothing survives a restart.'
 complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl xenstored" busy-poll-us' -l 'busy-poll-us' -d 'Microseconds to poll without sleeping after handling requests (0: never). Keeps round trips short where waking an idle CPU is slow, as on a VM.' -rfka ''
+complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl xenstored" cpu-latency-request' -l 'cpu-latency-request' -d 'While busy polling, ask Linux to keep idle CPUs polling too (PM QoS, /dev/cpu_dma_latency; root only), so a client answered on another CPU wakes at once.'
+complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl xenstored" no-cpu-latency-request' -l 'no-cpu-latency-request' -d 'While busy polling, ask Linux to keep idle CPUs polling too (PM QoS, /dev/cpu_dma_latency; root only), so a client answered on another CPU wakes at once.'
 complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl xenstored" E entry-nb' -s 'E' -l 'entry-nb' -d 'Nodes an unprivileged domain may own.' -rfka ''
 complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl xenstored" W watch-nb' -s 'W' -l 'watch-nb' -d 'Watches an unprivileged domain may hold.' -rfka ''
 complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl xenstored" S entry-size' -s 'S' -l 'entry-size' -d 'Bytes of value plus child names per node, for unprivileged domains.' -rfka ''

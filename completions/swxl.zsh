@@ -606,6 +606,8 @@ _swxl_xenstored() {
         '--state-dir[State directory (default\: SWXL_STATE_DIR, /var/lib/swxl for root, else ~/.local/state/swxl).]:state-dir:'
         '--memory-only[Keep the tree in memory only\: nothing survives a restart.]'
         '--busy-poll-us[Microseconds to poll without sleeping after handling requests (0\: never). Keeps round trips short where waking an idle CPU is slow, as on a VM.]:busy-poll-us:'
+        '--cpu-latency-request[While busy polling, ask Linux to keep idle CPUs polling too (PM QoS, /dev/cpu_dma_latency; root only), so a client answered on another CPU wakes at once.]'
+        '--no-cpu-latency-request[While busy polling, ask Linux to keep idle CPUs polling too (PM QoS, /dev/cpu_dma_latency; root only), so a client answered on another CPU wakes at once.]'
         '(-E --entry-nb)'{-E,--entry-nb}'[Nodes an unprivileged domain may own.]:entry-nb:'
         '(-W --watch-nb)'{-W,--watch-nb}'[Watches an unprivileged domain may hold.]:watch-nb:'
         '(-S --entry-size)'{-S,--entry-size}'[Bytes of value plus child names per node, for unprivileged domains.]:entry-size:'

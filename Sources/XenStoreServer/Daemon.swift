@@ -20,6 +20,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var keepOrphans = false
     /// How long the loop polls without sleeping after handling requests.
     public var busyPollMicroseconds: UInt64 = 50
+    /// While busy polling, hold a CPU-latency request of 0 µs (see ``CPULatencyRequest``), where allowed.
+    public var cpuLatencyRequest = true
 
     public init(paths: HostPaths, environment: [String: String]) {
         self.paths = paths
@@ -97,6 +99,12 @@ public enum Daemon {
                                       readOnlySocketPath: config.readOnlySocketPath, logger: logger)
         server.stop(whenReadable: pipeEnds[0])
         server.spinNanoseconds = config.busyPollMicroseconds * 1000
+        if config.cpuLatencyRequest && config.busyPollMicroseconds > 0 {
+            server.cpuLatency = CPULatencyRequest()
+            if server.cpuLatency == nil {
+                logger.debug("no CPU latency request (\(CPULatencyRequest.devicePath): \(String(cString: strerror(errno)))): idle CPUs may halt while busy")
+            }
+        }
         logger.info("xenstored listening on \(config.socketPath) (\(config.memoryOnly ? "memory only" : config.databasePath))")
         ready()
         server.run()

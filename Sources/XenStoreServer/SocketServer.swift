@@ -116,6 +116,8 @@ public final class SocketServer {
             let spinning = spinNanoseconds > 0 && Self.monotonicNanoseconds() &- lastWork < spinNanoseconds
             // With a checkpoint due, wait only a little: 50 ms without a request is idle enough.
             let timeout: Int32 = spinning || !unfinished.isEmpty ? 0 : store.wantsCheckpoint ? 50 : -1
+            // About to sleep: idle CPUs may halt again.
+            if timeout != 0 { cpuLatency?.release() }
             let n = events.withUnsafeMutableBufferPointer { epoll_wait(epfd, $0.baseAddress, Int32($0.count), timeout) }
             if n < 0 {
                 if errno == EINTR { continue }
@@ -126,6 +128,8 @@ public final class SocketServer {
                 if !spinning { store.checkpoint(idle: true) }
                 continue
             }
+            // Busy, and polling after the work: keep the clients' CPUs from halting too.
+            if spinNanoseconds > 0 { cpuLatency?.hold() }
             if !unfinished.isEmpty {
                 swap(&unfinished, &unfinishedSpare)
                 for client in unfinishedSpare where !client.closed { readable(client) }
@@ -158,6 +162,10 @@ public final class SocketServer {
     /// How long ``run()`` polls without sleeping after handling requests (0: never).
     public var spinNanoseconds: UInt64 = 50_000
 
+    /// Held from the start of work until the daemon sleeps again, if busy
+    /// polling is on (see ``CPULatencyRequest``); nil: never.
+    public var cpuLatency: CPULatencyRequest?
+
     private static func monotonicNanoseconds() -> UInt64 {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
@@ -166,6 +174,7 @@ public final class SocketServer {
 
     /// Closes every socket and removes the socket files this server made.
     public func shutdown() {
+        cpuLatency = nil
         for client in Array(clients.values) { close(client) }
         for (fd, path) in listenerPaths {
             Glibc.close(fd)

@@ -1,7 +1,7 @@
 import ArgumentParser
 
 /// Benchmarks that print their figures; each area adds its command list.
-struct SwxlBench: AsyncParsableCommand {
+struct SwxlBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "swxl-bench",
         abstract: "Benchmarks of swxl (build with -c release).",
@@ -9,4 +9,4 @@ struct SwxlBench: AsyncParsableCommand {
     )
 }
 
-await SwxlBench.main()
+SwxlBench.main()

@@ -35,6 +35,9 @@ struct Xenstored: ParsableCommand {
     @Option(name: .long, help: "Microseconds to poll without sleeping after handling requests (0: never). Keeps round trips short where waking an idle CPU is slow, as on a VM.")
     var busyPollUs: UInt64 = 50
 
+    @Flag(inversion: .prefixedNo, help: "While busy polling, ask Linux to keep idle CPUs polling too (PM QoS, /dev/cpu_dma_latency; root only), so a client answered on another CPU wakes at once.")
+    var cpuLatencyRequest = true
+
     @Option(name: [.customShort("E"), .customLong("entry-nb")], help: "Nodes an unprivileged domain may own.")
     var entries = Quotas().entriesPerDomain
 
@@ -84,6 +87,7 @@ struct Xenstored: ParsableCommand {
         var config = DaemonConfiguration(paths: paths, environment: environment)
         config.memoryOnly = memoryOnly
         config.busyPollMicroseconds = busyPollUs
+        config.cpuLatencyRequest = cpuLatencyRequest
         config.keepOrphans = keepOrphans
         config.quotas.entriesPerDomain = entries
         config.quotas.watchesPerDomain = watches

@@ -31,7 +31,8 @@ final class ServerFixture: @unchecked Sendable {
     private let stopPipe: [Int32]
     private let done = DispatchSemaphore(value: 0)
 
-    init(storage: Storage?) throws {
+    /// `configure` runs before the server's thread starts.
+    init(storage: Storage?, configure: (SocketServer) -> Void = { _ in }) throws {
         dir = try TemporaryDirectory()
         socketPath = dir.path + "/socket"
         let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
@@ -43,6 +44,7 @@ final class ServerFixture: @unchecked Sendable {
         precondition(pipe(&fds) == 0)
         stopPipe = fds
         server.stop(whenReadable: fds[0])
+        configure(server)
         let running = Unchecked(server)
         let thread = Thread { [done] in
             running.value.run()
@@ -270,5 +272,71 @@ extension XSMessage {
         #expect(try client.receive(1)[0].kind == .write)
         try client.send([client.request(.read, ["/bytes"])])
         #expect(try client.receive(1)[0].payload == Array(value.utf8))
+    }
+
+    /// The CPU-latency request is held from the start of work and let go
+    /// before the daemon sleeps, once per busy period (a plain file stands
+    /// in for /dev/cpu_dma_latency and records each value written).
+    @Test(.timeLimit(.minutes(1)))
+    func theCPULatencyRequestIsHeldWhileBusyAndLetGoBeforeSleeping() throws {
+        let dir = try TemporaryDirectory()
+        let file = dir.path + "/cpu_dma_latency"
+        #expect(FileManager.default.createFile(atPath: file, contents: nil))
+        let fixture = try ServerFixture(storage: nil) { server in
+            server.spinNanoseconds = 1_000_000
+            server.cpuLatency = CPULatencyRequest(path: file)
+        }
+        let client = try fixture.connect()
+        let held: [Int32] = [0], released = CPULatencyRequest.unconstrained
+        func written() throws -> [Int32] {
+            let data = try Data(contentsOf: URL(fileURLWithPath: file))
+            return stride(from: 0, to: data.count - 3, by: 4).map { i in
+                Int32(littleEndian: data[i..<i + 4].withUnsafeBytes { $0.loadUnaligned(as: Int32.self) })
+            }
+        }
+        func waitFor(_ count: Int) throws -> [Int32] {
+            for _ in 0..<500 {
+                let values = try written()
+                if values.count >= count { return values }
+                usleep(10_000)
+            }
+            return try written()
+        }
+        // Before any request nothing is asked.
+        #expect(try written() == [])
+        // Two requests read together: held once, let go once, after the spin.
+        try client.send([client.write("/qos/a", "1"), client.request(.read, ["/qos/a"])])
+        #expect(try client.receive(2).map(\.payload) == [Array("OK".utf8) + [0], Array("1".utf8)])
+        #expect(try waitFor(2) == held + [released])
+        // The next request, once the daemon let go, holds it again.
+        try client.send([client.request(.read, ["/qos/a"])])
+        _ = try client.receive(1)
+        #expect(try waitFor(4) == held + [released] + held + [released])
+    }
+}
+
+@Suite struct CPULatencyRequestTests {
+    @Test func holdAndReleaseEachWriteOnceAndOnlyOnTheirChange() throws {
+        let dir = try TemporaryDirectory()
+        let file = dir.path + "/request"
+        #expect(FileManager.default.createFile(atPath: file, contents: nil))
+        let request = try #require(CPULatencyRequest(path: file))
+        request.release()
+        #expect(!request.isHeld)
+        request.hold()
+        request.hold()
+        #expect(request.isHeld)
+        request.release()
+        request.release()
+        #expect(!request.isHeld)
+        let data = try Data(contentsOf: URL(fileURLWithPath: file))
+        var expected = Data()
+        for value in [Int32(0), CPULatencyRequest.unconstrained] { withUnsafeBytes(of: value.littleEndian) { expected.append(contentsOf: $0) } }
+        #expect(data == expected)
+    }
+
+    @Test func aRequestThatCannotBeOpenedIsNil() throws {
+        let dir = try TemporaryDirectory()
+        #expect(CPULatencyRequest(path: dir.path + "/missing/cpu_dma_latency") == nil)
     }
 }
