@@ -426,7 +426,7 @@ _swxl_uptime() {
 
 _swxl_info() {
     repeating_flags=()
-    non_repeating_flags=(--version -h --help)
+    non_repeating_flags=(--json --version -h --help)
     repeating_options=()
     non_repeating_options=(--host)
     __swxl_offer_flags_options 1

@@ -315,6 +315,7 @@ _swxl_info() {
     local -i ret=1
     local -ar arg_specs=(
         '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
+        '--json[One JSON object, for scripts\: numbers as numbers, virt_caps as a list.]'
         ':item:'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'

@@ -224,6 +224,15 @@ int cxen_version(cxen_handle *h, struct cxen_version *out)
     copy_str(out->compile_date, sizeof out->compile_date, ci.compile_date,
              sizeof ci.compile_date);
     out->virt_start = pp.virt_start;
+
+    /* The build id, if Xen was linked with one: raw bytes, shown as hex. */
+    _Alignas(xen_build_id_t) unsigned char raw[sizeof(xen_build_id_t) + 64];
+    xen_build_id_t *bid = (xen_build_id_t *)raw;
+    memset(raw, 0, sizeof raw);
+    bid->len = sizeof raw - sizeof(xen_build_id_t);
+    int n = xc_version(h->xch, XENVER_build_id, bid);
+    for (int i = 0; i < n && i < 64; i++)
+        snprintf(out->build_id + 2 * i, 3, "%02x", bid->buf[i]);
     return 0;
 }
 
@@ -259,6 +268,12 @@ int cxen_physinfo(cxen_handle *h, struct cxen_physinfo *out)
     if (pi.capabilities & XEN_SYSCTL_PHYSCAP_directio) out->capabilities |= CXEN_CAP_DIRECTIO;
     if (pi.capabilities & XEN_SYSCTL_PHYSCAP_hap) out->capabilities |= CXEN_CAP_HAP;
     if (pi.capabilities & XEN_SYSCTL_PHYSCAP_shadow) out->capabilities |= CXEN_CAP_SHADOW;
+    if (pi.capabilities & XEN_SYSCTL_PHYSCAP_iommu_hap_pt_share)
+        out->capabilities |= CXEN_CAP_IOMMU_HAP_PT_SHARE;
+    if (pi.capabilities & XEN_SYSCTL_PHYSCAP_vmtrace) out->capabilities |= CXEN_CAP_VMTRACE;
+    if (pi.capabilities & XEN_SYSCTL_PHYSCAP_vpmu) out->capabilities |= CXEN_CAP_VPMU;
+    if (pi.capabilities & XEN_SYSCTL_PHYSCAP_gnttab_v1) out->capabilities |= CXEN_CAP_GNTTAB_V1;
+    if (pi.capabilities & XEN_SYSCTL_PHYSCAP_gnttab_v2) out->capabilities |= CXEN_CAP_GNTTAB_V2;
     out->total_pages = pi.total_pages;
     out->free_pages = pi.free_pages;
     out->scrub_pages = pi.scrub_pages;
@@ -267,6 +282,18 @@ int cxen_physinfo(cxen_handle *h, struct cxen_physinfo *out)
     int sched = 0;
     if (xc_sched_id(h->xch, &sched) == 0)
         snprintf(out->scheduler, sizeof out->scheduler, "%s", scheduler_name(sched));
+    /* Memory sharing may be compiled out of Xen: then nothing is shared. */
+    long shared = xc_sharing_freed_pages(h->xch);
+    out->sharing_freed_pages = shared > 0 ? (uint64_t)shared : 0;
+    shared = xc_sharing_used_frames(h->xch);
+    out->sharing_used_frames = shared > 0 ? (uint64_t)shared : 0;
+    xc_cpumap_t free_map = xc_cpupool_freeinfo(h->xch);
+    if (free_map) {
+        for (uint32_t cpu = 0; cpu <= pi.max_cpu_id; cpu++)
+            if (free_map[cpu / 8] & (1u << (cpu % 8)))
+                out->free_cpus++;
+        free(free_map);
+    }
     return 0;
 }
 

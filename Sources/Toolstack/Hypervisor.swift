@@ -58,6 +58,7 @@ public struct HypervisorError: Error, Sendable, Equatable, CustomStringConvertib
     public var description: String { "\(operation): \(message)" }
 }
 
+/// What Xen says about itself: `xl info`'s xen_*, platform, cc_* and build_id lines.
 public struct HypervisorVersion: Sendable, Equatable {
     public var major: Int
     public var minor: Int
@@ -66,16 +67,39 @@ public struct HypervisorVersion: Sendable, Equatable {
     /// e.g. "xen-3.0-x86_64 hvm-3.0-x86_32 ...".
     public var capabilities: String
     public var changeset: String
+    public var pageSize: UInt32
+    /// The hypervisor's start of the guest-invisible address range (`platform_params`).
+    public var virtStart: UInt64
+    /// Xen's boot command line ("" if hidden from us).
+    public var commandLine: String
+    public var compiler: String
+    public var compiledBy: String
+    public var compileDomain: String
+    public var compileDate: String
+    /// Xen's build id in lower-case hex, "" if it has none.
+    public var buildID: String
 
-    public init(major: Int, minor: Int, extra: String, capabilities: String, changeset: String) {
+    public init(major: Int, minor: Int, extra: String, capabilities: String, changeset: String,
+                pageSize: UInt32 = 4096, virtStart: UInt64 = 0, commandLine: String = "",
+                compiler: String = "", compiledBy: String = "", compileDomain: String = "",
+                compileDate: String = "", buildID: String = "") {
         self.major = major
         self.minor = minor
         self.extra = extra
         self.capabilities = capabilities
         self.changeset = changeset
+        self.pageSize = pageSize
+        self.virtStart = virtStart
+        self.commandLine = commandLine
+        self.compiler = compiler
+        self.compiledBy = compiledBy
+        self.compileDomain = compileDomain
+        self.compileDate = compileDate
+        self.buildID = buildID
     }
 }
 
+/// The host's CPUs and memory: `xl info`'s physical lines.
 public struct PhysInfo: Sendable, Equatable {
     public var cpus: UInt32
     public var threadsPerCore: UInt32
@@ -83,10 +107,29 @@ public struct PhysInfo: Sendable, Equatable {
     public var nodes: UInt32
     public var cpuKHz: UInt32
     public var totalKiB: UInt64
+    /// Free memory not promised to a claim.
     public var freeKiB: UInt64
+    public var maxCPUID: UInt32
+    /// The eight words of the boot CPU's feature flags (`hw_caps`).
+    public var hwCaps: [UInt32]
+    /// What guests the host can run, in `xl info`'s words and order
+    /// ("pv", "hvm", "hvm_directio", ..., "gnttab-v2").
+    public var virtCaps: [String]
+    /// The default CPU pool's scheduler ("credit2", ...).
+    public var scheduler: String
+    /// Memory promised to domain builds in progress (claims).
+    public var outstandingKiB: UInt64
+    /// Memory saved, and memory used, by page sharing.
+    public var sharingFreedKiB: UInt64
+    public var sharingUsedKiB: UInt64
+    /// CPUs in no CPU pool.
+    public var freeCPUs: UInt32
 
     public init(cpus: UInt32, threadsPerCore: UInt32, coresPerSocket: UInt32, nodes: UInt32,
-                cpuKHz: UInt32, totalKiB: UInt64, freeKiB: UInt64) {
+                cpuKHz: UInt32, totalKiB: UInt64, freeKiB: UInt64, maxCPUID: UInt32? = nil,
+                hwCaps: [UInt32] = Array(repeating: 0, count: 8), virtCaps: [String] = [],
+                scheduler: String = "credit2", outstandingKiB: UInt64 = 0,
+                sharingFreedKiB: UInt64 = 0, sharingUsedKiB: UInt64 = 0, freeCPUs: UInt32 = 0) {
         self.cpus = cpus
         self.threadsPerCore = threadsPerCore
         self.coresPerSocket = coresPerSocket
@@ -94,6 +137,14 @@ public struct PhysInfo: Sendable, Equatable {
         self.cpuKHz = cpuKHz
         self.totalKiB = totalKiB
         self.freeKiB = freeKiB
+        self.maxCPUID = maxCPUID ?? max(cpus, 1) - 1
+        self.hwCaps = hwCaps
+        self.virtCaps = virtCaps
+        self.scheduler = scheduler
+        self.outstandingKiB = outstandingKiB
+        self.sharingFreedKiB = sharingFreedKiB
+        self.sharingUsedKiB = sharingUsedKiB
+        self.freeCPUs = freeCPUs
     }
 }
 

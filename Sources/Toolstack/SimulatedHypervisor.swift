@@ -292,18 +292,23 @@ public final class SimulatedHypervisor: Hypervisor {
 
     // MARK: Hypervisor
 
+    /// It runs every guest type (as processes), with Xen 4.17's grant table versions.
+    static let virtCaps = ["pv", "hvm", "hap", "shadow", "gnttab-v1", "gnttab-v2"]
+
     public func version() throws(HypervisorError) -> HypervisorVersion {
         let (major, minor, extra) = Self.versionNumbers
         return HypervisorVersion(major: major, minor: minor, extra: extra,
                                  capabilities: "xen-3.0-x86_64 hvm-3.0-x86_32 hvm-3.0-x86_32p hvm-3.0-x86_64",
-                                 changeset: "swxl embedded host")
+                                 changeset: "swxl embedded host", pageSize: 4096,
+                                 virtStart: 0xffff_8000_0000_0000, compiler: "swxl simulated hypervisor")
     }
 
     public func physInfo() throws(HypervisorError) -> PhysInfo {
         let host = try loadHost("physinfo")
         let free = host.memoryKiB - min(host.memoryKiB, host.dom0MemoryKiB + host.usedKiB)
         return PhysInfo(cpus: host.cpus, threadsPerCore: 1, coresPerSocket: host.cpus, nodes: 1,
-                        cpuKHz: 2_400_000, totalKiB: host.memoryKiB, freeKiB: free)
+                        cpuKHz: 2_400_000, totalKiB: host.memoryKiB, freeKiB: free,
+                        virtCaps: Self.virtCaps, scheduler: "credit2")
     }
 
     public func createDomain(_ spec: DomainCreateSpec) throws(HypervisorError) -> UInt32 {

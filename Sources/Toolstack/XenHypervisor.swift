@@ -33,43 +33,44 @@ public final class XenHypervisor: Hypervisor {
     // MARK: host
 
     public func version() throws(HypervisorError) -> HypervisorVersion {
-        let v = try fullVersion()
-        return HypervisorVersion(major: Int(v.major), minor: Int(v.minor), extra: v.extra,
-                                 capabilities: v.capabilities, changeset: v.changeset)
-    }
-
-    /// Everything Xen says about itself (for `swxl info`).
-    public func fullVersion() throws(HypervisorError) -> XenVersionDetails {
         var v = cxen_version()
         try check(cxen_version(handle, &v), "version")
-        return XenVersionDetails(
-            major: v.major, minor: v.minor, extra: cString(&v.extra), pageSize: v.pagesize,
+        return HypervisorVersion(
+            major: Int(v.major), minor: Int(v.minor), extra: cString(&v.extra),
             capabilities: cString(&v.capabilities), changeset: cString(&v.changeset),
-            commandLine: cString(&v.commandline), compiler: cString(&v.compiler),
-            compiledBy: cString(&v.compile_by), compileDomain: cString(&v.compile_domain),
-            compileDate: cString(&v.compile_date), virtStart: v.virt_start)
+            pageSize: v.pagesize, virtStart: v.virt_start, commandLine: cString(&v.commandline),
+            compiler: cString(&v.compiler), compiledBy: cString(&v.compile_by),
+            compileDomain: cString(&v.compile_domain), compileDate: cString(&v.compile_date),
+            buildID: cString(&v.build_id))
     }
 
     public func physInfo() throws(HypervisorError) -> PhysInfo {
-        let p = try fullPhysInfo()
+        var p = try fullPhysInfo()
+        let pageKiB: UInt64 = 4
         return PhysInfo(cpus: p.nr_cpus, threadsPerCore: p.threads_per_core,
                         coresPerSocket: p.cores_per_socket, nodes: p.nr_nodes, cpuKHz: p.cpu_khz,
-                        totalKiB: p.total_pages * 4, freeKiB: p.free_pages * 4)
+                        totalKiB: p.total_pages * pageKiB,
+                        freeKiB: (p.free_pages - min(p.free_pages, p.outstanding_pages)) * pageKiB,
+                        maxCPUID: p.max_cpu_id,
+                        hwCaps: withUnsafeBytes(of: &p.hw_cap) { Array($0.bindMemory(to: UInt32.self)) },
+                        virtCaps: Self.virtCapNames(p.capabilities), scheduler: cString(&p.scheduler),
+                        outstandingKiB: p.outstanding_pages * pageKiB,
+                        sharingFreedKiB: p.sharing_freed_pages * pageKiB,
+                        sharingUsedKiB: p.sharing_used_frames * pageKiB, freeCPUs: p.free_cpus)
     }
 
-    /// The scheduler of the default CPU pool ("credit2", ...).
-    public func scheduler() throws(HypervisorError) -> String {
-        var p = try fullPhysInfo()
-        return cString(&p.scheduler)
-    }
-
-    /// The host's virtualization capabilities, as `xl info`'s virt_caps words.
-    public func virtCaps() throws(HypervisorError) -> [String] {
-        let p = try fullPhysInfo()
-        let names: [(UInt32, String)] = [(UInt32(CXEN_CAP_PV), "pv"), (UInt32(CXEN_CAP_HVM), "hvm"),
-                                          (UInt32(CXEN_CAP_HAP), "hap"), (UInt32(CXEN_CAP_SHADOW), "shadow"),
-                                          (UInt32(CXEN_CAP_DIRECTIO), "directio")]
-        return names.filter { p.capabilities & $0.0 != 0 }.map(\.1)
+    /// The capability bits in the words and order of Xen 4.17's `xl info`
+    /// (directio is said per guest kind that has it).
+    static func virtCapNames(_ caps: UInt32) -> [String] {
+        func has(_ flag: Int) -> Bool { caps & UInt32(flag) != 0 }
+        let pv = has(CXEN_CAP_PV), hvm = has(CXEN_CAP_HVM), directio = has(CXEN_CAP_DIRECTIO)
+        var words: [(Bool, String)] = [(pv, "pv"), (hvm, "hvm"), (hvm && directio, "hvm_directio"),
+                                        (pv && directio, "pv_directio")]
+        words += [(has(CXEN_CAP_HAP), "hap"), (has(CXEN_CAP_SHADOW), "shadow"),
+                  (has(CXEN_CAP_IOMMU_HAP_PT_SHARE), "iommu_hap_pt_share"), (has(CXEN_CAP_VMTRACE), "vmtrace"),
+                  (has(CXEN_CAP_VPMU), "vpmu"), (has(CXEN_CAP_GNTTAB_V1), "gnttab-v1"),
+                  (has(CXEN_CAP_GNTTAB_V2), "gnttab-v2")]
+        return words.filter(\.0).map(\.1)
     }
 
     private func fullPhysInfo() throws(HypervisorError) -> cxen_physinfo {
@@ -239,22 +240,6 @@ public final class XenHypervisor: Hypervisor {
         let detail = String(cString: cxen_last_error(handle))
         throw HypervisorError(operation, errno: e, detail.isEmpty ? errnoText(e) : detail)
     }
-}
-
-/// What `XENVER_*` reports, for `swxl info`.
-public struct XenVersionDetails: Sendable, Equatable {
-    public var major: UInt32
-    public var minor: UInt32
-    public var extra: String
-    public var pageSize: UInt32
-    public var capabilities: String
-    public var changeset: String
-    public var commandLine: String
-    public var compiler: String
-    public var compiledBy: String
-    public var compileDomain: String
-    public var compileDate: String
-    public var virtStart: UInt64
 }
 
 private let xenLogger = Logger(label: "swxl.xen")

@@ -19,7 +19,8 @@ private func errLine(_ text: String) {
     _ = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
 }
 
-private func out(_ text: String) {
+/// Writes all of `text` to standard output (unbuffered, so nothing is lost on exit).
+func out(_ text: String) {
     var bytes = Array(text.utf8)
     var done = 0
     while done < bytes.count {
@@ -419,55 +420,6 @@ struct UptimeCommand: ParsableCommand {
         func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
         return two(tmv.tm_hour) + ":" + two(tmv.tm_min) + ":" + two(tmv.tm_sec)
     }
-}
-
-struct InfoCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "info", abstract: "Information about the host, as `xl info` prints it.")
-    @OptionGroup var hostOptions: HostOptions
-    @Argument(help: "Only this item (e.g. free_memory).") var item: String?
-    func run() throws {
-        let t = try hostOptions.open()
-        let version: HypervisorVersion, phys: PhysInfo
-        do {
-            version = try t.hypervisor.version()
-            phys = try t.hypervisor.physInfo()
-        } catch { throw DomainCLI.fail(error) }
-        var uts = utsname()
-        uname(&uts)
-        func field<T>(_ v: T) -> String {
-            withUnsafeBytes(of: v) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-        }
-        let lines: [(String, String)] = [
-            ("host", field(uts.nodename)), ("release", field(uts.release)), ("version", field(uts.version)),
-            ("machine", field(uts.machine)), ("nr_cpus", "\(phys.cpus)"), ("max_cpu_id", "\(max(phys.cpus, 1) - 1)"),
-            ("nr_nodes", "\(phys.nodes)"), ("cores_per_socket", "\(phys.coresPerSocket)"),
-            ("threads_per_core", "\(phys.threadsPerCore)"),
-            ("cpu_mhz", "\(phys.cpuKHz / 1000).\(Fmt.right("\(phys.cpuKHz % 1000)", 3).replacingSpaces())"),
-            ("hw_caps", "00000000:00000000:00000000:00000000:00000000:00000000:00000000:00000000"),
-            ("virt_caps", t.hypervisor is SimulatedHypervisor ? "" : " hvm"),
-            ("total_memory", "\(phys.totalKiB / 1024)"), ("free_memory", "\(phys.freeKiB / 1024)"),
-            ("sharing_freed_memory", "0"), ("sharing_used_memory", "0"), ("outstanding_claims", "0"),
-            ("free_cpus", "0"),
-            ("xen_major", "\(version.major)"), ("xen_minor", "\(version.minor)"), ("xen_extra", version.extra),
-            ("xen_version", "\(version.major).\(version.minor)\(version.extra)"), ("xen_caps", version.capabilities),
-            ("xen_scheduler", "credit2"), ("xen_pagesize", "4096"), ("platform_params", "virt_start=0xffff800000000000"),
-            ("xen_changeset", version.changeset), ("xen_commandline", ""), ("cc_compiler", ""), ("cc_compile_by", ""),
-            ("cc_compile_domain", ""), ("cc_compile_date", ""), ("build_id", ""), ("xend_config_format", "4"),
-        ]
-        var text = ""
-        for (k, v) in lines {
-            if let item {
-                if k.hasPrefix(item) { text += v + "\n" }
-            } else {
-                text += Fmt.left(k, 23) + ": " + v + "\n"
-            }
-        }
-        out(text)
-    }
-}
-
-private extension String {
-    func replacingSpaces() -> String { String(map { $0 == " " ? "0" : $0 }) }
 }
 
 struct DmesgCommand: ParsableCommand {

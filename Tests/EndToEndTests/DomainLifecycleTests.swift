@@ -286,10 +286,40 @@ import Testing
         let up = try host.swxl(["uptime"]).stdout.split(separator: "\n")
         #expect(up.first == "Name                                ID Uptime")
         #expect(up.count == 3)
-        let info = try host.swxl(["info"]).stdout
-        #expect(info.contains("xen_version            : 4.17-sim\n"))
-        #expect(info.contains("total_memory           : 16384\n"))
-        #expect(try host.swxl(["info", "free_memory"]).stdout == "\(16384 - 1024 - 256)\n")
+        // The whole of `swxl info`, as xl prints it (the simulated host: 4 CPUs, 16 GiB, dom0 1 GiB, misc2 256 MiB).
+        var uts = utsname()
+        uname(&uts)
+        func field<T>(_ v: T) -> String { withUnsafeBytes(of: v) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) } }
+        let free = 16384 - 1024 - 256
+        let expectedInfo = [
+            "host                   : \(field(uts.nodename))", "release                : \(field(uts.release))",
+            "version                : \(field(uts.version))", "machine                : \(field(uts.machine))",
+            "nr_cpus                : 4", "max_cpu_id             : 3", "nr_nodes               : 1",
+            "cores_per_socket       : 4", "threads_per_core       : 1", "cpu_mhz                : 2400.000",
+            "hw_caps                : 00000000:00000000:00000000:00000000:00000000:00000000:00000000:00000000",
+            "virt_caps              : pv hvm hap shadow gnttab-v1 gnttab-v2",
+            "total_memory           : 16384", "free_memory            : \(free)", "sharing_freed_memory   : 0",
+            "sharing_used_memory    : 0", "outstanding_claims     : 0", "free_cpus              : 0",
+            "xen_major              : 4", "xen_minor              : 17", "xen_extra              : -sim",
+            "xen_version            : 4.17-sim",
+            "xen_caps               : xen-3.0-x86_64 hvm-3.0-x86_32 hvm-3.0-x86_32p hvm-3.0-x86_64",
+            "xen_scheduler          : credit2", "xen_pagesize           : 4096",
+            "platform_params        : virt_start=0xffff800000000000", "xen_changeset          : swxl embedded host",
+            "xen_commandline        : ", "cc_compiler            : swxl simulated hypervisor", "cc_compile_by          : ",
+            "cc_compile_domain      : ", "cc_compile_date        : ", "build_id               : ",
+            "xend_config_format     : 4",
+        ]
+        #expect(try host.swxl(["info"]).stdout == expectedInfo.map { $0 + "\n" }.joined())
+        // One item, or every line it starts, values only (xl's filter).
+        #expect(try host.swxl(["info", "free_memory"]).stdout == "\(free)\n")
+        #expect(try host.swxl(["info", "xen_m"]).stdout == "4\n17\n")
+        #expect(try host.swxl(["info", "virt_caps"]).stdout == "pv hvm hap shadow gnttab-v1 gnttab-v2\n")
+        let infoJSON = try #require(try JSONSerialization.jsonObject(with: Data(host.swxl(["info", "--json"]).stdout.utf8)) as? [String: Any])
+        #expect(infoJSON.count == expectedInfo.count)
+        #expect(infoJSON["free_memory"] as? Int == free)
+        #expect(infoJSON["virt_caps"] as? [String] == ["pv", "hvm", "hap", "shadow", "gnttab-v1", "gnttab-v2"])
+        #expect(infoJSON["xen_version"] as? String == "4.17-sim")
+        #expect(try host.swxl(["info", "--json", "xen_m"]).stdout == "{\n  \"xen_major\": 4,\n  \"xen_minor\": 17\n}\n")
         #expect(try host.swxl(["dmesg"]).stdout.contains("(XEN) Xen version 4.17-sim"))
         let long = try host.swxl(["list", "-l"])
         let parsed = try #require(try JSONSerialization.jsonObject(with: Data(long.stdout.utf8)) as? [[String: Any]])

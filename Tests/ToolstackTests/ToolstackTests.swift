@@ -121,7 +121,8 @@ import XenStoreProtocol
                                   currentMemoryKiB: 65536, maxMemoryKiB: 131072, onlineVCPUs: 1, maxVCPUs: 2, cpuTimeNs: 5000)
         #expect(try sim.domainInfo(domid: 7) == expected)
         #expect(try sim.physInfo() == PhysInfo(cpus: 6, threadsPerCore: 1, coresPerSocket: 6, nodes: 1, cpuKHz: 2_400_000,
-                                              totalKiB: 8 << 20, freeKiB: (8 << 20) - (1 << 20) - 131072))
+                                              totalKiB: 8 << 20, freeKiB: (8 << 20) - (1 << 20) - 131072,
+                                              virtCaps: ["pv", "hvm", "hap", "shadow", "gnttab-v1", "gnttab-v2"]))
         #expect(try sim.createDomain(DomainCreateSpec(uuid: DomainHandle.random(), type: .pv, maxVCPUs: 1, maxMemoryKiB: 1024)) == 8)
         // The old files are gone; the table lives on in host.db.
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir).sorted().filter { !$0.hasPrefix("host.db-") } == ["host.db"])

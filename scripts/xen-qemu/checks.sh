@@ -130,6 +130,11 @@ if has_swxl info; then
     echo "$out" | head -40
     [ $rc = 0 ] && echo "$out" | grep -q "xen_major *: *4" && echo "$out" | grep -q "xen_minor *: *17" \
         && pass swxl-info || fail swxl-info "rc=$rc $(echo "$out" | tail -3 | tr '\n' ' ')"
+    # Line for line what Xen's own xl prints on the same host.
+    xl info > /tmp/info-xl 2>&1
+    echo "$out" > /tmp/info-swxl
+    if d=$(diff /tmp/info-xl /tmp/info-swxl 2>&1); then pass swxl-info-matches-xl
+    else fail swxl-info-matches-xl "xl (-) against swxl (+): $(echo "$d" | grep '^[-+][^-+]' | tr '\n' ' ')"; fi
 else todo swxl-info "no 'swxl info' yet"; fi
 if has_swxl dmesg; then
     check swxl-dmesg sh -c 'swxl dmesg | grep -q "Xen version"'

@@ -56,6 +56,7 @@ struct cxen_version {
     char compile_domain[32];
     char compile_date[32];
     uint64_t virt_start;       /* platform parameter */
+    char build_id[129];        /* lower-case hex; "" if Xen has none */
 };
 int cxen_version(cxen_handle *h, struct cxen_version *out);
 
@@ -65,6 +66,11 @@ enum {
     CXEN_CAP_DIRECTIO = 1u << 2,
     CXEN_CAP_HAP = 1u << 3,
     CXEN_CAP_SHADOW = 1u << 4,
+    CXEN_CAP_IOMMU_HAP_PT_SHARE = 1u << 5,
+    CXEN_CAP_VMTRACE = 1u << 6,
+    CXEN_CAP_VPMU = 1u << 7,
+    CXEN_CAP_GNTTAB_V1 = 1u << 8,
+    CXEN_CAP_GNTTAB_V2 = 1u << 9,
 };
 
 struct cxen_physinfo {
@@ -82,6 +88,9 @@ struct cxen_physinfo {
     uint64_t outstanding_pages;
     uint32_t hw_cap[8];
     char scheduler[16];        /* "credit", "credit2", "rtds", "arinc653", "null" */
+    uint64_t sharing_freed_pages; /* memory sharing: pages saved, and frames shared */
+    uint64_t sharing_used_frames;
+    uint32_t free_cpus;        /* CPUs in no CPU pool */
 };
 int cxen_physinfo(cxen_handle *h, struct cxen_physinfo *out);
 
