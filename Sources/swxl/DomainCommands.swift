@@ -11,7 +11,8 @@ var domainCommands: [any ParsableCommand.Type] {
     [CreateCommand.self, ListCommand.self, DestroyCommand.self, ShutdownCommand.self, RebootCommand.self,
      PauseCommand.self, UnpauseCommand.self, RenameCommand.self, MemSetCommand.self, MemMaxCommand.self,
      VCPUSetCommand.self, VCPUListCommand.self, DomidCommand.self, DomnameCommand.self, VMListCommand.self,
-     UptimeCommand.self, InfoCommand.self, DmesgCommand.self, ConsoleCommand.self, SimGuestsCommand.self]
+     UptimeCommand.self, InfoCommand.self, DmesgCommand.self, ConsoleCommand.self, SimGuestsCommand.self,
+     MonitorCommand.self]
 }
 
 private func errLine(_ text: String) {
@@ -73,7 +74,7 @@ struct CreateCommand: ParsableCommand {
         } catch {
             throw DomainCLI.fail(error)
         }
-        DomainCLI.ensureSimGuests(toolstack)
+        DomainCLI.ensureDomainWatcher(toolstack)
     }
 }
 
@@ -167,7 +168,7 @@ struct DestroyCommand: ParsableCommand {
 /// `shutdown` and `reboot`: ask the guest through `control/shutdown`.
 struct ShutdownRequest {
     static func run(reason: String, all: Bool, wait: Bool, domain: String?, host: HostOptions) throws {
-        let toolstack = try host.open(startGuests: true)
+        let toolstack = try host.open(startWatcher: true)
         var ids: [UInt32] = []
         if all {
             do { ids = try toolstack.list().map(\.info.domid).filter { $0 != 0 } } catch { throw DomainCLI.fail(error) }
@@ -237,9 +238,9 @@ struct UnpauseCommand: ParsableCommand {
     @OptionGroup var hostOptions: HostOptions
     @Argument(help: "The domain (name or domid).") var domain: String
     func run() throws {
-        let t = try hostOptions.open(startGuests: true)
+        let t = try hostOptions.open(startWatcher: true)
         try DomainCLI.reporting { try t.unpause(domid: try DomainCLI.resolve(t, domain)) }
-        DomainCLI.ensureSimGuests(t)
+        DomainCLI.ensureDomainWatcher(t)
     }
 }
 
@@ -262,7 +263,7 @@ struct MemSetCommand: ParsableCommand {
     @Argument(help: "The memory (MiB unless suffixed k, m, g).") var memory: String
     func run() throws {
         guard let mib = DomainCLI.parseMemory(memory) else { throw ValidationError("invalid memory size '\(memory)'") }
-        let t = try hostOptions.open(startGuests: true)
+        let t = try hostOptions.open(startWatcher: true)
         try DomainCLI.reporting { try t.setMemoryTarget(domid: try DomainCLI.resolve(t, domain), mib: mib) }
     }
 }
@@ -287,7 +288,7 @@ struct VCPUSetCommand: ParsableCommand {
     @Argument(help: "The domain (name or domid).") var domain: String
     @Argument(help: "How many vcpus online.") var count: UInt32
     func run() throws {
-        let t = try hostOptions.open(startGuests: true)
+        let t = try hostOptions.open(startWatcher: true)
         try DomainCLI.reporting { try t.setVCPUs(domid: try DomainCLI.resolve(t, domain), count: count) }
     }
 }
@@ -469,6 +470,30 @@ struct ConsoleCommand: ParsableCommand {
     }
 }
 
+struct MonitorCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "_monitor", abstract: "Carry out on_poweroff, on_reboot and on_crash for swxl's domains on Xen (started by swxl on demand).",
+        shouldDisplay: false)
+    func run() throws {
+        let env = DomainCLI.environment()
+        let toolstack = try HostOptions.parse([]).open(startWatcher: false, startDaemon: false)
+        // On the embedded host the simulated guests' host does this.
+        guard !(toolstack.hypervisor is SimulatedHypervisor) else { return }
+        do {
+            let events = try XenStoreAccess(socketPath: HostPaths.clientSocket(environment: env, default: HostPaths.systemSocket))
+            try events.watch(XSPath.releaseDomain, token: "release")
+            DomainMonitor.stopOnSignals()
+            _ = try DomainMonitor(toolstack: toolstack).run { milliseconds in
+                guard try events.nextEvent(timeoutMs: milliseconds) != nil else { return false }
+                while try events.nextEvent(timeoutMs: 0) != nil {}
+                return true
+            }
+        } catch {
+            throw DomainCLI.fail(error)
+        }
+    }
+}
+
 struct SimGuestsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "_sim-guests", abstract: "Serve the embedded host's simulated guests (started by swxl on demand).",
@@ -477,7 +502,7 @@ struct SimGuestsCommand: ParsableCommand {
         let env = DomainCLI.environment()
         let paths = HostPaths(environment: env, uid: getuid())
         // The guest host never starts a daemon: without one it has nothing to serve.
-        let toolstack = try HostOptions.parse([]).open(startGuests: false, startDaemon: false)
+        let toolstack = try HostOptions.parse([]).open(startWatcher: false, startDaemon: false)
         guard let sim = toolstack.hypervisor as? SimulatedHypervisor else { return }
         let socket = HostPaths.clientSocket(environment: env, default: paths.daemonSocket)
         do {

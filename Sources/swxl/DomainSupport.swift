@@ -19,7 +19,7 @@ struct HostOptions: ParsableArguments {
 
     /// The toolstack of the chosen host, connected. On the embedded host
     /// the simulated guests' host is (re)started if domains need it.
-    func open(startGuests: Bool = false, startDaemon: Bool = true) throws -> Toolstack {
+    func open(startWatcher: Bool = false, startDaemon: Bool = true) throws -> Toolstack {
         let kind = try kind()
         let toolstack: Toolstack
         do {
@@ -29,7 +29,7 @@ struct HostOptions: ParsableArguments {
         } catch {
             throw DomainCLI.fail(error)
         }
-        if startGuests && toolstack.hasRecordedDomains { DomainCLI.ensureSimGuests(toolstack) }
+        if startWatcher && toolstack.hasRecordedDomains { DomainCLI.ensureDomainWatcher(toolstack) }
         return toolstack
     }
 }
@@ -120,10 +120,16 @@ enum DomainCLI {
         return kib >> 10
     }
 
-    /// Starts the simulated guests' host process if it is not running.
-    static func ensureSimGuests(_ toolstack: Toolstack) {
-        guard toolstack.hypervisor is SimulatedHypervisor else { return }
-        SimGuestHost.ensureRunning(stateDir: toolstack.stateDir, argv: [executable(), "_sim-guests"])
+    /// Starts the process that follows the domains after a command has
+    /// returned, if it is not running: on the embedded host the simulated
+    /// guests' host (`_sim-guests`, which also carries out on_* actions), on
+    /// Xen the monitor (`_monitor`) that carries out on_* actions as xl's does.
+    static func ensureDomainWatcher(_ toolstack: Toolstack) {
+        if toolstack.hypervisor is SimulatedHypervisor {
+            SimGuestHost.ensureRunning(stateDir: toolstack.stateDir, argv: [executable(), "_sim-guests"])
+        } else {
+            DomainMonitor.ensureRunning(stateDir: toolstack.stateDir, argv: [executable(), "_monitor"])
+        }
     }
 }
 

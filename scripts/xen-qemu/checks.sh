@@ -194,6 +194,7 @@ if has_swxl create; then
         else todo swxl-pause-unpause "no 'swxl pause' yet"; fi
         dump_layout swxl $d > /tmp/layout-swxl
         if has_swxl shutdown; then
+            tsd=$(now)
             out=$(swxl shutdown guest 2>&1); rc=$?
             i=0
             while :; do   # until the guest has shut down (or is gone): 20 s at most
@@ -204,13 +205,16 @@ if has_swxl create; then
             [ $rc = 0 ] && echo "$st" | grep -qE 'gone|---s--' && pass swxl-shutdown "then: $st" \
                 || fail swxl-shutdown "rc=$rc state '$st' $out"
         else todo swxl-shutdown "no 'swxl shutdown' yet"; fi
-        if has_swxl destroy; then
-            if cxen-probe list | grep -q "^$d "; then
-                check swxl-destroy swxl destroy guest
-            else pass swxl-destroy "nothing left to destroy after shutdown"; fi
-        else
-            todo swxl-destroy "no 'swxl destroy' yet"; cxen-probe destroy $d
-        fi
+        # on_poweroff is destroy (the default): swxl's monitor, started by
+        # create, destroys the guest once it has shut down; nobody else does.
+        i=0
+        while cxen-probe list | grep -q "^$d "; do
+            i=$((i+1)); [ $i -gt 200 ] && break; sleep 0.1
+        done
+        if cxen-probe list | grep -q "^$d "; then
+            fail swxl-on-poweroff-destroy "still there: $(cxen-probe list | grep "^$d ")"
+            swxl destroy guest || cxen-probe destroy $d
+        else pass swxl-on-poweroff-destroy "gone within $(( $(now) - tsd )) ms of swxl shutdown"; fi
         wait_gone $d && [ -z "$(domid_of guest)" ] && pass swxl-guest-gone || fail swxl-guest-gone "$(cxen-probe list)"
         if has_swxl list; then
             out=$(swxl list 2>&1); echo "$out"
@@ -235,7 +239,27 @@ if has_swxl create && has_swxl destroy; then
         else
             fail swxl-bzimage-guest "no marker; console: $(tail -5 $CONLOG/guest-bzguest.log 2>/dev/null | tr '\n' ' ')"
         fi
-        d=$(domid_of bzguest); swxl destroy bzguest; [ -n "$d" ] && wait_gone $d
+        d=$(domid_of bzguest); vm=$(xenstore-read /local/domain/$d/vm 2>/dev/null)
+        # on_reboot is restart (the default): the monitor creates it again,
+        # same uuid, new domid, and it boots a second time.
+        m0=$(grep -c $MARKER $CONLOG/guest-bzguest.log); trb=$(now)
+        if swxl reboot bzguest >/tmp/reboot.out 2>&1; then
+            i=0; d2=; m=$m0
+            while [ $i -lt 900 ]; do
+                d2=$(domid_of bzguest); m=$(grep -c $MARKER $CONLOG/guest-bzguest.log)
+                [ -n "$d2" ] && [ "$d2" != "$d" ] && [ "$m" -gt "$m0" ] && break
+                i=$((i+1)); sleep 0.1
+            done
+            vm2=$(xenstore-read /local/domain/$d2/vm 2>/dev/null)
+            [ -n "$d2" ] && [ "$d2" != "$d" ] && [ "$vm2" = "$vm" ] && [ "$m" -gt "$m0" ] \
+                && pass swxl-on-reboot-restart "domid $d -> $d2, same $vm, console markers $m0 -> $m within $(( $(now) - trb )) ms of swxl reboot" \
+                || fail swxl-on-reboot-restart "domid $d -> '$d2', vm $vm -> '$vm2', console markers $m0 -> $m"
+            d=${d2:-$d}
+        else
+            fail swxl-on-reboot-restart "swxl reboot: $(tail -3 /tmp/reboot.out | tr '\n' ' ')"
+        fi
+        check swxl-destroy swxl destroy bzguest
+        [ -n "$d" ] && wait_gone $d
     else
         fail swxl-bzimage-guest "$(echo "$out" | tail -3 | tr '\n' ' ')"
     fi

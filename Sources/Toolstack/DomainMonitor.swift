@@ -1,0 +1,108 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Synchronization
+import XenStoreClient
+import XenStoreProtocol
+
+/// Set by SIGTERM/SIGINT/SIGHUP: the monitor leaves at its next turn.
+private let monitorStopRequested = Atomic<Bool>(false)
+
+/// What xl's per-domain monitor does, for every domain swxl created on a
+/// real Xen host, in one process (`swxl _monitor`, started on demand by the
+/// commands that create or shut down domains, one per state dir): when such
+/// a domain has shut down, it carries out the domain's `on_poweroff`,
+/// `on_reboot` or `on_crash` action (destroy; restart with the same uuid;
+/// preserve), as ``Toolstack/applyShutdownAction(domid:reason:)`` does.
+///
+/// It wakes on xenstored's `@releaseDomain` (fired when a domain shuts down
+/// or goes away) and looks again every second in case an event was missed;
+/// a look is one hypercall listing the domains. It leaves a few seconds
+/// after the last domain with a swxl record is gone. On the embedded host
+/// the simulated guests' host (``SimGuestHost``) does this job.
+public final class DomainMonitor {
+    let toolstack: Toolstack
+    public var idleExitSeconds: UInt64 = 3
+
+    public init(toolstack: Toolstack) {
+        self.toolstack = toolstack
+    }
+
+    /// The lock file that marks the running monitor (it holds the pid).
+    public static func lockPath(stateDir: String) -> String { stateDir + "/toolstack/monitor.lock" }
+
+    /// Whether a monitor runs for this state dir.
+    public static func isRunning(stateDir: String) -> Bool {
+        let fd = open(lockPath(stateDir: stateDir), O_RDWR | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        return flock(fd, LOCK_EX | LOCK_NB) != 0
+    }
+
+    /// Starts `argv` (the monitor command) in the background unless a monitor runs.
+    public static func ensureRunning(stateDir: String, argv: [String]) {
+        if isRunning(stateDir: stateDir) { return }
+        guard let pid = try? BackgroundProcess.spawn(executable: argv[0], arguments: Array(argv.dropFirst())) else { return }
+        var status: Int32 = 0
+        _ = waitpid(pid, &status, WNOHANG)
+    }
+
+    /// Carries out the action of every domain with a swxl record that has
+    /// shut down (and is not already dying). Returns the domids acted on.
+    @discardableResult
+    public func sweep() -> [UInt32] {
+        guard let domains = try? toolstack.hypervisor.listDomains() else { return [] }
+        var acted: [UInt32] = []
+        for d in domains where d.domid != 0 && d.shutdown && !d.dying {
+            guard let plan = toolstack.record(d.domid) else { continue }
+            let reason = d.shutdownReason ?? (d.crashed ? .crash : .poweroff)
+            // A preserved domain stays as it is until `swxl destroy`.
+            if plan.action(for: reason).effective == .preserve { continue }
+            _ = try? toolstack.applyShutdownAction(domid: d.domid, reason: reason)
+            acted.append(d.domid)
+        }
+        return acted
+    }
+
+    /// Serves until no domain has a swxl record for ``idleExitSeconds`` or
+    /// a stop signal comes. `waitForEvent(ms)` waits at most that long for
+    /// a watch event (true if one came). Returns false, doing nothing, if
+    /// another monitor already runs for the state dir.
+    public func run(waitForEvent: (Int32) throws -> Bool) rethrows -> Bool {
+        try? FileIO.makeDirectories(toolstack.stateDir + "/toolstack")
+        let lockFD = open(Self.lockPath(stateDir: toolstack.stateDir), O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard lockFD >= 0, flock(lockFD, LOCK_EX | LOCK_NB) == 0 else {
+            if lockFD >= 0 { close(lockFD) }
+            return false
+        }
+        defer { close(lockFD) }
+        ftruncate(lockFD, 0)
+        var pidText = Array("\(getpid())\n".utf8)
+        _ = pidText.withUnsafeMutableBytes { pwrite(lockFD, $0.baseAddress, $0.count, 0) }
+        var idleSince = Self.nowNanoseconds()
+        while !monitorStopRequested.load(ordering: .relaxed) {
+            sweep()
+            let now = Self.nowNanoseconds()
+            if toolstack.hasRecordedDomains {
+                idleSince = now
+            } else if now - idleSince >= idleExitSeconds * 1_000_000_000 {
+                return true
+            }
+            _ = try waitForEvent(1000)
+        }
+        return true
+    }
+
+    /// SIGTERM, SIGINT and SIGHUP make ``run(waitForEvent:)`` return at its next turn.
+    public static func stopOnSignals() {
+        for sig in [SIGTERM, SIGINT, SIGHUP] {
+            signal(sig) { _ in monitorStopRequested.store(true, ordering: .relaxed) }
+        }
+    }
+
+    private static func nowNanoseconds() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+    }
+}

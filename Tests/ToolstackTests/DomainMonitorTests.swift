@@ -1,0 +1,74 @@
+import Foundation
+import Glibc
+import Testing
+@testable import Toolstack
+
+@Suite struct DomainMonitorTests {
+    /// Each domain as the hypervisor has it: domid, name in xenstore, shut down or not.
+    private func domains(_ rig: Rig) throws -> [String] {
+        try rig.sim.listDomains().filter { $0.domid != 0 }.map { d in
+            "\(d.domid) \(rig.store.nodes["/local/domain/\(d.domid)/name"]?.value ?? "-") \(d.shutdown ? "shutdown" : "running")"
+        }
+    }
+
+    /// One look carries out each shut-down domain's own action, and leaves
+    /// alone running domains, preserved ones and domains swxl did not create.
+    @Test func aSweepCarriesOutEachDomainsAction() throws {
+        let rig = try Rig()
+        defer { rig.cleanup() }
+        let off = try rig.toolstack.create(rig.plan("off"))                 // on_poweroff = destroy
+        var rebootPlan = rig.plan("again")
+        rebootPlan.onReboot = .restart
+        let again = try rig.toolstack.create(rebootPlan)
+        var keepPlan = rig.plan("keep")
+        keepPlan.onPoweroff = .preserve
+        let keep = try rig.toolstack.create(keepPlan)
+        let running = try rig.toolstack.create(rig.plan("running"))
+        let foreign = try rig.sim.createDomain(DomainCreateSpec(uuid: DomainHandle.random(), type: .pv, maxVCPUs: 1, maxMemoryKiB: 1024))
+        try rig.sim.shutdown(domid: off, reason: .poweroff)
+        try rig.sim.shutdown(domid: again, reason: .reboot)
+        try rig.sim.shutdown(domid: keep, reason: .poweroff)
+        try rig.sim.shutdown(domid: foreign, reason: .poweroff)
+
+        let monitor = DomainMonitor(toolstack: rig.toolstack)
+        #expect(monitor.sweep() == [off, again])
+        let reborn = foreign + 1
+        #expect(try domains(rig) == ["\(keep) keep shutdown", "\(running) running running",
+                                     "\(foreign) - shutdown", "\(reborn) again running"])
+        #expect(try rig.sim.domainInfo(domid: reborn)?.uuid == rebootPlan.uuid)
+        #expect(rig.toolstack.record(off) == nil)
+        #expect(rig.store.nodes.keys.filter { $0.hasPrefix("/local/domain/\(off)") }.isEmpty)
+        // Nothing more to do on the next look.
+        #expect(monitor.sweep() == [])
+    }
+
+    /// The loop looks after every event and leaves once no domain of swxl's
+    /// is left; a second monitor for the same state dir does nothing.
+    @Test func theLoopActsOnEventsAndLeavesWhenNoDomainIsLeft() throws {
+        let rig = try Rig()
+        defer { rig.cleanup() }
+        let id = try rig.toolstack.create(rig.plan("web"))
+        let monitor = DomainMonitor(toolstack: rig.toolstack)
+        monitor.idleExitSeconds = 0
+        var waits = 0
+        var secondRan: Bool?
+        let finished = try monitor.run { _ in
+            waits += 1
+            if waits == 1 {
+                // While it runs, a second one finds the lock taken.
+                secondRan = DomainMonitor(toolstack: rig.toolstack).run { _ in false }
+                #expect(DomainMonitor.isRunning(stateDir: rig.dir))
+                try rig.sim.shutdown(domid: id, reason: .poweroff)   // the guest powers off
+                return true
+            }
+            Issue.record("still waiting after the last domain was destroyed")
+            return false
+        }
+        #expect(finished)
+        #expect(secondRan == false)
+        #expect(waits == 1)
+        #expect(try domains(rig) == [])
+        #expect(rig.leftovers() == [])
+        #expect(!DomainMonitor.isRunning(stateDir: rig.dir))
+    }
+}
