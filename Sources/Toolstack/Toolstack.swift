@@ -78,7 +78,7 @@ public final class Toolstack {
             // 3. Limits and 4. build.
             let built: BuildResult
             do {
-                try hypervisor.setMaxMemory(domid: domid, kib: plan.maxMemoryMiB << 10)
+                try hypervisor.setMaxMemory(domid: domid, kib: (plan.memoryMiB << 10) + Self.maxMemorySlackKiB)
                 try hypervisor.setMaxVCPUs(domid: domid, count: plan.maxVCPUs)
                 try faults.check(.limits)
             onStep?(.limits)
@@ -262,21 +262,45 @@ public final class Toolstack {
         try state.renamed(domid: domid, from: oldName, to: newName, plan: plan)
     }
 
-    /// Sets the balloon target (`memory/target`), as `xl mem-set` does.
+    /// What libxl adds to a domain's memory for the hypervisor's limit
+    /// (`LIBXL_MAXMEM_CONSTANT` on x86): the guest may hold that much more
+    /// than its balloon target before the toolstack raises the limit.
+    public static let maxMemorySlackKiB: UInt64 = 1024
+
+    /// Sets the balloon target (`memory/target`), as `xl mem-set` does: at
+    /// most `memory/static-max`, and the hypervisor's limit follows the
+    /// target (libxl's `enforce`).
     public func setMemoryTarget(domid: UInt32, mib: UInt64) throws(ToolstackError) {
-        let info = try self.info(domid).info
-        guard mib << 10 <= info.maxMemoryKiB else {
+        let dom = XSPath.domainPath(domid)
+        _ = try self.info(domid)
+        guard let staticMax = try memoryKiB(dom + "/memory/static-max") else {
+            throw .invalidPlan("cannot get memory info from \(dom)/memory/static-max")
+        }
+        guard mib << 10 <= staticMax else {
             throw .invalidPlan("memory_dynamic_max must be less than or equal to memory_static_max")
         }
-        do { try store.write(XSPath.domainPath(domid) + "/memory/target", "\(mib << 10)") } catch { throw .store(error) }
+        do { try hypervisor.setMaxMemory(domid: domid, kib: (mib << 10) + Self.maxMemorySlackKiB) } catch { throw .hypervisor(error) }
+        do { try store.write(dom + "/memory/target", "\(mib << 10)") } catch { throw .store(error) }
     }
 
-    /// Sets the most memory a domain may have, as `xl mem-max` does.
+    /// Sets the most memory a domain may have, as `xl mem-max` does: not
+    /// below its balloon target; the hypervisor's limit is it plus libxl's slack.
     public func setMemoryMax(domid: UInt32, mib: UInt64) throws(ToolstackError) {
-        do {
-            try hypervisor.setMaxMemory(domid: domid, kib: mib << 10)
-        } catch { throw .hypervisor(error) }
-        do { try store.write(XSPath.domainPath(domid) + "/memory/static-max", "\(mib << 10)") } catch { throw .store(error) }
+        let dom = XSPath.domainPath(domid)
+        _ = try self.info(domid)
+        guard let target = try memoryKiB(dom + "/memory/target") else {
+            throw .invalidPlan("cannot get memory info from \(dom)/memory/target")
+        }
+        guard mib << 10 >= target else {
+            throw .invalidPlan("memory_static_max must be greater than or or equal to memory_dynamic_max")
+        }
+        do { try hypervisor.setMaxMemory(domid: domid, kib: (mib << 10) + Self.maxMemorySlackKiB) } catch { throw .hypervisor(error) }
+        do { try store.write(dom + "/memory/static-max", "\(mib << 10)") } catch { throw .store(error) }
+    }
+
+    /// A KiB figure the toolstack keeps in xenstore; nil if it is missing or not a number.
+    private func memoryKiB(_ path: String) throws(ToolstackError) -> UInt64? {
+        do { return try store.read(path).flatMap { UInt64($0) } } catch { throw .store(error) }
     }
 
     /// Brings vcpus on or off line (`cpu/<n>/availability`), as `xl vcpu-set` does.

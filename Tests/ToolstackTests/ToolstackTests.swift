@@ -393,6 +393,34 @@ import XenStoreProtocol
         #expect(rig.store.nodes.isEmpty)
     }
 
+    /// The hypervisor's limit is the balloon target plus libxl's 1 MiB, and
+    /// follows mem-set and mem-max; neither may cross the other's bound.
+    @Test func memoryLimitsFollowLibxl() throws {
+        let rig = try Rig()
+        defer { rig.cleanup() }
+        var plan = rig.plan("mem", memory: 128)
+        plan.maxMemoryMiB = 256
+        let id = try rig.toolstack.create(plan)
+        func limit() throws -> UInt64? { try rig.sim.domainInfo(domid: id)?.maxMemoryKiB }
+        #expect(try limit() == (128 + 1) << 10)
+        try rig.toolstack.setMemoryTarget(domid: id, mib: 200)
+        #expect(try limit() == (200 + 1) << 10)
+        #expect(rig.store.nodes["/local/domain/\(id)/memory/target"]?.value == "\(200 << 10)")
+        #expect(throws: ToolstackError.invalidPlan("memory_dynamic_max must be less than or equal to memory_static_max")) {
+            try rig.toolstack.setMemoryTarget(domid: id, mib: 257)
+        }
+        #expect(throws: ToolstackError.invalidPlan("memory_static_max must be greater than or or equal to memory_dynamic_max")) {
+            try rig.toolstack.setMemoryMax(domid: id, mib: 199)
+        }
+        try rig.toolstack.setMemoryMax(domid: id, mib: 512)
+        #expect(try limit() == (512 + 1) << 10)
+        #expect(rig.store.nodes["/local/domain/\(id)/memory/static-max"]?.value == "\(512 << 10)")
+        try rig.toolstack.setMemoryTarget(domid: id, mib: 300)
+        #expect(try limit() == (300 + 1) << 10)
+        // Refused requests changed nothing.
+        #expect(rig.store.nodes["/local/domain/\(id)/memory/target"]?.value == "\(300 << 10)")
+    }
+
     @Test func actionsAfterShutdown() throws {
         let rig = try Rig()
         defer { rig.cleanup() }

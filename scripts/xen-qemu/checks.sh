@@ -39,6 +39,10 @@ domid_of() {  # domid_of NAME -> domid (from xenstore, toolstack-neutral)
     return 1
 }
 domain_count() { cxen-probe list | wc -l; }
+# limits_of DOMID: what the hypervisor holds as the domain's limits (max memory, vcpus)
+limits_of() {
+    swxl list --json $1 2>&1 | tr ',' '\n' | grep -E '"(max_memory_kib|max_vcpus|vcpus)"' | tr -d ' {}[]\n'
+}
 # wait_gone DOMID: until the hypervisor no longer lists it (5 s at most)
 wait_gone() {
     i=0
@@ -193,6 +197,7 @@ if has_swxl create; then
                 && pass swxl-pause-unpause || fail swxl-pause-unpause "paused: '$p' unpaused: '$u'"
         else todo swxl-pause-unpause "no 'swxl pause' yet"; fi
         dump_layout swxl $d > /tmp/layout-swxl
+        limits_of $d > /tmp/limits-swxl
         if has_swxl shutdown; then
             tsd=$(now)
             out=$(swxl shutdown guest 2>&1); rc=$?
@@ -276,6 +281,10 @@ if xl create $CFG >/tmp/xl.out 2>&1; then
     xq-tools wait $CONLOG/guest-guest.log $MARKER $MARKER_TIMEOUT_MS >/dev/null \
         && pass xl-guest-console || fail xl-guest-console
     dump_layout xl $d > /tmp/layout-xl
+    limits_of $d > /tmp/limits-xl
+    [ -s /tmp/limits-xl ] && [ "$(cat /tmp/limits-xl)" = "$(cat /tmp/limits-swxl 2>/dev/null)" ] \
+        && pass hypervisor-limits-match-xl "$(cat /tmp/limits-xl)" \
+        || fail hypervisor-limits-match-xl "xl: $(cat /tmp/limits-xl) swxl: $(cat /tmp/limits-swxl 2>/dev/null)"
     xl destroy guest
     wait_gone $d
 else
