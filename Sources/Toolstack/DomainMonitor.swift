@@ -23,6 +23,10 @@ private let monitorStopRequested = Atomic<Bool>(false)
 public final class DomainMonitor {
     let toolstack: Toolstack
     public var idleExitSeconds: UInt64 = 3
+    /// Gets one line per action carried out, and per action that failed
+    /// (the monitor has no terminal; `swxl _monitor` appends them to
+    /// ``logPath(stateDir:)``, as xl's monitor writes /var/log/xen/xl-NAME.log).
+    public var log: (String) -> Void = { _ in }
 
     public init(toolstack: Toolstack) {
         self.toolstack = toolstack
@@ -30,6 +34,9 @@ public final class DomainMonitor {
 
     /// The lock file that marks the running monitor (it holds the pid).
     public static func lockPath(stateDir: String) -> String { stateDir + "/toolstack/monitor.lock" }
+
+    /// Where `swxl _monitor` writes what it did.
+    public static func logPath(stateDir: String) -> String { stateDir + "/toolstack/monitor.log" }
 
     /// Whether a monitor runs for this state dir.
     public static func isRunning(stateDir: String) -> Bool {
@@ -56,9 +63,16 @@ public final class DomainMonitor {
         for d in domains where d.domid != 0 && d.shutdown && !d.dying {
             guard let plan = toolstack.record(d.domid) else { continue }
             let reason = d.shutdownReason ?? (d.crashed ? .crash : .poweroff)
+            let action = plan.action(for: reason)
             // A preserved domain stays as it is until `swxl destroy`.
-            if plan.action(for: reason).effective == .preserve { continue }
-            _ = try? toolstack.applyShutdownAction(domid: d.domid, reason: reason)
+            if action.effective == .preserve { continue }
+            let what = "domain \(d.domid) (\(plan.name)) shut down (\(reason.name)): \(action.rawValue)"
+            do {
+                let newDomid = try toolstack.applyShutdownAction(domid: d.domid, reason: reason)
+                log(what + (newDomid.map { ", now domain \($0)" } ?? ""))
+            } catch {
+                log(what + " failed: \(error)")
+            }
             acted.append(d.domid)
         }
         return acted

@@ -483,7 +483,19 @@ struct MonitorCommand: ParsableCommand {
             let events = try XenStoreAccess(socketPath: HostPaths.clientSocket(environment: env, default: HostPaths.systemSocket))
             try events.watch(XSPath.releaseDomain, token: "release")
             DomainMonitor.stopOnSignals()
-            _ = try DomainMonitor(toolstack: toolstack).run { milliseconds in
+            let monitor = DomainMonitor(toolstack: toolstack)
+            let logFD = open(DomainMonitor.logPath(stateDir: toolstack.stateDir), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+            defer { if logFD >= 0 { close(logFD) } }
+            monitor.log = { line in
+                var now = time(nil)
+                var tmv = tm()
+                gmtime_r(&now, &tmv)
+                var stamp = [CChar](repeating: 0, count: 32)
+                strftime(&stamp, stamp.count, "%Y-%m-%dT%H:%M:%SZ", &tmv)
+                var bytes = Array((String(cString: stamp) + " " + line + "\n").utf8)
+                _ = bytes.withUnsafeMutableBytes { write(logFD, $0.baseAddress, $0.count) }
+            }
+            _ = try monitor.run { milliseconds in
                 guard try events.nextEvent(timeoutMs: milliseconds) != nil else { return false }
                 while try events.nextEvent(timeoutMs: 0) != nil {}
                 return true

@@ -31,8 +31,12 @@ import Testing
         try rig.sim.shutdown(domid: foreign, reason: .poweroff)
 
         let monitor = DomainMonitor(toolstack: rig.toolstack)
+        var lines: [String] = []
+        monitor.log = { lines.append($0) }
         #expect(monitor.sweep() == [off, again])
         let reborn = foreign + 1
+        #expect(lines == ["domain \(off) (off) shut down (poweroff): destroy",
+                          "domain \(again) (again) shut down (reboot): restart, now domain \(reborn)"])
         #expect(try domains(rig) == ["\(keep) keep shutdown", "\(running) running running",
                                      "\(foreign) - shutdown", "\(reborn) again running"])
         #expect(try rig.sim.domainInfo(domid: reborn)?.uuid == rebootPlan.uuid)
@@ -40,6 +44,26 @@ import Testing
         #expect(rig.store.nodes.keys.filter { $0.hasPrefix("/local/domain/\(off)") }.isEmpty)
         // Nothing more to do on the next look.
         #expect(monitor.sweep() == [])
+    }
+
+    /// A restart that fails leaves nothing behind (the old domain is gone,
+    /// the new one rolled back) and says why in the monitor's log.
+    @Test func aFailedRestartLeavesNothingAndIsLogged() throws {
+        let rig = try Rig()
+        defer { rig.cleanup() }
+        let id = try rig.toolstack.create(rig.plan("web"))
+        try rig.sim.shutdown(domid: id, reason: .reboot)
+        // The same host, with every create failing at its build step.
+        let failing = Toolstack(hypervisor: rig.sim, store: rig.store, stateDir: rig.dir, faults: FaultInjection(step: .build))
+        let monitor = DomainMonitor(toolstack: failing)
+        var lines: [String] = []
+        monitor.log = { lines.append($0) }
+        #expect(monitor.sweep() == [id])
+        #expect(lines.count == 1)
+        #expect(lines.first?.hasPrefix("domain \(id) (web) shut down (reboot): restart failed: ") == true, "\(lines)")
+        #expect(try domains(rig) == [])
+        #expect(rig.leftovers() == [])
+        #expect(rig.store.nodes.keys.filter { $0.hasPrefix("/local/domain/") || $0.hasPrefix("/vm/") }.isEmpty)
     }
 
     /// The loop looks after every event and leaves once no domain of swxl's

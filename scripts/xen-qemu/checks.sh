@@ -12,6 +12,7 @@ MARKER=GUEST_MARKER_DONE
 ROUNDS=${ROUNDS:-7}
 PROBE_DEBUG=
 MARKER_TIMEOUT_MS=90000
+MONITOR_LOG=/var/lib/swxl/toolstack/monitor.log   # root's state dir
 
 res()  { echo "RESULT: $*"; }
 pass() { res PASS "$@"; }
@@ -216,10 +217,17 @@ if has_swxl create; then
         while cxen-probe list | grep -q "^$d "; do
             i=$((i+1)); [ $i -gt 200 ] && break; sleep 0.1
         done
+        # (the monitor writes its line once the destroy has returned)
+        j=0
+        while ! grep -q "domain $d (guest) shut down (poweroff): destroy\$" $MONITOR_LOG 2>/dev/null; do
+            j=$((j+1)); [ $j -gt 30 ] && break; sleep 0.1
+        done
         if cxen-probe list | grep -q "^$d "; then
             fail swxl-on-poweroff-destroy "still there: $(cxen-probe list | grep "^$d ")"
             swxl destroy guest || cxen-probe destroy $d
-        else pass swxl-on-poweroff-destroy "gone within $(( $(now) - tsd )) ms of swxl shutdown"; fi
+        elif grep -q "domain $d (guest) shut down (poweroff): destroy\$" $MONITOR_LOG; then
+            pass swxl-on-poweroff-destroy "gone within $(( $(now) - tsd )) ms of swxl shutdown; monitor.log: $(grep "domain $d " $MONITOR_LOG | tail -1)"
+        else fail swxl-on-poweroff-destroy "gone, but not by the monitor: $(tail -3 $MONITOR_LOG 2>&1 | tr '\n' ' ')"; fi
         wait_gone $d && [ -z "$(domid_of guest)" ] && pass swxl-guest-gone || fail swxl-guest-gone "$(cxen-probe list)"
         if has_swxl list; then
             out=$(swxl list 2>&1); echo "$out"
@@ -257,8 +265,9 @@ if has_swxl create && has_swxl destroy; then
             done
             vm2=$(xenstore-read /local/domain/$d2/vm 2>/dev/null)
             [ -n "$d2" ] && [ "$d2" != "$d" ] && [ "$vm2" = "$vm" ] && [ "$m" -gt "$m0" ] \
+                && grep -q "domain $d (bzguest) shut down (reboot): restart, now domain $d2\$" $MONITOR_LOG \
                 && pass swxl-on-reboot-restart "domid $d -> $d2, same $vm, console markers $m0 -> $m within $(( $(now) - trb )) ms of swxl reboot" \
-                || fail swxl-on-reboot-restart "domid $d -> '$d2', vm $vm -> '$vm2', console markers $m0 -> $m"
+                || fail swxl-on-reboot-restart "domid $d -> '$d2', vm $vm -> '$vm2', console markers $m0 -> $m; monitor.log: $(tail -2 $MONITOR_LOG 2>&1 | tr '\n' ' ')"
             d=${d2:-$d}
         else
             fail swxl-on-reboot-restart "swxl reboot: $(tail -3 /tmp/reboot.out | tr '\n' ' ')"
