@@ -491,8 +491,8 @@ struct MonitorCommand: ParsableCommand {
                 var tmv = tm()
                 gmtime_r(&now, &tmv)
                 var stamp = [CChar](repeating: 0, count: 32)
-                strftime(&stamp, stamp.count, "%Y-%m-%dT%H:%M:%SZ", &tmv)
-                var bytes = Array((String(cString: stamp) + " " + line + "\n").utf8)
+                let n = strftime(&stamp, stamp.count, "%Y-%m-%dT%H:%M:%SZ", &tmv)
+                var bytes = stamp.prefix(n).map { UInt8(bitPattern: $0) } + Array((" " + line + "\n").utf8)
                 _ = bytes.withUnsafeMutableBytes { write(logFD, $0.baseAddress, $0.count) }
             }
             _ = try monitor.run { milliseconds in
