@@ -347,7 +347,7 @@ public final class Toolstack {
     /// Undoes creates that died midway (their process is gone). Cheap
     /// when there are none: one query.
     public func recoverInterruptedCreates() {
-        for create in state.interruptedCreates() {
+        for create in state.interruptedCreates() where state.adopt(create) {
             if let domid = create.domid {
                 // Without its record, every backend kind is searched.
                 try? removeStoreNodes(domid: domid, plan: record(domid), uuid: create.uuid)

@@ -99,8 +99,9 @@ final class ToolstackState {
         try sql("INSERT OR REPLACE INTO name(name, domid) VALUES(?, ?)", .text(name), domid.map { .int(Int64($0)) } ?? .null)
     }
 
-    private func liveCreate(holding name: String) throws(ToolstackError) -> Bool {
-        try sql("SELECT pid, started FROM journal WHERE name = ?", .text(name)).contains { row in
+    /// Whether a create still running holds `name` (the journal row `except`, one being undone, aside).
+    private func liveCreate(holding name: String, except: Int64 = -1) throws(ToolstackError) -> Bool {
+        try sql("SELECT pid, started FROM journal WHERE name = ? AND id != ?", .text(name), .int(except)).contains { row in
             ProcessIdentity.isAlive(pid: pid_t(truncatingIfNeeded: row[0].int ?? 0), started: row[1].int ?? -1)
         }
     }
@@ -187,6 +188,9 @@ final class ToolstackState {
     /// A create whose process died: what it had reached.
     struct Interrupted {
         var journal: Int64
+        /// The process the journal names (gone when it was looked at).
+        var pid: Int64
+        var started: Int64
         var name: String
         var domid: UInt32?
         var uuid: [UInt8]?
@@ -198,9 +202,25 @@ final class ToolstackState {
         return rows.compactMap { row in
             guard let id = row[0].int, let pid = row[1].int, let started = row[2].int, let name = row[3].text,
                   !ProcessIdentity.isAlive(pid: pid_t(truncatingIfNeeded: pid), started: started) else { return nil }
-            return Interrupted(journal: id, name: name, domid: row[4].int.map { UInt32(truncatingIfNeeded: $0) },
+            return Interrupted(journal: id, pid: pid, started: started, name: name,
+                               domid: row[4].int.map { UInt32(truncatingIfNeeded: $0) },
                                uuid: row[5].text.flatMap { DomainHandle.parse($0) })
         }
+    }
+
+    /// Takes over the journal of a create whose process was gone, so that
+    /// one process undoes it, and only if the row is still as it was seen.
+    /// A create that finished between the look at its row and the look at
+    /// its process removed the row before it exited: it is left alone (undoing
+    /// it would destroy a domain whose create succeeded). The row then names
+    /// this process, so should it die while undoing, the next command takes over.
+    func adopt(_ create: Interrupted) -> Bool {
+        guard let started = ProcessIdentity.startTime(of: getpid()) else { return false }
+        let rows = (try? write { () throws(ToolstackError) -> [[SQLValue]] in
+            try sql("UPDATE journal SET pid = ?, started = ? WHERE id = ? AND pid = ? AND started = ? RETURNING id",
+                    .int(Int64(getpid())), .int(started), .int(create.journal), .int(create.pid), .int(create.started))
+        }) ?? []
+        return !rows.isEmpty
     }
 
     /// Closes the journal of a create that died, and frees its name unless
@@ -209,7 +229,7 @@ final class ToolstackState {
         _ = try? write { () throws(ToolstackError) in
             if let row = try sql("SELECT domid FROM name WHERE name = ?", .text(create.name)).first {
                 let holder = row[0].int.map { UInt32(truncatingIfNeeded: $0) }
-                let ours = holder == nil ? try !liveCreate(holding: create.name) : holder == create.domid
+                let ours = holder == nil ? try !liveCreate(holding: create.name, except: create.journal) : holder == create.domid
                 if ours { try releaseName(create.name) }
             }
             try sql("DELETE FROM journal WHERE id = ?", .int(create.journal))

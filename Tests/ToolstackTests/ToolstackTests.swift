@@ -489,4 +489,29 @@ import XenStoreProtocol
         // The dead create's name is free again.
         #expect(try rig.toolstack.create(rig.plan("ghost")) == id + 1)
     }
+
+    /// A create that finishes between another command's look at the journal
+    /// and its look at the create's process (gone by then, having exited)
+    /// must not be undone: only a journal row still as it was seen is
+    /// adopted, and only once.
+    @Test func aCreateThatFinishedMeanwhileIsNotUndone() throws {
+        let rig = try Rig()
+        defer { rig.cleanup() }
+        let me = try #require(ProcessIdentity.startTime(of: getpid()))
+        // Seen with its process gone...
+        let journal = try rig.toolstack.state.beginCreate(name: "done", owner: (getpid(), me + 1)) { _ in false }
+        let seen = rig.toolstack.state.interruptedCreates()
+        #expect(seen.map(\.name) == ["done"])
+        // ...but it had finished: its row went before its process did.
+        rig.toolstack.state.endCreate(journal: journal)
+        #expect(seen.map { rig.toolstack.state.adopt($0) } == [false])
+        // A row still there is adopted once: a second recoverer that saw it gets nothing.
+        let dead = try rig.toolstack.state.beginCreate(name: "dead", owner: (getpid(), me + 1)) { _ in false }
+        let seenTwice = rig.toolstack.state.interruptedCreates()
+        #expect(seenTwice.map { rig.toolstack.state.adopt($0) } == [true])
+        #expect(seenTwice.map { rig.toolstack.state.adopt($0) } == [false])
+        // Adopted, it names this (live) process: no longer interrupted for anyone else.
+        #expect(rig.toolstack.state.interruptedCreates().isEmpty)
+        rig.toolstack.state.endCreate(journal: dead)
+    }
 }
