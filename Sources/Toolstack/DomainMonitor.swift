@@ -120,3 +120,54 @@ public final class DomainMonitor {
         return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
     }
 }
+
+/// The monitor's wake-ups: `@releaseDomain` events on a xenstore connection
+/// of its own. A lost connection (xenstored restarted) is made again, with
+/// its watch, at the next wait; until then a wait is a plain sleep, and the
+/// monitor keeps looking once a second.
+public final class ReleaseEvents {
+    private let connect: () throws(StoreError) -> XenStoreAccess
+    private var connection: XenStoreAccess?
+    private var wasLost = false
+    /// Told once when the connection is lost, and once when it is back.
+    public var log: (String) -> Void = { _ in }
+
+    /// `connect` opens a connection to xenstored.
+    public init(connect: @escaping () throws(StoreError) -> XenStoreAccess) {
+        self.connect = connect
+    }
+
+    /// Connects to the socket at `socketPath`.
+    public convenience init(socketPath: String) {
+        self.init { () throws(StoreError) in try XenStoreAccess(socketPath: socketPath) }
+    }
+
+    /// Waits at most `milliseconds` for events; true if any came (all of
+    /// them are taken).
+    public func wait(milliseconds: Int32) -> Bool {
+        if connection == nil {
+            do {
+                let fresh = try connect()
+                try fresh.watch(XSPath.releaseDomain, token: "release")
+                connection = fresh
+                if wasLost { log("xenstored connection back") }
+                wasLost = false
+            } catch {
+                usleep(UInt32(max(milliseconds, 0)) * 1000)
+                return false
+            }
+        }
+        guard let connection else { return false }
+        do {
+            guard try connection.nextEvent(timeoutMs: milliseconds) != nil else { return false }
+            while try connection.nextEvent(timeoutMs: 0) != nil {}
+            return true
+        } catch {
+            log("xenstored connection lost (\(error)); looking every second until it is back")
+            self.connection = nil
+            wasLost = true
+            return false
+        }
+    }
+}
+

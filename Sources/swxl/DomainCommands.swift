@@ -479,30 +479,22 @@ struct MonitorCommand: ParsableCommand {
         let toolstack = try HostOptions.parse([]).open(startWatcher: false, startDaemon: false)
         // On the embedded host the simulated guests' host does this.
         guard !(toolstack.hypervisor is SimulatedHypervisor) else { return }
-        do {
-            let events = try XenStoreAccess(socketPath: HostPaths.clientSocket(environment: env, default: HostPaths.systemSocket))
-            try events.watch(XSPath.releaseDomain, token: "release")
-            DomainMonitor.stopOnSignals()
-            let monitor = DomainMonitor(toolstack: toolstack)
-            let logFD = open(DomainMonitor.logPath(stateDir: toolstack.stateDir), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-            defer { if logFD >= 0 { close(logFD) } }
-            monitor.log = { line in
-                var now = time(nil)
-                var tmv = tm()
-                gmtime_r(&now, &tmv)
-                var stamp = [CChar](repeating: 0, count: 32)
-                let n = strftime(&stamp, stamp.count, "%Y-%m-%dT%H:%M:%SZ", &tmv)
-                var bytes = stamp.prefix(n).map { UInt8(bitPattern: $0) } + Array((" " + line + "\n").utf8)
-                _ = bytes.withUnsafeMutableBytes { write(logFD, $0.baseAddress, $0.count) }
-            }
-            _ = try monitor.run { milliseconds in
-                guard try events.nextEvent(timeoutMs: milliseconds) != nil else { return false }
-                while try events.nextEvent(timeoutMs: 0) != nil {}
-                return true
-            }
-        } catch {
-            throw DomainCLI.fail(error)
+        let events = ReleaseEvents(socketPath: HostPaths.clientSocket(environment: env, default: HostPaths.systemSocket))
+        DomainMonitor.stopOnSignals()
+        let monitor = DomainMonitor(toolstack: toolstack)
+        let logFD = open(DomainMonitor.logPath(stateDir: toolstack.stateDir), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        defer { if logFD >= 0 { close(logFD) } }
+        monitor.log = { line in
+            var now = time(nil)
+            var tmv = tm()
+            gmtime_r(&now, &tmv)
+            var stamp = [CChar](repeating: 0, count: 32)
+            let n = strftime(&stamp, stamp.count, "%Y-%m-%dT%H:%M:%SZ", &tmv)
+            var bytes = stamp.prefix(n).map { UInt8(bitPattern: $0) } + Array((" " + line + "\n").utf8)
+            _ = bytes.withUnsafeMutableBytes { write(logFD, $0.baseAddress, $0.count) }
         }
+        events.log = monitor.log
+        _ = monitor.run { events.wait(milliseconds: $0) }
     }
 }
 

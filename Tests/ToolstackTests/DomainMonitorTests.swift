@@ -1,6 +1,9 @@
 import Foundation
 import Glibc
+import Logging
 import Testing
+import XenStoreProtocol
+import XenStoreServer
 @testable import Toolstack
 
 @Suite struct DomainMonitorTests {
@@ -94,5 +97,70 @@ import Testing
         #expect(try domains(rig) == [])
         #expect(rig.leftovers() == [])
         #expect(!DomainMonitor.isRunning(stateDir: rig.dir))
+    }
+}
+
+/// swxl's own xenstored on a thread of this process, until `stop()`.
+private final class LiveDaemon: @unchecked Sendable {
+    let server: SocketServer
+    private let stopPipe: [Int32]
+    private let done = DispatchSemaphore(value: 0)
+
+    init(socketPath: String, stateDir: String) throws {
+        let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
+        server = try SocketServer(store: try Store(storage: nil, logger: logger), paths: HostPaths(stateDir: stateDir),
+                                  socketPath: socketPath, readOnlySocketPath: nil, logger: logger)
+        var fds: [Int32] = [-1, -1]
+        precondition(pipe(&fds) == 0)
+        stopPipe = fds
+        server.stop(whenReadable: fds[0])
+        let thread = Thread { [self] in
+            server.run()
+            done.signal()
+        }
+        thread.start()
+    }
+
+    func stop() {
+        var byte: UInt8 = 1
+        _ = write(stopPipe[1], &byte, 1)
+        done.wait()
+        server.shutdown()
+        close(stopPipe[0])
+        close(stopPipe[1])
+    }
+}
+
+@Suite struct ReleaseEventsTests {
+    /// Events come on the monitor's own connection; when xenstored goes
+    /// away the waits become sleeps, and when it is back the watch is made
+    /// again, each change said once in the log.
+    @Test(.timeLimit(.minutes(1)))
+    func eventsSurviveADaemonRestart() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let socket = dir + "/socket"
+        var daemon = try LiveDaemon(socketPath: socket, stateDir: dir)
+        let events = ReleaseEvents(socketPath: socket)
+        var lines: [String] = []
+        events.log = { lines.append($0) }
+        #expect(events.wait(milliseconds: 5000))        // the watch fires once when it is made
+        #expect(!events.wait(milliseconds: 50))
+        // A domain released: @releaseDomain.
+        let other = try XenStoreAccess(socketPath: socket)
+        try other.introduce(domid: 5, mfn: 1, port: 1)
+        try other.release(domid: 5)
+        #expect(events.wait(milliseconds: 5000))
+        #expect(lines.isEmpty)
+        // xenstored goes: a wait reports nothing and says so once; the next ones just sleep.
+        daemon.stop()
+        #expect(!events.wait(milliseconds: 50))
+        #expect(!events.wait(milliseconds: 50))
+        #expect(lines.count == 1 && lines[0].hasPrefix("xenstored connection lost"), "\(lines)")
+        // It comes back: the watch is made again (and fires once).
+        daemon = try LiveDaemon(socketPath: socket, stateDir: dir)
+        defer { daemon.stop() }
+        #expect(events.wait(milliseconds: 5000))
+        #expect(lines.count == 2 && lines[1] == "xenstored connection back", "\(lines)")
     }
 }
