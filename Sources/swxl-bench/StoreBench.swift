@@ -54,6 +54,10 @@ struct StoreBench: ParsableCommand {
             for op in ops {
                 let result = try measure(op, clients: count, socket: path)
                 print(result.row(op.rawValue, clients: count))
+                if op == .transaction {
+                    // Each transaction is four round trips: start, read, write, commit.
+                    print(Self.pad("  = requests/s", 34) + Self.lpad("\(Int(Double(4 * result.ops) / result.seconds))", 11))
+                }
             }
         }
         if idle > 0 {
