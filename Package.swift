@@ -16,6 +16,8 @@ let package = Package(
         .target(name: "XenStoreProtocol"),
         // A small blocking client over a Unix socket (or the xenbus device).
         .target(name: "XenStoreClient", dependencies: ["XenStoreProtocol"]),
+        // What Xen's xenstore-* tools do and print (text and JSON), for `swxl store`.
+        .target(name: "XenStoreTools", dependencies: ["XenStoreClient", "XenStoreProtocol"]),
         // SQLite from the system (libsqlite3-dev), for the daemon's durable store.
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         // <sys/epoll.h>, which Glibc's module lacks (no library to link).
@@ -53,7 +55,7 @@ let package = Package(
         ]),
         // The command line.
         .executableTarget(name: "swxl", dependencies: [
-            "XenStoreProtocol", "XenStoreClient", "XenStoreServer", "DomainConfig", "Toolstack",
+            "XenStoreProtocol", "XenStoreClient", "XenStoreTools", "XenStoreServer", "DomainConfig", "Toolstack",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -67,6 +69,7 @@ let package = Package(
         .testTarget(name: "XenStoreProtocolTests", dependencies: ["XenStoreProtocol"]),
         .testTarget(name: "XenStoreServerTests", dependencies: ["XenStoreServer", "XenStoreProtocol", "CSQLite"]),
         .testTarget(name: "XenStoreClientTests", dependencies: ["XenStoreClient", "XenStoreServer", "XenStoreProtocol"]),
+        .testTarget(name: "XenStoreToolsTests", dependencies: ["XenStoreTools", "XenStoreClient", "XenStoreServer", "XenStoreProtocol"]),
         .testTarget(name: "DomainConfigTests", dependencies: [
             "DomainConfig",
             .product(name: "PropertyBased", package: "swift-property-based"),

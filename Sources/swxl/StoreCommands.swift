@@ -1,17 +1,18 @@
 import ArgumentParser
 import XenStoreClient
 import XenStoreProtocol
+import XenStoreTools
 
 /// `swxl store ...` and `swxl xenstored`.
 var storeCommands: [any ParsableCommand.Type] {
     [
-        Store.self,
+        StoreCommand.self,
         Xenstored.self,
     ]
 }
 
 /// `swxl store`: xenstore from the command line, like Xen's `xenstore-*` tools.
-struct Store: ParsableCommand {
+struct StoreCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "store",
         abstract: "Read and change xenstore, like Xen's xenstore-* tools.",
@@ -38,24 +39,13 @@ struct StoreRead: ParsableCommand {
     @Argument(help: "The paths to read.") var paths: [String]
 
     func run() throws {
-        let store = try StoreCLI.connect("read")
-        let values = try StoreCLI.perform("read", store, atomically: paths.count > 1) { ops in
-            var values: [[UInt8]] = []
-            for path in paths {
-                values.append(try StoreCLI.attempt("couldn't read path \(path)") { () throws(XenStoreError) in try ops.read(path) })
-            }
-            return values
-        }
+        let outputs = try StoreCLI.run("read", paths.map { .read($0) }, atomically: paths.count > 1)
+        let values = outputs.compactMap(\.value)
         if json {
-            StoreCLI.print(XenStoreJSON.object(zip(paths, values).map { ($0, XenStoreJSON.quoted(bytes: $1)) }) + "\n")
-            return
+            StoreCLI.print(XenStoreTool.readJSON(paths, values))
+        } else {
+            StoreCLI.output(XenStoreTool.readText(paths, values, prefix: prefix, raw: raw))
         }
-        var out: [UInt8] = []
-        for (path, value) in zip(paths, values) {
-            if prefix { out += Array("\(path): ".utf8) }
-            if raw { out += value } else { out += Array((XenStoreText.sanitise(value) + "\n").utf8) }
-        }
-        StoreCLI.output(out)
     }
 }
 
@@ -72,15 +62,10 @@ struct StoreWrite: ParsableCommand {
     }
 
     func run() throws {
-        let store = try StoreCLI.connect("write")
-        let writes = stride(from: 0, to: pairs.count, by: 2).map { i in
-            (pairs[i], raw ? Array(pairs[i + 1].utf8) : XenStoreText.unsanitise(pairs[i + 1]))
+        let writes: [XenStoreBatch.Operation] = stride(from: 0, to: pairs.count, by: 2).map { i in
+            .write(pairs[i], raw ? Array(pairs[i + 1].utf8) : XenStoreText.unsanitise(pairs[i + 1]))
         }
-        try StoreCLI.perform("write", store, atomically: writes.count > 1) { ops in
-            for (path, value) in writes {
-                try StoreCLI.attempt("could not write path \(path)") { () throws(XenStoreError) in try ops.write(path, value) }
-            }
-        }
+        _ = try StoreCLI.run("write", writes, atomically: writes.count > 1)
     }
 }
 
@@ -97,33 +82,12 @@ struct StoreLs: ParsableCommand {
         let store = try StoreCLI.connect("ls")
         var format = XenStoreListing.Format(permissions: permissions, fullPaths: full)
         if let columns = StoreCLI.terminalColumns() { format.width = columns - 2 }
-        var out: [UInt8] = []
-        var first = true
-        if json { out += Array("[".utf8) }
         do {
-            try XenStoreListing.walk(store, path, permissions: permissions) { node in
-                if json {
-                    out += Array(((first ? "" : ",") + XenStoreListing.json(node)).utf8)
-                    first = false
-                } else {
-                    out += Array(XenStoreListing.line(node, format).utf8)
-                    if case .failure(let error)? = node.permissions {
-                        StoreCLI.output(out)
-                        out.removeAll()
-                        StoreCLI.warn("ls", "\ncould not access permissions for \(node.name): \(StoreCLI.reason(error))")
-                    }
-                }
-                if out.count >= 1 << 16 {
-                    StoreCLI.output(out)
-                    out.removeAll(keepingCapacity: true)
-                }
-            }
+            try XenStoreListing.print(store, path, format: format, json: json,
+                                      output: StoreCLI.output, warning: { StoreCLI.warn("ls", $0) })
         } catch {
-            StoreCLI.output(out)
-            throw StoreCLI.fail("ls", "xs_directory (\(path)): \(StoreCLI.reason(error))")
+            throw StoreCLI.fail("ls", error)
         }
-        if json { out += Array("]\n".utf8) }
-        StoreCLI.output(out)
     }
 }
 
@@ -136,26 +100,9 @@ struct StoreList: ParsableCommand {
     @Argument(help: "The paths to list.") var paths: [String]
 
     func run() throws {
-        let store = try StoreCLI.connect("list")
-        let lists = try StoreCLI.perform("list", store, atomically: paths.count > 1) { ops in
-            var lists: [[String]] = []
-            for path in paths {
-                lists.append(try StoreCLI.attempt("could not list path \(path)") { () throws(XenStoreError) in try ops.directory(path) })
-            }
-            return lists
-        }
-        if json {
-            StoreCLI.print(XenStoreJSON.object(zip(paths, lists).map {
-                ($0, XenStoreJSON.array($1.map(XenStoreJSON.quoted)))
-            }) + "\n")
-            return
-        }
-        var text = ""
-        for (path, names) in zip(paths, lists) {
-            let base = path == "/" ? "" : path
-            for name in names { text += prefix ? "\(base)/\(name)\n" : "\(name)\n" }
-        }
-        StoreCLI.print(text)
+        let outputs = try StoreCLI.run("list", paths.map { .list($0) }, atomically: paths.count > 1)
+        let lists = outputs.compactMap(\.children)
+        StoreCLI.print(json ? XenStoreTool.listJSON(paths, lists) : XenStoreTool.listText(paths, lists, prefix: prefix))
     }
 }
 
@@ -167,17 +114,8 @@ struct StoreExists: ParsableCommand {
 
     func run() throws {
         let store = try StoreCLI.connect("exists")
-        let all = try StoreCLI.perform("exists", store, atomically: paths.count > 1) { ops in
-            for path in paths {
-                // As xenstore-exists: any answer but the value means no, silently.
-                do {
-                    _ = try ops.read(path)
-                } catch let error as XenStoreError where error.xsError != nil && error.xsError != .EAGAIN {
-                    return false
-                }
-            }
-            return true
-        }
+        let all: Bool
+        do { all = try XenStoreTool.allExist(paths, on: store) } catch { throw StoreCLI.fail("exists", error) }
         if !all { throw ExitCode(1) }
     }
 }
@@ -191,21 +129,7 @@ struct StoreRm: ParsableCommand {
 
     func run() throws {
         let store = try StoreCLI.connect("rm")
-        try StoreCLI.perform("rm", store, atomically: paths.count > 1 || tidy) { ops in
-            for path in paths {
-                var target = path
-                while true {
-                    try StoreCLI.attempt("could not remove path \(target)") { () throws(XenStoreError) in try ops.rm(target) }
-                    guard tidy, let slash = target.lastIndex(of: "/") else { break }
-                    let parent = String(target[..<slash])
-                    // As xenstore-rm -t: go up while the parent has no value and no children.
-                    guard !parent.isEmpty,
-                          let value = try? ops.read(parent), value.isEmpty,
-                          let children = try? ops.directory(parent), children.isEmpty else { break }
-                    target = parent
-                }
-            }
-        }
+        do { try XenStoreTool.remove(paths, tidy: tidy, on: store) } catch { throw StoreCLI.fail("rm", error) }
     }
 }
 
@@ -216,12 +140,7 @@ struct StoreMkdir: ParsableCommand {
     @Argument(help: "The paths to create.") var paths: [String]
 
     func run() throws {
-        let store = try StoreCLI.connect("mkdir")
-        try StoreCLI.perform("mkdir", store, atomically: paths.count > 1) { ops in
-            for path in paths {
-                try StoreCLI.attempt("could not create path \(path)") { () throws(XenStoreError) in try ops.mkdir(path) }
-            }
-        }
+        _ = try StoreCLI.run("mkdir", paths.map { .mkdir($0) }, atomically: paths.count > 1)
     }
 }
 
@@ -236,32 +155,13 @@ struct StoreChmod: ParsableCommand {
     @Argument(help: "The permissions, e.g. n0 r5.") var permissions: [String]
 
     func run() throws {
-        var entries: [XSPermission] = []
-        for text in permissions {
-            guard let entry = XSPermission(text) else {
-                throw StoreCLI.fail("chmod", "Invalid permission specification: '\(text)'")
-            }
-            entries.append(entry)
-        }
-        let perms = XSPermissions(entries)!
+        let perms: XSPermissions
+        do { perms = try XenStoreTool.permissions(permissions) } catch { throw StoreCLI.fail("chmod", error) }
         let store = try StoreCLI.connect("chmod")
-        try StoreCLI.perform("chmod", store, atomically: recursive || upto) { ops in
-            func set(_ target: String, recurse: Bool) throws {
-                try StoreCLI.attempt("Error occurred setting permissions on '\(target)'") { () throws(XenStoreError) in
-                    try ops.setPermissions(target, perms)
-                }
-                if recurse, let children = try? ops.directory(target) {
-                    for child in children { try set(XSPath.join(target, child), recurse: true) }
-                }
-            }
-            try set(path, recurse: recursive)
-            if upto {
-                var parent = path
-                while let slash = parent.lastIndex(of: "/"), slash != parent.startIndex {
-                    parent = String(parent[..<slash])
-                    try set(parent, recurse: false)
-                }
-            }
+        do {
+            try XenStoreTool.setPermissions(path, perms, recursive: recursive, upto: upto, on: store)
+        } catch {
+            throw StoreCLI.fail("chmod", error)
         }
     }
 }
@@ -275,23 +175,9 @@ struct StoreGetperms: ParsableCommand {
     @Argument(help: "The paths.") var paths: [String]
 
     func run() throws {
-        let store = try StoreCLI.connect("getperms")
-        let all = try StoreCLI.perform("getperms", store, atomically: paths.count > 1) { ops in
-            var all: [XSPermissions] = []
-            for path in paths {
-                all.append(try StoreCLI.attempt("could not access permissions for \(path)") { () throws(XenStoreError) in
-                    try ops.getPermissions(path)
-                })
-            }
-            return all
-        }
-        if json {
-            StoreCLI.print(XenStoreJSON.object(zip(paths, all).map {
-                ($0, XenStoreJSON.array($1.entries.map { XenStoreJSON.quoted($0.description) }))
-            }) + "\n")
-            return
-        }
-        StoreCLI.print(zip(paths, all).map { (prefix ? "\($0): " : "") + $1.description + "\n" }.joined())
+        let outputs = try StoreCLI.run("getperms", paths.map { .getperms($0) }, atomically: paths.count > 1)
+        let all = outputs.compactMap(\.permissions)
+        StoreCLI.print(json ? XenStoreTool.permissionsJSON(paths, all) : XenStoreTool.permissionsText(paths, all, prefix: prefix))
     }
 }
 
@@ -306,22 +192,10 @@ struct StoreWatch: ParsableCommand {
 
     func run() throws {
         let store = try StoreCLI.connect("watch")
-        for path in paths {
-            do { try store.watch(path, token: path) } catch {
-                throw StoreCLI.fail("watch", "Unable to add watch on \(path): \(StoreCLI.reason(error))")
-            }
-        }
-        var seen = 0
-        while number.map({ seen < $0 }) ?? true {
-            let event: XenStoreWatchEvent?
-            do { event = try store.nextWatchEvent() } catch {
-                throw StoreCLI.fail("watch", "\(StoreCLI.reason(error))")
-            }
-            guard let event else { continue }
-            seen += 1
-            StoreCLI.print(json
-                ? XenStoreJSON.object([("path", XenStoreJSON.quoted(event.path)), ("token", XenStoreJSON.quoted(event.token))]) + "\n"
-                : "\(event.path) \(event.token)\n")
+        do {
+            try XenStoreTool.watch(paths, on: store, count: number) { StoreCLI.print(XenStoreTool.eventLine($0, json: json)) }
+        } catch {
+            throw StoreCLI.fail("watch", error)
         }
     }
 }
@@ -353,16 +227,7 @@ struct StoreTransaction: ParsableCommand {
                 throw StoreCLI.fail("transaction", "line \(index + 1): \(error)")
             }
         }
-        let store = try StoreCLI.connect("transaction")
-        let outputs = try StoreCLI.perform("transaction", store, atomically: true) { ops in
-            var outputs: [XenStoreBatch.Output] = []
-            for (line, op) in batch {
-                outputs.append(try StoreCLI.attempt("line \(line): \(XenStoreBatch.failureMessage(op))") { () throws(XenStoreError) in
-                    try XenStoreBatch.run(op, in: ops)
-                })
-            }
-            return outputs
-        }
+        let outputs = try StoreCLI.run("transaction", batch.map(\.op), atomically: true, lines: batch.map(\.line))
         if json {
             StoreCLI.print(XenStoreJSON.array(zip(batch, outputs).map { XenStoreBatch.json($0.op, $1) }) + "\n")
         } else {

@@ -5,61 +5,34 @@ import Musl
 #endif
 import ArgumentParser
 import XenStoreClient
+import XenStoreTools
 
-/// An operation of a `swxl store` command failed: what to print, and why.
-struct StoreFailure: Error {
-    var message: String
-    var cause: XenStoreError
-}
-
-/// What the `swxl store` commands share: connecting, running in a
-/// transaction, printing and failing like Xen's `xenstore-*` tools.
+/// What the `swxl store` commands share: connecting, and printing and
+/// failing like Xen's `xenstore-*` tools (``XenStoreTool`` says what they do).
 enum StoreCLI {
     /// The daemon, found as libxenstore finds it; on a host without Xen,
     /// swxl's own, started from this very binary when none answers.
     static func connect(_ command: String) throws -> XenStoreClient {
         do {
-            return try XenStoreConnector.current(daemonCommand: [selfExecutable(), "xenstored"]).connect()
+            return try XenStoreTool.open(XenStoreConnector.current(daemonCommand: [selfExecutable(), "xenstored"]))
         } catch {
-            throw fail(command, "xs_open: \(reason(error))")
+            throw fail(command, error)
         }
     }
 
-    /// Runs `body` on the connection, or in a transaction (retried on
-    /// conflicts) when `atomically`. A failure prints its message and exits 1.
-    static func perform<T>(_ command: String, _ client: XenStoreClient, atomically: Bool,
-                           _ body: (any XenStoreOperations) throws -> T) throws -> T {
+    /// Connects and runs `operations` (see ``XenStoreTool/run(_:on:atomically:lines:)``).
+    static func run(_ command: String, _ operations: [XenStoreBatch.Operation], atomically: Bool,
+                    lines: [Int]? = nil) throws -> [XenStoreBatch.Output] {
+        let store = try connect(command)
         do {
-            if atomically {
-                return try client.withTransaction { tx in try body(tx) }
-            }
-            return try body(client)
-        } catch let failure as StoreFailure {
-            throw fail(command, "\(failure.message): \(reason(failure.cause))")
-        } catch let error as XenStoreError {
-            // Outside any one step: starting or committing the transaction, or the connection.
-            throw fail(command, atomically ? "transaction failed: \(reason(error))" : reason(error))
-        }
-    }
-
-    /// Runs one step; an error becomes a ``StoreFailure`` with `message`,
-    /// except a conflict (EAGAIN), which the transaction retries.
-    static func attempt<T>(_ message: @autoclosure () -> String, _ body: () throws(XenStoreError) -> T) throws -> T {
-        do {
-            return try body()
+            return try XenStoreTool.run(operations, on: store, atomically: atomically, lines: lines)
         } catch {
-            if error == .xs(.EAGAIN) { throw error }
-            throw StoreFailure(message: message(), cause: error)
+            throw fail(command, error)
         }
     }
 
-    /// Why an operation failed, in words: `No such file or directory`.
-    static func reason(_ error: any Error) -> String {
-        switch error as? XenStoreError {
-        case .xs(let e)?: e.message
-        case let other?: other.description
-        case nil: "\(error)"
-        }
+    static func fail(_ command: String, _ failure: XenStoreToolFailure) -> ExitCode {
+        fail(command, failure.message)
     }
 
     /// Prints `swxl store <command>: message` on stderr and gives exit status 1.

@@ -1,3 +1,4 @@
+import XenStoreClient
 import XenStoreProtocol
 
 /// `xenstore-ls`: a depth-first walk of a subtree and its text format.
@@ -65,6 +66,41 @@ public enum XenStoreListing {
             visit(node)
             try walk(store, child, depth: depth + 1, permissions: permissions, visit: visit)
         }
+    }
+
+    /// `xenstore-ls`: walks below `path` and hands its lines (or, with
+    /// `json`, a JSON array of ``json(_:)`` objects) to `output` in pieces
+    /// as they come, and to `warning` what the tool prints on stderr for a
+    /// node whose permissions it could not read.
+    public static func print(_ store: some XenStoreOperations, _ path: String, format: Format, json: Bool,
+                             output: ([UInt8]) -> Void, warning: (String) -> Void) throws(XenStoreToolFailure) {
+        var out: [UInt8] = []
+        var first = true
+        if json { out += Array("[".utf8) }
+        do {
+            try walk(store, path, permissions: format.permissions) { node in
+                if json {
+                    out += Array(((first ? "" : ",") + Self.json(node)).utf8)
+                    first = false
+                } else {
+                    out += Array(line(node, format).utf8)
+                    if case .failure(let error)? = node.permissions {
+                        output(out)
+                        out.removeAll()
+                        warning("\ncould not access permissions for \(node.name): \(XenStoreTool.reason(error))")
+                    }
+                }
+                if out.count >= 1 << 16 {
+                    output(out)
+                    out.removeAll(keepingCapacity: true)
+                }
+            }
+        } catch {
+            output(out)
+            throw XenStoreToolFailure("xs_directory (\(path)): \(XenStoreTool.reason(error))")
+        }
+        if json { out += Array("]\n".utf8) }
+        output(out)
     }
 
     /// The line `xenstore-ls` prints for `node` (with its newline). A node

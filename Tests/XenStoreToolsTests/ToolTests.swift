@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import XenStoreClient
 import XenStoreProtocol
+import XenStoreTools
 
 @Suite struct ToolTextTests {
     @Test func sanitiseEscapesAsXenstoreRead() {
@@ -63,18 +64,20 @@ import XenStoreProtocol
 
     @Test func walkVisitsDepthFirstAndSkipsVanishedNodes() throws {
         let tree: [String: [String]] = ["/": ["a", "b"], "/a": ["x", "gone"], "/a/x": [], "/b": []]
-        let daemon = FakeDaemon { request in
-            let path = XSPayload.split(request.payload).first ?? ""
-            switch request.kind {
-            case .directory:
-                guard let children = tree[path] else { return [request.errorReply(.ENOENT)] }
-                return [request.reply(XSPayload.strings(children))]
-            case .read:
-                return tree[path] == nil ? [request.errorReply(.ENOENT)] : [request.reply(Array(path.utf8))]
-            default: return [request.errorReply(.ENOSYS)]
+        /// Answers DIRECTORY and READ from `tree`: `/a/gone` is listed but not there.
+        struct Scripted: XenStoreOperations {
+            let tree: [String: [String]]
+            func request(_ type: XSType, _ payload: [UInt8]) throws(XenStoreError) -> [UInt8] {
+                let path = XSPayload.split(payload).first ?? ""
+                guard let children = tree[path] else { throw .xs(.ENOENT) }
+                switch type {
+                case .directory: return XSPayload.strings(children)
+                case .read: return Array(path.utf8)
+                default: throw .xs(.ENOSYS)
+                }
             }
         }
-        let client = XenStoreClient(fileDescriptor: daemon.clientFD)
+        let client = Scripted(tree: tree)
         var nodes: [XenStoreListing.Node] = []
         try XenStoreListing.walk(client, "/", permissions: false) { nodes.append($0) }
         #expect(nodes == [
@@ -115,51 +118,4 @@ import XenStoreProtocol
         #expect(XenStoreBatch.json(.list("/l"), .children(["x"])) == #"{"op":"list","path":"/l","children":["x"]}"#)
         #expect(XenStoreBatch.json(.rm("/r"), .none) == #"{"op":"rm","path":"/r"}"#)
     }
-}
-
-@Suite struct ConnectorTests {
-    @Test func controlDomainIsReadFromCapabilities() {
-        #expect(XenStoreConnector.isControlDomain(capabilities: "control_d\n"))
-        #expect(!XenStoreConnector.isControlDomain(capabilities: ""))
-        #expect(!XenStoreConnector.isControlDomain(capabilities: nil))
-    }
-
-    func isolated(_ dir: String, command: [String]?) -> XenStoreConnector {
-        var connector = XenStoreConnector(environment: ["SWXL_STATE_DIR": dir], uid: 1000, daemonCommand: command)
-        connector.systemSocket = dir + "/no-system-socket"
-        connector.xenbusDevices = [dir + "/no-xenbus"]
-        connector.capabilitiesFile = dir + "/no-capabilities"
-        connector.startTimeout = .seconds(2)
-        return connector
-    }
-
-    @Test func withoutADaemonCommandNothingIsStarted() throws {
-        let dir = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        #expect(throws: XenStoreError.daemonUnavailable("no xenstored answers at \(dir)/xenstored/socket")) {
-            try isolated(dir, command: nil).connect()
-        }
-    }
-
-    @Test func aDaemonThatFailsToStartIsReported() throws {
-        let dir = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        #expect(throws: XenStoreError.daemonUnavailable("the embedded xenstored (/bin/false) failed to start (exit status 1)")) {
-            try isolated(dir, command: ["/bin/false"]).connect()
-        }
-    }
-
-    @Test func xenstoredPathWins() throws {
-        let dir = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        var connector = isolated(dir, command: ["/bin/false"])
-        connector.environment["XENSTORED_PATH"] = dir + "/elsewhere"
-        #expect(throws: XenStoreError.system("stat \(dir)/elsewhere", ENOENT)) { try connector.connect() }
-    }
-}
-
-func temporaryDirectory() throws -> String {
-    var template = Array("/tmp/swxl-client-XXXXXX".utf8CString)
-    guard let path = mkdtemp(&template) else { throw XenStoreError.system("mkdtemp", errno) }
-    return String(cString: path)
 }

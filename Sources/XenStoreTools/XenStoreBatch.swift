@@ -1,3 +1,4 @@
+import XenStoreClient
 import XenStoreProtocol
 
 /// The operations `swxl store transaction` runs atomically, one per line:
@@ -50,6 +51,13 @@ public enum XenStoreBatch {
         case value([UInt8])
         case children([String])
         case permissions(XSPermissions)
+
+        /// What a read gave, or nil for another output.
+        public var value: [UInt8]? { if case .value(let v) = self { v } else { nil } }
+        /// What a list gave, or nil for another output.
+        public var children: [String]? { if case .children(let names) = self { names } else { nil } }
+        /// What a getperms gave, or nil for another output.
+        public var permissions: XSPermissions? { if case .permissions(let perms) = self { perms } else { nil } }
     }
 
     /// A line that is not an operation.
