@@ -8,9 +8,14 @@ public protocol XenStoreOperations {
 }
 
 extension XenStoreOperations {
+    /// Sends `request` (see ``XSRequest``) and returns its reply's payload.
+    public func request(_ request: XSRequest) throws(XenStoreError) -> [UInt8] {
+        try self.request(request.type, request.payload)
+    }
+
     /// The value at `path`, raw bytes.
     public func read(_ path: String) throws(XenStoreError) -> [UInt8] {
-        try request(.read, XSPayload.strings([path]))
+        try request(.read(path))
     }
 
     /// The value at `path` as text (invalid UTF-8 repaired).
@@ -30,9 +35,7 @@ extension XenStoreOperations {
 
     /// Writes `value` at `path`; the daemon creates missing parents.
     public func write(_ path: String, _ value: some Collection<UInt8>) throws(XenStoreError) {
-        var payload = XSPayload.strings([path])
-        payload.append(contentsOf: value)
-        _ = try request(.write, payload)
+        _ = try request(.write(path, Array(value)))
     }
 
     public func write(_ path: String, _ value: String) throws(XenStoreError) {
@@ -41,19 +44,19 @@ extension XenStoreOperations {
 
     /// Creates `path` (and missing parents) with empty values; no error if it exists.
     public func mkdir(_ path: String) throws(XenStoreError) {
-        _ = try request(.mkdir, XSPayload.strings([path]))
+        _ = try request(.mkdir(path))
     }
 
     /// Removes `path` and everything below it; no error if it does not exist.
     public func rm(_ path: String) throws(XenStoreError) {
-        _ = try request(.rm, XSPayload.strings([path]))
+        _ = try request(.rm(path))
     }
 
     /// The names of `path`'s children. A list too long for one reply
     /// (E2BIG) is fetched in parts with DIRECTORY_PART, as libxenstore does.
     public func directory(_ path: String) throws(XenStoreError) -> [String] {
         do {
-            return XSPayload.split(try request(.directory, XSPayload.strings([path])))
+            return XSPayload.split(try request(.directory(path)))
         } catch .xs(.E2BIG) {
             return try directoryInParts(path)
         }
@@ -69,7 +72,7 @@ extension XenStoreOperations {
         while true {
             let reply: [UInt8]
             do {
-                reply = try request(.directoryPart, XSPayload.strings([path, "\(names.count)"]))
+                reply = try request(.directoryPart(path, offset: names.count))
             } catch .xs(.ENOSYS) {
                 throw .xs(.E2BIG)
             }
@@ -96,7 +99,7 @@ extension XenStoreOperations {
     }
 
     public func getPermissions(_ path: String) throws(XenStoreError) -> XSPermissions {
-        let reply = try request(.getPerms, XSPayload.strings([path]))
+        let reply = try request(.getPerms(path))
         guard let perms = XSPermissions(parsing: XSPayload.split(reply)) else {
             throw .protocolViolation("malformed permissions for \(path)")
         }
@@ -105,6 +108,6 @@ extension XenStoreOperations {
 
     /// Sets `path`'s permission list (the first entry is the owner).
     public func setPermissions(_ path: String, _ permissions: XSPermissions) throws(XenStoreError) {
-        _ = try request(.setPerms, XSPayload.strings([path] + permissions.entries.map(\.description)))
+        _ = try request(.setPerms(path, permissions))
     }
 }

@@ -275,11 +275,11 @@ public final class XenStoreClient: XenStoreOperations, Sendable {
     /// Registers a watch on `path` (or `@introduceDomain` / `@releaseDomain`).
     /// The daemon fires it once right away.
     public func watch(_ path: String, token: String) throws(XenStoreError) {
-        _ = try request(.watch, XSPayload.strings([path, token]))
+        _ = try request(.watch(path, token: token))
     }
 
     public func unwatch(_ path: String, token: String) throws(XenStoreError) {
-        _ = try request(.unwatch, XSPayload.strings([path, token]))
+        _ = try request(.unwatch(path, token: token))
     }
 
     /// The next watch event: waits at most `timeout` (forever if nil),
@@ -293,7 +293,7 @@ public final class XenStoreClient: XenStoreOperations, Sendable {
 
     /// Drops this connection's watches and transactions on the daemon's side.
     public func resetWatches() throws(XenStoreError) {
-        _ = try request(.resetWatches, XSPayload.strings([""]))
+        _ = try request(.resetWatches)
         channel.withLock { $0.dropEvents() }
     }
 
@@ -306,7 +306,7 @@ public final class XenStoreClient: XenStoreOperations, Sendable {
 
     /// Starts a transaction; returns its id.
     public func startTransaction() throws(XenStoreError) -> UInt32 {
-        let reply = try request(.transactionStart, XSPayload.strings([""]))
+        let reply = try request(.transactionStart)
         guard let text = XSPayload.split(reply).first, let id = UInt32(text), id != 0 else {
             throw .protocolViolation("bad transaction id")
         }
@@ -316,7 +316,8 @@ public final class XenStoreClient: XenStoreOperations, Sendable {
     /// Commits (`commit` true) or discards a transaction. A conflicting
     /// commit throws `.xs(.EAGAIN)`.
     public func endTransaction(_ id: UInt32, commit: Bool) throws(XenStoreError) {
-        _ = try request(.transactionEnd, XSPayload.strings([commit ? "T" : "F"]), transaction: id)
+        let end = XSRequest.transactionEnd(commit: commit)
+        _ = try request(end.type, end.payload, transaction: id)
     }
 
     /// Runs `body` in a transaction and commits it. When the commit (or an
@@ -365,34 +366,34 @@ public final class XenStoreClient: XenStoreOperations, Sendable {
 
     /// Tells the daemon about domain `domid` (dom0 only).
     public func introduce(domid: UInt32, mfn: UInt64, eventChannel: UInt32) throws(XenStoreError) {
-        _ = try request(.introduce, XSPayload.strings(["\(domid)", "\(mfn)", "\(eventChannel)"]))
+        _ = try request(.introduce(domid: domid, mfn: mfn, port: eventChannel))
     }
 
     public func release(domid: UInt32) throws(XenStoreError) {
-        _ = try request(.release, XSPayload.strings(["\(domid)"]))
+        _ = try request(.release(domid: domid))
     }
 
     public func resume(domid: UInt32) throws(XenStoreError) {
-        _ = try request(.resume, XSPayload.strings(["\(domid)"]))
+        _ = try request(.resume(domid: domid))
     }
 
     public func isDomainIntroduced(domid: UInt32) throws(XenStoreError) -> Bool {
-        XSPayload.split(try request(.isDomainIntroduced, XSPayload.strings(["\(domid)"]))).first != "F"
+        XSPayload.split(try request(.isDomainIntroduced(domid: domid))).first != "F"
     }
 
     /// `/local/domain/<domid>` as the daemon names it.
     public func getDomainPath(domid: UInt32) throws(XenStoreError) -> String {
-        XSPayload.split(try request(.getDomainPath, XSPayload.strings(["\(domid)"]))).first ?? ""
+        XSPayload.split(try request(.getDomainPath(domid: domid))).first ?? ""
     }
 
     /// Gives device-model domain `domid` the rights of `target`.
     public func setTarget(domid: UInt32, target: UInt32) throws(XenStoreError) {
-        _ = try request(.setTarget, XSPayload.strings(["\(domid)", "\(target)"]))
+        _ = try request(.setTarget(domid: domid, target: target))
     }
 
     /// Sends a CONTROL command with its arguments; returns the raw reply.
     public func control(_ command: String, _ arguments: [String] = []) throws(XenStoreError) -> [UInt8] {
-        try request(.control, XSPayload.strings([command] + arguments))
+        try request(.control(command, arguments))
     }
 }
 
@@ -428,17 +429,22 @@ public struct XenStoreRequest: Sendable, Equatable {
         self.payload = payload
     }
 
-    public static func read(_ path: String) -> XenStoreRequest { .init(.read, XSPayload.strings([path])) }
+    /// `request` encoded once, ready for the pipeline.
+    public init(_ request: XSRequest) {
+        self.init(request.type, request.payload)
+    }
+
+    public static func read(_ path: String) -> XenStoreRequest { .init(.read(path)) }
 
     public static func write(_ path: String, _ value: some Collection<UInt8>) -> XenStoreRequest {
-        .init(.write, XSPayload.strings([path]) + value)
+        .init(.write(path, Array(value)))
     }
 
     public static func write(_ path: String, _ value: String) -> XenStoreRequest { write(path, value.utf8) }
 
-    public static func rm(_ path: String) -> XenStoreRequest { .init(.rm, XSPayload.strings([path])) }
+    public static func rm(_ path: String) -> XenStoreRequest { .init(.rm(path)) }
 
     public static func setPermissions(_ path: String, _ permissions: XSPermissions) -> XenStoreRequest {
-        .init(.setPerms, XSPayload.strings([path] + permissions.entries.map(\.description)))
+        .init(.setPerms(path, permissions))
     }
 }

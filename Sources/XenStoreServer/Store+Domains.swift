@@ -5,13 +5,11 @@ import XenStoreProtocol
 extension Store {
     // MARK: Domains
 
-    func introduce(_ payload: [UInt8], _ conn: Connection) throws(XSError) -> [UInt8] {
-        try requireWritable(conn)
-        let args = try arguments(payload, atLeast: 3)
-        let domid = try parseDomid(args[0])
+    /// INTRODUCE, RELEASE and SET_TARGET come from a writable connection (the caller checks).
+    func introduce(_ domid: UInt32, mfn: UInt64, port: UInt32) throws(XSError) -> [UInt8] {
         guard domid != 0 else { throw .EINVAL }
         if domains[domid] != nil { return XSPayload.ok }
-        let record = DomainRecord(domid: domid, mfn: args[1], port: args[2])
+        let record = DomainRecord(domid: domid, mfn: String(mfn), port: String(port))
         try saveDomain { s throws(StorageError) in try s.putDomain(record) }
         domains[domid] = record
         domainChanges.append(.introduced(domid))
@@ -19,9 +17,7 @@ extension Store {
         return XSPayload.ok
     }
 
-    func release(_ payload: [UInt8], _ conn: Connection) throws(XSError) -> [UInt8] {
-        try requireWritable(conn)
-        let domid = try domidArgument(payload)
+    func release(_ domid: UInt32) throws(XSError) -> [UInt8] {
         guard domid != 0 else { throw .EINVAL }
         guard domains[domid] != nil else { throw .ENOENT }
         try saveDomain { s throws(StorageError) in try s.deleteDomain(domid) }
@@ -55,11 +51,7 @@ extension Store {
         logger.info("domain \(domid) released: removed \(removed.count) subtree(s) it owned")
     }
 
-    func setTarget(_ payload: [UInt8], _ conn: Connection) throws(XSError) -> [UInt8] {
-        try requireWritable(conn)
-        let args = try arguments(payload, atLeast: 2)
-        let domid = try parseDomid(args[0])
-        let target = try parseDomid(args[1])
+    func setTarget(_ domid: UInt32, target: UInt32) throws(XSError) -> [UInt8] {
         guard domid != 0, target != 0 else { throw .EINVAL }
         guard var record = domains[domid], domains[target] != nil else { throw .ENOENT }
         record.target = target
@@ -110,9 +102,8 @@ extension Store {
         ("quota", "[<name> <value>]: show the quotas, or set one (\(Quotas.names.joined(separator: ", ")))"),
     ]
 
-    func control(_ payload: [UInt8], _ conn: Connection) throws(XSError) -> [UInt8] {
-        let args = XSPayload.split(payload)
-        guard let command = args.first else { throw .EINVAL }
+    func control(_ command: String, _ arguments: [String], _ conn: Connection) throws(XSError) -> [UInt8] {
+        let args = [command] + arguments
         switch command {
         case "help":
             return text(Self.controlCommands.map { "\($0.0): \($0.1)" }.joined(separator: "\n"))

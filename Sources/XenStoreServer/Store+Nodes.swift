@@ -4,26 +4,23 @@ import XenStoreProtocol
 extension Store {
     // MARK: Reads
 
-    func read(_ payload: [UInt8], _ conn: Connection, _ txn: Transaction?) throws(XSError) -> [UInt8] {
-        let name = try path(oneArgument(payload), conn)
+    func read(_ text: String, _ conn: Connection, _ txn: Transaction?) throws(XSError) -> [UInt8] {
+        let name = try path(text, conn)
         guard let found = try lookup(name, conn, txn, need: .read) else { throw .ENOENT }
         return found.value
     }
 
-    func directory(_ payload: [UInt8], _ conn: Connection, _ txn: Transaction?) throws(XSError) -> [UInt8] {
-        let name = try path(oneArgument(payload), conn)
+    func directory(_ text: String, _ conn: Connection, _ txn: Transaction?) throws(XSError) -> [UInt8] {
+        let name = try path(text, conn)
         guard let found = try lookup(name, conn, txn, need: .read) else { throw .ENOENT }
         let list = found.childList
         guard list.count <= XSMessage.maxPayload else { throw .E2BIG }
         return list
     }
 
-    func directoryPart(_ payload: [UInt8], _ conn: Connection, _ txn: Transaction?) throws(XSError) -> [UInt8] {
-        let args = try arguments(payload, atLeast: 2)
-        let name = try path(args[0], conn)
+    func directoryPart(_ text: String, offset: Int, _ conn: Connection, _ txn: Transaction?) throws(XSError) -> [UInt8] {
+        let name = try path(text, conn)
         guard let found = try lookup(name, conn, txn, need: .read) else { throw .ENOENT }
-        // Xen reads the offset with atoi(): leading digits, anything else is 0.
-        let offset = Int(args[1].prefix(while: \.isNumber).prefix(9)) ?? 0
         var out = XSPayload.strings([String(found.generation, radix: 16)])
         let list = found.childList
         if offset >= list.count {
@@ -42,8 +39,7 @@ extension Store {
         return out
     }
 
-    func getPerms(_ payload: [UInt8], _ conn: Connection, _ txn: Transaction?) throws(XSError) -> [UInt8] {
-        let text = try oneArgument(payload)
+    func getPerms(_ text: String, _ conn: Connection, _ txn: Transaction?) throws(XSError) -> [UInt8] {
         if XSPath.isSpecial(text) {
             let perms = specialPerms[text]!
             guard rights(perms, conn).contains(.read) else { throw .EACCES }
@@ -56,11 +52,9 @@ extension Store {
 
     // MARK: Changes
 
-    func write(_ payload: [UInt8], _ conn: Connection, _ txn: Transaction?) throws(XSError) -> [UInt8] {
-        guard let (text, rest) = XSPayload.firstString(payload) else { throw .EINVAL }
+    func write(_ text: String, _ value: [UInt8], _ conn: Connection, _ txn: Transaction?) throws(XSError) -> [UInt8] {
         let name = try path(text, conn)
         try requireWritable(conn)
-        let value = Array(rest)
         if var found = try lookup(name, conn, txn, need: .write) {
             if !conn.privileged && value.count + found.childList.count > quotas.nodeSize {
                 throw quotaExceeded("node-size", conn, .ENOSPC)
@@ -74,8 +68,8 @@ extension Store {
         return XSPayload.ok
     }
 
-    func mkdir(_ payload: [UInt8], _ conn: Connection, _ txn: Transaction?) throws(XSError) -> [UInt8] {
-        let name = try path(oneArgument(payload), conn)
+    func mkdir(_ text: String, _ conn: Connection, _ txn: Transaction?) throws(XSError) -> [UInt8] {
+        let name = try path(text, conn)
         try requireWritable(conn)
         if try lookup(name, conn, txn, need: .write) == nil {
             try create(name, value: [], conn, txn)
@@ -119,8 +113,8 @@ extension Store {
         queueEvent(Event(path: name, exact: false, perms: perms), txn)
     }
 
-    func rm(_ payload: [UInt8], _ conn: Connection, _ txn: Transaction?) throws(XSError) -> [UInt8] {
-        let name = try path(oneArgument(payload), conn)
+    func rm(_ text: String, _ conn: Connection, _ txn: Transaction?) throws(XSError) -> [UInt8] {
+        let name = try path(text, conn)
         try requireWritable(conn)
         guard let found = try lookup(name, conn, txn, need: .write) else {
             // Not there: fine if its parent is.
@@ -149,10 +143,7 @@ extension Store {
         queueEvent(Event(path: path, exact: path != root, perms: found.perms), txn)
     }
 
-    func setPerms(_ payload: [UInt8], _ conn: Connection, _ txn: Transaction?) throws(XSError) -> [UInt8] {
-        guard let (text, rest) = XSPayload.firstString(payload) else { throw .EINVAL }
-        let items = XSPayload.split(rest)
-        guard let perms = XSPermissions(parsing: items), perms.entries.allSatisfy({ $0.domid <= UInt32(UInt16.max) }) else { throw .EINVAL }
+    func setPerms(_ text: String, _ perms: XSPermissions, _ conn: Connection, _ txn: Transaction?) throws(XSError) -> [UInt8] {
         try requireWritable(conn)
         if !conn.privileged && perms.entries.count > quotas.permsPerNode {
             throw quotaExceeded("permissions", conn, .ENOSPC)

@@ -22,12 +22,10 @@ extension Store {
         return XSPayload.strings([String(id)])
     }
 
-    func transactionEnd(_ payload: [UInt8], _ conn: Connection, _ txn: Transaction?) throws(XSError) -> [UInt8] {
-        guard let txn else { throw .ENOENT }
-        let verdict = try oneArgument(payload)
-        guard verdict == "T" || verdict == "F" else { throw .EINVAL }
+    /// The caller has checked that `txn` exists before reading `commit` (Xen's order).
+    func transactionEnd(commit: Bool, _ conn: Connection, _ txn: Transaction) throws(XSError) -> [UInt8] {
         conn.transactions[txn.id] = nil
-        guard verdict == "T" else { return XSPayload.ok }
+        guard commit else { return XSPayload.ok }
         // Anything the transaction looked at or changed that someone else changed since: try again.
         for (path, seen) in txn.seen where nodes[path]?.generation != seen?.generation {
             throw .EAGAIN

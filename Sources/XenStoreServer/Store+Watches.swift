@@ -18,10 +18,8 @@ extension Store {
         return (absolute, text.utf8.first == UInt8(ascii: "/") ? nil : conn.base)
     }
 
-    func watch(_ payload: [UInt8], _ conn: Connection, _ after: inout [XSMessage]) throws(XSError) -> [UInt8] {
-        let args = try arguments(payload, atLeast: 2)
-        let (path, relativeBase) = try watchPath(args[0], conn)
-        let token = args[1]
+    func watch(_ text: String, token: String, _ conn: Connection, _ after: inout [XSMessage]) throws(XSError) -> [UInt8] {
+        let (path, relativeBase) = try watchPath(text, conn)
         if conn.watches.contains(where: { $0.path == path && $0.token == token }) { throw .EEXIST }
         if !conn.privileged && (watchesPerDomain[conn.domid] ?? 0) >= quotas.watchesPerDomain {
             throw quotaExceeded("watches", conn, .E2BIG)
@@ -35,10 +33,9 @@ extension Store {
         return XSPayload.ok
     }
 
-    func unwatch(_ payload: [UInt8], _ conn: Connection) throws(XSError) -> [UInt8] {
-        let args = try arguments(payload, atLeast: 2)
-        let (path, _) = try watchPath(args[0], conn)
-        guard let index = conn.watches.firstIndex(where: { $0.path == path && $0.token == args[1] }) else { throw .ENOENT }
+    func unwatch(_ text: String, token: String, _ conn: Connection) throws(XSError) -> [UInt8] {
+        let (path, _) = try watchPath(text, conn)
+        guard let index = conn.watches.firstIndex(where: { $0.path == path && $0.token == token }) else { throw .ENOENT }
         removeWatch(conn.watches.remove(at: index), domid: conn.domid)
         return XSPayload.ok
     }

@@ -188,44 +188,45 @@ public final class Store {
     }
 
     /// Checks in Xen's order: unknown type (ENOSYS), privilege (EACCES),
-    /// transaction id (ENOENT; WATCH and UNWATCH ignore it), then the request itself.
+    /// transaction id (ENOENT; WATCH and UNWATCH ignore it), what Xen checks
+    /// before it reads the arguments, the arguments (``XSRequest``), then the request itself.
     func dispatch(_ msg: XSMessage, _ conn: Connection, _ after: inout [XSMessage]) throws(XSError) -> [UInt8] {
         guard let type = msg.kind, type != .watchEvent, type != .error else { throw .ENOSYS }
         if Self.isPrivileged(type) && !conn.privileged { throw .EACCES }
         let txn = type == .watch || type == .unwatch ? nil : try transaction(msg.transactionID, conn)
         switch type {
-        case .read: return try read(msg.payload, conn, txn)
-        case .write: return try write(msg.payload, conn, txn)
-        case .mkdir: return try mkdir(msg.payload, conn, txn)
-        case .rm: return try rm(msg.payload, conn, txn)
-        case .directory: return try directory(msg.payload, conn, txn)
-        case .directoryPart: return try directoryPart(msg.payload, conn, txn)
-        case .getPerms: return try getPerms(msg.payload, conn, txn)
-        case .setPerms: return try setPerms(msg.payload, conn, txn)
+        case .transactionEnd: if txn == nil { throw .ENOENT }
+        case .introduce, .release, .setTarget, .resume: try requireWritable(conn)
+        default: break
+        }
+        switch try XSRequest(type, payload: msg.payload) {
+        case .read(let path): return try read(path, conn, txn)
+        case .write(let path, let value): return try write(path, value, conn, txn)
+        case .mkdir(let path): return try mkdir(path, conn, txn)
+        case .rm(let path): return try rm(path, conn, txn)
+        case .directory(let path): return try directory(path, conn, txn)
+        case .directoryPart(let path, let offset): return try directoryPart(path, offset: offset, conn, txn)
+        case .getPerms(let path): return try getPerms(path, conn, txn)
+        case .setPerms(let path, let perms): return try setPerms(path, perms, conn, txn)
         case .transactionStart: return try transactionStart(conn, txn)
-        case .transactionEnd: return try transactionEnd(msg.payload, conn, txn)
-        case .watch: return try watch(msg.payload, conn, &after)
-        case .unwatch: return try unwatch(msg.payload, conn)
+        case .transactionEnd(let commit): return try transactionEnd(commit: commit, conn, txn!)
+        case .watch(let path, let token): return try watch(path, token: token, conn, &after)
+        case .unwatch(let path, let token): return try unwatch(path, token: token, conn)
         case .resetWatches:
             dropWatches(of: conn)
             conn.transactions.removeAll()
             return XSPayload.ok
-        case .introduce: return try introduce(msg.payload, conn)
-        case .release: return try release(msg.payload, conn)
-        case .isDomainIntroduced:
-            let domid = try domidArgument(msg.payload)
+        case .introduce(let domid, let mfn, let port): return try introduce(domid, mfn: mfn, port: port)
+        case .release(let domid): return try release(domid)
+        case .isDomainIntroduced(let domid):
             return XSPayload.strings([domid == 0 || domains[domid] != nil ? "T" : "F"])
-        case .getDomainPath:
-            let domid = try domidArgument(msg.payload)
+        case .getDomainPath(let domid):
             return XSPayload.strings([XSPath.domainPath(domid)])
-        case .setTarget: return try setTarget(msg.payload, conn)
-        case .resume:
-            try requireWritable(conn)
-            let domid = try domidArgument(msg.payload)
+        case .setTarget(let domid, let target): return try setTarget(domid, target: target)
+        case .resume(let domid):
             guard domains[domid] != nil else { throw .ENOENT }
             return XSPayload.ok
-        case .control: return try control(msg.payload, conn)
-        case .watchEvent, .error: throw .ENOSYS
+        case .control(let command, let arguments): return try control(command, arguments, conn)
         }
     }
 
@@ -430,38 +431,6 @@ public final class Store {
         guard !text.isEmpty, let absolute = XSPath.resolve(text, base: conn.base) else { throw .EINVAL }
         return absolute
     }
-
-    /// The single NUL-terminated argument of READ, MKDIR, RM, ...
-    func oneArgument(_ payload: [UInt8]) throws(XSError) -> String {
-        // What XSPayload.exactly(1, in:) accepts (one NUL, the last byte),
-        // checked in place: the most frequent requests skip a general split.
-        guard payload.last == 0, payload.firstIndex(of: 0) == payload.count - 1 else { throw .EINVAL }
-        return String(decoding: payload.dropLast(), as: UTF8.self)
-    }
-
-    /// At least `count` NUL-terminated strings (extra ones are ignored, as Xen does).
-    func arguments(_ payload: [UInt8], atLeast count: Int) throws(XSError) -> [String] {
-        var items: [String] = []
-        var rest = payload[...]
-        while items.count < count {
-            guard let nul = rest.firstIndex(of: 0) else { throw .EINVAL }
-            items.append(String(decoding: rest[..<nul], as: UTF8.self))
-            rest = rest[(nul + 1)...]
-        }
-        return items
-    }
-
-    func domidArgument(_ payload: [UInt8]) throws(XSError) -> UInt32 {
-        try parseDomid(arguments(payload, atLeast: 1)[0])
-    }
-
-    func parseDomid(_ text: String) throws(XSError) -> UInt32 {
-        guard let domid = UInt32(text), domid < Self.firstReservedDomid else { throw .EINVAL }
-        return domid
-    }
-
-    /// `DOMID_FIRST_RESERVED`.
-    static let firstReservedDomid: UInt32 = 0x7ff0
 
     // MARK: Inspection (tests, CONTROL)
 
