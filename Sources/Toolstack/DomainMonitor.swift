@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SwxlSystem
 import Synchronization
 import XenStoreClient
 import XenStoreProtocol

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SwxlSystem
 
 /// Small file helpers on Glibc (no Foundation in Sources/).
 enum FileIO {
@@ -94,17 +95,6 @@ enum FileIO {
             unlink(path)
         }
     }
-}
-
-/// A failed system call, with its errno.
-public struct SystemError: Error, Sendable, CustomStringConvertible {
-    public var what: String
-    public var errno: Int32
-    public init(_ what: String, errno code: Int32 = Glibc.errno) {
-        self.what = what
-        self.errno = code
-    }
-    public var description: String { "\(what): \(String(cString: strerror(errno)))" }
 }
 
 /// Wall-clock nanoseconds (they must mean the same in every process).

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CEpoll
+import SwxlSystem
 import Synchronization
 import XenStoreClient
 import XenStoreProtocol

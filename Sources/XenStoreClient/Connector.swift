@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import SwxlSystem
 import XenStoreProtocol
 
 /// Finds the xenstore daemon the way libxenstore does, and on a host
@@ -129,8 +130,12 @@ public struct XenStoreConnector: Sendable {
     /// the environment. Returns the child's pid.
     static func spawn(_ argv: [String], environment extra: [String: String]) throws(XenStoreError) -> pid_t {
         guard let program = argv.first else { throw .daemonUnavailable("empty daemon command") }
-        return try BackgroundProcess.spawn(executable: program, arguments: Array(argv.dropFirst()),
-                                           environment: extra.mapValues { Optional($0) })
+        do throws(SystemError) {
+            return try BackgroundProcess.spawn(executable: program, arguments: Array(argv.dropFirst()),
+                                               environment: extra.mapValues { Optional($0) })
+        } catch {
+            throw .system(error.what, error.errno)
+        }
     }
 
     static func makeDirectories(_ path: String) throws(XenStoreError) {

@@ -4,6 +4,7 @@ import Glibc
 import Musl
 #endif
 import Logging
+import SwxlSystem
 import XenStoreProtocol
 
 /// Where the daemon listens and keeps its data, and how it behaves.
@@ -118,46 +119,23 @@ public enum Daemon {
     /// to us, so a daemon that fails to start is reported with its reason;
     /// after that the daemon's stderr leads nowhere.
     public static func spawnDetached(executable: String, arguments: [String], config: DaemonConfiguration, timeoutSeconds: Double = 10) throws(ServerError) -> pid_t {
-        // The daemon outlives us: it must hold none of our caller's descriptors.
-        for fd in openDescriptors() where fd > 2 { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
-        var errorPipe: [Int32] = [-1, -1]
-        guard pipe(&errorPipe) == 0 else { throw ServerError("pipe: \(String(cString: strerror(errno)))") }
-        defer { close(errorPipe[0]) }
-        for fd in errorPipe { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
-        _ = fcntl(errorPipe[0], F_SETFL, O_NONBLOCK)
-
-        var attr = posix_spawnattr_t()
-        posix_spawnattr_init(&attr)
-        defer { posix_spawnattr_destroy(&attr) }
-        // No signal blocked or ignored: a caller's thread may block some
-        // (Dispatch's worker threads block nearly all), and a daemon that
-        // inherited that would never see SIGTERM.
-        var noSignals = sigset_t()
-        sigemptyset(&noSignals)
-        posix_spawnattr_setsigmask(&attr, &noSignals)
-        var allSignals = sigset_t()
-        sigfillset(&allSignals)
-        posix_spawnattr_setsigdefault(&attr, &allSignals)
-        posix_spawnattr_setflags(&attr, Self.spawnSetsid | Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, errorPipe[1], 2)
-
-        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-        defer { for p in argv { free(p) } }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, executable, &actions, &attr, argv, environ)
-        close(errorPipe[1])
-        guard rc == 0 else { throw ServerError("cannot start \(executable): \(String(cString: strerror(rc)))") }
+        // BackgroundProcess gives the daemon none of our descriptors (it
+        // outlives us) and no blocked or ignored signal (a daemon that
+        // inherited Dispatch's mask would never see SIGTERM).
+        let pid: pid_t
+        let errorPipe: Int32
+        do throws(SystemError) {
+            (pid, errorPipe) = try BackgroundProcess.spawnWithErrorPipe(executable: executable, arguments: arguments)
+        } catch {
+            throw ServerError("cannot start \(executable): \(String(cString: strerror(error.errno)))")
+        }
+        defer { close(errorPipe) }
 
         var errorText: [UInt8] = []
         func collectErrors() {
             var buffer = [UInt8](repeating: 0, count: 4096)
             while true {
-                let n = buffer.withUnsafeMutableBytes { read(errorPipe[0], $0.baseAddress, $0.count) }
+                let n = buffer.withUnsafeMutableBytes { read(errorPipe, $0.baseAddress, $0.count) }
                 guard n > 0 else { return }
                 errorText += buffer[0..<n]
             }
@@ -177,22 +155,6 @@ public enum Daemon {
         kill(pid, SIGTERM)
         throw ServerError("xenstored did not start listening on \(config.socketPath) within \(Int(timeoutSeconds)) s")
     }
-
-    /// The descriptors open in this process.
-    static func openDescriptors() -> [Int32] {
-        guard let dir = opendir("/proc/self/fd") else { return [] }
-        let own = dirfd(dir)
-        var fds: [Int32] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
-            if let fd = Int32(name), fd != own { fds.append(fd) }
-        }
-        closedir(dir)
-        return fds
-    }
-
-    /// glibc's `POSIX_SPAWN_SETSID` (not exported by the Glibc module): the child starts a new session.
-    private static let spawnSetsid: Int16 = 0x80
 
     /// Whether something accepts connections on the Unix socket at `path`.
     public static func canConnect(_ path: String) -> Bool {

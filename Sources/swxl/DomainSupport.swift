@@ -3,6 +3,7 @@ import DomainConfig
 #if canImport(Glibc)
 import Glibc
 #endif
+import SwxlSystem
 import Toolstack
 import XenStoreClient
 import XenStoreProtocol
