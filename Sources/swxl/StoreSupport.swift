@@ -4,6 +4,7 @@ import Glibc
 import Musl
 #endif
 import ArgumentParser
+import SwxlSystem
 import XenStoreClient
 import XenStoreTools
 
@@ -14,7 +15,7 @@ enum StoreCLI {
     /// swxl's own, started from this very binary when none answers.
     static func connect(_ command: String) throws -> XenStoreClient {
         do {
-            return try XenStoreTool.open(XenStoreConnector.current(daemonCommand: [selfExecutable(), "xenstored"]))
+            return try XenStoreTool.open(XenStoreConnector.current(daemonCommand: [CurrentProcess.executablePath(), "xenstored"]))
         } catch {
             throw fail(command, error)
         }
@@ -81,13 +82,5 @@ enum StoreCLI {
             bytes += buffer[..<n]
         }
         return String(decoding: bytes, as: UTF8.self)
-    }
-
-    /// This program's own path, to start `swxl xenstored` from.
-    static func selfExecutable() -> String {
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        guard n > 0 else { return CommandLine.arguments[0] }
-        return String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
