@@ -1,0 +1,144 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import CEpoll
+import Logging
+import SwxlSystem
+import XenStoreProtocol
+
+/// Reading requests: peek, process, and take the bytes out later.
+extension SocketServer {
+    /// `SO_PEEK_OFF` (Linux; not in the Glibc module).
+    static let soPeekOff: Int32 = 42
+
+    /// Bytes a client may leave peeked in its socket.
+    static let peekedLimit = 1024
+    /// Bytes of an unfinished request past which its peeked bytes are taken
+    /// out at the end of a round (see ``endRound()``).
+    static let partialLimit = 32
+
+    /// Reads what `client` sent with `MSG_PEEK`, leaving the bytes in the
+    /// socket until a reply has gone out (``consume(_:)``), so that taking
+    /// them wakes no one; a client that writes requests in pieces has them
+    /// taken out after every reply. At most a few buffers per wake-up, so
+    /// one busy client cannot starve the others. docs/xenstored.md,
+    /// "Reading requests", says why and how.
+    func readable(_ client: ClientConnection) {
+        var eof = false
+        var full = false
+        // A few buffers at most per wake-up, so one busy client cannot starve
+        // the others (the rest is read in the next round, see `unfinished`).
+        var rounds = 0
+        while !client.paused && rounds < 4 {
+            rounds += 1
+            // Without a peek offset, peeking again would return the same bytes.
+            if !client.peekAdvances && client.peeked > 0 { consume(client) }
+            let n = readBuffer.withUnsafeMutableBytes { recv(client.fd, $0.baseAddress, $0.count, Int32(MSG_PEEK)) }
+            if n > 0 {
+                if !client.readThisRound {
+                    client.readThisRound = true
+                    readThisRound.append(client)
+                }
+                client.peeked += n
+                client.decoder.append(readBuffer[0..<n])
+                process(client)
+                if client.closed { return }
+                full = n == readBuffer.count
+                if !full { break }
+            } else if n == 0 {
+                eof = true
+                break
+            } else {
+                if errno == EINTR { continue }
+                if errno != EAGAIN && errno != EWOULDBLOCK {
+                    eof = true
+                } else if rounds == 1 && client.peeked > 0 {
+                    client.writesInPieces = true
+                }
+                break
+            }
+        }
+        // A client gone, even mid-frame: its partial request is dropped with it.
+        if eof {
+            close(client)
+        } else if full && !client.paused {
+            unfinished.append(client)
+        }
+    }
+
+    /// Handles every whole frame received, unless the client is over its outstanding-request quota.
+    func process(_ client: ClientConnection) {
+        while !client.closed {
+            if !client.privileged && client.queued >= store.quotas.outstandingRequests {
+                pause(client)
+                return
+            }
+            let message: XSMessage?
+            do {
+                message = try client.decoder.next()
+            } catch {
+                logger.warning("connection \(client.id): \(error), disconnecting")
+                close(client)
+                return
+            }
+            guard let message else { return }
+            if logger.logLevel <= .debug {
+                logger.debug("connection \(client.id): \(message.kind.map { "\($0)" } ?? "type \(message.type)") req \(message.requestID) tx \(message.transactionID) len \(message.payload.count)")
+            }
+            if Store.changesDomains(message) { commitGroup() }
+            store.handle(message, from: client.id)
+            drainOutbox(request: message, from: client)
+            if !store.domainChanges.isEmpty { applyDomainChanges() }
+        }
+    }
+
+    /// Takes the bytes `client` sent, already peeked and decoded, out of its socket.
+    func consume(_ client: ClientConnection) {
+        while client.peeked > 0 && !client.closed {
+            let n = readBuffer.withUnsafeMutableBytes {
+                recv(client.fd, $0.baseAddress, min($0.count, client.peeked), Int32(MSG_DONTWAIT))
+            }
+            if n > 0 {
+                client.peeked -= n
+            } else if n < 0 && errno == EINTR {
+                continue
+            } else {
+                // Nothing there to take: cannot happen while we are its only reader.
+                logger.error("connection \(client.id): peeked bytes not in the socket, disconnecting")
+                close(client)
+            }
+        }
+    }
+
+    /// Before the next wait, for each client read since the last: takes its
+    /// peeked bytes out if they are over the limit, if its socket cannot
+    /// peek past them, or if it is in the middle of a request of more than
+    /// ``partialLimit`` bytes (left there, the pieces of a request sent in
+    /// small writes could fill the client's send buffer; see docs/xenstored.md).
+    func endRound() {
+        guard !readThisRound.isEmpty else { return }
+        for client in readThisRound {
+            client.readThisRound = false
+            guard !client.closed, client.peeked > 0 else { continue }
+            if !client.peekAdvances || client.peeked >= Self.peekedLimit || client.decoder.pendingByteCount > Self.partialLimit {
+                consume(client)
+            }
+        }
+        readThisRound.removeAll(keepingCapacity: true)
+    }
+
+    func pause(_ client: ClientConnection) {
+        guard !client.paused else { return }
+        client.paused = true
+        updateInterest(client)
+    }
+
+    func resume(_ client: ClientConnection) {
+        client.paused = false
+        updateInterest(client)
+        process(client)
+        if !client.closed && client.dirty == false && client.queued > 0 { markDirty(client) }
+    }
+}

@@ -1,0 +1,93 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import CEpoll
+import Logging
+import SwxlSystem
+import XenStoreProtocol
+
+/// Writing output: each connection's buffer, sent when the loop flushes.
+extension SocketServer {
+    /// Unsent bytes beyond which watch events to a connection are dropped
+    /// (a watcher that does not read must not make the daemon grow without bound).
+    static let watchBacklogLimit = 4 << 20
+
+    /// Appends a message to a connection's output.
+    func enqueue(_ message: XSMessage, to id: ConnectionID) {
+        guard let target = clientByID[id] else { return }
+        enqueue(message, to: target)
+    }
+
+    func enqueue(_ message: XSMessage, to target: ClientConnection) {
+        let id = target.id
+        if message.type == XSType.watchEvent.rawValue && target.out.count - target.outOffset > Self.watchBacklogLimit {
+            if !target.droppingEvents {
+                target.droppingEvents = true
+                logger.warning("connection \(id) is not reading: dropping its watch events until it catches up")
+            }
+            return
+        }
+        target.append(message)
+        markDirty(target)
+    }
+
+    func markDirty(_ client: ClientConnection) {
+        if !client.dirty {
+            client.dirty = true
+            dirty.append(client)
+        }
+    }
+
+    func flushDirty() {
+        while let client = dirty.popLast() {
+            client.dirty = false
+            if !client.closed { flush(client) }
+        }
+    }
+
+    func flush(_ client: ClientConnection) {
+        while client.outOffset < client.out.count {
+            let n = client.out.withUnsafeBytes {
+                send(client.fd, $0.baseAddress! + client.outOffset, $0.count - client.outOffset, Int32(MSG_NOSIGNAL))
+            }
+            if n > 0 {
+                client.outOffset += n
+            } else if n < 0 && errno == EINTR {
+                continue
+            } else if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
+                if !client.wantsWrite {
+                    client.wantsWrite = true
+                    updateInterest(client)
+                }
+                return
+            } else {
+                close(client)
+                return
+            }
+        }
+        if client.out.count > 1 << 20 {
+            client.out = []
+        } else {
+            client.out.removeAll(keepingCapacity: true)
+        }
+        client.outOffset = 0
+        client.queued = 0
+        client.droppingEvents = false
+        // Its reply has just woken the client, so no one waits on its socket now.
+        if client.peeked >= (client.peekAdvances && !client.writesInPieces ? Self.peekedLimit : 1) { consume(client) }
+        if client.wantsWrite {
+            client.wantsWrite = false
+            updateInterest(client)
+        }
+        if client.paused { resume(client) }
+    }
+
+    func updateInterest(_ client: ClientConnection) {
+        var events = EPOLLET.rawValue
+        if !client.paused { events |= UInt32(EPOLLIN.rawValue) }
+        if client.wantsWrite { events |= UInt32(EPOLLOUT.rawValue) }
+        watch(client.fd, events: events, modify: true)
+    }
+}
