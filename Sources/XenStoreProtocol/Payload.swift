@@ -61,12 +61,4 @@ public enum XSPayload {
         guard let nul = payload.firstIndex(of: 0) else { return nil }
         return (String(decoding: payload[..<nul], as: UTF8.self), payload[(nul + 1)...])
     }
-
-    /// Exactly `count` NUL-terminated strings, or nil.
-    public static func exactly(_ count: Int, in payload: [UInt8]) -> [String]? {
-        guard payload.last == 0 else { return nil }
-        let items = split(payload)
-        // split() drops nothing but the final terminator, so NUL count equals item count.
-        return items.count == count && payload.count(where: { $0 == 0 }) == count ? items : nil
-    }
 }

@@ -96,9 +96,9 @@ public enum XSRequest: Sendable, Equatable {
         switch type {
         case .read: self = .read(try Self.oneArgument(payload))
         case .write:
-            // The path and everything after its NUL, the read-modify loop's most frequent request: no general split.
-            guard let nul = payload.firstIndex(of: 0) else { throw .EINVAL }
-            self = .write(String(decoding: payload[..<nul], as: UTF8.self), Array(payload[(nul + 1)...]))
+            // The path, then everything after its NUL: no general split.
+            guard let (path, value) = XSPayload.firstString(payload) else { throw .EINVAL }
+            self = .write(path, Array(value))
         case .mkdir: self = .mkdir(try Self.oneArgument(payload))
         case .rm: self = .rm(try Self.oneArgument(payload))
         case .directory: self = .directory(try Self.oneArgument(payload))
@@ -107,11 +107,11 @@ public enum XSRequest: Sendable, Equatable {
             self = .directoryPart(args[0], offset: Self.atoi(args[1]))
         case .getPerms: self = .getPerms(try Self.oneArgument(payload))
         case .setPerms:
-            guard let nul = payload.firstIndex(of: 0) else { throw .EINVAL }
+            guard let (path, rest) = XSPayload.firstString(payload) else { throw .EINVAL }
             // Domain ids in a permission are 16 bits on the wire's other end (Xen's `domid_t`).
-            guard let perms = XSPermissions(parsing: XSPayload.split(payload[(nul + 1)...])),
+            guard let perms = XSPermissions(parsing: XSPayload.split(rest)),
                   perms.entries.allSatisfy({ $0.domid <= UInt32(UInt16.max) }) else { throw .EINVAL }
-            self = .setPerms(String(decoding: payload[..<nul], as: UTF8.self), perms)
+            self = .setPerms(path, perms)
         case .watch:
             let args = try Self.arguments(payload, atLeast: 2)
             self = .watch(args[0], token: args[1])
@@ -146,8 +146,8 @@ public enum XSRequest: Sendable, Equatable {
 
     /// The single NUL-terminated argument of READ, MKDIR, RM, ...
     static func oneArgument(_ payload: [UInt8]) throws(XSError) -> String {
-        // What XSPayload.exactly(1, in:) accepts (one NUL, the last byte),
-        // checked in place: the most frequent requests skip a general split.
+        // One NUL, the last byte, checked in place: the most frequent
+        // requests skip a general split.
         guard payload.last == 0, payload.firstIndex(of: 0) == payload.count - 1 else { throw .EINVAL }
         return String(decoding: payload.dropLast(), as: UTF8.self)
     }
