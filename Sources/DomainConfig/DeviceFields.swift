@@ -217,9 +217,10 @@ extension DiskDevice {
         finish: { disk, failed in
             disk.normalize()
             guard !failed else { return [] }
-            if let problem = vdevProblem(disk.vdev) { return [problem] }
+            // In xl's order: the spec is checked before the vdev's name.
+            if disk.vdev.isEmpty { return ["no vdev specified"] }
             if disk.target == nil, disk.deviceType != .cdrom { return ["no target specified (and device not removable)"] }
-            return []
+            return vdevProblem(disk.vdev).map { [$0] } ?? []
         })
 
     /// Why `vdev` is not a disk name Xen knows, or nil.

@@ -200,7 +200,9 @@ extension PCIDevice {
         }
         for (key, value) in flags {
             if key == "vslot" {
-                if let v = Int(value, radix: 16), device.vslot == nil, vslotProblem(v) == nil { device.vslot = v } else {
+                if let v = Int(value, radix: 16), device.vslot == nil {
+                    if let problem = vslotProblem(v) { errors.append(problem) } else { device.vslot = v }
+                } else {
                     errors.append("bad pci vslot `\(value)`: expected a hex number up to 1f, given once")
                 }
             } else if let field = description.field(xl: key) {

@@ -105,7 +105,7 @@ private struct DiskSpecParser {
         }
         var disk = DiskDevice(target: (target?.isEmpty ?? true) ? nil : target, vdev: vdev)
         if !cdrom, disk.target == nil {
-            return .failure(DiskSpecError(messages: ["empty target (and device not removable) in disk spec `\(spec)`"]))
+            return .failure(DiskSpecError(messages: ["no target specified (and device not removable) in disk spec `\(spec)`"]))
         }
         disk.format = finalFormat
         disk.deviceType = cdrom ? .cdrom : .disk
@@ -232,7 +232,7 @@ private struct DiskSpecParser {
             switch DiskDevice.checkDiskOption(key, value) {
             case .accepted: options[key] = value
             case .refused(let message): refuse(message, near: whole)
-            case .unknownKey: err("unknown parameter", near: whole)
+            case .unknownKey: refuse(DiskDevice.description.unknownOption(key), near: whole)
             }
         }
     }

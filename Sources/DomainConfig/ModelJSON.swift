@@ -377,11 +377,16 @@ private struct JSONModelReader {
                 fail(path, "a pci device needs a valid \"bdf\" (dddd:bb:dd.f)")
                 return
             }
+            var slotRefused = false
             if let slot = int(v, "vslot", path) {
-                if let problem = PCIDevice.vslotProblem(slot) { fail(join(path, "vslot"), problem); return }
-                p.vslot = slot
+                if let problem = PCIDevice.vslotProblem(slot) {
+                    fail(join(path, "vslot"), problem)
+                    slotRefused = true
+                } else {
+                    p.vslot = slot
+                }
             }
-            if let p = device(v, path, PCIDevice.description, start: p, extra: ["bdf", "vslot"]) { c.pcis.append(p) }
+            if let p = device(v, path, PCIDevice.description, start: p, extra: ["bdf", "vslot"]), !slotRefused { c.pcis.append(p) }
         default:
             break
         }

@@ -417,7 +417,7 @@ private struct SXPModelReader {
     mutating func disk(_ body: SExpr) -> DiskDevice? {
         let f = pairs(body)
         guard var dev = f["dev"] else {
-            log.error(body.location, "a vbd needs `(dev ...)`")
+            log.error(body.location, "no vdev specified")
             return nil
         }
         var d = DiskDevice(target: nil, vdev: dev)
@@ -457,7 +457,7 @@ private struct SXPModelReader {
                 switch mode {
                 case "w", "w!", "rw": disk.access = .readWrite
                 case "r", "ro": disk.access = .readOnly
-                default: return "vbd mode must be w or r, not `\(mode)`"
+                default: return "unknown value for access `\(mode)`"
                 }
                 return nil
             },

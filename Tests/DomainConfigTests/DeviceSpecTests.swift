@@ -58,7 +58,7 @@ import Testing
         #expect(failure("/x,qcow3,xvda") == ["unknown value for format `qcow3` in disk spec `/x,qcow3,xvda`"])
         #expect(failure("/x,raw,xvda,rx") == ["unknown value for access `rx` in disk spec `/x,raw,xvda,rx`"])
         #expect(failure("vdev=xvda") == ["no target specified (and device not removable) in disk spec `vdev=xvda`"])
-        #expect(failure("bogus=1,/x,raw,xvda") == ["unknown parameter: near `bogus=1` in disk spec `bogus=1,/x,raw,xvda`"])
+        #expect(failure("bogus=1,/x,raw,xvda") == ["unknown disk parameter `bogus` in disk spec `bogus=1,/x,raw,xvda`"])
         #expect(failure("vdev=xvda,vdev=xvdb,target=/x") == ["vdev respecified: near `xvdb` in disk spec `vdev=xvda,vdev=xvdb,target=/x`"])
         #expect(failure("/x,raw,xvda,format=qcow2") == ["format respecified: near `qcow2` in disk spec `/x,raw,xvda,format=qcow2`"])
         #expect(failure("") == ["no vdev specified in disk spec ``"])
