@@ -37,12 +37,12 @@ extension DomainConfiguration {
         }
         var devices: [(String, JSONValue)] = []
         func dev(_ k: String, _ items: [JSONValue]) { if !items.isEmpty { devices.append((k, .array(items))) } }
-        dev("disk", disks.map(\.jsonValue))
-        dev("vif", vifs.map(\.jsonValue))
-        dev("vfb", vfbs.map(\.jsonValue))
-        dev("vkb", vkbs.map(\.jsonValue))
-        dev("channel", channels.map(\.jsonValue))
-        dev("console", consoles.map(\.jsonValue))
+        dev("disk", disks.map(DiskDevice.description.jsonValue))
+        dev("vif", vifs.map(NetworkInterface.description.jsonValue))
+        dev("vfb", vfbs.map(FramebufferDevice.description.jsonValue))
+        dev("vkb", vkbs.map(KeyboardDevice.description.jsonValue))
+        dev("channel", channels.map(ChannelDevice.description.jsonValue))
+        dev("console", consoles.map(ConsoleDevice.description.jsonValue))
         dev("serial", serials.map(JSONValue.string))
         dev("pci", pcis.map(\.jsonValue))
         put("devices", .object(devices))
@@ -87,30 +87,6 @@ extension DeviceDescription {
         }
         return .object(members)
     }
-}
-
-extension DiskDevice {
-    var jsonValue: JSONValue { Self.description.jsonValue(self) }
-}
-
-extension NetworkInterface {
-    var jsonValue: JSONValue { Self.description.jsonValue(self) }
-}
-
-extension FramebufferDevice {
-    var jsonValue: JSONValue { Self.description.jsonValue(self) }
-}
-
-extension KeyboardDevice {
-    var jsonValue: JSONValue { Self.description.jsonValue(self) }
-}
-
-extension ChannelDevice {
-    var jsonValue: JSONValue { Self.description.jsonValue(self) }
-}
-
-extension ConsoleDevice {
-    var jsonValue: JSONValue { Self.description.jsonValue(self) }
 }
 
 extension PCIDevice {

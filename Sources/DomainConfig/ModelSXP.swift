@@ -35,11 +35,11 @@ extension DomainConfiguration {
         vm.append(.group([.word("image"), .group(image)]))
 
         for d in disks { vm.append(.group([.word("device"), d.sxp])) }
-        for v in vifs { vm.append(.group([.word("device"), v.sxp])) }
-        for f in vfbs { vm.append(.group([.word("device"), f.sxp])) }
-        for k in vkbs { vm.append(.group([.word("device"), k.sxp])) }
-        for c in channels { vm.append(.group([.word("device"), c.sxp])) }
-        for c in consoles { vm.append(.group([.word("device"), c.sxp])) }
+        for v in vifs { vm.append(.group([.word("device"), NetworkInterface.description.sxp("vif", v)])) }
+        for f in vfbs { vm.append(.group([.word("device"), FramebufferDevice.description.sxp("vfb", f)])) }
+        for k in vkbs { vm.append(.group([.word("device"), KeyboardDevice.description.sxp("vkbd", k)])) }
+        for c in channels { vm.append(.group([.word("device"), ChannelDevice.description.sxp("channel", c)])) }
+        for c in consoles { vm.append(.group([.word("device"), ConsoleDevice.description.sxp("console", c)])) }
         for p in pcis { vm.append(.group([.word("device"), p.sxp])) }
         if !unknown.isEmpty {
             vm.append(.group([.word("xl_unknown")] + unknown.keys.sorted().map { .group([.word($0), unknown[$0]!.sxp]) }))
@@ -75,6 +75,9 @@ extension DeviceDescription {
         }
         return items
     }
+
+    /// `(head (key value) ...)`.
+    func sxp(_ head: String, _ device: Device) -> SExpr { .group([.word(head)] + sxpFields(device)) }
 }
 
 extension DiskDevice {
@@ -95,26 +98,6 @@ extension DiskDevice {
         items.append(.pair("mode", access == .readWrite ? "w" : "r"))
         return .group(items + Self.description.sxpFields(self))
     }
-}
-
-extension NetworkInterface {
-    var sxp: SExpr { .group([.word("vif")] + Self.description.sxpFields(self)) }
-}
-
-extension FramebufferDevice {
-    var sxp: SExpr { .group([.word("vfb")] + Self.description.sxpFields(self)) }
-}
-
-extension KeyboardDevice {
-    var sxp: SExpr { .group([.word("vkbd")] + Self.description.sxpFields(self)) }
-}
-
-extension ChannelDevice {
-    var sxp: SExpr { .group([.word("channel")] + Self.description.sxpFields(self)) }
-}
-
-extension ConsoleDevice {
-    var sxp: SExpr { .group([.word("console")] + Self.description.sxpFields(self)) }
 }
 
 extension PCIDevice {
