@@ -339,39 +339,26 @@ struct ModelBuilder {
     }
 
     mutating func buildDevices(_ config: inout DomainConfiguration) {
-        var devices: [Int: (vdev: String, at: SourceLocation)] = [:]
+        var duplicates = DeviceDuplicates<SourceLocation>()
+        func refuseDuplicate(_ found: (message: String, first: SourceLocation)?, at l: SourceLocation) {
+            if let found { log.error(l, "\(found.message) (first used at line \(found.first.line))") }
+        }
         for (spec, l) in stringList("disk") ?? [] {
             switch DiskDevice.parse(spec) {
             case .success(var disk):
                 // A target that is a path (not an iSCSI name etc. for a block script) resolves.
                 if let t = disk.target, disk.script == nil, !t.contains(":") { disk.target = resolve(t) }
-                if let number = disk.deviceNumber {
-                    // Two names for one device (xvda and 51712) are duplicates too.
-                    if let first = devices[number] {
-                        let same = first.vdev == disk.vdev ? "" : " (the same device as `\(first.vdev)`)"
-                        log.error(l, "duplicate vdev `\(disk.vdev)`\(same) (first used at line \(first.at.line))")
-                    } else {
-                        devices[number] = (disk.vdev, l)
-                    }
-                } else {
-                    log.error(l, "bad vdev `\(disk.vdev)`: expected a name like xvda, xvdb2, hda (to hdd), sdb (to sdp) or d0p1")
-                }
+                if let problem = DiskDevice.vdevProblem(disk.vdev) { log.error(l, problem) }
+                refuseDuplicate(duplicates.check(disk, at: l), at: l)
                 config.disks.append(disk)
             case .failure(let e):
                 for (m, offset) in zip(e.messages, e.offsets) { log.error(place(offset, in: spec, at: l), m) }
             }
         }
-        var macs: [MACAddress: SourceLocation] = [:]
         for (spec, l) in stringList("vif") ?? [] {
             switch NetworkInterface.parse(spec) {
             case .success(let vif):
-                if let mac = vif.mac {
-                    if let first = macs[mac] {
-                        log.error(l, "duplicate MAC address \(mac) (first used at line \(first.line))")
-                    } else {
-                        macs[mac] = l
-                    }
-                }
+                refuseDuplicate(duplicates.check(vif, at: l), at: l)
                 config.vifs.append(vif)
             case .failure(let e):
                 for m in e.messages { log.error(l, m) }
@@ -389,11 +376,10 @@ struct ModelBuilder {
             case .failure(let e): for m in e.messages { log.error(l, m) }
             }
         }
-        var channelNames: Set<String> = []
         for (spec, l) in stringList("channel") ?? [] {
             switch ChannelDevice.parse(spec) {
             case .success(let d):
-                if !channelNames.insert(d.name).inserted { log.error(l, "duplicate channel name `\(d.name)`") }
+                refuseDuplicate(duplicates.check(d, at: l), at: l)
                 config.channels.append(d)
             case .failure(let e): for m in e.messages { log.error(l, m) }
             }
