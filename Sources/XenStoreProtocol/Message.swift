@@ -73,6 +73,7 @@ public struct XSHeader: Sendable, Equatable {
     public var transactionID: UInt32
     public var length: UInt32
 
+    @inlinable
     public init(type: UInt32, requestID: UInt32, transactionID: UInt32, length: UInt32) {
         self.type = type
         self.requestID = requestID
@@ -95,7 +96,9 @@ public struct XSHeader: Sendable, Equatable {
     /// The known type, or nil for an unknown one.
     public var kind: XSType? { XSType(rawValue: type) }
 
-    /// Appends the 16 little-endian bytes to `out`.
+    /// Appends the 16 little-endian bytes to `out` (inlinable: the daemon
+    /// writes every message with it).
+    @inlinable
     public func encode(into out: inout [UInt8]) {
         // One append of the four words (an array of them was a heap allocation per message).
         withUnsafeBytes(of: (type.littleEndian, requestID.littleEndian, transactionID.littleEndian, length.littleEndian)) {

@@ -57,6 +57,7 @@ public enum XSPayload {
 
     /// The first NUL-terminated string and the bytes after its NUL,
     /// or nil when there is no NUL (Xen answers EINVAL).
+    @inlinable
     public static func firstString(_ payload: [UInt8]) -> (String, ArraySlice<UInt8>)? {
         guard let nul = payload.firstIndex(of: 0) else { return nil }
         return (String(decoding: payload[..<nul], as: UTF8.self), payload[(nul + 1)...])

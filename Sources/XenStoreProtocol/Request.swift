@@ -91,7 +91,9 @@ public enum XSRequest: Sendable, Equatable {
     /// beyond those an operation takes are ignored, an offset is read as
     /// `atoi` reads it, and an operation of one argument wants exactly one
     /// NUL, at the end. EINVAL when they do not fit; ENOSYS for a type that
-    /// is not a request.
+    /// is not a request. Inlinable: the daemon decodes every request with
+    /// it, and a call into this module would cost READ and WRITE.
+    @inlinable
     public init(_ type: XSType, payload: [UInt8]) throws(XSError) {
         switch type {
         case .read: self = .read(try Self.oneArgument(payload))
@@ -145,6 +147,7 @@ public enum XSRequest: Sendable, Equatable {
     }
 
     /// The single NUL-terminated argument of READ, MKDIR, RM, ...
+    @usableFromInline
     static func oneArgument(_ payload: [UInt8]) throws(XSError) -> String {
         // One NUL, the last byte, checked in place: the most frequent
         // requests skip a general split.
@@ -153,6 +156,7 @@ public enum XSRequest: Sendable, Equatable {
     }
 
     /// The first `count` NUL-terminated strings (more are ignored, as Xen does).
+    @usableFromInline
     static func arguments(_ payload: [UInt8], atLeast count: Int) throws(XSError) -> [String] {
         var items: [String] = []
         var rest = payload[...]
@@ -164,11 +168,13 @@ public enum XSRequest: Sendable, Equatable {
         return items
     }
 
+    @usableFromInline
     static func domidArgument(_ payload: [UInt8]) throws(XSError) -> UInt32 {
         try domid(arguments(payload, atLeast: 1)[0])
     }
 
     /// A domain id in decimal, below ``XSDomid/firstReserved``.
+    @usableFromInline
     static func domid(_ text: String) throws(XSError) -> UInt32 {
         guard let domid = UInt32(text), domid < XSDomid.firstReserved else { throw .EINVAL }
         return domid
@@ -176,6 +182,7 @@ public enum XSRequest: Sendable, Equatable {
 
     /// As C's `atoi`: the leading digits (at most `digits`, so that they
     /// fit), and 0 when there are none.
+    @usableFromInline
     static func atoi<T: FixedWidthInteger>(_ text: String, digits: Int = 9) -> T {
         T(text.prefix(while: \.isNumber).prefix(digits)) ?? 0
     }

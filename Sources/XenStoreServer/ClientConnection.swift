@@ -37,6 +37,7 @@ final class ClientConnection {
     }
 
     /// Appends `message`, header then payload, to the output.
+    @inline(__always)
     func append(_ message: XSMessage) {
         XSHeader(type: message.type, requestID: message.requestID, transactionID: message.transactionID,
                  length: UInt32(message.payload.count)).encode(into: &out)

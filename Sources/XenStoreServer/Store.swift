@@ -199,7 +199,9 @@ public final class Store {
         case .introduce, .release, .setTarget, .resume: try requireWritable(conn)
         default: break
         }
-        switch try XSRequest(type, payload: msg.payload) {
+        let request = try XSRequest(type, payload: msg.payload)
+        // Consumed: its strings and bytes move into the handler, not copied.
+        switch consume request {
         case .read(let path): return try read(path, conn, txn)
         case .write(let path, let value): return try write(path, value, conn, txn)
         case .mkdir(let path): return try mkdir(path, conn, txn)
