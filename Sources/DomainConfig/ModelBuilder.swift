@@ -37,7 +37,7 @@ let platformKeys: [String] = [
     "memory_sharing", "cpuid_check", "serial_device", "monitor", "monitor_path",
     "xen_extended_power_mgmt", "guest_os_type", "description", "auto_power_on",
     // swxl's own: the program the embedded host runs as a simulated guest.
-    "sim_guest_script",
+    DomainConfiguration.simGuestScriptKey,
 ]
 
 let allKnownKeys: [String] = typedKeys + platformKeys

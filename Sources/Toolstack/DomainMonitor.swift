@@ -62,12 +62,12 @@ public final class DomainMonitor {
         guard let domains = try? toolstack.hypervisor.listDomains() else { return [] }
         var acted: [UInt32] = []
         for d in domains where d.domid != 0 && d.shutdown && !d.dying {
-            guard let plan = toolstack.record(d.domid) else { continue }
+            guard let config = toolstack.record(d.domid) else { continue }
             let reason = d.shutdownReason ?? (d.crashed ? .crash : .poweroff)
-            let action = plan.action(for: reason)
+            let action = config.action(for: reason)
             // A preserved domain stays as it is until `swxl destroy`.
             if action.effective == .preserve { continue }
-            let what = "domain \(d.domid) (\(plan.name)) shut down (\(reason.name)): \(action.rawValue)"
+            let what = "domain \(d.domid) (\(config.name_label)) shut down (\(reason.name)): \(action.rawValue)"
             do {
                 let newDomid = try toolstack.applyShutdownAction(domid: d.domid, reason: reason)
                 log(what + (newDomid.map { ", now domain \($0)" } ?? ""))

@@ -1,3 +1,5 @@
+import DomainConfig
+
 /// What the toolstack needs from a hypervisor: the operations of
 /// libxenctrl/libxenguest that `xl` uses to build and run a domain.
 ///
@@ -148,20 +150,16 @@ public struct PhysInfo: Sendable, Equatable {
     }
 }
 
-public enum GuestType: String, Sendable, Codable, CaseIterable {
-    case pv, pvh, hvm
-}
-
 public struct DomainCreateSpec: Sendable, Equatable {
-    /// 16 bytes (`xen_domain_handle_t`).
-    public var uuid: [UInt8]
-    public var type: GuestType
+    /// The domain's handle (`xen_domain_handle_t`).
+    public var uuid: DomainUUID
+    public var type: DomainType
     public var maxVCPUs: UInt32
     /// The most memory the domain will ever have; the hypervisor refuses
     /// creation when the host cannot provide it.
     public var maxMemoryKiB: UInt64
 
-    public init(uuid: [UInt8], type: GuestType, maxVCPUs: UInt32, maxMemoryKiB: UInt64) {
+    public init(uuid: DomainUUID, type: DomainType, maxVCPUs: UInt32, maxMemoryKiB: UInt64) {
         self.uuid = uuid
         self.type = type
         self.maxVCPUs = maxVCPUs
@@ -226,7 +224,7 @@ public enum ShutdownReason: UInt32, Sendable, Codable, CaseIterable {
 /// A domain as the hypervisor sees it (`xc_domaininfo_t`).
 public struct DomainInfo: Sendable, Equatable {
     public var domid: UInt32
-    public var uuid: [UInt8]
+    public var uuid: DomainUUID
     /// State flags; several may be set at once, as in Xen.
     public var running: Bool
     public var blocked: Bool
@@ -243,7 +241,7 @@ public struct DomainInfo: Sendable, Equatable {
     /// CPU time used, in nanoseconds.
     public var cpuTimeNs: UInt64
 
-    public init(domid: UInt32, uuid: [UInt8], running: Bool = false, blocked: Bool = false, paused: Bool = false,
+    public init(domid: UInt32, uuid: DomainUUID, running: Bool = false, blocked: Bool = false, paused: Bool = false,
                 shutdown: Bool = false, dying: Bool = false, crashed: Bool = false,
                 shutdownReason: ShutdownReason? = nil, currentMemoryKiB: UInt64, maxMemoryKiB: UInt64,
                 onlineVCPUs: UInt32, maxVCPUs: UInt32, cpuTimeNs: UInt64) {

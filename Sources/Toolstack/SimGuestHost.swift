@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CEpoll
+import DomainConfig
 import SwxlSystem
 import Synchronization
 import XenStoreClient
@@ -180,9 +181,9 @@ public final class SimGuestHost {
         guests[domid] = guest
         watchReadable(conn.client.fileDescriptor, key: UInt64(domid))
         used.insert(domid)
-        let plan = toolstack.record(domid)
-        appendConsole(domid, "Xen PV guest \(domid) (swxl simulated): booting \(plan?.kernel ?? "")\n"
-                      + "Command line: \(plan?.cmdline ?? "")\n")
+        let config = toolstack.record(domid)
+        appendConsole(domid, "Xen PV guest \(domid) (swxl simulated): booting \(config?.PV_kernel ?? "")\n"
+                      + "Command line: \(config?.PV_args ?? "")\n")
         do {
             // What a Linux PV kernel's xenbus drivers write at boot.
             for key in ["control/feature-poweroff", "control/feature-reboot", "control/feature-suspend"] {
@@ -204,7 +205,7 @@ public final class SimGuestHost {
         }
         handleGuest(guest, (XSPath.domainPath(domid), "domain"))  // look at everything once
         guard guests[domid] != nil else { return }
-        if let script = plan?.simGuestScript, !script.isEmpty {
+        if let script = config?.simGuestScript, !script.isEmpty {
             guest.scriptPid = spawnScript(script, domid: domid)
         }
     }
@@ -362,7 +363,7 @@ public final class SimGuestHost {
                 environment: ["XENSTORED_PATH": paths.domainSocket(domid), "SWXL_DOMID": "\(domid)", "SWXL_FAULT": nil],
                 output: .append(toolstack.consoleLog(domid)))
         } catch {
-            appendConsole(domid, "swxl: cannot run sim_guest_script \(script)\n")
+            appendConsole(domid, "swxl: cannot run \(DomainConfiguration.simGuestScriptKey) \(script)\n")
             return 0
         }
     }

@@ -54,23 +54,26 @@ struct CreateCommand: ParsableCommand {
     var overrides: [String] = []
 
     func run() throws {
-        let result = Result { () throws(ConfigLoadError) -> LoadedConfig in try ConfigLoader.load(file: file, overrides: overrides) }
-        let loaded: LoadedConfig
-        switch result {
-        case .success(let l): loaded = l
-        case .failure(let error):
-            for line in error.diagnostics { errLine(line) }
+        let result = DomainConfiguration.load(path: file, overrides: overrides)
+        guard let config = result.configuration, result.errors.isEmpty else {
+            for diagnostic in result.diagnostics { errLine(diagnostic.description) }
             throw ExitCode.failure
         }
-        for warning in loaded.warnings { errLine(warning) }
+        for warning in result.warnings { errLine(warning.description) }
+        // What create would refuse (no kernel, a bad name) is a bad config: said now, dry run or not.
+        let resolved: DomainConfiguration
+        do { resolved = try config.resolved() } catch {
+            errLine("\(file): error: \(error)")
+            throw ExitCode.failure
+        }
         if dryRun {
-            out(loaded.json + "\n")
+            out(config.jsonText() + "\n")
             return
         }
         if !quiet { errLine("Parsing config from \(file)") }
         let toolstack = try hostOptions.open()
         do {
-            _ = try toolstack.create(loaded.plan, paused: paused)
+            _ = try toolstack.create(resolved, paused: paused)
         } catch {
             throw DomainCLI.fail(error)
         }
@@ -107,8 +110,8 @@ struct ListCommand: ParsableCommand {
         if long {
             var parts: [String] = []
             for d in domains where d.info.domid != 0 {
-                guard let plan = toolstack.record(d.info.domid) else { continue }
-                parts.append("{\n    \"domid\": \(d.info.domid),\n    \"config\": \(indent(plan.configJSON ?? PlanJSON.render(plan), by: 4))\n}")
+                guard let config = toolstack.record(d.info.domid) else { continue }
+                parts.append("{\n    \"domid\": \(d.info.domid),\n    \"config\": \(indent(config.jsonText(), by: 4))\n}")
             }
             out("[\n" + parts.map { indent($0, by: 4, first: true) }.joined(separator: ",\n") + (parts.isEmpty ? "" : "\n") + "]\n")
             return
@@ -116,7 +119,7 @@ struct ListCommand: ParsableCommand {
         if json {
             let items = domains.map { d -> String in
                 let i = d.info
-                var fields = ["\"name\": \(JSONText.quoted(d.name))", "\"domid\": \(i.domid)", "\"uuid\": \(JSONText.quoted(DomainHandle.format(i.uuid)))",
+                var fields = ["\"name\": \(JSONText.quoted(d.name))", "\"domid\": \(i.domid)", "\"uuid\": \(JSONText.quoted(i.uuid.description))",
                               "\"memory_kib\": \(i.currentMemoryKiB)", "\"max_memory_kib\": \(i.maxMemoryKiB)",
                               "\"vcpus\": \(i.onlineVCPUs)", "\"max_vcpus\": \(i.maxVCPUs)",
                               "\"state\": \(JSONText.quoted(Fmt.stateName(i)))", "\"state_letters\": \(JSONText.quoted(i.stateLetters))",
@@ -136,7 +139,7 @@ struct ListCommand: ParsableCommand {
                 + " " + Fmt.right("\(i.onlineVCPUs)", 5) + "     " + i.stateLetters + "  "
                 + Fmt.right(Fmt.fixed(Double(i.cpuTimeNs) / 1e9, places: 1), 8)
             if verbose {
-                text += " " + DomainHandle.format(i.uuid)
+                text += " " + i.uuid.description
                 text += " " + Fmt.right(i.shutdown ? String(i.shutdownReason?.rawValue ?? 0, radix: 16) : "-", 8)
                 text += " " + Fmt.right("-", 16)
             }
@@ -360,7 +363,7 @@ struct VMListCommand: ParsableCommand {
         var text = "UUID                                  ID    name\n"
         do {
             for d in try t.list() where d.info.domid != 0 {
-                text += DomainHandle.format(d.info.uuid) + "  \(d.info.domid)    " + Fmt.left(d.name, 30) + "\n"
+                text += d.info.uuid.description + "  \(d.info.domid)    " + Fmt.left(d.name, 30) + "\n"
             }
         } catch { throw DomainCLI.fail(error) }
         out(text)

@@ -1,3 +1,4 @@
+import DomainConfig
 import Foundation
 import Testing
 @testable import Toolstack
@@ -82,8 +83,9 @@ struct Rig {
         toolstack = Toolstack(hypervisor: sim, store: store, stateDir: dir)
     }
 
-    func plan(_ name: String, memory: UInt64 = 128) -> DomainPlan {
-        DomainPlan(name: name, memoryMiB: memory, vcpus: 1, kernel: tinyKernel)
+    /// A one-vcpu PV guest booting the tiny kernel.
+    func config(_ name: String, memory: UInt64 = 128) -> DomainConfiguration {
+        guestConfig(name, memoryMiB: memory, kernel: tinyKernel)
     }
 
     /// What the toolstack and the hypervisor keep per domain: the
@@ -96,4 +98,15 @@ struct Rig {
     }
 
     func cleanup() { try? FileManager.default.removeItem(atPath: dir) }
+}
+
+/// A PV guest's config as a config file with `memory` (and no `maxmem`) gives it.
+func guestConfig(_ name: String, uuid: DomainUUID = .random(), memoryMiB: UInt64 = 128, kernel: String,
+                 cmdline: String? = nil) -> DomainConfiguration {
+    var config = DomainConfiguration(name_label: name, uuid: uuid)
+    config.memory_dynamic_max = memoryMiB << 20
+    config.memory_static_max = memoryMiB << 20
+    config.PV_kernel = kernel
+    config.PV_args = cmdline
+    return config
 }
