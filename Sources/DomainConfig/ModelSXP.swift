@@ -271,6 +271,7 @@ private struct SXPModelReader {
                     }
                 }
             }
+            if let problem = c.bootProblem { log.error(image.location, problem) }
         } else if c.PV_bootloader == nil {
             log.error(at, "missing `(image ...)`: a kernel (linux), hvm or pvh image")
         }

@@ -63,6 +63,15 @@ import Testing
                                               fileName: "t", format: .json, options: fixedOptions)
         #expect(cdrom.configuration?.disks == [disk(nil, "hdc", format: .empty, access: .readOnly, cdrom: true)])
 
+        // What the xl and SXP writers cannot say is refused (a size in bytes, not MiB).
+        let bytes = DomainConfiguration.parse(text: #"{"name_label": "g", "PV_kernel": "/k", "memory_dynamic_max": 1000}"#,
+                                              fileName: "t", format: .json, options: fixedOptions)
+        #expect(bytes.errors.map(\.message) == ["memory_dynamic_max: must be a whole number of MiB from 1 MiB to 2^40 MiB, not 1000 bytes"])
+        // Nor a PV guest without a kernel, which xl refuses.
+        #expect(DomainConfiguration.parse(text: "(vm (name g) (image (linux (args x))))", fileName: "t", format: .sxp,
+                                          options: fixedOptions).errors.map(\.message)
+            == ["a PV guest needs `kernel` (or `bootloader`): e.g. `kernel = \"/boot/vmlinuz\"`"])
+
         let sxp = DomainConfiguration.parse(text: "(vm (name g) (image (linux (kernel /k))) (device (vfb (vnc maybe))) (device (pci (dev (bus 0) (slot 2) (func 0) (rdm_policy lax)))))",
                                             fileName: "t", format: .sxp, options: fixedOptions)
         #expect(sxp.errors.map(\.message) == ["vfb `vnc` must be 0 or 1, not `maybe`", "pci rdm_policy must be `strict` or `relaxed`, not `lax`"])
