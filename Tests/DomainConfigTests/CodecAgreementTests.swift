@@ -21,6 +21,26 @@ import Testing
         }
     }
 
+    /// xend's vcpu_avail mask is any size: a guest with 64 vCPUs or more, some
+    /// offline at start, reads back from SXP (it came back with all online).
+    @Test func manyVCPUsSomeOnlineAtStart() throws {
+        for (online, max) in [(3, 4), (62, 64), (63, 64), (64, 65), (100, 4096), (4095, 4096)] {
+            var c = randomModel(seed: UInt64(online), withConsoles: true)
+            c.VCPUs_at_startup = online
+            c.VCPUs_max = max
+            c.cpus = nil
+            let again = reread(c.sxpText(), .sxp)
+            #expect(again.errors == [])
+            #expect(again.configuration == c, "\(online) of \(max)")
+        }
+        #expect(VCPUMask.lowest(3) == "7")
+        #expect(VCPUMask.lowest(64) == "18446744073709551615")
+        #expect(VCPUMask.count("18446744073709551615") == 64)
+        #expect(VCPUMask.count("0x5") == 2)
+        #expect(VCPUMask.count("-1") == nil)
+        #expect(VCPUMask.count("1e3") == nil)
+    }
+
     @Test func randomDeviceSpecsGetTheSameAnswerFromEveryReader() async {
         await propertyCheck(count: 1000, input: Gen.int(in: 0...Int.max)) { seed in
             let spec = RandomDevice(seed: UInt64(seed))
