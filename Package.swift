@@ -14,7 +14,9 @@ let package = Package(
     targets: [
         // The GNU parts of <spawn.h> that Glibc's module leaves out.
         .target(name: "CSwxlSystem"),
-        // What several targets do with the OS: spawning, files, errors.
+        // What several targets do with the OS: spawning, files and lock
+        // files, errno and EINTR, clocks, Unix socket addresses, the
+        // process's environment and path, and swxl's state-dir layout.
         .target(name: "SwxlSystem", dependencies: ["CSwxlSystem"]),
         // The xenstore wire format and its rules: pure, no I/O.
         .target(name: "XenStoreProtocol"),
@@ -70,13 +72,13 @@ let package = Package(
 
         .testTarget(name: "SwxlSystemTests", dependencies: ["SwxlSystem"]),
         .testTarget(name: "XenStoreProtocolTests", dependencies: ["XenStoreProtocol"]),
-        .testTarget(name: "XenStoreServerTests", dependencies: ["XenStoreServer", "XenStoreProtocol", "CSQLite"]),
+        .testTarget(name: "XenStoreServerTests", dependencies: ["XenStoreServer", "XenStoreProtocol", "SwxlSystem", "CSQLite"]),
         .testTarget(name: "XenStoreClientTests", dependencies: ["XenStoreClient", "XenStoreServer", "XenStoreProtocol"]),
         .testTarget(name: "DomainConfigTests", dependencies: [
             "DomainConfig",
             .product(name: "PropertyBased", package: "swift-property-based"),
         ]),
-        .testTarget(name: "ToolstackTests", dependencies: ["Toolstack", "DomainConfig", "XenStoreClient", "XenStoreServer"]),
+        .testTarget(name: "ToolstackTests", dependencies: ["Toolstack", "DomainConfig", "XenStoreClient", "XenStoreServer", "SwxlSystem"]),
         // Xen's own C tools (xenstore-*, test-xenstore, libxlutil) against our code.
         .testTarget(name: "InteropTests", dependencies: ["XenStoreProtocol", "DomainConfig"]),
         // The built `swxl` run as a user runs it.

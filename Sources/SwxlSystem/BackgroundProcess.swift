@@ -112,13 +112,8 @@ public enum BackgroundProcess {
         posix_spawnattr_setsigdefault(&attr, &allSignals)
         posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF) | (newSession ? swxl_spawn_setsid : 0))
 
-        var env: [String] = []
-        var index = 0
-        while let entry = environ[index] {
-            let text = String(cString: entry)
-            let name = String(text.prefix(while: { $0 != "=" }))
-            if environment.index(forKey: name) == nil { env.append(text) }
-            index += 1
+        var env = CurrentProcess.environmentEntries().filter {
+            environment.index(forKey: String($0.prefix(while: { $0 != "=" }))) == nil
         }
         for (name, value) in environment.sorted(by: { $0.key < $1.key }) {
             if let value { env.append("\(name)=\(value)") }

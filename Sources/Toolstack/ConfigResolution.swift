@@ -19,7 +19,8 @@ extension DomainConfiguration {
     /// - an HVM guest's video memory (`videoram`), 8 MiB unless set;
     /// - relative kernel, ramdisk and disk paths become absolute (against the
     ///   working directory), so a restart from another directory finds them;
-    /// - `maxmem` at least `memory`, `maxvcpus` at least `vcpus`, at least one vcpu.
+    /// - `memory` and `maxmem` in whole MiB, `maxmem` at least `memory`,
+    ///   `maxvcpus` at least `vcpus`, at least one vcpu.
     ///
     /// Refuses a config no domain can be created from: a PV or PVH guest
     /// without a kernel (bootloaders are not supported), a name xl would read
@@ -37,7 +38,9 @@ extension DomainConfiguration {
         if let problem = Self.validateName(c.name_label) { throw .invalid(problem) }
         guard c.memoryMiB > 0 else { throw .invalid("memory must be more than 0 MB") }
 
-        c.memory_static_max = max(c.memory_static_max, c.memory_dynamic_max)
+        // Memory is given to the hypervisor and xenstore in whole MiB, as xl reads it.
+        c.memory_dynamic_max = c.memoryMiB << 20
+        c.memory_static_max = max(c.maxmemMiB, c.memoryMiB) << 20
         c.VCPUs_at_startup = max(c.VCPUs_at_startup, 1)
         c.VCPUs_max = max(c.VCPUs_max, c.VCPUs_at_startup)
         if c.type == .hvm, c.platform["videoram"] == nil { c.platform["videoram"] = "\(Self.defaultVideoRAMMiB)" }

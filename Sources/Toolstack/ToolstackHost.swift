@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SwxlSystem
 import XenStoreProtocol
 
 /// Opens the toolstack for a host: its hypervisor and its xenstore.

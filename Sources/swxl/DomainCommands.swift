@@ -3,6 +3,7 @@ import DomainConfig
 #if canImport(Glibc)
 import Glibc
 #endif
+import SwxlSystem
 import Toolstack
 import XenStoreProtocol
 
@@ -265,7 +266,7 @@ struct MemSetCommand: ParsableCommand {
     @Argument(help: "The domain (name or domid).") var domain: String
     @Argument(help: "The memory (MiB unless suffixed k, m, g).") var memory: String
     func run() throws {
-        guard let mib = DomainCLI.parseMemory(memory) else { throw ValidationError("invalid memory size '\(memory)'") }
+        guard let mib = MemorySize.parse(memory) else { throw ValidationError("invalid memory size '\(memory)'") }
         let t = try hostOptions.open(startWatcher: true)
         try DomainCLI.reporting { try t.setMemoryTarget(domid: try DomainCLI.resolve(t, domain), mib: mib) }
     }
@@ -278,7 +279,7 @@ struct MemMaxCommand: ParsableCommand {
     @Argument(help: "The domain (name or domid).") var domain: String
     @Argument(help: "The memory (MiB unless suffixed k, m, g).") var memory: String
     func run() throws {
-        guard let mib = DomainCLI.parseMemory(memory) else { throw ValidationError("invalid memory size '\(memory)'") }
+        guard let mib = MemorySize.parse(memory) else { throw ValidationError("invalid memory size '\(memory)'") }
         let t = try hostOptions.open()
         try DomainCLI.reporting { try t.setMemoryMax(domid: try DomainCLI.resolve(t, domain), mib: mib) }
     }
@@ -408,7 +409,7 @@ struct UptimeCommand: ParsableCommand {
         out(text)
     }
 
-    private func nowSeconds() -> Int { var ts = timespec(); clock_gettime(CLOCK_REALTIME, &ts); return ts.tv_sec }
+    private func nowSeconds() -> Int { Int(SystemClock.realtimeNanoseconds() / 1_000_000_000) }
     private func procUptime() throws -> String {
         let fd = open("/proc/uptime", O_RDONLY)
         guard fd >= 0 else { return "0" }
@@ -478,7 +479,7 @@ struct MonitorCommand: ParsableCommand {
         commandName: "_monitor", abstract: "Carry out on_poweroff, on_reboot and on_crash for swxl's domains on Xen (started by swxl on demand).",
         shouldDisplay: false)
     func run() throws {
-        let env = DomainCLI.environment()
+        let env = CurrentProcess.environment()
         let toolstack = try HostOptions.parse([]).open(startWatcher: false, startDaemon: false)
         // On the embedded host the simulated guests' host does this.
         guard !(toolstack.hypervisor is SimulatedHypervisor) else { return }
@@ -506,7 +507,7 @@ struct SimGuestsCommand: ParsableCommand {
         commandName: "_sim-guests", abstract: "Serve the embedded host's simulated guests (started by swxl on demand).",
         shouldDisplay: false)
     func run() throws {
-        let env = DomainCLI.environment()
+        let env = CurrentProcess.environment()
         let paths = HostPaths(environment: env, uid: getuid())
         // The guest host never starts a daemon: without one it has nothing to serve.
         let toolstack = try HostOptions.parse([]).open(startWatcher: false, startDaemon: false)

@@ -24,7 +24,7 @@ struct HostOptions: ParsableArguments {
         let kind = try kind()
         let toolstack: Toolstack
         do {
-            toolstack = try ToolstackHost.open(kind: kind, environment: DomainCLI.environment()) { paths in
+            toolstack = try ToolstackHost.open(kind: kind, environment: CurrentProcess.environment()) { paths in
                 try DomainCLI.ensureDaemon(paths, start: startDaemon)
             }
         } catch {
@@ -37,50 +37,21 @@ struct HostOptions: ParsableArguments {
 
 /// Helpers shared by the domain commands.
 enum DomainCLI {
-    static func environment() -> [String: String] {
-        var env: [String: String] = [:]
-        var i = 0
-        while let entry = environ[i] {
-            let text = String(cString: entry)
-            if let eq = text.firstIndex(of: "=") { env[String(text[..<eq])] = String(text[text.index(after: eq)...]) }
-            i += 1
-        }
-        return env
-    }
-
-    /// This program's own file.
-    static func executable() -> String {
-        var buffer = [CChar](repeating: 0, count: 4096)
-        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        if n > 0 { return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) }
-        return CommandLine.arguments[0]
-    }
-
     /// Starts the embedded xenstored (`swxl xenstored`, which detaches) if
     /// nothing answers on its socket, and waits until it does.
     static func ensureDaemon(_ paths: HostPaths, start: Bool = true) throws {
         if (try? XenStoreClient(socketPath: paths.daemonSocket)) != nil { return }
         guard start else { throw ToolstackError.system("no xenstored answers at \(paths.daemonSocket)") }
-        var st = stat()
-        if stat(paths.xenstoredDir, &st) != 0 { mkdirs(paths.xenstoredDir) }
-        let lockFD = open(paths.xenstoredDir + "/autostart.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        defer { if lockFD >= 0 { close(lockFD) } }
-        if lockFD >= 0 { flock(lockFD, LOCK_EX) }
+        try? FileIO.makeDirectories(paths.xenstoredDir)
+        let lock = try? LockFile.acquire(paths.xenstoredDir + "/autostart.lock")
+        defer { lock?.release() }
         if (try? XenStoreClient(socketPath: paths.daemonSocket)) != nil { return }
-        let status = BackgroundProcess.run(executable: executable(), arguments: ["xenstored"])
+        let status = BackgroundProcess.run(executable: CurrentProcess.executablePath(), arguments: ["xenstored"])
         for _ in 0..<500 {
             if (try? XenStoreClient(socketPath: paths.daemonSocket)) != nil { return }
             usleep(10_000)
         }
         throw ToolstackError.system("the embedded xenstored did not answer at \(paths.daemonSocket) (swxl xenstored exited \(status))")
-    }
-
-    static func mkdirs(_ path: String) {
-        var prefix = ""
-        for part in path.split(separator: "/") {
-            prefix += "/" + part
-            mkdir(prefix, 0o755)
-        }
     }
 
     /// Runs `body`; a failure is printed as xl does and exits 1 (an
@@ -105,31 +76,15 @@ enum DomainCLI {
         do { return try toolstack.resolve(identifier) } catch { throw fail(error) }
     }
 
-    /// `512`, `512m`, `2g`, `65536k` → MiB, as xl's mem-set reads sizes (default unit MiB).
-    static func parseMemory(_ text: String) -> UInt64? {
-        guard let last = text.last else { return nil }
-        let (digits, shiftKiB): (Substring, Int) = switch last {
-        case "k", "K": (text.dropLast(), 0)
-        case "m", "M": (text.dropLast(), 10)
-        case "g", "G": (text.dropLast(), 20)
-        case "t", "T": (text.dropLast(), 30)
-        case "b", "B": (text.dropLast(), -10)
-        default: (Substring(text), 10)
-        }
-        guard let n = UInt64(digits) else { return nil }
-        let kib = shiftKiB >= 0 ? n << UInt64(shiftKiB) : n >> 10
-        return kib >> 10
-    }
-
     /// Starts the process that follows the domains after a command has
     /// returned, if it is not running: on the embedded host the simulated
     /// guests' host (`_sim-guests`, which also carries out on_* actions), on
     /// Xen the monitor (`_monitor`) that carries out on_* actions as xl's does.
     static func ensureDomainWatcher(_ toolstack: Toolstack) {
         if toolstack.hypervisor is SimulatedHypervisor {
-            SimGuestHost.ensureRunning(stateDir: toolstack.stateDir, argv: [executable(), "_sim-guests"])
+            SimGuestHost.ensureRunning(stateDir: toolstack.stateDir, argv: [CurrentProcess.executablePath(), "_sim-guests"])
         } else {
-            DomainMonitor.ensureRunning(stateDir: toolstack.stateDir, argv: [executable(), "_monitor"])
+            DomainMonitor.ensureRunning(stateDir: toolstack.stateDir, argv: [CurrentProcess.executablePath(), "_monitor"])
         }
     }
 }

@@ -2,6 +2,7 @@ import DomainConfig
 import Foundation
 import Glibc
 import Logging
+import SwxlSystem
 import Testing
 import XenStoreProtocol
 import XenStoreServer

@@ -393,6 +393,20 @@ import XenStoreProtocol
         #expect(rig.leftovers().isEmpty && rig.store.nodes.isEmpty)
     }
 
+    /// Memory goes to the hypervisor and xenstore in whole MiB: the record says what was given.
+    @Test func memoryIsResolvedToWholeMiB() throws {
+        var config = guestConfig("m", memoryMiB: 100, kernel: tinyKernel)
+        config.memory_dynamic_max += 4096
+        config.memory_static_max = 64 << 20
+        let resolved = try config.resolved()
+        #expect(resolved.memory_dynamic_max == 100 << 20 && resolved.memory_static_max == 100 << 20)
+        let rig = try Rig()
+        defer { rig.cleanup() }
+        let id = try rig.toolstack.create(config)
+        #expect(rig.toolstack.record(id) == resolved)
+        #expect(try rig.sim.domainInfo(domid: id)?.maxMemoryKiB == (100 + 1) << 10)
+    }
+
     @Test func namesXlWouldReadAsSomethingElseAreRefused() {
         #expect(DomainConfiguration.validateName("web1") == nil)
         #expect(DomainConfiguration.validateName("") == "the domain name is empty")
