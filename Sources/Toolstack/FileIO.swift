@@ -3,14 +3,14 @@ import Glibc
 #endif
 
 /// Small file helpers on Glibc (no Foundation in Sources/).
-enum FileIO {
+public enum FileIO {
     /// The whole file, or nil when it does not exist or cannot be read.
-    static func read(_ path: String) -> String? {
+    public static func read(_ path: String) -> String? {
         readBytes(path).map { String(decoding: $0, as: UTF8.self) }
     }
 
     /// The whole file's bytes, or nil when it does not exist or cannot be read.
-    static func readBytes(_ path: String) -> [UInt8]? {
+    public static func readBytes(_ path: String) -> [UInt8]? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
@@ -27,7 +27,7 @@ enum FileIO {
     }
 
     /// Writes `text` to `path` atomically: a temporary file renamed over it.
-    static func writeAtomically(_ path: String, _ text: String, mode: mode_t = 0o644) throws(SystemError) {
+    public static func writeAtomically(_ path: String, _ text: String, mode: mode_t = 0o644) throws(SystemError) {
         let tmp = path + ".tmp.\(getpid())"
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
         guard fd >= 0 else { throw SystemError("open \(tmp)") }
@@ -49,7 +49,7 @@ enum FileIO {
     }
 
     /// Appends a line-oriented text to a file, creating it.
-    static func append(_ path: String, _ text: String) {
+    public static func append(_ path: String, _ text: String) {
         let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
         guard fd >= 0 else { return }
         defer { close(fd) }
@@ -58,7 +58,7 @@ enum FileIO {
     }
 
     /// `mkdir -p`.
-    static func makeDirectories(_ path: String, mode: mode_t = 0o755) throws(SystemError) {
+    public static func makeDirectories(_ path: String, mode: mode_t = 0o755) throws(SystemError) {
         if path.isEmpty { return }
         var st = stat()
         if stat(path, &st) == 0 { return }
@@ -67,10 +67,10 @@ enum FileIO {
         if mkdir(path, mode) != 0 && errno != EEXIST { throw SystemError("mkdir \(path)") }
     }
 
-    static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+    public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
 
     /// The names in a directory, without `.` and `..`; empty if it does not exist.
-    static func list(_ path: String) -> [String] {
+    public static func list(_ path: String) -> [String] {
         guard let dir = opendir(path) else { return [] }
         defer { closedir(dir) }
         var names: [String] = []
@@ -84,7 +84,7 @@ enum FileIO {
     }
 
     /// `rm -rf`.
-    static func removeTree(_ path: String) {
+    public static func removeTree(_ path: String) {
         var st = stat()
         guard lstat(path, &st) == 0 else { return }
         if (st.st_mode & S_IFMT) == S_IFDIR {
@@ -108,7 +108,7 @@ public struct SystemError: Error, Sendable, CustomStringConvertible {
 }
 
 /// Wall-clock nanoseconds (they must mean the same in every process).
-func nowNanoseconds() -> UInt64 {
+public func nowNanoseconds() -> UInt64 {
     var ts = timespec()
     clock_gettime(CLOCK_REALTIME, &ts)
     return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)

@@ -1,10 +1,10 @@
 import ArgumentParser
 import DomainConfig
+import EmbeddedHost
 #if canImport(Glibc)
 import Glibc
 #endif
 import Toolstack
-import XenStoreClient
 import XenStoreProtocol
 
 /// `--host` on every domain command.
@@ -17,69 +17,31 @@ struct HostOptions: ParsableArguments {
         do { return try HostKind.detect(forced: host) } catch { throw ValidationError(error.description) }
     }
 
-    /// The toolstack of the chosen host, connected. On the embedded host
-    /// the simulated guests' host is (re)started if domains need it.
-    func open(startWatcher: Bool = false, startDaemon: Bool = true) throws -> Toolstack {
+    /// The chosen host, connected (its xenstored started if need be, unless
+    /// not `startDaemon`). With `startWatcher`, the process that follows
+    /// the domains is (re)started if domains need it.
+    func open(startWatcher: Bool = false, startDaemon: Bool = true) throws -> ToolstackHost {
         let kind = try kind()
-        let toolstack: Toolstack
+        let host: ToolstackHost
         do {
-            toolstack = try ToolstackHost.open(kind: kind, environment: DomainCLI.environment()) { paths in
-                try DomainCLI.ensureDaemon(paths, start: startDaemon)
-            }
+            host = try ToolstackHost.open(kind: kind, environment: processEnvironment(), program: DomainCLI.executable(),
+                                          startDaemon: startDaemon)
         } catch {
             throw DomainCLI.fail(error)
         }
-        if startWatcher && toolstack.hasRecordedDomains { DomainCLI.ensureDomainWatcher(toolstack) }
-        return toolstack
+        if startWatcher && host.toolstack.hasRecordedDomains { host.ensureWatcher() }
+        return host
     }
 }
 
 /// Helpers shared by the domain commands.
 enum DomainCLI {
-    static func environment() -> [String: String] {
-        var env: [String: String] = [:]
-        var i = 0
-        while let entry = environ[i] {
-            let text = String(cString: entry)
-            if let eq = text.firstIndex(of: "=") { env[String(text[..<eq])] = String(text[text.index(after: eq)...]) }
-            i += 1
-        }
-        return env
-    }
-
     /// This program's own file.
     static func executable() -> String {
         var buffer = [CChar](repeating: 0, count: 4096)
         let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
         if n > 0 { return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) }
         return CommandLine.arguments[0]
-    }
-
-    /// Starts the embedded xenstored (`swxl xenstored`, which detaches) if
-    /// nothing answers on its socket, and waits until it does.
-    static func ensureDaemon(_ paths: HostPaths, start: Bool = true) throws {
-        if (try? XenStoreClient(socketPath: paths.daemonSocket)) != nil { return }
-        guard start else { throw ToolstackError.system("no xenstored answers at \(paths.daemonSocket)") }
-        var st = stat()
-        if stat(paths.xenstoredDir, &st) != 0 { mkdirs(paths.xenstoredDir) }
-        let lockFD = open(paths.xenstoredDir + "/autostart.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        defer { if lockFD >= 0 { close(lockFD) } }
-        if lockFD >= 0 { flock(lockFD, LOCK_EX) }
-        if (try? XenStoreClient(socketPath: paths.daemonSocket)) != nil { return }
-        let status = BackgroundProcess.run(executable: executable(), arguments: ["xenstored"])
-        for _ in 0..<500 {
-            if (try? XenStoreClient(socketPath: paths.daemonSocket)) != nil { return }
-            usleep(10_000)
-        }
-        throw ToolstackError.system("the embedded xenstored did not answer at \(paths.daemonSocket) (swxl xenstored exited \(status))")
-    }
-
-    static func mkdirs(_ path: String) {
-        var prefix = ""
-        for part in path.split(separator: "/") {
-            prefix += "/" + part
-            mkdir(prefix, 0o755)
-        }
     }
 
     /// Runs `body`; a failure is printed as xl does and exits 1 (an
@@ -94,9 +56,9 @@ enum DomainCLI {
         return ExitCode.failure
     }
 
+    /// `swxl: error: <text>` on standard error.
     static func printError(_ text: String) {
-        var line = Array(("swxl: error: " + text + "\n").utf8)
-        _ = line.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
+        Terminal.err("swxl: error: " + text + "\n")
     }
 
     /// The domid of a name or domid, or a clear error (exit 1).
@@ -119,18 +81,6 @@ enum DomainCLI {
         let kib = shiftKiB >= 0 ? n << UInt64(shiftKiB) : n >> 10
         return kib >> 10
     }
-
-    /// Starts the process that follows the domains after a command has
-    /// returned, if it is not running: on the embedded host the simulated
-    /// guests' host (`_sim-guests`, which also carries out on_* actions), on
-    /// Xen the monitor (`_monitor`) that carries out on_* actions as xl's does.
-    static func ensureDomainWatcher(_ toolstack: Toolstack) {
-        if toolstack.hypervisor is SimulatedHypervisor {
-            SimGuestHost.ensureRunning(stateDir: toolstack.stateDir, argv: [executable(), "_sim-guests"])
-        } else {
-            DomainMonitor.ensureRunning(stateDir: toolstack.stateDir, argv: [executable(), "_monitor"])
-        }
-    }
 }
 
 // MARK: text formatting (printf-like, without Foundation)
@@ -146,28 +96,5 @@ enum Fmt {
     static func right(_ s: String, _ width: Int) -> String {
         let n = s.count
         return n >= width ? s : String(repeating: " ", count: width - n) + s
-    }
-
-    /// `%.<places>f`, rounded half up.
-    static func fixed(_ value: Double, places: Int) -> String {
-        var scale: Double = 1
-        for _ in 0..<places { scale *= 10 }
-        let scaled = (value * scale).rounded()
-        let negative = scaled < 0
-        let whole = UInt64(abs(scaled))
-        let intPart = whole / UInt64(scale)
-        var frac = String(whole % UInt64(scale))
-        while frac.count < places { frac = "0" + frac }
-        return (negative ? "-" : "") + "\(intPart)" + (places > 0 ? "." + frac : "")
-    }
-
-    /// The words of `state` in `--json`.
-    static func stateName(_ info: DomainInfo) -> String {
-        if info.dying { return "dying" }
-        if info.crashed || (info.shutdown && info.shutdownReason == .crash) { return "crashed" }
-        if info.shutdown { return "shutdown" }
-        if info.paused { return "paused" }
-        if info.running { return "running" }
-        return "blocked"
     }
 }

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import CEpoll
 import Synchronization
+import Toolstack
 import XenStoreClient
 import XenStoreProtocol
 
@@ -34,6 +35,8 @@ public final class SimGuestHost {
     let sim: SimulatedHypervisor
     let paths: HostPaths
     let control: XenStoreAccess
+    /// Where each guest's console output goes.
+    let consoles: ConsoleLog
     var guests: [UInt32: Guest] = [:]
     /// Guests whose connection was used in this turn of the loop.
     var used: Set<UInt32> = []
@@ -75,6 +78,7 @@ public final class SimGuestHost {
         self.toolstack = toolstack
         self.sim = sim
         self.paths = paths
+        self.consoles = ConsoleLog(stateDir: toolstack.stateDir)
         self.control = try XenStoreAccess(socketPath: socket)
     }
 
@@ -347,19 +351,18 @@ public final class SimGuestHost {
     // MARK: the guest script and the console
 
     func appendConsole(_ domid: UInt32, _ text: String) {
-        try? FileIO.makeDirectories(toolstack.consoleDir)
-        FileIO.append(toolstack.consoleLog(domid), text)
+        consoles.append(domid, text)
     }
 
     /// Runs the guest's script with `XENSTORED_PATH` set to its socket,
     /// its output going to the guest's console log.
     func spawnScript(_ script: String, domid: UInt32) -> pid_t {
-        try? FileIO.makeDirectories(toolstack.consoleDir)
+        try? FileIO.makeDirectories(consoles.directory)
         do {
             return try BackgroundProcess.spawn(
                 executable: "/bin/sh", arguments: ["-c", script],
                 environment: ["XENSTORED_PATH": paths.domainSocket(domid), "SWXL_DOMID": "\(domid)", "SWXL_FAULT": nil],
-                output: .append(toolstack.consoleLog(domid)))
+                output: .append(consoles.path(domid)))
         } catch {
             appendConsole(domid, "swxl: cannot run sim_guest_script \(script)\n")
             return 0
