@@ -12,17 +12,23 @@ let package = Package(
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
     targets: [
+        // The GNU parts of <spawn.h> that Glibc's module leaves out.
+        .target(name: "CSwxlSystem"),
+        // What several targets do with the OS: spawning, files and lock
+        // files, errno and EINTR, clocks, Unix socket addresses, the
+        // process's environment and path, and swxl's state-dir layout.
+        .target(name: "SwxlSystem", dependencies: ["CSwxlSystem"]),
         // The xenstore wire format and its rules: pure, no I/O.
         .target(name: "XenStoreProtocol"),
         // A small blocking client over a Unix socket (or the xenbus device).
-        .target(name: "XenStoreClient", dependencies: ["XenStoreProtocol"]),
+        .target(name: "XenStoreClient", dependencies: ["XenStoreProtocol", "SwxlSystem"]),
         // SQLite from the system (libsqlite3-dev), for the daemon's durable store.
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         // <sys/epoll.h>, which Glibc's module lacks (no library to link).
         .systemLibrary(name: "CEpoll"),
         // swxl's own xenstored.
         .target(name: "XenStoreServer", dependencies: [
-            "XenStoreProtocol", "CSQLite", "CEpoll",
+            "XenStoreProtocol", "SwxlSystem", "CSQLite", "CEpoll",
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: [
             // The daemon's hot path mutates class properties (the tree, the
@@ -49,37 +55,38 @@ let package = Package(
         // Domain lifecycle over any Hypervisor and xenstore; the real-Xen
         // hypervisor (CXen) lives here too.
         .target(name: "Toolstack", dependencies: [
-            "DomainConfig", "XenStoreClient", "XenStoreProtocol", "CXen", "CSQLite",
+            "DomainConfig", "XenStoreClient", "XenStoreProtocol", "SwxlSystem", "CXen", "CSQLite",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // The embedded host: the simulated hypervisor, the simulated guests'
         // host (its epoll loop), guests' console logs, and the factory that
         // opens either host's toolstack.
         .target(name: "EmbeddedHost", dependencies: [
-            "Toolstack", "DomainConfig", "XenStoreClient", "XenStoreProtocol", "CEpoll",
+            "Toolstack", "DomainConfig", "XenStoreClient", "XenStoreProtocol", "SwxlSystem", "CEpoll",
         ]),
         // The command line.
         .executableTarget(name: "swxl", dependencies: [
-            "XenStoreProtocol", "XenStoreClient", "XenStoreServer", "DomainConfig", "Toolstack", "EmbeddedHost",
+            "XenStoreProtocol", "XenStoreClient", "XenStoreServer", "DomainConfig", "Toolstack", "EmbeddedHost", "SwxlSystem",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
 
         // Benchmarks (release builds): `swift run -c release swxl-bench --help`.
         .executableTarget(name: "swxl-bench", dependencies: [
-            "XenStoreProtocol", "XenStoreClient", "XenStoreServer", "DomainConfig", "Toolstack", "EmbeddedHost",
+            "XenStoreProtocol", "XenStoreClient", "XenStoreServer", "DomainConfig", "Toolstack", "EmbeddedHost", "SwxlSystem",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        .testTarget(name: "SwxlSystemTests", dependencies: ["SwxlSystem"]),
         .testTarget(name: "XenStoreProtocolTests", dependencies: ["XenStoreProtocol"]),
-        .testTarget(name: "XenStoreServerTests", dependencies: ["XenStoreServer", "XenStoreProtocol", "CSQLite"]),
+        .testTarget(name: "XenStoreServerTests", dependencies: ["XenStoreServer", "XenStoreProtocol", "SwxlSystem", "CSQLite"]),
         .testTarget(name: "XenStoreClientTests", dependencies: ["XenStoreClient", "XenStoreServer", "XenStoreProtocol"]),
         .testTarget(name: "DomainConfigTests", dependencies: [
             "DomainConfig",
             .product(name: "PropertyBased", package: "swift-property-based"),
         ]),
-        .testTarget(name: "ToolstackTests", dependencies: ["Toolstack", "DomainConfig", "XenStoreClient", "XenStoreServer"]),
-        .testTarget(name: "EmbeddedHostTests", dependencies: ["EmbeddedHost", "Toolstack", "XenStoreClient", "XenStoreServer", "XenStoreProtocol"]),
+        .testTarget(name: "ToolstackTests", dependencies: ["Toolstack", "DomainConfig", "XenStoreClient", "XenStoreServer", "SwxlSystem"]),
+        .testTarget(name: "EmbeddedHostTests", dependencies: ["EmbeddedHost", "Toolstack", "XenStoreClient", "XenStoreServer", "XenStoreProtocol", "SwxlSystem"]),
         // Xen's own C tools (xenstore-*, test-xenstore, libxlutil) against our code.
         .testTarget(name: "InteropTests", dependencies: ["XenStoreProtocol", "DomainConfig"]),
         // The built `swxl` run as a user runs it.

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CEpoll
+import SwxlSystem
 import Synchronization
 import Toolstack
 import XenStoreClient
@@ -67,11 +68,7 @@ public final class SimGuestHost {
 
     /// Whether a guest host runs for this state dir.
     public static func isRunning(stateDir: String) -> Bool {
-        let fd = open(lockPath(stateDir: stateDir), O_RDWR | O_CLOEXEC)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        if flock(fd, LOCK_EX | LOCK_NB) == 0 { return false }
-        return true
+        LockFile.isHeld(lockPath(stateDir: stateDir))
     }
 
     public init(toolstack: Toolstack, sim: SimulatedHypervisor, paths: HostPaths, socket: String) throws(StoreError) {
@@ -85,18 +82,11 @@ public final class SimGuestHost {
     /// Serves until idle. Returns false if another guest host already runs.
     public func run() throws(StoreError) -> Bool {
         try? FileIO.makeDirectories(paths.stateDir + "/toolstack")
-        let lockFD = open(Self.lockPath(stateDir: paths.stateDir), O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard lockFD >= 0, flock(lockFD, LOCK_EX | LOCK_NB) == 0 else { return false }
-        defer { close(lockFD) }
+        guard let lock = try? LockFile.tryAcquire(Self.lockPath(stateDir: paths.stateDir)) else { return false }
+        defer { lock.release() }
         // The lock file names the running guest host's pid.
-        ftruncate(lockFD, 0)
-        var pidText = Array("\(getpid())\n".utf8)
-        _ = pidText.withUnsafeMutableBytes { pwrite(lockFD, $0.baseAddress, $0.count, 0) }
-        var limit = rlimit()
-        if getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0 && limit.rlim_cur < limit.rlim_max {
-            limit.rlim_cur = limit.rlim_max
-            setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
-        }
+        try? lock.recordPid()
+        CurrentProcess.raiseDescriptorLimit()
         signal(SIGPIPE, SIG_IGN)
         for sig in [SIGTERM, SIGINT, SIGHUP] {
             signal(sig) { _ in guestHostStopRequested.store(true, ordering: .relaxed) }
@@ -114,11 +104,11 @@ public final class SimGuestHost {
         guard epfd >= 0 else { throw StoreError("epoll_create1", error: nil, message: String(cString: strerror(errno))) }
         defer { close(epfd) }
         watchReadable(control.client.fileDescriptor, key: Self.controlKey)
-        idleSince = nowNanoseconds()
+        idleSince = SystemClock.realtimeNanoseconds()
         var lastSync: UInt64 = 0
         var events = [epoll_event](repeating: epoll_event(), count: 64)
         while !guestHostStopRequested.load(ordering: .relaxed) {
-            let now = nowNanoseconds()
+            let now = SystemClock.realtimeNanoseconds()
             if now - lastSync > 500_000_000 {
                 sync()
                 lastSync = now

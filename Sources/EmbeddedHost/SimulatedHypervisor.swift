@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SwxlSystem
 import Toolstack
 
 /// The embedded host's hypervisor: a domain table in `<state>/hypervisor`
@@ -187,7 +188,7 @@ public final class SimulatedHypervisor: Hypervisor {
                     return
                 }
                 let host = Host(cpus: hostSpec.cpus, memoryKiB: hostSpec.memoryKiB, dom0MemoryKiB: hostSpec.dom0MemoryKiB,
-                                nextDomid: 1, usedKiB: 0, bootNs: nowNanoseconds())
+                                nextDomid: 1, usedKiB: 0, bootNs: SystemClock.realtimeNanoseconds())
                 try db.query("INSERT INTO host(id, \(Host.columns)) VALUES(1, ?, ?, ?, ?, ?, ?)", host.values)
                 let (major, minor, extra) = Self.versionNumbers
                 FileIO.append(consolePath, """
@@ -215,7 +216,7 @@ public final class SimulatedHypervisor: Hypervisor {
         guard let cpus = number(kv, "cpus"), let memory = number(kv, "memory_kib") else { return nil }
         let host = Host(cpus: UInt32(truncatingIfNeeded: cpus), memoryKiB: memory, dom0MemoryKiB: number(kv, "dom0_kib") ?? 0,
                         nextDomid: UInt32(truncatingIfNeeded: number(kv, "next_domid") ?? 1),
-                        usedKiB: number(kv, "used_kib") ?? 0, bootNs: number(kv, "boot_ns") ?? nowNanoseconds())
+                        usedKiB: number(kv, "used_kib") ?? 0, bootNs: number(kv, "boot_ns") ?? SystemClock.realtimeNanoseconds())
         var domains: [Record] = []
         for name in FileIO.list(dir + "/domains") {
             guard let text = FileIO.read(dir + "/domains/" + name) else { continue }
@@ -399,7 +400,7 @@ public final class SimulatedHypervisor: Hypervisor {
             guard r.state == "running" || r.state == "paused" else {
                 throw HypervisorError("pause", errno: EINVAL, "domain \(domid) is not running: Invalid argument")
             }
-            r.stopClock(now: nowNanoseconds())
+            r.stopClock(now: SystemClock.realtimeNanoseconds())
             r.state = "paused"
         }
     }
@@ -412,7 +413,7 @@ public final class SimulatedHypervisor: Hypervisor {
             }
             if r.state == "paused" {
                 r.state = "running"
-                r.sinceNs = nowNanoseconds()
+                r.sinceNs = SystemClock.realtimeNanoseconds()
             }
         }
     }
@@ -420,7 +421,7 @@ public final class SimulatedHypervisor: Hypervisor {
     public func shutdown(domid: UInt32, reason: ShutdownReason) throws(HypervisorError) {
         try modify(domid, "shutdown") { (r: inout Record, _: inout Host) throws(HypervisorError) in
             guard r.state != "shutdown" && r.state != "crashed" else { return }
-            r.stopClock(now: nowNanoseconds())
+            r.stopClock(now: SystemClock.realtimeNanoseconds())
             r.state = reason == .crash ? "crashed" : "shutdown"
             r.reason = reason
         }
@@ -437,11 +438,11 @@ public final class SimulatedHypervisor: Hypervisor {
 
     public func domainInfo(domid: UInt32) throws(HypervisorError) -> DomainInfo? {
         if domid == 0 { return try dom0Info() }
-        return try load(domid).map { info($0, now: nowNanoseconds()) }
+        return try load(domid).map { info($0, now: SystemClock.realtimeNanoseconds()) }
     }
 
     public func listDomains() throws(HypervisorError) -> [DomainInfo] {
-        let now = nowNanoseconds()
+        let now = SystemClock.realtimeNanoseconds()
         let rows = try sql("list domains", "SELECT \(Record.columns) FROM domain ORDER BY domid")
         var out = [try dom0Info()]
         out.reserveCapacity(rows.count + 1)
@@ -485,7 +486,7 @@ public final class SimulatedHypervisor: Hypervisor {
     /// The guest brought vcpus on or off line.
     public func setOnlineVCPUs(domid: UInt32, count: UInt32) throws(HypervisorError) {
         try modify(domid, "set vcpus") { (r: inout Record, _: inout Host) throws(HypervisorError) in
-            let now = nowNanoseconds()
+            let now = SystemClock.realtimeNanoseconds()
             r.stopClock(now: now)
             if r.state == "running" { r.sinceNs = now }
             r.onlineVCPUs = max(1, min(count, r.maxVCPUs))
@@ -497,7 +498,7 @@ public final class SimulatedHypervisor: Hypervisor {
 
     private func dom0Info() throws(HypervisorError) -> DomainInfo {
         let host = try loadHost("domain info")
-        let now = nowNanoseconds()
+        let now = SystemClock.realtimeNanoseconds()
         let cpu = now > host.bootNs ? (now - host.bootNs) / 50 : 0
         return DomainInfo(domid: 0, uuid: [UInt8](repeating: 0, count: 16), running: true,
                           currentMemoryKiB: host.dom0MemoryKiB, maxMemoryKiB: host.dom0MemoryKiB,

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SwxlSystem
 import Toolstack
 import XenStoreClient
 import XenStoreProtocol

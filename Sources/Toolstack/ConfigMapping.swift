@@ -1,4 +1,5 @@
 import DomainConfig
+import SwxlSystem
 
 /// The config key naming a program to run as the simulated guest.
 public let simGuestScriptKey = "sim_guest_script"

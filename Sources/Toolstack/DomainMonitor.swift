@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SwxlSystem
 import Synchronization
 import XenStoreClient
 import XenStoreProtocol
@@ -40,10 +41,7 @@ public final class DomainMonitor {
 
     /// Whether a monitor runs for this state dir.
     public static func isRunning(stateDir: String) -> Bool {
-        let fd = open(lockPath(stateDir: stateDir), O_RDWR | O_CLOEXEC)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        return flock(fd, LOCK_EX | LOCK_NB) != 0
+        LockFile.isHeld(lockPath(stateDir: stateDir))
     }
 
     /// Starts `argv` (the monitor command) in the background unless a monitor runs.
@@ -84,19 +82,13 @@ public final class DomainMonitor {
     /// another monitor already runs for the state dir.
     public func run(waitForEvent: (Int32) throws -> Bool) rethrows -> Bool {
         try? FileIO.makeDirectories(toolstack.stateDir + "/toolstack")
-        let lockFD = open(Self.lockPath(stateDir: toolstack.stateDir), O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard lockFD >= 0, flock(lockFD, LOCK_EX | LOCK_NB) == 0 else {
-            if lockFD >= 0 { close(lockFD) }
-            return false
-        }
-        defer { close(lockFD) }
-        ftruncate(lockFD, 0)
-        var pidText = Array("\(getpid())\n".utf8)
-        _ = pidText.withUnsafeMutableBytes { pwrite(lockFD, $0.baseAddress, $0.count, 0) }
-        var idleSince = Self.nowNanoseconds()
+        guard let lock = try? LockFile.tryAcquire(Self.lockPath(stateDir: toolstack.stateDir)) else { return false }
+        defer { lock.release() }
+        try? lock.recordPid()
+        var idleSince = SystemClock.monotonicNanoseconds()
         while !monitorStopRequested.load(ordering: .relaxed) {
             sweep()
-            let now = Self.nowNanoseconds()
+            let now = SystemClock.monotonicNanoseconds()
             if toolstack.hasRecordedDomains {
                 idleSince = now
             } else if now - idleSince >= idleExitSeconds * 1_000_000_000 {
@@ -112,12 +104,6 @@ public final class DomainMonitor {
         for sig in [SIGTERM, SIGINT, SIGHUP] {
             signal(sig) { _ in monitorStopRequested.store(true, ordering: .relaxed) }
         }
-    }
-
-    private static func nowNanoseconds() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
     }
 }
 

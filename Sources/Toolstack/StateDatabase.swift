@@ -1,4 +1,5 @@
 import CSQLite
+import SwxlSystem
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SwxlSystem
 import XenStoreProtocol
 
 /// A domain as `swxl list` shows it.
@@ -96,7 +97,7 @@ public final class Toolstack {
             onStep?(.build)
 
             // 5. The xenstore layout.
-            let nodes = StoreLayout.nodes(domid: domid, plan: plan, build: built, startTimeNs: nowNanoseconds())
+            let nodes = StoreLayout.nodes(domid: domid, plan: plan, build: built, startTimeNs: SystemClock.realtimeNanoseconds())
             undo.append { [self] in try? removeStoreNodes(domid: domid, plan: plan) }
             do {
                 try store.commit(removals: StoreLayout.roots(domid: domid, uuid: plan.uuid), writes: nodes)
@@ -225,8 +226,8 @@ public final class Toolstack {
 
     /// Waits until the domain has shut down or is gone; false on timeout.
     public func waitForShutdown(domid: UInt32, timeoutSeconds: Double) -> Bool {
-        let deadline = nowNanoseconds() + UInt64(timeoutSeconds * 1e9)
-        while nowNanoseconds() < deadline {
+        let deadline = SystemClock.realtimeNanoseconds() + UInt64(timeoutSeconds * 1e9)
+        while SystemClock.realtimeNanoseconds() < deadline {
             guard let info = (try? hypervisor.domainInfo(domid: domid)) ?? nil else { return true }
             if info.shutdown || info.dying { return true }
             usleep(10_000)

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SwxlSystem
 
 /// What the toolstack keeps of its own, in `<state>/toolstack/toolstack.db`
 /// (SQLite, see ``StateDatabase``), on real Xen and on the embedded host:

@@ -1,3 +1,5 @@
+import SwxlSystem
+
 extension Toolstack {
     /// How long `domid` has been up at `now` (seconds since the epoch), in
     /// whole seconds: Domain-0 as long as this machine, another domain

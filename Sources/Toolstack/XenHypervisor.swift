@@ -1,6 +1,7 @@
 import CXen
 import Glibc
 import Logging
+import SwxlSystem
 
 /// The `Hypervisor` protocol on real Xen, through the CXen bridge over
 /// libxenctrl and libxenguest. Needs `/dev/xen/privcmd`, i.e. a dom0 (root).
@@ -15,7 +16,7 @@ public final class XenHypervisor: Hypervisor {
     /// Opens the hypervisor interface; fails when this is not a Xen dom0
     /// or we may not use it. `kernelCache` keeps unpacked kernels so that
     /// a create does not inflate the same kernel again (see docs/real-xen.md).
-    public init(kernelCache: String? = XenKernelCache.defaultDirectory(environment: processEnvironment())) throws(HypervisorError) {
+    public init(kernelCache: String? = XenKernelCache.defaultDirectory(environment: CurrentProcess.environment())) throws(HypervisorError) {
         self.kernelCache = kernelCache
         var h: OpaquePointer?
         let rc = cxen_open(&h, xenLogMessage)

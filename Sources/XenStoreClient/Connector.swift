@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import SwxlSystem
 import XenStoreProtocol
 
 /// Finds the xenstore daemon the way libxenstore does, and on a host
@@ -30,7 +31,7 @@ public struct XenStoreConnector: Sendable {
     /// The xenbus devices to try, in order.
     public var xenbusDevices = [HostPaths.xenbusDevice, "/proc/xen/xenbus"]
     /// Where the kernel says whether this is a Xen dom0.
-    public var capabilitiesFile = "/proc/xen/capabilities"
+    public var capabilitiesFile = XenCapabilities.file
     /// The command (argv, first element a path) that starts the embedded
     /// daemon in the background; nil never starts one. It must detach or
     /// keep running; the connector waits until the socket answers.
@@ -56,12 +57,6 @@ public struct XenStoreConnector: Sendable {
         return XenStoreConnector(environment: env, uid: getuid(), daemonCommand: daemonCommand)
     }
 
-    /// Whether `capabilities` (the text of `/proc/xen/capabilities`) marks a Xen dom0.
-    public static func isControlDomain(capabilities: String?) -> Bool {
-        guard let capabilities else { return false }
-        return capabilities.split(whereSeparator: { $0 == "\n" || $0 == " " || $0 == "," }).contains("control_d")
-    }
-
     /// Connects to the daemon, starting the embedded one if it is needed.
     public func connect() throws(XenStoreError) -> XenStoreClient {
         if let path = environment["XENSTORED_PATH"], !path.isEmpty {
@@ -73,7 +68,7 @@ public struct XenStoreConnector: Sendable {
         for device in xenbusDevices where Transport.isSocket(device) == false {
             if let client = try? XenStoreClient.open(path: device) { return client }
         }
-        if Self.isControlDomain(capabilities: Self.readSmallFile(capabilitiesFile)) {
+        if XenCapabilities.isControlDomain(file: capabilitiesFile) {
             throw .daemonUnavailable("no xenstored answers at \(systemSocket) on this Xen dom0")
         }
         return try connectEmbedded()
@@ -86,21 +81,20 @@ public struct XenStoreConnector: Sendable {
         guard let command = daemonCommand else {
             throw .daemonUnavailable("no xenstored answers at \(socket)")
         }
-        try Self.makeDirectories(paths.xenstoredDir)
         // One starter at a time: whoever gets the lock second finds the
         // daemon already answering.
-        let lockPath = paths.xenstoredDir + "/autostart.lock"
-        let lock = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard lock >= 0 else { throw .system("open \(lockPath)", errno) }
-        defer { Glibc.close(lock) }
-        while flock(lock, LOCK_EX) != 0 {
-            guard errno == EINTR else { throw .system("flock \(lockPath)", errno) }
+        let lock: LockFile
+        do throws(SystemError) {
+            try FileIO.makeDirectories(paths.xenstoredDir)
+            lock = try LockFile.acquire(paths.xenstoredDir + "/autostart.lock")
+        } catch {
+            throw .system(error.what, error.errno)
         }
-        defer { flock(lock, LOCK_UN) }
+        defer { lock.release() }
         if let client = try? XenStoreClient(socketPath: socket) { return client }
 
         var child = try Self.spawn(command, environment: ["SWXL_STATE_DIR": paths.stateDir])
-        let deadline = Transport.nowNanoseconds() + XenStoreClient.nanoseconds(startTimeout)
+        let deadline = Int64(SystemClock.monotonicNanoseconds()) + XenStoreClient.nanoseconds(startTimeout)
         var pause: UInt32 = 1000
         while true {
             if let client = try? XenStoreClient(socketPath: socket) { return client }
@@ -117,7 +111,7 @@ public struct XenStoreConnector: Sendable {
                     }
                 }
             }
-            if Transport.nowNanoseconds() > deadline {
+            if Int64(SystemClock.monotonicNanoseconds()) > deadline {
                 throw .daemonUnavailable("the embedded xenstored did not answer at \(socket) within \(startTimeout)")
             }
             usleep(pause)
@@ -129,32 +123,11 @@ public struct XenStoreConnector: Sendable {
     /// the environment. Returns the child's pid.
     static func spawn(_ argv: [String], environment extra: [String: String]) throws(XenStoreError) -> pid_t {
         guard let program = argv.first else { throw .daemonUnavailable("empty daemon command") }
-        return try BackgroundProcess.spawn(executable: program, arguments: Array(argv.dropFirst()),
-                                           environment: extra.mapValues { Optional($0) })
-    }
-
-    static func makeDirectories(_ path: String) throws(XenStoreError) {
-        var prefix = ""
-        for component in path.split(separator: "/", omittingEmptySubsequences: true) {
-            prefix += "/" + component
-            if mkdir(prefix, 0o755) != 0 && errno != EEXIST {
-                throw .system("mkdir \(prefix)", errno)
-            }
+        do throws(SystemError) {
+            return try BackgroundProcess.spawn(executable: program, arguments: Array(argv.dropFirst()),
+                                               environment: extra.mapValues { Optional($0) })
+        } catch {
+            throw .system(error.what, error.errno)
         }
-    }
-
-    static func readSmallFile(_ path: String) -> String? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { Glibc.close(fd) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 1024)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { break }
-            bytes.append(contentsOf: buffer[..<n])
-        }
-        return String(decoding: bytes, as: UTF8.self)
     }
 }

@@ -3,46 +3,25 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import SwxlSystem
 
 /// Thin wrappers over the C calls the client needs. All retry on EINTR.
 enum Transport {
     /// Connects a Unix stream socket to `path`.
     static func connectSocket(_ path: String) throws(XenStoreError) -> Int32 {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw .system("socket", errno) }
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        let capacity = MemoryLayout.size(ofValue: addr.sun_path)
-        guard bytes.count < capacity else {
-            close(fd)
-            throw .system("connect \(path)", ENAMETOOLONG)
-        }
-        withUnsafeMutableBytes(of: &addr.sun_path) { buf in
-            buf.copyBytes(from: bytes)
-            buf[bytes.count] = 0
-        }
-        while true {
-            let rc = withUnsafePointer(to: &addr) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-                }
-            }
-            if rc == 0 { return fd }
-            let err = errno
-            if err == EINTR { continue }
-            close(fd)
-            throw .system("connect \(path)", err)
+        do throws(SystemError) {
+            return try UnixSocket.connect(path)
+        } catch {
+            throw .system(error.what, error.errno)
         }
     }
 
     /// Opens a character device (the xenbus device) read-write.
     static func openDevice(_ path: String) throws(XenStoreError) -> Int32 {
-        while true {
-            let fd = open(path, O_RDWR | O_CLOEXEC)
-            if fd >= 0 { return fd }
-            let err = errno
-            if err != EINTR { throw .system("open \(path)", err) }
+        do throws(SystemError) {
+            return try FileIO.open(path, O_RDWR)
+        } catch {
+            throw .system(error.what, error.errno)
         }
     }
 
@@ -92,12 +71,5 @@ enum Transport {
             let err = errno
             if err != EINTR { throw .system("poll", err) }
         }
-    }
-
-    /// Monotonic clock in nanoseconds.
-    static func nowNanoseconds() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
     }
 }

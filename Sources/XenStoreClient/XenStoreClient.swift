@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import SwxlSystem
 import Synchronization
 import XenStoreProtocol
 
@@ -188,7 +189,7 @@ public final class XenStoreClient: XenStoreOperations, Sendable {
                 var wait: Int32 = -1
                 if let deadline {
                     // Past the deadline, still take what is already readable.
-                    let left = deadline - Transport.nowNanoseconds()
+                    let left = deadline - Int64(SystemClock.monotonicNanoseconds())
                     wait = left <= 0 ? 0 : Int32(clamping: (left + 999_999) / 1_000_000)
                 }
                 guard try Transport.waitReadable(fd, milliseconds: wait) else { return nil }
@@ -285,7 +286,7 @@ public final class XenStoreClient: XenStoreOperations, Sendable {
     /// The next watch event: waits at most `timeout` (forever if nil),
     /// returns nil when it passes.
     public func nextWatchEvent(timeout: Duration? = nil) throws(XenStoreError) -> XenStoreWatchEvent? {
-        let deadline = timeout.map { Transport.nowNanoseconds() + Self.nanoseconds($0) }
+        let deadline = timeout.map { Int64(SystemClock.monotonicNanoseconds()) + Self.nanoseconds($0) }
         return try channel.withLock { ch in
             Result { () throws(XenStoreError) in try ch.nextEvent(deadline: deadline) }
         }.get()

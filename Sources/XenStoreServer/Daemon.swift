@@ -4,6 +4,7 @@ import Glibc
 import Musl
 #endif
 import Logging
+import SwxlSystem
 import XenStoreProtocol
 
 /// Where the daemon listens and keeps its data, and how it behaves.
@@ -42,10 +43,10 @@ public enum Daemon {
     public static func run(_ config: DaemonConfiguration, logger: Logger, ready: () -> Void = {}) throws(ServerError) {
         try makeDirectory(config.paths.xenstoredDir)
         try makeDirectory(XSPath.parent(of: config.socketPath))
-        let pidFD = try lockPidFile(config.paths.daemonPidFile)
+        let pidLock = try lockPidFile(config.paths.daemonPidFile)
         defer {
             unlink(config.paths.daemonPidFile)
-            close(pidFD)
+            pidLock.release()
         }
 
         let storage: Storage?
@@ -89,11 +90,7 @@ public enum Daemon {
         }
 
         // Every connection is a descriptor: allow as many as the hard limit does.
-        var limit = rlimit()
-        if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 && limit.rlim_cur < limit.rlim_max {
-            limit.rlim_cur = limit.rlim_max
-            _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
-        }
+        CurrentProcess.raiseDescriptorLimit()
 
         let server = try SocketServer(store: store, paths: config.paths, socketPath: config.socketPath,
                                       readOnlySocketPath: config.readOnlySocketPath, logger: logger)
@@ -118,52 +115,29 @@ public enum Daemon {
     /// to us, so a daemon that fails to start is reported with its reason;
     /// after that the daemon's stderr leads nowhere.
     public static func spawnDetached(executable: String, arguments: [String], config: DaemonConfiguration, timeoutSeconds: Double = 10) throws(ServerError) -> pid_t {
-        // The daemon outlives us: it must hold none of our caller's descriptors.
-        for fd in openDescriptors() where fd > 2 { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
-        var errorPipe: [Int32] = [-1, -1]
-        guard pipe(&errorPipe) == 0 else { throw ServerError("pipe: \(String(cString: strerror(errno)))") }
-        defer { close(errorPipe[0]) }
-        for fd in errorPipe { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
-        _ = fcntl(errorPipe[0], F_SETFL, O_NONBLOCK)
-
-        var attr = posix_spawnattr_t()
-        posix_spawnattr_init(&attr)
-        defer { posix_spawnattr_destroy(&attr) }
-        // No signal blocked or ignored: a caller's thread may block some
-        // (Dispatch's worker threads block nearly all), and a daemon that
-        // inherited that would never see SIGTERM.
-        var noSignals = sigset_t()
-        sigemptyset(&noSignals)
-        posix_spawnattr_setsigmask(&attr, &noSignals)
-        var allSignals = sigset_t()
-        sigfillset(&allSignals)
-        posix_spawnattr_setsigdefault(&attr, &allSignals)
-        posix_spawnattr_setflags(&attr, Self.spawnSetsid | Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, errorPipe[1], 2)
-
-        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-        defer { for p in argv { free(p) } }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, executable, &actions, &attr, argv, environ)
-        close(errorPipe[1])
-        guard rc == 0 else { throw ServerError("cannot start \(executable): \(String(cString: strerror(rc)))") }
+        // BackgroundProcess gives the daemon none of our descriptors (it
+        // outlives us) and no blocked or ignored signal (a daemon that
+        // inherited Dispatch's mask would never see SIGTERM).
+        let pid: pid_t
+        let errorPipe: Int32
+        do throws(SystemError) {
+            (pid, errorPipe) = try BackgroundProcess.spawnWithErrorPipe(executable: executable, arguments: arguments)
+        } catch {
+            throw ServerError("cannot start \(executable): \(String(cString: strerror(error.errno)))")
+        }
+        defer { close(errorPipe) }
 
         var errorText: [UInt8] = []
         func collectErrors() {
             var buffer = [UInt8](repeating: 0, count: 4096)
             while true {
-                let n = buffer.withUnsafeMutableBytes { read(errorPipe[0], $0.baseAddress, $0.count) }
+                let n = buffer.withUnsafeMutableBytes { read(errorPipe, $0.baseAddress, $0.count) }
                 guard n > 0 else { return }
                 errorText += buffer[0..<n]
             }
         }
-        let deadline = monotonicSeconds() + timeoutSeconds
-        while monotonicSeconds() < deadline {
+        let deadline = SystemClock.monotonicNanoseconds() + UInt64(timeoutSeconds * 1e9)
+        while SystemClock.monotonicNanoseconds() < deadline {
             collectErrors()
             var status: Int32 = 0
             if waitpid(pid, &status, WNOHANG) == pid {
@@ -171,89 +145,41 @@ public enum Daemon {
                 let reason = String(decoding: errorText, as: UTF8.self).trimmingTrailingNewline()
                 throw ServerError(reason.isEmpty ? "xenstored exited during start-up (status \(status >> 8))" : reason)
             }
-            if canConnect(config.socketPath) && readPid(config.paths.daemonPidFile) == pid { return pid }
+            if UnixSocket.canConnect(config.socketPath) && LockFile.readPid(config.paths.daemonPidFile) == pid { return pid }
             usleep(5000)
         }
         kill(pid, SIGTERM)
         throw ServerError("xenstored did not start listening on \(config.socketPath) within \(Int(timeoutSeconds)) s")
     }
 
-    /// The descriptors open in this process.
-    static func openDescriptors() -> [Int32] {
-        guard let dir = opendir("/proc/self/fd") else { return [] }
-        let own = dirfd(dir)
-        var fds: [Int32] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
-            if let fd = Int32(name), fd != own { fds.append(fd) }
-        }
-        closedir(dir)
-        return fds
-    }
-
-    /// glibc's `POSIX_SPAWN_SETSID` (not exported by the Glibc module): the child starts a new session.
-    private static let spawnSetsid: Int16 = 0x80
-
-    /// Whether something accepts connections on the Unix socket at `path`.
-    public static func canConnect(_ path: String) -> Bool {
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        guard path.utf8.count < MemoryLayout.size(ofValue: addr.sun_path) else { return false }
-        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
-            raw.copyBytes(from: path.utf8)
-            raw[path.utf8.count] = 0
-        }
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        return withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        } == 0
-    }
-
-    /// The pid recorded in a pid file, if any.
-    public static func readPid(_ path: String) -> pid_t? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: 32)
-        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        guard n > 0 else { return nil }
-        return pid_t(String(decoding: buffer[0..<n], as: UTF8.self).trimmingTrailingNewline())
-    }
-
-    private static func monotonicSeconds() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-    }
-
     /// `mkdir -p` with mode 0700 for what it creates.
     static func makeDirectory(_ path: String) throws(ServerError) {
-        var current = ""
-        for component in path.split(separator: "/", omittingEmptySubsequences: true) {
-            current += "/" + component
-            if mkdir(current, 0o700) != 0 && errno != EEXIST {
-                throw ServerError("cannot create \(current): \(String(cString: strerror(errno)))")
-            }
+        do throws(SystemError) {
+            try FileIO.makeDirectories(path, mode: 0o700)
+        } catch {
+            throw ServerError("cannot create \(error.path ?? path): \(String(cString: strerror(error.errno)))")
         }
     }
 
     /// Takes the daemon's lock (one daemon per state directory) and records our pid.
-    private static func lockPidFile(_ path: String) throws(ServerError) -> Int32 {
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw ServerError("cannot open \(path): \(String(cString: strerror(errno)))") }
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
-            close(fd)
-            let other = readPid(path).map { " (pid \($0))" } ?? ""
+    private static func lockPidFile(_ path: String) throws(ServerError) -> LockFile {
+        let acquired: LockFile?
+        do throws(SystemError) {
+            acquired = try LockFile.tryAcquire(path, mode: 0o644)
+        } catch {
+            throw ServerError("cannot open \(path): \(String(cString: strerror(error.errno)))")
+        }
+        guard let lock = acquired else {
+            let other = LockFile.readPid(path).map { " (pid \($0))" } ?? ""
             throw ServerError("another xenstored is already running for this state directory\(other)")
         }
-        let text = Array("\(getpid())\n".utf8)
-        guard ftruncate(fd, 0) == 0, text.withUnsafeBytes({ pwrite(fd, $0.baseAddress, $0.count, 0) }) == text.count else {
-            close(fd)
-            throw ServerError("cannot write \(path): \(String(cString: strerror(errno)))")
+        do throws(SystemError) {
+            try lock.recordPid()
+        } catch {
+            lock.release()
+            throw ServerError("cannot write \(path): \(String(cString: strerror(error.errno)))")
         }
-        return fd
+        return lock
     }
 }
 

@@ -5,6 +5,7 @@ import Musl
 #endif
 import CEpoll
 import Logging
+import SwxlSystem
 import XenStoreProtocol
 
 /// The daemon's I/O: Unix sockets served by one thread around `epoll`.
@@ -107,13 +108,13 @@ public final class SocketServer {
     public func run() {
         running = true
         var events = [epoll_event](repeating: epoll_event(), count: 256)
-        var lastWork = Self.monotonicNanoseconds()
+        var lastWork = SystemClock.monotonicNanoseconds()
         while running {
             // Right after work, poll without sleeping for a moment: a client
             // that sends its next request within that time finds the daemon
             // awake. On a virtual machine, waking an idle vCPU costs tens of
             // microseconds, more than a request itself.
-            let spinning = spinNanoseconds > 0 && Self.monotonicNanoseconds() &- lastWork < spinNanoseconds
+            let spinning = spinNanoseconds > 0 && SystemClock.monotonicNanoseconds() &- lastWork < spinNanoseconds
             // With a checkpoint due, wait only a little: 50 ms without a request is idle enough.
             let timeout: Int32 = spinning || !unfinished.isEmpty ? 0 : store.wantsCheckpoint ? 50 : -1
             // About to sleep: idle CPUs may halt again.
@@ -155,7 +156,7 @@ public final class SocketServer {
             } while store.hasUncommittedChanges || !held.isEmpty
             endRound()
             store.checkpoint(idle: false)
-            lastWork = Self.monotonicNanoseconds()
+            lastWork = SystemClock.monotonicNanoseconds()
         }
     }
 
@@ -165,12 +166,6 @@ public final class SocketServer {
     /// Held from the start of work until the daemon sleeps again, if busy
     /// polling is on (see ``CPULatencyRequest``); nil: never.
     public var cpuLatency: CPULatencyRequest?
-
-    private static func monotonicNanoseconds() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
-    }
 
     /// Closes every socket and removes the socket files this server made.
     public func shutdown() {
@@ -208,20 +203,13 @@ public final class SocketServer {
 
     /// A listening, non-blocking Unix stream socket at `path` (a stale file there is replaced), mode 0600.
     static func bindUnixSocket(_ path: String) throws(ServerError) -> Int32 {
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        let capacity = MemoryLayout.size(ofValue: addr.sun_path)
-        guard path.utf8.count < capacity else { throw ServerError("socket path too long (\(path.utf8.count) bytes, at most \(capacity - 1)): \(path)") }
-        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
-            raw.copyBytes(from: path.utf8)
-            raw[path.utf8.count] = 0
+        guard let address = UnixSocketAddress(path: path) else {
+            throw ServerError("socket path too long (\(path.utf8.count) bytes, at most \(UnixSocketAddress.maxPathLength)): \(path)")
         }
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw ServerError("socket: \(String(cString: strerror(errno)))") }
         unlink(path)
-        let bound = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
+        let bound = address.withSockaddr { bind(fd, $0, $1) }
         guard bound == 0, chmod(path, 0o600) == 0, Glibc.listen(fd, SOMAXCONN) == 0 else {
             let message = String(cString: strerror(errno))
             Glibc.close(fd)

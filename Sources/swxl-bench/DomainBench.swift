@@ -3,6 +3,7 @@ import EmbeddedHost
 #if canImport(Glibc)
 import Glibc
 #endif
+import SwxlSystem
 import Toolstack
 import XenStoreClient
 import XenStoreProtocol
@@ -144,9 +145,7 @@ enum Fmt2 {
 enum BenchSupport {
     /// Milliseconds on the monotonic clock.
     static func now() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) * 1000 + Double(ts.tv_nsec) / 1e6
+        Double(SystemClock.monotonicNanoseconds()) / 1e6
     }
 
     static func percentiles(_ values: [Double]) -> (p50: Double, p99: Double) {
@@ -157,9 +156,7 @@ enum BenchSupport {
     }
 
     static func executableDir() -> String {
-        var buffer = [CChar](repeating: 0, count: 4096)
-        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        let path = n > 0 ? String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : CommandLine.arguments[0]
+        let path = CurrentProcess.executablePath()
         return String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
     }
 

@@ -4,6 +4,7 @@ import Glibc
 import Musl
 #endif
 import ArgumentParser
+import SwxlSystem
 import Synchronization
 import XenStoreClient
 import XenStoreProtocol
@@ -176,11 +177,7 @@ struct StoreBench: ParsableCommand {
     }
 }
 
-private func now() -> Int64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
-}
+private func now() -> Int64 { Int64(SystemClock.monotonicNanoseconds()) }
 
 /// Plain POSIX threads: blocking clients must not sit on Swift's small
 /// cooperative pool.

@@ -4,6 +4,7 @@ import EmbeddedHost
 #if canImport(Glibc)
 import Glibc
 #endif
+import SwxlSystem
 import Toolstack
 import XenStoreProtocol
 
@@ -228,7 +229,7 @@ struct MemSetCommand: ParsableCommand {
     @Argument(help: "The domain (name or domid).") var domain: String
     @Argument(help: "The memory (MiB unless suffixed k, m, g).") var memory: String
     func run() throws {
-        guard let mib = DomainCLI.parseMemory(memory) else { throw ValidationError("invalid memory size '\(memory)'") }
+        guard let mib = MemorySize.parse(memory) else { throw ValidationError("invalid memory size '\(memory)'") }
         let t = try hostOptions.open(startWatcher: true).toolstack
         try DomainCLI.reporting { try t.setMemoryTarget(domid: try DomainCLI.resolve(t, domain), mib: mib) }
     }
@@ -241,7 +242,7 @@ struct MemMaxCommand: ParsableCommand {
     @Argument(help: "The domain (name or domid).") var domain: String
     @Argument(help: "The memory (MiB unless suffixed k, m, g).") var memory: String
     func run() throws {
-        guard let mib = DomainCLI.parseMemory(memory) else { throw ValidationError("invalid memory size '\(memory)'") }
+        guard let mib = MemorySize.parse(memory) else { throw ValidationError("invalid memory size '\(memory)'") }
         let t = try hostOptions.open().toolstack
         try DomainCLI.reporting { try t.setMemoryMax(domid: try DomainCLI.resolve(t, domain), mib: mib) }
     }
@@ -364,7 +365,7 @@ struct UptimeCommand: ParsableCommand {
         Terminal.out(text)
     }
 
-    private func nowSeconds() -> Int { var ts = timespec(); clock_gettime(CLOCK_REALTIME, &ts); return ts.tv_sec }
+    private func nowSeconds() -> Int { Int(SystemClock.realtimeNanoseconds() / 1_000_000_000) }
     private func clock() -> String {
         var now = time(nil)
         var tmv = tm()

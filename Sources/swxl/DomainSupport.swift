@@ -4,6 +4,7 @@ import EmbeddedHost
 #if canImport(Glibc)
 import Glibc
 #endif
+import SwxlSystem
 import Toolstack
 import XenStoreProtocol
 
@@ -24,7 +25,7 @@ struct HostOptions: ParsableArguments {
         let kind = try kind()
         let host: ToolstackHost
         do {
-            host = try ToolstackHost.open(kind: kind, environment: processEnvironment(), program: DomainCLI.executable(),
+            host = try ToolstackHost.open(kind: kind, environment: CurrentProcess.environment(), program: CurrentProcess.executablePath(),
                                           startDaemon: startDaemon)
         } catch {
             throw DomainCLI.fail(error)
@@ -36,14 +37,6 @@ struct HostOptions: ParsableArguments {
 
 /// Helpers shared by the domain commands.
 enum DomainCLI {
-    /// This program's own file.
-    static func executable() -> String {
-        var buffer = [CChar](repeating: 0, count: 4096)
-        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        if n > 0 { return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) }
-        return CommandLine.arguments[0]
-    }
-
     /// Runs `body`; a failure is printed as xl does and exits 1 (an
     /// `ExitCode` passes through as it is).
     static func reporting<R>(_ body: () throws -> R) throws -> R {
@@ -64,22 +57,6 @@ enum DomainCLI {
     /// The domid of a name or domid, or a clear error (exit 1).
     static func resolve(_ toolstack: Toolstack, _ identifier: String) throws -> UInt32 {
         do { return try toolstack.resolve(identifier) } catch { throw fail(error) }
-    }
-
-    /// `512`, `512m`, `2g`, `65536k` → MiB, as xl's mem-set reads sizes (default unit MiB).
-    static func parseMemory(_ text: String) -> UInt64? {
-        guard let last = text.last else { return nil }
-        let (digits, shiftKiB): (Substring, Int) = switch last {
-        case "k", "K": (text.dropLast(), 0)
-        case "m", "M": (text.dropLast(), 10)
-        case "g", "G": (text.dropLast(), 20)
-        case "t", "T": (text.dropLast(), 30)
-        case "b", "B": (text.dropLast(), -10)
-        default: (Substring(text), 10)
-        }
-        guard let n = UInt64(digits) else { return nil }
-        let kib = shiftKiB >= 0 ? n << UInt64(shiftKiB) : n >> 10
-        return kib >> 10
     }
 }
 

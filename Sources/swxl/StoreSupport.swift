@@ -4,6 +4,7 @@ import Glibc
 import Musl
 #endif
 import ArgumentParser
+import SwxlSystem
 import XenStoreClient
 
 /// An operation of a `swxl store` command failed: what to print, and why.
@@ -19,7 +20,7 @@ enum StoreCLI {
     /// swxl's own, started from this very binary when none answers.
     static func connect(_ command: String) throws -> XenStoreClient {
         do {
-            return try XenStoreConnector.current(daemonCommand: [selfExecutable(), "xenstored"]).connect()
+            return try XenStoreConnector.current(daemonCommand: [CurrentProcess.executablePath(), "xenstored"]).connect()
         } catch {
             throw fail(command, "xs_open: \(reason(error))")
         }
@@ -91,13 +92,5 @@ enum StoreCLI {
             bytes += buffer[..<n]
         }
         return String(decoding: bytes, as: UTF8.self)
-    }
-
-    /// This program's own path, to start `swxl xenstored` from.
-    static func selfExecutable() -> String {
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        guard n > 0 else { return CommandLine.arguments[0] }
-        return String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }

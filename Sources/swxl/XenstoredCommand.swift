@@ -1,5 +1,6 @@
 import ArgumentParser
 import Logging
+import SwxlSystem
 import XenStoreProtocol
 import XenStoreServer
 #if canImport(Glibc)
@@ -76,13 +77,7 @@ struct Xenstored: ParsableCommand {
     }
 
     func run() throws {
-        var environment: [String: String] = [:]
-        var entry = environ
-        while let p = entry.pointee {
-            let pair = String(cString: p)
-            if let eq = pair.firstIndex(of: "=") { environment[String(pair[..<eq])] = String(pair[pair.index(after: eq)...]) }
-            entry += 1
-        }
+        let environment = CurrentProcess.environment()
         let paths = stateDir.map { HostPaths(stateDir: $0) } ?? HostPaths(environment: environment, uid: getuid())
         var config = DaemonConfiguration(paths: paths, environment: environment)
         config.memoryOnly = memoryOnly
@@ -105,7 +100,7 @@ struct Xenstored: ParsableCommand {
             } else {
                 var arguments = Array(CommandLine.arguments.dropFirst())
                 arguments.append("--foreground")
-                _ = try Daemon.spawnDetached(executable: Self.executablePath(), arguments: arguments, config: config)
+                _ = try Daemon.spawnDetached(executable: CurrentProcess.executablePath(), arguments: arguments, config: config)
             }
         } catch {
             // A detached daemon that failed reports through us, already prefixed.
@@ -113,13 +108,5 @@ struct Xenstored: ParsableCommand {
             Terminal.err((text.hasPrefix("swxl xenstored: ") ? text : "swxl xenstored: " + text) + "\n")
             throw ExitCode(1)
         }
-    }
-
-    /// This program's own file, to start the detached copy.
-    static func executablePath() -> String {
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        guard n > 0 else { return CommandLine.arguments[0] }
-        return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import EmbeddedHost
+import SwxlSystem
 import Toolstack
 import XenStoreProtocol
 

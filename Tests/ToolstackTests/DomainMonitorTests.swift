@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Logging
+import SwxlSystem
 import Testing
 import XenStoreProtocol
 import XenStoreServer

@@ -118,12 +118,6 @@ import XenStoreProtocol
 }
 
 @Suite struct ConnectorTests {
-    @Test func controlDomainIsReadFromCapabilities() {
-        #expect(XenStoreConnector.isControlDomain(capabilities: "control_d\n"))
-        #expect(!XenStoreConnector.isControlDomain(capabilities: ""))
-        #expect(!XenStoreConnector.isControlDomain(capabilities: nil))
-    }
-
     func isolated(_ dir: String, command: [String]?) -> XenStoreConnector {
         var connector = XenStoreConnector(environment: ["SWXL_STATE_DIR": dir], uid: 1000, daemonCommand: command)
         connector.systemSocket = dir + "/no-system-socket"

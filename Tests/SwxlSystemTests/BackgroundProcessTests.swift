@@ -1,7 +1,8 @@
 import Foundation
 import Glibc
+import Synchronization
 import Testing
-import XenStoreClient
+import SwxlSystem
 
 /// What a child started by `BackgroundProcess` gets: its own session, no
 /// blocked or ignored signal, no descriptor of ours, the environment asked for.
@@ -79,8 +80,54 @@ import XenStoreClient
     }
 
     @Test func aProgramThatCannotStartIsAnError() {
-        #expect(throws: XenStoreError.system("posix_spawn /nonexistent/program", ENOENT)) {
+        #expect(throws: SystemError("posix_spawn /nonexistent/program", errno: ENOENT)) {
             try BackgroundProcess.spawn(executable: "/nonexistent/program")
+        }
+    }
+
+    /// The error pipe carries the child's stderr (not its stdout), and
+    /// reads end of file once the child exits: no other process holds
+    /// its write end. The child sees only 0, 1 and 2.
+    @Test func theErrorPipeCarriesStderrUntilTheChildExits() throws {
+        let (pid, errors) = try BackgroundProcess.spawnWithErrorPipe(
+            executable: "/bin/sh", arguments: ["-c", "echo out; exec 1>&2; ls /proc/$$/fd; true"])
+        defer { close(errors) }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        #expect(status == 0)
+        #expect(fcntl(errors, F_GETFD) & FD_CLOEXEC != 0)
+        #expect(fcntl(errors, F_GETFL) & O_NONBLOCK != 0)
+        var text: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 256)
+        var atEnd = false
+        while !atEnd {
+            let n = buffer.withUnsafeMutableBytes { read(errors, $0.baseAddress, $0.count) }
+            try #require(n >= 0, "the pipe would block: a write end is still open somewhere")
+            if n == 0 { atEnd = true } else { text += buffer[..<n] }
+        }
+        #expect(String(decoding: text, as: UTF8.self) == "0\n1\n2\n")
+    }
+
+    /// Descriptors that other threads open (without close-on-exec) while
+    /// we spawn never reach the child: it closes them itself.
+    @Test func descriptorsOpenedMeanwhileDoNotLeak() async throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let stop = Atomic(false)
+        let opener = Thread {
+            while !stop.load(ordering: .relaxed) {
+                let fd = open("/dev/null", O_RDONLY)
+                if fd >= 0 { close(fd) }
+            }
+        }
+        opener.start()
+        defer { stop.store(true, ordering: .relaxed) }
+        for round in 0..<20 {
+            let out = dir + "/fds\(round)"
+            let pid = try BackgroundProcess.spawn(executable: "/bin/sh", arguments: ["-c", "ls /proc/$$/fd; true"], output: .append(out))
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            #expect(try String(contentsOfFile: out, encoding: .utf8) == "0\n1\n2\n")
         }
     }
 }

@@ -1,0 +1,19 @@
+// What SwxlSystem needs from glibc that Swift's Glibc module leaves out
+// (it is built without _GNU_SOURCE).
+#ifndef CSWXLSYSTEM_H
+#define CSWXLSYSTEM_H
+
+#include <spawn.h>
+
+/// posix_spawn_file_actions_addclosefrom_np (glibc 2.34 and later): the
+/// child closes every descriptor from `from` up, after the earlier actions.
+int swxl_spawn_file_actions_addclosefrom(posix_spawn_file_actions_t *actions, int from);
+
+/// pipe2(fds, O_CLOEXEC): both ends close-on-exec from the start, so no
+/// exec elsewhere in the process can inherit them.
+int swxl_pipe_cloexec(int fds[2]);
+
+/// glibc's POSIX_SPAWN_SETSID: the child starts a new session.
+extern const short swxl_spawn_setsid;
+
+#endif

@@ -1,0 +1,16 @@
+// The GNU parts of <spawn.h> and <unistd.h>, seen from a file compiled with _GNU_SOURCE.
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <spawn.h>
+#include <unistd.h>
+#include "CSwxlSystem.h"
+
+int swxl_spawn_file_actions_addclosefrom(posix_spawn_file_actions_t *actions, int from) {
+    return posix_spawn_file_actions_addclosefrom_np(actions, from);
+}
+
+int swxl_pipe_cloexec(int fds[2]) {
+    return pipe2(fds, O_CLOEXEC);
+}
+
+const short swxl_spawn_setsid = POSIX_SPAWN_SETSID;
