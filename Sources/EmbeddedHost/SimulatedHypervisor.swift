@@ -451,7 +451,7 @@ public final class SimulatedHypervisor: Hypervisor {
     }
 
     /// The domids of the domains other than Domain-0.
-    public func domainIDs() -> [UInt32] {
+    func domainIDs() -> [UInt32] {
         ((try? sql("list domains", "SELECT domid FROM domain ORDER BY domid")) ?? []).compactMap { $0.first?.int.map { UInt32($0) } }
     }
 
@@ -477,14 +477,14 @@ public final class SimulatedHypervisor: Hypervisor {
     // MARK: simulated-guest hooks (for SimGuestHost; not part of the Hypervisor protocol)
 
     /// The guest's balloon driver reached `kib`.
-    public func setCurrentMemory(domid: UInt32, kib: UInt64) throws(HypervisorError) {
+    func setCurrentMemory(domid: UInt32, kib: UInt64) throws(HypervisorError) {
         try modify(domid, "set memory") { (r: inout Record, _: inout Host) throws(HypervisorError) in
             r.currentMemoryKiB = min(kib, r.maxMemoryKiB)
         }
     }
 
     /// The guest brought vcpus on or off line.
-    public func setOnlineVCPUs(domid: UInt32, count: UInt32) throws(HypervisorError) {
+    func setOnlineVCPUs(domid: UInt32, count: UInt32) throws(HypervisorError) {
         try modify(domid, "set vcpus") { (r: inout Record, _: inout Host) throws(HypervisorError) in
             let now = SystemClock.realtimeNanoseconds()
             r.stopClock(now: now)
@@ -494,7 +494,7 @@ public final class SimulatedHypervisor: Hypervisor {
     }
 
     /// Writes a line to the hypervisor's console ring.
-    public func log(_ line: String) { FileIO.append(consolePath, "(XEN) " + line + "\n") }
+    func log(_ line: String) { FileIO.append(consolePath, "(XEN) " + line + "\n") }
 
     private func dom0Info() throws(HypervisorError) -> DomainInfo {
         let host = try loadHost("domain info")
