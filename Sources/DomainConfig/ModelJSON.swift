@@ -159,12 +159,6 @@ private struct JSONModelReader {
         return i
     }
 
-    mutating func bool(_ o: JSONValue, _ key: String, _ path: String) -> Bool? {
-        guard let v = o[key] else { return nil }
-        guard case .bool(let b) = v else { fail(join(path, key), "must be true or false"); return nil }
-        return b
-    }
-
     mutating func strings(_ v: JSONValue?, _ path: String) -> [String] {
         guard let v else { return [] }
         guard case .array(let items) = v else { fail(path, "must be an array of strings"); return [] }
