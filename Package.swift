@@ -52,21 +52,28 @@ let package = Package(
                             "xencall", "xentoolcore", "xentoollog", "lzma", "z"]
                          .flatMap { ["-Xlinker", "-l:lib\($0).a"] }),
         ]),
-        // Domain lifecycle over a Hypervisor (real or simulated) and xenstore.
+        // Domain lifecycle over any Hypervisor and xenstore; the real-Xen
+        // hypervisor (CXen) lives here too.
         .target(name: "Toolstack", dependencies: [
-            "DomainConfig", "XenStoreClient", "XenStoreProtocol", "SwxlSystem", "CXen", "CSQLite", "CEpoll",
+            "DomainConfig", "XenStoreClient", "XenStoreProtocol", "SwxlSystem", "CXen", "CSQLite",
             .product(name: "Logging", package: "swift-log"),
+        ]),
+        // The embedded host: the simulated hypervisor, the simulated guests'
+        // host (its epoll loop), guests' console logs, and the factory that
+        // opens either host's toolstack.
+        .target(name: "EmbeddedHost", dependencies: [
+            "DomainConfig", "Toolstack", "XenStoreClient", "XenStoreProtocol", "SwxlSystem", "CEpoll",
         ]),
         // The command line.
         .executableTarget(name: "swxl", dependencies: [
-            "XenStoreProtocol", "XenStoreClient", "XenStoreServer", "DomainConfig", "Toolstack", "SwxlSystem",
+            "XenStoreProtocol", "XenStoreClient", "XenStoreServer", "DomainConfig", "Toolstack", "EmbeddedHost", "SwxlSystem",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
 
         // Benchmarks (release builds): `swift run -c release swxl-bench --help`.
         .executableTarget(name: "swxl-bench", dependencies: [
-            "XenStoreProtocol", "XenStoreClient", "XenStoreServer", "DomainConfig", "Toolstack", "SwxlSystem",
+            "XenStoreProtocol", "XenStoreClient", "XenStoreServer", "DomainConfig", "Toolstack", "EmbeddedHost", "SwxlSystem",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -79,6 +86,7 @@ let package = Package(
             .product(name: "PropertyBased", package: "swift-property-based"),
         ]),
         .testTarget(name: "ToolstackTests", dependencies: ["Toolstack", "DomainConfig", "XenStoreClient", "XenStoreServer", "SwxlSystem"]),
+        .testTarget(name: "EmbeddedHostTests", dependencies: ["EmbeddedHost", "DomainConfig", "Toolstack", "XenStoreProtocol", "SwxlSystem"]),
         // Xen's own C tools (xenstore-*, test-xenstore, libxlutil) against our code.
         .testTarget(name: "InteropTests", dependencies: ["XenStoreProtocol", "DomainConfig"]),
         // The built `swxl` run as a user runs it.

@@ -7,17 +7,17 @@ import Glibc
 /// A failed SQLite call, with SQLite's message.
 public struct DatabaseError: Error, Sendable, CustomStringConvertible {
     public var description: String
-    init(_ description: String) { self.description = description }
+    public init(_ description: String) { self.description = description }
 }
 
 /// One SQLite value, as bound to a statement or read from a row.
-enum SQLValue: Equatable {
+public enum SQLValue: Equatable {
     case int(Int64)
     case text(String)
     case null
 
-    var int: Int64? { if case .int(let v) = self { v } else { nil } }
-    var text: String? { if case .text(let v) = self { v } else { nil } }
+    public var int: Int64? { if case .int(let v) = self { v } else { nil } }
+    public var text: String? { if case .text(let v) = self { v } else { nil } }
 }
 
 /// A small SQLite database that several swxl processes use at once: the
@@ -39,14 +39,14 @@ enum SQLValue: Equatable {
 /// One connection, used by one thread at a time (as every swxl process and
 /// the guests' host do); processes and threads that run at once each open
 /// their own.
-final class StateDatabase {
+public final class StateDatabase {
     private var db: OpaquePointer?
     private var statements: [String: OpaquePointer] = [:]
-    let path: String
+    public let path: String
 
     /// Opens (creating if needed) the database at `path`. On first use
     /// `schema` runs in one transaction and `populate` may add first rows.
-    init(path: String, schema: String, populate: (StateDatabase) throws(DatabaseError) -> Void = { _ in }) throws(DatabaseError) {
+    public init(path: String, schema: String, populate: (StateDatabase) throws(DatabaseError) -> Void = { _ in }) throws(DatabaseError) {
         self.path = path
         guard sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nil) == SQLITE_OK else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
@@ -88,7 +88,7 @@ final class StateDatabase {
     /// Runs `body` as one write transaction: all of it or none of it. The
     /// lock is taken at the start, so what `body` reads stays true until
     /// the commit.
-    func write<T, E: Error>(_ fail: (DatabaseError) -> E, _ body: () throws(E) -> T) throws(E) -> T {
+    public func write<T, E: Error>(_ fail: (DatabaseError) -> E, _ body: () throws(E) -> T) throws(E) -> T {
         do { try exec("BEGIN IMMEDIATE") } catch { throw fail(error) }
         let result: T
         do {
@@ -104,18 +104,18 @@ final class StateDatabase {
         return result
     }
 
-    func write<T>(_ body: () throws(DatabaseError) -> T) throws(DatabaseError) -> T {
+    public func write<T>(_ body: () throws(DatabaseError) -> T) throws(DatabaseError) -> T {
         try write({ $0 }, body)
     }
 
     /// Runs one statement (prepared once per connection) and returns its rows.
     @discardableResult
-    func query(_ sql: String, _ arguments: SQLValue...) throws(DatabaseError) -> [[SQLValue]] {
+    public func query(_ sql: String, _ arguments: SQLValue...) throws(DatabaseError) -> [[SQLValue]] {
         try query(sql, arguments)
     }
 
     @discardableResult
-    func query(_ sql: String, _ arguments: [SQLValue]) throws(DatabaseError) -> [[SQLValue]] {
+    public func query(_ sql: String, _ arguments: [SQLValue]) throws(DatabaseError) -> [[SQLValue]] {
         let stmt = try statement(sql)
         defer {
             sqlite3_reset(stmt)

@@ -21,8 +21,10 @@ public struct DomainSummary: Sendable, Equatable {
 /// Besides the hypervisor and xenstore, the toolstack keeps its own state
 /// under `<state>/toolstack`:
 /// - `toolstack.db`: names, the resolved configs domains were created from,
-///   and the journal of creates in progress (see ``ToolstackState``);
-/// - `console/<domid>.log`: what the simulated guest wrote to its console.
+///   and the journal of creates in progress (see ``ToolstackState``).
+///
+/// What a host keeps per domain beyond that (the embedded host's console
+/// logs) it removes in ``onDomainForgotten``.
 public final class Toolstack {
     public let hypervisor: any Hypervisor
     public let store: any StoreAccess
@@ -30,6 +32,10 @@ public final class Toolstack {
     public var faults: FaultInjection
     /// Called as each create step completes (the benchmark times steps with it).
     public var onStep: ((CreateStep) -> Void)? = nil
+    /// Called when the toolstack has forgotten a domain (destroyed, a
+    /// create rolled back, an interrupted create undone), so that the host
+    /// removes what it keeps per domain: the embedded host its console log.
+    public var onDomainForgotten: ((UInt32) -> Void)? = nil
 
     public init(hypervisor: any Hypervisor, store: any StoreAccess, stateDir: String,
                 faults: FaultInjection = FaultInjection()) {
@@ -40,8 +46,6 @@ public final class Toolstack {
     }
 
     var toolstackDir: String { stateDir + "/toolstack" }
-    public var consoleDir: String { toolstackDir + "/console" }
-    public func consoleLog(_ domid: UInt32) -> String { consoleDir + "/\(domid).log" }
     /// Names, records and the create journal.
     lazy var state = ToolstackState(dir: toolstackDir)
 
@@ -86,12 +90,8 @@ public final class Toolstack {
                 try faults.check(.limits)
             onStep?(.limits)
                 built = try hypervisor.build(domid: domid, spec: BuildSpec(kernelPath: config.PV_kernel ?? "",
-                    ramdiskPath: config.PV_ramdisk, commandLine: config.PV_args ?? "", memoryKiB: config.memoryMiB << 10))
-                // A simulated kernel brings up its `vcpus` at boot (a real one
-                // reads cpu/<n>/availability).
-                if let sim = hypervisor as? SimulatedHypervisor {
-                    try sim.setOnlineVCPUs(domid: domid, count: UInt32(clamping: config.VCPUs_at_startup))
-                }
+                    ramdiskPath: config.PV_ramdisk, commandLine: config.PV_args ?? "", memoryKiB: config.memoryMiB << 10,
+                    onlineVCPUs: UInt32(clamping: config.VCPUs_at_startup)))
             } catch let e as HypervisorError {
                 throw ToolstackError.hypervisor(e)
             }
@@ -118,7 +118,7 @@ public final class Toolstack {
             // 7. Our record.
             undo.append { [self] in
                 try? state.forget(domid: domid, name: nil)
-                unlink(consoleLog(domid))
+                onDomainForgotten?(domid)
             }
             try state.record(config, domid: domid)
             try faults.check(.record)
@@ -176,7 +176,7 @@ public final class Toolstack {
             do { try hypervisor.destroy(domid: domid) } catch where error.errno != ESRCH { throw .hypervisor(error) } catch {}
         }
         try state.forget(domid: domid, name: config?.name_label)
-        unlink(consoleLog(domid))
+        onDomainForgotten?(domid)
     }
 
     // MARK: looking domains up
@@ -358,7 +358,7 @@ public final class Toolstack {
                 try? store.release(domid: domid)
                 try? hypervisor.destroy(domid: domid)
                 try? state.forget(domid: domid, name: nil)
-                unlink(consoleLog(domid))
+                onDomainForgotten?(domid)
             }
             state.abandon(create)
         }

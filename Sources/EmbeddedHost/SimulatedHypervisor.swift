@@ -3,6 +3,7 @@ import DomainConfig
 import Glibc
 #endif
 import SwxlSystem
+import Toolstack
 
 /// The embedded host's hypervisor: a domain table in `<state>/hypervisor`
 /// that outlives processes.
@@ -382,6 +383,8 @@ public final class SimulatedHypervisor: Hypervisor {
                 throw HypervisorError(op, errno: ENOMEM, "memory \(spec.memoryKiB) kB is more than maxmem \(r.maxMemoryKiB) kB: Out of memory")
             }
             r.currentMemoryKiB = spec.memoryKiB
+            // The simulated kernel brings up the vcpus it was told to at boot.
+            if let online = spec.onlineVCPUs { r.onlineVCPUs = max(1, min(online, r.maxVCPUs)) }
             r.built = true
             r.kernel = spec.kernelPath
             // Page frames in the simulated host: distinct per domain, as real MFNs are.
@@ -448,7 +451,7 @@ public final class SimulatedHypervisor: Hypervisor {
     }
 
     /// The domids of the domains other than Domain-0.
-    public func domainIDs() -> [UInt32] {
+    func domainIDs() -> [UInt32] {
         ((try? sql("list domains", "SELECT domid FROM domain ORDER BY domid")) ?? []).compactMap { $0.first?.int.map { UInt32($0) } }
     }
 
@@ -471,17 +474,17 @@ public final class SimulatedHypervisor: Hypervisor {
         return text
     }
 
-    // MARK: simulated-guest hooks (not part of the Hypervisor protocol)
+    // MARK: simulated-guest hooks (for SimGuestHost; not part of the Hypervisor protocol)
 
     /// The guest's balloon driver reached `kib`.
-    public func setCurrentMemory(domid: UInt32, kib: UInt64) throws(HypervisorError) {
+    func setCurrentMemory(domid: UInt32, kib: UInt64) throws(HypervisorError) {
         try modify(domid, "set memory") { (r: inout Record, _: inout Host) throws(HypervisorError) in
             r.currentMemoryKiB = min(kib, r.maxMemoryKiB)
         }
     }
 
     /// The guest brought vcpus on or off line.
-    public func setOnlineVCPUs(domid: UInt32, count: UInt32) throws(HypervisorError) {
+    func setOnlineVCPUs(domid: UInt32, count: UInt32) throws(HypervisorError) {
         try modify(domid, "set vcpus") { (r: inout Record, _: inout Host) throws(HypervisorError) in
             let now = SystemClock.realtimeNanoseconds()
             r.stopClock(now: now)
@@ -491,7 +494,7 @@ public final class SimulatedHypervisor: Hypervisor {
     }
 
     /// Writes a line to the hypervisor's console ring.
-    public func log(_ line: String) { FileIO.append(consolePath, "(XEN) " + line + "\n") }
+    func log(_ line: String) { FileIO.append(consolePath, "(XEN) " + line + "\n") }
 
     private func dom0Info() throws(HypervisorError) -> DomainInfo {
         let host = try loadHost("domain info")
@@ -509,14 +512,4 @@ public final class SimulatedHypervisor: Hypervisor {
                    currentMemoryKiB: r.currentMemoryKiB, maxMemoryKiB: r.maxMemoryKiB,
                    onlineVCPUs: r.onlineVCPUs, maxVCPUs: r.maxVCPUs, cpuTimeNs: r.cpuTime(now: now))
     }
-}
-
-/// `key=value` lines into a dictionary (the value may contain `=`).
-func parseKeyValues(_ text: String) -> [String: String] {
-    var out: [String: String] = [:]
-    for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
-        guard let eq = line.firstIndex(of: "=") else { continue }
-        out[String(line[..<eq])] = String(line[line.index(after: eq)...])
-    }
-    return out
 }
