@@ -24,11 +24,13 @@ let package = Package(
         .target(name: "XenStoreClient", dependencies: ["XenStoreProtocol", "SwxlSystem"]),
         // SQLite from the system (libsqlite3-dev), for the daemon's durable store.
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        // A thin SQLite connection shared by the daemon's store and the toolstack's state.
+        .target(name: "SwxlSQLite", dependencies: ["CSQLite"]),
         // <sys/epoll.h>, which Glibc's module lacks (no library to link).
         .systemLibrary(name: "CEpoll"),
         // swxl's own xenstored.
         .target(name: "XenStoreServer", dependencies: [
-            "XenStoreProtocol", "SwxlSystem", "CSQLite", "CEpoll",
+            "XenStoreProtocol", "SwxlSystem", "SwxlSQLite", "CSQLite", "CEpoll",
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: [
             // The daemon's hot path mutates class properties (the tree, the
@@ -54,7 +56,7 @@ let package = Package(
         ]),
         // Domain lifecycle over a Hypervisor (real or simulated) and xenstore.
         .target(name: "Toolstack", dependencies: [
-            "DomainConfig", "XenStoreClient", "XenStoreProtocol", "SwxlSystem", "CXen", "CSQLite", "CEpoll",
+            "DomainConfig", "XenStoreClient", "XenStoreProtocol", "SwxlSystem", "SwxlSQLite", "CXen", "CEpoll",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // The command line.
@@ -70,7 +72,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
-        .testTarget(name: "SwxlSystemTests", dependencies: ["SwxlSystem"]),
+        .testTarget(name: "SwxlSystemTests", dependencies: ["SwxlSystem", "SwxlSQLite", "CSQLite"]),
         .testTarget(name: "XenStoreProtocolTests", dependencies: ["XenStoreProtocol"]),
         .testTarget(name: "XenStoreServerTests", dependencies: ["XenStoreServer", "XenStoreProtocol", "SwxlSystem", "CSQLite"]),
         .testTarget(name: "XenStoreClientTests", dependencies: ["XenStoreClient", "XenStoreServer", "XenStoreProtocol"]),
