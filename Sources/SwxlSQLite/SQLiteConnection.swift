@@ -122,14 +122,17 @@ public struct SQLiteStatement {
     @usableFromInline
     init(handle: OpaquePointer) { self.handle = handle }
 
+    // Computed, not stored: a stored static is reached through a lazy
+    // initializer on every use from another module, and these sit on the
+    // daemon's per-request path.
     /// `SQLITE_TRANSIENT`: SQLite copies the bytes before the bind returns.
-    @usableFromInline
-    static let copied = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+    @inlinable
+    static var copied: sqlite3_destructor_type { unsafeBitCast(-1, to: sqlite3_destructor_type.self) }
     /// `SQLITE_STATIC`: SQLite reads the bytes where they lie.
-    @usableFromInline
-    static let inPlace: sqlite3_destructor_type? = nil
+    @inlinable
+    static var inPlace: sqlite3_destructor_type? { nil }
     /// A non-null pointer for zero bytes (a null one would bind NULL).
-    @usableFromInline
+    @inlinable
     static var noBytes: UnsafeRawPointer { UnsafeRawPointer(bitPattern: 1)! }
 
     @inlinable

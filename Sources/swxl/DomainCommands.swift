@@ -407,14 +407,7 @@ struct UptimeCommand: ParsableCommand {
     }
 
     private func nowSeconds() -> Int { Int(SystemClock.realtimeNanoseconds() / 1_000_000_000) }
-    private func procUptime() throws -> String {
-        let fd = open("/proc/uptime", O_RDONLY)
-        guard fd >= 0 else { return "0" }
-        defer { close(fd) }
-        var buf = [UInt8](repeating: 0, count: 128)
-        let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        return String(decoding: buf[0..<max(n, 0)], as: UTF8.self)
-    }
+    private func procUptime() throws -> String { FileIO.read("/proc/uptime") ?? "0" }
     private func clock() -> String {
         var now = time(nil)
         var tmv = tm()
