@@ -35,61 +35,55 @@ func parseCInteger(_ text: String) -> Int? {
     return negative ? -v : v
 }
 
+extension DeviceDescription {
+    /// Reads one xl `key=value,...` spec with this table. A bare word (no `=`)
+    /// is `needsValue`'s message, or else the empty text (true for a flag).
+    /// `special` handles xl's own keys (`netdev`, `type`): the message, nil
+    /// for fine, or no result when the key is not one of them.
+    func parseXL(_ spec: String, needsValue: Bool = false,
+                 special: [String: (inout Device, String) -> String?] = [:]) -> Result<Device, DeviceSpecError> {
+        var device = blank
+        var errors: [String] = []
+        for (key, given) in keyValuePairs(spec) {
+            guard let value = given ?? (needsValue ? nil : field(xl: key)?.kind == .flag ? "1" : "") else {
+                errors.append("`\(key)` needs a value (`\(key)=...`) in \(name) spec `\(spec)`")
+                continue
+            }
+            let problem: String?
+            if let handle = special[key] {
+                problem = handle(&device, value)
+            } else if let field = field(xl: key) {
+                problem = field.store(&device, value)
+            } else if options != nil, checkOption(key, value) != .unknownKey {
+                problem = storeOption(&device, key, value)
+            } else {
+                problem = unknownOption(key) + " in \(name) spec `\(spec)`"
+            }
+            if let problem { errors.append(problem) }
+        }
+        errors += finish(&device, !errors.isEmpty).map { $0 + " in \(name) spec `\(spec)`" }
+        return errors.isEmpty ? .success(device) : .failure(DeviceSpecError(messages: errors))
+    }
+
+    /// The canonical xl spec: `key=value` for each field xl names, then the options by key.
+    func xlSpec(_ device: Device) -> [String] {
+        var parts = fields.compactMap { field in field.names.xl.flatMap { key in field.text(device).map { "\(key)=\($0)" } } }
+        if let options {
+            let o = device[keyPath: options]
+            parts += o.keys.sorted().map { "\($0)=\(o[$0]!)" }
+        }
+        return parts
+    }
+}
+
 extension NetworkInterface {
     /// One `vif` spec (xl-network-configuration(5)); `''` is a default vif.
     public static func parse(_ spec: String) -> Result<NetworkInterface, DeviceSpecError> {
-        var vif = NetworkInterface()
-        var errors: [String] = []
-        for (key, value) in keyValuePairs(spec) {
-            guard let value else {
-                errors.append("`\(key)` needs a value (`\(key)=...`) in vif spec `\(spec)`")
-                continue
-            }
-            switch key {
-            case "mac":
-                if let mac = MACAddress(value) {
-                    if mac.isMulticast {
-                        errors.append("MAC address `\(value)` is a multicast address (the low bit of the first octet is set)")
-                    }
-                    vif.mac = mac
-                } else {
-                    errors.append("bad MAC address `\(value)`: expected six hex octets like 00:16:3e:12:34:56")
-                }
-            case "bridge": vif.bridge = value
-            case "ip": vif.ip = value
-            case "script": vif.script = value
-            case "model": vif.model = value
-            case "type":
-                if value == "vif" || value == "ioemu" { vif.type = value } else {
-                    errors.append("vif type must be `vif` or `ioemu`, not `\(value)`")
-                }
-            case "vifname": vif.vifname = value
-            case "rate":
-                if isValidRate(value) { vif.rate = value } else {
-                    errors.append("bad vif rate `\(value)`: expected e.g. `10Mb/s`, `100KB/s` or `1GB/s@20ms` (units K, M, G; B bytes, b bits)")
-                }
-            case "mtu":
-                if let m = parseCInteger(value), m > 0 { vif.mtu = m } else {
-                    errors.append("vif mtu must be a positive integer, not `\(value)`")
-                }
-            case "backend": vif.backend = value
-            case "gatewaydev", "netdev":  // netdev: xl's old name for gatewaydev
-                vif.gatewaydev = value
-            case "devid":
-                if let n = Int(value), n >= 0 { vif.options[key] = value } else {
-                    errors.append("vif devid must be a number, not `\(value)`")
-                }
-            case "accel", "trusted", "untrusted", "forwarddev":
-                vif.options[key] = value
-            default:
-                if key.hasPrefix("colo_") {  // COLO replication settings, passed on as given
-                    vif.options[key] = value
-                } else {
-                    errors.append("unknown vif parameter `\(key)` in vif spec `\(spec)`")
-                }
-            }
-        }
-        return errors.isEmpty ? .success(vif) : .failure(DeviceSpecError(messages: errors))
+        // netdev: xl's old name for gatewaydev.
+        description.parseXL(spec, needsValue: true, special: ["netdev": { (vif: inout NetworkInterface, value: String) -> String? in
+            vif.gatewaydev = value
+            return nil
+        }])
     }
 
     /// `RATE[@INTERVAL]` as libxlutil reads it: RATE is a number, an optional
@@ -145,107 +139,24 @@ public struct DeviceSpecError: Error, Sendable, Hashable, CustomStringConvertibl
     public var description: String { messages.joined(separator: "; ") }
 }
 
-func parseFlag(_ value: String?) -> Bool? {
-    guard let value else { return true }
-    switch value {
-    case "1", "yes", "true", "on": return true
-    case "0", "no", "false", "off": return false
-    default: return nil
-    }
-}
-
 extension FramebufferDevice {
-    /// One `vfb` spec: `vnc=1,vnclisten=0.0.0.0,vncdisplay=1,sdl=0,...`.
+    /// One `vfb` spec: `vnc=1,vnclisten=0.0.0.0,vncdisplay=1,sdl=0,...` (xm's `type=vnc` too).
     public static func parse(_ spec: String) -> Result<FramebufferDevice, DeviceSpecError> {
-        var vfb = FramebufferDevice()
-        var errors: [String] = []
-        for (key, value) in keyValuePairs(spec) {
-            func flag() -> Bool? {
-                guard let b = parseFlag(value) else {
-                    errors.append("vfb `\(key)` must be 0 or 1, not `\(value ?? "")`")
-                    return nil
-                }
-                return b
-            }
-            switch key {
-            case "vnc": vfb.vnc = flag() ?? false
-            case "sdl": vfb.sdl = flag() ?? false
-            case "opengl": vfb.opengl = flag()
-            case "vncunused": vfb.vncunused = flag()
-            case "vnclisten": vfb.vnclisten = value ?? ""
-            case "vncpasswd": vfb.vncpasswd = value ?? ""
-            case "vncdisplay":
-                if let v = value.flatMap(parseCInteger), v >= 0 { vfb.vncdisplay = v } else {
-                    errors.append("vfb vncdisplay must be a number, not `\(value ?? "")`")
-                }
-            case "display": vfb.display = value ?? ""
-            case "xauthority": vfb.xauthority = value ?? ""
-            case "keymap": vfb.keymap = value ?? ""
-            case "backend": vfb.backend = value ?? ""
-            case "type":
-                // xm's `vfb = [ 'type=vnc' ]`.
-                switch value {
-                case "vnc": vfb.vnc = true
-                case "sdl": vfb.sdl = true
-                default: errors.append("vfb type must be `vnc` or `sdl`, not `\(value ?? "")`")
-                }
-            default:
-                errors.append("unknown vfb parameter `\(key)` in vfb spec `\(spec)`")
-            }
-        }
-        return errors.isEmpty ? .success(vfb) : .failure(DeviceSpecError(messages: errors))
+        description.parseXL(spec, special: ["type": { $0.setType($1) }])
     }
 }
 
 extension KeyboardDevice {
     /// One `vkb` spec: `backend=DOM,backend-type=qemu|linux,...`.
     public static func parse(_ spec: String) -> Result<KeyboardDevice, DeviceSpecError> {
-        var vkb = KeyboardDevice()
-        var errors: [String] = []
-        for (key, value) in keyValuePairs(spec) {
-            switch key {
-            case "backend": vkb.backend = value ?? ""
-            case "backend-type":
-                if value == "qemu" || value == "linux" { vkb.backendType = value } else {
-                    errors.append("vkb backend-type must be `qemu` or `linux`, not `\(value ?? "")`")
-                }
-            case "unique-id", "feature-disable-keyboard", "feature-disable-pointer", "feature-abs-pointer",
-                 "feature-raw-pointer", "feature-multi-touch", "width", "height", "multi-touch-width",
-                 "multi-touch-height", "multi-touch-num-contacts":
-                vkb.options[key] = value ?? ""
-            default:
-                errors.append("unknown vkb parameter `\(key)` in vkb spec `\(spec)`")
-            }
-        }
-        return errors.isEmpty ? .success(vkb) : .failure(DeviceSpecError(messages: errors))
+        description.parseXL(spec)
     }
 }
 
 extension ChannelDevice {
     /// One `channel` spec: `name=NAME,connection=pty|socket[,path=PATH][,backend=DOM]`.
     public static func parse(_ spec: String) -> Result<ChannelDevice, DeviceSpecError> {
-        var name: String?
-        var connection: String?
-        var path: String?
-        var backend: String?
-        var errors: [String] = []
-        for (key, value) in keyValuePairs(spec) {
-            switch key {
-            case "name": name = value
-            case "connection":
-                if value == "pty" || value == "socket" { connection = value } else {
-                    errors.append("channel connection must be `pty` or `socket`, not `\(value ?? "")`")
-                }
-            case "path": path = value
-            case "backend": backend = value
-            default: errors.append("unknown channel parameter `\(key)` in channel spec `\(spec)`")
-            }
-        }
-        if name == nil || name == "" { errors.append("a channel needs `name=` in channel spec `\(spec)`") }
-        if connection == nil, errors.isEmpty { errors.append("a channel needs `connection=pty` or `connection=socket` in `\(spec)`") }
-        if connection == "socket", path == nil { errors.append("a socket channel needs `path=` in channel spec `\(spec)`") }
-        guard errors.isEmpty, let name, let connection else { return .failure(DeviceSpecError(messages: errors)) }
-        return .success(ChannelDevice(name: name, connection: connection, path: path, backend: backend))
+        description.parseXL(spec)
     }
 }
 
@@ -288,27 +199,15 @@ extension PCIDevice {
             return .failure(DeviceSpecError(messages: errors))
         }
         for (key, value) in flags {
-            switch key {
-            case "vslot":
-                if let v = Int(value, radix: 16), v >= 0, v <= 0x1F, device.vslot == nil { device.vslot = v } else {
+            if key == "vslot" {
+                if let v = Int(value, radix: 16), device.vslot == nil {
+                    if let problem = vslotProblem(v) { errors.append(problem) } else { device.vslot = v }
+                } else {
                     errors.append("bad pci vslot `\(value)`: expected a hex number up to 1f, given once")
                 }
-            case "permissive", "msitranslate", "seize", "power_mgmt":
-                guard let n = parseCInteger(value) else {
-                    errors.append("pci option `\(key)` must be 0 or 1, not `\(value)`")
-                    continue
-                }
-                switch key {
-                case "permissive": device.permissive = n != 0
-                case "msitranslate": device.msitranslate = n != 0
-                case "seize": device.seize = n != 0
-                default: device.powerManagement = n != 0
-                }
-            case "rdm_policy":
-                if value == "strict" || value == "relaxed" { device.rdmPolicy = value } else {
-                    errors.append("pci rdm_policy must be `strict` or `relaxed`, not `\(value)`")
-                }
-            default:
+            } else if let field = description.field(xl: key) {
+                if let problem = field.store(&device, value) { errors.append(problem) }
+            } else {
                 errors.append("unknown pci option `\(key)` in pci spec `\(spec)`")
             }
         }

@@ -75,6 +75,12 @@ private struct DiskSpecParser {
         errorOffsets.append(at)
     }
 
+    /// A message that names the value itself (the disk table's), placed at `near`.
+    mutating func refuse(_ message: String, near: some StringProtocol) {
+        err(message, near: near)
+        errors[errors.count - 1] = "\(message) in disk spec `\(spec)`"
+    }
+
     mutating func run() -> Result<DiskDevice, DiskSpecError> {
         while !rest.isEmpty, errors.isEmpty {
             // Whitespace before a parameter is ignored.
@@ -99,7 +105,7 @@ private struct DiskSpecParser {
         }
         var disk = DiskDevice(target: (target?.isEmpty ?? true) ? nil : target, vdev: vdev)
         if !cdrom, disk.target == nil {
-            return .failure(DiskSpecError(messages: ["empty target (and device not removable) in disk spec `\(spec)`"]))
+            return .failure(DiskSpecError(messages: ["no target specified (and device not removable) in disk spec `\(spec)`"]))
         }
         disk.format = finalFormat
         disk.deviceType = cdrom ? .cdrom : .disk
@@ -210,7 +216,7 @@ private struct DiskSpecParser {
             switch value {
             case "cdrom": cdrom = true
             case "disk": cdrom = false
-            default: err("unknown value for devtype", near: whole)
+            default: refuse("unknown value for devtype `\(value)`", near: whole)
             }
         case "access": setAccess(value)
         case "backend": backendDomain = saved(backendDomain, value, "backend")
@@ -218,18 +224,16 @@ private struct DiskSpecParser {
             if let t = DiskDevice.BackendType(rawValue: value) {
                 if let b = backendType, b != t { err("backendtype respecified", near: whole) } else { backendType = t }
             } else {
-                err("unknown value for backendtype", near: whole)
+                refuse("unknown value for backendtype `\(value)`", near: whole)
             }
         case "vdev": vdev = saved(vdev, value, "vdev")
         case "script": script = saved(script, value, "script")
-        case "specification":
-            if value == "xen" || value == "virtio" { options[key] = value } else { err("unknown value for specification", near: whole) }
-        case "colo-host", "colo-port", "colo-export", "active-disk", "hidden-disk":
-            options[key] = value
-        case "grant_usage" where value == "0" || value == "1":
-            options[key] = value
         default:
-            err("unknown parameter", near: whole)
+            switch DiskDevice.checkDiskOption(key, value) {
+            case .accepted: options[key] = value
+            case .refused(let message): refuse(message, near: whole)
+            case .unknownKey: refuse(DiskDevice.description.unknownOption(key), near: whole)
+            }
         }
     }
 
@@ -271,7 +275,7 @@ private struct DiskSpecParser {
         } else if let known = DiskDevice.Format(rawValue: value) {
             f = known
         } else {
-            err("unknown value for format", near: value)
+            refuse("unknown value for format `\(value)`", near: value)
             return
         }
         if let existing = format, existing != f {
@@ -285,7 +289,7 @@ private struct DiskSpecParser {
         switch value {
         case "r", "ro": readWrite = false
         case "rw", "w", "": readWrite = true
-        default: err("unknown value for access", near: value)
+        default: refuse("unknown value for access `\(value)`", near: value)
         }
     }
 

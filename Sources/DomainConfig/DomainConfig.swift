@@ -131,7 +131,10 @@ extension DomainConfiguration {
         return (raw, diagnostics)
     }
 
-    static func isValidKey(_ key: Substring) -> Bool {
+    /// Whether `key` is a key as xl.cfg spells them: a lower-case letter, then
+    /// lower-case letters, digits, `.` and `_`. A `KEY=VALUE` word after a
+    /// config file is an override when its key is one.
+    public static func isValidKey(_ key: Substring) -> Bool {
         guard let first = key.utf8.first, first >= UInt8(ascii: "a"), first <= UInt8(ascii: "z") else { return false }
         return key.utf8.allSatisfy { c in
             (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z")) || (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9"))

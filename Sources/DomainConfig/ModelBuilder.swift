@@ -321,11 +321,10 @@ struct ModelBuilder {
             }
         }
 
-        if config.type == .pv, raw["kernel"] == nil, config.PV_bootloader == nil {
-            log.error(fileLocation, "a PV guest needs `kernel` (or `bootloader`): e.g. `kernel = \"/boot/vmlinuz\"`")
-        }
-        if config.type == .pvh, raw["kernel"] == nil, config.PV_bootloader == nil, raw["firmware"] == nil {
-            log.error(fileLocation, "a PVH guest needs `kernel` (or `bootloader` or `firmware`)")
+        if raw["kernel"] != nil || config.PV_kernel != nil {
+            // A kernel was named (xend's hvmloader, dropped above, too).
+        } else if let problem = config.bootProblem {
+            log.error(fileLocation, problem)
         }
         // The kernel and ramdisk are files on this host unless a bootloader reads them from the guest's disk.
         if let exists = options.fileExists, config.PV_bootloader == nil {
@@ -339,39 +338,26 @@ struct ModelBuilder {
     }
 
     mutating func buildDevices(_ config: inout DomainConfiguration) {
-        var devices: [Int: (vdev: String, at: SourceLocation)] = [:]
+        var duplicates = DeviceDuplicates<SourceLocation>()
+        func refuseDuplicate(_ found: (message: String, first: SourceLocation)?, at l: SourceLocation) {
+            if let found { log.error(l, "\(found.message) (first used at line \(found.first.line))") }
+        }
         for (spec, l) in stringList("disk") ?? [] {
             switch DiskDevice.parse(spec) {
             case .success(var disk):
                 // A target that is a path (not an iSCSI name etc. for a block script) resolves.
                 if let t = disk.target, disk.script == nil, !t.contains(":") { disk.target = resolve(t) }
-                if let number = disk.deviceNumber {
-                    // Two names for one device (xvda and 51712) are duplicates too.
-                    if let first = devices[number] {
-                        let same = first.vdev == disk.vdev ? "" : " (the same device as `\(first.vdev)`)"
-                        log.error(l, "duplicate vdev `\(disk.vdev)`\(same) (first used at line \(first.at.line))")
-                    } else {
-                        devices[number] = (disk.vdev, l)
-                    }
-                } else {
-                    log.error(l, "bad vdev `\(disk.vdev)`: expected a name like xvda, xvdb2, hda (to hdd), sdb (to sdp) or d0p1")
-                }
+                if let problem = DiskDevice.vdevProblem(disk.vdev) { log.error(l, problem) }
+                refuseDuplicate(duplicates.check(disk, at: l), at: l)
                 config.disks.append(disk)
             case .failure(let e):
                 for (m, offset) in zip(e.messages, e.offsets) { log.error(place(offset, in: spec, at: l), m) }
             }
         }
-        var macs: [MACAddress: SourceLocation] = [:]
         for (spec, l) in stringList("vif") ?? [] {
             switch NetworkInterface.parse(spec) {
             case .success(let vif):
-                if let mac = vif.mac {
-                    if let first = macs[mac] {
-                        log.error(l, "duplicate MAC address \(mac) (first used at line \(first.line))")
-                    } else {
-                        macs[mac] = l
-                    }
-                }
+                refuseDuplicate(duplicates.check(vif, at: l), at: l)
                 config.vifs.append(vif)
             case .failure(let e):
                 for m in e.messages { log.error(l, m) }
@@ -389,11 +375,10 @@ struct ModelBuilder {
             case .failure(let e): for m in e.messages { log.error(l, m) }
             }
         }
-        var channelNames: Set<String> = []
         for (spec, l) in stringList("channel") ?? [] {
             switch ChannelDevice.parse(spec) {
             case .success(let d):
-                if !channelNames.insert(d.name).inserted { log.error(l, "duplicate channel name `\(d.name)`") }
+                refuseDuplicate(duplicates.check(d, at: l), at: l)
                 config.channels.append(d)
             case .failure(let e): for m in e.messages { log.error(l, m) }
             }
@@ -410,6 +395,29 @@ struct ModelBuilder {
             case .list: config.serials = (stringList("serial") ?? []).map(\.0)
             }
         }
+    }
+}
+
+extension DomainConfiguration {
+    /// Why xl would refuse to boot this guest (a PV guest without a kernel or
+    /// bootloader, a PVH one without those or firmware), or nil. Every reader checks it.
+    var bootProblem: String? {
+        guard PV_kernel == nil, PV_bootloader == nil else { return nil }
+        switch type {
+        case .pv: return "a PV guest needs `kernel` (or `bootloader`): e.g. `kernel = \"/boot/vmlinuz\"`"
+        case .pvh where platform["firmware"] == nil: return "a PVH guest needs `kernel` (or `bootloader` or `firmware`)"
+        default: return nil
+        }
+    }
+
+    /// Why xl would refuse these memory sizes (in bytes), or nil: xl.cfg
+    /// counts whole MiB, from 1 MiB to 2^40 MiB.
+    static func memoryProblem(_ bytes: UInt64) -> String? {
+        let mib: UInt64 = 1 << 20
+        guard bytes % mib == 0, bytes >= mib, bytes <= (1 << 40) * mib else {
+            return "must be a whole number of MiB from 1 MiB to 2^40 MiB, not \(bytes) bytes"
+        }
+        return nil
     }
 }
 

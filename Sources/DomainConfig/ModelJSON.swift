@@ -37,12 +37,12 @@ extension DomainConfiguration {
         }
         var devices: [(String, JSONValue)] = []
         func dev(_ k: String, _ items: [JSONValue]) { if !items.isEmpty { devices.append((k, .array(items))) } }
-        dev("disk", disks.map(\.jsonValue))
-        dev("vif", vifs.map(\.jsonValue))
-        dev("vfb", vfbs.map(\.jsonValue))
-        dev("vkb", vkbs.map(\.jsonValue))
-        dev("channel", channels.map(\.jsonValue))
-        dev("console", consoles.map(\.jsonValue))
+        dev("disk", disks.map(DiskDevice.description.jsonValue))
+        dev("vif", vifs.map(NetworkInterface.description.jsonValue))
+        dev("vfb", vfbs.map(FramebufferDevice.description.jsonValue))
+        dev("vkb", vkbs.map(KeyboardDevice.description.jsonValue))
+        dev("channel", channels.map(ChannelDevice.description.jsonValue))
+        dev("console", consoles.map(ConsoleDevice.description.jsonValue))
         dev("serial", serials.map(JSONValue.string))
         dev("pci", pcis.map(\.jsonValue))
         put("devices", .object(devices))
@@ -53,17 +53,6 @@ extension DomainConfiguration {
 
 private func sortedObject(_ d: [String: JSONValue]) -> JSONValue {
     .object(d.keys.sorted().map { ($0, d[$0]!) })
-}
-
-private struct ObjectBuilder {
-    var members: [(String, JSONValue)] = []
-    mutating func put(_ k: String, _ v: String?) { if let v { members.append((k, .string(v))) } }
-    mutating func put(_ k: String, _ v: Int?) { if let v { members.append((k, .number(String(v)))) } }
-    mutating func put(_ k: String, _ v: Bool?) { if let v { members.append((k, .bool(v))) } }
-    mutating func put(_ k: String, options: [String: String]) {
-        if !options.isEmpty { members.append((k, sortedObject(options.mapValues(JSONValue.string)))) }
-    }
-    var value: JSONValue { .object(members) }
 }
 
 extension ConfigValue {
@@ -82,103 +71,29 @@ extension CPUAffinity {
     }
 }
 
-extension DiskDevice {
-    var jsonValue: JSONValue {
-        var o = ObjectBuilder()
-        o.put("target", target)
-        o.put("format", format.rawValue)
-        o.put("vdev", vdev)
-        o.put("access", access.rawValue)
-        o.put("device_type", deviceType.rawValue)
-        o.put("backend_type", backendType?.rawValue)
-        o.put("backend", backendDomain)
-        o.put("script", script)
-        o.put("direct_io_safe", directIOSafe ? true : nil)
-        o.put("discard", discardEnable)
-        o.put("options", options: options)
-        return o.value
-    }
-}
-
-extension NetworkInterface {
-    var jsonValue: JSONValue {
-        var o = ObjectBuilder()
-        o.put("mac", mac?.description)
-        o.put("bridge", bridge)
-        o.put("ip", ip)
-        o.put("script", script)
-        o.put("model", model)
-        o.put("type", type)
-        o.put("vifname", vifname)
-        o.put("rate", rate)
-        o.put("mtu", mtu)
-        o.put("backend", backend)
-        o.put("gatewaydev", gatewaydev)
-        o.put("options", options: options)
-        return o.value
-    }
-}
-
-extension FramebufferDevice {
-    var jsonValue: JSONValue {
-        var o = ObjectBuilder()
-        o.put("vnc", vnc)
-        o.put("sdl", sdl)
-        o.put("vnclisten", vnclisten)
-        o.put("vncdisplay", vncdisplay)
-        o.put("vncunused", vncunused)
-        o.put("vncpasswd", vncpasswd)
-        o.put("opengl", opengl)
-        o.put("display", display)
-        o.put("xauthority", xauthority)
-        o.put("keymap", keymap)
-        o.put("backend", backend)
-        return o.value
-    }
-}
-
-extension KeyboardDevice {
-    var jsonValue: JSONValue {
-        var o = ObjectBuilder()
-        o.put("backend", backend)
-        o.put("backend_type", backendType)
-        o.put("options", options: options)
-        return o.value
-    }
-}
-
-extension ChannelDevice {
-    var jsonValue: JSONValue {
-        var o = ObjectBuilder()
-        o.put("name", name)
-        o.put("connection", connection)
-        o.put("path", path)
-        o.put("backend", backend)
-        return o.value
-    }
-}
-
-extension ConsoleDevice {
-    var jsonValue: JSONValue {
-        var o = ObjectBuilder()
-        o.put("protocol", protocolName)
-        o.put("location", location)
-        o.put("backend", backend)
-        return o.value
+extension DeviceDescription {
+    /// Each field JSON names, typed by its kind, then the options as an object.
+    func jsonValue(_ device: Device) -> JSONValue {
+        var members: [(String, JSONValue)] = fields.compactMap { field in
+            guard let key = field.names.json, let text = field.text(device) else { return nil }
+            switch field.kind {
+            case .text: return (key, .string(text))
+            case .integer: return (key, .number(text))
+            case .flag: return (key, .bool(text == "1"))
+            }
+        }
+        if let options, !device[keyPath: options].isEmpty {
+            members.append(("options", sortedObject(device[keyPath: options].mapValues(JSONValue.string))))
+        }
+        return .object(members)
     }
 }
 
 extension PCIDevice {
+    /// `bdf` and `vslot`, then the table's options.
     var jsonValue: JSONValue {
-        var o = ObjectBuilder()
-        o.put("bdf", bdf)
-        o.put("vslot", vslot)
-        o.put("permissive", permissive)
-        o.put("msitranslate", msitranslate)
-        o.put("seize", seize)
-        o.put("power_mgmt", powerManagement)
-        o.put("rdm_policy", rdmPolicy)
-        return o.value
+        guard case .object(let members) = Self.description.jsonValue(self) else { return .null }
+        return .object([("bdf", .string(bdf))] + (vslot.map { [("vslot", JSONValue.number(String($0)))] } ?? []) + members)
     }
 }
 
@@ -242,12 +157,6 @@ private struct JSONModelReader {
         guard let v = o[key] else { return nil }
         guard case .number(let n) = v, let i = UInt64(n) else { fail(join(path, key), "must be a non-negative integer"); return nil }
         return i
-    }
-
-    mutating func bool(_ o: JSONValue, _ key: String, _ path: String) -> Bool? {
-        guard let v = o[key] else { return nil }
-        guard case .bool(let b) = v else { fail(join(path, key), "must be true or false"); return nil }
-        return b
     }
 
     mutating func strings(_ v: JSONValue?, _ path: String) -> [String] {
@@ -333,7 +242,10 @@ private struct JSONModelReader {
         c.cpus_soft = affinity(top["cpus_soft"], "cpus_soft")
         c.memory_dynamic_max = uint64(top, "memory_dynamic_max", "") ?? c.memory_dynamic_max
         c.memory_static_max = uint64(top, "memory_static_max", "") ?? c.memory_dynamic_max
-        if c.memory_dynamic_max == 0 { fail("memory_dynamic_max", "must be above 0") }
+        for (key, bytes) in [("memory_dynamic_max", c.memory_dynamic_max), ("memory_static_max", c.memory_static_max)]
+        where top[key] != nil {
+            if let problem = DomainConfiguration.memoryProblem(bytes) { fail(key, problem) }
+        }
         if c.memory_static_max < c.memory_dynamic_max { fail("memory_static_max", "is below memory_dynamic_max") }
         c.actions_after_shutdown = enumValue(top, "actions_after_shutdown", "", DomainAction.self) ?? .destroy
         c.actions_after_reboot = enumValue(top, "actions_after_reboot", "", DomainAction.self) ?? .restart
@@ -346,6 +258,7 @@ private struct JSONModelReader {
         c.PV_bootloader = string(top, "PV_bootloader", "")
         c.PV_bootloader_args = strings(top["PV_bootloader_args"], "PV_bootloader_args")
         c.platform = stringMap(top["platform"], "platform")
+        if let problem = c.bootProblem { fail("", problem) }
         if let lists = top["platform_lists"] {
             if case .object(let members) = lists {
                 for (k, v) in members { c.platformLists[k] = strings(v, "platform_lists.\(k)") }
@@ -362,108 +275,92 @@ private struct JSONModelReader {
         }
         if let devices = object(top["devices"], "devices",
                                 known: ["disk", "vif", "vfb", "vkb", "channel", "console", "serial", "pci"]) {
+            var duplicates = DeviceDuplicates<Void>()
             for (kind, list) in devices {
                 guard case .array(let items) = list else { fail("devices.\(kind)", "must be an array"); continue }
                 for (i, item) in items.enumerated() {
-                    device(kind, item, "devices.\(kind)[\(i)]", into: &c)
+                    device(kind, item, "devices.\(kind)[\(i)]", into: &c, duplicates: &duplicates)
                 }
             }
         }
         return c
     }
 
-    mutating func device(_ kind: String, _ v: JSONValue, _ path: String, into c: inout DomainConfiguration) {
+    /// Reads one device object with its table: every refused value is
+    /// reported at its member; nil when any was.
+    mutating func device<D>(_ v: JSONValue, _ path: String, _ table: DeviceDescription<D>, start: D? = nil,
+                            extra: [String] = []) -> D? {
+        let known = table.fields.compactMap(\.names.json) + (table.options != nil ? ["options"] : []) + extra
+        guard object(v, path, known: known) != nil else { return nil }
+        var d = start ?? table.blank
+        var failed = false
+        func refuse(_ at: String, _ message: String) {
+            fail(at, message)
+            failed = true
+        }
+        for field in table.fields {
+            guard let key = field.names.json, let value = v[key] else { continue }
+            let text: String
+            switch (field.kind, value) {
+            case (.text, .string(let s)): text = s
+            case (.integer, .number(let n)): text = n
+            case (.flag, .bool(let b)): text = b ? "1" : "0"
+            case (.text, _): refuse(join(path, key), "must be a string"); continue
+            case (.integer, _): refuse(join(path, key), "must be an integer"); continue
+            case (.flag, _): refuse(join(path, key), "must be true or false"); continue
+            }
+            if let problem = field.store(&d, text) { refuse(join(path, key), problem) }
+        }
+        if table.options != nil {
+            let optionsPath = join(path, "options")
+            for (key, value) in stringMap(v["options"], optionsPath).sorted(by: { $0.key < $1.key }) {
+                if let problem = table.storeOption(&d, key, value) { refuse(join(optionsPath, key), problem) }
+            }
+        }
+        let problems = table.finish(&d, failed)
+        for problem in problems { fail(path, problem) }
+        return failed || !problems.isEmpty ? nil : d
+    }
+
+    mutating func device(_ kind: String, _ v: JSONValue, _ path: String, into c: inout DomainConfiguration,
+                         duplicates: inout DeviceDuplicates<Void>) {
         switch kind {
         case "serial":
             if case .string(let s) = v { c.serials.append(s) } else { fail(path, "must be a string") }
         case "disk":
-            guard object(v, path, known: ["target", "format", "vdev", "access", "device_type", "backend_type", "backend",
-                                          "script", "direct_io_safe", "discard", "options"]) != nil else { return }
-            guard let vdev = string(v, "vdev", path) else { fail(path, "vdev is missing"); return }
-            var d = DiskDevice(target: string(v, "target", path), vdev: vdev)
-            d.format = enumValue(v, "format", path, DiskDevice.Format.self) ?? .raw
-            d.access = enumValue(v, "access", path, DiskDevice.Access.self) ?? .readWrite
-            d.deviceType = enumValue(v, "device_type", path, DiskDevice.DeviceType.self) ?? .disk
-            d.backendType = enumValue(v, "backend_type", path, DiskDevice.BackendType.self)
-            d.backendDomain = string(v, "backend", path)
-            d.script = string(v, "script", path)
-            d.directIOSafe = bool(v, "direct_io_safe", path) ?? false
-            d.discardEnable = bool(v, "discard", path)
-            d.options = stringMap(v["options"], join(path, "options"))
-            if d.target == nil, d.deviceType != .cdrom { fail(path, "a disk needs a target (only a cdrom drive may be empty)") }
-            c.disks.append(d)
+            if let d = device(v, path, DiskDevice.description) {
+                if let problem = duplicates.check(d, at: ())?.message { fail(path, problem) }
+                c.disks.append(d)
+            }
         case "vif":
-            guard object(v, path, known: ["mac", "bridge", "ip", "script", "model", "type", "vifname", "rate", "mtu",
-                                          "backend", "gatewaydev", "options"]) != nil else { return }
-            var n = NetworkInterface()
-            if let m = string(v, "mac", path) {
-                n.mac = MACAddress(m)
-                if n.mac == nil || n.mac!.isMulticast { fail(path, "bad MAC address \"\(m)\"") }
+            if let n = device(v, path, NetworkInterface.description) {
+                if let problem = duplicates.check(n, at: ())?.message { fail(path, problem) }
+                c.vifs.append(n)
             }
-            n.bridge = string(v, "bridge", path)
-            n.ip = string(v, "ip", path)
-            n.script = string(v, "script", path)
-            n.model = string(v, "model", path)
-            n.type = string(v, "type", path)
-            n.vifname = string(v, "vifname", path)
-            n.rate = string(v, "rate", path)
-            n.mtu = int(v, "mtu", path)
-            n.backend = string(v, "backend", path)
-            n.gatewaydev = string(v, "gatewaydev", path)
-            n.options = stringMap(v["options"], join(path, "options"))
-            c.vifs.append(n)
-        case "vfb":
-            guard object(v, path, known: ["vnc", "sdl", "vnclisten", "vncdisplay", "vncunused", "vncpasswd", "opengl",
-                                          "display", "xauthority", "keymap", "backend"]) != nil else { return }
-            var f = FramebufferDevice()
-            f.vnc = bool(v, "vnc", path) ?? false
-            f.sdl = bool(v, "sdl", path) ?? false
-            f.vnclisten = string(v, "vnclisten", path)
-            f.vncdisplay = int(v, "vncdisplay", path)
-            f.vncunused = bool(v, "vncunused", path)
-            f.vncpasswd = string(v, "vncpasswd", path)
-            f.opengl = bool(v, "opengl", path)
-            f.display = string(v, "display", path)
-            f.xauthority = string(v, "xauthority", path)
-            f.keymap = string(v, "keymap", path)
-            f.backend = string(v, "backend", path)
-            c.vfbs.append(f)
-        case "vkb":
-            guard object(v, path, known: ["backend", "backend_type", "options"]) != nil else { return }
-            var k = KeyboardDevice()
-            k.backend = string(v, "backend", path)
-            k.backendType = string(v, "backend_type", path)
-            k.options = stringMap(v["options"], join(path, "options"))
-            c.vkbs.append(k)
+        case "vfb": if let f = device(v, path, FramebufferDevice.description) { c.vfbs.append(f) }
+        case "vkb": if let k = device(v, path, KeyboardDevice.description) { c.vkbs.append(k) }
         case "channel":
-            guard object(v, path, known: ["name", "connection", "path", "backend"]) != nil else { return }
-            guard let name = string(v, "name", path), let conn = string(v, "connection", path) else {
-                fail(path, "a channel needs name and connection")
-                return
+            if let ch = device(v, path, ChannelDevice.description) {
+                if let problem = duplicates.check(ch, at: ())?.message { fail(path, problem) }
+                c.channels.append(ch)
             }
-            c.channels.append(ChannelDevice(name: name, connection: conn, path: string(v, "path", path),
-                                            backend: string(v, "backend", path)))
-        case "console":
-            guard object(v, path, known: ["protocol", "location", "backend"]) != nil else { return }
-            var con = ConsoleDevice()
-            con.protocolName = string(v, "protocol", path) ?? "vt100"
-            con.location = string(v, "location", path)
-            con.backend = string(v, "backend", path)
-            c.consoles.append(con)
+        case "console": if let con = device(v, path, ConsoleDevice.description) { c.consoles.append(con) }
         case "pci":
-            guard object(v, path, known: ["bdf", "vslot", "permissive", "msitranslate", "seize", "power_mgmt",
-                                          "rdm_policy"]) != nil else { return }
-            guard let bdf = string(v, "bdf", path), case .success(var p) = PCIDevice.parse(bdf) else {
+            guard case .object = v else { fail(path, "must be an object"); return }
+            guard let bdf = string(v, "bdf", path), case .success(var p) = PCIDevice.parse(bdf), p.vslot == nil else {
                 fail(path, "a pci device needs a valid \"bdf\" (dddd:bb:dd.f)")
                 return
             }
-            p.vslot = int(v, "vslot", path)
-            p.permissive = bool(v, "permissive", path)
-            p.msitranslate = bool(v, "msitranslate", path)
-            p.seize = bool(v, "seize", path)
-            p.powerManagement = bool(v, "power_mgmt", path)
-            p.rdmPolicy = string(v, "rdm_policy", path)
-            c.pcis.append(p)
+            var slotRefused = false
+            if let slot = int(v, "vslot", path) {
+                if let problem = PCIDevice.vslotProblem(slot) {
+                    fail(join(path, "vslot"), problem)
+                    slotRefused = true
+                } else {
+                    p.vslot = slot
+                }
+            }
+            if let p = device(v, path, PCIDevice.description, start: p, extra: ["bdf", "vslot"]), !slotRefused { c.pcis.append(p) }
         default:
             break
         }

@@ -88,8 +88,6 @@ func xlValue(_ v: ConfigValue) -> String {
 // MARK: - Device specs, canonical form
 
 extension DiskDevice {
-    static let flagOptions: Set<String> = ["colo", "no-colo", "trusted", "untrusted"]
-
     /// The canonical xl-disk-configuration spec: named parameters, `target=` last.
     public var specification: String {
         var parts = ["format=\(format.rawValue)", "vdev=\(vdev)", "access=\(access.rawValue)"]
@@ -112,69 +110,24 @@ extension DiskDevice {
 
 extension NetworkInterface {
     /// The canonical vif spec (`''` for a vif with every default).
-    public var specification: String {
-        var parts: [String] = []
-        if let mac { parts.append("mac=\(mac)") }
-        if let bridge { parts.append("bridge=\(bridge)") }
-        if let ip { parts.append("ip=\(ip)") }
-        if let script { parts.append("script=\(script)") }
-        if let model { parts.append("model=\(model)") }
-        if let type { parts.append("type=\(type)") }
-        if let vifname { parts.append("vifname=\(vifname)") }
-        if let rate { parts.append("rate=\(rate)") }
-        if let mtu { parts.append("mtu=\(mtu)") }
-        if let backend { parts.append("backend=\(backend)") }
-        if let gatewaydev { parts.append("gatewaydev=\(gatewaydev)") }
-        for key in options.keys.sorted() { parts.append("\(key)=\(options[key]!)") }
-        return parts.joined(separator: ",")
-    }
+    public var specification: String { Self.description.xlSpec(self).joined(separator: ",") }
 }
 
 extension FramebufferDevice {
-    public var specification: String {
-        var parts = ["vnc=\(vnc ? 1 : 0)", "sdl=\(sdl ? 1 : 0)"]
-        if let vnclisten { parts.append("vnclisten=\(vnclisten)") }
-        if let vncdisplay { parts.append("vncdisplay=\(vncdisplay)") }
-        if let vncunused { parts.append("vncunused=\(vncunused ? 1 : 0)") }
-        if let vncpasswd { parts.append("vncpasswd=\(vncpasswd)") }
-        if let opengl { parts.append("opengl=\(opengl ? 1 : 0)") }
-        if let display { parts.append("display=\(display)") }
-        if let xauthority { parts.append("xauthority=\(xauthority)") }
-        if let keymap { parts.append("keymap=\(keymap)") }
-        if let backend { parts.append("backend=\(backend)") }
-        return parts.joined(separator: ",")
-    }
+    public var specification: String { Self.description.xlSpec(self).joined(separator: ",") }
 }
 
 extension KeyboardDevice {
-    public var specification: String {
-        var parts: [String] = []
-        if let backend { parts.append("backend=\(backend)") }
-        if let backendType { parts.append("backend-type=\(backendType)") }
-        for key in options.keys.sorted() { parts.append("\(key)=\(options[key]!)") }
-        return parts.joined(separator: ",")
-    }
+    public var specification: String { Self.description.xlSpec(self).joined(separator: ",") }
 }
 
 extension ChannelDevice {
-    public var specification: String {
-        var parts = ["name=\(name)", "connection=\(connection)"]
-        if let path { parts.append("path=\(path)") }
-        if let backend { parts.append("backend=\(backend)") }
-        return parts.joined(separator: ",")
-    }
+    public var specification: String { Self.description.xlSpec(self).joined(separator: ",") }
 }
 
 extension PCIDevice {
+    /// `BDF[@VSLOT]` and the options.
     public var specification: String {
-        var s = bdf
-        if let vslot { s += "@" + hex(vslot, 2) }
-        func flag(_ name: String, _ v: Bool?) { if let v { s += ",\(name)=\(v ? 1 : 0)" } }
-        flag("permissive", permissive)
-        flag("msitranslate", msitranslate)
-        flag("seize", seize)
-        flag("power_mgmt", powerManagement)
-        if let rdmPolicy { s += ",rdm_policy=\(rdmPolicy)" }
-        return s
+        ([bdf + (vslot.map { "@" + hex($0, 2) } ?? "")] + Self.description.xlSpec(self)).joined(separator: ",")
     }
 }

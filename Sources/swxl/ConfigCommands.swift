@@ -23,8 +23,7 @@ func splitFilesAndOverrides(_ words: [String]) -> (files: [String], overrides: [
     var files: [String] = []
     var overrides: [String] = []
     for w in words {
-        if let eq = w.firstIndex(of: "="), let first = w.first, first >= "a", first <= "z",
-           w[..<eq].allSatisfy({ ($0 >= "a" && $0 <= "z") || ($0 >= "0" && $0 <= "9") || $0 == "." || $0 == "_" }) {
+        if let eq = w.firstIndex(of: "="), DomainConfiguration.isValidKey(w[..<eq]) {
             overrides.append(w)
         } else {
             files.append(w)

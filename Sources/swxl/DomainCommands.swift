@@ -263,7 +263,7 @@ struct MemSetCommand: ParsableCommand {
     @Argument(help: "The domain (name or domid).") var domain: String
     @Argument(help: "The memory (MiB unless suffixed k, m, g).") var memory: String
     func run() throws {
-        guard let mib = DomainCLI.parseMemory(memory) else { throw ValidationError("invalid memory size '\(memory)'") }
+        guard let mib = MemorySize.parse(memory) else { throw ValidationError("invalid memory size '\(memory)'") }
         let t = try hostOptions.open(startWatcher: true)
         try DomainCLI.reporting { try t.setMemoryTarget(domid: try DomainCLI.resolve(t, domain), mib: mib) }
     }
@@ -276,7 +276,7 @@ struct MemMaxCommand: ParsableCommand {
     @Argument(help: "The domain (name or domid).") var domain: String
     @Argument(help: "The memory (MiB unless suffixed k, m, g).") var memory: String
     func run() throws {
-        guard let mib = DomainCLI.parseMemory(memory) else { throw ValidationError("invalid memory size '\(memory)'") }
+        guard let mib = MemorySize.parse(memory) else { throw ValidationError("invalid memory size '\(memory)'") }
         let t = try hostOptions.open()
         try DomainCLI.reporting { try t.setMemoryMax(domid: try DomainCLI.resolve(t, domain), mib: mib) }
     }

@@ -76,22 +76,6 @@ enum DomainCLI {
         do { return try toolstack.resolve(identifier) } catch { throw fail(error) }
     }
 
-    /// `512`, `512m`, `2g`, `65536k` → MiB, as xl's mem-set reads sizes (default unit MiB).
-    static func parseMemory(_ text: String) -> UInt64? {
-        guard let last = text.last else { return nil }
-        let (digits, shiftKiB): (Substring, Int) = switch last {
-        case "k", "K": (text.dropLast(), 0)
-        case "m", "M": (text.dropLast(), 10)
-        case "g", "G": (text.dropLast(), 20)
-        case "t", "T": (text.dropLast(), 30)
-        case "b", "B": (text.dropLast(), -10)
-        default: (Substring(text), 10)
-        }
-        guard let n = UInt64(digits) else { return nil }
-        let kib = shiftKiB >= 0 ? n << UInt64(shiftKiB) : n >> 10
-        return kib >> 10
-    }
-
     /// Starts the process that follows the domains after a command has
     /// returned, if it is not running: on the embedded host the simulated
     /// guests' host (`_sim-guests`, which also carries out on_* actions), on

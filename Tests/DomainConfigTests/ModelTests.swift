@@ -300,10 +300,10 @@ func readXenExample(_ name: String) throws -> ParseResult {
     @Test func diskSpecProblemsArePlacedInsideTheSpec() {
         let r = parseXL("name=\"g\"\nkernel=\"/k\"\ndisk = [ '/a,qcow3,xvda', \"vdev=xvdb,bogus=1,target=/b\", '\\x2fc,raw,xvdc,rx' ]\n")
         #expect(messages(r) == [
-            "t.cfg:3:14: error: unknown value for format: near `qcow3` in disk spec `/a,qcow3,xvda`",
-            "t.cfg:3:38: error: unknown parameter: near `bogus=1` in disk spec `vdev=xvdb,bogus=1,target=/b`",
+            "t.cfg:3:14: error: unknown value for format `qcow3` in disk spec `/a,qcow3,xvda`",
+            "t.cfg:3:38: error: unknown disk parameter `bogus` in disk spec `vdev=xvdb,bogus=1,target=/b`",
             // Written with an escape: the place is the string's.
-            "t.cfg:3:58: error: unknown value for access: near `rx` in disk spec `/c,raw,xvdc,rx`",
+            "t.cfg:3:58: error: unknown value for access `rx` in disk spec `/c,raw,xvdc,rx`",
         ])
     }
 

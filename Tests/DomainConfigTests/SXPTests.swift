@@ -157,8 +157,8 @@ import Testing
             "g.sxp:1:5: error: the domain name \"a b\" contains a space: only letters, digits and _ - . : / + are allowed",
             "g.sxp:2:18: error: `maxmem` (256 MiB) is below `memory` (512 MiB)",
             "g.sxp:3:5: error: `on_crash` must be one of destroy, restart, rename-restart, preserve, coredump-destroy, coredump-restart, soft-reset, not \"explode\"",
-            "g.sxp:5:13: error: vbd mode must be w or r, not `x`",
-            "g.sxp:6:18: error: bad MAC address `01:00:00:00:00:00`",
+            "g.sxp:5:48: error: unknown value for access `x`",
+            "g.sxp:6:18: error: MAC address `01:00:00:00:00:00` is a multicast address (the low bit of the first octet is set)",
             "g.sxp:7:5: warning: unknown field `colour`",
         ])
     }
@@ -214,10 +214,12 @@ import Testing
         """)
         #expect(r.configuration == nil)
         #expect(r.diagnostics.map(\.description) == [
+            // The type read as pv, the default, which needs a kernel.
+            "g.json:1:1: error: a PV guest needs `kernel` (or `bootloader`): e.g. `kernel = \"/boot/vmlinuz\"`",
             "g.json:3:11: error: type: unknown value \"xen\"",
             "g.json:4:25: error: memory_dynamic_max: must be a non-negative integer",
-            "g.json:7:51: error: devices.disk[0].format: unknown value \"zip\"",
-            "g.json:8:7: error: devices.disk[1]: vdev is missing",
+            "g.json:7:51: error: devices.disk[0].format: unknown value for format `zip`",
+            "g.json:8:7: error: devices.disk[1]: no vdev specified",
             "g.json:11:13: error: colour: unknown field",
         ])
     }
@@ -231,7 +233,7 @@ import Testing
     @Test func unicodeEscapesAndMinimalInput() {
         let r = read(#"{"name_label": "g\u00e9", "PV_kernel": "/k", "PV_args": "\ud834\udd1e \n"}"#)
         #expect(r.errors.map(\.description) == ["g.json:1:16: error: name_label: the domain name \"gé\" contains `é`: only letters, digits and _ - . : / + are allowed"])
-        let ok = read(#"{"name_label": "g", "PV_args": "\ud834\udd1e \n"}"#)
+        let ok = read(#"{"name_label": "g", "PV_kernel": "/k", "PV_args": "\ud834\udd1e \n"}"#)
         #expect(ok.configuration?.PV_args == "𝄞 \n")
         #expect(ok.configuration?.memoryMiB == 32)
     }
