@@ -54,25 +54,32 @@ let package = Package(
                             "xencall", "xentoolcore", "xentoollog", "lzma", "z"]
                          .flatMap { ["-Xlinker", "-l:lib\($0).a"] }),
         ]),
-        // Domain lifecycle over a Hypervisor (real or simulated) and xenstore.
+        // Domain lifecycle over any Hypervisor and xenstore; the real-Xen
+        // hypervisor (CXen) lives here too.
         .target(name: "Toolstack", dependencies: [
-            "DomainConfig", "XenStoreClient", "XenStoreProtocol", "SwxlSystem", "SwxlSQLite", "CXen", "CEpoll",
+            "DomainConfig", "XenStoreClient", "XenStoreProtocol", "SwxlSystem", "SwxlSQLite", "CXen",
             .product(name: "Logging", package: "swift-log"),
+        ]),
+        // The embedded host: the simulated hypervisor, the simulated guests'
+        // host (its epoll loop), guests' console logs, and the factory that
+        // opens either host's toolstack.
+        .target(name: "EmbeddedHost", dependencies: [
+            "Toolstack", "DomainConfig", "XenStoreClient", "XenStoreProtocol", "SwxlSystem", "CEpoll",
         ]),
         // The command line.
         .executableTarget(name: "swxl", dependencies: [
-            "XenStoreProtocol", "XenStoreClient", "XenStoreServer", "DomainConfig", "Toolstack", "SwxlSystem",
+            "XenStoreProtocol", "XenStoreClient", "XenStoreServer", "DomainConfig", "Toolstack", "EmbeddedHost", "SwxlSystem",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
 
         // Benchmarks (release builds): `swift run -c release swxl-bench --help`.
         .executableTarget(name: "swxl-bench", dependencies: [
-            "XenStoreProtocol", "XenStoreClient", "XenStoreServer", "DomainConfig", "Toolstack", "SwxlSystem",
+            "XenStoreProtocol", "XenStoreClient", "XenStoreServer", "DomainConfig", "Toolstack", "EmbeddedHost", "SwxlSystem",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
-        .testTarget(name: "SwxlSystemTests", dependencies: ["SwxlSystem", "SwxlSQLite", "CSQLite"]),
+        .testTarget(name: "SwxlSystemTests", dependencies: ["SwxlSystem", "SwxlSQLite"]),
         .testTarget(name: "XenStoreProtocolTests", dependencies: ["XenStoreProtocol"]),
         .testTarget(name: "XenStoreServerTests", dependencies: ["XenStoreServer", "XenStoreProtocol", "SwxlSystem", "CSQLite"]),
         .testTarget(name: "XenStoreClientTests", dependencies: ["XenStoreClient", "XenStoreServer", "XenStoreProtocol"]),
@@ -81,6 +88,7 @@ let package = Package(
             .product(name: "PropertyBased", package: "swift-property-based"),
         ]),
         .testTarget(name: "ToolstackTests", dependencies: ["Toolstack", "DomainConfig", "XenStoreClient", "XenStoreServer", "SwxlSystem"]),
+        .testTarget(name: "EmbeddedHostTests", dependencies: ["EmbeddedHost", "Toolstack", "XenStoreClient", "XenStoreServer", "XenStoreProtocol", "SwxlSystem"]),
         // Xen's own C tools (xenstore-*, test-xenstore, libxlutil) against our code.
         .testTarget(name: "InteropTests", dependencies: ["XenStoreProtocol", "DomainConfig"]),
         // The built `swxl` run as a user runs it.

@@ -2,7 +2,10 @@
 /// libxenctrl/libxenguest that `xl` uses to build and run a domain.
 ///
 /// Two implementations: `XenHypervisor` (the CXen bridge, on a dom0) and
-/// `SimulatedHypervisor` (a persistent domain table in the state dir).
+/// the embedded host's `SimulatedHypervisor` (module EmbeddedHost, a
+/// persistent domain table in the state dir). What differs between them
+/// is said here (e.g. ``BuildSpec/onlineVCPUs``), never found out by
+/// testing for a type.
 /// Memory is in KiB throughout, as Xen's tools count it.
 public protocol Hypervisor: AnyObject {
     /// Xen's version and capabilities (`xl info`'s xen_* lines).
@@ -178,15 +181,22 @@ public struct BuildSpec: Sendable, Equatable {
     /// The domain that serves xenstore and the console (0).
     public var storeDomid: UInt32
     public var consoleDomid: UInt32
+    /// The vcpus the guest's kernel brings online at boot (the config's
+    /// `vcpus`; nil: all of them). A real kernel decides for itself from
+    /// `cpu/<n>/availability`, so real Xen ignores this; a hypervisor that
+    /// plays the kernel too (the embedded host's) starts the domain with
+    /// this many online.
+    public var onlineVCPUs: UInt32?
 
     public init(kernelPath: String, ramdiskPath: String?, commandLine: String, memoryKiB: UInt64,
-                storeDomid: UInt32 = 0, consoleDomid: UInt32 = 0) {
+                storeDomid: UInt32 = 0, consoleDomid: UInt32 = 0, onlineVCPUs: UInt32? = nil) {
         self.kernelPath = kernelPath
         self.ramdiskPath = ramdiskPath
         self.commandLine = commandLine
         self.memoryKiB = memoryKiB
         self.storeDomid = storeDomid
         self.consoleDomid = consoleDomid
+        self.onlineVCPUs = onlineVCPUs
     }
 }
 
@@ -261,6 +271,17 @@ public struct DomainInfo: Sendable, Equatable {
         self.onlineVCPUs = onlineVCPUs
         self.maxVCPUs = maxVCPUs
         self.cpuTimeNs = cpuTimeNs
+    }
+
+    /// The state in one word, as `swxl list --json` names it: the first of
+    /// dying, crashed, shutdown, paused, running that applies, else blocked.
+    public var stateName: String {
+        if dying { return "dying" }
+        if crashed || (shutdown && shutdownReason == .crash) { return "crashed" }
+        if shutdown { return "shutdown" }
+        if paused { return "paused" }
+        if running { return "running" }
+        return "blocked"
     }
 
     /// xl's six-letter state column, e.g. `-b----` or `---sr-`: running,

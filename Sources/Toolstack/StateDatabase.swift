@@ -7,17 +7,17 @@ import Glibc
 /// A failed SQLite call, with SQLite's message.
 public struct DatabaseError: Error, Sendable, CustomStringConvertible {
     public var description: String
-    init(_ description: String) { self.description = description }
+    public init(_ description: String) { self.description = description }
 }
 
 /// One SQLite value, as bound to a statement or read from a row.
-enum SQLValue: Equatable {
+public enum SQLValue: Equatable {
     case int(Int64)
     case text(String)
     case null
 
-    var int: Int64? { if case .int(let v) = self { v } else { nil } }
-    var text: String? { if case .text(let v) = self { v } else { nil } }
+    public var int: Int64? { if case .int(let v) = self { v } else { nil } }
+    public var text: String? { if case .text(let v) = self { v } else { nil } }
 }
 
 /// A small SQLite database that several swxl processes use at once: the
@@ -39,13 +39,13 @@ enum SQLValue: Equatable {
 /// One connection, used by one thread at a time (as every swxl process and
 /// the guests' host do); processes and threads that run at once each open
 /// their own.
-final class StateDatabase {
+public final class StateDatabase {
     private let connection: SQLiteConnection
-    var path: String { connection.path }
+    public var path: String { connection.path }
 
     /// Opens (creating if needed) the database at `path`. On first use
     /// `schema` runs in one transaction and `populate` may add first rows.
-    init(path: String, schema: String, populate: (StateDatabase) throws(DatabaseError) -> Void = { _ in }) throws(DatabaseError) {
+    public init(path: String, schema: String, populate: (StateDatabase) throws(DatabaseError) -> Void = { _ in }) throws(DatabaseError) {
         do throws(SQLiteError) {
             connection = try SQLiteConnection(path: path)
         } catch {
@@ -78,22 +78,22 @@ final class StateDatabase {
     /// Runs `body` as one write transaction: all of it or none of it. The
     /// lock is taken at the start, so what `body` reads stays true until
     /// the commit.
-    func write<T, E: Error>(_ fail: (DatabaseError) -> E, _ body: () throws(E) -> T) throws(E) -> T {
+    public func write<T, E: Error>(_ fail: (DatabaseError) -> E, _ body: () throws(E) -> T) throws(E) -> T {
         try connection.transaction(immediate: true, { fail(DatabaseError($0.message)) }, body)
     }
 
-    func write<T>(_ body: () throws(DatabaseError) -> T) throws(DatabaseError) -> T {
+    public func write<T>(_ body: () throws(DatabaseError) -> T) throws(DatabaseError) -> T {
         try write({ $0 }, body)
     }
 
     /// Runs one statement (prepared once per connection) and returns its rows.
     @discardableResult
-    func query(_ sql: String, _ arguments: SQLValue...) throws(DatabaseError) -> [[SQLValue]] {
+    public func query(_ sql: String, _ arguments: SQLValue...) throws(DatabaseError) -> [[SQLValue]] {
         try query(sql, arguments)
     }
 
     @discardableResult
-    func query(_ sql: String, _ arguments: [SQLValue]) throws(DatabaseError) -> [[SQLValue]] {
+    public func query(_ sql: String, _ arguments: [SQLValue]) throws(DatabaseError) -> [[SQLValue]] {
         let stmt: SQLiteStatement
         do throws(SQLiteError) { stmt = try connection.prepare(sql) } catch { throw DatabaseError(error.message) }
         defer {

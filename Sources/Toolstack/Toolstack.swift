@@ -20,8 +20,10 @@ public struct DomainSummary: Sendable, Equatable {
 /// Besides the hypervisor and xenstore, the toolstack keeps its own state
 /// under `<state>/toolstack`:
 /// - `toolstack.db`: names, the plans domains were created from, and the
-///   journal of creates in progress (see ``ToolstackState``);
-/// - `console/<domid>.log`: what the simulated guest wrote to its console.
+///   journal of creates in progress (see ``ToolstackState``).
+///
+/// What a host keeps per domain beyond that (the embedded host's console
+/// logs) it removes in ``onDomainForgotten``.
 public final class Toolstack {
     public let hypervisor: any Hypervisor
     public let store: any StoreAccess
@@ -29,6 +31,10 @@ public final class Toolstack {
     public var faults: FaultInjection
     /// Called as each create step completes (the benchmark times steps with it).
     public var onStep: ((CreateStep) -> Void)? = nil
+    /// Called when the toolstack has forgotten a domain (destroyed, a
+    /// create rolled back, an interrupted create undone), so that the host
+    /// removes what it keeps per domain: the embedded host its console log.
+    public var onDomainForgotten: ((UInt32) -> Void)? = nil
 
     public init(hypervisor: any Hypervisor, store: any StoreAccess, stateDir: String,
                 faults: FaultInjection = FaultInjection()) {
@@ -39,8 +45,6 @@ public final class Toolstack {
     }
 
     var toolstackDir: String { stateDir + "/toolstack" }
-    public var consoleDir: String { toolstackDir + "/console" }
-    public func consoleLog(_ domid: UInt32) -> String { consoleDir + "/\(domid).log" }
     /// Names, records and the create journal.
     lazy var state = ToolstackState(dir: toolstackDir)
 
@@ -84,12 +88,8 @@ public final class Toolstack {
                 try faults.check(.limits)
             onStep?(.limits)
                 built = try hypervisor.build(domid: domid, spec: BuildSpec(kernelPath: plan.kernel,
-                    ramdiskPath: plan.ramdisk, commandLine: plan.cmdline, memoryKiB: plan.memoryMiB << 10))
-                // A simulated kernel brings up its `vcpus` at boot (a real one
-                // reads cpu/<n>/availability).
-                if let sim = hypervisor as? SimulatedHypervisor {
-                    try sim.setOnlineVCPUs(domid: domid, count: plan.vcpus)
-                }
+                    ramdiskPath: plan.ramdisk, commandLine: plan.cmdline, memoryKiB: plan.memoryMiB << 10,
+                    onlineVCPUs: plan.vcpus))
             } catch let e as HypervisorError {
                 throw ToolstackError.hypervisor(e)
             }
@@ -116,7 +116,7 @@ public final class Toolstack {
             // 7. Our record.
             undo.append { [self] in
                 try? state.forget(domid: domid, name: nil)
-                unlink(consoleLog(domid))
+                onDomainForgotten?(domid)
             }
             try state.record(plan, domid: domid)
             try faults.check(.record)
@@ -173,7 +173,7 @@ public final class Toolstack {
             do { try hypervisor.destroy(domid: domid) } catch where error.errno != ESRCH { throw .hypervisor(error) } catch {}
         }
         try state.forget(domid: domid, name: plan?.name)
-        unlink(consoleLog(domid))
+        onDomainForgotten?(domid)
     }
 
     // MARK: looking domains up
@@ -355,7 +355,7 @@ public final class Toolstack {
                 try? store.release(domid: domid)
                 try? hypervisor.destroy(domid: domid)
                 try? state.forget(domid: domid, name: nil)
-                unlink(consoleLog(domid))
+                onDomainForgotten?(domid)
             }
             state.abandon(create)
         }

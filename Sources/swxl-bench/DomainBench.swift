@@ -1,4 +1,5 @@
 import ArgumentParser
+import EmbeddedHost
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -54,11 +55,9 @@ struct DomainsBenchmark: ParsableCommand {
         unsetenv("XENSTORED_PATH")
         defer { BenchSupport.teardown(state: state) }
 
-        let toolstack = try ToolstackHost.open(kind: .embedded, environment: env) { paths in
-            _ = BenchSupport.spawnAndWait([swxl, "xenstored"])
-            for _ in 0..<500 where (try? XenStoreClient(socketPath: paths.daemonSocket)) == nil { usleep(10_000) }
-        }
-        if !noGuests { SimGuestHost.ensureRunning(stateDir: state, argv: [swxl, "_sim-guests"]) }
+        let host = try ToolstackHost.open(kind: .embedded, environment: env, program: swxl)
+        let toolstack = host.toolstack
+        if !noGuests { host.ensureWatcher() }
         print("swxl-bench domains: embedded host in \(state), kernel \(kernel), guests \(noGuests ? "off" : "on")")
         print("size   create p50   create p99   destroy p50   destroy p99   (ms, \(samples) samples each)")
         var running = 0

@@ -47,7 +47,7 @@ struct StoreRead: ParsableCommand {
             return values
         }
         if json {
-            StoreCLI.print(XenStoreJSON.object(zip(paths, values).map { ($0, XenStoreJSON.quoted(bytes: $1)) }) + "\n")
+            Terminal.out(XenStoreJSON.object(zip(paths, values).map { ($0, XenStoreJSON.quoted(bytes: $1)) }) + "\n")
             return
         }
         var out: [UInt8] = []
@@ -55,7 +55,7 @@ struct StoreRead: ParsableCommand {
             if prefix { out += Array("\(path): ".utf8) }
             if raw { out += value } else { out += Array((XenStoreText.sanitise(value) + "\n").utf8) }
         }
-        StoreCLI.output(out)
+        Terminal.out(bytes: out)
     }
 }
 
@@ -108,22 +108,22 @@ struct StoreLs: ParsableCommand {
                 } else {
                     out += Array(XenStoreListing.line(node, format).utf8)
                     if case .failure(let error)? = node.permissions {
-                        StoreCLI.output(out)
+                        Terminal.out(bytes: out)
                         out.removeAll()
                         StoreCLI.warn("ls", "\ncould not access permissions for \(node.name): \(StoreCLI.reason(error))")
                     }
                 }
                 if out.count >= 1 << 16 {
-                    StoreCLI.output(out)
+                    Terminal.out(bytes: out)
                     out.removeAll(keepingCapacity: true)
                 }
             }
         } catch {
-            StoreCLI.output(out)
+            Terminal.out(bytes: out)
             throw StoreCLI.fail("ls", "xs_directory (\(path)): \(StoreCLI.reason(error))")
         }
         if json { out += Array("]\n".utf8) }
-        StoreCLI.output(out)
+        Terminal.out(bytes: out)
     }
 }
 
@@ -145,7 +145,7 @@ struct StoreList: ParsableCommand {
             return lists
         }
         if json {
-            StoreCLI.print(XenStoreJSON.object(zip(paths, lists).map {
+            Terminal.out(XenStoreJSON.object(zip(paths, lists).map {
                 ($0, XenStoreJSON.array($1.map(XenStoreJSON.quoted)))
             }) + "\n")
             return
@@ -155,7 +155,7 @@ struct StoreList: ParsableCommand {
             let base = path == "/" ? "" : path
             for name in names { text += prefix ? "\(base)/\(name)\n" : "\(name)\n" }
         }
-        StoreCLI.print(text)
+        Terminal.out(text)
     }
 }
 
@@ -286,12 +286,12 @@ struct StoreGetperms: ParsableCommand {
             return all
         }
         if json {
-            StoreCLI.print(XenStoreJSON.object(zip(paths, all).map {
+            Terminal.out(XenStoreJSON.object(zip(paths, all).map {
                 ($0, XenStoreJSON.array($1.entries.map { XenStoreJSON.quoted($0.description) }))
             }) + "\n")
             return
         }
-        StoreCLI.print(zip(paths, all).map { (prefix ? "\($0): " : "") + $1.description + "\n" }.joined())
+        Terminal.out(zip(paths, all).map { (prefix ? "\($0): " : "") + $1.description + "\n" }.joined())
     }
 }
 
@@ -319,7 +319,7 @@ struct StoreWatch: ParsableCommand {
             }
             guard let event else { continue }
             seen += 1
-            StoreCLI.print(json
+            Terminal.out(json
                 ? XenStoreJSON.object([("path", XenStoreJSON.quoted(event.path)), ("token", XenStoreJSON.quoted(event.token))]) + "\n"
                 : "\(event.path) \(event.token)\n")
         }
@@ -364,9 +364,9 @@ struct StoreTransaction: ParsableCommand {
             return outputs
         }
         if json {
-            StoreCLI.print(XenStoreJSON.array(zip(batch, outputs).map { XenStoreBatch.json($0.op, $1) }) + "\n")
+            Terminal.out(XenStoreJSON.array(zip(batch, outputs).map { XenStoreBatch.json($0.op, $1) }) + "\n")
         } else {
-            StoreCLI.print(outputs.map(XenStoreBatch.text).joined())
+            Terminal.out(outputs.map(XenStoreBatch.text).joined())
         }
     }
 }

@@ -68,16 +68,19 @@ final class MemoryStore: StoreAccess {
     func release(domid: UInt32) throws(StoreError) { introduced.remove(domid) }
 }
 
-/// A toolstack over a simulated hypervisor in a temporary state dir and a memory store.
+/// A toolstack over a hypervisor in memory (the embedded host's simulated
+/// one has its own tests, in EmbeddedHostTests), a memory store and a
+/// temporary state dir.
 struct Rig {
     let dir: String
-    let sim: SimulatedHypervisor
+    /// The hypervisor, simulated in memory.
+    let sim: FakeHypervisor
     let store: MemoryStore
     let toolstack: Toolstack
 
-    init(host: SimulatedHypervisor.HostSpec = .init()) throws {
+    init() throws {
         dir = try temporaryDirectory()
-        sim = SimulatedHypervisor(dir: dir + "/hypervisor", host: host)
+        sim = FakeHypervisor()
         store = MemoryStore()
         toolstack = Toolstack(hypervisor: sim, store: store, stateDir: dir)
     }
@@ -87,12 +90,9 @@ struct Rig {
     }
 
     /// What the toolstack and the hypervisor keep per domain: the
-    /// toolstack's rows (names, records, journal), console logs, and the
-    /// hypervisor's domains.
+    /// toolstack's rows (names, records, journal) and the hypervisor's domains.
     func leftovers() -> [String] {
-        toolstack.state.rows()
-            + ((try? FileManager.default.contentsOfDirectory(atPath: dir + "/toolstack/console")) ?? []).map { "console/" + $0 }
-            + sim.domainIDs().map { "hypervisor domain \($0)" }
+        toolstack.state.rows() + sim.domainIDs().map { "hypervisor domain \($0)" }
     }
 
     func cleanup() { try? FileManager.default.removeItem(atPath: dir) }

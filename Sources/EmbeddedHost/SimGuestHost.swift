@@ -4,6 +4,7 @@ import Glibc
 import CEpoll
 import SwxlSystem
 import Synchronization
+import Toolstack
 import XenStoreClient
 import XenStoreProtocol
 
@@ -35,6 +36,8 @@ public final class SimGuestHost {
     let sim: SimulatedHypervisor
     let paths: HostPaths
     let control: XenStoreAccess
+    /// Where each guest's console output goes.
+    let consoles: ConsoleLog
     var guests: [UInt32: Guest] = [:]
     /// Guests whose connection was used in this turn of the loop.
     var used: Set<UInt32> = []
@@ -72,6 +75,7 @@ public final class SimGuestHost {
         self.toolstack = toolstack
         self.sim = sim
         self.paths = paths
+        self.consoles = ConsoleLog(stateDir: toolstack.stateDir)
         self.control = try XenStoreAccess(socketPath: socket)
     }
 
@@ -337,19 +341,18 @@ public final class SimGuestHost {
     // MARK: the guest script and the console
 
     func appendConsole(_ domid: UInt32, _ text: String) {
-        try? FileIO.makeDirectories(toolstack.consoleDir)
-        FileIO.append(toolstack.consoleLog(domid), text)
+        consoles.append(domid, text)
     }
 
     /// Runs the guest's script with `XENSTORED_PATH` set to its socket,
     /// its output going to the guest's console log.
     func spawnScript(_ script: String, domid: UInt32) -> pid_t {
-        try? FileIO.makeDirectories(toolstack.consoleDir)
+        try? FileIO.makeDirectories(consoles.directory)
         do {
             return try BackgroundProcess.spawn(
                 executable: "/bin/sh", arguments: ["-c", script],
                 environment: ["XENSTORED_PATH": paths.domainSocket(domid), "SWXL_DOMID": "\(domid)", "SWXL_FAULT": nil],
-                output: .append(toolstack.consoleLog(domid)))
+                output: .append(consoles.path(domid)))
         } catch {
             appendConsole(domid, "swxl: cannot run sim_guest_script \(script)\n")
             return 0

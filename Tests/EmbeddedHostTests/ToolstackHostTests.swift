@@ -1,0 +1,27 @@
+import Foundation
+import Testing
+@testable import EmbeddedHost
+import SwxlSystem
+import Toolstack
+import XenStoreProtocol
+
+@Suite struct ToolstackHostTests {
+    /// The embedded host keeps console logs, and its toolstack removes a
+    /// domain's log when it forgets the domain.
+    @Test func theEmbeddedHostsConsoleLogsGoWithTheirDomains() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let host = ToolstackHost.embedded(paths: HostPaths(stateDir: dir), store: NullStore(),
+                                          environment: [:], program: "/bin/false")
+        #expect(host.kind == .embedded)
+        let log = try #require(host.consoleLog)
+        #expect(log == ConsoleLog(stateDir: dir))
+        let id = try host.toolstack.create(DomainPlan(name: "web", memoryMiB: 64, vcpus: 1, maxVCPUs: 2, kernel: tinyKernel))
+        // The simulated kernel brought up the one vcpu of the config, of two.
+        let info = try #require(try host.toolstack.hypervisor.domainInfo(domid: id))
+        #expect([info.onlineVCPUs, info.maxVCPUs] == [1, 2])
+        log.append(id, "booting\n")
+        try host.toolstack.destroy(domid: id)
+        #expect(!FileManager.default.fileExists(atPath: log.path(id)))
+    }
+}
