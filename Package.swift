@@ -64,7 +64,7 @@ let package = Package(
         // host (its epoll loop), guests' console logs, and the factory that
         // opens either host's toolstack.
         .target(name: "EmbeddedHost", dependencies: [
-            "Toolstack", "DomainConfig", "XenStoreClient", "XenStoreProtocol", "SwxlSystem", "CEpoll",
+            "Toolstack", "XenStoreClient", "XenStoreProtocol", "SwxlSystem", "CEpoll",
         ]),
         // The command line.
         .executableTarget(name: "swxl", dependencies: [
@@ -88,7 +88,7 @@ let package = Package(
             .product(name: "PropertyBased", package: "swift-property-based"),
         ]),
         .testTarget(name: "ToolstackTests", dependencies: ["Toolstack", "DomainConfig", "XenStoreClient", "XenStoreServer", "SwxlSystem"]),
-        .testTarget(name: "EmbeddedHostTests", dependencies: ["EmbeddedHost", "Toolstack", "XenStoreClient", "XenStoreServer", "XenStoreProtocol", "SwxlSystem"]),
+        .testTarget(name: "EmbeddedHostTests", dependencies: ["EmbeddedHost", "Toolstack", "XenStoreProtocol", "SwxlSystem"]),
         // Xen's own C tools (xenstore-*, test-xenstore, libxlutil) against our code.
         .testTarget(name: "InteropTests", dependencies: ["XenStoreProtocol", "DomainConfig"]),
         // The built `swxl` run as a user runs it.
