@@ -90,7 +90,7 @@ let package = Package(
         .testTarget(name: "ToolstackTests", dependencies: ["Toolstack", "DomainConfig", "XenStoreClient", "XenStoreServer", "SwxlSystem"]),
         .testTarget(name: "EmbeddedHostTests", dependencies: ["EmbeddedHost", "Toolstack", "XenStoreProtocol", "SwxlSystem"]),
         // Xen's own C tools (xenstore-*, test-xenstore, libxlutil) against our code.
-        .testTarget(name: "InteropTests", dependencies: ["XenStoreProtocol", "DomainConfig"]),
+        .testTarget(name: "InteropTests", dependencies: ["XenStoreProtocol", "DomainConfig", "SwxlSystem"]),
         // The built `swxl` run as a user runs it.
         // (CSQLite only to read the state files and see that nothing is left.)
         .testTarget(name: "EndToEndTests", dependencies: ["CSQLite"]),
