@@ -134,11 +134,7 @@ struct DomainsBenchmark: ParsableCommand {
     }
 
     private func writeFile(_ path: String, _ text: String) throws {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        guard fd >= 0 else { return }
-        var bytes = Array(text.utf8)
-        _ = bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress, $0.count) }
-        close(fd)
+        try FileIO.writeAtomically(path, text)
     }
 }
 
@@ -201,14 +197,7 @@ enum BenchSupport {
     /// Stops the daemons of the benchmark's host and removes its state dir.
     static func teardown(state: String) {
         for file in ["/toolstack/sim-guests.lock", "/xenstored/xenstored.pid"] {
-            let fd = open(state + file, O_RDONLY)
-            guard fd >= 0 else { continue }
-            var buf = [UInt8](repeating: 0, count: 32)
-            let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            close(fd)
-            if n > 0, let pid = Int32(String(decoding: buf[0..<n], as: UTF8.self).split(separator: "\n").first ?? ""), pid > 1 {
-                kill(pid, SIGTERM)
-            }
+            if let pid = LockFile.readPid(state + file), pid > 1 { kill(pid, SIGTERM) }
         }
         usleep(200_000)
         _ = spawnAndWait(["/bin/rm", "-rf", state])
