@@ -26,11 +26,13 @@ let package = Package(
         .target(name: "XenStoreTools", dependencies: ["XenStoreClient", "XenStoreProtocol"]),
         // SQLite from the system (libsqlite3-dev), for the daemon's durable store.
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        // A thin SQLite connection shared by the daemon's store and the toolstack's state.
+        .target(name: "SwxlSQLite", dependencies: ["CSQLite"]),
         // <sys/epoll.h>, which Glibc's module lacks (no library to link).
         .systemLibrary(name: "CEpoll"),
         // swxl's own xenstored.
         .target(name: "XenStoreServer", dependencies: [
-            "XenStoreProtocol", "SwxlSystem", "CSQLite", "CEpoll",
+            "XenStoreProtocol", "SwxlSystem", "SwxlSQLite", "CSQLite", "CEpoll",
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: [
             // The daemon's hot path mutates class properties (the tree, the
@@ -54,25 +56,32 @@ let package = Package(
                             "xencall", "xentoolcore", "xentoollog", "lzma", "z"]
                          .flatMap { ["-Xlinker", "-l:lib\($0).a"] }),
         ]),
-        // Domain lifecycle over a Hypervisor (real or simulated) and xenstore.
+        // Domain lifecycle over any Hypervisor and xenstore; the real-Xen
+        // hypervisor (CXen) lives here too.
         .target(name: "Toolstack", dependencies: [
-            "DomainConfig", "XenStoreClient", "XenStoreProtocol", "SwxlSystem", "CXen", "CSQLite", "CEpoll",
+            "DomainConfig", "XenStoreClient", "XenStoreProtocol", "SwxlSystem", "SwxlSQLite", "CXen",
             .product(name: "Logging", package: "swift-log"),
+        ]),
+        // The embedded host: the simulated hypervisor, the simulated guests'
+        // host (its epoll loop), guests' console logs, and the factory that
+        // opens either host's toolstack.
+        .target(name: "EmbeddedHost", dependencies: [
+            "DomainConfig", "Toolstack", "XenStoreClient", "XenStoreProtocol", "SwxlSystem", "CEpoll",
         ]),
         // The command line.
         .executableTarget(name: "swxl", dependencies: [
-            "XenStoreProtocol", "XenStoreClient", "XenStoreTools", "XenStoreServer", "DomainConfig", "Toolstack", "SwxlSystem",
+            "XenStoreProtocol", "XenStoreClient", "XenStoreTools", "XenStoreServer", "DomainConfig", "Toolstack", "EmbeddedHost", "SwxlSystem",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
 
         // Benchmarks (release builds): `swift run -c release swxl-bench --help`.
         .executableTarget(name: "swxl-bench", dependencies: [
-            "XenStoreProtocol", "XenStoreClient", "XenStoreServer", "DomainConfig", "Toolstack", "SwxlSystem",
+            "XenStoreProtocol", "XenStoreClient", "XenStoreServer", "DomainConfig", "Toolstack", "EmbeddedHost", "SwxlSystem",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
-        .testTarget(name: "SwxlSystemTests", dependencies: ["SwxlSystem"]),
+        .testTarget(name: "SwxlSystemTests", dependencies: ["SwxlSystem", "SwxlSQLite"]),
         .testTarget(name: "XenStoreProtocolTests", dependencies: ["XenStoreProtocol"]),
         .testTarget(name: "XenStoreServerTests", dependencies: ["XenStoreServer", "XenStoreProtocol", "SwxlSystem", "CSQLite"]),
         .testTarget(name: "XenStoreClientTests", dependencies: ["XenStoreClient", "XenStoreServer", "XenStoreProtocol"]),
@@ -82,8 +91,9 @@ let package = Package(
             .product(name: "PropertyBased", package: "swift-property-based"),
         ]),
         .testTarget(name: "ToolstackTests", dependencies: ["Toolstack", "DomainConfig", "XenStoreClient", "XenStoreServer", "SwxlSystem"]),
+        .testTarget(name: "EmbeddedHostTests", dependencies: ["EmbeddedHost", "DomainConfig", "Toolstack", "XenStoreProtocol", "SwxlSystem"]),
         // Xen's own C tools (xenstore-*, test-xenstore, libxlutil) against our code.
-        .testTarget(name: "InteropTests", dependencies: ["XenStoreProtocol", "DomainConfig"]),
+        .testTarget(name: "InteropTests", dependencies: ["XenStoreProtocol", "DomainConfig", "SwxlSystem"]),
         // The built `swxl` run as a user runs it.
         // (CSQLite only to read the state files and see that nothing is left.)
         .testTarget(name: "EndToEndTests", dependencies: ["CSQLite"]),

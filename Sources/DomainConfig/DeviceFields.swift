@@ -85,91 +85,83 @@ struct DeviceDescription<Device: Sendable>: Sendable {
 // MARK: - Field builders
 
 extension DeviceField {
-    /// A text field; `check` gives the message for a value it refuses.
-    static func string(_ names: FieldNames, _ path: WritableKeyPath<Device, String?> & Sendable,
-                       check: @escaping @Sendable (String) -> String? = { _ in nil }) -> DeviceField {
-        DeviceField(names: names, kind: .text, text: { $0[keyPath: path] }, store: { device, value in
-            if let problem = check(value) { return problem }
+    /// The field at `path`, which every device has: `write` gives a value's
+    /// text (nil: not written), `read` the value of a text (nil: refused with `message`).
+    static func at<Value>(_ names: FieldNames, _ kind: FieldKind, _ path: WritableKeyPath<Device, Value> & Sendable,
+                          write: @escaping @Sendable (Value) -> String?, read: @escaping @Sendable (String) -> Value?,
+                          message: @escaping @Sendable (String) -> String) -> DeviceField {
+        DeviceField(names: names, kind: kind, text: { write($0[keyPath: path]) }, store: { device, text in
+            guard let value = read(text) else { return message(text) }
             device[keyPath: path] = value
             return nil
         })
+    }
+
+    /// The optional field at `path`, written when it is there.
+    static func optional<Value>(_ names: FieldNames, _ kind: FieldKind, _ path: WritableKeyPath<Device, Value?> & Sendable,
+                                write: @escaping @Sendable (Value) -> String, read: @escaping @Sendable (String) -> Value?,
+                                message: @escaping @Sendable (String) -> String) -> DeviceField {
+        DeviceField(names: names, kind: kind, text: { $0[keyPath: path].map(write) }, store: { device, text in
+            guard let value = read(text) else { return message(text) }
+            device[keyPath: path] = value
+            return nil
+        })
+    }
+
+    /// A text field; `check` gives the message for a value it refuses.
+    static func string(_ names: FieldNames, _ path: WritableKeyPath<Device, String?> & Sendable,
+                       check: @escaping @Sendable (String) -> String? = { _ in nil }) -> DeviceField {
+        optional(names, .text, path, write: { $0 }, read: { check($0) == nil ? $0 : nil }, message: { check($0) ?? "" })
     }
 
     /// A text field every device has (written always).
     static func string(_ names: FieldNames, _ path: WritableKeyPath<Device, String> & Sendable,
                        check: @escaping @Sendable (String) -> String? = { _ in nil }) -> DeviceField {
-        DeviceField(names: names, kind: .text, text: { $0[keyPath: path] }, store: { device, value in
-            if let problem = check(value) { return problem }
-            device[keyPath: path] = value
-            return nil
-        })
+        at(names, .text, path, write: { $0 }, read: { check($0) == nil ? $0 : nil }, message: { check($0) ?? "" })
     }
 
     /// A text field that takes one of `values`.
     static func oneOf(_ names: FieldNames, _ values: [String], _ path: WritableKeyPath<Device, String?> & Sendable,
                       message: @escaping @Sendable (String) -> String) -> DeviceField {
-        string(names, path, check: { values.contains($0) ? nil : message($0) })
+        optional(names, .text, path, write: { $0 }, read: { values.contains($0) ? $0 : nil }, message: message)
     }
 
     /// A field of an enumeration, written by its raw value.
     static func enumeration<E: RawRepresentable & Sendable>(_ names: FieldNames, _ path: WritableKeyPath<Device, E> & Sendable,
                                                             message: @escaping @Sendable (String) -> String) -> DeviceField
     where E.RawValue == String {
-        DeviceField(names: names, kind: .text, text: { $0[keyPath: path].rawValue }, store: { device, value in
-            guard let e = E(rawValue: value) else { return message(value) }
-            device[keyPath: path] = e
-            return nil
-        })
+        at(names, .text, path, write: { $0.rawValue }, read: { E(rawValue: $0) }, message: message)
     }
 
     static func enumeration<E: RawRepresentable & Sendable>(_ names: FieldNames, _ path: WritableKeyPath<Device, E?> & Sendable,
                                                             message: @escaping @Sendable (String) -> String) -> DeviceField
     where E.RawValue == String {
-        DeviceField(names: names, kind: .text, text: { $0[keyPath: path]?.rawValue }, store: { device, value in
-            guard let e = E(rawValue: value) else { return message(value) }
-            device[keyPath: path] = e
-            return nil
-        })
+        optional(names, .text, path, write: { $0.rawValue }, read: { E(rawValue: $0) }, message: message)
     }
 
     /// An integer as C's strtol reads it (`0x1f`, `017`), in `range`.
     static func integer(_ names: FieldNames, _ path: WritableKeyPath<Device, Int?> & Sendable, in range: ClosedRange<Int>,
                         message: @escaping @Sendable (String) -> String) -> DeviceField {
-        DeviceField(names: names, kind: .integer, text: { $0[keyPath: path].map(String.init) }, store: { device, value in
-            guard let n = parseCInteger(value), range.contains(n) else { return message(value) }
-            device[keyPath: path] = n
-            return nil
-        })
+        optional(names, .integer, path, write: { String($0) }, read: { parseCInteger($0).flatMap { range.contains($0) ? $0 : nil } },
+           message: message)
     }
 
-    /// A flag: `parse` reads the text (nil: refused with `message`).
+    /// A flag: `parse` reads the text.
     static func flag(_ names: FieldNames, _ path: WritableKeyPath<Device, Bool?> & Sendable,
                      parse: @escaping @Sendable (String) -> Bool?, message: @escaping @Sendable (String) -> String) -> DeviceField {
-        DeviceField(names: names, kind: .flag, text: { $0[keyPath: path].map { $0 ? "1" : "0" } }, store: { device, value in
-            guard let b = parse(value) else { return message(value) }
-            device[keyPath: path] = b
-            return nil
-        })
+        optional(names, .flag, path, write: { $0 ? "1" : "0" }, read: parse, message: message)
     }
 
     /// A flag every device has (written always).
     static func flag(_ names: FieldNames, _ path: WritableKeyPath<Device, Bool> & Sendable,
                      parse: @escaping @Sendable (String) -> Bool?, message: @escaping @Sendable (String) -> String) -> DeviceField {
-        DeviceField(names: names, kind: .flag, text: { $0[keyPath: path] ? "1" : "0" }, store: { device, value in
-            guard let b = parse(value) else { return message(value) }
-            device[keyPath: path] = b
-            return nil
-        })
+        at(names, .flag, path, write: { $0 ? "1" : "0" }, read: parse, message: message)
     }
 
     /// A flag that is written only when set.
     static func presence(_ names: FieldNames, _ path: WritableKeyPath<Device, Bool> & Sendable,
                          parse: @escaping @Sendable (String) -> Bool?, message: @escaping @Sendable (String) -> String) -> DeviceField {
-        DeviceField(names: names, kind: .flag, text: { $0[keyPath: path] ? "1" : nil }, store: { device, value in
-            guard let b = parse(value) else { return message(value) }
-            device[keyPath: path] = b
-            return nil
-        })
+        at(names, .flag, path, write: { $0 ? "1" : nil }, read: parse, message: message)
     }
 }
 

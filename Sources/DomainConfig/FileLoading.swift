@@ -70,10 +70,16 @@ func absoluteDirectory(of path: String) -> String {
         dir = "."
     }
     if dir.hasPrefix("/") { return dir }
-    var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-    guard getcwd(&buffer, buffer.count) != nil else { return dir }
-    let cwd = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    guard let cwd = workingDirectory() else { return dir }
     if dir == "." { return cwd }
     if dir.hasPrefix("./") { dir.removeFirst(2) }
     return cwd == "/" ? "/" + dir : cwd + "/" + dir
+}
+
+/// The process's working directory (nil if it cannot be read): what a
+/// relative path means to the calls that open it.
+public func workingDirectory() -> String? {
+    var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+    guard getcwd(&buffer, buffer.count) != nil else { return nil }
+    return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }

@@ -1,6 +1,9 @@
 // A small JSON reader and writer (no Foundation): objects keep their key order.
 
-enum JSONValue: Hashable, Sendable {
+/// A JSON value: what the config's JSON codec reads and writes, and what
+/// every other JSON swxl prints (`list --json`, `info --json`) is written
+/// with, so that all of it is quoted and laid out one way.
+public enum JSONValue: Hashable, Sendable {
     case null
     case bool(Bool)
     /// Numbers keep their text, so that 64-bit integers stay exact.
@@ -9,7 +12,7 @@ enum JSONValue: Hashable, Sendable {
     case array([JSONValue])
     case object([(String, JSONValue)])
 
-    static func == (a: JSONValue, b: JSONValue) -> Bool {
+    public static func == (a: JSONValue, b: JSONValue) -> Bool {
         switch (a, b) {
         case (.null, .null): return true
         case (.bool(let x), .bool(let y)): return x == y
@@ -22,7 +25,7 @@ enum JSONValue: Hashable, Sendable {
         }
     }
 
-    func hash(into h: inout Hasher) {
+    public func hash(into h: inout Hasher) {
         switch self {
         case .null: h.combine(0)
         case .bool(let b): h.combine(b)
@@ -40,14 +43,32 @@ enum JSONValue: Hashable, Sendable {
 
     // MARK: writing
 
-    /// Pretty-printed with two-space indents and a final newline at the top level.
-    func serialized(indent: Int = 0) -> String {
+    /// Pretty-printed with two-space indents (no final newline). Arrays of
+    /// strings and numbers stay on one line; so does every value nested
+    /// deeper than `inlineBelow` levels (a table of one-line rows: 1).
+    public func serialized(indent: Int = 0, inlineBelow depth: Int? = nil) -> String {
         var out = ""
-        write(to: &out, indent: indent)
+        write(to: &out, indent: indent, inlineAt: depth.map { indent + $0 })
         return out
     }
 
-    private func write(to out: inout String, indent: Int) {
+    /// On one line: `{"a": 1, "b": [2, 3]}`.
+    public func inlineSerialized() -> String {
+        switch self {
+        case .array(let items):
+            return "[" + items.map { $0.inlineSerialized() }.joined(separator: ", ") + "]"
+        case .object(let members):
+            return "{" + members.map { jsonQuote($0.0) + ": " + $0.1.inlineSerialized() }.joined(separator: ", ") + "}"
+        default:
+            return serialized()
+        }
+    }
+
+    private func write(to out: inout String, indent: Int, inlineAt: Int? = nil) {
+        if let inlineAt, indent >= inlineAt {
+            out += inlineSerialized()
+            return
+        }
         let pad = String(repeating: "  ", count: indent + 1)
         let closePad = String(repeating: "  ", count: indent)
         switch self {
@@ -64,7 +85,7 @@ enum JSONValue: Hashable, Sendable {
             out += "[\n"
             for (i, item) in items.enumerated() {
                 out += pad
-                item.write(to: &out, indent: indent + 1)
+                item.write(to: &out, indent: indent + 1, inlineAt: inlineAt)
                 out += i + 1 < items.count ? ",\n" : "\n"
             }
             out += closePad + "]"
@@ -73,7 +94,7 @@ enum JSONValue: Hashable, Sendable {
             out += "{\n"
             for (i, (k, v)) in members.enumerated() {
                 out += pad + jsonQuote(k) + ": "
-                v.write(to: &out, indent: indent + 1)
+                v.write(to: &out, indent: indent + 1, inlineAt: inlineAt)
                 out += i + 1 < members.count ? ",\n" : "\n"
             }
             out += closePad + "}"

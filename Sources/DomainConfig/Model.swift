@@ -97,28 +97,6 @@ public struct DiskDevice: Sendable, Hashable {
         self.target = target
         self.vdev = vdev
     }
-
-    /// xenstore backend kind: `vbd` (kernel blkback), `qdisk` (QEMU) or `vbd3` (tapdisk).
-    /// Without an explicit backend type: `vbd` for a raw image or device, `qdisk` for
-    /// formats only QEMU reads (qcow, qcow2, vhd, qed) and for empty cdrom drives.
-    public var backendKind: String {
-        switch backendType {
-        case .phy: return "vbd"
-        case .qdisk: return "qdisk"
-        case .tap: return "vbd3"
-        case .standalone: return "vbd"
-        case nil:
-            if format != .raw || target == nil { return "qdisk" }
-            return "vbd"
-        }
-    }
-
-    /// xenstore `params`: the target, or "" for an empty drive.
-    public var params: String { target ?? "" }
-    /// xenstore `mode`: `w` or `r`.
-    public var mode: String { access == .readWrite ? "w" : "r" }
-    /// xenstore `removable`: 1 for cdroms.
-    public var removable: Bool { deviceType == .cdrom }
 }
 
 /// A virtual network interface, from one `vif` spec (xl-network-configuration(5)).
@@ -297,4 +275,14 @@ public struct DomainConfiguration: Sendable, Hashable {
     public var memoryMiB: UInt64 { memory_dynamic_max >> 20 }
     /// xl `maxmem`, in MiB.
     public var maxmemMiB: UInt64 { memory_static_max >> 20 }
+}
+
+extension DomainConfiguration {
+    /// swxl's own platform key: a program the embedded host runs as the
+    /// simulated guest (its output is the guest's console). A documented
+    /// extension to xl.cfg, named here once for the reader and the host.
+    public static let simGuestScriptKey = "sim_guest_script"
+
+    /// The simulated guest's program, if the config names one.
+    public var simGuestScript: String? { platform[Self.simGuestScriptKey] }
 }

@@ -37,7 +37,7 @@ let platformKeys: [String] = [
     "memory_sharing", "cpuid_check", "serial_device", "monitor", "monitor_path",
     "xen_extended_power_mgmt", "guest_os_type", "description", "auto_power_on",
     // swxl's own: the program the embedded host runs as a simulated guest.
-    "sim_guest_script",
+    DomainConfiguration.simGuestScriptKey,
 ]
 
 let allKnownKeys: [String] = typedKeys + platformKeys
@@ -321,11 +321,10 @@ struct ModelBuilder {
             }
         }
 
-        if config.type == .pv, raw["kernel"] == nil, config.PV_bootloader == nil {
-            log.error(fileLocation, "a PV guest needs `kernel` (or `bootloader`): e.g. `kernel = \"/boot/vmlinuz\"`")
-        }
-        if config.type == .pvh, raw["kernel"] == nil, config.PV_bootloader == nil, raw["firmware"] == nil {
-            log.error(fileLocation, "a PVH guest needs `kernel` (or `bootloader` or `firmware`)")
+        if raw["kernel"] != nil || config.PV_kernel != nil {
+            // A kernel was named (xend's hvmloader, dropped above, too).
+        } else if let problem = config.bootProblem {
+            log.error(fileLocation, problem)
         }
         // The kernel and ramdisk are files on this host unless a bootloader reads them from the guest's disk.
         if let exists = options.fileExists, config.PV_bootloader == nil {
@@ -396,6 +395,29 @@ struct ModelBuilder {
             case .list: config.serials = (stringList("serial") ?? []).map(\.0)
             }
         }
+    }
+}
+
+extension DomainConfiguration {
+    /// Why xl would refuse to boot this guest (a PV guest without a kernel or
+    /// bootloader, a PVH one without those or firmware), or nil. Every reader checks it.
+    var bootProblem: String? {
+        guard PV_kernel == nil, PV_bootloader == nil else { return nil }
+        switch type {
+        case .pv: return "a PV guest needs `kernel` (or `bootloader`): e.g. `kernel = \"/boot/vmlinuz\"`"
+        case .pvh where platform["firmware"] == nil: return "a PVH guest needs `kernel` (or `bootloader` or `firmware`)"
+        default: return nil
+        }
+    }
+
+    /// Why xl would refuse these memory sizes (in bytes), or nil: xl.cfg
+    /// counts whole MiB, from 1 MiB to 2^40 MiB.
+    static func memoryProblem(_ bytes: UInt64) -> String? {
+        let mib: UInt64 = 1 << 20
+        guard bytes % mib == 0, bytes >= mib, bytes <= (1 << 40) * mib else {
+            return "must be a whole number of MiB from 1 MiB to 2^40 MiB, not \(bytes) bytes"
+        }
+        return nil
     }
 }
 

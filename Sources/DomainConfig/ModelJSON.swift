@@ -159,12 +159,6 @@ private struct JSONModelReader {
         return i
     }
 
-    mutating func bool(_ o: JSONValue, _ key: String, _ path: String) -> Bool? {
-        guard let v = o[key] else { return nil }
-        guard case .bool(let b) = v else { fail(join(path, key), "must be true or false"); return nil }
-        return b
-    }
-
     mutating func strings(_ v: JSONValue?, _ path: String) -> [String] {
         guard let v else { return [] }
         guard case .array(let items) = v else { fail(path, "must be an array of strings"); return [] }
@@ -248,7 +242,10 @@ private struct JSONModelReader {
         c.cpus_soft = affinity(top["cpus_soft"], "cpus_soft")
         c.memory_dynamic_max = uint64(top, "memory_dynamic_max", "") ?? c.memory_dynamic_max
         c.memory_static_max = uint64(top, "memory_static_max", "") ?? c.memory_dynamic_max
-        if c.memory_dynamic_max == 0 { fail("memory_dynamic_max", "must be above 0") }
+        for (key, bytes) in [("memory_dynamic_max", c.memory_dynamic_max), ("memory_static_max", c.memory_static_max)]
+        where top[key] != nil {
+            if let problem = DomainConfiguration.memoryProblem(bytes) { fail(key, problem) }
+        }
         if c.memory_static_max < c.memory_dynamic_max { fail("memory_static_max", "is below memory_dynamic_max") }
         c.actions_after_shutdown = enumValue(top, "actions_after_shutdown", "", DomainAction.self) ?? .destroy
         c.actions_after_reboot = enumValue(top, "actions_after_reboot", "", DomainAction.self) ?? .restart
@@ -261,6 +258,7 @@ private struct JSONModelReader {
         c.PV_bootloader = string(top, "PV_bootloader", "")
         c.PV_bootloader_args = strings(top["PV_bootloader_args"], "PV_bootloader_args")
         c.platform = stringMap(top["platform"], "platform")
+        if let problem = c.bootProblem { fail("", problem) }
         if let lists = top["platform_lists"] {
             if case .object(let members) = lists {
                 for (k, v) in members { c.platformLists[k] = strings(v, "platform_lists.\(k)") }

@@ -10,8 +10,8 @@ extension DomainConfiguration {
         vm.append(.pair("maxmem", String(maxmemMiB)))
         vm.append(.pair("vcpus", String(VCPUs_max)))
         // xend's vcpu_avail: a bit mask of the vCPUs online at start.
-        if VCPUs_at_startup != VCPUs_max, VCPUs_at_startup < 63 {
-            vm.append(.pair("vcpu_avail", String((1 << VCPUs_at_startup) - 1)))
+        if VCPUs_at_startup != VCPUs_max {
+            vm.append(.pair("vcpu_avail", VCPUMask.lowest(VCPUs_at_startup)))
         }
         if let cpus { vm.append(.group([.word("cpus")] + affinityAtoms(cpus))) }
         if let cpus_soft { vm.append(.group([.word("cpus_soft")] + affinityAtoms(cpus_soft))) }
@@ -107,6 +107,41 @@ extension PCIDevice {
                             .pair("slot", "0x" + hex(device, 2)), .pair("func", allFunctions ? "*" : "0x" + String(function, radix: 16))]
         if let vslot { dev.append(.pair("vslot", "0x" + hex(vslot, 2))) }
         return .group([.word("pci"), .group(dev + Self.description.sxpFields(self))])
+    }
+}
+
+/// xend's `vcpu_avail`: a bit mask (a Python long, any size) of the vCPUs
+/// online at start, written in decimal.
+enum VCPUMask {
+    /// The mask of vCPUs 0 to n-1, 2^n - 1, in decimal.
+    static func lowest(_ n: Int) -> String {
+        var digits: [UInt8] = [0]  // least significant first
+        for _ in 0..<n {
+            var carry: UInt8 = 1  // x = 2x + 1
+            for i in digits.indices {
+                let d = digits[i] * 2 + carry
+                (digits[i], carry) = (d % 10, d / 10)
+            }
+            if carry > 0 { digits.append(carry) }
+        }
+        return String(digits.reversed().map { Character(Unicode.Scalar(UInt8(ascii: "0") + $0)) })
+    }
+
+    /// How many bits a mask has set: a C integer (`0x3`, `7`) or a decimal of any size; nil if not a mask.
+    static func count(_ text: String) -> Int? {
+        if let n = parseCInteger(text) { return n >= 0 ? n.nonzeroBitCount : nil }
+        guard !text.isEmpty, text.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else { return nil }
+        var digits = text.utf8.map { $0 - UInt8(ascii: "0") }  // most significant first
+        var bits = 0
+        while digits.contains(where: { $0 != 0 }) {
+            var remainder: UInt8 = 0  // digits /= 2
+            for i in digits.indices {
+                let d = remainder * 10 + digits[i]
+                (digits[i], remainder) = (d / 2, d % 2)
+            }
+            bits += Int(remainder)
+        }
+        return bits
     }
 }
 
@@ -214,8 +249,15 @@ private struct SXPModelReader {
         }
         let vcpus = vm.child("vcpus").flatMap { integer($0, "vcpus", min: 1, max: 4096) }
         c.VCPUs_max = vcpus ?? 1
-        c.VCPUs_at_startup = vm.child("vcpu_avail").flatMap { integer($0, "vcpu_avail", min: 1, max: Int.max) }
-            .map { $0.nonzeroBitCount } ?? c.VCPUs_max
+        c.VCPUs_at_startup = vm.child("vcpu_avail").flatMap { e in
+            scalar(e, "vcpu_avail").flatMap { text in
+                guard let count = VCPUMask.count(text), count >= 1 else {
+                    log.error(e.location, "`vcpu_avail` must be a bit mask of the vCPUs online at start (a positive integer), not \"\(text)\"")
+                    return nil
+                }
+                return count
+            }
+        } ?? c.VCPUs_max
         if c.VCPUs_at_startup > c.VCPUs_max {
             log.error(vm.child("vcpu_avail")!.location, "`vcpu_avail` marks \(c.VCPUs_at_startup) vCPUs, more than `vcpus` (\(c.VCPUs_max))")
         }
@@ -271,6 +313,7 @@ private struct SXPModelReader {
                     }
                 }
             }
+            if let problem = c.bootProblem { log.error(image.location, problem) }
         } else if c.PV_bootloader == nil {
             log.error(at, "missing `(image ...)`: a kernel (linux), hvm or pvh image")
         }

@@ -20,7 +20,7 @@ private let monitorStopRequested = Atomic<Bool>(false)
 /// or goes away) and looks again every second in case an event was missed;
 /// a look is one hypercall listing the domains. It leaves a few seconds
 /// after the last domain with a swxl record is gone. On the embedded host
-/// the simulated guests' host (``SimGuestHost``) does this job.
+/// the simulated guests' host (EmbeddedHost's `SimGuestHost`) does this job.
 public final class DomainMonitor {
     let toolstack: Toolstack
     public var idleExitSeconds: UInt64 = 3
@@ -59,12 +59,12 @@ public final class DomainMonitor {
         guard let domains = try? toolstack.hypervisor.listDomains() else { return [] }
         var acted: [UInt32] = []
         for d in domains where d.domid != 0 && d.shutdown && !d.dying {
-            guard let plan = toolstack.record(d.domid) else { continue }
+            guard let config = toolstack.record(d.domid) else { continue }
             let reason = d.shutdownReason ?? (d.crashed ? .crash : .poweroff)
-            let action = plan.action(for: reason)
+            let action = config.action(for: reason)
             // A preserved domain stays as it is until `swxl destroy`.
             if action.effective == .preserve { continue }
-            let what = "domain \(d.domid) (\(plan.name)) shut down (\(reason.name)): \(action.rawValue)"
+            let what = "domain \(d.domid) (\(config.name_label)) shut down (\(reason.name)): \(action.rawValue)"
             do {
                 let newDomid = try toolstack.applyShutdownAction(domid: d.domid, reason: reason)
                 log(what + (newDomid.map { ", now domain \($0)" } ?? ""))
@@ -104,6 +104,38 @@ public final class DomainMonitor {
         for sig in [SIGTERM, SIGINT, SIGHUP] {
             signal(sig) { _ in monitorStopRequested.store(true, ordering: .relaxed) }
         }
+    }
+}
+
+/// The monitor's log (`swxl _monitor` has no terminal): each line after
+/// its UTC time, `2026-12-03T23:19:51Z domain 3 (web) shut down ...`,
+/// appended in one write so that lines never interleave.
+public final class MonitorLogFile {
+    private let fd: Int32
+
+    /// Appends to `path`, created if missing. A log that cannot be opened
+    /// takes nothing (the monitor still does its job).
+    public init(path: String) {
+        fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+    }
+
+    deinit { if fd >= 0 { close(fd) } }
+
+    /// Appends `line` stamped with `time` (seconds since the epoch; now by default).
+    public func append(_ line: String, at time: time_t = time(nil)) {
+        guard fd >= 0 else { return }
+        var bytes = Array(Self.stamped(line, at: time).utf8)
+        _ = bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress, $0.count) }
+    }
+
+    /// `line` as the log holds it: the UTC time (ISO 8601, whole seconds), a space, the line, a newline.
+    public static func stamped(_ line: String, at time: time_t) -> String {
+        var when = time
+        var tmv = tm()
+        gmtime_r(&when, &tmv)
+        var stamp = [CChar](repeating: 0, count: 32)
+        let n = strftime(&stamp, stamp.count, "%Y-%m-%dT%H:%M:%SZ", &tmv)
+        return String(decoding: stamp.prefix(n).map { UInt8(bitPattern: $0) }, as: UTF8.self) + " " + line + "\n"
     }
 }
 

@@ -1,8 +1,13 @@
+import DomainConfig
+
 /// What the toolstack needs from a hypervisor: the operations of
 /// libxenctrl/libxenguest that `xl` uses to build and run a domain.
 ///
 /// Two implementations: `XenHypervisor` (the CXen bridge, on a dom0) and
-/// `SimulatedHypervisor` (a persistent domain table in the state dir).
+/// the embedded host's `SimulatedHypervisor` (module EmbeddedHost, a
+/// persistent domain table in the state dir). What differs between them
+/// is said here (e.g. ``BuildSpec/onlineVCPUs``), never found out by
+/// testing for a type.
 /// Memory is in KiB throughout, as Xen's tools count it.
 public protocol Hypervisor: AnyObject {
     /// Xen's version and capabilities (`xl info`'s xen_* lines).
@@ -148,20 +153,16 @@ public struct PhysInfo: Sendable, Equatable {
     }
 }
 
-public enum GuestType: String, Sendable, Codable, CaseIterable {
-    case pv, pvh, hvm
-}
-
 public struct DomainCreateSpec: Sendable, Equatable {
-    /// 16 bytes (`xen_domain_handle_t`).
-    public var uuid: [UInt8]
-    public var type: GuestType
+    /// The domain's handle (`xen_domain_handle_t`).
+    public var uuid: DomainUUID
+    public var type: DomainType
     public var maxVCPUs: UInt32
     /// The most memory the domain will ever have; the hypervisor refuses
     /// creation when the host cannot provide it.
     public var maxMemoryKiB: UInt64
 
-    public init(uuid: [UInt8], type: GuestType, maxVCPUs: UInt32, maxMemoryKiB: UInt64) {
+    public init(uuid: DomainUUID, type: DomainType, maxVCPUs: UInt32, maxMemoryKiB: UInt64) {
         self.uuid = uuid
         self.type = type
         self.maxVCPUs = maxVCPUs
@@ -178,15 +179,22 @@ public struct BuildSpec: Sendable, Equatable {
     /// The domain that serves xenstore and the console (0).
     public var storeDomid: UInt32
     public var consoleDomid: UInt32
+    /// The vcpus the guest's kernel brings online at boot (the config's
+    /// `vcpus`; nil: all of them). A real kernel decides for itself from
+    /// `cpu/<n>/availability`, so real Xen ignores this; a hypervisor that
+    /// plays the kernel too (the embedded host's) starts the domain with
+    /// this many online.
+    public var onlineVCPUs: UInt32?
 
     public init(kernelPath: String, ramdiskPath: String?, commandLine: String, memoryKiB: UInt64,
-                storeDomid: UInt32 = 0, consoleDomid: UInt32 = 0) {
+                storeDomid: UInt32 = 0, consoleDomid: UInt32 = 0, onlineVCPUs: UInt32? = nil) {
         self.kernelPath = kernelPath
         self.ramdiskPath = ramdiskPath
         self.commandLine = commandLine
         self.memoryKiB = memoryKiB
         self.storeDomid = storeDomid
         self.consoleDomid = consoleDomid
+        self.onlineVCPUs = onlineVCPUs
     }
 }
 
@@ -226,7 +234,7 @@ public enum ShutdownReason: UInt32, Sendable, Codable, CaseIterable {
 /// A domain as the hypervisor sees it (`xc_domaininfo_t`).
 public struct DomainInfo: Sendable, Equatable {
     public var domid: UInt32
-    public var uuid: [UInt8]
+    public var uuid: DomainUUID
     /// State flags; several may be set at once, as in Xen.
     public var running: Bool
     public var blocked: Bool
@@ -243,7 +251,7 @@ public struct DomainInfo: Sendable, Equatable {
     /// CPU time used, in nanoseconds.
     public var cpuTimeNs: UInt64
 
-    public init(domid: UInt32, uuid: [UInt8], running: Bool = false, blocked: Bool = false, paused: Bool = false,
+    public init(domid: UInt32, uuid: DomainUUID, running: Bool = false, blocked: Bool = false, paused: Bool = false,
                 shutdown: Bool = false, dying: Bool = false, crashed: Bool = false,
                 shutdownReason: ShutdownReason? = nil, currentMemoryKiB: UInt64, maxMemoryKiB: UInt64,
                 onlineVCPUs: UInt32, maxVCPUs: UInt32, cpuTimeNs: UInt64) {
@@ -261,6 +269,17 @@ public struct DomainInfo: Sendable, Equatable {
         self.onlineVCPUs = onlineVCPUs
         self.maxVCPUs = maxVCPUs
         self.cpuTimeNs = cpuTimeNs
+    }
+
+    /// The state in one word, as `swxl list --json` names it: the first of
+    /// dying, crashed, shutdown, paused, running that applies, else blocked.
+    public var stateName: String {
+        if dying { return "dying" }
+        if crashed || (shutdown && shutdownReason == .crash) { return "crashed" }
+        if shutdown { return "shutdown" }
+        if paused { return "paused" }
+        if running { return "running" }
+        return "blocked"
     }
 
     /// xl's six-letter state column, e.g. `-b----` or `---sr-`: running,

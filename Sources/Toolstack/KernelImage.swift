@@ -1,3 +1,4 @@
+import DomainConfig
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -78,7 +79,7 @@ public enum KernelImage {
     }
 
     /// Checks that `path` can be loaded as a `type` guest's kernel.
-    public static func check(path: String, type: GuestType) throws(KernelImageError) {
+    public static func check(path: String, type: DomainType) throws(KernelImageError) {
         let format = try inspect(path: path)
         guard case .elf(let notes) = format else { return }
         if type == .hvm { return }

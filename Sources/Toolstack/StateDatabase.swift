@@ -1,4 +1,4 @@
-import CSQLite
+import SwxlSQLite
 import SwxlSystem
 #if canImport(Glibc)
 import Glibc
@@ -7,17 +7,17 @@ import Glibc
 /// A failed SQLite call, with SQLite's message.
 public struct DatabaseError: Error, Sendable, CustomStringConvertible {
     public var description: String
-    init(_ description: String) { self.description = description }
+    public init(_ description: String) { self.description = description }
 }
 
 /// One SQLite value, as bound to a statement or read from a row.
-enum SQLValue: Equatable {
+public enum SQLValue: Equatable {
     case int(Int64)
     case text(String)
     case null
 
-    var int: Int64? { if case .int(let v) = self { v } else { nil } }
-    var text: String? { if case .text(let v) = self { v } else { nil } }
+    public var int: Int64? { if case .int(let v) = self { v } else { nil } }
+    public var text: String? { if case .text(let v) = self { v } else { nil } }
 }
 
 /// A small SQLite database that several swxl processes use at once: the
@@ -39,22 +39,19 @@ enum SQLValue: Equatable {
 /// One connection, used by one thread at a time (as every swxl process and
 /// the guests' host do); processes and threads that run at once each open
 /// their own.
-final class StateDatabase {
-    private var db: OpaquePointer?
-    private var statements: [String: OpaquePointer] = [:]
-    let path: String
+public final class StateDatabase {
+    private let connection: SQLiteConnection
+    public var path: String { connection.path }
 
     /// Opens (creating if needed) the database at `path`. On first use
     /// `schema` runs in one transaction and `populate` may add first rows.
-    init(path: String, schema: String, populate: (StateDatabase) throws(DatabaseError) -> Void = { _ in }) throws(DatabaseError) {
-        self.path = path
-        guard sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nil) == SQLITE_OK else {
-            let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
-            sqlite3_close(db)
-            db = nil
-            throw DatabaseError("cannot open \(path): \(message)")
+    public init(path: String, schema: String, populate: (StateDatabase) throws(DatabaseError) -> Void = { _ in }) throws(DatabaseError) {
+        do throws(SQLiteError) {
+            connection = try SQLiteConnection(path: path)
+        } catch {
+            throw DatabaseError(error.message)
         }
-        sqlite3_busy_timeout(db, 10_000)
+        connection.setBusyTimeout(milliseconds: 10_000)
         do throws(DatabaseError) {
             try exec("PRAGMA synchronous=NORMAL")
             if try query("PRAGMA user_version").first?.first?.int == 0 {
@@ -73,107 +70,67 @@ final class StateDatabase {
         }
     }
 
-    deinit {
-        for stmt in statements.values { sqlite3_finalize(stmt) }
-        sqlite3_close(db)
-    }
-
-    private var message: String { String(cString: sqlite3_errmsg(db)) }
-
     /// Runs SQL text without results (several statements allowed).
     func exec(_ sql: String) throws(DatabaseError) {
-        guard sqlite3_exec(db, sql, nil, nil, nil) == SQLITE_OK else { throw DatabaseError(message) }
+        do throws(SQLiteError) { try connection.exec(sql) } catch { throw DatabaseError(error.message) }
     }
 
     /// Runs `body` as one write transaction: all of it or none of it. The
     /// lock is taken at the start, so what `body` reads stays true until
     /// the commit.
-    func write<T, E: Error>(_ fail: (DatabaseError) -> E, _ body: () throws(E) -> T) throws(E) -> T {
-        do { try exec("BEGIN IMMEDIATE") } catch { throw fail(error) }
-        let result: T
-        do {
-            result = try body()
-        } catch {
-            _ = sqlite3_exec(db, "ROLLBACK", nil, nil, nil)
-            throw error
-        }
-        do { try exec("COMMIT") } catch {
-            _ = sqlite3_exec(db, "ROLLBACK", nil, nil, nil)
-            throw fail(error)
-        }
-        return result
+    public func write<T, E: Error>(_ fail: (DatabaseError) -> E, _ body: () throws(E) -> T) throws(E) -> T {
+        try connection.transaction(immediate: true, { fail(DatabaseError($0.message)) }, body)
     }
 
-    func write<T>(_ body: () throws(DatabaseError) -> T) throws(DatabaseError) -> T {
+    public func write<T>(_ body: () throws(DatabaseError) -> T) throws(DatabaseError) -> T {
         try write({ $0 }, body)
     }
 
     /// Runs one statement (prepared once per connection) and returns its rows.
     @discardableResult
-    func query(_ sql: String, _ arguments: SQLValue...) throws(DatabaseError) -> [[SQLValue]] {
+    public func query(_ sql: String, _ arguments: SQLValue...) throws(DatabaseError) -> [[SQLValue]] {
         try query(sql, arguments)
     }
 
     @discardableResult
-    func query(_ sql: String, _ arguments: [SQLValue]) throws(DatabaseError) -> [[SQLValue]] {
-        let stmt = try statement(sql)
+    public func query(_ sql: String, _ arguments: [SQLValue]) throws(DatabaseError) -> [[SQLValue]] {
+        let stmt: SQLiteStatement
+        do throws(SQLiteError) { stmt = try connection.prepare(sql) } catch { throw DatabaseError(error.message) }
         defer {
-            sqlite3_reset(stmt)
-            sqlite3_clear_bindings(stmt)
+            stmt.reset()
+            stmt.clearBindings()
         }
         for (i, value) in arguments.enumerated() {
             let index = Int32(i + 1)
             switch value {
-            case .int(let v): sqlite3_bind_int64(stmt, index, v)
-            case .null: sqlite3_bind_null(stmt, index)
-            case .text(let s) where s.isEmpty:
-                // Still a pointer: a null one would bind NULL.
-                sqlite3_bind_text(stmt, index, "", 0, Self.transient)
-            case .text(let s):
-                var s = s
-                s.withUTF8 { utf8 in
-                    _ = utf8.withMemoryRebound(to: CChar.self) {
-                        sqlite3_bind_text(stmt, index, $0.baseAddress!, Int32($0.count), Self.transient)
-                    }
-                }
+            case .int(let v): stmt.bind(index, int: v)
+            case .null: stmt.bindNull(index)
+            case .text(let s): stmt.bind(index, text: s)
             }
         }
         var rows: [[SQLValue]] = []
-        while true {
-            let rc = sqlite3_step(stmt)
-            if rc == SQLITE_DONE { return rows }
-            guard rc == SQLITE_ROW else { throw DatabaseError(message) }
-            let columns = sqlite3_column_count(stmt)
-            var row: [SQLValue] = []
-            row.reserveCapacity(Int(columns))
-            for c in 0..<columns {
-                switch sqlite3_column_type(stmt, c) {
-                case SQLITE_NULL: row.append(.null)
-                case SQLITE_INTEGER: row.append(.int(sqlite3_column_int64(stmt, c)))
-                default:
-                    let text = sqlite3_column_text(stmt, c)
-                    let count = Int(sqlite3_column_bytes(stmt, c))
-                    row.append(.text(text.map { String(decoding: UnsafeBufferPointer(start: $0, count: count), as: UTF8.self) } ?? ""))
+        do throws(SQLiteError) {
+            while try stmt.nextRow() {
+                let columns = stmt.columnCount
+                var row: [SQLValue] = []
+                row.reserveCapacity(Int(columns))
+                for c in 0..<columns {
+                    switch stmt.type(c) {
+                    case .null: row.append(.null)
+                    case .integer: row.append(.int(stmt.int(c)))
+                    default: row.append(.text(stmt.text(c)))
+                    }
                 }
+                rows.append(row)
             }
-            rows.append(row)
+        } catch {
+            throw DatabaseError(error.message)
         }
+        return rows
     }
 
     /// Rows changed by the last INSERT, UPDATE or DELETE.
-    var changes: Int { Int(sqlite3_changes(db)) }
-
-    private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
-
-    private func statement(_ sql: String) throws(DatabaseError) -> OpaquePointer {
-        if let stmt = statements[sql] { return stmt }
-        var stmt: OpaquePointer?
-        guard sqlite3_prepare_v3(db, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &stmt, nil) == SQLITE_OK, let stmt else {
-            throw DatabaseError(message)
-        }
-        statements[sql] = stmt
-        return stmt
-    }
+    var changes: Int { connection.changes }
 }
 
 /// Whether process `pid` is still the process that started at `started`

@@ -1,3 +1,4 @@
+import DomainConfig
 import XenStoreProtocol
 
 /// One xenstore node the toolstack writes: its path, value and permissions.
@@ -17,7 +18,8 @@ public struct StoreNode: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// The xenstore nodes `xl create` writes on Xen 4.17 for a domain: pure,
-/// from the plan and what the build set up. Parents come before their
+/// from the resolved config (see ``DomainConfiguration/resolved(randomMAC:currentDirectory:)``)
+/// and what the build set up. Parents come before their
 /// children, so writing in order gives each node its own permissions.
 public enum StoreLayout {
     /// The Linux block device number of a virtual disk name (`xvda` → 51712),
@@ -58,10 +60,10 @@ public enum StoreLayout {
     }
 
     /// Every node of a domain, in writing order.
-    public static func nodes(domid: UInt32, plan: DomainPlan, build: BuildResult,
+    public static func nodes(domid: UInt32, config: DomainConfiguration, build: BuildResult,
                              startTimeNs: UInt64) -> [StoreNode] {
         let dom = XSPath.domainPath(domid)
-        let vm = "/vm/" + DomainHandle.format(plan.uuid)
+        let vm = "/vm/" + config.uuid.description
         let libxl = "/libxl/\(domid)"
         let ro = XSPermissions([XSPermission(.none, 0), XSPermission(.read, domid)])!
         let rw = XSPermissions(owner: domid)
@@ -72,7 +74,7 @@ public enum StoreLayout {
         // /local/domain/<id>
         add(dom, "", ro)
         add(dom + "/vm", vm, ro)
-        add(dom + "/name", plan.name, ro)
+        add(dom + "/name", config.name_label, ro)
         add(dom + "/domid", "\(domid)", ro)
         add(dom + "/device", "", ro)
         add(dom + "/control", "", ro)
@@ -85,32 +87,32 @@ public enum StoreLayout {
         add(dom + "/device/suspend/event-channel", "", rw)
         for key in ["data", "drivers", "feature", "attr", "error"] { add(dom + "/" + key, "", rw) }
         add(dom + "/cpu", "", ro)
-        for v in 0..<plan.maxVCPUs {
+        for v in 0..<config.VCPUs_max {
             add(dom + "/cpu/\(v)", "", ro)
-            add(dom + "/cpu/\(v)/availability", v < plan.vcpus ? "online" : "offline", ro)
+            add(dom + "/cpu/\(v)/availability", v < config.VCPUs_at_startup ? "online" : "offline", ro)
         }
         add(dom + "/memory", "", ro)
-        add(dom + "/memory/static-max", "\(plan.maxMemoryMiB << 10)", ro)
-        add(dom + "/memory/target", "\(plan.memoryMiB << 10)", ro)
-        add(dom + "/memory/videoram", plan.type == .hvm ? "\(plan.videoramKiB ?? 8192)" : "0", ro)
+        add(dom + "/memory/static-max", "\(config.maxmemMiB << 10)", ro)
+        add(dom + "/memory/target", "\(config.memoryMiB << 10)", ro)
+        add(dom + "/memory/videoram", "\(videoRAMKiB(config))", ro)
         add(dom + "/store", "", ro)
         add(dom + "/store/port", "\(build.storePort)", ro)
         add(dom + "/store/ring-ref", "\(build.storeMFN)", ro)
 
         // /vm/<uuid>
         add(vm, "", ro)
-        add(vm + "/uuid", DomainHandle.format(plan.uuid), ro)
-        add(vm + "/name", plan.name, ro)
+        add(vm + "/uuid", config.uuid.description, ro)
+        add(vm + "/name", config.name_label, ro)
         add(vm + "/image", "", ro)
-        add(vm + "/image/ostype", plan.type == .hvm ? "hvm" : "linux", ro)
-        add(vm + "/image/kernel", plan.kernel, ro)
-        add(vm + "/image/ramdisk", plan.ramdisk ?? "", ro)
-        add(vm + "/image/cmdline", plan.cmdline, ro)
+        add(vm + "/image/ostype", config.type == .hvm ? "hvm" : "linux", ro)
+        add(vm + "/image/kernel", config.PV_kernel ?? "", ro)
+        add(vm + "/image/ramdisk", config.PV_ramdisk ?? "", ro)
+        add(vm + "/image/cmdline", config.PV_args ?? "", ro)
         add(vm + "/start_time", startTime(nanoseconds: startTimeNs), ro)
 
         // /libxl/<id>
         add(libxl, "", no)
-        add(libxl + "/type", plan.type.rawValue, no)
+        add(libxl + "/type", config.type.rawValue, no)
         // libxl records the device model version for every domain, PV included.
         add(libxl + "/dm-version", "qemu_xen", no)
         add(libxl + "/device", "", no)
@@ -135,35 +137,35 @@ public enum StoreLayout {
                      keys: conBackKeys.filter { $0.0 != "frontend" })
 
         // Disks and network interfaces: frontend/backend pairs with libxl's keys.
-        for disk in plan.disks {
+        for disk in config.disks {
             guard let devid = diskDevid(disk.vdev) else { continue }
-            let script = disk.script ?? (disk.backendType == "phy" ? "/etc/xen/scripts/block" : nil)
+            let script = disk.script ?? (disk.backendTypeName == "phy" ? "/etc/xen/scripts/block" : nil)
             var back: [(String, String)] = [("frontend-id", "\(domid)"), ("online", "1"),
-                                            ("removable", disk.deviceType == "cdrom" ? "1" : "0"),
+                                            ("removable", disk.removable ? "1" : "0"),
                                             ("bootable", "1"), ("state", "1"), ("dev", disk.vdev),
-                                            ("type", disk.backendType), ("mode", disk.mode),
-                                            ("device-type", disk.deviceType), ("discard-enable", "1")]
+                                            ("type", disk.backendTypeName), ("mode", disk.mode),
+                                            ("device-type", disk.deviceType.rawValue), ("discard-enable", "1")]
             if let script { back.append(("script", script)) }
-            back.append(("params", disk.backendType == "qdisk" && disk.format != "raw" ? "\(disk.format):\(disk.target)" : disk.target))
+            back.append(("params", disk.params))
             let front: [(String, String)] = [("backend-id", "\(disk.backendDomid)"), ("state", "1"),
-                                             ("virtual-device", "\(devid)"), ("device-type", disk.deviceType)]
+                                             ("virtual-device", "\(devid)"), ("device-type", disk.deviceType.rawValue)]
             addPair(&out, domid: domid, dom: dom, libxl: libxl, kind: disk.backendKind, frontKind: "vbd",
                     devid: devid, backendDomid: disk.backendDomid, back: back, front: front)
         }
-        for (i, vif) in plan.vifs.enumerated() {
+        for (i, vif) in config.vifs.enumerated() {
+            let mac = vif.mac?.description ?? ""
             var back: [(String, String)] = [("frontend-id", "\(domid)"), ("online", "1"), ("state", "1"),
-                                            ("script", vif.script.hasPrefix("/") ? vif.script : "/etc/xen/scripts/" + vif.script),
-                                            ("mac", vif.mac)]
+                                            ("script", vif.scriptPath), ("mac", mac)]
             if let bridge = vif.bridge { back.append(("bridge", bridge)) }
             if let ip = vif.ip { back.append(("ip", ip)) }
             back.append(("handle", "\(i)"))
-            back.append(("type", vif.type))
+            back.append(("type", vif.type ?? "vif"))
             let front: [(String, String)] = [("backend-id", "\(vif.backendDomid)"), ("state", "1"),
-                                             ("handle", "\(i)"), ("mac", vif.mac)]
+                                             ("handle", "\(i)"), ("mac", mac)]
             addPair(&out, domid: domid, dom: dom, libxl: libxl, kind: "vif", frontKind: "vif", devid: UInt32(i),
                     backendDomid: vif.backendDomid, back: back, front: front)
         }
-        for (kind, count) in [("vkbd", plan.vkbs), ("vfb", plan.vfbs)] where count > 0 {
+        for (kind, count) in [("vkbd", config.vkbs.count), ("vfb", config.vfbs.count)] where count > 0 {
             for i in 0..<count {
                 let back: [(String, String)] = [("frontend-id", "\(domid)"), ("online", "1"), ("state", "1")]
                 let front: [(String, String)] = [("backend-id", "0"), ("state", "1")]
@@ -175,8 +177,15 @@ public enum StoreLayout {
     }
 
     /// The top-level paths a domain owns: removing them removes all of it.
-    public static func roots(domid: UInt32, uuid: [UInt8]) -> [String] {
-        [XSPath.domainPath(domid), "/vm/" + DomainHandle.format(uuid), "/libxl/\(domid)"]
+    public static func roots(domid: UInt32, uuid: DomainUUID) -> [String] {
+        [XSPath.domainPath(domid), "/vm/" + uuid.description, "/libxl/\(domid)"]
+    }
+
+    /// `memory/videoram` in KiB: an HVM guest's `videoram` (MiB), none for the others.
+    static func videoRAMKiB(_ config: DomainConfiguration) -> UInt64 {
+        guard config.type == .hvm else { return 0 }
+        let mib = config.platform["videoram"].flatMap { UInt64($0) } ?? UInt64(DomainConfiguration.defaultVideoRAMMiB)
+        return mib << 10
     }
 
     /// Where backend directories of this domain live in a backend domain.
@@ -219,4 +228,61 @@ public enum StoreLayout {
         addLibxlCopy(&out, libxl: libxl, kind: kind, devid: devid, frontend: frontPath, backend: backPath,
                      keys: back)
     }
+}
+
+// What a device is in xenstore, computed from the model (the model says
+// what the guest has; these say how libxl writes it down).
+
+extension DiskDevice {
+    /// The backend kind (the directory under `backend/`): `vbd` (kernel
+    /// blkback), `qdisk` (QEMU) or `vbd3` (tapdisk). Without an explicit
+    /// backend type: `vbd` for a raw image or device, `qdisk` for formats only
+    /// QEMU reads (qcow, qcow2, vhd, qed) and for empty cdrom drives.
+    public var backendKind: String {
+        switch backendType {
+        case .phy, .standalone: "vbd"
+        case .qdisk: "qdisk"
+        case .tap: "vbd3"
+        case nil: format != .raw || target == nil ? "qdisk" : "vbd"
+        }
+    }
+
+    /// The backend's `type` node: `phy`, `qdisk` or `tap` (a standalone
+    /// backend is written as `phy`).
+    public var backendTypeName: String {
+        switch backendType {
+        case .phy, .standalone: "phy"
+        case .qdisk: "qdisk"
+        case .tap: "tap"
+        case nil: backendKind == "qdisk" ? "qdisk" : "phy"
+        }
+    }
+
+    /// `params`: what the backend opens; QEMU's backend takes a non-raw
+    /// format as a prefix (`qcow2:/img`, `empty:` for an empty drive).
+    public var params: String {
+        let target = self.target ?? ""
+        return backendTypeName == "qdisk" && format != .raw ? "\(format.rawValue):\(target)" : target
+    }
+
+    /// `mode`: `w` or `r`.
+    public var mode: String { access == .readWrite ? "w" : "r" }
+
+    /// `removable`: cdroms are.
+    public var removable: Bool { deviceType == .cdrom }
+
+    /// The backend domain's id (a domain named rather than numbered is taken as dom0).
+    public var backendDomid: UInt32 { backendDomain.flatMap { UInt32($0) } ?? 0 }
+}
+
+extension NetworkInterface {
+    /// The hotplug script's path: `vif-bridge` unless the config names
+    /// another; a bare name lives in Xen's script directory.
+    public var scriptPath: String {
+        let script = self.script ?? "vif-bridge"
+        return script.hasPrefix("/") ? script : "/etc/xen/scripts/" + script
+    }
+
+    /// The backend domain's id (a domain named rather than numbered is taken as dom0).
+    public var backendDomid: UInt32 { backend.flatMap { UInt32($0) } ?? 0 }
 }

@@ -1,3 +1,4 @@
+import DomainConfig
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -19,9 +20,11 @@ public struct DomainSummary: Sendable, Equatable {
 ///
 /// Besides the hypervisor and xenstore, the toolstack keeps its own state
 /// under `<state>/toolstack`:
-/// - `toolstack.db`: names, the plans domains were created from, and the
-///   journal of creates in progress (see ``ToolstackState``);
-/// - `console/<domid>.log`: what the simulated guest wrote to its console.
+/// - `toolstack.db`: names, the resolved configs domains were created from,
+///   and the journal of creates in progress (see ``ToolstackState``).
+///
+/// What a host keeps per domain beyond that (the embedded host's console
+/// logs) it removes in ``onDomainForgotten``.
 public final class Toolstack {
     public let hypervisor: any Hypervisor
     public let store: any StoreAccess
@@ -29,6 +32,10 @@ public final class Toolstack {
     public var faults: FaultInjection
     /// Called as each create step completes (the benchmark times steps with it).
     public var onStep: ((CreateStep) -> Void)? = nil
+    /// Called when the toolstack has forgotten a domain (destroyed, a
+    /// create rolled back, an interrupted create undone), so that the host
+    /// removes what it keeps per domain: the embedded host its console log.
+    public var onDomainForgotten: ((UInt32) -> Void)? = nil
 
     public init(hypervisor: any Hypervisor, store: any StoreAccess, stateDir: String,
                 faults: FaultInjection = FaultInjection()) {
@@ -39,8 +46,6 @@ public final class Toolstack {
     }
 
     var toolstackDir: String { stateDir + "/toolstack" }
-    public var consoleDir: String { toolstackDir + "/console" }
-    public func consoleLog(_ domid: UInt32) -> String { consoleDir + "/\(domid).log" }
     /// Names, records and the create journal.
     lazy var state = ToolstackState(dir: toolstackDir)
 
@@ -48,15 +53,16 @@ public final class Toolstack {
 
     // MARK: create
 
-    /// Creates, builds, records and (unless `paused`) starts a domain.
+    /// Creates, builds, records and (unless `paused`) starts a domain from
+    /// `config`, resolved first (see ``DomainConfiguration/resolved(randomMAC:currentDirectory:)``).
     /// All or nothing: on any failure every completed step is undone.
-    public func create(_ plan: DomainPlan, paused: Bool = false) throws(ToolstackError) -> UInt32 {
-        if let problem = DomainPlan.validateName(plan.name) { throw .invalidPlan(problem) }
-        guard plan.uuid.count == 16 else { throw .invalidPlan("the uuid must be 16 bytes") }
-        guard plan.memoryMiB > 0 else { throw .invalidPlan("memory must be more than 0 MB") }
+    public func create(_ config: DomainConfiguration, paused: Bool = false) throws(ToolstackError) -> UInt32 {
+        let config = try config.resolved()
+        let name = config.name_label
+        let maxVCPUs = UInt32(clamping: config.VCPUs_max)
         // 1. The name, with the journal that undoes this create if it dies.
-        let journal = try state.beginCreate(name: plan.name, domainExists: domainExists)
-        var undo: [() -> Void] = [{ [self] in try? state.releaseName(plan.name) }]
+        let journal = try state.beginCreate(name: name, domainExists: domainExists)
+        var undo: [() -> Void] = [{ [self] in try? state.releaseName(name) }]
         func rollback() {
             for step in undo.reversed() { step() }
             state.endCreate(journal: journal)
@@ -68,28 +74,24 @@ public final class Toolstack {
             // 2. The domain.
             let domid: UInt32
             do {
-                domid = try hypervisor.createDomain(DomainCreateSpec(uuid: plan.uuid, type: plan.type,
-                    maxVCPUs: plan.maxVCPUs, maxMemoryKiB: plan.maxMemoryMiB << 10))
+                domid = try hypervisor.createDomain(DomainCreateSpec(uuid: config.uuid, type: config.type,
+                    maxVCPUs: maxVCPUs, maxMemoryKiB: config.maxmemMiB << 10))
             } catch { throw ToolstackError.hypervisor(error) }
             undo.append { [self] in try? hypervisor.destroy(domid: domid) }
-            try state.noteDomain(journal: journal, domid: domid, uuid: plan.uuid)
+            try state.noteDomain(journal: journal, domid: domid, uuid: config.uuid)
             try faults.check(.createDomain)
             onStep?(.createDomain)
 
             // 3. Limits and 4. build.
             let built: BuildResult
             do {
-                try hypervisor.setMaxMemory(domid: domid, kib: (plan.memoryMiB << 10) + Self.maxMemorySlackKiB)
-                try hypervisor.setMaxVCPUs(domid: domid, count: plan.maxVCPUs)
+                try hypervisor.setMaxMemory(domid: domid, kib: (config.memoryMiB << 10) + Self.maxMemorySlackKiB)
+                try hypervisor.setMaxVCPUs(domid: domid, count: maxVCPUs)
                 try faults.check(.limits)
             onStep?(.limits)
-                built = try hypervisor.build(domid: domid, spec: BuildSpec(kernelPath: plan.kernel,
-                    ramdiskPath: plan.ramdisk, commandLine: plan.cmdline, memoryKiB: plan.memoryMiB << 10))
-                // A simulated kernel brings up its `vcpus` at boot (a real one
-                // reads cpu/<n>/availability).
-                if let sim = hypervisor as? SimulatedHypervisor {
-                    try sim.setOnlineVCPUs(domid: domid, count: plan.vcpus)
-                }
+                built = try hypervisor.build(domid: domid, spec: BuildSpec(kernelPath: config.PV_kernel ?? "",
+                    ramdiskPath: config.PV_ramdisk, commandLine: config.PV_args ?? "", memoryKiB: config.memoryMiB << 10,
+                    onlineVCPUs: UInt32(clamping: config.VCPUs_at_startup)))
             } catch let e as HypervisorError {
                 throw ToolstackError.hypervisor(e)
             }
@@ -97,10 +99,10 @@ public final class Toolstack {
             onStep?(.build)
 
             // 5. The xenstore layout.
-            let nodes = StoreLayout.nodes(domid: domid, plan: plan, build: built, startTimeNs: SystemClock.realtimeNanoseconds())
-            undo.append { [self] in try? removeStoreNodes(domid: domid, plan: plan) }
+            let nodes = StoreLayout.nodes(domid: domid, config: config, build: built, startTimeNs: SystemClock.realtimeNanoseconds())
+            undo.append { [self] in try? removeStoreNodes(domid: domid, config: config) }
             do {
-                try store.commit(removals: StoreLayout.roots(domid: domid, uuid: plan.uuid), writes: nodes)
+                try store.commit(removals: StoreLayout.roots(domid: domid, uuid: config.uuid), writes: nodes)
             } catch { throw ToolstackError.store(error) }
             try faults.check(.store)
             onStep?(.store)
@@ -116,9 +118,9 @@ public final class Toolstack {
             // 7. Our record.
             undo.append { [self] in
                 try? state.forget(domid: domid, name: nil)
-                unlink(consoleLog(domid))
+                onDomainForgotten?(domid)
             }
-            try state.record(plan, domid: domid)
+            try state.record(config, domid: domid)
             try faults.check(.record)
             onStep?(.record)
 
@@ -139,17 +141,18 @@ public final class Toolstack {
         }
     }
 
-    /// Removes every node of a domain: its three roots and its backends.
-    func removeStoreNodes(domid: UInt32, plan: DomainPlan?, uuid: [UInt8]? = nil) throws(StoreError) {
+    /// Removes every node of a domain: its three roots and its backends
+    /// (without its config, every backend kind is searched).
+    func removeStoreNodes(domid: UInt32, config: DomainConfiguration?, uuid: DomainUUID? = nil) throws(StoreError) {
         var removals = [XSPath.domainPath(domid), "/libxl/\(domid)"]
-        if let uuid = plan?.uuid ?? uuid { removals.append("/vm/" + DomainHandle.format(uuid)) }
+        if let uuid = config?.uuid ?? uuid { removals.append("/vm/" + uuid.description) }
         else if let vm = try store.read(XSPath.domainPath(domid) + "/vm"), vm.hasPrefix("/vm/") { removals.append(vm) }
         var backends: Set<String> = [StoreLayout.backendRoot(backendDomid: 0, kind: "console", domid: domid)]
-        for d in plan?.disks ?? [] { backends.insert(StoreLayout.backendRoot(backendDomid: d.backendDomid, kind: d.backendKind, domid: domid)) }
-        for v in plan?.vifs ?? [] { backends.insert(StoreLayout.backendRoot(backendDomid: v.backendDomid, kind: "vif", domid: domid)) }
-        if plan == nil || plan!.vkbs > 0 { backends.insert(StoreLayout.backendRoot(backendDomid: 0, kind: "vkbd", domid: domid)) }
-        if plan == nil || plan!.vfbs > 0 { backends.insert(StoreLayout.backendRoot(backendDomid: 0, kind: "vfb", domid: domid)) }
-        if plan == nil {
+        for d in config?.disks ?? [] { backends.insert(StoreLayout.backendRoot(backendDomid: d.backendDomid, kind: d.backendKind, domid: domid)) }
+        for v in config?.vifs ?? [] { backends.insert(StoreLayout.backendRoot(backendDomid: v.backendDomid, kind: "vif", domid: domid)) }
+        if config.map({ !$0.vkbs.isEmpty }) ?? true { backends.insert(StoreLayout.backendRoot(backendDomid: 0, kind: "vkbd", domid: domid)) }
+        if config.map({ !$0.vfbs.isEmpty }) ?? true { backends.insert(StoreLayout.backendRoot(backendDomid: 0, kind: "vfb", domid: domid)) }
+        if config == nil {
             for kind in try store.directory("/local/domain/0/backend") {
                 backends.insert(StoreLayout.backendRoot(backendDomid: 0, kind: kind, domid: domid))
             }
@@ -161,19 +164,19 @@ public final class Toolstack {
 
     /// Destroys a domain and removes everything recorded about it.
     public func destroy(domid: UInt32) throws(ToolstackError) {
-        guard domid != 0 else { throw .invalidPlan("Domain-0 cannot be destroyed") }
-        let plan = record(domid)
+        guard domid != 0 else { throw .invalid("Domain-0 cannot be destroyed") }
+        let config = record(domid)
         let exists = (try? hypervisor.domainInfo(domid: domid)) ?? nil != nil
-        guard exists || plan != nil else { throw .noSuchDomain("\(domid)") }
+        guard exists || config != nil else { throw .noSuchDomain("\(domid)") }
         do {
-            try removeStoreNodes(domid: domid, plan: plan)
+            try removeStoreNodes(domid: domid, config: config)
             try store.release(domid: domid)
         } catch { throw .store(error) }
         if exists {
             do { try hypervisor.destroy(domid: domid) } catch where error.errno != ESRCH { throw .hypervisor(error) } catch {}
         }
-        try state.forget(domid: domid, name: plan?.name)
-        unlink(consoleLog(domid))
+        try state.forget(domid: domid, name: config?.name_label)
+        onDomainForgotten?(domid)
     }
 
     // MARK: looking domains up
@@ -181,8 +184,8 @@ public final class Toolstack {
     /// Whether this toolstack has created domains that still exist.
     public var hasRecordedDomains: Bool { state.hasRecords }
 
-    /// The plan a domain was created from, if this toolstack created it.
-    public func record(_ domid: UInt32) -> DomainPlan? { state.plan(domid) }
+    /// The resolved config a domain was created from, if this toolstack created it.
+    public func record(_ domid: UInt32) -> DomainConfiguration? { state.config(domid) }
 
     /// A domid from a name or a domid, as xl accepts either.
     public func resolve(_ identifier: String) throws(ToolstackError) -> UInt32 {
@@ -220,7 +223,7 @@ public final class Toolstack {
 
     /// Asks the guest to shut down (`control/shutdown`), as `xl shutdown` does.
     public func requestShutdown(domid: UInt32, reason: String) throws(ToolstackError) {
-        guard domid != 0 else { throw .invalidPlan("Domain-0 cannot be shut down by swxl") }
+        guard domid != 0 else { throw .invalid("Domain-0 cannot be shut down by swxl") }
         do { try store.write(XSPath.domainPath(domid) + "/control/shutdown", reason) } catch { throw .store(error) }
     }
 
@@ -245,10 +248,10 @@ public final class Toolstack {
 
     /// Renames a domain in xenstore (`/local/domain/<id>/name`, `/vm/<uuid>/name`).
     public func rename(domid: UInt32, to newName: String) throws(ToolstackError) {
-        if let problem = DomainPlan.validateName(newName) { throw .invalidPlan(problem) }
+        if let problem = DomainConfiguration.validateName(newName) { throw .invalid(problem) }
         try state.reserveName(newName, for: domid, domainExists: domainExists)
-        var plan = record(domid)
-        let oldName = plan?.name ?? ((try? store.read(XSPath.domainPath(domid) + "/name")) ?? nil)
+        var config = record(domid)
+        let oldName = config?.name_label ?? ((try? store.read(XSPath.domainPath(domid) + "/name")) ?? nil)
         do {
             var writes = [StoreNode]()
             let ro = XSPermissions([XSPermission(.none, 0), XSPermission(.read, domid)])!
@@ -259,8 +262,8 @@ public final class Toolstack {
             try? state.releaseName(newName, heldBy: domid)
             throw .store(error)
         }
-        plan?.name = newName
-        try state.renamed(domid: domid, from: oldName, to: newName, plan: plan)
+        config?.name_label = newName
+        try state.renamed(domid: domid, from: oldName, to: newName, config: config)
     }
 
     /// What libxl adds to a domain's memory for the hypervisor's limit
@@ -275,10 +278,10 @@ public final class Toolstack {
         let dom = XSPath.domainPath(domid)
         _ = try self.info(domid)
         guard let staticMax = try memoryKiB(dom + "/memory/static-max") else {
-            throw .invalidPlan("cannot get memory info from \(dom)/memory/static-max")
+            throw .invalid("cannot get memory info from \(dom)/memory/static-max")
         }
         guard mib << 10 <= staticMax else {
-            throw .invalidPlan("memory_dynamic_max must be less than or equal to memory_static_max")
+            throw .invalid("memory_dynamic_max must be less than or equal to memory_static_max")
         }
         do { try hypervisor.setMaxMemory(domid: domid, kib: (mib << 10) + Self.maxMemorySlackKiB) } catch { throw .hypervisor(error) }
         do { try store.write(dom + "/memory/target", "\(mib << 10)") } catch { throw .store(error) }
@@ -290,10 +293,10 @@ public final class Toolstack {
         let dom = XSPath.domainPath(domid)
         _ = try self.info(domid)
         guard let target = try memoryKiB(dom + "/memory/target") else {
-            throw .invalidPlan("cannot get memory info from \(dom)/memory/target")
+            throw .invalid("cannot get memory info from \(dom)/memory/target")
         }
         guard mib << 10 >= target else {
-            throw .invalidPlan("memory_static_max must be greater than or or equal to memory_dynamic_max")
+            throw .invalid("memory_static_max must be greater than or or equal to memory_dynamic_max")
         }
         do { try hypervisor.setMaxMemory(domid: domid, kib: (mib << 10) + Self.maxMemorySlackKiB) } catch { throw .hypervisor(error) }
         do { try store.write(dom + "/memory/static-max", "\(mib << 10)") } catch { throw .store(error) }
@@ -308,7 +311,7 @@ public final class Toolstack {
     public func setVCPUs(domid: UInt32, count: UInt32) throws(ToolstackError) {
         let info = try self.info(domid).info
         guard count >= 1, count <= info.maxVCPUs else {
-            throw .invalidPlan("Requested vcpus (\(count)) is out of range 1..\(info.maxVCPUs)")
+            throw .invalid("Requested vcpus (\(count)) is out of range 1..\(info.maxVCPUs)")
         }
         let dom = XSPath.domainPath(domid)
         let ro = XSPermissions([XSPermission(.none, 0), XSPermission(.read, domid)])!
@@ -327,8 +330,8 @@ public final class Toolstack {
     /// Returns the new domid on restart.
     @discardableResult
     public func applyShutdownAction(domid: UInt32, reason: ShutdownReason) throws(ToolstackError) -> UInt32? {
-        guard let plan = record(domid) else { return nil }
-        switch plan.action(for: reason).effective {
+        guard let config = record(domid) else { return nil }
+        switch config.action(for: reason).effective {
         case .preserve:
             return nil
         case .destroy:
@@ -336,7 +339,7 @@ public final class Toolstack {
             return nil
         case .restart, .renameRestart:
             try destroy(domid: domid)
-            return try create(plan)
+            return try create(config)
         default:
             try destroy(domid: domid)
             return nil
@@ -351,11 +354,11 @@ public final class Toolstack {
         for create in state.interruptedCreates() where state.adopt(create) {
             if let domid = create.domid {
                 // Without its record, every backend kind is searched.
-                try? removeStoreNodes(domid: domid, plan: record(domid), uuid: create.uuid)
+                try? removeStoreNodes(domid: domid, config: record(domid), uuid: create.uuid)
                 try? store.release(domid: domid)
                 try? hypervisor.destroy(domid: domid)
                 try? state.forget(domid: domid, name: nil)
-                unlink(consoleLog(domid))
+                onDomainForgotten?(domid)
             }
             state.abandon(create)
         }

@@ -1,6 +1,6 @@
 /// Why a toolstack operation failed, worded for the person at the shell.
 public enum ToolstackError: Error, Sendable, Equatable, CustomStringConvertible {
-    case invalidPlan(String)
+    case invalid(String)
     case nameInUse(String, domid: UInt32)
     case noSuchDomain(String)
     case hypervisor(HypervisorError)
@@ -13,7 +13,7 @@ public enum ToolstackError: Error, Sendable, Equatable, CustomStringConvertible 
 
     public var description: String {
         switch self {
-        case .invalidPlan(let m): m
+        case .invalid(let m): m
         case .nameInUse(let n, let d): "domain with name \"\(n)\" already exists (domid \(d))"
         case .noSuchDomain(let n): "'\(n)' is an invalid domain identifier"
         case .hypervisor(let e): e.description

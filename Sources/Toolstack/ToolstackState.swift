@@ -1,3 +1,4 @@
+import DomainConfig
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -8,8 +9,8 @@ import SwxlSystem
 ///
 /// - `name`: the domid holding each name, NULL while its create runs (the
 ///   primary key is what keeps two creates from taking one name);
-/// - `record`: the plan each domain was created from (for `list -l`,
-///   restarts and the on_* actions);
+/// - `record`: the resolved config each domain was created from, as the
+///   model's canonical JSON (for `list -l`, restarts and the on_* actions);
 /// - `journal`: creates in progress, each with its process (pid and start
 ///   time): one whose process is gone is a create that died midway, and
 ///   the next command undoes what it had done.
@@ -21,7 +22,7 @@ final class ToolstackState {
 
     static let schema = """
         CREATE TABLE name(name TEXT PRIMARY KEY, domid INTEGER) WITHOUT ROWID;
-        CREATE TABLE record(domid INTEGER PRIMARY KEY, plan TEXT NOT NULL);
+        CREATE TABLE record(domid INTEGER PRIMARY KEY, config TEXT NOT NULL);
         CREATE TABLE journal(id INTEGER PRIMARY KEY, pid INTEGER NOT NULL, started INTEGER NOT NULL,
             name TEXT NOT NULL, domid INTEGER, uuid TEXT);
         """
@@ -35,6 +36,7 @@ final class ToolstackState {
                 imported = try Self.importLegacyFiles(dir, into: db)
             }
             if imported { for old in ["names", "domains", "journal"] { FileIO.removeTree(dir + "/" + old) } }
+            try Self.importPlanRecords(opened)
             database = opened
             return opened
         } catch {
@@ -43,11 +45,11 @@ final class ToolstackState {
     }
 
     /// An older swxl kept a file per name (`names/<name>`: the domid),
-    /// per record (`domains/<domid>`: the plan) and per create in progress
-    /// (`journal/<pid>-<n>`: `name=`, `domid=`, `uuid=` lines). Their
-    /// contents become rows, so the domains they describe keep their names
-    /// and plans; a journal becomes one whose process is gone, which the
-    /// next command undoes.
+    /// per record (`domains/<domid>`: its plan, see ``LegacyRecord``) and per
+    /// create in progress (`journal/<pid>-<n>`: `name=`, `domid=`, `uuid=`
+    /// lines). Their contents become rows, so the domains they describe keep
+    /// their names and configs; a journal becomes one whose process is gone,
+    /// which the next command undoes.
     static func importLegacyFiles(_ dir: String, into db: StateDatabase) throws(DatabaseError) -> Bool {
         let names = FileIO.list(dir + "/names"), records = FileIO.list(dir + "/domains"), journals = FileIO.list(dir + "/journal")
         guard !(names.isEmpty && records.isEmpty && journals.isEmpty) else { return false }
@@ -57,8 +59,9 @@ final class ToolstackState {
             try db.query("INSERT OR REPLACE INTO name(name, domid) VALUES(?, ?)", .text(name), domid.map { .int($0) } ?? .null)
         }
         for entry in records {
-            guard let domid = Int64(entry), let text = FileIO.read(dir + "/domains/" + entry) else { continue }
-            try db.query("INSERT OR REPLACE INTO record(domid, plan) VALUES(?, ?)", .int(domid), .text(text))
+            guard let domid = Int64(entry), let text = FileIO.read(dir + "/domains/" + entry),
+                  let config = LegacyRecord.configuration(from: text) else { continue }
+            try db.query("INSERT OR REPLACE INTO record(domid, config) VALUES(?, ?)", .int(domid), .text(config.jsonText()))
         }
         for entry in journals {
             let kv = parseKeyValues(FileIO.read(dir + "/journal/" + entry) ?? "")
@@ -67,6 +70,29 @@ final class ToolstackState {
                          kv["domid"].flatMap { Int64($0) }.map { .int($0) } ?? .null, kv["uuid"].map { .text($0) } ?? .null)
         }
         return true
+    }
+
+    /// The swxl before this one kept each record as its plan (`key=value`
+    /// lines, see ``LegacyRecord``) in a `plan` column. Once, the column
+    /// becomes `config` and each plan the config's JSON; a record that is no
+    /// plan was never readable and goes. After that, one look at the
+    /// table's columns per open.
+    static func importPlanRecords(_ db: StateDatabase) throws(DatabaseError) {
+        let planColumn = "SELECT 1 FROM pragma_table_info('record') WHERE name = 'plan'"
+        guard try !db.query(planColumn).isEmpty else { return }
+        try db.write { () throws(DatabaseError) in
+            guard try !db.query(planColumn).isEmpty else { return }  // another process did it
+            let rows = try db.query("SELECT domid, plan FROM record")
+            try db.exec("ALTER TABLE record RENAME COLUMN plan TO config")
+            for row in rows {
+                guard let domid = row[0].int else { continue }
+                if let config = row[1].text.flatMap({ LegacyRecord.configuration(from: $0) }) {
+                    try db.query("UPDATE record SET config = ? WHERE domid = ?", .text(config.jsonText()), .int(domid))
+                } else {
+                    try db.query("DELETE FROM record WHERE domid = ?", .int(domid))
+                }
+            }
+        }
     }
 
     @discardableResult
@@ -123,18 +149,19 @@ final class ToolstackState {
 
     // MARK: records
 
-    /// Keeps the plan of a created domain and gives it its name.
-    func record(_ plan: DomainPlan, domid: UInt32) throws(ToolstackError) {
+    /// Keeps the resolved config of a created domain and gives it its name.
+    func record(_ config: DomainConfiguration, domid: UInt32) throws(ToolstackError) {
         try write { () throws(ToolstackError) in
-            try sql("INSERT OR REPLACE INTO record(domid, plan) VALUES(?, ?)", .int(Int64(domid)), .text(plan.encoded))
-            try sql("UPDATE name SET domid = ? WHERE name = ?", .int(Int64(domid)), .text(plan.name))
+            try sql("INSERT OR REPLACE INTO record(domid, config) VALUES(?, ?)", .int(Int64(domid)), .text(config.jsonText()))
+            try sql("UPDATE name SET domid = ? WHERE name = ?", .int(Int64(domid)), .text(config.name_label))
         }
     }
 
-    /// The plan `domid` was created from.
-    func plan(_ domid: UInt32) -> DomainPlan? {
-        ((try? sql("SELECT plan FROM record WHERE domid = ?", .int(Int64(domid)))) ?? []).first?[0].text
-            .flatMap { DomainPlan(encoded: $0) }
+    /// The resolved config `domid` was created from.
+    func config(_ domid: UInt32) -> DomainConfiguration? {
+        guard let json = ((try? sql("SELECT config FROM record WHERE domid = ?", .int(Int64(domid)))) ?? []).first?[0].text
+        else { return nil }
+        return DomainConfiguration.parse(text: json, fileName: "record of domain \(domid)", format: .json).configuration
     }
 
     var hasRecords: Bool { !((try? sql("SELECT 1 FROM record LIMIT 1")) ?? []).isEmpty }
@@ -148,12 +175,12 @@ final class ToolstackState {
     }
 
     /// Moves a domain to `newName` (already reserved for it): the old name
-    /// goes and the record follows.
-    func renamed(domid: UInt32, from oldName: String?, to newName: String, plan: DomainPlan?) throws(ToolstackError) {
+    /// goes and the record (`config`, already renamed) follows.
+    func renamed(domid: UInt32, from oldName: String?, to newName: String, config: DomainConfiguration?) throws(ToolstackError) {
         try write { () throws(ToolstackError) in
             try sql("UPDATE name SET domid = ? WHERE name = ?", .int(Int64(domid)), .text(newName))
             if let oldName, oldName != newName { try releaseName(oldName, heldBy: domid) }
-            if let plan { try sql("UPDATE record SET plan = ? WHERE domid = ?", .text(plan.encoded), .int(Int64(domid))) }
+            if let config { try sql("UPDATE record SET config = ? WHERE domid = ?", .text(config.jsonText()), .int(Int64(domid))) }
         }
     }
 
@@ -176,9 +203,9 @@ final class ToolstackState {
     }
 
     /// The journal learns the domain it must destroy should the create die.
-    func noteDomain(journal: Int64, domid: UInt32, uuid: [UInt8]) throws(ToolstackError) {
+    func noteDomain(journal: Int64, domid: UInt32, uuid: DomainUUID) throws(ToolstackError) {
         try sql("UPDATE journal SET domid = ?, uuid = ? WHERE id = ?",
-                .int(Int64(domid)), .text(DomainHandle.format(uuid)), .int(journal))
+                .int(Int64(domid)), .text(uuid.description), .int(journal))
     }
 
     /// The create is over (done or undone).
@@ -194,7 +221,7 @@ final class ToolstackState {
         var started: Int64
         var name: String
         var domid: UInt32?
-        var uuid: [UInt8]?
+        var uuid: DomainUUID?
     }
 
     /// Creates whose process is gone (one query when there are none).
@@ -205,7 +232,7 @@ final class ToolstackState {
                   !ProcessIdentity.isAlive(pid: pid_t(truncatingIfNeeded: pid), started: started) else { return nil }
             return Interrupted(journal: id, pid: pid, started: started, name: name,
                                domid: row[4].int.map { UInt32(truncatingIfNeeded: $0) },
-                               uuid: row[5].text.flatMap { DomainHandle.parse($0) })
+                               uuid: row[5].text.flatMap { DomainUUID($0) })
         }
     }
 

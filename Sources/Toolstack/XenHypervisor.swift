@@ -1,4 +1,5 @@
 import CXen
+import DomainConfig
 import Glibc
 import Logging
 import SwxlSystem
@@ -100,11 +101,8 @@ public final class XenHypervisor: Hypervisor {
     // MARK: domains
 
     public func createDomain(_ spec: DomainCreateSpec) throws(HypervisorError) -> UInt32 {
-        guard spec.uuid.count == 16 else {
-            throw HypervisorError("create domain", errno: EINVAL, "a domain handle is 16 bytes, got \(spec.uuid.count)")
-        }
         var c = cxen_create()
-        withUnsafeMutableBytes(of: &c.uuid) { dst in dst.copyBytes(from: spec.uuid) }
+        withUnsafeMutableBytes(of: &c.uuid) { dst in dst.copyBytes(from: spec.uuid.bytes) }
         switch spec.type {
         case .pv: c.type = Int32(CXEN_DOMAIN_PV.rawValue)
         case .pvh:
@@ -216,7 +214,7 @@ public final class XenHypervisor: Hypervisor {
 
     private static func info(_ d: cxen_dominfo) -> DomainInfo {
         var d = d
-        let uuid = withUnsafeBytes(of: &d.uuid) { [UInt8]($0) }
+        let uuid = withUnsafeBytes(of: &d.uuid) { DomainUUID(bytes: [UInt8]($0))! }
         let flag = { (bit: UInt32) in d.flags & bit != 0 }
         let shutdown = flag(UInt32(CXEN_DOMINFO_SHUTDOWN))
         let reason = shutdown ? ShutdownReason(rawValue: d.shutdown_reason) : nil

@@ -1,4 +1,5 @@
 import CSQLite
+import SwxlSQLite
 import XenStoreProtocol
 
 /// What the store writes to: the changes of one request, or with group
@@ -47,24 +48,25 @@ public struct DomainRecord: Sendable, Equatable {
 /// crash of the whole machine may lose the last commits. `FULL` would add an
 /// fsync per acknowledged change.
 public final class SQLiteStorage: Storage {
-    private var db: OpaquePointer?
-    private var putNodeStmt: OpaquePointer?
-    private var deleteNodeStmt: OpaquePointer?
-    private var putDomainStmt: OpaquePointer?
-    private var deleteDomainStmt: OpaquePointer?
-    private var beginStmt: OpaquePointer?
-    private var commitStmt: OpaquePointer?
-    private var rollbackStmt: OpaquePointer?
+    private let connection: SQLiteConnection
+    private let putNodeStmt: SQLiteStatement
+    private let deleteNodeStmt: SQLiteStatement
+    private let putDomainStmt: SQLiteStatement
+    private let deleteDomainStmt: SQLiteStatement
+    private let beginStmt: SQLiteStatement
+    private let commitStmt: SQLiteStatement
+    private let rollbackStmt: SQLiteStatement
 
     public init(path: String) throws(StorageError) {
-        guard sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                              WALGathering.register()) == SQLITE_OK else {
-            let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
-            sqlite3_close(db)
-            db = nil
-            throw StorageError("cannot open \(path): \(message)")
+        let connection: SQLiteConnection
+        do throws(SQLiteError) {
+            connection = try SQLiteConnection(path: path, vfs: WALGathering.register())
+        } catch {
+            throw StorageError(error.message)
         }
-        do throws(StorageError) {
+        self.connection = connection
+        func exec(_ sql: String) throws(SQLiteError) { try connection.exec(sql) }
+        do throws(SQLiteError) {
             // One daemon per database (the pid file lock sees to that): keep the
             // file locks for good instead of taking them per transaction, which
             // also keeps the WAL index in memory.
@@ -76,110 +78,52 @@ public final class SQLiteStorage: Storage {
             // not inside whichever commit crosses SQLite's threshold.
             try exec("PRAGMA wal_autocheckpoint=0")
             try exec("PRAGMA journal_size_limit=\(4 << 20)")
-            try migrateChildListSchema()
+            try Self.migrateChildListSchema(connection)
             try exec("""
                 CREATE TABLE IF NOT EXISTS node(path TEXT PRIMARY KEY, value BLOB NOT NULL, perms TEXT NOT NULL, creation INTEGER NOT NULL) WITHOUT ROWID;
                 CREATE TABLE IF NOT EXISTS domain(domid INTEGER PRIMARY KEY, mfn TEXT NOT NULL, port TEXT NOT NULL, target INTEGER);
                 """)
         } catch {
-            throw StorageError("cannot use \(path): \(errorMessage)")
+            throw StorageError("cannot use \(path): \(connection.errorMessage)")
         }
-        sqlite3_wal_hook(db, { context, _, _, pages in
+        do throws(SQLiteError) {
+            putNodeStmt = try connection.prepare("INSERT OR REPLACE INTO node(path, value, perms, creation) VALUES(?1, ?2, ?3, ?4)")
+            deleteNodeStmt = try connection.prepare("DELETE FROM node WHERE path = ?1")
+            putDomainStmt = try connection.prepare("INSERT OR REPLACE INTO domain(domid, mfn, port, target) VALUES(?1, ?2, ?3, ?4)")
+            deleteDomainStmt = try connection.prepare("DELETE FROM domain WHERE domid = ?1")
+            beginStmt = try connection.prepare("BEGIN")
+            commitStmt = try connection.prepare("COMMIT")
+            rollbackStmt = try connection.prepare("ROLLBACK")
+        } catch {
+            throw StorageError("sqlite: \(error.message)")
+        }
+        sqlite3_wal_hook(connection.handle, { context, _, _, pages in
             Unmanaged<SQLiteStorage>.fromOpaque(context!).takeUnretainedValue().pendingLogPages = Int(pages)
             return SQLITE_OK
         }, Unmanaged.passUnretained(self).toOpaque())
-        putNodeStmt = try prepare("INSERT OR REPLACE INTO node(path, value, perms, creation) VALUES(?1, ?2, ?3, ?4)")
-        deleteNodeStmt = try prepare("DELETE FROM node WHERE path = ?1")
-        putDomainStmt = try prepare("INSERT OR REPLACE INTO domain(domid, mfn, port, target) VALUES(?1, ?2, ?3, ?4)")
-        deleteDomainStmt = try prepare("DELETE FROM domain WHERE domid = ?1")
-        beginStmt = try prepare("BEGIN")
-        commitStmt = try prepare("COMMIT")
-        rollbackStmt = try prepare("ROLLBACK")
     }
 
-    deinit {
-        for stmt in [putNodeStmt, deleteNodeStmt, putDomainStmt, deleteDomainStmt, beginStmt, commitStmt, rollbackStmt] {
-            sqlite3_finalize(stmt)
-        }
-        sqlite3_close(db)
-    }
-
-    private var errorMessage: String { String(cString: sqlite3_errmsg(db)) }
-
-    private func exec(_ sql: String) throws(StorageError) {
-        guard sqlite3_exec(db, sql, nil, nil, nil) == SQLITE_OK else { throw StorageError("sqlite: \(errorMessage)") }
-    }
-
-    private func prepare(_ sql: String) throws(StorageError) -> OpaquePointer? {
-        var stmt: OpaquePointer?
-        guard sqlite3_prepare_v3(db, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &stmt, nil) == SQLITE_OK else {
-            throw StorageError("sqlite: \(errorMessage)")
-        }
-        return stmt
-    }
+    private var errorMessage: String { connection.errorMessage }
 
     /// Runs a prepared statement to completion and resets it.
-    private func run(_ stmt: OpaquePointer?) throws(StorageError) {
-        let rc = step(stmt)
+    private func run(_ stmt: SQLiteStatement) throws(StorageError) {
+        // No clearing of bindings: every caller binds all parameters before each run.
+        let rc = stmt.stepAndReset()
         guard rc == SQLITE_DONE || rc == SQLITE_ROW else { throw StorageError("sqlite: \(errorMessage)") }
-    }
-
-    /// One step of a statement that returns no rows, then its reset; SQLite's result code.
-    private func step(_ stmt: OpaquePointer?) -> Int32 {
-        let rc = sqlite3_step(stmt)
-        // No sqlite3_clear_bindings: every caller binds all parameters before each run.
-        sqlite3_reset(stmt)
-        return rc
-    }
-
-    private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
-
-    private func bind(_ stmt: OpaquePointer?, _ index: Int32, text: String) {
-        // An empty string still needs a pointer: a null one would bind NULL.
-        guard !text.isEmpty else {
-            sqlite3_bind_text(stmt, index, "", 0, Self.transient)
-            return
-        }
-        // The string's own UTF-8 bytes with their length: no C-string copy, no strlen.
-        var text = text
-        text.withUTF8 { utf8 in
-            _ = utf8.withMemoryRebound(to: CChar.self) {
-                sqlite3_bind_text(stmt, index, $0.baseAddress!, Int32($0.count), Self.transient)
-            }
-        }
-    }
-
-    private func bind(_ stmt: OpaquePointer?, _ index: Int32, blob: [UInt8]) {
-        blob.withUnsafeBytes { raw in
-            // A zero-length blob needs a non-null pointer to stay a blob rather than NULL.
-            _ = sqlite3_bind_blob(stmt, index, raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(raw.count), Self.transient)
-        }
-    }
-
-    private func columnBytes(_ stmt: OpaquePointer?, _ index: Int32) -> [UInt8] {
-        let count = Int(sqlite3_column_bytes(stmt, index))
-        guard count > 0, let base = sqlite3_column_blob(stmt, index) else { return [] }
-        return Array(UnsafeRawBufferPointer(start: base, count: count))
-    }
-
-    private func columnText(_ stmt: OpaquePointer?, _ index: Int32) -> String {
-        guard let text = sqlite3_column_text(stmt, index) else { return "" }
-        return String(cString: text)
     }
 
     /// Databases written before the `creation` column kept each node's child
     /// list in a `children` column. Their nodes get creation numbers from a
     /// walk of the tree in child order (parents before children, siblings in
     /// list order), so nothing is lost and the order survives.
-    private func migrateChildListSchema() throws(StorageError) {
-        var probe: OpaquePointer?
-        let old = sqlite3_prepare_v2(db, "SELECT path, value, perms, children FROM node", -1, &probe, nil) == SQLITE_OK
-        defer { sqlite3_finalize(probe) }
-        guard old else { return }
+    private static func migrateChildListSchema(_ connection: SQLiteConnection) throws(SQLiteError) {
         var rows: [String: (value: [UInt8], perms: String, children: [String])] = [:]
-        while sqlite3_step(probe) == SQLITE_ROW {
-            rows[columnText(probe, 0)] = (columnBytes(probe, 1), columnText(probe, 2), XSPayload.split(columnBytes(probe, 3)))
+        let old: Void? = connection.withStatement("SELECT path, value, perms, children FROM node") { probe in
+            while probe.step() == SQLITE_ROW {
+                rows[probe.text(0)] = (probe.bytes(1), probe.text(2), XSPayload.split(probe.bytes(3)))
+            }
         }
+        guard old != nil else { return }
         var order: [String] = []
         var queue = rows["/"] == nil ? [] : ["/"]
         while let path = queue.popLast() {
@@ -189,60 +133,59 @@ public final class SQLiteStorage: Storage {
                 queue.append(XSPath.join(path, child))
             }
         }
-        try exec("BEGIN")
-        do throws(StorageError) {
-            try exec("CREATE TABLE node_new(path TEXT PRIMARY KEY, value BLOB NOT NULL, perms TEXT NOT NULL, creation INTEGER NOT NULL) WITHOUT ROWID")
-            let insert = try prepare("INSERT INTO node_new(path, value, perms, creation) VALUES(?1, ?2, ?3, ?4)")
-            defer { sqlite3_finalize(insert) }
-            for (i, path) in order.enumerated() {
-                let row = rows[path]!
-                bind(insert, 1, text: path)
-                bind(insert, 2, blob: row.value)
-                bind(insert, 3, text: row.perms)
-                sqlite3_bind_int64(insert, 4, Int64(i + 1))
-                try run(insert)
+        try connection.transaction({ $0 }) { () throws(SQLiteError) in
+            try connection.exec("CREATE TABLE node_new(path TEXT PRIMARY KEY, value BLOB NOT NULL, perms TEXT NOT NULL, creation INTEGER NOT NULL) WITHOUT ROWID")
+            let inserted: Void? = try connection.withStatement("INSERT INTO node_new(path, value, perms, creation) VALUES(?1, ?2, ?3, ?4)") {
+                (insert) throws(SQLiteError) in
+                for (i, path) in order.enumerated() {
+                    let row = rows[path]!
+                    insert.bind(1, text: path)
+                    insert.bind(2, blob: row.value)
+                    insert.bind(3, text: row.perms)
+                    insert.bind(4, int: Int64(i + 1))
+                    guard insert.stepAndReset() == SQLITE_DONE else { throw SQLiteError(connection.errorMessage) }
+                }
             }
-            try exec("DROP TABLE node")
-            try exec("ALTER TABLE node_new RENAME TO node")
-            try exec("COMMIT")
-        } catch {
-            _ = sqlite3_exec(db, "ROLLBACK", nil, nil, nil)
-            throw error
+            guard inserted != nil else { throw SQLiteError(connection.errorMessage) }
+            try connection.exec("DROP TABLE node")
+            try connection.exec("ALTER TABLE node_new RENAME TO node")
         }
     }
 
     public func load() throws(StorageError) -> (nodes: [(path: String, node: Node)], domains: [DomainRecord]) {
         var nodes: [(path: String, node: Node)] = []
-        let select = try prepare("SELECT path, value, perms, creation FROM node ORDER BY creation")
-        defer { sqlite3_finalize(select) }
-        while true {
-            let rc = sqlite3_step(select)
-            if rc == SQLITE_DONE { break }
-            guard rc == SQLITE_ROW else { throw StorageError("sqlite: \(errorMessage)") }
-            let path = columnText(select, 0)
-            let permText = columnText(select, 2)
-            let creation = sqlite3_column_int64(select, 3)
-            guard XSPath.isValidAbsolute(path), creation > 0,
-                  let perms = XSPermissions(parsing: permText.split(separator: ",").map(String.init)) else {
-                throw StorageError("corrupt node row for '\(path)' (perms '\(permText)', creation \(creation))")
+        let selectedNodes: Void? = try connection.withStatement("SELECT path, value, perms, creation FROM node ORDER BY creation") {
+            (select) throws(StorageError) in
+            while true {
+                let rc = select.step()
+                if rc == SQLITE_DONE { break }
+                guard rc == SQLITE_ROW else { throw StorageError("sqlite: \(errorMessage)") }
+                let path = select.text(0)
+                let permText = select.text(2)
+                let creation = select.int(3)
+                guard XSPath.isValidAbsolute(path), creation > 0,
+                      let perms = XSPermissions(parsing: permText.split(separator: ",").map(String.init)) else {
+                    throw StorageError("corrupt node row for '\(path)' (perms '\(permText)', creation \(creation))")
+                }
+                nodes.append((path, Node(value: select.bytes(1), perms: perms, creation: UInt64(creation))))
             }
-            nodes.append((path, Node(value: columnBytes(select, 1), perms: perms, creation: UInt64(creation))))
         }
+        guard selectedNodes != nil else { throw StorageError("sqlite: \(errorMessage)") }
         var domains: [DomainRecord] = []
-        let selectDomains = try prepare("SELECT domid, mfn, port, target FROM domain ORDER BY domid")
-        defer { sqlite3_finalize(selectDomains) }
-        while sqlite3_step(selectDomains) == SQLITE_ROW {
-            let target: UInt32? = sqlite3_column_type(selectDomains, 3) == SQLITE_NULL ? nil : UInt32(sqlite3_column_int64(selectDomains, 3))
-            domains.append(DomainRecord(domid: UInt32(sqlite3_column_int64(selectDomains, 0)),
-                                        mfn: columnText(selectDomains, 1), port: columnText(selectDomains, 2), target: target))
+        let selectedDomains: Void? = connection.withStatement("SELECT domid, mfn, port, target FROM domain ORDER BY domid") { select in
+            while select.step() == SQLITE_ROW {
+                let target: UInt32? = select.isNull(3) ? nil : UInt32(select.int(3))
+                domains.append(DomainRecord(domid: UInt32(select.int(0)), mfn: select.text(1), port: select.text(2), target: target))
+            }
         }
+        guard selectedDomains != nil else { throw StorageError("sqlite: \(errorMessage)") }
         return (nodes, domains)
     }
 
     public func begin() throws(StorageError) { try run(beginStmt) }
     public func commit() throws(StorageError) {
         try run(commitStmt)
-        let rc = WALGathering.flush(db)
+        let rc = WALGathering.flush(connection.handle)
         guard rc == SQLITE_OK else { throw StorageError("sqlite: writing the log: \(String(cString: sqlite3_errstr(rc)))") }
     }
     public func rollback() { _ = try? run(rollbackStmt) }
@@ -252,7 +195,7 @@ public final class SQLiteStorage: Storage {
     public func checkpoint() {
         var logged: Int32 = 0
         var copied: Int32 = 0
-        if sqlite3_wal_checkpoint_v2(db, nil, SQLITE_CHECKPOINT_PASSIVE, &logged, &copied) == SQLITE_OK && copied == logged {
+        if sqlite3_wal_checkpoint_v2(connection.handle, nil, SQLITE_CHECKPOINT_PASSIVE, &logged, &copied) == SQLITE_OK && copied == logged {
             pendingLogPages = 0
         }
     }
@@ -261,14 +204,10 @@ public final class SQLiteStorage: Storage {
     /// parent's permissions, and formatting them is a tenth of a put.
     private var lastPerms: (perms: XSPermissions, text: [UInt8])?
 
-    /// SQLite's `SQLITE_STATIC`: it reads a parameter where it lies instead of copying it.
-    private static let inPlace: sqlite3_destructor_type? = nil
-    /// A non-null pointer for zero bytes (a null one would bind NULL).
-    private static var noBytes: UnsafeRawPointer { UnsafeRawPointer(bitPattern: 1)! }
-
     public func putNode(_ path: String, _ node: Node) throws(StorageError) {
         if lastPerms?.perms != node.perms { lastPerms = (node.perms, Array(node.perms.description.utf8)) }
-        sqlite3_bind_int64(putNodeStmt, 4, Int64(bitPattern: node.creation))
+        let stmt = putNodeStmt
+        stmt.bind(4, int: Int64(bitPattern: node.creation))
         // The texts and the value are bound in place (no copy, no
         // allocation): they stay valid until the step is over, and every
         // parameter is bound again before the next one.
@@ -276,12 +215,10 @@ public final class SQLiteStorage: Storage {
         let rc = path.withUTF8 { pathBytes in
             node.value.withUnsafeBytes { value in
                 lastPerms!.text.withUnsafeBytes { perms in
-                    sqlite3_bind_text(putNodeStmt, 1, UnsafeRawPointer(pathBytes.baseAddress!).assumingMemoryBound(to: CChar.self),
-                                      Int32(pathBytes.count), Self.inPlace)
-                    sqlite3_bind_blob(putNodeStmt, 2, value.baseAddress ?? Self.noBytes, Int32(value.count), Self.inPlace)
-                    sqlite3_bind_text(putNodeStmt, 3, perms.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(perms.count),
-                                      Self.inPlace)
-                    return step(putNodeStmt)
+                    stmt.bindInPlace(1, text: UnsafeRawBufferPointer(pathBytes))
+                    stmt.bindInPlace(2, blob: value)
+                    stmt.bindInPlace(3, text: perms)
+                    return stmt.stepAndReset()
                 }
             }
         }
@@ -289,29 +226,29 @@ public final class SQLiteStorage: Storage {
     }
 
     public func deleteNode(_ path: String) throws(StorageError) {
+        let stmt = deleteNodeStmt
         var path = path
         let rc = path.withUTF8 { pathBytes in
-            sqlite3_bind_text(deleteNodeStmt, 1, UnsafeRawPointer(pathBytes.baseAddress!).assumingMemoryBound(to: CChar.self),
-                              Int32(pathBytes.count), Self.inPlace)
-            return step(deleteNodeStmt)
+            stmt.bindInPlace(1, text: UnsafeRawBufferPointer(pathBytes))
+            return stmt.stepAndReset()
         }
         guard rc == SQLITE_DONE else { throw StorageError("sqlite: \(errorMessage)") }
     }
 
     public func putDomain(_ domain: DomainRecord) throws(StorageError) {
-        sqlite3_bind_int64(putDomainStmt, 1, Int64(domain.domid))
-        bind(putDomainStmt, 2, text: domain.mfn)
-        bind(putDomainStmt, 3, text: domain.port)
+        putDomainStmt.bind(1, int: Int64(domain.domid))
+        putDomainStmt.bind(2, text: domain.mfn)
+        putDomainStmt.bind(3, text: domain.port)
         if let target = domain.target {
-            sqlite3_bind_int64(putDomainStmt, 4, Int64(target))
+            putDomainStmt.bind(4, int: Int64(target))
         } else {
-            sqlite3_bind_null(putDomainStmt, 4)
+            putDomainStmt.bindNull(4)
         }
         try run(putDomainStmt)
     }
 
     public func deleteDomain(_ domid: UInt32) throws(StorageError) {
-        sqlite3_bind_int64(deleteDomainStmt, 1, Int64(domid))
+        deleteDomainStmt.bind(1, int: Int64(domid))
         try run(deleteDomainStmt)
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DomainConfig
+import SwxlSystem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -46,7 +47,7 @@ struct ConfigBench: ParsableCommand {
 
         // 1000 small files on disk, each read, parsed, validated (kernel file checked).
         let dir = try makeTemporaryDirectory()
-        defer { removeTree(dir) }
+        defer { FileIO.removeTree(dir) }
         let kernel = dir + "/vmlinuz"
         try writeFile(kernel, "not really a kernel\n")
         var paths: [String] = []
@@ -158,28 +159,11 @@ private func makeTemporaryDirectory() throws -> String {
 }
 
 private func writeFile(_ path: String, _ text: String) throws {
-    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-    guard fd >= 0 else { throw BenchIOError(description: "cannot create \(path)") }
-    defer { close(fd) }
-    let bytes = Array(text.utf8)
-    var done = 0
-    while done < bytes.count {
-        let n = bytes[done...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        guard n > 0 else { throw BenchIOError(description: "cannot write \(path)") }
-        done += n
+    do throws(SystemError) {
+        try FileIO.writeAtomically(path, text)
+    } catch {
+        throw BenchIOError(description: "cannot write \(path): \(String(cString: strerror(error.errno)))")
     }
-}
-
-private func removeTree(_ dir: String) {
-    guard let d = opendir(dir) else { return }
-    while let entry = readdir(d) {
-        let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-        }
-        if name != "." && name != ".." { unlink(dir + "/" + name) }
-    }
-    closedir(d)
-    rmdir(dir)
 }
 
 private func formatted(_ v: Double, _ decimals: Int) -> String {

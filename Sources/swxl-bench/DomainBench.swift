@@ -1,4 +1,6 @@
 import ArgumentParser
+import DomainConfig
+import EmbeddedHost
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -19,7 +21,7 @@ struct DomainsBenchmark: ParsableCommand {
             simulated guests' host, all from the swxl next to this program), for each size N: \
             fill the host up to N running domains, then time `samples` creates of one more \
             domain (each destroyed again, timed too, so N stays N). A create is the toolstack's \
-            whole create (plan to running domain: hypervisor, the xenstore transaction, \
+            whole create (config to running domain: hypervisor, the xenstore transaction, \
             INTRODUCE, unpause), in this process, as `swxl create` runs it after parsing. \
             Then, with the largest N running, `swxl list` (the binary, as a user runs it) \
             and `swxl create` (the binary, parsing included) are timed as processes.
@@ -54,18 +56,16 @@ struct DomainsBenchmark: ParsableCommand {
         unsetenv("XENSTORED_PATH")
         defer { BenchSupport.teardown(state: state) }
 
-        let toolstack = try ToolstackHost.open(kind: .embedded, environment: env) { paths in
-            _ = BenchSupport.spawnAndWait([swxl, "xenstored"])
-            for _ in 0..<500 where (try? XenStoreClient(socketPath: paths.daemonSocket)) == nil { usleep(10_000) }
-        }
-        if !noGuests { SimGuestHost.ensureRunning(stateDir: state, argv: [swxl, "_sim-guests"]) }
+        let host = try ToolstackHost.open(kind: .embedded, environment: env, program: swxl)
+        let toolstack = host.toolstack
+        if !noGuests { host.ensureWatcher() }
         print("swxl-bench domains: embedded host in \(state), kernel \(kernel), guests \(noGuests ? "off" : "on")")
         print("size   create p50   create p99   destroy p50   destroy p99   (ms, \(samples) samples each)")
         var running = 0
         var p50At: [Int: Double] = [:]
         for size in sizes {
             while running < size {
-                _ = try toolstack.create(DomainPlan(name: "fill\(running)", memoryMiB: 16, kernel: kernel))
+                _ = try toolstack.create(guest("fill\(running)", kernel: kernel))
                 running += 1
             }
             BenchSupport.settle()
@@ -79,10 +79,10 @@ struct DomainsBenchmark: ParsableCommand {
             }
             defer { toolstack.onStep = nil }
             for i in 0..<samples {
-                let plan = DomainPlan(name: "bench\(i)", memoryMiB: 16, kernel: kernel)
+                let config = guest("bench\(i)", kernel: kernel)
                 let t0 = BenchSupport.now()
                 last = t0
-                let id = try toolstack.create(plan)
+                let id = try toolstack.create(config)
                 let t1 = BenchSupport.now()
                 try toolstack.destroy(domid: id)
                 let t2 = BenchSupport.now()
@@ -124,12 +124,17 @@ struct DomainsBenchmark: ParsableCommand {
         }
     }
 
+    /// A 16 MiB PV guest booting `kernel`, with a fresh uuid.
+    private func guest(_ name: String, kernel: String) -> DomainConfiguration {
+        var config = DomainConfiguration(name_label: name, uuid: DomainUUID.random())
+        config.memory_dynamic_max = 16 << 20
+        config.memory_static_max = 16 << 20
+        config.PV_kernel = kernel
+        return config
+    }
+
     private func writeFile(_ path: String, _ text: String) throws {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        guard fd >= 0 else { return }
-        var bytes = Array(text.utf8)
-        _ = bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress, $0.count) }
-        close(fd)
+        try FileIO.writeAtomically(path, text)
     }
 }
 
@@ -192,14 +197,7 @@ enum BenchSupport {
     /// Stops the daemons of the benchmark's host and removes its state dir.
     static func teardown(state: String) {
         for file in ["/toolstack/sim-guests.lock", "/xenstored/xenstored.pid"] {
-            let fd = open(state + file, O_RDONLY)
-            guard fd >= 0 else { continue }
-            var buf = [UInt8](repeating: 0, count: 32)
-            let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            close(fd)
-            if n > 0, let pid = Int32(String(decoding: buf[0..<n], as: UTF8.self).split(separator: "\n").first ?? ""), pid > 1 {
-                kill(pid, SIGTERM)
-            }
+            if let pid = LockFile.readPid(state + file), pid > 1 { kill(pid, SIGTERM) }
         }
         usleep(200_000)
         _ = spawnAndWait(["/bin/rm", "-rf", state])

@@ -32,12 +32,6 @@ func splitFilesAndOverrides(_ words: [String]) -> (files: [String], overrides: [
     return (files, overrides)
 }
 
-func printToStandardError(_ s: String) {
-    var text = s
-    if !text.hasSuffix("\n") { text += "\n" }
-    _ = text.utf8CString.withUnsafeBufferPointer { write(2, $0.baseAddress, $0.count - 1) }
-}
-
 struct ConfigCheck: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
@@ -60,15 +54,15 @@ struct ConfigCheck: ParsableCommand {
         var failed = false
         for file in files {
             if isDirectory(file) {
-                printToStandardError("\(file): skipped (a directory, not a config file)")
+                Terminal.errLine("\(file): skipped (a directory, not a config file)")
                 continue
             }
             let result = DomainConfiguration.load(path: file, format: from, overrides: overrides)
-            for d in result.diagnostics { printToStandardError(d.description) }
+            for d in result.diagnostics { Terminal.errLine(d.description) }
             if result.configuration == nil || (strict && !result.warnings.isEmpty) {
                 failed = true
             } else {
-                print("\(file): ok (\(result.format.rawValue), \(result.configuration!.type.rawValue) \"\(result.configuration!.name_label)\")")
+                Terminal.out("\(file): ok (\(result.format.rawValue), \(result.configuration!.type.rawValue) \"\(result.configuration!.name_label)\")\n")
             }
         }
         if failed { throw ExitCode(1) }
@@ -99,12 +93,12 @@ struct ConfigShow: ParsableCommand {
         let (files, overrides) = splitFilesAndOverrides(words)
         guard files.count == 1 else { throw ValidationError("give exactly one config file") }
         let result = DomainConfiguration.load(path: files[0], format: from, overrides: overrides)
-        for d in result.diagnostics { printToStandardError(d.description) }
+        for d in result.diagnostics { Terminal.errLine(d.description) }
         guard let config = result.configuration else { throw ExitCode(1) }
         switch format {
-        case .json: print(config.jsonText(), terminator: "")
-        case .sxp: print(config.sxpText(), terminator: "")
-        case .xl: print(config.xlText(), terminator: "")
+        case .json: Terminal.out(config.jsonText())
+        case .sxp: Terminal.out(config.sxpText())
+        case .xl: Terminal.out(config.xlText())
         }
     }
 }

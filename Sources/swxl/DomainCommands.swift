@@ -1,5 +1,6 @@
 import ArgumentParser
 import DomainConfig
+import EmbeddedHost
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -14,22 +15,6 @@ var domainCommands: [any ParsableCommand.Type] {
      VCPUSetCommand.self, VCPUListCommand.self, DomidCommand.self, DomnameCommand.self, VMListCommand.self,
      UptimeCommand.self, InfoCommand.self, DmesgCommand.self, ConsoleCommand.self, SimGuestsCommand.self,
      MonitorCommand.self]
-}
-
-private func errLine(_ text: String) {
-    var bytes = Array((text + "\n").utf8)
-    _ = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
-}
-
-/// Writes all of `text` to standard output (unbuffered, so nothing is lost on exit).
-func out(_ text: String) {
-    var bytes = Array(text.utf8)
-    var done = 0
-    while done < bytes.count {
-        let n = bytes.withUnsafeMutableBytes { write(1, $0.baseAddress! + done, $0.count - done) }
-        if n <= 0 { if errno == EINTR { continue } else { return } }
-        done += n
-    }
 }
 
 struct CreateCommand: ParsableCommand {
@@ -55,27 +40,30 @@ struct CreateCommand: ParsableCommand {
     var overrides: [String] = []
 
     func run() throws {
-        let result = Result { () throws(ConfigLoadError) -> LoadedConfig in try ConfigLoader.load(file: file, overrides: overrides) }
-        let loaded: LoadedConfig
-        switch result {
-        case .success(let l): loaded = l
-        case .failure(let error):
-            for line in error.diagnostics { errLine(line) }
+        let result = DomainConfiguration.load(path: file, overrides: overrides)
+        guard let config = result.configuration, result.errors.isEmpty else {
+            for diagnostic in result.diagnostics { Terminal.errLine(diagnostic.description) }
             throw ExitCode.failure
         }
-        for warning in loaded.warnings { errLine(warning) }
+        for warning in result.warnings { Terminal.errLine(warning.description) }
+        // What create would refuse (no kernel, a bad name) is a bad config: said now, dry run or not.
+        let resolved: DomainConfiguration
+        do { resolved = try config.resolved() } catch {
+            Terminal.errLine("\(file): error: \(error)")
+            throw ExitCode.failure
+        }
         if dryRun {
-            out(loaded.json + "\n")
+            Terminal.out(config.jsonText() + "\n")
             return
         }
-        if !quiet { errLine("Parsing config from \(file)") }
-        let toolstack = try hostOptions.open()
+        if !quiet { Terminal.errLine("Parsing config from \(file)") }
+        let host = try hostOptions.open()
         do {
-            _ = try toolstack.create(loaded.plan, paused: paused)
+            _ = try host.toolstack.create(resolved, paused: paused)
         } catch {
             throw DomainCLI.fail(error)
         }
-        DomainCLI.ensureDomainWatcher(toolstack)
+        host.ensureWatcher()
     }
 }
 
@@ -95,7 +83,7 @@ struct ListCommand: ParsableCommand {
     var domain: String?
 
     func run() throws {
-        let toolstack = try hostOptions.open()
+        let toolstack = try hostOptions.open().toolstack
         var domains: [DomainSummary]
         do {
             if let domain {
@@ -106,26 +94,14 @@ struct ListCommand: ParsableCommand {
             }
         } catch let e as ExitCode { throw e } catch { throw DomainCLI.fail(error) }
         if long {
-            var parts: [String] = []
-            for d in domains where d.info.domid != 0 {
-                guard let plan = toolstack.record(d.info.domid) else { continue }
-                parts.append("{\n    \"domid\": \(d.info.domid),\n    \"config\": \(indent(plan.configJSON ?? PlanJSON.render(plan), by: 4))\n}")
+            let records = domains.filter { $0.info.domid != 0 }.compactMap { d in
+                toolstack.record(d.info.domid).map { (domid: d.info.domid, json: $0.jsonText()) }
             }
-            out("[\n" + parts.map { indent($0, by: 4, first: true) }.joined(separator: ",\n") + (parts.isEmpty ? "" : "\n") + "]\n")
+            Terminal.out(DomainListing.configsJSON(records))
             return
         }
         if json {
-            let items = domains.map { d -> String in
-                let i = d.info
-                var fields = ["\"name\": \(JSONText.quoted(d.name))", "\"domid\": \(i.domid)", "\"uuid\": \(JSONText.quoted(DomainHandle.format(i.uuid)))",
-                              "\"memory_kib\": \(i.currentMemoryKiB)", "\"max_memory_kib\": \(i.maxMemoryKiB)",
-                              "\"vcpus\": \(i.onlineVCPUs)", "\"max_vcpus\": \(i.maxVCPUs)",
-                              "\"state\": \(JSONText.quoted(Fmt.stateName(i)))", "\"state_letters\": \(JSONText.quoted(i.stateLetters))",
-                              "\"cpu_time\": \(Fmt.fixed(Double(i.cpuTimeNs) / 1e9, places: 3))"]
-                fields.append("\"shutdown_reason\": " + (i.shutdown ? JSONText.quoted(i.shutdownReason?.name ?? "poweroff") : "null"))
-                return "  {" + fields.joined(separator: ", ") + "}"
-            }
-            out("[\n" + items.joined(separator: ",\n") + (items.isEmpty ? "" : "\n") + "]\n")
+            Terminal.out(DomainListing.json(domains))
             return
         }
         var text = "Name                                        ID   Mem VCPUs\tState\tTime(s)"
@@ -135,21 +111,15 @@ struct ListCommand: ParsableCommand {
             let i = d.info
             text += Fmt.left(d.name, 40) + " " + Fmt.right("\(i.domid)", 5) + " " + Fmt.right("\(i.currentMemoryKiB / 1024)", 5)
                 + " " + Fmt.right("\(i.onlineVCPUs)", 5) + "     " + i.stateLetters + "  "
-                + Fmt.right(Fmt.fixed(Double(i.cpuTimeNs) / 1e9, places: 1), 8)
+                + Fmt.right(DecimalText.fixed(Double(i.cpuTimeNs) / 1e9, places: 1), 8)
             if verbose {
-                text += " " + DomainHandle.format(i.uuid)
+                text += " " + i.uuid.description
                 text += " " + Fmt.right(i.shutdown ? String(i.shutdownReason?.rawValue ?? 0, radix: 16) : "-", 8)
                 text += " " + Fmt.right("-", 16)
             }
             text += "\n"
         }
-        out(text)
-    }
-
-    private func indent(_ s: String, by n: Int, first: Bool = false) -> String {
-        let pad = String(repeating: " ", count: n)
-        let lines = s.split(separator: "\n", omittingEmptySubsequences: false)
-        return lines.enumerated().map { (i, l) in (i == 0 && !first) ? String(l) : pad + l }.joined(separator: "\n")
+        Terminal.out(text)
     }
 }
 
@@ -160,7 +130,7 @@ struct DestroyCommand: ParsableCommand {
     @Argument(help: "The domain (name or domid).") var domain: String
 
     func run() throws {
-        let toolstack = try hostOptions.open()
+        let toolstack = try hostOptions.open().toolstack
         let id = try DomainCLI.resolve(toolstack, domain)
         do { try toolstack.destroy(domid: id) } catch { throw DomainCLI.fail(error) }
     }
@@ -169,7 +139,7 @@ struct DestroyCommand: ParsableCommand {
 /// `shutdown` and `reboot`: ask the guest through `control/shutdown`.
 struct ShutdownRequest {
     static func run(reason: String, all: Bool, wait: Bool, domain: String?, host: HostOptions) throws {
-        let toolstack = try host.open(startWatcher: true)
+        let toolstack = try host.open(startWatcher: true).toolstack
         var ids: [UInt32] = []
         if all {
             do { ids = try toolstack.list().map(\.info.domid).filter { $0 != 0 } } catch { throw DomainCLI.fail(error) }
@@ -185,14 +155,12 @@ struct ShutdownRequest {
                 try toolstack.requestShutdown(domid: id, reason: reason)
                 if wait {
                     let verb = reason == "reboot" ? "reboot" : "shutdown"
-                    if id == ids.first { errLine("Waiting for \(ids.count) domains") }
+                    if id == ids.first { Terminal.errLine("Waiting for \(ids.count) domains") }
                     if !toolstack.waitForShutdown(domid: id, timeoutSeconds: 60) {
                         DomainCLI.printError("domain \(name) did not \(verb) within 60 s")
                         failed = true
                     } else {
-                        var line = Array("Domain \(id) has been shut down, reason code 0\n".utf8)
-                        if reason == "reboot" { line = Array("Domain \(id) has been shut down, reason code 1\n".utf8) }
-                        _ = line.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
+                        Terminal.err("Domain \(id) has been shut down, reason code \(reason == "reboot" ? 1 : 0)\n")
                     }
                 }
             } catch {
@@ -229,7 +197,7 @@ struct PauseCommand: ParsableCommand {
     @OptionGroup var hostOptions: HostOptions
     @Argument(help: "The domain (name or domid).") var domain: String
     func run() throws {
-        let t = try hostOptions.open()
+        let t = try hostOptions.open().toolstack
         try DomainCLI.reporting { try t.pause(domid: try DomainCLI.resolve(t, domain)) }
     }
 }
@@ -239,9 +207,10 @@ struct UnpauseCommand: ParsableCommand {
     @OptionGroup var hostOptions: HostOptions
     @Argument(help: "The domain (name or domid).") var domain: String
     func run() throws {
-        let t = try hostOptions.open(startWatcher: true)
+        let host = try hostOptions.open(startWatcher: true)
+        let t = host.toolstack
         try DomainCLI.reporting { try t.unpause(domid: try DomainCLI.resolve(t, domain)) }
-        DomainCLI.ensureDomainWatcher(t)
+        host.ensureWatcher()
     }
 }
 
@@ -251,7 +220,7 @@ struct RenameCommand: ParsableCommand {
     @Argument(help: "The domain (name or domid).") var domain: String
     @Argument(help: "The new name.") var newName: String
     func run() throws {
-        let t = try hostOptions.open()
+        let t = try hostOptions.open().toolstack
         try DomainCLI.reporting { try t.rename(domid: try DomainCLI.resolve(t, domain), to: newName) }
     }
 }
@@ -264,7 +233,7 @@ struct MemSetCommand: ParsableCommand {
     @Argument(help: "The memory (MiB unless suffixed k, m, g).") var memory: String
     func run() throws {
         guard let mib = MemorySize.parse(memory) else { throw ValidationError("invalid memory size '\(memory)'") }
-        let t = try hostOptions.open(startWatcher: true)
+        let t = try hostOptions.open(startWatcher: true).toolstack
         try DomainCLI.reporting { try t.setMemoryTarget(domid: try DomainCLI.resolve(t, domain), mib: mib) }
     }
 }
@@ -277,7 +246,7 @@ struct MemMaxCommand: ParsableCommand {
     @Argument(help: "The memory (MiB unless suffixed k, m, g).") var memory: String
     func run() throws {
         guard let mib = MemorySize.parse(memory) else { throw ValidationError("invalid memory size '\(memory)'") }
-        let t = try hostOptions.open()
+        let t = try hostOptions.open().toolstack
         try DomainCLI.reporting { try t.setMemoryMax(domid: try DomainCLI.resolve(t, domain), mib: mib) }
     }
 }
@@ -289,7 +258,7 @@ struct VCPUSetCommand: ParsableCommand {
     @Argument(help: "The domain (name or domid).") var domain: String
     @Argument(help: "How many vcpus online.") var count: UInt32
     func run() throws {
-        let t = try hostOptions.open(startWatcher: true)
+        let t = try hostOptions.open(startWatcher: true).toolstack
         try DomainCLI.reporting { try t.setVCPUs(domid: try DomainCLI.resolve(t, domain), count: count) }
     }
 }
@@ -299,7 +268,7 @@ struct VCPUListCommand: ParsableCommand {
     @OptionGroup var hostOptions: HostOptions
     @Argument(help: "Only these domains (names or domids).") var domains: [String] = []
     func run() throws {
-        let t = try hostOptions.open()
+        let t = try hostOptions.open().toolstack
         var text = Fmt.left("Name", 32) + " " + Fmt.right("ID", 5) + " " + Fmt.right("VCPU", 5) + " " + Fmt.right("CPU", 5)
             + " " + Fmt.right("State", 5) + " " + Fmt.right("Time(s)", 9) + " Affinity (Hard / Soft)\n"
         do {
@@ -313,11 +282,11 @@ struct VCPUListCommand: ParsableCommand {
                     } else {
                         text += "    -   --p "
                     }
-                    text += Fmt.right(Fmt.fixed(Double(v.cpuTimeNs) / 1e9, places: 1), 9) + "  all / all\n"
+                    text += Fmt.right(DecimalText.fixed(Double(v.cpuTimeNs) / 1e9, places: 1), 9) + "  all / all\n"
                 }
             }
         } catch let e as ExitCode { throw e } catch { throw DomainCLI.fail(error) }
-        out(text)
+        Terminal.out(text)
     }
 }
 
@@ -326,12 +295,12 @@ struct DomidCommand: ParsableCommand {
     @OptionGroup var hostOptions: HostOptions
     @Argument(help: "The domain name.") var name: String
     func run() throws {
-        let t = try hostOptions.open()
+        let t = try hostOptions.open().toolstack
         guard let id = try? t.resolve(name) else {
             DomainCLI.printError("Can't get domid of domain name '\(name)', maybe this domain does not exist.")
             throw ExitCode.failure
         }
-        out("\(id)\n")
+        Terminal.out("\(id)\n")
     }
 }
 
@@ -344,12 +313,12 @@ struct DomnameCommand: ParsableCommand {
             DomainCLI.printError("Invalid domain id.")
             throw ExitCode.failure
         }
-        let t = try hostOptions.open()
+        let t = try hostOptions.open().toolstack
         guard let d = try? t.info(id) else {
             DomainCLI.printError("Can't get domain name of domain id '\(id)', maybe this domain does not exist.")
             throw ExitCode.failure
         }
-        out(d.name + "\n")
+        Terminal.out(d.name + "\n")
     }
 }
 
@@ -357,14 +326,14 @@ struct VMListCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "vm-list", abstract: "List the guests' UUIDs, domids and names.")
     @OptionGroup var hostOptions: HostOptions
     func run() throws {
-        let t = try hostOptions.open()
+        let t = try hostOptions.open().toolstack
         var text = "UUID                                  ID    name\n"
         do {
             for d in try t.list() where d.info.domid != 0 {
-                text += DomainHandle.format(d.info.uuid) + "  \(d.info.domid)    " + Fmt.left(d.name, 30) + "\n"
+                text += d.info.uuid.description + "  \(d.info.domid)    " + Fmt.left(d.name, 30) + "\n"
             }
         } catch { throw DomainCLI.fail(error) }
-        out(text)
+        Terminal.out(text)
     }
 }
 
@@ -382,20 +351,13 @@ struct UptimeCommand: ParsableCommand {
     }
 
     func run() throws {
-        let t = try hostOptions.open()
+        let t = try hostOptions.open().toolstack
         let now = Double(nowSeconds())
         var text = short ? "" : Fmt.left("Name", 33) + " " + Fmt.right("ID", 4) + " Uptime\n"
         do {
             let targets: [DomainSummary] = domains.isEmpty ? try t.list() : try domains.map { try t.info(try DomainCLI.resolve(t, $0)) }
             for d in targets {
-                let up: Int
-                if d.info.domid == 0 {
-                    let proc = (try? String(procUptime())) ?? "0"
-                    up = Int(Double(proc.split(separator: " ").first ?? "0") ?? 0)
-                } else {
-                    guard let start = t.startTime(domid: d.info.domid) else { continue }
-                    up = max(0, Int(now - start))
-                }
+                guard let up = t.uptimeSeconds(domid: d.info.domid, now: now) else { continue }
                 if short {
                     text += " " + clock() + " up " + Self.format(up, short: true) + ", \(d.name) (\(d.info.domid))\n"
                 } else {
@@ -403,18 +365,10 @@ struct UptimeCommand: ParsableCommand {
                 }
             }
         } catch let e as ExitCode { throw e } catch { throw DomainCLI.fail(error) }
-        out(text)
+        Terminal.out(text)
     }
 
     private func nowSeconds() -> Int { Int(SystemClock.realtimeNanoseconds() / 1_000_000_000) }
-    private func procUptime() throws -> String {
-        let fd = open("/proc/uptime", O_RDONLY)
-        guard fd >= 0 else { return "0" }
-        defer { close(fd) }
-        var buf = [UInt8](repeating: 0, count: 128)
-        let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        return String(decoding: buf[0..<max(n, 0)], as: UTF8.self)
-    }
     private func clock() -> String {
         var now = time(nil)
         var tmv = tm()
@@ -429,8 +383,8 @@ struct DmesgCommand: ParsableCommand {
     @Flag(name: [.short, .long], help: "Clear the ring after reading it.") var clear = false
     @OptionGroup var hostOptions: HostOptions
     func run() throws {
-        let t = try hostOptions.open()
-        do { out(try t.hypervisor.readConsoleRing(clear: clear)) } catch { throw DomainCLI.fail(error) }
+        let t = try hostOptions.open().toolstack
+        do { Terminal.out(try t.hypervisor.readConsoleRing(clear: clear)) } catch { throw DomainCLI.fail(error) }
     }
 }
 
@@ -443,31 +397,15 @@ struct ConsoleCommand: ParsableCommand {
     @OptionGroup var hostOptions: HostOptions
     @Argument(help: "The domain (name or domid).") var domain: String
     func run() throws {
-        let t = try hostOptions.open()
+        let host = try hostOptions.open()
+        let t = host.toolstack
         let id = try DomainCLI.resolve(t, domain)
-        guard t.hypervisor is SimulatedHypervisor else {
+        guard let consoles = host.consoleLog else {
             DomainCLI.printError("on a Xen host use xenconsole (/usr/lib/xen-4.17/bin/xenconsole \(id))")
             throw ExitCode.failure
         }
-        let path = t.consoleLog(id)
-        var offset = 0
-        repeat {
-            let fd = open(path, O_RDONLY | O_CLOEXEC)
-            if fd >= 0 {
-                var buf = [UInt8](repeating: 0, count: 65536)
-                while true {
-                    let n = buf.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(offset)) }
-                    if n <= 0 { break }
-                    offset += n
-                    out(String(decoding: buf[0..<n], as: UTF8.self))
-                }
-                close(fd)
-            }
-            if follow {
-                if (try? t.hypervisor.domainInfo(domid: id)) ?? nil == nil { break }
-                usleep(200_000)
-            }
-        } while follow
+        consoles.follow(id, keepFollowing: { follow && (try? t.hypervisor.domainInfo(domid: id)) ?? nil != nil },
+                        output: Terminal.out)
     }
 }
 
@@ -476,26 +414,7 @@ struct MonitorCommand: ParsableCommand {
         commandName: "_monitor", abstract: "Carry out on_poweroff, on_reboot and on_crash for swxl's domains on Xen (started by swxl on demand).",
         shouldDisplay: false)
     func run() throws {
-        let env = CurrentProcess.environment()
-        let toolstack = try HostOptions.parse([]).open(startWatcher: false, startDaemon: false)
-        // On the embedded host the simulated guests' host does this.
-        guard !(toolstack.hypervisor is SimulatedHypervisor) else { return }
-        let events = ReleaseEvents(socketPath: HostPaths.clientSocket(environment: env, default: HostPaths.systemSocket))
-        DomainMonitor.stopOnSignals()
-        let monitor = DomainMonitor(toolstack: toolstack)
-        let logFD = open(DomainMonitor.logPath(stateDir: toolstack.stateDir), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-        defer { if logFD >= 0 { close(logFD) } }
-        monitor.log = { line in
-            var now = time(nil)
-            var tmv = tm()
-            gmtime_r(&now, &tmv)
-            var stamp = [CChar](repeating: 0, count: 32)
-            let n = strftime(&stamp, stamp.count, "%Y-%m-%dT%H:%M:%SZ", &tmv)
-            var bytes = stamp.prefix(n).map { UInt8(bitPattern: $0) } + Array((" " + line + "\n").utf8)
-            _ = bytes.withUnsafeMutableBytes { write(logFD, $0.baseAddress, $0.count) }
-        }
-        events.log = monitor.log
-        _ = monitor.run { events.wait(milliseconds: $0) }
+        try HostOptions.parse([]).open(startWatcher: false, startDaemon: false).runMonitor()
     }
 }
 
@@ -504,17 +423,8 @@ struct SimGuestsCommand: ParsableCommand {
         commandName: "_sim-guests", abstract: "Serve the embedded host's simulated guests (started by swxl on demand).",
         shouldDisplay: false)
     func run() throws {
-        let env = CurrentProcess.environment()
-        let paths = HostPaths(environment: env, uid: getuid())
         // The guest host never starts a daemon: without one it has nothing to serve.
-        let toolstack = try HostOptions.parse([]).open(startWatcher: false, startDaemon: false)
-        guard let sim = toolstack.hypervisor as? SimulatedHypervisor else { return }
-        let socket = HostPaths.clientSocket(environment: env, default: paths.daemonSocket)
-        do {
-            let host = try SimGuestHost(toolstack: toolstack, sim: sim, paths: paths, socket: socket)
-            _ = try host.run()
-        } catch {
-            throw DomainCLI.fail(error)
-        }
+        let host = try HostOptions.parse([]).open(startWatcher: false, startDaemon: false)
+        do { try host.serveSimulatedGuests() } catch { throw DomainCLI.fail(error) }
     }
 }

@@ -42,9 +42,9 @@ struct StoreRead: ParsableCommand {
         let outputs = try StoreCLI.run("read", paths.map { .read($0) }, atomically: paths.count > 1)
         let values = outputs.compactMap(\.value)
         if json {
-            StoreCLI.print(XenStoreTool.readJSON(paths, values))
+            Terminal.out(XenStoreTool.readJSON(paths, values))
         } else {
-            StoreCLI.output(XenStoreTool.readText(paths, values, prefix: prefix, raw: raw))
+            Terminal.out(bytes: XenStoreTool.readText(paths, values, prefix: prefix, raw: raw))
         }
     }
 }
@@ -84,7 +84,7 @@ struct StoreLs: ParsableCommand {
         if let columns = StoreCLI.terminalColumns() { format.width = columns - 2 }
         do {
             try XenStoreListing.print(store, path, format: format, json: json,
-                                      output: StoreCLI.output, warning: { StoreCLI.warn("ls", $0) })
+                                      output: { Terminal.out(bytes: $0) }, warning: { StoreCLI.warn("ls", $0) })
         } catch {
             throw StoreCLI.fail("ls", error)
         }
@@ -102,7 +102,7 @@ struct StoreList: ParsableCommand {
     func run() throws {
         let outputs = try StoreCLI.run("list", paths.map { .list($0) }, atomically: paths.count > 1)
         let lists = outputs.compactMap(\.children)
-        StoreCLI.print(json ? XenStoreTool.listJSON(paths, lists) : XenStoreTool.listText(paths, lists, prefix: prefix))
+        Terminal.out(json ? XenStoreTool.listJSON(paths, lists) : XenStoreTool.listText(paths, lists, prefix: prefix))
     }
 }
 
@@ -177,7 +177,7 @@ struct StoreGetperms: ParsableCommand {
     func run() throws {
         let outputs = try StoreCLI.run("getperms", paths.map { .getperms($0) }, atomically: paths.count > 1)
         let all = outputs.compactMap(\.permissions)
-        StoreCLI.print(json ? XenStoreTool.permissionsJSON(paths, all) : XenStoreTool.permissionsText(paths, all, prefix: prefix))
+        Terminal.out(json ? XenStoreTool.permissionsJSON(paths, all) : XenStoreTool.permissionsText(paths, all, prefix: prefix))
     }
 }
 
@@ -193,7 +193,7 @@ struct StoreWatch: ParsableCommand {
     func run() throws {
         let store = try StoreCLI.connect("watch")
         do {
-            try XenStoreTool.watch(paths, on: store, count: number) { StoreCLI.print(XenStoreTool.eventLine($0, json: json)) }
+            try XenStoreTool.watch(paths, on: store, count: number) { Terminal.out(XenStoreTool.eventLine($0, json: json)) }
         } catch {
             throw StoreCLI.fail("watch", error)
         }
@@ -229,9 +229,9 @@ struct StoreTransaction: ParsableCommand {
         }
         let outputs = try StoreCLI.run("transaction", batch.map(\.op), atomically: true, lines: batch.map(\.line))
         if json {
-            StoreCLI.print(XenStoreJSON.array(zip(batch, outputs).map { XenStoreBatch.json($0.op, $1) }) + "\n")
+            Terminal.out(XenStoreJSON.array(zip(batch, outputs).map { XenStoreBatch.json($0.op, $1) }) + "\n")
         } else {
-            StoreCLI.print(outputs.map(XenStoreBatch.text).joined())
+            Terminal.out(outputs.map(XenStoreBatch.text).joined())
         }
     }
 }

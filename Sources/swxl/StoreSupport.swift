@@ -42,26 +42,9 @@ enum StoreCLI {
         return ExitCode(1)
     }
 
+    /// `swxl store <command>: message` on stderr.
     static func warn(_ command: String, _ message: String) {
-        write(2, Array("swxl store \(command): \(message)\n".utf8))
-    }
-
-    static func print(_ text: String) {
-        output(Array(text.utf8))
-    }
-
-    static func output(_ bytes: [UInt8]) {
-        write(1, bytes)
-    }
-
-    private static func write(_ fd: Int32, _ bytes: [UInt8]) {
-        bytes.withUnsafeBytes { buf in
-            var offset = 0
-            while offset < buf.count {
-                let n = Glibc.write(fd, buf.baseAddress! + offset, buf.count - offset)
-                if n > 0 { offset += n } else if n < 0 && errno == EINTR { continue } else { return }
-            }
-        }
+        Terminal.err("swxl store \(command): \(message)\n")
     }
 
     /// The terminal's width when stdout is one.

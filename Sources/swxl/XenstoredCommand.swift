@@ -105,8 +105,7 @@ struct Xenstored: ParsableCommand {
         } catch {
             // A detached daemon that failed reports through us, already prefixed.
             let text = "\(error)"
-            let line = Array((text.hasPrefix("swxl xenstored: ") ? text : "swxl xenstored: " + text).utf8 + [10])
-            _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+            Terminal.err((text.hasPrefix("swxl xenstored: ") ? text : "swxl xenstored: " + text) + "\n")
             throw ExitCode(1)
         }
     }

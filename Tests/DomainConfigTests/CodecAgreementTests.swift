@@ -21,6 +21,26 @@ import Testing
         }
     }
 
+    /// xend's vcpu_avail mask is any size: a guest with 64 vCPUs or more, some
+    /// offline at start, reads back from SXP (it came back with all online).
+    @Test func manyVCPUsSomeOnlineAtStart() throws {
+        for (online, max) in [(3, 4), (62, 64), (63, 64), (64, 65), (100, 4096), (4095, 4096)] {
+            var c = randomModel(seed: UInt64(online), withConsoles: true)
+            c.VCPUs_at_startup = online
+            c.VCPUs_max = max
+            c.cpus = nil
+            let again = reread(c.sxpText(), .sxp)
+            #expect(again.errors == [])
+            #expect(again.configuration == c, "\(online) of \(max)")
+        }
+        #expect(VCPUMask.lowest(3) == "7")
+        #expect(VCPUMask.lowest(64) == "18446744073709551615")
+        #expect(VCPUMask.count("18446744073709551615") == 64)
+        #expect(VCPUMask.count("0x5") == 2)
+        #expect(VCPUMask.count("-1") == nil)
+        #expect(VCPUMask.count("1e3") == nil)
+    }
+
     @Test func randomDeviceSpecsGetTheSameAnswerFromEveryReader() async {
         await propertyCheck(count: 1000, input: Gen.int(in: 0...Int.max)) { seed in
             let spec = RandomDevice(seed: UInt64(seed))
@@ -62,6 +82,15 @@ import Testing
         let cdrom = DomainConfiguration.parse(text: #"{"name_label": "g", "PV_kernel": "/k", "devices": {"disk": [{"vdev": "hdc", "device_type": "cdrom", "access": "rw"}]}}"#,
                                               fileName: "t", format: .json, options: fixedOptions)
         #expect(cdrom.configuration?.disks == [disk(nil, "hdc", format: .empty, access: .readOnly, cdrom: true)])
+
+        // What the xl and SXP writers cannot say is refused (a size in bytes, not MiB).
+        let bytes = DomainConfiguration.parse(text: #"{"name_label": "g", "PV_kernel": "/k", "memory_dynamic_max": 1000}"#,
+                                              fileName: "t", format: .json, options: fixedOptions)
+        #expect(bytes.errors.map(\.message) == ["memory_dynamic_max: must be a whole number of MiB from 1 MiB to 2^40 MiB, not 1000 bytes"])
+        // Nor a PV guest without a kernel, which xl refuses.
+        #expect(DomainConfiguration.parse(text: "(vm (name g) (image (linux (args x))))", fileName: "t", format: .sxp,
+                                          options: fixedOptions).errors.map(\.message)
+            == ["a PV guest needs `kernel` (or `bootloader`): e.g. `kernel = \"/boot/vmlinuz\"`"])
 
         let sxp = DomainConfiguration.parse(text: "(vm (name g) (image (linux (kernel /k))) (device (vfb (vnc maybe))) (device (pci (dev (bus 0) (slot 2) (func 0) (rdm_policy lax)))))",
                                             fileName: "t", format: .sxp, options: fixedOptions)

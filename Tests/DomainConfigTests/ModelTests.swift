@@ -306,16 +306,4 @@ func readXenExample(_ name: String) throws -> ParseResult {
             "t.cfg:3:58: error: unknown value for access `rx` in disk spec `/c,raw,xvdc,rx`",
         ])
     }
-
-    @Test func xenstoreViewOfDevices() throws {
-        let c = try #require(parseXL("""
-        name="g"
-        kernel="/k"
-        disk=[ '/dev/vg/a,raw,xvda,rw', '/img/b.qcow2,qcow2,xvdb,ro', ',,hdc:cdrom,r', 'backendtype=qdisk,/dev/x,raw,xvdc' ]
-        """).configuration)
-        #expect(c.disks.map(\.backendKind) == ["vbd", "qdisk", "qdisk", "qdisk"])
-        #expect(c.disks.map(\.params) == ["/dev/vg/a", "/img/b.qcow2", "", "/dev/x"])
-        #expect(c.disks.map(\.mode) == ["w", "r", "r", "w"])
-        #expect(c.disks.map(\.removable) == [false, false, true, false])
-    }
 }

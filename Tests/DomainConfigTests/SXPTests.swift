@@ -214,6 +214,8 @@ import Testing
         """)
         #expect(r.configuration == nil)
         #expect(r.diagnostics.map(\.description) == [
+            // The type read as pv, the default, which needs a kernel.
+            "g.json:1:1: error: a PV guest needs `kernel` (or `bootloader`): e.g. `kernel = \"/boot/vmlinuz\"`",
             "g.json:3:11: error: type: unknown value \"xen\"",
             "g.json:4:25: error: memory_dynamic_max: must be a non-negative integer",
             "g.json:7:51: error: devices.disk[0].format: unknown value for format `zip`",
@@ -231,7 +233,7 @@ import Testing
     @Test func unicodeEscapesAndMinimalInput() {
         let r = read(#"{"name_label": "g\u00e9", "PV_kernel": "/k", "PV_args": "\ud834\udd1e \n"}"#)
         #expect(r.errors.map(\.description) == ["g.json:1:16: error: name_label: the domain name \"gé\" contains `é`: only letters, digits and _ - . : / + are allowed"])
-        let ok = read(#"{"name_label": "g", "PV_args": "\ud834\udd1e \n"}"#)
+        let ok = read(#"{"name_label": "g", "PV_kernel": "/k", "PV_args": "\ud834\udd1e \n"}"#)
         #expect(ok.configuration?.PV_args == "𝄞 \n")
         #expect(ok.configuration?.memoryMiB == 32)
     }

@@ -327,7 +327,8 @@ import Testing
         let long = try host.swxl(["list", "-l"])
         let parsed = try #require(try JSONSerialization.jsonObject(with: Data(long.stdout.utf8)) as? [[String: Any]])
         #expect(parsed.count == 1 && parsed[0]["domid"] as? Int == 1)
-        #expect((parsed[0]["config"] as? [String: Any])?["name_label"] as? String == "misc")
+        // The record is the one model: renamed with the domain (as xl's `list -l`, which reads the name back).
+        #expect((parsed[0]["config"] as? [String: Any])?["name_label"] as? String == "misc2")
     }
 
     /// All or nothing: create fails at each step in turn (and is killed at

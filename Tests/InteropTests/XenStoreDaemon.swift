@@ -1,4 +1,5 @@
 import Foundation
+import SwxlSystem
 import XenStoreProtocol
 
 /// A `swxl xenstored --foreground` of the test's own, in its own temporary
@@ -128,21 +129,11 @@ final class WireClient {
     private var nextID: UInt32 = 1
 
     init(_ path: String, timeoutSeconds: Int = 10) throws {
-        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
-            raw.copyBytes(from: path.utf8)
-            raw[path.utf8.count] = 0
-        }
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard rc == 0 else {
-            let err = errno
-            close(fd)
+        do {
+            fd = try UnixSocket.connect(path)
+        } catch {
             fd = -1
-            throw DaemonError("connect \(path): errno \(err)")
+            throw DaemonError("\(error)")
         }
         var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))

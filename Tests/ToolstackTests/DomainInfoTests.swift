@@ -1,10 +1,11 @@
+import DomainConfig
 import Testing
 import Toolstack
 
 @Suite struct DomainInfoTests {
     func info(running: Bool = false, blocked: Bool = false, paused: Bool = false, shutdown: Bool = false,
               dying: Bool = false, reason: ShutdownReason? = nil) -> DomainInfo {
-        DomainInfo(domid: 1, uuid: [UInt8](repeating: 0, count: 16), running: running, blocked: blocked,
+        DomainInfo(domid: 1, uuid: DomainUUID(bytes: [UInt8](repeating: 0, count: 16))!, running: running, blocked: blocked,
                    paused: paused, shutdown: shutdown, dying: dying, shutdownReason: reason,
                    currentMemoryKiB: 0, maxMemoryKiB: 0, onlineVCPUs: 1, maxVCPUs: 1, cpuTimeNs: 0)
     }

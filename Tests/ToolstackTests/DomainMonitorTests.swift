@@ -1,3 +1,4 @@
+import DomainConfig
 import Foundation
 import Glibc
 import Logging
@@ -20,15 +21,15 @@ import XenStoreServer
     @Test func aSweepCarriesOutEachDomainsAction() throws {
         let rig = try Rig()
         defer { rig.cleanup() }
-        let off = try rig.toolstack.create(rig.plan("off"))                 // on_poweroff = destroy
-        var rebootPlan = rig.plan("again")
-        rebootPlan.onReboot = .restart
-        let again = try rig.toolstack.create(rebootPlan)
-        var keepPlan = rig.plan("keep")
-        keepPlan.onPoweroff = .preserve
-        let keep = try rig.toolstack.create(keepPlan)
-        let running = try rig.toolstack.create(rig.plan("running"))
-        let foreign = try rig.sim.createDomain(DomainCreateSpec(uuid: DomainHandle.random(), type: .pv, maxVCPUs: 1, maxMemoryKiB: 1024))
+        let off = try rig.toolstack.create(rig.config("off"))                 // on_poweroff = destroy
+        var rebootConfig = rig.config("again")
+        rebootConfig.actions_after_reboot = .restart
+        let again = try rig.toolstack.create(rebootConfig)
+        var keepConfig = rig.config("keep")
+        keepConfig.actions_after_shutdown = .preserve
+        let keep = try rig.toolstack.create(keepConfig)
+        let running = try rig.toolstack.create(rig.config("running"))
+        let foreign = try rig.sim.createDomain(DomainCreateSpec(uuid: DomainUUID.random(), type: .pv, maxVCPUs: 1, maxMemoryKiB: 1024))
         try rig.sim.shutdown(domid: off, reason: .poweroff)
         try rig.sim.shutdown(domid: again, reason: .reboot)
         try rig.sim.shutdown(domid: keep, reason: .poweroff)
@@ -43,7 +44,7 @@ import XenStoreServer
                           "domain \(again) (again) shut down (reboot): restart, now domain \(reborn)"])
         #expect(try domains(rig) == ["\(keep) keep shutdown", "\(running) running running",
                                      "\(foreign) - shutdown", "\(reborn) again running"])
-        #expect(try rig.sim.domainInfo(domid: reborn)?.uuid == rebootPlan.uuid)
+        #expect(try rig.sim.domainInfo(domid: reborn)?.uuid == rebootConfig.uuid)
         #expect(rig.toolstack.record(off) == nil)
         #expect(rig.store.nodes.keys.filter { $0.hasPrefix("/local/domain/\(off)") }.isEmpty)
         // Nothing more to do on the next look.
@@ -55,7 +56,7 @@ import XenStoreServer
     @Test func aFailedRestartLeavesNothingAndIsLogged() throws {
         let rig = try Rig()
         defer { rig.cleanup() }
-        let id = try rig.toolstack.create(rig.plan("web"))
+        let id = try rig.toolstack.create(rig.config("web"))
         try rig.sim.shutdown(domid: id, reason: .reboot)
         // The same host, with every create failing at its build step.
         let failing = Toolstack(hypervisor: rig.sim, store: rig.store, stateDir: rig.dir, faults: FaultInjection(step: .build))
@@ -75,7 +76,7 @@ import XenStoreServer
     @Test func theLoopActsOnEventsAndLeavesWhenNoDomainIsLeft() throws {
         let rig = try Rig()
         defer { rig.cleanup() }
-        let id = try rig.toolstack.create(rig.plan("web"))
+        let id = try rig.toolstack.create(rig.config("web"))
         let monitor = DomainMonitor(toolstack: rig.toolstack)
         monitor.idleExitSeconds = 0
         var waits = 0

@@ -1,3 +1,4 @@
+import DomainConfig
 import Foundation
 import Testing
 @testable import Toolstack
@@ -68,32 +69,44 @@ final class MemoryStore: StoreAccess {
     func release(domid: UInt32) throws(StoreError) { introduced.remove(domid) }
 }
 
-/// A toolstack over a simulated hypervisor in a temporary state dir and a memory store.
+/// A toolstack over a hypervisor in memory (the embedded host's simulated
+/// one has its own tests, in EmbeddedHostTests), a memory store and a
+/// temporary state dir.
 struct Rig {
     let dir: String
-    let sim: SimulatedHypervisor
+    /// The hypervisor, simulated in memory.
+    let sim: FakeHypervisor
     let store: MemoryStore
     let toolstack: Toolstack
 
-    init(host: SimulatedHypervisor.HostSpec = .init()) throws {
+    init() throws {
         dir = try temporaryDirectory()
-        sim = SimulatedHypervisor(dir: dir + "/hypervisor", host: host)
+        sim = FakeHypervisor()
         store = MemoryStore()
         toolstack = Toolstack(hypervisor: sim, store: store, stateDir: dir)
     }
 
-    func plan(_ name: String, memory: UInt64 = 128) -> DomainPlan {
-        DomainPlan(name: name, memoryMiB: memory, vcpus: 1, kernel: tinyKernel)
+    /// A one-vcpu PV guest booting the tiny kernel.
+    func config(_ name: String, memory: UInt64 = 128) -> DomainConfiguration {
+        guestConfig(name, memoryMiB: memory, kernel: tinyKernel)
     }
 
     /// What the toolstack and the hypervisor keep per domain: the
-    /// toolstack's rows (names, records, journal), console logs, and the
-    /// hypervisor's domains.
+    /// toolstack's rows (names, records, journal) and the hypervisor's domains.
     func leftovers() -> [String] {
-        toolstack.state.rows()
-            + ((try? FileManager.default.contentsOfDirectory(atPath: dir + "/toolstack/console")) ?? []).map { "console/" + $0 }
-            + sim.domainIDs().map { "hypervisor domain \($0)" }
+        toolstack.state.rows() + sim.domainIDs().map { "hypervisor domain \($0)" }
     }
 
     func cleanup() { try? FileManager.default.removeItem(atPath: dir) }
+}
+
+/// A PV guest's config as a config file with `memory` (and no `maxmem`) gives it.
+func guestConfig(_ name: String, uuid: DomainUUID = .random(), memoryMiB: UInt64 = 128, kernel: String,
+                 cmdline: String? = nil) -> DomainConfiguration {
+    var config = DomainConfiguration(name_label: name, uuid: uuid)
+    config.memory_dynamic_max = memoryMiB << 20
+    config.memory_static_max = memoryMiB << 20
+    config.PV_kernel = kernel
+    config.PV_args = cmdline
+    return config
 }

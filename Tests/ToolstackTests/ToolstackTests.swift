@@ -88,108 +88,13 @@ import XenStoreProtocol
     }
 }
 
-@Suite struct SimulatedHypervisorTests {
-    @Test func domainZeroIsThereFromTheStartAndDomidsGrowWithoutReuse() throws {
-        let rig = try Rig()
-        defer { rig.cleanup() }
-        let sim = rig.sim
-        #expect(try sim.listDomains().map(\.domid) == [0])
-        let spec = DomainCreateSpec(uuid: DomainHandle.random(), type: .pv, maxVCPUs: 1, maxMemoryKiB: 65536)
-        let a = try sim.createDomain(spec), b = try sim.createDomain(spec)
-        try sim.destroy(domid: a)
-        let c = try sim.createDomain(spec)
-        #expect([a, b, c] == [1, 2, 3])
-        // It outlives the object: another instance on the same dir sees the same table.
-        let again = SimulatedHypervisor(dir: rig.dir + "/hypervisor")
-        #expect(try again.listDomains().map(\.domid) == [0, 2, 3])
-        #expect(try again.createDomain(spec) == 4)
-    }
-
-    @Test func aTableKeptAsFilesByAnOlderSwxlIsImported() throws {
-        let rig = try Rig()
-        defer { rig.cleanup() }
-        let dir = rig.dir + "/old-hypervisor"
-        try FileManager.default.createDirectory(atPath: dir + "/domains", withIntermediateDirectories: true)
-        try "cpus=6\nmemory_kib=8388608\ndom0_kib=1048576\nnext_domid=8\nused_kib=131072\nboot_ns=1000\n"
-            .write(toFile: dir + "/host", atomically: true, encoding: .utf8)
-        let uuid = "0647e9c8-6495-4671-b0c5-b264d12d9a9f"
-        try "domid=7\nuuid=\(uuid)\ntype=pv\nmax_vcpus=2\nonline_vcpus=1\nmax_kib=131072\ncur_kib=65536\nstate=shutdown\nreason=1\ncpu_ns=5000\nsince_ns=0\nbuilt=1\nkernel=/k\n"
-            .write(toFile: dir + "/domains/7", atomically: true, encoding: .utf8)
-        let sim = SimulatedHypervisor(dir: dir)
-        let expected = DomainInfo(domid: 7, uuid: try #require(DomainHandle.parse(uuid)), running: false, blocked: false,
-                                  paused: false, shutdown: true, dying: false, crashed: false, shutdownReason: .reboot,
-                                  currentMemoryKiB: 65536, maxMemoryKiB: 131072, onlineVCPUs: 1, maxVCPUs: 2, cpuTimeNs: 5000)
-        #expect(try sim.domainInfo(domid: 7) == expected)
-        #expect(try sim.physInfo() == PhysInfo(cpus: 6, threadsPerCore: 1, coresPerSocket: 6, nodes: 1, cpuKHz: 2_400_000,
-                                              totalKiB: 8 << 20, freeKiB: (8 << 20) - (1 << 20) - 131072,
-                                              virtCaps: ["pv", "hvm", "hap", "shadow", "gnttab-v1", "gnttab-v2"]))
-        #expect(try sim.createDomain(DomainCreateSpec(uuid: DomainHandle.random(), type: .pv, maxVCPUs: 1, maxMemoryKiB: 1024)) == 8)
-        // The old files are gone; the table lives on in host.db.
-        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).sorted().filter { !$0.hasPrefix("host.db-") } == ["host.db"])
-        #expect(try SimulatedHypervisor(dir: dir).listDomains().map(\.domid) == [0, 7, 8])
-    }
-
+@Suite struct ProcessIdentityTests {
     @Test func aProcessIsKnownByItsPidAndStartTime() throws {
         let started = try #require(ProcessIdentity.startTime(of: getpid()))
         #expect(ProcessIdentity.isAlive(pid: getpid(), started: started))
         #expect(!ProcessIdentity.isAlive(pid: getpid(), started: started + 1))
         #expect(!ProcessIdentity.isAlive(pid: 0, started: 0))
         #expect(ProcessIdentity.startTime(of: pid_t(Int32.max)) == nil)
-    }
-
-    @Test func memoryRunsOutWithXensError() throws {
-        let rig = try Rig(host: .init(cpus: 2, memoryKiB: 1 << 20, dom0MemoryKiB: 256 << 10))
-        defer { rig.cleanup() }
-        let spec = DomainCreateSpec(uuid: DomainHandle.random(), type: .pv, maxVCPUs: 1, maxMemoryKiB: 512 << 10)
-        _ = try rig.sim.createDomain(spec)
-        #expect(try rig.sim.physInfo().freeKiB == 256 << 10)
-        #expect(throws: HypervisorError("create domain", errno: ENOMEM,
-            "xc_dom_boot_mem_init: can't allocate low memory for domain: Out of memory (needs 524288 kB, 262144 kB free)")) {
-            _ = try rig.sim.createDomain(spec)
-        }
-    }
-
-    @Test func concurrentCreatorsNeverShareADomid() async throws {
-        let rig = try Rig()
-        defer { rig.cleanup() }
-        let dir = rig.dir + "/hypervisor"
-        let ids = await withTaskGroup(of: [UInt32].self) { group in
-            for _ in 0..<8 {
-                group.addTask {
-                    let sim = SimulatedHypervisor(dir: dir)
-                    return (0..<10).compactMap { _ in
-                        try? sim.createDomain(DomainCreateSpec(uuid: DomainHandle.random(), type: .pv, maxVCPUs: 1, maxMemoryKiB: 1024))
-                    }
-                }
-            }
-            var all: [UInt32] = []
-            for await part in group { all += part }
-            return all
-        }
-        #expect(ids.sorted() == Array(1...80))
-    }
-
-    @Test func lifecycleStatesAndCpuTime() throws {
-        let rig = try Rig()
-        defer { rig.cleanup() }
-        let sim = rig.sim
-        let id = try sim.createDomain(DomainCreateSpec(uuid: DomainHandle.random(), type: .pv, maxVCPUs: 2, maxMemoryKiB: 65536))
-        #expect(throws: HypervisorError.self) { try sim.unpause(domid: id) }  // not built yet
-        _ = try sim.build(domid: id, spec: BuildSpec(kernelPath: tinyKernel, ramdiskPath: nil, commandLine: "", memoryKiB: 65536))
-        #expect(try sim.domainInfo(domid: id)?.paused == true)
-        try sim.unpause(domid: id)
-        let t0 = try #require(try sim.domainInfo(domid: id)).cpuTimeNs
-        usleep(50_000)
-        let running = try #require(try sim.domainInfo(domid: id))
-        #expect(running.blocked && !running.paused && running.cpuTimeNs > t0)
-        try sim.shutdown(domid: id, reason: .reboot)
-        let down = try #require(try sim.domainInfo(domid: id))
-        #expect(down.shutdown && down.shutdownReason == .reboot)
-        try sim.destroy(domid: id)
-        #expect(try sim.domainInfo(domid: id) == nil)
-        #expect(throws: HypervisorError("destroy", errno: ESRCH, "domain \(id) does not exist: No such process")) {
-            try sim.destroy(domid: id)
-        }
     }
 }
 
@@ -212,9 +117,9 @@ import XenStoreProtocol
     }
 
     @Test func aPVGuestWithoutDevicesGetsExactlyXlsNodes() {
-        let uuid = DomainHandle.parse("5fc58030-816f-4e1d-8178-e72443c04bbb")!
-        let plan = DomainPlan(name: "g", uuid: uuid, memoryMiB: 64, vcpus: 1, kernel: "/k", cmdline: "quiet")
-        let nodes = StoreLayout.nodes(domid: 7, plan: plan, build: BuildResult(storePort: 1, storeMFN: 100, consolePort: 2, consoleMFN: 101),
+        let uuid = DomainUUID("5fc58030-816f-4e1d-8178-e72443c04bbb")!
+        let config = guestConfig("g", uuid: uuid, memoryMiB: 64, kernel: "/k", cmdline: "quiet")
+        let nodes = StoreLayout.nodes(domid: 7, config: config, build: BuildResult(storePort: 1, storeMFN: 100, consolePort: 2, consoleMFN: 101),
                                       startTimeNs: 1_700_000_000_000_000_000)
         let ro = "n0,r7", vm = "/vm/5fc58030-816f-4e1d-8178-e72443c04bbb", d = "/local/domain/7"
         let expected: [String] = [
@@ -262,10 +167,13 @@ import XenStoreProtocol
     }
 
     @Test func devicesGetFrontendBackendAndLibxlCopies() {
-        let plan = DomainPlan(name: "g", uuid: [UInt8](repeating: 1, count: 16), memoryMiB: 64, kernel: "/k",
-                              disks: [DiskPlan(vdev: "xvda", target: "/img", mode: "r")],
-                              vifs: [VifPlan(mac: "00:16:3e:00:00:01", bridge: "br0")])
-        let nodes = StoreLayout.nodes(domid: 3, plan: plan, build: BuildResult(storePort: 1, storeMFN: 1, consolePort: 2, consoleMFN: 2),
+        var config = guestConfig("g", uuid: DomainUUID(bytes: [UInt8](repeating: 1, count: 16))!, memoryMiB: 64, kernel: "/k")
+        config.disks = [DiskDevice(target: "/img", vdev: "xvda")]
+        config.disks[0].access = .readOnly
+        config.vifs = [NetworkInterface()]
+        config.vifs[0].mac = MACAddress("00:16:3e:00:00:01")
+        config.vifs[0].bridge = "br0"
+        let nodes = StoreLayout.nodes(domid: 3, config: config, build: BuildResult(storePort: 1, storeMFN: 1, consolePort: 2, consoleMFN: 2),
                                       startTimeNs: 0)
         let byPath = Dictionary(uniqueKeysWithValues: nodes.map { ($0.path, $0) })
         let front = "/local/domain/3/device/vbd/51712", back = "/local/domain/0/backend/vbd/3/51712"
@@ -283,24 +191,34 @@ import XenStoreProtocol
         #expect(byPath["/libxl/3/device/vbd/51712/params"]?.value == "/img")
         #expect(byPath["/libxl/3/device/vif/0/backend"]?.value == "/local/domain/0/backend/vif/3/0")
     }
+
+    /// What a disk is in xenstore, from the model: its backend kind and type
+    /// (from the format unless named), `params` (QEMU's with the format),
+    /// `mode` and `removable`.
+    @Test func disksAreWrittenAsLibxlWritesThem() throws {
+        let result = DomainConfiguration.parse(text: """
+            name="g"
+            kernel="/k"
+            disk=[ '/dev/vg/a,raw,xvda,rw', '/img/b.qcow2,qcow2,xvdb,ro', ',,hdc:cdrom,r', 'backendtype=qdisk,/dev/x,raw,xvdc', 'backendtype=tap,/t,vhd,xvdd', 'backendtype=standalone,/s,raw,xvde', 'backend=3,/z,raw,xvdf' ]
+            """, fileName: "t.cfg")
+        let disks = try #require(result.configuration, "\(result.diagnostics)").disks
+        #expect(disks.map(\.backendKind) == ["vbd", "qdisk", "qdisk", "qdisk", "vbd3", "vbd", "vbd"])
+        #expect(disks.map(\.backendTypeName) == ["phy", "qdisk", "qdisk", "qdisk", "tap", "phy", "phy"])
+        #expect(disks.map(\.params) == ["/dev/vg/a", "qcow2:/img/b.qcow2", "empty:", "/dev/x", "/t", "/s", "/z"])
+        #expect(disks.map(\.mode) == ["w", "r", "r", "w", "w", "w", "w"])
+        #expect(disks.map(\.removable) == [false, false, true, false, false, false, false])
+        #expect(disks.map(\.backendDomid) == [0, 0, 0, 0, 0, 0, 3])
+    }
 }
 
-@Suite struct DomainPlanTests {
-    @Test func planSurvivesItsEncoding() throws {
-        let plan = DomainPlan(name: "web \\ 1", type: .pvh, memoryMiB: 256, maxMemoryMiB: 512, vcpus: 2, maxVCPUs: 4,
-                              kernel: "/k", ramdisk: "/r", cmdline: "console=hvc0\nx=\\y", onPoweroff: .preserve,
-                              onReboot: .renameRestart, onCrash: .coredumpDestroy,
-                              disks: [DiskPlan(vdev: "xvdb", target: "/dev/vg/x", mode: "r", script: "block")],
-                              vifs: [VifPlan(mac: "00:16:3e:00:00:02", bridge: nil, ip: "10.0.0.2")],
-                              vkbs: 1, vfbs: 1, simGuestScript: "echo hi", configJSON: "{\n  \"a\": 1\n}")
-        #expect(DomainPlan(encoded: plan.encoded) == plan)
-    }
+@Suite struct ConfigResolutionTests {
+    static let chosenMAC = MACAddress("00:16:3e:7f:00:01")!
 
-    @Test func configModelMapsToThePlan() throws {
+    @Test func aConfigIsResolvedAsLibxlWould() throws {
         let text = """
             name = "web"
             uuid = "5fc58030-816f-4e1d-8178-e72443c04bbb"
-            kernel = "/boot/k"
+            kernel = "boot/k"
             ramdisk = "/boot/r"
             extra = "console=hvc0"
             memory = 256
@@ -309,38 +227,122 @@ import XenStoreProtocol
             maxvcpus = 4
             on_reboot = "destroy"
             on_crash = "preserve"
-            disk = [ "/img,raw,xvda,ro" ]
-            vif = [ "mac=00:16:3e:00:00:09,bridge=xenbr0" ]
+            disk = [ "img,raw,xvda,ro", "script=block-iscsi,vdev=xvdb,target=iqn.x:y" ]
+            vif = [ "mac=00:16:3e:00:00:09,bridge=xenbr0", "bridge=xenbr1" ]
             sim_guest_script = "echo hello"
             """
+        // Read without a directory: its paths stay relative until resolved.
         let result = DomainConfiguration.parse(text: text, fileName: "web.cfg")
         let config = try #require(result.configuration, "\(result.diagnostics)")
-        var plan = try DomainPlan(config: config)
-        #expect(plan.configJSON?.contains("\"name_label\"") == true)
-        plan.configJSON = nil
-        let expected = DomainPlan(name: "web", uuid: DomainHandle.parse("5fc58030-816f-4e1d-8178-e72443c04bbb")!, type: .pv,
-                                  memoryMiB: 256, maxMemoryMiB: 512, vcpus: 2, maxVCPUs: 4, kernel: "/boot/k",
-                                  ramdisk: "/boot/r", cmdline: "console=hvc0", onPoweroff: .destroy, onReboot: .destroy,
-                                  onCrash: .preserve,
-                                  disks: [DiskPlan(vdev: "xvda", target: "/img", mode: "r")],
-                                  vifs: [VifPlan(mac: "00:16:3e:00:00:09", bridge: "xenbr0")],
-                                  simGuestScript: "echo hello")
-        #expect(plan == expected)
+        let resolved = try config.resolved(randomMAC: { Self.chosenMAC }, currentDirectory: { "/srv/guests" })
+
+        var expected = DomainConfiguration(name_label: "web", uuid: DomainUUID("5fc58030-816f-4e1d-8178-e72443c04bbb")!)
+        expected.memory_dynamic_max = 256 << 20
+        expected.memory_static_max = 512 << 20
+        expected.VCPUs_at_startup = 2
+        expected.VCPUs_max = 4
+        expected.actions_after_reboot = .destroy
+        expected.actions_after_crash = .preserve
+        expected.PV_kernel = "/srv/guests/boot/k"
+        expected.PV_ramdisk = "/boot/r"
+        expected.PV_args = "console=hvc0"
+        expected.platform = [DomainConfiguration.simGuestScriptKey: "echo hello"]
+        var image = DiskDevice(target: "/srv/guests/img", vdev: "xvda")
+        image.access = .readOnly
+        var iscsi = DiskDevice(target: "iqn.x:y", vdev: "xvdb")  // a block script's name for it: not a path
+        iscsi.script = "block-iscsi"
+        expected.disks = [image, iscsi]
+        var given = NetworkInterface(), chosen = NetworkInterface()
+        given.mac = MACAddress("00:16:3e:00:00:09")
+        given.bridge = "xenbr0"
+        chosen.mac = Self.chosenMAC
+        chosen.bridge = "xenbr1"
+        expected.vifs = [given, chosen]
+        #expect(resolved == expected)
+        // Resolving again changes nothing: a restart creates the record as it is.
+        #expect(try resolved.resolved(randomMAC: { MACAddress("00:16:3e:00:00:ff")! }, currentDirectory: { "/elsewhere" }) == resolved)
     }
 
-    @Test func hvmWithoutKernelBootsHvmloader() throws {
+    @Test func hvmWithoutKernelBootsHvmloaderWithItsVideoRAM() throws {
         let result = DomainConfiguration.parse(text: "name = \"x\"\ntype = \"hvm\"\nmemory = 64\n", fileName: "x.cfg")
         let config = try #require(result.configuration, "\(result.diagnostics)")
-        let plan = try DomainPlan(config: config)
-        #expect(plan.kernel == DomainPlan.hvmLoader)
-        #expect(plan.type == .hvm && plan.videoramKiB == 8192)
+        var resolved = try config.resolved()
+        #expect(resolved.PV_kernel == DomainConfiguration.hvmLoader)
+        #expect(resolved.platform == ["videoram": "8"])
+        func videoRAM(_ c: DomainConfiguration) -> String? {
+            StoreLayout.nodes(domid: 1, config: c, build: BuildResult(storePort: 1, storeMFN: 1, consolePort: 2, consoleMFN: 2), startTimeNs: 0)
+                .first { $0.path == "/local/domain/1/memory/videoram" }?.value
+        }
+        #expect(videoRAM(resolved) == "8192")
+        resolved.platform["videoram"] = "16"
+        #expect(videoRAM(try resolved.resolved()) == "16384")
+        #expect(videoRAM(try guestConfig("pv", kernel: "/k").resolved()) == "0")
+    }
+
+    @Test func whatCreateCannotUseIsRefusedInXlsWords() throws {
+        var noKernel = guestConfig("web", kernel: "")
+        noKernel.PV_kernel = nil
+        #expect(throws: ToolstackError.invalid("no kernel: a pv guest needs `kernel = \"...\"` (bootloaders are not supported)")) {
+            _ = try noKernel.resolved()
+        }
+        #expect(throws: ToolstackError.invalid("domain name \"123\" is all digits and would be read as a domid")) {
+            _ = try guestConfig("123", kernel: "/k").resolved()
+        }
+        var tiny = guestConfig("tiny", kernel: "/k")
+        tiny.memory_dynamic_max = 512 << 10
+        #expect(throws: ToolstackError.invalid("memory must be more than 0 MB")) { _ = try tiny.resolved() }
+        // Create resolves: it refuses the same, and nothing is left behind.
+        let rig = try Rig()
+        defer { rig.cleanup() }
+        #expect(throws: ToolstackError.invalid("memory must be more than 0 MB")) { _ = try rig.toolstack.create(tiny) }
+        #expect(rig.leftovers().isEmpty && rig.store.nodes.isEmpty)
+    }
+
+    /// Memory goes to the hypervisor and xenstore in whole MiB: the record says what was given.
+    @Test func memoryIsResolvedToWholeMiB() throws {
+        var config = guestConfig("m", memoryMiB: 100, kernel: tinyKernel)
+        config.memory_dynamic_max += 4096
+        config.memory_static_max = 64 << 20
+        let resolved = try config.resolved()
+        #expect(resolved.memory_dynamic_max == 100 << 20 && resolved.memory_static_max == 100 << 20)
+        let rig = try Rig()
+        defer { rig.cleanup() }
+        let id = try rig.toolstack.create(config)
+        #expect(rig.toolstack.record(id) == resolved)
+        #expect(try rig.sim.domainInfo(domid: id)?.maxMemoryKiB == (100 + 1) << 10)
     }
 
     @Test func namesXlWouldReadAsSomethingElseAreRefused() {
-        #expect(DomainPlan.validateName("web1") == nil)
-        #expect(DomainPlan.validateName("") != nil)
-        #expect(DomainPlan.validateName("123") != nil)
-        #expect(DomainPlan.validateName("a/b") != nil)
+        #expect(DomainConfiguration.validateName("web1") == nil)
+        #expect(DomainConfiguration.validateName("") == "the domain name is empty")
+        #expect(DomainConfiguration.validateName("123") == "domain name \"123\" is all digits and would be read as a domid")
+        #expect(DomainConfiguration.validateName("a/b") == "domain name \"a/b\" contains '/' or a control character")
+    }
+
+    /// libxl masks only the first random octet (the next two are whole), in Xen's 00:16:3e.
+    @Test func randomMACsAreXensWithLibxlsRandomBits() throws {
+        let macs = (0..<256).map { _ in MACAddress.randomXen() }
+        #expect(macs.allSatisfy { Array($0.bytes.prefix(3)) == [0x00, 0x16, 0x3e] && $0.bytes[3] < 0x80 })
+        // With 256 draws, a false failure has odds of 2^-256.
+        #expect(macs.contains { $0.bytes[4] >= 0x80 } && macs.contains { $0.bytes[5] >= 0x80 })
+        // Resolving uses it.
+        var config = guestConfig("n", kernel: "/k")
+        config.vifs = [NetworkInterface()]
+        let mac = try #require(try config.resolved().vifs.first?.mac)
+        #expect(Array(mac.bytes.prefix(3)) == [0x00, 0x16, 0x3e] && mac.bytes[3] < 0x80)
+    }
+
+    @Test func eachShutdownReasonHasItsAction() {
+        var config = guestConfig("a", kernel: "/k")
+        config.actions_after_shutdown = .preserve
+        config.actions_after_reboot = .renameRestart
+        config.actions_after_crash = .coredumpDestroy
+        config.actions_after_watchdog = .restart
+        config.actions_after_soft_reset = .destroy
+        #expect(ShutdownReason.allCases.map { config.action(for: $0) }
+                == [.preserve, .renameRestart, .preserve, .coredumpDestroy, .restart, .destroy])
+        #expect(DomainAction.allCases.map(\.effective)
+                == [.destroy, .restart, .renameRestart, .preserve, .destroy, .restart, .restart])
     }
 }
 
@@ -348,16 +350,16 @@ import XenStoreProtocol
     @Test func createRecordsEverythingAndDestroyRemovesAll() throws {
         let rig = try Rig()
         defer { rig.cleanup() }
-        let plan = rig.plan("one")
-        let id = try rig.toolstack.create(plan)
+        let config = rig.config("one")
+        let id = try rig.toolstack.create(config)
         #expect(id == 1)
         #expect(rig.store.introduced == [1])
         #expect(rig.store.nodes["/local/domain/1/name"]?.value == "one")
         #expect(try rig.toolstack.resolve("one") == 1)
         #expect(try rig.toolstack.resolve("1") == 1)
         #expect(try rig.toolstack.list().map(\.name) == ["Domain-0", "one"])
-        #expect(rig.toolstack.record(1) == plan)
-        #expect(throws: ToolstackError.nameInUse("one", domid: 1)) { _ = try rig.toolstack.create(rig.plan("one")) }
+        #expect(rig.toolstack.record(1) == config)
+        #expect(throws: ToolstackError.nameInUse("one", domid: 1)) { _ = try rig.toolstack.create(rig.config("one")) }
         try rig.toolstack.destroy(domid: 1)
         #expect(rig.store.nodes.isEmpty)
         #expect(rig.store.introduced.isEmpty)
@@ -370,7 +372,7 @@ import XenStoreProtocol
         let rig = try Rig()
         defer { rig.cleanup() }
         rig.toolstack.faults = FaultInjection(step: step)
-        #expect(throws: ToolstackError.injected(step)) { _ = try rig.toolstack.create(rig.plan("doomed")) }
+        #expect(throws: ToolstackError.injected(step)) { _ = try rig.toolstack.create(rig.config("doomed")) }
         #expect(rig.store.nodes.isEmpty)
         #expect(rig.store.introduced.isEmpty)
         #expect(try rig.sim.listDomains().map(\.domid) == [0])
@@ -381,13 +383,13 @@ import XenStoreProtocol
     @Test func realFailuresRollBackToo() throws {
         let rig = try Rig()
         defer { rig.cleanup() }
-        var bad = rig.plan("badkernel")
-        bad.kernel = "/etc/hostname"
+        var bad = rig.config("badkernel")
+        bad.PV_kernel = "/etc/hostname"
         #expect(throws: ToolstackError.self) { _ = try rig.toolstack.create(bad) }
         rig.store.failCommitsWith = .EACCES
-        #expect(throws: ToolstackError.store(StoreError("commit", error: .EACCES))) { _ = try rig.toolstack.create(rig.plan("nostore")) }
+        #expect(throws: ToolstackError.store(StoreError("commit", error: .EACCES))) { _ = try rig.toolstack.create(rig.config("nostore")) }
         rig.store.failCommitsWith = nil
-        #expect(throws: ToolstackError.self) { _ = try rig.toolstack.create(rig.plan("huge", memory: 1 << 20)) }
+        #expect(throws: ToolstackError.self) { _ = try rig.toolstack.create(rig.config("huge", memory: 1 << 20)) }
         #expect(try rig.sim.listDomains().map(\.domid) == [0])
         #expect(rig.leftovers().isEmpty)
         #expect(rig.store.nodes.isEmpty)
@@ -398,18 +400,18 @@ import XenStoreProtocol
     @Test func memoryLimitsFollowLibxl() throws {
         let rig = try Rig()
         defer { rig.cleanup() }
-        var plan = rig.plan("mem", memory: 128)
-        plan.maxMemoryMiB = 256
-        let id = try rig.toolstack.create(plan)
+        var config = rig.config("mem", memory: 128)
+        config.memory_static_max = 256 << 20
+        let id = try rig.toolstack.create(config)
         func limit() throws -> UInt64? { try rig.sim.domainInfo(domid: id)?.maxMemoryKiB }
         #expect(try limit() == (128 + 1) << 10)
         try rig.toolstack.setMemoryTarget(domid: id, mib: 200)
         #expect(try limit() == (200 + 1) << 10)
         #expect(rig.store.nodes["/local/domain/\(id)/memory/target"]?.value == "\(200 << 10)")
-        #expect(throws: ToolstackError.invalidPlan("memory_dynamic_max must be less than or equal to memory_static_max")) {
+        #expect(throws: ToolstackError.invalid("memory_dynamic_max must be less than or equal to memory_static_max")) {
             try rig.toolstack.setMemoryTarget(domid: id, mib: 257)
         }
-        #expect(throws: ToolstackError.invalidPlan("memory_static_max must be greater than or or equal to memory_dynamic_max")) {
+        #expect(throws: ToolstackError.invalid("memory_static_max must be greater than or or equal to memory_dynamic_max")) {
             try rig.toolstack.setMemoryMax(domid: id, mib: 199)
         }
         try rig.toolstack.setMemoryMax(domid: id, mib: 512)
@@ -424,16 +426,16 @@ import XenStoreProtocol
     @Test func actionsAfterShutdown() throws {
         let rig = try Rig()
         defer { rig.cleanup() }
-        var plan = rig.plan("act")
-        plan.onReboot = .restart
-        plan.onPoweroff = .preserve
-        let id = try rig.toolstack.create(plan)
+        var config = rig.config("act")
+        config.actions_after_reboot = .restart
+        config.actions_after_shutdown = .preserve
+        let id = try rig.toolstack.create(config)
         try rig.sim.shutdown(domid: id, reason: .reboot)
         let newID = try #require(try rig.toolstack.applyShutdownAction(domid: id, reason: .reboot))
         #expect(newID == 2)
         #expect(try rig.sim.domainInfo(domid: id) == nil)
-        #expect(try rig.sim.domainInfo(domid: newID)?.uuid == plan.uuid)
-        #expect(rig.store.nodes["/local/domain/2/vm"]?.value == "/vm/" + DomainHandle.format(plan.uuid))
+        #expect(try rig.sim.domainInfo(domid: newID)?.uuid == config.uuid)
+        #expect(rig.store.nodes["/local/domain/2/vm"]?.value == "/vm/" + config.uuid.description)
         try rig.sim.shutdown(domid: newID, reason: .poweroff)
         #expect(try rig.toolstack.applyShutdownAction(domid: newID, reason: .poweroff) == nil)
         #expect(try rig.sim.domainInfo(domid: newID)?.shutdown == true)  // preserved
@@ -443,24 +445,24 @@ import XenStoreProtocol
     @Test func filesOfAnOlderSwxlBecomeRows() throws {
         let rig = try Rig()
         defer { rig.cleanup() }
-        let plan = rig.plan("old")
-        let id = try rig.sim.createDomain(DomainCreateSpec(uuid: plan.uuid, type: .pv, maxVCPUs: 1, maxMemoryKiB: 1024))
+        // Its record: a plan as the last swxl with plans wrote it.
+        let id = try rig.sim.createDomain(DomainCreateSpec(uuid: LegacyRecordTests.pvGuest.uuid, type: .pv, maxVCPUs: 1, maxMemoryKiB: 1024))
         let dir = rig.dir + "/toolstack"
         for sub in ["names", "domains", "journal"] {
             try FileManager.default.createDirectory(atPath: dir + "/" + sub, withIntermediateDirectories: true)
         }
-        try "\(id)\n".write(toFile: dir + "/names/old", atomically: true, encoding: .utf8)
-        try plan.encoded.write(toFile: dir + "/domains/\(id)", atomically: true, encoding: .utf8)
+        try "\(id)\n".write(toFile: dir + "/names/web2", atomically: true, encoding: .utf8)
+        try recordOfAPVGuest.write(toFile: dir + "/domains/\(id)", atomically: true, encoding: .utf8)
         // A create that died half way, with the old journal's lines.
-        let dead = try rig.sim.createDomain(DomainCreateSpec(uuid: DomainHandle.random(), type: .pv, maxVCPUs: 1, maxMemoryKiB: 1024))
+        let dead = try rig.sim.createDomain(DomainCreateSpec(uuid: DomainUUID.random(), type: .pv, maxVCPUs: 1, maxMemoryKiB: 1024))
         #expect(FileManager.default.createFile(atPath: dir + "/names/dying", contents: Data()))
-        try "name=dying\ndomid=\(dead)\nuuid=\(DomainHandle.format(DomainHandle.random()))\n".write(toFile: dir + "/journal/123-0", atomically: true, encoding: .utf8)
+        try "name=dying\ndomid=\(dead)\nuuid=\(DomainUUID.random())\n".write(toFile: dir + "/journal/123-0", atomically: true, encoding: .utf8)
         let toolstack = Toolstack(hypervisor: rig.sim, store: rig.store, stateDir: rig.dir)
         toolstack.recoverInterruptedCreates()
-        #expect(toolstack.record(id) == plan)
-        #expect(try toolstack.resolve("old") == id)
+        #expect(toolstack.record(id) == LegacyRecordTests.pvGuest)
+        #expect(try toolstack.resolve("web2") == id)
         #expect(try rig.sim.listDomains().map(\.domid) == [0, id])
-        #expect(toolstack.state.rows() == ["name old \(id)", "record \(id)"])
+        #expect(toolstack.state.rows() == ["name web2 \(id)", "record \(id)"])
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir).filter { !$0.hasPrefix("toolstack.db") } == [])
     }
 
@@ -468,10 +470,10 @@ import XenStoreProtocol
         let rig = try Rig()
         defer { rig.cleanup() }
         // What a create that died after the store step leaves: its journal, not locked by anyone.
-        let id = try rig.sim.createDomain(DomainCreateSpec(uuid: DomainHandle.random(), type: .pv, maxVCPUs: 1, maxMemoryKiB: 1024))
+        let id = try rig.sim.createDomain(DomainCreateSpec(uuid: DomainUUID.random(), type: .pv, maxVCPUs: 1, maxMemoryKiB: 1024))
         let uuid = try #require(try rig.sim.domainInfo(domid: id)).uuid
         try rig.store.commit(removals: [], writes: [StoreNode("/local/domain/\(id)", "", XSPermissions(owner: 0)),
-                                                   StoreNode("/vm/" + DomainHandle.format(uuid), "", XSPermissions(owner: 0)),
+                                                   StoreNode("/vm/" + uuid.description, "", XSPermissions(owner: 0)),
                                                    StoreNode("/local/domain/0/backend/vbd/\(id)/51712/state", "1", XSPermissions(owner: 0))])
         // Its journal names a process that is gone (this one, but started at another time).
         let me = try #require(ProcessIdentity.startTime(of: getpid()))
@@ -480,14 +482,14 @@ import XenStoreProtocol
         // A create still running is left alone.
         _ = try rig.toolstack.state.beginCreate(name: "alive", domainExists: { _ in false })
         #expect(rig.toolstack.state.interruptedCreates().map(\.name) == ["ghost"])
-        #expect(throws: ToolstackError.nameInUse("alive", domid: 0)) { _ = try rig.toolstack.create(rig.plan("alive")) }
+        #expect(throws: ToolstackError.nameInUse("alive", domid: 0)) { _ = try rig.toolstack.create(rig.config("alive")) }
         rig.toolstack.recoverInterruptedCreates()
         #expect(try rig.sim.listDomains().map(\.domid) == [0])
         #expect(rig.store.nodes.keys.filter { !$0.hasSuffix("/vbd") }.isEmpty, "\(rig.store.nodes.keys.sorted())")
         #expect(rig.leftovers().filter { !$0.contains("alive") }.isEmpty, "\(rig.leftovers())")
         #expect(rig.toolstack.state.interruptedCreates().isEmpty)
         // The dead create's name is free again.
-        #expect(try rig.toolstack.create(rig.plan("ghost")) == id + 1)
+        #expect(try rig.toolstack.create(rig.config("ghost")) == id + 1)
     }
 
     /// A create that finishes between another command's look at the journal

@@ -1,7 +1,9 @@
+import DomainConfig
 #if canImport(Glibc)
 import Glibc
 #endif
 import SwxlSystem
+import Toolstack
 
 /// The embedded host's hypervisor: a domain table in `<state>/hypervisor`
 /// that outlives processes.
@@ -85,8 +87,8 @@ public final class SimulatedHypervisor: Hypervisor {
 
     struct Record: Equatable {
         var domid: UInt32
-        var uuid: [UInt8]
-        var type: GuestType
+        var uuid: DomainUUID
+        var type: DomainType
         var maxVCPUs: UInt32
         var onlineVCPUs: UInt32
         var maxMemoryKiB: UInt64
@@ -100,7 +102,7 @@ public final class SimulatedHypervisor: Hypervisor {
         var built: Bool
         var kernel: String
 
-        init(domid: UInt32, uuid: [UInt8], type: GuestType, maxVCPUs: UInt32, maxMemoryKiB: UInt64) {
+        init(domid: UInt32, uuid: DomainUUID, type: DomainType, maxVCPUs: UInt32, maxMemoryKiB: UInt64) {
             self.domid = domid
             self.uuid = uuid
             self.type = type
@@ -119,15 +121,15 @@ public final class SimulatedHypervisor: Hypervisor {
         static let columns = "domid, uuid, type, max_vcpus, online_vcpus, max_kib, cur_kib, state, reason, cpu_ns, since_ns, built, kernel"
 
         var values: [SQLValue] {
-            [.int(Int64(domid)), .text(DomainHandle.format(uuid)), .text(type.rawValue), .int(Int64(maxVCPUs)),
+            [.int(Int64(domid)), .text(uuid.description), .text(type.rawValue), .int(Int64(maxVCPUs)),
              .int(Int64(onlineVCPUs)), .int(Int64(maxMemoryKiB)), .int(Int64(currentMemoryKiB)), .text(state),
              reason.map { .int(Int64($0.rawValue)) } ?? .null, .int(Int64(cpuNs)), .int(Int64(sinceNs)),
              .int(built ? 1 : 0), .text(kernel)]
         }
 
         init?(row: [SQLValue]) {
-            guard row.count == 13, let domid = row[0].int, let uuid = row[1].text.flatMap({ DomainHandle.parse($0) }),
-                  let type = row[2].text.flatMap({ GuestType(rawValue: $0) }), let maxVCPUs = row[3].int,
+            guard row.count == 13, let domid = row[0].int, let uuid = row[1].text.flatMap({ DomainUUID($0) }),
+                  let type = row[2].text.flatMap({ DomainType(rawValue: $0) }), let maxVCPUs = row[3].int,
                   let online = row[4].int, let maxKiB = row[5].int, let curKiB = row[6].int, let state = row[7].text,
                   let cpuNs = row[9].int, let sinceNs = row[10].int, let built = row[11].int, let kernel = row[12].text
             else { return nil }
@@ -220,8 +222,8 @@ public final class SimulatedHypervisor: Hypervisor {
         for name in FileIO.list(dir + "/domains") {
             guard let text = FileIO.read(dir + "/domains/" + name) else { continue }
             let kv = parseKeyValues(text)
-            guard let domid = number(kv, "domid"), let uuid = kv["uuid"].flatMap({ DomainHandle.parse($0) }),
-                  let type = kv["type"].flatMap({ GuestType(rawValue: $0) }) else { continue }
+            guard let domid = number(kv, "domid"), let uuid = kv["uuid"].flatMap({ DomainUUID($0) }),
+                  let type = kv["type"].flatMap({ DomainType(rawValue: $0) }) else { continue }
             var r = Record(domid: UInt32(truncatingIfNeeded: domid), uuid: uuid, type: type,
                            maxVCPUs: UInt32(truncatingIfNeeded: number(kv, "max_vcpus") ?? 1), maxMemoryKiB: number(kv, "max_kib") ?? 0)
             r.onlineVCPUs = UInt32(truncatingIfNeeded: number(kv, "online_vcpus") ?? UInt64(r.maxVCPUs))
@@ -314,7 +316,6 @@ public final class SimulatedHypervisor: Hypervisor {
 
     public func createDomain(_ spec: DomainCreateSpec) throws(HypervisorError) -> UInt32 {
         let op = "create domain"
-        guard spec.uuid.count == 16 else { throw HypervisorError(op, errno: EINVAL, "a domain handle is 16 bytes") }
         guard spec.maxVCPUs >= 1 else { throw HypervisorError(op, errno: EINVAL, "max_vcpus must be at least 1: Invalid argument") }
         return try locked(op) { (host: inout Host) throws(HypervisorError) -> UInt32 in
             let free = host.memoryKiB - min(host.memoryKiB, host.dom0MemoryKiB + host.usedKiB)
@@ -382,6 +383,8 @@ public final class SimulatedHypervisor: Hypervisor {
                 throw HypervisorError(op, errno: ENOMEM, "memory \(spec.memoryKiB) kB is more than maxmem \(r.maxMemoryKiB) kB: Out of memory")
             }
             r.currentMemoryKiB = spec.memoryKiB
+            // The simulated kernel brings up the vcpus it was told to at boot.
+            if let online = spec.onlineVCPUs { r.onlineVCPUs = max(1, min(online, r.maxVCPUs)) }
             r.built = true
             r.kernel = spec.kernelPath
             // Page frames in the simulated host: distinct per domain, as real MFNs are.
@@ -448,7 +451,7 @@ public final class SimulatedHypervisor: Hypervisor {
     }
 
     /// The domids of the domains other than Domain-0.
-    public func domainIDs() -> [UInt32] {
+    func domainIDs() -> [UInt32] {
         ((try? sql("list domains", "SELECT domid FROM domain ORDER BY domid")) ?? []).compactMap { $0.first?.int.map { UInt32($0) } }
     }
 
@@ -471,17 +474,17 @@ public final class SimulatedHypervisor: Hypervisor {
         return text
     }
 
-    // MARK: simulated-guest hooks (not part of the Hypervisor protocol)
+    // MARK: simulated-guest hooks (for SimGuestHost; not part of the Hypervisor protocol)
 
     /// The guest's balloon driver reached `kib`.
-    public func setCurrentMemory(domid: UInt32, kib: UInt64) throws(HypervisorError) {
+    func setCurrentMemory(domid: UInt32, kib: UInt64) throws(HypervisorError) {
         try modify(domid, "set memory") { (r: inout Record, _: inout Host) throws(HypervisorError) in
             r.currentMemoryKiB = min(kib, r.maxMemoryKiB)
         }
     }
 
     /// The guest brought vcpus on or off line.
-    public func setOnlineVCPUs(domid: UInt32, count: UInt32) throws(HypervisorError) {
+    func setOnlineVCPUs(domid: UInt32, count: UInt32) throws(HypervisorError) {
         try modify(domid, "set vcpus") { (r: inout Record, _: inout Host) throws(HypervisorError) in
             let now = SystemClock.realtimeNanoseconds()
             r.stopClock(now: now)
@@ -491,13 +494,13 @@ public final class SimulatedHypervisor: Hypervisor {
     }
 
     /// Writes a line to the hypervisor's console ring.
-    public func log(_ line: String) { FileIO.append(consolePath, "(XEN) " + line + "\n") }
+    func log(_ line: String) { FileIO.append(consolePath, "(XEN) " + line + "\n") }
 
     private func dom0Info() throws(HypervisorError) -> DomainInfo {
         let host = try loadHost("domain info")
         let now = SystemClock.realtimeNanoseconds()
         let cpu = now > host.bootNs ? (now - host.bootNs) / 50 : 0
-        return DomainInfo(domid: 0, uuid: [UInt8](repeating: 0, count: 16), running: true,
+        return DomainInfo(domid: 0, uuid: DomainUUID(bytes: [UInt8](repeating: 0, count: 16))!, running: true,
                           currentMemoryKiB: host.dom0MemoryKiB, maxMemoryKiB: host.dom0MemoryKiB,
                           onlineVCPUs: host.cpus, maxVCPUs: host.cpus, cpuTimeNs: cpu)
     }
@@ -508,58 +511,5 @@ public final class SimulatedHypervisor: Hypervisor {
                    dying: false, crashed: r.state == "crashed", shutdownReason: r.reason,
                    currentMemoryKiB: r.currentMemoryKiB, maxMemoryKiB: r.maxMemoryKiB,
                    onlineVCPUs: r.onlineVCPUs, maxVCPUs: r.maxVCPUs, cpuTimeNs: r.cpuTime(now: now))
-    }
-}
-
-/// `key=value` lines into a dictionary (the value may contain `=`).
-func parseKeyValues(_ text: String) -> [String: String] {
-    var out: [String: String] = [:]
-    for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
-        guard let eq = line.firstIndex(of: "=") else { continue }
-        out[String(line[..<eq])] = String(line[line.index(after: eq)...])
-    }
-    return out
-}
-
-/// Domain handles as Xen prints them: 8-4-4-4-12 lowercase hex.
-public enum DomainHandle {
-    public static func format(_ bytes: [UInt8]) -> String {
-        let hex = Array("0123456789abcdef")
-        var s = ""
-        s.reserveCapacity(36)
-        for (i, b) in bytes.enumerated() {
-            if i == 4 || i == 6 || i == 8 || i == 10 { s.append("-") }
-            s.append(hex[Int(b >> 4)])
-            s.append(hex[Int(b & 0xf)])
-        }
-        return s
-    }
-
-    public static func parse(_ text: String) -> [UInt8]? {
-        let digits = text.utf8.filter { $0 != UInt8(ascii: "-") }
-        guard digits.count == 32, text.utf8.count == 36 || text.utf8.count == 32 else { return nil }
-        var out: [UInt8] = []
-        out.reserveCapacity(16)
-        var high: UInt8? = nil
-        for c in digits {
-            let v: UInt8
-            switch c {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): v = c - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): v = c - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): v = c - UInt8(ascii: "A") + 10
-            default: return nil
-            }
-            if let h = high { out.append(h << 4 | v); high = nil } else { high = v }
-        }
-        return out
-    }
-
-    /// A random (version 4) uuid.
-    public static func random() -> [UInt8] {
-        var rng = SystemRandomNumberGenerator()
-        var bytes = (0..<16).map { _ in UInt8.random(in: 0...255, using: &rng) }
-        bytes[6] = bytes[6] & 0x0f | 0x40
-        bytes[8] = bytes[8] & 0x3f | 0x80
-        return bytes
     }
 }

@@ -2,8 +2,10 @@
 import Glibc
 #endif
 import CEpoll
+import DomainConfig
 import SwxlSystem
 import Synchronization
+import Toolstack
 import XenStoreClient
 import XenStoreProtocol
 
@@ -35,6 +37,8 @@ public final class SimGuestHost {
     let sim: SimulatedHypervisor
     let paths: HostPaths
     let control: XenStoreAccess
+    /// Where each guest's console output goes.
+    let consoles: ConsoleLog
     var guests: [UInt32: Guest] = [:]
     /// Guests whose connection was used in this turn of the loop.
     var used: Set<UInt32> = []
@@ -72,6 +76,7 @@ public final class SimGuestHost {
         self.toolstack = toolstack
         self.sim = sim
         self.paths = paths
+        self.consoles = ConsoleLog(stateDir: toolstack.stateDir)
         self.control = try XenStoreAccess(socketPath: socket)
     }
 
@@ -169,9 +174,9 @@ public final class SimGuestHost {
         guests[domid] = guest
         watchReadable(conn.client.fileDescriptor, key: UInt64(domid))
         used.insert(domid)
-        let plan = toolstack.record(domid)
-        appendConsole(domid, "Xen PV guest \(domid) (swxl simulated): booting \(plan?.kernel ?? "")\n"
-                      + "Command line: \(plan?.cmdline ?? "")\n")
+        let config = toolstack.record(domid)
+        appendConsole(domid, "Xen PV guest \(domid) (swxl simulated): booting \(config?.PV_kernel ?? "")\n"
+                      + "Command line: \(config?.PV_args ?? "")\n")
         do {
             // What a Linux PV kernel's xenbus drivers write at boot.
             for key in ["control/feature-poweroff", "control/feature-reboot", "control/feature-suspend"] {
@@ -193,7 +198,7 @@ public final class SimGuestHost {
         }
         handleGuest(guest, (XSPath.domainPath(domid), "domain"))  // look at everything once
         guard guests[domid] != nil else { return }
-        if let script = plan?.simGuestScript, !script.isEmpty {
+        if let script = config?.simGuestScript, !script.isEmpty {
             guest.scriptPid = spawnScript(script, domid: domid)
         }
     }
@@ -337,21 +342,20 @@ public final class SimGuestHost {
     // MARK: the guest script and the console
 
     func appendConsole(_ domid: UInt32, _ text: String) {
-        try? FileIO.makeDirectories(toolstack.consoleDir)
-        FileIO.append(toolstack.consoleLog(domid), text)
+        consoles.append(domid, text)
     }
 
     /// Runs the guest's script with `XENSTORED_PATH` set to its socket,
     /// its output going to the guest's console log.
     func spawnScript(_ script: String, domid: UInt32) -> pid_t {
-        try? FileIO.makeDirectories(toolstack.consoleDir)
+        try? FileIO.makeDirectories(consoles.directory)
         do {
             return try BackgroundProcess.spawn(
                 executable: "/bin/sh", arguments: ["-c", script],
                 environment: ["XENSTORED_PATH": paths.domainSocket(domid), "SWXL_DOMID": "\(domid)", "SWXL_FAULT": nil],
-                output: .append(toolstack.consoleLog(domid)))
+                output: .append(consoles.path(domid)))
         } catch {
-            appendConsole(domid, "swxl: cannot run sim_guest_script \(script)\n")
+            appendConsole(domid, "swxl: cannot run \(DomainConfiguration.simGuestScriptKey) \(script)\n")
             return 0
         }
     }
