@@ -302,11 +302,12 @@ public final class SimGuestHost {
                 guard let backend = try? conn.read(front + "/backend"), !backend.isEmpty else { continue }
                 let values = (try? conn.readMany([front + "/state", backend + "/state"])) ?? []
                 guard values.count == 2, let f = values[0].flatMap({ Int($0) }), let b = values[1].flatMap({ Int($0) }) else { continue }
-                var next: Int? = nil
-                if b == 2 && f == 1 { next = 3 }
-                else if b == 4 && f != 4 && f < 5 { next = 4 }
-                else if b == 5 && f < 5 { next = 6 }
-                if let next { try? conn.write(front + "/state", "\(next)") }
+                let next: XenbusState?
+                if b == XenbusState.initWait.rawValue && f == XenbusState.initialising.rawValue { next = .initialised }
+                else if b == XenbusState.connected.rawValue && f != XenbusState.connected.rawValue && f < XenbusState.closing.rawValue { next = .connected }
+                else if b == XenbusState.closing.rawValue && f < XenbusState.closing.rawValue { next = .closed }
+                else { next = nil }
+                if let next { try? conn.write(front + "/state", next.text) }
             }
         }
     }
@@ -328,13 +329,14 @@ public final class SimGuestHost {
         guard let values = try? control.readMany([dir + "/state", dir + "/frontend"]),
               values.count == 2, let b = values[0].flatMap({ Int($0) }), let front = values[1] else { return }
         let f = (try? control.read(front + "/state")).flatMap { $0.flatMap { Int($0) } }
-        var next: Int? = nil
-        if b == 1 { next = 2 }
-        else if b == 2, let f, f == 3 || f == 4 { next = 4 }
-        else if b == 4, let f, f >= 5 { next = 6 }
+        let next: XenbusState?
+        if b == XenbusState.initialising.rawValue { next = .initWait }
+        else if b == XenbusState.initWait.rawValue, let f, f == XenbusState.initialised.rawValue || f == XenbusState.connected.rawValue { next = .connected }
+        else if b == XenbusState.connected.rawValue, let f, f >= XenbusState.closing.rawValue { next = .closed }
+        else { next = nil }
         if let next {
-            try? control.write(dir + "/state", "\(next)")
-            if next == 2 { try? control.write(dir + "/hotplug-status", "connected") }
+            try? control.write(dir + "/state", next.text)
+            if next == .initWait { try? control.write(dir + "/hotplug-status", "connected") }
             if guests[UInt32(parts[5]) ?? 0] == nil { return }
         }
     }

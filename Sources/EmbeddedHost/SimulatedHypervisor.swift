@@ -4,6 +4,7 @@ import Glibc
 #endif
 import SwxlSystem
 import Toolstack
+import XenStoreProtocol
 
 /// The embedded host's hypervisor: a domain table in `<state>/hypervisor`
 /// that outlives processes.
@@ -37,9 +38,6 @@ public final class SimulatedHypervisor: Hypervisor {
             dom0MemoryKiB = min(dom0MemoryKiB, memoryKiB / 4)
         }
     }
-
-    /// Xen's first reserved domid: domids wrap below it.
-    public static let firstReservedDomid: UInt32 = 0x7FF0
 
     public let dir: String
     private let hostSpec: HostSpec
@@ -336,8 +334,8 @@ public final class SimulatedHypervisor: Hypervisor {
 
     private func nextFreeDomid(_ host: inout Host) throws(HypervisorError) -> UInt32? {
         var candidate = host.nextDomid
-        for _ in 0..<Int(Self.firstReservedDomid) {
-            if candidate == 0 || candidate >= Self.firstReservedDomid { candidate = 1 }
+        for _ in 0..<Int(XSDomid.firstReserved) {
+            if candidate == 0 || candidate >= XSDomid.firstReserved { candidate = 1 }
             if try sql("create domain", "SELECT 1 FROM domain WHERE domid = ?", [.int(Int64(candidate))]).isEmpty {
                 host.nextDomid = candidate + 1
                 return candidate

@@ -131,7 +131,7 @@ public enum StoreLayout {
         add(dom + "/console/port", "\(build.consolePort)", ro)
         add(dom + "/console/ring-ref", "\(build.consoleMFN)", ro)
         let conBackKeys: [(String, String)] = [("frontend", dom + "/console"), ("frontend-id", "\(domid)"),
-                                               ("online", "1"), ("state", "1"), ("protocol", "vt100")]
+                                               ("online", "1"), ("state", XenbusState.initialising.text), ("protocol", "vt100")]
         addBackend(&out, path: conBack, keys: conBackKeys, perms: backPerms)
         addLibxlCopy(&out, libxl: libxl, kind: "console", devid: 0, frontend: dom + "/console", backend: conBack,
                      keys: conBackKeys.filter { $0.0 != "frontend" })
@@ -142,33 +142,33 @@ public enum StoreLayout {
             let script = disk.script ?? (disk.backendTypeName == "phy" ? "/etc/xen/scripts/block" : nil)
             var back: [(String, String)] = [("frontend-id", "\(domid)"), ("online", "1"),
                                             ("removable", disk.removable ? "1" : "0"),
-                                            ("bootable", "1"), ("state", "1"), ("dev", disk.vdev),
+                                            ("bootable", "1"), ("state", XenbusState.initialising.text), ("dev", disk.vdev),
                                             ("type", disk.backendTypeName), ("mode", disk.mode),
                                             ("device-type", disk.deviceType.rawValue), ("discard-enable", "1")]
             if let script { back.append(("script", script)) }
             back.append(("params", disk.params))
-            let front: [(String, String)] = [("backend-id", "\(disk.backendDomid)"), ("state", "1"),
+            let front: [(String, String)] = [("backend-id", "\(disk.backendDomid)"), ("state", XenbusState.initialising.text),
                                              ("virtual-device", "\(devid)"), ("device-type", disk.deviceType.rawValue)]
             addPair(&out, domid: domid, dom: dom, libxl: libxl, kind: disk.backendKind, frontKind: "vbd",
                     devid: devid, backendDomid: disk.backendDomid, back: back, front: front)
         }
         for (i, vif) in config.vifs.enumerated() {
             let mac = vif.mac?.description ?? ""
-            var back: [(String, String)] = [("frontend-id", "\(domid)"), ("online", "1"), ("state", "1"),
+            var back: [(String, String)] = [("frontend-id", "\(domid)"), ("online", "1"), ("state", XenbusState.initialising.text),
                                             ("script", vif.scriptPath), ("mac", mac)]
             if let bridge = vif.bridge { back.append(("bridge", bridge)) }
             if let ip = vif.ip { back.append(("ip", ip)) }
             back.append(("handle", "\(i)"))
             back.append(("type", vif.type ?? "vif"))
-            let front: [(String, String)] = [("backend-id", "\(vif.backendDomid)"), ("state", "1"),
+            let front: [(String, String)] = [("backend-id", "\(vif.backendDomid)"), ("state", XenbusState.initialising.text),
                                              ("handle", "\(i)"), ("mac", mac)]
             addPair(&out, domid: domid, dom: dom, libxl: libxl, kind: "vif", frontKind: "vif", devid: UInt32(i),
                     backendDomid: vif.backendDomid, back: back, front: front)
         }
         for (kind, count) in [("vkbd", config.vkbs.count), ("vfb", config.vfbs.count)] where count > 0 {
             for i in 0..<count {
-                let back: [(String, String)] = [("frontend-id", "\(domid)"), ("online", "1"), ("state", "1")]
-                let front: [(String, String)] = [("backend-id", "0"), ("state", "1")]
+                let back: [(String, String)] = [("frontend-id", "\(domid)"), ("online", "1"), ("state", XenbusState.initialising.text)]
+                let front: [(String, String)] = [("backend-id", "0"), ("state", XenbusState.initialising.text)]
                 addPair(&out, domid: domid, dom: dom, libxl: libxl, kind: kind, frontKind: kind, devid: UInt32(i),
                         backendDomid: 0, back: back, front: front)
             }
