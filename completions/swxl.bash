@@ -186,13 +186,16 @@ _swxl() {
 
 _swxl_create() {
     repeating_flags=()
-    non_repeating_flags=(-p -n --dry-run -q --version -h --help)
+    non_repeating_flags=(-p -n --dryrun --dry-run --quiet -q -d -c -F -e -V --vncviewer -A --vncviewer-autopass --ignore-global-affinity-masks --version -h --help)
     repeating_options=()
-    non_repeating_options=(--host)
+    non_repeating_options=(-f --defconfig --host)
     __swxl_offer_flags_options -1
 
     # Offer option value completions
     case "${prev}" in
+    '-f'|'--defconfig')
+        return
+        ;;
     '--host')
         return
         ;;
@@ -201,7 +204,7 @@ _swxl_create() {
 
 _swxl_list() {
     repeating_flags=()
-    non_repeating_flags=(--verbose -v --long -l --json --version -h --help)
+    non_repeating_flags=(--verbose -v --long -l -Z --context -c --cpupool -n --numa --json --version -h --help)
     repeating_options=()
     non_repeating_options=(--host)
     __swxl_offer_flags_options 1
@@ -216,7 +219,7 @@ _swxl_list() {
 
 _swxl_destroy() {
     repeating_flags=()
-    non_repeating_flags=(--version -h --help)
+    non_repeating_flags=(-f --version -h --help)
     repeating_options=()
     non_repeating_options=(--host)
     __swxl_offer_flags_options 1
@@ -231,7 +234,7 @@ _swxl_destroy() {
 
 _swxl_shutdown() {
     repeating_flags=()
-    non_repeating_flags=(-a -w --version -h --help)
+    non_repeating_flags=(--all -a --wait -w -F --version -h --help)
     repeating_options=()
     non_repeating_options=(--host)
     __swxl_offer_flags_options 1
@@ -246,7 +249,7 @@ _swxl_shutdown() {
 
 _swxl_reboot() {
     repeating_flags=()
-    non_repeating_flags=(-a -w --version -h --help)
+    non_repeating_flags=(--all -a --wait -w -F --version -h --help)
     repeating_options=()
     non_repeating_options=(--host)
     __swxl_offer_flags_options 1
@@ -336,7 +339,7 @@ _swxl_mem-max() {
 
 _swxl_vcpu-set() {
     repeating_flags=()
-    non_repeating_flags=(--version -h --help)
+    non_repeating_flags=(-i --ignore-host --version -h --help)
     repeating_options=()
     non_repeating_options=(--host)
     __swxl_offer_flags_options 2
@@ -426,7 +429,7 @@ _swxl_uptime() {
 
 _swxl_info() {
     repeating_flags=()
-    non_repeating_flags=(--json --version -h --help)
+    non_repeating_flags=(-n --numa --json --version -h --help)
     repeating_options=()
     non_repeating_options=(--host)
     __swxl_offer_flags_options 1
@@ -458,11 +461,17 @@ _swxl_console() {
     repeating_flags=()
     non_repeating_flags=(-f --version -h --help)
     repeating_options=()
-    non_repeating_options=(--host)
+    non_repeating_options=(-t -n --host)
     __swxl_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
+    '-t')
+        return
+        ;;
+    '-n')
+        return
+        ;;
     '--host')
         return
         ;;

@@ -92,11 +92,18 @@ _swxl_create() {
     local -i ret=1
     local -ar arg_specs=(
         '-p[Leave the domain paused after it is created.]'
-        '(-n --dry-run)'{-n,--dry-run}'[Only parse the config and print it resolved, as JSON.]'
-        '-q[Quiet\: print nothing on success.]'
+        '(-n --dryrun --dry-run)'{-n,--dryrun,--dry-run}'[Only parse the config and print it resolved, as JSON.]'
+        '(--quiet -q)'{--quiet,-q}'[Quiet\: print nothing on success.]'
+        '-d[Debug\: print the resolved config, as JSON, on stderr, then create.]'
+        '(-f --defconfig)'{-f,--defconfig}'[The config file (then every argument is a KEY=VALUE override).]:defconfig:'
+        '-c[Connect to the console after the domain is created.]'
+        '-F[Run in the foreground until the domain dies (not supported yet).]'
+        '-e[Do not wait in the background for the domain'\''s death (not supported yet).]'
+        '(-V --vncviewer)'{-V,--vncviewer}'[Connect to the VNC display (not supported yet).]'
+        '(-A --vncviewer-autopass)'{-A,--vncviewer-autopass}'[Pass the VNC password to the viewer (not supported yet).]'
+        '--ignore-global-affinity-masks[Ignore the global vCPU affinity masks (not supported yet).]'
         '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
-        ':file:'
-        '*:overrides:'
+        '*:words:'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
@@ -110,7 +117,10 @@ _swxl_list() {
     local -ar arg_specs=(
         '(--verbose -v)'{--verbose,-v}'[Also show each domain'\''s UUID and shutdown reason code.]'
         '(--long -l)'{--long,-l}'[The domains'\'' configurations as JSON\: \[{"domid"\:..,"config"\:..}\].]'
-        '--json[One JSON object per domain, for scripts.]'
+        '(-Z --context)'{-Z,--context}'[Also show the security context (not supported yet).]'
+        '(-c --cpupool)'{-c,--cpupool}'[Also show each domain'\''s cpupool (not supported yet).]'
+        '(-n --numa)'{-n,--numa}'[Also show the NUMA node affinity (not supported yet).]'
+        '--json[One JSON object per domain, for scripts (swxl'\''s addition).]'
         '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
         ':domain:'
         '--version[Show the version.]'
@@ -124,6 +134,7 @@ _swxl_list() {
 _swxl_destroy() {
     local -i ret=1
     local -ar arg_specs=(
+        '-f[Permit destroying domain 0.]'
         '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
         ':domain:'
         '--version[Show the version.]'
@@ -137,8 +148,9 @@ _swxl_destroy() {
 _swxl_shutdown() {
     local -i ret=1
     local -ar arg_specs=(
-        '-a[All domains.]'
-        '-w[Wait until the domain has shut down.]'
+        '(--all -a)'{--all,-a}'[All domains.]'
+        '(--wait -w)'{--wait,-w}'[Wait until the domain has shut down.]'
+        '-F[Fall back to an ACPI power event for HVM guests with no PV drivers (not supported yet).]'
         '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
         ':domain:'
         '--version[Show the version.]'
@@ -152,8 +164,9 @@ _swxl_shutdown() {
 _swxl_reboot() {
     local -i ret=1
     local -ar arg_specs=(
-        '-a[All domains.]'
-        '-w[Wait until the domain has shut down for the reboot.]'
+        '(--all -a)'{--all,-a}'[All domains.]'
+        '(--wait -w)'{--wait,-w}'[Wait until the domain has shut down for the reboot.]'
+        '-F[Fall back to an ACPI reset event for HVM guests with no PV drivers (not supported yet).]'
         '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
         ':domain:'
         '--version[Show the version.]'
@@ -235,6 +248,7 @@ _swxl_mem-max() {
 _swxl_vcpu-set() {
     local -i ret=1
     local -ar arg_specs=(
+        '(-i --ignore-host)'{-i,--ignore-host}'[Do not limit the vCPUs to the host'\''s CPU count (swxl never does\: accepted for xl'\''s scripts).]'
         '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
         ':domain:'
         ':count:'
@@ -315,7 +329,8 @@ _swxl_info() {
     local -i ret=1
     local -ar arg_specs=(
         '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
-        '--json[One JSON object, for scripts\: numbers as numbers, virt_caps as a list.]'
+        '(-n --numa)'{-n,--numa}'[Also list the host'\''s NUMA topology (not supported yet).]'
+        '--json[One JSON object, for scripts\: numbers as numbers, virt_caps as a list (swxl'\''s addition).]'
         ':item:'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
@@ -341,7 +356,9 @@ _swxl_dmesg() {
 _swxl_console() {
     local -i ret=1
     local -ar arg_specs=(
-        '-f[Keep following the console until interrupted.]'
+        '-f[Keep following the console until interrupted (swxl'\''s addition).]'
+        '-t[The console type\: pv (serial and vuart are not supported yet).]:type:'
+        '-n[The console number (only 0 is supported yet).]:number:'
         '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
         ':domain:'
         '--version[Show the version.]'

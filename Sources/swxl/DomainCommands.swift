@@ -23,23 +23,61 @@ struct CreateCommand: ParsableCommand {
         abstract: "Create a domain from a config file (xl.cfg, xm or SXP).",
         discussion: """
             KEY=VALUE words after the file override the file's settings, as with xl \
-            (e.g. `swxl create guest.cfg name=web2 memory=512`). Exit status 0 on success, \
-            1 when the config is bad or the domain cannot be created (nothing is left behind).
+            (e.g. `swxl create guest.cfg name=web2 memory=512`). The options are xl's; \
+            --dry-run is swxl's older spelling of --dryrun. Exit status 0 on success, \
+            1 when the config is bad or the domain cannot be created (nothing is left behind), \
+            2 for a bad command line.
             """)
 
     @Flag(name: .short, help: "Leave the domain paused after it is created.")
     var paused = false
-    @Flag(name: [.customShort("n"), .customLong("dry-run")], help: "Only parse the config and print it resolved, as JSON.")
+    @Flag(name: [.customShort("n"), .customLong("dryrun"), .customLong("dry-run")],
+          help: "Only parse the config and print it resolved, as JSON.")
     var dryRun = false
-    @Flag(name: .short, help: "Quiet: print nothing on success.")
+    @Flag(name: .shortAndLong, help: "Quiet: print nothing on success.")
     var quiet = false
+    @Flag(name: .customShort("d"), help: "Debug: print the resolved config, as JSON, on stderr, then create.")
+    var debug = false
+    @Option(name: [.customShort("f"), .customLong("defconfig")], help: "The config file (then every argument is a KEY=VALUE override).")
+    var defconfig: String?
+    @Flag(name: .customShort("c"), help: "Connect to the console after the domain is created.")
+    var console = false
+    @Flag(name: .customShort("F"), help: "Run in the foreground until the domain dies (not supported yet).")
+    var foreground = false
+    @Flag(name: .customShort("e"), help: "Do not wait in the background for the domain's death (not supported yet).")
+    var noMonitor = false
+    @Flag(name: [.customShort("V"), .customLong("vncviewer")], help: "Connect to the VNC display (not supported yet).")
+    var vncviewer = false
+    @Flag(name: [.customShort("A"), .customLong("vncviewer-autopass")], help: "Pass the VNC password to the viewer (not supported yet).")
+    var vncviewerAutopass = false
+    @Flag(name: .customLong("ignore-global-affinity-masks"), help: "Ignore the global vCPU affinity masks (not supported yet).")
+    var ignoreGlobalAffinityMasks = false
     @OptionGroup var hostOptions: HostOptions
-    @Argument(help: "The config file.")
-    var file: String
-    @Argument(help: "KEY=VALUE overrides.")
-    var overrides: [String] = []
+    @Argument(help: "The config file (unless -f names it), then KEY=VALUE overrides.")
+    var words: [String] = []
+
+    /// The config file and the overrides, as xl's `main_create` splits its
+    /// arguments: with no -f, the first argument is the file unless it is
+    /// a KEY=VALUE word.
+    func fileAndOverrides() throws -> (file: String, overrides: [String]) {
+        if let defconfig { return (defconfig, words) }
+        guard let first = words.first, !first.contains("=") else { throw ValidationError("no config file given") }
+        return (first, Array(words.dropFirst()))
+    }
+
+    func refuseUnsupported() throws {
+        let unsupported: [(Bool, String, String)] = [
+            (foreground, "-F", "run in the foreground until the domain dies"),
+            (noMonitor, "-e", "no background wait for the domain's death"),
+            (vncviewer, "-V", "VNC viewer"), (vncviewerAutopass, "-A", "VNC viewer password"),
+            (ignoreGlobalAffinityMasks, "--ignore-global-affinity-masks", "vCPU affinity masks"),
+        ]
+        for (given, option, what) in unsupported where given { throw DomainCLI.unsupported("create", option, what) }
+    }
 
     func run() throws {
+        let (file, overrides) = try fileAndOverrides()
+        try refuseUnsupported()
         let result = DomainConfiguration.load(path: file, overrides: overrides)
         guard let config = result.configuration, result.errors.isEmpty else {
             for diagnostic in result.diagnostics { Terminal.errLine(diagnostic.description) }
@@ -57,13 +95,16 @@ struct CreateCommand: ParsableCommand {
             return
         }
         if !quiet { Terminal.errLine("Parsing config from \(file)") }
+        if debug { Terminal.err(config.jsonText() + "\n") }
         let host = try hostOptions.open()
+        let domid: UInt32
         do {
-            _ = try host.toolstack.create(resolved, paused: paused)
+            domid = try host.toolstack.create(resolved, paused: paused)
         } catch {
             throw DomainCLI.fail(error)
         }
         host.ensureWatcher()
+        if console { try ConsoleCommand.follow(host, domid, keepFollowing: true) }
     }
 }
 
@@ -76,19 +117,34 @@ struct ListCommand: ParsableCommand {
     var verbose = false
     @Flag(name: .shortAndLong, help: "The domains' configurations as JSON: [{\"domid\":..,\"config\":..}].")
     var long = false
-    @Flag(name: .long, help: "One JSON object per domain, for scripts.")
+    @Flag(name: [.customShort("Z"), .customLong("context")], help: "Also show the security context (not supported yet).")
+    var context = false
+    @Flag(name: [.customShort("c"), .customLong("cpupool")], help: "Also show each domain's cpupool (not supported yet).")
+    var cpupool = false
+    @Flag(name: [.customShort("n"), .customLong("numa")], help: "Also show the NUMA node affinity (not supported yet).")
+    var numa = false
+    @Flag(name: .long, help: "One JSON object per domain, for scripts (swxl's addition).")
     var json = false
     @OptionGroup var hostOptions: HostOptions
     @Argument(help: "Only this domain (name or domid).")
     var domain: String?
 
     func run() throws {
+        if context { throw DomainCLI.unsupported("list", "-Z", "security context") }
+        if cpupool { throw DomainCLI.unsupported("list", "-c", "cpupools") }
+        if numa { throw DomainCLI.unsupported("list", "-n", "NUMA node affinity") }
         let toolstack = try hostOptions.open().toolstack
         var domains: [DomainSummary]
         do {
             if let domain {
-                let id = try DomainCLI.resolve(toolstack, domain)
-                domains = [try toolstack.info(id)]
+                // xl takes digits as a domid without looking it up (libxl_domain_qualifier_to_domid).
+                let id = DomainCLI.isDomid(domain) ? UInt32(domain) ?? UInt32.max : try DomainCLI.resolve(toolstack, domain)
+                guard let summary = try? toolstack.info(id) else {
+                    // xl's main_list (tools/xl/xl_list.c) for a domid with no domain.
+                    Terminal.err("Error: Domain '\(domain)' does not exist.\n")
+                    throw ExitCode.failure
+                }
+                domains = [summary]
             } else {
                 domains = try toolstack.list()
             }
@@ -126,12 +182,19 @@ struct ListCommand: ParsableCommand {
 struct DestroyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "destroy", abstract: "Destroy a domain at once: no shutdown, everything about it removed.")
+    @Flag(name: .customShort("f"), help: "Permit destroying domain 0.") var force = false
     @OptionGroup var hostOptions: HostOptions
     @Argument(help: "The domain (name or domid).") var domain: String
 
     func run() throws {
         let toolstack = try hostOptions.open().toolstack
         let id = try DomainCLI.resolve(toolstack, domain)
+        if id == 0 && !force {
+            // xl's destroy_domain (tools/xl/xl_vmcontrol.c).
+            Terminal.err("Not destroying domain 0; use -f to force.\n"
+                         + "This can only be done when using a disaggregated hardware domain and toolstack.\n\n")
+            throw ExitCode.failure
+        }
         do { try toolstack.destroy(domid: id) } catch { throw DomainCLI.fail(error) }
     }
 }
@@ -146,7 +209,9 @@ struct ShutdownRequest {
         } else if let domain {
             ids = [try DomainCLI.resolve(toolstack, domain)]
         } else {
-            throw ValidationError("name a domain, or use -a for all")
+            // xl's main_shutdown_or_reboot (tools/xl/xl_vmcontrol.c): exit 1, not a usage error.
+            Terminal.err("You must specify -a or a domain id.\n\n")
+            throw ExitCode.failure
         }
         var failed = false
         for id in ids {
@@ -175,21 +240,31 @@ struct ShutdownRequest {
 struct ShutdownCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "shutdown", abstract: "Ask a domain to shut down (its on_poweroff action follows).")
-    @Flag(name: .short, help: "All domains.") var all = false
-    @Flag(name: .short, help: "Wait until the domain has shut down.") var wait = false
+    @Flag(name: .shortAndLong, help: "All domains.") var all = false
+    @Flag(name: .shortAndLong, help: "Wait until the domain has shut down.") var wait = false
+    @Flag(name: .customShort("F"), help: "Fall back to an ACPI power event for HVM guests with no PV drivers (not supported yet).")
+    var fallback = false
     @OptionGroup var hostOptions: HostOptions
     @Argument(help: "The domain (name or domid).") var domain: String?
-    func run() throws { try ShutdownRequest.run(reason: "poweroff", all: all, wait: wait, domain: domain, host: hostOptions) }
+    func run() throws {
+        if fallback { throw DomainCLI.unsupported("shutdown", "-F", "ACPI power event fallback") }
+        try ShutdownRequest.run(reason: "poweroff", all: all, wait: wait, domain: domain, host: hostOptions)
+    }
 }
 
 struct RebootCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "reboot", abstract: "Ask a domain to reboot (its on_reboot action follows).")
-    @Flag(name: .short, help: "All domains.") var all = false
-    @Flag(name: .short, help: "Wait until the domain has shut down for the reboot.") var wait = false
+    @Flag(name: .shortAndLong, help: "All domains.") var all = false
+    @Flag(name: .shortAndLong, help: "Wait until the domain has shut down for the reboot.") var wait = false
+    @Flag(name: .customShort("F"), help: "Fall back to an ACPI reset event for HVM guests with no PV drivers (not supported yet).")
+    var fallback = false
     @OptionGroup var hostOptions: HostOptions
     @Argument(help: "The domain (name or domid).") var domain: String?
-    func run() throws { try ShutdownRequest.run(reason: "reboot", all: all, wait: wait, domain: domain, host: hostOptions) }
+    func run() throws {
+        if fallback { throw DomainCLI.unsupported("reboot", "-F", "ACPI reset event fallback") }
+        try ShutdownRequest.run(reason: "reboot", all: all, wait: wait, domain: domain, host: hostOptions)
+    }
 }
 
 struct PauseCommand: ParsableCommand {
@@ -225,6 +300,15 @@ struct RenameCommand: ParsableCommand {
     }
 }
 
+extension MemorySize {
+    /// xl's message for a size it cannot read (tools/xl/xl_mem.c), exit 1;
+    /// said after the domain is found, as xl says it.
+    static func invalid(_ text: String) -> ExitCode {
+        Terminal.err("invalid memory size: \(text)\n")
+        return ExitCode.failure
+    }
+}
+
 struct MemSetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mem-set", abstract: "Set a domain's memory target (the guest balloons to it). Sizes: 512, 512m, 1g, 65536k.")
@@ -232,9 +316,10 @@ struct MemSetCommand: ParsableCommand {
     @Argument(help: "The domain (name or domid).") var domain: String
     @Argument(help: "The memory (MiB unless suffixed k, m, g).") var memory: String
     func run() throws {
-        guard let mib = MemorySize.parse(memory) else { throw ValidationError("invalid memory size '\(memory)'") }
         let t = try hostOptions.open(startWatcher: true).toolstack
-        try DomainCLI.reporting { try t.setMemoryTarget(domid: try DomainCLI.resolve(t, domain), mib: mib) }
+        let id = try DomainCLI.resolve(t, domain)
+        guard let mib = MemorySize.parse(memory) else { throw MemorySize.invalid(memory) }
+        try DomainCLI.reporting { try t.setMemoryTarget(domid: id, mib: mib) }
     }
 }
 
@@ -245,15 +330,19 @@ struct MemMaxCommand: ParsableCommand {
     @Argument(help: "The domain (name or domid).") var domain: String
     @Argument(help: "The memory (MiB unless suffixed k, m, g).") var memory: String
     func run() throws {
-        guard let mib = MemorySize.parse(memory) else { throw ValidationError("invalid memory size '\(memory)'") }
         let t = try hostOptions.open().toolstack
-        try DomainCLI.reporting { try t.setMemoryMax(domid: try DomainCLI.resolve(t, domain), mib: mib) }
+        let id = try DomainCLI.resolve(t, domain)
+        guard let mib = MemorySize.parse(memory) else { throw MemorySize.invalid(memory) }
+        try DomainCLI.reporting { try t.setMemoryMax(domid: id, mib: mib) }
     }
 }
 
 struct VCPUSetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vcpu-set", abstract: "Set the number of a domain's online vcpus.")
+    @Flag(name: [.customShort("i"), .customLong("ignore-host")],
+          help: "Do not limit the vCPUs to the host's CPU count (swxl never does: accepted for xl's scripts).")
+    var ignoreHost = false
     @OptionGroup var hostOptions: HostOptions
     @Argument(help: "The domain (name or domid).") var domain: String
     @Argument(help: "How many vcpus online.") var count: UInt32
@@ -297,7 +386,8 @@ struct DomidCommand: ParsableCommand {
     func run() throws {
         let t = try hostOptions.open().toolstack
         guard let id = try? t.resolve(name) else {
-            DomainCLI.printError("Can't get domid of domain name '\(name)', maybe this domain does not exist.")
+            // xl's main_domid (tools/xl/xl_misc.c).
+            Terminal.err("Can't get domid of domain name '\(name)', maybe this domain does not exist.\n")
             throw ExitCode.failure
         }
         Terminal.out("\(id)\n")
@@ -310,12 +400,13 @@ struct DomnameCommand: ParsableCommand {
     @Argument(help: "The domid.") var domid: String
     func run() throws {
         guard let id = UInt32(domid) else {
-            DomainCLI.printError("Invalid domain id.")
+            // xl's main_domname (tools/xl/xl_misc.c).
+            Terminal.err("Invalid domain id.\n\n")
             throw ExitCode.failure
         }
         let t = try hostOptions.open().toolstack
         guard let d = try? t.info(id) else {
-            DomainCLI.printError("Can't get domain name of domain id '\(id)', maybe this domain does not exist.")
+            Terminal.err("Can't get domain name of domain id '\(id)', maybe this domain does not exist.\n")
             throw ExitCode.failure
         }
         Terminal.out(d.name + "\n")
@@ -393,18 +484,36 @@ struct ConsoleCommand: ParsableCommand {
         commandName: "console",
         abstract: "Show what a guest wrote to its console.",
         discussion: "On the embedded host this prints the guest's console log (the simulated kernel's lines and its sim_guest_script's output).")
-    @Flag(name: .short, help: "Keep following the console until interrupted.") var follow = false
+    @Flag(name: .customShort("f"), help: "Keep following the console until interrupted (swxl's addition).") var follow = false
+    @Option(name: .customShort("t"), help: ArgumentHelp("The console type: pv (serial and vuart are not supported yet).", valueName: "type"))
+    var type: String?
+    @Option(name: .customShort("n"), help: ArgumentHelp("The console number (only 0 is supported yet).", valueName: "number"))
+    var number: UInt32?
     @OptionGroup var hostOptions: HostOptions
     @Argument(help: "The domain (name or domid).") var domain: String
     func run() throws {
+        if let type, type != "pv" {
+            guard type == "serial" || type == "vuart" else {
+                // xl's main_console (tools/xl/xl_console.c).
+                Terminal.err("console type supported are: pv, serial, vuart\n")
+                throw ExitCode.failure
+            }
+            throw DomainCLI.unsupported("console", "-t \(type)", "\(type) consoles")
+        }
+        if let number, number != 0 { throw DomainCLI.unsupported("console", "-n \(number)", "secondary consoles") }
         let host = try hostOptions.open()
+        try Self.follow(host, try DomainCLI.resolve(host.toolstack, domain), keepFollowing: follow)
+    }
+
+    /// Prints a guest's console log; with `keepFollowing`, goes on printing
+    /// what it writes until it dies.
+    static func follow(_ host: ToolstackHost, _ id: UInt32, keepFollowing: Bool) throws {
         let t = host.toolstack
-        let id = try DomainCLI.resolve(t, domain)
         guard let consoles = host.consoleLog else {
             DomainCLI.printError("on a Xen host use xenconsole (/usr/lib/xen-4.17/bin/xenconsole \(id))")
             throw ExitCode.failure
         }
-        consoles.follow(id, keepFollowing: { follow && (try? t.hypervisor.domainInfo(domid: id)) ?? nil != nil },
+        consoles.follow(id, keepFollowing: { keepFollowing && (try? t.hypervisor.domainInfo(domid: id)) ?? nil != nil },
                         output: Terminal.out)
     }
 }

@@ -54,9 +54,37 @@ enum DomainCLI {
         Terminal.err("swxl: error: " + text + "\n")
     }
 
-    /// The domid of a name or domid, or a clear error (exit 1).
+    /// The domid of a name or domid. A name no domain has is refused as
+    /// xl's `find_domain` refuses it (tools/xl/xl_utils.c): libxl's
+    /// `ERROR_INVAL` (-6) in the message, exit 1. A domid that does not exist
+    /// keeps swxl's message (xl passes it on and fails later, in libxl).
     static func resolve(_ toolstack: Toolstack, _ identifier: String) throws -> UInt32 {
-        do { return try toolstack.resolve(identifier) } catch { throw fail(error) }
+        do {
+            return try toolstack.resolve(identifier)
+        } catch .noSuchDomain(let name) where !isDomid(name) {
+            throw invalidDomain(name)
+        } catch {
+            throw fail(error)
+        }
+    }
+
+    /// xl's message for a name no domain has (`find_domain`), and exit 1.
+    static func invalidDomain(_ name: String) -> ExitCode {
+        Terminal.err("\(name) is an invalid domain identifier (rc=-6)\n")
+        return ExitCode.failure
+    }
+
+    /// Whether `identifier` is all digits, which xl takes as a domid.
+    static func isDomid(_ identifier: String) -> Bool {
+        !identifier.isEmpty && identifier.utf8.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
+    }
+
+    /// An xl option swxl accepts but cannot carry out yet: refused with a
+    /// clear error (exit 1) rather than ignored, which would leave a script
+    /// believing it happened.
+    static func unsupported(_ command: String, _ option: String, _ what: String) -> ExitCode {
+        printError("\(command) \(option) (\(what)) is not supported yet")
+        return ExitCode.failure
     }
 }
 

@@ -6,12 +6,15 @@ import Toolstack
 struct InfoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "info", abstract: "Information about the host, as `xl info` prints it.")
     @OptionGroup var hostOptions: HostOptions
-    @Flag(name: .long, help: "One JSON object, for scripts: numbers as numbers, virt_caps as a list.")
+    @Flag(name: [.customShort("n"), .customLong("numa")], help: "Also list the host's NUMA topology (not supported yet).")
+    var numa = false
+    @Flag(name: .long, help: "One JSON object, for scripts: numbers as numbers, virt_caps as a list (swxl's addition).")
     var json = false
     @Argument(help: "Only the lines that start with this (e.g. free_memory), values only, as xl prints them.")
     var item: String?
 
     func run() throws {
+        if numa { throw DomainCLI.unsupported("info", "-n", "NUMA topology") }
         let t = try hostOptions.open().toolstack
         let fields = try DomainCLI.reporting { try HostInfo.fields(of: t.hypervisor) }
         Terminal.out(json ? HostInfo.json(fields, item: item) : HostInfo.text(fields, item: item))

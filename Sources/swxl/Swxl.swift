@@ -31,7 +31,13 @@ struct Swxl: ParsableCommand {
         // `swxl store read`, `write` and `exists` skip argument-parser's start-up: StoreFastPath.swift.
         if let status = storeFastPath(CommandLine.arguments) { Glibc.exit(status) }
         if let command = parseLeaf(CommandLine.arguments) { run(command) }
-        main(nil)
+        let command: any ParsableCommand
+        do {
+            command = try parseAsRoot(nil)
+        } catch {
+            UsageErrors.exit(error, command: self)
+        }
+        run(command)
     }
 
     /// Parses `swxl <command> [<subcommand>] ARGS...` with the leaf
@@ -64,7 +70,7 @@ struct Swxl: ParsableCommand {
         do {
             try command.run()
         } catch {
-            exit(withError: error)
+            UsageErrors.exit(error, running: type(of: command), root: Self.self)
         }
         exit()
     }

@@ -87,9 +87,9 @@ import Testing
         #expect(try host.swxl(["exists", "/here"]).status == 0)
         let exists = try host.swxl(["exists", "/here", "/nope"])
         #expect(exists.status == 1 && exists.stdout.isEmpty && exists.stderr.isEmpty)
-        // Usage errors are argument-parser's: exit 64.
-        #expect(try host.swxl(["write", "/odd"]).status == 64)
-        #expect(try host.swxl(["read"]).status == 64)
+        // Usage errors exit 2, as xl's do.
+        #expect(try host.swxl(["write", "/odd"]).status == 2)
+        #expect(try host.swxl(["read"]).status == 2)
     }
 
     @Test func removeTidyDropsEmptyParents() throws {

@@ -1,0 +1,175 @@
+import Foundation
+import Testing
+
+/// xl 4.17's command line through the built `swxl`: its options in short
+/// and long spellings and in any order, its exit status 2 for usage
+/// errors, and its messages and exit status 1 for a domain that does not
+/// exist. Each expected message names the xl source it comes from.
+@Suite(.serialized) struct XLCommandLineTests {
+    /// An unknown option: xl's `def_getopt` (tools/xl/xl_utils.c) prints
+    /// "option `c' not supported." and exits 2.
+    @Test(arguments: [(["list", "-z"], "z"), (["list", "-lz"], "z"), (["destroy", "-x", "d"], "x"),
+                      (["shutdown", "web1", "-q"], "q"), (["list", "--bogus"], "--bogus"),
+                      (["create", "--dry-rn", "a.cfg"], "--dry-rn")])
+    func unknownOptionIsXlsUsageError(arguments: [String], shown: String) throws {
+        let r = try run(swxlBinary, arguments)
+        #expect(r.status == 2)
+        #expect(r.stdout == "")
+        #expect(r.stderr == "option `\(shown)' not supported.\n")
+    }
+
+    /// A missing argument or a bad word in one exits 2 with the usage line.
+    @Test func otherUsageErrorsExitTwo() throws {
+        let missing = try run(swxlBinary, ["destroy"])
+        #expect(missing.status == 2)
+        #expect(missing.stderr == """
+            Error: Missing expected argument '<domain>'
+            Help:  <domain>  The domain (name or domid).
+            Usage: swxl destroy [-f] [--host <kind>] <domain>
+              See 'swxl destroy --help' for more information.
+
+            """)
+        let noFile = try run(swxlBinary, ["create", "name=x"])
+        #expect(noFile.status == 2)
+        #expect(noFile.stderr == "Error: no config file given\nUsage: swxl create [<options>] [<words> ...]\n")
+    }
+
+    /// A domain that does not exist, each as xl 4.17 says it.
+    @Test func missingDomainsAsXlSaysThem() throws {
+        let host = try EmbeddedHost()
+        defer { host.close() }
+        // find_domain (tools/xl/xl_utils.c): libxl's ERROR_INVAL for a name no domain has.
+        for command in [["list"], ["destroy"], ["pause"], ["unpause"], ["shutdown"], ["reboot"], ["rename"],
+                        ["mem-set"], ["mem-max"], ["vcpu-set"], ["vcpu-list"], ["uptime"], ["console"]] {
+            let extra = ["rename": ["new"], "mem-set": ["256"], "mem-max": ["256"], "vcpu-set": ["1"]][command[0]] ?? []
+            let r = try host.swxl(command + ["nosuch"] + extra)
+            #expect(r.status == 1, "\(command)")
+            #expect(r.stderr == "nosuch is an invalid domain identifier (rc=-6)\n", "\(command)")
+            #expect(r.stdout == "", "\(command)")
+        }
+        // main_list (tools/xl/xl_list.c): digits are a domid, looked up after.
+        let list = try host.swxl(["list", "99"])
+        #expect(list.status == 1 && list.stdout == "")
+        #expect(list.stderr == "Error: Domain '99' does not exist.\n")
+        // main_domid, main_domname (tools/xl/xl_misc.c).
+        let domid = try host.swxl(["domid", "nosuch"])
+        #expect(domid.status == 1 && domid.stdout == "")
+        #expect(domid.stderr == "Can't get domid of domain name 'nosuch', maybe this domain does not exist.\n")
+        let domname = try host.swxl(["domname", "99"])
+        #expect(domname.status == 1 && domname.stdout == "")
+        #expect(domname.stderr == "Can't get domain name of domain id '99', maybe this domain does not exist.\n")
+        let notANumber = try host.swxl(["domname", "web"])
+        #expect(notANumber.status == 1 && notANumber.stderr == "Invalid domain id.\n\n")
+        // destroy_domain and main_shutdown_or_reboot (tools/xl/xl_vmcontrol.c).
+        let dom0 = try host.swxl(["destroy", "0"])
+        #expect(dom0.status == 1)
+        #expect(dom0.stderr == "Not destroying domain 0; use -f to force.\n"
+                + "This can only be done when using a disaggregated hardware domain and toolstack.\n\n")
+        for verb in ["shutdown", "reboot"] {
+            let none = try host.swxl([verb])
+            #expect(none.status == 1 && none.stdout == "")
+            #expect(none.stderr == "You must specify -a or a domain id.\n\n")
+        }
+        // set_memory_target (tools/xl/xl_mem.c): the domain is found first, then the size read.
+        let size = try host.swxl(["mem-set", "0", "lots"])
+        #expect(size.status == 1 && size.stderr == "invalid memory size: lots\n")
+    }
+
+    /// xl's options swxl cannot carry out yet are refused (exit 1), and
+    /// nothing is created.
+    @Test(arguments: [
+        (["create", "-F"], "create -F (run in the foreground until the domain dies)"),
+        (["create", "-e"], "create -e (no background wait for the domain's death)"),
+        (["create", "--vncviewer"], "create -V (VNC viewer)"), (["create", "-V"], "create -V (VNC viewer)"),
+        (["create", "-A"], "create -A (VNC viewer password)"),
+        (["create", "--vncviewer-autopass"], "create -A (VNC viewer password)"),
+        (["create", "--ignore-global-affinity-masks"], "create --ignore-global-affinity-masks (vCPU affinity masks)"),
+        (["list", "-Z"], "list -Z (security context)"), (["list", "--context"], "list -Z (security context)"),
+        (["list", "-c"], "list -c (cpupools)"), (["list", "--cpupool"], "list -c (cpupools)"),
+        (["list", "-n"], "list -n (NUMA node affinity)"), (["list", "--numa"], "list -n (NUMA node affinity)"),
+        (["shutdown", "-F", "-a"], "shutdown -F (ACPI power event fallback)"),
+        (["reboot", "-a", "-F"], "reboot -F (ACPI reset event fallback)"),
+        (["info", "-n"], "info -n (NUMA topology)"), (["info", "--numa"], "info -n (NUMA topology)"),
+        (["console", "-t", "serial", "0"], "console -t serial (serial consoles)"),
+        (["console", "0", "-n", "1"], "console -n 1 (secondary consoles)"),
+    ] as [([String], String)])
+    func unsupportedOptionsAreRefused(arguments: [String], refusal: String) throws {
+        let host = try EmbeddedHost()
+        defer { host.close() }
+        let words = arguments[0] == "create" ? arguments + [try host.config(name: "web1")] : arguments
+        let r = try host.swxl(words)
+        #expect(r.status == 1)
+        #expect(r.stderr == "swxl: error: \(refusal) is not supported yet\n")
+        #expect(r.stdout == "")
+        #expect(try host.domains().count == 1)
+    }
+
+    /// `console -t` with a type xl does not know: xl's main_console (tools/xl/xl_console.c).
+    @Test func consoleTypeXlDoesNotKnow() throws {
+        let r = try run(swxlBinary, ["console", "-t", "usb", "0"])
+        #expect(r.status == 1 && r.stderr == "console type supported are: pv, serial, vuart\n")
+    }
+
+    /// create's options in xl's spellings, before or after the file; then
+    /// list's, shutdown's and destroy's after the domain.
+    @Test func xlsSpellingsInAnyOrder() throws {
+        let host = try EmbeddedHost()
+        defer { host.close() }
+        // A fixed uuid: the dry runs' output is then the same every time.
+        let cfg = try host.config(name: "web1", "uuid = \"5b1c3e4a-1f2d-4c6e-8a9b-0c1d2e3f4a5b\"")
+        let reference = try host.swxl(["create", "-n", cfg])
+        #expect(reference.status == 0 && reference.stdout.hasPrefix("{"))
+        for words in [["--dryrun", cfg], [cfg, "--dryrun"], [cfg, "-n"], ["--dry-run", cfg], ["-f", cfg, "-n"],
+                      ["--defconfig", cfg, "--dryrun"], ["--defconfig=\(cfg)", "-n"]] {
+            let r = try host.swxl(["create"] + words)
+            #expect(r.status == 0 && r.stdout == reference.stdout && r.stderr == "", "\(words)")
+        }
+        // Overrides after -f FILE, options between them.
+        let renamed = try host.swxl(["create", "-n", "name=web9"])
+        #expect(renamed.status == 2)
+        let override = try host.swxl(["create", "-f", cfg, "name=web9", "-n"])
+        let direct = try host.swxl(["create", cfg, "name=web9", "--dryrun"])
+        #expect(override.status == 0 && override.stdout == direct.stdout && override.stdout.contains("web9"))
+
+        // -d prints the config on stderr, after xl's "Parsing config from", then creates.
+        let debug = try host.swxl(["create", cfg, "-d", "-p"])
+        #expect(debug.status == 0)
+        #expect(debug.stdout == "")
+        #expect(debug.stderr == "Parsing config from \(cfg)\n" + reference.stdout)
+        #expect(try host.domains().last?["state"] as? String == "paused")
+        #expect(try host.swxl(["destroy", "web1", "-f"]).status == 0)
+
+        let quiet = try host.swxl(["create", cfg, "--quiet"])
+        #expect(quiet.status == 0 && quiet.stdout == "" && quiet.stderr == "")
+        let table = try host.swxl(["list", "web1"])
+        #expect(try host.swxl(["list", "web1", "--verbose"]).stdout == (try host.swxl(["list", "-v", "web1"])).stdout)
+        #expect(try host.swxl(["list", "web1", "--long"]).stdout == (try host.swxl(["list", "-l", "web1"])).stdout)
+        #expect(table.stdout.hasPrefix("Name                                        ID   Mem VCPUs\tState\tTime(s)\nweb1 "))
+        #expect(try host.swxl(["vcpu-set", "web1", "1", "--ignore-host"]).status == 0)
+        let shutdown = try host.swxl(["shutdown", "web1", "--wait"])
+        #expect(shutdown.status == 0)
+        #expect(shutdown.stderr == "Waiting for 1 domains\nDomain 2 has been shut down, reason code 0\n")
+        #expect(try host.domains().count == 1)
+    }
+
+    /// `create -c` shows the console once the domain is created, until it dies.
+    @Test func createThenConsole() throws {
+        let host = try EmbeddedHost()
+        defer { host.close() }
+        let cfg = try host.config(name: "brief", "sim_guest_script = \"echo guest says hello\"")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: swxlBinary)
+        process.arguments = ["create", "-q", "-c", cfg]
+        process.environment = ProcessInfo.processInfo.environment.merging(host.environment) { $1 }
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        #expect(try host.waitUntil { (try host.swxl(["console", "brief"])).stdout.contains("guest says hello") })
+        #expect(process.isRunning)
+        #expect(try host.swxl(["destroy", "brief"]).status == 0)
+        let shown = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        #expect(shown == (try host.swxl(["console", "brief"])).stdout || shown.hasSuffix("guest says hello\n"), "\(shown)")
+    }
+}
