@@ -416,6 +416,24 @@ import Testing
         #expect(ok.status == 0, "\(ok.stderr)")
     }
 
+    /// examples/pv-guest.cfg is created as scripts/demo creates it: its disk
+    /// image made (an empty sparse file, not in git) and xenbr0 pretended.
+    @Test func theExampleGuestIsCreatedAsTheDemoCreatesIt() throws {
+        let host = try EmbeddedHost()
+        defer { host.close() }
+        let example = packageRoot.appendingPathComponent("examples/pv-guest.cfg").path
+        let image = packageRoot.appendingPathComponent("examples/images/pv-guest.img").path
+        if !FileManager.default.fileExists(atPath: image) {
+            try FileManager.default.createDirectory(atPath: (image as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            #expect(FileManager.default.createFile(atPath: image, contents: nil) && truncate(image, 64 << 20) == 0)
+        }
+        let r = try host.swxl(["create", "-q", example, "name=example"], environment: ["SWXL_EMBEDDED_BRIDGES": "xenbr0"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let tree = try host.storeTree()
+        #expect(tree["/local/domain/0/backend/vbd/1/51712/params"]?.value == image)
+        #expect(tree["/local/domain/0/backend/vif/1/0/bridge"]?.value == "xenbr0")
+    }
+
     /// Generic directories xl leaves in place too (`/local/domain/0/backend/<kind>`).
     static func isSkeleton(_ path: String) -> Bool {
         ["/local/domain/0/backend", "/vm", "/libxl", "/local/domain/0", "/local", "/local/domain"].contains(path)
