@@ -178,11 +178,18 @@ public final class SimGuestHost {
         appendConsole(domid, "Xen PV guest \(domid) (swxl simulated): booting \(config?.PV_kernel ?? "")\n"
                       + "Command line: \(config?.PV_args ?? "")\n")
         do {
-            // What a Linux PV kernel's xenbus drivers write at boot.
+            // What a Linux PV kernel writes of its own at boot, outside its
+            // device frontends: `control/feature-<command>` = 1 for each
+            // shutdown command it answers (Linux, drivers/xen/manage.c,
+            // setup_shutdown_watcher: poweroff, reboot, and suspend when
+            // built with CONFIG_HIBERNATE_CALLBACKS, as Debian's kernel is;
+            // not halt). It does not write `device/suspend/event-channel`:
+            // libxl creates that node empty for guests that have a suspend
+            // event channel (Windows PV drivers, Mini-OS), and a Linux PV
+            // guest suspends through `control/shutdown` instead.
             for key in ["control/feature-poweroff", "control/feature-reboot", "control/feature-suspend"] {
                 try conn.write(key, "1")
             }
-            try conn.write("device/suspend/event-channel", "3")
             // (Its changes reach this host through the one watch on /local/domain.)
         } catch {
             detach(domid)
@@ -335,9 +342,20 @@ public final class SimGuestHost {
         else if b == XenbusState.connected.rawValue, let f, f >= XenbusState.closing.rawValue { next = .closed }
         else { next = nil }
         if let next {
-            try? control.write(dir + "/state", next.text)
-            if next == .initWait { try? control.write(dir + "/hotplug-status", "connected") }
-            if guests[UInt32(parts[5]) ?? 0] == nil { return }
+            var writes = [("state", next.text)]
+            if next == .initWait { writes.append(("hotplug-status", "connected")) }
+            writeBackend(dir, writes)
+        }
+    }
+
+    /// Writes `keys` under the backend `dir` only while the backend exists,
+    /// in one transaction: a create rolled back (a vif refused while
+    /// attaching) removes the backend meanwhile, and a plain write would
+    /// bring a node of it back.
+    private func writeBackend(_ dir: String, _ keys: [(String, String)]) {
+        _ = try? control.client.withTransaction { tx in
+            guard try tx.exists(dir + "/frontend-id") else { return }
+            for (key, value) in keys { try tx.write(dir + "/" + key, value) }
         }
     }
 

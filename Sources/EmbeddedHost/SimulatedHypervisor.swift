@@ -41,11 +41,14 @@ public final class SimulatedHypervisor: Hypervisor {
 
     public let dir: String
     private let hostSpec: HostSpec
+    /// What the simulated device backends refuse (and which bridges they pretend).
+    public let backends: SimulatedBackends
     private var database: StateDatabase?
 
-    public init(dir: String, host: HostSpec = HostSpec()) {
+    public init(dir: String, host: HostSpec = HostSpec(), backends: SimulatedBackends = SimulatedBackends()) {
         self.dir = dir
         self.hostSpec = host
+        self.backends = backends
     }
 
     // MARK: records
@@ -391,6 +394,19 @@ public final class SimulatedHypervisor: Hypervisor {
             result.consoleMFN = base + 0xff_ff
         }
         return result
+    }
+
+    /// A disk whose target does not exist, refused as libxl refuses it
+    /// before it creates the domain (see ``SimulatedBackends``).
+    public func checkDevices(_ config: DomainConfiguration) throws(HypervisorError) {
+        try backends.checkDisks(config)
+    }
+
+    /// A vif whose bridge does not exist, refused as Xen's `vif-bridge`
+    /// script refuses it once the vif's entries are written (see ``SimulatedBackends``).
+    public func attachDevices(domid: UInt32, config: DomainConfiguration) throws(HypervisorError) {
+        guard try domainInfo(domid: domid) != nil else { throw Self.noSuchDomain("attach devices", domid) }
+        try backends.checkNetworks(config)
     }
 
     public func pause(domid: UInt32) throws(HypervisorError) {

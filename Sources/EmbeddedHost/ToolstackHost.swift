@@ -71,7 +71,8 @@ public final class ToolstackHost {
     /// state dir, and the guests' console logs removed with their domains.
     static func embedded(paths: HostPaths, store: any StoreAccess, environment env: [String: String],
                          program: String) -> ToolstackHost {
-        let simulator = SimulatedHypervisor(dir: paths.hypervisorDir, host: .init(environment: env))
+        let simulator = SimulatedHypervisor(dir: paths.hypervisorDir, host: .init(environment: env),
+                                            backends: SimulatedBackends(environment: env))
         let toolstack = Toolstack(hypervisor: simulator, store: store, stateDir: paths.stateDir,
                                   faults: FaultInjection(environment: env))
         let consoles = ConsoleLog(stateDir: paths.stateDir)

@@ -26,6 +26,17 @@ public protocol Hypervisor: AnyObject {
     /// event channels. The domain stays paused.
     func build(domid: UInt32, spec: BuildSpec) throws(HypervisorError) -> BuildResult
 
+    /// Refuses, before anything is written, the devices whose backend the
+    /// toolstack already knows would refuse them (libxl stats a disk's
+    /// target while it chooses the disk's backend). Called by `create`
+    /// before it reserves the name, so a refusal leaves nothing behind.
+    func checkDevices(_ config: DomainConfiguration) throws(HypervisorError)
+    /// Connects the domain's devices once their frontend and backend
+    /// entries are in xenstore: where libxl runs the hotplug scripts, and
+    /// where it learns that one fails (a missing bridge). `create` rolls
+    /// everything back when this throws.
+    func attachDevices(domid: UInt32, config: DomainConfiguration) throws(HypervisorError)
+
     func pause(domid: UInt32) throws(HypervisorError)
     func unpause(domid: UInt32) throws(HypervisorError)
     /// Asks the hypervisor to shut the domain down with `reason` (as

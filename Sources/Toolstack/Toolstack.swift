@@ -58,6 +58,7 @@ public final class Toolstack {
     /// All or nothing: on any failure every completed step is undone.
     public func create(_ config: DomainConfiguration, paused: Bool = false) throws(ToolstackError) -> UInt32 {
         let config = try config.resolved()
+        do { try hypervisor.checkDevices(config) } catch { throw ToolstackError.hypervisor(error) }
         let name = config.name_label
         let maxVCPUs = UInt32(clamping: config.VCPUs_max)
         // 1. The name, with the journal that undoes this create if it dies.
@@ -106,6 +107,11 @@ public final class Toolstack {
             } catch { throw ToolstackError.store(error) }
             try faults.check(.store)
             onStep?(.store)
+
+            // 5b. The devices' backends connect (on real Xen, their hotplug scripts).
+            do { try hypervisor.attachDevices(domid: domid, config: config) } catch {
+                throw ToolstackError.hypervisor(error)
+            }
 
             // 6. Introduce.
             undo.append { [self] in try? store.release(domid: domid) }

@@ -156,6 +156,14 @@ public final class XenHypervisor: Hypervisor {
                            consolePort: built.console_port, consoleMFN: built.console_mfn)
     }
 
+    /// Nothing yet: swxl writes the devices' xenstore entries on Xen but
+    /// does not choose their backends or run their hotplug scripts (issue
+    /// 11, items 1 and 2), so it has nothing of its own to refuse here.
+    public func checkDevices(_ config: DomainConfiguration) throws(HypervisorError) {}
+
+    /// Nothing yet: the hotplug scripts are not run on Xen (issue 11, items 1 and 2).
+    public func attachDevices(domid: UInt32, config: DomainConfiguration) throws(HypervisorError) {}
+
     public func pause(domid: UInt32) throws(HypervisorError) {
         try check(cxen_domain_pause(handle, domid), "pause")
     }

@@ -51,3 +51,27 @@ final class NullStore: StoreAccess {
     func introduce(domid: UInt32, mfn: UInt64, port: UInt32) throws(StoreError) {}
     func release(domid: UInt32) throws(StoreError) {}
 }
+
+/// A xenstore in memory that holds what is written (no permissions, no
+/// transactions beyond all-or-nothing commits): enough to compare what a
+/// create leaves behind.
+final class DictionaryStore: StoreAccess {
+    var nodes: [String: String] = [:]
+    var introduced: Set<UInt32> = []
+
+    func read(_ path: String) throws(StoreError) -> String? { nodes[path] }
+    func directory(_ path: String) throws(StoreError) -> [String] {
+        let prefix = path == "/" ? "/" : path + "/"
+        return Set(nodes.keys.filter { $0.hasPrefix(prefix) }.compactMap { $0.dropFirst(prefix.count).split(separator: "/").first.map(String.init) }).sorted()
+    }
+    func write(_ path: String, _ value: String) throws(StoreError) { nodes[path] = value }
+    func remove(_ path: String) throws(StoreError) { nodes = nodes.filter { $0.key != path && !$0.key.hasPrefix(path + "/") } }
+    func permissions(_ path: String) throws(StoreError) -> XSPermissions? { nil }
+    func commit(removals: [String], writes: [StoreNode]) throws(StoreError) {
+        for path in removals { try remove(path) }
+        for node in writes { nodes[node.path] = node.value }
+    }
+    func readMany(_ paths: [String]) throws(StoreError) -> [String?] { paths.map { nodes[$0] } }
+    func introduce(domid: UInt32, mfn: UInt64, port: UInt32) throws(StoreError) { introduced.insert(domid) }
+    func release(domid: UInt32) throws(StoreError) { introduced.remove(domid) }
+}

@@ -19,7 +19,7 @@ import Testing
             d + "/control/sysrq": ("", rw),
             d + "/control/platform-feature-multiprocessor-suspend": ("1", ro),
             d + "/control/platform-feature-xs_reset_watches": ("1", ro),
-            d + "/device/suspend": ("", ro), d + "/device/suspend/event-channel": ("*", rw),
+            d + "/device/suspend": ("", ro), d + "/device/suspend/event-channel": ("", rw),
             d + "/data": ("", rw), d + "/drivers": ("", rw), d + "/feature": ("", rw), d + "/attr": ("", rw),
             d + "/error": ("", rw),
             d + "/cpu": ("", ro),
@@ -174,8 +174,9 @@ import Testing
     @Test func devicesGetFrontendBackendPairsThatConnect() throws {
         let host = try EmbeddedHost()
         defer { host.close() }
-        let cfg = try host.config(name: "dev", "disk = [ '/tmp/swxl-nonexistent.img,raw,xvda,rw' ]\nvif = [ 'mac=00:16:3e:01:02:03,bridge=xenbr0' ]")
-        #expect(try host.swxl(["create", "-q", cfg]).status == 0)
+        let image = try host.image("dev")
+        let cfg = try host.config(name: "dev", "disk = [ '\(image),raw,xvda,rw' ]\nvif = [ 'mac=00:16:3e:01:02:03,bridge=xenbr0' ]")
+        #expect(try host.swxl(["create", "-q", cfg], environment: ["SWXL_EMBEDDED_BRIDGES": "xenbr0"]).status == 0)
         let front = "/local/domain/1/device/vbd/51712", back = "/local/domain/0/backend/vbd/1/51712"
         #expect(try host.waitUntil {
             let r = try host.xenstore("xenstore-read", [front + "/state", back + "/state", "/local/domain/1/device/vif/0/state"])
@@ -186,13 +187,13 @@ import Testing
         #expect(tree[back]?.perms == "n0,r1")
         #expect(tree[front + "/backend"]?.value == back)
         #expect(tree[back + "/frontend"]?.value == front)
-        #expect(tree[back + "/params"]?.value == "/tmp/swxl-nonexistent.img")
+        #expect(tree[back + "/params"]?.value == image)
         #expect(tree[back + "/mode"]?.value == "w")
         #expect(tree[back + "/dev"]?.value == "xvda")
         #expect(tree[back + "/type"]?.value == "phy")
         #expect(tree["/local/domain/0/backend/vif/1/0/mac"]?.value == "00:16:3e:01:02:03")
         #expect(tree["/local/domain/0/backend/vif/1/0/bridge"]?.value == "xenbr0")
-        #expect(tree["/libxl/1/device/vbd/51712/params"]?.value == "/tmp/swxl-nonexistent.img")
+        #expect(tree["/libxl/1/device/vbd/51712/params"]?.value == image)
         #expect(try host.swxl(["destroy", "dev"]).status == 0)
         let after = try host.storeTree()
         #expect(after.keys.filter { $0.contains("/1/") || $0.hasSuffix("/1") }.isEmpty, "\(after.keys.sorted())")
@@ -340,7 +341,7 @@ import Testing
         defer { host.close() }
         #expect(try host.swxl(["list"]).status == 0)
         let before = try host.storeTree()
-        let cfg = try host.config(name: "doomed", "disk = [ '/tmp/x.img,raw,xvda,rw' ]")
+        let cfg = try host.config(name: "doomed", "disk = [ '\(try host.image("doomed")),raw,xvda,rw' ]")
         let r = try host.swxl(["create", cfg], environment: ["SWXL_FAULT": fault])
         #expect(r.status != 0)
         if !fault.hasSuffix(":kill") { #expect(r.stderr.contains("injected failure at step")) }
@@ -354,6 +355,83 @@ import Testing
         // And the name is free again.
         let again = try host.swxl(["create", "-q", cfg])
         #expect(again.status == 0, "\(again.stderr)")
+    }
+
+    /// A disk image that does not exist is refused before anything is
+    /// written, in libxl's words (libxl__device_disk_set_backend's stat),
+    /// and the host holds exactly what it held before; an empty cdrom
+    /// drive has no image and is fine.
+    @Test func aMissingDiskImageIsRefusedAndLeavesNothing() throws {
+        let host = try EmbeddedHost()
+        defer { host.close() }
+        #expect(try host.swxl(["list"]).status == 0)
+        let store = try host.storeSnapshot(), domains = try host.domains().map { $0["domid"] as? Int }
+        let missing = host.stateDir + "/no-such.img"
+        let cfg = try host.config(name: "nodisk", "disk = [ ',,hdc:cdrom,r', '\(missing),raw,xvda,rw' ]")
+        let r = try host.swxl(["create", cfg])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("add disk 1: Disk vdev=xvda failed to stat: \(missing): No such file or directory"), "\(r.stderr)")
+        #expect(try host.storeSnapshot() == store)
+        #expect(try host.domains().map { $0["domid"] as? Int } == domains)
+        #expect(host.domainStateFiles().isEmpty, "\(host.domainStateFiles())")
+        // With the image there, the same config creates the domain.
+        _ = try host.image("no-such")
+        let again = try host.swxl(["create", "-q", cfg])
+        #expect(again.status == 0, "\(again.stderr)")
+    }
+
+    /// A vif whose bridge is no network interface here fails where Xen's
+    /// vif-bridge script fails, after its entries are written, with the
+    /// script's reason; the create is rolled back while the simulated
+    /// guests' host plays the backends of a running domain, and xenstore
+    /// holds exactly what it held before. SWXL_EMBEDDED_BRIDGES pretends
+    /// the bridge; a vif without a bridge is on libxl's default, xenbr0.
+    @Test func aMissingBridgeIsRefusedAndLeavesNothing() throws {
+        let host = try EmbeddedHost()
+        defer { host.close() }
+        let pretend = ["SWXL_EMBEDDED_BRIDGES": "swxlbr7"]
+        let running = try host.config(name: "running", "vif = [ 'bridge=swxlbr7' ]")
+        #expect(try host.swxl(["create", "-q", running], environment: pretend).status == 0)
+        #expect(try host.waitUntil { try host.xenstore("xenstore-read", ["/local/domain/1/device/vif/0/state"]).stdout == "4\n" })
+        let store = try host.storeSnapshot(), files = host.domainStateFiles()
+
+        let cfg = try host.config(name: "nobridge", "vif = [ 'mac=00:16:3e:01:02:04', 'bridge=swxlbr7' ]")
+        if !FileManager.default.fileExists(atPath: "/sys/class/net/xenbr0") {
+            let r = try host.swxl(["create", cfg], environment: pretend)
+            #expect(r.status == 1)
+            #expect(r.stderr.contains("add vif 0: /etc/xen/scripts/vif-bridge online failed: Could not find bridge device xenbr0"), "\(r.stderr)")
+            usleep(300_000)  // time for the guests' host to act on the removed backends
+            #expect(try host.storeSnapshot() == store)
+            #expect(host.domainStateFiles() == files)
+        }
+        let bridged = try host.config(name: "nobridge2", "vif = [ 'bridge=swxlbr7', 'bridge=swxlbr8' ]")
+        let r = try host.swxl(["create", bridged], environment: pretend)
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("add vif 1: /etc/xen/scripts/vif-bridge online failed: Could not find bridge device swxlbr8"), "\(r.stderr)")
+        usleep(300_000)
+        #expect(try host.storeSnapshot() == store)
+        #expect(host.domainStateFiles() == files)
+        // Pretended, both bridges are there.
+        let ok = try host.swxl(["create", "-q", bridged], environment: ["SWXL_EMBEDDED_BRIDGES": "swxlbr7,swxlbr8"])
+        #expect(ok.status == 0, "\(ok.stderr)")
+    }
+
+    /// examples/pv-guest.cfg is created as scripts/demo creates it: its disk
+    /// image made (an empty sparse file, not in git) and xenbr0 pretended.
+    @Test func theExampleGuestIsCreatedAsTheDemoCreatesIt() throws {
+        let host = try EmbeddedHost()
+        defer { host.close() }
+        let example = packageRoot.appendingPathComponent("examples/pv-guest.cfg").path
+        let image = packageRoot.appendingPathComponent("examples/images/pv-guest.img").path
+        if !FileManager.default.fileExists(atPath: image) {
+            try FileManager.default.createDirectory(atPath: (image as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            #expect(FileManager.default.createFile(atPath: image, contents: nil) && truncate(image, 64 << 20) == 0)
+        }
+        let r = try host.swxl(["create", "-q", example, "name=example"], environment: ["SWXL_EMBEDDED_BRIDGES": "xenbr0"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let tree = try host.storeTree()
+        #expect(tree["/local/domain/0/backend/vbd/1/51712/params"]?.value == image)
+        #expect(tree["/local/domain/0/backend/vif/1/0/bridge"]?.value == "xenbr0")
     }
 
     /// Generic directories xl leaves in place too (`/local/domain/0/backend/<kind>`).

@@ -38,6 +38,19 @@ final class EmbeddedHost: Sendable {
         return path
     }
 
+    /// A sparse 16 MiB disk image in the state dir: a disk target that exists.
+    func image(_ name: String) throws -> String {
+        let path = stateDir + "/\(name).img"
+        guard FileManager.default.createFile(atPath: path, contents: nil),
+              truncate(path, 16 << 20) == 0 else { throw CocoaError(.fileWriteUnknown) }
+        return path
+    }
+
+    /// Everything xenstore holds, as one comparable value: path → `value (perms)`.
+    func storeSnapshot() throws -> [String: String] {
+        try storeTree().mapValues { "\($0.value) (\($0.perms))" }
+    }
+
     /// `xenstore-ls -fp` parsed: path → (value, perms).
     func storeTree() throws -> [String: (value: String, perms: String)] {
         let r = try xenstore("xenstore-ls", ["-fp"])

@@ -77,6 +77,22 @@ final class FakeHypervisor: Hypervisor {
         }
     }
 
+    /// What ``checkDevices(_:)`` and ``attachDevices(domid:config:)`` throw (nil: nothing).
+    var deviceCheckFailure: HypervisorError?
+    var deviceAttachFailure: HypervisorError?
+    /// The domains whose devices were attached, in order.
+    private(set) var attached: [UInt32] = []
+
+    func checkDevices(_ config: DomainConfiguration) throws(HypervisorError) {
+        if let deviceCheckFailure { throw deviceCheckFailure }
+    }
+
+    func attachDevices(domid: UInt32, config: DomainConfiguration) throws(HypervisorError) {
+        guard domains[domid] != nil else { throw noSuchDomain("attach devices", domid) }
+        if let deviceAttachFailure { throw deviceAttachFailure }
+        attached.append(domid)
+    }
+
     func build(domid: UInt32, spec: BuildSpec) throws(HypervisorError) -> BuildResult {
         try modify(domid, "build domain") { (d: inout DomainInfo) throws(HypervisorError) in
             do { try KernelImage.check(path: spec.kernelPath, type: .pv) } catch {

@@ -395,6 +395,31 @@ import XenStoreProtocol
         #expect(rig.store.nodes.isEmpty)
     }
 
+    /// A device the host refuses before anything is written costs nothing;
+    /// one refused while attaching (after the layout is written) is rolled
+    /// back with the rest; either way the hypervisor's words reach the caller.
+    @Test func devicesRefusedByTheHostLeaveNothing() throws {
+        let rig = try Rig()
+        defer { rig.cleanup() }
+        let early = HypervisorError("check devices", errno: ENOENT, "Disk vdev=xvda failed to stat: /x: No such file or directory")
+        rig.sim.deviceCheckFailure = early
+        #expect(throws: ToolstackError.hypervisor(early)) { _ = try rig.toolstack.create(rig.config("early")) }
+        #expect(rig.store.commits == 0)
+        rig.sim.deviceCheckFailure = nil
+        let late = HypervisorError("attach devices", errno: ENODEV, "Could not find bridge device xenbr9")
+        rig.sim.deviceAttachFailure = late
+        #expect(throws: ToolstackError.hypervisor(late)) { _ = try rig.toolstack.create(rig.config("late")) }
+        #expect(rig.store.commits == 2, "the layout was written, then removed")
+        #expect(rig.store.nodes.isEmpty)
+        #expect(rig.store.introduced.isEmpty)
+        #expect(try rig.sim.listDomains().map(\.domid) == [0])
+        #expect(rig.leftovers().isEmpty, "\(rig.leftovers())")
+        // The name is free again, and a create that succeeds attached its devices once.
+        rig.sim.deviceAttachFailure = nil
+        let id = try rig.toolstack.create(rig.config("late"))
+        #expect(rig.sim.attached == [id])
+    }
+
     /// The hypervisor's limit is the balloon target plus libxl's 1 MiB, and
     /// follows mem-set and mem-max; neither may cross the other's bound.
     @Test func memoryLimitsFollowLibxl() throws {
