@@ -186,7 +186,7 @@ _swxl() {
 
 _swxl_create() {
     repeating_flags=()
-    non_repeating_flags=(-p -n --dryrun --dry-run --quiet -q -d -c -F -e -V --vncviewer -A --vncviewer-autopass --ignore-global-affinity-masks --version -h --help)
+    non_repeating_flags=(-p -n --dryrun --dry-run --quiet -q -d -c -F -e -V --vncviewer -A --vncviewer-autopass -i --ignore-global-affinity-masks --version -h --help)
     repeating_options=()
     non_repeating_options=(-f --defconfig --host)
     __swxl_offer_flags_options -1

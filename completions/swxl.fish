@@ -23,7 +23,7 @@ function __swxl_parse_tokens -S
         __swxl_parse_subcommand 0 'version' 'h/help'
         switch $unparsed_tokens[1]
         case 'create'
-            __swxl_parse_subcommand -r 1 'p' 'n/dryrun' 'q/quiet' 'd' 'f/defconfig=' 'c' 'F' 'e' 'V/vncviewer' 'A/vncviewer-autopass' 'ignore-global-affinity-masks' 'host=' 'version' 'h/help'
+            __swxl_parse_subcommand -r 1 'p' 'n/dryrun' 'q/quiet' 'd' 'f/defconfig=' 'c' 'F' 'e' 'V/vncviewer' 'A/vncviewer-autopass' 'i/ignore-global-affinity-masks' 'host=' 'version' 'h/help'
         case 'list'
             __swxl_parse_subcommand 1 'v/verbose' 'l/long' 'Z/context' 'c/cpupool' 'n/numa' 'json' 'host=' 'version' 'h/help'
         case 'destroy'
@@ -186,7 +186,7 @@ complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swx
 complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl create" e' -s 'e' -d 'Do not wait in the background for the domain\'s death (not supported yet).'
 complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl create" V vncviewer' -s 'V' -l 'vncviewer' -d 'Connect to the VNC display (not supported yet).'
 complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl create" A vncviewer-autopass' -s 'A' -l 'vncviewer-autopass' -d 'Pass the VNC password to the viewer (not supported yet).'
-complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl create" ignore-global-affinity-masks' -l 'ignore-global-affinity-masks' -d 'Ignore the global vCPU affinity masks (not supported yet).'
+complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl create" i ignore-global-affinity-masks' -s 'i' -l 'ignore-global-affinity-masks' -d 'Ignore the global vCPU affinity masks (not supported yet).'
 complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl create" host' -l 'host' -d 'The host to drive: xen or embedded (default: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).' -rfka ''
 complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl create" version' -l 'version' -d 'Show the version.'
 complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl create" h help' -s 'h' -l 'help' -d 'Show help information.'

@@ -50,19 +50,29 @@ struct CreateCommand: ParsableCommand {
     var vncviewer = false
     @Flag(name: [.customShort("A"), .customLong("vncviewer-autopass")], help: "Pass the VNC password to the viewer (not supported yet).")
     var vncviewerAutopass = false
-    @Flag(name: .customLong("ignore-global-affinity-masks"), help: "Ignore the global vCPU affinity masks (not supported yet).")
+    @Flag(name: [.customShort("i"), .customLong("ignore-global-affinity-masks")], help: "Ignore the global vCPU affinity masks (not supported yet).")
     var ignoreGlobalAffinityMasks = false
     @OptionGroup var hostOptions: HostOptions
     @Argument(help: "The config file (unless -f names it), then KEY=VALUE overrides.")
     var words: [String] = []
 
     /// The config file and the overrides, as xl's `main_create` splits its
-    /// arguments: with no -f, the first argument is the file unless it is
-    /// a KEY=VALUE word.
+    /// arguments (tools/xl/xl_vmcontrol.c): KEY=VALUE words are overrides
+    /// wherever they are, and the one other word is the file unless -f names it.
     func fileAndOverrides() throws -> (file: String, overrides: [String]) {
-        if let defconfig { return (defconfig, words) }
-        guard let first = words.first, !first.contains("=") else { throw ValidationError("no config file given") }
-        return (first, Array(words.dropFirst()))
+        var file = defconfig
+        var overrides: [String] = []
+        for word in words {
+            if word.contains("=") {
+                overrides.append(word)
+            } else if file == nil {
+                file = word
+            } else {
+                throw ValidationError("a second config file: \(word)")
+            }
+        }
+        guard let file else { throw ValidationError("no config file given") }
+        return (file, overrides)
     }
 
     func refuseUnsupported() throws {

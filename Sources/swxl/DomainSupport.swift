@@ -49,9 +49,9 @@ enum DomainCLI {
         return ExitCode.failure
     }
 
-    /// `swxl: error: <text>` on standard error.
+    /// `swxl: error: <text>` on standard error (`xl: error:` when run as `xl`).
     static func printError(_ text: String) {
-        Terminal.err("swxl: error: " + text + "\n")
+        Terminal.err(XLInvocation.program + ": error: " + text + "\n")
     }
 
     /// The domid of a name or domid. A name no domain has is refused as

@@ -13,7 +13,7 @@ import Glibc
 @main
 struct Swxl: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "swxl",
+        commandName: XLInvocation.program,
         abstract: "A Xen domain toolstack: domain configs, lifecycle and xenstore.",
         version: "0.1.0",
         subcommands: domainCommands + configCommands + storeCommands
@@ -30,6 +30,8 @@ struct Swxl: ParsableCommand {
         pthread_sigmask(SIG_SETMASK, &none, nil)
         // `swxl store read`, `write` and `exists` skip argument-parser's start-up: StoreFastPath.swift.
         if let status = storeFastPath(CommandLine.arguments) { Glibc.exit(status) }
+        // `help`, `xl COMMAND -h` and commands swxl does not have, as xl: XLInvocation.swift.
+        if let status = XLInvocation.handle(CommandLine.arguments) { Glibc.exit(status) }
         if let command = parseLeaf(CommandLine.arguments) { run(command) }
         let command: any ParsableCommand
         do {

@@ -21,8 +21,13 @@ enum UsageErrors {
     static func exit(_ error: any Error, command: any ParsableCommand.Type) -> Never {
         guard command.exitCode(for: error) == .validationFailure else { command.exit(withError: error) }
         let message = command.message(for: error)
+        let argv = CommandLine.arguments
         if let option = unknownOption(message) {
             Terminal.err("option `\(option)' not supported.\n")
+        } else if message.hasPrefix("Missing expected argument"), argv.count > 1, let spec = XLHelp.spec(argv[1]) {
+            // xl's def_getopt: the message on stderr, the command's help on stdout.
+            Terminal.err(XLHelp.tooFewArguments(spec, program: XLInvocation.program))
+            Terminal.out(XLHelp.text(spec, program: XLInvocation.program))
         } else {
             Terminal.err(command.fullMessage(for: error) + "\n")
         }

@@ -1,0 +1,64 @@
+import ArgumentParser
+
+/// What swxl does before argument-parser sees the command line, to behave
+/// as xl where xl's behaviour is not argument-parser's: `help` and
+/// `help COMMAND` in xl's form, `COMMAND -h` in xl's form when run as `xl`,
+/// and xl's messages for a command it does not have (tools/xl/xl.c, `main`).
+enum XLInvocation {
+    /// `xl` when swxl is run through a link (or copy) named `xl`, else `swxl`:
+    /// the name messages, usage lines and help use.
+    static let program: String = {
+        let zero = CommandLine.arguments.first ?? "swxl"
+        return zero.split(separator: "/").last == "xl" ? "xl" : "swxl"
+    }()
+
+    static var runAsXL: Bool { program == "xl" }
+
+    /// Handles the command line if it is one of the cases above: prints what
+    /// xl prints and gives the exit status; nil lets argument-parser parse it.
+    static func handle(_ argv: [String]) -> Int32? {
+        let words = Array(argv.dropFirst())
+        guard let command = words.first else {
+            // xl with no command prints its help and fails; swxl keeps argument-parser's help.
+            if runAsXL { Terminal.out(overview()); return 1 }
+            return nil
+        }
+        if command == "help" {
+            guard words.count > 1 else { Terminal.out(overview()); return 0 }
+            if let spec = XLHelp.spec(words[1]) { Terminal.out(XLHelp.text(spec, program: program)); return 0 }
+            if additions.contains(where: { $0.name == words[1] }) { return nil }  // argument-parser's help for swxl's own
+            Terminal.out("command \"\(words[1])\" not implemented\n")
+            return 0
+        }
+        if command.hasPrefix("-") { return nil }
+        guard let spec = XLHelp.spec(command) else {
+            let known = Swxl.configuration.subcommands.contains { $0._commandName == command }
+            if known { return nil }
+            Terminal.err("command not implemented\n")
+            return 1
+        }
+        // As xl: -h or --help among the options (before `--`) prints the command's help.
+        if runAsXL, words.dropFirst().prefix(while: { $0 != "--" }).contains(where: { $0 == "--help" || isShortCluster($0, with: "h") }) {
+            Terminal.out(XLHelp.text(spec, program: program))
+            return 0
+        }
+        return nil
+    }
+
+    /// Whether `word` is a cluster of short options (`-lh`) that holds `letter`.
+    private static func isShortCluster(_ word: String, with letter: Character) -> Bool {
+        word.hasPrefix("-") && !word.hasPrefix("--") && word.dropFirst().contains(letter)
+    }
+
+    /// swxl's commands that xl does not have, with their one-line abstracts.
+    static var additions: [(name: String, description: String)] {
+        Swxl.configuration.subcommands
+            .filter { $0.configuration.shouldDisplay && XLHelp.spec($0._commandName) == nil }
+            .map { command in
+                let abstract = command.configuration.abstract
+                return (command._commandName, (abstract.hasSuffix(".") ? String(abstract.dropLast()) : abstract) + " (swxl's addition)")
+            }
+    }
+
+    static func overview() -> String { XLHelp.overview(program: program, additions: additions) }
+}
