@@ -30,12 +30,13 @@ struct Swxl: ParsableCommand {
         pthread_sigmask(SIG_SETMASK, &none, nil)
         // `swxl store read`, `write` and `exists` skip argument-parser's start-up: StoreFastPath.swift.
         if let status = storeFastPath(CommandLine.arguments) { Glibc.exit(status) }
-        // `help`, `xl COMMAND -h` and commands swxl does not have, as xl: XLInvocation.swift.
+        // xl's global options, `help`, `xl COMMAND -h` and commands swxl does not have, as xl: XLInvocation.swift.
         if let status = XLInvocation.handle(CommandLine.arguments) { Glibc.exit(status) }
-        if let command = parseLeaf(CommandLine.arguments) { run(command) }
+        let argv = XLInvocation.commandLine
+        if let command = parseLeaf(argv) { run(command) }
         let command: any ParsableCommand
         do {
-            command = try parseAsRoot(nil)
+            command = try parseAsRoot(Array(argv.dropFirst()))
         } catch {
             UsageErrors.exit(error, command: self)
         }

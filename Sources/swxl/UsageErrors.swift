@@ -21,7 +21,7 @@ enum UsageErrors {
     static func exit(_ error: any Error, command: any ParsableCommand.Type) -> Never {
         guard command.exitCode(for: error) == .validationFailure else { command.exit(withError: error) }
         let message = command.message(for: error)
-        let argv = CommandLine.arguments
+        let argv = XLInvocation.commandLine
         if let option = unknownOption(message) {
             Terminal.err("option `\(option)' not supported.\n")
         } else if message.hasPrefix("Missing expected argument"), argv.count > 1, let spec = XLHelp.spec(argv[1]) {

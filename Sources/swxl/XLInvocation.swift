@@ -14,9 +14,51 @@ enum XLInvocation {
 
     static var runAsXL: Bool { program == "xl" }
 
+    /// The command line argument-parser is to parse: the program's, less
+    /// xl's global options (`handle` takes them off).
+    nonisolated(unsafe) static var commandLine = CommandLine.arguments
+
+    /// xl's global options (`getopt(argc, argv, "+vftTN")` in tools/xl/xl.c's
+    /// `main`), before the command.
+    static let globalOptions: Set<Character> = ["v", "f", "t", "T", "N"]
+
+    /// Takes xl's global options off the front of `argv` into
+    /// `commandLine`. `-N` (dry run) becomes the command's own dry run,
+    /// for the commands xl allows it on; `-v`, `-t` and `-T` shape the
+    /// lines libxl logs, which swxl does not print, and `-f` (force) has no
+    /// effect in xl 4.17 either: accepted, as xl accepts them.
+    /// Gives an exit status when xl would stop there.
+    static func takeGlobalOptions(_ argv: [String]) -> Int32? {
+        var index = 1
+        var dryRun = false
+        while index < argv.count, argv[index].count > 1, argv[index].hasPrefix("-"), !argv[index].hasPrefix("--") {
+            let letters = argv[index].dropFirst()
+            if let unknown = letters.first(where: { !globalOptions.contains($0) }) {
+                guard runAsXL else { break }  // swxl's own (-h): argument-parser's
+                Terminal.err("\(program): invalid option -- '\(unknown)'\nunknown global option\n")
+                return 1
+            }
+            if letters.contains("N") { dryRun = true }
+            index += 1
+        }
+        var rest = Array(argv[index...])
+        if dryRun, let command = rest.first {
+            guard XLHelp.spec(command)?.canDryRun == true else {
+                Terminal.err("command does not implement -N (dryrun) option\n")
+                return 1
+            }
+            rest.insert("--dryrun", at: 1)
+        }
+        commandLine = [argv[0]] + rest
+        return nil
+    }
+
     /// Handles the command line if it is one of the cases above: prints what
-    /// xl prints and gives the exit status; nil lets argument-parser parse it.
+    /// xl prints and gives the exit status; nil lets argument-parser parse
+    /// `commandLine`.
     static func handle(_ argv: [String]) -> Int32? {
+        if let status = takeGlobalOptions(argv) { return status }
+        let argv = commandLine
         let words = Array(argv.dropFirst())
         guard let command = words.first else {
             // xl with no command prints its help and fails; swxl keeps argument-parser's help.

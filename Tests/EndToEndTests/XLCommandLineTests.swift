@@ -310,4 +310,33 @@ import Testing
             #expect(unknown.status == 1 && unknown.stdout == "" && unknown.stderr == "command not implemented\n")
         }
     }
+
+    /// xl's global options before the command (tools/xl/xl.c, `main`).
+    @Test func globalOptions() throws {
+        let host = try EmbeddedHost()
+        defer { host.close() }
+        let xl = try Self.xlLink()
+        defer { try? FileManager.default.removeItem(atPath: (xl as NSString).deletingLastPathComponent) }
+        let cfg = try host.config(name: "web1", "uuid = \"5b1c3e4a-1f2d-4c6e-8a9b-0c1d2e3f4a5b\"")
+        let dryRun = try host.swxl(["create", "--dryrun", cfg])
+        #expect(dryRun.status == 0)
+        // -N is create's dry run; the others change nothing, alone or clustered.
+        for words in [["-N", "create", cfg], ["-v", "-N", "create", cfg], ["-vfNtT", "create", cfg]] {
+            let r = try host.swxl(words)
+            #expect(r.status == 0 && r.stdout == dryRun.stdout && r.stderr == "", "\(words)")
+        }
+        let list = try host.swxl(["list"])
+        for words in [["-v", "list"], ["-f", "-t", "-T", "list"], ["-vv", "list"]] {
+            let r = try host.swxl(words)
+            #expect(r.status == 0 && r.stdout == list.stdout && r.stderr == "", "\(words)")
+        }
+        #expect(try host.domains().count == 1)
+        let notDryRun = try host.swxl(["-N", "destroy", "0"])
+        #expect(notDryRun.status == 1 && notDryRun.stderr == "command does not implement -N (dryrun) option\n")
+        // Run as xl, an unknown one is getopt's message and xl's, exit 1; as swxl, a usage error.
+        let unknown = try run(xl, ["-x", "list"], environment: host.environment)
+        #expect(unknown.status == 1 && unknown.stderr == "xl: invalid option -- 'x'\nunknown global option\n")
+        let asSwxl = try host.swxl(["-x", "list"])
+        #expect(asSwxl.status == 2 && asSwxl.stderr == "option `x' not supported.\n")
+    }
 }
