@@ -117,9 +117,9 @@ _swxl_list() {
     local -ar arg_specs=(
         '(--verbose -v)'{--verbose,-v}'[Also show each domain'\''s UUID and shutdown reason code.]'
         '(--long -l)'{--long,-l}'[The domains'\'' configurations as JSON\: \[{"domid"\:..,"config"\:..}\].]'
-        '(-Z --context)'{-Z,--context}'[Also show the security context (not supported yet).]'
+        '(-Z --context)'{-Z,--context}'[Also show the security label (`-`\: swxl reads no XSM labels).]'
         '(-c --cpupool)'{-c,--cpupool}'[Also show each domain'\''s cpupool (not supported yet).]'
-        '(-n --numa)'{-n,--numa}'[Also show the NUMA node affinity (not supported yet).]'
+        '(-n --numa)'{-n,--numa}'[Also show the NUMA node affinity (on a host with one node; more\: not supported yet).]'
         '--json[One JSON object per domain, for scripts (swxl'\''s addition).]'
         '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
         ':domain:'

@@ -127,11 +127,11 @@ struct ListCommand: ParsableCommand {
     var verbose = false
     @Flag(name: .shortAndLong, help: "The domains' configurations as JSON: [{\"domid\":..,\"config\":..}].")
     var long = false
-    @Flag(name: [.customShort("Z"), .customLong("context")], help: "Also show the security context (not supported yet).")
+    @Flag(name: [.customShort("Z"), .customLong("context")], help: "Also show the security label (`-`: swxl reads no XSM labels).")
     var context = false
     @Flag(name: [.customShort("c"), .customLong("cpupool")], help: "Also show each domain's cpupool (not supported yet).")
     var cpupool = false
-    @Flag(name: [.customShort("n"), .customLong("numa")], help: "Also show the NUMA node affinity (not supported yet).")
+    @Flag(name: [.customShort("n"), .customLong("numa")], help: "Also show the NUMA node affinity (on a host with one node; more: not supported yet).")
     var numa = false
     @Flag(name: .long, help: "One JSON object per domain, for scripts (swxl's addition).")
     var json = false
@@ -140,10 +140,13 @@ struct ListCommand: ParsableCommand {
     var domain: String?
 
     func run() throws {
-        if context { throw DomainCLI.unsupported("list", "-Z", "security context") }
         if cpupool { throw DomainCLI.unsupported("list", "-c", "cpupools") }
-        if numa { throw DomainCLI.unsupported("list", "-n", "NUMA node affinity") }
         let toolstack = try hostOptions.open().toolstack
+        if numa {
+            // One node: every domain's affinity is that node, which xl prints as "all".
+            let nodes = try DomainCLI.reporting { try toolstack.hypervisor.physInfo().nodes }
+            if nodes != 1 { throw DomainCLI.unsupported("list", "-n", "NUMA node affinity on a host with \(nodes) nodes") }
+        }
         var domains: [DomainSummary]
         do {
             if let domain {
@@ -170,8 +173,17 @@ struct ListCommand: ParsableCommand {
             Terminal.out(DomainListing.json(domains))
             return
         }
+        Terminal.out(table(domains))
+    }
+
+    /// xl's table (list_domains in tools/xl/xl_info.c): the columns -v, -Z
+    /// and -n add follow the state and time. The security label is always
+    /// "-", what xl prints on a host without XSM labels.
+    func table(_ domains: [DomainSummary]) -> String {
         var text = "Name                                        ID   Mem VCPUs\tState\tTime(s)"
         if verbose { text += "   UUID                            Reason-Code\tSecurity Label" }
+        if context && !verbose { text += "   Security Label" }
+        if numa { text += " NODE Affinity" }
         text += "\n"
         for d in domains {
             let i = d.info
@@ -181,11 +193,12 @@ struct ListCommand: ParsableCommand {
             if verbose {
                 text += " " + i.uuid.description
                 text += " " + Fmt.right(i.shutdown ? String(i.shutdownReason?.rawValue ?? 0, radix: 16) : "-", 8)
-                text += " " + Fmt.right("-", 16)
             }
+            if verbose || context { text += " " + Fmt.right("-", 16) }
+            if numa { text += " all" }
             text += "\n"
         }
-        Terminal.out(text)
+        return text
     }
 }
 

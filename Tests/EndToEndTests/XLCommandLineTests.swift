@@ -84,9 +84,7 @@ import Testing
         (["create", "--vncviewer-autopass"], "create -A (VNC viewer password)"),
         (["create", "--ignore-global-affinity-masks"], "create --ignore-global-affinity-masks (vCPU affinity masks)"),
         (["create", "-i"], "create --ignore-global-affinity-masks (vCPU affinity masks)"),
-        (["list", "-Z"], "list -Z (security context)"), (["list", "--context"], "list -Z (security context)"),
         (["list", "-c"], "list -c (cpupools)"), (["list", "--cpupool"], "list -c (cpupools)"),
-        (["list", "-n"], "list -n (NUMA node affinity)"), (["list", "--numa"], "list -n (NUMA node affinity)"),
         (["shutdown", "-F", "-a"], "shutdown -F (ACPI power event fallback)"),
         (["reboot", "-a", "-F"], "reboot -F (ACPI reset event fallback)"),
         (["info", "-n"], "info -n (NUMA topology)"), (["info", "--numa"], "info -n (NUMA topology)"),
@@ -300,8 +298,8 @@ import Testing
     @Test func runAsXL() throws {
         let xl = try Self.xlLink()
         defer { try? FileManager.default.removeItem(atPath: (xl as NSString).deletingLastPathComponent) }
-        let refused = try run(xl, ["list", "--numa"])
-        #expect(refused.status == 1 && refused.stderr == "xl: error: list -n (NUMA node affinity) is not supported yet\n")
+        let refused = try run(xl, ["list", "--cpupool"])
+        #expect(refused.status == 1 && refused.stderr == "xl: error: list -c (cpupools) is not supported yet\n")
         let missing = try run(xl, ["rename", "web1"])
         #expect(missing.status == 2 && missing.stderr == "'xl rename' requires at least 2 arguments.\n\n")
         #expect(missing.stdout == "Usage: xl [-vtTf] rename <Domain> <NewDomainName>\n\nRename a domain.\n\n")
@@ -338,5 +336,29 @@ import Testing
         #expect(unknown.status == 1 && unknown.stderr == "xl: invalid option -- 'x'\nunknown global option\n")
         let asSwxl = try host.swxl(["-x", "list"])
         #expect(asSwxl.status == 2 && asSwxl.stderr == "option `x' not supported.\n")
+    }
+
+    /// `list -Z` and `list -n` add xl's columns (list_domains in tools/xl/xl_info.c):
+    /// the security label "-" (no XSM labels) and the node affinity "all" (one node).
+    @Test func listContextAndNUMAColumns() throws {
+        let host = try EmbeddedHost()
+        defer { host.close() }
+        // Paused, so its time stays 0.0 between the listings.
+        #expect(try host.swxl(["create", "-q", "-p", try host.config(name: "web1")]).status == 0)
+        let plain = try host.swxl(["list", "web1"]).stdout.split(separator: "\n").map(String.init)
+        let verbose = try host.swxl(["list", "-v", "web1"]).stdout.split(separator: "\n").map(String.init)
+        #expect(plain.count == 2 && verbose.count == 2)
+        let label = String(repeating: " ", count: 15) + "-"  // " %16s"
+        let cases: [([String], String)] = [
+            (["-Z"], plain[0] + "   Security Label\n" + plain[1] + " " + label + "\n"),
+            (["--context"], plain[0] + "   Security Label\n" + plain[1] + " " + label + "\n"),
+            (["-n"], plain[0] + " NODE Affinity\n" + plain[1] + " all\n"),
+            (["--numa", "-Z"], plain[0] + "   Security Label NODE Affinity\n" + plain[1] + " " + label + " all\n"),
+            (["-vZn"], verbose[0] + " NODE Affinity\n" + verbose[1] + " all\n"),
+        ]
+        for (options, expected) in cases {
+            let r = try host.swxl(["list", "web1"] + options)
+            #expect(r.status == 0 && r.stderr == "" && r.stdout == expected, "\(options)")
+        }
     }
 }
