@@ -233,8 +233,8 @@ _swxl_destroy() {
 }
 
 _swxl_shutdown() {
-    repeating_flags=()
-    non_repeating_flags=(--all -a --wait -w -F --version -h --help)
+    repeating_flags=(--wait -w)
+    non_repeating_flags=(--all -a -F --version -h --help)
     repeating_options=()
     non_repeating_options=(--host)
     __swxl_offer_flags_options 1
@@ -248,8 +248,8 @@ _swxl_shutdown() {
 }
 
 _swxl_reboot() {
-    repeating_flags=()
-    non_repeating_flags=(--all -a --wait -w -F --version -h --help)
+    repeating_flags=(--wait -w)
+    non_repeating_flags=(--all -a -F --version -h --help)
     repeating_options=()
     non_repeating_options=(--host)
     __swxl_offer_flags_options 1

@@ -149,7 +149,7 @@ _swxl_shutdown() {
     local -i ret=1
     local -ar arg_specs=(
         '(--all -a)'{--all,-a}'[All domains.]'
-        '(--wait -w)'{--wait,-w}'[Wait until the domain has shut down.]'
+        '*'{--wait,-w}'[Wait until the domain has shut down (-ww\: until it is gone).]'
         '-F[Fall back to an ACPI power event for HVM guests with no PV drivers (not supported yet).]'
         '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
         ':domain:'
@@ -165,7 +165,7 @@ _swxl_reboot() {
     local -i ret=1
     local -ar arg_specs=(
         '(--all -a)'{--all,-a}'[All domains.]'
-        '(--wait -w)'{--wait,-w}'[Wait until the domain has shut down for the reboot.]'
+        '*'{--wait,-w}'[Wait until the domain has shut down for the reboot (-ww\: until it is gone).]'
         '-F[Fall back to an ACPI reset event for HVM guests with no PV drivers (not supported yet).]'
         '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
         ':domain:'

@@ -244,6 +244,17 @@ public final class Toolstack {
         return false
     }
 
+    /// Waits until the domain no longer exists (xl's `shutdown -ww`);
+    /// false if it still does after `timeoutSeconds`.
+    public func waitForDeath(domid: UInt32, timeoutSeconds: Double) -> Bool {
+        let deadline = SystemClock.realtimeNanoseconds() + UInt64(timeoutSeconds * 1e9)
+        while SystemClock.realtimeNanoseconds() < deadline {
+            if !domainExists(domid) { return true }
+            usleep(10_000)
+        }
+        return !domainExists(domid)
+    }
+
     public func pause(domid: UInt32) throws(ToolstackError) {
         do { try hypervisor.pause(domid: domid) } catch { throw .hypervisor(error) }
     }

@@ -224,7 +224,11 @@ struct DestroyCommand: ParsableCommand {
 
 /// `shutdown` and `reboot`: ask the guest through `control/shutdown`.
 struct ShutdownRequest {
-    static func run(reason: String, all: Bool, wait: Bool, domain: String?, host: HostOptions) throws {
+    /// As xl's main_shutdown_or_reboot (tools/xl/xl_vmcontrol.c): ask every
+    /// domain first, then wait. `wait` counts the -w given: 1 waits until
+    /// each has shut down, 2 (`-ww`) until each is gone; the lines on
+    /// stderr are xl's.
+    static func run(reason: String, all: Bool, wait: Int, domain: String?, host: HostOptions) throws {
         let toolstack = try host.open(startWatcher: true).toolstack
         var ids: [UInt32] = []
         if all {
@@ -237,23 +241,35 @@ struct ShutdownRequest {
             throw ExitCode.failure
         }
         var failed = false
+        var asked: [(id: UInt32, name: String)] = []
         for id in ids {
             do {
                 let name = (try? toolstack.info(id).name) ?? "\(id)"
                 try toolstack.requestShutdown(domid: id, reason: reason)
-                if wait {
-                    let verb = reason == "reboot" ? "reboot" : "shutdown"
-                    if id == ids.first { Terminal.errLine("Waiting for \(ids.count) domains") }
-                    if !toolstack.waitForShutdown(domid: id, timeoutSeconds: 60) {
-                        DomainCLI.printError("domain \(name) did not \(verb) within 60 s")
-                        failed = true
-                    } else {
-                        Terminal.err("Domain \(id) has been shut down, reason code \(reason == "reboot" ? 1 : 0)\n")
-                    }
-                }
+                asked.append((id, name))
             } catch {
                 DomainCLI.printError("\(error)")
                 failed = true
+            }
+        }
+        if wait > 0 && !asked.isEmpty {
+            let verb = reason == "reboot" ? "reboot" : "shutdown"
+            Terminal.errLine("Waiting for \(asked.count) domains")
+            for (id, name) in asked {
+                guard toolstack.waitForShutdown(domid: id, timeoutSeconds: 60) else {
+                    DomainCLI.printError("domain \(name) did not \(verb) within 60 s")
+                    failed = true
+                    continue
+                }
+                Terminal.errLine("Domain \(id) has been shut down, reason code \(reason == "reboot" ? 1 : 0)")
+                guard wait > 1 else { continue }
+                Terminal.errLine("Domain \(id) continue waiting for death")
+                guard toolstack.waitForDeath(domid: id, timeoutSeconds: 60) else {
+                    DomainCLI.printError("domain \(name) was not destroyed within 60 s")
+                    failed = true
+                    continue
+                }
+                Terminal.errLine("Domain \(id) has been destroyed")
             }
         }
         if failed { throw ExitCode.failure }
@@ -264,7 +280,7 @@ struct ShutdownCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "shutdown", abstract: "Ask a domain to shut down (its on_poweroff action follows).")
     @Flag(name: .shortAndLong, help: "All domains.") var all = false
-    @Flag(name: .shortAndLong, help: "Wait until the domain has shut down.") var wait = false
+    @Flag(name: .shortAndLong, help: "Wait until the domain has shut down (-ww: until it is gone).") var wait: Int
     @Flag(name: .customShort("F"), help: "Fall back to an ACPI power event for HVM guests with no PV drivers (not supported yet).")
     var fallback = false
     @OptionGroup var hostOptions: HostOptions
@@ -279,7 +295,7 @@ struct RebootCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "reboot", abstract: "Ask a domain to reboot (its on_reboot action follows).")
     @Flag(name: .shortAndLong, help: "All domains.") var all = false
-    @Flag(name: .shortAndLong, help: "Wait until the domain has shut down for the reboot.") var wait = false
+    @Flag(name: .shortAndLong, help: "Wait until the domain has shut down for the reboot (-ww: until it is gone).") var wait: Int
     @Flag(name: .customShort("F"), help: "Fall back to an ACPI reset event for HVM guests with no PV drivers (not supported yet).")
     var fallback = false
     @OptionGroup var hostOptions: HostOptions

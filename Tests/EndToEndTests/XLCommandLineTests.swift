@@ -361,4 +361,38 @@ import Testing
             #expect(r.status == 0 && r.stderr == "" && r.stdout == expected, "\(options)")
         }
     }
+
+    /// `shutdown -ww` waits until the domain is gone, with xl's lines on
+    /// stderr (wait_for_domain_deaths in tools/xl/xl_vmcontrol.c); every
+    /// domain is asked before the wait begins.
+    @Test func shutdownWaitsForDeath() throws {
+        let host = try EmbeddedHost()
+        defer { host.close() }
+        #expect(try host.swxl(["create", "-q", try host.config(name: "web1")]).status == 0)
+        #expect(try host.swxl(["create", "-q", try host.config(name: "web2")]).status == 0)
+        let one = try host.swxl(["shutdown", "web1", "-ww"])
+        #expect(one.status == 0 && one.stdout == "")
+        #expect(one.stderr == """
+            Waiting for 1 domains
+            Domain 1 has been shut down, reason code 0
+            Domain 1 continue waiting for death
+            Domain 1 has been destroyed
+
+            """)
+        #expect(try host.domains().map { $0["name"] as? String } == ["Domain-0", "web2"])
+        #expect(try host.swxl(["create", "-q", try host.config(name: "web3")]).status == 0)
+        let all = try host.swxl(["shutdown", "--all", "--wait", "--wait"])
+        #expect(all.status == 0)
+        #expect(all.stderr == """
+            Waiting for 2 domains
+            Domain 2 has been shut down, reason code 0
+            Domain 2 continue waiting for death
+            Domain 2 has been destroyed
+            Domain 3 has been shut down, reason code 0
+            Domain 3 continue waiting for death
+            Domain 3 has been destroyed
+
+            """)
+        #expect(try host.domains().count == 1)
+    }
 }
