@@ -68,10 +68,16 @@ struct CreateCommand: ParsableCommand {
             } else if file == nil {
                 file = word
             } else {
-                throw ValidationError("a second config file: \(word)")
+                // xl prints create's help and exits 2, with no other word.
+                Terminal.out(XLHelp.text(XLHelp.spec("create")!, program: XLInvocation.program))
+                throw ExitCode(UsageErrors.status)
             }
         }
-        guard let file else { throw ValidationError("no config file given") }
+        guard let file else {
+            // xl's create_domain: libxl's ERROR_INVAL, which main_create makes exit status 6.
+            Terminal.err("Config file not specified and none in save file\n")
+            throw ExitCode(6)
+        }
         return (file, overrides)
     }
 
