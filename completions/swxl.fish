@@ -230,7 +230,7 @@ complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swx
 complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl mem-max" host' -l 'host' -d 'The host to drive: xen or embedded (default: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).' -rfka ''
 complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl mem-max" version' -l 'version' -d 'Show the version.'
 complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl mem-max" h help' -s 'h' -l 'help' -d 'Show help information.'
-complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl vcpu-set" i ignore-host' -s 'i' -l 'ignore-host' -d 'Do not limit the vCPUs to the host\'s CPU count (swxl never does: accepted for xl\'s scripts).'
+complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl vcpu-set" i ignore-host' -s 'i' -l 'ignore-host' -d 'Allow more vCPUs than the host has CPUs.'
 complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl vcpu-set" host' -l 'host' -d 'The host to drive: xen or embedded (default: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).' -rfka ''
 complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl vcpu-set" version' -l 'version' -d 'Show the version.'
 complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl vcpu-set" h help' -s 'h' -l 'help' -d 'Show help information.'

@@ -248,7 +248,7 @@ _swxl_mem-max() {
 _swxl_vcpu-set() {
     local -i ret=1
     local -ar arg_specs=(
-        '(-i --ignore-host)'{-i,--ignore-host}'[Do not limit the vCPUs to the host'\''s CPU count (swxl never does\: accepted for xl'\''s scripts).]'
+        '(-i --ignore-host)'{-i,--ignore-host}'[Allow more vCPUs than the host has CPUs.]'
         '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
         ':domain:'
         ':count:'

@@ -266,6 +266,8 @@ public final class Toolstack {
     /// Renames a domain in xenstore (`/local/domain/<id>/name`, `/vm/<uuid>/name`).
     public func rename(domid: UInt32, to newName: String) throws(ToolstackError) {
         if let problem = DomainConfiguration.validateName(newName) { throw .invalid(problem) }
+        // Domain 0's name is not among the names this toolstack keeps, and is never free.
+        if newName == "Domain-0" { throw .nameInUse(newName, domid: 0) }
         try state.reserveName(newName, for: domid, domainExists: domainExists)
         var config = record(domid)
         let oldName = config?.name_label ?? ((try? store.read(XSPath.domainPath(domid) + "/name")) ?? nil)

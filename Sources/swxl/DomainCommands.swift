@@ -341,7 +341,15 @@ struct RenameCommand: ParsableCommand {
     @Argument(help: "The new name.") var newName: String
     func run() throws {
         let t = try hostOptions.open().toolstack
-        try DomainCLI.reporting { try t.rename(domid: try DomainCLI.resolve(t, domain), to: newName) }
+        let id = try DomainCLI.resolve(t, domain)
+        do {
+            try t.rename(domid: id, to: newName)
+        } catch {
+            // The reason (what libxl logs), then xl's main_rename line (tools/xl/xl_misc.c).
+            DomainCLI.printError("\(error)")
+            Terminal.err("Can't rename domain '\(domain)'.\n")
+            throw ExitCode.failure
+        }
     }
 }
 
@@ -386,14 +394,31 @@ struct VCPUSetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vcpu-set", abstract: "Set the number of a domain's online vcpus.")
     @Flag(name: [.customShort("i"), .customLong("ignore-host")],
-          help: "Do not limit the vCPUs to the host's CPU count (swxl never does: accepted for xl's scripts).")
+          help: "Allow more vCPUs than the host has CPUs.")
     var ignoreHost = false
     @OptionGroup var hostOptions: HostOptions
     @Argument(help: "The domain (name or domid).") var domain: String
-    @Argument(help: "How many vcpus online.") var count: UInt32
+    @Argument(help: "How many vcpus online.") var count: String
+
+    /// As xl's vcpuset (tools/xl/xl_vcpu.c): the domain is found first, the
+    /// number read as strtoul reads it, and without -i more vCPUs than
+    /// online and than the host has CPUs are refused.
     func run() throws {
         let t = try hostOptions.open(startWatcher: true).toolstack
-        try DomainCLI.reporting { try t.setVCPUs(domid: try DomainCLI.resolve(t, domain), count: count) }
+        let id = try DomainCLI.resolve(t, domain)
+        guard let wanted = DomainCLI.leadingNumber(count), wanted <= UInt64(Int32.max) else {
+            Terminal.err("Error: Invalid argument.\n")
+            throw ExitCode.failure
+        }
+        if !ignoreHost {
+            let (online, hostCPUs) = try DomainCLI.reporting { (try t.info(id).info.onlineVCPUs, try t.hypervisor.physInfo().maxCPUID + 1) }
+            if wanted > online && wanted > hostCPUs {
+                Terminal.err("You are overcommmitting! You have \(hostCPUs) physical CPUs and want \(wanted) vCPUs! "
+                             + "Aborting, use --ignore-host to continue\n")
+                throw ExitCode.failure
+            }
+        }
+        try DomainCLI.reporting { try t.setVCPUs(domid: id, count: UInt32(wanted)) }
     }
 }
 
@@ -444,8 +469,8 @@ struct DomnameCommand: ParsableCommand {
     @OptionGroup var hostOptions: HostOptions
     @Argument(help: "The domid.") var domid: String
     func run() throws {
-        guard let id = UInt32(domid) else {
-            // xl's main_domname (tools/xl/xl_misc.c).
+        // xl's main_domname (tools/xl/xl_misc.c): the number strtol reads; none at all is refused.
+        guard let number = DomainCLI.leadingNumber(domid), let id = UInt32(exactly: number) else {
             Terminal.err("Invalid domain id.\n\n")
             throw ExitCode.failure
         }

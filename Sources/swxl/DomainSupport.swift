@@ -74,6 +74,16 @@ enum DomainCLI {
         return ExitCode.failure
     }
 
+    /// The number at the start of `text`, as C's strtoul reads it (leading
+    /// blanks and a `+` skipped, anything after the digits ignored), which
+    /// is how xl reads a number argument; nil when there are no digits.
+    static func leadingNumber(_ text: String) -> UInt64? {
+        var rest = Substring(text).drop { $0 == " " || $0 == "\t" || $0 == "\n" }
+        if rest.first == "+" { rest = rest.dropFirst() }
+        let digits = rest.prefix { $0.isASCII && $0.isNumber }
+        return digits.isEmpty ? nil : UInt64(digits) ?? UInt64.max
+    }
+
     /// Whether `identifier` is all digits, which xl takes as a domid.
     static func isDomid(_ identifier: String) -> Bool {
         !identifier.isEmpty && identifier.utf8.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }

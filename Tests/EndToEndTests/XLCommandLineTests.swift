@@ -397,4 +397,26 @@ import Testing
             """)
         #expect(try host.domains().count == 1)
     }
+
+    /// vcpu-set, domname and rename read their arguments and fail as xl's
+    /// vcpuset (tools/xl/xl_vcpu.c), main_domname and main_rename (tools/xl/xl_misc.c) do.
+    @Test func numbersAndRenameAsXl() throws {
+        let host = try EmbeddedHost()
+        defer { host.close() }
+        #expect(try host.swxl(["create", "-q", try host.config(name: "web1", "maxvcpus = 2")]).status == 0)
+        let tooMany = try host.swxl(["vcpu-set", "web1", "64"])
+        #expect(tooMany.status == 1 && tooMany.stdout == "")
+        #expect(tooMany.stderr == "You are overcommmitting! You have 4 physical CPUs and want 64 vCPUs! Aborting, use --ignore-host to continue\n")
+        let notANumber = try host.swxl(["vcpu-set", "web1", "two"])
+        #expect(notANumber.status == 1 && notANumber.stderr == "Error: Invalid argument.\n")
+        // strtoul: the digits at the start count.
+        #expect(try host.swxl(["vcpu-set", "web1", "2vcpus"]).status == 0)
+        #expect(try host.domains().last?["vcpus"] as? Int == 2)
+        let domname = try host.swxl(["domname", "1st"])
+        #expect(domname.status == 0 && domname.stdout == "web1\n")
+        let rename = try host.swxl(["rename", "web1", "Domain-0"])
+        #expect(rename.status == 1)
+        #expect(rename.stderr == "swxl: error: domain with name \"Domain-0\" already exists (domid 0)\nCan't rename domain 'web1'.\n")
+        #expect(try host.domains().map { $0["name"] as? String } == ["Domain-0", "web1"])
+    }
 }
