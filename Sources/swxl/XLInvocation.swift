@@ -53,11 +53,35 @@ enum XLInvocation {
         return nil
     }
 
+    /// The short options of xl's commands that take a value (`f:` in
+    /// create's getopt string, `n:t:` in console's).
+    static let valueOptions: [String: Set<Character>] = ["create": ["f"], "console": ["n", "t"]]
+
+    /// Splits a value written onto its short option (`-fguest.cfg`,
+    /// `-qfguest.cfg`, `-tpv`), which getopt takes and argument-parser
+    /// does not, into the option and its value.
+    static func splitAttachedValues(_ argv: [String]) -> [String] {
+        guard argv.count > 1, let options = valueOptions[argv[1]] else { return argv }
+        var out = Array(argv.prefix(2))
+        var rest = argv.dropFirst(2)
+        while let word = rest.popFirst() {
+            if word == "--" { out.append(word); out += rest; break }
+            guard word.count > 2, word.hasPrefix("-"), !word.hasPrefix("--"),
+                  let at = word.dropFirst().firstIndex(where: { options.contains($0) }),
+                  word.index(after: at) < word.endIndex
+            else { out.append(word); continue }
+            out.append(String(word[...at]))
+            out.append(String(word[word.index(after: at)...]))
+        }
+        return out
+    }
+
     /// Handles the command line if it is one of the cases above: prints what
     /// xl prints and gives the exit status; nil lets argument-parser parse
     /// `commandLine`.
     static func handle(_ argv: [String]) -> Int32? {
         if let status = takeGlobalOptions(argv) { return status }
+        commandLine = splitAttachedValues(commandLine)
         let argv = commandLine
         let words = Array(argv.dropFirst())
         guard let command = words.first else {

@@ -107,9 +107,11 @@ import Testing
         #expect(try host.domains().count == 1)
     }
 
-    /// `console -t` with a type xl does not know: xl's main_console (tools/xl/xl_console.c).
-    @Test func consoleTypeXlDoesNotKnow() throws {
-        let r = try run(swxlBinary, ["console", "-t", "usb", "0"])
+    /// `console -t` with a type xl does not know: xl's main_console (tools/xl/xl_console.c),
+    /// with the value apart or attached as getopt takes it.
+    @Test(arguments: [["-t", "usb"], ["-tusb"]])
+    func consoleTypeXlDoesNotKnow(options: [String]) throws {
+        let r = try run(swxlBinary, ["console"] + options + ["0"])
         #expect(r.status == 1 && r.stderr == "console type supported are: pv, serial, vuart\n")
     }
 
@@ -123,7 +125,8 @@ import Testing
         let reference = try host.swxl(["create", "-n", cfg])
         #expect(reference.status == 0 && reference.stdout.hasPrefix("{"))
         for words in [["--dryrun", cfg], [cfg, "--dryrun"], [cfg, "-n"], ["--dry-run", cfg], ["-f", cfg, "-n"],
-                      ["--defconfig", cfg, "--dryrun"], ["--defconfig=\(cfg)", "-n"]] {
+                      ["--defconfig", cfg, "--dryrun"], ["--defconfig=\(cfg)", "-n"], ["-f\(cfg)", "-n"], ["-nf\(cfg)"],
+                      ["-qnf", cfg], ["-n", "--", cfg]] {
             let r = try host.swxl(["create"] + words)
             #expect(r.status == 0 && r.stdout == reference.stdout && r.stderr == "", "\(words)")
         }
