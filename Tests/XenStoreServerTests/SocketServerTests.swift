@@ -105,7 +105,13 @@ final class RawClient {
         var offset = 0
         while offset < bytes.count {
             var pfd = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-            guard poll(&pfd, 1, 5000) == 1 else { throw Failure(description: "no room to send within 5 s") }
+            guard poll(&pfd, 1, 5000) == 1 else {
+                // What the kernel still holds for the server (TIOCOUTQ =
+                // SIOCOUTQ): says whether the server stopped taking bytes.
+                var queued: Int32 = 0
+                _ = ioctl(fd, UInt(TIOCOUTQ), &queued)
+                throw Failure(description: "no room to send within 5 s (\(offset) of \(bytes.count) bytes sent, \(queued) not yet taken)")
+            }
             let n = bytes.withUnsafeBytes {
                 Glibc.send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_DONTWAIT | MSG_NOSIGNAL))
             }
