@@ -27,6 +27,9 @@ public enum BackgroundProcess {
         case discard
         /// Appended to this file, created if missing (stdin on /dev/null).
         case append(String)
+        /// Our own stderr (stdin on /dev/null): where libxl sends a hotplug
+        /// script's output, so that the person at the shell sees it.
+        case standardError
         /// stdin, stdout and stderr all on this descriptor of ours: a
         /// pseudo-terminal's slave, for a program that talks to a console.
         case terminal(Int32)
@@ -98,6 +101,9 @@ public enum BackgroundProcess {
         case .append(let path):
             posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
             posix_spawn_file_actions_addopen(&actions, 1, path, O_WRONLY | O_APPEND | O_CREAT, 0o644)
+        case .standardError:
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+            posix_spawn_file_actions_adddup2(&actions, 2, 1)
         case .terminal(let fd):
             posix_spawn_file_actions_adddup2(&actions, fd, 0)
             posix_spawn_file_actions_adddup2(&actions, fd, 1)
