@@ -1,3 +1,5 @@
+import XenStoreProtocol
+import Toolstack
 import CXen
 import DomainConfig
 import Glibc

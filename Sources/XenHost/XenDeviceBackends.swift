@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Toolstack
 import XenStoreProtocol
 
 /// Real Xen's device backends: dom0's kernel (blkback, netback) moves the
@@ -34,6 +38,3 @@ public final class XenDeviceBackends: DeviceBackends {
     }
 }
 
-#if canImport(Glibc)
-import Glibc
-#endif

@@ -1,3 +1,4 @@
+import Toolstack
 #if canImport(Glibc)
 import Glibc
 #endif
