@@ -171,7 +171,7 @@ public final class SimGuestHost {
         let live = Set(sim.domainIDs())
         for id in guests.keys where !live.contains(id) { detach(id) }
         for id in guestConsoles.keys where !live.contains(id) { closeConsole(id) }
-        for id in live { serveConsole(id) }
+        for id in live where id != 0 { serveConsole(id) }
         for id in live where guests[id] == nil {
             guard let d = (try? sim.domainInfo(domid: id)) ?? nil, !d.paused, !d.shutdown,
                   toolstack.record(id) != nil else { continue }
