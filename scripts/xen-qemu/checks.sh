@@ -366,5 +366,8 @@ echo "COST: swxl --help $(per_run swxl --help) ms; swxl list $(per_run swxl list
      "xenstore-read $(per_run xenstore-read /local/domain/0/name) ms;" \
      "swxl store read $(per_run swxl store read /local/domain/0/name) ms"
 
+# libxl's JSON: xl's create -n and list -l against swxl's
+. /checks-libxl-json.sh
+
 # What is still running in dom0 (a toolstack should leave only its daemons).
 top -b -n 1 2>&1 | sed "s/^/PS: /"
