@@ -142,6 +142,36 @@ import XenStoreProtocol
         #expect(rig.store.commits == commits)
     }
 
+    /// Detaching: the frontend kept for the guest to close; a backend that
+    /// never closes is tried again with the frontend removed, then given up
+    /// (no script run for it: libxl skips it too), its entries removed all
+    /// the same; a script that fails to remove is ignored, as libxl does.
+    @Test func detachClosesOrForcesThenCleansUp() throws {
+        let rig = try Rig()
+        defer { rig.cleanup() }
+        rig.toolstack.deviceTimeouts = DeviceTimeouts(initMs: 1000, destroyMs: 50)
+        var config = Self.config(rig, "web")
+        config.vifs.append(NetworkInterface())
+        let id = try rig.toolstack.create(config)
+        let vifs = rig.toolstack.devicesInStore(domid: id).filter { $0.kind == "vif" }
+        #expect(vifs.map(\.label) == ["vif 0", "vif 1"])
+        let start = rig.sim.devices.log.count
+
+        rig.sim.devices.failingScript = ("vif 0", HypervisorError("remove vif 0", errno: EIO, "ip: cannot find device"))
+        try rig.toolstack.detach(vifs[0], force: false)
+        #expect(rig.store.nodes[vifs[0].frontendPath + "/state"] == nil && rig.store.nodes[vifs[0].backendPath + "/state"] == nil)
+
+        rig.sim.devices.silentKernel = ["vif 1"]
+        #expect(throws: ToolstackError.hypervisor(HypervisorError("remove vif 1", errno: ETIMEDOUT,
+            "unable to remove device with path \(vifs[1].backendPath)"))) { try rig.toolstack.detach(vifs[1], force: false) }
+        #expect(Array(rig.sim.devices.log[start...]) == ["kernel closing vif 0", "hotplug remove vif 0",
+                                                         "kernel closing vif 1", "kernel closing vif 1"])
+        #expect(rig.store.nodes.keys.filter { $0.contains("/vif/") }.isEmpty, "\(rig.store.nodes.keys.sorted())")
+        // The record forgot both.
+        #expect(rig.toolstack.record(id)?.vifs.isEmpty == true)
+        #expect(rig.toolstack.record(id)?.disks.count == 1)
+    }
+
     // MARK: backend choice
 
     /// libxl stats a disk's target when it chooses the backend itself (or

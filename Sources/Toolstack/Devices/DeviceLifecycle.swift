@@ -64,10 +64,11 @@ extension Toolstack {
     /// 2. the backends given 10 s to reach Closed (6); a detach without
     ///    force that times out is retried with force, as libxl's does;
     /// 3. the hotplug script run for `remove`/`offline` for those that
-    ///    closed (libxl skips it for a backend that never closed);
+    ///    closed (libxl skips it for a backend that never closed, and
+    ///    ignores its failure);
     /// 4. frontend, backend and libxl's copy removed.
-    /// Returns each device's failure, nil for a clean removal; the entries
-    /// are gone either way.
+    /// Returns each device's failure (a backend that never closed), nil
+    /// for a clean removal; the entries are gone either way.
     @discardableResult
     public func removeDevices(_ handles: [DeviceHandle], force: Bool = true) -> [HypervisorError?] {
         guard !handles.isEmpty else { return [] }
@@ -102,9 +103,10 @@ extension Toolstack {
             let again = waitForClosed(stuck.map { handles[$0] })
             for (j, i) in stuck.enumerated() { closed[closing.firstIndex(of: i)!] = again[j] }
         }
+        // A script that fails to remove is ignored, as libxl ignores it
+        // (the netdev a vif's `offline` works on is usually gone already).
         let toRun = closing.indices.filter { closed[$0] }.map { closing[$0] }
-        let scriptResults = backends.hotplug(toRun.map { handles[$0] }, .remove, store: store)
-        for (j, i) in toRun.enumerated() { results[i] = scriptResults[j] }
+        _ = backends.hotplug(toRun.map { handles[$0] }, .remove, store: store)
         for (k, i) in closing.enumerated() where !closed[k] {
             let h = handles[i]
             results[i] = HypervisorError("remove \(h.label)", errno: ETIMEDOUT, "unable to remove device with path \(h.backendPath)")
