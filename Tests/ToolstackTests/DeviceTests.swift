@@ -231,3 +231,38 @@ import XenStoreProtocol
         }
     }
 }
+
+/// The wait for a backend's state, over a real connection: a watch on each
+/// path, woken by another connection's write; a timeout when nothing comes.
+@Suite struct StoreWaitTests {
+    @Test(.timeLimit(.minutes(1)))
+    func aWaitWakesOnAWriteAndTimesOut() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let socket = dir + "/socket"
+        let daemon = try LiveDaemon(socketPath: socket, stateDir: dir)
+        defer { daemon.stop() }
+        let store = try XenStoreAccess(socketPath: socket)
+        let paths = ["/local/domain/0/backend/vbd/1/51712/state", "/local/domain/0/backend/vif/1/0/state"]
+        for p in paths { try store.write(p, "1") }
+        let writer = Thread {
+            usleep(100_000)
+            guard let other = try? XenStoreAccess(socketPath: socket) else { return }
+            for p in paths { try? other.write(p, "2"); usleep(20_000) }
+        }
+        writer.start()
+        var looks = 0
+        let start = Date()
+        let reached = try store.wait(for: paths, timeoutMs: 10_000) { values in
+            looks += 1
+            return values.allSatisfy { $0 == "2" }
+        }
+        #expect(reached)
+        #expect(Date().timeIntervalSince(start) < 5)
+        #expect(looks >= 2 && looks < 10, "looked again on each change, not in a loop: \(looks)")
+        // Nothing changes: false after the timeout; a stale event of the last wait is not taken for a change.
+        let again = Date()
+        #expect(try store.wait(for: paths, timeoutMs: 100) { $0.allSatisfy { $0 == "3" } } == false)
+        #expect(Date().timeIntervalSince(again) >= 0.09)
+    }
+}
