@@ -113,8 +113,18 @@ extension Toolstack {
         }
         for h in handles {
             try? store.commit(removals: [h.frontendPath, h.libxlPath, h.backendPath], writes: [])
+            removeIfEmpty([XSPath.parent(of: h.backendPath), XSPath.parent(of: h.frontendPath), XSPath.parent(of: h.libxlPath)])
         }
         return results
+    }
+
+    /// Removes each directory left without children (as libxl's
+    /// `libxl__xs_path_cleanup` takes a device's empty parents with it:
+    /// `backend/vif/<domid>` once its last vif is gone).
+    private func removeIfEmpty(_ directories: [String]) {
+        for dir in directories where ((try? store.directory(dir)) ?? ["?"]).isEmpty {
+            if ((try? store.read(dir)) ?? nil) != nil { try? store.remove(dir) }
+        }
     }
 
     /// Waits up to 10 s for each backend to be Closed (6) or gone.
