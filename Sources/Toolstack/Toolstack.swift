@@ -125,14 +125,12 @@ public final class Toolstack {
             onStep?(.introduce)
 
             // 7. As libxl: the disks, the console, then the networks (and
-            // keyboards, framebuffers), each group's devices side by side.
+            // keyboards, framebuffers); their scripts side by side.
             undo.append { [self] in removeDevices(devicesInStore(domid: domid)) }
             let devices = DeviceEntry.all(domid: domid, config: config, protocol: hypervisor.nativeProtocol(domid: domid))
-            try addDevices(devices.filter { $0.handle.kind == "vbd" })
-            do { try store.commit(removals: [], writes: StoreLayout.consoleNodes(domid: domid, build: built)) } catch {
-                throw ToolstackError.store(error)
-            }
-            try addDevices(devices.filter { $0.handle.kind != "vbd" })
+            try addDevices([.devices(devices.filter { $0.handle.kind == "vbd" }),
+                            .nodes(StoreLayout.consoleNodes(domid: domid, build: built)),
+                            .devices(devices.filter { $0.handle.kind != "vbd" })])
             try faults.check(.devices)
             onStep?(.devices)
 

@@ -8,23 +8,45 @@ import XenStoreProtocol
 /// either host; what differs between hosts is the host's
 /// ``DeviceBackends``.
 extension Toolstack {
-    /// Adds `entries` side by side: each device's frontend and backend in
-    /// one transaction (``DeviceEntry/nodes``), the backends given
-    /// 10 s to reach InitWait (2) (a watch on each `state`; keyboards and
-    /// framebuffers, which QEMU would serve, are not waited for, as libxl
-    /// does not wait for QEMU's backends), then the hotplug step of the
-    /// host's backends. All or nothing: when one fails, every device written
-    /// here is removed again (its script run for `remove`), and the first
-    /// failure is thrown, with the script's or the kernel's reason.
+    /// What ``addDevices(_:)-([DeviceStep])`` writes, in order: devices, or
+    /// plain nodes written between them (the console, between the disks and
+    /// the networks).
+    public enum DeviceStep {
+        case devices([DeviceEntry])
+        case nodes([StoreNode])
+    }
+
+    /// Adds `entries` side by side (see ``addDevices(_:)-([DeviceStep])``).
     public func addDevices(_ entries: [DeviceEntry]) throws(ToolstackError) {
-        guard !entries.isEmpty else { return }
+        try addDevices([.devices(entries)])
+    }
+
+    /// Adds devices side by side: each device's frontend and backend in one
+    /// transaction (``DeviceEntry/nodes``), in the steps' order (libxl's:
+    /// disks, the console, networks); then the backends are given 10 s to
+    /// reach InitWait (2) (a watch on each `state`; keyboards and
+    /// framebuffers, which QEMU would serve, are not waited for, as libxl
+    /// does not wait for QEMU's backends), then the host's hotplug step runs
+    /// for all of them at once (libxl runs the scripts one after another;
+    /// independent devices need not wait for each other). All or nothing:
+    /// when one fails, every device written here is removed again (its
+    /// script run for `remove`), and the first failure is thrown, with the
+    /// script's or the kernel's reason. (Plain nodes are the caller's to undo.)
+    public func addDevices(_ steps: [DeviceStep]) throws(ToolstackError) {
         let backends = hypervisor.deviceBackends
         var written: [DeviceHandle] = []
         do throws(ToolstackError) {
-            for entry in entries {
-                do { try store.commit(removals: entry.removals, writes: entry.nodes) } catch { throw .store(error) }
-                written.append(entry.handle)
-                if Self.isKernelServed(entry.handle) { backends.kernelStep(entry.handle, .added, store: store) }
+            for step in steps {
+                switch step {
+                case .nodes(let nodes):
+                    do { try store.commit(removals: [], writes: nodes) } catch { throw .store(error) }
+                case .devices(let entries):
+                    for entry in entries {
+                        do { try store.commit(removals: entry.removals, writes: entry.nodes) } catch { throw .store(error) }
+                        written.append(entry.handle)
+                        if Self.isKernelServed(entry.handle) { backends.kernelStep(entry.handle, .added, store: store) }
+                    }
+                }
             }
             let served = written.filter(Self.isKernelServed)
             let states = served.map { $0.backendPath + "/state" }
