@@ -29,6 +29,8 @@ public enum ConsoleEnd: Sendable, Equatable {
 public enum ConsoleError: Error, Sendable, Equatable {
     /// xenconsole refuses domain 0: no data ever shows up on its console.
     case domain0
+    /// The console lock's file cannot be opened (its directory is missing).
+    case lockUnavailable(path: String, errno: Int32)
     /// Another client holds the domain's console lock.
     case locked(path: String, errno: Int32)
     /// The pty never appeared under the key (or could not be opened) in
@@ -41,6 +43,7 @@ public enum ConsoleError: Error, Sendable, Equatable {
     public var message: String {
         switch self {
         case .domain0: return "Can't specify Domain-0"
+        case .lockUnavailable(let path, let code): return "Could not open \(path): \(String(cString: strerror(code)))"
         case .locked(let path, let code): return "Could not lock \(path): \(String(cString: strerror(code)))"
         case .noTTY(_, let code): return "Could not read tty from store: \(String(cString: strerror(code)))"
         case .store(let what): return what
@@ -51,7 +54,7 @@ public enum ConsoleError: Error, Sendable, Equatable {
     public var exitStatus: Int32 {
         switch self {
         case .domain0: return EINVAL
-        case .locked(_, let code), .noTTY(_, let code): return code
+        case .lockUnavailable(_, let code), .locked(_, let code), .noTTY(_, let code): return code
         case .store: return 1
         }
     }
@@ -109,6 +112,8 @@ public final class ConsoleSession {
             lock = taken
         } catch let error as ConsoleError {
             throw error
+        } catch let error as SystemError where error.what.hasPrefix("open") {
+            throw .lockUnavailable(path: lockPath, errno: error.errno)
         } catch {
             throw .locked(path: lockPath, errno: (error as? SystemError)?.errno ?? EIO)
         }
