@@ -29,6 +29,8 @@ public enum ConsoleEnd: Sendable, Equatable {
 public enum ConsoleError: Error, Sendable, Equatable {
     /// xenconsole refuses domain 0: no data ever shows up on its console.
     case domain0
+    /// The console lock's file cannot be opened (its directory is missing).
+    case lockUnavailable(path: String, errno: Int32)
     /// Another client holds the domain's console lock.
     case locked(path: String, errno: Int32)
     /// The pty never appeared under the key (or could not be opened) in
@@ -41,6 +43,7 @@ public enum ConsoleError: Error, Sendable, Equatable {
     public var message: String {
         switch self {
         case .domain0: return "Can't specify Domain-0"
+        case .lockUnavailable(let path, let code): return "Could not open \(path): \(String(cString: strerror(code)))"
         case .locked(let path, let code): return "Could not lock \(path): \(String(cString: strerror(code)))"
         case .noTTY(_, let code): return "Could not read tty from store: \(String(cString: strerror(code)))"
         case .store(let what): return what
@@ -51,7 +54,7 @@ public enum ConsoleError: Error, Sendable, Equatable {
     public var exitStatus: Int32 {
         switch self {
         case .domain0: return EINVAL
-        case .locked(_, let code), .noTTY(_, let code): return code
+        case .lockUnavailable(_, let code), .locked(_, let code), .noTTY(_, let code): return code
         case .store: return 1
         }
     }
@@ -101,20 +104,10 @@ public final class ConsoleSession {
         } catch { throw .store("\(error)") }
         let key = target.ttyKey(domainPath: domainPath, serialExists: serialExists)
 
-        let lock: LockFile
-        do {
-            guard let taken = try LockFile.tryAcquire(lockPath, mode: 0o600) else {
-                throw ConsoleError.locked(path: lockPath, errno: EWOULDBLOCK)
-            }
-            lock = taken
-        } catch let error as ConsoleError {
-            throw error
-        } catch {
-            throw .locked(path: lockPath, errno: (error as? SystemError)?.errno ?? EIO)
-        }
+        let lock = try takeLock()
         defer {
             unlink(lockPath)
-            lock.release()
+            close(lock)
         }
 
         do { try store.watch(key, token: "") } catch { throw .store("Can't set watch for console pty: \(error)") }
@@ -183,6 +176,29 @@ public final class ConsoleSession {
             }
         }
         return .stopped
+    }
+
+    /// xenconsole's lock (console_lock): the lock file, created if
+    /// missing, locked without waiting; taken again if the file was
+    /// replaced meanwhile (a client leaving unlinks it), so that two
+    /// clients never hold locks on two different files of one path.
+    private func takeLock() throws(ConsoleError) -> Int32 {
+        while true {
+            let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+            guard fd >= 0 else { throw .lockUnavailable(path: lockPath, errno: errno) }
+            while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+                let code = errno
+                if code == EINTR { continue }
+                close(fd)
+                throw .locked(path: lockPath, errno: code)
+            }
+            var held = stat(), named = stat()
+            if fstat(fd, &held) == 0 && stat(lockPath, &named) == 0
+                && held.st_dev == named.st_dev && held.st_ino == named.st_ino {
+                return fd
+            }
+            close(fd)
+        }
     }
 
     /// The pty the key names, opened: waits up to `waitSeconds` for the key

@@ -366,6 +366,9 @@ echo "COST: swxl --help $(per_run swxl --help) ms; swxl list $(per_run swxl list
      "xenstore-read $(per_run xenstore-read /local/domain/0/name) ms;" \
      "swxl store read $(per_run swxl store read /local/domain/0/name) ms"
 
+# The console: typing into a guest through swxl console (checks-console.sh)
+. /checks-console.sh
+
 # libxl's JSON: xl's create -n and list -l against swxl's
 . /checks-libxl-json.sh
 
