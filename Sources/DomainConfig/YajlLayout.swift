@@ -46,25 +46,15 @@ extension JSONValue {
 
 /// A string as yajl_string_encode writes it: `"` `\` and the control
 /// characters with short escapes (`\b \f \n \r \t`) escaped with a
-/// backslash, other control characters as `\u00XX`; DEL and non-ASCII as they are.
+/// backslash, other control characters as `\u00XX` (upper case); DEL and
+/// non-ASCII as they are.
 func yajlQuoted(_ s: String) -> String {
-    var out = "\""
-    for u in s.unicodeScalars {
-        switch u {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        case "\u{8}": out += "\\b"
-        case "\u{c}": out += "\\f"
-        default:
-            if u.value < 0x20 {
-                out += "\\u00" + String(hex(Int(u.value), 2).uppercased())
-            } else {
-                out.unicodeScalars.append(u)
-            }
+    escapedQuoted(s) { c in
+        switch c {
+        case 0x08: return "\\b"
+        case 0x0c: return "\\f"
+        case 0x7f: return "\u{7f}"
+        default: return "\\u00" + hex(c, 2).uppercased()
         }
     }
-    return out + "\""
 }

@@ -144,6 +144,11 @@ let unsetVCPUs = ["+         \"max_vcpus\": 1,", "+         \"avail_vcpus\": [",
             """)
     }
 
+    /// yajl_string_encode's escapes: short ones for \b and \f, upper-case hex, DEL and UTF-8 as they are.
+    @Test func yajlStrings() {
+        #expect(JSONValue.string("\u{8}\u{c}\u{1f}\u{7f}é").yajlBeautified() == "\"\\b\\f\\u001F\u{7f}é\"\n")
+    }
+
     /// libxl's rules for what is left out: unset values go, nested structs stay.
     @Test func unsetMembersAreLeftOut() {
         var s = LibxlStruct()
