@@ -300,8 +300,8 @@ extension DomainConfiguration {
             b.nested("sched_params", running.schedParams)
         } else {
             var sched = LibxlStruct()
-            sched.integer("weight", platformNumber("cpu_weight"), unset: -1)
-            sched.integer("cap", platformNumber("cap"), unset: -1)
+            sched.integer("weight", schedWeight, unset: -1)
+            sched.integer("cap", schedCap, unset: -1)
             b.nested("sched_params", sched)
         }
         // xl.conf's claim_mode, 1 unless it says otherwise.

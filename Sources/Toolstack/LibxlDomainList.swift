@@ -8,10 +8,14 @@ import XenStoreProtocol
 // one model it was created from.
 
 extension Toolstack {
-    /// The scheduler parameters a new domain gets, which swxl does not change
-    /// (credit and credit2: weight 256, no cap; others: none libxl prints).
-    static func defaultSchedParams(_ scheduler: String) -> (weight: Int?, cap: Int?) {
-        scheduler == "credit" || scheduler == "credit2" ? (256, 0) : (nil, nil)
+    /// The domain's scheduler and, under credit or credit2, its weight and
+    /// cap (libxl_domain_sched_params_get); the host's default scheduler
+    /// and nothing else when the hypervisor does not say.
+    func libxlSchedParams(_ domid: UInt32, hostScheduler: String) -> (scheduler: String, weight: Int?, cap: Int?) {
+        guard let scheduler = (try? scheduler(ofDomain: domid)) ?? nil else { return (hostScheduler, nil, nil) }
+        guard scheduler == .credit || scheduler == .credit2,
+              let params = try? creditParams(domid: domid, scheduler: scheduler) else { return (scheduler.rawValue, nil, nil) }
+        return (scheduler.rawValue, params.weight, params.cap)
     }
 
     /// `list -l`'s text for these domains: domain 0's stub config (as
@@ -51,13 +55,13 @@ extension Toolstack {
         let paths = (0..<vcpus).map { dom + "/cpu/\($0)/availability" } + [dom + "/memory/target", dom + "/memory/static-max"]
         let values = (try? store.readMany(paths)) ?? Array(repeating: nil, count: paths.count)
         let online = (0..<vcpus).filter { values[$0] == "online" }
-        let sched = Self.defaultSchedParams(scheduler)
+        let sched = libxlSchedParams(d.info.domid, hostScheduler: scheduler)
         return LibxlRunningFacts(
             name: d.name,
             uuid: d.info.uuid.bytes.allSatisfy { $0 == 0 } ? nil : d.info.uuid,
             onlineVCPUs: online,
             targetKiB: values[vcpus].flatMap { UInt64($0) } ?? d.info.currentMemoryKiB,
             staticMaxKiB: values[vcpus + 1].flatMap { UInt64($0) } ?? d.info.maxMemoryKiB,
-            scheduler: scheduler, weight: sched.weight, cap: sched.cap)
+            scheduler: sched.scheduler, weight: sched.weight, cap: sched.cap)
     }
 }
