@@ -12,3 +12,8 @@ extension DomainConfiguration {
     /// and ignored, as xl does.
     static let schedulerNumberKeys = ["cpu_weight", "cap"]
 }
+
+extension DomainConfiguration {
+    /// Every xl.cfg (and xm) key the config reader knows; others are warned about as unknown.
+    public static let knownKeys: Set<String> = Set(allKnownKeys)
+}

@@ -137,6 +137,13 @@ struct CreateCommand: ParsableCommand {
         if !quiet { Terminal.errLine("Parsing config from \(file)") }
         if debug { Terminal.err(try xlText(config)) }
         let host = try hostOptions.open()
+        // No key dropped in silence: those this host cannot apply fail the create, the others not applied are warned about.
+        let keys = ConfigKeyStatus.problems(resolved, on: host.kind)
+        for ignored in keys.ignored { Terminal.errLine("\(file): warning: \(ignored)") }
+        guard keys.refused.isEmpty else {
+            for refused in keys.refused { Terminal.errLine("\(file): error: \(refused)") }
+            throw ExitCode.failure
+        }
         // With -c the console attaches while the domain is still paused and
         // the domain runs once it has, as xl's create does: nothing the
         // guest prints is missed. (Only the console log's readers, on the

@@ -159,3 +159,24 @@ import Testing
         }
     }
 }
+
+/// No key dropped in silence at create, and xl's lexical error for an upper-case key.
+@Suite(.serialized) struct ConfigKeyCreateTests {
+    @Test func createWarnsRefusesAndRejectsAsDocumented() throws {
+        let host = try EmbeddedHost()
+        defer { host.close() }
+        let warned = try host.config(name: "w", "vnc = 1")
+        let w = try host.swxl(["create", "-p", warned])
+        #expect(w.status == 0)
+        #expect(w.stderr == "Parsing config from \(warned)\n\(warned): warning: `vnc` is not applied by swxl yet: ignored\n")
+        let refused = try host.config(name: "r", "pci = [ '0000:01:00.0' ]")
+        let r = try host.swxl(["create", refused])
+        #expect(r.status == 1 && r.stdout == "")
+        #expect(r.stderr == "Parsing config from \(refused)\n\(refused): error: `pci`: PCI passthrough is not supported by swxl on this host\n")
+        let upper = try host.config(name: "u", "Vcpus = 2")
+        let u = try host.swxl(["create", upper])
+        #expect(u.status == 1 && u.stdout == "")
+        #expect(u.stderr == "\(upper):4:1: error: invalid key `Vcpus`: xl.cfg keys are lower-case letters, digits, `.` and `_`, starting with a letter\n")
+        #expect(try host.domains().map { $0["name"] as? String } == ["Domain-0", "w"])
+    }
+}

@@ -369,6 +369,9 @@ echo "COST: swxl --help $(per_run swxl --help) ms; swxl list $(per_run swxl list
 # The console: typing into a guest through swxl console (checks-console.sh)
 . /checks-console.sh
 
+# vCPU affinity and the credit schedulers against xl (checks-sched.sh)
+. /checks-sched.sh
+
 # libxl's JSON: xl's create -n and list -l against swxl's
 . /checks-libxl-json.sh
 
