@@ -104,9 +104,7 @@ extension Toolstack {
     public func setCreditParams(domid: UInt32, scheduler: Scheduler, weight: Int?, cap: Int?) throws(ToolstackError) {
         let maxVCPUs = try info(domid).info.maxVCPUs
         var params: CreditParams
-        do { params = try hypervisor.creditParams(domid: domid, scheduler: scheduler) } catch {
-            throw .hypervisor(HypervisorError("Getting domain sched \(scheduler.rawValue)", errno: error.errno, error.message))
-        }
+        do { params = try hypervisor.creditParams(domid: domid, scheduler: scheduler) } catch { throw .hypervisor(error) }
         if let weight {
             guard (1...65535).contains(weight) else {
                 throw .invalid("Cpu weight out of range, valid values are within range from 1 to 65535")
