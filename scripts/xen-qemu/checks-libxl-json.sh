@@ -40,8 +40,8 @@ json_compare() {  # json_compare CHECK XLNAME SWXLNAME
     d=$(head -8 $JSON_DIR/$1.diff | tr '\n' ' ' | tr -s ' ')
     n=$(grep -c . $JSON_DIR/$1.diff)
     case " $JSON_MUST_MATCH " in
-        *" $1 "*) fail $1 "$n lines differ (xl <, swxl >): $d" ;;
-        *) todo $1 "$n lines differ (xl <, swxl >): $d" ;;
+        *" $1 "*) fail $1 "$n lines differ (xl -, swxl +): $d" ;;
+        *) todo $1 "$n lines differ (xl -, swxl +): $d" ;;
     esac
 }
 
