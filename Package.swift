@@ -56,17 +56,22 @@ let package = Package(
                             "xencall", "xentoolcore", "xentoollog", "lzma", "z"]
                          .flatMap { ["-Xlinker", "-l:lib\($0).a"] }),
         ]),
-        // Domain lifecycle over any Hypervisor and xenstore; the real-Xen
-        // hypervisor (CXen) lives here too.
+        // Domain lifecycle over any Hypervisor and xenstore, devices included.
         .target(name: "Toolstack", dependencies: [
-            "DomainConfig", "XenStoreClient", "XenStoreProtocol", "SwxlSystem", "SwxlSQLite", "CXen",
+            "DomainConfig", "XenStoreClient", "XenStoreProtocol", "SwxlSystem", "SwxlSQLite",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // Real Xen: the hypervisor over CXen, its kernel cache, and the
+        // device backends that run Xen's hotplug scripts.
+        .target(name: "XenHost", dependencies: [
+            "Toolstack", "DomainConfig", "XenStoreProtocol", "SwxlSystem", "CXen",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // The embedded host: the simulated hypervisor, the simulated guests'
         // host (its epoll loop), guests' console logs, and the factory that
         // opens either host's toolstack.
         .target(name: "EmbeddedHost", dependencies: [
-            "DomainConfig", "Toolstack", "XenStoreClient", "XenStoreProtocol", "SwxlSystem", "CEpoll",
+            "DomainConfig", "Toolstack", "XenHost", "XenStoreClient", "XenStoreProtocol", "SwxlSystem", "CEpoll",
         ]),
         // The command line.
         .executableTarget(name: "swxl", dependencies: [
@@ -91,6 +96,7 @@ let package = Package(
             .product(name: "PropertyBased", package: "swift-property-based"),
         ]),
         .testTarget(name: "ToolstackTests", dependencies: ["Toolstack", "DomainConfig", "XenStoreClient", "XenStoreServer", "SwxlSystem"]),
+        .testTarget(name: "XenHostTests", dependencies: ["XenHost", "Toolstack", "XenStoreProtocol"]),
         .testTarget(name: "EmbeddedHostTests", dependencies: ["EmbeddedHost", "DomainConfig", "Toolstack", "XenStoreProtocol", "SwxlSystem"]),
         // Xen's own C tools (xenstore-*, test-xenstore, libxlutil) against our code.
         .testTarget(name: "InteropTests", dependencies: ["XenStoreProtocol", "DomainConfig", "SwxlSystem"]),

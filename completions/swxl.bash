@@ -173,13 +173,13 @@ _swxl() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    create|list|destroy|shutdown|reboot|pause|unpause|rename|mem-set|mem-max|vcpu-set|vcpu-list|domid|domname|vm-list|uptime|info|dmesg|console|config|store|xenstored|help)
+    create|list|destroy|shutdown|reboot|pause|unpause|rename|mem-set|mem-max|vcpu-set|vcpu-list|domid|domname|vm-list|uptime|info|dmesg|console|network-attach|network-list|network-detach|block-attach|block-list|block-detach|config|store|xenstored|help)
         # Offer subcommand argument completions
         "_swxl_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'create list destroy shutdown reboot pause unpause rename mem-set mem-max vcpu-set vcpu-list domid domname vm-list uptime info dmesg console config store xenstored help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'create list destroy shutdown reboot pause unpause rename mem-set mem-max vcpu-set vcpu-list domid domname vm-list uptime info dmesg console network-attach network-list network-detach block-attach block-list block-detach config store xenstored help' -- "${cur}"))
         ;;
     esac
 }
@@ -472,6 +472,96 @@ _swxl_console() {
     '-n')
         return
         ;;
+    '--host')
+        return
+        ;;
+    esac
+}
+
+_swxl_network-attach() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--host)
+    __swxl_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--host')
+        return
+        ;;
+    esac
+}
+
+_swxl_network-list() {
+    repeating_flags=()
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--host)
+    __swxl_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--host')
+        return
+        ;;
+    esac
+}
+
+_swxl_network-detach() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--host)
+    __swxl_offer_flags_options 2
+
+    # Offer option value completions
+    case "${prev}" in
+    '--host')
+        return
+        ;;
+    esac
+}
+
+_swxl_block-attach() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--host)
+    __swxl_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--host')
+        return
+        ;;
+    esac
+}
+
+_swxl_block-list() {
+    repeating_flags=()
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--host)
+    __swxl_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--host')
+        return
+        ;;
+    esac
+}
+
+_swxl_block-detach() {
+    repeating_flags=()
+    non_repeating_flags=(-f --force --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--host)
+    __swxl_offer_flags_options 2
+
+    # Offer option value completions
+    case "${prev}" in
     '--host')
         return
         ;;

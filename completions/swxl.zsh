@@ -69,6 +69,12 @@ _swxl() {
             'info:Information about the host, as `xl info` prints it.'
             'dmesg:The hypervisor'\''s console ring.'
             'console:Show what a guest wrote to its console.'
+            'network-attach:Create a new virtual network device.'
+            'network-list:List virtual network interfaces for a domain.'
+            'network-detach:Destroy a domain'\''s virtual network device.'
+            'block-attach:Create a new virtual block device.'
+            'block-list:List virtual block devices for a domain.'
+            'block-detach:Destroy a domain'\''s virtual block device.'
             'config:Read, check and convert domain config files (xl.cfg, legacy xm, SXP, JSON).'
             'store:Read and change xenstore, like Xen'\''s xenstore-* tools.'
             'xenstored:Run swxl'\''s xenstore daemon (for hosts without Xen'\''s own).'
@@ -78,7 +84,7 @@ _swxl() {
         ;;
     arg)
         case "${words[1]}" in
-        create|list|destroy|shutdown|reboot|pause|unpause|rename|mem-set|mem-max|vcpu-set|vcpu-list|domid|domname|vm-list|uptime|info|dmesg|console|config|store|xenstored|help)
+        create|list|destroy|shutdown|reboot|pause|unpause|rename|mem-set|mem-max|vcpu-set|vcpu-list|domid|domname|vm-list|uptime|info|dmesg|console|network-attach|network-list|network-detach|block-attach|block-list|block-detach|config|store|xenstored|help)
             "_swxl_${words[1]}" && ret=0
             ;;
         esac
@@ -361,6 +367,91 @@ _swxl_console() {
         '-n[The console number (only 0 is supported yet).]:number:'
         '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
         ':domain:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_swxl_network-attach() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
+        ':domain:'
+        '*:spec:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_swxl_network-list() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
+        '--json[Print JSON instead of xl'\''s table.]'
+        '*:domains:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_swxl_network-detach() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
+        ':domain:'
+        ':device:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_swxl_block-attach() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
+        ':domain:'
+        '*:spec:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_swxl_block-list() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
+        '--json[Print JSON instead of xl'\''s table.]'
+        '*:domains:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_swxl_block-detach() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
+        '(-f --force)'{-f,--force}'[Do not wait for the domain to release the device.]'
+        ':domain:'
+        ':device:'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )

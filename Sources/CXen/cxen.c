@@ -461,6 +461,16 @@ int cxen_domain_unpause(cxen_handle *h, uint32_t domid)
     return xc_domain_unpause(h->xch, domid) == 0 ? 0 : fail(h, err_now(), "unpause domain %u", domid);
 }
 
+int cxen_native_protocol(cxen_handle *h, uint32_t domid, char *buf, size_t cap)
+{
+    begin(h);
+    const char *p = xc_domain_get_native_protocol(h->xch, domid);
+    if (!p || cap == 0)
+        return fail(h, err_now(), "native protocol of domain %u", domid);
+    snprintf(buf, cap, "%s", p);
+    return 0;
+}
+
 int cxen_domain_pause(cxen_handle *h, uint32_t domid)
 {
     begin(h);

@@ -366,3 +366,13 @@ private struct JSONModelReader {
         }
     }
 }
+
+extension DiskDevice {
+    /// One disk as the model's JSON holds it (what `block-attach -N` prints).
+    public var jsonValue: JSONValue { Self.description.jsonValue(self) }
+}
+
+extension NetworkInterface {
+    /// One vif as the model's JSON holds it (what `network-attach -N` prints).
+    public var jsonValue: JSONValue { Self.description.jsonValue(self) }
+}

@@ -28,8 +28,9 @@ private let guestHostStopRequested = Atomic<Bool>(false)
 /// applies the domain's on_poweroff/on_reboot/on_crash action (destroy,
 /// restart with the same uuid, preserve).
 ///
-/// As dom0 it plays the device backends: a new backend goes to InitWait,
-/// then to Connected when its frontend is Initialised.
+/// As dom0 it plays the device backends once they are probed (the
+/// toolstack's simulated backends put them in InitWait): Connected when
+/// the frontend is, Closed when the frontend closes.
 ///
 /// It leaves when the host has had no simulated domain for a few seconds.
 public final class SimGuestHost {
@@ -298,24 +299,54 @@ public final class SimGuestHost {
         }
     }
 
-    /// Frontends follow their backends: InitWait → Initialised, Connected → Connected,
-    /// Closing → Closed.
+    /// Frontends follow their backends as Linux's do: at the backend's
+    /// InitWait, blkfront writes its ring and event channel, its ABI and
+    /// `feature-persistent` and goes to Initialised; netfront writes its
+    /// rings, event channel, `request-rx-copy` and its `feature-*` flags
+    /// and goes straight to Connected (drivers/block/xen-blkfront.c
+    /// `talk_to_blkback`, drivers/net/xen-netfront.c `talk_to_netback`,
+    /// one queue). At the backend's Connected a frontend is Connected; at
+    /// its Closing, Closed.
     func stepFrontends(_ guest: Guest) {
         let conn = guest.conn
         guard let kinds = try? conn.directory("device") else { return }
         for kind in kinds where kind != "suspend" {
-            for devid in (try? conn.directory("device/\(kind)")) ?? [] {
+            for (n, devid) in ((try? conn.directory("device/\(kind)")) ?? []).enumerated() {
                 let front = "device/\(kind)/\(devid)"
                 guard let backend = try? conn.read(front + "/backend"), !backend.isEmpty else { continue }
                 let values = (try? conn.readMany([front + "/state", backend + "/state"])) ?? []
                 guard values.count == 2, let f = values[0].flatMap({ Int($0) }), let b = values[1].flatMap({ Int($0) }) else { continue }
+                if b == XenbusState.initWait.rawValue && f == XenbusState.initialising.rawValue {
+                    let keys = Self.frontendKeys(kind: kind, index: n)
+                    _ = try? conn.client.withTransaction { tx in
+                        for (key, value) in keys { try tx.write(front + "/" + key, value) }
+                        try tx.write(front + "/state", (kind == "vif" ? XenbusState.connected : .initialised).text)
+                    }
+                    continue
+                }
                 let next: XenbusState?
-                if b == XenbusState.initWait.rawValue && f == XenbusState.initialising.rawValue { next = .initialised }
-                else if b == XenbusState.connected.rawValue && f != XenbusState.connected.rawValue && f < XenbusState.closing.rawValue { next = .connected }
+                if b == XenbusState.connected.rawValue && f != XenbusState.connected.rawValue && f < XenbusState.closing.rawValue { next = .connected }
                 else if b == XenbusState.closing.rawValue && f < XenbusState.closing.rawValue { next = .closed }
                 else { next = nil }
                 if let next { try? conn.write(front + "/state", next.text) }
             }
+        }
+    }
+
+    /// What a Linux PV frontend writes before it leaves Initialising: the
+    /// grant references and event channels (made-up numbers, distinct per
+    /// device) and what it asks of its backend.
+    static func frontendKeys(kind: String, index: Int) -> [(String, String)] {
+        let ring = 8 + 2 * index, port = 10 + index
+        switch kind {
+        case "vbd":
+            return [("ring-ref", "\(ring)"), ("event-channel", "\(port)"), ("protocol", "x86_64-abi"), ("feature-persistent", "1")]
+        case "vif":
+            return [("tx-ring-ref", "\(ring + 100)"), ("rx-ring-ref", "\(ring + 101)"), ("event-channel", "\(port + 20)"),
+                    ("request-rx-copy", "1"), ("feature-rx-notify", "1"), ("feature-sg", "1"), ("feature-gso-tcpv4", "1"),
+                    ("feature-gso-tcpv6", "1"), ("feature-ipv6-csum-offload", "1")]
+        default:
+            return []
         }
     }
 
@@ -336,16 +367,18 @@ public final class SimGuestHost {
         guard let values = try? control.readMany([dir + "/state", dir + "/frontend"]),
               values.count == 2, let b = values[0].flatMap({ Int($0) }), let front = values[1] else { return }
         let f = (try? control.read(front + "/state")).flatMap { $0.flatMap { Int($0) } }
+        // The toolstack plays the probe (InitWait) and the close (Closed)
+        // through the simulated backends; here the backend connects once
+        // its frontend has (netback also waits for its script's
+        // `hotplug-status=connected`), and closes when its frontend does.
         let next: XenbusState?
-        if b == XenbusState.initialising.rawValue { next = .initWait }
-        else if b == XenbusState.initWait.rawValue, let f, f == XenbusState.initialised.rawValue || f == XenbusState.connected.rawValue { next = .connected }
+        if b == XenbusState.initWait.rawValue, let f, f == XenbusState.initialised.rawValue || f == XenbusState.connected.rawValue {
+            let ready = parts[4] != "vif" || ((try? control.read(dir + "/hotplug-status")) ?? nil) == "connected"
+            next = ready ? .connected : nil
+        }
         else if b == XenbusState.connected.rawValue, let f, f >= XenbusState.closing.rawValue { next = .closed }
         else { next = nil }
-        if let next {
-            var writes = [("state", next.text)]
-            if next == .initWait { writes.append(("hotplug-status", "connected")) }
-            writeBackend(dir, writes)
-        }
+        if let next { writeBackend(dir, [("state", next.text)]) }
     }
 
     /// Writes `keys` under the backend `dir` only while the backend exists,

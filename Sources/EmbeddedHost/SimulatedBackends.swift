@@ -3,20 +3,17 @@ import Glibc
 #endif
 import DomainConfig
 import Toolstack
+import XenStoreProtocol
 
 /// What the embedded host's simulated device backends refuse: what the real
 /// ones refuse on a Xen dom0, in the words `xl create` prints, so that a
 /// config that would fail on Xen fails here too.
 ///
-/// - A disk whose image or block device does not exist. libxl 4.17 stats
-///   the target while it chooses the disk's backend, before it creates the
-///   domain (`libxl__device_disk_set_backend` in
-///   tools/libs/light/libxl_device.c: `Disk vdev=%s failed to stat: %s`
-///   with the errno's text), for a backend it chooses or `phy`/`standalone`
-///   in dom0 without a `script=`. An empty cdrom drive has no target and is
-///   fine. (With a `script=`, a driver domain or QEMU's `qdisk` backend,
-///   libxl does not look: the script, the driver domain or QEMU decides,
-///   and the embedded host does not play them.)
+/// - What libxl refuses while choosing a disk's backend, on either host
+///   (Toolstack's `DiskBackendChoice`: a target that does not exist, a
+///   disk only QEMU would serve).
+/// - A `script=` it cannot run: the embedded host runs no hotplug script;
+///   it plays Xen's `block`, `vif-bridge`, `vif-route` and `vif-nat`.
 /// - A vif on a bridge that is not a network interface of this machine.
 ///   Xen's `vif-bridge` hotplug script (tools/hotplug/Linux/vif-bridge)
 ///   fails with `Could not find bridge device <bridge>` when
@@ -29,7 +26,7 @@ import Toolstack
 /// Bridges named in ``pretendBridges`` (`SWXL_EMBEDDED_BRIDGES`) count as
 /// present, so that a config written for a Xen host (`bridge=xenbr0`) runs
 /// on a machine without that bridge.
-public struct SimulatedBackends: Sendable, Equatable {
+public struct SimulatedBackends: DeviceBackends, Sendable, Equatable {
     /// The environment variable that lists the bridges to pretend:
     /// `SWXL_EMBEDDED_BRIDGES=xenbr0,br1`.
     public static let pretendBridgesVariable = "SWXL_EMBEDDED_BRIDGES"
@@ -50,44 +47,62 @@ public struct SimulatedBackends: Sendable, Equatable {
         self.init(pretendBridges: Set(names.map(String.init)))
     }
 
-    // MARK: disks, before anything is written
+    // MARK: what the embedded host refuses
 
-    /// Refuses the first disk whose target libxl would fail to stat.
-    public func checkDisks(_ config: DomainConfiguration) throws(HypervisorError) {
-        for (index, disk) in config.disks.enumerated() where Self.libxlStats(disk) {
-            guard let target = disk.target else { continue }
-            var st = stat()
-            if stat(target, &st) != 0 {
-                let code = errno
-                throw HypervisorError("add disk \(index)", errno: code,
-                                      "Disk vdev=\(disk.vdev) failed to stat: \(target): \(String(cString: strerror(code)))")
+    /// Xen's own vif scripts, which the simulated backends play; any other
+    /// script (a disk's `script=`, a vif's own) cannot run here and is refused.
+    static let playedVifScripts: Set<String> = ["vif-bridge", "vif-route", "vif-nat"]
+
+    public func check(_ entry: DeviceEntry) throws(HypervisorError) {
+        let h = entry.handle
+        guard let script = h.script else { return }
+        let name = script.split(separator: "/").last.map(String.init) ?? script
+        let played = h.kind == "vbd" ? script == "/etc/xen/scripts/block" : Self.playedVifScripts.contains(name)
+        guard !played else { return }
+        let what = h.kind == "vbd" ? (entry.back.first { $0.0 == "dev" }.map { "Disk vdev=\($0.1)" } ?? h.label) : h.label
+        throw HypervisorError("add \(h.label)", errno: ENOSYS,
+                              "\(what): script=\(script) cannot run on the embedded host, which runs no hotplug scripts (it plays Xen's block and vif-bridge/vif-route/vif-nat)")
+    }
+
+    // MARK: what dom0's kernel does
+
+    /// Plays blkback's and netback's probe (InitWait) and their closing
+    /// once the toolstack set the backend to Closing (Closed), as the
+    /// kernel does on its own on Xen.
+    public func kernelStep(_ handle: DeviceHandle, _ event: KernelEvent, store: any StoreAccess) {
+        let state: XenbusState = event == .added ? .initWait : .closed
+        Self.writeIfPresent(handle, [("state", state.text)], store: store)
+    }
+
+    // MARK: the hotplug scripts
+
+    /// Plays the scripts: `block` writes `hotplug-status=connected`;
+    /// `vif-bridge` fails as Xen's does when its bridge is no network
+    /// interface here (writing `hotplug-error` and `hotplug-status=error`,
+    /// as the script's `fatal` does), else writes `hotplug-status=connected`.
+    /// Removal has nothing to undo.
+    public func hotplug(_ handles: [DeviceHandle], _ action: HotplugAction, store: any StoreAccess) -> [HypervisorError?] {
+        handles.map { h in
+            guard action == .add, h.backendDomid == 0, let script = h.script else { return nil }
+            let isBridge = script.split(separator: "/").last == "vif-bridge"
+            if h.kind == "vif", isBridge {
+                let bridge = (try? store.read(h.backendPath + "/bridge")) ?? nil
+                if let problem = bridgeProblem(bridge ?? Self.libxlDefaultBridge) {
+                    Self.writeIfPresent(h, [("hotplug-error", problem), ("hotplug-status", "error")], store: store)
+                    return HypervisorError("add \(h.label)", errno: ENODEV, "\(script) online failed: \(problem)")
+                }
             }
+            Self.writeIfPresent(h, [("hotplug-status", "connected")], store: store)
+            return nil
         }
     }
 
-    /// Whether libxl stats this disk's target before choosing its backend:
-    /// not empty, a backend the kernel serves (or left to libxl), in dom0,
-    /// no script of the user's.
-    static func libxlStats(_ disk: DiskDevice) -> Bool {
-        guard disk.format != .empty, disk.target != nil, disk.script == nil else { return false }
-        switch disk.backendType {
-        case nil, .phy, .standalone: break
-        case .qdisk, .tap: return false
-        }
-        return isDom0(disk.backendDomain)
-    }
-
-    // MARK: vifs, while attaching
-
-    /// Refuses the first vif whose `vif-bridge` script would not find its bridge.
-    public func checkNetworks(_ config: DomainConfiguration) throws(HypervisorError) {
-        for (index, vif) in config.vifs.enumerated() {
-            guard vif.scriptPath.split(separator: "/").last == "vif-bridge", Self.isDom0(vif.backend) else { continue }
-            if let problem = bridgeProblem(vif.bridge ?? Self.libxlDefaultBridge) {
-                throw HypervisorError("add vif \(index)", errno: ENODEV,
-                                      "\(vif.scriptPath) online failed: \(problem)")
-            }
-        }
+    /// Writes `keys` under the backend only while it exists: a plain write
+    /// would bring back a backend removed meanwhile.
+    static func writeIfPresent(_ h: DeviceHandle, _ keys: [(String, String)], store: any StoreAccess) {
+        guard ((try? store.read(h.backendPath + "/frontend-id")) ?? nil) != nil else { return }
+        let perms = XSPermissions([XSPermission(.none, h.backendDomid), XSPermission(.read, h.domid)])!
+        try? store.commit(removals: [], writes: keys.map { StoreNode(h.backendPath + "/" + $0.0, $0.1, perms) })
     }
 
     /// libxl's bridge for a vif that names none (`libxl__device_nic_setdefault`).
@@ -119,11 +134,5 @@ public struct SimulatedBackends: Sendable, Equatable {
             if name != "." && name != ".." { names.append(name) }
         }
         return names
-    }
-
-    /// Whether a backend named so (nil: the default) is dom0.
-    static func isDom0(_ backend: String?) -> Bool {
-        guard let backend else { return true }
-        return backend == "0" || backend == "Domain-0"
     }
 }

@@ -396,18 +396,11 @@ public final class SimulatedHypervisor: Hypervisor {
         return result
     }
 
-    /// A disk whose target does not exist, refused as libxl refuses it
-    /// before it creates the domain (see ``SimulatedBackends``).
-    public func checkDevices(_ config: DomainConfiguration) throws(HypervisorError) {
-        try backends.checkDisks(config)
-    }
+    /// The simulated backends play dom0's kernel and Xen's hotplug scripts (see ``SimulatedBackends``).
+    public var deviceBackends: any DeviceBackends { backends }
 
-    /// A vif whose bridge does not exist, refused as Xen's `vif-bridge`
-    /// script refuses it once the vif's entries are written (see ``SimulatedBackends``).
-    public func attachDevices(domid: UInt32, config: DomainConfiguration) throws(HypervisorError) {
-        guard try domainInfo(domid: domid) != nil else { throw Self.noSuchDomain("attach devices", domid) }
-        try backends.checkNetworks(config)
-    }
+    /// The simulated guests are 64-bit PV kernels.
+    public func nativeProtocol(domid: UInt32) -> String? { "x86_64-abi" }
 
     public func pause(domid: UInt32) throws(HypervisorError) {
         try modify(domid, "pause") { (r: inout Record, _: inout Host) throws(HypervisorError) in

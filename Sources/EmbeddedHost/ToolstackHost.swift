@@ -3,6 +3,7 @@ import Glibc
 #endif
 import SwxlSystem
 import Toolstack
+import XenHost
 import XenStoreClient
 import XenStoreProtocol
 

@@ -27,6 +27,9 @@ public enum BackgroundProcess {
         case discard
         /// Appended to this file, created if missing (stdin on /dev/null).
         case append(String)
+        /// Our own stderr (stdin on /dev/null): where libxl sends a hotplug
+        /// script's output, so that the person at the shell sees it.
+        case standardError
     }
 
     /// Starts `executable` with `arguments` and returns its pid without
@@ -94,6 +97,8 @@ public enum BackgroundProcess {
             posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
         case .append(let path):
             posix_spawn_file_actions_addopen(&actions, 1, path, O_WRONLY | O_APPEND | O_CREAT, 0o644)
+        case .standardError:
+            posix_spawn_file_actions_adddup2(&actions, 2, 1)
         }
         // One open file for stdout and stderr, so appends keep their order.
         posix_spawn_file_actions_adddup2(&actions, stderr ?? 1, 2)

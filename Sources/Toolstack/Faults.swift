@@ -17,6 +17,8 @@ public enum CreateStep: String, Sendable, CaseIterable {
     case store = "store"
     /// xenstored is told of the domain.
     case introduce = "introduce"
+    /// Disks, console and networks are connected.
+    case devices = "devices"
     /// The toolstack's own record of the domain.
     case record = "record"
     /// The domain starts running.

@@ -26,16 +26,12 @@ public protocol Hypervisor: AnyObject {
     /// event channels. The domain stays paused.
     func build(domid: UInt32, spec: BuildSpec) throws(HypervisorError) -> BuildResult
 
-    /// Refuses, before anything is written, the devices whose backend the
-    /// toolstack already knows would refuse them (libxl stats a disk's
-    /// target while it chooses the disk's backend). Called by `create`
-    /// before it reserves the name, so a refusal leaves nothing behind.
-    func checkDevices(_ config: DomainConfiguration) throws(HypervisorError)
-    /// Connects the domain's devices once their frontend and backend
-    /// entries are in xenstore: where libxl runs the hotplug scripts, and
-    /// where it learns that one fails (a missing bridge). `create` rolls
-    /// everything back when this throws.
-    func attachDevices(domid: UInt32, config: DomainConfiguration) throws(HypervisorError)
+    /// The host's device backends: what they refuse, what the dom0 kernel
+    /// does on its own, and the hotplug step (see ``DeviceBackends``).
+    var deviceBackends: any DeviceBackends { get }
+    /// The guest's ABI for its PV frontends (`x86_64-abi`, `x86_32-abi`), as
+    /// `xc_domain_get_native_protocol` says; nil when unknown.
+    func nativeProtocol(domid: UInt32) -> String?
 
     func pause(domid: UInt32) throws(HypervisorError)
     func unpause(domid: UInt32) throws(HypervisorError)

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SwxlSystem
 import XenStoreClient
 import XenStoreProtocol
 
@@ -40,6 +41,23 @@ public protocol StoreAccess: AnyObject {
     func readMany(_ paths: [String]) throws(StoreError) -> [String?]
     func introduce(domid: UInt32, mfn: UInt64, port: UInt32) throws(StoreError)
     func release(domid: UInt32) throws(StoreError)
+    /// Waits until `satisfied` holds for the values at `paths` (nil for a
+    /// missing node), looking again each time one of them changes; false
+    /// after `timeoutMs`. Over a connection, through a watch on each path
+    /// (as libxl's `libxl__ev_devstate_wait`); the default looks every few
+    /// milliseconds, for stores in memory.
+    func wait(for paths: [String], timeoutMs: Int, until satisfied: ([String?]) -> Bool) throws(StoreError) -> Bool
+}
+
+extension StoreAccess {
+    public func wait(for paths: [String], timeoutMs: Int, until satisfied: ([String?]) -> Bool) throws(StoreError) -> Bool {
+        let deadline = SystemClock.monotonicNanoseconds() + UInt64(max(timeoutMs, 0)) * 1_000_000
+        while true {
+            if satisfied(try readMany(paths)) { return true }
+            if SystemClock.monotonicNanoseconds() >= deadline { return false }
+            usleep(2_000)
+        }
+    }
 }
 
 extension StoreError {
@@ -170,6 +188,31 @@ public final class XenStoreAccess: StoreAccess {
             throw StoreError("release domain \(domid)", error)
         }
     }
+
+    /// One watch per path, with a token of this call's own, so that a
+    /// stale event of an earlier wait is not taken for a change.
+    public func wait(for paths: [String], timeoutMs: Int, until satisfied: ([String?]) -> Bool) throws(StoreError) -> Bool {
+        waitCount &+= 1
+        let token = "swxl-wait-\(waitCount)"
+        var watched: [String] = []
+        defer { for path in watched { try? client.unwatch(path, token: token) } }
+        for path in paths {
+            try watch(path, token: token)
+            watched.append(path)
+        }
+        let deadline = SystemClock.monotonicNanoseconds() + UInt64(max(timeoutMs, 0)) * 1_000_000
+        while true {
+            if satisfied(try readMany(paths)) { return true }
+            // Wait for the next change of ours (a watch fires once when set, too).
+            while true {
+                let now = SystemClock.monotonicNanoseconds()
+                if now >= deadline { return false }
+                guard let event = try nextEvent(timeoutMs: Int32(min((deadline - now) / 1_000_000 + 1, 60_000))) else { return false }
+                if event.token == token { break }
+            }
+        }
+    }
+    private var waitCount = 0
 
     // MARK: watches (the simulated guests' host)
 

@@ -59,7 +59,8 @@ public enum StoreLayout {
         return "\(seconds).\(hundredths < 10 ? "0" : "")\(hundredths)"
     }
 
-    /// Every node of a domain, in writing order.
+    /// Every node of a domain but its console and devices (see
+    /// ``consoleNodes(domid:build:)`` and ``DeviceEntry``), in writing order.
     public static func nodes(domid: UInt32, config: DomainConfiguration, build: BuildResult,
                              startTimeNs: UInt64) -> [StoreNode] {
         let dom = XSPath.domainPath(domid)
@@ -117,10 +118,19 @@ public enum StoreLayout {
         add(libxl + "/dm-version", "qemu_xen", no)
         add(libxl + "/device", "", no)
 
-        // The console: frontend at <dom>/console (read-only to the guest),
-        // backend under dom0's backend/console.
+        return out
+    }
+
+    /// The console's nodes (frontend at `<dom>/console`, read-only to the
+    /// guest; backend under dom0's `backend/console`), which libxl writes
+    /// after the disks and before the networks.
+    public static func consoleNodes(domid: UInt32, build: BuildResult) -> [StoreNode] {
+        let dom = XSPath.domainPath(domid)
+        let libxl = "/libxl/\(domid)"
+        let ro = XSPermissions([XSPermission(.none, 0), XSPermission(.read, domid)])!
+        var out: [StoreNode] = []
+        func add(_ path: String, _ value: String = "", _ perms: XSPermissions) { out.append(StoreNode(path, value, perms)) }
         let conBack = "/local/domain/0/backend/console/\(domid)/0"
-        let backPerms = XSPermissions([XSPermission(.none, 0), XSPermission(.read, domid)])!
         add(dom + "/console", "", ro)
         add(dom + "/console/backend", conBack, ro)
         add(dom + "/console/backend-id", "0", XSPermissions([XSPermission(.none, domid), XSPermission(.read, 0)])!)
@@ -132,47 +142,9 @@ public enum StoreLayout {
         add(dom + "/console/ring-ref", "\(build.consoleMFN)", ro)
         let conBackKeys: [(String, String)] = [("frontend", dom + "/console"), ("frontend-id", "\(domid)"),
                                                ("online", "1"), ("state", XenbusState.initialising.text), ("protocol", "vt100")]
-        addBackend(&out, path: conBack, keys: conBackKeys, perms: backPerms)
+        addBackend(&out, path: conBack, keys: conBackKeys, perms: ro)
         addLibxlCopy(&out, libxl: libxl, kind: "console", devid: 0, frontend: dom + "/console", backend: conBack,
                      keys: conBackKeys.filter { $0.0 != "frontend" })
-
-        // Disks and network interfaces: frontend/backend pairs with libxl's keys.
-        for disk in config.disks {
-            guard let devid = diskDevid(disk.vdev) else { continue }
-            let script = disk.script ?? (disk.backendTypeName == "phy" ? "/etc/xen/scripts/block" : nil)
-            var back: [(String, String)] = [("frontend-id", "\(domid)"), ("online", "1"),
-                                            ("removable", disk.removable ? "1" : "0"),
-                                            ("bootable", "1"), ("state", XenbusState.initialising.text), ("dev", disk.vdev),
-                                            ("type", disk.backendTypeName), ("mode", disk.mode),
-                                            ("device-type", disk.deviceType.rawValue), ("discard-enable", "1")]
-            if let script { back.append(("script", script)) }
-            back.append(("params", disk.params))
-            let front: [(String, String)] = [("backend-id", "\(disk.backendDomid)"), ("state", XenbusState.initialising.text),
-                                             ("virtual-device", "\(devid)"), ("device-type", disk.deviceType.rawValue)]
-            addPair(&out, domid: domid, dom: dom, libxl: libxl, kind: disk.backendKind, frontKind: "vbd",
-                    devid: devid, backendDomid: disk.backendDomid, back: back, front: front)
-        }
-        for (i, vif) in config.vifs.enumerated() {
-            let mac = vif.mac?.description ?? ""
-            var back: [(String, String)] = [("frontend-id", "\(domid)"), ("online", "1"), ("state", XenbusState.initialising.text),
-                                            ("script", vif.scriptPath), ("mac", mac)]
-            if let bridge = vif.bridge { back.append(("bridge", bridge)) }
-            if let ip = vif.ip { back.append(("ip", ip)) }
-            back.append(("handle", "\(i)"))
-            back.append(("type", vif.type ?? "vif"))
-            let front: [(String, String)] = [("backend-id", "\(vif.backendDomid)"), ("state", XenbusState.initialising.text),
-                                             ("handle", "\(i)"), ("mac", mac)]
-            addPair(&out, domid: domid, dom: dom, libxl: libxl, kind: "vif", frontKind: "vif", devid: UInt32(i),
-                    backendDomid: vif.backendDomid, back: back, front: front)
-        }
-        for (kind, count) in [("vkbd", config.vkbs.count), ("vfb", config.vfbs.count)] where count > 0 {
-            for i in 0..<count {
-                let back: [(String, String)] = [("frontend-id", "\(domid)"), ("online", "1"), ("state", XenbusState.initialising.text)]
-                let front: [(String, String)] = [("backend-id", "0"), ("state", XenbusState.initialising.text)]
-                addPair(&out, domid: domid, dom: dom, libxl: libxl, kind: kind, frontKind: kind, devid: UInt32(i),
-                        backendDomid: 0, back: back, front: front)
-            }
-        }
         return out
     }
 
@@ -209,24 +181,6 @@ public enum StoreLayout {
         out.append(StoreNode(base + "/frontend", frontend, no))
         out.append(StoreNode(base + "/backend", backend, no))
         for (k, v) in keys { out.append(StoreNode(base + "/" + k, v, no)) }
-    }
-
-    private static func addPair(_ out: inout [StoreNode], domid: UInt32, dom: String, libxl: String, kind: String,
-                                frontKind: String, devid: UInt32, backendDomid: UInt32,
-                                back: [(String, String)], front: [(String, String)]) {
-        let frontPath = "\(dom)/device/\(frontKind)/\(devid)"
-        let backPath = backendRoot(backendDomid: backendDomid, kind: kind, domid: domid) + "/\(devid)"
-        let frontPerms = XSPermissions([XSPermission(.none, domid), XSPermission(.read, backendDomid)])!
-        let backPerms = XSPermissions([XSPermission(.none, backendDomid), XSPermission(.read, domid)])!
-        if !out.contains(where: { $0.path == "\(dom)/device/\(frontKind)" }) {
-            out.append(StoreNode("\(dom)/device/\(frontKind)", "", XSPermissions([XSPermission(.none, 0), XSPermission(.read, domid)])!))
-        }
-        out.append(StoreNode(frontPath, "", frontPerms))
-        out.append(StoreNode(frontPath + "/backend", backPath, frontPerms))
-        for (k, v) in front { out.append(StoreNode(frontPath + "/" + k, v, frontPerms)) }
-        addBackend(&out, path: backPath, keys: [("frontend", frontPath)] + back, perms: backPerms)
-        addLibxlCopy(&out, libxl: libxl, kind: kind, devid: devid, frontend: frontPath, backend: backPath,
-                     keys: back)
     }
 }
 

@@ -30,6 +30,8 @@ public final class Toolstack {
     public let store: any StoreAccess
     public let stateDir: String
     public var faults: FaultInjection
+    /// How long device backends are waited for (see ``addDevices(_:)``).
+    public var deviceTimeouts = DeviceTimeouts()
     /// Called as each create step completes (the benchmark times steps with it).
     public var onStep: ((CreateStep) -> Void)? = nil
     /// Called when the toolstack has forgotten a domain (destroyed, a
@@ -58,7 +60,7 @@ public final class Toolstack {
     /// All or nothing: on any failure every completed step is undone.
     public func create(_ config: DomainConfiguration, paused: Bool = false) throws(ToolstackError) -> UInt32 {
         let config = try config.resolved()
-        do { try hypervisor.checkDevices(config) } catch { throw ToolstackError.hypervisor(error) }
+        try checkDevices(config)
         let name = config.name_label
         let maxVCPUs = UInt32(clamping: config.VCPUs_max)
         // 1. The name, with the journal that undoes this create if it dies.
@@ -99,7 +101,7 @@ public final class Toolstack {
             try faults.check(.build)
             onStep?(.build)
 
-            // 5. The xenstore layout.
+            // 5. The xenstore layout, but for the console and the devices.
             let nodes = StoreLayout.nodes(domid: domid, config: config, build: built, startTimeNs: SystemClock.realtimeNanoseconds())
             undo.append { [self] in try? removeStoreNodes(domid: domid, config: config) }
             do {
@@ -107,11 +109,6 @@ public final class Toolstack {
             } catch { throw ToolstackError.store(error) }
             try faults.check(.store)
             onStep?(.store)
-
-            // 5b. The devices' backends connect (on real Xen, their hotplug scripts).
-            do { try hypervisor.attachDevices(domid: domid, config: config) } catch {
-                throw ToolstackError.hypervisor(error)
-            }
 
             // 6. Introduce.
             undo.append { [self] in try? store.release(domid: domid) }
@@ -121,7 +118,19 @@ public final class Toolstack {
             try faults.check(.introduce)
             onStep?(.introduce)
 
-            // 7. Our record.
+            // 7. As libxl: the disks, the console, then the networks (and
+            // keyboards, framebuffers), each group's devices side by side.
+            undo.append { [self] in removeDevices(devicesInStore(domid: domid)) }
+            let devices = DeviceEntry.all(domid: domid, config: config, protocol: hypervisor.nativeProtocol(domid: domid))
+            try addDevices(devices.filter { $0.handle.kind == "vbd" })
+            do { try store.commit(removals: [], writes: StoreLayout.consoleNodes(domid: domid, build: built)) } catch {
+                throw ToolstackError.store(error)
+            }
+            try addDevices(devices.filter { $0.handle.kind != "vbd" })
+            try faults.check(.devices)
+            onStep?(.devices)
+
+            // 8. Our record.
             undo.append { [self] in
                 try? state.forget(domid: domid, name: nil)
                 onDomainForgotten?(domid)
@@ -130,7 +139,7 @@ public final class Toolstack {
             try faults.check(.record)
             onStep?(.record)
 
-            // 8. Run.
+            // 9. Run.
             if !paused {
                 do { try hypervisor.unpause(domid: domid) } catch { throw ToolstackError.hypervisor(error) }
             }
@@ -145,6 +154,19 @@ public final class Toolstack {
             rollback()
             throw .system("\(error)")
         }
+    }
+
+    /// Refuses, before anything is written, the devices libxl would refuse
+    /// while choosing their backends (``DiskBackendChoice``) and those the
+    /// host's backends cannot serve (``DeviceBackends/check(_:)``).
+    func checkDevices(_ config: DomainConfiguration) throws(ToolstackError) {
+        do {
+            try DiskBackendChoice.check(config)
+            // The entries as they will be written (the domid does not matter to the checks).
+            for entry in DeviceEntry.all(domid: 0, config: config, protocol: nil) {
+                try hypervisor.deviceBackends.check(entry)
+            }
+        } catch { throw .hypervisor(error) }
     }
 
     /// Removes every node of a domain: its three roots and its backends
@@ -174,6 +196,9 @@ public final class Toolstack {
         let config = record(domid)
         let exists = (try? hypervisor.domainInfo(domid: domid)) ?? nil != nil
         guard exists || config != nil else { throw .noSuchDomain("\(domid)") }
+        // As libxl: the domain paused, then each device torn down (its script run), then the rest.
+        if exists { try? hypervisor.pause(domid: domid) }
+        removeDevices(devicesInStore(domid: domid))
         do {
             try removeStoreNodes(domid: domid, config: config)
             try store.release(domid: domid)
@@ -372,6 +397,7 @@ public final class Toolstack {
     public func recoverInterruptedCreates() {
         for create in state.interruptedCreates() where state.adopt(create) {
             if let domid = create.domid {
+                removeDevices(devicesInStore(domid: domid))
                 // Without its record, every backend kind is searched.
                 try? removeStoreNodes(domid: domid, config: record(domid), uuid: create.uuid)
                 try? store.release(domid: domid)

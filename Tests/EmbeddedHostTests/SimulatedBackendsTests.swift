@@ -26,73 +26,81 @@ import Toolstack
         return vif
     }
 
-    /// libxl stats a disk's target when it chooses the backend itself (or
-    /// phy/standalone) in dom0 without a script; the rest it leaves to others.
-    @Test func disksLibxlWouldFailToStatAreRefused() throws {
-        let dir = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let image = dir + "/a.img", missing = dir + "/missing.img"
-        #expect(FileManager.default.createFile(atPath: image, contents: Data()))
+    /// The embedded host runs no script: a disk's own `script=` or a vif's
+    /// own script is refused before anything is written; Xen's `block`,
+    /// `vif-bridge`, `vif-route` and `vif-nat` are played.
+    @Test func scriptsItCannotRunAreRefused() throws {
         let backends = SimulatedBackends()
-        var cdrom = DiskDevice(target: nil, vdev: "hdc")
-        cdrom.format = .empty
-        cdrom.deviceType = .cdrom
         var scripted = DiskDevice(target: "iqn.2001-05.com.example:disk", vdev: "xvdc")
         scripted.script = "block-iscsi"
-        var qdisk = DiskDevice(target: missing, vdev: "xvdd")
-        qdisk.backendType = .qdisk
-        var driverDomain = DiskDevice(target: missing, vdev: "xvde")
-        driverDomain.backendDomain = "3"
-        let fine = [cdrom, DiskDevice(target: image, vdev: "xvda"), scripted, qdisk, driverDomain]
-        try backends.checkDisks(Self.config(disks: fine))
+        let disk = try #require(DeviceEntry.disk(scripted, index: 2, domid: 0, protocol: nil))
+        #expect(throws: HypervisorError("add disk 2", errno: ENOSYS,
+            "Disk vdev=xvdc: script=/etc/xen/scripts/block-iscsi cannot run on the embedded host, which runs no hotplug scripts (it plays Xen's block and vif-bridge/vif-route/vif-nat)")) {
+            try backends.check(disk)
+        }
+        let own = DeviceEntry.vif(Self.vif(bridge: nil, script: "/usr/local/bin/my-vif"), devid: 1, domid: 0, type: .pv)
+        #expect(throws: HypervisorError("add vif 1", errno: ENOSYS,
+            "vif 1: script=/usr/local/bin/my-vif cannot run on the embedded host, which runs no hotplug scripts (it plays Xen's block and vif-bridge/vif-route/vif-nat)")) {
+            try backends.check(own)
+        }
+        for script in [nil, "vif-bridge", "vif-route", "/etc/xen/scripts/vif-nat"] {
+            try backends.check(DeviceEntry.vif(Self.vif(bridge: nil, script: script), devid: 0, domid: 0, type: .pv))
+        }
+        try backends.check(try #require(DeviceEntry.disk(DiskDevice(target: "/x", vdev: "xvda"), index: 0, domid: 0, protocol: nil)))
+    }
 
-        for backendType in [nil, DiskDevice.BackendType.phy, .standalone] {
-            var disk = DiskDevice(target: missing, vdev: "xvdb")
-            disk.backendType = backendType
-            #expect(throws: HypervisorError("add disk 5", errno: ENOENT,
-                                            "Disk vdev=xvdb failed to stat: \(missing): No such file or directory")) {
-                try backends.checkDisks(Self.config(disks: fine + [disk]))
-            }
-        }
-        var inFile = DiskDevice(target: image + "/x", vdev: "xvdb")
-        inFile.backendDomain = "Domain-0"
-        #expect(throws: HypervisorError("add disk 0", errno: ENOTDIR,
-                                        "Disk vdev=xvdb failed to stat: \(image)/x: Not a directory")) {
-            try backends.checkDisks(Self.config(disks: [inFile]))
-        }
+    /// The kernel's part: InitWait when added, Closed when closing; never a
+    /// backend brought back once removed.
+    @Test func theKernelsStatesArePlayed() throws {
+        let store = DictionaryStore()
+        let entry = DeviceEntry.vif(Self.vif(bridge: "br0"), devid: 0, domid: 5, type: .pv)
+        try store.commit(removals: [], writes: entry.nodes)
+        let backends = SimulatedBackends()
+        backends.kernelStep(entry.handle, .added, store: store)
+        #expect(store.nodes[entry.handle.backendPath + "/state"] == "2")
+        backends.kernelStep(entry.handle, .closing, store: store)
+        #expect(store.nodes[entry.handle.backendPath + "/state"] == "6")
+        try store.remove(entry.handle.backendPath)
+        backends.kernelStep(entry.handle, .added, store: store)
+        #expect(store.nodes.keys.filter { $0.hasPrefix(entry.handle.backendPath) }.isEmpty)
     }
 
     /// vif-bridge's test is `ip link show <bridge>`: any interface of that
     /// name; xenbrN is taken as ethN when ethN is a bridge; no bridge at
-    /// all is libxl's xenbr0. Other scripts and driver domains are not checked.
+    /// all is libxl's xenbr0. Other scripts and driver domains are not
+    /// checked. A refusal leaves the script's `hotplug-error` as Xen's does.
     @Test func bridgesThatAreNoInterfaceAreRefused() throws {
         let net = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: net) }
         for path in ["br0", "eth1/bridge", "eth2"] {
             try FileManager.default.createDirectory(atPath: net + "/" + path, withIntermediateDirectories: true)
         }
+        func attach(_ backends: SimulatedBackends, _ vifs: [NetworkInterface]) -> (DictionaryStore, [HypervisorError?]) {
+            let store = DictionaryStore()
+            let entries = vifs.enumerated().map { DeviceEntry.vif($1, devid: UInt32($0), domid: 5, type: .pv) }
+            for e in entries { try? store.commit(removals: [], writes: e.nodes) }
+            return (store, backends.hotplug(entries.map(\.handle), .add, store: store))
+        }
         let backends = SimulatedBackends(pretendBridges: ["pretend0"], networkInterfaces: net)
         let fine = [Self.vif(bridge: "br0"), Self.vif(bridge: "xenbr1"), Self.vif(bridge: "pretend0"), Self.vif(bridge: "eth2"),
-                    Self.vif(bridge: "gone0", script: "vif-route"), Self.vif(bridge: "gone0", backend: "2"), Self.vif(bridge: "")]
-        try backends.checkNetworks(Self.config(vifs: fine))
+                    Self.vif(bridge: "gone0", script: "vif-route"), Self.vif(bridge: "gone0", backend: "2")]
+        let (store, results) = attach(backends, fine)
+        #expect(results == Array(repeating: nil, count: fine.count))
+        #expect((0..<5).map { store.nodes["/local/domain/0/backend/vif/5/\($0)/hotplug-status"] } == Array(repeating: "connected", count: 5))
         func refusal(_ index: Int, _ reason: String) -> HypervisorError {
             HypervisorError("add vif \(index)", errno: ENODEV, "/etc/xen/scripts/vif-bridge online failed: \(reason)")
         }
-        #expect(throws: refusal(7, "Could not find bridge device xenbr2")) {
-            try backends.checkNetworks(Self.config(vifs: fine + [Self.vif(bridge: "xenbr2")]))
-        }
-        #expect(throws: refusal(0, "Could not find bridge device xenbr0")) {
-            try backends.checkNetworks(Self.config(vifs: [Self.vif(bridge: nil)]))
-        }
-        #expect(throws: refusal(0, "Could not find bridge device gone0")) {
-            try backends.checkNetworks(Self.config(vifs: [Self.vif(bridge: "gone0", script: "/etc/xen/scripts/vif-bridge")]))
-        }
+        let (refused, bad) = attach(backends, fine + [Self.vif(bridge: "xenbr2")])
+        #expect(bad.last == refusal(6, "Could not find bridge device xenbr2"))
+        #expect(refused.nodes["/local/domain/0/backend/vif/5/6/hotplug-error"] == "Could not find bridge device xenbr2")
+        #expect(refused.nodes["/local/domain/0/backend/vif/5/6/hotplug-status"] == "error")
+        #expect(attach(backends, [Self.vif(bridge: nil)]).1 == [refusal(0, "Could not find bridge device xenbr0")])
+        #expect(attach(backends, [Self.vif(bridge: "gone0", script: "/etc/xen/scripts/vif-bridge")]).1
+                == [refusal(0, "Could not find bridge device gone0")])
         // No bridge named and none on the machine: the script has none to take.
         try FileManager.default.removeItem(atPath: net + "/eth1")
         let bare = SimulatedBackends(networkInterfaces: net)
-        #expect(throws: refusal(0, "Could not find bridge, and none was specified")) {
-            try bare.checkNetworks(Self.config(vifs: [Self.vif(bridge: "")]))
-        }
+        #expect(attach(bare, [Self.vif(bridge: "")]).1 == [refusal(0, "Could not find bridge, and none was specified")])
     }
 
     @Test func theEnvironmentNamesThePretendedBridges() {

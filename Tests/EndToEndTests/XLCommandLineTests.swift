@@ -282,6 +282,12 @@ import Testing
              domname             Convert a domain id to domain name
              rename              Rename a domain
              dmesg               Read and/or clear dmesg buffer
+             network-attach      Create a new virtual network device
+             network-list        List virtual network interfaces for a domain
+             network-detach      Destroy a domain's virtual network device
+             block-attach        Create a new virtual block device
+             block-list          List virtual block devices for a domain
+             block-detach        Destroy a domain's virtual block device
              uptime              Print uptime for all/some domains
              config              Read, check and convert domain config files (xl.cfg, legacy xm, SXP, JSON) (swxl's addition)
              store               Read and change xenstore, like Xen's xenstore-* tools (swxl's addition)

@@ -77,21 +77,10 @@ final class FakeHypervisor: Hypervisor {
         }
     }
 
-    /// What ``checkDevices(_:)`` and ``attachDevices(domid:config:)`` throw (nil: nothing).
-    var deviceCheckFailure: HypervisorError?
-    var deviceAttachFailure: HypervisorError?
-    /// The domains whose devices were attached, in order.
-    private(set) var attached: [UInt32] = []
-
-    func checkDevices(_ config: DomainConfiguration) throws(HypervisorError) {
-        if let deviceCheckFailure { throw deviceCheckFailure }
-    }
-
-    func attachDevices(domid: UInt32, config: DomainConfiguration) throws(HypervisorError) {
-        guard domains[domid] != nil else { throw noSuchDomain("attach devices", domid) }
-        if let deviceAttachFailure { throw deviceAttachFailure }
-        attached.append(domid)
-    }
+    /// The device backends: a log of what they were asked, and failures on demand.
+    let devices = FakeDeviceBackends()
+    var deviceBackends: any DeviceBackends { devices }
+    func nativeProtocol(domid: UInt32) -> String? { domains[domid] == nil ? nil : "x86_64-abi" }
 
     func build(domid: UInt32, spec: BuildSpec) throws(HypervisorError) -> BuildResult {
         try modify(domid, "build domain") { (d: inout DomainInfo) throws(HypervisorError) in
@@ -161,4 +150,35 @@ final class FakeHypervisor: Hypervisor {
     }
 
     func readConsoleRing(clear: Bool) throws(HypervisorError) -> String { "" }
+}
+
+/// Device backends that log each call (`check disk 0`, `kernel added disk 0`,
+/// `hotplug add disk 0`, ...) and play the kernel's states in the store,
+/// unless told to leave a backend where it is (`silentKernel`).
+final class FakeDeviceBackends: DeviceBackends {
+    private(set) var log: [String] = []
+    /// What ``check(_:)`` throws (nil: nothing).
+    var checkFailure: HypervisorError?
+    /// The hotplug step fails for the device with this label (`vif 0`).
+    var failingScript: (label: String, error: HypervisorError)?
+    /// Devices whose backend the kernel never moves (it never reaches InitWait or Closed).
+    var silentKernel: Set<String> = []
+
+    func check(_ entry: DeviceEntry) throws(HypervisorError) {
+        log.append("check \(entry.handle.label)")
+        if let checkFailure { throw checkFailure }
+    }
+
+    func kernelStep(_ handle: DeviceHandle, _ event: KernelEvent, store: any StoreAccess) {
+        log.append("kernel \(event) \(handle.label)")
+        guard !silentKernel.contains(handle.label) else { return }
+        try? store.write(handle.backendPath + "/state", event == .added ? "2" : "6")
+    }
+
+    func hotplug(_ handles: [DeviceHandle], _ action: HotplugAction, store: any StoreAccess) -> [HypervisorError?] {
+        handles.map { h in
+            log.append("hotplug \(action) \(h.label)")
+            return action == .add && failingScript?.label == h.label ? failingScript?.error : nil
+        }
+    }
 }

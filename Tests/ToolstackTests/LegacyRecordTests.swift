@@ -52,9 +52,21 @@ import Testing
         return c
     }()
 
+    /// The domain's layout and its console's (its devices are written
+    /// one by one, each as libxl writes it: see DeviceTests).
     static func layout(_ config: DomainConfiguration, domid: UInt32) -> String {
-        StoreLayout.nodes(domid: domid, config: config, build: BuildResult(storePort: 1, storeMFN: 100, consolePort: 2, consoleMFN: 101),
-                          startTimeNs: 1_700_000_000_000_000_000).map { $0.description + "\n" }.joined()
+        let build = BuildResult(storePort: 1, storeMFN: 100, consolePort: 2, consoleMFN: 101)
+        return (StoreLayout.nodes(domid: domid, config: config, build: build, startTimeNs: 1_700_000_000_000_000_000)
+                + StoreLayout.consoleNodes(domid: domid, build: build)).map { $0.description + "\n" }.joined()
+    }
+
+    /// The plan's layout without its devices' lines (issue 11 gave devices
+    /// libxl's full tables, written per device; the rest is unchanged).
+    static func withoutDevices(_ layout: String) -> String {
+        let kinds = ["vbd", "qdisk", "vif", "vfb", "vkbd"]
+        return layout.split(separator: "\n", omittingEmptySubsequences: false).filter { line in
+            !kinds.contains { line.contains("/device/\($0)") || line.contains("/backend/\($0)/") }
+        }.joined(separator: "\n")
     }
 
     @Test func aRecordReadsAsTheConfigItWasMadeFrom() {
@@ -65,8 +77,8 @@ import Testing
 
     /// The config read gives the domain the xenstore layout the plan gave it.
     @Test func theImportedConfigHasThePlansLayout() {
-        #expect(Self.layout(Self.pvGuest, domid: 1) == layoutOfAPVGuest)
-        #expect(Self.layout(Self.hvmGuest, domid: 2) == layoutOfAnHVMGuest)
+        #expect(Self.layout(Self.pvGuest, domid: 1) == Self.withoutDevices(layoutOfAPVGuest))
+        #expect(Self.layout(Self.hvmGuest, domid: 2) == Self.withoutDevices(layoutOfAnHVMGuest))
     }
 
     /// A record without the config JSON (an older swxl's) still gives its
@@ -74,7 +86,9 @@ import Testing
     @Test func aRecordWithoutItsConfigJSONStillGivesTheSameLayout() throws {
         let plan = recordOfAPVGuest.split(separator: "\n").filter { !$0.hasPrefix("config_json=") }.joined(separator: "\n") + "\n"
         let config = try #require(LegacyRecord.configuration(from: plan))
-        #expect(Self.layout(config, domid: 1) == layoutOfAPVGuest)
+        #expect(Self.layout(config, domid: 1) == Self.withoutDevices(layoutOfAPVGuest))
+        #expect(DeviceEntry.all(domid: 1, config: config, protocol: "x86_64-abi")
+                == DeviceEntry.all(domid: 1, config: Self.pvGuest, protocol: "x86_64-abi"))
         #expect(config.vfbs.count == 1 && config.disks.count == 3 && config.vifs.map(\.mac) == Self.pvGuest.vifs.map(\.mac))
     }
 
@@ -117,7 +131,11 @@ import Testing
         pv.name_label = "web3"
         #expect(rig.toolstack.record(1) == pv)
         #expect(try rig.toolstack.resolve("web3") == 1)
-        // on_reboot = rename-restart: created again from the record.
+        // on_reboot = rename-restart: created again from the record. Its
+        // disks (a missing image, a qcow2, an empty cdrom) are refused since
+        // swxl serves disks as libxl chooses their backends: without them.
+        pv.disks = []
+        try rig.toolstack.state.record(pv, domid: 1)
         try rig.sim.shutdown(domid: 1, reason: .reboot)
         let again = try #require(try rig.toolstack.applyShutdownAction(domid: 1, reason: .reboot))
         #expect(rig.toolstack.record(again) == pv)

@@ -119,8 +119,9 @@ import XenStoreProtocol
     @Test func aPVGuestWithoutDevicesGetsExactlyXlsNodes() {
         let uuid = DomainUUID("5fc58030-816f-4e1d-8178-e72443c04bbb")!
         let config = guestConfig("g", uuid: uuid, memoryMiB: 64, kernel: "/k", cmdline: "quiet")
-        let nodes = StoreLayout.nodes(domid: 7, config: config, build: BuildResult(storePort: 1, storeMFN: 100, consolePort: 2, consoleMFN: 101),
-                                      startTimeNs: 1_700_000_000_000_000_000)
+        let build = BuildResult(storePort: 1, storeMFN: 100, consolePort: 2, consoleMFN: 101)
+        let nodes = StoreLayout.nodes(domid: 7, config: config, build: build, startTimeNs: 1_700_000_000_000_000_000)
+            + StoreLayout.consoleNodes(domid: 7, build: build)
         let ro = "n0,r7", vm = "/vm/5fc58030-816f-4e1d-8178-e72443c04bbb", d = "/local/domain/7"
         let expected: [String] = [
             "\(d) = \"\"  (\(ro))", "\(d)/vm = \"\(vm)\"  (\(ro))", "\(d)/name = \"g\"  (\(ro))", "\(d)/domid = \"7\"  (\(ro))",
@@ -164,32 +165,6 @@ import XenStoreProtocol
             #expect(seen.contains(XSPath.parent(of: node.path)), "\(node.path) before its parent")
             seen.insert(node.path)
         }
-    }
-
-    @Test func devicesGetFrontendBackendAndLibxlCopies() {
-        var config = guestConfig("g", uuid: DomainUUID(bytes: [UInt8](repeating: 1, count: 16))!, memoryMiB: 64, kernel: "/k")
-        config.disks = [DiskDevice(target: "/img", vdev: "xvda")]
-        config.disks[0].access = .readOnly
-        config.vifs = [NetworkInterface()]
-        config.vifs[0].mac = MACAddress("00:16:3e:00:00:01")
-        config.vifs[0].bridge = "br0"
-        let nodes = StoreLayout.nodes(domid: 3, config: config, build: BuildResult(storePort: 1, storeMFN: 1, consolePort: 2, consoleMFN: 2),
-                                      startTimeNs: 0)
-        let byPath = Dictionary(uniqueKeysWithValues: nodes.map { ($0.path, $0) })
-        let front = "/local/domain/3/device/vbd/51712", back = "/local/domain/0/backend/vbd/3/51712"
-        #expect(byPath[front]?.perms.description == "n3,r0")
-        #expect(byPath[back]?.perms.description == "n0,r3")
-        let backKeys = nodes.filter { XSPath.parent(of: $0.path) == back }.map { "\(XSPath.name(of: $0.path))=\($0.value)" }
-        #expect(backKeys == ["frontend=\(front)", "frontend-id=3", "online=1", "removable=0", "bootable=1", "state=1",
-                             "dev=xvda", "type=phy", "mode=r", "device-type=disk", "discard-enable=1",
-                             "script=/etc/xen/scripts/block", "params=/img"])
-        let frontKeys = nodes.filter { XSPath.parent(of: $0.path) == front }.map { "\(XSPath.name(of: $0.path))=\($0.value)" }
-        #expect(frontKeys == ["backend=\(back)", "backend-id=0", "state=1", "virtual-device=51712", "device-type=disk"])
-        let vifBack = nodes.filter { XSPath.parent(of: $0.path) == "/local/domain/0/backend/vif/3/0" }.map { "\(XSPath.name(of: $0.path))=\($0.value)" }
-        #expect(vifBack == ["frontend=/local/domain/3/device/vif/0", "frontend-id=3", "online=1", "state=1",
-                            "script=/etc/xen/scripts/vif-bridge", "mac=00:16:3e:00:00:01", "bridge=br0", "handle=0", "type=vif"])
-        #expect(byPath["/libxl/3/device/vbd/51712/params"]?.value == "/img")
-        #expect(byPath["/libxl/3/device/vif/0/backend"]?.value == "/local/domain/0/backend/vif/3/0")
     }
 
     /// What a disk is in xenstore, from the model: its backend kind and type
@@ -393,31 +368,6 @@ import XenStoreProtocol
         #expect(try rig.sim.listDomains().map(\.domid) == [0])
         #expect(rig.leftovers().isEmpty)
         #expect(rig.store.nodes.isEmpty)
-    }
-
-    /// A device the host refuses before anything is written costs nothing;
-    /// one refused while attaching (after the layout is written) is rolled
-    /// back with the rest; either way the hypervisor's words reach the caller.
-    @Test func devicesRefusedByTheHostLeaveNothing() throws {
-        let rig = try Rig()
-        defer { rig.cleanup() }
-        let early = HypervisorError("check devices", errno: ENOENT, "Disk vdev=xvda failed to stat: /x: No such file or directory")
-        rig.sim.deviceCheckFailure = early
-        #expect(throws: ToolstackError.hypervisor(early)) { _ = try rig.toolstack.create(rig.config("early")) }
-        #expect(rig.store.commits == 0)
-        rig.sim.deviceCheckFailure = nil
-        let late = HypervisorError("attach devices", errno: ENODEV, "Could not find bridge device xenbr9")
-        rig.sim.deviceAttachFailure = late
-        #expect(throws: ToolstackError.hypervisor(late)) { _ = try rig.toolstack.create(rig.config("late")) }
-        #expect(rig.store.commits == 2, "the layout was written, then removed")
-        #expect(rig.store.nodes.isEmpty)
-        #expect(rig.store.introduced.isEmpty)
-        #expect(try rig.sim.listDomains().map(\.domid) == [0])
-        #expect(rig.leftovers().isEmpty, "\(rig.leftovers())")
-        // The name is free again, and a create that succeeds attached its devices once.
-        rig.sim.deviceAttachFailure = nil
-        let id = try rig.toolstack.create(rig.config("late"))
-        #expect(rig.sim.attached == [id])
     }
 
     /// The hypervisor's limit is the balloon target plus libxl's 1 MiB, and

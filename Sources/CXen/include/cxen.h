@@ -160,6 +160,8 @@ int cxen_kernel_uncompressed(const char *path, const char *cache_dir, char *out,
 int cxen_ramdisk_uncompressed(const char *path, const char *cache_dir, char *out, size_t cap);
 
 int cxen_domain_unpause(cxen_handle *h, uint32_t domid);
+/* The guest's ABI for PV frontends ("x86_64-abi", "x86_32-abi"). */
+int cxen_native_protocol(cxen_handle *h, uint32_t domid, char *buf, size_t cap);
 int cxen_domain_pause(cxen_handle *h, uint32_t domid);
 int cxen_domain_destroy(cxen_handle *h, uint32_t domid);
 

@@ -1,3 +1,5 @@
+import XenStoreProtocol
+import Toolstack
 import CXen
 import DomainConfig
 import Glibc
@@ -156,13 +158,14 @@ public final class XenHypervisor: Hypervisor {
                            consolePort: built.console_port, consoleMFN: built.console_mfn)
     }
 
-    /// Nothing yet: swxl writes the devices' xenstore entries on Xen but
-    /// does not choose their backends or run their hotplug scripts (issue
-    /// 11, items 1 and 2), so it has nothing of its own to refuse here.
-    public func checkDevices(_ config: DomainConfiguration) throws(HypervisorError) {}
+    /// Dom0's kernel backends and Xen's hotplug scripts.
+    public let deviceBackends: any DeviceBackends = XenDeviceBackends()
 
-    /// Nothing yet: the hotplug scripts are not run on Xen (issue 11, items 1 and 2).
-    public func attachDevices(domid: UInt32, config: DomainConfiguration) throws(HypervisorError) {}
+    public func nativeProtocol(domid: UInt32) -> String? {
+        var buf = [CChar](repeating: 0, count: 32)
+        guard cxen_native_protocol(handle, domid, &buf, buf.count) == 0 else { return nil }
+        return String(cString: buf)
+    }
 
     public func pause(domid: UInt32) throws(HypervisorError) {
         try check(cxen_domain_pause(handle, domid), "pause")

@@ -1,3 +1,4 @@
+import Toolstack
 import CXen
 import Glibc
 
