@@ -73,9 +73,12 @@ let package = Package(
         .target(name: "EmbeddedHost", dependencies: [
             "DomainConfig", "Toolstack", "XenHost", "XenStoreClient", "XenStoreProtocol", "SwxlSystem", "CEpoll",
         ]),
+        // A terminal attached to a guest's console, as xenconsole attaches
+        // one: the pty from xenstore, raw mode, the two-way copy, Ctrl-].
+        .target(name: "GuestConsole", dependencies: ["XenStoreClient", "SwxlSystem"]),
         // The command line.
         .executableTarget(name: "swxl", dependencies: [
-            "XenStoreProtocol", "XenStoreClient", "XenStoreTools", "XenStoreServer", "DomainConfig", "Toolstack", "EmbeddedHost", "SwxlSystem",
+            "XenStoreProtocol", "XenStoreClient", "XenStoreTools", "XenStoreServer", "DomainConfig", "Toolstack", "EmbeddedHost", "GuestConsole", "SwxlSystem",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -97,11 +100,13 @@ let package = Package(
         ]),
         .testTarget(name: "ToolstackTests", dependencies: ["Toolstack", "DomainConfig", "XenStoreClient", "XenStoreServer", "SwxlSystem"]),
         .testTarget(name: "XenHostTests", dependencies: ["XenHost", "Toolstack", "XenStoreProtocol"]),
+        .testTarget(name: "GuestConsoleTests", dependencies: ["GuestConsole"]),
         .testTarget(name: "EmbeddedHostTests", dependencies: ["EmbeddedHost", "DomainConfig", "Toolstack", "XenStoreProtocol", "SwxlSystem"]),
         // Xen's own C tools (xenstore-*, test-xenstore, libxlutil) against our code.
         .testTarget(name: "InteropTests", dependencies: ["XenStoreProtocol", "DomainConfig", "SwxlSystem"]),
         // The built `swxl` run as a user runs it.
         // (CSQLite only to read the state files and see that nothing is left.)
-        .testTarget(name: "EndToEndTests", dependencies: ["CSQLite"]),
+        // (SwxlSystem only for the pseudo-terminal the console tests type into.)
+        .testTarget(name: "EndToEndTests", dependencies: ["CSQLite", "SwxlSystem"]),
     ]
 )

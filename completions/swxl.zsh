@@ -68,7 +68,7 @@ _swxl() {
             'uptime:How long domains have been up.'
             'info:Information about the host, as `xl info` prints it.'
             'dmesg:The hypervisor'\''s console ring.'
-            'console:Show what a guest wrote to its console.'
+            'console:Attach to a domain'\''s console (Ctrl-] detaches).'
             'network-attach:Create a new virtual network device.'
             'network-list:List virtual network interfaces for a domain.'
             'network-detach:Destroy a domain'\''s virtual network device.'
@@ -362,9 +362,9 @@ _swxl_dmesg() {
 _swxl_console() {
     local -i ret=1
     local -ar arg_specs=(
-        '-f[Keep following the console until interrupted (swxl'\''s addition).]'
-        '-t[The console type\: pv (serial and vuart are not supported yet).]:type:'
-        '-n[The console number (only 0 is supported yet).]:number:'
+        '-f[Embedded host\: print the console log and keep following it until the guest dies (swxl'\''s addition).]'
+        '-t[The console type\: pv, serial or vuart (default\: serial for HVM guests, else pv).]:type:'
+        '-n[The console number (default 0).]:number:'
         '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
         ':domain:'
         '--version[Show the version.]'

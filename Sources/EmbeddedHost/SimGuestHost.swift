@@ -40,6 +40,9 @@ public final class SimGuestHost {
     let control: XenStoreAccess
     /// Where each guest's console output goes.
     let consoles: ConsoleLog
+    /// Each domain's console pseudo-terminals, from its introduction until
+    /// it is gone (paused or shut down too, as xenconsoled serves them).
+    var guestConsoles: [UInt32: SimulatedConsole] = [:]
     var guests: [UInt32: Guest] = [:]
     /// Guests whose connection was used in this turn of the loop.
     var used: Set<UInt32> = []
@@ -50,7 +53,7 @@ public final class SimGuestHost {
     /// of the loop costs the same with 1000 guests as with one (poll(2)
     /// over every socket, and draining every guest ever served, made each
     /// create slower the more guests ran, and stole CPU from the create).
-    private var epfd: Int32 = -1
+    private(set) var epfd: Int32 = -1
     private static let controlKey = UInt64.max
     var idleSince: UInt64 = 0
     public var idleExitSeconds: UInt64 = 3
@@ -95,6 +98,7 @@ public final class SimGuestHost {
         }
         // However it leaves, the guests' scripts go with it.
         defer { for id in Array(guests.keys) { detach(id) } }
+        defer { for id in Array(guestConsoles.keys) { closeConsole(id) } }
 
         try control.watch(XSPath.introduceDomain, token: "introduce")
         try control.watch(XSPath.releaseDomain, token: "release")
@@ -132,6 +136,10 @@ public final class SimGuestHost {
             while let event = try control.nextEvent(timeoutMs: 0) { handleControl(event) }
             var ready = touched
             for event in events.prefix(Int(max(n, 0))) where event.data.u64 != Self.controlKey {
+                if event.data.u64 >> 32 != 0 {
+                    guestConsoles[UInt32(truncatingIfNeeded: event.data.u64)]?.serve(key: event.data.u64, epfd: epfd)
+                    continue
+                }
                 ready.insert(UInt32(truncatingIfNeeded: event.data.u64))
             }
             for id in ready {
@@ -162,6 +170,8 @@ public final class SimGuestHost {
     func sync() {
         let live = Set(sim.domainIDs())
         for id in guests.keys where !live.contains(id) { detach(id) }
+        for id in guestConsoles.keys where !live.contains(id) { closeConsole(id) }
+        for id in live where id != 0 { serveConsole(id) }
         for id in live where guests[id] == nil {
             guard let d = (try? sim.domainInfo(domid: id)) ?? nil, !d.paused, !d.shutdown,
                   toolstack.record(id) != nil else { continue }
@@ -395,18 +405,21 @@ public final class SimGuestHost {
     // MARK: the guest script and the console
 
     func appendConsole(_ domid: UInt32, _ text: String) {
-        consoles.append(domid, text)
+        if let console = guestConsoles[domid] { console.printKernel(text) } else { consoles.append(domid, text) }
     }
 
-    /// Runs the guest's script with `XENSTORED_PATH` set to its socket,
-    /// its output going to the guest's console log.
+    /// Runs the guest's script with `XENSTORED_PATH` set to its socket, on
+    /// its console's terminal (see ``SimulatedConsole``), or, without one,
+    /// its output going straight to the guest's console log.
     func spawnScript(_ script: String, domid: UInt32) -> pid_t {
         try? FileIO.makeDirectories(consoles.directory)
+        let terminal = try? guestConsoles[domid]?.openGuestTerminal()
+        defer { if let terminal { close(terminal) } }
         do {
             return try BackgroundProcess.spawn(
                 executable: "/bin/sh", arguments: ["-c", script],
                 environment: ["XENSTORED_PATH": paths.domainSocket(domid), "SWXL_DOMID": "\(domid)", "SWXL_FAULT": nil],
-                output: .append(consoles.path(domid)))
+                output: terminal.map { .terminal($0) } ?? .append(consoles.path(domid)))
         } catch {
             appendConsole(domid, "swxl: cannot run \(DomainConfiguration.simGuestScriptKey) \(script)\n")
             return 0

@@ -89,6 +89,21 @@ public final class ToolstackHost {
         simulator == nil ? nil : ConsoleLog(stateDir: toolstack.stateDir)
     }
 
+    /// The xenstore socket this host's toolstack speaks to (as libxenstore
+    /// chooses it), for a client that needs a connection of its own (a
+    /// console's watch).
+    public var storeSocket: String {
+        HostPaths.clientSocket(environment: environment,
+                               default: simulator == nil ? HostPaths.systemSocket : paths.daemonSocket)
+    }
+
+    /// Where console clients take their one-per-domain lock: on Xen
+    /// xenconsole's own directory (XEN_LOCK_DIR, /var/lock), so swxl's and
+    /// xl's consoles exclude each other; on the embedded host its state dir.
+    public var consoleLockDirectory: String {
+        simulator == nil ? "/var/lock" : paths.stateDir + "/toolstack"
+    }
+
     /// Starts the process that follows the domains after a command has
     /// returned, unless it runs: on the embedded host the simulated guests'
     /// host (`_sim-guests`, which also carries out the on_* actions), on

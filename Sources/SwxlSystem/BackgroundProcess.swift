@@ -10,7 +10,7 @@ import CSwxlSystem
 /// when the child may outlive us.
 ///
 /// The child gets a clean slate:
-/// - stdin on /dev/null, stdout and stderr where ``Output`` says;
+/// - stdin on /dev/null (or a terminal), stdout and stderr where ``Output`` says;
 /// - no other descriptor of ours: a daemon holding a caller's pipe (or the
 ///   socket Foundation's `Process` watches) would keep that caller waiting
 ///   for as long as the daemon lives. The child closes them itself
@@ -30,6 +30,9 @@ public enum BackgroundProcess {
         /// Our own stderr (stdin on /dev/null): where libxl sends a hotplug
         /// script's output, so that the person at the shell sees it.
         case standardError
+        /// stdin, stdout and stderr all on this descriptor of ours: a
+        /// pseudo-terminal's slave, for a program that talks to a console.
+        case terminal(Int32)
     }
 
     /// Starts `executable` with `arguments` and returns its pid without
@@ -91,14 +94,19 @@ public enum BackgroundProcess {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         switch output {
         case .discard:
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
             posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
         case .append(let path):
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
             posix_spawn_file_actions_addopen(&actions, 1, path, O_WRONLY | O_APPEND | O_CREAT, 0o644)
         case .standardError:
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
             posix_spawn_file_actions_adddup2(&actions, 2, 1)
+        case .terminal(let fd):
+            posix_spawn_file_actions_adddup2(&actions, fd, 0)
+            posix_spawn_file_actions_adddup2(&actions, fd, 1)
         }
         // One open file for stdout and stderr, so appends keep their order.
         posix_spawn_file_actions_adddup2(&actions, stderr ?? 1, 2)

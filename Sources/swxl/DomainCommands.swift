@@ -113,14 +113,23 @@ struct CreateCommand: ParsableCommand {
         if !quiet { Terminal.errLine("Parsing config from \(file)") }
         if debug { Terminal.err(config.jsonText() + "\n") }
         let host = try hostOptions.open()
+        // With -c the console attaches while the domain is still paused and
+        // the domain runs once it has, as xl's create does: nothing the
+        // guest prints is missed. (Only the console log's readers, on the
+        // embedded host without a terminal, need no pause.)
+        let attach = console && ConsoleCommand.attaches(host, follow: false)
         let domid: UInt32
         do {
-            domid = try host.toolstack.create(resolved, paused: paused)
+            domid = try host.toolstack.create(resolved, paused: paused || attach)
         } catch {
             throw DomainCLI.fail(error)
         }
         host.ensureWatcher()
-        if console { try ConsoleCommand.follow(host, domid, keepFollowing: true) }
+        if attach {
+            try ConsoleCommand.attachAfterCreate(host, domid, type: resolved.type, unpause: !paused)
+        } else if console {
+            ConsoleCommand.printLog(host, domid, keepFollowing: true)
+        }
     }
 }
 
@@ -546,45 +555,6 @@ struct DmesgCommand: ParsableCommand {
     func run() throws {
         let t = try hostOptions.open().toolstack
         do { Terminal.out(try t.hypervisor.readConsoleRing(clear: clear)) } catch { throw DomainCLI.fail(error) }
-    }
-}
-
-struct ConsoleCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "console",
-        abstract: "Show what a guest wrote to its console.",
-        discussion: "On the embedded host this prints the guest's console log (the simulated kernel's lines and its sim_guest_script's output).")
-    @Flag(name: .customShort("f"), help: "Keep following the console until interrupted (swxl's addition).") var follow = false
-    @Option(name: .customShort("t"), help: ArgumentHelp("The console type: pv (serial and vuart are not supported yet).", valueName: "type"))
-    var type: String?
-    @Option(name: .customShort("n"), help: ArgumentHelp("The console number (only 0 is supported yet).", valueName: "number"))
-    var number: UInt32?
-    @OptionGroup var hostOptions: HostOptions
-    @Argument(help: "The domain (name or domid).") var domain: String
-    func run() throws {
-        if let type, type != "pv" {
-            guard type == "serial" || type == "vuart" else {
-                // xl's main_console (tools/xl/xl_console.c).
-                Terminal.err("console type supported are: pv, serial, vuart\n")
-                throw ExitCode.failure
-            }
-            throw DomainCLI.unsupported("console", "-t \(type)", "\(type) consoles")
-        }
-        if let number, number != 0 { throw DomainCLI.unsupported("console", "-n \(number)", "secondary consoles") }
-        let host = try hostOptions.open()
-        try Self.follow(host, try DomainCLI.resolve(host.toolstack, domain), keepFollowing: follow)
-    }
-
-    /// Prints a guest's console log; with `keepFollowing`, goes on printing
-    /// what it writes until it dies.
-    static func follow(_ host: ToolstackHost, _ id: UInt32, keepFollowing: Bool) throws {
-        let t = host.toolstack
-        guard let consoles = host.consoleLog else {
-            DomainCLI.printError("on a Xen host use xenconsole (/usr/lib/xen-4.17/bin/xenconsole \(id))")
-            throw ExitCode.failure
-        }
-        consoles.follow(id, keepFollowing: { keepFollowing && (try? t.hypervisor.domainInfo(domid: id)) ?? nil != nil },
-                        output: Terminal.out)
     }
 }
 

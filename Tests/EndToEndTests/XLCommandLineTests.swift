@@ -93,8 +93,6 @@ import Testing
         (["shutdown", "-F", "-a"], "shutdown -F (ACPI power event fallback)"),
         (["reboot", "-a", "-F"], "reboot -F (ACPI reset event fallback)"),
         (["info", "-n"], "info -n (NUMA topology)"), (["info", "--numa"], "info -n (NUMA topology)"),
-        (["console", "-t", "serial", "0"], "console -t serial (serial consoles)"),
-        (["console", "0", "-n", "1"], "console -n 1 (secondary consoles)"),
     ] as [([String], String)])
     func unsupportedOptionsAreRefused(arguments: [String], refusal: String) throws {
         let host = try EmbeddedHost()

@@ -616,5 +616,8 @@ echo "COST: swxl --help $(per_run swxl --help) ms; swxl list $(per_run swxl list
      "xenstore-read $(per_run xenstore-read /local/domain/0/name) ms;" \
      "swxl store read $(per_run swxl store read /local/domain/0/name) ms"
 
+# The console: typing into a guest through swxl console (checks-console.sh)
+. /checks-console.sh
+
 # What is still running in dom0 (a toolstack should leave only its daemons).
 top -b -n 1 2>&1 | sed "s/^/PS: /"

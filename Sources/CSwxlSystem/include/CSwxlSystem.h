@@ -4,6 +4,7 @@
 #define CSWXLSYSTEM_H
 
 #include <spawn.h>
+#include <stddef.h>
 
 /// posix_spawn_file_actions_addclosefrom_np (glibc 2.34 and later): the
 /// child closes every descriptor from `from` up, after the earlier actions.
@@ -15,5 +16,10 @@ int swxl_pipe_cloexec(int fds[2]);
 
 /// glibc's POSIX_SPAWN_SETSID: the child starts a new session.
 extern const short swxl_spawn_setsid;
+
+/// posix_openpt (close-on-exec, not our controlling terminal), grantpt,
+/// unlockpt and ptsname_r: a new pseudo-terminal's master, its slave's
+/// path in `slave_name`; -1 with errno on failure.
+int swxl_open_pty_master(char *slave_name, size_t size);
 
 #endif

@@ -1,0 +1,164 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CEpoll
+import SwxlSystem
+import XenStoreClient
+import XenStoreProtocol
+
+/// One simulated guest's console, served as xenconsoled serves a real
+/// guest's (tools/console/daemon/io.c): a pseudo-terminal whose slave's
+/// path is published under the console's `tty` key, for `swxl console` (or
+/// xenconsole) to open; its slave held open here, in raw mode, as
+/// xenconsoled holds it, so the master never sees a hang-up between clients.
+///
+/// Where a real guest has its `hvc0` behind the console ring, the
+/// simulated guest's script has a second pseudo-terminal as its standard
+/// input, output and error: a terminal with line editing and echo, as a
+/// shell on `hvc0` has, but without output processing, so the console log
+/// holds exactly what the script wrote (as before it had a terminal). What
+/// the script writes goes to the log and to the client's pty (with the
+/// carriage return a Linux console adds before each newline); what the
+/// client types goes to the script.
+final class SimulatedConsole {
+    let domid: UInt32
+    /// The clients' side: its slave's path is the `tty` key's value.
+    let client: PseudoTerminal
+    private var clientSlave: Int32
+    /// The script's side.
+    let guest: PseudoTerminal
+    let log: ConsoleLog
+    /// Whether the `tty` key holds the client's path yet.
+    var published = false
+    /// Whether the guest side is still open (its script may have ended).
+    private var guestOpen = true
+
+    /// The epoll keys of the two masters: the domid in the low 32 bits.
+    static let guestKeyTag: UInt64 = 1 << 32
+    static let clientKeyTag: UInt64 = 2 << 32
+
+    init(domid: UInt32, log: ConsoleLog) throws(SystemError) {
+        self.domid = domid
+        self.log = log
+        client = try PseudoTerminal.open()
+        do {
+            clientSlave = try client.openSlave(O_RDONLY)
+            guest = try PseudoTerminal.open()
+        } catch {
+            Glibc.close(client.master)
+            throw error
+        }
+        _ = TerminalMode.makeRaw(clientSlave)
+        for fd in [client.master, guest.master] { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
+    }
+
+    /// Opens the script's terminal for a new script (the caller closes it
+    /// once the script has it): echo and line editing on, output as written.
+    func openGuestTerminal() throws(SystemError) -> Int32 {
+        let fd = try guest.openSlave()
+        var mode = termios()
+        if tcgetattr(fd, &mode) == 0 {
+            mode.c_oflag &= ~tcflag_t(OPOST)
+            _ = tcsetattr(fd, TCSANOW, &mode)
+        }
+        return fd
+    }
+
+    /// Adds both masters to the epoll set `epfd`.
+    func register(epfd: Int32) {
+        for (fd, tag) in [(guest.master, Self.guestKeyTag), (client.master, Self.clientKeyTag)] {
+            var event = epoll_event()
+            event.events = EPOLLIN.rawValue
+            event.data.u64 = tag | UInt64(domid)
+            epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &event)
+        }
+    }
+
+    /// Serves the master an epoll event with `key` came for: the script's
+    /// output to the log and the client, or the client's keys to the script.
+    func serve(key: UInt64, epfd: Int32) {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        if key & Self.guestKeyTag != 0 {
+            guard guestOpen else { return }
+            let n = buffer.withUnsafeMutableBytes { read(guest.master, $0.baseAddress, $0.count) }
+            if n < 0 && (errno == EAGAIN || errno == EINTR) { return }
+            guard n > 0 else {
+                // Every holder of the script's terminal has gone (EIO): no
+                // more output, and no more events from this master.
+                epoll_ctl(epfd, EPOLL_CTL_DEL, guest.master, nil)
+                guestOpen = false
+                return
+            }
+            let text = buffer[0..<n]
+            log.append(domid, String(decoding: text, as: UTF8.self))
+            toClient(text)
+        } else {
+            let n = buffer.withUnsafeMutableBytes { read(client.master, $0.baseAddress, $0.count) }
+            guard n > 0 else { return }
+            if guestOpen { _ = buffer.withUnsafeBytes { write(guest.master, $0.baseAddress, n) } }
+        }
+    }
+
+    /// Text the simulated kernel prints (not the script): to the log and the client.
+    func printKernel(_ text: String) {
+        log.append(domid, text)
+        toClient(Array(text.utf8)[...])
+    }
+
+    /// Output for the client, each newline after a carriage return. When
+    /// no client reads and the pty's buffer is full, the oldest output is
+    /// dropped, so a client that attaches later sees the newest.
+    private func toClient(_ text: ArraySlice<UInt8>) {
+        var out: [UInt8] = []
+        out.reserveCapacity(text.count + 16)
+        for byte in text {
+            if byte == UInt8(ascii: "\n") { out.append(UInt8(ascii: "\r")) }
+            out.append(byte)
+        }
+        var done = 0
+        var flushed = false
+        while done < out.count {
+            let n = out[done...].withUnsafeBytes { write(client.master, $0.baseAddress, $0.count) }
+            if n > 0 { done += n; continue }
+            if n < 0 && errno == EINTR { continue }
+            guard n < 0 && errno == EAGAIN && !flushed else { return }
+            tcflush(clientSlave, TCIFLUSH)
+            flushed = true
+        }
+    }
+
+    /// Closes both pairs (a client still attached sees its pty hang up).
+    func close() {
+        if clientSlave >= 0 { Glibc.close(clientSlave) }
+        clientSlave = -1
+        Glibc.close(client.master)
+        Glibc.close(guest.master)
+    }
+}
+
+extension SimGuestHost {
+    /// Makes `domid`'s console if it has none, and publishes its pty under
+    /// the console's `tty` key once the domain's console node is there (in
+    /// one transaction with that check: a create rolled back meanwhile must
+    /// not get a node back).
+    func serveConsole(_ domid: UInt32) {
+        if guestConsoles[domid] == nil {
+            guard let console = try? SimulatedConsole(domid: domid, log: consoles) else { return }
+            console.register(epfd: epfd)
+            guestConsoles[domid] = console
+        }
+        guard let console = guestConsoles[domid], !console.published else { return }
+        let node = XSPath.domainPath(domid) + "/console"
+        let written = try? control.client.withTransaction { tx -> Bool in
+            guard try tx.exists(node + "/type") else { return false }
+            try tx.write(node + "/tty", console.client.slavePath)
+            return true
+        }
+        console.published = written == true
+    }
+
+    /// Closes `domid`'s console (its domain is gone).
+    func closeConsole(_ domid: UInt32) {
+        guestConsoles.removeValue(forKey: domid)?.close()
+    }
+}
