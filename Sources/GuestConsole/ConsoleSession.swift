@@ -104,22 +104,10 @@ public final class ConsoleSession {
         } catch { throw .store("\(error)") }
         let key = target.ttyKey(domainPath: domainPath, serialExists: serialExists)
 
-        let lock: LockFile
-        do {
-            guard let taken = try LockFile.tryAcquire(lockPath, mode: 0o600) else {
-                throw ConsoleError.locked(path: lockPath, errno: EWOULDBLOCK)
-            }
-            lock = taken
-        } catch let error as ConsoleError {
-            throw error
-        } catch let error as SystemError where error.what.hasPrefix("open") {
-            throw .lockUnavailable(path: lockPath, errno: error.errno)
-        } catch {
-            throw .locked(path: lockPath, errno: (error as? SystemError)?.errno ?? EIO)
-        }
+        let lock = try takeLock()
         defer {
             unlink(lockPath)
-            lock.release()
+            close(lock)
         }
 
         do { try store.watch(key, token: "") } catch { throw .store("Can't set watch for console pty: \(error)") }
@@ -188,6 +176,29 @@ public final class ConsoleSession {
             }
         }
         return .stopped
+    }
+
+    /// xenconsole's lock (console_lock): the lock file, created if
+    /// missing, locked without waiting; taken again if the file was
+    /// replaced meanwhile (a client leaving unlinks it), so that two
+    /// clients never hold locks on two different files of one path.
+    private func takeLock() throws(ConsoleError) -> Int32 {
+        while true {
+            let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+            guard fd >= 0 else { throw .lockUnavailable(path: lockPath, errno: errno) }
+            while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+                let code = errno
+                if code == EINTR { continue }
+                close(fd)
+                throw .locked(path: lockPath, errno: code)
+            }
+            var held = stat(), named = stat()
+            if fstat(fd, &held) == 0 && stat(lockPath, &named) == 0
+                && held.st_dev == named.st_dev && held.st_ino == named.st_ino {
+                return fd
+            }
+            close(fd)
+        }
     }
 
     /// The pty the key names, opened: waits up to `waitSeconds` for the key

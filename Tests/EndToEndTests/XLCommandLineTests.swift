@@ -418,7 +418,8 @@ import Testing
         #expect(notANumber.status == 1 && notANumber.stderr == "Error: Invalid argument.\n")
         // strtoul: the digits at the start count.
         #expect(try host.swxl(["vcpu-set", "web1", "2vcpus"]).status == 0)
-        #expect(try host.domains().last?["vcpus"] as? Int == 2)
+        // The guest brings the vCPU online itself, a moment later.
+        #expect(try host.waitUntil { (try host.domains()).last?["vcpus"] as? Int == 2 })
         let domname = try host.swxl(["domname", "1st"])
         #expect(domname.status == 0 && domname.stdout == "web1\n")
         let rename = try host.swxl(["rename", "web1", "Domain-0"])
