@@ -80,7 +80,14 @@ public final class Toolstack {
                 domid = try hypervisor.createDomain(DomainCreateSpec(uuid: config.uuid, type: config.type,
                     maxVCPUs: maxVCPUs, maxMemoryKiB: config.maxmemMiB << 10))
             } catch { throw ToolstackError.hypervisor(error) }
-            undo.append { [self] in try? hypervisor.destroy(domid: domid) }
+            // The domain goes before xenstored is told: xenconsoled, woken by
+            // @releaseDomain, then finds it dying and lets its console go
+            // (told first, it would keep the console page mapped, and the
+            // domain would linger, dying).
+            undo.append { [self] in
+                try? hypervisor.destroy(domid: domid)
+                try? store.release(domid: domid)
+            }
             try state.noteDomain(journal: journal, domid: domid, uuid: config.uuid)
             try faults.check(.createDomain)
             onStep?(.createDomain)
@@ -110,8 +117,7 @@ public final class Toolstack {
             try faults.check(.store)
             onStep?(.store)
 
-            // 6. Introduce.
-            undo.append { [self] in try? store.release(domid: domid) }
+            // 6. Introduce (undone with the domain, above).
             do { try store.introduce(domid: domid, mfn: built.storeMFN, port: built.storePort) } catch {
                 throw ToolstackError.store(error)
             }
@@ -119,14 +125,12 @@ public final class Toolstack {
             onStep?(.introduce)
 
             // 7. As libxl: the disks, the console, then the networks (and
-            // keyboards, framebuffers), each group's devices side by side.
+            // keyboards, framebuffers); their scripts side by side.
             undo.append { [self] in removeDevices(devicesInStore(domid: domid)) }
             let devices = DeviceEntry.all(domid: domid, config: config, protocol: hypervisor.nativeProtocol(domid: domid))
-            try addDevices(devices.filter { $0.handle.kind == "vbd" })
-            do { try store.commit(removals: [], writes: StoreLayout.consoleNodes(domid: domid, build: built)) } catch {
-                throw ToolstackError.store(error)
-            }
-            try addDevices(devices.filter { $0.handle.kind != "vbd" })
+            try addDevices([.devices(devices.filter { $0.handle.kind == "vbd" }),
+                            .nodes(StoreLayout.consoleNodes(domid: domid, build: built)),
+                            .devices(devices.filter { $0.handle.kind != "vbd" })])
             try faults.check(.devices)
             onStep?(.devices)
 
@@ -199,13 +203,12 @@ public final class Toolstack {
         // As libxl: the domain paused, then each device torn down (its script run), then the rest.
         if exists { try? hypervisor.pause(domid: domid) }
         removeDevices(devicesInStore(domid: domid))
-        do {
-            try removeStoreNodes(domid: domid, config: config)
-            try store.release(domid: domid)
-        } catch { throw .store(error) }
+        do { try removeStoreNodes(domid: domid, config: config) } catch { throw .store(error) }
+        // The domain first, then xenstored (see `create`'s undo): xenconsoled lets a dying domain's console go.
         if exists {
             do { try hypervisor.destroy(domid: domid) } catch where error.errno != ESRCH { throw .hypervisor(error) } catch {}
         }
+        do { try store.release(domid: domid) } catch { throw .store(error) }
         try state.forget(domid: domid, name: config?.name_label)
         onDomainForgotten?(domid)
     }
@@ -400,8 +403,8 @@ public final class Toolstack {
                 removeDevices(devicesInStore(domid: domid))
                 // Without its record, every backend kind is searched.
                 try? removeStoreNodes(domid: domid, config: record(domid), uuid: create.uuid)
-                try? store.release(domid: domid)
                 try? hypervisor.destroy(domid: domid)
+                try? store.release(domid: domid)
                 try? state.forget(domid: domid, name: nil)
                 onDomainForgotten?(domid)
             }

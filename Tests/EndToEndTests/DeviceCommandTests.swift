@@ -88,6 +88,11 @@ import Testing
                 + "51728 0   2      4     10     8        /local/domain/0/backend/vbd/2/51728\n")
         #expect(try host.swxl(["network-list", "dev"]).stdout == Self.networkHeader
                 + "0   0  00:16:3e:0a:0b:0c     0     4     30   108/109         /local/domain/0/backend/vif/2/0\n")
+        // The last vif gone, its empty parents go with it, as libxl's path cleanup takes them.
+        #expect(try host.swxl(["network-detach", "dev", "0"]).status == 0)
+        let detached = try host.storeTree().keys
+        #expect(!detached.contains("/local/domain/0/backend/vif/2") && !detached.contains("/local/domain/2/device/vif")
+                && !detached.contains("/libxl/2/device/vif"), "\(detached.sorted())")
         #expect(try host.swxl(["destroy", "dev"]).status == 0)
         let after = try host.storeTree()
         #expect(after.keys.filter { $0.contains("/2/") || $0.hasSuffix("/2") }.isEmpty, "\(after.keys.sorted())")

@@ -103,7 +103,7 @@ import XenStoreServer
 }
 
 /// swxl's own xenstored on a thread of this process, until `stop()`.
-private final class LiveDaemon: @unchecked Sendable {
+final class LiveDaemon: @unchecked Sendable {
     let server: SocketServer
     private let stopPipe: [Int32]
     private let done = DispatchSemaphore(value: 0)

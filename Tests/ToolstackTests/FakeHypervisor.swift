@@ -159,7 +159,7 @@ final class FakeDeviceBackends: DeviceBackends {
     private(set) var log: [String] = []
     /// What ``check(_:)`` throws (nil: nothing).
     var checkFailure: HypervisorError?
-    /// The hotplug step fails for the device with this label (`vif 0`).
+    /// The hotplug step (add or remove) fails for the device with this label (`vif 0`).
     var failingScript: (label: String, error: HypervisorError)?
     /// Devices whose backend the kernel never moves (it never reaches InitWait or Closed).
     var silentKernel: Set<String> = []
@@ -178,7 +178,7 @@ final class FakeDeviceBackends: DeviceBackends {
     func hotplug(_ handles: [DeviceHandle], _ action: HotplugAction, store: any StoreAccess) -> [HypervisorError?] {
         handles.map { h in
             log.append("hotplug \(action) \(h.label)")
-            return action == .add && failingScript?.label == h.label ? failingScript?.error : nil
+            return failingScript?.label == h.label ? failingScript?.error : nil
         }
     }
 }

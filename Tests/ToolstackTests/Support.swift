@@ -32,6 +32,8 @@ final class MemoryStore: StoreAccess {
     var nodes: [String: (value: String, perms: XSPermissions)] = [:]
     var introduced: Set<UInt32> = []
     var commits = 0
+    /// The first path each commit with writes wrote, in order.
+    var commitLog: [String] = []
     /// Fails commits whose writes touch a path with this prefix (EAGAIN `eagainCount` times first).
     var failCommitsWith: XSError? = nil
     var eagainCount = 0
@@ -62,6 +64,7 @@ final class MemoryStore: StoreAccess {
         for node in writes { copy[node.path] = (node.value, node.perms) }
         nodes = copy
         commits += 1
+        if let first = writes.first { commitLog.append(first.path) }
     }
 
     func readMany(_ paths: [String]) throws(StoreError) -> [String?] { paths.map { nodes[$0]?.value } }

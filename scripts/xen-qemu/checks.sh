@@ -20,7 +20,7 @@ res()  { echo "RESULT: $*"; }
 pass() { res PASS "$@"; }
 # Checks that find a defect of swxl on main, already being fixed: until the
 # fix lands they say TODO with what they found (and PASS once it has).
-SWXL_KNOWN_BUGS=" swxl-dev-destroy-leaves-nothing swxl-missing-bridge-leaves-nothing "
+SWXL_KNOWN_BUGS=" "
 fail() {
     case "$SWXL_KNOWN_BUGS" in
         *" $1 "*) n=$1; shift; res TODO "$n" "known swxl defect, fix not on main yet: $*" ;;

@@ -8,23 +8,45 @@ import XenStoreProtocol
 /// either host; what differs between hosts is the host's
 /// ``DeviceBackends``.
 extension Toolstack {
-    /// Adds `entries` side by side: each device's frontend and backend in
-    /// one transaction (``DeviceEntry/nodes``), the backends given
-    /// 10 s to reach InitWait (2) (a watch on each `state`; keyboards and
-    /// framebuffers, which QEMU would serve, are not waited for, as libxl
-    /// does not wait for QEMU's backends), then the hotplug step of the
-    /// host's backends. All or nothing: when one fails, every device written
-    /// here is removed again (its script run for `remove`), and the first
-    /// failure is thrown, with the script's or the kernel's reason.
+    /// What ``addDevices(_:)-([DeviceStep])`` writes, in order: devices, or
+    /// plain nodes written between them (the console, between the disks and
+    /// the networks).
+    public enum DeviceStep {
+        case devices([DeviceEntry])
+        case nodes([StoreNode])
+    }
+
+    /// Adds `entries` side by side (see ``addDevices(_:)-([DeviceStep])``).
     public func addDevices(_ entries: [DeviceEntry]) throws(ToolstackError) {
-        guard !entries.isEmpty else { return }
+        try addDevices([.devices(entries)])
+    }
+
+    /// Adds devices side by side: each device's frontend and backend in one
+    /// transaction (``DeviceEntry/nodes``), in the steps' order (libxl's:
+    /// disks, the console, networks); then the backends are given 10 s to
+    /// reach InitWait (2) (a watch on each `state`; keyboards and
+    /// framebuffers, which QEMU would serve, are not waited for, as libxl
+    /// does not wait for QEMU's backends), then the host's hotplug step runs
+    /// for all of them at once (libxl runs the scripts one after another;
+    /// independent devices need not wait for each other). All or nothing:
+    /// when one fails, every device written here is removed again (its
+    /// script run for `remove`), and the first failure is thrown, with the
+    /// script's or the kernel's reason. (Plain nodes are the caller's to undo.)
+    public func addDevices(_ steps: [DeviceStep]) throws(ToolstackError) {
         let backends = hypervisor.deviceBackends
         var written: [DeviceHandle] = []
         do throws(ToolstackError) {
-            for entry in entries {
-                do { try store.commit(removals: entry.removals, writes: entry.nodes) } catch { throw .store(error) }
-                written.append(entry.handle)
-                if Self.isKernelServed(entry.handle) { backends.kernelStep(entry.handle, .added, store: store) }
+            for step in steps {
+                switch step {
+                case .nodes(let nodes):
+                    do { try store.commit(removals: [], writes: nodes) } catch { throw .store(error) }
+                case .devices(let entries):
+                    for entry in entries {
+                        do { try store.commit(removals: entry.removals, writes: entry.nodes) } catch { throw .store(error) }
+                        written.append(entry.handle)
+                        if Self.isKernelServed(entry.handle) { backends.kernelStep(entry.handle, .added, store: store) }
+                    }
+                }
             }
             let served = written.filter(Self.isKernelServed)
             let states = served.map { $0.backendPath + "/state" }
@@ -64,10 +86,11 @@ extension Toolstack {
     /// 2. the backends given 10 s to reach Closed (6); a detach without
     ///    force that times out is retried with force, as libxl's does;
     /// 3. the hotplug script run for `remove`/`offline` for those that
-    ///    closed (libxl skips it for a backend that never closed);
+    ///    closed (libxl skips it for a backend that never closed, and
+    ///    ignores its failure);
     /// 4. frontend, backend and libxl's copy removed.
-    /// Returns each device's failure, nil for a clean removal; the entries
-    /// are gone either way.
+    /// Returns each device's failure (a backend that never closed), nil
+    /// for a clean removal; the entries are gone either way.
     @discardableResult
     public func removeDevices(_ handles: [DeviceHandle], force: Bool = true) -> [HypervisorError?] {
         guard !handles.isEmpty else { return [] }
@@ -102,17 +125,28 @@ extension Toolstack {
             let again = waitForClosed(stuck.map { handles[$0] })
             for (j, i) in stuck.enumerated() { closed[closing.firstIndex(of: i)!] = again[j] }
         }
+        // A script that fails to remove is ignored, as libxl ignores it
+        // (the netdev a vif's `offline` works on is usually gone already).
         let toRun = closing.indices.filter { closed[$0] }.map { closing[$0] }
-        let scriptResults = backends.hotplug(toRun.map { handles[$0] }, .remove, store: store)
-        for (j, i) in toRun.enumerated() { results[i] = scriptResults[j] }
+        _ = backends.hotplug(toRun.map { handles[$0] }, .remove, store: store)
         for (k, i) in closing.enumerated() where !closed[k] {
             let h = handles[i]
             results[i] = HypervisorError("remove \(h.label)", errno: ETIMEDOUT, "unable to remove device with path \(h.backendPath)")
         }
         for h in handles {
             try? store.commit(removals: [h.frontendPath, h.libxlPath, h.backendPath], writes: [])
+            removeIfEmpty([XSPath.parent(of: h.backendPath), XSPath.parent(of: h.frontendPath), XSPath.parent(of: h.libxlPath)])
         }
         return results
+    }
+
+    /// Removes each directory left without children (as libxl's
+    /// `libxl__xs_path_cleanup` takes a device's empty parents with it:
+    /// `backend/vif/<domid>` once its last vif is gone).
+    private func removeIfEmpty(_ directories: [String]) {
+        for dir in directories where ((try? store.directory(dir)) ?? ["?"]).isEmpty {
+            if ((try? store.read(dir)) ?? nil) != nil { try? store.remove(dir) }
+        }
     }
 
     /// Waits up to 10 s for each backend to be Closed (6) or gone.
