@@ -384,17 +384,17 @@ guest_devices() {
         fail $tool-dev-guest "no marker; console: $(console_tail $n)"; hotplug_log
     fi
 }
-# leaves_nothing NAME CHECK BEFORE: nothing of guest NAME is left (compared
-# with host_devices BEFORE); a domain that is still going away gets 10 s
+# leaves_nothing NAME CHECK BEFORE [NOTE]: nothing of guest NAME is left
+# (compared with host_devices BEFORE); a domain still going away gets 10 s
 leaves_nothing() {
-    n=$1; c=$2; b=$3; t=$(now)
+    n=$1; c=$2; b=$3; note=${4:+$4; }; t=$(now)
     settle
     a=$(host_devices); i=0
     while [ "$a" != "$b" ] && [ $i -lt 100 ]; do sleep 0.1; a=$(host_devices); i=$((i+1)); done
     if [ "$a" = "$b" ] && ! domid_of $n >/dev/null && ! ip link show | grep -q ': vif'; then
-        pass $c "$a (after $(( $(now) - t )) ms)"
+        pass $c "${note}$a (settled after $(( $(now) - t )) ms)"
     else
-        fail $c "before: $b; after: $a; domid: $(domid_of $n); links: $(ip -o link show | grep -o 'vif[0-9.]*' | tr '\n' ' ');" \
+        fail $c "${note}before: $b; after: $a; domid: $(domid_of $n); links: $(ip -o link show | grep -o 'vif[0-9.]*' | tr '\n' ' ');" \
             "domains: $(cxen-probe list | tr '\n' ' '); in xenstore: $(xenstore-list /local/domain | tr '\n' ' ')"
     fi
 }
@@ -439,18 +439,18 @@ if xl create $DEVCFG >/tmp/xl.out 2>&1; then
     guest_devices xl $DEVNAME $t0
     dump_layout xl-dev $d > /tmp/layout-xl-dev
     hotplug_cycle xl $DEVNAME
-    xl destroy $DEVNAME
-    leaves_nothing $DEVNAME xl-dev-destroy-leaves-nothing "$base"
+    t0=$(now); xl destroy $DEVNAME; took="destroy took $(( $(now) - t0 )) ms"
+    leaves_nothing $DEVNAME xl-dev-destroy-leaves-nothing "$base" "$took"
 else
     fail xl-dev-create "$(tail -3 /tmp/xl.out | tr '\n' ' ')"; hotplug_log
 fi
 for bad in "missing-image:disk=[\"format=raw, vdev=xvda, access=rw, target=/srv/xq/none.img\"]" \
            "missing-bridge:vif=[\"bridge=xenbr9\"]"; do
-    settle; base=$(host_devices)
+    settle; base=$(host_devices); t0=$(now)
     if xl create $DEVCFG "${bad#*:}" 'name="badguest"' >/tmp/xl.out 2>&1; then
         fail xl-${bad%%:*}-fails "xl create succeeded"; xl destroy badguest
     fi
-    leaves_nothing badguest xl-${bad%%:*}-leaves-nothing "$base"
+    leaves_nothing badguest xl-${bad%%:*}-leaves-nothing "$base" "create failed in $(( $(now) - t0 )) ms"
 done
 
 # --- then swxl, the same way. Until swxl runs the hotplug scripts (issue
@@ -478,10 +478,12 @@ if has_swxl create && has_swxl destroy; then
             todo swxl-block-detach "no hotplug in swxl or no 'swxl block-detach' yet"
             todo swxl-network-detach "no hotplug in swxl or no 'swxl network-detach' yet"
         fi
+        t0=$(now)
         swxl destroy $DEVNAME >/dev/null 2>&1 || cxen-probe destroy $d
+        took="destroy took $(( $(now) - t0 )) ms"
         [ -n "$d" ] && wait_gone $d
         if [ -n "$swxl_hotplug" ]; then
-            leaves_nothing $DEVNAME swxl-dev-destroy-leaves-nothing "$base"
+            leaves_nothing $DEVNAME swxl-dev-destroy-leaves-nothing "$base" "$took"
         else
             settle
             todo swxl-dev-destroy-leaves-nothing "before: $base; after: $(host_devices)"
@@ -505,13 +507,13 @@ if [ -n "$swxl_hotplug" ]; then
     else fail swxl-ten-cycles-leak-nothing "$bad"; fi
     for bad in "missing-image:disk=[\"format=raw, vdev=xvda, access=rw, target=/srv/xq/none.img\"]" \
                "missing-bridge:vif=[\"bridge=xenbr9\"]"; do
-        settle; base=$(host_devices)
+        settle; base=$(host_devices); t0=$(now)
         if out=$(swxl create $DEVCFG "${bad#*:}" 'name="badguest"' 2>&1); then
             fail swxl-${bad%%:*}-fails "swxl create succeeded"; swxl destroy badguest
         else
             echo "swxl create with ${bad%%:*}: $(echo "$out" | tail -2 | tr '\n' ' ')"
         fi
-        leaves_nothing badguest swxl-${bad%%:*}-leaves-nothing "$base"
+        leaves_nothing badguest swxl-${bad%%:*}-leaves-nothing "$base" "create failed in $(( $(now) - t0 )) ms"
     done
 else
     todo swxl-missing-image-leaves-nothing "swxl create does not run the hotplug scripts yet"
