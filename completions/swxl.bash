@@ -173,13 +173,13 @@ _swxl() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    create|list|destroy|shutdown|reboot|pause|unpause|rename|mem-set|mem-max|vcpu-set|vcpu-list|domid|domname|vm-list|uptime|info|dmesg|console|network-attach|network-list|network-detach|block-attach|block-list|block-detach|config|store|xenstored|help)
+    create|list|destroy|shutdown|reboot|pause|unpause|rename|mem-set|mem-max|vcpu-set|domid|domname|vm-list|uptime|info|dmesg|console|vcpu-list|vcpu-pin|sched-credit|sched-credit2|network-attach|network-list|network-detach|block-attach|block-list|block-detach|config|store|xenstored|help)
         # Offer subcommand argument completions
         "_swxl_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'create list destroy shutdown reboot pause unpause rename mem-set mem-max vcpu-set vcpu-list domid domname vm-list uptime info dmesg console network-attach network-list network-detach block-attach block-list block-detach config store xenstored help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'create list destroy shutdown reboot pause unpause rename mem-set mem-max vcpu-set domid domname vm-list uptime info dmesg console vcpu-list vcpu-pin sched-credit sched-credit2 network-attach network-list network-detach block-attach block-list block-detach config store xenstored help' -- "${cur}"))
         ;;
     esac
 }
@@ -352,21 +352,6 @@ _swxl_vcpu-set() {
     esac
 }
 
-_swxl_vcpu-list() {
-    repeating_flags=()
-    non_repeating_flags=(--version -h --help)
-    repeating_options=()
-    non_repeating_options=(--host)
-    __swxl_offer_flags_options -1
-
-    # Offer option value completions
-    case "${prev}" in
-    '--host')
-        return
-        ;;
-    esac
-}
-
 _swxl_domid() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
@@ -470,6 +455,102 @@ _swxl_console() {
         return
         ;;
     '-n')
+        return
+        ;;
+    '--host')
+        return
+        ;;
+    esac
+}
+
+_swxl_vcpu-list() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--host)
+    __swxl_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--host')
+        return
+        ;;
+    esac
+}
+
+_swxl_vcpu-pin() {
+    repeating_flags=()
+    non_repeating_flags=(-f --force -i --ignore-global-affinity-masks --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--host)
+    __swxl_offer_flags_options 4
+
+    # Offer option value completions
+    case "${prev}" in
+    '--host')
+        return
+        ;;
+    esac
+}
+
+_swxl_sched-credit() {
+    repeating_flags=()
+    non_repeating_flags=(-s --schedparam --version -h --help)
+    repeating_options=()
+    non_repeating_options=(-d --domain -w --weight -c --cap -r --ratelimit_us -p --cpupool --host -t --tslice_ms -m --migration_delay_us)
+    __swxl_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '-d'|'--domain')
+        return
+        ;;
+    '-w'|'--weight')
+        return
+        ;;
+    '-c'|'--cap')
+        return
+        ;;
+    '-r'|'--ratelimit_us')
+        return
+        ;;
+    '-p'|'--cpupool')
+        return
+        ;;
+    '--host')
+        return
+        ;;
+    '-t'|'--tslice_ms')
+        return
+        ;;
+    '-m'|'--migration_delay_us')
+        return
+        ;;
+    esac
+}
+
+_swxl_sched-credit2() {
+    repeating_flags=()
+    non_repeating_flags=(-s --schedparam --version -h --help)
+    repeating_options=()
+    non_repeating_options=(-d --domain -w --weight -c --cap -r --ratelimit_us -p --cpupool --host)
+    __swxl_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '-d'|'--domain')
+        return
+        ;;
+    '-w'|'--weight')
+        return
+        ;;
+    '-c'|'--cap')
+        return
+        ;;
+    '-r'|'--ratelimit_us')
+        return
+        ;;
+    '-p'|'--cpupool')
         return
         ;;
     '--host')

@@ -61,7 +61,6 @@ _swxl() {
             'mem-set:Set a domain'\''s memory target (the guest balloons to it). Sizes: 512, 512m, 1g, 65536k.'
             'mem-max:Set the most memory a domain may have.'
             'vcpu-set:Set the number of a domain'\''s online vcpus.'
-            'vcpu-list:List domains'\'' vcpus, as xl does.'
             'domid:Print the domid of a domain name.'
             'domname:Print the name of a domid.'
             'vm-list:List the guests'\'' UUIDs, domids and names.'
@@ -69,6 +68,10 @@ _swxl() {
             'info:Information about the host, as `xl info` prints it.'
             'dmesg:The hypervisor'\''s console ring.'
             'console:Attach to a domain'\''s console (Ctrl-] detaches).'
+            'vcpu-list:List domains'\'' vcpus, as xl does.'
+            'vcpu-pin:Set which CPUs a vcpu may use (hard affinity) and prefers (soft affinity).'
+            'sched-credit:Get or set the credit scheduler'\''s domain and pool parameters.'
+            'sched-credit2:Get or set the credit2 scheduler'\''s domain and pool parameters.'
             'network-attach:Create a new virtual network device.'
             'network-list:List virtual network interfaces for a domain.'
             'network-detach:Destroy a domain'\''s virtual network device.'
@@ -84,7 +87,7 @@ _swxl() {
         ;;
     arg)
         case "${words[1]}" in
-        create|list|destroy|shutdown|reboot|pause|unpause|rename|mem-set|mem-max|vcpu-set|vcpu-list|domid|domname|vm-list|uptime|info|dmesg|console|network-attach|network-list|network-detach|block-attach|block-list|block-detach|config|store|xenstored|help)
+        create|list|destroy|shutdown|reboot|pause|unpause|rename|mem-set|mem-max|vcpu-set|domid|domname|vm-list|uptime|info|dmesg|console|vcpu-list|vcpu-pin|sched-credit|sched-credit2|network-attach|network-list|network-detach|block-attach|block-list|block-detach|config|store|xenstored|help)
             "_swxl_${words[1]}" && ret=0
             ;;
         esac
@@ -266,19 +269,6 @@ _swxl_vcpu-set() {
     return "${ret}"
 }
 
-_swxl_vcpu-list() {
-    local -i ret=1
-    local -ar arg_specs=(
-        '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
-        '*:domains:'
-        '--version[Show the version.]'
-        '(-h --help)'{-h,--help}'[Show help information.]'
-    )
-    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
-
-    return "${ret}"
-}
-
 _swxl_domid() {
     local -i ret=1
     local -ar arg_specs=(
@@ -367,6 +357,75 @@ _swxl_console() {
         '-n[The console number (default 0).]:number:'
         '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
         ':domain:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_swxl_vcpu-list() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
+        '*:domains:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_swxl_vcpu-pin() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '(-f --force)'{-f,--force}'[Undo an override pinning done by the kernel.]'
+        '(-i --ignore-global-affinity-masks)'{-i,--ignore-global-affinity-masks}'[Ignore the global masks of xl.conf (swxl reads none).]'
+        '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
+        ':domain:'
+        ':vcpu:'
+        ':hard:'
+        ':soft:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_swxl_sched-credit() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '(-d --domain)'{-d,--domain}'[The domain to show or modify.]:domain:'
+        '(-w --weight)'{-w,--weight}'[Set its weight (1-65535).]:weight:'
+        '(-c --cap)'{-c,--cap}'[Set its cap, in percent of one CPU (0\: none).]:cap:'
+        '(-s --schedparam)'{-s,--schedparam}'[Show or modify the pool'\''s scheduler parameters.]'
+        '(-r --ratelimit_us)'{-r,--ratelimit_us}'[Set the scheduling rate limit, in microseconds.]:ratelimit_us:'
+        '(-p --cpupool)'{-p,--cpupool}'[Only this CPU pool (name or id).]:cpupool:'
+        '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
+        '(-t --tslice_ms)'{-t,--tslice_ms}'[Set the time slice, in milliseconds.]:tslice_ms:'
+        '(-m --migration_delay_us)'{-m,--migration_delay_us}'[Set the migration delay, in microseconds.]:migration_delay_us:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_swxl_sched-credit2() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '(-d --domain)'{-d,--domain}'[The domain to show or modify.]:domain:'
+        '(-w --weight)'{-w,--weight}'[Set its weight (1-65535).]:weight:'
+        '(-c --cap)'{-c,--cap}'[Set its cap, in percent of one CPU (0\: none).]:cap:'
+        '(-s --schedparam)'{-s,--schedparam}'[Show or modify the pool'\''s scheduler parameters.]'
+        '(-r --ratelimit_us)'{-r,--ratelimit_us}'[Set the scheduling rate limit, in microseconds.]:ratelimit_us:'
+        '(-p --cpupool)'{-p,--cpupool}'[Only this CPU pool (name or id).]:cpupool:'
+        '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )

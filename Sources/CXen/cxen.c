@@ -539,6 +539,26 @@ int cxen_domain_list(cxen_handle *h, uint32_t first, struct cxen_dominfo *out, u
     return n;
 }
 
+/* A Xen cpumap (bytes, CPU n at bit n%8 of byte n/8) to our 64-bit words, and back. */
+static void from_cpumap(cxen_handle *h, const uint8_t *map, uint64_t *words)
+{
+    int max_cpus = xc_get_max_cpus(h->xch);
+    for (int i = 0; i < CXEN_CPUMAP_WORDS; i++)
+        words[i] = 0;
+    for (int cpu = 0; cpu < max_cpus && cpu < 64 * CXEN_CPUMAP_WORDS; cpu++)
+        if (map[cpu / 8] & (1u << (cpu % 8)))
+            words[cpu / 64] |= 1ull << (cpu % 64);
+}
+
+static void to_cpumap(cxen_handle *h, const uint64_t *words, uint8_t *map)
+{
+    int size = xc_get_cpumap_size(h->xch);
+    memset(map, 0, (size_t)size);
+    for (int cpu = 0; cpu < size * 8 && cpu < 64 * CXEN_CPUMAP_WORDS; cpu++)
+        if (words[cpu / 64] & (1ull << (cpu % 64)))
+            map[cpu / 8] |= (uint8_t)(1u << (cpu % 8));
+}
+
 int cxen_vcpu_info(cxen_handle *h, uint32_t domid, uint32_t vcpu, struct cxen_vcpuinfo *out)
 {
     begin(h);
@@ -555,18 +575,164 @@ int cxen_vcpu_info(cxen_handle *h, uint32_t domid, uint32_t vcpu, struct cxen_vc
     out->cpu_time_ns = vi.cpu_time;
 
     xc_cpumap_t hard = xc_cpumap_alloc(h->xch);
-    if (!hard)
+    xc_cpumap_t soft = xc_cpumap_alloc(h->xch);
+    if (!hard || !soft) {
+        free(hard);
+        free(soft);
         return fail(h, err_now(), "cpumap");
-    int max_cpus = xc_get_max_cpus(h->xch);
-    if (xc_vcpu_getaffinity(h->xch, domid, (int)vcpu, hard, NULL, XEN_VCPUAFFINITY_HARD) == 0) {
-        for (int cpu = 0; cpu < max_cpus && cpu < 256; cpu++)
-            if (hard[cpu / 8] & (1u << (cpu % 8)))
-                out->affinity[cpu / 64] |= 1ull << (cpu % 64);
+    }
+    if (xc_vcpu_getaffinity(h->xch, domid, (int)vcpu, hard, soft,
+                            XEN_VCPUAFFINITY_HARD | XEN_VCPUAFFINITY_SOFT) == 0) {
+        from_cpumap(h, hard, out->affinity);
+        from_cpumap(h, soft, out->soft_affinity);
     } else {
         /* Unknown affinity: report every CPU, as Xen's default is. */
-        for (int i = 0; i < 4; i++)
-            out->affinity[i] = ~0ull;
+        for (int i = 0; i < CXEN_CPUMAP_WORDS; i++)
+            out->affinity[i] = out->soft_affinity[i] = ~0ull;
     }
     free(hard);
+    free(soft);
+    return 0;
+}
+
+int cxen_vcpu_set_affinity(cxen_handle *h, uint32_t domid, uint32_t vcpu,
+                           const uint64_t *hard, const uint64_t *soft, int force)
+{
+    begin(h);
+    xc_cpumap_t hmap = xc_cpumap_alloc(h->xch);
+    xc_cpumap_t smap = xc_cpumap_alloc(h->xch);
+    int rc = 0;
+    if (!hmap || !smap) {
+        rc = fail(h, err_now(), "cpumap");
+        goto out;
+    }
+    uint32_t flags = 0;
+    if (hard) {
+        to_cpumap(h, hard, hmap);
+        flags |= XEN_VCPUAFFINITY_HARD;
+    }
+    if (soft) {
+        to_cpumap(h, soft, smap);
+        flags |= XEN_VCPUAFFINITY_SOFT;
+    }
+    if (force)
+        flags |= XEN_VCPUAFFINITY_FORCE;
+    if (xc_vcpu_setaffinity(h->xch, domid, (int)vcpu, hard ? hmap : NULL, soft ? smap : NULL, flags) != 0)
+        rc = fail(h, err_now(), "Setting vcpu affinity");
+out:
+    free(hmap);
+    free(smap);
+    return rc;
+}
+
+/* ---- schedulers ---------------------------------------------------- */
+
+int cxen_cpupool_list(cxen_handle *h, struct cxen_cpupool *out, uint32_t max)
+{
+    begin(h);
+    uint32_t n = 0, next = 0;
+    xc_cpupoolinfo_t *info;
+    errno = 0;
+    while (n < max && (info = xc_cpupool_getinfo(h->xch, next)) != NULL) {
+        memset(&out[n], 0, sizeof out[n]);
+        out[n].id = info->cpupool_id;
+        out[n].sched_id = info->sched_id;
+        out[n].n_dom = info->n_dom;
+        from_cpumap(h, info->cpumap, out[n].cpus);
+        next = info->cpupool_id + 1;
+        xc_cpupool_infofree(h->xch, info);
+        n++;
+    }
+    if (n == 0 && errno && errno != ENOENT)
+        return fail(h, err_now(), "cpupool info");
+    return (int)n;
+}
+
+int cxen_sched_domain_get(cxen_handle *h, uint32_t domid, int sched, uint32_t *weight, uint32_t *cap)
+{
+    begin(h);
+    if (sched == CXEN_SCHED_CREDIT) {
+        struct xen_domctl_sched_credit s = {0};
+        if (xc_sched_credit_domain_get(h->xch, domid, &s) != 0)
+            return fail(h, err_now(), "Getting domain sched credit");
+        *weight = s.weight;
+        *cap = s.cap;
+    } else if (sched == CXEN_SCHED_CREDIT2) {
+        struct xen_domctl_sched_credit2 s = {0};
+        if (xc_sched_credit2_domain_get(h->xch, domid, &s) != 0)
+            return fail(h, err_now(), "Getting domain sched credit2");
+        *weight = s.weight;
+        *cap = s.cap;
+    } else {
+        return fail(h, EINVAL, "scheduler %d has no weight and cap", sched);
+    }
+    return 0;
+}
+
+int cxen_sched_domain_set(cxen_handle *h, uint32_t domid, int sched, uint32_t weight, uint32_t cap)
+{
+    begin(h);
+    if (weight > 0xffff || cap > 0xffff)
+        return fail(h, EINVAL, "weight %u or cap %u does not fit Xen's 16 bits", weight, cap);
+    if (sched == CXEN_SCHED_CREDIT) {
+        struct xen_domctl_sched_credit s = { .weight = (uint16_t)weight, .cap = (uint16_t)cap };
+        if (xc_sched_credit_domain_set(h->xch, domid, &s) != 0)
+            return fail(h, err_now(), "Setting domain sched credit");
+    } else if (sched == CXEN_SCHED_CREDIT2) {
+        struct xen_domctl_sched_credit2 s = { .weight = (uint16_t)weight, .cap = (uint16_t)cap };
+        if (xc_sched_credit2_domain_set(h->xch, domid, &s) != 0)
+            return fail(h, err_now(), "Setting domain sched credit2");
+    } else {
+        return fail(h, EINVAL, "scheduler %d has no weight and cap", sched);
+    }
+    return 0;
+}
+
+int cxen_sched_pool_get(cxen_handle *h, uint32_t pool, int sched,
+                        uint32_t *tslice_ms, uint32_t *ratelimit_us, uint32_t *migration_delay_us)
+{
+    begin(h);
+    *tslice_ms = *ratelimit_us = *migration_delay_us = 0;
+    if (sched == CXEN_SCHED_CREDIT) {
+        struct xen_sysctl_credit_schedule s;
+        memset(&s, 0, sizeof s);
+        if (xc_sched_credit_params_get(h->xch, pool, &s) != 0)
+            return fail(h, err_now(), "getting Credit scheduler parameters");
+        *tslice_ms = s.tslice_ms;
+        *ratelimit_us = s.ratelimit_us;
+        *migration_delay_us = s.vcpu_migr_delay_us;
+    } else if (sched == CXEN_SCHED_CREDIT2) {
+        struct xen_sysctl_credit2_schedule s;
+        memset(&s, 0, sizeof s);
+        if (xc_sched_credit2_params_get(h->xch, pool, &s) != 0)
+            return fail(h, err_now(), "getting Credit2 scheduler parameters");
+        *ratelimit_us = s.ratelimit_us;
+    } else {
+        return fail(h, EINVAL, "scheduler %d has no such parameters", sched);
+    }
+    return 0;
+}
+
+int cxen_sched_pool_set(cxen_handle *h, uint32_t pool, int sched,
+                        uint32_t tslice_ms, uint32_t ratelimit_us, uint32_t migration_delay_us)
+{
+    begin(h);
+    if (sched == CXEN_SCHED_CREDIT) {
+        struct xen_sysctl_credit_schedule s;
+        memset(&s, 0, sizeof s);
+        s.tslice_ms = tslice_ms;
+        s.ratelimit_us = ratelimit_us;
+        s.vcpu_migr_delay_us = migration_delay_us;
+        if (xc_sched_credit_params_set(h->xch, pool, &s) != 0)
+            return fail(h, err_now(), "Setting Credit scheduler parameters");
+    } else if (sched == CXEN_SCHED_CREDIT2) {
+        struct xen_sysctl_credit2_schedule s;
+        memset(&s, 0, sizeof s);
+        s.ratelimit_us = ratelimit_us;
+        if (xc_sched_credit2_params_set(h->xch, pool, &s) != 0)
+            return fail(h, err_now(), "Setting Credit2 scheduler parameters");
+    } else {
+        return fail(h, EINVAL, "scheduler %d has no such parameters", sched);
+    }
     return 0;
 }

@@ -61,7 +61,11 @@ extension DomainConfiguration {
         case .auto, .xl, .xm:
             var mode: SyntaxMode = chosen == .xm ? .xm : .xl
             var (raw, diagnostics) = RawParser.parse(text: text, file: fileName, mode: mode)
-            if chosen == .auto, diagnostics.contains(where: { $0.severity == .error }) {
+            let xlErrors = diagnostics.filter { $0.severity == .error }
+            // A key xl's lexer refuses (an upper-case letter: tools/libs/util/libxlu_cfg_l.l)
+            // is xl's lexical error, not a sign of an xm file: alone, it fails the file as in xl.
+            let onlyBadKeys = xlErrors.allSatisfy { $0.message.hasPrefix(RawParser.invalidKeyMessagePrefix) }
+            if chosen == .auto, !xlErrors.isEmpty, !onlyBadKeys {
                 // Not xl.cfg: a legacy xm file? Take the xm reading when it succeeds, or
                 // when the file plainly holds Python (its errors then say what to write).
                 let (xmRaw, xmDiagnostics) = RawParser.parse(text: text, file: fileName, mode: .xm)

@@ -231,6 +231,17 @@ struct ModelBuilder {
                 config.platformLists[key] = strings
             }
         }
+        // As xl's xlu_cfg_get_long: a scheduler value that is no number is warned about and not used.
+        for key in DomainConfiguration.schedulerNumberKeys {
+            guard let setting = raw[key] else { continue }
+            if case .list = setting.value {
+                log.warning(setting.location, "`\(key)` is a list but should be a single value; ignored")
+                config.platformLists[key] = nil
+            } else if let text = config.platform[key], parseCInteger(text) == nil {
+                log.warning(setting.location, "`\(key)` is not a valid number (\"\(text)\"); ignored")
+                config.platform[key] = nil
+            }
+        }
         return log.hasErrors ? nil : config
     }
 

@@ -73,6 +73,9 @@ struct RawParser {
         return (parser.raw, parser.log.items)
     }
 
+    /// How the error for a key xl's lexer refuses begins.
+    static let invalidKeyMessagePrefix = "invalid key "
+
     // MARK: statements
 
     private mutating func parseFile() {
@@ -86,7 +89,7 @@ struct RawParser {
             case .key(let key):
                 parseStatement(key: key)
             case .badWord(let word):
-                log.error(current.location, "invalid key `\(word)`: xl.cfg keys are lower-case letters, digits, `.` and `_`, starting with a letter")
+                log.error(current.location, Self.invalidKeyMessagePrefix + "`\(word)`: xl.cfg keys are lower-case letters, digits, `.` and `_`, starting with a letter")
                 recover()
             default:
                 reportUnexpected(expecting: "a `key = value` setting")

@@ -24,16 +24,23 @@ public final class SimulatedHypervisor: Hypervisor {
         public var cpus: UInt32
         public var memoryKiB: UInt64
         public var dom0MemoryKiB: UInt64
-        public init(cpus: UInt32 = 4, memoryKiB: UInt64 = 16 << 20, dom0MemoryKiB: UInt64 = 1 << 20) {
+        /// The scheduler of its one CPU pool (Xen 4.17's default is credit2).
+        public var scheduler: Scheduler
+        public init(cpus: UInt32 = 4, memoryKiB: UInt64 = 16 << 20, dom0MemoryKiB: UInt64 = 1 << 20,
+                    scheduler: Scheduler = .credit2) {
             self.cpus = cpus
             self.memoryKiB = memoryKiB
             self.dom0MemoryKiB = dom0MemoryKiB
+            self.scheduler = scheduler
         }
 
-        /// `SWXL_SIM_CPUS` and `SWXL_SIM_MEMORY` (MiB) over the defaults.
+        /// `SWXL_SIM_CPUS`, `SWXL_SIM_MEMORY` (MiB) and `SWXL_SIM_SCHED`
+        /// (credit or credit2, as Xen's `sched=`) over the defaults; read
+        /// when the state dir is first used.
         public init(environment env: [String: String]) {
             self.init()
             if let v = env["SWXL_SIM_CPUS"].flatMap({ UInt32($0) }), v > 0 { cpus = v }
+            if let v = env["SWXL_SIM_SCHED"].flatMap({ Scheduler(rawValue: $0) }), v == .credit || v == .credit2 { scheduler = v }
             if let v = env["SWXL_SIM_MEMORY"].flatMap({ UInt64($0) }), v > 0 { memoryKiB = v << 10 }
             dom0MemoryKiB = min(dom0MemoryKiB, memoryKiB / 4)
         }
@@ -167,6 +174,18 @@ public final class SimulatedHypervisor: Hypervisor {
             max_vcpus INTEGER NOT NULL, online_vcpus INTEGER NOT NULL, max_kib INTEGER NOT NULL, cur_kib INTEGER NOT NULL,
             state TEXT NOT NULL, reason INTEGER, cpu_ns INTEGER NOT NULL, since_ns INTEGER NOT NULL,
             built INTEGER NOT NULL, kernel TEXT NOT NULL);
+        """ + schedulingSchema
+
+    /// The scheduler's state, in tables of their own so that a state dir
+    /// from before them gains them on first use: vCPUs' affinity (NULL: all
+    /// CPUs, Xen's default), domains' credit parameters (absent: Xen's
+    /// defaults), and the pool's scheduler and parameters.
+    static let schedulingSchema = """
+        CREATE TABLE IF NOT EXISTS vcpu_affinity(domid INTEGER NOT NULL, vcpu INTEGER NOT NULL, hard TEXT, soft TEXT,
+            PRIMARY KEY(domid, vcpu));
+        CREATE TABLE IF NOT EXISTS credit(domid INTEGER PRIMARY KEY, weight INTEGER NOT NULL, cap INTEGER NOT NULL);
+        CREATE TABLE IF NOT EXISTS pool(id INTEGER PRIMARY KEY, scheduler TEXT NOT NULL, tslice_ms INTEGER NOT NULL,
+            ratelimit_us INTEGER NOT NULL, migration_delay_us INTEGER NOT NULL);
         """
 
     /// The database, opened on first use; a fresh one gets the host and
@@ -192,6 +211,9 @@ public final class SimulatedHypervisor: Hypervisor {
                 let host = Host(cpus: hostSpec.cpus, memoryKiB: hostSpec.memoryKiB, dom0MemoryKiB: hostSpec.dom0MemoryKiB,
                                 nextDomid: 1, usedKiB: 0, bootNs: SystemClock.realtimeNanoseconds())
                 try db.query("INSERT INTO host(id, \(Host.columns)) VALUES(1, ?, ?, ?, ?, ?, ?)", host.values)
+                let p = PoolSchedParams.initial
+                try db.query("INSERT INTO pool VALUES(0, ?, ?, ?, ?)", [.text(hostSpec.scheduler.rawValue), .int(Int64(p.tsliceMs)),
+                                                                       .int(Int64(p.ratelimitUs)), .int(Int64(p.migrationDelayUs))])
                 let (major, minor, extra) = Self.versionNumbers
                 FileIO.append(consolePath, """
                     (XEN) Xen version \(major).\(minor)\(extra) (swxl embedded host)
@@ -201,6 +223,14 @@ public final class SimulatedHypervisor: Hypervisor {
                     """)
             }
             if imported { for old in ["domains", "host", "lock"] { FileIO.removeTree(dir + "/" + old) } }
+            // A state dir from before the scheduling tables gains them.
+            if try opened.query("SELECT 1 FROM sqlite_master WHERE name = 'pool'").isEmpty {
+                try opened.write({ $0 }) { () throws(DatabaseError) in
+                    for statement in Self.schedulingSchema.split(separator: ";") where !statement.allSatisfy(\.isWhitespace) {
+                        try opened.query(String(statement))
+                    }
+                }
+            }
             database = opened
             return opened
         } catch {
@@ -439,6 +469,8 @@ public final class SimulatedHypervisor: Hypervisor {
         try locked("destroy") { (host: inout Host) throws(HypervisorError) in
             guard let record = try load(domid, "destroy") else { throw Self.noSuchDomain("destroy", domid) }
             try sql("destroy", "DELETE FROM domain WHERE domid = ?", [.int(Int64(domid))])
+            try sql("destroy", "DELETE FROM vcpu_affinity WHERE domid = ?", [.int(Int64(domid))])
+            try sql("destroy", "DELETE FROM credit WHERE domid = ?", [.int(Int64(domid))])
             host.usedKiB -= min(host.usedKiB, record.maxMemoryKiB)
         }
     }
@@ -466,11 +498,16 @@ public final class SimulatedHypervisor: Hypervisor {
         guard let d = try domainInfo(domid: domid) else { throw Self.noSuchDomain("vcpu info", domid) }
         let cpus = try physInfo().cpus
         let running = !(d.paused || d.shutdown || d.crashed)
+        let affinity = try affinities(domid: domid, cpus: cpus)
         return (0..<d.maxVCPUs).map { v in
             let online = v < d.onlineVCPUs
-            return VCPUInfo(vcpu: v, cpu: online ? v % max(cpus, 1) : nil, online: online,
+            let (hard, soft) = affinity[v] ?? (CPUSet.all(cpus), CPUSet.all(cpus))
+            // It runs on one of the CPUs it may use.
+            let cpu = hard.cpus.isEmpty ? v % max(cpus, 1) : hard.cpus[Int(v) % hard.cpus.count]
+            return VCPUInfo(vcpu: v, cpu: online ? cpu : nil, online: online,
                             running: online && domid == 0 && v == 0, blocked: online && running && !(domid == 0 && v == 0),
-                            cpuTimeNs: online ? d.cpuTimeNs / UInt64(max(d.onlineVCPUs, 1)) : 0, affinity: [])
+                            cpuTimeNs: online ? d.cpuTimeNs / UInt64(max(d.onlineVCPUs, 1)) : 0,
+                            hardAffinity: hard, softAffinity: soft)
         }
     }
 
@@ -479,6 +516,118 @@ public final class SimulatedHypervisor: Hypervisor {
         let text = FileIO.read(consolePath) ?? ""
         if clear { _ = try? FileIO.writeAtomically(consolePath, "") }
         return text
+    }
+
+    // MARK: scheduling
+
+    /// The vCPUs' affinity that differs from Xen's default, by vCPU.
+    private func affinities(domid: UInt32, cpus: UInt32) throws(HypervisorError) -> [UInt32: (CPUSet, CPUSet)] {
+        let rows = try sql("vcpu affinity", "SELECT vcpu, hard, soft FROM vcpu_affinity WHERE domid = ?", [.int(Int64(domid))])
+        func set(_ value: SQLValue) -> CPUSet {
+            guard let text = value.text else { return CPUSet.all(cpus) }
+            return CPUSet(text.split(separator: ",").compactMap { UInt32($0) })
+        }
+        var out: [UInt32: (CPUSet, CPUSet)] = [:]
+        for row in rows { if let v = row[0].int { out[UInt32(v)] = (set(row[1]), set(row[2])) } }
+        return out
+    }
+
+    /// The most vCPUs of a domain (Domain-0 has one per host CPU); ESRCH when there is no such domain.
+    private func maxVCPUs(_ domid: UInt32, _ operation: String) throws(HypervisorError) -> UInt32 {
+        guard let d = try domainInfo(domid: domid) else { throw Self.noSuchDomain(operation, domid) }
+        return d.maxVCPUs
+    }
+
+    /// As Xen's `vcpu_affinity_domctl`: a vCPU the domain does not have,
+    /// or a hard affinity with none of the pool's CPUs, is refused; CPUs
+    /// beyond the host's are dropped.
+    public func setVCPUAffinity(domid: UInt32, vcpu: UInt32, hard: CPUSet?, soft: CPUSet?, force: Bool) throws(HypervisorError) {
+        let op = "Setting vcpu affinity"
+        try locked(op) { (host: inout Host) throws(HypervisorError) in
+            guard vcpu < (try maxVCPUs(domid, op)) else { throw HypervisorError(op, errno: EINVAL, "Invalid argument") }
+            let hard = hard?.below(host.cpus), soft = soft?.below(host.cpus)
+            if let hard, hard.isEmpty { throw HypervisorError(op, errno: EINVAL, "Invalid argument") }
+            let current = try affinities(domid: domid, cpus: host.cpus)[vcpu] ?? (CPUSet.all(host.cpus), CPUSet.all(host.cpus))
+            let all = CPUSet.all(host.cpus)
+            func text(_ s: CPUSet) -> SQLValue { s == all ? .null : .text(s.description) }
+            try sql(op, "INSERT OR REPLACE INTO vcpu_affinity VALUES(?, ?, ?, ?)",
+                    [.int(Int64(domid)), .int(Int64(vcpu)), text(hard ?? current.0), text(soft ?? current.1)])
+        }
+    }
+
+    private func pool0(_ operation: String) throws(HypervisorError) -> (Scheduler, PoolSchedParams) {
+        guard let row = try sql(operation, "SELECT scheduler, tslice_ms, ratelimit_us, migration_delay_us FROM pool WHERE id = 0").first,
+              let scheduler = row[0].text.flatMap({ Scheduler(rawValue: $0) }),
+              let t = row[1].int, let r = row[2].int, let m = row[3].int
+        else { return (.credit2, .initial) }  // a state dir from before pools: Xen's defaults
+        return (scheduler, PoolSchedParams(tsliceMs: Int(t), ratelimitUs: Int(r), migrationDelayUs: Int(m)))
+    }
+
+    /// One pool, 0, of every CPU.
+    public func cpuPools() throws(HypervisorError) -> [CPUPoolInfo] {
+        let host = try loadHost("cpupool info")
+        return [CPUPoolInfo(id: 0, scheduler: try pool0("cpupool info").0, cpus: CPUSet.all(host.cpus))]
+    }
+
+    /// Xen's scheduler refuses another scheduler's operations (EINVAL).
+    private func checkScheduler(_ scheduler: Scheduler, _ operation: String) throws(HypervisorError) {
+        guard try pool0(operation).0 == scheduler else { throw HypervisorError(operation, errno: EINVAL, "Invalid argument") }
+    }
+
+    public func creditParams(domid: UInt32, scheduler: Scheduler) throws(HypervisorError) -> CreditParams {
+        let op = "Getting domain sched \(scheduler.rawValue)"
+        _ = try maxVCPUs(domid, op)
+        try checkScheduler(scheduler, op)
+        guard let row = try sql(op, "SELECT weight, cap FROM credit WHERE domid = ?", [.int(Int64(domid))]).first,
+              let weight = row[0].int, let cap = row[1].int else { return .initial }
+        return CreditParams(weight: Int(weight), cap: Int(cap))
+    }
+
+    /// As Xen's credit schedulers: 16-bit values, a weight of 0 leaves the
+    /// weight as it is, and credit2 refuses a cap above 100 per vCPU.
+    public func setCreditParams(domid: UInt32, scheduler: Scheduler, _ params: CreditParams) throws(HypervisorError) {
+        let op = "Setting domain sched \(scheduler.rawValue)"
+        try locked(op) { (_: inout Host) throws(HypervisorError) in
+            let vcpus = try maxVCPUs(domid, op)
+            var current = try creditParams(domid: domid, scheduler: scheduler)
+            guard (0...0xffff).contains(params.weight), (0...0xffff).contains(params.cap),
+                  scheduler != .credit2 || params.cap <= Int(vcpus) * 100
+            else { throw HypervisorError(op, errno: EINVAL, "Invalid argument") }
+            if params.weight != 0 { current.weight = params.weight }
+            current.cap = params.cap
+            try sql(op, "INSERT OR REPLACE INTO credit VALUES(?, ?, ?)",
+                    [.int(Int64(domid)), .int(Int64(current.weight)), .int(Int64(current.cap))])
+        }
+    }
+
+    public func poolSchedParams(pool: UInt32, scheduler: Scheduler) throws(HypervisorError) -> PoolSchedParams {
+        let op = "getting \(scheduler == .credit ? "Credit" : "Credit2") scheduler parameters"
+        guard pool == 0 else { throw HypervisorError(op, errno: ENOENT, "No such file or directory") }
+        try checkScheduler(scheduler, op)
+        return try pool0(op).1
+    }
+
+    /// Xen checks the bounds as libxl does (EINVAL).
+    public func setPoolSchedParams(pool: UInt32, scheduler: Scheduler, _ params: PoolSchedParams) throws(HypervisorError) {
+        let op = "Setting \(scheduler == .credit ? "Credit" : "Credit2") scheduler parameters"
+        guard pool == 0 else { throw HypervisorError(op, errno: ENOENT, "No such file or directory") }
+        try locked(op) { (_: inout Host) throws(HypervisorError) in
+            try checkScheduler(scheduler, op)
+            var p = try pool0(op).1
+            let ratelimitOK = params.ratelimitUs == 0 || PoolSchedParams.ratelimitRange.contains(params.ratelimitUs)
+            if scheduler == .credit {
+                guard PoolSchedParams.tsliceRange.contains(params.tsliceMs), ratelimitOK,
+                      params.ratelimitUs <= params.tsliceMs * 1000,
+                      (0...PoolSchedParams.migrationDelayMaxUs).contains(params.migrationDelayUs)
+                else { throw HypervisorError(op, errno: EINVAL, "Invalid argument") }
+                p = params
+            } else {
+                guard ratelimitOK else { throw HypervisorError(op, errno: EINVAL, "Invalid argument") }
+                p.ratelimitUs = params.ratelimitUs
+            }
+            try sql(op, "INSERT OR REPLACE INTO pool VALUES(0, ?, ?, ?, ?)",
+                    [.text(scheduler.rawValue), .int(Int64(p.tsliceMs)), .int(Int64(p.ratelimitUs)), .int(Int64(p.migrationDelayUs))])
+        }
     }
 
     // MARK: simulated-guest hooks (for SimGuestHost; not part of the Hypervisor protocol)

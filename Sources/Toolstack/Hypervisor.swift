@@ -50,6 +50,25 @@ public protocol Hypervisor: AnyObject {
     func vcpuInfo(domid: UInt32) throws(HypervisorError) -> [VCPUInfo]
     /// The hypervisor's console ring (`xl dmesg`); `clear` empties it after reading.
     func readConsoleRing(clear: Bool) throws(HypervisorError) -> String
+
+    /// Sets a vCPU's hard and/or soft affinity (nil: left as it is), as
+    /// `xc_vcpu_setaffinity` does: CPUs beyond the host's are dropped, and
+    /// a hard affinity left with no CPU of the domain's pool is refused
+    /// (EINVAL). `force` first undoes a pinning the guest's kernel made.
+    func setVCPUAffinity(domid: UInt32, vcpu: UInt32, hard: CPUSet?, soft: CPUSet?, force: Bool) throws(HypervisorError)
+
+    /// The CPU pools, by id.
+    func cpuPools() throws(HypervisorError) -> [CPUPoolInfo]
+    /// A domain's weight and cap under `scheduler` (credit or credit2); the
+    /// hypervisor refuses (EINVAL) when its pool runs another scheduler.
+    func creditParams(domid: UInt32, scheduler: Scheduler) throws(HypervisorError) -> CreditParams
+    /// Sets them, with the same refusal; Xen takes 16-bit values and
+    /// credit2 refuses a cap above 100 per vCPU.
+    func setCreditParams(domid: UInt32, scheduler: Scheduler, _ params: CreditParams) throws(HypervisorError)
+    /// A pool's time slice, rate limit and migration delay under
+    /// `scheduler`; refused (EINVAL) when the pool runs another.
+    func poolSchedParams(pool: UInt32, scheduler: Scheduler) throws(HypervisorError) -> PoolSchedParams
+    func setPoolSchedParams(pool: UInt32, scheduler: Scheduler, _ params: PoolSchedParams) throws(HypervisorError)
 }
 
 /// A failed hypervisor operation, errno-style.
@@ -257,11 +276,14 @@ public struct DomainInfo: Sendable, Equatable {
     public var maxVCPUs: UInt32
     /// CPU time used, in nanoseconds.
     public var cpuTimeNs: UInt64
+    /// The CPU pool it runs in.
+    public var cpupool: UInt32
 
     public init(domid: UInt32, uuid: DomainUUID, running: Bool = false, blocked: Bool = false, paused: Bool = false,
                 shutdown: Bool = false, dying: Bool = false, crashed: Bool = false,
                 shutdownReason: ShutdownReason? = nil, currentMemoryKiB: UInt64, maxMemoryKiB: UInt64,
-                onlineVCPUs: UInt32, maxVCPUs: UInt32, cpuTimeNs: UInt64) {
+                onlineVCPUs: UInt32, maxVCPUs: UInt32, cpuTimeNs: UInt64, cpupool: UInt32 = 0) {
+        self.cpupool = cpupool
         self.domid = domid
         self.uuid = uuid
         self.running = running
@@ -317,17 +339,20 @@ public struct VCPUInfo: Sendable, Equatable {
     public var running: Bool
     public var blocked: Bool
     public var cpuTimeNs: UInt64
-    /// The pCPUs it may run on; empty means all.
-    public var affinity: [UInt32]
+    /// The pCPUs it may run on (hard affinity).
+    public var hardAffinity: CPUSet
+    /// The pCPUs it prefers (soft affinity).
+    public var softAffinity: CPUSet
 
     public init(vcpu: UInt32, cpu: UInt32?, online: Bool, running: Bool, blocked: Bool,
-                cpuTimeNs: UInt64, affinity: [UInt32]) {
+                cpuTimeNs: UInt64, hardAffinity: CPUSet, softAffinity: CPUSet) {
         self.vcpu = vcpu
         self.cpu = cpu
         self.online = online
         self.running = running
         self.blocked = blocked
         self.cpuTimeNs = cpuTimeNs
-        self.affinity = affinity
+        self.hardAffinity = hardAffinity
+        self.softAffinity = softAffinity
     }
 }

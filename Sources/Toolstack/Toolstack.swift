@@ -97,6 +97,8 @@ public final class Toolstack {
             do {
                 try hypervisor.setMaxMemory(domid: domid, kib: (config.memoryMiB << 10) + Self.maxMemorySlackKiB)
                 try hypervisor.setMaxVCPUs(domid: domid, count: maxVCPUs)
+                // As libxl's build: the vCPUs' affinity once their number is set.
+                try applyAffinity(domid: domid, config: config)
                 try faults.check(.limits)
             onStep?(.limits)
                 built = try hypervisor.build(domid: domid, spec: BuildSpec(kernelPath: config.PV_kernel ?? "",
@@ -105,6 +107,8 @@ public final class Toolstack {
             } catch let e as HypervisorError {
                 throw ToolstackError.hypervisor(e)
             }
+            // As libxl's build_post: the scheduler's parameters once built.
+            try applySchedParams(domid: domid, config: config)
             try faults.check(.build)
             onStep?(.build)
 

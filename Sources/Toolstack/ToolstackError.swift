@@ -10,6 +10,8 @@ public enum ToolstackError: Error, Sendable, Equatable, CustomStringConvertible 
     case injected(CreateStep)
     case timedOut(String)
     case notSupported(String)
+    /// A scheduler's parameters asked of a domain whose pool runs another.
+    case wrongScheduler(running: String, asked: String)
 
     public var description: String {
         switch self {
@@ -23,6 +25,7 @@ public enum ToolstackError: Error, Sendable, Equatable, CustomStringConvertible 
         case .injected(let s): "injected failure at step '\(s.rawValue)' (SWXL_FAULT)"
         case .timedOut(let m): m
         case .notSupported(let m): m
+        case .wrongScheduler(let running, let asked): "the domain's CPU pool runs the \(running) scheduler, not \(asked)"
         }
     }
 }

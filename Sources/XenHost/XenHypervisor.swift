@@ -213,12 +213,9 @@ public final class XenHypervisor: Hypervisor {
         for vcpu in 0..<info.maxVCPUs {
             var v = cxen_vcpuinfo()
             try check(cxen_vcpu_info(handle, domid, vcpu, &v), "vcpu info")
-            let words = [v.affinity.0, v.affinity.1, v.affinity.2, v.affinity.3]
-            let all = words.allSatisfy { $0 == ~0 }
-            let cpus: [UInt32] = all ? [] : (0..<UInt32(256)).filter { words[Int($0 / 64)] & (1 << ($0 % 64)) != 0 }
             result.append(VCPUInfo(vcpu: vcpu, cpu: v.online != 0 ? v.cpu : nil, online: v.online != 0,
-                                   running: v.running != 0, blocked: v.blocked != 0,
-                                   cpuTimeNs: v.cpu_time_ns, affinity: cpus))
+                                   running: v.running != 0, blocked: v.blocked != 0, cpuTimeNs: v.cpu_time_ns,
+                                   hardAffinity: Self.cpuSet(v.affinity), softAffinity: Self.cpuSet(v.soft_affinity)))
         }
         return result
     }
@@ -239,7 +236,76 @@ public final class XenHypervisor: Hypervisor {
             crashed: shutdown && reason == .crash,
             shutdownReason: reason,
             currentMemoryKiB: d.tot_pages * 4, maxMemoryKiB: d.max_pages * 4,
-            onlineVCPUs: d.nr_online_vcpus, maxVCPUs: d.max_vcpu_id + 1, cpuTimeNs: d.cpu_time_ns)
+            onlineVCPUs: d.nr_online_vcpus, maxVCPUs: d.max_vcpu_id + 1, cpuTimeNs: d.cpu_time_ns, cpupool: d.cpupool)
+    }
+
+    // MARK: affinity and schedulers
+
+    /// The bridge's four 64-bit words of a cpumap as a set.
+    private static func cpuSet(_ words: (UInt64, UInt64, UInt64, UInt64)) -> CPUSet {
+        let list = [words.0, words.1, words.2, words.3]
+        return CPUSet((0..<UInt32(256)).filter { list[Int($0 / 64)] & (1 << UInt64($0 % 64)) != 0 })
+    }
+
+    private static func words(_ set: CPUSet) -> [UInt64] {
+        var out = [UInt64](repeating: 0, count: Int(CXEN_CPUMAP_WORDS))
+        for cpu in set.cpus where cpu < 256 { out[Int(cpu / 64)] |= 1 << UInt64(cpu % 64) }
+        return out
+    }
+
+    private static func schedulerID(_ s: Scheduler) -> Int32 {
+        switch s {
+        case .credit: Int32(CXEN_SCHED_CREDIT.rawValue)
+        case .credit2: Int32(CXEN_SCHED_CREDIT2.rawValue)
+        case .arinc653: Int32(CXEN_SCHED_ARINC653.rawValue)
+        case .rtds: Int32(CXEN_SCHED_RTDS.rawValue)
+        case .null: Int32(CXEN_SCHED_NULL.rawValue)
+        }
+    }
+
+    public func setVCPUAffinity(domid: UInt32, vcpu: UInt32, hard: CPUSet?, soft: CPUSet?, force: Bool) throws(HypervisorError) {
+        let h = hard.map(Self.words), s = soft.map(Self.words)
+        let rc = withOptionalWords(h) { hp in withOptionalWords(s) { sp in cxen_vcpu_set_affinity(handle, domid, vcpu, hp, sp, force ? 1 : 0) } }
+        try check(rc, "Setting vcpu affinity")
+    }
+
+    public func cpuPools() throws(HypervisorError) -> [CPUPoolInfo] {
+        var buffer = [cxen_cpupool](repeating: cxen_cpupool(), count: 64)
+        let n = buffer.withUnsafeMutableBufferPointer { cxen_cpupool_list(handle, $0.baseAddress, 64) }
+        try check(n < 0 ? n : 0, "cpupool info")
+        return buffer[..<Int(n)].map { p in
+            let scheduler = Scheduler.allCases.first { Self.schedulerID($0) == Int32(p.sched_id) }
+            return CPUPoolInfo(id: p.id, scheduler: scheduler, cpus: Self.cpuSet(p.cpus))
+        }
+    }
+
+    public func creditParams(domid: UInt32, scheduler: Scheduler) throws(HypervisorError) -> CreditParams {
+        var weight: UInt32 = 0, cap: UInt32 = 0
+        try check(cxen_sched_domain_get(handle, domid, Self.schedulerID(scheduler), &weight, &cap),
+                  "Getting domain sched \(scheduler.rawValue)")
+        return CreditParams(weight: Int(weight), cap: Int(cap))
+    }
+
+    public func setCreditParams(domid: UInt32, scheduler: Scheduler, _ params: CreditParams) throws(HypervisorError) {
+        let op = "Setting domain sched \(scheduler.rawValue)"
+        guard let weight = UInt32(exactly: params.weight), let cap = UInt32(exactly: params.cap) else {
+            throw HypervisorError(op, errno: EINVAL, errnoText(EINVAL))
+        }
+        try check(cxen_sched_domain_set(handle, domid, Self.schedulerID(scheduler), weight, cap), op)
+    }
+
+    public func poolSchedParams(pool: UInt32, scheduler: Scheduler) throws(HypervisorError) -> PoolSchedParams {
+        var t: UInt32 = 0, r: UInt32 = 0, m: UInt32 = 0
+        try check(cxen_sched_pool_get(handle, pool, Self.schedulerID(scheduler), &t, &r, &m), "scheduler parameters")
+        return PoolSchedParams(tsliceMs: Int(t), ratelimitUs: Int(r), migrationDelayUs: Int(m))
+    }
+
+    public func setPoolSchedParams(pool: UInt32, scheduler: Scheduler, _ params: PoolSchedParams) throws(HypervisorError) {
+        guard let t = UInt32(exactly: params.tsliceMs), let r = UInt32(exactly: params.ratelimitUs),
+              let m = UInt32(exactly: params.migrationDelayUs) else {
+            throw HypervisorError("scheduler parameters", errno: EINVAL, errnoText(EINVAL))
+        }
+        try check(cxen_sched_pool_set(handle, pool, Self.schedulerID(scheduler), t, r, m), "scheduler parameters")
     }
 
     // MARK: errors
@@ -286,4 +352,9 @@ private func cString<T>(_ tuple: inout T) -> String {
 private func withOptionalCString<R>(_ s: String?, _ body: (UnsafePointer<CChar>?) -> R) -> R {
     guard let s, !s.isEmpty else { return body(nil) }
     return s.withCString { body($0) }
+}
+
+private func withOptionalWords<R>(_ words: [UInt64]?, _ body: (UnsafePointer<UInt64>?) -> R) -> R {
+    guard let words else { return body(nil) }
+    return words.withUnsafeBufferPointer { body($0.baseAddress) }
 }

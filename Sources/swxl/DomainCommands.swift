@@ -12,7 +12,7 @@ import XenStoreProtocol
 var domainCommands: [any ParsableCommand.Type] {
     [CreateCommand.self, ListCommand.self, DestroyCommand.self, ShutdownCommand.self, RebootCommand.self,
      PauseCommand.self, UnpauseCommand.self, RenameCommand.self, MemSetCommand.self, MemMaxCommand.self,
-     VCPUSetCommand.self, VCPUListCommand.self, DomidCommand.self, DomnameCommand.self, VMListCommand.self,
+     VCPUSetCommand.self, DomidCommand.self, DomnameCommand.self, VMListCommand.self,
      UptimeCommand.self, InfoCommand.self, DmesgCommand.self, ConsoleCommand.self, SimGuestsCommand.self,
      MonitorCommand.self]
 }
@@ -113,6 +113,13 @@ struct CreateCommand: ParsableCommand {
         if !quiet { Terminal.errLine("Parsing config from \(file)") }
         if debug { Terminal.err(config.jsonText() + "\n") }
         let host = try hostOptions.open()
+        // No key dropped in silence: those this host cannot apply fail the create, the others not applied are warned about.
+        let keys = ConfigKeyStatus.problems(resolved, on: host.kind)
+        for ignored in keys.ignored { Terminal.errLine("\(file): warning: \(ignored)") }
+        guard keys.refused.isEmpty else {
+            for refused in keys.refused { Terminal.errLine("\(file): error: \(refused)") }
+            throw ExitCode.failure
+        }
         // With -c the console attaches while the domain is still paused and
         // the domain runs once it has, as xl's create does: nothing the
         // guest prints is missed. (Only the console log's readers, on the
@@ -428,33 +435,6 @@ struct VCPUSetCommand: ParsableCommand {
             }
         }
         try DomainCLI.reporting { try t.setVCPUs(domid: id, count: UInt32(wanted)) }
-    }
-}
-
-struct VCPUListCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "vcpu-list", abstract: "List domains' vcpus, as xl does.")
-    @OptionGroup var hostOptions: HostOptions
-    @Argument(help: "Only these domains (names or domids).") var domains: [String] = []
-    func run() throws {
-        let t = try hostOptions.open().toolstack
-        var text = Fmt.left("Name", 32) + " " + Fmt.right("ID", 5) + " " + Fmt.right("VCPU", 5) + " " + Fmt.right("CPU", 5)
-            + " " + Fmt.right("State", 5) + " " + Fmt.right("Time(s)", 9) + " Affinity (Hard / Soft)\n"
-        do {
-            let targets: [DomainSummary] = domains.isEmpty ? try t.list()
-                : try domains.map { try t.info(try DomainCLI.resolve(t, $0)) }
-            for d in targets {
-                for v in try t.hypervisor.vcpuInfo(domid: d.info.domid) {
-                    text += Fmt.left(d.name, 32) + " " + Fmt.right("\(d.info.domid)", 5) + " " + Fmt.right("\(v.vcpu)", 5)
-                    if v.online {
-                        text += Fmt.right("\(v.cpu ?? 0)", 5) + "   " + (v.running ? "r" : "-") + (v.blocked ? "b" : "-") + "- "
-                    } else {
-                        text += "    -   --p "
-                    }
-                    text += Fmt.right(DecimalText.fixed(Double(v.cpuTimeNs) / 1e9, places: 1), 9) + "  all / all\n"
-                }
-            }
-        } catch let e as ExitCode { throw e } catch { throw DomainCLI.fail(error) }
-        Terminal.out(text)
     }
 }
 

@@ -84,6 +84,19 @@ enum DomainCLI {
         return digits.isEmpty ? nil : UInt64(digits) ?? UInt64.max
     }
 
+    /// The number at the start of `text` as C's strtol reads it in base 10
+    /// (leading blanks, a sign, the digits; the rest ignored), clamped to
+    /// Int; nil when there are no digits.
+    static func signedLeadingNumber(_ text: String) -> Int? {
+        var rest = Substring(text).drop { $0 == " " || $0 == "\t" || $0 == "\n" }
+        let negative = rest.first == "-"
+        if rest.first == "-" || rest.first == "+" { rest = rest.dropFirst() }
+        let digits = rest.prefix { $0.isASCII && $0.isNumber }
+        guard !digits.isEmpty else { return nil }
+        let magnitude = Int(digits) ?? Int.max
+        return negative ? -magnitude : magnitude
+    }
+
     /// Whether `identifier` is all digits, which xl takes as a domid.
     static func isDomid(_ identifier: String) -> Bool {
         !identifier.isEmpty && identifier.utf8.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }

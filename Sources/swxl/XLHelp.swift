@@ -113,6 +113,13 @@ enum XLHelp {
                       usage: "<Domain> <MemMB['b'[bytes]|'k'[KB]|'m'[MB]|'g'[GB]|'t'[TB]]>", options: nil, requiredArguments: 2),
         XLCommandSpec(name: "vcpu-list", canDryRun: false, modifies: false, description: "List the VCPUs for all/some domains",
                       usage: "[Domain, ...]", options: nil, requiredArguments: 0),
+        XLCommandSpec(name: "vcpu-pin", canDryRun: true, modifies: true, description: "Set which CPUs a VCPU can use",
+                      usage: "[option] <Domain> <VCPU|all> <Hard affinity|-|all> <Soft affinity|-|all>",
+                      options: """
+                          -f, --force        undo an override pinning done by the kernel
+                          --ignore-global-affinity-masks Ignore global masks in xl.conf
+                          """,
+                      requiredArguments: 3),
         XLCommandSpec(name: "vcpu-set", canDryRun: false, modifies: true,
                       description: "Set the number of active VCPUs allowed for the domain",
                       usage: "[option] <Domain> <vCPUs>",
@@ -121,6 +128,30 @@ enum XLHelp {
                       description: "List guest domains, excluding dom0, stubdoms, etc.", usage: "", options: nil, requiredArguments: 0),
         XLCommandSpec(name: "info", canDryRun: false, modifies: false, description: "Get information about Xen host",
                       usage: "-n, --numa         List host NUMA topology information", options: nil, requiredArguments: 0),
+        XLCommandSpec(name: "sched-credit", canDryRun: false, modifies: true, description: "Get/set credit scheduler parameters",
+                      usage: "[-d <Domain> [-w[=WEIGHT]|-c[=CAP]]] [-s [-t TSLICE] [-r RATELIMIT]] [-p CPUPOOL]",
+                      options: """
+                          -d DOMAIN, --domain=DOMAIN        Domain to modify
+                          -w WEIGHT, --weight=WEIGHT        Weight (int)
+                          -c CAP, --cap=CAP                 Cap (int)
+                          -s         --schedparam           Query / modify scheduler parameters
+                          -t TSLICE, --tslice_ms=TSLICE     Set the timeslice, in milliseconds
+                          -r RLIMIT, --ratelimit_us=RLIMIT  Set the scheduling rate limit, in microseconds
+                          -m DLY, --migration_delay_us=DLY  Set the migration delay, in microseconds
+                          -p CPUPOOL, --cpupool=CPUPOOL     Restrict output to CPUPOOL
+                          """,
+                      requiredArguments: 0),
+        XLCommandSpec(name: "sched-credit2", canDryRun: false, modifies: true, description: "Get/set credit2 scheduler parameters",
+                      usage: "[-d <Domain> [-w[=WEIGHT]]] [-p CPUPOOL]",
+                      options: """
+                          -d DOMAIN, --domain=DOMAIN     Domain to modify
+                          -w WEIGHT, --weight=WEIGHT     Weight (int)
+                          -c CAP,    --cap=CAP           Cap (int)
+                          -s         --schedparam        Query / modify scheduler parameters
+                          -r RLIMIT, --ratelimit_us=RLIMIT Set the scheduling rate limit, in microseconds
+                          -p CPUPOOL, --cpupool=CPUPOOL  Restrict output to CPUPOOL
+                          """,
+                      requiredArguments: 0),
         XLCommandSpec(name: "domid", canDryRun: false, modifies: false, description: "Convert a domain name to domain id",
                       usage: "<DomainName>", options: nil, requiredArguments: 1),
         XLCommandSpec(name: "domname", canDryRun: false, modifies: false, description: "Convert a domain id to domain name",

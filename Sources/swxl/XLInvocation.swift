@@ -55,7 +55,10 @@ enum XLInvocation {
 
     /// The short options of xl's commands that take a value (`f:` in
     /// create's getopt string, `n:t:` in console's).
-    static let valueOptions: [String: Set<Character>] = ["create": ["f"], "console": ["n", "t"]]
+    static let valueOptions: [String: Set<Character>] = [
+        "create": ["f"], "console": ["n", "t"],
+        "sched-credit": ["d", "w", "c", "p", "t", "r", "m"], "sched-credit2": ["d", "w", "c", "p", "r"],
+    ]
 
     /// Splits a value written onto its short option (`-fguest.cfg`,
     /// `-qfguest.cfg`, `-tpv`), which getopt takes and argument-parser

@@ -247,8 +247,8 @@ import Testing
         #expect(dashH.status == 0 && dashH.stdout == Self.destroyHelp)
         #expect(try run(swxlBinary, ["destroy", "-h"]).stdout.hasPrefix("OVERVIEW: "))
         // xl's help for a command it does not know (tools/xl/xl.c): exit 0.
-        let unknown = try run(swxlBinary, ["help", "sched-credit"])
-        #expect(unknown.status == 0 && unknown.stdout == "command \"sched-credit\" not implemented\n")
+        let unknown = try run(swxlBinary, ["help", "sched-rtds"])
+        #expect(unknown.status == 0 && unknown.stdout == "command \"sched-rtds\" not implemented\n")
         // swxl's own commands keep argument-parser's help.
         #expect(try run(swxlBinary, ["help", "store"]).stdout.hasPrefix("OVERVIEW: Read and change xenstore"))
     }
@@ -273,9 +273,12 @@ import Testing
              mem-max             Set the maximum amount reservation for a domain
              mem-set             Set the current memory usage for a domain
              vcpu-list           List the VCPUs for all/some domains
+             vcpu-pin            Set which CPUs a VCPU can use
              vcpu-set            Set the number of active VCPUs allowed for the domain
              vm-list             List guest domains, excluding dom0, stubdoms, etc.
              info                Get information about Xen host
+             sched-credit        Get/set credit scheduler parameters
+             sched-credit2       Get/set credit2 scheduler parameters
              domid               Convert a domain name to domain id
              domname             Convert a domain id to domain name
              rename              Rename a domain
@@ -313,7 +316,7 @@ import Testing
         #expect(missing.status == 2 && missing.stderr == "'xl rename' requires at least 2 arguments.\n\n")
         #expect(missing.stdout == "Usage: xl [-vtTf] rename <Domain> <NewDomainName>\n\nRename a domain.\n\n")
         for program in [xl, swxlBinary] {
-            let unknown = try run(program, ["sched-credit"])
+            let unknown = try run(program, ["sched-rtds"])
             #expect(unknown.status == 1 && unknown.stdout == "" && unknown.stderr == "command not implemented\n")
         }
     }

@@ -145,11 +145,48 @@ final class FakeHypervisor: Hypervisor {
         guard let d = try domainInfo(domid: domid) else { throw noSuchDomain("vcpu info", domid) }
         return (0..<d.maxVCPUs).map {
             VCPUInfo(vcpu: $0, cpu: $0 < d.onlineVCPUs ? $0 : nil, online: $0 < d.onlineVCPUs, running: false,
-                     blocked: false, cpuTimeNs: 0, affinity: [])
+                     blocked: false, cpuTimeNs: 0,
+                     hardAffinity: affinity[domid]?[$0]?.hard ?? CPUSet.all(host.cpus),
+                     softAffinity: affinity[domid]?[$0]?.soft ?? CPUSet.all(host.cpus))
         }
     }
 
     func readConsoleRing(clear: Bool) throws(HypervisorError) -> String { "" }
+
+    // Scheduling: one credit2 pool; affinity and weights kept as set.
+
+    /// Each domain's vCPUs' affinity as last set, by vCPU.
+    private(set) var affinity: [UInt32: [UInt32: (hard: CPUSet, soft: CPUSet)]] = [:]
+    /// Each domain's credit parameters as last set.
+    private(set) var credit: [UInt32: CreditParams] = [:]
+    var scheduler: Scheduler = .credit2
+
+    func setVCPUAffinity(domid: UInt32, vcpu: UInt32, hard: CPUSet?, soft: CPUSet?, force: Bool) throws(HypervisorError) {
+        guard let d = try domainInfo(domid: domid) else { throw noSuchDomain("Setting vcpu affinity", domid) }
+        let all = CPUSet.all(host.cpus)
+        guard vcpu < d.maxVCPUs, !(hard?.below(host.cpus).isEmpty ?? false) else {
+            throw HypervisorError("Setting vcpu affinity", errno: EINVAL, "Invalid argument")
+        }
+        let current = affinity[domid]?[vcpu] ?? (all, all)
+        affinity[domid, default: [:]][vcpu] = (hard?.below(host.cpus) ?? current.hard, soft?.below(host.cpus) ?? current.soft)
+    }
+
+    func cpuPools() throws(HypervisorError) -> [CPUPoolInfo] {
+        [CPUPoolInfo(id: 0, scheduler: scheduler, cpus: CPUSet.all(host.cpus))]
+    }
+
+    func creditParams(domid: UInt32, scheduler: Scheduler) throws(HypervisorError) -> CreditParams {
+        guard scheduler == self.scheduler else { throw HypervisorError("sched", errno: EINVAL, "Invalid argument") }
+        return credit[domid] ?? .initial
+    }
+
+    func setCreditParams(domid: UInt32, scheduler: Scheduler, _ params: CreditParams) throws(HypervisorError) {
+        guard scheduler == self.scheduler else { throw HypervisorError("sched", errno: EINVAL, "Invalid argument") }
+        credit[domid] = params
+    }
+
+    func poolSchedParams(pool: UInt32, scheduler: Scheduler) throws(HypervisorError) -> PoolSchedParams { .initial }
+    func setPoolSchedParams(pool: UInt32, scheduler: Scheduler, _ params: PoolSchedParams) throws(HypervisorError) {}
 }
 
 /// Device backends that log each call (`check disk 0`, `kernel added disk 0`,

@@ -621,5 +621,8 @@ echo "COST: swxl --help $(per_run swxl --help) ms; swxl list $(per_run swxl list
 # The console: typing into a guest through swxl console (checks-console.sh)
 . /checks-console.sh
 
+# vCPU affinity and the credit schedulers against xl (checks-sched.sh)
+. /checks-sched.sh
+
 # What is still running in dom0 (a toolstack should leave only its daemons).
 top -b -n 1 2>&1 | sed "s/^/PS: /"

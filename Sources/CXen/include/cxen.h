@@ -209,15 +209,48 @@ struct cxen_dominfo {
 /* Up to `max` domains with id >= `first`, in id order. Returns the count. */
 int cxen_domain_list(cxen_handle *h, uint32_t first, struct cxen_dominfo *out, uint32_t max);
 
+#define CXEN_CPUMAP_WORDS 4        /* cpumaps of CPUs 0..255, one bit each */
+
 struct cxen_vcpuinfo {
     uint32_t vcpu;
     uint32_t cpu;              /* the physical CPU it runs on */
     uint8_t online, running, blocked;
     uint64_t cpu_time_ns;
-    uint64_t affinity[4];      /* hard affinity, CPUs 0..255, one bit each */
+    uint64_t affinity[CXEN_CPUMAP_WORDS];      /* hard affinity */
+    uint64_t soft_affinity[CXEN_CPUMAP_WORDS]; /* soft affinity */
 };
 /* One vcpu of a domain. */
 int cxen_vcpu_info(cxen_handle *h, uint32_t domid, uint32_t vcpu, struct cxen_vcpuinfo *out);
+
+/* Sets a vcpu's hard and/or soft affinity (NULL: left alone) with
+ * xc_vcpu_setaffinity; `force` undoes a pinning the guest's kernel made.
+ * CPUs beyond the host's are dropped, as libxl drops them. */
+int cxen_vcpu_set_affinity(cxen_handle *h, uint32_t domid, uint32_t vcpu,
+                           const uint64_t *hard, const uint64_t *soft, int force);
+
+/* ---- schedulers ---------------------------------------------------- */
+
+enum cxen_scheduler { CXEN_SCHED_CREDIT = 5, CXEN_SCHED_CREDIT2 = 6, CXEN_SCHED_ARINC653 = 7,
+                      CXEN_SCHED_RTDS = 8, CXEN_SCHED_NULL = 9 };
+
+struct cxen_cpupool {
+    uint32_t id;
+    uint32_t sched_id;         /* enum cxen_scheduler */
+    uint32_t n_dom;
+    uint64_t cpus[CXEN_CPUMAP_WORDS];
+};
+/* Up to `max` CPU pools, by id. Returns the count. */
+int cxen_cpupool_list(cxen_handle *h, struct cxen_cpupool *out, uint32_t max);
+
+/* A domain's weight and cap under the credit or credit2 scheduler
+ * (`sched`: CXEN_SCHED_CREDIT or _CREDIT2). */
+int cxen_sched_domain_get(cxen_handle *h, uint32_t domid, int sched, uint32_t *weight, uint32_t *cap);
+int cxen_sched_domain_set(cxen_handle *h, uint32_t domid, int sched, uint32_t weight, uint32_t cap);
+/* A pool's parameters; credit2 has only the rate limit (the others read 0). */
+int cxen_sched_pool_get(cxen_handle *h, uint32_t pool, int sched,
+                        uint32_t *tslice_ms, uint32_t *ratelimit_us, uint32_t *migration_delay_us);
+int cxen_sched_pool_set(cxen_handle *h, uint32_t pool, int sched,
+                        uint32_t tslice_ms, uint32_t ratelimit_us, uint32_t migration_delay_us);
 
 #ifdef __cplusplus
 }
