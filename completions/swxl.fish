@@ -218,7 +218,7 @@ complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swx
 complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl create" version' -l 'version' -d 'Show the version.'
 complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl create" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl list" v verbose' -l 'verbose' -s 'v' -d 'Also show each domain\'s UUID and shutdown reason code.'
-complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl list" l long' -l 'long' -s 'l' -d 'The domains\' configurations as JSON: [{"domid":..,"config":..}].'
+complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl list" l long' -l 'long' -s 'l' -d 'The domains\' configurations as xl prints them: libxl\'s JSON, [{"domid":..,"config":..}].'
 complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl list" Z context' -s 'Z' -l 'context' -d 'Also show the security label (`-`: swxl reads no XSM labels).'
 complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl list" c cpupool' -s 'c' -l 'cpupool' -d 'Also show each domain\'s cpupool (not supported yet).'
 complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl list" n numa' -s 'n' -l 'numa' -d 'Also show the NUMA node affinity (on a host with one node; more: not supported yet).'

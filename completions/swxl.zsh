@@ -125,7 +125,7 @@ _swxl_list() {
     local -i ret=1
     local -ar arg_specs=(
         '(--verbose -v)'{--verbose,-v}'[Also show each domain'\''s UUID and shutdown reason code.]'
-        '(--long -l)'{--long,-l}'[The domains'\'' configurations as JSON\: \[{"domid"\:..,"config"\:..}\].]'
+        '(--long -l)'{--long,-l}'[The domains'\'' configurations as xl prints them\: libxl'\''s JSON, \[{"domid"\:..,"config"\:..}\].]'
         '(-Z --context)'{-Z,--context}'[Also show the security label (`-`\: swxl reads no XSM labels).]'
         '(-c --cpupool)'{-c,--cpupool}'[Also show each domain'\''s cpupool (not supported yet).]'
         '(-n --numa)'{-n,--numa}'[Also show the NUMA node affinity (on a host with one node; more\: not supported yet).]'

@@ -52,14 +52,20 @@ public struct CPUTopology: Sendable, Equatable {
         self.nodeCPUs = nodeCPUs
     }
 
-    /// A host of one node holding every CPU (the embedded host, and most
-    /// real hosts swxl runs on); nil for several nodes, whose CPUs only
-    /// the hypervisor's topology tells.
-    public init?(physInfo: PhysInfo) {
-        guard physInfo.nodes <= 1 else { return nil }
+    /// The host `physInfo` describes: one node holding every CPU (the
+    /// embedded host, and most real hosts swxl runs on), or, with several
+    /// nodes, no node's CPUs known (only the hypervisor's topology tells
+    /// them, which swxl does not read yet: see ``knowsNodes``).
+    public init(physInfo: PhysInfo) {
         let count = physInfo.maxCPUID + 1
-        self.init(cpuCount: count, nodeCPUs: [CPUSet.all(count)])
+        self.init(cpuCount: count, nodeCPUs: physInfo.nodes <= 1 ? [CPUSet.all(count)] : [])
     }
+
+    /// Whether NUMA nodes in CPU lists (`nodes:0`) can be resolved here.
+    public var knowsNodes: Bool { !nodeCPUs.isEmpty }
+
+    /// Whether an xl CPU list names NUMA nodes.
+    public static func namesNodes(_ text: String) -> Bool { text.contains("node") }
 
     /// The cpumap of one xl CPU list, as xl's `parse_cpurange`
     /// (tools/xl/xl_parse.c) builds it: items in order, each adding (or,

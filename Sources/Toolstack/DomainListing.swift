@@ -6,23 +6,6 @@ public enum DomainListing {
     public static func json(_ domains: [DomainSummary]) -> String {
         JSONValue.array(domains.map(\.jsonValue)).serialized(inlineBelow: 1) + "\n"
     }
-
-    /// `swxl list --long`, as xl prints it: for each domain with a record
-    /// (given as its JSON text), `{"domid": ..., "config": ...}`, laid out
-    /// with xl's four-space indents around the record's own text.
-    public static func configsJSON(_ records: [(domid: UInt32, json: String)]) -> String {
-        let parts = records.map { record in
-            "{\n    \"domid\": \(record.domid),\n    \"config\": \(indent(record.json, by: 4))\n}"
-        }
-        return "[\n" + parts.map { indent($0, by: 4, first: true) }.joined(separator: ",\n") + (parts.isEmpty ? "" : "\n") + "]\n"
-    }
-
-    /// Every line of `text` but the first (unless `first`) moved right by `n` spaces.
-    static func indent(_ text: String, by n: Int, first: Bool = false) -> String {
-        let pad = String(repeating: " ", count: n)
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-        return lines.enumerated().map { (i, l) in (i == 0 && !first) ? String(l) : pad + l }.joined(separator: "\n")
-    }
 }
 
 extension DomainSummary {

@@ -13,10 +13,14 @@ extension Toolstack {
     public func cpuTopology() throws(ToolstackError) -> CPUTopology {
         let phys: PhysInfo
         do { phys = try hypervisor.physInfo() } catch { throw .hypervisor(error) }
-        guard let topology = CPUTopology(physInfo: phys) else {
-            throw .notSupported("this host has \(phys.nodes) NUMA nodes: CPU lists are resolved only on hosts of one node for now")
+        return CPUTopology(physInfo: phys)
+    }
+
+    /// Refuses NUMA nodes in a CPU list on a host whose nodes' CPUs swxl does not know.
+    public func checkNodes(_ text: String, _ topology: CPUTopology) throws(ToolstackError) {
+        if CPUTopology.namesNodes(text), !topology.knowsNodes {
+            throw .notSupported("`\(text)`: NUMA nodes in CPU lists are resolved only on hosts of one node for now")
         }
-        return topology
     }
 
     /// The config's hard and soft affinity, set vCPU by vCPU as libxl's
@@ -24,6 +28,7 @@ extension Toolstack {
     func applyAffinity(domid: UInt32, config: DomainConfiguration) throws(ToolstackError) {
         guard config.cpus != nil || config.cpus_soft != nil else { return }
         let topology = try cpuTopology()
+        for affinity in [config.cpus, config.cpus_soft].compactMap({ $0 }) { try checkNodes(affinity.specification, topology) }
         let maxVCPUs = UInt32(clamping: config.VCPUs_max)
         let hard = config.cpus.map { topology.vcpuCPUSets($0, maxVCPUs: maxVCPUs) } ?? []
         let soft = config.cpus_soft.map { topology.vcpuCPUSets($0, maxVCPUs: maxVCPUs) } ?? []
@@ -104,9 +109,7 @@ extension Toolstack {
     public func setCreditParams(domid: UInt32, scheduler: Scheduler, weight: Int?, cap: Int?) throws(ToolstackError) {
         let maxVCPUs = try info(domid).info.maxVCPUs
         var params: CreditParams
-        do { params = try hypervisor.creditParams(domid: domid, scheduler: scheduler) } catch {
-            throw .hypervisor(HypervisorError("Getting domain sched \(scheduler.rawValue)", errno: error.errno, error.message))
-        }
+        do { params = try hypervisor.creditParams(domid: domid, scheduler: scheduler) } catch { throw .hypervisor(error) }
         if let weight {
             guard (1...65535).contains(weight) else {
                 throw .invalid("Cpu weight out of range, valid values are within range from 1 to 65535")

@@ -253,6 +253,9 @@ public final class XenHypervisor: Hypervisor {
         return out
     }
 
+    /// libxl's word for the scheduler in its messages ("Credit", "Credit2").
+    private static func poolWord(_ s: Scheduler) -> String { s == .credit ? "Credit" : "Credit2" }
+
     private static func schedulerID(_ s: Scheduler) -> Int32 {
         switch s {
         case .credit: Int32(CXEN_SCHED_CREDIT.rawValue)
@@ -266,7 +269,7 @@ public final class XenHypervisor: Hypervisor {
     public func setVCPUAffinity(domid: UInt32, vcpu: UInt32, hard: CPUSet?, soft: CPUSet?, force: Bool) throws(HypervisorError) {
         let h = hard.map(Self.words), s = soft.map(Self.words)
         let rc = withOptionalWords(h) { hp in withOptionalWords(s) { sp in cxen_vcpu_set_affinity(handle, domid, vcpu, hp, sp, force ? 1 : 0) } }
-        try check(rc, "Setting vcpu affinity")
+        try checkErrno(rc, "Setting vcpu affinity")
     }
 
     public func cpuPools() throws(HypervisorError) -> [CPUPoolInfo] {
@@ -281,8 +284,8 @@ public final class XenHypervisor: Hypervisor {
 
     public func creditParams(domid: UInt32, scheduler: Scheduler) throws(HypervisorError) -> CreditParams {
         var weight: UInt32 = 0, cap: UInt32 = 0
-        try check(cxen_sched_domain_get(handle, domid, Self.schedulerID(scheduler), &weight, &cap),
-                  "Getting domain sched \(scheduler.rawValue)")
+        try checkErrno(cxen_sched_domain_get(handle, domid, Self.schedulerID(scheduler), &weight, &cap),
+                       "Getting domain sched \(scheduler.rawValue)")
         return CreditParams(weight: Int(weight), cap: Int(cap))
     }
 
@@ -291,24 +294,33 @@ public final class XenHypervisor: Hypervisor {
         guard let weight = UInt32(exactly: params.weight), let cap = UInt32(exactly: params.cap) else {
             throw HypervisorError(op, errno: EINVAL, errnoText(EINVAL))
         }
-        try check(cxen_sched_domain_set(handle, domid, Self.schedulerID(scheduler), weight, cap), op)
+        try checkErrno(cxen_sched_domain_set(handle, domid, Self.schedulerID(scheduler), weight, cap), op)
     }
 
     public func poolSchedParams(pool: UInt32, scheduler: Scheduler) throws(HypervisorError) -> PoolSchedParams {
         var t: UInt32 = 0, r: UInt32 = 0, m: UInt32 = 0
-        try check(cxen_sched_pool_get(handle, pool, Self.schedulerID(scheduler), &t, &r, &m), "scheduler parameters")
+        try checkErrno(cxen_sched_pool_get(handle, pool, Self.schedulerID(scheduler), &t, &r, &m),
+                       "getting \(Self.poolWord(scheduler)) scheduler parameters")
         return PoolSchedParams(tsliceMs: Int(t), ratelimitUs: Int(r), migrationDelayUs: Int(m))
     }
 
     public func setPoolSchedParams(pool: UInt32, scheduler: Scheduler, _ params: PoolSchedParams) throws(HypervisorError) {
         guard let t = UInt32(exactly: params.tsliceMs), let r = UInt32(exactly: params.ratelimitUs),
               let m = UInt32(exactly: params.migrationDelayUs) else {
-            throw HypervisorError("scheduler parameters", errno: EINVAL, errnoText(EINVAL))
+            throw HypervisorError("Setting \(Self.poolWord(scheduler)) scheduler parameters", errno: EINVAL, errnoText(EINVAL))
         }
-        try check(cxen_sched_pool_set(handle, pool, Self.schedulerID(scheduler), t, r, m), "scheduler parameters")
+        try checkErrno(cxen_sched_pool_set(handle, pool, Self.schedulerID(scheduler), t, r, m),
+                       "Setting \(Self.poolWord(scheduler)) scheduler parameters")
     }
 
     // MARK: errors
+
+    /// As ``check(_:_:)``, with the errno's words only: the operation is
+    /// already named as libxl names it ("Setting vcpu affinity: Invalid argument").
+    private func checkErrno(_ rc: Int32, _ operation: String) throws(HypervisorError) {
+        guard rc < 0 else { return }
+        throw HypervisorError(operation, errno: -rc, errnoText(-rc))
+    }
 
     private func check(_ rc: Int32, _ operation: String) throws(HypervisorError) {
         guard rc < 0 else { return }

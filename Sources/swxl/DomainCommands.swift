@@ -81,6 +81,30 @@ struct CreateCommand: ParsableCommand {
         return (file, overrides)
     }
 
+    /// What -n and -d print, as xl does: libxl's JSON of the config before
+    /// libxl's defaults (or xl's SXP form if xl.conf says so; no domain: domid -1).
+    func xlText(_ config: DomainConfiguration) throws -> String {
+        let libxl = config.libxlParsedConfig(host: try libxlHostFacts(config))
+        return XLGlobalConfig.printsSXP ? libxl.xlSXPText(domid: -1, uuid: nil) : libxl.json.yajlBeautified()
+    }
+
+    /// The host's CPUs, which `cpus = "all"` or `"nodes:N"` stand for in
+    /// libxl's JSON; the host is only asked when the config needs it (a dry
+    /// run touches nothing otherwise).
+    func libxlHostFacts(_ config: DomainConfiguration) throws -> LibxlHostFacts {
+        func needsHost(_ a: CPUAffinity?) -> Bool {
+            switch a {
+            case nil, .cpus?: return false
+            case .perVCPU(let list)?: return list.contains { needsHost($0) }
+            default: return true
+            }
+        }
+        guard needsHost(config.cpus) || needsHost(config.cpus_soft) else { return LibxlHostFacts(maxCPUs: 1) }
+        let toolstack = try hostOptions.open().toolstack
+        let info = try DomainCLI.reporting { try toolstack.hypervisor.physInfo() }
+        return LibxlHostFacts(maxCPUs: Int(info.maxCPUID) + 1)
+    }
+
     func refuseUnsupported() throws {
         let unsupported: [(Bool, String, String)] = [
             (foreground, "-F", "run in the foreground until the domain dies"),
@@ -107,11 +131,11 @@ struct CreateCommand: ParsableCommand {
             throw ExitCode.failure
         }
         if dryRun {
-            Terminal.out(config.jsonText() + "\n")
+            Terminal.out(try xlText(config))
             return
         }
         if !quiet { Terminal.errLine("Parsing config from \(file)") }
-        if debug { Terminal.err(config.jsonText() + "\n") }
+        if debug { Terminal.err(try xlText(config)) }
         let host = try hostOptions.open()
         // No key dropped in silence: those this host cannot apply fail the create, the others not applied are warned about.
         let keys = ConfigKeyStatus.problems(resolved, on: host.kind)
@@ -147,7 +171,7 @@ struct ListCommand: ParsableCommand {
 
     @Flag(name: .shortAndLong, help: "Also show each domain's UUID and shutdown reason code.")
     var verbose = false
-    @Flag(name: .shortAndLong, help: "The domains' configurations as JSON: [{\"domid\":..,\"config\":..}].")
+    @Flag(name: .shortAndLong, help: "The domains' configurations as xl prints them: libxl's JSON, [{\"domid\":..,\"config\":..}].")
     var long = false
     @Flag(name: [.customShort("Z"), .customLong("context")], help: "Also show the security label (`-`: swxl reads no XSM labels).")
     var context = false
@@ -185,10 +209,12 @@ struct ListCommand: ParsableCommand {
             }
         } catch let e as ExitCode { throw e } catch { throw DomainCLI.fail(error) }
         if long {
-            let records = domains.filter { $0.info.domid != 0 }.compactMap { d in
-                toolstack.record(d.info.domid).map { (domid: d.info.domid, json: $0.jsonText()) }
+            // As xl: libxl's JSON of each domain's config, or xl's SXP form if xl.conf says so.
+            if XLGlobalConfig.printsSXP {
+                Terminal.out(toolstack.libxlDomainListSXP(domains))
+            } else {
+                Terminal.out(toolstack.libxlDomainList(domains))
             }
-            Terminal.out(DomainListing.configsJSON(records))
             return
         }
         if json {

@@ -78,6 +78,7 @@ struct VCPUPinCommand: ParsableCommand {
         let topology = try DomainCLI.reporting { try t.cpuTopology() }
         func parse(_ text: String?) throws -> CPUSet? {
             guard let text, text != "-" else { return nil }
+            try DomainCLI.reporting { try t.checkNodes(text, topology) }
             switch topology.parseCPUList(text) {
             case .success(let set): return set
             case .failure(let e):

@@ -253,7 +253,9 @@ import Testing
         let r = try host.swxl(["create", "-n", cfg, "memory=256"])
         #expect(r.status == 0, "\(r.stderr)")
         let json = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
-        #expect(json["name_label"] as? String == "dry")
+        // libxl's libxl_domain_config, as xl's create -n prints it.
+        #expect((json["c_info"] as? [String: Any])?["name"] as? String == "dry")
+        #expect((json["b_info"] as? [String: Any])?["target_memkb"] as? Int == 256 << 10)
         #expect(host.domainStateFiles().isEmpty, "\(host.domainStateFiles())")
     }
 
@@ -330,9 +332,10 @@ import Testing
         #expect(try host.swxl(["dmesg"]).stdout.contains("(XEN) Xen version 4.17-sim"))
         let long = try host.swxl(["list", "-l"])
         let parsed = try #require(try JSONSerialization.jsonObject(with: Data(long.stdout.utf8)) as? [[String: Any]])
-        #expect(parsed.count == 1 && parsed[0]["domid"] as? Int == 1)
+        // As xl: domain 0 (its stub config) and the guest, as libxl_domain_config.
+        #expect(parsed.count == 2 && parsed[0]["domid"] as? Int == 0 && parsed[1]["domid"] as? Int == 1)
         // The record is the one model: renamed with the domain (as xl's `list -l`, which reads the name back).
-        #expect((parsed[0]["config"] as? [String: Any])?["name_label"] as? String == "misc2")
+        #expect(((parsed[1]["config"] as? [String: Any])?["c_info"] as? [String: Any])?["name"] as? String == "misc2")
     }
 
     /// All or nothing: create fails at each step in turn (and is killed at

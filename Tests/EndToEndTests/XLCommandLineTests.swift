@@ -168,11 +168,12 @@ import Testing
         process.executableURL = URL(fileURLWithPath: swxlBinary)
         process.arguments = ["create", "-q", "-c", cfg]
         process.environment = ProcessInfo.processInfo.environment.merging(host.environment) { $1 }
-        let out = Pipe()
+        let out = Pipe(), err = Pipe()
         process.standardOutput = out
+        process.standardError = err
         try process.run()
         #expect(try host.waitUntil { (try host.swxl(["console", "brief"])).stdout.contains("guest says hello") })
-        #expect(process.isRunning)
+        #expect(process.isRunning, "create -c ended early: \(String(decoding: err.fileHandleForReading.availableData, as: UTF8.self))")
         #expect(try host.swxl(["destroy", "brief"]).status == 0)
         let shown = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()

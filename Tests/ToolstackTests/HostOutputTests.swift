@@ -28,25 +28,6 @@ import Testing
         #expect(try JSONSerialization.jsonObject(with: Data(text.utf8)) is [[String: Any]])
     }
 
-    @Test func listLongNestsEachRecordAsXlDoes() {
-        #expect(DomainListing.configsJSON([]) == "[\n]\n")
-        #expect(DomainListing.configsJSON([(domid: 1, json: "{\n  \"a\": 1\n}"), (domid: 2, json: "{}")]) == """
-            [
-                {
-                    "domid": 1,
-                    "config": {
-                      "a": 1
-                    }
-                },
-                {
-                    "domid": 2,
-                    "config": {}
-                }
-            ]
-
-            """)
-    }
-
     @Test func stateNamesTakeTheFirstStateThatApplies() {
         #expect([Self.info(0), Self.info(1), Self.info(2, paused: true), Self.info(3, shutdown: .poweroff),
                  Self.info(4, shutdown: .crash)].map(\.stateName) == ["running", "blocked", "paused", "shutdown", "crashed"])

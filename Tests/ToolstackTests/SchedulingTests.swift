@@ -38,6 +38,21 @@ import Testing
         #expect(topology.cpuSet(try CPUAffinity.parse("nodes:0,^1").get()) == CPUSet([0, 2, 3]))
     }
 
+    /// On a host of several nodes, whose nodes' CPUs swxl does not read yet, a list naming nodes is refused; CPUs are fine.
+    @Test func severalNodes() throws {
+        let phys = PhysInfo(cpus: 8, threadsPerCore: 1, coresPerSocket: 4, nodes: 2, cpuKHz: 1, totalKiB: 1, freeKiB: 1)
+        let two = CPUTopology(physInfo: phys)
+        #expect(two == CPUTopology(cpuCount: 8, nodeCPUs: []))
+        #expect(CPUTopology(physInfo: PhysInfo(cpus: 8, threadsPerCore: 1, coresPerSocket: 8, nodes: 1, cpuKHz: 1, totalKiB: 1,
+                                               freeKiB: 1)) == CPUTopology(cpuCount: 8, nodeCPUs: [CPUSet.all(8)]))
+        let rig = try Rig()
+        defer { rig.cleanup() }
+        #expect(throws: ToolstackError.notSupported("`nodes:1`: NUMA nodes in CPU lists are resolved only on hosts of one node for now")) {
+            try rig.toolstack.checkNodes("nodes:1", two)
+        }
+        try rig.toolstack.checkNodes("0-3,^1", two)
+    }
+
     /// Create sets each vCPU's affinity and the weight and cap, as libxl's build does.
     @Test func createAppliesTheConfig() throws {
         let rig = try Rig()

@@ -624,5 +624,8 @@ echo "COST: swxl --help $(per_run swxl --help) ms; swxl list $(per_run swxl list
 # vCPU affinity and the credit schedulers against xl (checks-sched.sh)
 . /checks-sched.sh
 
+# libxl's JSON: xl's create -n and list -l against swxl's
+. /checks-libxl-json.sh
+
 # What is still running in dom0 (a toolstack should leave only its daemons).
 top -b -n 1 2>&1 | sed "s/^/PS: /"

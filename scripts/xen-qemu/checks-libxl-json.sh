@@ -1,0 +1,90 @@
+# libxl's JSON (issue 12 item 2), sourced by checks.sh in dom0 (busybox sh):
+# what xl 4.17 prints for `create -n` and `list -l`, and swxl's output for
+# the same configs and domains, each between
+#   LIBXLJSON-BEGIN <name> / LIBXLJSON-END [nonl]
+# ("nonl": the output did not end in a newline), which run extracts into
+# WORKDIR/libxl-json/<name>. Names: xl-create-n-<cfg>, xl-list-l-<who>,
+# xl-sxp-..., swxl-...; <who> is "xl" or "swxl", the toolstack that made the
+# domain. swxl's output is compared with xl's here too: PASS when they are
+# the same text (domid and uuid of a running domain masked); a difference is
+# FAIL for the names in JSON_MUST_MATCH, TODO for the rest.
+JSON_MUST_MATCH="libxl-json-create-n-guest libxl-json-create-n-vcpus-actions libxl-json-create-n-pvh-cmdline libxl-json-create-n-hvm libxl-json-list-l libxl-sxp-create-n-guest"
+JSON_DIR=/tmp/libxl-json
+mkdir -p $JSON_DIR
+
+json_capture() {  # json_capture NAME CMD...: CMD's stdout, kept and printed between markers
+    n=$1; shift
+    "$@" > $JSON_DIR/$n.out 2> $JSON_DIR/$n.err
+}
+json_emit() {  # json_emit NAME: print a kept output between the markers
+    f=$JSON_DIR/$1.out
+    echo "LIBXLJSON-BEGIN $1"
+    cat $f
+    if [ -s $f ] && [ "$(tail -c1 $f | od -An -c | tr -d ' ')" != '\n' ]; then echo; echo "LIBXLJSON-END nonl"
+    else echo "LIBXLJSON-END"; fi
+}
+json_mask() {  # the host facts two domains differ in: domid and uuid
+    sed -e 's/^\( *"domid": \)[0-9]*/\1<D>/' \
+        -e 's/^\( *"uuid": \)"[-0-9a-f]*"/\1"<UUID>"/' \
+        -e 's/^\((domid \)[0-9]*)/\1<D>)/' -e 's/^\( *(uuid \)[-0-9a-f]*)/\1<UUID>)/' "$1"
+}
+json_compare() {  # json_compare CHECK XLNAME SWXLNAME
+    if [ ! -s $JSON_DIR/$3.out ]; then
+        todo $1 "swxl printed nothing: $(head -c 200 $JSON_DIR/$3.err | tr '\n' ' ')"; return
+    fi
+    json_mask $JSON_DIR/$2.out > $JSON_DIR/$2.masked
+    json_mask $JSON_DIR/$3.out > $JSON_DIR/$3.masked
+    if cmp -s $JSON_DIR/$2.masked $JSON_DIR/$3.masked; then pass $1; return; fi
+    d=$(diff $JSON_DIR/$2.masked $JSON_DIR/$3.masked | grep '^[<>]' | head -8 | tr '\n' ' ' | tr -s ' ')
+    n=$(diff $JSON_DIR/$2.masked $JSON_DIR/$3.masked | grep -c '^[<>]')
+    case " $JSON_MUST_MATCH " in
+        *" $1 "*) fail $1 "$n lines differ (xl <, swxl >): $d" ;;
+        *) todo $1 "$n lines differ (xl <, swxl >): $d" ;;
+    esac
+}
+
+# create -n for the harness's guest and the configs under /etc/xen/libxl-json.
+for cfg in $CFG /etc/xen/libxl-json/*.cfg; do
+    b=$(basename $cfg .cfg)
+    json_capture xl-create-n-$b xl create -n $cfg
+    json_emit xl-create-n-$b
+    if has_swxl create; then
+        json_capture swxl-create-n-$b swxl create -n $cfg
+        json_emit swxl-create-n-$b
+        json_compare libxl-json-create-n-$b xl-create-n-$b swxl-create-n-$b
+    fi
+done
+
+# list -l of a running domain made by xl, then of one made by swxl (same config).
+cxen-probe wait-scrub
+if xl create $CFG >$JSON_DIR/xl-create.out 2>&1; then
+    d=$(domid_of guest)
+    json_capture xl-list-l-xl xl list -l guest; json_emit xl-list-l-xl
+    json_capture xl-list-l-all-xl xl list -l; json_emit xl-list-l-all-xl
+    json_capture swxl-list-l-xl swxl list -l guest; json_emit swxl-list-l-xl
+    # xl.conf's output_format="sxp": the SXP form of both
+    cp /etc/xen/xl.conf /tmp/xl.conf.saved 2>/dev/null || : > /tmp/xl.conf.saved
+    { cat /tmp/xl.conf.saved; echo 'output_format="sxp"'; } > /etc/xen/xl.conf
+    json_capture xl-sxp-list-l-xl xl list -l guest; json_emit xl-sxp-list-l-xl
+    json_capture xl-sxp-create-n-guest xl create -n $CFG; json_emit xl-sxp-create-n-guest
+    json_capture swxl-sxp-create-n-guest swxl create -n $CFG; json_emit swxl-sxp-create-n-guest
+    json_compare libxl-sxp-create-n-guest xl-sxp-create-n-guest swxl-sxp-create-n-guest
+    cp /tmp/xl.conf.saved /etc/xen/xl.conf
+    xl destroy guest; [ -n "$d" ] && wait_gone $d
+else
+    fail libxl-json-xl-create "$(tail -3 $JSON_DIR/xl-create.out | tr '\n' ' ')"
+fi
+if has_swxl create; then
+    cxen-probe wait-scrub
+    if swxl create $CFG >$JSON_DIR/swxl-create.out 2>&1; then
+        d=$(domid_of guest)
+        json_capture swxl-list-l-swxl swxl list -l guest; json_emit swxl-list-l-swxl
+        json_capture xl-list-l-swxl xl list -l guest; json_emit xl-list-l-swxl
+        if [ -s $JSON_DIR/xl-list-l-xl.out ]; then
+            json_compare libxl-json-list-l xl-list-l-xl swxl-list-l-swxl
+        fi
+        swxl destroy guest || cxen-probe destroy $d; [ -n "$d" ] && wait_gone $d
+    else
+        fail libxl-json-swxl-create "$(tail -3 $JSON_DIR/swxl-create.out | tr '\n' ' ')"
+    fi
+fi
