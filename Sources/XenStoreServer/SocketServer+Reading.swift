@@ -46,6 +46,12 @@ extension SocketServer {
                 process(client)
                 if client.closed { return }
                 full = n == readBuffer.count
+                // A request whose bytes came in more than one read was
+                // written in pieces, each a socket buffer charged in full
+                // to the client: left peeked after the reply, a few dozen
+                // one-byte pieces fill its send buffer and it can send no
+                // more, while the daemon waits for its next request.
+                if !full && client.decoder.pendingByteCount > 0 { client.writesInPieces = true }
                 if !full { break }
             } else if n == 0 {
                 eof = true

@@ -268,6 +268,38 @@ extension XSMessage {
         #expect(try client.receive(1)[0].payload == Array(value.utf8))
     }
 
+    /// A request that came in two reads was written in pieces: once it is
+    /// answered, its bytes are all out of the socket. Left there, each
+    /// piece holds a whole socket buffer of the client's send budget, and
+    /// a request written a byte at a time could leave the client unable to
+    /// send its next one (the byte-by-byte test above hung so, now and then).
+    @Test(.timeLimit(.minutes(1)))
+    func aRequestWrittenInPiecesIsTakenOutOnceAnswered() throws {
+        let fixture = try ServerFixture(storage: nil)
+        let client = try fixture.connect()
+        let bytes = client.write("/pieces", String(repeating: "p", count: 100)).encoded()
+        func unread() -> Int32 {
+            var queued: Int32 = 0
+            _ = ioctl(client.fd, UInt(TIOCOUTQ), &queued)
+            return queued
+        }
+        func waitUntilTaken() -> Bool {
+            for _ in 0..<500 {
+                if unread() == 0 { return true }
+                usleep(10_000)
+            }
+            return false
+        }
+        // The header and more than 32 bytes of payload: the daemon reads
+        // them, keeps them as an unfinished request and takes them out.
+        try RawClient.send(Array(bytes[..<60]), on: client.fd)
+        #expect(waitUntilTaken())
+        // The rest in one piece, which completes the request.
+        try RawClient.send(Array(bytes[60...]), on: client.fd)
+        #expect(try client.receive(1)[0].kind == .write)
+        #expect(waitUntilTaken(), "\(unread()) bytes of the socket's budget still held")
+    }
+
     /// The CPU-latency request is held from the start of work and let go
     /// before the daemon sleeps, once per busy period (a plain file stands
     /// in for /dev/cpu_dma_latency and records each value written).
