@@ -92,3 +92,23 @@ if has_swxl create; then
         fail libxl-json-swxl-create "$(tail -3 $JSON_DIR/swxl-create.out | tr '\n' ' ')"
     fi
 fi
+
+# list -l of a guest with a disk and a vif (checks.sh's DEVCFG, its bridge
+# and image): what libxl adds to the devices at create, for the fixtures.
+if [ -n "${DEVCFG:-}" ] && [ -f "$DEVCFG" ]; then
+    cxen-probe wait-scrub
+    if xl create $DEVCFG >$JSON_DIR/xl-create-dev.out 2>&1; then
+        d=$(domid_of $DEVNAME)
+        json_capture xl-list-l-dev-xl xl list -l $DEVNAME; json_emit xl-list-l-dev-xl
+        xl destroy $DEVNAME; [ -n "$d" ] && wait_gone $d
+    else
+        todo libxl-json-list-l-dev "xl create: $(tail -2 $JSON_DIR/xl-create-dev.out | tr '\n' ' ')"
+    fi
+    cxen-probe wait-scrub
+    if has_swxl create && swxl create -q $DEVCFG >$JSON_DIR/swxl-create-dev.out 2>&1; then
+        d=$(domid_of $DEVNAME)
+        json_capture swxl-list-l-dev-swxl swxl list -l $DEVNAME; json_emit swxl-list-l-dev-swxl
+        [ -s $JSON_DIR/xl-list-l-dev-xl.out ] && json_compare libxl-json-list-l-dev xl-list-l-dev-xl swxl-list-l-dev-swxl
+        swxl destroy $DEVNAME || cxen-probe destroy $d; [ -n "$d" ] && wait_gone $d
+    fi
+fi
