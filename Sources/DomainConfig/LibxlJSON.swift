@@ -75,16 +75,17 @@ func libxlName(_ xlName: String) -> String {
     String(xlName.map { $0 == "-" ? "_" : $0 })
 }
 
-/// What `create -n` and `list -l` need from the host that the config does not say.
+/// What `create -n` and `list -l` need from the host that the config does
+/// not say: the CPUs each vCPU's hard and soft affinity (`cpus`,
+/// `cpus_soft`) stand for on this host, as xl's parse_vcpu_affinity makes
+/// them (the toolstack's CPUTopology resolves them; none when unset).
 public struct LibxlHostFacts: Sendable, Hashable {
-    /// How many physical CPUs a CPU bitmap covers (libxl_get_max_cpus): `cpus = "all"` sets them all.
-    public var maxCPUs: Int
-    /// The CPUs of each NUMA node, for `cpus = "nodes:..."`.
-    public var nodeCPUs: [[Int]]
+    public var hardAffinity: [[Int]]
+    public var softAffinity: [[Int]]
 
-    public init(maxCPUs: Int, nodeCPUs: [[Int]]? = nil) {
-        self.maxCPUs = maxCPUs
-        self.nodeCPUs = nodeCPUs ?? [Array(0..<maxCPUs)]
+    public init(hardAffinity: [[Int]] = [], softAffinity: [[Int]] = []) {
+        self.hardAffinity = hardAffinity
+        self.softAffinity = softAffinity
     }
 }
 
@@ -235,36 +236,13 @@ extension DomainConfiguration {
         return c
     }
 
-    /// The physical CPUs an affinity names, as xl's parse_cpurange sets a bitmap.
-    static func libxlCPUs(_ a: CPUAffinity, host: LibxlHostFacts) -> [Int] {
-        switch a {
-        case .all: return Array(0..<host.maxCPUs)
-        case .cpus(let cpus): return cpus
-        case .nodes(let nodes): return nodes.flatMap { $0 < host.nodeCPUs.count ? host.nodeCPUs[$0] : [] }.sorted()
-        case .perVCPU(let list): return list.first.map { libxlCPUs($0, host: host) } ?? []
-        case .mixed: return []
-        }
-    }
-
-    /// `vcpu_hard_affinity` / `vcpu_soft_affinity` as xl's parse_vcpu_affinity
-    /// fills them: a string applies to every vCPU up to max_vcpus, a list gives
-    /// one bitmap per vCPU (no more than max_vcpus).
-    func libxlAffinity(_ a: CPUAffinity?, host: LibxlHostFacts) -> [JSONValue] {
-        guard let a else { return [] }
-        if case .perVCPU(let list) = a {
-            return list.prefix(VCPUs_max).map { LibxlStruct.bitmap(Self.libxlCPUs($0, host: host)) }
-        }
-        let bits = LibxlStruct.bitmap(Self.libxlCPUs(a, host: host))
-        return Array(repeating: bits, count: VCPUs_max)
-    }
-
     /// `b_info` (libxl_domain_build_info) as xl_parse.c fills it.
     func libxlBuildInfo(host: LibxlHostFacts, running: LibxlRunningFacts? = nil) -> LibxlStruct {
         var b = LibxlStruct()
         b.integer("max_vcpus", VCPUs_max)
         b.bitmap("avail_vcpus", running?.onlineVCPUs ?? Array(0..<VCPUs_at_startup))
-        b.array("vcpu_hard_affinity", libxlAffinity(cpus, host: host))
-        b.array("vcpu_soft_affinity", libxlAffinity(cpus_soft, host: host))
+        b.array("vcpu_hard_affinity", host.hardAffinity.map(LibxlStruct.bitmap))
+        b.array("vcpu_soft_affinity", host.softAffinity.map(LibxlStruct.bitmap))
         var listAffinity = false
         if case .perVCPU = cpus { listAffinity = true }
         if case .perVCPU = cpus_soft { listAffinity = true }

@@ -35,7 +35,6 @@ extension Toolstack {
     /// Each domain's libxl_domain_config as libxl retrieves it.
     func libxlConfigs(_ domains: [DomainSummary]) -> [(domid: UInt32, uuid: DomainUUID, config: LibxlStruct)] {
         let physInfo = try? hypervisor.physInfo()
-        let host = LibxlHostFacts(maxCPUs: Int(physInfo?.maxCPUID ?? 0) + 1)
         let scheduler = physInfo?.scheduler ?? "credit2"
         return domains.compactMap { d in
             let facts = runningFacts(d, scheduler: scheduler)
@@ -43,8 +42,18 @@ extension Toolstack {
             guard var config = record(d.info.domid) else { return nil }
             // The loader create filled in for an HVM guest is not the config's kernel.
             if config.type == .hvm, config.PV_kernel == DomainConfiguration.hvmLoader { config.PV_kernel = nil }
-            return (d.info.domid, d.info.uuid, config.libxlRunningConfig(host: host, running: facts))
+            return (d.info.domid, d.info.uuid, config.libxlRunningConfig(host: libxlHostFacts(config), running: facts))
         }
+    }
+
+    /// The config's vCPU affinity on this host, as xl puts it in libxl's
+    /// config (none if the host's topology is unknown).
+    public func libxlHostFacts(_ config: DomainConfiguration) -> LibxlHostFacts {
+        guard config.cpus != nil || config.cpus_soft != nil, let topology = try? cpuTopology() else { return LibxlHostFacts() }
+        func maps(_ a: CPUAffinity?) -> [[Int]] {
+            a.map { topology.vcpuCPUSets($0, maxVCPUs: UInt32(clamping: config.VCPUs_max)).map { $0.cpus.map(Int.init) } } ?? []
+        }
+        return LibxlHostFacts(hardAffinity: maps(config.cpus), softAffinity: maps(config.cpus_soft))
     }
 
     /// What libxl reads back for a running domain: xenstore's vCPU

@@ -88,21 +88,11 @@ struct CreateCommand: ParsableCommand {
         return XLGlobalConfig.printsSXP ? libxl.xlSXPText(domid: -1, uuid: nil) : libxl.json.yajlBeautified()
     }
 
-    /// The host's CPUs, which `cpus = "all"` or `"nodes:N"` stand for in
-    /// libxl's JSON; the host is only asked when the config needs it (a dry
-    /// run touches nothing otherwise).
+    /// The CPUs `cpus` and `cpus_soft` stand for on this host; the host is
+    /// only asked when the config has them (a dry run touches nothing otherwise).
     func libxlHostFacts(_ config: DomainConfiguration) throws -> LibxlHostFacts {
-        func needsHost(_ a: CPUAffinity?) -> Bool {
-            switch a {
-            case nil, .cpus?: return false
-            case .perVCPU(let list)?: return list.contains { needsHost($0) }
-            default: return true
-            }
-        }
-        guard needsHost(config.cpus) || needsHost(config.cpus_soft) else { return LibxlHostFacts(maxCPUs: 1) }
-        let toolstack = try hostOptions.open().toolstack
-        let info = try DomainCLI.reporting { try toolstack.hypervisor.physInfo() }
-        return LibxlHostFacts(maxCPUs: Int(info.maxCPUID) + 1)
+        guard config.cpus != nil || config.cpus_soft != nil else { return LibxlHostFacts() }
+        return try hostOptions.open().toolstack.libxlHostFacts(config)
     }
 
     func refuseUnsupported() throws {

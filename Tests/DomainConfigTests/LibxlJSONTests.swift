@@ -70,25 +70,26 @@ func harnessConfig(_ path: String) throws -> DomainConfiguration {
 let unsetVCPUs = ["+         \"max_vcpus\": 1,", "+         \"avail_vcpus\": [", "+             0", "+         ],"]
 
 @Suite struct LibxlJSONTests {
-    /// The harness's host: QEMU's two CPUs.
-    static let harnessHost = LibxlHostFacts(maxCPUs: 2)
+    /// No `cpus` or `cpus_soft`: nothing from the host.
+    static let harnessHost = LibxlHostFacts()
 
     /// `create -n` against what xl 4.17 printed for the same file in the
     /// real-Xen harness (scripts/xen-qemu/checks-libxl-json.sh): the same
     /// text but for the uuid xl makes up, and for the fields listed here
     /// that swxl's model cannot tell apart yet (xl's line `-`, swxl's `+`).
     @Test(arguments: [
-        ("scripts/xen-qemu/guest.cfg", "xl-create-n-guest", [String]()),
+        ("scripts/xen-qemu/guest.cfg", "xl-create-n-guest", [String](), [[Int]]()),
         // No `vcpus`: xl leaves max_vcpus and avail_vcpus unset, swxl's model says 1.
-        ("scripts/xen-qemu/libxl-json/disk-vif.cfg", "xl-create-n-disk-vif", unsetVCPUs),
-        ("scripts/xen-qemu/libxl-json/vcpus-actions.cfg", "xl-create-n-vcpus-actions", []),
-        ("scripts/xen-qemu/libxl-json/pvh-cmdline.cfg", "xl-create-n-pvh-cmdline", []),
-        ("scripts/xen-qemu/libxl-json/hvm.cfg", "xl-create-n-hvm", []),
-        ("scripts/xen-qemu/libxl-json/pv-vfb-channel.cfg", "xl-create-n-pv-vfb-channel", unsetVCPUs),
+        ("scripts/xen-qemu/libxl-json/disk-vif.cfg", "xl-create-n-disk-vif", unsetVCPUs, []),
+        // `cpus = "0-1"` on the harness's two CPUs, for each of the 4 vCPUs (the toolstack's CPUTopology).
+        ("scripts/xen-qemu/libxl-json/vcpus-actions.cfg", "xl-create-n-vcpus-actions", [], Array(repeating: [0, 1], count: 4)),
+        ("scripts/xen-qemu/libxl-json/pvh-cmdline.cfg", "xl-create-n-pvh-cmdline", [], []),
+        ("scripts/xen-qemu/libxl-json/hvm.cfg", "xl-create-n-hvm", [], []),
+        ("scripts/xen-qemu/libxl-json/pv-vfb-channel.cfg", "xl-create-n-pv-vfb-channel", unsetVCPUs, []),
     ])
-    func dryRunIsWhatXlPrints(config: String, fixture: String, knownDifferences: [String]) throws {
+    func dryRunIsWhatXlPrints(config: String, fixture: String, knownDifferences: [String], hardAffinity: [[Int]]) throws {
         let xl = try readText(libxlFixtures + fixture)
-        let swxl = try harnessConfig(config).libxlParsedJSONText(host: Self.harnessHost)
+        let swxl = try harnessConfig(config).libxlParsedJSONText(host: LibxlHostFacts(hardAffinity: hardAffinity))
         #expect(lineDifferences(maskHostFacts(xl), maskHostFacts(swxl)) == knownDifferences, "\(config)")
     }
 

@@ -256,6 +256,11 @@ import Testing
         // libxl's libxl_domain_config, as xl's create -n prints it.
         #expect((json["c_info"] as? [String: Any])?["name"] as? String == "dry")
         #expect((json["b_info"] as? [String: Any])?["target_memkb"] as? Int == 256 << 10)
+        // `cpus = "all"`: every CPU of the host, for each vCPU, as xl puts it in libxl's config.
+        let cpus = try host.swxl(["create", "-n", cfg, "vcpus=2", "cpus=\"all\""])
+        let b = try #require(try JSONSerialization.jsonObject(with: Data(cpus.stdout.utf8)) as? [String: Any])["b_info"] as? [String: Any]
+        let hostCPUs = try #require(Int(try host.swxl(["info", "nr_cpus"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
+        #expect(b?["vcpu_hard_affinity"] as? [[Int]] == Array(repeating: Array(0..<hostCPUs), count: 2))
         #expect(host.domainStateFiles().isEmpty, "\(host.domainStateFiles())")
     }
 

@@ -8,7 +8,7 @@
 # domain. swxl's output is compared with xl's here too: PASS when they are
 # the same text (domid and uuid of a running domain masked); a difference is
 # FAIL for the names in JSON_MUST_MATCH, TODO for the rest.
-JSON_MUST_MATCH="libxl-json-create-n-guest libxl-json-create-n-vcpus-actions libxl-json-create-n-pvh-cmdline libxl-json-create-n-hvm libxl-json-list-l libxl-sxp-create-n-guest"
+JSON_MUST_MATCH="libxl-json-create-n-guest libxl-json-create-n-vcpus-actions libxl-json-create-n-pvh-cmdline libxl-json-create-n-hvm libxl-json-list-l libxl-json-list-l-other-toolstack libxl-sxp-create-n-guest"
 JSON_DIR=/tmp/libxl-json
 mkdir -p $JSON_DIR
 
@@ -35,11 +35,13 @@ json_compare() {  # json_compare CHECK XLNAME SWXLNAME
     json_mask $JSON_DIR/$2.out > $JSON_DIR/$2.masked
     json_mask $JSON_DIR/$3.out > $JSON_DIR/$3.masked
     if cmp -s $JSON_DIR/$2.masked $JSON_DIR/$3.masked; then pass $1; return; fi
-    d=$(diff $JSON_DIR/$2.masked $JSON_DIR/$3.masked | grep '^[<>]' | head -8 | tr '\n' ' ' | tr -s ' ')
-    n=$(diff $JSON_DIR/$2.masked $JSON_DIR/$3.masked | grep -c '^[<>]')
+    # busybox diff: unified; the lines each side has alone
+    diff -U0 $JSON_DIR/$2.masked $JSON_DIR/$3.masked | grep '^[-+]' | grep -v '^\(---\|+++\) ' > $JSON_DIR/$1.diff
+    d=$(head -8 $JSON_DIR/$1.diff | tr '\n' ' ' | tr -s ' ')
+    n=$(grep -c . $JSON_DIR/$1.diff)
     case " $JSON_MUST_MATCH " in
-        *" $1 "*) fail $1 "$n lines differ (xl <, swxl >): $d" ;;
-        *) todo $1 "$n lines differ (xl <, swxl >): $d" ;;
+        *" $1 "*) fail $1 "$n lines differ (xl -, swxl +): $d" ;;
+        *) todo $1 "$n lines differ (xl -, swxl +): $d" ;;
     esac
 }
 
@@ -80,6 +82,8 @@ if has_swxl create; then
         d=$(domid_of guest)
         json_capture swxl-list-l-swxl swxl list -l guest; json_emit swxl-list-l-swxl
         json_capture xl-list-l-swxl xl list -l guest; json_emit xl-list-l-swxl
+        # Each toolstack's list -l of the other's domain: nothing it can retrieve.
+        json_compare libxl-json-list-l-other-toolstack xl-list-l-swxl swxl-list-l-xl
         if [ -s $JSON_DIR/xl-list-l-xl.out ]; then
             json_compare libxl-json-list-l xl-list-l-xl swxl-list-l-swxl
         fi
