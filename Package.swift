@@ -99,7 +99,7 @@ let package = Package(
             .product(name: "PropertyBased", package: "swift-property-based"),
         ]),
         .testTarget(name: "ToolstackTests", dependencies: ["Toolstack", "DomainConfig", "XenStoreClient", "XenStoreServer", "SwxlSystem"]),
-        .testTarget(name: "XenHostTests", dependencies: ["XenHost", "Toolstack", "XenStoreProtocol"]),
+        .testTarget(name: "XenHostTests", dependencies: ["XenHost", "Toolstack", "XenStoreProtocol", "SwxlSystem"]),
         .testTarget(name: "GuestConsoleTests", dependencies: ["GuestConsole"]),
         .testTarget(name: "EmbeddedHostTests", dependencies: ["EmbeddedHost", "DomainConfig", "Toolstack", "XenStoreProtocol", "SwxlSystem"]),
         // Xen's own C tools (xenstore-*, test-xenstore, libxlutil) against our code.

@@ -379,11 +379,15 @@ public final class SimGuestHost {
         let f = (try? control.read(front + "/state")).flatMap { $0.flatMap { Int($0) } }
         // The toolstack plays the probe (InitWait) and the close (Closed)
         // through the simulated backends; here the backend connects once
-        // its frontend has (netback also waits for its script's
-        // `hotplug-status=connected`), and closes when its frontend does.
+        // its frontend has and its hotplug script has run (netback waits
+        // for `hotplug-status=connected`; blkback has no device to serve
+        // until the block script writes `physical-device`, just before
+        // that), and closes when its frontend does. Connecting earlier
+        // would also move the backend past InitWait before the toolstack
+        // has seen it there, which fails the attach as on real Xen.
         let next: XenbusState?
         if b == XenbusState.initWait.rawValue, let f, f == XenbusState.initialised.rawValue || f == XenbusState.connected.rawValue {
-            let ready = parts[4] != "vif" || ((try? control.read(dir + "/hotplug-status")) ?? nil) == "connected"
+            let ready = ((try? control.read(dir + "/hotplug-status")) ?? nil) == "connected"
             next = ready ? .connected : nil
         }
         else if b == XenbusState.connected.rawValue, let f, f >= XenbusState.closing.rawValue { next = .closed }

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import SwxlSystem
 import Testing
 import Toolstack
 @testable import XenHost
@@ -7,6 +8,14 @@ import XenStoreProtocol
 
 /// Xen's hotplug scripts, run as libxl runs them.
 @Suite struct HotplugScriptTests {
+    /// Writes an executable script through a close-on-exec descriptor: a
+    /// descriptor open for writing that a process started meanwhile by
+    /// another test inherited would make running the script fail with
+    /// ETXTBSY ("Text file busy"), as it did once.
+    static func writeScript(_ path: String, _ text: String) throws {
+        try FileIO.writeAtomically(path, text, mode: 0o755)
+    }
+
     /// The hotplug script's run, as libxl_linux.c makes it.
     @Test func hotplugScriptsGetLibxlsArgumentsAndEnvironment() throws {
         let disk = DeviceHandle(domid: 1, kind: "vbd", backendKind: "vbd", devid: 51712, script: "/etc/xen/scripts/block", label: "disk 0")
@@ -31,8 +40,7 @@ import XenStoreProtocol
         defer { try? FileManager.default.removeItem(atPath: dir) }
         func script(_ name: String, _ body: String) throws -> String {
             let path = dir + "/" + name
-            try ("#!/bin/sh\n" + body + "\n").write(toFile: path, atomically: true, encoding: .utf8)
-            chmod(path, 0o755)
+            try Self.writeScript(path, "#!/bin/sh\n" + body + "\n")
             return path
         }
         let report = dir + "/report"
@@ -77,8 +85,7 @@ import XenStoreProtocol
         let dir = try XenHostTests.tempDir().path
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let path = dir + "/vif-fails"
-        try "#!/bin/sh\nexit 1\n".write(toFile: path, atomically: true, encoding: .utf8)
-        chmod(path, 0o755)
+        try Self.writeScript(path, "#!/bin/sh\nexit 1\n")
         let store = ReadOnlyStore()
         let vif = DeviceHandle(domid: 4, kind: "vif", backendKind: "vif", devid: 0, script: path, label: "vif 0")
         store.nodes[vif.backendPath + "/hotplug-error"] = "Could not find bridge device xenbr0"
