@@ -29,24 +29,26 @@ else
     fail save-disk "no scratch disk ($(cat /tmp/mount.err | tr '\n' ' ')): save files in dom0's memory, no 512 MiB benchmark"
 fi
 
-# count_lines NAME: complete lines in the guest's console log so far
-count_lines() { awk 'END { print NR }' $CONLOG/guest-$1.log 2>/dev/null || echo 0; }
-# counts_after NAME LINE: the GUEST_COUNT values after line LINE, complete
-# lines only (the last line may still be being written)
+# count_lines NAME: the complete lines in the guest's console log so far
+# (a last line without its newline may still be being written)
+count_lines() { tr -cd '\n' < $CONLOG/guest-$1.log 2>/dev/null | wc -c | tr -d ' '; }
+# counts_after NAME LINE: the GUEST_COUNT values on the complete lines after line LINE
 counts_after() {
-    awk -v s="$2" 'NR > s { if (have) print prev; prev = $0; have = 1 }' $CONLOG/guest-$1.log 2>/dev/null |
+    awk -v s="$2" -v e="$(count_lines $1)" 'NR > s && NR <= e' $CONLOG/guest-$1.log 2>/dev/null |
         tr -d '\r' | sed -n 's/^GUEST_COUNT \([0-9][0-9]*\)$/\1/p'
 }
-# last_count NAME: the last count the guest printed (complete lines)
-last_count() { counts_after $1 0 | tail -1; }
+# last_count NAME LINES: the last count on the first LINES lines
+last_count() {
+    head -n $2 $CONLOG/guest-$1.log 2>/dev/null | tr -d '\r' | sed -n 's/^GUEST_COUNT \([0-9][0-9]*\)$/\1/p' | tail -1
+}
 # boots NAME: how many times the guest's init has started
 boots() { grep -ac 'GUEST: XENSTORE_WRITE' $CONLOG/guest-$1.log 2>/dev/null || echo 0; }
 # next_count NAME LINE [TIMEOUT_MS]: the first count after line LINE
 next_count() {
-    t0=$(now)
-    while [ $(( $(now) - t0 )) -lt ${3:-30000} ]; do
-        v=$(counts_after $1 $2 | head -1)
-        [ -n "$v" ] && { echo $v; return 0; }
+    nc_t0=$(now)
+    while [ $(( $(now) - nc_t0 )) -lt ${3:-30000} ]; do
+        nc_v=$(counts_after $1 $2 | head -1)
+        [ -n "$nc_v" ] && { echo $nc_v; return 0; }
         sleep 0.1
     done
     return 1
@@ -56,22 +58,22 @@ wait_count() { console_has $1 "GUEST_COUNT $2" 60000; }
 # counts_on CHECK NAME BEFORE_COUNT BEFORE_LINES BEFORE_BOOTS [NOTE]: PASS
 # when the guest's next count is BEFORE_COUNT + 1 and it did not boot again
 counts_on() {
-    c=$1; n=$2; b_count=$3; b_lines=$4; b_boots=$5; note=${6:+$6; }
-    if v=$(next_count $n $b_lines 30000); then
-        bt=$(boots $n)
-        if [ "$v" = $((b_count + 1)) ] && [ "$bt" = "$b_boots" ]; then
-            pass $c "${note}counted $b_count before, $v after; booted $b_boots time(s)"
+    co_n=$2; co_c=$3; co_note=${6:+$6; }
+    if co_v=$(next_count $co_n $4 30000); then
+        co_b=$(boots $co_n)
+        if [ "$co_v" = $((co_c + 1)) ] && [ "$co_b" = "$5" ]; then
+            pass $1 "${co_note}counted $co_c before, $co_v after; booted $5 time(s)"
         else
-            fail $c "${note}counted $b_count before, next $v after; boots $b_boots -> $bt; console: $(console_tail $n)"
+            fail $1 "${co_note}counted $co_c before, next $co_v after; boots $5 -> $co_b; console: $(console_tail $co_n)"
         fi
     else
-        fail $c "${note}no count within 30 s (last before: $b_count); console: $(console_tail $n)"
+        fail $1 "${co_note}no count within 30 s (last before: $co_c); console: $(console_tail $co_n)"
     fi
 }
 # verify_stream CHECK FILE: Xen's verify-stream-v2 accepts FILE
 verify_stream() {
     if out=$(PYTHONPATH=/usr/lib/xen-4.17/lib/python python3 -S /usr/lib/xen-4.17/bin/verify-stream-v2 -f xl -i "$2" 2>&1); then
-        pass $1 "$(echo "$out" | tail -1)"
+        pass $1 "$(file_size $2) bytes"
     else
         fail $1 "$(echo "$out" | tail -4 | tr '\n' ' ' | cut -c1-500)"
     fi
@@ -102,7 +104,7 @@ if pd=$(cxen-probe create probe-sr /guest/vmlinuz /guest/initrd.gz "console=hvc0
         gone probe-sr $pd && pass bridge-save "$sz bytes in $((t1 - t0)) ms; $(grep -o 'suspend[a-z-]* *[0-9.]* ms' /tmp/probe.err | tr '\n' ' ')" \
             || fail bridge-save "saved, but domain $pd is still there: $(cxen-probe list | tr '\n' ' ')"
         sleep 0.5
-        l=$(count_lines probe-sr); c=$(last_count probe-sr); b=$(boots probe-sr)
+        l=$(count_lines probe-sr); c=$(last_count probe-sr $l); b=$(boots probe-sr)
         t0=$(now)
         if pd=$(cxen-probe restore probe-sr $SAVEDIR/probe.img 128 2>/tmp/probe.err); then
             pass bridge-restore "domid $pd in $(( $(now) - t0 )) ms"
@@ -135,7 +137,7 @@ if has_swxl save && has_swxl restore; then
                 || fail swxl-save "saved, but $n (domain $d) is still there"
             verify_stream verify-stream-v2-accepts-swxl $SAVEDIR/swxl.save
             sleep 0.5
-            l=$(count_lines $n); c=$(last_count $n); b=$(boots $n)
+            l=$(count_lines $n); c=$(last_count $n $l); b=$(boots $n)
             t0=$(now)
             if out=$(swxl restore $SAVEDIR/swxl.save 2>&1); then
                 d=$(domid_of $n)
@@ -146,7 +148,7 @@ if has_swxl save && has_swxl restore; then
                 # ... and the restored guest, saved again by swxl, restored by xl
                 if out=$(swxl save $n $SAVEDIR/swxl.save 2>&1) && gone $n $d; then
                     sleep 0.5
-                    l=$(count_lines $n); c=$(last_count $n); b=$(boots $n)
+                    l=$(count_lines $n); c=$(last_count $n $l); b=$(boots $n)
                     if out=$(xl restore $SAVEDIR/swxl.save 2>&1); then
                         counts_on xl-restores-swxl-save $n "$c" "$l" "$b"
                         xl destroy $n
@@ -184,7 +186,7 @@ if xl create $CFG "name=\"$n\"" "$COUNTER_EXTRA" >/tmp/xl.out 2>&1 && wait_count
         wait_gone $d
         if has_swxl restore; then
             sleep 0.5
-            l=$(count_lines $n); c=$(last_count $n); b=$(boots $n)
+            l=$(count_lines $n); c=$(last_count $n $l); b=$(boots $n)
             if out=$(swxl restore $SAVEDIR/xl.save 2>&1); then
                 counts_on swxl-restores-xl-save $n "$c" "$l" "$b"
             else
@@ -232,7 +234,7 @@ if has_swxl save; then
         t1=$(now)
         req=$(xenstore-read /local/domain/$d/control/shutdown 2>&1)
         info=$(cxen-probe list | grep "^$d ")
-        l=$(count_lines $n); c=$(last_count $n); b=$(boots $n)
+        l=$(count_lines $n); c=$(last_count $n $l); b=$(boots $n)
         swxl unpause $n
         if [ $rc != 0 ] && [ -z "$req" ] && echo "$info" | grep -qE ' [-rb]{2}p---$'; then
             pass swxl-save-unanswered-times-out "rc=$rc after $((t1 - t0)) ms: $(echo "$out" | tail -1); control/shutdown withdrawn; domain $d still there"
@@ -310,7 +312,7 @@ if has_swxl migrate && has_swxl migrate-receive; then
                     || fail swxl-migrate-says-not-live "output: $(echo "$out" | tr '\n' ' ' | cut -c1-300)"
             fi
             # the receiver's copy was made as NAME--incoming: xenconsoled logs it under that name
-            c=$(last_count $n)
+            c=$(last_count $n $(count_lines $n))
             v=$(next_count $n--incoming 0 30000)
             [ -n "$v" ] && [ "$v" -gt "${c:-0}" ] && [ "$(boots $n--incoming)" = 0 ] \
                 && pass swxl-migrate-counts-on "counted $c before, $v after" \
