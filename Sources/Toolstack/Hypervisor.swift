@@ -69,6 +69,24 @@ public protocol Hypervisor: AnyObject {
     /// `scheduler`; refused (EINVAL) when the pool runs another.
     func poolSchedParams(pool: UInt32, scheduler: Scheduler) throws(HypervisorError) -> PoolSchedParams
     func setPoolSchedParams(pool: UInt32, scheduler: Scheduler, _ params: PoolSchedParams) throws(HypervisorError)
+
+    /// Sends debug keys to the hypervisor, as if typed on its serial
+    /// console (`xc_send_debug_keys`); what they print goes to the console ring.
+    func sendDebugKeys(_ keys: String) throws(HypervisorError)
+    /// Writes the domain's memory and vCPU state to `path` as an ELF core in
+    /// libxenguest's format (`xc_domain_dumpcore`; see docs/domains.md).
+    func dumpCore(domid: UInt32, path: String) throws(HypervisorError)
+}
+
+extension Hypervisor {
+    /// A hypervisor that cannot: refused, never silently ignored.
+    public func sendDebugKeys(_ keys: String) throws(HypervisorError) {
+        throw HypervisorError("sending debug keys", errno: 38, "not supported by this hypervisor")
+    }
+
+    public func dumpCore(domid: UInt32, path: String) throws(HypervisorError) {
+        throw HypervisorError("Core dumping domain to \(path)", errno: 38, "not supported by this hypervisor")
+    }
 }
 
 /// A failed hypervisor operation, errno-style.
@@ -278,6 +296,8 @@ public struct DomainInfo: Sendable, Equatable {
     public var cpuTimeNs: UInt64
     /// The CPU pool it runs in.
     public var cpupool: UInt32
+    /// Its XSM security label's id (`ssidref`; 0 without XSM).
+    public var ssidref: UInt32 = 0
 
     public init(domid: UInt32, uuid: DomainUUID, running: Bool = false, blocked: Bool = false, paused: Bool = false,
                 shutdown: Bool = false, dying: Bool = false, crashed: Bool = false,
