@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #define __XEN_TOOLS__ 1
 #include "cxen.h"
+#include "cxen_private.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -31,6 +32,9 @@ struct cxen_handle {
     cxen_log_fn log;
     xc_interface *xch;
     char last_error[1024];
+    /* Where libxc's progress goes while a save runs (else: the log). */
+    cxen_progress_fn progress;
+    void *progress_ctx;
 };
 
 /* ---- logging ------------------------------------------------------- */
@@ -97,8 +101,11 @@ static void logger_progress(xentoollog_logger *lg, const char *context,
                             const char *doing_what, int percent,
                             unsigned long done, unsigned long total)
 {
-    (void)done; (void)total;
     cxen_handle *h = (cxen_handle *)lg;
+    if (h->progress && total > 0) {
+        h->progress(h->progress_ctx, done, total);
+        return;
+    }
     char msg[256];
     snprintf(msg, sizeof msg, "%s: %d%%", doing_what ? doing_what : "", percent);
     emit(h, CXEN_LOG_DEBUG, context, msg);
@@ -131,6 +138,39 @@ static cxen_handle *begin(cxen_handle *h)
 {
     h->last_error[0] = '\0';
     return h;
+}
+
+/* ---- for the other files of the bridge (cxen_private.h) ------------ */
+
+xc_interface *cxen__xch(cxen_handle *h) { return h->xch; }
+void cxen__begin(cxen_handle *h) { begin(h); }
+int cxen__err_now(void) { return err_now(); }
+
+int cxen__fail(cxen_handle *h, int err, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return fail(h, err, "%s", msg);
+}
+
+int cxen__fail_after_xen(cxen_handle *h, int err, const char *what)
+{
+    if (h->last_error[0]) {
+        char full[sizeof h->last_error];
+        snprintf(full, sizeof full, "%s: %s", what, h->last_error);
+        emit(h, CXEN_LOG_ERROR, "cxen", full);
+        return -err;
+    }
+    return fail(h, err, "%s", what);
+}
+
+void cxen__set_progress(cxen_handle *h, cxen_progress_fn fn, void *ctx)
+{
+    h->progress = fn;
+    h->progress_ctx = ctx;
 }
 
 /* ---- handle -------------------------------------------------------- */

@@ -1,4 +1,5 @@
 import DomainConfig
+import SaveFormat
 
 /// What the toolstack needs from a hypervisor: the operations of
 /// libxenctrl/libxenguest that `xl` uses to build and run a domain.
@@ -76,6 +77,44 @@ public protocol Hypervisor: AnyObject {
     /// Writes the domain's memory and vCPU state to `path` as an ELF core in
     /// libxenguest's format (`xc_domain_dumpcore`; see docs/domains.md).
     func dumpCore(domid: UInt32, path: String) throws(HypervisorError)
+
+    // MARK: save and restore (docs/save-restore.md)
+
+    /// What the image part of a save stream holds on this host: libxc's
+    /// stream (real Xen) or the embedded host's simulated image. The
+    /// toolstack writes the libxl record that introduces it
+    /// (``ImageFormat/contextRecord``) and refuses, by name, a stream made
+    /// on the other kind of host before handing it to ``restoreImage``.
+    var imageFormat: ImageFormat { get }
+    /// Whether a running guest's dirty pages can be tracked, i.e. whether a
+    /// live save can work. Xen: `XEN_SYSCTL_PHYSCAP_shadow` for PV guests
+    /// (`shadow` in `xl info`'s virt_caps; Debian's 4.17.7 has none); the
+    /// embedded host: true. Asked before anything is written.
+    func canSaveLive(domid: UInt32) throws(HypervisorError) -> Bool
+    /// Writes the domain's image to `fd` (blocking, unbuffered; the caller
+    /// already wrote the container up to and including the context record
+    /// and writes libxl's END after). Calls `suspend` exactly once, when
+    /// the guest must stop (non-live: before the first page; live: before
+    /// the last round); `suspend` returns false when the guest did not
+    /// suspend, and the save then fails. `debug` is xl's `--debug`
+    /// (`XCFLAGS_DEBUG`: libxc verifies what it sent). `progress(done,
+    /// total)` counts pages. On failure the guest may be suspended; the
+    /// caller resumes it with ``resumeAfterSave``.
+    func saveImage(domid: UInt32, to fd: Int32, live: Bool, debug: Bool,
+                   suspend: () -> Bool, progress: (UInt64, UInt64) -> Void) throws(HypervisorError)
+    /// Lets a suspended guest run on after a save that failed or was asked
+    /// to keep it (`save -c`): `xc_domain_resume(fast = 1)` on Xen (the
+    /// guest sees its suspend cancelled). The caller then tells xenstored
+    /// (`xs_resume_domain`) where the host needs it.
+    func resumeAfterSave(domid: UInt32) throws(HypervisorError)
+    /// Fills the empty paused domain `domid` (made by createDomain,
+    /// setMaxMemory and setMaxVCPUs) from the image on `fd`, reading
+    /// exactly up to the image's own end and nothing more, with fresh store
+    /// and console event channels (remote: `spec.storeDomid` /
+    /// `spec.consoleDomid`); returns them with the restored ring pages.
+    /// The domain stays paused.
+    func restoreImage(domid: UInt32, from fd: Int32, spec: RestoreSpec,
+                      progress: (UInt64, UInt64) -> Void) throws(HypervisorError) -> BuildResult
 }
 
 extension Hypervisor {
@@ -86,6 +125,28 @@ extension Hypervisor {
 
     public func dumpCore(domid: UInt32, path: String) throws(HypervisorError) {
         throw HypervisorError("Core dumping domain to \(path)", errno: 38, "not supported by this hypervisor")
+    }
+}
+
+/// What restoring an image needs beyond the descriptor
+/// (`xc_domain_restore`'s other arguments).
+public struct RestoreSpec: Sendable, Equatable {
+    public var type: DomainType
+    /// The domains that serve xenstore and the console (0).
+    public var storeDomid: UInt32
+    public var consoleDomid: UInt32
+    /// The memory the guest had (its target), for the image's checks.
+    public var memoryKiB: UInt64
+    /// Whether the stream is checkpointed (Remus/COLO); swxl: never.
+    public var checkpointed: Bool
+
+    public init(type: DomainType, memoryKiB: UInt64, storeDomid: UInt32 = 0, consoleDomid: UInt32 = 0,
+                checkpointed: Bool = false) {
+        self.type = type
+        self.memoryKiB = memoryKiB
+        self.storeDomid = storeDomid
+        self.consoleDomid = consoleDomid
+        self.checkpointed = checkpointed
     }
 }
 

@@ -12,7 +12,7 @@ import SwxlSystem
 /// Xen's own log messages go to swift-log under the label `swxl.xen`,
 /// never straight to stderr.
 public final class XenHypervisor: Hypervisor {
-    private let handle: OpaquePointer
+    let handle: OpaquePointer
     /// Where unpacked copies of compressed kernels are kept (nil: none).
     public let kernelCache: String?
 
@@ -77,7 +77,7 @@ public final class XenHypervisor: Hypervisor {
         return words.filter(\.0).map(\.1)
     }
 
-    private func fullPhysInfo() throws(HypervisorError) -> cxen_physinfo {
+    func fullPhysInfo() throws(HypervisorError) -> cxen_physinfo {
         var p = cxen_physinfo()
         try check(cxen_physinfo(handle, &p), "physinfo")
         return p
@@ -341,7 +341,7 @@ public final class XenHypervisor: Hypervisor {
         throw HypervisorError(operation, errno: -rc, errnoText(-rc))
     }
 
-    private func check(_ rc: Int32, _ operation: String) throws(HypervisorError) {
+    func check(_ rc: Int32, _ operation: String) throws(HypervisorError) {
         guard rc < 0 else { return }
         let e = -rc
         let detail = String(cString: cxen_last_error(handle))
