@@ -162,13 +162,16 @@ extension DomainConfiguration {
     /// `create -n`'s text: this config as xl's parse_config_data fills
     /// `libxl_domain_config` (nothing libxl would default is filled in), in
     /// yajl's beautified layout.
-    public func libxlParsedJSONText(host: LibxlHostFacts) -> String {
-        libxlParsedConfig(host: host).json.yajlBeautified()
+    public func libxlParsedJSONText(host: LibxlHostFacts, fileKeys: Set<String>? = nil) -> String {
+        libxlParsedConfig(host: host, fileKeys: fileKeys).json.yajlBeautified()
     }
 
     /// This config as xl's parse_config_data fills `libxl_domain_config`.
-    public func libxlParsedConfig(host: LibxlHostFacts) -> LibxlStruct {
-        libxlConfig(host: host, running: nil)
+    /// `fileKeys`: the keys the xl.cfg file (with its overrides) set
+    /// (``ParseResult/keys``), for what xl leaves unset when a key is
+    /// absent and the model fills in (`vcpus`, `maxvcpus`); nil counts every key as set.
+    public func libxlParsedConfig(host: LibxlHostFacts, fileKeys: Set<String>? = nil) -> LibxlStruct {
+        libxlConfig(host: host, running: nil, fileKeys: fileKeys)
     }
 
     /// This config as `list -l` shows the domain created from it: what libxl
@@ -178,12 +181,17 @@ extension DomainConfiguration {
         libxlConfig(host: host, running: running)
     }
 
-    func libxlConfig(host: LibxlHostFacts, running: LibxlRunningFacts?) -> LibxlStruct {
+    func libxlConfig(host: LibxlHostFacts, running: LibxlRunningFacts?, fileKeys: Set<String>? = nil) -> LibxlStruct {
         var d = LibxlStruct()
         d.nested("c_info", libxlCreateInfo(running: running))
-        d.nested("b_info", libxlBuildInfo(host: host, running: running))
-        d.array("disks", disks.map { $0.libxlParsed.json })
-        d.array("nics", vifs.enumerated().map { $1.libxlParsed(devid: $0).json })
+        d.nested("b_info", libxlBuildInfo(host: host, running: running, fileKeys: fileKeys))
+        // What libxl's device setdefaults add to the config it keeps: a
+        // disk's colo_restore_enable (false), a nic's type (vif_ioemu for
+        // an HVM guest's unless it says, vif for the others).
+        d.array("disks", disks.map { $0.libxlParsed(created: running != nil).json })
+        d.array("nics", vifs.enumerated().map {
+            $1.libxlParsed(devid: $0, defaultType: running == nil ? nil : type == .hvm ? "vif_ioemu" : "vif").json
+        })
         d.array("pcidevs", pcis.map { $0.libxlParsed.json })
         // Every vfb brings its vkb (xl_parse.c), with the same devid.
         d.array("vfbs", vfbs.enumerated().map { $1.libxlParsed(devid: $0).json })
@@ -237,10 +245,13 @@ extension DomainConfiguration {
     }
 
     /// `b_info` (libxl_domain_build_info) as xl_parse.c fills it.
-    func libxlBuildInfo(host: LibxlHostFacts, running: LibxlRunningFacts? = nil) -> LibxlStruct {
+    func libxlBuildInfo(host: LibxlHostFacts, running: LibxlRunningFacts? = nil, fileKeys: Set<String>? = nil) -> LibxlStruct {
         var b = LibxlStruct()
-        b.integer("max_vcpus", VCPUs_max)
-        b.bitmap("avail_vcpus", running?.onlineVCPUs ?? Array(0..<VCPUs_at_startup))
+        // xl sets max_vcpus from `vcpus` or `maxvcpus`, avail_vcpus from
+        // `vcpus` only; unset, libxl fills in 1 vCPU at create.
+        let given = { (key: String) in running != nil || fileKeys?.contains(key) ?? true }
+        if given("vcpus") || given("maxvcpus") { b.integer("max_vcpus", VCPUs_max) }
+        if given("vcpus") { b.bitmap("avail_vcpus", running?.onlineVCPUs ?? Array(0..<VCPUs_at_startup)) }
         b.array("vcpu_hard_affinity", host.hardAffinity.map(LibxlStruct.bitmap))
         b.array("vcpu_soft_affinity", host.softAffinity.map(LibxlStruct.bitmap))
         var listAffinity = false
@@ -411,8 +422,9 @@ extension DomainConfiguration {
 }
 
 extension DiskDevice {
-    /// libxl_device_disk as xlu_disk_parse fills it.
-    var libxlParsed: LibxlStruct {
+    /// libxl_device_disk as xlu_disk_parse fills it; `created`: as libxl
+    /// keeps it for a domain it made (colo_restore_enable set to false).
+    func libxlParsed(created: Bool) -> LibxlStruct {
         var d = LibxlStruct()
         d.string("backend_domname", backendDomain)
         d.string("pdev_path", target)
@@ -425,13 +437,15 @@ extension DiskDevice {
         d.integer("is_cdrom", deviceType == .cdrom ? 1 : 0)
         d.bool("direct_io_safe", directIOSafe)
         d.defbool("discard_enable", discardEnable)
+        d.defbool("colo_restore_enable", created ? false : nil)
         return d
     }
 }
 
 extension NetworkInterface {
-    /// libxl_device_nic as xl's parse_nic_config fills it (devid: its index).
-    func libxlParsed(devid: Int) -> LibxlStruct {
+    /// libxl_device_nic as xl's parse_nic_config fills it (devid: its
+    /// index); `defaultType`: the nictype libxl gives one with none.
+    func libxlParsed(devid: Int, defaultType: String? = nil) -> LibxlStruct {
         var n = LibxlStruct()
         n.string("backend_domname", backend)
         n.integer("devid", devid, unset: -1)
@@ -442,7 +456,7 @@ extension NetworkInterface {
         n.string("bridge", bridge)
         n.string("ifname", vifname)
         n.string("script", script)
-        n.enumeration("nictype", type.map { $0 == "ioemu" ? "vif_ioemu" : $0 })
+        n.enumeration("nictype", type.map { $0 == "ioemu" ? "vif_ioemu" : $0 } ?? defaultType)
         if let limit = rateLimit {
             n.integer("rate_bytes_per_interval", limit.bytesPerInterval)
             n.integer("rate_interval_usecs", limit.intervalMicroseconds)
@@ -459,14 +473,14 @@ extension FramebufferDevice {
         f.string("backend_domname", backend)
         f.integer("devid", devid, unset: -1)
         var v = LibxlStruct()
-        v.defbool("enable", vnc ? true : nil)
+        v.defbool("enable", vnc)
         v.string("listen", vnclisten)
         v.string("passwd", vncpasswd)
         v.integer("display", vncdisplay)
         v.defbool("findunused", vncunused)
         f.nested("vnc", v)
         var s = LibxlStruct()
-        s.defbool("enable", sdl ? true : nil)
+        s.defbool("enable", sdl)
         s.defbool("opengl", opengl)
         s.string("display", display)
         s.string("xauthority", xauthority)

@@ -83,8 +83,8 @@ struct CreateCommand: ParsableCommand {
 
     /// What -n and -d print, as xl does: libxl's JSON of the config before
     /// libxl's defaults (or xl's SXP form if xl.conf says so; no domain: domid -1).
-    func xlText(_ config: DomainConfiguration) throws -> String {
-        let libxl = config.libxlParsedConfig(host: try libxlHostFacts(config))
+    func xlText(_ config: DomainConfiguration, keys: Set<String>?) throws -> String {
+        let libxl = config.libxlParsedConfig(host: try libxlHostFacts(config), fileKeys: keys)
         return XLGlobalConfig.printsSXP ? libxl.xlSXPText(domid: -1, uuid: nil) : libxl.json.yajlBeautified()
     }
 
@@ -121,11 +121,11 @@ struct CreateCommand: ParsableCommand {
             throw ExitCode.failure
         }
         if dryRun {
-            Terminal.out(try xlText(config))
+            Terminal.out(try xlText(config, keys: result.keys))
             return
         }
         if !quiet { Terminal.errLine("Parsing config from \(file)") }
-        if debug { Terminal.err(try xlText(config)) }
+        if debug { Terminal.err(try xlText(config, keys: result.keys)) }
         let host = try hostOptions.open()
         // No key dropped in silence: those this host cannot apply fail the create, the others not applied are warned about.
         let keys = ConfigKeyStatus.problems(resolved, on: host.kind)
