@@ -94,6 +94,12 @@ enum XLInvocation {
             if runAsXL { Terminal.out(overview()); return 1 }
             return nil
         }
+        // xl reads xl.conf before it looks at the command (swxl's own commands do not).
+        let swxlsOwn = XLHelp.spec(command) == nil && command != "help"
+            && (command.hasPrefix("-") || Swxl.configuration.subcommands.contains { $0._commandName == command })
+        if !swxlsOwn, let status = XLGlobalConfig.load() {
+            return status
+        }
         if command == "help" {
             guard words.count > 1 else { Terminal.out(overview()); return 0 }
             if let spec = XLHelp.spec(words[1]) { Terminal.out(XLHelp.text(spec, program: program)); return 0 }
