@@ -183,7 +183,7 @@ extension DomainConfiguration {
         d.nested("c_info", libxlCreateInfo(running: running))
         d.nested("b_info", libxlBuildInfo(host: host, running: running))
         d.array("disks", disks.map { $0.libxlParsed.json })
-        d.array("nics", vifs.enumerated().map { $1.libxlParsed(devid: $0).json })
+        d.array("nics", vifs.enumerated().map { $1.libxlParsed(devid: Int($1.devid(index: $0))).json })
         d.array("pcidevs", pcis.map { $0.libxlParsed.json })
         // Every vfb brings its vkb (xl_parse.c), with the same devid.
         d.array("vfbs", vfbs.enumerated().map { $1.libxlParsed(devid: $0).json })
@@ -430,7 +430,7 @@ extension DiskDevice {
 }
 
 extension NetworkInterface {
-    /// libxl_device_nic as xl's parse_nic_config fills it (devid: its index).
+    /// libxl_device_nic as xl's parse_nic_config fills it (devid: its index unless `devid=` says).
     func libxlParsed(devid: Int) -> LibxlStruct {
         var n = LibxlStruct()
         n.string("backend_domname", backend)
