@@ -42,6 +42,9 @@ let package = Package(
             // tests keep them. Compile-time exclusivity checking is unaffected.
             .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
         ]),
+        // xl's save-file container and libxl's migration stream v2, xl's
+        // migration handshake: the bytes, exact reads, no host.
+        .target(name: "SaveFormat"),
         // Config text (xl.cfg, xm, SXP) to the typed domain model and back: pure.
         .target(name: "DomainConfig"),
         // The only code that includes Xen's C headers.
@@ -58,27 +61,27 @@ let package = Package(
         ]),
         // Domain lifecycle over any Hypervisor and xenstore, devices included.
         .target(name: "Toolstack", dependencies: [
-            "DomainConfig", "XenStoreClient", "XenStoreProtocol", "SwxlSystem", "SwxlSQLite",
+            "DomainConfig", "XenStoreClient", "XenStoreProtocol", "SwxlSystem", "SwxlSQLite", "SaveFormat",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Real Xen: the hypervisor over CXen, its kernel cache, and the
         // device backends that run Xen's hotplug scripts.
         .target(name: "XenHost", dependencies: [
-            "Toolstack", "DomainConfig", "XenStoreProtocol", "SwxlSystem", "CXen",
+            "Toolstack", "DomainConfig", "XenStoreProtocol", "SwxlSystem", "CXen", "SaveFormat",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // The embedded host: the simulated hypervisor, the simulated guests'
         // host (its epoll loop), guests' console logs, and the factory that
         // opens either host's toolstack.
         .target(name: "EmbeddedHost", dependencies: [
-            "DomainConfig", "Toolstack", "XenHost", "XenStoreClient", "XenStoreProtocol", "SwxlSystem", "CEpoll",
+            "DomainConfig", "Toolstack", "XenHost", "XenStoreClient", "XenStoreProtocol", "SwxlSystem", "CEpoll", "SaveFormat",
         ]),
         // A terminal attached to a guest's console, as xenconsole attaches
         // one: the pty from xenstore, raw mode, the two-way copy, Ctrl-].
         .target(name: "GuestConsole", dependencies: ["XenStoreClient", "SwxlSystem"]),
         // The command line.
         .executableTarget(name: "swxl", dependencies: [
-            "XenStoreProtocol", "XenStoreClient", "XenStoreTools", "XenStoreServer", "DomainConfig", "Toolstack", "EmbeddedHost", "GuestConsole", "SwxlSystem",
+            "XenStoreProtocol", "XenStoreClient", "XenStoreTools", "XenStoreServer", "DomainConfig", "Toolstack", "EmbeddedHost", "GuestConsole", "SwxlSystem", "SaveFormat",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -89,6 +92,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        .testTarget(name: "SaveFormatTests", dependencies: ["SaveFormat"]),
         .testTarget(name: "SwxlSystemTests", dependencies: ["SwxlSystem", "SwxlSQLite"]),
         .testTarget(name: "XenStoreProtocolTests", dependencies: ["XenStoreProtocol"]),
         .testTarget(name: "XenStoreServerTests", dependencies: ["XenStoreServer", "XenStoreProtocol", "SwxlSystem", "CSQLite"]),
@@ -98,10 +102,10 @@ let package = Package(
             "DomainConfig",
             .product(name: "PropertyBased", package: "swift-property-based"),
         ]),
-        .testTarget(name: "ToolstackTests", dependencies: ["Toolstack", "DomainConfig", "XenStoreClient", "XenStoreServer", "SwxlSystem"]),
-        .testTarget(name: "XenHostTests", dependencies: ["XenHost", "Toolstack", "XenStoreProtocol", "SwxlSystem"]),
+        .testTarget(name: "ToolstackTests", dependencies: ["Toolstack", "DomainConfig", "XenStoreClient", "XenStoreServer", "SwxlSystem", "SaveFormat"]),
+        .testTarget(name: "XenHostTests", dependencies: ["XenHost", "Toolstack", "XenStoreProtocol", "SwxlSystem", "SaveFormat"]),
         .testTarget(name: "GuestConsoleTests", dependencies: ["GuestConsole"]),
-        .testTarget(name: "EmbeddedHostTests", dependencies: ["EmbeddedHost", "DomainConfig", "Toolstack", "XenStoreProtocol", "SwxlSystem"]),
+        .testTarget(name: "EmbeddedHostTests", dependencies: ["EmbeddedHost", "DomainConfig", "Toolstack", "XenStoreProtocol", "SwxlSystem", "SaveFormat"]),
         // Xen's own C tools (xenstore-*, test-xenstore, libxlutil) against our code.
         .testTarget(name: "InteropTests", dependencies: ["XenStoreProtocol", "DomainConfig", "SwxlSystem"]),
         // The built `swxl` run as a user runs it.

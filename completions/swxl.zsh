@@ -72,6 +72,11 @@ _swxl() {
             'vcpu-pin:Set which CPUs a vcpu may use (hard affinity) and prefers (soft affinity).'
             'sched-credit:Get or set the credit scheduler'\''s domain and pool parameters.'
             'sched-credit2:Get or set the credit2 scheduler'\''s domain and pool parameters.'
+            'sysrq:Send a sysrq to a domain.'
+            'debug-keys:Send debug keys to Xen.'
+            'dump-core:Core dump a domain.'
+            'cpupool-list:List CPU pools on host.'
+            'top:Monitor a host and the domains in real time (xentop).'
             'network-attach:Create a new virtual network device.'
             'network-list:List virtual network interfaces for a domain.'
             'network-detach:Destroy a domain'\''s virtual network device.'
@@ -87,7 +92,7 @@ _swxl() {
         ;;
     arg)
         case "${words[1]}" in
-        create|list|destroy|shutdown|reboot|pause|unpause|rename|mem-set|mem-max|vcpu-set|domid|domname|vm-list|uptime|info|dmesg|console|vcpu-list|vcpu-pin|sched-credit|sched-credit2|network-attach|network-list|network-detach|block-attach|block-list|block-detach|config|store|xenstored|help)
+        create|list|destroy|shutdown|reboot|pause|unpause|rename|mem-set|mem-max|vcpu-set|domid|domname|vm-list|uptime|info|dmesg|console|vcpu-list|vcpu-pin|sched-credit|sched-credit2|sysrq|debug-keys|dump-core|cpupool-list|top|network-attach|network-list|network-detach|block-attach|block-list|block-detach|config|store|xenstored|help)
             "_swxl_${words[1]}" && ret=0
             ;;
         esac
@@ -425,6 +430,84 @@ _swxl_sched-credit2() {
         '(-s --schedparam)'{-s,--schedparam}'[Show or modify the pool'\''s scheduler parameters.]'
         '(-r --ratelimit_us)'{-r,--ratelimit_us}'[Set the scheduling rate limit, in microseconds.]:ratelimit_us:'
         '(-p --cpupool)'{-p,--cpupool}'[Only this CPU pool (name or id).]:cpupool:'
+        '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_swxl_sysrq() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
+        ':domain:'
+        ':letter:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_swxl_debug-keys() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
+        ':keys:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_swxl_dump-core() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
+        ':domain:'
+        ':filename:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_swxl_cpupool-list() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '(-c --cpus)'{-c,--cpus}'[Output list of CPUs used by a pool.]'
+        '--json[The pools as a JSON array, for scripts (swxl'\''s addition).]'
+        '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
+        ':pool:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_swxl_top() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '(-d --delay)'{-d,--delay}'[Seconds between updates (default 3).]:delay:'
+        '(-n --networks)'{-n,--networks}'[Output vif network data.]'
+        '(-x --vbds)'{-x,--vbds}'[Output vbd block device data.]'
+        '(-r --repeat-header)'{-r,--repeat-header}'[Repeat the table header before each domain.]'
+        '(-v --vcpus)'{-v,--vcpus}'[Output vcpu data.]'
+        '(-b --batch)'{-b,--batch}'[Output in batch mode, no user input accepted.]'
+        '(-i --iterations)'{-i,--iterations}'[Number of iterations before exiting.]:iterations:'
+        '(-f --full-name)'{-f,--full-name}'[Output the full domain name (not truncated).]'
+        '(-V --version)'{-V,--version}'[Output version information and exit.]'
+        '--json[Batch mode as JSON\: one object per sample, for scripts (swxl'\''s addition).]'
         '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'

@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #define __XEN_TOOLS__ 1
 #include "cxen.h"
+#include "cxen_private.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -31,6 +32,9 @@ struct cxen_handle {
     cxen_log_fn log;
     xc_interface *xch;
     char last_error[1024];
+    /* Where libxc's progress goes while a save runs (else: the log). */
+    cxen_progress_fn progress;
+    void *progress_ctx;
 };
 
 /* ---- logging ------------------------------------------------------- */
@@ -97,8 +101,11 @@ static void logger_progress(xentoollog_logger *lg, const char *context,
                             const char *doing_what, int percent,
                             unsigned long done, unsigned long total)
 {
-    (void)done; (void)total;
     cxen_handle *h = (cxen_handle *)lg;
+    if (h->progress && total > 0) {
+        h->progress(h->progress_ctx, done, total);
+        return;
+    }
     char msg[256];
     snprintf(msg, sizeof msg, "%s: %d%%", doing_what ? doing_what : "", percent);
     emit(h, CXEN_LOG_DEBUG, context, msg);
@@ -131,6 +138,39 @@ static cxen_handle *begin(cxen_handle *h)
 {
     h->last_error[0] = '\0';
     return h;
+}
+
+/* ---- for the other files of the bridge (cxen_private.h) ------------ */
+
+xc_interface *cxen__xch(cxen_handle *h) { return h->xch; }
+void cxen__begin(cxen_handle *h) { begin(h); }
+int cxen__err_now(void) { return err_now(); }
+
+int cxen__fail(cxen_handle *h, int err, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return fail(h, err, "%s", msg);
+}
+
+int cxen__fail_after_xen(cxen_handle *h, int err, const char *what)
+{
+    if (h->last_error[0]) {
+        char full[sizeof h->last_error];
+        snprintf(full, sizeof full, "%s: %s", what, h->last_error);
+        emit(h, CXEN_LOG_ERROR, "cxen", full);
+        return -err;
+    }
+    return fail(h, err, "%s", what);
+}
+
+void cxen__set_progress(cxen_handle *h, cxen_progress_fn fn, void *ctx)
+{
+    h->progress = fn;
+    h->progress_ctx = ctx;
 }
 
 /* ---- handle -------------------------------------------------------- */
@@ -735,4 +775,40 @@ int cxen_sched_pool_set(cxen_handle *h, uint32_t pool, int sched,
         return fail(h, EINVAL, "scheduler %d has no such parameters", sched);
     }
     return 0;
+}
+
+/* ---- diagnostics --------------------------------------------------- */
+
+int cxen_send_debug_keys(cxen_handle *h, const char *keys)
+{
+    begin(h);
+    /* xc_send_debug_keys takes a non-const string; it only reads it. */
+    char *copy = strdup(keys);
+    if (!copy)
+        return fail(h, ENOMEM, "sending debug keys");
+    int rc = xc_send_debug_keys(h->xch, copy);
+    int e = err_now();
+    free(copy);
+    if (rc < 0)
+        return fail(h, e, "sending debug keys");
+    return 0;
+}
+
+int cxen_domain_dumpcore(cxen_handle *h, uint32_t domid, const char *path)
+{
+    begin(h);
+    errno = 0;
+    int rc = xc_domain_dumpcore(h->xch, domid, path);
+    if (rc < 0) {
+        int e = rc < -1 ? -rc : err_now();
+        if (!h->last_error[0])
+            return fail(h, e, "Core dumping domain to %s", path);
+        return -e;
+    }
+    return 0;
+}
+
+uint32_t cxen_core_vcpu_context_size(void)
+{
+    return (uint32_t)sizeof(vcpu_guest_context_any_t);
 }

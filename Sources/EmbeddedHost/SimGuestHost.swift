@@ -262,9 +262,11 @@ public final class SimGuestHost {
             let relative = event.path == base ? "" : event.path.hasPrefix(base + "/") ? String(event.path.dropFirst(base.count + 1)) : event.path
             if relative.isEmpty {
                 // The watch's first firing: look at everything once.
-                for token in ["shutdown", "memory", "cpu", "device"] { handleGuest(guest, (event.path, token)) }
+                for token in ["shutdown", "sysrq", "memory", "cpu", "device"] { handleGuest(guest, (event.path, token)) }
             } else if relative == "control/shutdown" {
                 handleGuest(guest, (event.path, "shutdown"))
+            } else if relative == "control/sysrq" {
+                handleGuest(guest, (event.path, "sysrq"))
             } else if relative == "memory/target" {
                 handleGuest(guest, (event.path, "memory"))
             } else if relative.hasPrefix("cpu/") && relative.hasSuffix("/availability") {
@@ -291,6 +293,8 @@ public final class SimGuestHost {
             detach(guest.domid)
             try? sim.shutdown(domid: guest.domid, reason: reason)
             _ = try? toolstack.applyShutdownAction(domid: guest.domid, reason: reason)
+        case "sysrq":
+            handleSysrq(guest)
         case "memory":
             if let text = try? conn.read("memory/target"), let kib = UInt64(text) {
                 try? sim.setCurrentMemory(domid: guest.domid, kib: kib)

@@ -1,4 +1,5 @@
 import DomainConfig
+import SaveFormat
 
 /// What the toolstack needs from a hypervisor: the operations of
 /// libxenctrl/libxenguest that `xl` uses to build and run a domain.
@@ -69,6 +70,84 @@ public protocol Hypervisor: AnyObject {
     /// `scheduler`; refused (EINVAL) when the pool runs another.
     func poolSchedParams(pool: UInt32, scheduler: Scheduler) throws(HypervisorError) -> PoolSchedParams
     func setPoolSchedParams(pool: UInt32, scheduler: Scheduler, _ params: PoolSchedParams) throws(HypervisorError)
+
+    /// Sends debug keys to the hypervisor, as if typed on its serial
+    /// console (`xc_send_debug_keys`); what they print goes to the console ring.
+    func sendDebugKeys(_ keys: String) throws(HypervisorError)
+    /// Writes the domain's memory and vCPU state to `path` as an ELF core in
+    /// libxenguest's format (`xc_domain_dumpcore`; see docs/domains.md).
+    func dumpCore(domid: UInt32, path: String) throws(HypervisorError)
+
+    // MARK: save and restore (docs/save-restore.md)
+
+    /// What the image part of a save stream holds on this host: libxc's
+    /// stream (real Xen) or the embedded host's simulated image. The
+    /// toolstack writes the libxl record that introduces it
+    /// (``ImageFormat/contextRecord``) and refuses, by name, a stream made
+    /// on the other kind of host before handing it to ``restoreImage``.
+    var imageFormat: ImageFormat { get }
+    /// Whether a running guest's dirty pages can be tracked, i.e. whether a
+    /// live save can work. Xen: `XEN_SYSCTL_PHYSCAP_shadow` for PV guests
+    /// (`shadow` in `xl info`'s virt_caps; Debian's 4.17.7 has none); the
+    /// embedded host: true. Asked before anything is written.
+    func canSaveLive(domid: UInt32) throws(HypervisorError) -> Bool
+    /// Writes the domain's image to `fd` (blocking, unbuffered; the caller
+    /// already wrote the container up to and including the context record
+    /// and writes libxl's END after). Calls `suspend` exactly once, when
+    /// the guest must stop (non-live: before the first page; live: before
+    /// the last round); `suspend` returns false when the guest did not
+    /// suspend, and the save then fails. `debug` is xl's `--debug`
+    /// (`XCFLAGS_DEBUG`: libxc verifies what it sent). `progress(done,
+    /// total)` counts pages. On failure the guest may be suspended; the
+    /// caller resumes it with ``resumeAfterSave``.
+    func saveImage(domid: UInt32, to fd: Int32, live: Bool, debug: Bool,
+                   suspend: () -> Bool, progress: (UInt64, UInt64) -> Void) throws(HypervisorError)
+    /// Lets a suspended guest run on after a save that failed or was asked
+    /// to keep it (`save -c`): `xc_domain_resume(fast = 1)` on Xen (the
+    /// guest sees its suspend cancelled). The caller then tells xenstored
+    /// (`xs_resume_domain`) where the host needs it.
+    func resumeAfterSave(domid: UInt32) throws(HypervisorError)
+    /// Fills the empty paused domain `domid` (made by createDomain,
+    /// setMaxMemory and setMaxVCPUs) from the image on `fd`, reading
+    /// exactly up to the image's own end and nothing more, with fresh store
+    /// and console event channels (remote: `spec.storeDomid` /
+    /// `spec.consoleDomid`); returns them with the restored ring pages.
+    /// The domain stays paused.
+    func restoreImage(domid: UInt32, from fd: Int32, spec: RestoreSpec,
+                      progress: (UInt64, UInt64) -> Void) throws(HypervisorError) -> BuildResult
+}
+
+extension Hypervisor {
+    /// A hypervisor that cannot: refused, never silently ignored.
+    public func sendDebugKeys(_ keys: String) throws(HypervisorError) {
+        throw HypervisorError("sending debug keys", errno: 38, "not supported by this hypervisor")
+    }
+
+    public func dumpCore(domid: UInt32, path: String) throws(HypervisorError) {
+        throw HypervisorError("Core dumping domain to \(path)", errno: 38, "not supported by this hypervisor")
+    }
+}
+
+/// What restoring an image needs beyond the descriptor
+/// (`xc_domain_restore`'s other arguments).
+public struct RestoreSpec: Sendable, Equatable {
+    public var type: DomainType
+    /// The domains that serve xenstore and the console (0).
+    public var storeDomid: UInt32
+    public var consoleDomid: UInt32
+    /// The memory the guest had (its target), for the image's checks.
+    public var memoryKiB: UInt64
+    /// Whether the stream is checkpointed (Remus/COLO); swxl: never.
+    public var checkpointed: Bool
+
+    public init(type: DomainType, memoryKiB: UInt64, storeDomid: UInt32 = 0, consoleDomid: UInt32 = 0,
+                checkpointed: Bool = false) {
+        self.type = type
+        self.memoryKiB = memoryKiB
+        self.storeDomid = storeDomid
+        self.consoleDomid = consoleDomid
+        self.checkpointed = checkpointed
+    }
 }
 
 /// A failed hypervisor operation, errno-style.
@@ -278,6 +357,8 @@ public struct DomainInfo: Sendable, Equatable {
     public var cpuTimeNs: UInt64
     /// The CPU pool it runs in.
     public var cpupool: UInt32
+    /// Its XSM security label's id (`ssidref`; 0 without XSM).
+    public var ssidref: UInt32 = 0
 
     public init(domid: UInt32, uuid: DomainUUID, running: Bool = false, blocked: Bool = false, paused: Bool = false,
                 shutdown: Bool = false, dying: Bool = false, crashed: Bool = false,

@@ -265,6 +265,12 @@ public final class Toolstack {
         do { try store.write(XSPath.domainPath(domid) + "/control/shutdown", reason) } catch { throw .store(error) }
     }
 
+    /// Sends a magic SysRq key to the guest's kernel, as libxl does
+    /// (`control/sysrq`, which the guest empties when it takes the key).
+    public func sendSysrq(domid: UInt32, key: Character) throws(ToolstackError) {
+        do { try store.write(XSPath.domainPath(domid) + "/control/sysrq", String(key)) } catch { throw .store(error) }
+    }
+
     /// Waits until the domain has shut down or is gone; false on timeout.
     public func waitForShutdown(domid: UInt32, timeoutSeconds: Double) -> Bool {
         let deadline = SystemClock.realtimeNanoseconds() + UInt64(timeoutSeconds * 1e9)

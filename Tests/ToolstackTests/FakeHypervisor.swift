@@ -1,6 +1,7 @@
 import DomainConfig
 import Glibc
 @testable import Toolstack
+import SaveFormat
 
 /// A hypervisor in memory, for the toolstack's tests: domids that grow
 /// and are not reused, memory that runs out as Xen's does, kernels checked
@@ -187,6 +188,20 @@ final class FakeHypervisor: Hypervisor {
 
     func poolSchedParams(pool: UInt32, scheduler: Scheduler) throws(HypervisorError) -> PoolSchedParams { .initial }
     func setPoolSchedParams(pool: UInt32, scheduler: Scheduler, _ params: PoolSchedParams) throws(HypervisorError) {}
+
+    var imageFormat: ImageFormat { .simulated }
+    func canSaveLive(domid: UInt32) throws(HypervisorError) -> Bool { false }
+    func saveImage(domid: UInt32, to fd: Int32, live: Bool, debug: Bool,
+                   suspend: () -> Bool, progress: (UInt64, UInt64) -> Void) throws(HypervisorError) {
+        throw HypervisorError("save domain", errno: ENOSYS, "the fake hypervisor does not save")
+    }
+    func resumeAfterSave(domid: UInt32) throws(HypervisorError) {
+        throw HypervisorError("resume domain", errno: ENOSYS, "the fake hypervisor does not save")
+    }
+    func restoreImage(domid: UInt32, from fd: Int32, spec: RestoreSpec,
+                      progress: (UInt64, UInt64) -> Void) throws(HypervisorError) -> BuildResult {
+        throw HypervisorError("restore domain", errno: ENOSYS, "the fake hypervisor does not restore")
+    }
 }
 
 /// Device backends that log each call (`check disk 0`, `kernel added disk 0`,

@@ -252,6 +252,77 @@ int cxen_sched_pool_get(cxen_handle *h, uint32_t pool, int sched,
 int cxen_sched_pool_set(cxen_handle *h, uint32_t pool, int sched,
                         uint32_t tslice_ms, uint32_t ratelimit_us, uint32_t migration_delay_us);
 
+/* ---- diagnostics --------------------------------------------------- */
+
+/* Sends `keys` to the hypervisor as if typed on its serial console (Xen's
+ * debug keys, xc_send_debug_keys); what they print goes to the console ring. */
+int cxen_send_debug_keys(cxen_handle *h, const char *keys);
+
+/* Writes the domain's memory and vCPU state to `path` as an ELF core, in
+ * libxenguest's format (xc_domain_dumpcore). */
+int cxen_domain_dumpcore(cxen_handle *h, uint32_t domid, const char *path);
+
+/* The size of one vCPU's context in a core's .xen_prstatus section
+ * (vcpu_guest_context_any_t); needs no Xen. */
+uint32_t cxen_core_vcpu_context_size(void);
+
+/* ---- save and restore ------------------------------------------------ */
+
+/* The guest must stop now: ask it to suspend and wait until the hypervisor
+ * shows it shut down for suspend. Returns non-zero when it did, 0 when it
+ * did not (the save then fails). Called exactly once per save. */
+typedef int (*cxen_suspend_fn)(void *ctx);
+/* How far a save or restore has got, in pages (`total` may grow while a
+ * live save iterates). May be called from another thread during a restore
+ * (never at the same time as another call for the same operation). */
+typedef void (*cxen_progress_fn)(void *ctx, uint64_t done, uint64_t total);
+
+enum {
+    CXEN_SAVE_LIVE = 1u << 0,     /* copy while the guest runs, suspend for the last round */
+    CXEN_SAVE_DEBUG = 1u << 1,    /* libxc's verify pass (XCFLAGS_DEBUG) */
+};
+
+/* Writes the domain's image (libxc's migration stream v3, plain: no
+ * checkpoints) to `fd`, from the fd's current position, with
+ * xc_domain_save. `fd` must be blocking. Calls `suspend` when the guest
+ * must stop (non-live: before the first page; live: before the last
+ * round). A live save needs the hypervisor to track dirty pages (for PV:
+ * shadow paging, CXEN_CAP_SHADOW); without it libxc fails after writing
+ * its headers, so callers check first. On failure the guest may be left
+ * suspended: see cxen_domain_resume. */
+int cxen_domain_save(cxen_handle *h, uint32_t domid, int fd, uint32_t flags,
+                     cxen_suspend_fn suspend, cxen_progress_fn progress, void *ctx);
+
+struct cxen_restore {
+    uint32_t store_domid;      /* in: the domain that runs xenstored (0) */
+    uint32_t console_domid;    /* in: the domain that runs xenconsoled (0) */
+    uint64_t expected_pages;   /* in: the guest's size in pages, for progress (0: unknown) */
+    uint32_t store_port;       /* out: fresh event channels, as after a build */
+    uint32_t console_port;
+    uint64_t store_mfn;        /* out: the restored xenstore and console pages */
+    uint64_t console_mfn;
+};
+
+/* Fills the empty paused domain `domid` (made by cxen_domain_create, with
+ * its vcpu and memory limits set) from the image on `fd` (libxc's stream,
+ * read exactly up to its END record) with xc_domain_restore: allocates
+ * the store and console event channels, and writes them into the guest's
+ * start info. Streams from before Xen 4.14 carry no CPU policy: the
+ * host's is applied then, as libxl does. The domain stays paused; the
+ * caller destroys it on failure. */
+int cxen_domain_restore(cxen_handle *h, uint32_t domid, int fd, struct cxen_restore *r,
+                        cxen_progress_fn progress, void *ctx);
+
+/* Lets a guest that suspended for a save run on in this domain: the
+ * suspend hypercall returns 1 ("cancelled") to the guest
+ * (xc_domain_resume with fast = 1). A domain that is not shut down at all
+ * is running already: 0, nothing done. A domain shut down for another
+ * reason: -EINVAL. */
+int cxen_domain_resume(cxen_handle *h, uint32_t domid);
+
+/* A new unbound event channel in `domid` for `remote` to bind. */
+int cxen_evtchn_alloc_unbound(cxen_handle *h, uint32_t domid, uint32_t remote, uint32_t *port);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,264 @@
+/*
+ * Save and restore through libxenguest: cxen_domain_save,
+ * cxen_domain_restore, cxen_domain_resume and cxen_evtchn_alloc_unbound
+ * (see include/cxen.h).
+ *
+ * Written for swxl from Xen's public headers (xenguest.h, xenctrl.h) and
+ * the migration stream specifications; no code is taken from Xen's
+ * toolstack. libxl runs these calls in a helper process because it is an
+ * asynchronous library living in big daemons; swxl is a command that does
+ * one thing at a time, so it calls them in its own process.
+ */
+#define _GNU_SOURCE
+#define __XEN_TOOLS__ 1
+#include "cxen.h"
+#include "cxen_private.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <xenctrl.h>
+#include <xenguest.h>
+#include <xentoollog.h>
+
+/* ---- save ---------------------------------------------------------- */
+
+struct save_call {
+    cxen_suspend_fn suspend;
+    void *ctx;
+    int suspend_calls;
+};
+
+static int save_suspend(void *data)
+{
+    struct save_call *c = data;
+    c->suspend_calls++;
+    /* libxc: non-zero is success, and the domain must then be shut down
+     * for suspend (it checks again itself). */
+    return c->suspend(c->ctx) ? 1 : 0;
+}
+
+int cxen_domain_save(cxen_handle *h, uint32_t domid, int fd, uint32_t flags,
+                     cxen_suspend_fn suspend, cxen_progress_fn progress, void *ctx)
+{
+    cxen__begin(h);
+    if (!suspend)
+        return cxen__fail(h, EINVAL, "a save needs a suspend callback");
+    if (flags & ~(uint32_t)(CXEN_SAVE_LIVE | CXEN_SAVE_DEBUG))
+        return cxen__fail(h, EINVAL, "unknown save flags %#x", flags);
+
+    xc_domaininfo_t di;
+    if (xc_domain_getinfolist(cxen__xch(h), domid, 1, &di) != 1 || di.domain != domid)
+        return cxen__fail(h, ESRCH, "domain %u", domid);
+    if (di.flags & XEN_DOMINF_hvm_guest)
+        return cxen__fail(h, EOPNOTSUPP, "swxl saves PV guests only; domain %u is PVH/HVM", domid);
+
+    struct save_call call = { .suspend = suspend, .ctx = ctx };
+    struct save_callbacks cb;
+    memset(&cb, 0, sizeof cb);
+    cb.suspend = save_suspend;
+    cb.data = &call;
+    uint32_t xcflags = 0;
+    if (flags & CXEN_SAVE_LIVE)
+        xcflags |= XCFLAGS_LIVE;
+    if (flags & CXEN_SAVE_DEBUG)
+        xcflags |= XCFLAGS_DEBUG;
+
+    cxen__set_progress(h, progress, ctx);
+    errno = 0;
+    int rc = xc_domain_save(cxen__xch(h), fd, domid, xcflags, &cb, XC_STREAM_PLAIN, -1);
+    int err = cxen__err_now();
+    cxen__set_progress(h, NULL, NULL);
+    if (rc != 0) {
+        char what[96];
+        snprintf(what, sizeof what, "saving domain %u%s", domid,
+                 call.suspend_calls ? "" : " (before the guest was suspended)");
+        return cxen__fail_after_xen(h, err, what);
+    }
+    return 0;
+}
+
+/* ---- restore ------------------------------------------------------- */
+
+/* A logger that drops everything: the progress thread's own handle. */
+static void quiet_vmessage(xentoollog_logger *lg, xentoollog_level l, int e, const char *c,
+                           const char *f, va_list al)
+{
+    (void)lg; (void)l; (void)e; (void)c; (void)f; (void)al;
+}
+static void quiet_progress(xentoollog_logger *lg, const char *c, const char *d, int p,
+                           unsigned long done, unsigned long total)
+{
+    (void)lg; (void)c; (void)d; (void)p; (void)done; (void)total;
+}
+static void quiet_destroy(xentoollog_logger *lg) { (void)lg; }
+static xentoollog_logger quiet_logger = {
+    .vmessage = quiet_vmessage, .progress = quiet_progress, .destroy = quiet_destroy,
+};
+
+/* libxc reports no progress while it restores: the pages the domain holds
+ * say how far it has got. A thread polls them (with its own interface
+ * handle) until the restore ends. */
+struct restore_watch {
+    uint32_t domid;
+    uint64_t total;
+    cxen_progress_fn progress;
+    void *ctx;
+    pthread_mutex_t lock;
+    pthread_cond_t done_cond;
+    bool done;
+    uint64_t last;
+};
+
+static void *restore_watch_run(void *arg)
+{
+    struct restore_watch *w = arg;
+    xc_interface *xch = xc_interface_open(&quiet_logger, &quiet_logger, 0);
+    pthread_mutex_lock(&w->lock);
+    while (!w->done) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += 250 * 1000 * 1000;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&w->done_cond, &w->lock, &until);
+        if (w->done || !xch)
+            continue;
+        xc_domaininfo_t di;
+        if (xc_domain_getinfolist(xch, w->domid, 1, &di) == 1 && di.domain == w->domid) {
+            uint64_t pages = di.tot_pages < w->total ? di.tot_pages : w->total;
+            if (pages != w->last) {
+                w->last = pages;
+                w->progress(w->ctx, pages, w->total);
+            }
+        }
+    }
+    pthread_mutex_unlock(&w->lock);
+    if (xch)
+        xc_interface_close(xch);
+    return NULL;
+}
+
+struct restore_call {
+    cxen_handle *h;
+    uint32_t domid;
+    int cpuid_rc;
+};
+
+static int restore_static_data_done(unsigned int missing, void *data)
+{
+    struct restore_call *c = data;
+    /* Streams from before Xen 4.14 carry no CPU policy: give the domain
+     * the host's, as if it had been built here, marked as restored. */
+    if (missing & XGR_SDD_MISSING_CPUID) {
+        if (xc_cpuid_apply_policy(cxen__xch(c->h), c->domid, true, NULL, 0, true, false, false,
+                                  NULL, NULL) != 0) {
+            c->cpuid_rc = -cxen__err_now();
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int cxen_domain_restore(cxen_handle *h, uint32_t domid, int fd, struct cxen_restore *r,
+                        cxen_progress_fn progress, void *ctx)
+{
+    cxen__begin(h);
+    r->store_port = r->console_port = 0;
+    r->store_mfn = r->console_mfn = 0;
+
+    xc_domaininfo_t di;
+    if (xc_domain_getinfolist(cxen__xch(h), domid, 1, &di) != 1 || di.domain != domid)
+        return cxen__fail(h, ESRCH, "domain %u", domid);
+    if (di.flags & XEN_DOMINF_hvm_guest)
+        return cxen__fail(h, EOPNOTSUPP, "swxl restores PV guests only; domain %u is PVH/HVM", domid);
+
+    int store_port = xc_evtchn_alloc_unbound(cxen__xch(h), domid, r->store_domid);
+    if (store_port < 0)
+        return cxen__fail(h, cxen__err_now(), "xenstore event channel");
+    int console_port = xc_evtchn_alloc_unbound(cxen__xch(h), domid, r->console_domid);
+    if (console_port < 0)
+        return cxen__fail(h, cxen__err_now(), "console event channel");
+
+    struct restore_call call = { .h = h, .domid = domid };
+    struct restore_callbacks cb;
+    memset(&cb, 0, sizeof cb);   /* libxc needs the struct, even empty */
+    cb.static_data_done = restore_static_data_done;
+    cb.data = &call;
+
+    struct restore_watch w = {
+        .domid = domid, .total = r->expected_pages, .progress = progress, .ctx = ctx,
+        .lock = PTHREAD_MUTEX_INITIALIZER, .done_cond = PTHREAD_COND_INITIALIZER,
+    };
+    pthread_t watcher;
+    bool watching = progress && r->expected_pages > 0 &&
+                    pthread_create(&watcher, NULL, restore_watch_run, &w) == 0;
+
+    unsigned long store_mfn = 0, console_mfn = 0;
+    errno = 0;
+    int rc = xc_domain_restore(cxen__xch(h), fd, domid,
+                               (unsigned int)store_port, &store_mfn, r->store_domid,
+                               (unsigned int)console_port, &console_mfn, r->console_domid,
+                               XC_STREAM_PLAIN, &cb, -1);
+    int err = cxen__err_now();
+
+    if (watching) {
+        pthread_mutex_lock(&w.lock);
+        w.done = true;
+        pthread_cond_signal(&w.done_cond);
+        pthread_mutex_unlock(&w.lock);
+        pthread_join(watcher, NULL);
+    }
+    if (rc != 0) {
+        if (call.cpuid_rc < 0)
+            return cxen__fail_after_xen(h, -call.cpuid_rc, "restoring: the host's CPU policy for an old stream");
+        char what[64];
+        snprintf(what, sizeof what, "restoring domain %u", domid);
+        return cxen__fail_after_xen(h, err, what);
+    }
+    if (progress && r->expected_pages > 0)
+        progress(ctx, r->expected_pages, r->expected_pages);
+    r->store_port = (uint32_t)store_port;
+    r->console_port = (uint32_t)console_port;
+    r->store_mfn = store_mfn;
+    r->console_mfn = console_mfn;
+    return 0;
+}
+
+/* ---- resume and event channels ------------------------------------ */
+
+int cxen_domain_resume(cxen_handle *h, uint32_t domid)
+{
+    cxen__begin(h);
+    xc_domaininfo_t di;
+    if (xc_domain_getinfolist(cxen__xch(h), domid, 1, &di) != 1 || di.domain != domid)
+        return cxen__fail(h, ESRCH, "domain %u", domid);
+    if (!(di.flags & XEN_DOMINF_shutdown))
+        return 0;   /* it never suspended: it runs on as it is */
+    unsigned reason = (di.flags >> XEN_DOMINF_shutdownshift) & XEN_DOMINF_shutdownmask;
+    if (reason != SHUTDOWN_suspend)
+        return cxen__fail(h, EINVAL, "domain %u is shut down (reason %u), not suspended: nothing to resume",
+                          domid, reason);
+    errno = 0;
+    if (xc_domain_resume(cxen__xch(h), domid, 1) != 0)
+        return cxen__fail_after_xen(h, cxen__err_now(), "resuming the domain");
+    return 0;
+}
+
+int cxen_evtchn_alloc_unbound(cxen_handle *h, uint32_t domid, uint32_t remote, uint32_t *port)
+{
+    cxen__begin(h);
+    *port = 0;
+    int p = xc_evtchn_alloc_unbound(cxen__xch(h), domid, remote);
+    if (p < 0)
+        return cxen__fail(h, cxen__err_now(), "event channel in domain %u for domain %u", domid, remote);
+    *port = (uint32_t)p;
+    return 0;
+}

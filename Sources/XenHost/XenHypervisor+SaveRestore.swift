@@ -1,0 +1,112 @@
+import CXen
+import Glibc
+import SaveFormat
+import Toolstack
+
+/// Save and restore on real Xen: libxc's stream through libxenguest
+/// (`xc_domain_save`, `xc_domain_restore`, `xc_domain_resume`), called in
+/// swxl's own process (libxl needs a helper process only because it is an
+/// asynchronous library; see docs/save-restore.md).
+extension XenHypervisor {
+    public var imageFormat: ImageFormat { .libxc }
+
+    /// Live saving needs the hypervisor to track the guest's dirty pages:
+    /// for a PV guest that is shadow paging's log-dirty mode
+    /// (`XEN_SYSCTL_PHYSCAP_shadow`, `shadow` in `xl info`'s virt_caps).
+    /// Debian's Xen 4.17.7 is built without it (`CONFIG_SHADOW_PAGING` is
+    /// off since XSA-495), so there a PV guest can only be saved suspended.
+    public func canSaveLive(domid: UInt32) throws(HypervisorError) -> Bool {
+        guard try domainInfo(domid: domid) != nil else {
+            throw HypervisorError("save domain", errno: ESRCH, "no domain \(domid)")
+        }
+        return try fullPhysInfo().capabilities & UInt32(CXEN_CAP_SHADOW) != 0
+    }
+
+    /// `xc_domain_save` onto `fd`, made blocking for the call, with SIGPIPE
+    /// ignored (a reader that goes away fails the save with EPIPE instead
+    /// of killing swxl with the guest suspended). A live save is refused
+    /// before libxc writes anything when the host cannot track dirty pages:
+    /// libxc would find out only after writing its headers.
+    public func saveImage(domid: UInt32, to fd: Int32, live: Bool, debug: Bool,
+                          suspend: () -> Bool, progress: (UInt64, UInt64) -> Void) throws(HypervisorError) {
+        if live, try !canSaveLive(domid: domid) {
+            throw HypervisorError("save domain", errno: EOPNOTSUPP, Self.noLiveSave)
+        }
+        let flags = (live ? UInt32(CXEN_SAVE_LIVE) : 0) | (debug ? UInt32(CXEN_SAVE_DEBUG) : 0)
+        let rc = try SaveStreamIO.withBlocking(fd, "save domain") { () throws(HypervisorError) -> Int32 in
+            SaveStreamIO.withSIGPIPEIgnored {
+                withoutActuallyEscaping(suspend) { suspend in
+                    withoutActuallyEscaping(progress) { progress in
+                        let calls = XenImageCallbacks(suspend: suspend, progress: progress)
+                        return withExtendedLifetime(calls) {
+                            cxen_domain_save(handle, domid, fd, flags, xenSuspendTrampoline, xenProgressTrampoline,
+                                             Unmanaged.passUnretained(calls).toOpaque())
+                        }
+                    }
+                }
+            }
+        }
+        try check(rc, "save domain")
+    }
+
+    public func resumeAfterSave(domid: UInt32) throws(HypervisorError) {
+        try check(cxen_domain_resume(handle, domid), "resume domain")
+    }
+
+    /// `xc_domain_restore` from `fd` (blocking for the call), with fresh
+    /// store and console event channels. libxc reports no progress while
+    /// it restores: the bridge reports the pages the domain holds so far,
+    /// from a thread of its own (one call at a time, the last one after
+    /// that thread has ended).
+    public func restoreImage(domid: UInt32, from fd: Int32, spec: RestoreSpec,
+                             progress: (UInt64, UInt64) -> Void) throws(HypervisorError) -> BuildResult {
+        guard spec.type == .pv else {
+            throw HypervisorError("restore domain", errno: EOPNOTSUPP,
+                                  "swxl restores PV guests on Xen; this one is \(spec.type)")
+        }
+        guard !spec.checkpointed else {
+            throw HypervisorError("restore domain", errno: EOPNOTSUPP,
+                                  "checkpointed streams (Remus, COLO) are not supported")
+        }
+        var r = cxen_restore()
+        r.store_domid = spec.storeDomid
+        r.console_domid = spec.consoleDomid
+        r.expected_pages = spec.memoryKiB / 4
+        let rc = try SaveStreamIO.withBlocking(fd, "restore domain") { () throws(HypervisorError) -> Int32 in
+            withoutActuallyEscaping(progress) { progress in
+                let calls = XenImageCallbacks(suspend: { false }, progress: progress)
+                return withExtendedLifetime(calls) {
+                    cxen_domain_restore(handle, domid, fd, &r, xenProgressTrampoline,
+                                        Unmanaged.passUnretained(calls).toOpaque())
+                }
+            }
+        }
+        try check(rc, "restore domain")
+        return BuildResult(storePort: r.store_port, storeMFN: r.store_mfn,
+                           consolePort: r.console_port, consoleMFN: r.console_mfn)
+    }
+
+    static let noLiveSave = "this Xen cannot track a PV guest's dirty pages (it has no shadow paging: "
+        + "'shadow' is missing from xl info's virt_caps), so the guest cannot be saved live"
+}
+
+/// The closures of one save or restore, for the bridge's C callbacks
+/// (passed as their context pointer; alive for the call).
+private final class XenImageCallbacks {
+    let suspend: () -> Bool
+    let progress: (UInt64, UInt64) -> Void
+    init(suspend: @escaping () -> Bool, progress: @escaping (UInt64, UInt64) -> Void) {
+        self.suspend = suspend
+        self.progress = progress
+    }
+}
+
+private func xenSuspendTrampoline(_ ctx: UnsafeMutableRawPointer?) -> Int32 {
+    guard let ctx else { return 0 }
+    return Unmanaged<XenImageCallbacks>.fromOpaque(ctx).takeUnretainedValue().suspend() ? 1 : 0
+}
+
+private func xenProgressTrampoline(_ ctx: UnsafeMutableRawPointer?, _ done: UInt64, _ total: UInt64) {
+    guard let ctx else { return }
+    Unmanaged<XenImageCallbacks>.fromOpaque(ctx).takeUnretainedValue().progress(done, total)
+}
