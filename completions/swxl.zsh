@@ -68,10 +68,17 @@ _swxl() {
             'info:Information about the host, as `xl info` prints it.'
             'dmesg:The hypervisor'\''s console ring.'
             'console:Attach to a domain'\''s console (Ctrl-] detaches).'
+            'save:Save a domain state to restore later (xl'\''s file format).'
+            'restore:Restore a domain from a saved state (xl'\''s file format).'
             'vcpu-list:List domains'\'' vcpus, as xl does.'
             'vcpu-pin:Set which CPUs a vcpu may use (hard affinity) and prefers (soft affinity).'
             'sched-credit:Get or set the credit scheduler'\''s domain and pool parameters.'
             'sched-credit2:Get or set the credit2 scheduler'\''s domain and pool parameters.'
+            'sysrq:Send a sysrq to a domain.'
+            'debug-keys:Send debug keys to Xen.'
+            'dump-core:Core dump a domain.'
+            'cpupool-list:List CPU pools on host.'
+            'top:Monitor a host and the domains in real time (xentop).'
             'network-attach:Create a new virtual network device.'
             'network-list:List virtual network interfaces for a domain.'
             'network-detach:Destroy a domain'\''s virtual network device.'
@@ -87,7 +94,7 @@ _swxl() {
         ;;
     arg)
         case "${words[1]}" in
-        create|list|destroy|shutdown|reboot|pause|unpause|rename|mem-set|mem-max|vcpu-set|domid|domname|vm-list|uptime|info|dmesg|console|vcpu-list|vcpu-pin|sched-credit|sched-credit2|network-attach|network-list|network-detach|block-attach|block-list|block-detach|config|store|xenstored|help)
+        create|list|destroy|shutdown|reboot|pause|unpause|rename|mem-set|mem-max|vcpu-set|domid|domname|vm-list|uptime|info|dmesg|console|save|restore|vcpu-list|vcpu-pin|sched-credit|sched-credit2|sysrq|debug-keys|dump-core|cpupool-list|top|network-attach|network-list|network-detach|block-attach|block-list|block-detach|config|store|xenstored|help)
             "_swxl_${words[1]}" && ret=0
             ;;
         esac
@@ -110,7 +117,7 @@ _swxl_create() {
         '-e[Do not wait in the background for the domain'\''s death (not supported yet).]'
         '(-V --vncviewer)'{-V,--vncviewer}'[Connect to the VNC display (not supported yet).]'
         '(-A --vncviewer-autopass)'{-A,--vncviewer-autopass}'[Pass the VNC password to the viewer (not supported yet).]'
-        '(-i --ignore-global-affinity-masks)'{-i,--ignore-global-affinity-masks}'[Ignore the global vCPU affinity masks (not supported yet).]'
+        '(-i --ignore-global-affinity-masks)'{-i,--ignore-global-affinity-masks}'[Ignore xl.conf'\''s vCPU affinity masks (vm.cpumask, vm.pv.cpumask, vm.hvm.cpumask).]'
         '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
         '*:words:'
         '--version[Show the version.]'
@@ -365,6 +372,44 @@ _swxl_console() {
     return "${ret}"
 }
 
+_swxl_save() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '-c[Leave domain running after creating the snapshot.]'
+        '-p[Leave domain paused after creating the snapshot.]'
+        '-D[Store the domain id in the configuration.]'
+        '(--quiet -q)'{--quiet,-q}'[No progress line (swxl'\''s addition; there is none off a terminal either).]'
+        '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
+        '*:words:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_swxl_restore() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '-p[Do not unpause domain after restoring it.]'
+        '-e[Do not wait in the background for the death of the domain (swxl'\''s host-wide watcher follows it either way).]'
+        '-d[Enable debug messages\: the config, as libxl JSON, on stderr.]'
+        '-F[Run in the foreground until the domain dies (not supported yet).]'
+        '-c[Connect to the console after the domain is restored (not supported yet).]'
+        '(-V --vncviewer)'{-V,--vncviewer}'[Connect to the VNC display after the domain is created (not supported yet).]'
+        '(-A --vncviewer-autopass)'{-A,--vncviewer-autopass}'[Pass VNC password to viewer via stdin (not supported yet).]'
+        '(--quiet -q)'{--quiet,-q}'[No progress line, no "Parsing config" line (swxl'\''s addition).]'
+        '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
+        '*:words:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
 _swxl_vcpu-list() {
     local -i ret=1
     local -ar arg_specs=(
@@ -382,7 +427,7 @@ _swxl_vcpu-pin() {
     local -i ret=1
     local -ar arg_specs=(
         '(-f --force)'{-f,--force}'[Undo an override pinning done by the kernel.]'
-        '(-i --ignore-global-affinity-masks)'{-i,--ignore-global-affinity-masks}'[Ignore the global masks of xl.conf (swxl reads none).]'
+        '(-i --ignore-global-affinity-masks)'{-i,--ignore-global-affinity-masks}'[Ignore xl.conf'\''s vCPU affinity masks (vm.cpumask, vm.pv.cpumask, vm.hvm.cpumask).]'
         '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
         ':domain:'
         ':vcpu:'
@@ -425,6 +470,84 @@ _swxl_sched-credit2() {
         '(-s --schedparam)'{-s,--schedparam}'[Show or modify the pool'\''s scheduler parameters.]'
         '(-r --ratelimit_us)'{-r,--ratelimit_us}'[Set the scheduling rate limit, in microseconds.]:ratelimit_us:'
         '(-p --cpupool)'{-p,--cpupool}'[Only this CPU pool (name or id).]:cpupool:'
+        '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_swxl_sysrq() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
+        ':domain:'
+        ':letter:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_swxl_debug-keys() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
+        ':keys:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_swxl_dump-core() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
+        ':domain:'
+        ':filename:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_swxl_cpupool-list() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '(-c --cpus)'{-c,--cpus}'[Output list of CPUs used by a pool.]'
+        '--json[The pools as a JSON array, for scripts (swxl'\''s addition).]'
+        '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
+        ':pool:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_swxl_top() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '(-d --delay)'{-d,--delay}'[Seconds between updates (default 3).]:delay:'
+        '(-n --networks)'{-n,--networks}'[Output vif network data.]'
+        '(-x --vbds)'{-x,--vbds}'[Output vbd block device data.]'
+        '(-r --repeat-header)'{-r,--repeat-header}'[Repeat the table header before each domain.]'
+        '(-v --vcpus)'{-v,--vcpus}'[Output vcpu data.]'
+        '(-b --batch)'{-b,--batch}'[Output in batch mode, no user input accepted.]'
+        '(-i --iterations)'{-i,--iterations}'[Number of iterations before exiting.]:iterations:'
+        '(-f --full-name)'{-f,--full-name}'[Output the full domain name (not truncated).]'
+        '(-V --version)'{-V,--version}'[Output version information and exit.]'
+        '--json[Batch mode as JSON\: one object per sample, for scripts (swxl'\''s addition).]'
         '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'

@@ -776,3 +776,39 @@ int cxen_sched_pool_set(cxen_handle *h, uint32_t pool, int sched,
     }
     return 0;
 }
+
+/* ---- diagnostics --------------------------------------------------- */
+
+int cxen_send_debug_keys(cxen_handle *h, const char *keys)
+{
+    begin(h);
+    /* xc_send_debug_keys takes a non-const string; it only reads it. */
+    char *copy = strdup(keys);
+    if (!copy)
+        return fail(h, ENOMEM, "sending debug keys");
+    int rc = xc_send_debug_keys(h->xch, copy);
+    int e = err_now();
+    free(copy);
+    if (rc < 0)
+        return fail(h, e, "sending debug keys");
+    return 0;
+}
+
+int cxen_domain_dumpcore(cxen_handle *h, uint32_t domid, const char *path)
+{
+    begin(h);
+    errno = 0;
+    int rc = xc_domain_dumpcore(h->xch, domid, path);
+    if (rc < 0) {
+        int e = rc < -1 ? -rc : err_now();
+        if (!h->last_error[0])
+            return fail(h, e, "Core dumping domain to %s", path);
+        return -e;
+    }
+    return 0;
+}
+
+uint32_t cxen_core_vcpu_context_size(void)
+{
+    return (uint32_t)sizeof(vcpu_guest_context_any_t);
+}

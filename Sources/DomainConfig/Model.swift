@@ -120,16 +120,25 @@ public struct NetworkInterface: Sendable, Hashable {
     public var options: [String: String] = [:]
 
     public init() {}
+
+    /// The devid the spec asks for (`devid=N`), if any.
+    public var requestedDevid: UInt32? { options["devid"].flatMap { UInt32($0) } }
+
+    /// Its devid as the `index`-th vif of a config: the one asked for, else
+    /// its index (xl's ARRAY_EXTEND_INIT numbers the list, `devid=` overrides).
+    public func devid(index: Int) -> UInt32 { requestedDevid ?? UInt32(index) }
 }
 
 /// A virtual framebuffer (`vfb`, or the HVM `vnc`/`sdl` keys).
 public struct FramebufferDevice: Sendable, Hashable {
-    public var vnc: Bool = false
+    /// `vnc=`: nil when the spec does not say (libxl's default), else as given.
+    public var vnc: Bool?
     public var vnclisten: String?
     public var vncdisplay: Int?
     public var vncunused: Bool?
     public var vncpasswd: String?
-    public var sdl: Bool = false
+    /// `sdl=`: nil when the spec does not say, else as given.
+    public var sdl: Bool?
     public var opengl: Bool?
     public var display: String?
     public var xauthority: String?

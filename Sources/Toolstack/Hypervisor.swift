@@ -71,6 +71,13 @@ public protocol Hypervisor: AnyObject {
     func poolSchedParams(pool: UInt32, scheduler: Scheduler) throws(HypervisorError) -> PoolSchedParams
     func setPoolSchedParams(pool: UInt32, scheduler: Scheduler, _ params: PoolSchedParams) throws(HypervisorError)
 
+    /// Sends debug keys to the hypervisor, as if typed on its serial
+    /// console (`xc_send_debug_keys`); what they print goes to the console ring.
+    func sendDebugKeys(_ keys: String) throws(HypervisorError)
+    /// Writes the domain's memory and vCPU state to `path` as an ELF core in
+    /// libxenguest's format (`xc_domain_dumpcore`; see docs/domains.md).
+    func dumpCore(domid: UInt32, path: String) throws(HypervisorError)
+
     // MARK: save and restore (docs/save-restore.md)
 
     /// What the image part of a save stream holds on this host: libxc's
@@ -108,6 +115,17 @@ public protocol Hypervisor: AnyObject {
     /// The domain stays paused.
     func restoreImage(domid: UInt32, from fd: Int32, spec: RestoreSpec,
                       progress: (UInt64, UInt64) -> Void) throws(HypervisorError) -> BuildResult
+}
+
+extension Hypervisor {
+    /// A hypervisor that cannot: refused, never silently ignored.
+    public func sendDebugKeys(_ keys: String) throws(HypervisorError) {
+        throw HypervisorError("sending debug keys", errno: 38, "not supported by this hypervisor")
+    }
+
+    public func dumpCore(domid: UInt32, path: String) throws(HypervisorError) {
+        throw HypervisorError("Core dumping domain to \(path)", errno: 38, "not supported by this hypervisor")
+    }
 }
 
 /// What restoring an image needs beyond the descriptor
@@ -339,6 +357,8 @@ public struct DomainInfo: Sendable, Equatable {
     public var cpuTimeNs: UInt64
     /// The CPU pool it runs in.
     public var cpupool: UInt32
+    /// Its XSM security label's id (`ssidref`; 0 without XSM).
+    public var ssidref: UInt32 = 0
 
     public init(domid: UInt32, uuid: DomainUUID, running: Bool = false, blocked: Bool = false, paused: Bool = false,
                 shutdown: Bool = false, dying: Bool = false, crashed: Bool = false,

@@ -47,8 +47,12 @@ public struct CPUPoolInfo: Sendable, Equatable {
     public var id: UInt32
     public var scheduler: Scheduler?
     public var cpus: CPUSet
+    /// How many domains it holds, as the hypervisor counts them (nil:
+    /// the hypervisor does not say; count the domains whose pool it is).
+    public var domainCount: UInt32?
 
-    public init(id: UInt32, scheduler: Scheduler?, cpus: CPUSet) {
+    public init(id: UInt32, scheduler: Scheduler?, cpus: CPUSet, domainCount: UInt32? = nil) {
+        self.domainCount = domainCount
         self.id = id
         self.scheduler = scheduler
         self.cpus = cpus

@@ -226,7 +226,7 @@ public final class XenHypervisor: Hypervisor {
         let flag = { (bit: UInt32) in d.flags & bit != 0 }
         let shutdown = flag(UInt32(CXEN_DOMINFO_SHUTDOWN))
         let reason = shutdown ? ShutdownReason(rawValue: d.shutdown_reason) : nil
-        return DomainInfo(
+        var info = DomainInfo(
             domid: d.domid, uuid: uuid,
             running: flag(UInt32(CXEN_DOMINFO_RUNNING)),
             blocked: flag(UInt32(CXEN_DOMINFO_BLOCKED)),
@@ -237,6 +237,8 @@ public final class XenHypervisor: Hypervisor {
             shutdownReason: reason,
             currentMemoryKiB: d.tot_pages * 4, maxMemoryKiB: d.max_pages * 4,
             onlineVCPUs: d.nr_online_vcpus, maxVCPUs: d.max_vcpu_id + 1, cpuTimeNs: d.cpu_time_ns, cpupool: d.cpupool)
+        info.ssidref = d.ssidref
+        return info
     }
 
     // MARK: affinity and schedulers
@@ -278,7 +280,7 @@ public final class XenHypervisor: Hypervisor {
         try check(n < 0 ? n : 0, "cpupool info")
         return buffer[..<Int(n)].map { p in
             let scheduler = Scheduler.allCases.first { Self.schedulerID($0) == Int32(p.sched_id) }
-            return CPUPoolInfo(id: p.id, scheduler: scheduler, cpus: Self.cpuSet(p.cpus))
+            return CPUPoolInfo(id: p.id, scheduler: scheduler, cpus: Self.cpuSet(p.cpus), domainCount: p.n_dom)
         }
     }
 
@@ -312,6 +314,23 @@ public final class XenHypervisor: Hypervisor {
         try checkErrno(cxen_sched_pool_set(handle, pool, Self.schedulerID(scheduler), t, r, m),
                        "Setting \(Self.poolWord(scheduler)) scheduler parameters")
     }
+
+    // MARK: diagnostics
+
+    public func sendDebugKeys(_ keys: String) throws(HypervisorError) {
+        try checkErrno(keys.withCString { cxen_send_debug_keys(handle, $0) }, "sending debug keys")
+    }
+
+    /// libxenguest writes the core (xc_domain_dumpcore); libxl's words on failure.
+    public func dumpCore(domid: UInt32, path: String) throws(HypervisorError) {
+        let rc = path.withCString { cxen_domain_dumpcore(handle, domid, $0) }
+        guard rc < 0 else { return }
+        throw HypervisorError("Core dumping domain to \(path)", errno: -rc, errnoText(-rc))
+    }
+
+    /// The size of one vCPU's context in a core's `.xen_prstatus`
+    /// (`vcpu_guest_context_any_t`), for cores written without Xen.
+    public static var coreVCPUContextSize: Int { Int(cxen_core_vcpu_context_size()) }
 
     // MARK: errors
 

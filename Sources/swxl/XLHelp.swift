@@ -105,6 +105,32 @@ enum XLHelp {
                 -n <number>     console number
                 """,
             options: nil, requiredArguments: 1),
+        XLCommandSpec(
+            name: "save", canDryRun: false, modifies: true,
+            description: "Save a domain state to restore later",
+            usage: "[options] <Domain> <CheckpointFile> [<ConfigFile>]",
+            options: """
+                -h  Print this help.
+                -c  Leave domain running after creating the snapshot.
+                -p  Leave domain paused after creating the snapshot.
+                -D  Store the domain id in the configuration.
+                """,
+            requiredArguments: 2),
+        XLCommandSpec(
+            name: "restore", canDryRun: false, modifies: true,
+            description: "Restore a domain from a saved state",
+            usage: "[options] [<ConfigFile>] <CheckpointFile>",
+            options: """
+                -h                       Print this help.
+                -p                       Do not unpause domain after restoring it.
+                -e                       Do not wait in the background for the death of the domain.
+                -d                       Enable debug messages.
+                -V, --vncviewer          Connect to the VNC display after the domain is created.
+                -A, --vncviewer-autopass Pass VNC password to viewer via stdin.
+                """,
+            requiredArguments: 1),
+        XLCommandSpec(name: "dump-core", canDryRun: true, modifies: false, description: "Core dump a domain",
+                      usage: "<Domain> <filename>", options: nil, requiredArguments: 2),
         XLCommandSpec(name: "mem-max", canDryRun: false, modifies: true,
                       description: "Set the maximum amount reservation for a domain",
                       usage: "<Domain> <MemMB['b'[bytes]|'k'[KB]|'m'[MB]|'g'[GB]|'t'[TB]]>", options: nil, requiredArguments: 2),
@@ -158,9 +184,15 @@ enum XLHelp {
                       usage: "<DomainId>", options: nil, requiredArguments: 1),
         XLCommandSpec(name: "rename", canDryRun: false, modifies: true, description: "Rename a domain",
                       usage: "<Domain> <NewDomainName>", options: nil, requiredArguments: 2),
+        XLCommandSpec(name: "sysrq", canDryRun: true, modifies: false, description: "Send a sysrq to a domain",
+                      usage: "<Domain> <letter>", options: nil, requiredArguments: 2),
+        XLCommandSpec(name: "debug-keys", canDryRun: true, modifies: false, description: "Send debug keys to Xen",
+                      usage: "<Keys>", options: nil, requiredArguments: 1),
         XLCommandSpec(name: "dmesg", canDryRun: false, modifies: false, description: "Read and/or clear dmesg buffer",
                       usage: "[-c]", options: "  -c                        Clear dmesg buffer as well as printing it",
                       requiredArguments: 0),
+        XLCommandSpec(name: "top", canDryRun: false, modifies: false, description: "Monitor a host and the domains in real time",
+                      usage: "", options: nil, requiredArguments: 0),
         XLCommandSpec(name: "network-attach", canDryRun: true, modifies: true, description: "Create a new virtual network device",
                       usage: "<Domain> [type=<type>] [mac=<mac>] [bridge=<bridge>] [ip=<ip>] [script=<script>] [backend=<BackDomain>] [vifname=<name>] [rate=<rate>] [model=<model>] [accel=<accel>] [mtu=<mtu>]",
                       options: nil, requiredArguments: 1),
@@ -177,6 +209,9 @@ enum XLHelp {
                       requiredArguments: 2),
         XLCommandSpec(name: "uptime", canDryRun: false, modifies: false, description: "Print uptime for all/some domains",
                       usage: "[-s] [Domain]", options: nil, requiredArguments: 0),
+        XLCommandSpec(name: "cpupool-list", canDryRun: false, modifies: false, description: "List CPU pools on host",
+                      usage: "[-c|--cpus] [<CPU Pool>]", options: "-c, --cpus                     Output list of CPUs used by a pool",
+                      requiredArguments: 0),
     ]
 
     static func spec(_ name: String) -> XLCommandSpec? { commands.first { $0.name == name } }

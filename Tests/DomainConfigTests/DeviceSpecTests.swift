@@ -172,7 +172,7 @@ import Testing
         f.xauthority = "/root/.Xauthority"
         f.opengl = true
         #expect(try FramebufferDevice.parse("sdl=1,display=:0,xauthority=/root/.Xauthority,opengl=1").get() == f)
-        #expect(try FramebufferDevice.parse("type=vnc").get().vnc)
+        #expect(try FramebufferDevice.parse("type=vnc").get().vnc == true)
         #expect(throws: DeviceSpecError.self) { try FramebufferDevice.parse("vnc=maybe").get() }
         var k = KeyboardDevice()
         k.backend = "dom1"
@@ -222,5 +222,15 @@ import Testing
     @Test func sameDeviceUnderTwoNamesIsADuplicate() {
         let r = parseXL("name=\"g\"\nkernel=\"/k\"\ndisk=['/a,raw,xvda,rw','/b,raw,51712,rw']\n")
         #expect(messages(r) == ["t.cfg:3:24: error: duplicate vdev `51712` (the same device as `xvda`) (first used at line 3)"])
+    }
+
+    /// A vif's devid is its index unless `devid=` says (xl's ARRAY_EXTEND_INIT,
+    /// then parse_nic_config); two vifs on one devid are refused.
+    @Test func vifDevidsAreTheIndexUnlessGiven() {
+        let ok = parseXL("name=\"g\"\nkernel=\"/k\"\nvif=['bridge=a','devid=5','bridge=b']\n")
+        #expect(messages(ok) == [])
+        #expect(ok.configuration?.vifs.enumerated().map { $1.devid(index: $0) } == [0, 5, 2])
+        let clash = parseXL("name=\"g\"\nkernel=\"/k\"\nvif=['bridge=a','devid=0']\n")
+        #expect(messages(clash) == ["t.cfg:3:17: error: duplicate vif devid 0 (first used at line 3)"])
     }
 }

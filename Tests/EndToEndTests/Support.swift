@@ -14,7 +14,7 @@ let swxlBinary: String = {
     return dir.appendingPathComponent("swxl").path
 }()
 
-struct RunResult {
+struct RunResult: Equatable {
     var status: Int32
     var stdout: String
     var stderr: String

@@ -87,8 +87,6 @@ import Testing
         (["create", "--vncviewer"], "create -V (VNC viewer)"), (["create", "-V"], "create -V (VNC viewer)"),
         (["create", "-A"], "create -A (VNC viewer password)"),
         (["create", "--vncviewer-autopass"], "create -A (VNC viewer password)"),
-        (["create", "--ignore-global-affinity-masks"], "create --ignore-global-affinity-masks (vCPU affinity masks)"),
-        (["create", "-i"], "create --ignore-global-affinity-masks (vCPU affinity masks)"),
         (["list", "-c"], "list -c (cpupools)"), (["list", "--cpupool"], "list -c (cpupools)"),
         (["shutdown", "-F", "-a"], "shutdown -F (ACPI power event fallback)"),
         (["reboot", "-a", "-F"], "reboot -F (ACPI reset event fallback)"),
@@ -271,6 +269,9 @@ import Testing
              pause               Pause execution of a domain
              unpause             Unpause a paused domain
              console             Attach to domain's console
+             save                Save a domain state to restore later
+             restore             Restore a domain from a saved state
+             dump-core           Core dump a domain
              mem-max             Set the maximum amount reservation for a domain
              mem-set             Set the current memory usage for a domain
              vcpu-list           List the VCPUs for all/some domains
@@ -283,7 +284,10 @@ import Testing
              domid               Convert a domain name to domain id
              domname             Convert a domain id to domain name
              rename              Rename a domain
+             sysrq               Send a sysrq to a domain
+             debug-keys          Send debug keys to Xen
              dmesg               Read and/or clear dmesg buffer
+             top                 Monitor a host and the domains in real time
              network-attach      Create a new virtual network device
              network-list        List virtual network interfaces for a domain
              network-detach      Destroy a domain's virtual network device
@@ -291,6 +295,7 @@ import Testing
              block-list          List virtual block devices for a domain
              block-detach        Destroy a domain's virtual block device
              uptime              Print uptime for all/some domains
+             cpupool-list        List CPU pools on host
              config              Read, check and convert domain config files (xl.cfg, legacy xm, SXP, JSON) (swxl's addition)
              store               Read and change xenstore, like Xen's xenstore-* tools (swxl's addition)
              xenstored           Run swxl's xenstore daemon (for hosts without Xen's own) (swxl's addition)

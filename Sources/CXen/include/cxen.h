@@ -252,6 +252,19 @@ int cxen_sched_pool_get(cxen_handle *h, uint32_t pool, int sched,
 int cxen_sched_pool_set(cxen_handle *h, uint32_t pool, int sched,
                         uint32_t tslice_ms, uint32_t ratelimit_us, uint32_t migration_delay_us);
 
+/* ---- diagnostics --------------------------------------------------- */
+
+/* Sends `keys` to the hypervisor as if typed on its serial console (Xen's
+ * debug keys, xc_send_debug_keys); what they print goes to the console ring. */
+int cxen_send_debug_keys(cxen_handle *h, const char *keys);
+
+/* Writes the domain's memory and vCPU state to `path` as an ELF core, in
+ * libxenguest's format (xc_domain_dumpcore). */
+int cxen_domain_dumpcore(cxen_handle *h, uint32_t domid, const char *path);
+
+/* The size of one vCPU's context in a core's .xen_prstatus section
+ * (vcpu_guest_context_any_t); needs no Xen. */
+uint32_t cxen_core_vcpu_context_size(void);
 
 /* ---- save and restore ------------------------------------------------ */
 
