@@ -81,7 +81,8 @@ verify_stream() {
 file_size() { wc -c < "$1" 2>/dev/null | tr -d ' '; }
 vm_of() { xenstore-read /local/domain/$1/vm 2>/dev/null; }
 # gone NAME DOMID: no domain DOMID in the hypervisor, no NAME in xenstore
-gone() { wait_gone $2 && ! domid_of $1 >/dev/null; }
+# (domid_of in a subshell: it walks the domains in the variable d)
+gone() { wait_gone $2 && ! (domid_of $1 >/dev/null); }
 
 # What the host allows: Debian's Xen 4.17.7 is built without shadow paging,
 # so it cannot track a PV guest's dirty pages and no PV save can be live.
