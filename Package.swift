@@ -111,6 +111,6 @@ let package = Package(
         // The built `swxl` run as a user runs it.
         // (CSQLite only to read the state files and see that nothing is left.)
         // (SwxlSystem only for the pseudo-terminal the console tests type into.)
-        .testTarget(name: "EndToEndTests", dependencies: ["CSQLite", "SwxlSystem"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["CSQLite", "SwxlSystem"], exclude: ["Fixtures"]),
     ]
 )

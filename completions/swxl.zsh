@@ -115,7 +115,7 @@ _swxl_create() {
         '-e[Do not wait in the background for the domain'\''s death (not supported yet).]'
         '(-V --vncviewer)'{-V,--vncviewer}'[Connect to the VNC display (not supported yet).]'
         '(-A --vncviewer-autopass)'{-A,--vncviewer-autopass}'[Pass the VNC password to the viewer (not supported yet).]'
-        '(-i --ignore-global-affinity-masks)'{-i,--ignore-global-affinity-masks}'[Ignore the global vCPU affinity masks (not supported yet).]'
+        '(-i --ignore-global-affinity-masks)'{-i,--ignore-global-affinity-masks}'[Ignore xl.conf'\''s vCPU affinity masks (vm.cpumask, vm.pv.cpumask, vm.hvm.cpumask).]'
         '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
         '*:words:'
         '--version[Show the version.]'
@@ -387,7 +387,7 @@ _swxl_vcpu-pin() {
     local -i ret=1
     local -ar arg_specs=(
         '(-f --force)'{-f,--force}'[Undo an override pinning done by the kernel.]'
-        '(-i --ignore-global-affinity-masks)'{-i,--ignore-global-affinity-masks}'[Ignore the global masks of xl.conf (swxl reads none).]'
+        '(-i --ignore-global-affinity-masks)'{-i,--ignore-global-affinity-masks}'[Ignore xl.conf'\''s vCPU affinity masks (vm.cpumask, vm.pv.cpumask, vm.hvm.cpumask).]'
         '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
         ':domain:'
         ':vcpu:'

@@ -22,6 +22,10 @@ public struct ParseResult: Sendable {
     public var diagnostics: [Diagnostic]
     /// The format actually read (never `.auto`).
     public var format: ConfigFormat
+    /// The keys an xl.cfg or xm file set, with its overrides (what xl's
+    /// parse_config_data finds set); nil for SXP and JSON, which always
+    /// hold every field the model has.
+    public var keys: Set<String>? = nil
 
     public var errors: [Diagnostic] { diagnostics.filter { $0.severity == .error } }
     public var warnings: [Diagnostic] { diagnostics.filter { $0.severity == .warning } }
@@ -79,7 +83,7 @@ extension DomainConfiguration {
             let result = buildModel(raw: withOverrides, fileName: fileName, options: options, source: text,
                                     diagnostics: diagnostics)
             return ParseResult(configuration: result.configuration, diagnostics: result.diagnostics,
-                               format: mode == .xm ? .xm : .xl)
+                               format: mode == .xm ? .xm : .xl, keys: Set(withOverrides.keys))
         }
     }
 

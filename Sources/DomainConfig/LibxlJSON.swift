@@ -162,28 +162,41 @@ extension DomainConfiguration {
     /// `create -n`'s text: this config as xl's parse_config_data fills
     /// `libxl_domain_config` (nothing libxl would default is filled in), in
     /// yajl's beautified layout.
-    public func libxlParsedJSONText(host: LibxlHostFacts) -> String {
-        libxlParsedConfig(host: host).json.yajlBeautified()
+    public func libxlParsedJSONText(host: LibxlHostFacts, fileKeys: Set<String>? = nil,
+                                    xl: XLGlobalSettings = XLGlobalSettings()) -> String {
+        libxlParsedConfig(host: host, fileKeys: fileKeys, xl: xl).json.yajlBeautified()
     }
 
     /// This config as xl's parse_config_data fills `libxl_domain_config`.
-    public func libxlParsedConfig(host: LibxlHostFacts) -> LibxlStruct {
-        libxlConfig(host: host, running: nil)
+    /// `fileKeys`: the keys the xl.cfg file (with its overrides) set
+    /// (``ParseResult/keys``), for what xl leaves unset when a key is
+    /// absent and the model fills in (`vcpus`, `maxvcpus`); nil counts every key as set.
+    /// `xl`: xl.conf's settings xl puts in the config.
+    public func libxlParsedConfig(host: LibxlHostFacts, fileKeys: Set<String>? = nil,
+                                  xl: XLGlobalSettings = XLGlobalSettings()) -> LibxlStruct {
+        libxlConfig(host: host, running: nil, fileKeys: fileKeys, xl: xl)
     }
 
     /// This config as `list -l` shows the domain created from it: what libxl
     /// stored at create (xl's parsed config, its domid policy and the few
     /// defaults libxl keeps) updated with what it reads back from the running domain.
-    public func libxlRunningConfig(host: LibxlHostFacts, running: LibxlRunningFacts) -> LibxlStruct {
-        libxlConfig(host: host, running: running)
+    public func libxlRunningConfig(host: LibxlHostFacts, running: LibxlRunningFacts,
+                                   xl: XLGlobalSettings = XLGlobalSettings()) -> LibxlStruct {
+        libxlConfig(host: host, running: running, xl: xl)
     }
 
-    func libxlConfig(host: LibxlHostFacts, running: LibxlRunningFacts?) -> LibxlStruct {
+    func libxlConfig(host: LibxlHostFacts, running: LibxlRunningFacts?, fileKeys: Set<String>? = nil,
+                     xl: XLGlobalSettings) -> LibxlStruct {
         var d = LibxlStruct()
-        d.nested("c_info", libxlCreateInfo(running: running))
-        d.nested("b_info", libxlBuildInfo(host: host, running: running))
-        d.array("disks", disks.map { $0.libxlParsed.json })
-        d.array("nics", vifs.enumerated().map { $1.libxlParsed(devid: $0).json })
+        d.nested("c_info", libxlCreateInfo(running: running, xl: xl))
+        d.nested("b_info", libxlBuildInfo(host: host, running: running, fileKeys: fileKeys, xl: xl))
+        // What libxl's device setdefaults add to the config it keeps: a
+        // disk's colo_restore_enable (false), a nic's type (vif_ioemu for
+        // an HVM guest's unless it says, vif for the others).
+        d.array("disks", disks.map { $0.libxlParsed(created: running != nil).json })
+        d.array("nics", vifs.enumerated().map {
+            $1.libxlParsed(devid: $0, defaultType: running == nil ? nil : type == .hvm ? "vif_ioemu" : "vif").json
+        })
         d.array("pcidevs", pcis.map { $0.libxlParsed.json })
         // Every vfb brings its vkb (xl_parse.c), with the same devid.
         d.array("vfbs", vfbs.enumerated().map { $1.libxlParsed(devid: $0).json })
@@ -214,7 +227,7 @@ extension DomainConfiguration {
     func platformNumber(_ key: String) -> Int? { platform[key].flatMap(parseCInteger) }
 
     /// `c_info` (libxl_domain_create_info) as xl_parse.c fills it.
-    func libxlCreateInfo(running: LibxlRunningFacts? = nil) -> LibxlStruct {
+    func libxlCreateInfo(running: LibxlRunningFacts? = nil, xl: XLGlobalSettings = XLGlobalSettings()) -> LibxlStruct {
         var c = LibxlStruct()
         c.enumeration("type", type.rawValue)
         c.defbool("hap", platformFlag("hap"))
@@ -230,17 +243,21 @@ extension DomainConfiguration {
         }
         c.string("pool_name", platform["pool"])
         // xl.conf's run_hotplug_scripts, 1 unless it says otherwise.
-        c.defbool("run_hotplug_scripts", true)
+        c.defbool("run_hotplug_scripts", xl.runHotplugScripts != 0)
         c.defbool("driver_domain", platformFlag("driver_domain"))
         c.enumeration("passthrough", platform["passthrough"].flatMap { $0 == "default" ? nil : $0 })
         return c
     }
 
     /// `b_info` (libxl_domain_build_info) as xl_parse.c fills it.
-    func libxlBuildInfo(host: LibxlHostFacts, running: LibxlRunningFacts? = nil) -> LibxlStruct {
+    func libxlBuildInfo(host: LibxlHostFacts, running: LibxlRunningFacts? = nil, fileKeys: Set<String>? = nil,
+                        xl: XLGlobalSettings = XLGlobalSettings()) -> LibxlStruct {
         var b = LibxlStruct()
-        b.integer("max_vcpus", VCPUs_max)
-        b.bitmap("avail_vcpus", running?.onlineVCPUs ?? Array(0..<VCPUs_at_startup))
+        // xl sets max_vcpus from `vcpus` or `maxvcpus`, avail_vcpus from
+        // `vcpus` only; unset, libxl fills in 1 vCPU at create.
+        let given = { (key: String) in running != nil || fileKeys?.contains(key) ?? true }
+        if given("vcpus") || given("maxvcpus") { b.integer("max_vcpus", VCPUs_max) }
+        if given("vcpus") { b.bitmap("avail_vcpus", running?.onlineVCPUs ?? Array(0..<VCPUs_at_startup)) }
         b.array("vcpu_hard_affinity", host.hardAffinity.map(LibxlStruct.bitmap))
         b.array("vcpu_soft_affinity", host.softAffinity.map(LibxlStruct.bitmap))
         var listAffinity = false
@@ -258,11 +275,12 @@ extension DomainConfiguration {
         b.integer("rtc_timeoffset", platformNumber("rtc_timeoffset"))
         b.defbool("localtime", platformFlag("localtime"))
         b.defbool("disable_migrate", platformFlag("nomigrate"))
-        b.string("blkdev_start", platform["blkdev_start"])
+        // xl.conf's (xl_parse.c takes no such key from the domain's config).
+        b.string("blkdev_start", xl.blkdevStart)
         // LIBXL_MAX_GRANT_DEFAULT unless set (here or in xl.conf).
-        b.integer("max_grant_frames", platformNumber("max_grant_frames"))
-        b.integer("max_maptrack_frames", platformNumber("max_maptrack_frames"))
-        b.integer("max_grant_version", platformNumber("max_grant_version"))
+        b.integer("max_grant_frames", platformNumber("max_grant_frames") ?? xl.maxGrantFrames, unset: -1)
+        b.integer("max_maptrack_frames", platformNumber("max_maptrack_frames") ?? xl.maxMaptrackFrames, unset: -1)
+        b.integer("max_grant_version", platformNumber("max_grant_version") ?? xl.maxGrantVersion, unset: -1)
         b.enumeration("device_model_version", platform["device_model_version"].map(libxlName))
         b.defbool("device_model_stubdomain", platformFlag("device_model_stubdomain_override"))
         b.memKB("stubdomain_memkb", platformNumber("stubdomain_memory").map { UInt64($0) << 10 })
@@ -283,7 +301,7 @@ extension DomainConfiguration {
             b.nested("sched_params", sched)
         }
         // xl.conf's claim_mode, 1 unless it says otherwise.
-        b.defbool("claim_mode", platformFlag("claim_mode") ?? true)
+        b.defbool("claim_mode", xl.claimMode != 0)
         b.integer("event_channels", platformNumber("max_event_channels"))
         b.string("kernel", PV_kernel)
         b.string("cmdline", PV_args)
@@ -411,8 +429,9 @@ extension DomainConfiguration {
 }
 
 extension DiskDevice {
-    /// libxl_device_disk as xlu_disk_parse fills it.
-    var libxlParsed: LibxlStruct {
+    /// libxl_device_disk as xlu_disk_parse fills it; `created`: as libxl
+    /// keeps it for a domain it made (colo_restore_enable set to false).
+    func libxlParsed(created: Bool) -> LibxlStruct {
         var d = LibxlStruct()
         d.string("backend_domname", backendDomain)
         d.string("pdev_path", target)
@@ -425,13 +444,15 @@ extension DiskDevice {
         d.integer("is_cdrom", deviceType == .cdrom ? 1 : 0)
         d.bool("direct_io_safe", directIOSafe)
         d.defbool("discard_enable", discardEnable)
+        d.defbool("colo_restore_enable", created ? false : nil)
         return d
     }
 }
 
 extension NetworkInterface {
-    /// libxl_device_nic as xl's parse_nic_config fills it (devid: its index).
-    func libxlParsed(devid: Int) -> LibxlStruct {
+    /// libxl_device_nic as xl's parse_nic_config fills it (devid: its
+    /// index); `defaultType`: the nictype libxl gives one with none.
+    func libxlParsed(devid: Int, defaultType: String? = nil) -> LibxlStruct {
         var n = LibxlStruct()
         n.string("backend_domname", backend)
         n.integer("devid", devid, unset: -1)
@@ -442,7 +463,7 @@ extension NetworkInterface {
         n.string("bridge", bridge)
         n.string("ifname", vifname)
         n.string("script", script)
-        n.enumeration("nictype", type.map { $0 == "ioemu" ? "vif_ioemu" : $0 })
+        n.enumeration("nictype", type.map { $0 == "ioemu" ? "vif_ioemu" : $0 } ?? defaultType)
         if let limit = rateLimit {
             n.integer("rate_bytes_per_interval", limit.bytesPerInterval)
             n.integer("rate_interval_usecs", limit.intervalMicroseconds)
@@ -459,14 +480,14 @@ extension FramebufferDevice {
         f.string("backend_domname", backend)
         f.integer("devid", devid, unset: -1)
         var v = LibxlStruct()
-        v.defbool("enable", vnc ? true : nil)
+        v.defbool("enable", vnc)
         v.string("listen", vnclisten)
         v.string("passwd", vncpasswd)
         v.integer("display", vncdisplay)
         v.defbool("findunused", vncunused)
         f.nested("vnc", v)
         var s = LibxlStruct()
-        s.defbool("enable", sdl ? true : nil)
+        s.defbool("enable", sdl)
         s.defbool("opengl", opengl)
         s.string("display", display)
         s.string("xauthority", xauthority)

@@ -124,12 +124,14 @@ public struct NetworkInterface: Sendable, Hashable {
 
 /// A virtual framebuffer (`vfb`, or the HVM `vnc`/`sdl` keys).
 public struct FramebufferDevice: Sendable, Hashable {
-    public var vnc: Bool = false
+    /// `vnc=`: nil when the spec does not say (libxl's default), else as given.
+    public var vnc: Bool?
     public var vnclisten: String?
     public var vncdisplay: Int?
     public var vncunused: Bool?
     public var vncpasswd: String?
-    public var sdl: Bool = false
+    /// `sdl=`: nil when the spec does not say, else as given.
+    public var sdl: Bool?
     public var opengl: Bool?
     public var display: String?
     public var xauthority: String?

@@ -22,18 +22,19 @@ extension Toolstack {
     /// xen-init-dom0 stores it) and every domain swxl has a record of; as xl
     /// skips a domain whose config libxl cannot retrieve, a domain swxl did
     /// not create is left out.
-    public func libxlDomainList(_ domains: [DomainSummary]) -> String {
-        libxlDomainListText(libxlConfigs(domains).map { ($0.domid, $0.config) })
+    public func libxlDomainList(_ domains: [DomainSummary], xl: XLGlobalSettings = XLGlobalSettings()) -> String {
+        libxlDomainListText(libxlConfigs(domains, xl: xl).map { ($0.domid, $0.config) })
     }
 
     /// `list -l`'s text when xl.conf says `output_format="sxp"`: xl's SXP
     /// form of each, with the hypervisor's uuid.
-    public func libxlDomainListSXP(_ domains: [DomainSummary]) -> String {
-        libxlConfigs(domains).map { $0.config.xlSXPText(domid: Int($0.domid), uuid: $0.uuid.description) }.joined()
+    public func libxlDomainListSXP(_ domains: [DomainSummary], xl: XLGlobalSettings = XLGlobalSettings()) -> String {
+        libxlConfigs(domains, xl: xl).map { $0.config.xlSXPText(domid: Int($0.domid), uuid: $0.uuid.description) }.joined()
     }
 
     /// Each domain's libxl_domain_config as libxl retrieves it.
-    func libxlConfigs(_ domains: [DomainSummary]) -> [(domid: UInt32, uuid: DomainUUID, config: LibxlStruct)] {
+    /// `xl`: xl.conf's settings xl put in each config at create (those of now).
+    func libxlConfigs(_ domains: [DomainSummary], xl: XLGlobalSettings) -> [(domid: UInt32, uuid: DomainUUID, config: LibxlStruct)] {
         let physInfo = try? hypervisor.physInfo()
         let scheduler = physInfo?.scheduler ?? "credit2"
         return domains.compactMap { d in
@@ -42,7 +43,7 @@ extension Toolstack {
             guard var config = record(d.info.domid) else { return nil }
             // The loader create filled in for an HVM guest is not the config's kernel.
             if config.type == .hvm, config.PV_kernel == DomainConfiguration.hvmLoader { config.PV_kernel = nil }
-            return (d.info.domid, d.info.uuid, config.libxlRunningConfig(host: libxlHostFacts(config), running: facts))
+            return (d.info.domid, d.info.uuid, config.libxlRunningConfig(host: libxlHostFacts(config), running: facts, xl: xl))
         }
     }
 

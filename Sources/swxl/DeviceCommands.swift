@@ -153,7 +153,7 @@ struct NetworkAttachCommand: ParsableCommand {
         let domid = try DomainCLI.resolve(t, domain)
         let vif: NetworkInterface
         switch NetworkInterface.parse(spec.joined(separator: ",")) {
-        case .success(let v): vif = v
+        case .success(let v): vif = XLGlobalConfig.settings.applyingDefaults(to: v)  // xl.conf's vif.default.*
         case .failure(let e):
             Terminal.err(e.messages.map { "\(XLInvocation.program): error: \($0)\n" }.joined())
             throw ExitCode.failure

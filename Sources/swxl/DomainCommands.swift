@@ -50,7 +50,7 @@ struct CreateCommand: ParsableCommand {
     var vncviewer = false
     @Flag(name: [.customShort("A"), .customLong("vncviewer-autopass")], help: "Pass the VNC password to the viewer (not supported yet).")
     var vncviewerAutopass = false
-    @Flag(name: [.customShort("i"), .customLong("ignore-global-affinity-masks")], help: "Ignore the global vCPU affinity masks (not supported yet).")
+    @Flag(name: [.customShort("i"), .customLong("ignore-global-affinity-masks")], help: "Ignore xl.conf's vCPU affinity masks (vm.cpumask, vm.pv.cpumask, vm.hvm.cpumask).")
     var ignoreGlobalAffinityMasks = false
     @OptionGroup var hostOptions: HostOptions
     @Argument(help: "The config file (unless -f names it), then KEY=VALUE overrides.")
@@ -83,8 +83,8 @@ struct CreateCommand: ParsableCommand {
 
     /// What -n and -d print, as xl does: libxl's JSON of the config before
     /// libxl's defaults (or xl's SXP form if xl.conf says so; no domain: domid -1).
-    func xlText(_ config: DomainConfiguration) throws -> String {
-        let libxl = config.libxlParsedConfig(host: try libxlHostFacts(config))
+    func xlText(_ config: DomainConfiguration, keys: Set<String>?) throws -> String {
+        let libxl = config.libxlParsedConfig(host: try libxlHostFacts(config), fileKeys: keys, xl: XLGlobalConfig.settings)
         return XLGlobalConfig.printsSXP ? libxl.xlSXPText(domid: -1, uuid: nil) : libxl.json.yajlBeautified()
     }
 
@@ -100,7 +100,6 @@ struct CreateCommand: ParsableCommand {
             (foreground, "-F", "run in the foreground until the domain dies"),
             (noMonitor, "-e", "no background wait for the domain's death"),
             (vncviewer, "-V", "VNC viewer"), (vncviewerAutopass, "-A", "VNC viewer password"),
-            (ignoreGlobalAffinityMasks, "--ignore-global-affinity-masks", "vCPU affinity masks"),
         ]
         for (given, option, what) in unsupported where given { throw DomainCLI.unsupported("create", option, what) }
     }
@@ -109,11 +108,18 @@ struct CreateCommand: ParsableCommand {
         let (file, overrides) = try fileAndOverrides()
         try refuseUnsupported()
         let result = DomainConfiguration.load(path: file, overrides: overrides)
-        guard let config = result.configuration, result.errors.isEmpty else {
+        guard let parsed = result.configuration, result.errors.isEmpty else {
             for diagnostic in result.diagnostics { Terminal.errLine(diagnostic.description) }
             throw ExitCode.failure
         }
         for warning in result.warnings { Terminal.errLine(warning.description) }
+        // xl.conf's vif.default.* for the vifs that do not say (xl's set_default_nic_values).
+        var config = XLGlobalConfig.settings.applyingVIFDefaults(to: parsed)
+        // xl.conf's vCPU affinity masks, unless -i (the host's CPUs are asked only when there are some).
+        if !ignoreGlobalAffinityMasks, XLGlobalConfig.settings.hasAffinityMasks,
+           let masked = try AffinityMasks.applied(to: config, toolstack: try hostOptions.open().toolstack) {
+            config = masked
+        }
         // What create would refuse (no kernel, a bad name) is a bad config: said now, dry run or not.
         let resolved: DomainConfiguration
         do { resolved = try config.resolved() } catch {
@@ -121,11 +127,11 @@ struct CreateCommand: ParsableCommand {
             throw ExitCode.failure
         }
         if dryRun {
-            Terminal.out(try xlText(config))
+            Terminal.out(try xlText(config, keys: result.keys))
             return
         }
         if !quiet { Terminal.errLine("Parsing config from \(file)") }
-        if debug { Terminal.err(try xlText(config)) }
+        if debug { Terminal.err(try xlText(config, keys: result.keys)) }
         let host = try hostOptions.open()
         // No key dropped in silence: those this host cannot apply fail the create, the others not applied are warned about.
         let keys = ConfigKeyStatus.problems(resolved, on: host.kind)
@@ -139,8 +145,20 @@ struct CreateCommand: ParsableCommand {
         // guest prints is missed. (Only the console log's readers, on the
         // embedded host without a terminal, need no pause.)
         let attach = console && ConsoleCommand.attaches(host, follow: false)
+        // xl.conf's autoballoon: xl's lock held over the create; what swxl does not do of it, said.
+        let lock: Int32?
+        switch CreatePolicy.acquireLock(host.toolstack, on: host.kind) {
+        case .success(let fd): lock = fd
+        case .failure(let f):
+            Terminal.err(f.message)
+            throw ExitCode.failure
+        }
+        for warning in CreatePolicy.warnings(resolved, host.toolstack, autoballoon: CreatePolicy.autoballoon(host.toolstack)) {
+            Terminal.errLine(warning)
+        }
         let domid: UInt32
         do {
+            defer { CreatePolicy.releaseLock(lock) }
             domid = try host.toolstack.create(resolved, paused: paused || attach)
         } catch {
             throw DomainCLI.fail(error)
@@ -201,9 +219,9 @@ struct ListCommand: ParsableCommand {
         if long {
             // As xl: libxl's JSON of each domain's config, or xl's SXP form if xl.conf says so.
             if XLGlobalConfig.printsSXP {
-                Terminal.out(toolstack.libxlDomainListSXP(domains))
+                Terminal.out(toolstack.libxlDomainListSXP(domains, xl: XLGlobalConfig.settings))
             } else {
-                Terminal.out(toolstack.libxlDomainList(domains))
+                Terminal.out(toolstack.libxlDomainList(domains, xl: XLGlobalConfig.settings))
             }
             return
         }

@@ -44,7 +44,7 @@ struct VCPUPinCommand: ParsableCommand {
     @Flag(name: [.customShort("f"), .customLong("force")], help: "Undo an override pinning done by the kernel.")
     var force = false
     @Flag(name: [.customShort("i"), .customLong("ignore-global-affinity-masks")],
-          help: "Ignore the global masks of xl.conf (swxl reads none).")
+          help: "Ignore xl.conf's vCPU affinity masks (vm.cpumask, vm.pv.cpumask, vm.hvm.cpumask).")
     var ignoreMasks = false
     @Flag(name: .customLong("dryrun"), help: ArgumentHelp("Print the cpumaps only (xl's global -N).", visibility: .hidden))
     var dryRun = false
@@ -86,7 +86,13 @@ struct VCPUPinCommand: ParsableCommand {
                 throw ExitCode.failure
             }
         }
-        let hardSet = try parse(hard), softSet = try parse(soft)
+        var hardSet = try parse(hard)
+        let softSet = try parse(soft)
+        // xl.conf's masks cut the hard affinity down, unless -i (the domain's type from its record; PV else).
+        if !ignoreMasks, let given = hardSet {
+            let masks = AffinityMasks.masks(for: t.record(id)?.type ?? .pv, topology: topology)
+            if !masks.isEmpty { hardSet = try AffinityMasks.apply([given], masks: masks).first }
+        }
         if dryRun {
             var line = "cpumap: " + (hardSet?.xlText(cpuCount: topology.cpuCount) ?? "-")
             if let softSet { line += " " + softSet.xlText(cpuCount: topology.cpuCount) }

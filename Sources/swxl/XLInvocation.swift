@@ -5,11 +5,13 @@ import ArgumentParser
 /// `help COMMAND` in xl's form, `COMMAND -h` in xl's form when run as `xl`,
 /// and xl's messages for a command it does not have (tools/xl/xl.c, `main`).
 enum XLInvocation {
-    /// `xl` when swxl is run through a link (or copy) named `xl`, else `swxl`:
-    /// the name messages, usage lines and help use.
+    /// `xl` when swxl is run through a link (or copy) named `xl` (or `xen`,
+    /// the name Debian's wrapper runs xl by), else `swxl`: the name
+    /// messages, usage lines and help use.
     static let program: String = {
         let zero = CommandLine.arguments.first ?? "swxl"
-        return zero.split(separator: "/").last == "xl" ? "xl" : "swxl"
+        let name = zero.split(separator: "/").last
+        return name == "xl" || name == "xen" ? "xl" : "swxl"
     }()
 
     static var runAsXL: Bool { program == "xl" }
@@ -91,6 +93,12 @@ enum XLInvocation {
             // xl with no command prints its help and fails; swxl keeps argument-parser's help.
             if runAsXL { Terminal.out(overview()); return 1 }
             return nil
+        }
+        // xl reads xl.conf before it looks at the command (swxl's own commands do not).
+        let swxlsOwn = XLHelp.spec(command) == nil && command != "help"
+            && (command.hasPrefix("-") || Swxl.configuration.subcommands.contains { $0._commandName == command })
+        if !swxlsOwn, let status = XLGlobalConfig.load() {
+            return status
         }
         if command == "help" {
             guard words.count > 1 else { Terminal.out(overview()); return 0 }

@@ -172,7 +172,7 @@ import Testing
         f.xauthority = "/root/.Xauthority"
         f.opengl = true
         #expect(try FramebufferDevice.parse("sdl=1,display=:0,xauthority=/root/.Xauthority,opengl=1").get() == f)
-        #expect(try FramebufferDevice.parse("type=vnc").get().vnc)
+        #expect(try FramebufferDevice.parse("type=vnc").get().vnc == true)
         #expect(throws: DeviceSpecError.self) { try FramebufferDevice.parse("vnc=maybe").get() }
         var k = KeyboardDevice()
         k.backend = "dom1"

@@ -61,13 +61,15 @@ func lineDifferences(_ a: String, _ b: String) -> [String] {
 
 /// A config the harness gives xl and swxl, parsed as swxl's create -n parses it.
 func harnessConfig(_ path: String) throws -> DomainConfiguration {
-    let r = DomainConfiguration.parse(text: try readText(repoRoot + "/" + path), fileName: path, format: .xl,
-                                      options: fixedOptions)
-    return try #require(r.configuration, "\(path): \(r.diagnostics)")
+    try harnessParse(path).config
 }
 
-/// The lines swxl prints where xl leaves `vcpus` unset (the model always has a count).
-let unsetVCPUs = ["+         \"max_vcpus\": 1,", "+         \"avail_vcpus\": [", "+             0", "+         ],"]
+/// The same, with the keys the file set.
+func harnessParse(_ path: String) throws -> (config: DomainConfiguration, keys: Set<String>?) {
+    let r = DomainConfiguration.parse(text: try readText(repoRoot + "/" + path), fileName: path, format: .xl,
+                                      options: fixedOptions)
+    return (try #require(r.configuration, "\(path): \(r.diagnostics)"), r.keys)
+}
 
 @Suite struct LibxlJSONTests {
     /// No `cpus` or `cpus_soft`: nothing from the host.
@@ -79,17 +81,18 @@ let unsetVCPUs = ["+         \"max_vcpus\": 1,", "+         \"avail_vcpus\": [",
     /// that swxl's model cannot tell apart yet (xl's line `-`, swxl's `+`).
     @Test(arguments: [
         ("scripts/xen-qemu/guest.cfg", "xl-create-n-guest", [String](), [[Int]]()),
-        // No `vcpus`: xl leaves max_vcpus and avail_vcpus unset, swxl's model says 1.
-        ("scripts/xen-qemu/libxl-json/disk-vif.cfg", "xl-create-n-disk-vif", unsetVCPUs, []),
+        // No `vcpus`: xl leaves max_vcpus and avail_vcpus unset.
+        ("scripts/xen-qemu/libxl-json/disk-vif.cfg", "xl-create-n-disk-vif", [], []),
         // `cpus = "0-1"` on the harness's two CPUs, for each of the 4 vCPUs (the toolstack's CPUTopology).
         ("scripts/xen-qemu/libxl-json/vcpus-actions.cfg", "xl-create-n-vcpus-actions", [], Array(repeating: [0, 1], count: 4)),
         ("scripts/xen-qemu/libxl-json/pvh-cmdline.cfg", "xl-create-n-pvh-cmdline", [], []),
         ("scripts/xen-qemu/libxl-json/hvm.cfg", "xl-create-n-hvm", [], []),
-        ("scripts/xen-qemu/libxl-json/pv-vfb-channel.cfg", "xl-create-n-pv-vfb-channel", unsetVCPUs, []),
+        ("scripts/xen-qemu/libxl-json/pv-vfb-channel.cfg", "xl-create-n-pv-vfb-channel", [], []),
     ])
     func dryRunIsWhatXlPrints(config: String, fixture: String, knownDifferences: [String], hardAffinity: [[Int]]) throws {
         let xl = try readText(libxlFixtures + fixture)
-        let swxl = try harnessConfig(config).libxlParsedJSONText(host: LibxlHostFacts(hardAffinity: hardAffinity))
+        let parsed = try harnessParse(config)
+        let swxl = parsed.config.libxlParsedJSONText(host: LibxlHostFacts(hardAffinity: hardAffinity), fileKeys: parsed.keys)
         #expect(lineDifferences(maskHostFacts(xl), maskHostFacts(swxl)) == knownDifferences, "\(config)")
     }
 
@@ -110,6 +113,19 @@ let unsetVCPUs = ["+         \"max_vcpus\": 1,", "+         \"avail_vcpus\": [",
         #expect(lineDifferences(maskHostFacts(try readText(libxlFixtures + "xl-list-l-all-xl")), maskHostFacts(all)) == [])
         // No domain whose config libxl could retrieve (one swxl made, to xl).
         #expect(libxlDomainListText([]) == (try readText(libxlFixtures + "xl-list-l-swxl")))
+    }
+
+    /// `list -l` of the harness's guest with a disk and a vif, as xl made
+    /// it: what libxl's setdefaults add to the devices it keeps
+    /// (colo_restore_enable, the nic's type) and the MAC it made up, which
+    /// swxl keeps in its record as create resolved it.
+    @Test func listLongOfDevicesIsWhatXlPrints() throws {
+        var config = try harnessConfig("scripts/xen-qemu/guest-dev.cfg")
+        config.vifs[0].mac = MACAddress("00:16:3e:4b:79:90")
+        let facts = LibxlRunningFacts(name: "devguest", uuid: fixedUUID, onlineVCPUs: [0], targetKiB: 131072,
+                                      staticMaxKiB: 131072, scheduler: "credit2", weight: 256, cap: 0)
+        let text = libxlDomainListText([(domid: 38, config: config.libxlRunningConfig(host: Self.harnessHost, running: facts))])
+        #expect(lineDifferences(maskHostFacts(try readText(libxlFixtures + "xl-list-l-dev-xl")), maskHostFacts(text)) == [])
     }
 
     /// xl.conf's output_format="sxp": the SXP form of the same two, byte for byte.

@@ -143,6 +143,7 @@ func readXenExample(_ name: String) throws -> ParseResult {
         vfb.vncdisplay = 3
         vfb.vncunused = false
         vfb.vncpasswd = "pw"
+        vfb.sdl = false
         vfb.keymap = "de"
         e.vfbs = [vfb]
         var vkb = KeyboardDevice()

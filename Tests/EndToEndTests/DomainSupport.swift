@@ -17,7 +17,11 @@ final class EmbeddedHost: Sendable {
         }
     }
 
-    var environment: [String: String] { ["SWXL_STATE_DIR": stateDir, "SWXL_HOST": "embedded", "XENSTORED_PATH": ""] }
+    /// (No xl.conf unless a test writes one: `xlConf`.)
+    var environment: [String: String] {
+        ["SWXL_STATE_DIR": stateDir, "SWXL_HOST": "embedded", "XENSTORED_PATH": "", "SWXL_XL_CONF": xlConf]
+    }
+    var xlConf: String { stateDir + "/xl.conf" }
     var socket: String { stateDir + "/xenstored/socket" }
 
     /// Runs `swxl ARGS` on this host.

@@ -87,8 +87,6 @@ import Testing
         (["create", "--vncviewer"], "create -V (VNC viewer)"), (["create", "-V"], "create -V (VNC viewer)"),
         (["create", "-A"], "create -A (VNC viewer password)"),
         (["create", "--vncviewer-autopass"], "create -A (VNC viewer password)"),
-        (["create", "--ignore-global-affinity-masks"], "create --ignore-global-affinity-masks (vCPU affinity masks)"),
-        (["create", "-i"], "create --ignore-global-affinity-masks (vCPU affinity masks)"),
         (["list", "-c"], "list -c (cpupools)"), (["list", "--cpupool"], "list -c (cpupools)"),
         (["shutdown", "-F", "-a"], "shutdown -F (ACPI power event fallback)"),
         (["reboot", "-a", "-F"], "reboot -F (ACPI reset event fallback)"),

@@ -38,6 +38,7 @@ import Testing
         c.vifs = [first, second]
         var vfb = FramebufferDevice()
         vfb.vnc = true
+        vfb.sdl = false  // the old record says so
         c.vfbs = [vfb]
         return c
     }()

@@ -8,7 +8,7 @@
 # domain. swxl's output is compared with xl's here too: PASS when they are
 # the same text (domid and uuid of a running domain masked); a difference is
 # FAIL for the names in JSON_MUST_MATCH, TODO for the rest.
-JSON_MUST_MATCH="libxl-json-create-n-guest libxl-json-create-n-vcpus-actions libxl-json-create-n-pvh-cmdline libxl-json-create-n-hvm libxl-json-list-l libxl-json-list-l-other-toolstack libxl-sxp-create-n-guest"
+JSON_MUST_MATCH="libxl-json-create-n-guest libxl-json-create-n-vcpus-actions libxl-json-create-n-pvh-cmdline libxl-json-create-n-hvm libxl-json-create-n-disk-vif libxl-json-create-n-pv-vfb-channel libxl-json-create-n-maxvcpus-vfb-off libxl-json-list-l libxl-json-list-l-dev libxl-json-list-l-other-toolstack libxl-sxp-create-n-guest"
 JSON_DIR=/tmp/libxl-json
 mkdir -p $JSON_DIR
 
@@ -23,8 +23,8 @@ json_emit() {  # json_emit NAME: print a kept output between the markers
     if [ -s $f ] && [ "$(tail -c1 $f | od -An -c | tr -d ' ')" != '\n' ]; then echo; echo "LIBXLJSON-END nonl"
     else echo "LIBXLJSON-END"; fi
 }
-json_mask() {  # the host facts two domains differ in: domid and uuid
-    sed -e 's/^\( *"domid": \)[0-9]*/\1<D>/' \
+json_mask() {  # the host facts two domains differ in: domid, uuid, the random half of a made-up MAC
+    sed -e 's/^\( *"domid": \)[0-9]*/\1<D>/' -e 's/^\( *"mac": "00:16:3e:\)[0-9a-f:]*"/\1<MAC>"/' \
         -e 's/^\( *"uuid": \)"[-0-9a-f]*"/\1"<UUID>"/' \
         -e 's/^\((domid \)[0-9]*)/\1<D>)/' -e 's/^\( *(uuid \)[-0-9a-f]*)/\1<UUID>)/' "$1"
 }
