@@ -62,8 +62,8 @@ public final class DomainMonitor {
             guard let config = toolstack.record(d.domid) else { continue }
             let reason = d.shutdownReason ?? (d.crashed ? .crash : .poweroff)
             let action = config.action(for: reason)
-            // A preserved domain stays as it is until `swxl destroy`.
-            if action.effective == .preserve { continue }
+            // A preserved domain stays as it is until `swxl destroy`; a followed one is its follower's.
+            if action.effective == .preserve || toolstack.isFollowed(config.uuid) { continue }
             let what = "domain \(d.domid) (\(config.name_label)) shut down (\(reason.name)): \(action.rawValue)"
             do {
                 let newDomid = try toolstack.applyShutdownAction(domid: d.domid, reason: reason)
