@@ -94,3 +94,18 @@ import Testing
         #expect(r.stderr == "swxl: error: Domain \(domid):Cannot get vnc-port\n")
     }
 }
+
+/// xl's global -T: the lines libxl would log start with the date, the zone
+/// and the pid, as xl's logger writes them (xtl_logger_stdio.c).
+@Suite struct GlobalTimestampTests {
+    @Test func timestampsOnLoggedLines() throws {
+        let host = try EmbeddedHost()
+        defer { host.close() }
+        let plain = try host.swxl(["destroy", "99"])
+        let stamped = try host.swxl(["-T", "destroy", "99"])
+        #expect(plain.status == stamped.status)
+        let pattern = #/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [A-Za-z0-9+-]+ \[\d+\] (.*)$/#
+        let match = try #require(try pattern.wholeMatch(in: stamped.stderr.trimmingCharacters(in: .newlines)), "\(stamped.stderr)")
+        #expect(String(match.1) + "\n" == plain.stderr)
+    }
+}
