@@ -401,11 +401,14 @@ extension PCIDevice {
 // MARK: - Checks across a domain's devices
 
 /// The duplicates xl refuses among a domain's devices (two names for one
-/// disk, one MAC twice, one channel name twice), checked by every reader.
+/// disk, one MAC or vif devid twice, one channel name twice), checked by
+/// every reader.
 /// `Place` is where a device was read, to say where the first one is.
 struct DeviceDuplicates<Place> {
     private var disks: [Int: (vdev: String, at: Place)] = [:]
     private var macs: [MACAddress: Place] = [:]
+    private var vifDevids: [UInt32: Place] = [:]
+    private var vifCount = 0
     private var channels: [String: Place] = [:]
 
     /// nil, or why `disk` repeats one before it and where that one is.
@@ -419,7 +422,13 @@ struct DeviceDuplicates<Place> {
         return nil
     }
 
+    /// Vifs must come in the config's order: a vif's devid is its index
+    /// unless its spec says `devid=`.
     mutating func check(_ vif: NetworkInterface, at place: Place) -> (message: String, first: Place)? {
+        let devid = vif.devid(index: vifCount)
+        vifCount += 1
+        if let first = vifDevids[devid] { return ("duplicate vif devid \(devid)", first) }
+        vifDevids[devid] = place
         guard let mac = vif.mac else { return nil }
         if let first = macs[mac] { return ("duplicate MAC address \(mac)", first) }
         macs[mac] = place

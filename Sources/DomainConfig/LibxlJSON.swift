@@ -195,7 +195,7 @@ extension DomainConfiguration {
         // an HVM guest's unless it says, vif for the others).
         d.array("disks", disks.map { $0.libxlParsed(created: running != nil).json })
         d.array("nics", vifs.enumerated().map {
-            $1.libxlParsed(devid: $0, defaultType: running == nil ? nil : type == .hvm ? "vif_ioemu" : "vif").json
+            $1.libxlParsed(devid: Int($1.devid(index: $0)), defaultType: running == nil ? nil : type == .hvm ? "vif_ioemu" : "vif").json
         })
         d.array("pcidevs", pcis.map { $0.libxlParsed.json })
         // Every vfb brings its vkb (xl_parse.c), with the same devid.
@@ -450,8 +450,8 @@ extension DiskDevice {
 }
 
 extension NetworkInterface {
-    /// libxl_device_nic as xl's parse_nic_config fills it (devid: its
-    /// index); `defaultType`: the nictype libxl gives one with none.
+    /// libxl_device_nic as xl's parse_nic_config fills it (devid: its index
+    /// unless `devid=` says); `defaultType`: the nictype libxl gives one with none.
     func libxlParsed(devid: Int, defaultType: String? = nil) -> LibxlStruct {
         var n = LibxlStruct()
         n.string("backend_domname", backend)

@@ -120,6 +120,13 @@ public struct NetworkInterface: Sendable, Hashable {
     public var options: [String: String] = [:]
 
     public init() {}
+
+    /// The devid the spec asks for (`devid=N`), if any.
+    public var requestedDevid: UInt32? { options["devid"].flatMap { UInt32($0) } }
+
+    /// Its devid as the `index`-th vif of a config: the one asked for, else
+    /// its index (xl's ARRAY_EXTEND_INIT numbers the list, `devid=` overrides).
+    public func devid(index: Int) -> UInt32 { requestedDevid ?? UInt32(index) }
 }
 
 /// A virtual framebuffer (`vfb`, or the HVM `vnc`/`sdl` keys).

@@ -223,4 +223,14 @@ import Testing
         let r = parseXL("name=\"g\"\nkernel=\"/k\"\ndisk=['/a,raw,xvda,rw','/b,raw,51712,rw']\n")
         #expect(messages(r) == ["t.cfg:3:24: error: duplicate vdev `51712` (the same device as `xvda`) (first used at line 3)"])
     }
+
+    /// A vif's devid is its index unless `devid=` says (xl's ARRAY_EXTEND_INIT,
+    /// then parse_nic_config); two vifs on one devid are refused.
+    @Test func vifDevidsAreTheIndexUnlessGiven() {
+        let ok = parseXL("name=\"g\"\nkernel=\"/k\"\nvif=['bridge=a','devid=5','bridge=b']\n")
+        #expect(messages(ok) == [])
+        #expect(ok.configuration?.vifs.enumerated().map { $1.devid(index: $0) } == [0, 5, 2])
+        let clash = parseXL("name=\"g\"\nkernel=\"/k\"\nvif=['bridge=a','devid=0']\n")
+        #expect(messages(clash) == ["t.cfg:3:17: error: duplicate vif devid 0 (first used at line 3)"])
+    }
 }

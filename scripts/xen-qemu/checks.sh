@@ -591,6 +591,41 @@ while [ $r -le $DEV_ROUNDS ]; do
 done
 [ -n "$swxl_hotplug" ] || todo bench-dev "swxl create does not run the hotplug scripts yet; xl alone:"
 
+# Where the time of a create with a disk and a NIC goes: one more round per
+# tool with each hotplug script run through a wrapper that times it (the
+# wrapper runs Xen's script unchanged). The scripts' share is the floor of
+# any toolstack's return time when dom0 has one vCPU.
+mkdir -p /usr/local/lib/xq
+for s in block vif-bridge; do
+    cat > /usr/local/lib/xq/$s <<WRAP
+#!/bin/sh
+t0=\$(xq-tools now)
+/etc/xen/scripts/$s "\$@"; rc=\$?
+echo "$s \$1 \$(( \$(xq-tools now) - t0 ))" >> /tmp/xq-script-times
+exit \$rc
+WRAP
+    chmod 755 /usr/local/lib/xq/$s
+done
+script_share() {  # script_share TOOL
+    tool=$1; name=bench-scripts-$tool
+    rm -f /tmp/xq-script-times $CONLOG/guest-$name.log
+    settle
+    t0=$(now)
+    if $tool create $DEVCFG "name=\"$name\"" \
+        'disk=[ "format=raw, vdev=xvda, access=rw, script=/usr/local/lib/xq/block, target=/srv/xq/disk1.img" ]' \
+        'vif=[ "bridge=xenbr0, script=/usr/local/lib/xq/vif-bridge" ]' >/tmp/bench.out 2>&1; then
+        t1=$(now)
+        add=$(awk '$2 == "add" || $2 == "online" { s += $3 } END { print s + 0 }' /tmp/xq-script-times)
+        echo "SCRIPTS: $tool return $((t1 - t0)) ms, hotplug scripts $add ms ($(tr '\n' ' ' < /tmp/xq-script-times))"
+    else
+        fail script-share-$tool "$(tail -3 /tmp/bench.out | tr '\n' ' ')"
+    fi
+    d=$(domid_of $name)
+    $tool destroy $name >/dev/null 2>&1 || cxen-probe destroy $d
+    [ -n "$d" ] && wait_gone $d
+}
+if [ -n "$swxl_hotplug" ]; then script_share xl; script_share swxl; fi
+
 # The bridge's floor: create + build (sharing swxl's kernel cache) + minimal
 # xenstore + unpause, from C, no toolstack.
 r=1

@@ -167,7 +167,7 @@ public struct DeviceEntry: Sendable, Equatable {
         for (i, d) in config.disks.enumerated() {
             if let e = disk(d, index: i, domid: domid, protocol: config.type == .pv ? `protocol` : nil) { out.append(e) }
         }
-        for (i, v) in config.vifs.enumerated() { out.append(vif(v, devid: UInt32(i), domid: domid, type: config.type)) }
+        for (i, v) in config.vifs.enumerated() { out.append(vif(v, devid: v.devid(index: i), domid: domid, type: config.type)) }
         for i in config.vkbs.indices { out.append(generic(kind: "vkbd", devid: UInt32(i), domid: domid)) }
         for i in config.vfbs.indices { out.append(generic(kind: "vfb", devid: UInt32(i), domid: domid)) }
         return out

@@ -67,15 +67,18 @@ extension Toolstack {
         }
     }
 
-    /// Adds `vif` to the domain with the next free devid (a MAC chosen as
-    /// at create when it has none); returns the devid.
+    /// Adds `vif` to the domain with the devid its spec asks for, else the
+    /// next free one (libxl's `libxl__device_nextid`), and a MAC chosen as at
+    /// create when it has none; returns the devid. The record keeps the
+    /// devid, so a restart brings the vif back under the same number.
     @discardableResult
     public func attachNIC(domid: UInt32, _ vif: NetworkInterface) throws(ToolstackError) -> UInt32 {
         var config = record(domid)
         var resolvedVIF = vif
         if resolvedVIF.mac == nil { resolvedVIF.mac = MACAddress.randomXen() }
         let used = devicesInStore(domid: domid).filter { $0.kind == "vif" }.map(\.devid)
-        let devid = (used.max().map { $0 + 1 }) ?? 0
+        let devid = vif.requestedDevid ?? (used.max().map { $0 + 1 }) ?? 0
+        resolvedVIF.options["devid"] = String(devid)
         let entry = DeviceEntry.vif(resolvedVIF, devid: devid, domid: domid, type: config?.type ?? .pv)
         try addOne(entry, exists: "device/vif/\(devid)")
         if config != nil {
