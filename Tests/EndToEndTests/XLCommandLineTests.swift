@@ -308,8 +308,8 @@ import Testing
     @Test func runAsXL() throws {
         let xl = try Self.xlLink()
         defer { try? FileManager.default.removeItem(atPath: (xl as NSString).deletingLastPathComponent) }
-        let refused = try run(xl, ["list", "--cpupool"])
-        #expect(refused.status == 1 && refused.stderr == "xl: error: list -c (cpupools) is not supported yet\n")
+        let refused = try run(xl, ["info", "--numa"])
+        #expect(refused.status == 1 && refused.stderr == "xl: error: info -n (NUMA topology) is not supported yet\n")
         let missing = try run(xl, ["rename", "web1"])
         #expect(missing.status == 2 && missing.stderr == "'xl rename' requires at least 2 arguments.\n\n")
         #expect(missing.stdout == "Usage: xl [-vtTf] rename <Domain> <NewDomainName>\n\nRename a domain.\n\n")
