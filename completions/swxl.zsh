@@ -68,6 +68,8 @@ _swxl() {
             'info:Information about the host, as `xl info` prints it.'
             'dmesg:The hypervisor'\''s console ring.'
             'console:Attach to a domain'\''s console (Ctrl-] detaches).'
+            'save:Save a domain state to restore later (xl'\''s file format).'
+            'restore:Restore a domain from a saved state (xl'\''s file format).'
             'vcpu-list:List domains'\'' vcpus, as xl does.'
             'vcpu-pin:Set which CPUs a vcpu may use (hard affinity) and prefers (soft affinity).'
             'sched-credit:Get or set the credit scheduler'\''s domain and pool parameters.'
@@ -92,7 +94,7 @@ _swxl() {
         ;;
     arg)
         case "${words[1]}" in
-        create|list|destroy|shutdown|reboot|pause|unpause|rename|mem-set|mem-max|vcpu-set|domid|domname|vm-list|uptime|info|dmesg|console|vcpu-list|vcpu-pin|sched-credit|sched-credit2|sysrq|debug-keys|dump-core|cpupool-list|top|network-attach|network-list|network-detach|block-attach|block-list|block-detach|config|store|xenstored|help)
+        create|list|destroy|shutdown|reboot|pause|unpause|rename|mem-set|mem-max|vcpu-set|domid|domname|vm-list|uptime|info|dmesg|console|save|restore|vcpu-list|vcpu-pin|sched-credit|sched-credit2|sysrq|debug-keys|dump-core|cpupool-list|top|network-attach|network-list|network-detach|block-attach|block-list|block-detach|config|store|xenstored|help)
             "_swxl_${words[1]}" && ret=0
             ;;
         esac
@@ -362,6 +364,44 @@ _swxl_console() {
         '-n[The console number (default 0).]:number:'
         '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
         ':domain:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_swxl_save() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '-c[Leave domain running after creating the snapshot.]'
+        '-p[Leave domain paused after creating the snapshot.]'
+        '-D[Store the domain id in the configuration.]'
+        '(--quiet -q)'{--quiet,-q}'[No progress line (swxl'\''s addition; there is none off a terminal either).]'
+        '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
+        '*:words:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_swxl_restore() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '-p[Do not unpause domain after restoring it.]'
+        '-e[Do not wait in the background for the death of the domain (swxl'\''s host-wide watcher follows it either way).]'
+        '-d[Enable debug messages\: the config, as libxl JSON, on stderr.]'
+        '-F[Run in the foreground until the domain dies (not supported yet).]'
+        '-c[Connect to the console after the domain is restored (not supported yet).]'
+        '(-V --vncviewer)'{-V,--vncviewer}'[Connect to the VNC display after the domain is created (not supported yet).]'
+        '(-A --vncviewer-autopass)'{-A,--vncviewer-autopass}'[Pass VNC password to viewer via stdin (not supported yet).]'
+        '(--quiet -q)'{--quiet,-q}'[No progress line, no "Parsing config" line (swxl'\''s addition).]'
+        '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
+        '*:words:'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )

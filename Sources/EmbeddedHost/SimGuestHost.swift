@@ -44,6 +44,10 @@ public final class SimGuestHost {
     /// it is gone (paused or shut down too, as xenconsoled serves them).
     var guestConsoles: [UInt32: SimulatedConsole] = [:]
     var guests: [UInt32: Guest] = [:]
+    /// The stopped scripts of suspended guests, by domid: continued when the
+    /// suspend is cancelled (a save with -c, a failed save), ended when the
+    /// domain goes (a save that succeeded).
+    var suspendedScripts: [UInt32: pid_t] = [:]
     /// Guests whose connection was used in this turn of the loop.
     var used: Set<UInt32> = []
     /// Guests with events read ahead (while waiting for a reply), which
@@ -98,6 +102,7 @@ public final class SimGuestHost {
         }
         // However it leaves, the guests' scripts go with it.
         defer { for id in Array(guests.keys) { detach(id) } }
+        defer { for id in Array(suspendedScripts.keys) { endSuspendedScript(id) } }
         defer { for id in Array(guestConsoles.keys) { closeConsole(id) } }
 
         try control.watch(XSPath.introduceDomain, token: "introduce")
@@ -170,6 +175,7 @@ public final class SimGuestHost {
     func sync() {
         let live = Set(sim.domainIDs())
         for id in guests.keys where !live.contains(id) { detach(id) }
+        for id in suspendedScripts.keys where !live.contains(id) { endSuspendedScript(id) }
         for id in guestConsoles.keys where !live.contains(id) { closeConsole(id) }
         for id in live where id != 0 { serveConsole(id) }
         for id in live where guests[id] == nil {
@@ -186,8 +192,17 @@ public final class SimGuestHost {
         watchReadable(conn.client.fileDescriptor, key: UInt64(domid))
         used.insert(domid)
         let config = toolstack.record(domid)
-        appendConsole(domid, "Xen PV guest \(domid) (swxl simulated): booting \(config?.PV_kernel ?? "")\n"
-                      + "Command line: \(config?.PV_args ?? "")\n")
+        // A guest whose suspend was cancelled goes on where it stopped; a
+        // restored one resumes with its memory; the others boot.
+        let stopped = suspendedScripts.removeValue(forKey: domid)
+        if stopped != nil {
+            appendConsole(domid, "Xen PV guest \(domid) (swxl simulated): suspend cancelled, running on\n")
+        } else if sim.takeResumed(domid) {
+            appendConsole(domid, "Xen PV guest \(domid) (swxl simulated): resumed from a saved image\n")
+        } else {
+            appendConsole(domid, "Xen PV guest \(domid) (swxl simulated): booting \(config?.PV_kernel ?? "")\n"
+                          + "Command line: \(config?.PV_args ?? "")\n")
+        }
         do {
             // What a Linux PV kernel writes of its own at boot, outside its
             // device frontends: `control/feature-<command>` = 1 for each
@@ -215,10 +230,50 @@ public final class SimGuestHost {
             }
         }
         handleGuest(guest, (XSPath.domainPath(domid), "domain"))  // look at everything once
-        guard guests[domid] != nil else { return }
-        if let script = config?.simGuestScript, !script.isEmpty {
+        guard guests[domid] != nil else {
+            if let stopped { kill(-stopped, SIGTERM); kill(-stopped, SIGCONT) }
+            return
+        }
+        if let stopped {
+            guest.scriptPid = stopped
+            kill(-stopped, SIGCONT)
+            return
+        }
+        // The guest's program is part of its memory: kept with the domain,
+        // saved and restored with it.
+        var script = sim.guestScript(domid)
+        if script == nil, let configured = config?.simGuestScript, !configured.isEmpty {
+            sim.setGuestScript(domid, configured)
+            script = configured
+        }
+        if let script, !script.isEmpty {
             guest.scriptPid = spawnScript(script, domid: domid)
         }
+    }
+
+    /// What a Linux PV guest does on `control/shutdown` = `suspend` once it
+    /// has acknowledged it: freezes its processes (here: stops its
+    /// script's process group, so its memory directory holds still) and
+    /// suspends (shuts down with reason suspend). No shutdown action
+    /// follows: the save that asked waits for it.
+    func suspend(_ guest: Guest) {
+        let domid = guest.domid
+        appendConsole(domid, "Freezing user space processes ... (suspend requested)\n")
+        guests.removeValue(forKey: domid)
+        epoll_ctl(epfd, EPOLL_CTL_DEL, guest.conn.client.fileDescriptor, nil)
+        if guest.scriptPid > 0 {
+            kill(-guest.scriptPid, SIGSTOP)
+            suspendedScripts[domid] = guest.scriptPid
+        } else {
+            suspendedScripts[domid] = 0
+        }
+        try? sim.shutdown(domid: domid, reason: .suspend)
+    }
+
+    func endSuspendedScript(_ domid: UInt32) {
+        guard let pid = suspendedScripts.removeValue(forKey: domid), pid > 0 else { return }
+        kill(-pid, SIGTERM)
+        kill(-pid, SIGCONT)
     }
 
     func detach(_ domid: UInt32) {
@@ -289,6 +344,10 @@ public final class SimGuestHost {
             default: return
             }
             try? conn.write("control/shutdown", "")
+            if reason == .suspend {
+                suspend(guest)
+                return
+            }
             appendConsole(guest.domid, request == "reboot" ? "reboot: Restarting system\n" : "reboot: Power down\n")
             detach(guest.domid)
             try? sim.shutdown(domid: guest.domid, reason: reason)
@@ -421,12 +480,14 @@ public final class SimGuestHost {
     /// its output going straight to the guest's console log.
     func spawnScript(_ script: String, domid: UInt32) -> pid_t {
         try? FileIO.makeDirectories(consoles.directory)
+        try? FileIO.makeDirectories(sim.memoryDir(domid))
         let terminal = try? guestConsoles[domid]?.openGuestTerminal()
         defer { if let terminal { close(terminal) } }
         do {
             return try BackgroundProcess.spawn(
                 executable: "/bin/sh", arguments: ["-c", script],
-                environment: ["XENSTORED_PATH": paths.domainSocket(domid), "SWXL_DOMID": "\(domid)", "SWXL_FAULT": nil],
+                environment: ["XENSTORED_PATH": paths.domainSocket(domid), "SWXL_DOMID": "\(domid)", "SWXL_FAULT": nil,
+                              "SWXL_GUEST_MEMORY": sim.memoryDir(domid)],
                 output: terminal.map { .terminal($0) } ?? .append(consoles.path(domid)))
         } catch {
             appendConsole(domid, "swxl: cannot run \(DomainConfiguration.simGuestScriptKey) \(script)\n")

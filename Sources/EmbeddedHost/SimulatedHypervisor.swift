@@ -300,7 +300,7 @@ public final class SimulatedHypervisor: Hypervisor {
         }
     }
 
-    private func load(_ domid: UInt32, _ operation: String = "domain info") throws(HypervisorError) -> Record? {
+    func load(_ domid: UInt32, _ operation: String = "domain info") throws(HypervisorError) -> Record? {
         try sql(operation, "SELECT \(Record.columns) FROM domain WHERE domid = ?", [.int(Int64(domid))]).first.flatMap { Record(row: $0) }
     }
 
@@ -308,7 +308,7 @@ public final class SimulatedHypervisor: Hypervisor {
         try sql(operation, "INSERT OR REPLACE INTO domain(\(Record.columns)) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", record.values)
     }
 
-    private func modify(_ domid: UInt32, _ operation: String,
+    func modify(_ domid: UInt32, _ operation: String,
                         _ body: (inout Record, inout Host) throws(HypervisorError) -> Void) throws(HypervisorError) {
         try locked(operation) { (host: inout Host) throws(HypervisorError) in
             guard var record = try load(domid, operation) else { throw Self.noSuchDomain(operation, domid) }
@@ -418,12 +418,16 @@ public final class SimulatedHypervisor: Hypervisor {
             if let online = spec.onlineVCPUs { r.onlineVCPUs = max(1, min(online, r.maxVCPUs)) }
             r.built = true
             r.kernel = spec.kernelPath
-            // Page frames in the simulated host: distinct per domain, as real MFNs are.
-            let base = 0x10_0000 + UInt64(domid) * 0x1_0000
-            result.storeMFN = base + 0xff_fe
-            result.consoleMFN = base + 0xff_ff
+            result = Self.ringPages(domid)
         }
         return result
+    }
+
+    /// The store and console pages and ports of a built domain. Page
+    /// frames in the simulated host: distinct per domain, as real MFNs are.
+    static func ringPages(_ domid: UInt32) -> BuildResult {
+        let base = 0x10_0000 + UInt64(domid) * 0x1_0000
+        return BuildResult(storePort: 1, storeMFN: base + 0xff_fe, consolePort: 2, consoleMFN: base + 0xff_ff)
     }
 
     /// The simulated backends play dom0's kernel and Xen's hotplug scripts (see ``SimulatedBackends``).
@@ -434,6 +438,12 @@ public final class SimulatedHypervisor: Hypervisor {
 
     public func pause(domid: UInt32) throws(HypervisorError) {
         try modify(domid, "pause") { (r: inout Record, _: inout Host) throws(HypervisorError) in
+            // As Xen counts pauses of a suspended domain: it stays paused once resumed.
+            if r.state == "shutdown", r.reason == .suspend {
+                try? FileIO.makeDirectories(guestDir(domid))
+                try? FileIO.writeAtomically(guestDir(domid) + "/paused-on-resume", "")
+                return
+            }
             guard r.state == "running" || r.state == "paused" else {
                 throw HypervisorError("pause", errno: EINVAL, "domain \(domid) is not running: Invalid argument")
             }
@@ -473,6 +483,8 @@ public final class SimulatedHypervisor: Hypervisor {
             try sql("destroy", "DELETE FROM credit WHERE domid = ?", [.int(Int64(domid))])
             host.usedKiB -= min(host.usedKiB, record.maxMemoryKiB)
         }
+        // Its memory goes with it.
+        FileIO.removeTree(guestDir(domid))
     }
 
     public func domainInfo(domid: UInt32) throws(HypervisorError) -> DomainInfo? {

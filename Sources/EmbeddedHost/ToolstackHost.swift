@@ -62,6 +62,7 @@ public final class ToolstackHost {
             do { store = try XenStoreAccess(socketPath: socket) } catch { throw .store(error) }
             let toolstack = Toolstack(hypervisor: hypervisor, store: store, stateDir: paths.stateDir,
                                       faults: FaultInjection(environment: env))
+            toolstack.suspendTimeouts = SuspendTimeouts(environment: env)
             toolstack.recoverInterruptedCreates()
             return ToolstackHost(kind: .xen, toolstack: toolstack, paths: paths, program: program,
                                  environment: env, simulator: nil)
@@ -76,6 +77,7 @@ public final class ToolstackHost {
                                             backends: SimulatedBackends(environment: env))
         let toolstack = Toolstack(hypervisor: simulator, store: store, stateDir: paths.stateDir,
                                   faults: FaultInjection(environment: env))
+        toolstack.suspendTimeouts = SuspendTimeouts(environment: env)
         let consoles = ConsoleLog(stateDir: paths.stateDir)
         toolstack.onDomainForgotten = { consoles.remove($0) }
         toolstack.recoverInterruptedCreates()

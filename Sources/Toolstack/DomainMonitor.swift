@@ -61,6 +61,8 @@ public final class DomainMonitor {
         for d in domains where d.domid != 0 && d.shutdown && !d.dying {
             guard let config = toolstack.record(d.domid) else { continue }
             let reason = d.shutdownReason ?? (d.crashed ? .crash : .poweroff)
+            // A suspended domain belongs to the save or migration that suspended it.
+            if reason == .suspend { continue }
             let action = config.action(for: reason)
             // A preserved domain stays as it is until `swxl destroy`; a followed one is its follower's.
             if action.effective == .preserve || toolstack.isFollowed(config.uuid) { continue }

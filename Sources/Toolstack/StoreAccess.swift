@@ -47,9 +47,25 @@ public protocol StoreAccess: AnyObject {
     /// (as libxl's `libxl__ev_devstate_wait`); the default looks every few
     /// milliseconds, for stores in memory.
     func wait(for paths: [String], timeoutMs: Int, until satisfied: ([String?]) -> Bool) throws(StoreError) -> Bool
+    /// Writes `value` at `path` only if it still holds `expected`, in one
+    /// transaction (libxl's cancel of an unanswered suspend request);
+    /// false, and nothing written, if it holds something else.
+    func replace(_ path: String, ifEqual expected: String, with value: String) throws(StoreError) -> Bool
+    /// Tells xenstored a suspended domain runs again (`XS_RESUME`,
+    /// `xs_resume_domain`), after a save that failed or kept it.
+    func resume(domid: UInt32) throws(StoreError)
 }
 
 extension StoreAccess {
+    /// For stores in memory, where nothing runs between the read and the write.
+    public func replace(_ path: String, ifEqual expected: String, with value: String) throws(StoreError) -> Bool {
+        guard try read(path) == expected else { return false }
+        try write(path, value)
+        return true
+    }
+
+    public func resume(domid: UInt32) throws(StoreError) {}
+
     public func wait(for paths: [String], timeoutMs: Int, until satisfied: ([String?]) -> Bool) throws(StoreError) -> Bool {
         let deadline = SystemClock.monotonicNanoseconds() + UInt64(max(timeoutMs, 0)) * 1_000_000
         while true {
@@ -186,6 +202,25 @@ public final class XenStoreAccess: StoreAccess {
     public func release(domid: UInt32) throws(StoreError) {
         do { try client.release(domid: domid) } catch .xs(.ENOENT) {} catch {
             throw StoreError("release domain \(domid)", error)
+        }
+    }
+
+    public func resume(domid: UInt32) throws(StoreError) {
+        do { try client.resume(domid: domid) } catch { throw StoreError("resume domain \(domid)", error) }
+    }
+
+    public func replace(_ path: String, ifEqual expected: String, with value: String) throws(StoreError) -> Bool {
+        do {
+            return try client.withTransaction { tx in
+                let now = try tx.readIfPresent(path).map { String(decoding: $0, as: UTF8.self) }
+                guard now == expected else { return false }
+                try tx.write(path, value)
+                return true
+            }
+        } catch let e as XenStoreError {
+            throw StoreError("write \(path)", e)
+        } catch {
+            throw StoreError("write \(path)", error: nil, message: "\(error)")
         }
     }
 

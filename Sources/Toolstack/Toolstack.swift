@@ -32,6 +32,8 @@ public final class Toolstack {
     public var faults: FaultInjection
     /// How long device backends are waited for (see ``addDevices(_:)``).
     public var deviceTimeouts = DeviceTimeouts()
+    /// How long a save waits for the guest to suspend (libxl's 60 s and 60 s).
+    public var suspendTimeouts = SuspendTimeouts()
     /// Called as each create step completes (the benchmark times steps with it).
     public var onStep: ((CreateStep) -> Void)? = nil
     /// Called when the toolstack has forgotten a domain (destroyed, a
@@ -59,6 +61,14 @@ public final class Toolstack {
     /// `config`, resolved first (see ``DomainConfiguration/resolved(randomMAC:currentDirectory:)``).
     /// All or nothing: on any failure every completed step is undone.
     public func create(_ config: DomainConfiguration, paused: Bool = false) throws(ToolstackError) -> UInt32 {
+        try create(config, paused: paused, image: nil)
+    }
+
+    /// Create, or (with `image`) restore: the domain is filled by `image`
+    /// instead of being built from its kernel; everything else is create's,
+    /// rollback included.
+    func create(_ config: DomainConfiguration, paused: Bool,
+                image: ((UInt32) throws(HypervisorError) -> BuildResult)?) throws(ToolstackError) -> UInt32 {
         let config = try config.resolved()
         try checkDevices(config)
         let name = config.name_label
@@ -101,9 +111,13 @@ public final class Toolstack {
                 try applyAffinity(domid: domid, config: config)
                 try faults.check(.limits)
             onStep?(.limits)
-                built = try hypervisor.build(domid: domid, spec: BuildSpec(kernelPath: config.PV_kernel ?? "",
-                    ramdiskPath: config.PV_ramdisk, commandLine: config.PV_args ?? "", memoryKiB: config.memoryMiB << 10,
-                    onlineVCPUs: UInt32(clamping: config.VCPUs_at_startup)))
+                if let image {
+                    built = try image(domid)
+                } else {
+                    built = try hypervisor.build(domid: domid, spec: BuildSpec(kernelPath: config.PV_kernel ?? "",
+                        ramdiskPath: config.PV_ramdisk, commandLine: config.PV_args ?? "", memoryKiB: config.memoryMiB << 10,
+                        onlineVCPUs: UInt32(clamping: config.VCPUs_at_startup)))
+                }
             } catch let e as HypervisorError {
                 throw ToolstackError.hypervisor(e)
             }
@@ -397,7 +411,9 @@ public final class Toolstack {
     /// `create -F` follows, unless that process asks (`byFollower`).
     @discardableResult
     public func applyShutdownAction(domid: UInt32, reason: ShutdownReason, byFollower: Bool = false) throws(ToolstackError) -> UInt32? {
-        guard let config = record(domid) else { return nil }
+        // A suspended domain waits for whoever suspended it (a save, a
+        // migration), as xl's monitor leaves it ("Domain has suspended.").
+        guard reason != .suspend, let config = record(domid) else { return nil }
         if !byFollower && isFollowed(config.uuid) { return nil }
         switch config.action(for: reason).effective {
         case .preserve:

@@ -105,6 +105,30 @@ enum XLHelp {
                 -n <number>     console number
                 """,
             options: nil, requiredArguments: 1),
+        XLCommandSpec(
+            name: "save", canDryRun: false, modifies: true,
+            description: "Save a domain state to restore later",
+            usage: "[options] <Domain> <CheckpointFile> [<ConfigFile>]",
+            options: """
+                -h  Print this help.
+                -c  Leave domain running after creating the snapshot.
+                -p  Leave domain paused after creating the snapshot.
+                -D  Store the domain id in the configuration.
+                """,
+            requiredArguments: 2),
+        XLCommandSpec(
+            name: "restore", canDryRun: false, modifies: true,
+            description: "Restore a domain from a saved state",
+            usage: "[options] [<ConfigFile>] <CheckpointFile>",
+            options: """
+                -h                       Print this help.
+                -p                       Do not unpause domain after restoring it.
+                -e                       Do not wait in the background for the death of the domain.
+                -d                       Enable debug messages.
+                -V, --vncviewer          Connect to the VNC display after the domain is created.
+                -A, --vncviewer-autopass Pass VNC password to viewer via stdin.
+                """,
+            requiredArguments: 1),
         XLCommandSpec(name: "dump-core", canDryRun: true, modifies: false, description: "Core dump a domain",
                       usage: "<Domain> <filename>", options: nil, requiredArguments: 2),
         XLCommandSpec(name: "mem-max", canDryRun: false, modifies: true,

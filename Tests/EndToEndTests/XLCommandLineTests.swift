@@ -263,6 +263,8 @@ import Testing
              pause               Pause execution of a domain
              unpause             Unpause a paused domain
              console             Attach to domain's console
+             save                Save a domain state to restore later
+             restore             Restore a domain from a saved state
              dump-core           Core dump a domain
              mem-max             Set the maximum amount reservation for a domain
              mem-set             Set the current memory usage for a domain

@@ -1,0 +1,55 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import SwxlSystem
+import Toolstack
+
+/// The progress of a save, restore or migration on standard error, as one
+/// line rewritten in place: `Saving memory: 12288/32768 pages  37%  412.3 MB/s`.
+/// Shown only when standard error is a terminal and not `quiet`; at most
+/// ten times a second, and once at the end.
+final class ProgressLine {
+    let label: String
+    let enabled: Bool
+    private var started: UInt64 = 0
+    private var lastShown: UInt64 = 0
+    private var lastText = ""
+    private var shownAny = false
+
+    init(_ label: String, quiet: Bool) {
+        self.label = label
+        self.enabled = !quiet && isatty(2) == 1
+    }
+
+    /// `done` of `total` pages (4 KiB each).
+    func update(_ done: UInt64, _ total: UInt64) {
+        guard enabled else { return }
+        let now = SystemClock.monotonicNanoseconds()
+        if started == 0 { started = now }
+        guard done >= total || now - lastShown >= 100_000_000 else { return }
+        lastShown = now
+        let text = Self.text(label: label, done: done, total: total, elapsedNs: now - started)
+        guard text != lastText else { return }
+        lastText = text
+        shownAny = true
+        Terminal.err("\r" + text + "\u{1B}[K")
+    }
+
+    /// Ends the line (if one was shown).
+    func finish() {
+        guard enabled, shownAny else { return }
+        Terminal.err("\n")
+        shownAny = false
+    }
+
+    /// The line's text: pages, percent, and MB/s (10^6 bytes a second) once time has passed.
+    static func text(label: String, done: UInt64, total: UInt64, elapsedNs: UInt64) -> String {
+        let percent = total == 0 ? 100 : min(100, done * 100 / total)
+        var text = "\(label): \(done)/\(total) pages  \(percent)%"
+        if elapsedNs >= 1_000_000 {
+            let mbps = Double(done) * 4096 / (Double(elapsedNs) / 1e9) / 1e6
+            text += "  " + DecimalText.fixed(mbps, places: 1) + " MB/s"
+        }
+        return text
+    }
+}

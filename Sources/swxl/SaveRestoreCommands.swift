@@ -1,0 +1,248 @@
+import ArgumentParser
+import DomainConfig
+import EmbeddedHost
+#if canImport(Glibc)
+import Glibc
+#endif
+import SaveFormat
+import SwxlSystem
+import Toolstack
+
+/// `swxl save`, `swxl restore` (xl 4.17's tools/xl/xl_saverestore.c and
+/// the restore half of xl_vmcontrol.c's create_domain); `migrate` and
+/// `migrate-receive` are in MigrateCommands.swift. See docs/save-restore.md.
+var saveRestoreCommands: [any ParsableCommand.Type] {
+    [SaveCommand.self, RestoreCommand.self]
+}
+
+struct SaveCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "save",
+        abstract: "Save a domain state to restore later (xl's file format).",
+        discussion: """
+            DOMAIN FILE [CONFIG]: the guest is suspended, its memory and state written to FILE after its \
+            config (libxl JSON, or CONFIG's instead), and the domain destroyed, unless -c or -p. A save \
+            that fails resumes the guest and removes the incomplete FILE. Exit status 0, or 1.
+            """)
+
+    @Flag(name: .customShort("c"), help: "Leave domain running after creating the snapshot.")
+    var keepRunning = false
+    @Flag(name: .customShort("p"), help: "Leave domain paused after creating the snapshot.")
+    var leavePaused = false
+    @Flag(name: .customShort("D"), help: "Store the domain id in the configuration.")
+    var preserveDomid = false
+    @Flag(name: .shortAndLong, help: "No progress line (swxl's addition; there is none off a terminal either).")
+    var quiet = false
+    @OptionGroup var hostOptions: HostOptions
+    @Argument(help: "DOMAIN FILE [CONFIG]")
+    var words: [String] = []
+
+    func run() throws {
+        guard (2...3).contains(words.count) else {
+            Terminal.out(XLHelp.text(XLHelp.spec("save")!, program: XLInvocation.program))
+            throw ExitCode.failure
+        }
+        let host = try hostOptions.open(startWatcher: true)
+        let toolstack = host.toolstack
+        let domid = try DomainCLI.resolve(toolstack, words[0])
+        let file = words[1]
+        let override = try words.count == 3 ? SaveRestoreCLI.loadConfig(words[2], unreadable: "unable to read overridden config file") : nil
+        let json: String
+        do {
+            json = try toolstack.savedConfigJSON(domid: domid, override: override, preserveDomid: preserveDomid)
+        } catch {
+            Terminal.err("\(error)\n")
+            throw ExitCode.failure
+        }
+        let fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            Terminal.err("Failed to open temp file \(file) for writing\n")
+            throw ExitCode.failure
+        }
+        let progress = ProgressLine("Saving memory", quiet: quiet)
+        do {
+            try toolstack.writeSaveStream(domid: domid, to: fd, destination: file, configJSON: json,
+                                          options: SaveStreamOptions(preserveDomid: preserveDomid),
+                                          note: { Terminal.errLine($0) }, progress: progress.update)
+        } catch {
+            progress.finish()
+            close(fd)
+            unlink(file)
+            DomainCLI.printError(error.error.description)
+            Terminal.err("Failed to save domain, resuming domain\n")
+            if let problem = SaveRestoreCLI.resume(toolstack, domid) { DomainCLI.printError(problem) }
+            throw ExitCode.failure
+        }
+        progress.finish()
+        let closed = close(fd)
+        if closed != 0 {
+            DomainCLI.printError("\(file): \(String(cString: strerror(errno)))")
+            unlink(file)
+            Terminal.err("Failed to save domain, resuming domain\n")
+            if let problem = SaveRestoreCLI.resume(toolstack, domid) { DomainCLI.printError(problem) }
+            throw ExitCode.failure
+        }
+        if leavePaused || keepRunning {
+            // xl: paused first, then resumed, so a -p guest never runs on.
+            if leavePaused { try? toolstack.pause(domid: domid) }
+            if let problem = SaveRestoreCLI.resume(toolstack, domid) {
+                DomainCLI.printError(problem)
+                throw ExitCode.failure
+            }
+        } else {
+            do { try toolstack.destroy(domid: domid) } catch { throw DomainCLI.fail(error) }
+        }
+    }
+}
+
+struct RestoreCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "restore",
+        abstract: "Restore a domain from a saved state (xl's file format).",
+        discussion: """
+            [CONFIG] FILE: the domain is made again with the saved uuid, its memory and state read back, \
+            its xenstore entries, console and devices (with their device ids) brought back, and it runs \
+            unless -p. CONFIG replaces the config in the file. A restore that fails leaves nothing behind. \
+            Exit status 0, or 1.
+            """)
+
+    @Flag(name: .customShort("p"), help: "Do not unpause domain after restoring it.")
+    var paused = false
+    @Flag(name: .customShort("e"), help: "Do not wait in the background for the death of the domain (swxl's host-wide watcher follows it either way).")
+    var noMonitor = false
+    @Flag(name: .customShort("d"), help: "Enable debug messages: the config, as libxl JSON, on stderr.")
+    var debug = false
+    @Flag(name: .customShort("F"), help: "Run in the foreground until the domain dies (not supported yet).")
+    var foreground = false
+    @Flag(name: .customShort("c"), help: "Connect to the console after the domain is restored (not supported yet).")
+    var console = false
+    @Flag(name: [.customShort("V"), .customLong("vncviewer")], help: "Connect to the VNC display after the domain is created (not supported yet).")
+    var vncviewer = false
+    @Flag(name: [.customShort("A"), .customLong("vncviewer-autopass")], help: "Pass VNC password to viewer via stdin (not supported yet).")
+    var vncviewerAutopass = false
+    @Flag(name: .shortAndLong, help: "No progress line, no \"Parsing config\" line (swxl's addition).")
+    var quiet = false
+    @OptionGroup var hostOptions: HostOptions
+    @Argument(help: "[CONFIG] FILE")
+    var words: [String] = []
+
+    func run() throws {
+        guard (1...2).contains(words.count) else {
+            Terminal.out(XLHelp.text(XLHelp.spec("restore")!, program: XLInvocation.program))
+            throw ExitCode.failure
+        }
+        for (given, option, what) in [(foreground, "-F", "run in the foreground until the domain dies"),
+                                      (console, "-c", "console after restore"),
+                                      (vncviewer, "-V", "VNC viewer"), (vncviewerAutopass, "-A", "VNC viewer password")] where given {
+            throw DomainCLI.unsupported("restore", option, what)
+        }
+        let file = words.last!
+        let configFile = words.count == 2 ? words[0] : nil
+        let fd = open(file, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            Terminal.err("Can't open restore file: \(String(cString: strerror(errno)))\n")
+            throw ExitCode.failure
+        }
+        defer { close(fd) }
+        let host = try hostOptions.open()
+        let reader = DescriptorReader(fd: fd, source: file)
+        let domid = try SaveRestoreCLI.restore(host, reader: reader, configFile: configFile, paused: paused,
+                                               debug: debug, quiet: quiet, rename: nil)
+        _ = domid
+    }
+}
+
+/// What save, restore, migrate and migrate-receive share.
+enum SaveRestoreCLI {
+    /// An xl.cfg (or xm, SXP) file, as create reads it; `unreadable` is xl's message when it cannot be read.
+    static func loadConfig(_ path: String, unreadable: String) throws -> DomainConfiguration {
+        guard FileIO.exists(path) else {
+            Terminal.err(unreadable + "\n")
+            throw ExitCode.failure
+        }
+        let result = DomainConfiguration.load(path: path)
+        guard let config = result.configuration, result.errors.isEmpty else {
+            for diagnostic in result.diagnostics { Terminal.errLine(diagnostic.description) }
+            throw ExitCode.failure
+        }
+        for warning in result.warnings { Terminal.errLine(warning.description) }
+        return config
+    }
+
+    /// Resumes a guest after a save that failed or kept it; the problem, if any.
+    static func resume(_ toolstack: Toolstack, _ domid: UInt32) -> String? {
+        do { try toolstack.resumeAfterSave(domid: domid) } catch { return "resuming domain \(domid): \(error)" }
+        return nil
+    }
+
+    /// Reads the stream's xl header and config, then restores, as xl's
+    /// create_domain does for `restore` and `migrate-receive`: its
+    /// "Loading new save file" lines on stderr. `rename` turns the saved
+    /// name into the one to restore under (migrate-receive's `--incoming`).
+    /// Returns the new domid; a failure is printed and exits 1 (or what xl exits).
+    static func restore(_ host: ToolstackHost, reader: DescriptorReader, configFile: String?, paused: Bool,
+                        debug: Bool, quiet: Bool, rename: ((String) -> String)?,
+                        afterConfig: ((DomainConfiguration) -> Void)? = nil) throws -> UInt32 {
+        let incoming: Toolstack.IncomingStream
+        do { incoming = try Toolstack.readStreamHeader(reader) } catch {
+            Terminal.err("\(error)\n")
+            throw ExitCode.failure
+        }
+        Terminal.errLine(incoming.header.loadingLine(from: reader.source))
+        if !incoming.header.optionalData.isEmpty {
+            Terminal.errLine(" Savefile contains xl domain config" + (incoming.configIsJSON ? " in JSON format" : ""))
+        }
+        var config: DomainConfiguration
+        if let configFile {
+            if !quiet { Terminal.errLine("Parsing config from \(configFile)") }
+            config = try loadConfig(configFile, unreadable: "Failed to read config file: \(configFile): No such file or directory")
+        } else {
+            guard let text = incoming.configText else {
+                Terminal.err("Config file not specified and none in save file\n")
+                throw ExitCode.failure
+            }
+            if !quiet { Terminal.errLine("Parsing config from <saved>") }
+            if incoming.configIsJSON {
+                let reading = DomainConfiguration.fromLibxlJSON(text)
+                for warning in reading.warnings { Terminal.errLine("<saved>: warning: \(warning)") }
+                guard let parsed = reading.configuration else {
+                    for error in reading.errors { Terminal.errLine("<saved>: error: \(error)") }
+                    throw ExitCode.failure
+                }
+                config = parsed
+            } else {
+                let result = DomainConfiguration.parse(text: text, fileName: "<saved>", format: .xl)
+                guard let parsed = result.configuration, result.errors.isEmpty else {
+                    for diagnostic in result.diagnostics { Terminal.errLine(diagnostic.description) }
+                    throw ExitCode.failure
+                }
+                config = parsed
+            }
+        }
+        if let rename { config.name_label = rename(config.name_label) }
+        afterConfig?(config)
+        let resolved: DomainConfiguration
+        do { resolved = try config.resolved() } catch {
+            DomainCLI.printError("\(error)")
+            throw ExitCode.failure
+        }
+        if debug { Terminal.err(resolved.libxlParsedJSONText(host: LibxlHostFacts())) }
+        let keys = ConfigKeyStatus.problems(resolved, on: host.kind)
+        for ignored in keys.ignored { Terminal.errLine("<saved>: warning: \(ignored)") }
+        guard keys.refused.isEmpty else {
+            for refused in keys.refused { Terminal.errLine("<saved>: error: \(refused)") }
+            throw ExitCode.failure
+        }
+        let progress = ProgressLine("Restoring memory", quiet: quiet)
+        let domid: UInt32
+        do {
+            domid = try host.toolstack.restore(resolved, from: reader, paused: paused, progress: progress.update)
+        } catch {
+            progress.finish()
+            throw DomainCLI.fail(error)
+        }
+        progress.finish()
+        host.ensureWatcher()
+        return domid
+    }
+}
