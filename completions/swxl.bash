@@ -639,7 +639,7 @@ _swxl_cpupool-list() {
     non_repeating_flags=(-c --cpus --json --version -h --help)
     repeating_options=()
     non_repeating_options=(--host)
-    __swxl_offer_flags_options 1
+    __swxl_offer_flags_options -1
 
     # Offer option value completions
     case "${prev}" in

@@ -77,7 +77,7 @@ function __swxl_parse_tokens -S
         case 'dump-core'
             __swxl_parse_subcommand -r 3 'host=' 'version' 'h/help'
         case 'cpupool-list'
-            __swxl_parse_subcommand 1 'c/cpus' 'json' 'host=' 'version' 'h/help'
+            __swxl_parse_subcommand -r 2 'c/cpus' 'json' 'host=' 'version' 'h/help'
         case 'top'
             __swxl_parse_subcommand 0 'd/delay=' 'n/networks' 'x/vbds' 'r/repeat-header' 'v/vcpus' 'b/batch' 'i/iterations=' 'f/full-name' 'V/version' 'json' 'host=' 'version' 'h/help'
         case 'network-attach'

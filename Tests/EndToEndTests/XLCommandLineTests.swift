@@ -148,7 +148,8 @@ import Testing
         let shutdown = try host.swxl(["shutdown", "web1", "--wait"])
         #expect(shutdown.status == 0)
         #expect(shutdown.stderr == "Waiting for 1 domains\nDomain 2 has been shut down, reason code 0\n")
-        #expect(try host.domains().count == 1)
+        // -w returns once the domain has shut down; the monitor destroys it (on_poweroff) after that.
+        #expect(try host.waitUntil(10) { try host.domains().count == 1 })
     }
 
     /// `create -c` shows the console once the domain is created, until it dies.
