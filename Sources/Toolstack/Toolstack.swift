@@ -195,8 +195,16 @@ public final class Toolstack {
     /// (without its config, every backend kind is searched).
     func removeStoreNodes(domid: UInt32, config: DomainConfiguration?, uuid: DomainUUID? = nil) throws(StoreError) {
         var removals = [XSPath.domainPath(domid), "/libxl/\(domid)"]
-        if let uuid = config?.uuid ?? uuid { removals.append("/vm/" + uuid.description) }
-        else if let vm = try store.read(XSPath.domainPath(domid) + "/vm"), vm.hasPrefix("/vm/") { removals.append(vm) }
+        // `/vm/<uuid>` stays while another domain has the uuid (the other
+        // end of a migration to this host, until it has gone).
+        let shared = { [self] (id: DomainUUID) -> Bool in
+            ((try? hypervisor.listDomains()) ?? []).contains { $0.domid != domid && $0.uuid == id }
+        }
+        if let uuid = config?.uuid ?? uuid {
+            if !shared(uuid) { removals.append("/vm/" + uuid.description) }
+        } else if let vm = try store.read(XSPath.domainPath(domid) + "/vm"), vm.hasPrefix("/vm/") {
+            if !(DomainUUID(String(vm.dropFirst(4))).map(shared) ?? false) { removals.append(vm) }
+        }
         var backends: Set<String> = [StoreLayout.backendRoot(backendDomid: 0, kind: "console", domid: domid)]
         for d in config?.disks ?? [] { backends.insert(StoreLayout.backendRoot(backendDomid: d.backendDomid, kind: d.backendKind, domid: domid)) }
         for v in config?.vifs ?? [] { backends.insert(StoreLayout.backendRoot(backendDomid: v.backendDomid, kind: "vif", domid: domid)) }

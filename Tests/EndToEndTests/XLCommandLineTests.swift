@@ -265,7 +265,9 @@ import Testing
              unpause             Unpause a paused domain
              console             Attach to domain's console
              save                Save a domain state to restore later
+             migrate             Migrate a domain to another host
              restore             Restore a domain from a saved state
+             migrate-receive     Restore a domain from a saved state
              dump-core           Core dump a domain
              mem-max             Set the maximum amount reservation for a domain
              mem-set             Set the current memory usage for a domain
