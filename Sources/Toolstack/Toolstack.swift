@@ -405,13 +405,24 @@ public final class Toolstack {
         return Double(text)
     }
 
+    /// The lock a `create -F` process holds while it follows the domain
+    /// `uuid` (across restarts) and carries out its on_* actions itself, as
+    /// xl's foreground create does; whoever does it for the other domains
+    /// (the monitor, the simulated guests' host) leaves that one alone.
+    public func followerLockPath(_ uuid: DomainUUID) -> String { stateDir + "/toolstack/follow-\(uuid).lock" }
+
+    /// Whether a `create -F` process follows the domain `uuid`.
+    public func isFollowed(_ uuid: DomainUUID) -> Bool { LockFile.isHeld(followerLockPath(uuid)) }
+
     /// What happens after a domain shut down for `reason`, per its on_* setting.
-    /// Returns the new domid on restart.
+    /// Returns the new domid on restart. Nothing is done for a domain a
+    /// `create -F` follows, unless that process asks (`byFollower`).
     @discardableResult
-    public func applyShutdownAction(domid: UInt32, reason: ShutdownReason) throws(ToolstackError) -> UInt32? {
+    public func applyShutdownAction(domid: UInt32, reason: ShutdownReason, byFollower: Bool = false) throws(ToolstackError) -> UInt32? {
         // A suspended domain waits for whoever suspended it (a save, a
         // migration), as xl's monitor leaves it ("Domain has suspended.").
         guard reason != .suspend, let config = record(domid) else { return nil }
+        if !byFollower && isFollowed(config.uuid) { return nil }
         switch config.action(for: reason).effective {
         case .preserve:
             return nil
