@@ -316,11 +316,13 @@ if has_swxl migrate && has_swxl migrate-receive; then
             fi
             # The receiver's copy made as NAME--incoming is logged by
             # xenconsoled under that name (the one it had when first seen).
-            c=$(last_count $n $l)
-            if [ -s $CONLOG/guest-$n--incoming.log ]; then log=$n--incoming; from=0; bw=0
-            else log=$n; from=$l; bw=$b; fi
+            if [ -s $CONLOG/guest-$n--incoming.log ]; then
+                log=$n--incoming; from=0; bw=0; c=$(last_count $n $(count_lines $n)); want=$((c + 1))
+            else   # (one log for both: only "later than before the migrate" can be told)
+                log=$n; from=$l; bw=$b; c=$(last_count $n $l); want=
+            fi
             v=$(next_count $log $from 30000)
-            [ -n "$v" ] && [ "$v" -gt "${c:-0}" ] && [ "$(boots $log)" = "$bw" ] \
+            [ -n "$v" ] && [ "$v" -gt "${c:-0}" ] && [ "${want:-$v}" = "$v" ] && [ "$(boots $log)" = "$bw" ] \
                 && pass swxl-migrate-counts-on "counted $c before, $v after (console log guest-$log.log)" \
                 || fail swxl-migrate-counts-on "counted $c before, '$v' after in guest-$log.log; console: $(console_tail $log)"
         else
