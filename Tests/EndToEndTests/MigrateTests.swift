@@ -54,6 +54,28 @@ import Testing
         #expect(try b.domains().first { $0["domid"] as? Int == to }?["state"] as? String != "paused")
     }
 
+    /// A host without shadow paging (as Debian's Xen 4.17.7) cannot save
+    /// live: the guest is suspended for the copy, and the user is told.
+    @Test func withoutShadowPagingTheGuestMovesSuspended() throws {
+        let a = try EmbeddedHost(), b = try EmbeddedHost()
+        defer { a.close(); b.close() }
+        try #require(try a.swxl(["create", "-q", try SaveRestoreTests.counterConfig(a, name: "still")], environment: Self.env).status == 0)
+        let from = try #require(try SaveRestoreTests.domid(a, "still"))
+        #expect(a.waitUntil { (SaveRestoreTests.count(a, from) ?? 0) >= 2 })
+        let info = try a.swxl(["info"], environment: ["SWXL_SIM_SHADOW": "0"])
+        #expect(info.stdout.contains("virt_caps              : pv hvm hap gnttab-v1 gnttab-v2\n"), "\(info.stdout)")
+        let r = try a.swxl(["migrate"] + Self.transport(b) + ["still", "SWXL_HOST=embedded"],
+                           environment: Self.env.merging(["SWXL_SIM_SHADOW": "0"]) { $1 })
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.hasPrefix("migration sender: This host cannot track the domain's dirty pages (no shadow paging): "
+                                   + "migrating it suspended, its memory sent once (not live).\n"), "\(r.stderr)")
+        #expect(!r.stderr.contains("Migrating live"))
+        let to = try #require(try SaveRestoreTests.domid(b, "still"))
+        let atMove = SaveRestoreTests.count(b, to) ?? 0
+        #expect(atMove >= 2)
+        #expect(b.waitUntil { (SaveRestoreTests.count(b, to) ?? 0) >= atMove + 2 })
+    }
+
     @Test func migratesToTheSameHost() throws {
         let host = try EmbeddedHost()
         defer { host.close() }
