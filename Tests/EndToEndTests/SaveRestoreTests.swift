@@ -214,7 +214,7 @@ import Testing
         _ = quiet.read(until: "never printed", seconds: 0.3)
         #expect(quiet.text.contains("Saving to ") && !quiet.text.contains("Saving memory"), "\(quiet.text)")
         let restore = try ConsoleTests.OnTerminal(host, ["restore", file])
-        #expect(restore.read(until: "\rRestoring memory: 32768/32768 pages  100%"), "\(restore.text)")
+        #expect(restore.read(until: "Restoring memory: 32768/32768 pages  100%"), "\(restore.text)")
         #expect(restore.status() == 0, "\(restore.text)")
     }
 
