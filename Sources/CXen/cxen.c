@@ -21,6 +21,7 @@
 #include <xenctrl.h>
 #include <xenguest.h>
 #include <xentoollog.h>
+#include <xen/hvm/params.h>
 
 /* The event channel limit libxl gives a guest unless told otherwise. */
 #define CXEN_DEFAULT_MAX_EVTCHN_PORT 1023
@@ -544,6 +545,25 @@ int cxen_domain_shutdown(cxen_handle *h, uint32_t domid, int reason)
     begin(h);
     return xc_domain_shutdown(h->xch, domid, reason) == 0
         ? 0 : fail(h, err_now(), "shut down domain %u", domid);
+}
+
+int cxen_domain_hvm_pv_drivers(cxen_handle *h, uint32_t domid, int *available)
+{
+    uint64_t irq = 0;
+    begin(h);
+    if (xc_hvm_param_get(h->xch, domid, HVM_PARAM_CALLBACK_IRQ, &irq) != 0)
+        return fail(h, err_now(), "Getting HVM callback IRQ of domain %u", domid);
+    *available = irq != 0;
+    return 0;
+}
+
+int cxen_domain_send_trigger(cxen_handle *h, uint32_t domid, int trigger)
+{
+    uint32_t xen_trigger = trigger == CXEN_TRIGGER_POWER ? XEN_DOMCTL_SENDTRIGGER_POWER
+                                                         : XEN_DOMCTL_SENDTRIGGER_RESET;
+    begin(h);
+    return xc_domain_send_trigger(h->xch, domid, xen_trigger, 0) == 0
+        ? 0 : fail(h, err_now(), "Send trigger '%s' failed", trigger == CXEN_TRIGGER_POWER ? "power" : "reset");
 }
 
 static uint32_t map_flags(uint32_t f)
