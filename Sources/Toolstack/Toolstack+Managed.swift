@@ -35,6 +35,15 @@ extension Toolstack {
     /// The definition of the managed domain `name`, running or halted.
     public func managedDomain(named name: String) -> DomainConfiguration? { state.managedConfig(named: name) }
 
+    /// The definition of the managed domain `name` kept in the state dir
+    /// `stateDir`, read without a host (no hypervisor, no xenstore); nil
+    /// when there is none, or no state yet (nothing is created).
+    public static func managedDomain(named name: String, stateDir: String) -> DomainConfiguration? {
+        let dir = stateDir + "/toolstack"
+        guard FileIO.exists(dir + "/toolstack.db") else { return nil }
+        return ToolstackState(dir: dir).managedConfig(named: name)
+    }
+
     /// Every managed domain's definition, by name.
     public func managedDomains() -> [DomainConfiguration] { state.managedConfigs() }
 
