@@ -173,13 +173,13 @@ _swxl() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    create|list|destroy|shutdown|reboot|pause|unpause|rename|mem-set|mem-max|vcpu-set|domid|domname|vm-list|uptime|info|dmesg|console|save|restore|vcpu-list|vcpu-pin|sched-credit|sched-credit2|sysrq|debug-keys|dump-core|cpupool-list|top|network-attach|network-list|network-detach|block-attach|block-list|block-detach|config|store|xenstored|help)
+    create|list|destroy|shutdown|reboot|pause|unpause|rename|mem-set|mem-max|vcpu-set|domid|domname|vm-list|uptime|info|dmesg|console|save|migrate|restore|migrate-receive|vcpu-list|vcpu-pin|sched-credit|sched-credit2|sysrq|debug-keys|dump-core|cpupool-list|top|network-attach|network-list|network-detach|block-attach|block-list|block-detach|config|store|xenstored|help)
         # Offer subcommand argument completions
         "_swxl_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'create list destroy shutdown reboot pause unpause rename mem-set mem-max vcpu-set domid domname vm-list uptime info dmesg console save restore vcpu-list vcpu-pin sched-credit sched-credit2 sysrq debug-keys dump-core cpupool-list top network-attach network-list network-detach block-attach block-list block-detach config store xenstored help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'create list destroy shutdown reboot pause unpause rename mem-set mem-max vcpu-set domid domname vm-list uptime info dmesg console save migrate restore migrate-receive vcpu-list vcpu-pin sched-credit sched-credit2 sysrq debug-keys dump-core cpupool-list top network-attach network-list network-detach block-attach block-list block-detach config store xenstored help' -- "${cur}"))
         ;;
     esac
 }
@@ -478,9 +478,45 @@ _swxl_save() {
     esac
 }
 
+_swxl_migrate() {
+    repeating_flags=()
+    non_repeating_flags=(-e -F --debug --live -p -D --quiet -q --version -h --help)
+    repeating_options=()
+    non_repeating_options=(-C -s --host)
+    __swxl_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '-C')
+        return
+        ;;
+    '-s')
+        return
+        ;;
+    '--host')
+        return
+        ;;
+    esac
+}
+
 _swxl_restore() {
     repeating_flags=()
     non_repeating_flags=(-p -e -d -F -c -V --vncviewer -A --vncviewer-autopass --quiet -q --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--host)
+    __swxl_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--host')
+        return
+        ;;
+    esac
+}
+
+_swxl_migrate-receive() {
+    repeating_flags=()
+    non_repeating_flags=(-e -F -d -p -r --colo --version -h --help)
     repeating_options=()
     non_repeating_options=(--host)
     __swxl_offer_flags_options -1

@@ -69,7 +69,9 @@ _swxl() {
             'dmesg:The hypervisor'\''s console ring.'
             'console:Attach to a domain'\''s console (Ctrl-] detaches).'
             'save:Save a domain state to restore later (xl'\''s file format).'
+            'migrate:Migrate a domain to another host (xl'\''s protocol, over ssh or -s'\''s command).'
             'restore:Restore a domain from a saved state (xl'\''s file format).'
+            'migrate-receive:Receive a migrating domain (for `migrate`'\''s use, on its pipes).'
             'vcpu-list:List domains'\'' vcpus, as xl does.'
             'vcpu-pin:Set which CPUs a vcpu may use (hard affinity) and prefers (soft affinity).'
             'sched-credit:Get or set the credit scheduler'\''s domain and pool parameters.'
@@ -94,7 +96,7 @@ _swxl() {
         ;;
     arg)
         case "${words[1]}" in
-        create|list|destroy|shutdown|reboot|pause|unpause|rename|mem-set|mem-max|vcpu-set|domid|domname|vm-list|uptime|info|dmesg|console|save|restore|vcpu-list|vcpu-pin|sched-credit|sched-credit2|sysrq|debug-keys|dump-core|cpupool-list|top|network-attach|network-list|network-detach|block-attach|block-list|block-detach|config|store|xenstored|help)
+        create|list|destroy|shutdown|reboot|pause|unpause|rename|mem-set|mem-max|vcpu-set|domid|domname|vm-list|uptime|info|dmesg|console|save|migrate|restore|migrate-receive|vcpu-list|vcpu-pin|sched-credit|sched-credit2|sysrq|debug-keys|dump-core|cpupool-list|top|network-attach|network-list|network-detach|block-attach|block-list|block-detach|config|store|xenstored|help)
             "_swxl_${words[1]}" && ret=0
             ;;
         esac
@@ -113,10 +115,10 @@ _swxl_create() {
         '-d[Debug\: print the resolved config, as JSON, on stderr, then create.]'
         '(-f --defconfig)'{-f,--defconfig}'[The config file (then every argument is a KEY=VALUE override).]:defconfig:'
         '-c[Connect to the console after the domain is created.]'
-        '-F[Run in the foreground until the domain dies (not supported yet).]'
-        '-e[Do not wait in the background for the domain'\''s death (not supported yet).]'
-        '(-V --vncviewer)'{-V,--vncviewer}'[Connect to the VNC display (not supported yet).]'
-        '(-A --vncviewer-autopass)'{-A,--vncviewer-autopass}'[Pass the VNC password to the viewer (not supported yet).]'
+        '-F[Stay in the foreground until the domain dies, saying what happens to it.]'
+        '-e[Leave the domain unwatched\: its on_poweroff, on_reboot and on_crash are not carried out (it stays as it shut down).]'
+        '(-V --vncviewer)'{-V,--vncviewer}'[Connect a VNC viewer to the domain'\''s display (swxl'\''s domains have none\: said, as libxl says it).]'
+        '(-A --vncviewer-autopass)'{-A,--vncviewer-autopass}'[As -V, passing the display'\''s password to the viewer.]'
         '(-i --ignore-global-affinity-masks)'{-i,--ignore-global-affinity-masks}'[Ignore xl.conf'\''s vCPU affinity masks (vm.cpumask, vm.pv.cpumask, vm.hvm.cpumask).]'
         '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
         '*:words:'
@@ -134,7 +136,7 @@ _swxl_list() {
         '(--verbose -v)'{--verbose,-v}'[Also show each domain'\''s UUID and shutdown reason code.]'
         '(--long -l)'{--long,-l}'[The domains'\'' configurations as xl prints them\: libxl'\''s JSON, \[{"domid"\:..,"config"\:..}\].]'
         '(-Z --context)'{-Z,--context}'[Also show the security label (`-`\: swxl reads no XSM labels).]'
-        '(-c --cpupool)'{-c,--cpupool}'[Also show each domain'\''s cpupool (not supported yet).]'
+        '(-c --cpupool)'{-c,--cpupool}'[Also show each domain'\''s cpupool.]'
         '(-n --numa)'{-n,--numa}'[Also show the NUMA node affinity (on a host with one node; more\: not supported yet).]'
         '--json[One JSON object per domain, for scripts (swxl'\''s addition).]'
         '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
@@ -389,6 +391,28 @@ _swxl_save() {
     return "${ret}"
 }
 
+_swxl_migrate() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '-C[Send <config> instead of config file from creation.]:config:'
+        '-s[Use <sshcommand> instead of ssh (passed to sh; empty\: run HOST itself).]:sshcommand:'
+        '-e[Do not wait in the background (on <host>) for the death of the domain.]'
+        '-F[Run in the foreground on <host> (passed on as xl does not\: ignored).]'
+        '--debug[Debug\: the receiver prints the config; the image is verified (XCFLAGS_DEBUG) where the host can.]'
+        '--live[Accepted and ignored, as xl does (for xm'\''s sake).]'
+        '-p[Do not unpause domain after migrating it.]'
+        '-D[Preserve the domain id.]'
+        '(--quiet -q)'{--quiet,-q}'[No progress line (swxl'\''s addition).]'
+        '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
+        '*:words:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
 _swxl_restore() {
     local -i ret=1
     local -ar arg_specs=(
@@ -400,6 +424,25 @@ _swxl_restore() {
         '(-V --vncviewer)'{-V,--vncviewer}'[Connect to the VNC display after the domain is created (not supported yet).]'
         '(-A --vncviewer-autopass)'{-A,--vncviewer-autopass}'[Pass VNC password to viewer via stdin (not supported yet).]'
         '(--quiet -q)'{--quiet,-q}'[No progress line, no "Parsing config" line (swxl'\''s addition).]'
+        '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
+        '*:words:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_swxl_migrate-receive() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '-e[Do not wait in the background for the death of the domain (swxl'\''s host-wide watcher follows it either way).]'
+        '-F[Run in the foreground (swxl'\''s receive always does).]'
+        '-d[Enable debug messages.]'
+        '-p[Do not unpause domain after migrating it.]'
+        '-r[Remus (not supported).]'
+        '--colo[COLO (not supported).]'
         '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
         '*:words:'
         '--version[Show the version.]'

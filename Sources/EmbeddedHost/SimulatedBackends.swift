@@ -76,7 +76,10 @@ public struct SimulatedBackends: DeviceBackends, Sendable, Equatable {
 
     // MARK: the hotplug scripts
 
-    /// Plays the scripts: `block` writes `hotplug-status=connected`;
+    /// Plays the scripts: `block` writes what Xen's does (a regular file
+    /// gets a loop device: `node`, then `physical-device` as the device's
+    /// hex `major:minor` and `physical-device-path`; a block device gets
+    /// the last two) and `hotplug-status=connected`;
     /// `vif-bridge` fails as Xen's does when its bridge is no network
     /// interface here (writing `hotplug-error` and `hotplug-status=error`,
     /// as the script's `fatal` does), else writes `hotplug-status=connected`.
@@ -92,9 +95,42 @@ public struct SimulatedBackends: DeviceBackends, Sendable, Equatable {
                     return HypervisorError("add \(h.label)", errno: ENODEV, "\(script) online failed: \(problem)")
                 }
             }
-            Self.writeIfPresent(h, [("hotplug-status", "connected")], store: store)
+            let device = h.kind == "vbd" && script.split(separator: "/").last == "block" ? blockDevice(h, store: store) : []
+            Self.writeIfPresent(h, device + [("hotplug-status", "connected")], store: store)
             return nil
         }
+    }
+
+    /// The keys `block` writes for the disk's `params`: for a regular file
+    /// the loop device it set up (the lowest `/dev/loopN` no simulated
+    /// disk holds: loop's major is 7), for a block device its own numbers.
+    func blockDevice(_ h: DeviceHandle, store: any StoreAccess) -> [(String, String)] {
+        guard let params = (try? store.read(h.backendPath + "/params")) ?? nil else { return [] }
+        var st = stat()
+        guard stat(params, &st) == 0 else { return [] }
+        if st.st_mode & S_IFMT == S_IFBLK {
+            return [("physical-device", Self.majorMinor(st.st_rdev)), ("physical-device-path", params)]
+        }
+        guard st.st_mode & S_IFMT == S_IFREG else { return [] }
+        let vbds = "/local/domain/0/backend/vbd"
+        var held = Set<String>()
+        for dom in (try? store.directory(vbds)) ?? [] {
+            for dev in (try? store.directory("\(vbds)/\(dom)")) ?? [] {
+                if let node = (try? store.read("\(vbds)/\(dom)/\(dev)/node")) ?? nil { held.insert(node) }
+            }
+        }
+        let n = (0...).first { !held.contains("/dev/loop\($0)") }!
+        return [("node", "/dev/loop\(n)"), ("physical-device", String(7, radix: 16) + ":" + String(n, radix: 16)),
+                ("physical-device-path", "/dev/loop\(n)")]
+    }
+
+    /// `stat -c %t:%T`: major and minor in lower-case hex.
+    /// (glibc's encoding of a `dev_t`, as its `major`/`minor` macros read it.)
+    static func majorMinor(_ rdev: dev_t) -> String {
+        let d = UInt64(rdev)
+        let major = ((d & 0x0000_0000_000f_ff00) >> 8) | ((d & 0xffff_f000_0000_0000) >> 32)
+        let minor = (d & 0x0000_0000_0000_00ff) | ((d & 0x0000_0fff_fff0_0000) >> 12)
+        return String(major, radix: 16) + ":" + String(minor, radix: 16)
     }
 
     /// Writes `keys` under the backend only while it exists: a plain write

@@ -31,10 +31,11 @@ extension SimulatedHypervisor {
         unlink(guestDir(domid) + "/resumed") == 0
     }
 
-    /// The embedded host can always track a simulated guest's pages.
+    /// As on Xen: a PV guest's dirty pages are tracked by shadow paging's
+    /// log-dirty mode, which this host has unless `SWXL_SIM_SHADOW=0`.
     public func canSaveLive(domid: UInt32) throws(HypervisorError) -> Bool {
         guard try domainInfo(domid: domid) != nil else { throw Self.noSuchDomain("save domain", domid) }
-        return true
+        return hostSpec.shadowPaging
     }
 
     public func saveImage(domid: UInt32, to fd: Int32, live: Bool, debug: Bool,
@@ -43,6 +44,11 @@ extension SimulatedHypervisor {
         guard let r = try load(domid, op) else { throw Self.noSuchDomain(op, domid) }
         guard r.built, r.state == "running" || r.state == "paused" else {
             throw HypervisorError(op, errno: EINVAL, "domain \(domid) is not running: Invalid argument")
+        }
+        // As libxc: log-dirty mode cannot be enabled without shadow paging,
+        // and the caller must not have asked (canSaveLive said so).
+        if live && !hostSpec.shadowPaging {
+            throw HypervisorError(op, errno: EOPNOTSUPP, "live save needs shadow paging, which this host does not have: Operation not supported")
         }
         let writer = DescriptorWriter(fd: fd, destination: "the save stream")
         let total = r.currentMemoryKiB / 4

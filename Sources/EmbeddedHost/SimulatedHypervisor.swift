@@ -26,12 +26,16 @@ public final class SimulatedHypervisor: Hypervisor {
         public var dom0MemoryKiB: UInt64
         /// The scheduler of its one CPU pool (Xen 4.17's default is credit2).
         public var scheduler: Scheduler
+        /// Whether the hypervisor has shadow paging (`shadow` in virt_caps),
+        /// which a live save of a PV guest needs; Debian's Xen 4.17.7 has none.
+        public var shadowPaging: Bool
         public init(cpus: UInt32 = 4, memoryKiB: UInt64 = 16 << 20, dom0MemoryKiB: UInt64 = 1 << 20,
-                    scheduler: Scheduler = .credit2) {
+                    scheduler: Scheduler = .credit2, shadowPaging: Bool = true) {
             self.cpus = cpus
             self.memoryKiB = memoryKiB
             self.dom0MemoryKiB = dom0MemoryKiB
             self.scheduler = scheduler
+            self.shadowPaging = shadowPaging
         }
 
         /// `SWXL_SIM_CPUS`, `SWXL_SIM_MEMORY` (MiB) and `SWXL_SIM_SCHED`
@@ -42,12 +46,14 @@ public final class SimulatedHypervisor: Hypervisor {
             if let v = env["SWXL_SIM_CPUS"].flatMap({ UInt32($0) }), v > 0 { cpus = v }
             if let v = env["SWXL_SIM_SCHED"].flatMap({ Scheduler(rawValue: $0) }), v == .credit || v == .credit2 { scheduler = v }
             if let v = env["SWXL_SIM_MEMORY"].flatMap({ UInt64($0) }), v > 0 { memoryKiB = v << 10 }
+            // `SWXL_SIM_SHADOW=0`: a hypervisor without shadow paging (read by every process, not stored).
+            if env["SWXL_SIM_SHADOW"] == "0" { shadowPaging = false }
             dom0MemoryKiB = min(dom0MemoryKiB, memoryKiB / 4)
         }
     }
 
     public let dir: String
-    private let hostSpec: HostSpec
+    let hostSpec: HostSpec
     /// What the simulated device backends refuse (and which bridges they pretend).
     public let backends: SimulatedBackends
     private var database: StateDatabase?
@@ -342,7 +348,7 @@ public final class SimulatedHypervisor: Hypervisor {
         let free = host.memoryKiB - min(host.memoryKiB, host.dom0MemoryKiB + host.usedKiB)
         return PhysInfo(cpus: host.cpus, threadsPerCore: 1, coresPerSocket: host.cpus, nodes: 1,
                         cpuKHz: 2_400_000, totalKiB: host.memoryKiB, freeKiB: free,
-                        virtCaps: Self.virtCaps, scheduler: "credit2")
+                        virtCaps: Self.virtCaps.filter { $0 != "shadow" || hostSpec.shadowPaging }, scheduler: "credit2")
     }
 
     public func createDomain(_ spec: DomainCreateSpec) throws(HypervisorError) -> UInt32 {

@@ -33,6 +33,9 @@ public enum BackgroundProcess {
         /// stdin, stdout and stderr all on this descriptor of ours: a
         /// pseudo-terminal's slave, for a program that talks to a console.
         case terminal(Int32)
+        /// stdin from `input`, stdout to `output` (descriptors of ours, e.g.
+        /// pipes), stderr ours: a transport such as xl migrate's `ssh`.
+        case pipes(input: Int32, output: Int32)
     }
 
     /// Starts `executable` with `arguments` and returns its pid without
@@ -107,9 +110,17 @@ public enum BackgroundProcess {
         case .terminal(let fd):
             posix_spawn_file_actions_adddup2(&actions, fd, 0)
             posix_spawn_file_actions_adddup2(&actions, fd, 1)
+        case .pipes(let input, let output):
+            posix_spawn_file_actions_adddup2(&actions, input, 0)
+            posix_spawn_file_actions_adddup2(&actions, output, 1)
         }
-        // One open file for stdout and stderr, so appends keep their order.
-        posix_spawn_file_actions_adddup2(&actions, stderr ?? 1, 2)
+        // One open file for stdout and stderr, so appends keep their order
+        // (with pipes, stderr stays ours: the pipes carry a protocol).
+        if case .pipes = output {
+            posix_spawn_file_actions_adddup2(&actions, stderr ?? 2, 2)
+        } else {
+            posix_spawn_file_actions_adddup2(&actions, stderr ?? 1, 2)
+        }
         // Everything else is closed in the child, after the dups above.
         let rc = swxl_spawn_file_actions_addclosefrom(&actions, 3)
         guard rc == 0 else { throw SystemError("posix_spawn_file_actions_addclosefrom_np", errno: rc) }

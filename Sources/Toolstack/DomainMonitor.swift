@@ -64,8 +64,8 @@ public final class DomainMonitor {
             // A suspended domain belongs to the save or migration that suspended it.
             if reason == .suspend { continue }
             let action = config.action(for: reason)
-            // A preserved domain stays as it is until `swxl destroy`.
-            if action.effective == .preserve { continue }
+            // A preserved domain stays as it is until `swxl destroy`; a followed one is its follower's.
+            if action.effective == .preserve || toolstack.isFollowed(config.uuid) { continue }
             let what = "domain \(d.domid) (\(config.name_label)) shut down (\(reason.name)): \(action.rawValue)"
             do {
                 let newDomid = try toolstack.applyShutdownAction(domid: d.domid, reason: reason)

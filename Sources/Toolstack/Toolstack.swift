@@ -195,8 +195,16 @@ public final class Toolstack {
     /// (without its config, every backend kind is searched).
     func removeStoreNodes(domid: UInt32, config: DomainConfiguration?, uuid: DomainUUID? = nil) throws(StoreError) {
         var removals = [XSPath.domainPath(domid), "/libxl/\(domid)"]
-        if let uuid = config?.uuid ?? uuid { removals.append("/vm/" + uuid.description) }
-        else if let vm = try store.read(XSPath.domainPath(domid) + "/vm"), vm.hasPrefix("/vm/") { removals.append(vm) }
+        // `/vm/<uuid>` stays while another domain has the uuid (the other
+        // end of a migration to this host, until it has gone).
+        let shared = { [self] (id: DomainUUID) -> Bool in
+            ((try? hypervisor.listDomains()) ?? []).contains { $0.domid != domid && $0.uuid == id }
+        }
+        if let uuid = config?.uuid ?? uuid {
+            if !shared(uuid) { removals.append("/vm/" + uuid.description) }
+        } else if let vm = try store.read(XSPath.domainPath(domid) + "/vm"), vm.hasPrefix("/vm/") {
+            if !(DomainUUID(String(vm.dropFirst(4))).map(shared) ?? false) { removals.append(vm) }
+        }
         var backends: Set<String> = [StoreLayout.backendRoot(backendDomid: 0, kind: "console", domid: domid)]
         for d in config?.disks ?? [] { backends.insert(StoreLayout.backendRoot(backendDomid: d.backendDomid, kind: d.backendKind, domid: domid)) }
         for v in config?.vifs ?? [] { backends.insert(StoreLayout.backendRoot(backendDomid: v.backendDomid, kind: "vif", domid: domid)) }
@@ -397,13 +405,24 @@ public final class Toolstack {
         return Double(text)
     }
 
+    /// The lock a `create -F` process holds while it follows the domain
+    /// `uuid` (across restarts) and carries out its on_* actions itself, as
+    /// xl's foreground create does; whoever does it for the other domains
+    /// (the monitor, the simulated guests' host) leaves that one alone.
+    public func followerLockPath(_ uuid: DomainUUID) -> String { stateDir + "/toolstack/follow-\(uuid).lock" }
+
+    /// Whether a `create -F` process follows the domain `uuid`.
+    public func isFollowed(_ uuid: DomainUUID) -> Bool { LockFile.isHeld(followerLockPath(uuid)) }
+
     /// What happens after a domain shut down for `reason`, per its on_* setting.
-    /// Returns the new domid on restart.
+    /// Returns the new domid on restart. Nothing is done for a domain a
+    /// `create -F` follows, unless that process asks (`byFollower`).
     @discardableResult
-    public func applyShutdownAction(domid: UInt32, reason: ShutdownReason) throws(ToolstackError) -> UInt32? {
+    public func applyShutdownAction(domid: UInt32, reason: ShutdownReason, byFollower: Bool = false) throws(ToolstackError) -> UInt32? {
         // A suspended domain waits for whoever suspended it (a save, a
         // migration), as xl's monitor leaves it ("Domain has suspended.").
         guard reason != .suspend, let config = record(domid) else { return nil }
+        if !byFollower && isFollowed(config.uuid) { return nil }
         switch config.action(for: reason).effective {
         case .preserve:
             return nil

@@ -42,13 +42,13 @@ struct CreateCommand: ParsableCommand {
     var defconfig: String?
     @Flag(name: .customShort("c"), help: "Connect to the console after the domain is created.")
     var console = false
-    @Flag(name: .customShort("F"), help: "Run in the foreground until the domain dies (not supported yet).")
+    @Flag(name: .customShort("F"), help: "Stay in the foreground until the domain dies, saying what happens to it.")
     var foreground = false
-    @Flag(name: .customShort("e"), help: "Do not wait in the background for the domain's death (not supported yet).")
+    @Flag(name: .customShort("e"), help: "Leave the domain unwatched: its on_poweroff, on_reboot and on_crash are not carried out (it stays as it shut down).")
     var noMonitor = false
-    @Flag(name: [.customShort("V"), .customLong("vncviewer")], help: "Connect to the VNC display (not supported yet).")
+    @Flag(name: [.customShort("V"), .customLong("vncviewer")], help: "Connect a VNC viewer to the domain's display (swxl's domains have none: said, as libxl says it).")
     var vncviewer = false
-    @Flag(name: [.customShort("A"), .customLong("vncviewer-autopass")], help: "Pass the VNC password to the viewer (not supported yet).")
+    @Flag(name: [.customShort("A"), .customLong("vncviewer-autopass")], help: "As -V, passing the display's password to the viewer.")
     var vncviewerAutopass = false
     @Flag(name: [.customShort("i"), .customLong("ignore-global-affinity-masks")], help: "Ignore xl.conf's vCPU affinity masks (vm.cpumask, vm.pv.cpumask, vm.hvm.cpumask).")
     var ignoreGlobalAffinityMasks = false
@@ -95,18 +95,8 @@ struct CreateCommand: ParsableCommand {
         return try hostOptions.open().toolstack.libxlHostFacts(config)
     }
 
-    func refuseUnsupported() throws {
-        let unsupported: [(Bool, String, String)] = [
-            (foreground, "-F", "run in the foreground until the domain dies"),
-            (noMonitor, "-e", "no background wait for the domain's death"),
-            (vncviewer, "-V", "VNC viewer"), (vncviewerAutopass, "-A", "VNC viewer password"),
-        ]
-        for (given, option, what) in unsupported where given { throw DomainCLI.unsupported("create", option, what) }
-    }
-
     func run() throws {
         let (file, overrides) = try fileAndOverrides()
-        try refuseUnsupported()
         let result = DomainConfiguration.load(path: file, overrides: overrides)
         guard let parsed = result.configuration, result.errors.isEmpty else {
             for diagnostic in result.diagnostics { Terminal.errLine(diagnostic.description) }
@@ -121,7 +111,7 @@ struct CreateCommand: ParsableCommand {
             config = masked
         }
         // What create would refuse (no kernel, a bad name) is a bad config: said now, dry run or not.
-        let resolved: DomainConfiguration
+        var resolved: DomainConfiguration
         do { resolved = try config.resolved() } catch {
             Terminal.errLine("\(file): error: \(error)")
             throw ExitCode.failure
@@ -144,7 +134,17 @@ struct CreateCommand: ParsableCommand {
         // the domain runs once it has, as xl's create does: nothing the
         // guest prints is missed. (Only the console log's readers, on the
         // embedded host without a terminal, need no pause.)
+        // -e: nobody watches the domain, as when xl leaves no daemon behind: whatever it
+        // shuts down for, it stays as it is (the record says preserve for each reason).
+        if noMonitor {
+            resolved.actions_after_shutdown = .preserve
+            resolved.actions_after_reboot = .preserve
+            resolved.actions_after_crash = .preserve
+            resolved.actions_after_watchdog = .preserve
+            resolved.actions_after_soft_reset = .preserve
+        }
         let attach = console && ConsoleCommand.attaches(host, follow: false)
+        let follower = foreground && !noMonitor ? try CreateForeground.lock(host.toolstack, resolved) : nil
         // xl.conf's autoballoon: xl's lock held over the create; what swxl does not do of it, said.
         let lock: Int32?
         switch CreatePolicy.acquireLock(host.toolstack, on: host.kind) {
@@ -169,6 +169,10 @@ struct CreateCommand: ParsableCommand {
         } else if console {
             ConsoleCommand.printLog(host, domid, keepFollowing: true)
         }
+        // As xl: -e returns here; the viewer (-V, -A) comes once the domain runs; -F then follows it.
+        if noMonitor { return }
+        if vncviewer || vncviewerAutopass { VNCViewer.connect(host.toolstack, domid: domid, autopass: vncviewerAutopass) }
+        if let follower { try CreateForeground.follow(host, domid: domid, config: resolved, lock: follower) }
     }
 }
 
@@ -183,7 +187,7 @@ struct ListCommand: ParsableCommand {
     var long = false
     @Flag(name: [.customShort("Z"), .customLong("context")], help: "Also show the security label (`-`: swxl reads no XSM labels).")
     var context = false
-    @Flag(name: [.customShort("c"), .customLong("cpupool")], help: "Also show each domain's cpupool (not supported yet).")
+    @Flag(name: [.customShort("c"), .customLong("cpupool")], help: "Also show each domain's cpupool.")
     var cpupool = false
     @Flag(name: [.customShort("n"), .customLong("numa")], help: "Also show the NUMA node affinity (on a host with one node; more: not supported yet).")
     var numa = false
@@ -194,7 +198,6 @@ struct ListCommand: ParsableCommand {
     var domain: String?
 
     func run() throws {
-        if cpupool { throw DomainCLI.unsupported("list", "-c", "cpupools") }
         let toolstack = try hostOptions.open().toolstack
         if numa {
             // One node: every domain's affinity is that node, which xl prints as "all".
@@ -229,16 +232,19 @@ struct ListCommand: ParsableCommand {
             Terminal.out(DomainListing.json(domains))
             return
         }
-        Terminal.out(table(domains))
+        Terminal.out(table(domains, poolName: cpupool ? { toolstack.poolName($0) } : nil))
     }
 
     /// xl's table (list_domains in tools/xl/xl_info.c): the columns -v, -Z
     /// and -n add follow the state and time. The security label is always
     /// "-", what xl prints on a host without XSM labels.
-    func table(_ domains: [DomainSummary]) -> String {
+    /// With -c, each domain's pool by name (`/local/pool/<id>/name`;
+    /// xl's printf shows a missing one as `(null)`).
+    func table(_ domains: [DomainSummary], poolName: ((UInt32) -> String?)? = nil) -> String {
         var text = "Name                                        ID   Mem VCPUs\tState\tTime(s)"
         if verbose { text += "   UUID                            Reason-Code\tSecurity Label" }
         if context && !verbose { text += "   Security Label" }
+        if poolName != nil { text += "         Cpupool" }
         if numa { text += " NODE Affinity" }
         text += "\n"
         for d in domains {
@@ -251,6 +257,7 @@ struct ListCommand: ParsableCommand {
                 text += " " + Fmt.right(i.shutdown ? String(i.shutdownReason?.rawValue ?? 0, radix: 16) : "-", 8)
             }
             if verbose || context { text += " " + Fmt.right("-", 16) }
+            if let poolName { text += Fmt.right(poolName(i.cpupool) ?? "(null)", 16) }
             if numa { text += " all" }
             text += "\n"
         }

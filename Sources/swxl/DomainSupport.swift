@@ -49,9 +49,22 @@ enum DomainCLI {
         return ExitCode.failure
     }
 
-    /// `swxl: error: <text>` on standard error (`xl: error:` when run as `xl`).
+    /// `swxl: error: <text>` on standard error (`xl: error:` when run as
+    /// `xl`): what libxl logs as an error. With xl's global `-T`, the date
+    /// and pid first, as xl's logger writes them (xtl_logger_stdio.c).
     static func printError(_ text: String) {
-        Terminal.err(XLInvocation.program + ": error: " + text + "\n")
+        Terminal.err(logPrefix() + XLInvocation.program + ": error: " + text + "\n")
+    }
+
+    /// `YYYY-MM-DD HH:MM:SS ZONE [PID] ` with `-T`, else nothing.
+    static func logPrefix() -> String {
+        guard XLInvocation.timestamps else { return "" }
+        var now = time(nil)
+        var t = tm()
+        localtime_r(&now, &t)
+        func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        let zone = t.tm_zone.map { String(cString: $0) } ?? ""
+        return "\(t.tm_year + 1900)-\(two(t.tm_mon + 1))-\(two(t.tm_mday)) \(two(t.tm_hour)):\(two(t.tm_min)):\(two(t.tm_sec)) \(zone) [\(getpid())] "
     }
 
     /// The domid of a name or domid. A name no domain has is refused as

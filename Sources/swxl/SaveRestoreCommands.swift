@@ -12,7 +12,7 @@ import Toolstack
 /// the restore half of xl_vmcontrol.c's create_domain); `migrate` and
 /// `migrate-receive` are in MigrateCommands.swift. See docs/save-restore.md.
 var saveRestoreCommands: [any ParsableCommand.Type] {
-    [SaveCommand.self, RestoreCommand.self]
+    [SaveCommand.self, MigrateCommand.self, RestoreCommand.self, MigrateReceiveCommand.self]
 }
 
 struct SaveCommand: ParsableCommand {

@@ -117,6 +117,23 @@ enum XLHelp {
                 """,
             requiredArguments: 2),
         XLCommandSpec(
+            name: "migrate", canDryRun: false, modifies: true,
+            description: "Migrate a domain to another host",
+            usage: "[options] <Domain> <host>",
+            options: """
+                -h              Print this help.
+                -C <config>     Send <config> instead of config file from creation.
+                -s <sshcommand> Use <sshcommand> instead of ssh.  String will be passed
+                                to sh. If empty, run <host> instead of ssh <host> xl
+                                migrate-receive [-d -e]
+                -e              Do not wait in the background (on <host>) for the death
+                                of the domain.
+                --debug         Print huge (!) amount of debug during the migration process.
+                -p              Do not unpause domain after migrating it.
+                -D              Preserve the domain id
+                """,
+            requiredArguments: 2),
+        XLCommandSpec(
             name: "restore", canDryRun: false, modifies: true,
             description: "Restore a domain from a saved state",
             usage: "[options] [<ConfigFile>] <CheckpointFile>",
@@ -129,6 +146,11 @@ enum XLHelp {
                 -A, --vncviewer-autopass Pass VNC password to viewer via stdin.
                 """,
             requiredArguments: 1),
+        XLCommandSpec(
+            name: "migrate-receive", canDryRun: false, modifies: true,
+            description: "Restore a domain from a saved state",
+            usage: "- for internal use only",
+            options: nil, requiredArguments: 0),
         XLCommandSpec(name: "dump-core", canDryRun: false, modifies: true, description: "Core dump a domain",
                       usage: "<Domain> <filename>", options: nil, requiredArguments: 2),
         XLCommandSpec(name: "mem-max", canDryRun: false, modifies: true,

@@ -24,11 +24,20 @@ enum XLInvocation {
     /// `main`), before the command.
     static let globalOptions: Set<Character> = ["v", "f", "t", "T", "N"]
 
+    /// xl's `-T`: the lines libxl would log (swxl's `swxl: error: ...`)
+    /// start with the date and the pid, as xl's logger writes them.
+    nonisolated(unsafe) static var timestamps = false
+    /// xl's `-t`: progress lines end in a carriage return instead of a newline.
+    nonisolated(unsafe) static var progressUsesCR = false
+    /// How many `-v`: xl shows libxl's messages down to that many levels below its default.
+    nonisolated(unsafe) static var verbosity = 0
+
     /// Takes xl's global options off the front of `argv` into
     /// `commandLine`. `-N` (dry run) becomes the command's own dry run,
-    /// for the commands xl allows it on; `-v`, `-t` and `-T` shape the
-    /// lines libxl logs, which swxl does not print, and `-f` (force) has no
-    /// effect in xl 4.17 either: accepted, as xl accepts them.
+    /// for the commands xl allows it on; `-T` and `-t` shape swxl's log
+    /// and progress lines as xl's logger does; `-v` lowers the level of
+    /// messages shown (swxl has none below xl's default); `-f` (force) has
+    /// no effect in xl 4.17 either.
     /// Gives an exit status when xl would stop there.
     static func takeGlobalOptions(_ argv: [String]) -> Int32? {
         var index = 1
@@ -41,6 +50,9 @@ enum XLInvocation {
                 return 1
             }
             if letters.contains("N") { dryRun = true }
+            if letters.contains("T") { timestamps = true }
+            if letters.contains("t") { progressUsesCR = true }
+            verbosity += letters.filter { $0 == "v" }.count
             index += 1
         }
         var rest = Array(argv[index...])

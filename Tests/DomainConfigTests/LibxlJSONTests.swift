@@ -88,6 +88,8 @@ func harnessParse(_ path: String) throws -> (config: DomainConfiguration, keys: 
         ("scripts/xen-qemu/libxl-json/pvh-cmdline.cfg", "xl-create-n-pvh-cmdline", [], []),
         ("scripts/xen-qemu/libxl-json/hvm.cfg", "xl-create-n-hvm", [], []),
         ("scripts/xen-qemu/libxl-json/pv-vfb-channel.cfg", "xl-create-n-pv-vfb-channel", [], []),
+        // maxvcpus without vcpus (max_vcpus only), vnc=0 and sdl=0 ("enable": "False").
+        ("scripts/xen-qemu/libxl-json/maxvcpus-vfb-off.cfg", "xl-create-n-maxvcpus-vfb-off", [], []),
     ])
     func dryRunIsWhatXlPrints(config: String, fixture: String, knownDifferences: [String], hardAffinity: [[Int]]) throws {
         let xl = try readText(libxlFixtures + fixture)

@@ -138,4 +138,14 @@ import Toolstack
         #expect(throws: ToolstackError.noSuchDomain("nobridge")) { _ = try host.toolstack.resolve("nobridge") }
         #expect(throws: ToolstackError.noSuchDomain("nodisk")) { _ = try host.toolstack.resolve("nodisk") }
     }
+
+    /// `physical-device` as `stat -c %t:%T` prints a device's numbers
+    /// (glibc's dev_t: minor bits 0-7 and 20-31, major bits 8-19 and 32-43).
+    @Test func deviceNumbersAsTheBlockScriptWritesThem() {
+        var st = stat()
+        #expect(stat("/dev/null", &st) == 0 && SimulatedBackends.majorMinor(st.st_rdev) == "1:3")
+        #expect(stat("/dev/zero", &st) == 0 && SimulatedBackends.majorMinor(st.st_rdev) == "1:5")
+        let wide = dev_t(0x12c) & 0xff | (dev_t(0x103) << 8) | (dev_t(0x12c & ~0xff) << 12) | (dev_t(0x1000 & ~0xfff) << 32)
+        #expect(SimulatedBackends.majorMinor(wide) == "1103:12c")
+    }
 }

@@ -33,12 +33,17 @@ import Testing
         #expect(["tx-ring-ref", "rx-ring-ref", "event-channel", "request-rx-copy", "feature-rx-notify", "feature-sg"]
                     .map { tree[vif + "/" + $0]?.value } == ["108", "109", "30", "1", "1", "1"])
         #expect(tree["/local/domain/0/backend/vif/1/0/hotplug-status"]?.value == "connected")
+        // What Xen's block script writes for a file: its loop device.
+        let be = "/local/domain/0/backend/vbd/1/51712"
+        #expect(["node", "physical-device", "physical-device-path", "hotplug-status"].map { tree[be + "/" + $0]?.value }
+                == ["/dev/loop0", "7:0", "/dev/loop0", "connected"])
 
         let attach = try host.swxl(["block-attach", "dev", "\(b),raw,xvdb,rw"])
         #expect(attach.status == 0 && attach.stdout.isEmpty && attach.stderr.isEmpty, "\(attach.stderr)")
         let nic = try host.swxl(["network-attach", "dev", "mac=00:16:3e:0a:0b:0c", "bridge=xenbr0"], environment: Self.pretend)
         #expect(nic.status == 0 && nic.stdout.isEmpty && nic.stderr.isEmpty, "\(nic.stderr)")
         #expect(try Self.connected(host, 1, ["vbd/51712", "vbd/51728", "vif/0", "vif/1"]))
+        #expect(try host.storeTree()["/local/domain/0/backend/vbd/1/51728/physical-device"]?.value == "7:1")
 
         let blocks = try host.swxl(["block-list", "dev"])
         #expect(blocks.status == 0)

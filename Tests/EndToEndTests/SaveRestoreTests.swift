@@ -75,6 +75,8 @@ import Testing
         let saved = try host.swxl(["save", "counter", file], environment: Self.env)
         #expect(saved.status == 0, "\(saved.stderr)")
         #expect(saved.stderr.contains("Saving to \(file) new xl format (info 0x3/0x0/"), "\(saved.stderr)")
+        // Not on a terminal: no progress line.
+        #expect(!saved.stderr.contains("pages"), "\(saved.stderr)")
         #expect(try Self.domid(host, "counter") == nil)
         #expect(host.domainStateFiles() == [])
         #expect(!FileManager.default.fileExists(atPath: host.stateDir + "/hypervisor/guests/\(first)"))
@@ -190,6 +192,25 @@ import Testing
         let id = try #require(try Self.domid(host, "mute"))
         #expect(try host.domains().first { $0["domid"] as? Int == id }?["state"] as? String == "paused")
         #expect(try host.xenstore("xenstore-read", ["/local/domain/\(id)/control/shutdown"]).stdout == "\n")
+    }
+
+    /// On a terminal, save and restore show their progress in one line
+    /// rewritten in place (128 MiB: 32768 pages); -q keeps it quiet.
+    @Test func progressOnATerminal() throws {
+        let host = try EmbeddedHost()
+        defer { host.close() }
+        try #require(try host.swxl(["create", "-q", try host.config(name: "shown", "sim_guest_script = 'sleep 1000'")]).status == 0)
+        let file = host.stateDir + "/shown.save"
+        let save = try ConsoleTests.OnTerminal(host, ["save", "-c", "shown", file])
+        #expect(save.read(until: "\rSaving memory: 32768/32768 pages  100%"), "\(save.text)")
+        #expect(save.status() == 0, "\(save.text)")
+        let quiet = try ConsoleTests.OnTerminal(host, ["save", "-q", "shown", file])
+        #expect(quiet.status() == 0, "\(quiet.text)")
+        _ = quiet.read(until: "never printed", seconds: 0.3)
+        #expect(quiet.text.contains("Saving to ") && !quiet.text.contains("Saving memory"), "\(quiet.text)")
+        let restore = try ConsoleTests.OnTerminal(host, ["restore", file])
+        #expect(restore.read(until: "\rRestoring memory: 32768/32768 pages  100%"), "\(restore.text)")
+        #expect(restore.status() == 0, "\(restore.text)")
     }
 
     /// The count a save file's simulated image holds (its memory file `n`).
