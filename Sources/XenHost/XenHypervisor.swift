@@ -224,6 +224,15 @@ public final class XenHypervisor: Hypervisor {
         return HostTopology(cpus: cpus, nodes: nodes, pciDevices: devices)
     }
 
+    public func nodeAffinity(domid: UInt32) throws(HypervisorError) -> [UInt32] {
+        var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        let rc = withUnsafeMutablePointer(to: &words) {
+            $0.withMemoryRebound(to: UInt64.self, capacity: 4) { cxen_domain_node_affinity(handle, domid, $0) }
+        }
+        try check(rc, "node affinity")
+        return Self.cpuSet(words).cpus
+    }
+
     public func sendACPITrigger(domid: UInt32, power: Bool) throws(HypervisorError) {
         try check(cxen_domain_send_trigger(handle, domid, Int32(power ? CXEN_TRIGGER_POWER : CXEN_TRIGGER_RESET)), "send trigger")
     }
@@ -370,7 +379,8 @@ public final class XenHypervisor: Hypervisor {
     public func dumpCore(domid: UInt32, path: String) throws(HypervisorError) {
         let rc = path.withCString { cxen_domain_dumpcore(handle, domid, $0) }
         guard rc < 0 else { return }
-        throw HypervisorError("Core dumping domain to \(path)", errno: -rc, errnoText(-rc))
+        let detail = String(cString: cxen_last_error(handle))
+        throw HypervisorError("Core dumping domain to \(path)", errno: -rc, detail.isEmpty ? errnoText(-rc) : detail)
     }
 
     /// The size of one vCPU's context in a core's `.xen_prstatus`
