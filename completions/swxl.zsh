@@ -168,7 +168,7 @@ _swxl_shutdown() {
     local -ar arg_specs=(
         '(--all -a)'{--all,-a}'[All domains.]'
         '*'{--wait,-w}'[Wait until the domain has shut down (-ww\: until it is gone).]'
-        '-F[Fall back to an ACPI power event for HVM guests with no PV drivers (not supported yet).]'
+        '-F[Send an ACPI power button event to an HVM guest whose PV drivers are not up.]'
         '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
         ':domain:'
         '--version[Show the version.]'
@@ -184,7 +184,7 @@ _swxl_reboot() {
     local -ar arg_specs=(
         '(--all -a)'{--all,-a}'[All domains.]'
         '*'{--wait,-w}'[Wait until the domain has shut down for the reboot (-ww\: until it is gone).]'
-        '-F[Fall back to an ACPI reset event for HVM guests with no PV drivers (not supported yet).]'
+        '-F[Send an ACPI reset button event to an HVM guest whose PV drivers are not up.]'
         '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
         ':domain:'
         '--version[Show the version.]'

@@ -21,6 +21,7 @@
 #include <xenctrl.h>
 #include <xenguest.h>
 #include <xentoollog.h>
+#include <xen/hvm/params.h>
 
 /* The event channel limit libxl gives a guest unless told otherwise. */
 #define CXEN_DEFAULT_MAX_EVTCHN_PORT 1023
@@ -32,6 +33,7 @@ struct cxen_handle {
     cxen_log_fn log;
     xc_interface *xch;
     char last_error[1024];
+    char first_error[1024];     /* the operation's first error: often the cause */
     /* Where libxc's progress goes while a save runs (else: the log). */
     cxen_progress_fn progress;
     void *progress_ctx;
@@ -56,8 +58,11 @@ static int map_level(xentoollog_level l)
 
 static void emit(cxen_handle *h, int level, const char *context, const char *msg)
 {
-    if (level >= CXEN_LOG_ERROR)
+    if (level >= CXEN_LOG_ERROR) {
         snprintf(h->last_error, sizeof h->last_error, "%s", msg);
+        if (!h->first_error[0])
+            snprintf(h->first_error, sizeof h->first_error, "%s", msg);
+    }
     if (h->log)
         h->log(level, context ? context : "", msg);
 }
@@ -137,6 +142,7 @@ static int err_now(void) { return errno ? errno : EIO; }
 static cxen_handle *begin(cxen_handle *h)
 {
     h->last_error[0] = '\0';
+    h->first_error[0] = '\0';
     return h;
 }
 
@@ -165,6 +171,17 @@ int cxen__fail_after_xen(cxen_handle *h, int err, const char *what)
         return -err;
     }
     return fail(h, err, "%s", what);
+}
+
+int cxen__fail_at_first_error(cxen_handle *h, int err, const char *what)
+{
+    if (h->first_error[0] && strcmp(h->first_error, h->last_error) != 0) {
+        char full[sizeof h->last_error];
+        snprintf(full, sizeof full, "%s: %.400s (then: %.400s)", what, h->first_error, h->last_error);
+        emit(h, CXEN_LOG_ERROR, "cxen", full);
+        return -err;
+    }
+    return cxen__fail_after_xen(h, err, what);
 }
 
 void cxen__set_progress(cxen_handle *h, cxen_progress_fn fn, void *ctx)
@@ -528,6 +545,25 @@ int cxen_domain_shutdown(cxen_handle *h, uint32_t domid, int reason)
     begin(h);
     return xc_domain_shutdown(h->xch, domid, reason) == 0
         ? 0 : fail(h, err_now(), "shut down domain %u", domid);
+}
+
+int cxen_domain_hvm_pv_drivers(cxen_handle *h, uint32_t domid, int *available)
+{
+    uint64_t irq = 0;
+    begin(h);
+    if (xc_hvm_param_get(h->xch, domid, HVM_PARAM_CALLBACK_IRQ, &irq) != 0)
+        return fail(h, err_now(), "Getting HVM callback IRQ of domain %u", domid);
+    *available = irq != 0;
+    return 0;
+}
+
+int cxen_domain_send_trigger(cxen_handle *h, uint32_t domid, int trigger)
+{
+    uint32_t xen_trigger = trigger == CXEN_TRIGGER_POWER ? XEN_DOMCTL_SENDTRIGGER_POWER
+                                                         : XEN_DOMCTL_SENDTRIGGER_RESET;
+    begin(h);
+    return xc_domain_send_trigger(h->xch, domid, xen_trigger, 0) == 0
+        ? 0 : fail(h, err_now(), "Send trigger '%s' failed", trigger == CXEN_TRIGGER_POWER ? "power" : "reset");
 }
 
 static uint32_t map_flags(uint32_t f)

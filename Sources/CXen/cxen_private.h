@@ -17,6 +17,9 @@ int cxen__fail(cxen_handle *h, int err, const char *fmt, ...) __attribute__((for
 /* After a libxc call failed: "<what>: <Xen's last message>" when Xen
  * logged one (errno is often stale then), else as cxen__fail. */
 int cxen__fail_after_xen(cxen_handle *h, int err, const char *what);
+/* As cxen__fail_after_xen, naming the operation's first error too when
+ * Xen logged several (libxc's last one, "Restore failed", hides the cause). */
+int cxen__fail_at_first_error(cxen_handle *h, int err, const char *what);
 /* Sends libxc's progress reports to `fn` (NULL: back to the log). */
 void cxen__set_progress(cxen_handle *h, cxen_progress_fn fn, void *ctx);
 

@@ -78,7 +78,7 @@ int cxen_domain_save(cxen_handle *h, uint32_t domid, int fd, uint32_t flags,
         char what[96];
         snprintf(what, sizeof what, "saving domain %u%s", domid,
                  call.suspend_calls ? "" : " (before the guest was suspended)");
-        return cxen__fail_after_xen(h, err, what);
+        return cxen__fail_at_first_error(h, err, what);
     }
     return 0;
 }
@@ -221,7 +221,7 @@ int cxen_domain_restore(cxen_handle *h, uint32_t domid, int fd, struct cxen_rest
             return cxen__fail_after_xen(h, -call.cpuid_rc, "restoring: the host's CPU policy for an old stream");
         char what[64];
         snprintf(what, sizeof what, "restoring domain %u", domid);
-        return cxen__fail_after_xen(h, err, what);
+        return cxen__fail_at_first_error(h, err, what);
     }
     if (progress && r->expected_pages > 0)
         progress(ctx, r->expected_pages, r->expected_pages);

@@ -40,6 +40,12 @@ public protocol Hypervisor: AnyObject {
     /// `xc_domain_shutdown` does; a cooperative shutdown goes through
     /// xenstore's `control/shutdown` instead).
     func shutdown(domid: UInt32, reason: ShutdownReason) throws(HypervisorError)
+    /// Whether the guest can be asked through xenstore's `control/shutdown`:
+    /// a PV or PVH guest always, an HVM one once its PV drivers are up
+    /// (libxl__domain_pvcontrol_available).
+    func pvControlAvailable(domid: UInt32) throws(HypervisorError) -> Bool
+    /// An ACPI power (`power`) or reset button event to the guest (libxl_send_trigger).
+    func sendACPITrigger(domid: UInt32, power: Bool) throws(HypervisorError)
     /// Destroys the domain; its memory returns to the host.
     func destroy(domid: UInt32) throws(HypervisorError)
 
@@ -118,6 +124,14 @@ public protocol Hypervisor: AnyObject {
 }
 
 extension Hypervisor {
+    /// A hypervisor whose guests all have their PV control (the simulated
+    /// guests answer `control/shutdown` whatever their type).
+    public func pvControlAvailable(domid: UInt32) throws(HypervisorError) -> Bool { true }
+
+    public func sendACPITrigger(domid: UInt32, power: Bool) throws(HypervisorError) {
+        throw HypervisorError("Send trigger '\(power ? "power" : "reset")'", errno: 38, "not supported by this hypervisor")
+    }
+
     /// A hypervisor that cannot: refused, never silently ignored.
     public func sendDebugKeys(_ keys: String) throws(HypervisorError) {
         throw HypervisorError("sending debug keys", errno: 38, "not supported by this hypervisor")

@@ -39,3 +39,47 @@ enum SaveStreamIO {
         return try body()
     }
 }
+
+extension SaveStreamIO {
+    /// Runs `body` (a save or restore blocked in libxc) so that SIGINT,
+    /// SIGTERM and SIGHUP end the stream instead of swxl: the handler puts
+    /// a read-only `/dev/null` in place of `fd` (as libxl's save helper
+    /// does on SIGTERM), so libxc's next write fails (EBADF) or its next
+    /// read finds the end, and the operation fails through its own cleanup:
+    /// the toolstack then resumes the guest (save) or destroys the half-made
+    /// domain (restore), and nothing is left half done. Returns what `body`
+    /// returned and the signal that came (0: none). The previous handlers
+    /// come back afterwards.
+    static func withInterruptsEndingStream<R, E: Error>(_ fd: Int32, _ body: () throws(E) -> R) throws(E) -> (R, Int32) {
+        interruptedStream = fd
+        interruptSignal = 0
+        let signals = [SIGINT, SIGTERM, SIGHUP]
+        var previous = Array(repeating: sigaction(), count: signals.count)
+        var handler = sigaction()
+        handler.__sigaction_handler.sa_handler = endStreamOnSignal
+        sigemptyset(&handler.sa_mask)
+        for (i, s) in signals.enumerated() { sigaction(s, &handler, &previous[i]) }
+        defer {
+            for (i, s) in signals.enumerated() { sigaction(s, &previous[i], nil) }
+            interruptedStream = -1
+        }
+        let result = try body()
+        return (result, interruptSignal)
+    }
+}
+
+/// The descriptor the signal handler ends, and the signal that came
+/// (written by the handler; one operation at a time).
+nonisolated(unsafe) private var interruptedStream: Int32 = -1
+nonisolated(unsafe) private var interruptSignal: Int32 = 0
+
+/// Async-signal-safe: open, dup2 and close only.
+private func endStreamOnSignal(_ signal: Int32) {
+    interruptSignal = signal
+    let target = interruptedStream
+    guard target >= 0 else { return }
+    let null = open("/dev/null", O_RDONLY | O_CLOEXEC)
+    guard null >= 0 else { return }
+    dup2(null, target)
+    close(null)
+}

@@ -33,19 +33,22 @@ extension XenHypervisor {
             throw HypervisorError("save domain", errno: EOPNOTSUPP, Self.noLiveSave)
         }
         let flags = (live ? UInt32(CXEN_SAVE_LIVE) : 0) | (debug ? UInt32(CXEN_SAVE_DEBUG) : 0)
-        let rc = try SaveStreamIO.withBlocking(fd, "save domain") { () throws(HypervisorError) -> Int32 in
+        let (rc, signal) = try SaveStreamIO.withBlocking(fd, "save domain") { () throws(HypervisorError) -> (Int32, Int32) in
             SaveStreamIO.withSIGPIPEIgnored {
-                withoutActuallyEscaping(suspend) { suspend in
-                    withoutActuallyEscaping(progress) { progress in
-                        let calls = XenImageCallbacks(suspend: suspend, progress: progress)
-                        return withExtendedLifetime(calls) {
-                            cxen_domain_save(handle, domid, fd, flags, xenSuspendTrampoline, xenProgressTrampoline,
-                                             Unmanaged.passUnretained(calls).toOpaque())
+                SaveStreamIO.withInterruptsEndingStream(fd) {
+                    withoutActuallyEscaping(suspend) { suspend in
+                        withoutActuallyEscaping(progress) { progress in
+                            let calls = XenImageCallbacks(suspend: suspend, progress: progress)
+                            return withExtendedLifetime(calls) {
+                                cxen_domain_save(handle, domid, fd, flags, xenSuspendTrampoline, xenProgressTrampoline,
+                                                 Unmanaged.passUnretained(calls).toOpaque())
+                            }
                         }
                     }
                 }
             }
         }
+        try checkInterrupted(signal, "save domain")
         try check(rc, "save domain")
     }
 
@@ -72,18 +75,31 @@ extension XenHypervisor {
         r.store_domid = spec.storeDomid
         r.console_domid = spec.consoleDomid
         r.expected_pages = spec.memoryKiB / 4
-        let rc = try SaveStreamIO.withBlocking(fd, "restore domain") { () throws(HypervisorError) -> Int32 in
-            withoutActuallyEscaping(progress) { progress in
-                let calls = XenImageCallbacks(suspend: { false }, progress: progress)
-                return withExtendedLifetime(calls) {
-                    cxen_domain_restore(handle, domid, fd, &r, xenProgressTrampoline,
-                                        Unmanaged.passUnretained(calls).toOpaque())
+        let (rc, signal) = try SaveStreamIO.withBlocking(fd, "restore domain") { () throws(HypervisorError) -> (Int32, Int32) in
+            SaveStreamIO.withInterruptsEndingStream(fd) {
+                withoutActuallyEscaping(progress) { progress in
+                    let calls = XenImageCallbacks(suspend: { false }, progress: progress)
+                    return withExtendedLifetime(calls) {
+                        cxen_domain_restore(handle, domid, fd, &r, xenProgressTrampoline,
+                                            Unmanaged.passUnretained(calls).toOpaque())
+                    }
                 }
             }
         }
+        try checkInterrupted(signal, "restore domain")
         try check(rc, "restore domain")
         return BuildResult(storePort: r.store_port, storeMFN: r.store_mfn,
                            consolePort: r.console_port, consoleMFN: r.console_mfn)
+    }
+
+    /// A signal that came during the call ended its stream (see
+    /// ``SaveStreamIO/withInterruptsEndingStream(_:_:)``): the operation
+    /// failed, or its stream is gone, whatever libxc returned.
+    private func checkInterrupted(_ signal: Int32, _ operation: String) throws(HypervisorError) {
+        guard signal != 0 else { return }
+        let name = [SIGINT: "SIGINT", SIGTERM: "SIGTERM", SIGHUP: "SIGHUP"][signal] ?? "signal \(signal)"
+        let detail = String(cString: cxen_last_error(handle))
+        throw HypervisorError(operation, errno: EINTR, "interrupted by \(name)" + (detail.isEmpty ? "" : " (\(detail))"))
     }
 
     static let noLiveSave = "this Xen cannot track a PV guest's dirty pages (it has no shadow paging: "

@@ -183,6 +183,21 @@ public final class XenHypervisor: Hypervisor {
         try check(cxen_domain_destroy(handle, domid), "destroy")
     }
 
+    public func pvControlAvailable(domid: UInt32) throws(HypervisorError) -> Bool {
+        var d = cxen_dominfo()
+        guard cxen_domain_list(handle, domid, &d, 1) == 1, d.domid == domid else {
+            throw HypervisorError("domain info", errno: ESRCH, "no domain \(domid)")
+        }
+        guard d.flags & UInt32(CXEN_DOMINFO_HVM) != 0 else { return true }
+        var available: Int32 = 0
+        try check(cxen_domain_hvm_pv_drivers(handle, domid, &available), "pv control")
+        return available != 0
+    }
+
+    public func sendACPITrigger(domid: UInt32, power: Bool) throws(HypervisorError) {
+        try check(cxen_domain_send_trigger(handle, domid, Int32(power ? CXEN_TRIGGER_POWER : CXEN_TRIGGER_RESET)), "send trigger")
+    }
+
     public func domainInfo(domid: UInt32) throws(HypervisorError) -> DomainInfo? {
         var d = cxen_dominfo()
         let n = cxen_domain_list(handle, domid, &d, 1)

@@ -291,7 +291,7 @@ struct ShutdownRequest {
     /// domain first, then wait. `wait` counts the -w given: 1 waits until
     /// each has shut down, 2 (`-ww`) until each is gone; the lines on
     /// stderr are xl's.
-    static func run(reason: String, all: Bool, wait: Int, domain: String?, host: HostOptions) throws {
+    static func run(reason: String, all: Bool, wait: Int, domain: String?, fallback: Bool = false, host: HostOptions) throws {
         let toolstack = try host.open(startWatcher: true).toolstack
         var ids: [UInt32] = []
         if all {
@@ -305,11 +305,34 @@ struct ShutdownRequest {
         }
         var failed = false
         var asked: [(id: UInt32, name: String)] = []
+        let reboot = reason == "reboot"
         for id in ids {
             do {
                 let name = (try? toolstack.info(id).name) ?? "\(id)"
+                Terminal.err(reboot ? "Rebooting domain \(id)\n" : "Shutting down domain \(id)\n")
+                // An HVM guest without PV drivers cannot be asked: xl's words, and with
+                // -F the ACPI button instead (shutdown_domain/reboot_domain in xl_vmcontrol.c).
+                if !(try toolstack.hypervisor.pvControlAvailable(domid: id)) {
+                    let what = reboot ? "reboot" : "shutdown"
+                    guard fallback else {
+                        Terminal.err("PV control interface not available: external graceful \(what) not possible.\n"
+                                     + "Use \"-F\" to fallback to ACPI \(reboot ? "reset" : "power") event.\n"
+                                     + "\(what) failed (rc=-10)\n")
+                        throw ExitCode.failure
+                    }
+                    Terminal.err("PV control interface not available: sending ACPI \(reboot ? "reset" : "power") button event.\n")
+                    do { try toolstack.hypervisor.sendACPITrigger(domid: id, power: !reboot) } catch {
+                        DomainCLI.printError("\(error)")
+                        Terminal.err("\(what) failed (rc=-3)\n")
+                        throw ExitCode.failure
+                    }
+                    asked.append((id, name))
+                    continue
+                }
                 try toolstack.requestShutdown(domid: id, reason: reason)
                 asked.append((id, name))
+            } catch let e as ExitCode {
+                throw e
             } catch {
                 DomainCLI.printError("\(error)")
                 failed = true
@@ -344,13 +367,12 @@ struct ShutdownCommand: ParsableCommand {
         commandName: "shutdown", abstract: "Ask a domain to shut down (its on_poweroff action follows).")
     @Flag(name: .shortAndLong, help: "All domains.") var all = false
     @Flag(name: .shortAndLong, help: "Wait until the domain has shut down (-ww: until it is gone).") var wait: Int
-    @Flag(name: .customShort("F"), help: "Fall back to an ACPI power event for HVM guests with no PV drivers (not supported yet).")
+    @Flag(name: .customShort("F"), help: "Send an ACPI power button event to an HVM guest whose PV drivers are not up.")
     var fallback = false
     @OptionGroup var hostOptions: HostOptions
     @Argument(help: "The domain (name or domid).") var domain: String?
     func run() throws {
-        if fallback { throw DomainCLI.unsupported("shutdown", "-F", "ACPI power event fallback") }
-        try ShutdownRequest.run(reason: "poweroff", all: all, wait: wait, domain: domain, host: hostOptions)
+        try ShutdownRequest.run(reason: "poweroff", all: all, wait: wait, domain: domain, fallback: fallback, host: hostOptions)
     }
 }
 
@@ -359,13 +381,12 @@ struct RebootCommand: ParsableCommand {
         commandName: "reboot", abstract: "Ask a domain to reboot (its on_reboot action follows).")
     @Flag(name: .shortAndLong, help: "All domains.") var all = false
     @Flag(name: .shortAndLong, help: "Wait until the domain has shut down for the reboot (-ww: until it is gone).") var wait: Int
-    @Flag(name: .customShort("F"), help: "Fall back to an ACPI reset event for HVM guests with no PV drivers (not supported yet).")
+    @Flag(name: .customShort("F"), help: "Send an ACPI reset button event to an HVM guest whose PV drivers are not up.")
     var fallback = false
     @OptionGroup var hostOptions: HostOptions
     @Argument(help: "The domain (name or domid).") var domain: String?
     func run() throws {
-        if fallback { throw DomainCLI.unsupported("reboot", "-F", "ACPI reset event fallback") }
-        try ShutdownRequest.run(reason: "reboot", all: all, wait: wait, domain: domain, host: hostOptions)
+        try ShutdownRequest.run(reason: "reboot", all: all, wait: wait, domain: domain, fallback: fallback, host: hostOptions)
     }
 }
 

@@ -109,3 +109,23 @@ import Testing
         #expect(String(match.1) + "\n" == plain.stderr)
     }
 }
+
+/// shutdown/reboot -F: the ACPI fallback is only for an HVM guest whose PV
+/// drivers are not up; a guest that can be asked (every simulated guest)
+/// is asked, with xl's line for each domain.
+@Suite struct ShutdownFallbackTests {
+    @Test func fallbackAsksAGuestThatCanBeAsked() throws {
+        let host = try EmbeddedHost()
+        defer { host.close() }
+        #expect(try host.swxl(["create", "-q", try host.config(name: "sf", "on_reboot = \"restart\"")]).status == 0)
+        let first = try #require(try host.domains().first { $0["name"] as? String == "sf" }?["domid"] as? Int)
+        let reboot = try host.swxl(["reboot", "-F", "-w", "sf"])
+        #expect(reboot.status == 0)
+        #expect(reboot.stderr == "Rebooting domain \(first)\nWaiting for 1 domains\nDomain \(first) has been shut down, reason code 1\n")
+        #expect(host.waitUntil { ((try? host.domains()) ?? []).contains { $0["name"] as? String == "sf" && $0["domid"] as? Int != first } })
+        let down = try host.swxl(["shutdown", "sf", "-F", "-ww"])
+        #expect(down.status == 0, "\(down.stderr)")
+        #expect(down.stderr.hasPrefix("Shutting down domain "), "\(down.stderr)")
+        #expect(try host.domains().count == 1)
+    }
+}

@@ -70,3 +70,52 @@ import Toolstack
                 == unsafeBitCast(before.__sigaction_handler.sa_handler, to: Int.self))
     }
 }
+
+extension SaveStreamIOTests {
+    /// A Ctrl-C while libxc writes: the stream's descriptor becomes a
+    /// read-only /dev/null, so the next write fails (EBADF) and the save
+    /// fails cleanly; the signal is reported and the handler put back.
+    @Test func aSignalEndsTheStreamNotTheProcess() throws {
+        var before = sigaction()
+        #expect(sigaction(SIGINT, nil, &before) == 0)
+        let (r, w) = try Self.pipePair()
+        defer { close(r); close(w) }
+        let ((firstWrite, secondWrite, secondErrno), signal) = SaveStreamIO.withInterruptsEndingStream(w) {
+            () -> (Int, Int, Int32) in
+            var byte: UInt8 = 7
+            let first = write(w, &byte, 1)
+            // (the test runner's threads may block it: a terminal's SIGINT
+            // goes to whichever thread does not)
+            var set = sigset_t(), old = sigset_t()
+            sigemptyset(&set)
+            sigaddset(&set, SIGINT)
+            pthread_sigmask(SIG_UNBLOCK, &set, &old)
+            raise(SIGINT)
+            pthread_sigmask(SIG_SETMASK, &old, nil)
+            let second = write(w, &byte, 1)
+            return (first, second, errno)
+        }
+        #expect(firstWrite == 1)
+        #expect(secondWrite == -1)
+        #expect(secondErrno == EBADF)
+        #expect(signal == SIGINT)
+        var after = sigaction()
+        #expect(sigaction(SIGINT, nil, &after) == 0)
+        #expect(unsafeBitCast(after.__sigaction_handler.sa_handler, to: Int.self)
+                == unsafeBitCast(before.__sigaction_handler.sa_handler, to: Int.self))
+    }
+
+    @Test func withoutASignalNothingChanges() throws {
+        let (r, w) = try Self.pipePair()
+        defer { close(r); close(w) }
+        let (written, signal) = SaveStreamIO.withInterruptsEndingStream(w) { () -> Int in
+            var byte: UInt8 = 7
+            return write(w, &byte, 1)
+        }
+        #expect(written == 1)
+        #expect(signal == 0)
+        var byte: UInt8 = 0
+        #expect(read(r, &byte, 1) == 1)
+        #expect(byte == 7)
+    }
+}

@@ -624,7 +624,7 @@ script_share() {  # script_share TOOL
     $tool destroy $name >/dev/null 2>&1 || cxen-probe destroy $d
     [ -n "$d" ] && wait_gone $d
 }
-if [ -n "$swxl_hotplug" ]; then script_share xl; script_share swxl; fi
+if [ -n "$swxl_hotplug" ]; then script_share xl; script_share swxl; script_share swxl; script_share xl; fi
 
 # The bridge's floor: create + build (sharing swxl's kernel cache) + minimal
 # xenstore + unpause, from C, no toolstack.
@@ -662,8 +662,13 @@ echo "COST: swxl --help $(per_run swxl --help) ms; swxl list $(per_run swxl list
 # libxl's JSON: xl's create -n and list -l against swxl's
 . /checks-libxl-json.sh
 
+<<<<<<< HEAD
+# Save, restore and migrate, both ways with xl (checks-save.sh)
+. /checks-save.sh
+=======
 # sysrq, debug-keys, dump-core, cpupool-list, top and xl's semantics against xl (checks-xlcmds.sh)
 . /checks-xlcmds.sh
+>>>>>>> main
 
 # What is still running in dom0 (a toolstack should leave only its daemons).
 top -b -n 1 2>&1 | sed "s/^/PS: /"

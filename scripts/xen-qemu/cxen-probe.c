@@ -13,12 +13,19 @@
  *                                        must fail and leave no domain behind
  *   cxen-probe destroy DOMID
  *   cxen-probe wait-scrub                until Xen has scrubbed freed memory
+ *   cxen-probe save DOMID FILE           libxc's stream of the guest into FILE
+ *                                        (the suspend handshake through
+ *                                        xenstore), then destroy it
+ *   cxen-probe restore NAME FILE MEM_MB  a new domain from FILE (the probe's
+ *                                        uuid), the minimum in xenstore,
+ *                                        introduce, unpause; prints the domid
  *
  * A test aid, not part of swxl: xenstore goes through Xen's libxenstore.
  */
 #include "cxen.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -176,6 +183,10 @@ static int cmd_create(const char *name, const char *kernel, const char *ramdisk,
     snprintf(p, sizeof p, "%s/data", dompath);
     xs_mkdir(xs, t, p);
     xs_set_permissions(xs, t, p, rw, 1);
+    /* where the guest answers a suspend request (cxen-probe save) */
+    snprintf(p, sizeof p, "%s/control/shutdown", dompath);
+    xs_write(xs, t, p, "", 0);
+    xs_set_permissions(xs, t, p, rw, 1);
     if (!xs_transaction_end(xs, t, false) ||
         !xs_introduce_domain(xs, domid, out.store_mfn, out.store_port)) {
         rc = -errno;
@@ -191,6 +202,158 @@ static int cmd_create(const char *name, const char *kernel, const char *ramdisk,
     return 0;
 fail:
     die(step, rc);
+    cxen_domain_destroy(h, domid);
+    return 1;
+}
+
+/* The minimum xenstore a PV guest needs, then introduce (create's, for restore). */
+static int publish(uint32_t domid, const char *name, uint32_t store_port, uint64_t store_mfn,
+                   uint32_t console_port, uint64_t console_mfn)
+{
+    struct xs_handle *xs = xs_open(0);
+    if (!xs) return -errno;
+    char dompath[64], v[64], p[96];
+    snprintf(dompath, sizeof dompath, "/local/domain/%u", domid);
+    xs_transaction_t t = xs_transaction_start(xs);
+    struct xs_permissions ro[2] = { { 0, XS_PERM_NONE }, { domid, XS_PERM_READ } };
+    struct xs_permissions rw[1] = { { domid, XS_PERM_NONE } };
+    xs_mkdir(xs, t, dompath);
+    xs_set_permissions(xs, t, dompath, ro, 2);
+    xs_put(xs, t, domid, "name", name);
+    snprintf(v, sizeof v, "%u", domid); xs_put(xs, t, domid, "domid", v);
+    snprintf(v, sizeof v, "%u", store_port); xs_put(xs, t, domid, "store/port", v);
+    snprintf(v, sizeof v, "%llu", (unsigned long long)store_mfn); xs_put(xs, t, domid, "store/ring-ref", v);
+    snprintf(v, sizeof v, "%u", console_port); xs_put(xs, t, domid, "console/port", v);
+    snprintf(v, sizeof v, "%llu", (unsigned long long)console_mfn); xs_put(xs, t, domid, "console/ring-ref", v);
+    xs_put(xs, t, domid, "console/type", "xenconsoled");
+    xs_put(xs, t, domid, "console/output", "pty");
+    xs_put(xs, t, domid, "console/limit", "1048576");
+    snprintf(p, sizeof p, "%s/data", dompath);
+    xs_mkdir(xs, t, p);
+    xs_set_permissions(xs, t, p, rw, 1);
+    snprintf(p, sizeof p, "%s/control/shutdown", dompath);
+    xs_write(xs, t, p, "", 0);
+    xs_set_permissions(xs, t, p, rw, 1);
+    int rc = 0;
+    if (!xs_transaction_end(xs, t, false) || !xs_introduce_domain(xs, domid, store_mfn, store_port))
+        rc = -errno;
+    xs_close(xs);
+    return rc;
+}
+
+/* The suspend handshake, as a toolstack does it: control/shutdown =
+ * "suspend", the guest's acknowledgement (it empties the node), then the
+ * hypervisor showing the domain shut down for suspend. 30 s each at most. */
+struct probe_save { uint32_t domid; struct xs_handle *xs; };
+
+static int probe_suspend(void *ctx)
+{
+    struct probe_save *s = ctx;
+    char path[96];
+    snprintf(path, sizeof path, "/local/domain/%u/control/shutdown", s->domid);
+    if (!xs_write(s->xs, XBT_NULL, path, "suspend", 7)) {
+        fprintf(stderr, "probe: writing %s: %s\n", path, strerror(errno));
+        return 0;
+    }
+    lap("suspend-asked");
+    int acked = 0;
+    for (int i = 0; i < 3000 && !acked; i++) {
+        unsigned len = 0;
+        char *v = xs_read(s->xs, XBT_NULL, path, &len);
+        acked = v && strcmp(v, "suspend") != 0;
+        free(v);
+        if (!acked) usleep(10 * 1000);
+    }
+    if (!acked) {
+        fprintf(stderr, "probe: the guest did not acknowledge the suspend request\n");
+        xs_write(s->xs, XBT_NULL, path, "", 0);
+        return 0;
+    }
+    lap("suspend-acked");
+    for (int i = 0; i < 3000; i++) {
+        struct cxen_dominfo d;
+        if (cxen_domain_list(h, s->domid, &d, 1) == 1 && d.domid == s->domid &&
+            (d.flags & CXEN_DOMINFO_SHUTDOWN)) {
+            lap("suspended");
+            return d.shutdown_reason == CXEN_SHUTDOWN_SUSPEND;
+        }
+        usleep(10 * 1000);
+    }
+    fprintf(stderr, "probe: the guest acknowledged but did not suspend\n");
+    return 0;
+}
+
+static void probe_progress(void *ctx, uint64_t done, uint64_t total)
+{
+    (void)ctx;
+    if (getenv("PROBE_DEBUG"))
+        fprintf(stderr, "probe: %10.1f progress %llu/%llu\n", ms_now(),
+                (unsigned long long)done, (unsigned long long)total);
+}
+
+static int cmd_save(uint32_t domid, const char *file)
+{
+    int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) { fprintf(stderr, "probe: %s: %s\n", file, strerror(errno)); return 1; }
+    struct probe_save s = { .domid = domid, .xs = xs_open(0) };
+    if (!s.xs) { fprintf(stderr, "probe: xs_open: %s\n", strerror(errno)); close(fd); return 1; }
+    lap("start");
+    int rc = cxen_domain_save(h, domid, fd, 0, probe_suspend, probe_progress, &s);
+    lap("save");
+    if (close(fd) != 0 && rc == 0) rc = -errno;
+    if (rc < 0) {
+        die("save", rc);
+        int r2 = cxen_domain_resume(h, domid);
+        fprintf(stderr, "probe: resumed the guest: %s\n", r2 < 0 ? cxen_last_error(h) : "ok");
+        xs_resume_domain(s.xs, domid);
+        xs_close(s.xs);
+        return 1;
+    }
+    cxen_domain_destroy(h, domid);
+    char path[64];
+    snprintf(path, sizeof path, "/local/domain/%u", domid);
+    xs_release_domain(s.xs, domid);
+    xs_rm(s.xs, XBT_NULL, path);
+    xs_close(s.xs);
+    return 0;
+}
+
+static int cmd_restore(const char *name, const char *file, unsigned mem_mb)
+{
+    int fd = open(file, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) { fprintf(stderr, "probe: %s: %s\n", file, strerror(errno)); return 1; }
+    struct cxen_create c;
+    memset(&c, 0, sizeof c);
+    for (int i = 0; i < 16; i++) c.uuid[i] = (uint8_t)(0x50 + i);
+    c.type = CXEN_DOMAIN_PV;
+    c.max_vcpus = 1;
+    c.max_memkb = (uint64_t)mem_mb * 1024;
+    c.max_grant_frames = -1;
+    c.max_maptrack_frames = -1;
+    uint32_t domid;
+    lap("start");
+    int rc = cxen_domain_create(h, &c, &domid);
+    if (rc < 0) { close(fd); return die("create", rc); }
+    const char *step = "set max vcpus";
+    if ((rc = cxen_domain_set_max_vcpus(h, domid, 1)) < 0) goto fail;
+    step = "set max memory";
+    if ((rc = cxen_domain_set_max_memory(h, domid, c.max_memkb + 1024)) < 0) goto fail;
+    struct cxen_restore r = { .expected_pages = (uint64_t)mem_mb * 256 };
+    step = "restore";
+    lap("create");
+    if ((rc = cxen_domain_restore(h, domid, fd, &r, probe_progress, NULL)) < 0) goto fail;
+    lap("restore");
+    step = "xenstore";
+    if ((rc = publish(domid, name, r.store_port, r.store_mfn, r.console_port, r.console_mfn)) < 0) goto fail;
+    step = "unpause";
+    if ((rc = cxen_domain_unpause(h, domid)) < 0) goto fail;
+    lap("unpause");
+    close(fd);
+    printf("%u\n", domid);
+    return 0;
+fail:
+    die(step, rc);
+    close(fd);
     cxen_domain_destroy(h, domid);
     return 1;
 }
@@ -235,6 +398,9 @@ int main(int argc, char **argv)
     else if (argc == 2 && !strcmp(argv[1], "wait-scrub")) status = cmd_wait_scrub();
     else if (argc == 7 && !strcmp(argv[1], "create"))
         status = cmd_create(argv[2], argv[3], argv[4], argv[5], (unsigned)atoi(argv[6]));
+    else if (argc == 4 && !strcmp(argv[1], "save")) status = cmd_save((uint32_t)atoi(argv[2]), argv[3]);
+    else if (argc == 5 && !strcmp(argv[1], "restore"))
+        status = cmd_restore(argv[2], argv[3], (unsigned)atoi(argv[4]));
     else if (argc == 3 && !strcmp(argv[1], "destroy")) {
         uint32_t domid = (uint32_t)atoi(argv[2]);
         status = (rc = cxen_domain_destroy(h, domid)) < 0 ? die("destroy", rc) : 0;

@@ -179,6 +179,15 @@ enum cxen_shutdown_reason {
  * through xenstore's control/shutdown instead. */
 int cxen_domain_shutdown(cxen_handle *h, uint32_t domid, int reason);
 
+/* Whether an HVM domain's PV drivers are up: its HVM_PARAM_CALLBACK_IRQ
+ * is set (libxl__domain_pvcontrol_available). *available: 1 or 0. */
+int cxen_domain_hvm_pv_drivers(cxen_handle *h, uint32_t domid, int *available);
+
+/* An ACPI event to a domain's vCPU 0 (xc_domain_send_trigger), as
+ * libxl_send_trigger sends LIBXL_TRIGGER_POWER / _RESET. */
+enum { CXEN_TRIGGER_RESET = 1, CXEN_TRIGGER_POWER = 3 };
+int cxen_domain_send_trigger(cxen_handle *h, uint32_t domid, int trigger);
+
 enum {
     CXEN_DOMINFO_DYING = 1u << 0,
     CXEN_DOMINFO_HVM = 1u << 1,
