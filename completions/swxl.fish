@@ -302,7 +302,7 @@ complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swx
 complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl uptime" version' -l 'version' -d 'Show the version.'
 complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl uptime" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl info" host' -l 'host' -d 'The host to drive: xen or embedded (default: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).' -rfka ''
-complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl info" n numa' -s 'n' -l 'numa' -d 'Also list the host\'s NUMA topology (not supported yet).'
+complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl info" n numa' -s 'n' -l 'numa' -d 'Also list the host\'s CPU, device and NUMA topology (an ITEM is then ignored, as xl ignores it).'
 complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl info" json' -l 'json' -d 'One JSON object, for scripts: numbers as numbers, virt_caps as a list (swxl\'s addition).'
 complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl info" version' -l 'version' -d 'Show the version.'
 complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl info" h help' -s 'h' -l 'help' -d 'Show help information.'

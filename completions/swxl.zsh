@@ -334,7 +334,7 @@ _swxl_info() {
     local -i ret=1
     local -ar arg_specs=(
         '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
-        '(-n --numa)'{-n,--numa}'[Also list the host'\''s NUMA topology (not supported yet).]'
+        '(-n --numa)'{-n,--numa}'[Also list the host'\''s CPU, device and NUMA topology (an ITEM is then ignored, as xl ignores it).]'
         '--json[One JSON object, for scripts\: numbers as numbers, virt_caps as a list (swxl'\''s addition).]'
         ':item:'
         '--version[Show the version.]'

@@ -9,6 +9,7 @@
 #include "cxen.h"
 #include "cxen_private.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -564,6 +565,103 @@ int cxen_domain_send_trigger(cxen_handle *h, uint32_t domid, int trigger)
     begin(h);
     return xc_domain_send_trigger(h->xch, domid, xen_trigger, 0) == 0
         ? 0 : fail(h, err_now(), "Send trigger '%s' failed", trigger == CXEN_TRIGGER_POWER ? "power" : "reset");
+}
+
+int cxen_cpu_topology(cxen_handle *h, uint32_t *out, uint32_t max)
+{
+    unsigned num = 0;
+    begin(h);
+    if (xc_cputopoinfo(h->xch, &num, NULL) != 0)
+        return fail(h, err_now(), "Unable to determine number of CPUS");
+    xc_cputopo_t *topo = calloc(num ? num : 1, sizeof *topo);
+    if (!topo) return fail(h, ENOMEM, "cpu topology");
+    if (xc_cputopoinfo(h->xch, &num, topo) != 0) {
+        int e = err_now();
+        free(topo);
+        return fail(h, e, "CPU topology info hypercall failed");
+    }
+    for (unsigned i = 0; i < num && i < max; i++) {
+        out[3 * i] = topo[i].core;
+        out[3 * i + 1] = topo[i].socket;
+        out[3 * i + 2] = topo[i].node;
+    }
+    free(topo);
+    return (int)num;
+}
+
+int cxen_numa_info(cxen_handle *h, uint64_t *mem, uint32_t *dists, uint32_t max)
+{
+    unsigned num = 0;
+    begin(h);
+    if (xc_numainfo(h->xch, &num, NULL, NULL) != 0)
+        return fail(h, err_now(), "Unable to determine number of nodes");
+    xc_meminfo_t *meminfo = calloc(num ? num : 1, sizeof *meminfo);
+    uint32_t *distance = calloc(num ? (size_t)num * num : 1, sizeof *distance);
+    if (!meminfo || !distance) {
+        free(meminfo);
+        free(distance);
+        return fail(h, ENOMEM, "numa info");
+    }
+    if (xc_numainfo(h->xch, &num, meminfo, distance) != 0) {
+        int e = err_now();
+        free(meminfo);
+        free(distance);
+        return fail(h, e, "getting numainfo");
+    }
+    for (unsigned i = 0; i < num && i < max; i++) {
+        mem[2 * i] = meminfo[i].memsize;
+        mem[2 * i + 1] = meminfo[i].memfree;
+        for (unsigned j = 0; j < num && j < max; j++)
+            dists[i * max + j] = distance[i * num + j];
+    }
+    free(meminfo);
+    free(distance);
+    return (int)num;
+}
+
+int cxen_pci_topology(cxen_handle *h, uint32_t *out, uint32_t max)
+{
+    begin(h);
+    DIR *dir = opendir("/sys/bus/pci/devices");
+    if (!dir) return fail(h, errno, "Cannot open /sys/bus/pci/devices");
+    physdev_pci_device_t *devs = calloc(max ? max : 1, sizeof *devs);
+    uint32_t *nodes = calloc(max ? max : 1, sizeof *nodes);
+    if (!devs || !nodes) {
+        closedir(dir);
+        free(devs);
+        free(nodes);
+        return fail(h, ENOMEM, "pci topology");
+    }
+    unsigned n = 0;
+    struct dirent *entry;
+    while ((entry = readdir(dir)) && n < max) {
+        unsigned dom, bus, dev, func;
+        if (entry->d_name[0] == '.') continue;
+        if (sscanf(entry->d_name, "%x:%x:%x.%u", &dom, &bus, &dev, &func) < 4) continue;
+        devs[n].seg = dom;
+        devs[n].bus = bus;
+        devs[n].devfn = ((dev & 0x1f) << 3) | (func & 7);
+        n++;
+    }
+    closedir(dir);
+    if (n && xc_pcitopoinfo(h->xch, n, devs, nodes) != 0) {
+        int e = err_now();
+        free(devs);
+        free(nodes);
+        return fail(h, e, "PCI topology info hypercall failed");
+    }
+    unsigned valid = 0;
+    for (unsigned i = 0; i < n; i++) {
+        if (nodes[i] == XEN_INVALID_NODE_ID || nodes[i] == XEN_INVALID_DEV) continue;
+        out[4 * valid] = devs[i].seg;
+        out[4 * valid + 1] = devs[i].bus;
+        out[4 * valid + 2] = devs[i].devfn;
+        out[4 * valid + 3] = nodes[i];
+        valid++;
+    }
+    free(devs);
+    free(nodes);
+    return (int)valid;
 }
 
 static uint32_t map_flags(uint32_t f)

@@ -90,7 +90,9 @@ import Testing
         #expect(list[1]["memory_kib"] as? Int == 131072)
 
         // The layout, read back with Xen's xenstore-ls -fp, once the guest has written its flags.
-        #expect(try host.waitUntil { (try? host.xenstore("xenstore-read", ["/local/domain/1/control/feature-poweroff"]).stdout) == "1\n" })
+        // (The guest writes the three one after another into nodes the toolstack made empty.)
+        let flags = ["poweroff", "reboot", "suspend"].map { "/local/domain/1/control/feature-" + $0 }
+        #expect(try host.waitUntil { (try? host.xenstore("xenstore-read", flags).stdout) == "1\n1\n1\n" })
         let tree = try host.storeTree()
         let actual = Self.domainNodes(tree, domid: 1, uuid: uuid)
         let expected = Self.expectedLayout(domid: 1, uuid: uuid, name: "web1", kernel: host.kernel, memoryKiB: 131072, vcpus: 2)
