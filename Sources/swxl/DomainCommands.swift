@@ -104,7 +104,7 @@ struct CreateCommand: ParsableCommand {
         }
         for warning in result.warnings { Terminal.errLine(warning.description) }
         // xl.conf's vif.default.* for the vifs that do not say (xl's set_default_nic_values).
-        var config = XLGlobalConfig.settings.applyingVIFDefaults(to: parsed)
+        var config = XLGlobalConfig.settings.applyingGrantDefaults(to: XLGlobalConfig.settings.applyingVIFDefaults(to: parsed))
         // xl.conf's vCPU affinity masks, unless -i (the host's CPUs are asked only when there are some).
         if !ignoreGlobalAffinityMasks, XLGlobalConfig.settings.hasAffinityMasks,
            let masked = try AffinityMasks.applied(to: config, toolstack: try hostOptions.open().toolstack) {
