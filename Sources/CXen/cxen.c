@@ -934,7 +934,10 @@ int cxen_domain_dumpcore(cxen_handle *h, uint32_t domid, const char *path)
     errno = 0;
     int rc = xc_domain_dumpcore(h->xch, domid, path);
     if (rc < 0) {
-        int e = rc < -1 ? -rc : err_now();
+        /* libxenguest fails some checks without an errno (a PV guest that
+         * has never run has no p2m yet: "p2m_size < nr_pages"); its own
+         * message, logged above, then says why. */
+        int e = rc < -1 ? -rc : (errno ? errno : EIO);
         if (!h->last_error[0])
             return fail(h, e, "Core dumping domain to %s", path);
         return -e;

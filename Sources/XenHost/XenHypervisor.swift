@@ -370,7 +370,8 @@ public final class XenHypervisor: Hypervisor {
     public func dumpCore(domid: UInt32, path: String) throws(HypervisorError) {
         let rc = path.withCString { cxen_domain_dumpcore(handle, domid, $0) }
         guard rc < 0 else { return }
-        throw HypervisorError("Core dumping domain to \(path)", errno: -rc, errnoText(-rc))
+        let detail = String(cString: cxen_last_error(handle))
+        throw HypervisorError("Core dumping domain to \(path)", errno: -rc, detail.isEmpty ? errnoText(-rc) : detail)
     }
 
     /// The size of one vCPU's context in a core's `.xen_prstatus`
