@@ -248,7 +248,7 @@ complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swx
 complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl list" l long' -l 'long' -s 'l' -d 'The domains\' configurations as xl prints them: libxl\'s JSON, [{"domid":..,"config":..}].'
 complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl list" Z context' -s 'Z' -l 'context' -d 'Also show the security label (`-`: swxl reads no XSM labels).'
 complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl list" c cpupool' -s 'c' -l 'cpupool' -d 'Also show each domain\'s cpupool.'
-complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl list" n numa' -s 'n' -l 'numa' -d 'Also show the NUMA node affinity (on a host with one node; more: not supported yet).'
+complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl list" n numa' -s 'n' -l 'numa' -d 'Also show each domain\'s NUMA node affinity.'
 complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl list" json' -l 'json' -d 'One JSON object per domain, for scripts (swxl\'s addition).'
 complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl list" host' -l 'host' -d 'The host to drive: xen or embedded (default: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).' -rfka ''
 complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl list" version' -l 'version' -d 'Show the version.'

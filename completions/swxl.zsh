@@ -137,7 +137,7 @@ _swxl_list() {
         '(--long -l)'{--long,-l}'[The domains'\'' configurations as xl prints them\: libxl'\''s JSON, \[{"domid"\:..,"config"\:..}\].]'
         '(-Z --context)'{-Z,--context}'[Also show the security label (`-`\: swxl reads no XSM labels).]'
         '(-c --cpupool)'{-c,--cpupool}'[Also show each domain'\''s cpupool.]'
-        '(-n --numa)'{-n,--numa}'[Also show the NUMA node affinity (on a host with one node; more\: not supported yet).]'
+        '(-n --numa)'{-n,--numa}'[Also show each domain'\''s NUMA node affinity.]'
         '--json[One JSON object per domain, for scripts (swxl'\''s addition).]'
         '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
         ':domain:'

@@ -664,6 +664,24 @@ int cxen_pci_topology(cxen_handle *h, uint32_t *out, uint32_t max)
     return (int)valid;
 }
 
+int cxen_domain_node_affinity(cxen_handle *h, uint32_t domid, uint64_t words[4])
+{
+    begin(h);
+    memset(words, 0, 4 * sizeof *words);
+    xc_nodemap_t map = xc_nodemap_alloc(h->xch);
+    if (!map) return fail(h, err_now(), "allocating a node map");
+    int nodes = xc_get_max_nodes(h->xch);
+    if (xc_domain_node_getaffinity(h->xch, domid, map) != 0) {
+        int e = err_now();
+        free(map);
+        return fail(h, e, "getting the node affinity of domain %u", domid);
+    }
+    for (int n = 0; n < nodes && n < 256; n++)
+        if (map[n / 8] & (1u << (n % 8))) words[n / 64] |= 1ull << (n % 64);
+    free(map);
+    return 0;
+}
+
 static uint32_t map_flags(uint32_t f)
 {
     uint32_t o = 0;

@@ -48,6 +48,8 @@ public protocol Hypervisor: AnyObject {
     func sendACPITrigger(domid: UInt32, power: Bool) throws(HypervisorError)
     /// The host's CPU, NUMA and PCI topology (`xl info -n`).
     func topology() throws(HypervisorError) -> HostTopology
+    /// The NUMA nodes the domain's memory is placed on (`xl list -n`).
+    func nodeAffinity(domid: UInt32) throws(HypervisorError) -> [UInt32]
     /// Destroys the domain; its memory returns to the host.
     func destroy(domid: UInt32) throws(HypervisorError)
 
@@ -132,6 +134,11 @@ extension Hypervisor {
 
     public func topology() throws(HypervisorError) -> HostTopology {
         throw HypervisorError("topology", errno: 38, "not supported by this hypervisor")
+    }
+
+    /// Every node of the host (a host of one node has nothing else).
+    public func nodeAffinity(domid: UInt32) throws(HypervisorError) -> [UInt32] {
+        Array(0..<max(try physInfo().nodes, 1))
     }
 
     public func sendACPITrigger(domid: UInt32, power: Bool) throws(HypervisorError) {

@@ -224,6 +224,15 @@ public final class XenHypervisor: Hypervisor {
         return HostTopology(cpus: cpus, nodes: nodes, pciDevices: devices)
     }
 
+    public func nodeAffinity(domid: UInt32) throws(HypervisorError) -> [UInt32] {
+        var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        let rc = withUnsafeMutablePointer(to: &words) {
+            $0.withMemoryRebound(to: UInt64.self, capacity: 4) { cxen_domain_node_affinity(handle, domid, $0) }
+        }
+        try check(rc, "node affinity")
+        return Self.cpuSet(words).cpus
+    }
+
     public func sendACPITrigger(domid: UInt32, power: Bool) throws(HypervisorError) {
         try check(cxen_domain_send_trigger(handle, domid, Int32(power ? CXEN_TRIGGER_POWER : CXEN_TRIGGER_RESET)), "send trigger")
     }

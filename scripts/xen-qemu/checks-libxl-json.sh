@@ -57,6 +57,12 @@ if has_swxl info; then
     if d=$(diff $JSON_DIR/xl-info-n.masked $JSON_DIR/swxl-info-n.masked 2>&1); then pass info-n-matches-xl
     else fail info-n-matches-xl "xl (-) against swxl (+): $(echo "$d" | grep '^[-+][^-+]' | head -8 | tr '\n' ' ')"; fi
 fi
+# list -n: Domain-0's node affinity column, and list -c's pool column.
+if has_swxl list; then
+    ln_xl=$(xl list -n -c 0 2>&1 | sed -n '2s/.* \([^ ]*\) \([^ ]*\)$/\1 \2/p'); ln_swxl=$(swxl list -n -c 0 2>&1 | sed -n '2s/.* \([^ ]*\) \([^ ]*\)$/\1 \2/p')
+    if [ -n "$ln_xl" ] && [ "$ln_xl" = "$ln_swxl" ]; then pass list-n-c-matches-xl "$ln_xl"
+    else fail list-n-c-matches-xl "xl '$ln_xl', swxl '$ln_swxl'"; fi
+fi
 
 # create -n for the harness's guest and the configs under /etc/xen/libxl-json.
 for cfg in $CFG /etc/xen/libxl-json/*.cfg; do

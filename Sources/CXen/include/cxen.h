@@ -200,6 +200,10 @@ int cxen_cpu_topology(cxen_handle *h, uint32_t *out, uint32_t max);
 int cxen_numa_info(cxen_handle *h, uint64_t *mem, uint32_t *dists, uint32_t max);
 int cxen_pci_topology(cxen_handle *h, uint32_t *out, uint32_t max);
 
+/* A domain's NUMA node affinity (xc_domain_node_getaffinity), nodes 0..255
+ * as four 64-bit words. */
+int cxen_domain_node_affinity(cxen_handle *h, uint32_t domid, uint64_t words[4]);
+
 enum {
     CXEN_DOMINFO_DYING = 1u << 0,
     CXEN_DOMINFO_HVM = 1u << 1,
