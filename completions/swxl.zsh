@@ -68,6 +68,9 @@ _swxl() {
             'info:Information about the host, as `xl info` prints it.'
             'dmesg:The hypervisor'\''s console ring.'
             'console:Attach to a domain'\''s console (Ctrl-] detaches).'
+            'new:Define a domain without starting it (xm'\''s new).'
+            'start:Start a domain defined with new (xm'\''s start).'
+            'delete:Forget a halted domain defined with new (xm'\''s delete).'
             'save:Save a domain state to restore later (xl'\''s file format).'
             'migrate:Migrate a domain to another host (xl'\''s protocol, over ssh or -s'\''s command).'
             'restore:Restore a domain from a saved state (xl'\''s file format).'
@@ -96,7 +99,7 @@ _swxl() {
         ;;
     arg)
         case "${words[1]}" in
-        create|list|destroy|shutdown|reboot|pause|unpause|rename|mem-set|mem-max|vcpu-set|domid|domname|vm-list|uptime|info|dmesg|console|save|migrate|restore|migrate-receive|vcpu-list|vcpu-pin|sched-credit|sched-credit2|sysrq|debug-keys|dump-core|cpupool-list|top|network-attach|network-list|network-detach|block-attach|block-list|block-detach|config|store|xenstored|help)
+        create|list|destroy|shutdown|reboot|pause|unpause|rename|mem-set|mem-max|vcpu-set|domid|domname|vm-list|uptime|info|dmesg|console|new|start|delete|save|migrate|restore|migrate-receive|vcpu-list|vcpu-pin|sched-credit|sched-credit2|sysrq|debug-keys|dump-core|cpupool-list|top|network-attach|network-list|network-detach|block-attach|block-list|block-detach|config|store|xenstored|help)
             "_swxl_${words[1]}" && ret=0
             ;;
         esac
@@ -137,7 +140,7 @@ _swxl_list() {
         '(--long -l)'{--long,-l}'[The domains'\'' configurations as xl prints them\: libxl'\''s JSON, \[{"domid"\:..,"config"\:..}\].]'
         '(-Z --context)'{-Z,--context}'[Also show the security label (`-`\: swxl reads no XSM labels).]'
         '(-c --cpupool)'{-c,--cpupool}'[Also show each domain'\''s cpupool.]'
-        '(-n --numa)'{-n,--numa}'[Also show the NUMA node affinity (on a host with one node; more\: not supported yet).]'
+        '(-n --numa)'{-n,--numa}'[Also show each domain'\''s NUMA node affinity.]'
         '--json[One JSON object per domain, for scripts (swxl'\''s addition).]'
         '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
         ':domain:'
@@ -168,7 +171,7 @@ _swxl_shutdown() {
     local -ar arg_specs=(
         '(--all -a)'{--all,-a}'[All domains.]'
         '*'{--wait,-w}'[Wait until the domain has shut down (-ww\: until it is gone).]'
-        '-F[Fall back to an ACPI power event for HVM guests with no PV drivers (not supported yet).]'
+        '-F[Send an ACPI power button event to an HVM guest whose PV drivers are not up.]'
         '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
         ':domain:'
         '--version[Show the version.]'
@@ -184,7 +187,7 @@ _swxl_reboot() {
     local -ar arg_specs=(
         '(--all -a)'{--all,-a}'[All domains.]'
         '*'{--wait,-w}'[Wait until the domain has shut down for the reboot (-ww\: until it is gone).]'
-        '-F[Fall back to an ACPI reset event for HVM guests with no PV drivers (not supported yet).]'
+        '-F[Send an ACPI reset button event to an HVM guest whose PV drivers are not up.]'
         '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
         ':domain:'
         '--version[Show the version.]'
@@ -334,7 +337,7 @@ _swxl_info() {
     local -i ret=1
     local -ar arg_specs=(
         '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
-        '(-n --numa)'{-n,--numa}'[Also list the host'\''s NUMA topology (not supported yet).]'
+        '(-n --numa)'{-n,--numa}'[Also list the host'\''s CPU, device and NUMA topology (an ITEM is then ignored, as xl ignores it).]'
         '--json[One JSON object, for scripts\: numbers as numbers, virt_caps as a list (swxl'\''s addition).]'
         ':item:'
         '--version[Show the version.]'
@@ -364,6 +367,50 @@ _swxl_console() {
         '-f[Embedded host\: print the console log and keep following it until the guest dies (swxl'\''s addition).]'
         '-t[The console type\: pv, serial or vuart (default\: serial for HVM guests, else pv).]:type:'
         '-n[The console number (default 0).]:number:'
+        '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
+        ':domain:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_swxl_new() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '(--quiet -q)'{--quiet,-q}'[Quiet\: print nothing on success.]'
+        '(-f --defconfig)'{-f,--defconfig}'[The config file (then every argument is a KEY=VALUE override).]:defconfig:'
+        '(-i --ignore-global-affinity-masks)'{-i,--ignore-global-affinity-masks}'[Ignore xl.conf'\''s vCPU affinity masks.]'
+        '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
+        '*:words:_files'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_swxl_start() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '(-p --paused)'{-p,--paused}'[Leave the domain paused after it is created.]'
+        '(-c --console_autoconnect)'{-c,--console_autoconnect}'[Connect to the console after the domain is created.]'
+        '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
+        ':domain:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_swxl_delete() {
+    local -i ret=1
+    local -ar arg_specs=(
         '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
         ':domain:'
         '--version[Show the version.]'
@@ -419,10 +466,10 @@ _swxl_restore() {
         '-p[Do not unpause domain after restoring it.]'
         '-e[Do not wait in the background for the death of the domain (swxl'\''s host-wide watcher follows it either way).]'
         '-d[Enable debug messages\: the config, as libxl JSON, on stderr.]'
-        '-F[Run in the foreground until the domain dies (not supported yet).]'
+        '-F[Stay in the foreground until the domain dies, carrying out its actions (as create -F).]'
         '-c[Connect to the console after the domain is restored (not supported yet).]'
-        '(-V --vncviewer)'{-V,--vncviewer}'[Connect to the VNC display after the domain is created (not supported yet).]'
-        '(-A --vncviewer-autopass)'{-A,--vncviewer-autopass}'[Pass VNC password to viewer via stdin (not supported yet).]'
+        '(-V --vncviewer)'{-V,--vncviewer}'[Connect a VNC viewer to the domain'\''s display (as create -V).]'
+        '(-A --vncviewer-autopass)'{-A,--vncviewer-autopass}'[As -V, passing the display'\''s password to the viewer.]'
         '(--quiet -q)'{--quiet,-q}'[No progress line, no "Parsing config" line (swxl'\''s addition).]'
         '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
         '*:words:'

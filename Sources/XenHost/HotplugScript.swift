@@ -60,30 +60,44 @@ public struct HotplugScript: Sendable, Equatable {
         public var succeeded: Bool { self == .exited(0) }
     }
 
-    /// Runs `scripts` side by side (libxl runs them one after another; they
-    /// are independent devices) and waits for all, each at most
-    /// `timeoutSeconds`; one outcome per script, in order.
-    public static func runAll(_ scripts: [HotplugScript], timeoutSeconds: Double = timeoutSeconds) -> [Outcome] {
+    /// Runs `scripts` side by side, as many at a time as dom0 has CPUs
+    /// online (libxl runs them one after another; they are independent
+    /// devices, but on one CPU running them together only splits it), and
+    /// waits for all, each at most `timeoutSeconds` from its start; one
+    /// outcome per script, in order.
+    public static func runAll(_ scripts: [HotplugScript], timeoutSeconds: Double = timeoutSeconds,
+                              atOnce: Int = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))) -> [Outcome] {
         var outcomes = [Outcome?](repeating: nil, count: scripts.count)
-        var running: [(index: Int, pid: pid_t)] = []
-        for (i, s) in scripts.enumerated() {
-            do {
-                // Its own process group, so that the kill reaches what it started too.
-                let pid = try BackgroundProcess.spawn(executable: s.path, arguments: s.arguments,
-                                                      environment: s.environment.mapValues { Optional($0) },
-                                                      output: .standardError, newSession: true)
-                running.append((i, pid))
-            } catch {
-                outcomes[i] = .notStarted("\(error)")
-            }
-        }
-        let deadline = SystemClock.monotonicNanoseconds() + UInt64(timeoutSeconds * 1e9)
+        var running: [(index: Int, pid: pid_t, deadline: UInt64)] = []
+        var next = 0
         var pause: useconds_t = 200
-        while !running.isEmpty {
+        while next < scripts.count || !running.isEmpty {
+            while next < scripts.count && running.count < atOnce {
+                let s = scripts[next]
+                do {
+                    // Its own process group, so that the kill reaches what it started too.
+                    let pid = try BackgroundProcess.spawn(executable: s.path, arguments: s.arguments,
+                                                          environment: s.environment.mapValues { Optional($0) },
+                                                          output: .standardError, newSession: true)
+                    running.append((next, pid, SystemClock.monotonicNanoseconds() + UInt64(timeoutSeconds * 1e9)))
+                    pause = 200
+                } catch {
+                    outcomes[next] = .notStarted("\(error)")
+                }
+                next += 1
+            }
+            let now = SystemClock.monotonicNanoseconds()
             running.removeAll { child in
                 var status: Int32 = 0
                 let r = waitpid(child.pid, &status, WNOHANG)
-                if r == 0 || (r < 0 && errno == EINTR) { return false }
+                if r == 0 || (r < 0 && errno == EINTR) {
+                    guard now >= child.deadline else { return false }
+                    kill(-child.pid, SIGKILL)
+                    kill(child.pid, SIGKILL)
+                    while waitpid(child.pid, &status, 0) < 0 && errno == EINTR {}
+                    outcomes[child.index] = .timedOut
+                    return true
+                }
                 guard r == child.pid else {
                     outcomes[child.index] = .notStarted("waitpid: \(String(cString: strerror(errno)))")
                     return true
@@ -92,17 +106,7 @@ public struct HotplugScript: Sendable, Equatable {
                 outcomes[child.index] = signal == 0 ? .exited((status >> 8) & 0xff) : .signalled(signal)
                 return true
             }
-            if running.isEmpty { break }
-            if SystemClock.monotonicNanoseconds() >= deadline {
-                for child in running {
-                    kill(-child.pid, SIGKILL)
-                    kill(child.pid, SIGKILL)
-                    var status: Int32 = 0
-                    while waitpid(child.pid, &status, 0) < 0 && errno == EINTR {}
-                    outcomes[child.index] = .timedOut
-                }
-                break
-            }
+            if running.isEmpty { continue }
             usleep(pause)
             pause = min(pause * 2, 10_000)
         }

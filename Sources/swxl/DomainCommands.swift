@@ -97,25 +97,9 @@ struct CreateCommand: ParsableCommand {
 
     func run() throws {
         let (file, overrides) = try fileAndOverrides()
-        let result = DomainConfiguration.load(path: file, overrides: overrides)
-        guard let parsed = result.configuration, result.errors.isEmpty else {
-            for diagnostic in result.diagnostics { Terminal.errLine(diagnostic.description) }
-            throw ExitCode.failure
-        }
-        for warning in result.warnings { Terminal.errLine(warning.description) }
-        // xl.conf's vif.default.* for the vifs that do not say (xl's set_default_nic_values).
-        var config = XLGlobalConfig.settings.applyingVIFDefaults(to: parsed)
-        // xl.conf's vCPU affinity masks, unless -i (the host's CPUs are asked only when there are some).
-        if !ignoreGlobalAffinityMasks, XLGlobalConfig.settings.hasAffinityMasks,
-           let masked = try AffinityMasks.applied(to: config, toolstack: try hostOptions.open().toolstack) {
-            config = masked
-        }
-        // What create would refuse (no kernel, a bad name) is a bad config: said now, dry run or not.
-        var resolved: DomainConfiguration
-        do { resolved = try config.resolved() } catch {
-            Terminal.errLine("\(file): error: \(error)")
-            throw ExitCode.failure
-        }
+        let (result, config, resolvedConfig) = try ConfigIntake.read(file, overrides: overrides, hostOptions: hostOptions,
+                                                                      ignoreAffinityMasks: ignoreGlobalAffinityMasks)
+        var resolved = resolvedConfig
         if dryRun {
             Terminal.out(try xlText(config, keys: result.keys))
             return
@@ -123,13 +107,7 @@ struct CreateCommand: ParsableCommand {
         if !quiet { Terminal.errLine("Parsing config from \(file)") }
         if debug { Terminal.err(try xlText(config, keys: result.keys)) }
         let host = try hostOptions.open()
-        // No key dropped in silence: those this host cannot apply fail the create, the others not applied are warned about.
-        let keys = ConfigKeyStatus.problems(resolved, on: host.kind)
-        for ignored in keys.ignored { Terminal.errLine("\(file): warning: \(ignored)") }
-        guard keys.refused.isEmpty else {
-            for refused in keys.refused { Terminal.errLine("\(file): error: \(refused)") }
-            throw ExitCode.failure
-        }
+        try ConfigIntake.checkKeys(resolved, file: file, on: host.kind)
         // With -c the console attaches while the domain is still paused and
         // the domain runs once it has, as xl's create does: nothing the
         // guest prints is missed. (Only the console log's readers, on the
@@ -189,7 +167,7 @@ struct ListCommand: ParsableCommand {
     var context = false
     @Flag(name: [.customShort("c"), .customLong("cpupool")], help: "Also show each domain's cpupool.")
     var cpupool = false
-    @Flag(name: [.customShort("n"), .customLong("numa")], help: "Also show the NUMA node affinity (on a host with one node; more: not supported yet).")
+    @Flag(name: [.customShort("n"), .customLong("numa")], help: "Also show each domain's NUMA node affinity.")
     var numa = false
     @Flag(name: .long, help: "One JSON object per domain, for scripts (swxl's addition).")
     var json = false
@@ -199,14 +177,24 @@ struct ListCommand: ParsableCommand {
 
     func run() throws {
         let toolstack = try hostOptions.open().toolstack
+        // -n: each domain's node affinity, as xl's print_bitmap writes it over the host's nodes.
+        var nodeAffinity: ((UInt32) -> String)?
         if numa {
-            // One node: every domain's affinity is that node, which xl prints as "all".
             let nodes = try DomainCLI.reporting { try toolstack.hypervisor.physInfo().nodes }
-            if nodes != 1 { throw DomainCLI.unsupported("list", "-n", "NUMA node affinity on a host with \(nodes) nodes") }
+            nodeAffinity = { domid in
+                guard let set = try? toolstack.hypervisor.nodeAffinity(domid: domid) else { return "none" }
+                return CPUSet(set).xlText(cpuCount: nodes)
+            }
         }
         var domains: [DomainSummary]
+        var halted: [DomainConfiguration] = []
         do {
-            if let domain {
+            if let domain, !DomainCLI.isDomid(domain), (try? toolstack.resolve(domain)) == nil,
+               let defined = toolstack.managedDomain(named: domain) {
+                // A managed domain that is not running (one that runs is found above).
+                domains = []
+                halted = [defined]
+            } else if let domain {
                 // xl takes digits as a domid without looking it up (libxl_domain_qualifier_to_domid).
                 let id = DomainCLI.isDomid(domain) ? UInt32(domain) ?? UInt32.max : try DomainCLI.resolve(toolstack, domain)
                 guard let summary = try? toolstack.info(id) else {
@@ -217,6 +205,7 @@ struct ListCommand: ParsableCommand {
                 domains = [summary]
             } else {
                 domains = try toolstack.list()
+                halted = toolstack.haltedDomains(running: domains)
             }
         } catch let e as ExitCode { throw e } catch { throw DomainCLI.fail(error) }
         if long {
@@ -229,10 +218,11 @@ struct ListCommand: ParsableCommand {
             return
         }
         if json {
-            Terminal.out(DomainListing.json(domains))
+            Terminal.out(DomainListing.json(domains, halted: halted))
             return
         }
-        Terminal.out(table(domains, poolName: cpupool ? { toolstack.poolName($0) } : nil))
+        Terminal.out(table(domains, poolName: cpupool ? { toolstack.poolName($0) } : nil, nodeAffinity: nodeAffinity)
+                     + haltedRows(halted))
     }
 
     /// xl's table (list_domains in tools/xl/xl_info.c): the columns -v, -Z
@@ -240,7 +230,7 @@ struct ListCommand: ParsableCommand {
     /// "-", what xl prints on a host without XSM labels.
     /// With -c, each domain's pool by name (`/local/pool/<id>/name`;
     /// xl's printf shows a missing one as `(null)`).
-    func table(_ domains: [DomainSummary], poolName: ((UInt32) -> String?)? = nil) -> String {
+    func table(_ domains: [DomainSummary], poolName: ((UInt32) -> String?)? = nil, nodeAffinity: ((UInt32) -> String)? = nil) -> String {
         var text = "Name                                        ID   Mem VCPUs\tState\tTime(s)"
         if verbose { text += "   UUID                            Reason-Code\tSecurity Label" }
         if context && !verbose { text += "   Security Label" }
@@ -258,7 +248,26 @@ struct ListCommand: ParsableCommand {
             }
             if verbose || context { text += " " + Fmt.right("-", 16) }
             if let poolName { text += Fmt.right(poolName(i.cpupool) ?? "(null)", 16) }
-            if numa { text += " all" }
+            if let nodeAffinity { text += " " + nodeAffinity(i.domid) }
+            text += "\n"
+        }
+        return text
+    }
+
+    /// The managed domains that are not running, after the running ones,
+    /// in xl's columns as xm's list showed them: no ID, the memory and vCPUs
+    /// they start with, no state flag, no time; `-` for what a halted
+    /// domain does not have (reason code, label, pool, node affinity).
+    func haltedRows(_ halted: [DomainConfiguration]) -> String {
+        var text = ""
+        for config in halted {
+            text += Fmt.left(config.name_label, 40) + " " + Fmt.right("", 5) + " " + Fmt.right("\(config.memory_dynamic_max >> 20)", 5)
+                + " " + Fmt.right("\(config.VCPUs_at_startup)", 5) + "     " + DomainListing.haltedStateLetters + "  "
+                + Fmt.right("0.0", 8)
+            if verbose { text += " " + config.uuid.description + " " + Fmt.right("-", 8) }
+            if verbose || context { text += " " + Fmt.right("-", 16) }
+            if cpupool { text += Fmt.right("-", 16) }
+            if numa { text += " -" }
             text += "\n"
         }
         return text
@@ -291,7 +300,7 @@ struct ShutdownRequest {
     /// domain first, then wait. `wait` counts the -w given: 1 waits until
     /// each has shut down, 2 (`-ww`) until each is gone; the lines on
     /// stderr are xl's.
-    static func run(reason: String, all: Bool, wait: Int, domain: String?, host: HostOptions) throws {
+    static func run(reason: String, all: Bool, wait: Int, domain: String?, fallback: Bool = false, host: HostOptions) throws {
         let toolstack = try host.open(startWatcher: true).toolstack
         var ids: [UInt32] = []
         if all {
@@ -305,11 +314,34 @@ struct ShutdownRequest {
         }
         var failed = false
         var asked: [(id: UInt32, name: String)] = []
+        let reboot = reason == "reboot"
         for id in ids {
             do {
                 let name = (try? toolstack.info(id).name) ?? "\(id)"
+                Terminal.err(reboot ? "Rebooting domain \(id)\n" : "Shutting down domain \(id)\n")
+                // An HVM guest without PV drivers cannot be asked: xl's words, and with
+                // -F the ACPI button instead (shutdown_domain/reboot_domain in xl_vmcontrol.c).
+                if !(try toolstack.hypervisor.pvControlAvailable(domid: id)) {
+                    let what = reboot ? "reboot" : "shutdown"
+                    guard fallback else {
+                        Terminal.err("PV control interface not available: external graceful \(what) not possible.\n"
+                                     + "Use \"-F\" to fallback to ACPI \(reboot ? "reset" : "power") event.\n"
+                                     + "\(what) failed (rc=-10)\n")
+                        throw ExitCode.failure
+                    }
+                    Terminal.err("PV control interface not available: sending ACPI \(reboot ? "reset" : "power") button event.\n")
+                    do { try toolstack.hypervisor.sendACPITrigger(domid: id, power: !reboot) } catch {
+                        DomainCLI.printError("\(error)")
+                        Terminal.err("\(what) failed (rc=-3)\n")
+                        throw ExitCode.failure
+                    }
+                    asked.append((id, name))
+                    continue
+                }
                 try toolstack.requestShutdown(domid: id, reason: reason)
                 asked.append((id, name))
+            } catch let e as ExitCode {
+                throw e
             } catch {
                 DomainCLI.printError("\(error)")
                 failed = true
@@ -344,13 +376,12 @@ struct ShutdownCommand: ParsableCommand {
         commandName: "shutdown", abstract: "Ask a domain to shut down (its on_poweroff action follows).")
     @Flag(name: .shortAndLong, help: "All domains.") var all = false
     @Flag(name: .shortAndLong, help: "Wait until the domain has shut down (-ww: until it is gone).") var wait: Int
-    @Flag(name: .customShort("F"), help: "Fall back to an ACPI power event for HVM guests with no PV drivers (not supported yet).")
+    @Flag(name: .customShort("F"), help: "Send an ACPI power button event to an HVM guest whose PV drivers are not up.")
     var fallback = false
     @OptionGroup var hostOptions: HostOptions
     @Argument(help: "The domain (name or domid).") var domain: String?
     func run() throws {
-        if fallback { throw DomainCLI.unsupported("shutdown", "-F", "ACPI power event fallback") }
-        try ShutdownRequest.run(reason: "poweroff", all: all, wait: wait, domain: domain, host: hostOptions)
+        try ShutdownRequest.run(reason: "poweroff", all: all, wait: wait, domain: domain, fallback: fallback, host: hostOptions)
     }
 }
 
@@ -359,13 +390,12 @@ struct RebootCommand: ParsableCommand {
         commandName: "reboot", abstract: "Ask a domain to reboot (its on_reboot action follows).")
     @Flag(name: .shortAndLong, help: "All domains.") var all = false
     @Flag(name: .shortAndLong, help: "Wait until the domain has shut down for the reboot (-ww: until it is gone).") var wait: Int
-    @Flag(name: .customShort("F"), help: "Fall back to an ACPI reset event for HVM guests with no PV drivers (not supported yet).")
+    @Flag(name: .customShort("F"), help: "Send an ACPI reset button event to an HVM guest whose PV drivers are not up.")
     var fallback = false
     @OptionGroup var hostOptions: HostOptions
     @Argument(help: "The domain (name or domid).") var domain: String?
     func run() throws {
-        if fallback { throw DomainCLI.unsupported("reboot", "-F", "ACPI reset event fallback") }
-        try ShutdownRequest.run(reason: "reboot", all: all, wait: wait, domain: domain, host: hostOptions)
+        try ShutdownRequest.run(reason: "reboot", all: all, wait: wait, domain: domain, fallback: fallback, host: hostOptions)
     }
 }
 

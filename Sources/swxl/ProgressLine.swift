@@ -4,10 +4,13 @@ import Glibc
 import SwxlSystem
 import Toolstack
 
-/// The progress of a save, restore or migration on standard error, as one
-/// line rewritten in place: `Saving memory: 12288/32768 pages  37%  412.3 MB/s`.
-/// Shown only when standard error is a terminal and not `quiet`; at most
-/// ten times a second, and once at the end.
+/// The progress of a save, restore or migration on standard error:
+/// `Saving memory: 12288/32768 pages  37%  412.3 MB/s`. Shown only when
+/// standard error is a terminal and not `quiet`. As xl's logger shows
+/// progress (xtl_logger_stdio.c): with xl's global `-t`, one line rewritten
+/// in place (at most ten times a second, and once at the end); without it,
+/// a line each time the percentage has gone 5 up (each time it changes with
+/// `-v`), and the last.
 final class ProgressLine {
     let label: String
     let enabled: Bool
@@ -15,6 +18,7 @@ final class ProgressLine {
     private var lastShown: UInt64 = 0
     private var lastText = ""
     private var shownAny = false
+    private var lastPercent: UInt64?
 
     init(_ label: String, quiet: Bool) {
         self.label = label
@@ -26,6 +30,16 @@ final class ProgressLine {
         guard enabled else { return }
         let now = SystemClock.monotonicNanoseconds()
         if started == 0 { started = now }
+        if !XLInvocation.progressUsesCR {
+            let percent = total == 0 ? 100 : min(100, done * 100 / total)
+            if let last = lastPercent {
+                guard percent > last else { return }
+                if percent < last + 5 && XLInvocation.verbosity == 0 && done < total { return }
+            }
+            lastPercent = percent
+            Terminal.err(DomainCLI.logPrefix() + Self.text(label: label, done: done, total: total, elapsedNs: now - started) + "\n")
+            return
+        }
         guard done >= total || now - lastShown >= 100_000_000 else { return }
         lastShown = now
         let text = Self.text(label: label, done: done, total: total, elapsedNs: now - started)
@@ -37,7 +51,7 @@ final class ProgressLine {
 
     /// Ends the line (if one was shown).
     func finish() {
-        guard enabled, shownAny else { return }
+        guard enabled, shownAny, XLInvocation.progressUsesCR else { return }
         Terminal.err("\n")
         shownAny = false
     }

@@ -109,3 +109,61 @@ import Testing
         #expect(String(match.1) + "\n" == plain.stderr)
     }
 }
+
+/// shutdown/reboot -F: the ACPI fallback is only for an HVM guest whose PV
+/// drivers are not up; a guest that can be asked (every simulated guest)
+/// is asked, with xl's line for each domain.
+@Suite struct ShutdownFallbackTests {
+    @Test func fallbackAsksAGuestThatCanBeAsked() throws {
+        let host = try EmbeddedHost()
+        defer { host.close() }
+        #expect(try host.swxl(["create", "-q", try host.config(name: "sf", "on_reboot = \"restart\"")]).status == 0)
+        let first = try #require(try host.domains().first { $0["name"] as? String == "sf" }?["domid"] as? Int)
+        let reboot = try host.swxl(["reboot", "-F", "-w", "sf"])
+        #expect(reboot.status == 0)
+        #expect(reboot.stderr == "Rebooting domain \(first)\nWaiting for 1 domains\nDomain \(first) has been shut down, reason code 1\n")
+        #expect(host.waitUntil { ((try? host.domains()) ?? []).contains { $0["name"] as? String == "sf" && $0["domid"] as? Int != first } })
+        let down = try host.swxl(["shutdown", "sf", "-F", "-ww"])
+        #expect(down.status == 0, "\(down.stderr)")
+        #expect(down.stderr.hasPrefix("Shutting down domain "), "\(down.stderr)")
+        #expect(try host.domains().count == 1)
+    }
+}
+
+/// restore's -F, -V and -A are create's (xl's create_domain serves both).
+@Suite struct RestoreOptionsTests {
+    @Test func restoreFollowsAndConnectsAsCreateDoes() throws {
+        let host = try EmbeddedHost()
+        defer { host.close() }
+        #expect(try host.swxl(["create", "-q", try host.config(name: "rf", "on_poweroff = \"destroy\"")]).status == 0)
+        let file = host.stateDir + "/rf.save"
+        let saved = try host.swxl(["save", "rf", file])
+        #expect(saved.status == 0, "\(saved.stderr)")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: swxlBinary)
+        process.arguments = ["restore", "-V", "-F", file]
+        process.environment = ProcessInfo.processInfo.environment.merging(host.environment) { $1 }
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        func domid() throws -> Int? { try host.domains().first { $0["name"] as? String == "rf" }?["domid"] as? Int }
+        #expect(host.waitUntil { (try? domid()) != nil })
+        let id = try #require(try domid())
+        usleep(200_000)
+        #expect(try host.swxl(["shutdown", "rf"]).status == 0)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(text.hasSuffix("""
+            swxl: error: Domain \(id):Cannot get vnc-port
+            Waiting for domain rf (domid \(id)) to die [pid \(process.processIdentifier)]
+            Domain \(id) has shut down, reason code 0 0x0
+            Action for shutdown reason code 0 is destroy
+            Domain \(id) needs to be cleaned up: destroying the domain
+            Done. Exiting now
+
+            """), "\(text)")
+        #expect(try domid() == nil)
+    }
+}

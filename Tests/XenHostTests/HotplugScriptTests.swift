@@ -80,6 +80,33 @@ import XenStoreProtocol
         #expect(ok.failure(.exited(0), hotplugError: "old") == nil)
     }
 
+    /// As many scripts at a time as asked (dom0's online CPUs by default):
+    /// the first waits up to 2 s for the second to start, so side by side
+    /// the second starts before the first ends, and one at a time after.
+    @Test func scriptsRunAsManyAtATimeAsAsked() throws {
+        let dir = try XenHostTests.tempDir().path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let log = dir + "/log"
+        try Self.writeScript(dir + "/first", """
+            #!/bin/sh
+            echo start-first >> \(log); i=0
+            while [ $i -lt 40 ] && ! grep -q start-second \(log); do sleep 0.05; i=$((i+1)); done
+            echo end-first >> \(log)
+
+            """)
+        try Self.writeScript(dir + "/second", "#!/bin/sh\necho start-second >> \(log)\n")
+        let runs = ["first", "second"].map { HotplugScript(path: dir + "/" + $0, arguments: ["add"], environment: [:]) }
+        func order(_ atOnce: Int) throws -> [String] {
+            try? FileManager.default.removeItem(atPath: log)
+            #expect(HotplugScript.runAll(runs, atOnce: atOnce) == [.exited(0), .exited(0)])
+            return try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").map(String.init)
+        }
+        #expect(try order(1) == ["start-first", "end-first", "start-second"])
+        let together = try order(2)
+        #expect(Set(together) == ["start-first", "end-first", "start-second"])
+        #expect((together.firstIndex(of: "start-second") ?? 9) < (together.firstIndex(of: "end-first") ?? 0))
+    }
+
     /// On Xen the backends run the scripts and read `hotplug-error` back.
     @Test func xensBackendsReportTheScriptsReason() throws {
         let dir = try XenHostTests.tempDir().path

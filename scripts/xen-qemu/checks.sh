@@ -624,7 +624,7 @@ script_share() {  # script_share TOOL
     $tool destroy $name >/dev/null 2>&1 || cxen-probe destroy $d
     [ -n "$d" ] && wait_gone $d
 }
-if [ -n "$swxl_hotplug" ]; then script_share xl; script_share swxl; fi
+if [ -n "$swxl_hotplug" ]; then script_share xl; script_share swxl; script_share swxl; script_share xl; fi
 
 # The bridge's floor: create + build (sharing swxl's kernel cache) + minimal
 # xenstore + unpause, from C, no toolstack.
