@@ -42,7 +42,8 @@ last_count() {
     head -n $2 $CONLOG/guest-$1.log 2>/dev/null | tr -d '\r' | sed -n 's/^GUEST_COUNT \([0-9][0-9]*\)$/\1/p' | tail -1
 }
 # boots NAME: how many times the guest's init has started
-boots() { grep -ac 'GUEST: XENSTORE_WRITE' $CONLOG/guest-$1.log 2>/dev/null || echo 0; }
+# (grep -c prints 0 and fails when nothing matches: one number either way)
+boots() { bt_n=$(grep -ac 'GUEST: XENSTORE_WRITE' $CONLOG/guest-$1.log 2>/dev/null); echo ${bt_n:-0}; }
 # next_count NAME LINE [TIMEOUT_MS]: the first count after line LINE
 next_count() {
     nc_t0=$(now)
