@@ -668,5 +668,8 @@ echo "COST: swxl --help $(per_run swxl --help) ms; swxl list $(per_run swxl list
 # sysrq, debug-keys, dump-core, cpupool-list, top and xl's semantics against xl (checks-xlcmds.sh)
 . /checks-xlcmds.sh
 
+# Managed domains: new, start, on_poweroff to halted, delete (checks-managed.sh)
+. /checks-managed.sh
+
 # What is still running in dom0 (a toolstack should leave only its daemons).
 top -b -n 1 2>&1 | sed "s/^/PS: /"
