@@ -81,6 +81,9 @@ import Testing
         #expect(throws: ToolstackError.invalid("a domain with uuid \(defined.uuid) is already defined, as 'web'")) {
             try t.define(sameUUID)
         }
+        #expect(throws: ToolstackError.invalid("uuid \(defined.uuid) is the uuid of the defined domain 'web'")) {
+            _ = try t.create(sameUUID)
+        }
         let other = try t.create(rig.config("other"))
         #expect(throws: ToolstackError.nameDefined("web", domid: nil)) { try t.rename(domid: other, to: "web") }
         try t.destroy(domid: other)
