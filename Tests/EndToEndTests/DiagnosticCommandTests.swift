@@ -1,4 +1,5 @@
 import Foundation
+import SwxlSystem
 import Testing
 
 /// `sysrq`, `debug-keys`, `dump-core`, `cpupool-list` and `top` through the
@@ -163,5 +164,31 @@ import Testing
         #expect(domains?.map { $0["name"] as? String } == ["Domain-0", "g1"] && sample?["memory_total_kib"] as? Int == 4_194_304)
         let bad = try swxl(["top", "-b", "-q"])
         #expect(bad.status == 2 && bad.stderr == "option `q' not supported.\n")
+    }
+
+    /// The interactive screen on a terminal: the summary and table, xentop's
+    /// keys (V: the vCPU lines, D: the delay prompt), Q leaves with the
+    /// terminal as it was.
+    @Test func topOnATerminal() throws {
+        let (host, _) = try host()
+        defer { host.close() }
+        // A new terminal's settings (taken from another one: this one's program may already have changed them).
+        let fresh = try PseudoTerminal.open()
+        let freshSlave = try fresh.openSlave()
+        let before = TerminalMode.snapshot(freshSlave)
+        close(freshSlave)
+        close(fresh.master)
+        let term = try ConsoleTests.OnTerminal(host, ["top", "-d", "1"])
+        #expect(term.read(until: "CPUs: 4 @ 2400MHz"), "\(term.text)")
+        #expect(term.read(until: "        g1 ----p-"), "\(term.text)")
+        #expect(term.read(until: "uit  "))
+        term.type("v")
+        #expect(term.read(until: "VCPUs(sec):   0:          0s"), "\(term.text)")
+        term.type("d")
+        #expect(term.read(until: "Delay(sec): "))
+        term.type("2\r")
+        term.type("q")
+        #expect(term.status() == 0)
+        #expect(before != nil && TerminalMode.snapshot(term.slave) == before)
     }
 }
