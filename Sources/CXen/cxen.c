@@ -9,6 +9,7 @@
 #include "cxen.h"
 #include "cxen_private.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -566,6 +567,121 @@ int cxen_domain_send_trigger(cxen_handle *h, uint32_t domid, int trigger)
         ? 0 : fail(h, err_now(), "Send trigger '%s' failed", trigger == CXEN_TRIGGER_POWER ? "power" : "reset");
 }
 
+int cxen_cpu_topology(cxen_handle *h, uint32_t *out, uint32_t max)
+{
+    unsigned num = 0;
+    begin(h);
+    if (xc_cputopoinfo(h->xch, &num, NULL) != 0)
+        return fail(h, err_now(), "Unable to determine number of CPUS");
+    xc_cputopo_t *topo = calloc(num ? num : 1, sizeof *topo);
+    if (!topo) return fail(h, ENOMEM, "cpu topology");
+    if (xc_cputopoinfo(h->xch, &num, topo) != 0) {
+        int e = err_now();
+        free(topo);
+        return fail(h, e, "CPU topology info hypercall failed");
+    }
+    for (unsigned i = 0; i < num && i < max; i++) {
+        out[3 * i] = topo[i].core;
+        out[3 * i + 1] = topo[i].socket;
+        out[3 * i + 2] = topo[i].node;
+    }
+    free(topo);
+    return (int)num;
+}
+
+int cxen_numa_info(cxen_handle *h, uint64_t *mem, uint32_t *dists, uint32_t max)
+{
+    unsigned num = 0;
+    begin(h);
+    if (xc_numainfo(h->xch, &num, NULL, NULL) != 0)
+        return fail(h, err_now(), "Unable to determine number of nodes");
+    xc_meminfo_t *meminfo = calloc(num ? num : 1, sizeof *meminfo);
+    uint32_t *distance = calloc(num ? (size_t)num * num : 1, sizeof *distance);
+    if (!meminfo || !distance) {
+        free(meminfo);
+        free(distance);
+        return fail(h, ENOMEM, "numa info");
+    }
+    if (xc_numainfo(h->xch, &num, meminfo, distance) != 0) {
+        int e = err_now();
+        free(meminfo);
+        free(distance);
+        return fail(h, e, "getting numainfo");
+    }
+    for (unsigned i = 0; i < num && i < max; i++) {
+        mem[2 * i] = meminfo[i].memsize;
+        mem[2 * i + 1] = meminfo[i].memfree;
+        for (unsigned j = 0; j < num && j < max; j++)
+            dists[i * max + j] = distance[i * num + j];
+    }
+    free(meminfo);
+    free(distance);
+    return (int)num;
+}
+
+int cxen_pci_topology(cxen_handle *h, uint32_t *out, uint32_t max)
+{
+    begin(h);
+    DIR *dir = opendir("/sys/bus/pci/devices");
+    if (!dir) return fail(h, errno, "Cannot open /sys/bus/pci/devices");
+    physdev_pci_device_t *devs = calloc(max ? max : 1, sizeof *devs);
+    uint32_t *nodes = calloc(max ? max : 1, sizeof *nodes);
+    if (!devs || !nodes) {
+        closedir(dir);
+        free(devs);
+        free(nodes);
+        return fail(h, ENOMEM, "pci topology");
+    }
+    unsigned n = 0;
+    struct dirent *entry;
+    while ((entry = readdir(dir)) && n < max) {
+        unsigned dom, bus, dev, func;
+        if (entry->d_name[0] == '.') continue;
+        if (sscanf(entry->d_name, "%x:%x:%x.%u", &dom, &bus, &dev, &func) < 4) continue;
+        devs[n].seg = dom;
+        devs[n].bus = bus;
+        devs[n].devfn = ((dev & 0x1f) << 3) | (func & 7);
+        n++;
+    }
+    closedir(dir);
+    if (n && xc_pcitopoinfo(h->xch, n, devs, nodes) != 0) {
+        int e = err_now();
+        free(devs);
+        free(nodes);
+        return fail(h, e, "PCI topology info hypercall failed");
+    }
+    unsigned valid = 0;
+    for (unsigned i = 0; i < n; i++) {
+        if (nodes[i] == XEN_INVALID_NODE_ID || nodes[i] == XEN_INVALID_DEV) continue;
+        out[4 * valid] = devs[i].seg;
+        out[4 * valid + 1] = devs[i].bus;
+        out[4 * valid + 2] = devs[i].devfn;
+        out[4 * valid + 3] = nodes[i];
+        valid++;
+    }
+    free(devs);
+    free(nodes);
+    return (int)valid;
+}
+
+int cxen_domain_node_affinity(cxen_handle *h, uint32_t domid, uint64_t words[4])
+{
+    begin(h);
+    memset(words, 0, 4 * sizeof *words);
+    xc_nodemap_t map = xc_nodemap_alloc(h->xch);
+    if (!map) return fail(h, err_now(), "allocating a node map");
+    int nodes = xc_get_max_nodes(h->xch);
+    if (xc_domain_node_getaffinity(h->xch, domid, map) != 0) {
+        int e = err_now();
+        free(map);
+        return fail(h, e, "getting the node affinity of domain %u", domid);
+    }
+    for (int n = 0; n < nodes && n < 256; n++)
+        if (map[n / 8] & (1u << (n % 8))) words[n / 64] |= 1ull << (n % 64);
+    free(map);
+    return 0;
+}
+
 static uint32_t map_flags(uint32_t f)
 {
     uint32_t o = 0;
@@ -836,7 +952,10 @@ int cxen_domain_dumpcore(cxen_handle *h, uint32_t domid, const char *path)
     errno = 0;
     int rc = xc_domain_dumpcore(h->xch, domid, path);
     if (rc < 0) {
-        int e = rc < -1 ? -rc : err_now();
+        /* libxenguest fails some checks without an errno (a PV guest that
+         * has never run has no p2m yet: "p2m_size < nr_pages"); its own
+         * message, logged above, then says why. */
+        int e = rc < -1 ? -rc : (errno ? errno : EIO);
         if (!h->last_error[0])
             return fail(h, e, "Core dumping domain to %s", path);
         return -e;

@@ -24,10 +24,15 @@ public struct DiskSpecError: Error, Sendable, Hashable, CustomStringConvertible 
     /// For each message, where in the spec (a UTF-8 byte offset) the problem
     /// is, when it is at one place.
     public var offsets: [Int?]
+    /// The same problems as libxlutil's disk scanner words them after
+    /// "config parsing error in disk specification: " (`message: near
+    /// \`token' in \`spec'`), for the commands that print xl's lines.
+    public var xlMessages: [String]
 
-    init(messages: [String], offsets: [Int?]? = nil) {
+    init(messages: [String], offsets: [Int?]? = nil, xlMessages: [String]? = nil) {
         self.messages = messages
         self.offsets = offsets ?? messages.map { _ in nil }
+        self.xlMessages = xlMessages ?? messages
     }
 
     public var description: String { messages.joined(separator: "; ") }
@@ -38,6 +43,7 @@ private struct DiskSpecParser {
     var rest: Substring
     var errors: [String] = []
     var errorOffsets: [Int?] = []
+    var xlErrors: [String] = []
     /// Where the parameter being read starts (a UTF-8 offset in the spec).
     var parameterStart = 0
 
@@ -62,6 +68,7 @@ private struct DiskSpecParser {
 
     mutating func err(_ message: String, near: some StringProtocol) {
         errors.append("\(message): near `\(near)` in disk spec `\(spec)`")
+        xlErrors.append("\(message): near `\(near)' in `\(spec)'")
         // The place: `near` in the parameter being read (or the parameter itself).
         let bytes = Array(spec.utf8)
         let needle = Array(near.utf8)
@@ -75,10 +82,17 @@ private struct DiskSpecParser {
         errorOffsets.append(at)
     }
 
-    /// A message that names the value itself (the disk table's), placed at `near`.
-    mutating func refuse(_ message: String, near: some StringProtocol) {
-        err(message, near: near)
+    /// A message that names the value itself (the disk table's), placed at
+    /// `near`; `xl` is the scanner's own wording, when it has one.
+    mutating func refuse(_ message: String, xl: String? = nil, near: some StringProtocol) {
+        err(xl ?? message, near: near)
         errors[errors.count - 1] = "\(message) in disk spec `\(spec)`"
+        if xl == nil { xlErrors[xlErrors.count - 1] = "\(message) in `\(spec)'" }
+    }
+
+    /// A problem with the whole spec (no token to point at).
+    func whole(_ message: String) -> DiskSpecError {
+        DiskSpecError(messages: ["\(message) in disk spec `\(spec)`"], xlMessages: ["\(message) in `\(spec)'"])
     }
 
     mutating func run() -> Result<DiskDevice, DiskSpecError> {
@@ -93,19 +107,19 @@ private struct DiskSpecParser {
             parameterStart = spec.utf8.distance(from: spec.utf8.startIndex, to: start)
             step()
         }
-        if !errors.isEmpty { return .failure(DiskSpecError(messages: errors, offsets: errorOffsets)) }
+        if !errors.isEmpty { return .failure(DiskSpecError(messages: errors, offsets: errorOffsets, xlMessages: xlErrors)) }
 
         var finalFormat = format ?? .raw
         if cdrom, target == nil || target == "" { finalFormat = .empty }
         guard let vdev, !vdev.isEmpty else {
-            return .failure(DiskSpecError(messages: ["no vdev specified in disk spec `\(spec)`"]))
+            return .failure(whole("no vdev specified"))
         }
         if target == nil && !cdrom {
-            return .failure(DiskSpecError(messages: ["no target specified (and device not removable) in disk spec `\(spec)`"]))
+            return .failure(whole("no target specified (and device not removable)"))
         }
         var disk = DiskDevice(target: (target?.isEmpty ?? true) ? nil : target, vdev: vdev)
         if !cdrom, disk.target == nil {
-            return .failure(DiskSpecError(messages: ["no target specified (and device not removable) in disk spec `\(spec)`"]))
+            return .failure(whole("no target specified (and device not removable)"))
         }
         disk.format = finalFormat
         disk.deviceType = cdrom ? .cdrom : .disk
@@ -216,7 +230,7 @@ private struct DiskSpecParser {
             switch value {
             case "cdrom": cdrom = true
             case "disk": cdrom = false
-            default: refuse("unknown value for devtype `\(value)`", near: whole)
+            default: refuse("unknown value for devtype `\(value)`", xl: "unknown value for type", near: whole)
             }
         case "access": setAccess(value)
         case "backend": backendDomain = saved(backendDomain, value, "backend")
@@ -224,7 +238,7 @@ private struct DiskSpecParser {
             if let t = DiskDevice.BackendType(rawValue: value) {
                 if let b = backendType, b != t { err("backendtype respecified", near: whole) } else { backendType = t }
             } else {
-                refuse("unknown value for backendtype `\(value)`", near: whole)
+                refuse("unknown value for backendtype `\(value)`", xl: "unknown value for backendtype", near: value)
             }
         case "vdev": vdev = saved(vdev, value, "vdev")
         case "script": script = saved(script, value, "script")
@@ -232,7 +246,7 @@ private struct DiskSpecParser {
             switch DiskDevice.checkDiskOption(key, value) {
             case .accepted: options[key] = value
             case .refused(let message): refuse(message, near: whole)
-            case .unknownKey: refuse(DiskDevice.description.unknownOption(key), near: whole)
+            case .unknownKey: refuse(DiskDevice.description.unknownOption(key), xl: "unknown parameter", near: whole)
             }
         }
     }
@@ -275,7 +289,7 @@ private struct DiskSpecParser {
         } else if let known = DiskDevice.Format(rawValue: value) {
             f = known
         } else {
-            refuse("unknown value for format `\(value)`", near: value)
+            refuse("unknown value for format `\(value)`", xl: "unknown value for format", near: value)
             return
         }
         if let existing = format, existing != f {
@@ -289,7 +303,7 @@ private struct DiskSpecParser {
         switch value {
         case "r", "ro": readWrite = false
         case "rw", "w", "": readWrite = true
-        default: refuse("unknown value for access `\(value)`", near: value)
+        default: refuse("unknown value for access `\(value)`", xl: "unknown value for access", near: value)
         }
     }
 

@@ -171,6 +171,18 @@ public struct XLGlobalSettings: Sendable, Hashable {
         return c
     }
 
+    /// The config with xl.conf's grant limits where it sets none, as xl's
+    /// parse_config_data gives them to b_info (their fate at create is the
+    /// domain keys' own).
+    public func applyingGrantDefaults(to config: DomainConfiguration) -> DomainConfiguration {
+        var c = config
+        for (key, value) in [("max_grant_frames", maxGrantFrames), ("max_maptrack_frames", maxMaptrackFrames),
+                             ("max_grant_version", maxGrantVersion)] where value >= 0 && c.platform[key] == nil {
+            c.platform[key] = "\(value)"
+        }
+        return c
+    }
+
     /// One vif with xl.conf's defaults where its spec says nothing (`network-attach` too).
     public func applyingDefaults(to vif: NetworkInterface) -> NetworkInterface {
         var v = vif

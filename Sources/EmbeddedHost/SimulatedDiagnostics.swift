@@ -59,14 +59,22 @@ extension SimulatedHypervisor {
     /// The simulated guest as a core in libxenguest's layout (`XenCoreFile`):
     /// its current pages and its online vCPUs. Refused as Xen refuses: no
     /// such domain (ESRCH), a domain not built yet (no vCPU context,
-    /// ENODATA), a file that cannot be created; Domain-0 (whose memory is
-    /// this machine's) is not simulated.
+    /// ENODATA), a PV guest that has never run (no p2m yet), a file that
+    /// cannot be created; Domain-0 (whose memory is this machine's) is not
+    /// simulated.
     public func dumpCore(domid: UInt32, path: String) throws(HypervisorError) {
         let operation = "Core dumping domain to \(path)"
         if domid == 0 { throw HypervisorError(operation, errno: EINVAL, "the embedded host does not dump Domain-0") }
         guard let info = try domainInfo(domid: domid) else { throw Self.noSuchDomain(operation, domid) }
         guard info.currentMemoryKiB > 0 else {
             throw HypervisorError(operation, errno: ENODATA, "No VCPU context could be grabbed: \(String(cString: strerror(ENODATA)))")
+        }
+        // A PV guest's kernel tells Xen its highest pfn and its p2m when it
+        // starts: before it has run, libxenguest finds no p2m to walk.
+        guard info.cpuTimeNs > 0 else {
+            let pages = info.currentMemoryKiB / 4
+            throw HypervisorError(operation, errno: EIO,
+                                  "p2m_size < nr_pages -1 (0 < \(String(pages - 1, radix: 16))): the guest has never run, its kernel has set up no p2m")
         }
         let core = XenCoreFile(vcpus: Int(max(info.onlineVCPUs, 1)), pages: info.currentMemoryKiB / 4,
                                vcpuContextSize: XenHypervisor.coreVCPUContextSize)

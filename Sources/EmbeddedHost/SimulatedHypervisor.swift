@@ -351,6 +351,15 @@ public final class SimulatedHypervisor: Hypervisor {
                         virtCaps: Self.virtCaps.filter { $0 != "shadow" || hostSpec.shadowPaging }, scheduler: "credit2")
     }
 
+    /// One socket of `cpus` cores, one node holding all the memory (the
+    /// distance to itself 10, as ACPI's SLIT says), no PCI device.
+    public func topology() throws(HypervisorError) -> HostTopology {
+        let phys = try physInfo()
+        return HostTopology(cpus: (0..<phys.cpus).map { HostTopology.CPU(core: $0, socket: 0, node: 0) },
+                            nodes: [HostTopology.Node(size: phys.totalKiB << 10, free: phys.freeKiB << 10, distances: [10])],
+                            pciDevices: [])
+    }
+
     public func createDomain(_ spec: DomainCreateSpec) throws(HypervisorError) -> UInt32 {
         let op = "create domain"
         guard spec.maxVCPUs >= 1 else { throw HypervisorError(op, errno: EINVAL, "max_vcpus must be at least 1: Invalid argument") }

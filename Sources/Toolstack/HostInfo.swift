@@ -94,6 +94,13 @@ public enum HostInfo {
         ]
     }
 
+    /// `xl info -n`: every line, with the topology after the physical
+    /// information (after `free_cpus`), as xl's print_info puts it.
+    public static func text(_ fields: [Field], topology: HostTopology) -> String {
+        guard let split = fields.firstIndex(where: { $0.key == "xen_major" }) else { return text(fields, item: nil) }
+        return text(Array(fields[..<split]), item: nil) + topology.xlText + text(Array(fields[split...]), item: nil)
+    }
+
     /// Every line; or, as xl does for `xl info ITEM`, the value of each line
     /// that starts with `item` (a line with nothing after its colon prints nothing).
     public static func text(_ fields: [Field], item: String?) -> String {

@@ -46,6 +46,10 @@ public protocol Hypervisor: AnyObject {
     func pvControlAvailable(domid: UInt32) throws(HypervisorError) -> Bool
     /// An ACPI power (`power`) or reset button event to the guest (libxl_send_trigger).
     func sendACPITrigger(domid: UInt32, power: Bool) throws(HypervisorError)
+    /// The host's CPU, NUMA and PCI topology (`xl info -n`).
+    func topology() throws(HypervisorError) -> HostTopology
+    /// The NUMA nodes the domain's memory is placed on (`xl list -n`).
+    func nodeAffinity(domid: UInt32) throws(HypervisorError) -> [UInt32]
     /// Destroys the domain; its memory returns to the host.
     func destroy(domid: UInt32) throws(HypervisorError)
 
@@ -128,6 +132,15 @@ extension Hypervisor {
     /// guests answer `control/shutdown` whatever their type).
     public func pvControlAvailable(domid: UInt32) throws(HypervisorError) -> Bool { true }
 
+    public func topology() throws(HypervisorError) -> HostTopology {
+        throw HypervisorError("topology", errno: 38, "not supported by this hypervisor")
+    }
+
+    /// Every node of the host (a host of one node has nothing else).
+    public func nodeAffinity(domid: UInt32) throws(HypervisorError) -> [UInt32] {
+        Array(0..<max(try physInfo().nodes, 1))
+    }
+
     public func sendACPITrigger(domid: UInt32, power: Bool) throws(HypervisorError) {
         throw HypervisorError("Send trigger '\(power ? "power" : "reset")'", errno: 38, "not supported by this hypervisor")
     }
@@ -139,6 +152,64 @@ extension Hypervisor {
 
     public func dumpCore(domid: UInt32, path: String) throws(HypervisorError) {
         throw HypervisorError("Core dumping domain to \(path)", errno: 38, "not supported by this hypervisor")
+    }
+}
+
+/// The host's topology as libxl_get_cpu_topology, libxl_get_numainfo and
+/// libxl_get_pci_topology give it; nil where Xen says the entry is invalid.
+public struct HostTopology: Sendable, Equatable {
+    public struct CPU: Sendable, Equatable {
+        public var core: UInt32, socket: UInt32, node: UInt32
+        public init(core: UInt32, socket: UInt32, node: UInt32) { (self.core, self.socket, self.node) = (core, socket, node) }
+    }
+    public struct Node: Sendable, Equatable {
+        /// Bytes.
+        public var size: UInt64, free: UInt64
+        /// To each node, by number (UInt32.max where Xen has none).
+        public var distances: [UInt32]
+        public init(size: UInt64, free: UInt64, distances: [UInt32]) { (self.size, self.free, self.distances) = (size, free, distances) }
+    }
+    public struct PCIDevice: Sendable, Equatable {
+        public var segment: UInt32, bus: UInt32, devfn: UInt32, node: UInt32
+        public init(segment: UInt32, bus: UInt32, devfn: UInt32, node: UInt32) {
+            (self.segment, self.bus, self.devfn, self.node) = (segment, bus, devfn, node)
+        }
+    }
+    /// By CPU number; nil: an invalid entry (no core), which xl skips.
+    public var cpus: [CPU?]
+    /// By node number; nil: no memory size, which xl skips.
+    public var nodes: [Node?]
+    /// The devices with a node (xl prints only those).
+    public var pciDevices: [PCIDevice]
+
+    public init(cpus: [CPU?], nodes: [Node?], pciDevices: [PCIDevice]) {
+        (self.cpus, self.nodes, self.pciDevices) = (cpus, nodes, pciDevices)
+    }
+
+    /// `xl info -n`'s lines between the physical and the Xen information
+    /// (output_topologyinfo and output_numainfo in tools/xl/xl_info.c).
+    public var xlText: String {
+        func pad(_ s: String, _ w: Int) -> String { String(repeating: " ", count: max(0, w - s.count)) + s }
+        func signed(_ v: UInt32) -> String { "\(Int32(bitPattern: v))" }  // xl's %d
+        func hex(_ v: UInt32, _ w: Int) -> String { let d = String(v, radix: 16); return String(repeating: "0", count: max(0, w - d.count)) + d }
+        var text = "cpu_topology           :\ncpu:    core    socket     node\n"
+        for (i, cpu) in cpus.enumerated() {
+            guard let cpu else { continue }
+            text += pad("\(i)", 3) + ":    " + pad(signed(cpu.core), 4) + "     " + pad(signed(cpu.socket), 4) + "     " + pad(signed(cpu.node), 4) + "\n"
+        }
+        text += "device topology        :\ndevice           node\n"
+        for d in pciDevices {
+            text += hex(d.segment, 4) + ":" + hex(d.bus, 2) + ":" + hex((d.devfn >> 3) & 0x1f, 2) + "." + hex(d.devfn & 7, 1)
+                + "      \(signed(d.node))\n"
+        }
+        if pciDevices.isEmpty { text += "No device topology data available\n" }
+        text += "numa_info              :\nnode:    memsize    memfree    distances\n"
+        for (i, node) in nodes.enumerated() {
+            guard let node else { continue }
+            text += pad("\(i)", 4) + ":    " + pad("\(node.size >> 20)", 6) + "     " + pad("\(node.free >> 20)", 6) + "      "
+                + node.distances.map(signed).joined(separator: ",") + "\n"
+        }
+        return text
     }
 }
 

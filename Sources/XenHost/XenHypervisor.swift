@@ -194,6 +194,45 @@ public final class XenHypervisor: Hypervisor {
         return available != 0
     }
 
+    public func topology() throws(HypervisorError) -> HostTopology {
+        let maxCPUs: UInt32 = 4096, maxNodes: UInt32 = 64, maxDevices: UInt32 = 4096
+        var cpuWords = [UInt32](repeating: 0, count: Int(maxCPUs) * 3)
+        let nCPUs = cpuWords.withUnsafeMutableBufferPointer { cxen_cpu_topology(handle, $0.baseAddress, maxCPUs) }
+        try check(nCPUs, "cpu topology")
+        var mem = [UInt64](repeating: 0, count: Int(maxNodes) * 2)
+        var dists = [UInt32](repeating: 0, count: Int(maxNodes * maxNodes))
+        let nNodes = mem.withUnsafeMutableBufferPointer { m in
+            dists.withUnsafeMutableBufferPointer { d in cxen_numa_info(handle, m.baseAddress, d.baseAddress, maxNodes) }
+        }
+        try check(nNodes, "numa info")
+        var pciWords = [UInt32](repeating: 0, count: Int(maxDevices) * 4)
+        let nDevices = pciWords.withUnsafeMutableBufferPointer { cxen_pci_topology(handle, $0.baseAddress, maxDevices) }
+        try check(nDevices, "pci topology")
+        let invalid = UInt32.max
+        let cpus: [HostTopology.CPU?] = (0..<min(Int(nCPUs), Int(maxCPUs))).map { i in
+            cpuWords[3 * i] == invalid ? nil : HostTopology.CPU(core: cpuWords[3 * i], socket: cpuWords[3 * i + 1], node: cpuWords[3 * i + 2])
+        }
+        let count = min(Int(nNodes), Int(maxNodes))
+        let nodes: [HostTopology.Node?] = (0..<count).map { i in
+            // XEN_INVALID_MEM_SZ is a 32-bit ~0 in a 64-bit field.
+            mem[2 * i] == UInt64(invalid) ? nil : HostTopology.Node(size: mem[2 * i], free: mem[2 * i + 1],
+                                                                 distances: (0..<count).map { dists[i * Int(maxNodes) + $0] })
+        }
+        let devices = (0..<Int(nDevices)).map { i in
+            HostTopology.PCIDevice(segment: pciWords[4 * i], bus: pciWords[4 * i + 1], devfn: pciWords[4 * i + 2], node: pciWords[4 * i + 3])
+        }
+        return HostTopology(cpus: cpus, nodes: nodes, pciDevices: devices)
+    }
+
+    public func nodeAffinity(domid: UInt32) throws(HypervisorError) -> [UInt32] {
+        var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        let rc = withUnsafeMutablePointer(to: &words) {
+            $0.withMemoryRebound(to: UInt64.self, capacity: 4) { cxen_domain_node_affinity(handle, domid, $0) }
+        }
+        try check(rc, "node affinity")
+        return Self.cpuSet(words).cpus
+    }
+
     public func sendACPITrigger(domid: UInt32, power: Bool) throws(HypervisorError) {
         try check(cxen_domain_send_trigger(handle, domid, Int32(power ? CXEN_TRIGGER_POWER : CXEN_TRIGGER_RESET)), "send trigger")
     }
@@ -340,7 +379,8 @@ public final class XenHypervisor: Hypervisor {
     public func dumpCore(domid: UInt32, path: String) throws(HypervisorError) {
         let rc = path.withCString { cxen_domain_dumpcore(handle, domid, $0) }
         guard rc < 0 else { return }
-        throw HypervisorError("Core dumping domain to \(path)", errno: -rc, errnoText(-rc))
+        let detail = String(cString: cxen_last_error(handle))
+        throw HypervisorError("Core dumping domain to \(path)", errno: -rc, detail.isEmpty ? errnoText(-rc) : detail)
     }
 
     /// The size of one vCPU's context in a core's `.xen_prstatus`

@@ -80,7 +80,8 @@ struct BlockAttachCommand: ParsableCommand {
         switch DiskDevice.parse(spec.joined(separator: ",")) {
         case .success(let d): disk = d
         case .failure(let e):
-            Terminal.err(e.messages.map { "\(XLInvocation.program): error: \($0)\n" }.joined())
+            // libxlutil's words, with xl's config source for the command line.
+            Terminal.err(e.xlMessages.map { "command line: config parsing error in disk specification: \($0)\n" }.joined())
             throw ExitCode.failure
         }
         if dryRun {
@@ -151,6 +152,10 @@ struct NetworkAttachCommand: ParsableCommand {
         let host = try hostOptions.open()
         let t = host.toolstack
         let domid = try DomainCLI.resolve(t, domain)
+        if let problem = Self.xlRefusal(spec) {
+            Terminal.err(problem + "\n")
+            throw ExitCode.failure
+        }
         let vif: NetworkInterface
         switch NetworkInterface.parse(spec.joined(separator: ",")) {
         case .success(let v): vif = XLGlobalConfig.settings.applyingDefaults(to: v)  // xl.conf's vif.default.*
@@ -163,6 +168,32 @@ struct NetworkAttachCommand: ParsableCommand {
             return
         }
         do { try t.attachNIC(domid: domid, vif) } catch { throw DeviceCLI.failed(error, "libxl_device_nic_add failed.") }
+    }
+
+    /// The keys xl 4.17's parse_nic_config knows (the colo_ ones aside).
+    static let xlKeys: Set<String> = ["type", "mac", "bridge", "netdev", "gatewaydev", "ip", "script", "backend", "vifname",
+                                      "model", "rate", "forwarddev", "accel", "devid", "mtu"]
+
+    /// What xl's parse_nic_config says of a token it refuses before
+    /// anything else looks at it: a bad `type` or `mac`, a key it does not
+    /// know. Other problems get swxl's words from the vif reader.
+    static func xlRefusal(_ parts: [String]) -> String? {
+        for part in parts {
+            for token in part.split(separator: ",", omittingEmptySubsequences: false).map(String.init) {
+                guard let eq = token.firstIndex(of: "=") else {
+                    if token == "trusted" || token == "untrusted" { continue }
+                    return "unrecognized argument `\(token)'"
+                }
+                let key = String(token[..<eq]), value = String(token[token.index(after: eq)...])
+                switch key {
+                case "type" where value != "vif" && value != "ioemu": return "Invalid parameter `type'."
+                case "mac" where MACAddress(value) == nil: return "Invalid parameter `mac'."
+                case _ where xlKeys.contains(key) || key.hasPrefix("colo_"): continue
+                default: return "unrecognized argument `\(token)'"
+                }
+            }
+        }
+        return nil
     }
 }
 

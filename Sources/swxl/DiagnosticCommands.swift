@@ -14,8 +14,6 @@ struct SysrqCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sysrq", abstract: "Send a sysrq to a domain.",
         discussion: "The key goes to the guest's kernel through xenstore (control/sysrq), as libxl sends it; the guest empties the node when it takes the key.")
-    /// xl's global -N: xl accepts it for this command and does the same (nothing reads it).
-    @Flag(name: .customLong("dryrun"), help: ArgumentHelp(visibility: .hidden)) var dryRun = false
     @OptionGroup var hostOptions: HostOptions
     @Argument(help: "The domain (name or domid).") var domain: String
     @Argument(help: "The sysrq letter (e.g. s, u, b, h).") var letter: String
@@ -44,8 +42,6 @@ struct DebugKeysCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "debug-keys", abstract: "Send debug keys to Xen.",
         discussion: "As typed on Xen's serial console; what they print is in `swxl dmesg`.")
-    /// xl's global -N: xl accepts it for this command and does the same (nothing reads it).
-    @Flag(name: .customLong("dryrun"), help: ArgumentHelp(visibility: .hidden)) var dryRun = false
     @OptionGroup var hostOptions: HostOptions
     @Argument(help: "The keys (e.g. h, q).") var keys: String
     @Argument(help: ArgumentHelp(visibility: .hidden)) var ignored: [String] = []
@@ -64,8 +60,6 @@ struct DumpCoreCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dump-core", abstract: "Core dump a domain.",
         discussion: "The guest's memory and vCPU state as an ELF core in libxenguest's format (see docs/domains.md).")
-    /// xl's global -N: xl accepts it for this command and does the same (nothing reads it).
-    @Flag(name: .customLong("dryrun"), help: ArgumentHelp(visibility: .hidden)) var dryRun = false
     @OptionGroup var hostOptions: HostOptions
     @Argument(help: "The domain (name or domid).") var domain: String
     @Argument(help: "The core file to write.") var filename: String

@@ -104,7 +104,7 @@ struct CreateCommand: ParsableCommand {
         }
         for warning in result.warnings { Terminal.errLine(warning.description) }
         // xl.conf's vif.default.* for the vifs that do not say (xl's set_default_nic_values).
-        var config = XLGlobalConfig.settings.applyingVIFDefaults(to: parsed)
+        var config = XLGlobalConfig.settings.applyingGrantDefaults(to: XLGlobalConfig.settings.applyingVIFDefaults(to: parsed))
         // xl.conf's vCPU affinity masks, unless -i (the host's CPUs are asked only when there are some).
         if !ignoreGlobalAffinityMasks, XLGlobalConfig.settings.hasAffinityMasks,
            let masked = try AffinityMasks.applied(to: config, toolstack: try hostOptions.open().toolstack) {
@@ -189,7 +189,7 @@ struct ListCommand: ParsableCommand {
     var context = false
     @Flag(name: [.customShort("c"), .customLong("cpupool")], help: "Also show each domain's cpupool.")
     var cpupool = false
-    @Flag(name: [.customShort("n"), .customLong("numa")], help: "Also show the NUMA node affinity (on a host with one node; more: not supported yet).")
+    @Flag(name: [.customShort("n"), .customLong("numa")], help: "Also show each domain's NUMA node affinity.")
     var numa = false
     @Flag(name: .long, help: "One JSON object per domain, for scripts (swxl's addition).")
     var json = false
@@ -199,10 +199,14 @@ struct ListCommand: ParsableCommand {
 
     func run() throws {
         let toolstack = try hostOptions.open().toolstack
+        // -n: each domain's node affinity, as xl's print_bitmap writes it over the host's nodes.
+        var nodeAffinity: ((UInt32) -> String)?
         if numa {
-            // One node: every domain's affinity is that node, which xl prints as "all".
             let nodes = try DomainCLI.reporting { try toolstack.hypervisor.physInfo().nodes }
-            if nodes != 1 { throw DomainCLI.unsupported("list", "-n", "NUMA node affinity on a host with \(nodes) nodes") }
+            nodeAffinity = { domid in
+                guard let set = try? toolstack.hypervisor.nodeAffinity(domid: domid) else { return "none" }
+                return CPUSet(set).xlText(cpuCount: nodes)
+            }
         }
         var domains: [DomainSummary]
         do {
@@ -232,7 +236,7 @@ struct ListCommand: ParsableCommand {
             Terminal.out(DomainListing.json(domains))
             return
         }
-        Terminal.out(table(domains, poolName: cpupool ? { toolstack.poolName($0) } : nil))
+        Terminal.out(table(domains, poolName: cpupool ? { toolstack.poolName($0) } : nil, nodeAffinity: nodeAffinity))
     }
 
     /// xl's table (list_domains in tools/xl/xl_info.c): the columns -v, -Z
@@ -240,7 +244,7 @@ struct ListCommand: ParsableCommand {
     /// "-", what xl prints on a host without XSM labels.
     /// With -c, each domain's pool by name (`/local/pool/<id>/name`;
     /// xl's printf shows a missing one as `(null)`).
-    func table(_ domains: [DomainSummary], poolName: ((UInt32) -> String?)? = nil) -> String {
+    func table(_ domains: [DomainSummary], poolName: ((UInt32) -> String?)? = nil, nodeAffinity: ((UInt32) -> String)? = nil) -> String {
         var text = "Name                                        ID   Mem VCPUs\tState\tTime(s)"
         if verbose { text += "   UUID                            Reason-Code\tSecurity Label" }
         if context && !verbose { text += "   Security Label" }
@@ -258,7 +262,7 @@ struct ListCommand: ParsableCommand {
             }
             if verbose || context { text += " " + Fmt.right("-", 16) }
             if let poolName { text += Fmt.right(poolName(i.cpupool) ?? "(null)", 16) }
-            if numa { text += " all" }
+            if let nodeAffinity { text += " " + nodeAffinity(i.domid) }
             text += "\n"
         }
         return text

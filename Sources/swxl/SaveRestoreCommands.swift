@@ -112,13 +112,13 @@ struct RestoreCommand: ParsableCommand {
     var noMonitor = false
     @Flag(name: .customShort("d"), help: "Enable debug messages: the config, as libxl JSON, on stderr.")
     var debug = false
-    @Flag(name: .customShort("F"), help: "Run in the foreground until the domain dies (not supported yet).")
+    @Flag(name: .customShort("F"), help: "Stay in the foreground until the domain dies, carrying out its actions (as create -F).")
     var foreground = false
     @Flag(name: .customShort("c"), help: "Connect to the console after the domain is restored (not supported yet).")
     var console = false
-    @Flag(name: [.customShort("V"), .customLong("vncviewer")], help: "Connect to the VNC display after the domain is created (not supported yet).")
+    @Flag(name: [.customShort("V"), .customLong("vncviewer")], help: "Connect a VNC viewer to the domain's display (as create -V).")
     var vncviewer = false
-    @Flag(name: [.customShort("A"), .customLong("vncviewer-autopass")], help: "Pass VNC password to viewer via stdin (not supported yet).")
+    @Flag(name: [.customShort("A"), .customLong("vncviewer-autopass")], help: "As -V, passing the display's password to the viewer.")
     var vncviewerAutopass = false
     @Flag(name: .shortAndLong, help: "No progress line, no \"Parsing config\" line (swxl's addition).")
     var quiet = false
@@ -131,11 +131,7 @@ struct RestoreCommand: ParsableCommand {
             Terminal.out(XLHelp.text(XLHelp.spec("restore")!, program: XLInvocation.program))
             throw ExitCode.failure
         }
-        for (given, option, what) in [(foreground, "-F", "run in the foreground until the domain dies"),
-                                      (console, "-c", "console after restore"),
-                                      (vncviewer, "-V", "VNC viewer"), (vncviewerAutopass, "-A", "VNC viewer password")] where given {
-            throw DomainCLI.unsupported("restore", option, what)
-        }
+        if console { throw DomainCLI.unsupported("restore", "-c", "console after restore") }
         let file = words.last!
         let configFile = words.count == 2 ? words[0] : nil
         let fd = open(file, O_RDONLY | O_CLOEXEC)
@@ -146,9 +142,19 @@ struct RestoreCommand: ParsableCommand {
         defer { close(fd) }
         let host = try hostOptions.open()
         let reader = DescriptorReader(fd: fd, source: file)
+        // -F: the follower lock is taken once the domain's uuid is known, before it exists.
+        var follower: LockFile?
         let domid = try SaveRestoreCLI.restore(host, reader: reader, configFile: configFile, paused: paused,
-                                               debug: debug, quiet: quiet, rename: nil)
-        _ = domid
+                                               debug: debug, quiet: quiet, rename: nil,
+                                               afterConfig: { config in
+                                                   if foreground && !noMonitor { follower = try? CreateForeground.lock(host.toolstack, config) }
+                                               })
+        // As xl's create_domain after a restore: -e returns here, then the viewer, then -F follows.
+        if noMonitor { return }
+        if vncviewer || vncviewerAutopass { VNCViewer.connect(host.toolstack, domid: domid, autopass: vncviewerAutopass) }
+        if let follower, let config = host.toolstack.record(domid) {
+            try CreateForeground.follow(host, domid: domid, config: config, lock: follower)
+        }
     }
 }
 

@@ -165,13 +165,26 @@ private struct Interactive {
         Terminal.out(screen)
     }
 
-    /// One key, or nil after half a second (curses' halfdelay(5)).
-    static func readKey() -> [UInt8]? {
+    /// The keys typed, or nil after half a second (curses' halfdelay(5)):
+    /// each byte a key, an arrow's escape sequence one key. End of input quits.
+    static func readKeys() -> [[UInt8]]? {
         var fds = pollfd(fd: STDIN_FILENO, events: Int16(POLLIN), revents: 0)
         guard poll(&fds, 1, 500) > 0 else { return nil }
-        var buffer = [UInt8](repeating: 0, count: 8)
+        var buffer = [UInt8](repeating: 0, count: 64)
         let n = read(STDIN_FILENO, &buffer, buffer.count)
-        return n > 0 ? Array(buffer[..<n]) : [UInt8(ascii: "q")]
+        guard n > 0 else { return [[UInt8(ascii: "q")]] }
+        var keys: [[UInt8]] = []
+        var i = 0
+        while i < n {
+            if buffer[i] == 27, i + 2 < n, buffer[i + 1] == 91, buffer[i + 2] == 65 || buffer[i + 2] == 66 {
+                keys.append(Array(buffer[i...(i + 2)]))
+                i += 3
+            } else {
+                keys.append([buffer[i]])
+                i += 1
+            }
+        }
+        return keys
     }
 
     /// xentop's `handle_key`; false to quit.
@@ -214,17 +227,21 @@ private struct Interactive {
         }
         var previous: XentopText.Sample?
         var last: UInt64 = 0
-        var key: [UInt8]?
-        repeat {
+        var typed = false
+        while true {
             let now = SystemClock.realtimeNanoseconds()
-            if key != nil || now - last >= UInt64(max(delay, 0)) * 1_000_000_000 {
+            if typed || now - last >= UInt64(max(delay, 0)) * 1_000_000_000 {
                 let current = try sample()
                 draw(current, previous)
                 previous = current
                 last = now
                 if countDown() { break }
             }
-            key = Self.readKey()
-        } while key.map { handle($0) } ?? true
+            let keys = Self.readKeys()
+            typed = keys != nil
+            var quit = false
+            for key in keys ?? [] where !quit { quit = !handle(key) }
+            if quit { break }
+        }
     }
 }

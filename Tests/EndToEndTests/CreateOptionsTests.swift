@@ -129,3 +129,41 @@ import Testing
         #expect(try host.domains().count == 1)
     }
 }
+
+/// restore's -F, -V and -A are create's (xl's create_domain serves both).
+@Suite struct RestoreOptionsTests {
+    @Test func restoreFollowsAndConnectsAsCreateDoes() throws {
+        let host = try EmbeddedHost()
+        defer { host.close() }
+        #expect(try host.swxl(["create", "-q", try host.config(name: "rf", "on_poweroff = \"destroy\"")]).status == 0)
+        let file = host.stateDir + "/rf.save"
+        let saved = try host.swxl(["save", "rf", file])
+        #expect(saved.status == 0, "\(saved.stderr)")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: swxlBinary)
+        process.arguments = ["restore", "-V", "-F", file]
+        process.environment = ProcessInfo.processInfo.environment.merging(host.environment) { $1 }
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        func domid() throws -> Int? { try host.domains().first { $0["name"] as? String == "rf" }?["domid"] as? Int }
+        #expect(host.waitUntil { (try? domid()) != nil })
+        let id = try #require(try domid())
+        usleep(200_000)
+        #expect(try host.swxl(["shutdown", "rf"]).status == 0)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(text.hasSuffix("""
+            swxl: error: Domain \(id):Cannot get vnc-port
+            Waiting for domain rf (domid \(id)) to die [pid \(process.processIdentifier)]
+            Domain \(id) has shut down, reason code 0 0x0
+            Action for shutdown reason code 0 is destroy
+            Domain \(id) needs to be cleaned up: destroying the domain
+            Done. Exiting now
+
+            """), "\(text)")
+        #expect(try domid() == nil)
+    }
+}

@@ -126,5 +126,21 @@ import Testing
 
             """)
         #expect(try host.swxl(["network-list"]).status == 2)
+        // A bad disk spec: libxlutil's lines, with xl's source "command line", status 1.
+        let prefix = "command line: config parsing error in disk specification: "
+        for (spec, message) in [
+            ("format=qcowx,vdev=xvdb,target=/x", "unknown value for format: near `qcowx' in `format=qcowx,vdev=xvdb,target=/x'"),
+            ("/x,raw,xvdb,rw,extra", "too many positional parameters: near `extra' in `/x,raw,xvdb,rw,extra'"),
+            ("/x,raw", "no vdev specified in `/x,raw'"),
+        ] {
+            let bad = try host.swxl(["block-attach", "0", spec])
+            #expect(bad.status == 1 && bad.stdout.isEmpty && bad.stderr == prefix + message + "\n", "\(spec)")
+        }
+        // A vif token xl's parse_nic_config refuses: its words, status 1.
+        for (token, message) in [("type=xx", "Invalid parameter `type'."), ("mac=zz", "Invalid parameter `mac'."),
+                                 ("foo=bar", "unrecognized argument `foo=bar'"), ("justtoken", "unrecognized argument `justtoken'")] {
+            let bad = try host.swxl(["network-attach", "0", "bridge=xenbr0", token])
+            #expect(bad.status == 1 && bad.stdout.isEmpty && bad.stderr == message + "\n", "\(token): \(bad.stderr)")
+        }
     }
 }

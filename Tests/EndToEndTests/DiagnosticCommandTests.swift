@@ -1,4 +1,5 @@
 import Foundation
+import SwxlSystem
 import Testing
 
 /// `sysrq`, `debug-keys`, `dump-core`, `cpupool-list` and `top` through the
@@ -54,7 +55,7 @@ import Testing
         #expect(host.waitUntil(10) { ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("sysrq: Emergency Sync\n") })
         let invalid = try swxl(["sysrq", "g1", "sb"])
         #expect(invalid.status == 1 && invalid.stderr == "Invalid sysrq.\n\n"
-                && invalid.stdout == "Usage: swxl [-vtTN] sysrq <Domain> <letter>\n\nSend a sysrq to a domain.\n\n")
+                && invalid.stdout == "Usage: swxl [-vtTf] sysrq <Domain> <letter>\n\nSend a sysrq to a domain.\n\n")
         #expect(try swxl(["sysrq", "nope", "s"]) == RunResult(status: 1, stdout: "", stderr: "nope is an invalid domain identifier (rc=-6)\n"))
         let few = try swxl(["sysrq", "g1"])
         #expect(few.status == 2 && few.stderr == "'swxl sysrq' requires at least 2 arguments.\n\n")
@@ -69,8 +70,9 @@ import Testing
     @Test func debugKeysPrintToTheConsoleRing() throws {
         let (host, swxl) = try host()
         defer { host.close() }
-        // xl's global -N changes nothing for debug-keys (xl reads it only in the commands that dry-run).
-        #expect(try swxl(["-N", "debug-keys", "hx"]) == RunResult(status: 0, stdout: "", stderr: ""))
+        #expect(try swxl(["debug-keys", "hx"]) == RunResult(status: 0, stdout: "", stderr: ""))
+        // xl's global -N is not for debug-keys.
+        #expect(try swxl(["-N", "debug-keys", "h"]) == RunResult(status: 1, stdout: "", stderr: "command does not implement -N (dryrun) option\n"))
         let ring = try swxl(["dmesg"]).stdout
         #expect(ring.contains("(XEN) 'h' pressed -> showing installed handlers\n(XEN)  key '%' (ascii '25') => trap to xendbg\n"))
         #expect(ring.contains("(XEN)  key 'q' (ascii '71') => dump domain (and guest debug) info\n"))
@@ -91,6 +93,12 @@ import Testing
         let (host, swxl) = try host("vcpus = 2")
         defer { host.close() }
         let path = host.stateDir + "/g1.core"
+        // Never run yet (created paused): its kernel has set up no p2m, as on Xen.
+        let early = try swxl(["dump-core", "g1", path])
+        #expect(early.status == 1 && early.stderr.hasPrefix("swxl: error: Core dumping domain to \(path): p2m_size < nr_pages -1 (0 < 7fff)")
+                && early.stderr.hasSuffix("\ncore dump failed (rc=-3)\n") && !FileManager.default.fileExists(atPath: path), "\(early.stderr)")
+        #expect(try swxl(["unpause", "g1"]).status == 0)
+        #expect(try swxl(["pause", "g1"]).status == 0)
         #expect(try swxl(["dump-core", "g1", path]) == RunResult(status: 0, stdout: "", stderr: ""))
         let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
         let attributes = try FileManager.default.attributesOfItem(atPath: path)
@@ -156,5 +164,31 @@ import Testing
         #expect(domains?.map { $0["name"] as? String } == ["Domain-0", "g1"] && sample?["memory_total_kib"] as? Int == 4_194_304)
         let bad = try swxl(["top", "-b", "-q"])
         #expect(bad.status == 2 && bad.stderr == "option `q' not supported.\n")
+    }
+
+    /// The interactive screen on a terminal: the summary and table, xentop's
+    /// keys (V: the vCPU lines, D: the delay prompt), Q leaves with the
+    /// terminal as it was.
+    @Test func topOnATerminal() throws {
+        let (host, _) = try host()
+        defer { host.close() }
+        // A new terminal's settings (taken from another one: this one's program may already have changed them).
+        let fresh = try PseudoTerminal.open()
+        let freshSlave = try fresh.openSlave()
+        let before = TerminalMode.snapshot(freshSlave)
+        close(freshSlave)
+        close(fresh.master)
+        let term = try ConsoleTests.OnTerminal(host, ["top", "-d", "1"])
+        #expect(term.read(until: "CPUs: 4 @ 2400MHz"), "\(term.text)")
+        #expect(term.read(until: "        g1 ----p-"), "\(term.text)")
+        #expect(term.read(until: "uit  "))
+        term.type("v")
+        #expect(term.read(until: "VCPUs(sec):   0:          0s"), "\(term.text)")
+        term.type("d")
+        #expect(term.read(until: "Delay(sec): "))
+        term.type("2\r")
+        term.type("q")
+        #expect(term.status() == 0)
+        #expect(before != nil && TerminalMode.snapshot(term.slave) == before)
     }
 }

@@ -419,16 +419,15 @@ import Testing
             let r = try host.swxl(["create", cfg], environment: pretend)
             #expect(r.status == 1)
             #expect(r.stderr.contains("add vif 0: /etc/xen/scripts/vif-bridge online failed: Could not find bridge device xenbr0"), "\(r.stderr)")
-            usleep(300_000)  // time for the guests' host to act on the removed backends
-            #expect(try host.storeSnapshot() == store)
+            // The guests' host acts on the removed backends after the create has returned.
+            #expect(try host.waitUntil(10) { try host.storeSnapshot() == store })
             #expect(host.domainStateFiles() == files)
         }
         let bridged = try host.config(name: "nobridge2", "vif = [ 'bridge=swxlbr7', 'bridge=swxlbr8' ]")
         let r = try host.swxl(["create", bridged], environment: pretend)
         #expect(r.status == 1)
         #expect(r.stderr.contains("add vif 1: /etc/xen/scripts/vif-bridge online failed: Could not find bridge device swxlbr8"), "\(r.stderr)")
-        usleep(300_000)
-        #expect(try host.storeSnapshot() == store)
+        #expect(try host.waitUntil(10) { try host.storeSnapshot() == store })
         #expect(host.domainStateFiles() == files)
         // Pretended, both bridges are there.
         let ok = try host.swxl(["create", "-q", bridged], environment: ["SWXL_EMBEDDED_BRIDGES": "swxlbr7,swxlbr8"])

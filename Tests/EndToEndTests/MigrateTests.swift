@@ -153,6 +153,27 @@ import Testing
         #expect(try b.domains().compactMap { $0["name"] as? String } == ["Domain-0", "twin"])
     }
 
+    /// A receiver that takes the whole stream and goes away: the guest,
+    /// suspended by then, is resumed where it is and counts on.
+    @Test func aReceiverThatVanishesAfterTheStreamGivesTheGuestBack() throws {
+        let host = try EmbeddedHost()
+        defer { host.close() }
+        try #require(try host.swxl(["create", "-q", try SaveRestoreTests.counterConfig(host, name: "back")], environment: Self.env).status == 0)
+        let id = try #require(try SaveRestoreTests.domid(host, "back"))
+        #expect(host.waitUntil { SaveRestoreTests.count(host, id) != nil })
+        // (It stops without reading: the stream fits in the pipe, so the sender finishes it.)
+        let rune = #"printf 'xl migration receiver ready, send binary domain data.\n'; sleep 1"#
+        let r = try host.swxl(["migrate", "-s", "", "back", rune], environment: Self.env)
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("file/stream truncated reading ready message from migration receiver stream"), "\(r.stderr)")
+        #expect(r.stderr.hasSuffix("Migration failed, resuming at sender.\n"), "\(r.stderr)")
+        #expect(try SaveRestoreTests.domid(host, "back") == id)
+        let now = SaveRestoreTests.count(host, id) ?? 0
+        #expect(host.waitUntil { (SaveRestoreTests.count(host, id) ?? 0) >= now + 2 })
+        let state = try host.domains().first { $0["domid"] as? Int == id }?["state"] as? String
+        #expect(state == "running" || state == "blocked")
+    }
+
     @Test func aReceiverThatIsNotThereFailsBeforeAnythingIsSent() throws {
         let host = try EmbeddedHost()
         defer { host.close() }

@@ -194,6 +194,41 @@ import Testing
         #expect(try host.xenstore("xenstore-read", ["/local/domain/\(id)/control/shutdown"]).stdout == "\n")
     }
 
+    /// A config on the command line replaces the one in the file: save's
+    /// third argument goes into the file, restore's first is used instead
+    /// of the file's (here: under other names).
+    @Test func configsOnTheCommandLineReplaceTheSavedOne() throws {
+        let host = try EmbeddedHost()
+        defer { host.close() }
+        let cfg = try Self.counterConfig(host, name: "orig")
+        try #require(try host.swxl(["create", "-q", cfg], environment: Self.env).status == 0)
+        let id = try #require(try Self.domid(host, "orig"))
+        #expect(host.waitUntil { Self.count(host, id) != nil })
+        let other = host.stateDir + "/other.cfg"
+        try (try String(contentsOfFile: cfg, encoding: .utf8)).replacingOccurrences(of: "name = \"orig\"", with: "name = \"fromsave\"")
+            .write(toFile: other, atomically: true, encoding: .utf8)
+        let file = host.stateDir + "/orig.save"
+        let saved = try host.swxl(["save", "-c", "orig", file, other], environment: Self.env)
+        #expect(saved.status == 0, "\(saved.stderr)")
+        // The file's config is the one given: restored, it is "fromsave".
+        #expect(try host.swxl(["destroy", "orig"]).status == 0)
+        let r1 = try host.swxl(["restore", file], environment: Self.env)
+        #expect(r1.status == 0, "\(r1.stderr)")
+        #expect(try Self.domid(host, "fromsave") != nil)
+        #expect(try host.swxl(["destroy", "fromsave"]).status == 0)
+        // restore CONFIG FILE: the command line's config, not the file's.
+        let third = host.stateDir + "/third.cfg"
+        try (try String(contentsOfFile: cfg, encoding: .utf8)).replacingOccurrences(of: "name = \"orig\"", with: "name = \"fromrestore\"")
+            .write(toFile: third, atomically: true, encoding: .utf8)
+        let r2 = try host.swxl(["restore", third, file], environment: Self.env)
+        #expect(r2.status == 0, "\(r2.stderr)")
+        #expect(r2.stderr.contains("Parsing config from \(third)\n"), "\(r2.stderr)")
+        let again = try #require(try Self.domid(host, "fromrestore"))
+        let atRestore = Self.count(host, again) ?? 0
+        #expect(atRestore >= 1)
+        #expect(host.waitUntil { (Self.count(host, again) ?? 0) >= atRestore + 2 })
+    }
+
     /// On a terminal, save and restore show their progress in one line
     /// rewritten in place (128 MiB: 32768 pages); -q keeps it quiet.
     @Test func progressOnATerminal() throws {

@@ -91,6 +91,20 @@ import Testing
         #expect(try hard("m2") == ["2", "1-3"])
     }
 
+    /// xl.conf's grant limits reach a config that sets none, and, not
+    /// applied by swxl, are warned about as the config's own keys are.
+    @Test func grantLimitsAreWarnedAbout() throws {
+        let host = try EmbeddedHost()
+        defer { host.close() }
+        try "max_grant_frames = 64\n".write(toFile: host.xlConf, atomically: true, encoding: .utf8)
+        let cfg = try host.config(name: "gl")
+        let made = try host.swxl(["create", cfg])
+        #expect(made.status == 0, "\(made.stderr)")
+        #expect(made.stderr.contains("\(cfg): warning: ") && made.stderr.contains("max_grant_frames"), "\(made.stderr)")
+        let dry = try host.swxl(["create", "-n", cfg, "name=gl2"])
+        #expect(dry.stdout.contains("\"max_grant_frames\": 64,"), "\(dry.stdout)")
+    }
+
     /// output_format="sxp": create -n prints xl's SXP form.
     @Test func outputFormatSXP() throws {
         let host = try EmbeddedHost()

@@ -189,7 +189,7 @@ final class FakeHypervisor: Hypervisor {
     func poolSchedParams(pool: UInt32, scheduler: Scheduler) throws(HypervisorError) -> PoolSchedParams { .initial }
     func setPoolSchedParams(pool: UInt32, scheduler: Scheduler, _ params: PoolSchedParams) throws(HypervisorError) {}
 
-    var imageFormat: ImageFormat { .simulated }
+    var imageFormat: ImageFormat = .simulated
     func canSaveLive(domid: UInt32) throws(HypervisorError) -> Bool { false }
     func saveImage(domid: UInt32, to fd: Int32, live: Bool, debug: Bool,
                    suspend: () -> Bool, progress: (UInt64, UInt64) -> Void) throws(HypervisorError) {

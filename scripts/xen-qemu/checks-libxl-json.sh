@@ -45,6 +45,25 @@ json_compare() {  # json_compare CHECK XLNAME SWXLNAME
     esac
 }
 
+# info -n (issue 12 item 1): the CPU, device and NUMA topology as xl prints
+# it, line for line (free memory masked: scrubbing may still move it).
+if has_swxl info; then
+    cxen-probe wait-scrub
+    xl info -n > $JSON_DIR/xl-info-n.out 2>&1
+    swxl info -n > $JSON_DIR/swxl-info-n.out 2>&1
+    for f in xl swxl; do
+        sed -e 's/^\(free_memory *:\).*/\1 <M>/' -e 's/^\( *[0-9]*: *[0-9]* *\)[0-9]*\( .*\)$/\1<M>\2/' $JSON_DIR/$f-info-n.out > $JSON_DIR/$f-info-n.masked
+    done
+    if d=$(diff $JSON_DIR/xl-info-n.masked $JSON_DIR/swxl-info-n.masked 2>&1); then pass info-n-matches-xl
+    else fail info-n-matches-xl "xl (-) against swxl (+): $(echo "$d" | grep '^[-+][^-+]' | head -8 | tr '\n' ' ')"; fi
+fi
+# list -n: Domain-0's node affinity column, and list -c's pool column.
+if has_swxl list; then
+    ln_xl=$(xl list -n -c 0 2>&1 | sed -n '2s/.* \([^ ]*\) \([^ ]*\)$/\1 \2/p'); ln_swxl=$(swxl list -n -c 0 2>&1 | sed -n '2s/.* \([^ ]*\) \([^ ]*\)$/\1 \2/p')
+    if [ -n "$ln_xl" ] && [ "$ln_xl" = "$ln_swxl" ]; then pass list-n-c-matches-xl "$ln_xl"
+    else fail list-n-c-matches-xl "xl '$ln_xl', swxl '$ln_swxl'"; fi
+fi
+
 # create -n for the harness's guest and the configs under /etc/xen/libxl-json.
 for cfg in $CFG /etc/xen/libxl-json/*.cfg; do
     b=$(basename $cfg .cfg)

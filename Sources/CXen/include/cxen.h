@@ -188,6 +188,22 @@ int cxen_domain_hvm_pv_drivers(cxen_handle *h, uint32_t domid, int *available);
 enum { CXEN_TRIGGER_RESET = 1, CXEN_TRIGGER_POWER = 3 };
 int cxen_domain_send_trigger(cxen_handle *h, uint32_t domid, int trigger);
 
+/* The host's topology (xl info -n). cxen_cpu_topology: core, socket and
+ * node of CPUs 0.. (xc_cputopoinfo; ~0 where Xen has none), up to `max`
+ * entries of 3 words; returns the CPU count or -errno. cxen_numa_info:
+ * memsize, memfree (xc_numainfo) and the distance row of nodes 0.., up to
+ * `max` nodes (`dists` holds max*max words); returns the node count.
+ * cxen_pci_topology: the node of each /sys/bus/pci/devices entry with one
+ * (xc_pcitopoinfo), as seg, bus, devfn, node words, up to `max`; returns
+ * how many. */
+int cxen_cpu_topology(cxen_handle *h, uint32_t *out, uint32_t max);
+int cxen_numa_info(cxen_handle *h, uint64_t *mem, uint32_t *dists, uint32_t max);
+int cxen_pci_topology(cxen_handle *h, uint32_t *out, uint32_t max);
+
+/* A domain's NUMA node affinity (xc_domain_node_getaffinity), nodes 0..255
+ * as four 64-bit words. */
+int cxen_domain_node_affinity(cxen_handle *h, uint32_t domid, uint64_t words[4]);
+
 enum {
     CXEN_DOMINFO_DYING = 1u << 0,
     CXEN_DOMINFO_HVM = 1u << 1,
