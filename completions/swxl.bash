@@ -173,13 +173,13 @@ _swxl() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    create|list|destroy|shutdown|reboot|pause|unpause|rename|mem-set|mem-max|vcpu-set|domid|domname|vm-list|uptime|info|dmesg|console|save|migrate|restore|migrate-receive|vcpu-list|vcpu-pin|sched-credit|sched-credit2|sysrq|debug-keys|dump-core|cpupool-list|top|network-attach|network-list|network-detach|block-attach|block-list|block-detach|config|store|xenstored|help)
+    create|list|destroy|shutdown|reboot|pause|unpause|rename|mem-set|mem-max|vcpu-set|domid|domname|vm-list|uptime|info|dmesg|console|new|start|delete|save|migrate|restore|migrate-receive|vcpu-list|vcpu-pin|sched-credit|sched-credit2|sysrq|debug-keys|dump-core|cpupool-list|top|network-attach|network-list|network-detach|block-attach|block-list|block-detach|config|store|xenstored|help)
         # Offer subcommand argument completions
         "_swxl_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'create list destroy shutdown reboot pause unpause rename mem-set mem-max vcpu-set domid domname vm-list uptime info dmesg console save migrate restore migrate-receive vcpu-list vcpu-pin sched-credit sched-credit2 sysrq debug-keys dump-core cpupool-list top network-attach network-list network-detach block-attach block-list block-detach config store xenstored help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'create list destroy shutdown reboot pause unpause rename mem-set mem-max vcpu-set domid domname vm-list uptime info dmesg console new start delete save migrate restore migrate-receive vcpu-list vcpu-pin sched-credit sched-credit2 sysrq debug-keys dump-core cpupool-list top network-attach network-list network-detach block-attach block-list block-detach config store xenstored help' -- "${cur}"))
         ;;
     esac
 }
@@ -457,6 +457,62 @@ _swxl_console() {
     '-n')
         return
         ;;
+    '--host')
+        return
+        ;;
+    esac
+}
+
+_swxl_new() {
+    repeating_flags=()
+    non_repeating_flags=(--quiet -q -i --ignore-global-affinity-masks --version -h --help)
+    repeating_options=()
+    non_repeating_options=(-f --defconfig --host)
+    __swxl_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '-f'|'--defconfig')
+        return
+        ;;
+    '--host')
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    *)
+        __swxl_add_completions -f
+        return
+        ;;
+    esac
+}
+
+_swxl_start() {
+    repeating_flags=()
+    non_repeating_flags=(-p --paused -c --console_autoconnect --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--host)
+    __swxl_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--host')
+        return
+        ;;
+    esac
+}
+
+_swxl_delete() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--host)
+    __swxl_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
     '--host')
         return
         ;;

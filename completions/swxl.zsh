@@ -68,6 +68,9 @@ _swxl() {
             'info:Information about the host, as `xl info` prints it.'
             'dmesg:The hypervisor'\''s console ring.'
             'console:Attach to a domain'\''s console (Ctrl-] detaches).'
+            'new:Define a domain without starting it (xm'\''s new).'
+            'start:Start a domain defined with new (xm'\''s start).'
+            'delete:Forget a halted domain defined with new (xm'\''s delete).'
             'save:Save a domain state to restore later (xl'\''s file format).'
             'migrate:Migrate a domain to another host (xl'\''s protocol, over ssh or -s'\''s command).'
             'restore:Restore a domain from a saved state (xl'\''s file format).'
@@ -96,7 +99,7 @@ _swxl() {
         ;;
     arg)
         case "${words[1]}" in
-        create|list|destroy|shutdown|reboot|pause|unpause|rename|mem-set|mem-max|vcpu-set|domid|domname|vm-list|uptime|info|dmesg|console|save|migrate|restore|migrate-receive|vcpu-list|vcpu-pin|sched-credit|sched-credit2|sysrq|debug-keys|dump-core|cpupool-list|top|network-attach|network-list|network-detach|block-attach|block-list|block-detach|config|store|xenstored|help)
+        create|list|destroy|shutdown|reboot|pause|unpause|rename|mem-set|mem-max|vcpu-set|domid|domname|vm-list|uptime|info|dmesg|console|new|start|delete|save|migrate|restore|migrate-receive|vcpu-list|vcpu-pin|sched-credit|sched-credit2|sysrq|debug-keys|dump-core|cpupool-list|top|network-attach|network-list|network-detach|block-attach|block-list|block-detach|config|store|xenstored|help)
             "_swxl_${words[1]}" && ret=0
             ;;
         esac
@@ -364,6 +367,50 @@ _swxl_console() {
         '-f[Embedded host\: print the console log and keep following it until the guest dies (swxl'\''s addition).]'
         '-t[The console type\: pv, serial or vuart (default\: serial for HVM guests, else pv).]:type:'
         '-n[The console number (default 0).]:number:'
+        '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
+        ':domain:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_swxl_new() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '(--quiet -q)'{--quiet,-q}'[Quiet\: print nothing on success.]'
+        '(-f --defconfig)'{-f,--defconfig}'[The config file (then every argument is a KEY=VALUE override).]:defconfig:'
+        '(-i --ignore-global-affinity-masks)'{-i,--ignore-global-affinity-masks}'[Ignore xl.conf'\''s vCPU affinity masks.]'
+        '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
+        '*:words:_files'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_swxl_start() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '(-p --paused)'{-p,--paused}'[Leave the domain paused after it is created.]'
+        '(-c --console_autoconnect)'{-c,--console_autoconnect}'[Connect to the console after the domain is created.]'
+        '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
+        ':domain:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_swxl_delete() {
+    local -i ret=1
+    local -ar arg_specs=(
         '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
         ':domain:'
         '--version[Show the version.]'

@@ -45,16 +45,27 @@ public final class StateDatabase {
 
     /// Opens (creating if needed) the database at `path`. On first use
     /// `schema` runs in one transaction and `populate` may add first rows.
-    public init(path: String, schema: String, populate: (StateDatabase) throws(DatabaseError) -> Void = { _ in }) throws(DatabaseError) {
+    ///
+    /// `migrations` are the schema's later versions: the database's
+    /// `user_version` is 1 after `schema` and each migration adds one, so
+    /// migration `i` (from 0) brings version `i + 1` to `i + 2`. A new
+    /// database gets `schema` and then every migration; an older one gets
+    /// the migrations it lacks, once, in one transaction (the first process
+    /// to open it does them; the others find them done). A database of a
+    /// later version (a newer swxl's) is used as it is.
+    public init(path: String, schema: String, migrations: [String] = [],
+                populate: (StateDatabase) throws(DatabaseError) -> Void = { _ in }) throws(DatabaseError) {
         do throws(SQLiteError) {
             connection = try SQLiteConnection(path: path)
         } catch {
             throw DatabaseError(error.message)
         }
         connection.setBusyTimeout(milliseconds: 10_000)
+        let latest = Int64(1 + migrations.count)
         do throws(DatabaseError) {
             try exec("PRAGMA synchronous=NORMAL")
-            if try query("PRAGMA user_version").first?.first?.int == 0 {
+            let version = try query("PRAGMA user_version").first?.first?.int ?? 0
+            if version == 0 {
                 // The log mode is kept in the file: set once, outside a transaction.
                 try exec("PRAGMA journal_mode=WAL")
                 try write { () throws(DatabaseError) in
@@ -62,13 +73,25 @@ public final class StateDatabase {
                     guard try query("PRAGMA user_version").first?.first?.int == 0 else { return }
                     try exec(schema)
                     try populate(self)
-                    try exec("PRAGMA user_version=1")
+                    for migration in migrations { try exec(migration) }
+                    try exec("PRAGMA user_version=\(latest)")
+                }
+            }
+            if version < latest {
+                try write { () throws(DatabaseError) in
+                    let now = try query("PRAGMA user_version").first?.first?.int ?? 0
+                    guard now >= 1, now < latest else { return }
+                    for migration in migrations[Int(now - 1)...] { try exec(migration) }
+                    try exec("PRAGMA user_version=\(latest)")
                 }
             }
         } catch {
             throw DatabaseError("cannot use \(path): \(error)")
         }
     }
+
+    /// The schema's version (`PRAGMA user_version`).
+    public var version: Int64 { ((try? query("PRAGMA user_version")) ?? []).first?.first?.int ?? 0 }
 
     /// Runs SQL text without results (several statements allowed).
     func exec(_ sql: String) throws(DatabaseError) {

@@ -67,14 +67,16 @@ public final class Toolstack {
     /// Create, or (with `image`) restore: the domain is filled by `image`
     /// instead of being built from its kernel; everything else is create's,
     /// rollback included.
+    /// With `managed`, the managed domain of that uuid is started (see
+    /// Toolstack+Managed.swift): refused if it is no longer defined.
     func create(_ config: DomainConfiguration, paused: Bool,
-                image: ((UInt32) throws(HypervisorError) -> BuildResult)?) throws(ToolstackError) -> UInt32 {
+                image: ((UInt32) throws(HypervisorError) -> BuildResult)?, managed: Bool = false) throws(ToolstackError) -> UInt32 {
         let config = try config.resolved()
         try checkDevices(config)
         let name = config.name_label
         let maxVCPUs = UInt32(clamping: config.VCPUs_max)
         // 1. The name, with the journal that undoes this create if it dies.
-        let journal = try state.beginCreate(name: name, domainExists: domainExists)
+        let journal = try state.beginCreate(name: name, uuid: config.uuid, managed: managed, domainExists: domainExists)
         var undo: [() -> Void] = [{ [self] in try? state.releaseName(name) }]
         func rollback() {
             for step in undo.reversed() { step() }
@@ -328,8 +330,8 @@ public final class Toolstack {
         if let problem = DomainConfiguration.validateName(newName) { throw .invalid(problem) }
         // Domain 0's name is not among the names this toolstack keeps, and is never free.
         if newName == "Domain-0" { throw .nameInUse(newName, domid: 0) }
-        try state.reserveName(newName, for: domid, domainExists: domainExists)
         var config = record(domid)
+        try state.reserveName(newName, for: domid, uuid: config?.uuid, domainExists: domainExists)
         let oldName = config?.name_label ?? ((try? store.read(XSPath.domainPath(domid) + "/name")) ?? nil)
         do {
             var writes = [StoreNode]()

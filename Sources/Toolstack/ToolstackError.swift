@@ -2,6 +2,11 @@
 public enum ToolstackError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalid(String)
     case nameInUse(String, domid: UInt32)
+    /// A name a managed domain holds (running as `domid`, or halted: nil), in xend's words.
+    case nameDefined(String, domid: UInt32?)
+    /// A managed domain not in the power state an operation needs, in xend's words
+    /// ("Domain is already running", "Domain is not halted.").
+    case badPowerState(String)
     case noSuchDomain(String)
     case hypervisor(HypervisorError)
     case store(StoreError)
@@ -16,6 +21,8 @@ public enum ToolstackError: Error, Sendable, Equatable, CustomStringConvertible 
     public var description: String {
         switch self {
         case .invalid(let m): m
+        case .nameDefined(let n, let d): "VM name '\(n)' already exists" + (d.map { " as domain \($0)" } ?? "")
+        case .badPowerState(let m): m
         case .nameInUse(let n, let d): "domain with name \"\(n)\" already exists (domid \(d))"
         case .noSuchDomain(let n): "'\(n)' is an invalid domain identifier"
         case .hypervisor(let e): e.description

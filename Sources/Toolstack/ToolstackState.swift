@@ -13,7 +13,10 @@ import SwxlSystem
 ///   model's canonical JSON (for `list -l`, restarts and the on_* actions);
 /// - `journal`: creates in progress, each with its process (pid and start
 ///   time): one whose process is gone is a create that died midway, and
-///   the next command undoes what it had done.
+///   the next command undoes what it had done;
+/// - `managed` (schema version 2): the domains defined with `swxl new`,
+///   each its resolved config under its uuid and name, kept while it is
+///   halted and while it runs (see ToolstackState+Managed.swift).
 final class ToolstackState {
     let dir: String
     private var database: StateDatabase?
@@ -27,12 +30,17 @@ final class ToolstackState {
             name TEXT NOT NULL, domid INTEGER, uuid TEXT);
         """
 
+    /// The schema's later versions (see ``StateDatabase``): 2 adds the managed domains.
+    static let migrations = [
+        "CREATE TABLE managed(uuid TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, config TEXT NOT NULL) WITHOUT ROWID",
+    ]
+
     private func db() throws(ToolstackError) -> StateDatabase {
         if let database { return database }
         do { try FileIO.makeDirectories(dir) } catch { throw .system(error.description) }
         do {
             var imported = false
-            let opened = try StateDatabase(path: dir + "/toolstack.db", schema: Self.schema) { (db) throws(DatabaseError) in
+            let opened = try StateDatabase(path: dir + "/toolstack.db", schema: Self.schema, migrations: Self.migrations) { (db) throws(DatabaseError) in
                 imported = try Self.importLegacyFiles(dir, into: db)
             }
             if imported { for old in ["names", "domains", "journal"] { FileIO.removeTree(dir + "/" + old) } }
@@ -96,12 +104,12 @@ final class ToolstackState {
     }
 
     @discardableResult
-    private func sql(_ text: String, _ arguments: SQLValue...) throws(ToolstackError) -> [[SQLValue]] {
+    func sql(_ text: String, _ arguments: SQLValue...) throws(ToolstackError) -> [[SQLValue]] {
         let db = try db()
         do { return try db.query(text, arguments) } catch { throw .system("\(db.path): \(error)") }
     }
 
-    private func write<T>(_ body: () throws(ToolstackError) -> T) throws(ToolstackError) -> T {
+    func write<T>(_ body: () throws(ToolstackError) -> T) throws(ToolstackError) -> T {
         let db = try db()
         return try db.write({ (e: DatabaseError) in ToolstackError.system("\(db.path): \(e)") }, body)
     }
@@ -111,11 +119,15 @@ final class ToolstackState {
     /// Takes `name` for `domid` (nil: for a create that has no domid yet).
     /// A name held by a domain that no longer exists, or by a create whose
     /// process is gone, is free again.
-    func reserveName(_ name: String, for domid: UInt32?, domainExists: (UInt32) -> Bool) throws(ToolstackError) {
-        try write { () throws(ToolstackError) in try takeName(name, for: domid, domainExists: domainExists) }
+    /// A name a managed domain holds is free only to that domain (`uuid`).
+    func reserveName(_ name: String, for domid: UInt32?, uuid: DomainUUID? = nil,
+                     domainExists: (UInt32) -> Bool) throws(ToolstackError) {
+        try write { () throws(ToolstackError) in try takeName(name, for: domid, uuid: uuid, domainExists: domainExists) }
     }
 
-    private func takeName(_ name: String, for domid: UInt32?, domainExists: (UInt32) -> Bool) throws(ToolstackError) {
+    private func takeName(_ name: String, for domid: UInt32?, uuid: DomainUUID?,
+                          domainExists: (UInt32) -> Bool) throws(ToolstackError) {
+        if let definer = try managedUUID(named: name), definer != uuid { throw .nameDefined(name, domid: nil) }
         if let row = try sql("SELECT domid FROM name WHERE name = ?", .text(name)).first {
             if let holder = row[0].int.map({ UInt32(truncatingIfNeeded: $0) }) {
                 if domainExists(holder) { throw .nameInUse(name, domid: holder) }
@@ -180,7 +192,10 @@ final class ToolstackState {
         try write { () throws(ToolstackError) in
             try sql("UPDATE name SET domid = ? WHERE name = ?", .int(Int64(domid)), .text(newName))
             if let oldName, oldName != newName { try releaseName(oldName, heldBy: domid) }
-            if let config { try sql("UPDATE record SET config = ? WHERE domid = ?", .text(config.jsonText()), .int(Int64(domid))) }
+            if let config {
+                try sql("UPDATE record SET config = ? WHERE domid = ?", .text(config.jsonText()), .int(Int64(domid)))
+                try renameManaged(config.uuid, to: newName)
+            }
         }
     }
 
@@ -188,13 +203,17 @@ final class ToolstackState {
 
     /// Starts a create: reserves its name and opens its journal, at once.
     /// The journal belongs to this process (tests may name another).
-    func beginCreate(name: String, owner: (pid: pid_t, started: Int64)? = nil,
+    /// With `managed`, the managed domain `uuid` is started: the create
+    /// goes ahead only if it is still defined (a `delete` may have come first).
+    func beginCreate(name: String, uuid: DomainUUID? = nil, managed: Bool = false,
+                     owner: (pid: pid_t, started: Int64)? = nil,
                      domainExists: (UInt32) -> Bool) throws(ToolstackError) -> Int64 {
         guard let owner = owner ?? ProcessIdentity.startTime(of: getpid()).map({ (getpid(), $0) }) else {
             throw .system("cannot read /proc/self/stat: \(String(cString: strerror(errno)))")
         }
         return try write { () throws(ToolstackError) -> Int64 in
-            try takeName(name, for: nil, domainExists: domainExists)
+            if managed, let uuid, try managedUUID(named: name) != uuid { throw .noSuchDomain(name) }
+            try takeName(name, for: nil, uuid: uuid, domainExists: domainExists)
             let row = try sql("INSERT INTO journal(pid, started, name) VALUES(?, ?, ?) RETURNING id",
                               .int(Int64(owner.pid)), .int(owner.started), .text(name))
             guard let id = row.first?[0].int else { throw .system("the create journal gave no id") }
@@ -272,6 +291,8 @@ final class ToolstackState {
         let records = ((try? sql("SELECT domid FROM record ORDER BY domid")) ?? []).map { "record \($0[0].int ?? -1)" }
         let journal = ((try? sql("SELECT id, name FROM journal ORDER BY id")) ?? [])
             .map { "journal \($0[0].int ?? -1) \($0[1].text ?? "")" }
-        return names + records + journal
+        let managed = ((try? sql("SELECT name, uuid FROM managed ORDER BY name")) ?? [])
+            .map { "managed \($0[0].text ?? "") \($0[1].text ?? "")" }
+        return names + records + journal + managed
     }
 }

@@ -3,6 +3,8 @@ import DomainConfig
 #if canImport(Glibc)
 import Glibc
 #endif
+import SwxlSystem
+import Toolstack
 
 /// `swxl config ...`.
 var configCommands: [any ParsableCommand.Type] { [ConfigCommand.self] }
@@ -73,7 +75,10 @@ struct ConfigShow: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "show",
         abstract: "Read a config and print it as JSON, SXP or xl.cfg (converting between formats).",
-        discussion: "KEY=VALUE words override the file's settings, as with `xl create`."
+        discussion: """
+            KEY=VALUE words override the file's settings, as with `xl create`. A NAME that is no file \
+            but a domain defined with `swxl new` prints that domain's stored config.
+            """
     )
 
     enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
@@ -86,15 +91,25 @@ struct ConfigShow: ParsableCommand {
     @Option(name: .long, help: "The input format: auto, xl, xm, sxp or json.")
     var from: ConfigFormat = .auto
 
-    @Argument(help: "A config file, then optional KEY=VALUE overrides.", completion: .file())
+    @Argument(help: "A config file (or a defined domain's name), then optional KEY=VALUE overrides.", completion: .file())
     var words: [String]
 
     func run() throws {
         let (files, overrides) = splitFilesAndOverrides(words)
         guard files.count == 1 else { throw ValidationError("give exactly one config file") }
+        if overrides.isEmpty, !FileIO.exists(files[0]), DomainConfiguration.validateName(files[0]) == nil,
+           let defined = Toolstack.managedDomain(named: files[0],
+                                                 stateDir: HostPaths(environment: CurrentProcess.environment(), uid: getuid()).stateDir) {
+            print(defined)
+            return
+        }
         let result = DomainConfiguration.load(path: files[0], format: from, overrides: overrides)
         for d in result.diagnostics { Terminal.errLine(d.description) }
         guard let config = result.configuration else { throw ExitCode(1) }
+        print(config)
+    }
+
+    private func print(_ config: DomainConfiguration) {
         switch format {
         case .json: Terminal.out(config.jsonText())
         case .sxp: Terminal.out(config.sxpText())

@@ -97,25 +97,9 @@ struct CreateCommand: ParsableCommand {
 
     func run() throws {
         let (file, overrides) = try fileAndOverrides()
-        let result = DomainConfiguration.load(path: file, overrides: overrides)
-        guard let parsed = result.configuration, result.errors.isEmpty else {
-            for diagnostic in result.diagnostics { Terminal.errLine(diagnostic.description) }
-            throw ExitCode.failure
-        }
-        for warning in result.warnings { Terminal.errLine(warning.description) }
-        // xl.conf's vif.default.* for the vifs that do not say (xl's set_default_nic_values).
-        var config = XLGlobalConfig.settings.applyingGrantDefaults(to: XLGlobalConfig.settings.applyingVIFDefaults(to: parsed))
-        // xl.conf's vCPU affinity masks, unless -i (the host's CPUs are asked only when there are some).
-        if !ignoreGlobalAffinityMasks, XLGlobalConfig.settings.hasAffinityMasks,
-           let masked = try AffinityMasks.applied(to: config, toolstack: try hostOptions.open().toolstack) {
-            config = masked
-        }
-        // What create would refuse (no kernel, a bad name) is a bad config: said now, dry run or not.
-        var resolved: DomainConfiguration
-        do { resolved = try config.resolved() } catch {
-            Terminal.errLine("\(file): error: \(error)")
-            throw ExitCode.failure
-        }
+        let (result, config, resolvedConfig) = try ConfigIntake.read(file, overrides: overrides, hostOptions: hostOptions,
+                                                                      ignoreAffinityMasks: ignoreGlobalAffinityMasks)
+        var resolved = resolvedConfig
         if dryRun {
             Terminal.out(try xlText(config, keys: result.keys))
             return
@@ -123,13 +107,7 @@ struct CreateCommand: ParsableCommand {
         if !quiet { Terminal.errLine("Parsing config from \(file)") }
         if debug { Terminal.err(try xlText(config, keys: result.keys)) }
         let host = try hostOptions.open()
-        // No key dropped in silence: those this host cannot apply fail the create, the others not applied are warned about.
-        let keys = ConfigKeyStatus.problems(resolved, on: host.kind)
-        for ignored in keys.ignored { Terminal.errLine("\(file): warning: \(ignored)") }
-        guard keys.refused.isEmpty else {
-            for refused in keys.refused { Terminal.errLine("\(file): error: \(refused)") }
-            throw ExitCode.failure
-        }
+        try ConfigIntake.checkKeys(resolved, file: file, on: host.kind)
         // With -c the console attaches while the domain is still paused and
         // the domain runs once it has, as xl's create does: nothing the
         // guest prints is missed. (Only the console log's readers, on the
@@ -209,8 +187,14 @@ struct ListCommand: ParsableCommand {
             }
         }
         var domains: [DomainSummary]
+        var halted: [DomainConfiguration] = []
         do {
-            if let domain {
+            if let domain, !DomainCLI.isDomid(domain), (try? toolstack.resolve(domain)) == nil,
+               let defined = toolstack.managedDomain(named: domain) {
+                // A managed domain that is not running (one that runs is found above).
+                domains = []
+                halted = [defined]
+            } else if let domain {
                 // xl takes digits as a domid without looking it up (libxl_domain_qualifier_to_domid).
                 let id = DomainCLI.isDomid(domain) ? UInt32(domain) ?? UInt32.max : try DomainCLI.resolve(toolstack, domain)
                 guard let summary = try? toolstack.info(id) else {
@@ -221,6 +205,7 @@ struct ListCommand: ParsableCommand {
                 domains = [summary]
             } else {
                 domains = try toolstack.list()
+                halted = toolstack.haltedDomains(running: domains)
             }
         } catch let e as ExitCode { throw e } catch { throw DomainCLI.fail(error) }
         if long {
@@ -233,10 +218,11 @@ struct ListCommand: ParsableCommand {
             return
         }
         if json {
-            Terminal.out(DomainListing.json(domains))
+            Terminal.out(DomainListing.json(domains, halted: halted))
             return
         }
-        Terminal.out(table(domains, poolName: cpupool ? { toolstack.poolName($0) } : nil, nodeAffinity: nodeAffinity))
+        Terminal.out(table(domains, poolName: cpupool ? { toolstack.poolName($0) } : nil, nodeAffinity: nodeAffinity)
+                     + haltedRows(halted))
     }
 
     /// xl's table (list_domains in tools/xl/xl_info.c): the columns -v, -Z
@@ -263,6 +249,25 @@ struct ListCommand: ParsableCommand {
             if verbose || context { text += " " + Fmt.right("-", 16) }
             if let poolName { text += Fmt.right(poolName(i.cpupool) ?? "(null)", 16) }
             if let nodeAffinity { text += " " + nodeAffinity(i.domid) }
+            text += "\n"
+        }
+        return text
+    }
+
+    /// The managed domains that are not running, after the running ones,
+    /// in xl's columns as xm's list showed them: no ID, the memory and vCPUs
+    /// they start with, no state flag, no time; `-` for what a halted
+    /// domain does not have (reason code, label, pool, node affinity).
+    func haltedRows(_ halted: [DomainConfiguration]) -> String {
+        var text = ""
+        for config in halted {
+            text += Fmt.left(config.name_label, 40) + " " + Fmt.right("", 5) + " " + Fmt.right("\(config.memory_dynamic_max >> 20)", 5)
+                + " " + Fmt.right("\(config.VCPUs_at_startup)", 5) + "     " + DomainListing.haltedStateLetters + "  "
+                + Fmt.right("0.0", 8)
+            if verbose { text += " " + config.uuid.description + " " + Fmt.right("-", 8) }
+            if verbose || context { text += " " + Fmt.right("-", 16) }
+            if cpupool { text += Fmt.right("-", 16) }
+            if numa { text += " -" }
             text += "\n"
         }
         return text

@@ -301,6 +301,9 @@ import Testing
              block-detach        Destroy a domain's virtual block device
              uptime              Print uptime for all/some domains
              cpupool-list        List CPU pools on host
+             new                 Define a domain without starting it (xm's new) (swxl's addition)
+             start               Start a domain defined with new (xm's start) (swxl's addition)
+             delete              Forget a halted domain defined with new (xm's delete) (swxl's addition)
              config              Read, check and convert domain config files (xl.cfg, legacy xm, SXP, JSON) (swxl's addition)
              store               Read and change xenstore, like Xen's xenstore-* tools (swxl's addition)
              xenstored           Run swxl's xenstore daemon (for hosts without Xen's own) (swxl's addition)
