@@ -208,6 +208,11 @@ struct ListCommand: ParsableCommand {
                 halted = toolstack.haltedDomains(running: domains)
             }
         } catch let e as ExitCode { throw e } catch { throw DomainCLI.fail(error) }
+        if long, domain != nil, let defined = halted.first {
+            // libxl's JSON is of a domain that exists (its domid); a halted one has only its definition.
+            DomainCLI.printError("'\(defined.name_label)' is defined but not running (its config: swxl config show \(defined.name_label))")
+            throw ExitCode.failure
+        }
         if long {
             // As xl: libxl's JSON of each domain's config, or xl's SXP form if xl.conf says so.
             if XLGlobalConfig.printsSXP {
