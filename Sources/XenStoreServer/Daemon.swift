@@ -21,6 +21,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var pidFilePath: String
     /// Serve as the xenstored of a Xen host (see ``xenHost(paths:environment:)``).
     public private(set) var xenHost = false
+    /// On a Xen host: serve dom0's own ring (Xen's `--no-domain-init` turns it off).
+    public var serveDom0Ring = false
     /// Keep the tree in memory only (no SQLite file).
     public var memoryOnly = false
     public var quotas = Quotas()
@@ -52,6 +54,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
         config.pidFilePath = runDir + "/xenstored.pid"
         config.memoryOnly = true
         config.xenHost = true
+        config.serveDom0Ring = true
         return config
     }
 
@@ -132,6 +135,18 @@ public enum Daemon {
                 logger.debug("no CPU latency request (\(CPULatencyRequest.devicePath): \(String(cString: strerror(errno)))): idle CPUs may halt while busy")
             }
         }
+        // Dom0's ring once the socket answers (as Xen's daemon: sockets, then dom0_init()).
+        var dom0Ring: Dom0Ring?
+        if config.serveDom0Ring {
+            do throws(ServerError) {
+                dom0Ring = try Dom0Ring()
+            } catch {
+                server.shutdown()
+                throw error
+            }
+            dom0Ring?.attach(to: server)
+        }
+        defer { withExtendedLifetime(dom0Ring) {} }
         logger.info("xenstored listening on \(config.socketPath) (\(config.memoryOnly ? "memory only" : config.databasePath))")
         ready()
         server.run()
