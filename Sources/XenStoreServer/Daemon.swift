@@ -125,6 +125,13 @@ public enum Daemon {
         // Every connection is a descriptor: allow as many as the hard limit does.
         CurrentProcess.raiseDescriptorLimit()
 
+        // On a Xen host, another xenstored (Xen's) must be left alone: its
+        // socket is not taken over, and dom0's ring is taken before the
+        // socket is made, so a daemon that cannot have it leaves no trace.
+        if config.xenHost && UnixSocket.canConnect(config.socketPath) {
+            throw ServerError("another xenstored answers on \(config.socketPath)")
+        }
+        let dom0Ring = config.serveDom0Ring ? try Dom0Ring() : nil
         let server = try SocketServer(store: store, paths: config.paths, socketPath: config.socketPath,
                                       readOnlySocketPath: config.readOnlySocketPath, logger: logger)
         server.stop(whenReadable: pipeEnds[0])
@@ -135,17 +142,8 @@ public enum Daemon {
                 logger.debug("no CPU latency request (\(CPULatencyRequest.devicePath): \(String(cString: strerror(errno)))): idle CPUs may halt while busy")
             }
         }
-        // Dom0's ring once the socket answers (as Xen's daemon: sockets, then dom0_init()).
-        var dom0Ring: Dom0Ring?
-        if config.serveDom0Ring {
-            do throws(ServerError) {
-                dom0Ring = try Dom0Ring()
-            } catch {
-                server.shutdown()
-                throw error
-            }
-            dom0Ring?.attach(to: server)
-        }
+        // Served once the socket listens (as Xen's daemon: sockets, then dom0_init()).
+        dom0Ring?.attach(to: server)
         defer { withExtendedLifetime(dom0Ring) {} }
         logger.info("xenstored listening on \(config.socketPath) (\(config.memoryOnly ? "memory only" : config.databasePath))")
         ready()

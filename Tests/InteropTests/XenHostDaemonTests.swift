@@ -52,6 +52,10 @@ import XenStoreProtocol
         let pid2 = try #require(Int32(try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
         defer { kill(pid2, SIGTERM) }
         #expect(try run("xenstore-exists", ["/x"], socket: socket).status != 0)
+        // A second one leaves the running daemon's socket alone.
+        let third = try run(XenStoreDaemon.swxlBinary, ["xenstored", "--xen-host", "-D", "--pid-file", dir + "/other.pid"], socket: socket)
+        #expect(third == Output(status: 1, stdout: "", stderr: "swxl xenstored: another xenstored answers on \(socket)\n"))
+        #expect(try run("xenstore-ls", ["/"], socket: socket).status == 0)
         #expect(try run("xenstore-ls", ["/"], socket: socket).stdout == "tool = \"\"\n xenstored = \"\"\n")
     }
 
