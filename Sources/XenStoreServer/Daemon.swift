@@ -12,8 +12,15 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var paths: HostPaths
     /// The main socket: `XENSTORED_PATH` if set, else `<state>/xenstored/socket`.
     public var socketPath: String
-    /// The read-only socket: the main socket's path with `_ro` appended.
-    public var readOnlySocketPath: String
+    /// The read-only socket: the main socket's path with `_ro` appended
+    /// (nil: none, as on a Xen host, where Xen 4.17's daemon makes one socket).
+    public var readOnlySocketPath: String?
+    /// The pid file, which is also the lock that keeps a second daemon from
+    /// serving the same socket: `<state>/xenstored/xenstored.pid` unless set
+    /// (Xen's `--pid-file`).
+    public var pidFilePath: String
+    /// Serve as the xenstored of a Xen host (see ``xenHost(paths:environment:)``).
+    public private(set) var xenHost = false
     /// Keep the tree in memory only (no SQLite file).
     public var memoryOnly = false
     public var quotas = Quotas()
@@ -28,7 +35,28 @@ public struct DaemonConfiguration: Sendable, Equatable {
         self.paths = paths
         socketPath = HostPaths.clientSocket(environment: environment, default: paths.daemonSocket)
         readOnlySocketPath = socketPath + "_ro"
+        pidFilePath = paths.daemonPidFile
     }
+
+    /// As the xenstored of a Xen host, where Xen 4.17's daemons serve: one
+    /// socket, `XENSTORED_PATH` if set, else `<XENSTORED_RUNDIR or
+    /// /var/run/xenstored>/socket` (libxenstore's `xs_daemon_socket()`),
+    /// no read-only socket; a fresh store in memory at every start holding
+    /// `/`, `/tool` and `/tool/xenstored` (Xen's `setup_structure()`); the
+    /// pid file `<rundir>/xenstored.pid` unless `--pid-file` names one.
+    public static func xenHost(paths: HostPaths, environment: [String: String]) -> DaemonConfiguration {
+        var config = DaemonConfiguration(paths: paths, environment: environment)
+        let runDir = environment["XENSTORED_RUNDIR"] ?? xenRunDirectory
+        config.socketPath = HostPaths.clientSocket(environment: environment, default: runDir + "/socket")
+        config.readOnlySocketPath = nil
+        config.pidFilePath = runDir + "/xenstored.pid"
+        config.memoryOnly = true
+        config.xenHost = true
+        return config
+    }
+
+    /// libxenstore's `XEN_RUN_STORED` in Debian's Xen 4.17.
+    public static let xenRunDirectory = "/var/run/xenstored"
 
     /// The SQLite database: `<state>/xenstored/store.db`.
     public var databasePath: String { paths.xenstoredDir + "/store.db" }
@@ -41,11 +69,12 @@ public enum Daemon {
     /// Serves in the calling thread until SIGTERM, SIGINT or SIGHUP, then
     /// removes its sockets and pid file. `ready` runs once it is listening.
     public static func run(_ config: DaemonConfiguration, logger: Logger, ready: () -> Void = {}) throws(ServerError) {
-        try makeDirectory(config.paths.xenstoredDir)
+        if !config.xenHost { try makeDirectory(config.paths.xenstoredDir) }
         try makeDirectory(XSPath.parent(of: config.socketPath))
-        let pidLock = try lockPidFile(config.paths.daemonPidFile)
+        try makeDirectory(XSPath.parent(of: config.pidFilePath))
+        let pidLock = try lockPidFile(config.pidFilePath)
         defer {
-            unlink(config.paths.daemonPidFile)
+            unlink(config.pidFilePath)
             pidLock.release()
         }
 
@@ -59,6 +88,7 @@ public enum Daemon {
         do throws(StorageError) {
             store = try Store(storage: storage, quotas: config.quotas, logger: logger)
             store.keepOrphans = config.keepOrphans
+            if config.xenHost { store.makeXenStructure() }
             // The socket loop commits once per round of ready requests.
             store.groupCommit = true
         } catch {
@@ -145,7 +175,7 @@ public enum Daemon {
                 let reason = String(decoding: errorText, as: UTF8.self).trimmingTrailingNewline()
                 throw ServerError(reason.isEmpty ? "xenstored exited during start-up (status \(status >> 8))" : reason)
             }
-            if UnixSocket.canConnect(config.socketPath) && LockFile.readPid(config.paths.daemonPidFile) == pid { return pid }
+            if UnixSocket.canConnect(config.socketPath) && LockFile.readPid(config.pidFilePath) == pid { return pid }
             usleep(5000)
         }
         kill(pid, SIGTERM)

@@ -43,6 +43,10 @@ public final class SocketServer {
     let gate = OutputGate()
     /// The spare buffer ``drainOutbox(request:from:)`` swaps with the store's.
     var outbox: [(ConnectionID, XSMessage)] = []
+    /// Domains' rings by their store connection, and in the order attached.
+    var rings: [ConnectionID: RingConnection] = [:]
+    var ringList: [RingConnection] = []
+    var ringBuffer = [UInt8](repeating: 0, count: 4096)
 
     /// Opens the main socket at `socketPath`, the read-only one at
     /// `readOnlySocketPath`, and a socket for every domain the store knows.
@@ -115,6 +119,7 @@ public final class SocketServer {
                     if flags & UInt32(EPOLLIN.rawValue | EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0 { readable(client) }
                 }
             }
+            if !ringList.isEmpty { serviceRings() }
             // Commit before anything is sent; flushing may resume paused
             // clients, whose requests need a commit of their own.
             repeat {
