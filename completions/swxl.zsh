@@ -464,10 +464,10 @@ _swxl_restore() {
     local -i ret=1
     local -ar arg_specs=(
         '-p[Do not unpause domain after restoring it.]'
-        '-e[Do not wait in the background for the death of the domain (swxl'\''s host-wide watcher follows it either way).]'
+        '-e[Leave the domain unwatched, as create -e\: its on_poweroff, on_reboot and on_crash are not carried out.]'
         '-d[Enable debug messages\: the config, as libxl JSON, on stderr.]'
         '-F[Stay in the foreground until the domain dies, carrying out its actions (as create -F).]'
-        '-c[Connect to the console after the domain is restored (not supported yet).]'
+        '-c[Connect to the console after the domain is restored (before it runs, as create -c).]'
         '(-V --vncviewer)'{-V,--vncviewer}'[Connect a VNC viewer to the domain'\''s display (as create -V).]'
         '(-A --vncviewer-autopass)'{-A,--vncviewer-autopass}'[As -V, passing the display'\''s password to the viewer.]'
         '(--quiet -q)'{--quiet,-q}'[No progress line, no "Parsing config" line (swxl'\''s addition).]'

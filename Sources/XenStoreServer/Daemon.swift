@@ -21,6 +21,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var pidFilePath: String
     /// Serve as the xenstored of a Xen host (see ``xenHost(paths:environment:)``).
     public private(set) var xenHost = false
+    /// On a Xen host: serve dom0's own ring (Xen's `--no-domain-init` turns it off).
+    public var serveDom0Ring = false
     /// Keep the tree in memory only (no SQLite file).
     public var memoryOnly = false
     public var quotas = Quotas()
@@ -52,6 +54,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
         config.pidFilePath = runDir + "/xenstored.pid"
         config.memoryOnly = true
         config.xenHost = true
+        config.serveDom0Ring = true
         return config
     }
 
@@ -122,6 +125,13 @@ public enum Daemon {
         // Every connection is a descriptor: allow as many as the hard limit does.
         CurrentProcess.raiseDescriptorLimit()
 
+        // On a Xen host, another xenstored (Xen's) must be left alone: its
+        // socket is not taken over, and dom0's ring is taken before the
+        // socket is made, so a daemon that cannot have it leaves no trace.
+        if config.xenHost && UnixSocket.canConnect(config.socketPath) {
+            throw ServerError("another xenstored answers on \(config.socketPath)")
+        }
+        let dom0Ring = config.serveDom0Ring ? try Dom0Ring() : nil
         let server = try SocketServer(store: store, paths: config.paths, socketPath: config.socketPath,
                                       readOnlySocketPath: config.readOnlySocketPath, logger: logger)
         server.stop(whenReadable: pipeEnds[0])
@@ -132,6 +142,9 @@ public enum Daemon {
                 logger.debug("no CPU latency request (\(CPULatencyRequest.devicePath): \(String(cString: strerror(errno)))): idle CPUs may halt while busy")
             }
         }
+        // Served once the socket listens (as Xen's daemon: sockets, then dom0_init()).
+        dom0Ring?.attach(to: server)
+        defer { withExtendedLifetime(dom0Ring) {} }
         logger.info("xenstored listening on \(config.socketPath) (\(config.memoryOnly ? "memory only" : config.databasePath))")
         ready()
         server.run()

@@ -147,6 +147,7 @@ struct Xenstored: ParsableCommand {
                            : DaemonConfiguration(paths: paths, environment: environment)
         if memoryOnly { config.memoryOnly = true }
         if let pidFile { config.pidFilePath = pidFile }
+        if noDomainInit { config.serveDom0Ring = false }
         config.busyPollMicroseconds = busyPollUs
         config.cpuLatencyRequest = cpuLatencyRequest
         config.keepOrphans = keepOrphans

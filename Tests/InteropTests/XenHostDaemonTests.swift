@@ -15,7 +15,7 @@ import XenStoreProtocol
         // What the init script passes (`$XENSTORED_ARGS --pid-file ...`), with
         // options of Xen's that do not apply here or are not enforced.
         let started = try run(XenStoreDaemon.swxlBinary,
-                              ["xenstored", "--xen-host", "-Q", "outstanding=7", "-Q", "memory=100", "--event", "3",
+                              ["xenstored", "--xen-host", "--no-domain-init", "-Q", "outstanding=7", "-Q", "memory=100", "--event", "3",
                                "--master-domid", "0", "-P", "--pid-file", pidFile], socket: socket)
         let pidText = try String(contentsOfFile: pidFile, encoding: .utf8)
         let pid = try #require(Int32(pidText.trimmingCharacters(in: .whitespacesAndNewlines)))
@@ -47,12 +47,27 @@ import XenStoreProtocol
         }
         #expect(gone)
         #expect(!FileManager.default.fileExists(atPath: pidFile))
-        let again = try run(XenStoreDaemon.swxlBinary, ["xenstored", "--xen-host", "--pid-file", pidFile], socket: socket)
+        let again = try run(XenStoreDaemon.swxlBinary, ["xenstored", "--xen-host", "-D", "--pid-file", pidFile], socket: socket)
         #expect(again == Output(status: 0, stdout: "", stderr: ""))
         let pid2 = try #require(Int32(try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
         defer { kill(pid2, SIGTERM) }
         #expect(try run("xenstore-exists", ["/x"], socket: socket).status != 0)
+        // A second one leaves the running daemon's socket alone.
+        let third = try run(XenStoreDaemon.swxlBinary, ["xenstored", "--xen-host", "-D", "--pid-file", dir + "/other.pid"], socket: socket)
+        #expect(third == Output(status: 1, stdout: "", stderr: "swxl xenstored: another xenstored answers on \(socket)\n"))
+        #expect(try run("xenstore-ls", ["/"], socket: socket).status == 0)
         #expect(try run("xenstore-ls", ["/"], socket: socket).stdout == "tool = \"\"\n xenstored = \"\"\n")
+    }
+
+    /// Without a Xen control domain's /proc/xen there is no dom0 ring to serve: it says so and does not start.
+    @Test(.enabled(if: !FileManager.default.fileExists(atPath: "/proc/xen/xsd_port")))
+    func withoutDom0sRingItDoesNotStart() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("swxl-xenhost-\(UUID().uuidString.prefix(8))").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let result = try run(XenStoreDaemon.swxlBinary, ["xenstored", "--xen-host", "--pid-file", dir + "/pid"], socket: dir + "/socket")
+        #expect(result == Output(status: 1, stdout: "", stderr: "swxl xenstored: cannot read dom0's xenstore event channel from /proc/xen/xsd_port\n"))
+        #expect(!FileManager.default.fileExists(atPath: dir + "/socket"))
+        #expect(!FileManager.default.fileExists(atPath: dir + "/pid"))
     }
 
     @Test func refusesWhatItCannotHonour() throws {
