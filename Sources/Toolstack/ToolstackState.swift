@@ -213,6 +213,11 @@ final class ToolstackState {
         }
         return try write { () throws(ToolstackError) -> Int64 in
             if managed, let uuid, try managedUUID(named: name) != uuid { throw .noSuchDomain(name) }
+            // A definition's uuid is its own, as its name is.
+            if let uuid, let definer = try sql("SELECT name FROM managed WHERE uuid = ?", .text(uuid.description)).first?[0].text,
+               definer != name {
+                throw .invalid("uuid \(uuid) is the uuid of the defined domain '\(definer)'")
+            }
             try takeName(name, for: nil, uuid: uuid, domainExists: domainExists)
             let row = try sql("INSERT INTO journal(pid, started, name) VALUES(?, ?, ?) RETURNING id",
                               .int(Int64(owner.pid)), .int(owner.started), .text(name))

@@ -112,15 +112,7 @@ struct CreateCommand: ParsableCommand {
         // the domain runs once it has, as xl's create does: nothing the
         // guest prints is missed. (Only the console log's readers, on the
         // embedded host without a terminal, need no pause.)
-        // -e: nobody watches the domain, as when xl leaves no daemon behind: whatever it
-        // shuts down for, it stays as it is (the record says preserve for each reason).
-        if noMonitor {
-            resolved.actions_after_shutdown = .preserve
-            resolved.actions_after_reboot = .preserve
-            resolved.actions_after_crash = .preserve
-            resolved.actions_after_watchdog = .preserve
-            resolved.actions_after_soft_reset = .preserve
-        }
+        if noMonitor { resolved.leaveUnwatched() }
         let attach = console && ConsoleCommand.attaches(host, follow: false)
         let follower = foreground && !noMonitor ? try CreateForeground.lock(host.toolstack, resolved) : nil
         // xl.conf's autoballoon: xl's lock held over the create; what swxl does not do of it, said.
@@ -208,6 +200,11 @@ struct ListCommand: ParsableCommand {
                 halted = toolstack.haltedDomains(running: domains)
             }
         } catch let e as ExitCode { throw e } catch { throw DomainCLI.fail(error) }
+        if long, domain != nil, let defined = halted.first {
+            // libxl's JSON is of a domain that exists (its domid); a halted one has only its definition.
+            DomainCLI.printError("'\(defined.name_label)' is defined but not running (its config: swxl config show \(defined.name_label))")
+            throw ExitCode.failure
+        }
         if long {
             // As xl: libxl's JSON of each domain's config, or xl's SXP form if xl.conf says so.
             if XLGlobalConfig.printsSXP {
@@ -626,5 +623,18 @@ struct SimGuestsCommand: ParsableCommand {
         // The guest host never starts a daemon: without one it has nothing to serve.
         let host = try HostOptions.parse([]).open(startWatcher: false, startDaemon: false)
         do { try host.serveSimulatedGuests() } catch { throw DomainCLI.fail(error) }
+    }
+}
+
+extension DomainConfiguration {
+    /// create -e and restore -e: nobody watches the domain, as when xl
+    /// leaves no daemon behind, so whatever it shuts down for it stays as
+    /// it is (the record says preserve for each reason).
+    mutating func leaveUnwatched() {
+        actions_after_shutdown = .preserve
+        actions_after_reboot = .preserve
+        actions_after_crash = .preserve
+        actions_after_watchdog = .preserve
+        actions_after_soft_reset = .preserve
     }
 }

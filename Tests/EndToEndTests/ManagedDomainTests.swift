@@ -43,6 +43,8 @@ import Testing
         #expect(try host.swxl(["list"]) == RunResult(status: 0, stdout: before + row, stderr: ""))
         let header = String(before.prefix { $0 != "\n" }) + "\n"
         #expect(try host.swxl(["list", "web"]) == RunResult(status: 0, stdout: header + row, stderr: ""))
+        #expect(try host.swxl(["list", "-l", "web"]) == RunResult(status: 1, stdout: "",
+            stderr: "swxl: error: 'web' is defined but not running (its config: swxl config show web)\n"))
         let halted = try #require(try entry(host, "web"))
         let expected: [String: Any] = ["name": "web", "domid": NSNull(), "uuid": uuid, "memory_kib": 131072,
                                        "max_memory_kib": 131072, "vcpus": 2, "max_vcpus": 2, "state": "Halted",

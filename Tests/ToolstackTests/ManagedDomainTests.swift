@@ -81,6 +81,9 @@ import Testing
         #expect(throws: ToolstackError.invalid("a domain with uuid \(defined.uuid) is already defined, as 'web'")) {
             try t.define(sameUUID)
         }
+        #expect(throws: ToolstackError.invalid("uuid \(defined.uuid) is the uuid of the defined domain 'web'")) {
+            _ = try t.create(sameUUID)
+        }
         let other = try t.create(rig.config("other"))
         #expect(throws: ToolstackError.nameDefined("web", domid: nil)) { try t.rename(domid: other, to: "web") }
         try t.destroy(domid: other)
@@ -132,6 +135,25 @@ import Testing
         try t.destroy(domid: running)
         #expect(t.haltedDomains(running: try t.list()) == [expected])
         try t.undefine(named: "renamed")
+        #expect(rig.leftovers().isEmpty)
+    }
+
+    /// A delete and a start at once: whichever takes the database first wins.
+    @Test func aDeleteAndAStartDoNotCross() throws {
+        let rig = try Rig()
+        defer { rig.cleanup() }
+        let state = rig.toolstack.state
+        let defined = try rig.toolstack.define(rig.config("web"))
+        // A start under way (its journal, this live process's) holds the definition: no delete.
+        let journal = try state.beginCreate(name: "web", uuid: defined.uuid, managed: true) { _ in false }
+        #expect(throws: ToolstackError.badPowerState("Domain is not halted.")) { try rig.toolstack.undefine(named: "web") }
+        try state.releaseName("web")  // as a create's rollback does
+        state.endCreate(journal: journal)
+        // Deleted first: the start's create does not begin.
+        try rig.toolstack.undefine(named: "web")
+        #expect(throws: ToolstackError.noSuchDomain("web")) {
+            _ = try state.beginCreate(name: "web", uuid: defined.uuid, managed: true) { _ in false }
+        }
         #expect(rig.leftovers().isEmpty)
     }
 

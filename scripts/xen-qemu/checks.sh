@@ -662,13 +662,14 @@ echo "COST: swxl --help $(per_run swxl --help) ms; swxl list $(per_run swxl list
 # libxl's JSON: xl's create -n and list -l against swxl's
 . /checks-libxl-json.sh
 
-<<<<<<< HEAD
 # Save, restore and migrate, both ways with xl (checks-save.sh)
 . /checks-save.sh
-=======
+
 # sysrq, debug-keys, dump-core, cpupool-list, top and xl's semantics against xl (checks-xlcmds.sh)
 . /checks-xlcmds.sh
->>>>>>> main
+
+# Managed domains: new, start, on_poweroff to halted, delete (checks-managed.sh)
+. /checks-managed.sh
 
 # What is still running in dom0 (a toolstack should leave only its daemons).
 top -b -n 1 2>&1 | sed "s/^/PS: /"
