@@ -30,9 +30,11 @@ let package = Package(
         .target(name: "SwxlSQLite", dependencies: ["CSQLite"]),
         // <sys/epoll.h>, which Glibc's module lacks (no library to link).
         .systemLibrary(name: "CEpoll"),
+        // The daemon's side of a xenstore ring page: index checks, barriers, copies.
+        .target(name: "CXenStoreRing"),
         // swxl's own xenstored.
         .target(name: "XenStoreServer", dependencies: [
-            "XenStoreProtocol", "SwxlSystem", "SwxlSQLite", "CSQLite", "CEpoll",
+            "XenStoreProtocol", "SwxlSystem", "SwxlSQLite", "CSQLite", "CEpoll", "CXenStoreRing", "CXen",
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: [
             // The daemon's hot path mutates class properties (the tree, the

@@ -1047,9 +1047,9 @@ _swxl_store_transaction() {
 
 _swxl_xenstored() {
     repeating_flags=()
-    non_repeating_flags=(-f --foreground -N --no-fork --memory-only --cpu-latency-request --no-cpu-latency-request -K --keep-orphans -v --verbose --version -h --help)
-    repeating_options=()
-    non_repeating_options=(--state-dir --busy-poll-us -E --entry-nb -W --watch-nb -S --entry-size -t --transaction -A --perm-nb --outstanding --log-level)
+    non_repeating_flags=(-f --foreground -N --no-fork --memory-only --cpu-latency-request --no-cpu-latency-request -K --keep-orphans --xen-host --no-xen-host -P --output-pid -D --no-domain-init -R --no-recovery -U --live-update -v --verbose -V --version -h --help)
+    repeating_options=(-Q --quota -q --quota-soft -w --timeout)
+    non_repeating_options=(--state-dir --busy-poll-us -E --entry-nb -W --watch-nb -S --entry-size -t --transaction -A --perm-nb --outstanding -F --pid-file -M --path-max -T --trace-file --event --master-domid --priv-domid --log-level)
     __swxl_offer_flags_options 0
 
     # Offer option value completions
@@ -1076,6 +1076,33 @@ _swxl_xenstored() {
         return
         ;;
     '--outstanding')
+        return
+        ;;
+    '-F'|'--pid-file')
+        return
+        ;;
+    '-Q'|'--quota')
+        return
+        ;;
+    '-q'|'--quota-soft')
+        return
+        ;;
+    '-w'|'--timeout')
+        return
+        ;;
+    '-M'|'--path-max')
+        return
+        ;;
+    '-T'|'--trace-file')
+        return
+        ;;
+    '--event')
+        return
+        ;;
+    '--master-domid')
+        return
+        ;;
+    '--priv-domid')
         return
         ;;
     '--log-level')

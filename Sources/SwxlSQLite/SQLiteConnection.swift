@@ -3,7 +3,13 @@ import CSQLite
 /// A failed SQLite call: SQLite's message for it.
 public struct SQLiteError: Error, Sendable, Equatable, CustomStringConvertible {
     public var message: String
-    public init(_ message: String) { self.message = message }
+    /// SQLite answered SQLITE_BUSY: another connection holds a lock that
+    /// this call did not (or could not) wait for.
+    public var isBusy: Bool
+    public init(_ message: String, isBusy: Bool = false) {
+        self.message = message
+        self.isBusy = isBusy
+    }
     public var description: String { message }
 }
 
@@ -49,7 +55,8 @@ public final class SQLiteConnection {
 
     /// Runs SQL text without results (several statements allowed).
     public func exec(_ sql: String) throws(SQLiteError) {
-        guard sqlite3_exec(handle, sql, nil, nil, nil) == SQLITE_OK else { throw SQLiteError(errorMessage) }
+        let rc = sqlite3_exec(handle, sql, nil, nil, nil)
+        guard rc == SQLITE_OK else { throw SQLiteError(errorMessage, isBusy: rc & 0xff == SQLITE_BUSY) }
     }
 
     /// The statement for `sql`, prepared on first use and kept (SQLite's

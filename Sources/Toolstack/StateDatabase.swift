@@ -67,7 +67,7 @@ public final class StateDatabase {
             let version = try query("PRAGMA user_version").first?.first?.int ?? 0
             if version == 0 {
                 // The log mode is kept in the file: set once, outside a transaction.
-                try exec("PRAGMA journal_mode=WAL")
+                try enterWALMode()
                 try write { () throws(DatabaseError) in
                     // Another process may have got here first.
                     guard try query("PRAGMA user_version").first?.first?.int == 0 else { return }
@@ -87,6 +87,27 @@ public final class StateDatabase {
             }
         } catch {
             throw DatabaseError("cannot use \(path): \(error)")
+        }
+    }
+
+    /// Switches a new file to WAL mode. That takes the file exclusively
+    /// from inside a read, and while another process holds a write lock on
+    /// the still rollback-mode file (as when several processes open the
+    /// same new file together) SQLite answers "database is locked" at once
+    /// rather than wait (a busy handler could deadlock there): 5 of 6
+    /// `swxl list` started together on a new state directory failed so.
+    /// So it is tried again, for as long as the busy timeout would wait.
+    private func enterWALMode() throws(DatabaseError) {
+        let deadline = SystemClock.monotonicNanoseconds() + 10_000_000_000
+        while true {
+            do throws(SQLiteError) {
+                try connection.exec("PRAGMA journal_mode=WAL")
+                return
+            } catch where error.isBusy && SystemClock.monotonicNanoseconds() < deadline {
+                usleep(2_000)
+            } catch {
+                throw DatabaseError(error.message)
+            }
         }
     }
 

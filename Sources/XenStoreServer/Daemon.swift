@@ -12,8 +12,17 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var paths: HostPaths
     /// The main socket: `XENSTORED_PATH` if set, else `<state>/xenstored/socket`.
     public var socketPath: String
-    /// The read-only socket: the main socket's path with `_ro` appended.
-    public var readOnlySocketPath: String
+    /// The read-only socket: the main socket's path with `_ro` appended
+    /// (nil: none, as on a Xen host, where Xen 4.17's daemon makes one socket).
+    public var readOnlySocketPath: String?
+    /// The pid file, which is also the lock that keeps a second daemon from
+    /// serving the same socket: `<state>/xenstored/xenstored.pid` unless set
+    /// (Xen's `--pid-file`).
+    public var pidFilePath: String
+    /// Serve as the xenstored of a Xen host (see ``xenHost(paths:environment:)``).
+    public private(set) var xenHost = false
+    /// On a Xen host: serve dom0's own ring (Xen's `--no-domain-init` turns it off).
+    public var serveDom0Ring = false
     /// Keep the tree in memory only (no SQLite file).
     public var memoryOnly = false
     public var quotas = Quotas()
@@ -28,7 +37,29 @@ public struct DaemonConfiguration: Sendable, Equatable {
         self.paths = paths
         socketPath = HostPaths.clientSocket(environment: environment, default: paths.daemonSocket)
         readOnlySocketPath = socketPath + "_ro"
+        pidFilePath = paths.daemonPidFile
     }
+
+    /// As the xenstored of a Xen host, where Xen 4.17's daemons serve: one
+    /// socket, `XENSTORED_PATH` if set, else `<XENSTORED_RUNDIR or
+    /// /var/run/xenstored>/socket` (libxenstore's `xs_daemon_socket()`),
+    /// no read-only socket; a fresh store in memory at every start holding
+    /// `/`, `/tool` and `/tool/xenstored` (Xen's `setup_structure()`); the
+    /// pid file `<rundir>/xenstored.pid` unless `--pid-file` names one.
+    public static func xenHost(paths: HostPaths, environment: [String: String]) -> DaemonConfiguration {
+        var config = DaemonConfiguration(paths: paths, environment: environment)
+        let runDir = environment["XENSTORED_RUNDIR"] ?? xenRunDirectory
+        config.socketPath = HostPaths.clientSocket(environment: environment, default: runDir + "/socket")
+        config.readOnlySocketPath = nil
+        config.pidFilePath = runDir + "/xenstored.pid"
+        config.memoryOnly = true
+        config.xenHost = true
+        config.serveDom0Ring = true
+        return config
+    }
+
+    /// libxenstore's `XEN_RUN_STORED` in Debian's Xen 4.17.
+    public static let xenRunDirectory = "/var/run/xenstored"
 
     /// The SQLite database: `<state>/xenstored/store.db`.
     public var databasePath: String { paths.xenstoredDir + "/store.db" }
@@ -41,11 +72,12 @@ public enum Daemon {
     /// Serves in the calling thread until SIGTERM, SIGINT or SIGHUP, then
     /// removes its sockets and pid file. `ready` runs once it is listening.
     public static func run(_ config: DaemonConfiguration, logger: Logger, ready: () -> Void = {}) throws(ServerError) {
-        try makeDirectory(config.paths.xenstoredDir)
+        if !config.xenHost { try makeDirectory(config.paths.xenstoredDir) }
         try makeDirectory(XSPath.parent(of: config.socketPath))
-        let pidLock = try lockPidFile(config.paths.daemonPidFile)
+        try makeDirectory(XSPath.parent(of: config.pidFilePath))
+        let pidLock = try lockPidFile(config.pidFilePath)
         defer {
-            unlink(config.paths.daemonPidFile)
+            unlink(config.pidFilePath)
             pidLock.release()
         }
 
@@ -59,6 +91,7 @@ public enum Daemon {
         do throws(StorageError) {
             store = try Store(storage: storage, quotas: config.quotas, logger: logger)
             store.keepOrphans = config.keepOrphans
+            if config.xenHost { store.makeXenStructure() }
             // The socket loop commits once per round of ready requests.
             store.groupCommit = true
         } catch {
@@ -92,6 +125,13 @@ public enum Daemon {
         // Every connection is a descriptor: allow as many as the hard limit does.
         CurrentProcess.raiseDescriptorLimit()
 
+        // On a Xen host, another xenstored (Xen's) must be left alone: its
+        // socket is not taken over, and dom0's ring is taken before the
+        // socket is made, so a daemon that cannot have it leaves no trace.
+        if config.xenHost && UnixSocket.canConnect(config.socketPath) {
+            throw ServerError("another xenstored answers on \(config.socketPath)")
+        }
+        let dom0Ring = config.serveDom0Ring ? try Dom0Ring() : nil
         let server = try SocketServer(store: store, paths: config.paths, socketPath: config.socketPath,
                                       readOnlySocketPath: config.readOnlySocketPath, logger: logger)
         server.stop(whenReadable: pipeEnds[0])
@@ -102,6 +142,9 @@ public enum Daemon {
                 logger.debug("no CPU latency request (\(CPULatencyRequest.devicePath): \(String(cString: strerror(errno)))): idle CPUs may halt while busy")
             }
         }
+        // Served once the socket listens (as Xen's daemon: sockets, then dom0_init()).
+        dom0Ring?.attach(to: server)
+        defer { withExtendedLifetime(dom0Ring) {} }
         logger.info("xenstored listening on \(config.socketPath) (\(config.memoryOnly ? "memory only" : config.databasePath))")
         ready()
         server.run()
@@ -145,7 +188,7 @@ public enum Daemon {
                 let reason = String(decoding: errorText, as: UTF8.self).trimmingTrailingNewline()
                 throw ServerError(reason.isEmpty ? "xenstored exited during start-up (status \(status >> 8))" : reason)
             }
-            if UnixSocket.canConnect(config.socketPath) && LockFile.readPid(config.paths.daemonPidFile) == pid { return pid }
+            if UnixSocket.canConnect(config.socketPath) && LockFile.readPid(config.pidFilePath) == pid { return pid }
             usleep(5000)
         }
         kill(pid, SIGTERM)

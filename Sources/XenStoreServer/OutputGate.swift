@@ -64,7 +64,7 @@ extension SocketServer {
         for (index, (id, message)) in outbox.enumerated() {
             let isReply = index == 0 && id == client.id
             gate.hold(.init(target: id, message: message, changedBy: changed && isReply ? request : nil, fromChange: changed && !isReply))
-            clientByID[id]?.queued += 1
+            countQueued(id, 1)
         }
     }
 
@@ -72,7 +72,7 @@ extension SocketServer {
     func commitGroup() {
         let committed = store.commitBatch()
         gate.release(committed: committed) { target, message in
-            clientByID[target]?.queued -= 1
+            countQueued(target, -1)
             if let message { enqueue(message, to: target) }
         }
     }

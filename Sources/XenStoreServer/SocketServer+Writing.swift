@@ -16,7 +16,10 @@ extension SocketServer {
 
     /// Appends a message to a connection's output.
     func enqueue(_ message: XSMessage, to id: ConnectionID) {
-        guard let target = clientByID[id] else { return }
+        guard let target = clientByID[id] else {
+            if !rings.isEmpty { enqueueToRing(message, id: id) }
+            return
+        }
         enqueue(message, to: target)
     }
 

@@ -43,6 +43,12 @@ public final class SocketServer {
     let gate = OutputGate()
     /// The spare buffer ``drainOutbox(request:from:)`` swaps with the store's.
     var outbox: [(ConnectionID, XSMessage)] = []
+    /// Domains' rings by their store connection, and in the order attached.
+    var rings: [ConnectionID: RingConnection] = [:]
+    var ringList: [RingConnection] = []
+    var ringBuffer = [UInt8](repeating: 0, count: 4096)
+    /// Other descriptors the loop waits on (event channels), with what to do when one is readable.
+    var readableHandlers: [Int32: () -> Void] = [:]
 
     /// Opens the main socket at `socketPath`, the read-only one at
     /// `readOnlySocketPath`, and a socket for every domain the store knows.
@@ -110,11 +116,14 @@ public final class SocketServer {
                     running = false
                 } else if let listener = listeners[fd] {
                     accept(on: fd, listener)
+                } else if let handler = readableHandlers[fd] {
+                    handler()
                 } else if let client = clients[fd] {
                     if flags & UInt32(EPOLLOUT.rawValue) != 0 { markDirty(client) }
                     if flags & UInt32(EPOLLIN.rawValue | EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0 { readable(client) }
                 }
             }
+            if !ringList.isEmpty { serviceRings() }
             // Commit before anything is sent; flushing may resume paused
             // clients, whose requests need a commit of their own.
             repeat {
@@ -148,6 +157,12 @@ public final class SocketServer {
         domainListeners.removeAll()
         if epfd >= 0 { Glibc.close(epfd) }
         epfd = -1
+    }
+
+    /// Runs `handler` in the loop whenever `fd` is readable (level-triggered).
+    public func onReadable(_ fd: Int32, _ handler: @escaping () -> Void) {
+        readableHandlers[fd] = handler
+        watch(fd, events: UInt32(EPOLLIN.rawValue))
     }
 
     func watch(_ fd: Int32, events: UInt32, modify: Bool = false) {

@@ -112,15 +112,7 @@ struct CreateCommand: ParsableCommand {
         // the domain runs once it has, as xl's create does: nothing the
         // guest prints is missed. (Only the console log's readers, on the
         // embedded host without a terminal, need no pause.)
-        // -e: nobody watches the domain, as when xl leaves no daemon behind: whatever it
-        // shuts down for, it stays as it is (the record says preserve for each reason).
-        if noMonitor {
-            resolved.actions_after_shutdown = .preserve
-            resolved.actions_after_reboot = .preserve
-            resolved.actions_after_crash = .preserve
-            resolved.actions_after_watchdog = .preserve
-            resolved.actions_after_soft_reset = .preserve
-        }
+        if noMonitor { resolved.leaveUnwatched() }
         let attach = console && ConsoleCommand.attaches(host, follow: false)
         let follower = foreground && !noMonitor ? try CreateForeground.lock(host.toolstack, resolved) : nil
         // xl.conf's autoballoon: xl's lock held over the create; what swxl does not do of it, said.
@@ -631,5 +623,18 @@ struct SimGuestsCommand: ParsableCommand {
         // The guest host never starts a daemon: without one it has nothing to serve.
         let host = try HostOptions.parse([]).open(startWatcher: false, startDaemon: false)
         do { try host.serveSimulatedGuests() } catch { throw DomainCLI.fail(error) }
+    }
+}
+
+extension DomainConfiguration {
+    /// create -e and restore -e: nobody watches the domain, as when xl
+    /// leaves no daemon behind, so whatever it shuts down for it stays as
+    /// it is (the record says preserve for each reason).
+    mutating func leaveUnwatched() {
+        actions_after_shutdown = .preserve
+        actions_after_reboot = .preserve
+        actions_after_crash = .preserve
+        actions_after_watchdog = .preserve
+        actions_after_soft_reset = .preserve
     }
 }

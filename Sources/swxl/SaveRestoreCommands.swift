@@ -108,13 +108,13 @@ struct RestoreCommand: ParsableCommand {
 
     @Flag(name: .customShort("p"), help: "Do not unpause domain after restoring it.")
     var paused = false
-    @Flag(name: .customShort("e"), help: "Do not wait in the background for the death of the domain (swxl's host-wide watcher follows it either way).")
+    @Flag(name: .customShort("e"), help: "Leave the domain unwatched, as create -e: its on_poweroff, on_reboot and on_crash are not carried out.")
     var noMonitor = false
     @Flag(name: .customShort("d"), help: "Enable debug messages: the config, as libxl JSON, on stderr.")
     var debug = false
     @Flag(name: .customShort("F"), help: "Stay in the foreground until the domain dies, carrying out its actions (as create -F).")
     var foreground = false
-    @Flag(name: .customShort("c"), help: "Connect to the console after the domain is restored (not supported yet).")
+    @Flag(name: .customShort("c"), help: "Connect to the console after the domain is restored (before it runs, as create -c).")
     var console = false
     @Flag(name: [.customShort("V"), .customLong("vncviewer")], help: "Connect a VNC viewer to the domain's display (as create -V).")
     var vncviewer = false
@@ -131,7 +131,6 @@ struct RestoreCommand: ParsableCommand {
             Terminal.out(XLHelp.text(XLHelp.spec("restore")!, program: XLInvocation.program))
             throw ExitCode.failure
         }
-        if console { throw DomainCLI.unsupported("restore", "-c", "console after restore") }
         let file = words.last!
         let configFile = words.count == 2 ? words[0] : nil
         let fd = open(file, O_RDONLY | O_CLOEXEC)
@@ -142,13 +141,21 @@ struct RestoreCommand: ParsableCommand {
         defer { close(fd) }
         let host = try hostOptions.open()
         let reader = DescriptorReader(fd: fd, source: file)
+        // -c: restored paused, the console attached, then it runs (as create -c).
+        let attach = console && ConsoleCommand.attaches(host, follow: false)
         // -F: the follower lock is taken once the domain's uuid is known, before it exists.
         var follower: LockFile?
-        let domid = try SaveRestoreCLI.restore(host, reader: reader, configFile: configFile, paused: paused,
+        let domid = try SaveRestoreCLI.restore(host, reader: reader, configFile: configFile, paused: paused || attach,
                                                debug: debug, quiet: quiet, rename: nil,
-                                               afterConfig: { config in
+                                               adjust: { config in
+                                                   if noMonitor { config.leaveUnwatched() }
                                                    if foreground && !noMonitor { follower = try? CreateForeground.lock(host.toolstack, config) }
                                                })
+        if attach {
+            try ConsoleCommand.attachAfterCreate(host, domid, type: host.toolstack.record(domid)?.type ?? .pv, unpause: !paused)
+        } else if console {
+            ConsoleCommand.printLog(host, domid, keepFollowing: true)
+        }
         // As xl's create_domain after a restore: -e returns here, then the viewer, then -F follows.
         if noMonitor { return }
         if vncviewer || vncviewerAutopass { VNCViewer.connect(host.toolstack, domid: domid, autopass: vncviewerAutopass) }
@@ -188,7 +195,7 @@ enum SaveRestoreCLI {
     /// Returns the new domid; a failure is printed and exits 1 (or what xl exits).
     static func restore(_ host: ToolstackHost, reader: DescriptorReader, configFile: String?, paused: Bool,
                         debug: Bool, quiet: Bool, rename: ((String) -> String)?,
-                        afterConfig: ((DomainConfiguration) -> Void)? = nil) throws -> UInt32 {
+                        adjust: ((inout DomainConfiguration) -> Void)? = nil) throws -> UInt32 {
         let incoming: Toolstack.IncomingStream
         do { incoming = try Toolstack.readStreamHeader(reader) } catch {
             Terminal.err("\(error)\n")
@@ -226,7 +233,7 @@ enum SaveRestoreCLI {
             }
         }
         if let rename { config.name_label = rename(config.name_label) }
-        afterConfig?(config)
+        adjust?(&config)
         let resolved: DomainConfiguration
         do { resolved = try config.resolved() } catch {
             DomainCLI.printError("\(error)")

@@ -21,6 +21,12 @@ struct Xenstored: ParsableCommand {
             whose clients speak as that domain. Changes are kept in
             <state>/xenstored/store.db (SQLite) unless --memory-only.
             Without --foreground it detaches once it is listening.
+
+            As a Xen host's xenstored (--xen-host, or by itself in a Xen control
+            domain, where /proc/xen/capabilities lists control_d): one socket,
+            XENSTORED_PATH or <XENSTORED_RUNDIR or /var/run/xenstored>/socket, a
+            fresh store in memory holding /, /tool and /tool/xenstored, and Xen's
+            xenstored options (--pid-file, --no-fork, -Q, ...; see docs/xenstored.md).
             """
     )
 
@@ -60,7 +66,49 @@ struct Xenstored: ParsableCommand {
     @Flag(name: [.customShort("K"), .long], help: "Keep the nodes a released domain owned (by default they are removed, as Xen 4.17 does).")
     var keepOrphans = false
 
-    @Flag(name: [.short, .long], help: "Log connections and domain changes (info level).")
+    @Option(name: [.customShort("F"), .customLong("pid-file")], help: "Write the daemon's pid to this file (also its lock).")
+    var pidFile: String?
+
+    @Flag(inversion: .prefixedNo, help: "Serve as a Xen host's xenstored (default: only in a Xen control domain).")
+    var xenHost: Bool?
+
+    @Flag(name: [.customShort("P"), .customLong("output-pid")], help: "Print the daemon's pid on standard output once it is ready.")
+    var outputPid = false
+
+    @Option(name: [.customShort("Q"), .customLong("quota")], help: ArgumentHelp("Xen's quota setting WHAT=N (outstanding; transaction-nodes and memory are not enforced: warning).", valueName: "what=n"))
+    var quota: [String] = []
+
+    @Option(name: [.customShort("q"), .customLong("quota-soft")], help: ArgumentHelp("Xen's soft quota WHAT=N (memory: not enforced, warning).", valueName: "what=n"))
+    var quotaSoft: [String] = []
+
+    @Option(name: [.customShort("w"), .customLong("timeout")], help: ArgumentHelp("Xen's timeout WHAT=SECONDS (watch-event: not enforced, warning).", valueName: "what=s"))
+    var timeout: [String] = []
+
+    @Option(name: [.customShort("M"), .customLong("path-max")], help: "Xen's relative path limit (swxl keeps Xen's default, 2048: other values get a warning).")
+    var pathMax: Int?
+
+    @Option(name: [.customShort("T"), .customLong("trace-file")], help: "Xen's trace file: not supported (warning).")
+    var traceFile: String?
+
+    @Option(name: .customLong("event"), help: "Xen's event channel of a xenstore stub domain's master: ignored in dom0 (warning).")
+    var event: Int?
+
+    @Option(name: .customLong("master-domid"), help: "Xen's master domain of a stub domain: only 0 is served.")
+    var masterDomid: Int?
+
+    @Option(name: .customLong("priv-domid"), help: "Xen's second privileged domain: only 0 is served.")
+    var privDomid: Int?
+
+    @Flag(name: [.customShort("D"), .customLong("no-domain-init")], help: "Xen's: do not serve dom0's ring.")
+    var noDomainInit = false
+
+    @Flag(name: [.customShort("R"), .customLong("no-recovery")], help: "Xen's (database recovery): nothing to do here.")
+    var noRecovery = false
+
+    @Flag(name: [.customShort("U"), .customLong("live-update")], help: "Xen's live update: not supported (error).")
+    var liveUpdate = false
+
+    @Flag(name: [.short, .long, .customShort("V")], help: "Log connections and domain changes (info level).")
     var verbose = false
 
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
@@ -71,6 +119,21 @@ struct Xenstored: ParsableCommand {
                               ("transaction", transactions), ("perm-nb", perms), ("outstanding", outstanding)] where value < 0 {
             throw ValidationError("--\(name) must be 0 or more")
         }
+        if liveUpdate { throw ValidationError("live update is not supported") }
+        if let masterDomid, masterDomid != 0 { throw ValidationError("--master-domid \(masterDomid): only domain 0 can be the master domain") }
+        if let privDomid, privDomid != 0 { throw ValidationError("--priv-domid \(privDomid): only domain 0 can be privileged") }
+        for setting in quota + quotaSoft + timeout where XenSetting(setting) == nil {
+            throw ValidationError("'\(setting)' must be <what>=<number>")
+        }
+        for setting in quota.compactMap(XenSetting.init) where !["outstanding", "transaction-nodes", "memory"].contains(setting.what) {
+            throw ValidationError("unknown quota \"\(setting.what)\"")
+        }
+        for setting in quotaSoft.compactMap(XenSetting.init) where setting.what != "memory" {
+            throw ValidationError("unknown quota \"\(setting.what)\"")
+        }
+        for setting in timeout.compactMap(XenSetting.init) where setting.what != "watch-event" {
+            throw ValidationError("unknown timeout \"\(setting.what)\"")
+        }
         if let logLevel, Logger.Level(rawValue: logLevel) == nil {
             throw ValidationError("unknown log level '\(logLevel)'")
         }
@@ -79,8 +142,12 @@ struct Xenstored: ParsableCommand {
     func run() throws {
         let environment = CurrentProcess.environment()
         let paths = stateDir.map { HostPaths(stateDir: $0) } ?? HostPaths(environment: environment, uid: getuid())
-        var config = DaemonConfiguration(paths: paths, environment: environment)
-        config.memoryOnly = memoryOnly
+        let onXen = xenHost ?? XenCapabilities.isControlDomain()
+        var config = onXen ? DaemonConfiguration.xenHost(paths: paths, environment: environment)
+                           : DaemonConfiguration(paths: paths, environment: environment)
+        if memoryOnly { config.memoryOnly = true }
+        if let pidFile { config.pidFilePath = pidFile }
+        if noDomainInit { config.serveDom0Ring = false }
         config.busyPollMicroseconds = busyPollUs
         config.cpuLatencyRequest = cpuLatencyRequest
         config.keepOrphans = keepOrphans
@@ -90,17 +157,26 @@ struct Xenstored: ParsableCommand {
         config.quotas.transactionsPerConnection = transactions
         config.quotas.permsPerNode = perms
         config.quotas.outstandingRequests = outstanding
+        for setting in quota.compactMap(XenSetting.init) where setting.what == "outstanding" {
+            config.quotas.outstandingRequests = setting.value
+        }
+        for warning in ignoredSettings() { Terminal.err("swxl xenstored: warning: \(warning)\n") }
 
         do {
             if foreground {
                 let level = logLevel.flatMap(Logger.Level.init(rawValue:)) ?? (verbose ? .info : .warning)
                 var logger = Logger(label: "xenstored") { StreamLogHandler.standardError(label: $0) }
                 logger.logLevel = level
-                try Daemon.run(config, logger: logger)
+                try Daemon.run(config, logger: logger) {
+                    if outputPid { Terminal.out("\(getpid())\n") }
+                }
             } else {
-                var arguments = Array(CommandLine.arguments.dropFirst())
+                var arguments = Array(CommandLine.arguments.dropFirst()).filter { $0 != "-P" && $0 != "--output-pid" }
                 arguments.append("--foreground")
-                _ = try Daemon.spawnDetached(executable: CurrentProcess.executablePath(), arguments: arguments, config: config)
+                // The copy decides as we did.
+                arguments.append(onXen ? "--xen-host" : "--no-xen-host")
+                let pid = try Daemon.spawnDetached(executable: CurrentProcess.executablePath(), arguments: arguments, config: config)
+                if outputPid { Terminal.out("\(pid)\n") }
             }
         } catch {
             // A detached daemon that failed reports through us, already prefixed.
@@ -108,5 +184,35 @@ struct Xenstored: ParsableCommand {
             Terminal.err((text.hasPrefix("swxl xenstored: ") ? text : "swxl xenstored: " + text) + "\n")
             throw ExitCode(1)
         }
+    }
+}
+
+/// One of Xen's `what=number` settings (`-Q`, `-q`, `-w`).
+struct XenSetting {
+    var what: String
+    var value: Int
+
+    init?(_ text: String) {
+        let parts = text.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+        guard parts.count == 2, let value = Int(parts[1]), value >= 0 else { return nil }
+        what = String(parts[0])
+        self.value = value
+    }
+}
+
+extension Xenstored {
+    /// What Xen's xenstored does with the options given that this daemon
+    /// does not: one line each, printed as warnings (never silently dropped).
+    func ignoredSettings() -> [String] {
+        var lines: [String] = []
+        for setting in quota.compactMap(XenSetting.init) where setting.what != "outstanding" {
+            lines.append("quota \(setting.what) is not enforced")
+        }
+        for setting in quotaSoft.compactMap(XenSetting.init) { lines.append("soft quota \(setting.what) is not enforced") }
+        for setting in timeout.compactMap(XenSetting.init) { lines.append("timeout \(setting.what) is not enforced") }
+        if let pathMax, pathMax != 2048 { lines.append("--path-max \(pathMax) ignored: relative paths are limited to 2048 bytes") }
+        if traceFile != nil { lines.append("--trace-file is not supported: no trace is written") }
+        if let event { lines.append("--event \(event) ignored (for a xenstore stub domain; dom0's port is read from /proc/xen/xsd_port)") }
+        return lines
     }
 }

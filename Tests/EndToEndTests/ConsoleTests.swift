@@ -134,6 +134,23 @@ import Testing
         #expect(try host.domains().last?["state"] as? String != "paused")
     }
 
+    /// `restore -c`: as create -c, attached before the restored guest runs.
+    @Test func restoreAttachesThenRuns() throws {
+        let host = try EmbeddedHost()
+        defer { host.close() }
+        let cfg = try host.config(name: "shell", Self.shell)
+        #expect(try host.swxl(["create", "-q", cfg]).status == 0)
+        let file = host.stateDir + "/shell.save"
+        #expect(try host.swxl(["save", "shell", file]).status == 0)
+        let terminal = try OnTerminal(host, ["restore", "-c", file])
+        #expect(terminal.read(until: "Parsing config from <saved>\r\n"), "\(terminal.text)")
+        terminal.type("echo $((6 * 7))\r")
+        #expect(terminal.read(until: "\r\n42\r\n"), "\(terminal.text)")
+        terminal.type("\u{1d}")
+        #expect(terminal.status() == 0)
+        #expect(try host.domains().last?["state"] as? String != "paused")
+    }
+
     /// `create -c -p`: attached, and the domain stays paused until unpaused.
     @Test func createPausedAttachesAndWaits() throws {
         let host = try EmbeddedHost()

@@ -132,6 +132,20 @@ import Testing
 
 /// restore's -F, -V and -A are create's (xl's create_domain serves both).
 @Suite struct RestoreOptionsTests {
+    /// restore -e, as create -e: the restored domain is left unwatched.
+    @Test func unwatchedRestoreStaysShutDown() throws {
+        let host = try EmbeddedHost()
+        defer { host.close() }
+        #expect(try host.swxl(["create", "-q", try host.config(name: "ru", "on_poweroff = \"destroy\"")]).status == 0)
+        let file = host.stateDir + "/ru.save"
+        #expect(try host.swxl(["save", "ru", file]).status == 0)
+        let restored = try host.swxl(["restore", "-e", file])
+        #expect(restored.status == 0, "\(restored.stderr)")
+        #expect(try host.swxl(["shutdown", "-w", "ru"]).status == 0)
+        usleep(300_000)
+        #expect(try host.domains().filter { $0["name"] as? String == "ru" }.map { $0["state_letters"] as? String } == ["---s--"])
+    }
+
     @Test func restoreFollowsAndConnectsAsCreateDoes() throws {
         let host = try EmbeddedHost()
         defer { host.close() }

@@ -112,7 +112,7 @@ import Testing
         try first.exec("PRAGMA journal_mode=WAL; CREATE TABLE t(i INTEGER)")
         let second = try SQLiteConnection(path: dir + "/t.db")
         try first.exec("BEGIN IMMEDIATE")
-        #expect(throws: SQLiteError("database is locked")) { try second.exec("BEGIN IMMEDIATE") }
+        #expect(throws: SQLiteError("database is locked", isBusy: true)) { try second.exec("BEGIN IMMEDIATE") }
         second.setBusyTimeout(milliseconds: 5000)
         nonisolated(unsafe) let holder = first  // used by the other thread only while this one waits
         let released = Thread { usleep(100_000); try? holder.exec("COMMIT") }

@@ -348,6 +348,23 @@ int cxen_domain_resume(cxen_handle *h, uint32_t domid);
 /* A new unbound event channel in `domid` for `remote` to bind. */
 int cxen_evtchn_alloc_unbound(cxen_handle *h, uint32_t domid, uint32_t remote, uint32_t *port);
 
+/* Event channels for a xenstore daemon (libxenevtchn, /dev/xen/evtchn).
+ * Results: a port or 0 on success, -errno on failure. */
+typedef struct cxen_evtchn cxen_evtchn;
+/* NULL on failure (errno set). */
+cxen_evtchn *cxen_evtchn_open(void);
+void cxen_evtchn_close(cxen_evtchn *e);
+/* The descriptor to poll: readable when a port is pending. */
+int cxen_evtchn_fd(cxen_evtchn *e);
+/* Binds `remote_port` of `domid` (dom0's own unbound xenstore port with
+ * domid 0): the local port. */
+int cxen_evtchn_bind_interdomain(cxen_evtchn *e, uint32_t domid, uint32_t remote_port);
+int cxen_evtchn_unbind(cxen_evtchn *e, uint32_t port);
+int cxen_evtchn_notify(cxen_evtchn *e, uint32_t port);
+/* The next pending port (call when the descriptor is readable). */
+int cxen_evtchn_pending(cxen_evtchn *e);
+int cxen_evtchn_unmask(cxen_evtchn *e, uint32_t port);
+
 #ifdef __cplusplus
 }
 #endif

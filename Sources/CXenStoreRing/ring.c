@@ -1,0 +1,86 @@
+#include "CXenStoreRing.h"
+
+#include <string.h>
+
+static inline volatile uint32_t *field(void *page, uint32_t offset)
+{
+    return (volatile uint32_t *)((char *)page + offset);
+}
+
+uint32_t xsr_load(void *page, uint32_t offset)
+{
+    return __atomic_load_n(field(page, offset), __ATOMIC_RELAXED);
+}
+
+void xsr_store(void *page, uint32_t offset, uint32_t value)
+{
+    __atomic_store_n(field(page, offset), value, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
+int xsr_read_requests(void *page, void *buf, uint32_t len)
+{
+    uint32_t cons = xsr_load(page, XSR_REQ_CONS);
+    uint32_t prod = xsr_load(page, XSR_REQ_PROD);
+    /* The data written before req_prod is read after it. */
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    uint32_t avail = prod - cons;
+    if (avail > XSR_RING_SIZE)
+        return -1;
+    uint32_t n = avail < len ? avail : len;
+    if (n == 0)
+        return 0;
+    uint32_t start = cons & (XSR_RING_SIZE - 1);
+    uint32_t first = XSR_RING_SIZE - start;
+    if (first > n)
+        first = n;
+    const char *ring = (const char *)page + XSR_REQ;
+    memcpy(buf, ring + start, first);
+    memcpy((char *)buf + first, ring, n - first);
+    /* The copy is done before the guest may reuse the space. */
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    xsr_store(page, XSR_REQ_CONS, cons + n);
+    return (int)n;
+}
+
+int xsr_write_replies(void *page, const void *buf, uint32_t len)
+{
+    uint32_t cons = xsr_load(page, XSR_RSP_CONS);
+    uint32_t prod = xsr_load(page, XSR_RSP_PROD);
+    /* The guest's reads of the space it freed are done before we reuse it. */
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    uint32_t used = prod - cons;
+    if (used > XSR_RING_SIZE)
+        return -1;
+    uint32_t room = XSR_RING_SIZE - used;
+    uint32_t n = room < len ? room : len;
+    if (n == 0)
+        return 0;
+    uint32_t start = prod & (XSR_RING_SIZE - 1);
+    uint32_t first = XSR_RING_SIZE - start;
+    if (first > n)
+        first = n;
+    char *ring = (char *)page + XSR_RSP;
+    memcpy(ring + start, buf, first);
+    memcpy(ring, (const char *)buf + first, n - first);
+    /* The data is visible before the index that announces it. */
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    xsr_store(page, XSR_RSP_PROD, prod + n);
+    return (int)n;
+}
+
+int xsr_requests_waiting(void *page)
+{
+    return xsr_load(page, XSR_REQ_PROD) != xsr_load(page, XSR_REQ_CONS);
+}
+
+void xsr_reset(void *page)
+{
+    memset((char *)page + XSR_REQ, 0xff, XSR_RING_SIZE);
+    memset((char *)page + XSR_RSP, 0xff, XSR_RING_SIZE);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    xsr_store(page, XSR_REQ_CONS, 0);
+    xsr_store(page, XSR_REQ_PROD, 0);
+    xsr_store(page, XSR_RSP_CONS, 0);
+    xsr_store(page, XSR_RSP_PROD, 0);
+}

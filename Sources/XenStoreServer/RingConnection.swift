@@ -1,0 +1,77 @@
+import XenStoreProtocol
+
+/// One domain's ring as the server sees it: the request bytes taken out of
+/// the ring and not yet a whole message, the output not yet in the ring,
+/// and whether the ring is still served. No I/O of its own: the page is
+/// memory, and `notify` is how the guest hears of an index update.
+public final class RingConnection {
+    public let domid: UInt32
+    let page: RingPage
+    let notify: () -> Void
+    /// The store's connection; a new one after a reconnection.
+    public internal(set) var id: ConnectionID
+    var decoder = XSFrameDecoder()
+    var out: [UInt8] = []
+    var outOffset = 0
+    /// Messages queued in `out` (or held in the gate) and not yet in the ring whole.
+    var queued = 0
+    var dirty = false
+    /// Why the ring is no longer served (also in the page's `error` field).
+    public internal(set) var failure: RingPage.Failure?
+
+    init(domid: UInt32, page: RingPage, id: ConnectionID, notify: @escaping () -> Void) {
+        self.domid = domid
+        self.page = page
+        self.id = id
+        self.notify = notify
+    }
+
+    /// Bytes of output not yet in the ring.
+    public var pendingOutput: Int { out.count - outOffset }
+
+    func append(_ message: XSMessage) {
+        XSHeader(type: message.type, requestID: message.requestID, transactionID: message.transactionID,
+                 length: UInt32(message.payload.count)).encode(into: &out)
+        out.append(contentsOf: message.payload)
+        queued += 1
+    }
+
+    /// Puts as much output into the ring as it has room for, notifying the
+    /// guest after the index update. Returns whether any byte went in.
+    func flush() -> Bool {
+        guard failure == nil, outOffset < out.count else { return false }
+        let written = out.withUnsafeBytes { page.writeReplies(UnsafeRawBufferPointer(rebasing: $0[outOffset...])) }
+        guard let written else {
+            fail(.ringIndex)
+            return false
+        }
+        guard written > 0 else { return false }
+        outOffset += written
+        notify()
+        if outOffset == out.count {
+            out.removeAll(keepingCapacity: out.count <= 1 << 16)
+            outOffset = 0
+            queued = 0
+        }
+        return true
+    }
+
+    /// Stops serving the ring: `error` set as xs_wire.h documents, nothing more read or written.
+    func fail(_ reason: RingPage.Failure) {
+        guard failure == nil else { return }
+        failure = reason
+        page.error = reason.rawValue
+        out = []
+        outOffset = 0
+        queued = 0
+        decoder = XSFrameDecoder()
+    }
+
+    /// Drops what is half read and half written (a reconnection).
+    func dropBuffers() {
+        decoder = XSFrameDecoder()
+        out.removeAll()
+        outOffset = 0
+        queued = 0
+    }
+}

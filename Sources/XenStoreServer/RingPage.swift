@@ -1,0 +1,60 @@
+import CXenStoreRing
+
+/// One xenstore ring page (`struct xenstore_domain_interface`, xs_wire.h)
+/// as the daemon sees it. Every access goes through the C shim, which reads
+/// each index once, checks it and puts full barriers around the copies.
+public struct RingPage: @unchecked Sendable {
+    public let base: UnsafeMutableRawPointer
+
+    public init(_ base: UnsafeMutableRawPointer) { self.base = base }
+
+    /// `XENSTORE_RING_SIZE`.
+    public static let ringSize = Int(XSR_RING_SIZE)
+    /// `XENSTORE_CONNECTED` / `XENSTORE_RECONNECT` (the `connection` field).
+    public static let connected: UInt32 = 0
+    public static let reconnect: UInt32 = 1
+    /// `XENSTORE_SERVER_FEATURE_RECONNECTION`.
+    public static let featureReconnection: UInt32 = 1
+
+    /// The `error` field's values (`XENSTORE_ERROR_*`).
+    public enum Failure: UInt32, Sendable, Equatable {
+        /// `XENSTORE_ERROR_COMM`: communication problem.
+        case communication = 1
+        /// `XENSTORE_ERROR_RINGIDX`: invalid ring index.
+        case ringIndex = 2
+        /// `XENSTORE_ERROR_PROTO`: protocol violation (a payload over 4096 bytes).
+        case protocolViolation = 3
+    }
+
+    /// Takes request bytes into `buffer`: the count, 0 if none, nil if the indices are corrupt.
+    func readRequests(into buffer: UnsafeMutableRawBufferPointer) -> Int? {
+        let n = xsr_read_requests(base, buffer.baseAddress, UInt32(buffer.count))
+        return n < 0 ? nil : Int(n)
+    }
+
+    /// Puts reply bytes from `bytes`: the count taken (0 if the ring is full), nil if the indices are corrupt.
+    func writeReplies(_ bytes: UnsafeRawBufferPointer) -> Int? {
+        let n = xsr_write_replies(base, bytes.baseAddress, UInt32(bytes.count))
+        return n < 0 ? nil : Int(n)
+    }
+
+    var requestsWaiting: Bool { xsr_requests_waiting(base) != 0 }
+
+    var connection: UInt32 {
+        get { xsr_load(base, UInt32(XSR_CONNECTION)) }
+        nonmutating set { xsr_store(base, UInt32(XSR_CONNECTION), newValue) }
+    }
+
+    var serverFeatures: UInt32 {
+        get { xsr_load(base, UInt32(XSR_SERVER_FEATURES)) }
+        nonmutating set { xsr_store(base, UInt32(XSR_SERVER_FEATURES), newValue) }
+    }
+
+    var error: UInt32 {
+        get { xsr_load(base, UInt32(XSR_ERROR)) }
+        nonmutating set { xsr_store(base, UInt32(XSR_ERROR), newValue) }
+    }
+
+    /// Empties both rings (the reconnection's reset).
+    func reset() { xsr_reset(base) }
+}

@@ -1,0 +1,141 @@
+import Logging
+import XenStoreProtocol
+
+/// Domains' shared-memory rings, served beside the sockets by the same
+/// loop and the same store: bytes in, whole messages to the store, replies
+/// and watch events out as the ring has room. The page is plain memory
+/// here; mapping it and the event channel are the caller's (`notify`).
+extension SocketServer {
+    /// Serves `page` as domain `domid`'s ring from now on: a connection of
+    /// the store speaking as the domain, the RECONNECTION feature
+    /// advertised. The caller calls ``serviceRings()`` when the domain's
+    /// event channel fires (and after anything else that may make progress
+    /// possible; the loop does it every round).
+    @discardableResult
+    public func attachRing(domid: UInt32, page: RingPage, notify: @escaping () -> Void) -> RingConnection {
+        let ring = RingConnection(domid: domid, page: page, id: store.connect(domid: domid), notify: notify)
+        page.serverFeatures = page.serverFeatures | RingPage.featureReconnection
+        rings[ring.id] = ring
+        ringList.append(ring)
+        return ring
+    }
+
+    /// Stops serving the ring: its connection's watches and transactions go.
+    public func detachRing(_ ring: RingConnection) {
+        store.disconnect(ring.id)
+        rings[ring.id] = nil
+        ringList.removeAll { $0 === ring }
+    }
+
+    /// Looks at every ring: takes what each guest sent, handles it, puts
+    /// out what fits. Every ring each time (as Xen's daemon does): the
+    /// guest's kernel notifies only when a ring goes from empty to not
+    /// empty or from full to not full, so a ring left with bytes in it
+    /// (held back by a quota, or with output waiting for room) must be
+    /// looked at again without a notification.
+    public func serviceRings() {
+        for ring in ringList { serviceRing(ring) }
+    }
+
+    /// Works on one ring until nothing more can be done there now.
+    func serviceRing(_ ring: RingConnection) {
+        guard ring.failure == nil else { return }
+        if ring.page.connection == RingPage.reconnect { reconnect(ring) }
+        var progress = true
+        while progress && ring.failure == nil {
+            progress = ring.flush()
+            processRing(ring)
+            while ring.failure == nil && !isPaused(ring) {
+                let n = ringBuffer.withUnsafeMutableBytes { ring.page.readRequests(into: $0) }
+                guard let n else {
+                    logger.warning("domain \(ring.domid): corrupt request ring indices, no longer served")
+                    ring.fail(.ringIndex)
+                    break
+                }
+                if n == 0 { break }
+                progress = true
+                ring.notify()
+                ring.decoder.append(ringBuffer[0..<n])
+                processRing(ring)
+                commitGroup()
+                _ = ring.flush()
+            }
+            commitGroup()
+            if ring.flush() { progress = true }
+        }
+    }
+
+    func isPaused(_ ring: RingConnection) -> Bool {
+        ring.domid != 0 && ring.queued >= store.quotas.outstandingRequests
+    }
+
+    /// Handles every whole message taken from the ring, unless over the outstanding-request quota.
+    func processRing(_ ring: RingConnection) {
+        while ring.failure == nil && !isPaused(ring) {
+            let message: XSMessage?
+            do {
+                message = try ring.decoder.next()
+            } catch {
+                logger.warning("domain \(ring.domid): \(error), ring no longer served")
+                ring.fail(.protocolViolation)
+                return
+            }
+            guard let message else { return }
+            if Store.changesDomains(message) { commitGroup() }
+            store.handle(message, from: ring.id)
+            drainOutbox(request: message, fromRing: ring)
+            if !store.domainChanges.isEmpty { applyDomainChanges() }
+        }
+    }
+
+    /// ``drainOutbox(request:from:)`` for a request that came through a ring.
+    func drainOutbox(request: XSMessage, fromRing ring: RingConnection) {
+        swap(&outbox, &store.outbox)
+        defer { outbox.removeAll(keepingCapacity: true) }
+        guard store.hasUncommittedChanges || gate.isHolding else {
+            for (id, message) in outbox { enqueue(message, to: id) }
+            return
+        }
+        let changed = store.lastRequestChanged
+        for (index, (id, message)) in outbox.enumerated() {
+            let isReply = index == 0 && id == ring.id
+            gate.hold(.init(target: id, message: message, changedBy: changed && isReply ? request : nil, fromChange: changed && !isReply))
+            countQueued(id, 1)
+        }
+    }
+
+    /// Adds `delta` to the messages counted against connection `id`'s outstanding quota.
+    func countQueued(_ id: ConnectionID, _ delta: Int) {
+        if let client = clientByID[id] {
+            client.queued += delta
+        } else if let ring = rings[id] {
+            ring.queued += delta
+        }
+    }
+
+    /// Queues `message` for a ring (the target was no socket client).
+    func enqueueToRing(_ message: XSMessage, id: ConnectionID) {
+        guard let ring = rings[id], ring.failure == nil else { return }
+        if message.type == XSType.watchEvent.rawValue && ring.pendingOutput > Self.watchBacklogLimit {
+            logger.warning("domain \(ring.domid) is not reading its ring: dropping a watch event")
+            return
+        }
+        ring.append(message)
+    }
+
+    /// The guest asked for a reconnection (`connection` = `XENSTORE_RECONNECT`,
+    /// xenstore-ring.txt): what is half read or half written is dropped, the
+    /// rings emptied, the connection's watches and transactions dropped (a
+    /// new connection of the store), then `connection` = CONNECTED and a notification.
+    func reconnect(_ ring: RingConnection) {
+        logger.info("domain \(ring.domid): ring reconnection")
+        store.disconnect(ring.id)
+        rings[ring.id] = nil
+        ring.dropBuffers()
+        ring.page.reset()
+        ring.id = store.connect(domid: ring.domid)
+        rings[ring.id] = ring
+        ring.page.connection = RingPage.connected
+        ring.notify()
+    }
+}
