@@ -42,7 +42,8 @@ last_count() {
     head -n $2 $CONLOG/guest-$1.log 2>/dev/null | tr -d '\r' | sed -n 's/^GUEST_COUNT \([0-9][0-9]*\)$/\1/p' | tail -1
 }
 # boots NAME: how many times the guest's init has started
-boots() { grep -ac 'GUEST: XENSTORE_WRITE' $CONLOG/guest-$1.log 2>/dev/null || echo 0; }
+# (grep -c prints 0 and fails when nothing matches: one number either way)
+boots() { bt_n=$(grep -ac 'GUEST: XENSTORE_WRITE' $CONLOG/guest-$1.log 2>/dev/null); echo ${bt_n:-0}; }
 # next_count NAME LINE [TIMEOUT_MS]: the first count after line LINE
 next_count() {
     nc_t0=$(now)
@@ -301,6 +302,7 @@ if has_swxl migrate && has_swxl migrate-receive; then
     n=migguest; rm -f $CONLOG/guest-$n.log $CONLOG/guest-$n--incoming.log
     if swxl create -q $CFG "name=\"$n\"" "$COUNTER_EXTRA" >/tmp/mig.out 2>&1 && wait_count $n 3; then
         d=$(domid_of $n); vm=$(vm_of $d)
+        l=$(count_lines $n); b=$(boots $n)
         t0=$(now)
         if out=$(swxl migrate -s '' $n 'exec swxl migrate-receive' 2>&1); then
             d2=$(domid_of $n)
@@ -313,12 +315,17 @@ if has_swxl migrate && has_swxl migrate-receive; then
                 echo "$out" | grep -qi 'not live\|non-live\|suspend' && pass swxl-migrate-says-not-live "$(echo "$out" | grep -i -m1 'live\|suspend')" \
                     || fail swxl-migrate-says-not-live "output: $(echo "$out" | tr '\n' ' ' | cut -c1-300)"
             fi
-            # the receiver's copy was made as NAME--incoming: xenconsoled logs it under that name
-            c=$(last_count $n $(count_lines $n))
-            v=$(next_count $n--incoming 0 30000)
-            [ -n "$v" ] && [ "$v" -gt "${c:-0}" ] && [ "$(boots $n--incoming)" = 0 ] \
-                && pass swxl-migrate-counts-on "counted $c before, $v after" \
-                || fail swxl-migrate-counts-on "counted $c before, '$v' after; console: $(console_tail $n--incoming)"
+            # The receiver's copy made as NAME--incoming is logged by
+            # xenconsoled under that name (the one it had when first seen).
+            if [ -s $CONLOG/guest-$n--incoming.log ]; then
+                log=$n--incoming; from=0; bw=0; c=$(last_count $n $(count_lines $n)); want=$((c + 1))
+            else   # (one log for both: only "later than before the migrate" can be told)
+                log=$n; from=$l; bw=$b; c=$(last_count $n $l); want=
+            fi
+            v=$(next_count $log $from 30000)
+            [ -n "$v" ] && [ "$v" -gt "${c:-0}" ] && [ "${want:-$v}" = "$v" ] && [ "$(boots $log)" = "$bw" ] \
+                && pass swxl-migrate-counts-on "counted $c before, $v after (console log guest-$log.log)" \
+                || fail swxl-migrate-counts-on "counted $c before, '$v' after in guest-$log.log; console: $(console_tail $log)"
         else
             fail swxl-migrate-localhost "$(echo "$out" | tail -3 | tr '\n' ' ')"
         fi
@@ -353,8 +360,14 @@ bench_save() {  # bench_save TOOL MIB ROUND
             t2=$(now)
             if $tool restore $SAVEDIR/bench.save >/tmp/bench.out 2>&1; then
                 t3=$(now)
+                # where the time to running goes: the first line on the console again
+                while [ "$(count_lines $n)" = "$l" ] && [ $(( $(now) - t3 )) -lt 30000 ]; do sleep 0.05; done
+                t4=$(now)
+                first=$(awk -v s=$l 'NR == s + 1' $CONLOG/guest-$n.log | tr -d '\r' | cut -c1-80)
                 if next_count $n $l 30000 >/dev/null; then
-                    echo "BENCH-SAVE: $tool $mib $((t1 - t0)) $(file_size $SAVEDIR/bench.save) $((t3 - t2)) $(( $(now) - t2 ))"
+                    t5=$(now)
+                    echo "SAVE-TRACE: $tool $mib restore returned +$((t3 - t2)) ms, first console line +$((t4 - t2)) ms ('$first'), next count +$((t5 - t2)) ms; domain now: $(cxen-probe list | grep "^$(domid_of $n) ")"
+                    echo "BENCH-SAVE: $tool $mib $((t1 - t0)) $(file_size $SAVEDIR/bench.save) $((t3 - t2)) $((t5 - t2))"
                 else
                     fail bench-save-$tool-$mib "restored guest did not count: $(console_tail $n)"
                 fi
