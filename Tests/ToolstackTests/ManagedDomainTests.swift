@@ -138,6 +138,38 @@ import Testing
         #expect(rig.leftovers().isEmpty)
     }
 
+    /// Whatever it shut down for, an action `destroy` (or `coredump-destroy`)
+    /// ends the domain and leaves the definition halted; `restart` starts it
+    /// again with its uuid.
+    @Test(arguments: [ShutdownReason.poweroff, .reboot, .crash])
+    func theOnActionsEndTheDomainNotTheDefinition(reason: ShutdownReason) throws {
+        let rig = try Rig()
+        defer { rig.cleanup() }
+        let t = rig.toolstack
+        var config = rig.config("web")
+        config.actions_after_shutdown = .destroy
+        config.actions_after_reboot = .destroy
+        config.actions_after_crash = .coredumpDestroy
+        let defined = try t.define(config)
+        let id = try t.start(named: "web")
+        try rig.sim.shutdown(domid: id, reason: reason)
+        #expect(try t.applyShutdownAction(domid: id, reason: reason) == nil)
+        #expect(rig.sim.domainIDs().isEmpty)
+        #expect(t.haltedDomains(running: try t.list()) == [defined])
+
+        var restarting = rig.config("again")
+        restarting.actions_after_shutdown = .restart
+        restarting.actions_after_reboot = .restart
+        restarting.actions_after_crash = .restart
+        let again = try t.define(restarting)
+        let first = try t.start(named: "again")
+        try rig.sim.shutdown(domid: first, reason: reason)
+        let second = try #require(try t.applyShutdownAction(domid: first, reason: reason))
+        #expect(try t.info(second).info.uuid == again.uuid)
+        #expect(t.haltedDomains(running: try t.list()) == [defined])
+        try t.destroy(domid: second)
+    }
+
     /// A delete and a start at once: whichever takes the database first wins.
     @Test func aDeleteAndAStartDoNotCross() throws {
         let rig = try Rig()
