@@ -81,9 +81,16 @@ let package = Package(
         // A terminal attached to a guest's console, as xenconsole attaches
         // one: the pty from xenstore, raw mode, the two-way copy, Ctrl-].
         .target(name: "GuestConsole", dependencies: ["XenStoreClient", "SwxlSystem"]),
+        // The XenAPI server (`swxl serve`): HTTP, the XML-RPC and JSON-RPC
+        // envelopes, who may call, and the surface (sessions, records from
+        // the one model, tasks, events) over the same Toolstack the CLI drives.
+        .target(name: "ManagementAPI", dependencies: [
+            "Toolstack", "DomainConfig", "XenStoreClient", "XenStoreProtocol", "SwxlSystem", "CEpoll",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // The command line.
         .executableTarget(name: "swxl", dependencies: [
-            "XenStoreProtocol", "XenStoreClient", "XenStoreTools", "XenStoreServer", "DomainConfig", "Toolstack", "EmbeddedHost", "GuestConsole", "SwxlSystem", "SaveFormat",
+            "XenStoreProtocol", "XenStoreClient", "XenStoreTools", "XenStoreServer", "DomainConfig", "Toolstack", "EmbeddedHost", "GuestConsole", "SwxlSystem", "SaveFormat", "ManagementAPI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -107,6 +114,7 @@ let package = Package(
         .testTarget(name: "ToolstackTests", dependencies: ["Toolstack", "DomainConfig", "XenStoreClient", "XenStoreServer", "SwxlSystem", "SaveFormat"]),
         .testTarget(name: "XenHostTests", dependencies: ["XenHost", "Toolstack", "XenStoreProtocol", "SwxlSystem", "SaveFormat"]),
         .testTarget(name: "GuestConsoleTests", dependencies: ["GuestConsole"]),
+        .testTarget(name: "ManagementAPITests", dependencies: ["ManagementAPI", "Toolstack", "EmbeddedHost", "DomainConfig", "SwxlSystem"]),
         .testTarget(name: "EmbeddedHostTests", dependencies: ["EmbeddedHost", "DomainConfig", "Toolstack", "XenStoreProtocol", "SwxlSystem", "SaveFormat"]),
         // Xen's own C tools (xenstore-*, test-xenstore, libxlutil) against our code.
         .testTarget(name: "InteropTests", dependencies: ["XenStoreProtocol", "DomainConfig", "SwxlSystem"]),
