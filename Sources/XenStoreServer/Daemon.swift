@@ -78,6 +78,13 @@ public enum Daemon {
         if !config.xenHost { try makeDirectory(config.paths.xenstoredDir) }
         try makeDirectory(XSPath.parent(of: config.socketPath))
         try makeDirectory(XSPath.parent(of: config.pidFilePath))
+        // On a Xen host, another xenstored (Xen's) must be left alone: its
+        // socket is not taken over. Checked before the pid file is written:
+        // `spawnDetached` takes a written pid file and an answering socket
+        // for this daemon's start.
+        if config.xenHost && UnixSocket.canConnect(config.socketPath) {
+            throw ServerError("another xenstored answers on \(config.socketPath)")
+        }
         let pidLock = try lockPidFile(config.pidFilePath)
         defer {
             unlink(config.pidFilePath)
@@ -128,12 +135,8 @@ public enum Daemon {
         // Every connection is a descriptor: allow as many as the hard limit does.
         CurrentProcess.raiseDescriptorLimit()
 
-        // On a Xen host, another xenstored (Xen's) must be left alone: its
-        // socket is not taken over, and dom0's ring is taken before the
-        // socket is made, so a daemon that cannot have it leaves no trace.
-        if config.xenHost && UnixSocket.canConnect(config.socketPath) {
-            throw ServerError("another xenstored answers on \(config.socketPath)")
-        }
+        // On a Xen host, dom0's ring is taken before the socket is made, so
+        // a daemon that cannot have it leaves no trace.
         // The hypervisor's devices (and VIRQ_DOM_EXC below) as Xen's
         // domain_init() takes them: without them the daemon does not start.
         let platform = config.domainInit ? try XenDomainPlatform(logger: logger) : nil
