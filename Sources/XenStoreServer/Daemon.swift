@@ -72,6 +72,16 @@ public enum Daemon {
     /// Serves in the calling thread until SIGTERM, SIGINT or SIGHUP, then
     /// removes its sockets and pid file. `ready` runs once it is listening.
     public static func run(_ config: DaemonConfiguration, logger: Logger, ready: () -> Void = {}) throws(ServerError) {
+        // On a Xen host, another xenstored (Xen's) must be left alone: its
+        // socket is not taken over, and dom0's ring is taken before the
+        // socket is made, so a daemon that cannot have it leaves no trace.
+        // Asked before the pid file is written: the parent of a detached
+        // daemon takes "the socket answers and the pid file names the
+        // daemon" for ready, and the other daemon's answer with our pid
+        // in the file made a failing start look like success.
+        if config.xenHost && UnixSocket.canConnect(config.socketPath) {
+            throw ServerError("another xenstored answers on \(config.socketPath)")
+        }
         if !config.xenHost { try makeDirectory(config.paths.xenstoredDir) }
         try makeDirectory(XSPath.parent(of: config.socketPath))
         try makeDirectory(XSPath.parent(of: config.pidFilePath))
@@ -125,12 +135,6 @@ public enum Daemon {
         // Every connection is a descriptor: allow as many as the hard limit does.
         CurrentProcess.raiseDescriptorLimit()
 
-        // On a Xen host, another xenstored (Xen's) must be left alone: its
-        // socket is not taken over, and dom0's ring is taken before the
-        // socket is made, so a daemon that cannot have it leaves no trace.
-        if config.xenHost && UnixSocket.canConnect(config.socketPath) {
-            throw ServerError("another xenstored answers on \(config.socketPath)")
-        }
         let dom0Ring = config.serveDom0Ring ? try Dom0Ring() : nil
         let server = try SocketServer(store: store, paths: config.paths, socketPath: config.socketPath,
                                       readOnlySocketPath: config.readOnlySocketPath, logger: logger)
