@@ -75,16 +75,17 @@ public enum Daemon {
     /// Serves in the calling thread until SIGTERM, SIGINT or SIGHUP, then
     /// removes its sockets and pid file. `ready` runs once it is listening.
     public static func run(_ config: DaemonConfiguration, logger: Logger, ready: () -> Void = {}) throws(ServerError) {
-        if !config.xenHost { try makeDirectory(config.paths.xenstoredDir) }
-        try makeDirectory(XSPath.parent(of: config.socketPath))
-        try makeDirectory(XSPath.parent(of: config.pidFilePath))
         // On a Xen host, another xenstored (Xen's) must be left alone: its
-        // socket is not taken over. Checked before the pid file is written:
-        // `spawnDetached` takes a written pid file and an answering socket
-        // for this daemon's start.
+        // socket is not taken over. Asked before the pid file is written: the parent of a detached
+        // daemon takes "the socket answers and the pid file names the
+        // daemon" for ready, and the other daemon's answer with our pid
+        // in the file made a failing start look like success.
         if config.xenHost && UnixSocket.canConnect(config.socketPath) {
             throw ServerError("another xenstored answers on \(config.socketPath)")
         }
+        if !config.xenHost { try makeDirectory(config.paths.xenstoredDir) }
+        try makeDirectory(XSPath.parent(of: config.socketPath))
+        try makeDirectory(XSPath.parent(of: config.pidFilePath))
         let pidLock = try lockPidFile(config.pidFilePath)
         defer {
             unlink(config.pidFilePath)
@@ -135,10 +136,9 @@ public enum Daemon {
         // Every connection is a descriptor: allow as many as the hard limit does.
         CurrentProcess.raiseDescriptorLimit()
 
-        // On a Xen host, dom0's ring is taken before the socket is made, so
-        // a daemon that cannot have it leaves no trace.
-        // The hypervisor's devices (and VIRQ_DOM_EXC below) as Xen's
-        // domain_init() takes them: without them the daemon does not start.
+        // On a Xen host, the hypervisor's devices (and VIRQ_DOM_EXC below)
+        // as Xen's domain_init() takes them, and dom0's ring, before the
+        // socket is made: a daemon that cannot have them leaves no trace.
         let platform = config.domainInit ? try XenDomainPlatform(logger: logger) : nil
         let dom0Ring = try platform.map { p throws(ServerError) in try Dom0Ring(platform: p) }
         let server = try SocketServer(store: store, paths: config.paths, socketPath: config.socketPath,
