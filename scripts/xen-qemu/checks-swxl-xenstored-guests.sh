@@ -77,26 +77,26 @@ echo "swxl-xenstored-guests: before: $GX_BEFORE"
 rm -f $GX_CONLOG/guest-guest.log
 t0=$(gx_now)
 if out=$(xl create $GX_CFG 2>&1); then
-    gx_up xl guest $t0 swxl-xenstored-xl-create
+    gx_up xl guest $t0 swxl-xenstored-guests-xl-create
     d=$(gx_domid guest)
     [ "$(xenstore-read /local/domain/$d/domid 2>&1)" = "$d" ] \
         && [ "$(swxl store read /local/domain/$d/data/ip-address 2>&1)" = 10.0.0.5 ] \
-        && gx_pass swxl-xenstored-guest-write "dom0 reads back what domain $d wrote" \
-        || gx_fail swxl-xenstored-guest-write "$(xenstore-ls /local/domain/$d 2>&1 | head -5 | tr '\n' '|')"
+        && gx_pass swxl-xenstored-guests-own-write "dom0 reads back what domain $d wrote" \
+        || gx_fail swxl-xenstored-guests-own-write "$(xenstore-ls /local/domain/$d 2>&1 | head -5 | tr '\n' '|')"
     xl shutdown -w guest >/dev/null 2>&1 &
-    gx_gone swxl-xenstored-xl-shutdown guest "$GX_BEFORE" "xl shutdown"
+    gx_gone swxl-xenstored-guests-xl-shutdown guest "$GX_BEFORE" "xl shutdown"
     wait
 else
-    gx_fail swxl-xenstored-xl-create "$(echo "$out" | tail -3 | tr '\n' ' ')"
+    gx_fail swxl-xenstored-guests-xl-create "$(echo "$out" | tail -3 | tr '\n' ' ')"
 fi
 
 # xl destroy of a running guest.
 rm -f $GX_CONLOG/guest-guest.log
 if xl create $GX_CFG >/dev/null 2>&1 && xq-tools wait $GX_CONLOG/guest-guest.log GUEST_MARKER_DONE $GX_MARKER_MS >/dev/null; then
     xl destroy guest
-    gx_gone swxl-xenstored-xl-destroy guest "$GX_BEFORE" "xl destroy"
+    gx_gone swxl-xenstored-guests-xl-destroy guest "$GX_BEFORE" "xl destroy"
 else
-    gx_fail swxl-xenstored-xl-destroy "create: $(gx_console guest)"; xl destroy guest 2>/dev/null
+    gx_fail swxl-xenstored-guests-xl-destroy "create: $(gx_console guest)"; xl destroy guest 2>/dev/null
 fi
 
 # A crashed guest (sysrq c): its shutdown is announced, xl's monitor
@@ -104,20 +104,20 @@ fi
 rm -f $GX_CONLOG/guest-guest.log
 if xl create $GX_CFG 'on_crash="destroy"' >/dev/null 2>&1 && xq-tools wait $GX_CONLOG/guest-guest.log GUEST_MARKER_DONE $GX_MARKER_MS >/dev/null; then
     xl sysrq guest c
-    gx_gone swxl-xenstored-crash guest "$GX_BEFORE" "crashed (sysrq c)"
+    gx_gone swxl-xenstored-guests-crash guest "$GX_BEFORE" "crashed (sysrq c)"
 else
-    gx_fail swxl-xenstored-crash "create: $(gx_console guest)"; xl destroy guest 2>/dev/null
+    gx_fail swxl-xenstored-guests-crash "create: $(gx_console guest)"; xl destroy guest 2>/dev/null
 fi
 
 # swxl create on top of swxl's daemon.
 rm -f $GX_CONLOG/guest-guest.log
 t0=$(gx_now)
 if out=$(swxl create $GX_CFG 2>&1); then
-    gx_up swxl guest $t0 swxl-xenstored-swxl-create
+    gx_up swxl guest $t0 swxl-xenstored-guests-swxl-create
     swxl destroy guest >/dev/null 2>&1 || xl destroy guest
-    gx_gone swxl-xenstored-swxl-destroy guest "$GX_BEFORE" "swxl destroy"
+    gx_gone swxl-xenstored-guests-swxl-destroy guest "$GX_BEFORE" "swxl destroy"
 else
-    gx_fail swxl-xenstored-swxl-create "$(echo "$out" | tail -3 | tr '\n' ' ')"
+    gx_fail swxl-xenstored-guests-swxl-create "$(echo "$out" | tail -3 | tr '\n' ' ')"
 fi
 
 # Create and destroy, again and again: the domain list, dom0's event
@@ -134,7 +134,7 @@ while [ $i -lt $GX_CYCLES ]; do
     xl destroy guest || { bad="destroy $i failed"; break; }
 done
 if [ -z "$bad" ] && a=$(gx_settled "$GX_BEFORE"); then
-    gx_pass swxl-xenstored-ten-cycles "$GX_CYCLES create/destroy cycles: $a"
+    gx_pass swxl-xenstored-guests-cycles "$GX_CYCLES create/destroy cycles: $a"
 else
-    gx_fail swxl-xenstored-ten-cycles "${bad:-before: $GX_BEFORE; after: $a}"
+    gx_fail swxl-xenstored-guests-cycles "${bad:-before: $GX_BEFORE; after: $a}"
 fi
