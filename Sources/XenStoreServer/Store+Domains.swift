@@ -26,6 +26,7 @@ extension Store {
         if !keepOrphans { removeNodes(ownedBy: domid) }
         domainChanges.append(.released(domid))
         fireSpecial(XSPath.releaseDomain)
+        flushLog(.domain(domid))
         return XSPayload.ok
     }
 
@@ -86,7 +87,7 @@ extension Store {
     // MARK: Quotas
 
     func quotaExceeded(_ name: String, _ conn: Connection, _ error: XSError) -> XSError {
-        logger.warning("domain \(conn.domid) over quota '\(name)' (\(quotas[name] ?? 0)): \(error.rawValue)")
+        log(.warning, by: logSource(conn.id), "domain \(conn.domid) over quota '\(name)' (\(quotas[name] ?? 0)): \(error.rawValue)")
         return error
     }
 
