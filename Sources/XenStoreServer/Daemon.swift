@@ -75,6 +75,14 @@ public enum Daemon {
         if !config.xenHost { try makeDirectory(config.paths.xenstoredDir) }
         try makeDirectory(XSPath.parent(of: config.socketPath))
         try makeDirectory(XSPath.parent(of: config.pidFilePath))
+        // On a Xen host, another xenstored (Xen's) must be left alone: its
+        // socket is not taken over. Asked before the pid file is written:
+        // the parent of a detached start takes "the socket answers and the
+        // pid file is mine" for ready, and the other daemon's answer with
+        // our pid in the file would pass for it.
+        if config.xenHost && UnixSocket.canConnect(config.socketPath) {
+            throw ServerError("another xenstored answers on \(config.socketPath)")
+        }
         let pidLock = try lockPidFile(config.pidFilePath)
         defer {
             unlink(config.pidFilePath)
@@ -125,12 +133,8 @@ public enum Daemon {
         // Every connection is a descriptor: allow as many as the hard limit does.
         CurrentProcess.raiseDescriptorLimit()
 
-        // On a Xen host, another xenstored (Xen's) must be left alone: its
-        // socket is not taken over, and dom0's ring is taken before the
-        // socket is made, so a daemon that cannot have it leaves no trace.
-        if config.xenHost && UnixSocket.canConnect(config.socketPath) {
-            throw ServerError("another xenstored answers on \(config.socketPath)")
-        }
+        // (On a Xen host, dom0's ring is taken before the socket is made,
+        // so a daemon that cannot have it leaves no trace.)
         let dom0Ring = config.serveDom0Ring ? try Dom0Ring() : nil
         let server = try SocketServer(store: store, paths: config.paths, socketPath: config.socketPath,
                                       readOnlySocketPath: config.readOnlySocketPath, logger: logger)
