@@ -1,4 +1,5 @@
 import DomainConfig
+import SwxlSystem
 import Toolstack
 import XenStoreProtocol
 
@@ -18,6 +19,8 @@ struct VMView {
     var staticMaxKiB: UInt64?
     var consoleTTY: String?
     var startTime: Double?
+    /// A defined VM not running whose image VM.suspend keeps.
+    var suspended = false
 
     var domid: UInt32? { info?.domid }
     var ref: String { ObjectIDs.ref("VM", uuid) }
@@ -26,7 +29,7 @@ struct VMView {
     /// XAPI's four power states. A domain that has shut down (not for a
     /// suspend) or is dying is on its way out: Halted.
     var powerState: String {
-        guard let info else { return "Halted" }
+        guard let info else { return suspended ? "Suspended" : "Halted" }
         if info.shutdown && info.shutdownReason == .suspend { return "Suspended" }
         if info.dying || info.shutdown { return "Halted" }
         if info.paused { return "Paused" }
@@ -49,7 +52,8 @@ extension XenAPISurface {
         let runningUUIDs = Set(running.map { $0.info.uuid.description })
         for config in managed.values.sorted(by: { $0.name_label < $1.name_label })
         where !runningUUIDs.contains(config.uuid.description) {
-            views.append(VMView(uuid: config.uuid.description, name: config.name_label, info: nil, config: config, managed: true))
+            views.append(VMView(uuid: config.uuid.description, name: config.name_label, info: nil, config: config, managed: true,
+                                suspended: FileIO.exists(suspendImage(config.uuid.description))))
         }
         vmRefs.withLock { refs in for view in views { refs[view.ref] = view.uuid } }
         return views
@@ -93,6 +97,7 @@ extension XenAPISurface {
             return try domainViews([summary], managed: managed.map { [uuid: $0] } ?? [:]).first
         }
         guard let config = toolstack.managedDomains().first(where: { $0.uuid.description == uuid }) else { return nil }
-        return VMView(uuid: uuid, name: config.name_label, info: nil, config: config, managed: true)
+        return VMView(uuid: uuid, name: config.name_label, info: nil, config: config, managed: true,
+                      suspended: FileIO.exists(suspendImage(uuid)))
     }
 }
