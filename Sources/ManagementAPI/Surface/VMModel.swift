@@ -55,7 +55,13 @@ extension XenAPISurface {
             views.append(VMView(uuid: config.uuid.description, name: config.name_label, info: nil, config: config, managed: true,
                                 suspended: FileIO.exists(suspendImage(config.uuid.description))))
         }
-        vmRefs.withLock { refs in for view in views { refs[view.ref] = view.uuid } }
+        vmRefs.withLock { refs in
+            for view in views { refs[view.ref] = view.uuid }
+        }
+        vmNames.withLock { names in
+            names = [:]
+            for view in views where view.info == nil { names[view.uuid] = view.name }
+        }
         return views
     }
 
@@ -93,10 +99,14 @@ extension XenAPISurface {
         if let info = domains.first(where: { $0.uuid.description == uuid }) {
             let summary: DomainSummary
             do { summary = try toolstack.info(info.domid) } catch { return nil }
-            let managed = toolstack.managedDomains().first { $0.uuid.description == uuid }
+            var managed = toolstack.managedDomain(named: summary.name)
+            if managed?.uuid.description != uuid { managed = nil }
             return try domainViews([summary], managed: managed.map { [uuid: $0] } ?? [:]).first
         }
-        guard let config = toolstack.managedDomains().first(where: { $0.uuid.description == uuid }) else { return nil }
+        // A halted VM: its definition by the name it had (one row), else by looking at them all.
+        var found = vmNames.withLock { $0[uuid] }.flatMap { toolstack.managedDomain(named: $0) }
+        if found?.uuid.description != uuid { found = toolstack.managedDomains().first { $0.uuid.description == uuid } }
+        guard let config = found else { return nil }
         return VMView(uuid: uuid, name: config.name_label, info: nil, config: config, managed: true,
                       suspended: FileIO.exists(suspendImage(uuid)))
     }

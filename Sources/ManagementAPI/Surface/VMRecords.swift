@@ -168,5 +168,16 @@ extension XenAPISurface {
             guard let uuid, let view = try vmView(uuid: uuid) else { return nil }
             return vmRecord(view)
         }))
+        // Without every record.
+        register("VM.get_by_uuid", ["uuid"]) { [self] call throws(XenAPIError) in
+            let uuid = try call.args.string(0, "uuid")
+            guard let view = try vmView(uuid: uuid) else { throw .uuidInvalid("VM", uuid) }
+            return .str(view.ref)
+        }
+        register("VM.get_by_name_label", ["label"]) { [self] call throws(XenAPIError) in
+            let label = try call.args.string(0, "label")
+            return .strings(try vmViews().filter { $0.name == label }.map(\.ref))
+        }
+        register("VM.get_all", []) { [self] _ throws(XenAPIError) in .strings(try vmViews().map(\.ref)) }
     }
 }

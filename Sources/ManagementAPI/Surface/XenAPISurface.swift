@@ -22,6 +22,8 @@ public final class XenAPISurface: XenAPIDispatching, @unchecked Sendable {
     var events: EventHub!
     /// VM references seen, to their uuids.
     let vmRefs = Locked<[String: String]>([:])
+    /// The names of the halted VMs last seen, by uuid (their definitions are looked up by name).
+    let vmNames = Locked<[String: String]>([:])
     /// This host's and its pool's uuids: made once, kept in `<state>/xapi`.
     let hostUUID: String
     let poolUUID: String
