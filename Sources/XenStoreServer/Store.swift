@@ -1,5 +1,6 @@
 import Logging
 import XenStoreProtocol
+import SwxlSystem
 
 /// Identifies one client connection inside the store.
 public typealias ConnectionID = Int
@@ -40,6 +41,10 @@ public final class Store {
     /// Keep the nodes of a released domain (Xen's `--keep-orphans`) instead of removing them.
     public var keepOrphans = false
     public var logger: Logger
+    /// Bounds the lines each client can cause (``log(_:by:_:)``).
+    var logLimiter = LogLimiter()
+    /// The limiter's clock (nanoseconds); tests set their own.
+    var logClock: () -> UInt64 = SystemClock.monotonicNanoseconds
     let storage: Storage?
 
     /// Messages to send, each to one connection, in order.
@@ -135,6 +140,7 @@ public final class Store {
         guard let conn = connections.removeValue(forKey: id) else { return }
         dropWatches(of: conn)
         conn.transactions.removeAll()
+        if conn.domid == 0 { flushLog(.connection(id)) }
     }
 
     public func domid(of id: ConnectionID) -> UInt32? { connections[id]?.domid }
@@ -163,7 +169,7 @@ public final class Store {
             revertMainChanges()
             pendingEvents.removeAll()
             after = []
-            reply = msg.errorReply(.EIO)
+            reply = msg.errorReply(failure.error)
         }
         lastRequestChanged = !undo.isEmpty
         if groupCommit && storage != nil {
@@ -361,13 +367,14 @@ public final class Store {
     /// With ``groupCommit``: commits every change since the last call in one
     /// SQLite transaction. If that fails, all of them are taken back out of
     /// the tree too, and the front end must answer EIO to the requests that
-    /// made them (see ``lastRequestChanged``) instead of their replies.
-    public func commitBatch() -> Bool {
+    /// made them (see ``lastRequestChanged``) instead of their replies:
+    /// the error returned (ENOSPC, EROFS or EIO); nil when committed.
+    public func commitBatch() -> XSError? {
         defer { batchUndo.removeAll(keepingCapacity: true) }
-        guard let failure = storeChanges() else { return true }
+        guard let failure = storeChanges() else { return nil }
         logger.error("storage failed, \(batchUndo.count) change(s) not applied: \(failure)")
         revert(batchUndo)
-        return false
+        return failure.error
     }
 
     /// Log pages after which an idle daemon checkpoints, and after which a busy one must.
