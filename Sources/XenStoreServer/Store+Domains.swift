@@ -91,6 +91,7 @@ extension Store {
         removeFromSpecialPermissions(domid)
         ringHost?.release(domid: domid)
         domainChanges.append(.released(domid))
+        flushLog(.domain(domid))
     }
 
     /// Xen's `remove_domid_from_perm()`: an owner that goes is replaced by
@@ -210,14 +211,14 @@ extension Store {
             }
         } catch {
             logger.error("storage failed: \(error)")
-            throw .EIO
+            throw error.error
         }
     }
 
     // MARK: Quotas
 
     func quotaExceeded(_ name: String, _ conn: Connection, _ error: XSError) -> XSError {
-        logger.warning("domain \(conn.domid) over quota '\(name)' (\(quotas[name] ?? 0)): \(error.rawValue)")
+        log(.warning, by: logSource(conn.id), "domain \(conn.domid) over quota '\(name)' (\(quotas[name] ?? 0)): \(error.rawValue)")
         return error
     }
 

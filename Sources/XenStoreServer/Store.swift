@@ -1,5 +1,6 @@
 import Logging
 import XenStoreProtocol
+import SwxlSystem
 
 /// Identifies one client connection inside the store.
 public typealias ConnectionID = Int
@@ -40,7 +41,22 @@ public final class Store {
     /// Keep the nodes of a released domain (Xen's `--keep-orphans`) instead of removing them.
     public var keepOrphans = false
     public var logger: Logger
-    let storage: Storage?
+    /// Bytes the tree takes, roughly (``footprint(_:_:)`` of every node).
+    public internal(set) var treeBytes = 0
+    /// Bytes the tree may take (from the daemon's memory limit, see
+    /// ``MemoryBudget``); a request that would take it past them is
+    /// refused with ENOMEM. nil: no limit.
+    public var memoryBudget: Int?
+    /// Bounds the lines each client can cause (``log(_:by:_:)``).
+    var logLimiter = LogLimiter()
+    /// The limiter's clock (nanoseconds); tests set their own.
+    var logClock: () -> UInt64 = SystemClock.monotonicNanoseconds
+    /// Where changes are kept; replaced by ``verifyStorage(now:)`` if its file goes.
+    var storage: Storage?
+    /// Makes a new, empty storage where the first one was (the daemon sets
+    /// it); nil: a storage whose file goes is not replaced.
+    public var reopenStorage: (() throws(StorageError) -> Storage)?
+    var storageCheckedAt: UInt64 = 0
 
     /// Messages to send, each to one connection, in order.
     public var outbox: [(ConnectionID, XSMessage)] = []
@@ -98,6 +114,7 @@ public final class Store {
                 ownedEntries[node.perms.owner, default: 0] += 1
             }
             for domain in loaded.domains { domains[domain.domid] = domain }
+            treeBytes = nodes.reduce(0) { $0 + Self.footprint($1.key, $1.value) }
         }
         if nodes["/"] == nil {
             let root = Node(perms: XSPermissions(owner: 0), generation: 1, creation: 1)
@@ -114,6 +131,7 @@ public final class Store {
             generationCounter = max(generationCounter, 1)
             nodes["/"] = root
             ownedEntries[0, default: 0] += 1
+            treeBytes += Self.footprint("/", root)
         }
     }
 
@@ -135,6 +153,7 @@ public final class Store {
         guard let conn = connections.removeValue(forKey: id) else { return }
         dropWatches(of: conn)
         conn.transactions.removeAll()
+        if conn.domid == 0 { flushLog(.connection(id)) }
     }
 
     public func domid(of id: ConnectionID) -> UInt32? { connections[id]?.domid }
@@ -147,6 +166,7 @@ public final class Store {
     public func handle(_ msg: XSMessage, from id: ConnectionID) {
         guard let conn = connections[id] else { return }
         requestUnstoredStart = unstored.count
+        let bytesBefore = treeBytes
         var after: [XSMessage] = []
         var reply: XSMessage
         do throws(XSError) {
@@ -158,12 +178,19 @@ public final class Store {
         if reply.kind == .error {
             revertMainChanges()
             pendingEvents.removeAll()
+        } else if let memoryBudget, treeBytes > memoryBudget, treeBytes > bytesBefore {
+            // Over the memory the daemon may use: refused before it is stored.
+            log(.warning, by: logSource(id), "the tree would take \(treeBytes) bytes, more than the \(memoryBudget) the daemon's memory limit leaves it: ENOMEM")
+            revertMainChanges()
+            pendingEvents.removeAll()
+            after = []
+            reply = msg.errorReply(.ENOMEM)
         } else if !groupCommit, let failure = storeChanges() {
             logger.error("storage failed, request not applied: \(failure)")
             revertMainChanges()
             pendingEvents.removeAll()
             after = []
-            reply = msg.errorReply(.EIO)
+            reply = msg.errorReply(failure.error)
         }
         lastRequestChanged = !undo.isEmpty
         if groupCommit && storage != nil {
@@ -281,7 +308,7 @@ public final class Store {
     func putMain(_ path: String, _ node: Node) {
         let old = nodes.updateValue(node, forKey: path)
         undo.append((path, old))
-        account(old: old, new: node)
+        account(path, old: old, new: node)
         // A parent that only gained or lost a child has nothing new to store.
         if let old, !node.storedDiffers(from: old) { return }
         if storage != nil { unstored.append((path, node)) }
@@ -290,13 +317,19 @@ public final class Store {
     func removeMain(_ path: String) {
         guard let old = nodes.removeValue(forKey: path) else { return }
         undo.append((path, old))
-        account(old: old, new: nil)
+        account(path, old: old, new: nil)
         if storage != nil { unstored.append((path, nil)) }
     }
 
-    func account(old: Node?, new: Node?) {
-        if let old { ownedEntries[old.perms.owner, default: 0] -= 1 }
-        if let new { ownedEntries[new.perms.owner, default: 0] += 1 }
+    func account(_ path: String, old: Node?, new: Node?) {
+        if let old {
+            ownedEntries[old.perms.owner, default: 0] -= 1
+            treeBytes -= Self.footprint(path, old)
+        }
+        if let new {
+            ownedEntries[new.perms.owner, default: 0] += 1
+            treeBytes += Self.footprint(path, new)
+        }
     }
 
     /// Writes the last state of every path in ``unstored`` in one SQLite
@@ -350,7 +383,7 @@ public final class Store {
     private func revert(_ log: [(String, Node?)]) {
         for (path, old) in log.reversed() {
             let current = nodes[path]
-            account(old: current, new: old)
+            account(path, old: current, new: old)
             nodes[path] = old
         }
     }
@@ -361,13 +394,14 @@ public final class Store {
     /// With ``groupCommit``: commits every change since the last call in one
     /// SQLite transaction. If that fails, all of them are taken back out of
     /// the tree too, and the front end must answer EIO to the requests that
-    /// made them (see ``lastRequestChanged``) instead of their replies.
-    public func commitBatch() -> Bool {
+    /// made them (see ``lastRequestChanged``) instead of their replies:
+    /// the error returned (ENOSPC, EROFS or EIO); nil when committed.
+    public func commitBatch() -> XSError? {
         defer { batchUndo.removeAll(keepingCapacity: true) }
-        guard let failure = storeChanges() else { return true }
+        guard let failure = storeChanges() else { return nil }
         logger.error("storage failed, \(batchUndo.count) change(s) not applied: \(failure)")
         revert(batchUndo)
-        return false
+        return failure.error
     }
 
     /// Log pages after which an idle daemon checkpoints, and after which a busy one must.
@@ -441,4 +475,13 @@ public final class Store {
     public func node(at path: String) -> Node? { nodes[path] }
     public var nodeCount: Int { nodes.count }
     public func entries(ownedBy domid: UInt32) -> Int { ownedEntries[domid] ?? 0 }
+}
+
+extension Store {
+    /// What one node costs in memory, roughly: its path (the dictionary
+    /// key), value and child list, and a fixed part for the entry, the
+    /// permissions and the counters.
+    static func footprint(_ path: String, _ node: Node) -> Int {
+        path.utf8.count + node.value.count + node.childList.count + 128
+    }
 }
