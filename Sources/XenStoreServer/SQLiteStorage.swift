@@ -33,6 +33,8 @@ public struct DomainRecord: Sendable, Equatable {
     public var mfn: String
     public var port: String
     public var target: UInt32?
+    /// Its shutdown was announced (`@releaseDomain`) and RESUME has not come since; not stored.
+    public var shutdownReported = false
 
     public init(domid: UInt32, mfn: String, port: String, target: UInt32? = nil) {
         self.domid = domid

@@ -46,6 +46,9 @@ public final class Store {
     public var outbox: [(ConnectionID, XSMessage)] = []
     /// Domains introduced or released since the front end last looked.
     public var domainChanges: [DomainChange] = []
+    /// On a Xen host: maps and binds introduced domains' rings, and undoes
+    /// it (nil: the embedded host, whose domains speak over sockets).
+    public weak var ringHost: DomainRingHost?
 
     // Per-request bookkeeping.
     var undo: [(String, Node?)] = []
@@ -225,9 +228,7 @@ public final class Store {
         case .getDomainPath(let domid):
             return XSPayload.strings([XSPath.domainPath(domid)])
         case .setTarget(let domid, let target): return try setTarget(domid, target: target)
-        case .resume(let domid):
-            guard domains[domid] != nil else { throw .ENOENT }
-            return XSPayload.ok
+        case .resume(let domid): return try resume(domid)
         case .control(let command, let arguments): return try control(command, arguments, conn)
         }
     }

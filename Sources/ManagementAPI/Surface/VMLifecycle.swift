@@ -1,0 +1,3 @@
+extension XenAPISurface {
+    func registerVMLifecycle() {}
+}
