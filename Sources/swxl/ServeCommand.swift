@@ -1,7 +1,9 @@
 import ArgumentParser
+import EmbeddedHost
 import Logging
 import ManagementAPI
 import SwxlSystem
+import Toolstack
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -27,6 +29,8 @@ struct Serve: ParsableCommand {
             Without --foreground it detaches once it is listening. See docs/api.md.
             """
     )
+
+    @OptionGroup var hostOptions: HostOptions
 
     @Flag(name: [.short, .long], help: "Stay in the foreground (do not detach); log to stderr.")
     var foreground = false
@@ -90,7 +94,13 @@ struct Serve: ParsableCommand {
                 let level = logLevel.flatMap(Logger.Level.init(rawValue:)) ?? (verbose ? .debug : .notice)
                 var logger = Logger(label: "swxl-serve") { StreamLogHandler.standardError(label: $0) }
                 logger.logLevel = level
-                try ServeDaemon.run(configuration, pidFile: pidPath, dispatcher: TransportFallbackDispatcher(), logger: logger)
+                var surface: XenAPISurface?
+                defer { surface?.stop() }
+                try ServeDaemon.run(configuration, pidFile: pidPath, logger: logger) { () throws(ServeError) -> any XenAPIDispatching in
+                    let made = XenAPISurface(host: try openHost(paths: paths))
+                    surface = made
+                    return made
+                }
             } else {
                 var arguments = Array(CommandLine.arguments.dropFirst())
                 arguments.append("--foreground")
@@ -102,6 +112,18 @@ struct Serve: ParsableCommand {
             let text = "\(error)"
             Terminal.err((text.hasPrefix("swxl serve: ") ? text : "swxl serve: " + text) + "\n")
             throw ExitCode(1)
+        }
+    }
+
+    /// The host the command line would drive, with `--state-dir`'s state.
+    private func openHost(paths: HostPaths) throws(ServeError) -> ToolstackHost {
+        do {
+            var environment = CurrentProcess.environment()
+            environment["SWXL_STATE_DIR"] = paths.stateDir
+            return try ToolstackHost.open(kind: try hostOptions.kind(), environment: environment,
+                                          program: CurrentProcess.executablePath(), startDaemon: true)
+        } catch {
+            throw ServeError("\(error)")
         }
     }
 

@@ -8,11 +8,13 @@ import Synchronization
 /// with `root`'s password `hunter2`; stopped and cleaned up by `stop()`.
 final class ServeFixture: @unchecked Sendable {
     let directory: String
-    var socket: String { directory + "/xapi" }
+    var socket: String { directory + "/socket" }
     var credentialsFile: String { directory + "/credentials" }
     /// `127.0.0.1:PORT` when serving TCP.
     private(set) var tcpAddress: String?
     private let process = Process()
+    /// Whether the state (and the daemons it started) is the fixture's.
+    private let ownsState: Bool
     private let stderrPipe = Pipe()
     private let logged = LogText()
     /// What the server has logged so far.
@@ -27,6 +29,7 @@ final class ServeFixture: @unchecked Sendable {
         var template = Array("/tmp/swxl-api-XXXXXX".utf8CString)
         guard let dir = mkdtemp(&template) else { throw POSIXError(.init(rawValue: errno)!) }
         directory = String(cString: dir)
+        ownsState = stateDir == nil
         var arguments = ["serve", "--foreground", "--state-dir", stateDir ?? directory, "--socket", socket,
                          "--pid-file", directory + "/serve.pid", "--log-level", "notice"] + extraArguments
         if tcp {
@@ -36,7 +39,10 @@ final class ServeFixture: @unchecked Sendable {
         }
         process.executableURL = URL(fileURLWithPath: swxlBinary)
         process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        // The embedded host unless the caller says otherwise; its xenstored is
+        // started in the state directory as the command line would.
+        let host = ["SWXL_HOST": "embedded", "XENSTORED_PATH": "", "SWXL_STATE_DIR": stateDir ?? directory]
+        process.environment = ProcessInfo.processInfo.environment.merging(host) { $1 }.merging(environment) { $1 }
         process.standardError = stderrPipe
         process.standardOutput = FileHandle.nullDevice
         try process.run()
@@ -69,6 +75,14 @@ final class ServeFixture: @unchecked Sendable {
             process.waitUntilExit()
         }
         stderrPipe.fileHandleForReading.readabilityHandler = nil
+        // The daemons the host started in our own state: the guests' host, then xenstored.
+        for file in ownsState ? ["toolstack/sim-guests.lock", "xenstored/xenstored.pid"] : [] {
+            if let text = try? String(contentsOfFile: directory + "/" + file, encoding: .utf8),
+               let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 1 {
+                kill(pid, SIGTERM)
+                for _ in 0..<500 where kill(pid, 0) == 0 && !isZombie(pid) { usleep(10_000) }
+            }
+        }
         try? FileManager.default.removeItem(atPath: directory)
         return process.terminationStatus
     }

@@ -121,15 +121,24 @@ import Testing
     @Test func detachedItWritesItsPidAndStopsCleanlyOnSIGTERM() throws {
         var template = Array("/tmp/swxl-api-XXXXXX".utf8CString)
         let dir = String(cString: try #require(mkdtemp(&template)))
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let start = try run(swxlBinary, ["serve", "--state-dir", dir])
+        let environment = ["SWXL_HOST": "embedded", "XENSTORED_PATH": ""]
+        defer {
+            // The xenstored the embedded host started for the server.
+            if let text = try? String(contentsOfFile: dir + "/xenstored/xenstored.pid", encoding: .utf8),
+               let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 1 {
+                kill(pid, SIGTERM)
+                for _ in 0..<500 where kill(pid, 0) == 0 && !isZombie(pid) { usleep(10_000) }
+            }
+            try? FileManager.default.removeItem(atPath: dir)
+        }
+        let start = try run(swxlBinary, ["serve", "--state-dir", dir], environment: environment)
         #expect(start.status == 0 && start.stdout.isEmpty && start.stderr.isEmpty, "\(start)")
         let pidText = try String(contentsOfFile: dir + "/xapi/serve.pid", encoding: .utf8)
         let pid = try #require(pid_t(pidText.trimmingCharacters(in: .whitespacesAndNewlines)))
         var info = stat()
         #expect(stat(dir + "/xapi/socket", &info) == 0 && info.st_mode & 0o777 == 0o600)
         // A second one for the same state is refused and changes nothing.
-        let second = try run(swxlBinary, ["serve", "--state-dir", dir])
+        let second = try run(swxlBinary, ["serve", "--state-dir", dir], environment: environment)
         #expect(second.status == 1)
         #expect(second.stderr == "swxl serve: another swxl serve is already running with the pid file \(dir)/xapi/serve.pid (pid \(pid))\n")
         kill(pid, SIGTERM)

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Logging
+import Synchronization
 @testable import ManagementAPI
 
 /// A connected client socket speaking raw HTTP, for the server's tests.
@@ -115,7 +116,7 @@ final class ServerUnderTest: @unchecked Sendable {
     private let stopPipe: [Int32]
     private let finished = DispatchSemaphore(value: 0)
 
-    init(dispatcher: any XenAPIDispatching = TransportFallbackDispatcher(), credentials: Credentials? = nil,
+    init(dispatcher: any XenAPIDispatching = RecordingDispatcher(), credentials: Credentials? = nil,
          configure: (inout XenAPIServerConfiguration) -> Void = { _ in }) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("swxl-serve-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -153,3 +154,26 @@ final class ServerUnderTest: @unchecked Sendable {
 let testCredentials = Credentials(users: [
     "root": "$6$saltsalt$8iYtNHxjWRl.NF6oNZ5tF.iKFlQREaXBLlSmZKP6dy9l5z3vsooWNW0/GZ6Nej73/TFug6pIPSqbJoCT6dfnj.",
 ])
+
+/// A surface that records what reaches it and can hold a call until released.
+final class RecordingDispatcher: XenAPIDispatching {
+    let calls = Mutex<[(String, [XenAPIValue], XenAPICallOrigin)]>([])
+    let gate = DispatchSemaphore(value: 0)
+
+    func call(_ method: String, _ params: [XenAPIValue], context: XenAPICallContext) async -> XenAPIResult {
+        calls.withLock { $0.append((method, params, context.origin)) }
+        if method == "test.block" {
+            await withCheckedContinuation { continuation in
+                DispatchQueue.global().async {
+                    self.gate.wait()
+                    continuation.resume()
+                }
+            }
+        }
+        if method == "test.login", case .string(let user)? = params.first, case .string(let password)? = params.dropFirst().first {
+            return .success(.bool(context.verifyPassword(user, password)))
+        }
+        return .success(.array(params))
+    }
+}
+

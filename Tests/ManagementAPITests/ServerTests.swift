@@ -4,28 +4,6 @@ import Synchronization
 import Testing
 @testable import ManagementAPI
 
-/// A surface that records what reaches it and can hold a call until released.
-final class RecordingDispatcher: XenAPIDispatching {
-    let calls = Mutex<[(String, [XenAPIValue], XenAPICallOrigin)]>([])
-    let gate = DispatchSemaphore(value: 0)
-
-    func call(_ method: String, _ params: [XenAPIValue], context: XenAPICallContext) async -> XenAPIResult {
-        calls.withLock { $0.append((method, params, context.origin)) }
-        if method == "test.block" {
-            await withCheckedContinuation { continuation in
-                DispatchQueue.global().async {
-                    self.gate.wait()
-                    continuation.resume()
-                }
-            }
-        }
-        if method == "test.login", case .string(let user)? = params.first, case .string(let password)? = params.dropFirst().first {
-            return .success(.bool(context.verifyPassword(user, password)))
-        }
-        return .success(.array(params))
-    }
-}
-
 @Suite(.serialized) struct ServerTests {
     @Test func xmlrpcAndJSONRPCReachTheSurfaceWithTheCallersUID() throws {
         let dispatcher = RecordingDispatcher()
@@ -44,32 +22,6 @@ final class RecordingDispatcher: XenAPIDispatching {
         let uid = geteuid()
         let seen = dispatcher.calls.withLock { $0.map { "\($0.0) \($0.2)" } }
         #expect(seen == ["VM.get_all unixSocket(uid: \(uid))", "VM_get_all unixSocket(uid: \(uid))", "session.logout unixSocket(uid: \(uid))"])
-    }
-
-    @Test func theFallbackLogsInAndOutOnTheSocketAndChecksPasswordsOnTCP() throws {
-        let under = try ServerUnderTest(credentials: testCredentials)
-        defer { under.stop() }
-        let local = try RawHTTPClient(unixPath: under.socketPath)
-        guard case .success(.string(let session)) = try local.xmlrpc("session.login_with_password", [.string("anyone"), .string("")]) else {
-            Issue.record("no session on the Unix socket"); return
-        }
-        #expect(session.hasPrefix("OpaqueRef:"))
-        #expect(try local.xmlrpc("VM.get_all", [.string(session)]) == .failure(["MESSAGE_METHOD_UNKNOWN", "VM.get_all"]))
-        #expect(try local.xmlrpc("session.logout", [.string(session)]) == .success(.string("")))
-        #expect(try local.xmlrpc("session.logout", [.string(session)]) == .failure(["SESSION_INVALID", session]))
-
-        let address = try #require(under.server.boundTCPAddress)
-        let remote = try RawHTTPClient(tcp: address)
-        #expect(try remote.xmlrpc("session.login_with_password", [.string("root"), .string("wrong"), .string("1.0")])
-                == .failure(["SESSION_AUTHENTICATION_FAILED", "root", "Authentication failure"]))
-        #expect(try remote.xmlrpc("session.login_with_password", [.string("nobody"), .string("hunter2")])
-                == .failure(["SESSION_AUTHENTICATION_FAILED", "nobody", "Authentication failure"]))
-        guard case .success(.string(let tcpSession)) = try remote.xmlrpc("session_login_with_password", [.string("root"), .string("hunter2"), .string("1.0"), .string("test")]) else {
-            Issue.record("no session over TCP"); return
-        }
-        #expect(try remote.xmlrpc("session.logout", [.string(tcpSession)]) == .success(.string("")))
-        #expect(try remote.xmlrpc("session.login_with_password", [.string("root")])
-                == .failure(["MESSAGE_PARAMETER_COUNT_MISMATCH", "session.login_with_password", "2", "1"]))
     }
 
     @Test func garbageGetsAnErrorAndTheConnectionClosedWhileOthersAreServed() throws {
@@ -179,7 +131,7 @@ final class RecordingDispatcher: XenAPIDispatching {
         #expect(stat(under.socketPath, &info) == 0)
         #expect(info.st_mode & 0o777 == 0o600)
         #expect(throws: ServeError("another server answers on \(under.socketPath)")) {
-            _ = try XenAPIServer(configuration: .init(unixSocketPath: under.socketPath), dispatcher: TransportFallbackDispatcher(), logger: .init(label: "t"))
+            _ = try XenAPIServer(configuration: .init(unixSocketPath: under.socketPath), dispatcher: RecordingDispatcher(), logger: .init(label: "t"))
         }
         let path = under.socketPath
         under.stop()

@@ -13,10 +13,11 @@ nonisolated(unsafe) private var serveStopPipe: Int32 = -1
 /// or SIGHUP, started detached like `swxl xenstored`.
 public enum ServeDaemon {
     /// Serves in the calling thread until a stop signal, then removes its
-    /// socket and pid file. `ready` runs once it listens and the pid file
-    /// names it.
-    public static func run(_ configuration: XenAPIServerConfiguration, pidFile: String,
-                           dispatcher: any XenAPIDispatching, logger: Logger,
+    /// socket and pid file. The surface is made by `makeDispatcher` once
+    /// the pid file's lock is ours (so a second server starts nothing);
+    /// `ready` runs once it listens and the pid file names it.
+    public static func run(_ configuration: XenAPIServerConfiguration, pidFile: String, logger: Logger,
+                           makeDispatcher: () throws(ServeError) -> any XenAPIDispatching,
                            ready: (XenAPIServer) -> Void = { _ in }) throws(ServeError) {
         if let path = configuration.unixSocketPath { try makeDirectory(parent(of: path)) }
         try makeDirectory(parent(of: pidFile))
@@ -59,6 +60,10 @@ public enum ServeDaemon {
         }
         CurrentProcess.raiseDescriptorLimit()
 
+        if let path = configuration.unixSocketPath, UnixSocket.canConnect(path) {
+            throw ServeError("another server answers on \(path)")
+        }
+        let dispatcher = try makeDispatcher()
         let server = try XenAPIServer(configuration: configuration, dispatcher: dispatcher, logger: logger)
         do throws(SystemError) {
             try lock.recordPid()

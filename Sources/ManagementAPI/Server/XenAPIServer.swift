@@ -187,15 +187,18 @@ public final class XenAPIServer: Sendable {
             verify = { user, password in credentials.verify(user: user, password: password) }
         }
         let context = XenAPICallContext(origin: origin, verifyPassword: verify)
+        // The call's task runs on this thread (its executor preference), not
+        // on Swift's cooperative pool: a pool kept busy elsewhere then delays
+        // no call, and a surface that blocks holds only its own connection.
         let slot = ResultSlot()
-        let semaphore = DispatchSemaphore(value: 0)
+        let executor = ConnectionExecutor()
         let dispatcher = self.dispatcher
-        Task.detached {
+        Task(executorPreference: executor) {
             slot.set(await dispatcher.call(call.method, call.params, context: context))
-            semaphore.signal()
+            executor.wake()
         }
-        semaphore.wait()
-        return slot.get() ?? .failure("INTERNAL_ERROR", "no result")
+        executor.run { slot.get() != nil }
+        return slot.get()!
     }
 
     // MARK: sockets
@@ -295,6 +298,31 @@ final class ResultSlot: Sendable {
     private let value = Mutex<XenAPIResult?>(nil)
     func set(_ result: XenAPIResult) { value.withLock { $0 = result } }
     func get() -> XenAPIResult? { value.withLock { $0 } }
+}
+
+/// Runs the jobs of a connection's call on the connection's own thread.
+final class ConnectionExecutor: TaskExecutor, Sendable {
+    private let jobs = Mutex<[UnownedJob]>([])
+    private let ready = DispatchSemaphore(value: 0)
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let unowned = UnownedJob(job)
+        jobs.withLock { $0.append(unowned) }
+        ready.signal()
+    }
+
+    /// Wakes ``run(until:)`` to look at its condition again.
+    func wake() { ready.signal() }
+
+    /// Runs jobs on the calling thread until `done` says so.
+    func run(until done: () -> Bool) {
+        while !done() {
+            ready.wait()
+            while let job = jobs.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) {
+                job.runSynchronously(on: asUnownedTaskExecutor())
+            }
+        }
+    }
 }
 
 /// Writes what fits now without waiting (for a refusal before closing).
