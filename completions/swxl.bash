@@ -1115,11 +1115,14 @@ _swxl_serve() {
     repeating_flags=()
     non_repeating_flags=(-f --foreground --xen-host --no-xen-host -v --verbose --version -h --help)
     repeating_options=()
-    non_repeating_options=(--state-dir --socket --tcp --credentials --pid-file --max-connections --max-request-bytes --log-level)
+    non_repeating_options=(--host --state-dir --socket --tcp --credentials --pid-file --max-connections --max-request-bytes --log-level)
     __swxl_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
+    '--host')
+        return
+        ;;
     '--state-dir')
         return
         ;;

@@ -139,7 +139,7 @@ function __swxl_parse_tokens -S
         case 'xenstored'
             __swxl_parse_subcommand 0 'f/foreground' 'state-dir=' 'memory-only' 'busy-poll-us=' 'cpu-latency-request' 'no-cpu-latency-request' 'E/entry-nb=' 'W/watch-nb=' 'S/entry-size=' 't/transaction=' 'A/perm-nb=' 'outstanding=' 'K/keep-orphans' 'F/pid-file=' 'xen-host' 'no-xen-host' 'P/output-pid' 'Q/quota=+' 'q/quota-soft=+' 'w/timeout=+' 'M/path-max=' 'T/trace-file=' 'event=' 'master-domid=' 'priv-domid=' 'D/no-domain-init' 'R/no-recovery' 'U/live-update' 'v/verbose' 'log-level=' 'version' 'h/help'
         case 'serve'
-            __swxl_parse_subcommand 0 'f/foreground' 'state-dir=' 'socket=' 'tcp=' 'credentials=' 'pid-file=' 'xen-host' 'no-xen-host' 'max-connections=' 'max-request-bytes=' 'log-level=' 'v/verbose' 'version' 'h/help'
+            __swxl_parse_subcommand 0 'host=' 'f/foreground' 'state-dir=' 'socket=' 'tcp=' 'credentials=' 'pid-file=' 'xen-host' 'no-xen-host' 'max-connections=' 'max-request-bytes=' 'log-level=' 'v/verbose' 'version' 'h/help'
         case 'help'
             __swxl_parse_subcommand -r 1 'version'
         end
@@ -556,6 +556,7 @@ complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swx
 complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl xenstored" log-level' -l 'log-level' -d 'Log level: trace, debug, info, notice, warning, error, critical.' -rfka ''
 complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl xenstored" version' -l 'version' -d 'Show the version.'
 complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl xenstored" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl serve" host' -l 'host' -d 'The host to drive: xen or embedded (default: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).' -rfka ''
 complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl serve" f foreground' -s 'f' -l 'foreground' -d 'Stay in the foreground (do not detach); log to stderr.'
 complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl serve" state-dir' -l 'state-dir' -d 'State directory (default: SWXL_STATE_DIR, /var/lib/swxl for root, else ~/.local/state/swxl).' -rfka ''
 complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl serve" socket' -l 'socket' -d 'The Unix socket (default: /var/lib/xcp/xapi for root on a Xen host, else <state>/xapi/socket).' -rfka ''

@@ -1025,6 +1025,7 @@ _swxl_xenstored() {
 _swxl_serve() {
     local -i ret=1
     local -ar arg_specs=(
+        '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
         '(-f --foreground)'{-f,--foreground}'[Stay in the foreground (do not detach); log to stderr.]'
         '--state-dir[State directory (default\: SWXL_STATE_DIR, /var/lib/swxl for root, else ~/.local/state/swxl).]:state-dir:'
         '--socket[The Unix socket (default\: /var/lib/xcp/xapi for root on a Xen host, else <state>/xapi/socket).]:socket:'
