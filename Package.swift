@@ -100,7 +100,7 @@ let package = Package(
 
         // Benchmarks (release builds): `swift run -c release swxl-bench --help`.
         .executableTarget(name: "swxl-bench", dependencies: [
-            "XenStoreProtocol", "XenStoreClient", "XenStoreServer", "DomainConfig", "Toolstack", "EmbeddedHost", "SwxlSystem",
+            "XenStoreProtocol", "XenStoreClient", "XenStoreServer", "DomainConfig", "Toolstack", "EmbeddedHost", "SwxlSystem", "ManagementAPI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

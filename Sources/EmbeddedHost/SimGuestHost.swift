@@ -229,6 +229,16 @@ public final class SimGuestHost {
                 }
             }
         }
+        // The guest's program is part of its memory: kept with the domain,
+        // saved and restored with it. Settled before the guest looks at
+        // anything: a save asked for before it is first seen suspends it
+        // at once (below), and its image must hold the program it would
+        // have run.
+        var script = sim.guestScript(domid)
+        if script == nil, let configured = config?.simGuestScript, !configured.isEmpty {
+            sim.setGuestScript(domid, configured)
+            script = configured
+        }
         handleGuest(guest, (XSPath.domainPath(domid), "domain"))  // look at everything once
         guard guests[domid] != nil else {
             if let stopped { kill(-stopped, SIGTERM); kill(-stopped, SIGCONT) }
@@ -238,13 +248,6 @@ public final class SimGuestHost {
             guest.scriptPid = stopped
             kill(-stopped, SIGCONT)
             return
-        }
-        // The guest's program is part of its memory: kept with the domain,
-        // saved and restored with it.
-        var script = sim.guestScript(domid)
-        if script == nil, let configured = config?.simGuestScript, !configured.isEmpty {
-            sim.setGuestScript(domid, configured)
-            script = configured
         }
         if let script, !script.isEmpty {
             guest.scriptPid = spawnScript(script, domid: domid)

@@ -91,6 +91,7 @@ extension Store {
         removeFromSpecialPermissions(domid)
         ringHost?.release(domid: domid)
         domainChanges.append(.released(domid))
+        flushLog(.domain(domid))
     }
 
     /// Xen's `remove_domid_from_perm()`: an owner that goes is replaced by
@@ -217,7 +218,7 @@ extension Store {
     // MARK: Quotas
 
     func quotaExceeded(_ name: String, _ conn: Connection, _ error: XSError) -> XSError {
-        logger.warning("domain \(conn.domid) over quota '\(name)' (\(quotas[name] ?? 0)): \(error.rawValue)")
+        log(.warning, by: logSource(conn.id), "domain \(conn.domid) over quota '\(name)' (\(quotas[name] ?? 0)): \(error.rawValue)")
         return error
     }
 

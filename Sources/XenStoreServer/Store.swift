@@ -1,5 +1,6 @@
 import Logging
 import XenStoreProtocol
+import SwxlSystem
 
 /// Identifies one client connection inside the store.
 public typealias ConnectionID = Int
@@ -40,6 +41,10 @@ public final class Store {
     /// Keep the nodes of a released domain (Xen's `--keep-orphans`) instead of removing them.
     public var keepOrphans = false
     public var logger: Logger
+    /// Bounds the lines each client can cause (``log(_:by:_:)``).
+    var logLimiter = LogLimiter()
+    /// The limiter's clock (nanoseconds); tests set their own.
+    var logClock: () -> UInt64 = SystemClock.monotonicNanoseconds
     let storage: Storage?
 
     /// Messages to send, each to one connection, in order.
@@ -135,6 +140,7 @@ public final class Store {
         guard let conn = connections.removeValue(forKey: id) else { return }
         dropWatches(of: conn)
         conn.transactions.removeAll()
+        if conn.domid == 0 { flushLog(.connection(id)) }
     }
 
     public func domid(of id: ConnectionID) -> UInt32? { connections[id]?.domid }

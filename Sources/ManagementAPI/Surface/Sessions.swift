@@ -58,6 +58,7 @@ extension XenAPISurface {
         }
         register("session.logout", [], async: false, locking: .none) { [self] call throws(XenAPIError) in
             sessions.remove(call.session)
+            events.forget(session: call.session)
             tasks.removeAll(session: call.session)
             return .string("")
         }
