@@ -1,4 +1,5 @@
 import CSQLite
+import Glibc
 import SwxlSQLite
 import XenStoreProtocol
 
@@ -24,7 +25,26 @@ public protocol Storage: AnyObject {
 
 public struct StorageError: Error, CustomStringConvertible, Sendable {
     public var description: String
-    public init(_ description: String) { self.description = description }
+    /// What the requests whose changes were lost are answered: ENOSPC for
+    /// a full filesystem, EROFS for a read-only one, else EIO.
+    public var error: XSError
+    public init(_ description: String, error: XSError = .EIO) {
+        self.description = description
+        self.error = error
+    }
+
+    /// SQLite's failure as the daemon answers it: its result code, or the
+    /// system's errno behind an I/O error.
+    init(_ description: String, sqlite handle: OpaquePointer) {
+        let code = sqlite3_extended_errcode(handle)
+        let errno = sqlite3_system_errno(handle)
+        let error: XSError = switch (code & 0xff, errno) {
+        case (SQLITE_FULL, _), (SQLITE_IOERR, ENOSPC), (SQLITE_IOERR, EDQUOT): .ENOSPC
+        case (SQLITE_READONLY, _), (SQLITE_IOERR, EROFS): .EROFS
+        default: .EIO
+        }
+        self.init(description, error: error)
+    }
 }
 
 /// An introduced domain as it is kept across restarts.
@@ -111,7 +131,7 @@ public final class SQLiteStorage: Storage {
     private func run(_ stmt: SQLiteStatement) throws(StorageError) {
         // No clearing of bindings: every caller binds all parameters before each run.
         let rc = stmt.stepAndReset()
-        guard rc == SQLITE_DONE || rc == SQLITE_ROW else { throw StorageError("sqlite: \(errorMessage)") }
+        guard rc == SQLITE_DONE || rc == SQLITE_ROW else { throw StorageError("sqlite: \(errorMessage)", sqlite: connection.handle) }
     }
 
     /// Databases written before the `creation` column kept each node's child
@@ -188,7 +208,12 @@ public final class SQLiteStorage: Storage {
     public func commit() throws(StorageError) {
         try run(commitStmt)
         let rc = WALGathering.flush(connection.handle)
-        guard rc == SQLITE_OK else { throw StorageError("sqlite: writing the log: \(String(cString: sqlite3_errstr(rc)))") }
+        guard rc == SQLITE_OK else {
+            // The log's writes were gathered past SQLite: its own codes say nothing of them.
+            let full = rc & 0xff == SQLITE_FULL || errno == ENOSPC || errno == EDQUOT
+            throw StorageError("sqlite: writing the log: \(String(cString: sqlite3_errstr(rc)))",
+                               error: full ? .ENOSPC : errno == EROFS ? .EROFS : .EIO)
+        }
     }
     public func rollback() { _ = try? run(rollbackStmt) }
 
@@ -224,7 +249,7 @@ public final class SQLiteStorage: Storage {
                 }
             }
         }
-        guard rc == SQLITE_DONE else { throw StorageError("sqlite: \(errorMessage)") }
+        guard rc == SQLITE_DONE else { throw StorageError("sqlite: \(errorMessage)", sqlite: connection.handle) }
     }
 
     public func deleteNode(_ path: String) throws(StorageError) {
@@ -234,7 +259,7 @@ public final class SQLiteStorage: Storage {
             stmt.bindInPlace(1, text: UnsafeRawBufferPointer(pathBytes))
             return stmt.stepAndReset()
         }
-        guard rc == SQLITE_DONE else { throw StorageError("sqlite: \(errorMessage)") }
+        guard rc == SQLITE_DONE else { throw StorageError("sqlite: \(errorMessage)", sqlite: connection.handle) }
     }
 
     public func putDomain(_ domain: DomainRecord) throws(StorageError) {

@@ -211,7 +211,7 @@ extension Store {
             }
         } catch {
             logger.error("storage failed: \(error)")
-            throw .EIO
+            throw error.error
         }
     }
 

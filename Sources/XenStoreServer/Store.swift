@@ -169,7 +169,7 @@ public final class Store {
             revertMainChanges()
             pendingEvents.removeAll()
             after = []
-            reply = msg.errorReply(.EIO)
+            reply = msg.errorReply(failure.error)
         }
         lastRequestChanged = !undo.isEmpty
         if groupCommit && storage != nil {
@@ -367,13 +367,14 @@ public final class Store {
     /// With ``groupCommit``: commits every change since the last call in one
     /// SQLite transaction. If that fails, all of them are taken back out of
     /// the tree too, and the front end must answer EIO to the requests that
-    /// made them (see ``lastRequestChanged``) instead of their replies.
-    public func commitBatch() -> Bool {
+    /// made them (see ``lastRequestChanged``) instead of their replies:
+    /// the error returned (ENOSPC, EROFS or EIO); nil when committed.
+    public func commitBatch() -> XSError? {
         defer { batchUndo.removeAll(keepingCapacity: true) }
-        guard let failure = storeChanges() else { return true }
+        guard let failure = storeChanges() else { return nil }
         logger.error("storage failed, \(batchUndo.count) change(s) not applied: \(failure)")
         revert(batchUndo)
-        return false
+        return failure.error
     }
 
     /// Log pages after which an idle daemon checkpoints, and after which a busy one must.
