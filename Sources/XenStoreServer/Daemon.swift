@@ -105,6 +105,18 @@ public enum Daemon {
             if config.xenHost { store.makeXenStructure() }
             // The socket loop commits once per round of ready requests.
             store.groupCommit = true
+            if !config.memoryOnly {
+                let path = config.databasePath
+                store.reopenStorage = { () throws(StorageError) -> Storage in
+                    _ = try? FileIO.makeDirectories(XSPath.parent(of: path), mode: 0o700)
+                    // Whatever took the file's place is kept aside, not written into.
+                    if access(path, F_OK) == 0 {
+                        _ = rename(path, path + ".replaced-\(time(nil))")
+                    }
+                    for suffix in ["-wal", "-shm"] { unlink(path + suffix) }
+                    return try SQLiteStorage(path: path)
+                }
+            }
         } catch {
             throw ServerError("\(error)")
         }

@@ -21,6 +21,14 @@ public protocol Storage: AnyObject {
     var pendingLogPages: Int { get }
     /// Copies the log into the database file (an fsync or two), off the request path.
     func checkpoint()
+    /// Whether the file written to is no longer the one at its path
+    /// (removed or replaced behind the daemon's back): what is written
+    /// now would not be there after a restart.
+    var isDetached: Bool { get }
+}
+
+extension Storage {
+    public var isDetached: Bool { false }
 }
 
 public struct StorageError: Error, CustomStringConvertible, Sendable {
@@ -71,6 +79,8 @@ public struct DomainRecord: Sendable, Equatable {
 /// fsync per acknowledged change.
 public final class SQLiteStorage: Storage {
     private let connection: SQLiteConnection
+    /// The database file's identity when opened (device, inode).
+    private let fileIdentity: (dev_t, ino_t)?
     private let putNodeStmt: SQLiteStatement
     private let deleteNodeStmt: SQLiteStatement
     private let putDomainStmt: SQLiteStatement
@@ -87,6 +97,7 @@ public final class SQLiteStorage: Storage {
             throw StorageError(error.message)
         }
         self.connection = connection
+        fileIdentity = Self.identity(of: path)
         func exec(_ sql: String) throws(SQLiteError) { try connection.exec(sql) }
         do throws(SQLiteError) {
             // One daemon per database (the pid file lock sees to that): keep the
@@ -218,6 +229,18 @@ public final class SQLiteStorage: Storage {
     public func rollback() { _ = try? run(rollbackStmt) }
 
     public private(set) var pendingLogPages = 0
+
+    public var isDetached: Bool {
+        guard let opened = fileIdentity else { return false }
+        guard let now = Self.identity(of: connection.path) else { return true }
+        return now != opened
+    }
+
+    private static func identity(of path: String) -> (dev_t, ino_t)? {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        return (st.st_dev, st.st_ino)
+    }
 
     public func checkpoint() {
         var logged: Int32 = 0

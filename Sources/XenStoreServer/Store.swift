@@ -45,7 +45,12 @@ public final class Store {
     var logLimiter = LogLimiter()
     /// The limiter's clock (nanoseconds); tests set their own.
     var logClock: () -> UInt64 = SystemClock.monotonicNanoseconds
-    let storage: Storage?
+    /// Where changes are kept; replaced by ``verifyStorage(now:)`` if its file goes.
+    var storage: Storage?
+    /// Makes a new, empty storage where the first one was (the daemon sets
+    /// it); nil: a storage whose file goes is not replaced.
+    public var reopenStorage: (() throws(StorageError) -> Storage)?
+    var storageCheckedAt: UInt64 = 0
 
     /// Messages to send, each to one connection, in order.
     public var outbox: [(ConnectionID, XSMessage)] = []
