@@ -88,7 +88,7 @@ let package = Package(
         // the toolstack, and what differs between hosts (the watcher a
         // started domain needs, the xenstore socket its event watch uses).
         .target(name: "ManagementAPI", dependencies: [
-            "Toolstack", "EmbeddedHost", "DomainConfig", "XenStoreClient", "XenStoreProtocol", "SwxlSystem", "CEpoll",
+            "Toolstack", "EmbeddedHost", "DomainConfig", "SaveFormat", "XenStoreClient", "XenStoreProtocol", "SwxlSystem", "CEpoll",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // The command line.
