@@ -166,6 +166,19 @@ guest_checks() {
         todo swxl-xenstored-$tool-guest-console "guests' rings not served yet"
     fi
 }
+# destroyed TOOL DOMID RC OUTPUT T1: the destroy worked and the domain is
+# gone. A domain left dying is kept by a mapping of its pages: xenconsoled
+# lets go of its console page on @releaseDomain, which the daemon fires
+# once it watches VIRQ_DOM_EXC (TODO until then).
+destroyed() {
+    if [ $3 = 0 ] && wait_gone $2; then
+        pass swxl-xenstored-$1-destroy "gone in $(( $(now) - $5 )) ms"
+    elif [ $3 = 0 ] && [ ! -e $guest_file ] && cxen-probe list | grep -qE "^$2 .*d\$"; then
+        todo swxl-xenstored-$1-destroy "domain $2 left dying (no @releaseDomain without VIRQ_DOM_EXC, so xenconsoled keeps its console page): $(cxen-probe list | tr '\n' ' ')"
+    else
+        fail swxl-xenstored-$1-destroy "rc=$3 $4; $(cxen-probe list | tr '\n' ' ')"
+    fi
+}
 t0=$(now)
 out=$(xl create $CFG 2>&1); rc=$?
 d=$(domid_of guest)
@@ -174,8 +187,7 @@ if [ $rc = 0 ] && [ -n "$d" ]; then
     guest_checks xl $d $t0
     t1=$(now)
     out=$(xl destroy guest 2>&1); rc=$?
-    wait_gone $d && [ $rc = 0 ] && pass swxl-xenstored-xl-destroy "in $(( $(now) - t1 )) ms" \
-        || fail swxl-xenstored-xl-destroy "rc=$rc $out; $(cxen-probe list | tr '\n' ' ')"
+    destroyed xl $d $rc "$out" $t1
     rm -f $CONLOG/guest-guest.log
 else
     fail swxl-xenstored-xl-create "rc=$rc $(echo "$out" | tail -3 | tr '\n' ' ')"
@@ -189,8 +201,7 @@ if [ $rc = 0 ] && [ -n "$d" ]; then
     guest_checks swxl $d $t0
     t1=$(now)
     out=$(swxl destroy guest 2>&1); rc=$?
-    wait_gone $d && [ $rc = 0 ] && pass swxl-xenstored-swxl-destroy "in $(( $(now) - t1 )) ms" \
-        || fail swxl-xenstored-swxl-destroy "rc=$rc $out; $(cxen-probe list | tr '\n' ' ')"
+    destroyed swxl $d $rc "$out" $t1
     rm -f $CONLOG/guest-guest.log
 else
     fail swxl-xenstored-swxl-create "rc=$rc $(echo "$out" | tail -3 | tr '\n' ' ')"
