@@ -84,8 +84,11 @@ let package = Package(
         // The XenAPI server (`swxl serve`): HTTP, the XML-RPC and JSON-RPC
         // envelopes, who may call, and the surface (sessions, records from
         // the one model, tasks, events) over the same Toolstack the CLI drives.
+        // It takes the host the CLI opens (EmbeddedHost's ToolstackHost):
+        // the toolstack, and what differs between hosts (the watcher a
+        // started domain needs, the xenstore socket its event watch uses).
         .target(name: "ManagementAPI", dependencies: [
-            "Toolstack", "DomainConfig", "XenStoreClient", "XenStoreProtocol", "SwxlSystem", "CEpoll",
+            "Toolstack", "EmbeddedHost", "DomainConfig", "XenStoreClient", "XenStoreProtocol", "SwxlSystem", "CEpoll",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // The command line.
@@ -97,7 +100,7 @@ let package = Package(
 
         // Benchmarks (release builds): `swift run -c release swxl-bench --help`.
         .executableTarget(name: "swxl-bench", dependencies: [
-            "XenStoreProtocol", "XenStoreClient", "XenStoreServer", "DomainConfig", "Toolstack", "EmbeddedHost", "SwxlSystem",
+            "XenStoreProtocol", "XenStoreClient", "XenStoreServer", "DomainConfig", "Toolstack", "EmbeddedHost", "SwxlSystem", "ManagementAPI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

@@ -546,7 +546,7 @@ complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swx
 complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl xenstored" event' -l 'event' -d 'Xen\'s event channel of a xenstore stub domain\'s master: ignored in dom0 (warning).' -rfka ''
 complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl xenstored" master-domid' -l 'master-domid' -d 'Xen\'s master domain of a stub domain: only 0 is served.' -rfka ''
 complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl xenstored" priv-domid' -l 'priv-domid' -d 'Xen\'s second privileged domain: only 0 is served.' -rfka ''
-complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl xenstored" D no-domain-init' -s 'D' -l 'no-domain-init' -d 'Xen\'s: do not serve dom0\'s ring.'
+complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl xenstored" D no-domain-init' -s 'D' -l 'no-domain-init' -d 'Xen\'s: serve no domain\'s ring (neither dom0\'s nor guests\'), do not watch domains.'
 complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl xenstored" R no-recovery' -s 'R' -l 'no-recovery' -d 'Xen\'s (database recovery): nothing to do here.'
 complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl xenstored" U live-update' -s 'U' -l 'live-update' -d 'Xen\'s live update: not supported (error).'
 complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl xenstored" V v verbose' -s 'v' -l 'verbose' -s 'V' -d 'Log connections and domain changes (info level).'

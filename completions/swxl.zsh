@@ -1008,7 +1008,7 @@ _swxl_xenstored() {
         '--event[Xen'\''s event channel of a xenstore stub domain'\''s master\: ignored in dom0 (warning).]:event:'
         '--master-domid[Xen'\''s master domain of a stub domain\: only 0 is served.]:master-domid:'
         '--priv-domid[Xen'\''s second privileged domain\: only 0 is served.]:priv-domid:'
-        '(-D --no-domain-init)'{-D,--no-domain-init}'[Xen'\''s\: do not serve dom0'\''s ring.]'
+        '(-D --no-domain-init)'{-D,--no-domain-init}'[Xen'\''s\: serve no domain'\''s ring (neither dom0'\''s nor guests'\''), do not watch domains.]'
         '(-R --no-recovery)'{-R,--no-recovery}'[Xen'\''s (database recovery)\: nothing to do here.]'
         '(-U --live-update)'{-U,--live-update}'[Xen'\''s live update\: not supported (error).]'
         '(-v --verbose -V)'{-v,--verbose,-V}'[Log connections and domain changes (info level).]'

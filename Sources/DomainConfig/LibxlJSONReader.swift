@@ -3,8 +3,11 @@
 // libxl_domain_config, the `config` of `list -l`), and what swxl writes
 // there from the model (LibxlJSON.swift). The subset a PV, PVH or HVM
 // guest of xl's making uses: c_info's type, name and uuid; b_info's vCPUs,
-// memory, kernel, command line, ramdisk, bootloader, scheduler weight and
-// cap, grant and event-channel limits; disks, nics, on_* actions.
+// their hard and soft affinity, memory, kernel, command line, ramdisk,
+// bootloader, scheduler weight and cap, grant and event-channel limits;
+// disks, nics, framebuffers and keyboards, channels, PCI devices, on_*
+// actions. (Whether the host can then honour each of them is create's
+// question, ConfigKeyStatus's, as for a config file.)
 //
 // Nothing is dropped in silence: a member libxl fills in by itself with its
 // default is passed over; any other member this reader does not carry into
@@ -154,6 +157,7 @@ private struct LibxlJSONModelReader {
         c.actions_after_watchdog = .destroy
         c.actions_after_soft_reset = .destroy
         readBuildInfo(object(top.first { $0.0 == "b_info" }?.1, "b_info"), &c)
+        var vkbs: [JSONValue] = []
         for (key, value) in top {
             switch key {
             case "c_info", "b_info": break
@@ -167,6 +171,24 @@ private struct LibxlJSONModelReader {
                     }
                     c.vifs.append(nic)
                 }
+            case "vfbs":
+                for (i, v) in array(value, key).enumerated() {
+                    guard let (devid, vfb) = vfb(v, "vfbs[\(i)]") else { continue }
+                    if devid != c.vfbs.count {
+                        errors.append("libxl config: vfbs[\(i)] has devid \(devid); swxl keeps devids 0, 1, ... in order")
+                    }
+                    c.vfbs.append(vfb)
+                }
+            case "vkbs": vkbs = array(value, key)
+            case "channels":
+                for (i, v) in array(value, key).enumerated() {
+                    guard let (devid, channel) = channel(v, "channels[\(i)]") else { continue }
+                    if devid != c.channels.count {
+                        errors.append("libxl config: channels[\(i)] has devid \(devid); swxl keeps devids 0, 1, ... in order")
+                    }
+                    c.channels.append(channel)
+                }
+            case "pcidevs": c.pcis = array(value, key).enumerated().compactMap { pci($1, "pcidevs[\($0)]") }
             case "on_poweroff": if let a = action(value, key) { c.actions_after_shutdown = a }
             case "on_reboot": if let a = action(value, key) { c.actions_after_reboot = a }
             case "on_crash": if let a = action(value, key) { c.actions_after_crash = a }
@@ -176,6 +198,19 @@ private struct LibxlJSONModelReader {
                 if case .array(let items) = value, items.isEmpty { continue }
                 warn(key)
             }
+        }
+        // Every vfb brings its own vkb with its devid (xl_parse.c); the
+        // keyboards after those are the config's own `vkb`s.
+        for (i, v) in vkbs.enumerated() {
+            guard let (devid, vkb) = vkb(v, "vkbs[\(i)]") else { continue }
+            if devid < c.vfbs.count && devid == i {
+                if vkb != KeyboardDevice() { errors.append("libxl config: vkbs[\(i)] is vfbs[\(devid)]'s keyboard, but not as xl makes it") }
+                continue
+            }
+            if devid != c.vfbs.count + c.vkbs.count {
+                errors.append("libxl config: vkbs[\(i)] has devid \(devid); swxl keeps devids 0, 1, ... in order, a vfb's keyboard first")
+            }
+            c.vkbs.append(vkb)
         }
         return c
     }
@@ -189,6 +224,7 @@ private struct LibxlJSONModelReader {
     mutating func readBuildInfo(_ b: [(String, JSONValue)], _ c: inout DomainConfiguration) {
         var maxKiB: UInt64?, targetKiB: UInt64?
         var avail: Int?
+        var hard: [[Int]]?, soft: [[Int]]?
         for (key, value) in b {
             let path = "b_info." + key
             switch key {
@@ -204,6 +240,8 @@ private struct LibxlJSONModelReader {
             case "max_grant_frames": if let n = integer(value, path) { c.platform["max_grant_frames"] = "\(n)" }
             case "max_maptrack_frames": if let n = integer(value, path) { c.platform["max_maptrack_frames"] = "\(n)" }
             case "event_channels": if let n = integer(value, path) { c.platform["max_event_channels"] = "\(n)" }
+            case "vcpu_hard_affinity": hard = affinity(value, path)
+            case "vcpu_soft_affinity": soft = affinity(value, path)
             case "sched_params":
                 for (k, v) in object(value, path) {
                     switch k {
@@ -234,7 +272,151 @@ private struct LibxlJSONModelReader {
         }
         if maxKiB == nil { c.memory_static_max = c.memory_dynamic_max }
         if targetKiB == nil { c.memory_dynamic_max = c.memory_static_max }
-        c.VCPUs_at_startup = avail.map { max(1, min($0, c.VCPUs_max)) } ?? c.VCPUs_max
+        // Without avail_vcpus libxl brings vCPU 0 online alone (libxl_create.c's setdefault).
+        c.VCPUs_at_startup = avail.map { max(1, min($0, c.VCPUs_max)) } ?? 1
+        c.cpus = hard.map { Self.affinity($0, vcpus: c.VCPUs_max) }
+        c.cpus_soft = soft.map { Self.affinity($0, vcpus: c.VCPUs_max) }
+    }
+
+    /// A vCPU affinity list: one bitmap (the CPUs set, in order) per vCPU.
+    mutating func affinity(_ v: JSONValue, _ path: String) -> [[Int]]? {
+        var maps: [[Int]] = []
+        for (i, item) in array(v, path).enumerated() {
+            var cpus: [Int] = []
+            for bit in array(item, "\(path)[\(i)]") {
+                guard let n = integer(bit, "\(path)[\(i)]"), n >= 0, n < 1 << 16 else { return nil }
+                cpus.append(Int(n))
+            }
+            guard !cpus.isEmpty else {
+                errors.append("libxl config: \(path)[\(i)] selects no CPU")
+                return nil
+            }
+            maps.append(Array(Set(cpus)).sorted())
+        }
+        return maps.isEmpty ? nil : maps
+    }
+
+    /// The model's affinity for libxl's per-vCPU maps: one CPU list when
+    /// every vCPU has the same (as xl writes `cpus = "0-1"`: that map for
+    /// each of max_vcpus), else one entry per vCPU listed (xl's list form;
+    /// the vCPUs after the list's end are not pinned).
+    static func affinity(_ maps: [[Int]], vcpus: Int) -> CPUAffinity {
+        if maps.count == vcpus, let first = maps.first, maps.allSatisfy({ $0 == first }) { return .cpus(first) }
+        return .perVCPU(maps.map { .cpus($0) })
+    }
+
+    mutating func vfb(_ v: JSONValue, _ path: String) -> (Int, FramebufferDevice)? {
+        var f = FramebufferDevice()
+        var devid = 0
+        let errorsBefore = errors.count
+        for (key, value) in object(v, path) {
+            let p = path + "." + key
+            switch key {
+            case "devid": devid = integer(value, p).map { Int($0) } ?? 0
+            case "backend_domname": f.backend = string(value, p)
+            case "keymap": f.keymap = string(value, p)
+            case "vnc":
+                for (k, x) in object(value, p) {
+                    let q = p + "." + k
+                    switch k {
+                    case "enable": f.vnc = defbool(x, q)
+                    case "listen": f.vnclisten = string(x, q)
+                    case "passwd": f.vncpasswd = string(x, q)
+                    case "display": f.vncdisplay = integer(x, q).map { Int($0) }
+                    case "findunused": f.vncunused = defbool(x, q)
+                    default: warn("vfbs.vnc." + k)
+                    }
+                }
+            case "sdl":
+                for (k, x) in object(value, p) {
+                    let q = p + "." + k
+                    switch k {
+                    case "enable": f.sdl = defbool(x, q)
+                    case "opengl": f.opengl = defbool(x, q)
+                    case "display": f.display = string(x, q)
+                    case "xauthority": f.xauthority = string(x, q)
+                    default: warn("vfbs.sdl." + k)
+                    }
+                }
+            default: warn("vfbs." + key)
+            }
+        }
+        return errors.count == errorsBefore ? (devid, f) : nil
+    }
+
+    mutating func vkb(_ v: JSONValue, _ path: String) -> (Int, KeyboardDevice)? {
+        var k = KeyboardDevice()
+        var devid = 0
+        let errorsBefore = errors.count
+        for (key, value) in object(v, path) {
+            let p = path + "." + key
+            switch key {
+            case "devid": devid = integer(value, p).map { Int($0) } ?? 0
+            case "backend_domname": k.backend = string(value, p)
+            case "backend_type": k.backendType = string(value, p)
+            default: warn("vkbs." + key)
+            }
+        }
+        return errors.count == errorsBefore ? (devid, k) : nil
+    }
+
+    mutating func channel(_ v: JSONValue, _ path: String) -> (Int, ChannelDevice)? {
+        var devid = 0
+        var name: String?, backend: String?, connection: String?, socketPath: String?
+        for (key, value) in object(v, path) {
+            let p = path + "." + key
+            switch key {
+            case "devid": devid = integer(value, p).map { Int($0) } ?? 0
+            case "name": name = string(value, p)
+            case "backend_domname": backend = string(value, p)
+            case "connection.pty", "connection.socket":
+                guard connection == nil else { errors.append("libxl config: \(path) has two connections"); continue }
+                connection = String(key.dropFirst("connection.".count))
+                for (k, x) in object(value, p) {
+                    if key == "connection.socket" && k == "path" { socketPath = string(x, p + ".path") } else { warn("channels." + key + "." + k) }
+                }
+            default: warn("channels." + key)
+            }
+        }
+        guard let name, !name.isEmpty else {
+            errors.append("libxl config: \(path) has no name")
+            return nil
+        }
+        guard let connection else {
+            errors.append("libxl config: \(path) has no connection (pty or socket)")
+            return nil
+        }
+        return (devid, ChannelDevice(name: name, connection: connection, path: socketPath, backend: backend))
+    }
+
+    mutating func pci(_ v: JSONValue, _ path: String) -> PCIDevice? {
+        var fields: [String: Int] = [:]
+        var p = PCIDevice(bus: 0, device: 0, function: 0)
+        // libxl's bools are false unless set; the model's nil is that default.
+        func flag(_ x: JSONValue, _ q: String) -> Bool? {
+            if case .bool(let b) = x { return b ? true : nil }
+            errors.append("libxl config: \(q) is not a bool")
+            return nil
+        }
+        for (key, value) in object(v, path) {
+            let q = path + "." + key
+            switch key {
+            case "domain", "bus", "dev", "func", "vdevfn":
+                if let n = integer(value, q) { fields[key] = Int(n) }
+            case "msitranslate": p.msitranslate = flag(value, q)
+            case "power_mgmt": p.powerManagement = flag(value, q)
+            case "permissive": p.permissive = flag(value, q)
+            case "seize": p.seize = flag(value, q)
+            case "rdm_policy": p.rdmPolicy = string(value, q)
+            default: warn("pcidevs." + key)
+            }
+        }
+        p.domain = fields["domain"] ?? 0
+        p.bus = fields["bus"] ?? 0
+        p.device = fields["dev"] ?? 0
+        p.function = fields["func"] ?? 0
+        p.vslot = fields["vdevfn"].map { $0 >> 3 }
+        return p
     }
 
     mutating func disk(_ v: JSONValue, _ path: String) -> DiskDevice? {

@@ -229,6 +229,16 @@ public final class SimGuestHost {
                 }
             }
         }
+        // The guest's program is part of its memory: kept with the domain,
+        // saved and restored with it. Settled before the guest looks at
+        // anything: a save asked for before it is first seen suspends it
+        // at once (below), and its image must hold the program it would
+        // have run.
+        var script = sim.guestScript(domid)
+        if script == nil, let configured = config?.simGuestScript, !configured.isEmpty {
+            sim.setGuestScript(domid, configured)
+            script = configured
+        }
         handleGuest(guest, (XSPath.domainPath(domid), "domain"))  // look at everything once
         guard guests[domid] != nil else {
             if let stopped { kill(-stopped, SIGTERM); kill(-stopped, SIGCONT) }
@@ -238,13 +248,6 @@ public final class SimGuestHost {
             guest.scriptPid = stopped
             kill(-stopped, SIGCONT)
             return
-        }
-        // The guest's program is part of its memory: kept with the domain,
-        // saved and restored with it.
-        var script = sim.guestScript(domid)
-        if script == nil, let configured = config?.simGuestScript, !configured.isEmpty {
-            sim.setGuestScript(domid, configured)
-            script = configured
         }
         if let script, !script.isEmpty {
             guest.scriptPid = spawnScript(script, domid: domid)
@@ -503,9 +506,12 @@ public final class SimGuestHost {
     // MARK: starting it
 
     /// Starts `argv` (the guest host command) detached, unless one runs.
-    public static func ensureRunning(stateDir: String, argv: [String]) {
+    /// `environment` is what it runs with besides ours (the host's, when
+    /// the host was opened with another: a library user's state dir).
+    public static func ensureRunning(stateDir: String, argv: [String], environment: [String: String] = [:]) {
         if isRunning(stateDir: stateDir) { return }
-        guard let pid = try? BackgroundProcess.spawn(executable: argv[0], arguments: Array(argv.dropFirst())) else { return }
+        guard let pid = try? BackgroundProcess.spawn(executable: argv[0], arguments: Array(argv.dropFirst()),
+                                                     environment: environment) else { return }
         // Reaped by nobody if we exit first; if we live on, do not leave a zombie.
         var status: Int32 = 0
         _ = waitpid(pid, &status, WNOHANG)

@@ -112,9 +112,9 @@ public final class ToolstackHost {
     /// Xen the monitor (`_monitor`) that carries out on_* actions as xl's does.
     public func ensureWatcher() {
         if simulator != nil {
-            SimGuestHost.ensureRunning(stateDir: toolstack.stateDir, argv: [program, "_sim-guests"])
+            SimGuestHost.ensureRunning(stateDir: toolstack.stateDir, argv: [program, "_sim-guests"], environment: environment)
         } else {
-            DomainMonitor.ensureRunning(stateDir: toolstack.stateDir, argv: [program, "_monitor"])
+            DomainMonitor.ensureRunning(stateDir: toolstack.stateDir, argv: [program, "_monitor"], environment: environment)
         }
     }
 

@@ -1,4 +1,5 @@
 import CSQLite
+import Glibc
 
 /// A failed SQLite call: SQLite's message for it.
 public struct SQLiteError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -45,8 +46,16 @@ public final class SQLiteConnection {
         sqlite3_close(handle)
     }
 
-    /// SQLite's message for the last failed call on this connection.
-    public var errorMessage: String { String(cString: sqlite3_errmsg(handle)) }
+    /// SQLite's message for the last failed call on this connection, with
+    /// the system's reason behind an I/O failure ("disk I/O error (No space
+    /// left on device)"): SQLite's own words do not say it.
+    public var errorMessage: String {
+        let message = String(cString: sqlite3_errmsg(handle))
+        let code = sqlite3_extended_errcode(handle) & 0xff
+        let errno = sqlite3_system_errno(handle)
+        guard errno != 0, [SQLITE_IOERR, SQLITE_CANTOPEN, SQLITE_FULL, SQLITE_READONLY].contains(code) else { return message }
+        return "\(message) (\(String(cString: strerror(errno))))"
+    }
 
     /// Waits up to `milliseconds` for another connection's lock instead of failing at once.
     public func setBusyTimeout(milliseconds: Int32) {

@@ -45,9 +45,12 @@ public final class DomainMonitor {
     }
 
     /// Starts `argv` (the monitor command) in the background unless a monitor runs.
-    public static func ensureRunning(stateDir: String, argv: [String]) {
+    /// `environment` is what it runs with besides ours (the host's, when
+    /// the host was opened with another: a library user's state dir).
+    public static func ensureRunning(stateDir: String, argv: [String], environment: [String: String] = [:]) {
         if isRunning(stateDir: stateDir) { return }
-        guard let pid = try? BackgroundProcess.spawn(executable: argv[0], arguments: Array(argv.dropFirst())) else { return }
+        guard let pid = try? BackgroundProcess.spawn(executable: argv[0], arguments: Array(argv.dropFirst()),
+                                                     environment: environment) else { return }
         var status: Int32 = 0
         _ = waitpid(pid, &status, WNOHANG)
     }

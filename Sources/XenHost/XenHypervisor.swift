@@ -164,7 +164,7 @@ public final class XenHypervisor: Hypervisor {
     public func nativeProtocol(domid: UInt32) -> String? {
         var buf = [CChar](repeating: 0, count: 32)
         guard cxen_native_protocol(handle, domid, &buf, buf.count) == 0 else { return nil }
-        return String(cString: buf)
+        return String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     public func pause(domid: UInt32) throws(HypervisorError) {

@@ -21,8 +21,11 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var pidFilePath: String
     /// Serve as the xenstored of a Xen host (see ``xenHost(paths:environment:)``).
     public private(set) var xenHost = false
-    /// On a Xen host: serve dom0's own ring (Xen's `--no-domain-init` turns it off).
-    public var serveDom0Ring = false
+    /// On a Xen host: serve dom0's own ring and guests' rings and watch
+    /// domains go (`VIRQ_DOM_EXC`), as Xen 4.17's `domain_init()` and
+    /// `dom0_init()`; Xen's `--no-domain-init` turns it off (then
+    /// introduced domains get sockets, as on the embedded host).
+    public var domainInit = false
     /// Keep the tree in memory only (no SQLite file).
     public var memoryOnly = false
     public var quotas = Quotas()
@@ -54,7 +57,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
         config.pidFilePath = runDir + "/xenstored.pid"
         config.memoryOnly = true
         config.xenHost = true
-        config.serveDom0Ring = true
+        config.domainInit = true
         return config
     }
 
@@ -72,6 +75,14 @@ public enum Daemon {
     /// Serves in the calling thread until SIGTERM, SIGINT or SIGHUP, then
     /// removes its sockets and pid file. `ready` runs once it is listening.
     public static func run(_ config: DaemonConfiguration, logger: Logger, ready: () -> Void = {}) throws(ServerError) {
+        // On a Xen host, another xenstored (Xen's) must be left alone: its
+        // socket is not taken over. Asked before the pid file is written: the parent of a detached
+        // daemon takes "the socket answers and the pid file names the
+        // daemon" for ready, and the other daemon's answer with our pid
+        // in the file made a failing start look like success.
+        if config.xenHost && UnixSocket.canConnect(config.socketPath) {
+            throw ServerError("another xenstored answers on \(config.socketPath)")
+        }
         if !config.xenHost { try makeDirectory(config.paths.xenstoredDir) }
         try makeDirectory(XSPath.parent(of: config.socketPath))
         try makeDirectory(XSPath.parent(of: config.pidFilePath))
@@ -94,6 +105,18 @@ public enum Daemon {
             if config.xenHost { store.makeXenStructure() }
             // The socket loop commits once per round of ready requests.
             store.groupCommit = true
+            if !config.memoryOnly {
+                let path = config.databasePath
+                store.reopenStorage = { () throws(StorageError) -> Storage in
+                    _ = try? FileIO.makeDirectories(XSPath.parent(of: path), mode: 0o700)
+                    // Whatever took the file's place is kept aside, not written into.
+                    if access(path, F_OK) == 0 {
+                        _ = rename(path, path + ".replaced-\(time(nil))")
+                    }
+                    for suffix in ["-wal", "-shm"] { unlink(path + suffix) }
+                    return try SQLiteStorage(path: path)
+                }
+            }
         } catch {
             throw ServerError("\(error)")
         }
@@ -125,13 +148,11 @@ public enum Daemon {
         // Every connection is a descriptor: allow as many as the hard limit does.
         CurrentProcess.raiseDescriptorLimit()
 
-        // On a Xen host, another xenstored (Xen's) must be left alone: its
-        // socket is not taken over, and dom0's ring is taken before the
-        // socket is made, so a daemon that cannot have it leaves no trace.
-        if config.xenHost && UnixSocket.canConnect(config.socketPath) {
-            throw ServerError("another xenstored answers on \(config.socketPath)")
-        }
-        let dom0Ring = config.serveDom0Ring ? try Dom0Ring() : nil
+        // On a Xen host, the hypervisor's devices (and VIRQ_DOM_EXC below)
+        // as Xen's domain_init() takes them, and dom0's ring, before the
+        // socket is made: a daemon that cannot have them leaves no trace.
+        let platform = config.domainInit ? try XenDomainPlatform(logger: logger) : nil
+        let dom0Ring = try platform.map { p throws(ServerError) in try Dom0Ring(platform: p) }
         let server = try SocketServer(store: store, paths: config.paths, socketPath: config.socketPath,
                                       readOnlySocketPath: config.readOnlySocketPath, logger: logger)
         server.stop(whenReadable: pipeEnds[0])
@@ -142,9 +163,10 @@ public enum Daemon {
                 logger.debug("no CPU latency request (\(CPULatencyRequest.devicePath): \(String(cString: strerror(errno)))): idle CPUs may halt while busy")
             }
         }
+        let guestRings = try platform.map { p throws(ServerError) in try GuestRings(server: server, platform: p) }
         // Served once the socket listens (as Xen's daemon: sockets, then dom0_init()).
         dom0Ring?.attach(to: server)
-        defer { withExtendedLifetime(dom0Ring) {} }
+        defer { withExtendedLifetime((dom0Ring, guestRings, platform)) {} }
         logger.info("xenstored listening on \(config.socketPath) (\(config.memoryOnly ? "memory only" : config.databasePath))")
         ready()
         server.run()

@@ -9,17 +9,18 @@ import SwxlSystem
 /// Dom0's own xenstore ring, as Xen 4.17's daemon takes it on Linux
 /// (`xenbus_map()`, `xenbus_evtchn()`, `dom0_init()`): the page the dom0
 /// kernel set up, mapped from `/proc/xen/xsd_kva`, and its unbound event
-/// channel from `/proc/xen/xsd_port`, bound through `/dev/xen/evtchn`.
+/// channel from `/proc/xen/xsd_port`, bound through the platform's event
+/// channel handle (the one guests' ports and `VIRQ_DOM_EXC` share).
 /// The ring's indices are not reset: what the kernel queued is served.
 final class Dom0Ring {
     static let kvaPath = "/proc/xen/xsd_kva"
     static let portPath = "/proc/xen/xsd_port"
 
     let page: UnsafeMutableRawPointer
-    let evtchn: OpaquePointer
+    let platform: DomainPlatform
     let localPort: UInt32
 
-    init() throws(ServerError) {
+    init(platform: DomainPlatform) throws(ServerError) {
         guard let text = FileIO.read(Self.portPath),
               let remote = text.split(whereSeparator: \.isWhitespace).first.flatMap({ UInt32($0) }) else {
             throw ServerError("cannot read dom0's xenstore event channel from \(Self.portPath)")
@@ -32,45 +33,31 @@ final class Dom0Ring {
         guard let mapped, mapped != MAP_FAILED else {
             throw ServerError("cannot map \(Self.kvaPath): \(String(cString: strerror(mapErrno)))")
         }
-        guard let evtchn = cxen_evtchn_open() else {
-            let e = errno
+        let port: UInt32
+        do throws(PlatformError) {
+            port = try platform.bind(domid: 0, remotePort: remote)
+        } catch {
             munmap(mapped, 4096)
-            throw ServerError("cannot open /dev/xen/evtchn: \(String(cString: strerror(e)))")
-        }
-        let port = cxen_evtchn_bind_interdomain(evtchn, 0, remote)
-        guard port >= 0 else {
-            cxen_evtchn_close(evtchn)
-            munmap(mapped, 4096)
-            throw ServerError("cannot bind dom0's xenstore event channel \(remote): \(String(cString: strerror(-port)))")
+            throw ServerError("cannot bind dom0's xenstore event channel: \(error)")
         }
         page = mapped
-        self.evtchn = evtchn
-        localPort = UInt32(port)
+        self.platform = platform
+        localPort = port
     }
 
     deinit {
-        _ = cxen_evtchn_unbind(evtchn, localPort)
-        cxen_evtchn_close(evtchn)
+        platform.unbind(localPort: localPort)
         munmap(page, 4096)
     }
 
-    var fd: Int32 { cxen_evtchn_fd(evtchn) }
-
-    func notify() { _ = cxen_evtchn_notify(evtchn, localPort) }
-
-    /// Takes the pending port off the descriptor and unmasks it (the
-    /// rings are then looked at by the loop, every one of them).
-    func acknowledge() {
-        let port = cxen_evtchn_pending(evtchn)
-        if port >= 0 { _ = cxen_evtchn_unmask(evtchn, UInt32(port)) }
-    }
+    func notify() { platform.notify(localPort: localPort) }
 
     /// Serves the ring from `server`: attached, what the kernel queued
     /// taken, then one notification, which starts the dom0 kernel's
-    /// xenbus probe (Linux's XS_LOCAL start-up waits for it).
+    /// xenbus probe (Linux's XS_LOCAL start-up waits for it). Its port's
+    /// events are taken by ``GuestRings/eventFired()``.
     func attach(to server: SocketServer) {
         server.attachRing(domid: 0, page: RingPage(page)) { [unowned self] in notify() }
-        server.onReadable(fd) { [unowned self] in acknowledge() }
         server.serviceRings()
         notify()
     }

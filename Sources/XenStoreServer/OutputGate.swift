@@ -26,17 +26,20 @@ final class OutputGate {
     }
 
     /// Hands each held message to `send` in order, once the group was
-    /// committed: as is, or, if the commit failed, EIO for the requests
-    /// whose changes were lost and nil (nothing to send) for their watch events.
-    func release(committed: Bool, _ send: (ConnectionID, XSMessage?) -> Void) {
+    /// committed: as is, or, if the commit failed (`failure`), that error
+    /// for the requests whose changes were lost and nil (nothing to send)
+    /// for their watch events.
+    func release(failure: XSError?, _ send: (ConnectionID, XSMessage?) -> Void) {
         guard !held.isEmpty else { return }
         swap(&releasing, &held)
         defer { releasing.removeAll(keepingCapacity: true) }
         for entry in releasing {
-            if committed {
+            guard let failure else {
                 send(entry.target, entry.message)
-            } else if let request = entry.changedBy {
-                send(entry.target, request.errorReply(.EIO))
+                continue
+            }
+            if let request = entry.changedBy {
+                send(entry.target, request.errorReply(failure))
             } else {
                 send(entry.target, entry.fromChange ? nil : entry.message)
             }
@@ -70,8 +73,8 @@ extension SocketServer {
 
     /// Commits the store's group of changes, then queues what the gate held.
     func commitGroup() {
-        let committed = store.commitBatch()
-        gate.release(committed: committed) { target, message in
+        let failure = store.commitBatch()
+        gate.release(failure: failure) { target, message in
             countQueued(target, -1)
             if let message { enqueue(message, to: target) }
         }

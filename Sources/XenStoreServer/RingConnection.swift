@@ -18,6 +18,11 @@ public final class RingConnection {
     var dirty = false
     /// Why the ring is no longer served (also in the page's `error` field).
     public internal(set) var failure: RingPage.Failure?
+    /// Detached from the server: its page may be unmapped, nothing touches it any more.
+    public internal(set) var detached = false
+
+    /// Whether the server still reads and writes the page.
+    var served: Bool { failure == nil && !detached }
 
     init(domid: UInt32, page: RingPage, id: ConnectionID, notify: @escaping () -> Void) {
         self.domid = domid
@@ -39,7 +44,7 @@ public final class RingConnection {
     /// Puts as much output into the ring as it has room for, notifying the
     /// guest after the index update. Returns whether any byte went in.
     func flush() -> Bool {
-        guard failure == nil, outOffset < out.count else { return false }
+        guard served, outOffset < out.count else { return false }
         let written = out.withUnsafeBytes { page.writeReplies(UnsafeRawBufferPointer(rebasing: $0[outOffset...])) }
         guard let written else {
             fail(.ringIndex)
@@ -58,7 +63,7 @@ public final class RingConnection {
 
     /// Stops serving the ring: `error` set as xs_wire.h documents, nothing more read or written.
     func fail(_ reason: RingPage.Failure) {
-        guard failure == nil else { return }
+        guard served else { return }
         failure = reason
         page.error = reason.rawValue
         out = []

@@ -1,4 +1,5 @@
 import CSQLite
+import Glibc
 import SwxlSQLite
 import XenStoreProtocol
 
@@ -20,11 +21,38 @@ public protocol Storage: AnyObject {
     var pendingLogPages: Int { get }
     /// Copies the log into the database file (an fsync or two), off the request path.
     func checkpoint()
+    /// Whether the file written to is no longer the one at its path
+    /// (removed or replaced behind the daemon's back): what is written
+    /// now would not be there after a restart.
+    var isDetached: Bool { get }
+}
+
+extension Storage {
+    public var isDetached: Bool { false }
 }
 
 public struct StorageError: Error, CustomStringConvertible, Sendable {
     public var description: String
-    public init(_ description: String) { self.description = description }
+    /// What the requests whose changes were lost are answered: ENOSPC for
+    /// a full filesystem, EROFS for a read-only one, else EIO.
+    public var error: XSError
+    public init(_ description: String, error: XSError = .EIO) {
+        self.description = description
+        self.error = error
+    }
+
+    /// SQLite's failure as the daemon answers it: its result code, or the
+    /// system's errno behind an I/O error.
+    init(_ description: String, sqlite handle: OpaquePointer) {
+        let code = sqlite3_extended_errcode(handle)
+        let errno = sqlite3_system_errno(handle)
+        let error: XSError = switch (code & 0xff, errno) {
+        case (SQLITE_FULL, _), (SQLITE_IOERR, ENOSPC), (SQLITE_IOERR, EDQUOT): .ENOSPC
+        case (SQLITE_READONLY, _), (SQLITE_IOERR, EROFS): .EROFS
+        default: .EIO
+        }
+        self.init(description, error: error)
+    }
 }
 
 /// An introduced domain as it is kept across restarts.
@@ -33,6 +61,8 @@ public struct DomainRecord: Sendable, Equatable {
     public var mfn: String
     public var port: String
     public var target: UInt32?
+    /// Its shutdown was announced (`@releaseDomain`) and RESUME has not come since; not stored.
+    public var shutdownReported = false
 
     public init(domid: UInt32, mfn: String, port: String, target: UInt32? = nil) {
         self.domid = domid
@@ -49,6 +79,8 @@ public struct DomainRecord: Sendable, Equatable {
 /// fsync per acknowledged change.
 public final class SQLiteStorage: Storage {
     private let connection: SQLiteConnection
+    /// The database file's identity when opened (device, inode).
+    private let fileIdentity: (dev_t, ino_t)?
     private let putNodeStmt: SQLiteStatement
     private let deleteNodeStmt: SQLiteStatement
     private let putDomainStmt: SQLiteStatement
@@ -65,6 +97,7 @@ public final class SQLiteStorage: Storage {
             throw StorageError(error.message)
         }
         self.connection = connection
+        fileIdentity = Self.identity(of: path)
         func exec(_ sql: String) throws(SQLiteError) { try connection.exec(sql) }
         do throws(SQLiteError) {
             // One daemon per database (the pid file lock sees to that): keep the
@@ -109,7 +142,7 @@ public final class SQLiteStorage: Storage {
     private func run(_ stmt: SQLiteStatement) throws(StorageError) {
         // No clearing of bindings: every caller binds all parameters before each run.
         let rc = stmt.stepAndReset()
-        guard rc == SQLITE_DONE || rc == SQLITE_ROW else { throw StorageError("sqlite: \(errorMessage)") }
+        guard rc == SQLITE_DONE || rc == SQLITE_ROW else { throw StorageError("sqlite: \(errorMessage)", sqlite: connection.handle) }
     }
 
     /// Databases written before the `creation` column kept each node's child
@@ -186,11 +219,28 @@ public final class SQLiteStorage: Storage {
     public func commit() throws(StorageError) {
         try run(commitStmt)
         let rc = WALGathering.flush(connection.handle)
-        guard rc == SQLITE_OK else { throw StorageError("sqlite: writing the log: \(String(cString: sqlite3_errstr(rc)))") }
+        guard rc == SQLITE_OK else {
+            // The log's writes were gathered past SQLite: its own codes say nothing of them.
+            let full = rc & 0xff == SQLITE_FULL || errno == ENOSPC || errno == EDQUOT
+            throw StorageError("sqlite: writing the log: \(String(cString: sqlite3_errstr(rc)))",
+                               error: full ? .ENOSPC : errno == EROFS ? .EROFS : .EIO)
+        }
     }
     public func rollback() { _ = try? run(rollbackStmt) }
 
     public private(set) var pendingLogPages = 0
+
+    public var isDetached: Bool {
+        guard let opened = fileIdentity else { return false }
+        guard let now = Self.identity(of: connection.path) else { return true }
+        return now != opened
+    }
+
+    private static func identity(of path: String) -> (dev_t, ino_t)? {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        return (st.st_dev, st.st_ino)
+    }
 
     public func checkpoint() {
         var logged: Int32 = 0
@@ -222,7 +272,7 @@ public final class SQLiteStorage: Storage {
                 }
             }
         }
-        guard rc == SQLITE_DONE else { throw StorageError("sqlite: \(errorMessage)") }
+        guard rc == SQLITE_DONE else { throw StorageError("sqlite: \(errorMessage)", sqlite: connection.handle) }
     }
 
     public func deleteNode(_ path: String) throws(StorageError) {
@@ -232,7 +282,7 @@ public final class SQLiteStorage: Storage {
             stmt.bindInPlace(1, text: UnsafeRawBufferPointer(pathBytes))
             return stmt.stepAndReset()
         }
-        guard rc == SQLITE_DONE else { throw StorageError("sqlite: \(errorMessage)") }
+        guard rc == SQLITE_DONE else { throw StorageError("sqlite: \(errorMessage)", sqlite: connection.handle) }
     }
 
     public func putDomain(_ domain: DomainRecord) throws(StorageError) {

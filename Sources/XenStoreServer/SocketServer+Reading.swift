@@ -85,7 +85,7 @@ extension SocketServer {
             do {
                 message = try client.decoder.next()
             } catch {
-                logger.warning("connection \(client.id): \(error), disconnecting")
+                store.log(.warning, by: store.logSource(client.id), "connection \(client.id): \(error), disconnecting")
                 close(client)
                 return
             }

@@ -20,8 +20,11 @@ extension SocketServer {
         return ring
     }
 
-    /// Stops serving the ring: its connection's watches and transactions go.
+    /// Stops serving the ring: its connection's watches and transactions
+    /// go, and the page is not touched again (it may be unmapped).
     public func detachRing(_ ring: RingConnection) {
+        ring.detached = true
+        ring.dropBuffers()
         store.disconnect(ring.id)
         rings[ring.id] = nil
         ringList.removeAll { $0 === ring }
@@ -39,13 +42,13 @@ extension SocketServer {
 
     /// Works on one ring until nothing more can be done there now.
     func serviceRing(_ ring: RingConnection) {
-        guard ring.failure == nil else { return }
+        guard ring.served else { return }
         if ring.page.connection == RingPage.reconnect { reconnect(ring) }
         var progress = true
-        while progress && ring.failure == nil {
+        while progress && ring.served {
             progress = ring.flush()
             processRing(ring)
-            while ring.failure == nil && !isPaused(ring) {
+            while ring.served && !isPaused(ring) {
                 let n = ringBuffer.withUnsafeMutableBytes { ring.page.readRequests(into: $0) }
                 guard let n else {
                     logger.warning("domain \(ring.domid): corrupt request ring indices, no longer served")
@@ -71,7 +74,7 @@ extension SocketServer {
 
     /// Handles every whole message taken from the ring, unless over the outstanding-request quota.
     func processRing(_ ring: RingConnection) {
-        while ring.failure == nil && !isPaused(ring) {
+        while ring.served && !isPaused(ring) {
             let message: XSMessage?
             do {
                 message = try ring.decoder.next()
@@ -115,7 +118,7 @@ extension SocketServer {
 
     /// Queues `message` for a ring (the target was no socket client).
     func enqueueToRing(_ message: XSMessage, id: ConnectionID) {
-        guard let ring = rings[id], ring.failure == nil else { return }
+        guard let ring = rings[id], ring.served else { return }
         if message.type == XSType.watchEvent.rawValue && ring.pendingOutput > Self.watchBacklogLimit {
             logger.warning("domain \(ring.domid) is not reading its ring: dropping a watch event")
             return
@@ -129,13 +132,35 @@ extension SocketServer {
     /// new connection of the store), then `connection` = CONNECTED and a notification.
     func reconnect(_ ring: RingConnection) {
         logger.info("domain \(ring.domid): ring reconnection")
+        resetRing(ring)
+        ring.page.connection = RingPage.connected
+        ring.notify()
+    }
+
+    /// Xen's `domain_conn_reset()`: a new connection of the store for the
+    /// ring (the old one's watches and transactions dropped), what is half
+    /// read or written dropped, both rings emptied.
+    func resetRing(_ ring: RingConnection) {
         store.disconnect(ring.id)
         rings[ring.id] = nil
         ring.dropBuffers()
         ring.page.reset()
         ring.id = store.connect(domid: ring.domid)
         rings[ring.id] = ring
-        ring.page.connection = RingPage.connected
-        ring.notify()
+    }
+
+    /// Queues what the store produced outside any request (the events of a
+    /// domain check): held in the gate while changes wait for their commit.
+    func drainUnrequested() {
+        swap(&outbox, &store.outbox)
+        defer { outbox.removeAll(keepingCapacity: true) }
+        guard store.hasUncommittedChanges || gate.isHolding else {
+            for (id, message) in outbox { enqueue(message, to: id) }
+            return
+        }
+        for (id, message) in outbox {
+            gate.hold(.init(target: id, message: message, changedBy: nil, fromChange: true))
+            countQueued(id, 1)
+        }
     }
 }

@@ -28,7 +28,7 @@ extension SocketServer {
         if message.type == XSType.watchEvent.rawValue && target.out.count - target.outOffset > Self.watchBacklogLimit {
             if !target.droppingEvents {
                 target.droppingEvents = true
-                logger.warning("connection \(id) is not reading: dropping its watch events until it catches up")
+                store.log(.warning, by: store.logSource(id), "connection \(id) is not reading: dropping its watch events until it catches up")
             }
             return
         }

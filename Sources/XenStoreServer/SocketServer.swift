@@ -104,6 +104,7 @@ public final class SocketServer {
             }
             // Busy, and polling after the work: keep the clients' CPUs from halting too.
             if spinNanoseconds > 0 { cpuLatency?.hold() }
+            store.verifyStorage(now: SystemClock.monotonicNanoseconds())
             if !unfinished.isEmpty {
                 swap(&unfinished, &unfinishedSpare)
                 for client in unfinishedSpare where !client.closed { readable(client) }

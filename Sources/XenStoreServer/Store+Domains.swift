@@ -1,19 +1,64 @@
 import Logging
 import XenStoreProtocol
 
+/// What a Xen host does for the domains the store introduces: their rings
+/// mapped and their event channels bound, and undone. The store stays
+/// free of I/O: it only calls this.
+public protocol DomainRingHost: AnyObject {
+    /// Maps `domid`'s ring, binds its event channel `port` and serves the
+    /// ring on a fresh connection; on failure nothing is left and the error is the request's.
+    func introduce(domid: UInt32, mfn: UInt64, port: UInt32) throws(XSError)
+    /// An introduced domain introduced again: its event channel bound anew
+    /// to `port`, its ring and connection reset.
+    func reintroduce(domid: UInt32, port: UInt32) throws(XSError)
+    /// Stops serving `domid`'s ring: unbound, unmapped.
+    func release(domid: UInt32)
+}
+
 /// Domains, quotas and CONTROL.
 extension Store {
     // MARK: Domains
 
     /// INTRODUCE, RELEASE and SET_TARGET come from a writable connection (the caller checks).
-    func introduce(_ domid: UInt32, mfn: UInt64, port: UInt32) throws(XSError) -> [UInt8] {
+    /// On a Xen host (``ringHost``), as Xen 4.17's `do_introduce()`: port 0
+    /// is EINVAL; a new domain's ring is mapped and its event channel bound
+    /// (a failure is the request's error and leaves nothing), its connection
+    /// starts afresh and `@introduceDomain` fires; a domain introduced again
+    /// gets its event channel bound anew and its connection reset (its
+    /// watches and transactions dropped), and no event. On the embedded
+    /// host a second introduction changes nothing.
+    func introduceDomain(_ domid: UInt32, mfn: UInt64, port: UInt32) throws(XSError) {
         guard domid != 0 else { throw .EINVAL }
-        if domains[domid] != nil { return XSPayload.ok }
+        guard let ringHost else {
+            if domains[domid] != nil { return }
+            let record = DomainRecord(domid: domid, mfn: String(mfn), port: String(port))
+            try saveDomain { s throws(StorageError) in try s.putDomain(record) }
+            domains[domid] = record
+            domainChanges.append(.introduced(domid))
+            fireSpecial(XSPath.introduceDomain)
+            return
+        }
+        guard port != 0 else { throw .EINVAL }
+        if var record = domains[domid] {
+            try ringHost.reintroduce(domid: domid, port: port)
+            record.port = String(port)
+            domains[domid] = record
+            return
+        }
         let record = DomainRecord(domid: domid, mfn: String(mfn), port: String(port))
-        try saveDomain { s throws(StorageError) in try s.putDomain(record) }
+        try ringHost.introduce(domid: domid, mfn: mfn, port: port)
+        do throws(XSError) {
+            try saveDomain { s throws(StorageError) in try s.putDomain(record) }
+        } catch {
+            ringHost.release(domid: domid)
+            throw error
+        }
         domains[domid] = record
-        domainChanges.append(.introduced(domid))
         fireSpecial(XSPath.introduceDomain)
+    }
+
+    func introduce(_ domid: UInt32, mfn: UInt64, port: UInt32) throws(XSError) -> [UInt8] {
+        try introduceDomain(domid, mfn: mfn, port: port)
         return XSPayload.ok
     }
 
@@ -21,12 +66,99 @@ extension Store {
         guard domid != 0 else { throw .EINVAL }
         guard domains[domid] != nil else { throw .ENOENT }
         try saveDomain { s throws(StorageError) in try s.deleteDomain(domid) }
+        forget(domid)
+        fireSpecial(XSPath.releaseDomain)
+        return XSPayload.ok
+    }
+
+    /// RESUME: the domain's next shutdown is announced again. Domain 0 is
+    /// EINVAL on a Xen host (Xen's `onearg_domain()`), ENOENT on the embedded one.
+    func resume(_ domid: UInt32) throws(XSError) -> [UInt8] {
+        if domid == 0 && ringHost != nil { throw .EINVAL }
+        guard domains[domid] != nil else { throw .ENOENT }
+        domains[domid]!.shutdownReported = false
+        return XSPayload.ok
+    }
+
+    /// What Xen 4.17's `destroy_domain()` does, but the event: the domain's
+    /// connections (with their watches and transactions) and the nodes it
+    /// owned go (unless ``keepOrphans``), it leaves the special paths'
+    /// permissions, and its ring is unmapped and unbound.
+    func forget(_ domid: UInt32) {
         domains[domid] = nil
         for (id, other) in connections where other.domid == domid { disconnect(id) }
         if !keepOrphans { removeNodes(ownedBy: domid) }
+        removeFromSpecialPermissions(domid)
+        ringHost?.release(domid: domid)
         domainChanges.append(.released(domid))
-        fireSpecial(XSPath.releaseDomain)
-        return XSPayload.ok
+        flushLog(.domain(domid))
+    }
+
+    /// Xen's `remove_domid_from_perm()`: an owner that goes is replaced by
+    /// dom0, and its entries in the lists are dropped.
+    func removeFromSpecialPermissions(_ domid: UInt32) {
+        for (path, perms) in specialPerms {
+            var entries = perms.entries
+            if entries[0].domid == domid { entries[0].domid = 0 }
+            entries = [entries[0]] + entries.dropFirst().filter { $0.domid != domid }
+            specialPerms[path] = XSPermissions(entries)!
+        }
+    }
+
+    /// What Xen 4.17's `check_domains()` does when `VIRQ_DOM_EXC` fires,
+    /// with `state` as the hypervisor reports each introduced domain: one
+    /// that shut down (or crashed) is announced by `@releaseDomain` once
+    /// until RESUME; one that is dying or gone is forgotten (``forget(_:)``)
+    /// and `@releaseDomain` fires for it. Several shutdowns seen at once
+    /// share one event, and a forgotten domain's event announces them too.
+    /// The events go to ``outbox``; with ``groupCommit`` the removed nodes
+    /// wait for ``commitBatch()``. Returns the domains forgotten.
+    @discardableResult
+    public func checkDomains(_ state: (UInt32) -> HypervisorDomainState) -> [UInt32] {
+        var shutDown = false
+        var gone: [UInt32] = []
+        for domid in domains.keys.sorted() {
+            switch state(domid) {
+            case .running:
+                break
+            case .shutDown:
+                if !domains[domid]!.shutdownReported {
+                    domains[domid]!.shutdownReported = true
+                    shutDown = true
+                }
+            case .dying, .gone:
+                gone.append(domid)
+            }
+        }
+        if !gone.isEmpty {
+            do throws(XSError) {
+                try saveDomain { s throws(StorageError) in for domid in gone { try s.deleteDomain(domid) } }
+            } catch {
+                logger.error("domains \(gone) are gone but their records stay in the database: \(error)")
+            }
+        }
+        for domid in gone {
+            logger.info("domain \(domid) is gone: its connection, ring and nodes are released")
+            forget(domid)
+            fireSpecial(XSPath.releaseDomain)
+        }
+        if shutDown && gone.isEmpty { fireSpecial(XSPath.releaseDomain) }
+        finishChangeWithoutRequest()
+        return gone
+    }
+
+    /// After a change no request made: stored (or left for the group
+    /// commit), and its events delivered.
+    func finishChangeWithoutRequest() {
+        if !groupCommit, let failure = storeChanges() {
+            logger.error("storage failed: \(failure)")
+        }
+        if groupCommit && storage != nil {
+            if unstored.isEmpty { batchUndo.removeAll(keepingCapacity: true) } else { batchUndo.append(contentsOf: undo) }
+        }
+        undo.removeAll(keepingCapacity: true)
+        for event in pendingEvents { deliver(event) }
+        pendingEvents.removeAll(keepingCapacity: true)
     }
 
     /// Removes every node the domain owns, with what lies below, as Xen 4.17
@@ -79,14 +211,14 @@ extension Store {
             }
         } catch {
             logger.error("storage failed: \(error)")
-            throw .EIO
+            throw error.error
         }
     }
 
     // MARK: Quotas
 
     func quotaExceeded(_ name: String, _ conn: Connection, _ error: XSError) -> XSError {
-        logger.warning("domain \(conn.domid) over quota '\(name)' (\(quotas[name] ?? 0)): \(error.rawValue)")
+        log(.warning, by: logSource(conn.id), "domain \(conn.domid) over quota '\(name)' (\(quotas[name] ?? 0)): \(error.rawValue)")
         return error
     }
 

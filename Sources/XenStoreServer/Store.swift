@@ -1,5 +1,6 @@
 import Logging
 import XenStoreProtocol
+import SwxlSystem
 
 /// Identifies one client connection inside the store.
 public typealias ConnectionID = Int
@@ -40,12 +41,24 @@ public final class Store {
     /// Keep the nodes of a released domain (Xen's `--keep-orphans`) instead of removing them.
     public var keepOrphans = false
     public var logger: Logger
-    let storage: Storage?
+    /// Bounds the lines each client can cause (``log(_:by:_:)``).
+    var logLimiter = LogLimiter()
+    /// The limiter's clock (nanoseconds); tests set their own.
+    var logClock: () -> UInt64 = SystemClock.monotonicNanoseconds
+    /// Where changes are kept; replaced by ``verifyStorage(now:)`` if its file goes.
+    var storage: Storage?
+    /// Makes a new, empty storage where the first one was (the daemon sets
+    /// it); nil: a storage whose file goes is not replaced.
+    public var reopenStorage: (() throws(StorageError) -> Storage)?
+    var storageCheckedAt: UInt64 = 0
 
     /// Messages to send, each to one connection, in order.
     public var outbox: [(ConnectionID, XSMessage)] = []
     /// Domains introduced or released since the front end last looked.
     public var domainChanges: [DomainChange] = []
+    /// On a Xen host: maps and binds introduced domains' rings, and undoes
+    /// it (nil: the embedded host, whose domains speak over sockets).
+    public weak var ringHost: DomainRingHost?
 
     // Per-request bookkeeping.
     var undo: [(String, Node?)] = []
@@ -132,6 +145,7 @@ public final class Store {
         guard let conn = connections.removeValue(forKey: id) else { return }
         dropWatches(of: conn)
         conn.transactions.removeAll()
+        if conn.domid == 0 { flushLog(.connection(id)) }
     }
 
     public func domid(of id: ConnectionID) -> UInt32? { connections[id]?.domid }
@@ -160,7 +174,7 @@ public final class Store {
             revertMainChanges()
             pendingEvents.removeAll()
             after = []
-            reply = msg.errorReply(.EIO)
+            reply = msg.errorReply(failure.error)
         }
         lastRequestChanged = !undo.isEmpty
         if groupCommit && storage != nil {
@@ -225,9 +239,7 @@ public final class Store {
         case .getDomainPath(let domid):
             return XSPayload.strings([XSPath.domainPath(domid)])
         case .setTarget(let domid, let target): return try setTarget(domid, target: target)
-        case .resume(let domid):
-            guard domains[domid] != nil else { throw .ENOENT }
-            return XSPayload.ok
+        case .resume(let domid): return try resume(domid)
         case .control(let command, let arguments): return try control(command, arguments, conn)
         }
     }
@@ -360,13 +372,14 @@ public final class Store {
     /// With ``groupCommit``: commits every change since the last call in one
     /// SQLite transaction. If that fails, all of them are taken back out of
     /// the tree too, and the front end must answer EIO to the requests that
-    /// made them (see ``lastRequestChanged``) instead of their replies.
-    public func commitBatch() -> Bool {
+    /// made them (see ``lastRequestChanged``) instead of their replies:
+    /// the error returned (ENOSPC, EROFS or EIO); nil when committed.
+    public func commitBatch() -> XSError? {
         defer { batchUndo.removeAll(keepingCapacity: true) }
-        guard let failure = storeChanges() else { return true }
+        guard let failure = storeChanges() else { return nil }
         logger.error("storage failed, \(batchUndo.count) change(s) not applied: \(failure)")
         revert(batchUndo)
-        return false
+        return failure.error
     }
 
     /// Log pages after which an idle daemon checkpoints, and after which a busy one must.

@@ -9,7 +9,7 @@ import Synchronization
 import XenStoreClient
 import XenStoreProtocol
 
-var storeBenchmarks: [any ParsableCommand.Type] { [StoreBench.self] }
+var storeBenchmarks: [any ParsableCommand.Type] { [StoreBench.self, LogFloodBench.self] }
 
 /// `swxl-bench store`: round trips to a running xenstore daemon, each client
 /// a thread with its own connection. Prints ops/s, mean and p99 latency per

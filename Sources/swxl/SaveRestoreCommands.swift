@@ -140,6 +140,7 @@ struct RestoreCommand: ParsableCommand {
         }
         defer { close(fd) }
         let host = try hostOptions.open()
+        PhaseTrace.mark("restore: host open")
         let reader = DescriptorReader(fd: fd, source: file)
         // -c: restored paused, the console attached, then it runs (as create -c).
         let attach = console && ConsoleCommand.attaches(host, follow: false)
@@ -151,6 +152,7 @@ struct RestoreCommand: ParsableCommand {
                                                    if noMonitor { config.leaveUnwatched() }
                                                    if foreground && !noMonitor { follower = try? CreateForeground.lock(host.toolstack, config) }
                                                })
+        PhaseTrace.mark("restore: restored, watcher running")
         if attach {
             try ConsoleCommand.attachAfterCreate(host, domid, type: host.toolstack.record(domid)?.type ?? .pv, unpause: !paused)
         } else if console {
@@ -201,6 +203,7 @@ enum SaveRestoreCLI {
             Terminal.err("\(error)\n")
             throw ExitCode.failure
         }
+        PhaseTrace.mark("restore: header and config read")
         Terminal.errLine(incoming.header.loadingLine(from: reader.source))
         if !incoming.header.optionalData.isEmpty {
             Terminal.errLine(" Savefile contains xl domain config" + (incoming.configIsJSON ? " in JSON format" : ""))
@@ -246,7 +249,9 @@ enum SaveRestoreCLI {
             for refused in keys.refused { Terminal.errLine("<saved>: error: \(refused)") }
             throw ExitCode.failure
         }
+        PhaseTrace.mark("restore: config parsed and resolved")
         let progress = ProgressLine("Restoring memory", quiet: quiet)
+        if PhaseTrace.enabled { host.toolstack.onStep = { PhaseTrace.emit("create step done: \($0)") } }
         let domid: UInt32
         do {
             domid = try host.toolstack.restore(resolved, from: reader, paused: paused, progress: progress.update)
@@ -255,6 +260,7 @@ enum SaveRestoreCLI {
             throw DomainCLI.fail(error)
         }
         progress.finish()
+        PhaseTrace.mark("restore: toolstack done")
         host.ensureWatcher()
         return domid
     }

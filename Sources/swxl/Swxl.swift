@@ -1,6 +1,7 @@
 import ArgumentParser
 #if canImport(Glibc)
 import Glibc
+import SwxlSystem
 #endif
 
 /// The root command. Each command group lives in its own file and
@@ -25,6 +26,7 @@ struct Swxl: ParsableCommand {
         // in a test, for one) passes nearly every signal blocked: then
         // `swxl xenstored` would never see SIGTERM, and Ctrl-C would not stop
         // `swxl store watch`.
+        PhaseTrace.mark("main")
         var none = sigset_t()
         sigemptyset(&none)
         pthread_sigmask(SIG_SETMASK, &none, nil)

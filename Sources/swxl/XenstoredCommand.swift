@@ -99,7 +99,7 @@ struct Xenstored: ParsableCommand {
     @Option(name: .customLong("priv-domid"), help: "Xen's second privileged domain: only 0 is served.")
     var privDomid: Int?
 
-    @Flag(name: [.customShort("D"), .customLong("no-domain-init")], help: "Xen's: do not serve dom0's ring.")
+    @Flag(name: [.customShort("D"), .customLong("no-domain-init")], help: "Xen's: serve no domain's ring (neither dom0's nor guests'), do not watch domains.")
     var noDomainInit = false
 
     @Flag(name: [.customShort("R"), .customLong("no-recovery")], help: "Xen's (database recovery): nothing to do here.")
@@ -147,7 +147,7 @@ struct Xenstored: ParsableCommand {
                            : DaemonConfiguration(paths: paths, environment: environment)
         if memoryOnly { config.memoryOnly = true }
         if let pidFile { config.pidFilePath = pidFile }
-        if noDomainInit { config.serveDom0Ring = false }
+        if noDomainInit { config.domainInit = false }
         config.busyPollMicroseconds = busyPollUs
         config.cpuLatencyRequest = cpuLatencyRequest
         config.keepOrphans = keepOrphans

@@ -28,11 +28,12 @@ final class XenStoreDaemon {
     /// The daemon's descriptor limit (`ulimit -n`), if it should have a low one.
     let descriptorLimit: Int?
 
-    init(_ extraArguments: [String] = [], descriptorLimit: Int? = nil) throws {
-        stateDir = FileManager.default.temporaryDirectory.appendingPathComponent("swxl-interop-\(UUID().uuidString.prefix(8))").path
+    init(_ extraArguments: [String] = [], descriptorLimit: Int? = nil, stateDir: String? = nil) throws {
+        self.stateDir = stateDir
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent("swxl-interop-\(UUID().uuidString.prefix(8))").path
         self.extraArguments = extraArguments
         self.descriptorLimit = descriptorLimit
-        try FileManager.default.createDirectory(atPath: stateDir, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: self.stateDir, withIntermediateDirectories: true)
         try start()
     }
 

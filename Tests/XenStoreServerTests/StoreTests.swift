@@ -510,3 +510,26 @@ import XenStoreProtocol
         #expect(h.send(dom0, .resume, ["4"]) == .error(.ENOENT))
     }
 }
+
+@Suite struct LogFloodTests {
+    /// A guest over its quota a thousand times in an instant: the burst of
+    /// lines, then one line saying how many were left out when it goes.
+    @Test func aDomainsLinesAreBoundedAndCounted() throws {
+        var q = Quotas()
+        q.entriesPerDomain = 1
+        let h = try Harness(quotas: q)
+        h.store.logClock = { 42 }
+        let dom0 = h.connect()
+        #expect(h.send(dom0, .introduce, ["9", "0", "0"]) == .ok)
+        h.write(dom0, "/local/domain/9", "")
+        h.setPerms(dom0, "/local/domain/9", ["n9"])
+        // Each refusal on its own connection, as a guest that reconnects would.
+        for i in 0..<1000 { #expect(h.write(h.connect(9), "n\(i)", "") == .error(.ENOSPC)) }
+        #expect(h.send(dom0, .release, ["9"]) == .ok)
+        let burst = LogLimiter().burst
+        let quotaLine = "warning domain 9 over quota 'entries' (1): ENOSPC"
+        #expect(h.log.lines.filter { !$0.hasPrefix("info ") }
+                == Array(repeating: quotaLine, count: burst)
+                + ["warning \(1000 - burst) log line(s) from domain 9 suppressed"])
+    }
+}

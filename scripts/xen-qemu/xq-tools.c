@@ -6,12 +6,22 @@
  *   xq-tools wait FILE MARKER TIMEOUT_MS wait until FILE contains MARKER;
  *                                        prints the milliseconds waited,
  *                                        exit 1 on timeout
+ *   xq-tools after FILE OFFSET MARKER TIMEOUT_MS
+ *                                        wait until FILE holds MARKER past
+ *                                        byte OFFSET; prints the monotonic
+ *                                        milliseconds when it was seen
+ *                                        (polls every 2 ms, reading only
+ *                                        what is new), exit 1 on timeout
+ *   xq-tools stamp                       copies stdin to stdout, each line
+ *                                        led by the monotonic milliseconds
+ *                                        it was read at
  */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 
 static long long now_ms(void)
 {
@@ -51,6 +61,40 @@ int main(int argc, char **argv)
             nanosleep(&tick, NULL);
         }
     }
-    fprintf(stderr, "usage: xq-tools now | wait FILE MARKER TIMEOUT_MS\n");
+    if (argc == 6 && strcmp(argv[1], "after") == 0) {
+        long long start = now_ms(), limit = atoll(argv[5]);
+        long long from = atoll(argv[3]);
+        size_t mlen = strlen(argv[4]);
+        struct timespec tick = { 0, 2 * 1000 * 1000 };
+        static char buf[1 << 20];
+        for (;;) {
+            struct stat st;
+            if (stat(argv[2], &st) == 0 && st.st_size > from) {
+                FILE *f = fopen(argv[2], "r");
+                if (f && fseek(f, from, SEEK_SET) == 0) {
+                    size_t n = fread(buf, 1, sizeof buf - 1, f);
+                    if (memmem(buf, n, argv[4], mlen)) {
+                        printf("%lld\n", now_ms());
+                        fclose(f);
+                        return 0;
+                    }
+                }
+                if (f)
+                    fclose(f);
+            }
+            if (now_ms() - start > limit)
+                return 1;
+            nanosleep(&tick, NULL);
+        }
+    }
+    if (argc == 2 && strcmp(argv[1], "stamp") == 0) {
+        char line[4096];
+        while (fgets(line, sizeof line, stdin)) {
+            printf("%lld %s", now_ms(), line);
+            fflush(stdout);
+        }
+        return 0;
+    }
+    fprintf(stderr, "usage: xq-tools now | wait FILE MARKER TIMEOUT_MS | after FILE OFFSET MARKER TIMEOUT_MS | stamp\n");
     return 2;
 }

@@ -364,6 +364,27 @@ int cxen_evtchn_notify(cxen_evtchn *e, uint32_t port);
 /* The next pending port (call when the descriptor is readable). */
 int cxen_evtchn_pending(cxen_evtchn *e);
 int cxen_evtchn_unmask(cxen_evtchn *e, uint32_t port);
+/* VIRQ_DOM_EXC (a domain shut down, is dying or went): the local port.
+ * -EEXIST: another xenstored in this domain has it. */
+int cxen_evtchn_bind_dom_exc(cxen_evtchn *e);
+
+/* A guest's xenstore page, for a xenstore daemon (xenstored_domains.c).
+ * Map functions return NULL with *err = errno on failure. */
+typedef struct cxen_gnttab cxen_gnttab;
+/* /dev/xen/gntdev; NULL on failure (errno set). */
+cxen_gnttab *cxen_gnttab_open(void);
+void cxen_gnttab_close(cxen_gnttab *g);
+/* Maps grant GNTTAB_RESERVED_XENSTORE of `domid` read-write (Xen 4.17's C xenstored's way). */
+void *cxen_gnttab_map_xenstore(cxen_gnttab *g, uint32_t domid, int *err);
+int cxen_gnttab_unmap(cxen_gnttab *g, void *page);
+
+typedef struct cxen_foreign cxen_foreign;
+/* /dev/xen/privcmd's foreign mappings; NULL on failure (errno set). */
+cxen_foreign *cxen_foreign_open(void);
+void cxen_foreign_close(cxen_foreign *f);
+/* Maps frame `frame` of `domid` read-write (Xen 4.17's OCaml xenstored's way). */
+void *cxen_foreign_map_page(cxen_foreign *f, uint32_t domid, uint64_t frame, int *err);
+int cxen_foreign_unmap(cxen_foreign *f, void *page);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,98 @@
+import DomainConfig
+import Toolstack
+import XenStoreProtocol
+
+/// One VM as the surface sees it: a domain on this host (swxl's, with its
+/// record; Domain-0; or another toolstack's, known only from the
+/// hypervisor and xenstore), or a managed domain's definition while it is
+/// not running. Every VM record and every device record comes from this.
+struct VMView {
+    var uuid: String
+    var name: String
+    var info: DomainInfo?
+    /// The resolved config: the domain's record, else its managed definition.
+    var config: DomainConfiguration?
+    var managed: Bool
+    /// What xenstore says of a running domain (KiB figures as xenstore keeps them).
+    var targetKiB: UInt64?
+    var staticMaxKiB: UInt64?
+    var consoleTTY: String?
+    var startTime: Double?
+
+    var domid: UInt32? { info?.domid }
+    var ref: String { ObjectIDs.ref("VM", uuid) }
+    var isControlDomain: Bool { info?.domid == 0 }
+
+    /// XAPI's four power states. A domain that has shut down (not for a
+    /// suspend) or is dying is on its way out: Halted.
+    var powerState: String {
+        guard let info else { return "Halted" }
+        if info.shutdown && info.shutdownReason == .suspend { return "Suspended" }
+        if info.dying || info.shutdown { return "Halted" }
+        if info.paused { return "Paused" }
+        return "Running"
+    }
+}
+
+extension XenAPISurface {
+    /// xenstore keys read for each running domain, relative to its path.
+    static let domainKeys = ["memory/target", "memory/static-max", "console/tty"]
+
+    /// Every VM: the domains by domid, then the managed domains that are
+    /// not running, by name. Called with the toolstack's lock held.
+    func vmViews() throws(XenAPIError) -> [VMView] {
+        let running: [DomainSummary]
+        do { running = try toolstack.list() } catch { throw .toolstack(error) }
+        var managed: [String: DomainConfiguration] = [:]
+        for config in toolstack.managedDomains() { managed[config.uuid.description] = config }
+        var views = try domainViews(running, managed: managed)
+        let runningUUIDs = Set(running.map { $0.info.uuid.description })
+        for config in managed.values.sorted(by: { $0.name_label < $1.name_label })
+        where !runningUUIDs.contains(config.uuid.description) {
+            views.append(VMView(uuid: config.uuid.description, name: config.name_label, info: nil, config: config, managed: true))
+        }
+        vmRefs.withLock { refs in for view in views { refs[view.ref] = view.uuid } }
+        return views
+    }
+
+    private func domainViews(_ running: [DomainSummary], managed: [String: DomainConfiguration]) throws(XenAPIError) -> [VMView] {
+        var paths: [String] = []
+        for domain in running {
+            let dom = XSPath.domainPath(domain.info.domid)
+            paths += Self.domainKeys.map { dom + "/" + $0 } + ["/vm/\(domain.info.uuid)/start_time"]
+        }
+        let values: [String?]
+        do { values = try toolstack.store.readMany(paths) } catch { throw .internalError(error.description) }
+        let per = Self.domainKeys.count + 1
+        return running.enumerated().map { index, domain in
+            let v = Array(values[index * per ..< (index + 1) * per])
+            let uuid = domain.info.uuid.description
+            let record = domain.info.domid == 0 ? nil : toolstack.record(domain.info.domid)
+            return VMView(uuid: uuid, name: domain.name, info: domain.info, config: record ?? managed[uuid],
+                          managed: managed[uuid] != nil, targetKiB: v[0].flatMap { UInt64($0) },
+                          staticMaxKiB: v[1].flatMap { UInt64($0) }, consoleTTY: v[2], startTime: v[3].flatMap { Double($0) })
+        }
+    }
+
+    /// The VM `ref` names; HANDLE_INVALID when none. Lock held.
+    func vmView(_ ref: String) throws(XenAPIError) -> VMView {
+        if let uuid = vmRefs.withLock({ $0[ref] }), let view = try vmView(uuid: uuid) { return view }
+        // Not seen yet (or gone): look at everything once.
+        if let view = try vmViews().first(where: { $0.ref == ref }) { return view }
+        throw .handleInvalid("VM", ref)
+    }
+
+    /// The VM with `uuid`, if there is one. Lock held.
+    func vmView(uuid: String) throws(XenAPIError) -> VMView? {
+        let domains: [DomainInfo]
+        do { domains = try toolstack.hypervisor.listDomains() } catch { throw .internalError(error.description) }
+        if let info = domains.first(where: { $0.uuid.description == uuid }) {
+            let summary: DomainSummary
+            do { summary = try toolstack.info(info.domid) } catch { return nil }
+            let managed = toolstack.managedDomains().first { $0.uuid.description == uuid }
+            return try domainViews([summary], managed: managed.map { [uuid: $0] } ?? [:]).first
+        }
+        guard let config = toolstack.managedDomains().first(where: { $0.uuid.description == uuid }) else { return nil }
+        return VMView(uuid: uuid, name: config.name_label, info: nil, config: config, managed: true)
+    }
+}

@@ -1,0 +1,134 @@
+import Logging
+import XenStoreProtocol
+
+/// Guests' rings on a Xen host, as Xen 4.17's daemon serves them
+/// (`introduce_domain()`, `check_domains()`, `destroy_domain()` in
+/// xenstored_domain.c): each introduced domain's page mapped and its event
+/// channel bound through a ``DomainPlatform``, served by the server's ring
+/// code; `VIRQ_DOM_EXC` bound, and on each of its events every introduced
+/// domain looked at (``Store/checkDomains(_:)``). The store decides; this
+/// only maps, binds and undoes.
+public final class GuestRings: DomainRingHost {
+    struct Guest {
+        var page: MappedPage
+        var remotePort: UInt32
+        /// nil once a re-introduction could bind neither the new port nor the old one.
+        var localPort: UInt32?
+        var ring: RingConnection
+    }
+
+    unowned let server: SocketServer
+    let platform: DomainPlatform
+    let logger: Logger
+    /// `VIRQ_DOM_EXC`'s local port.
+    public let virqPort: UInt32
+    var guests: [UInt32: Guest] = [:]
+
+    /// Binds `VIRQ_DOM_EXC` (failing if another daemon has it), becomes the
+    /// store's ``Store/ringHost`` and has the loop call ``eventFired()``
+    /// when the platform's event descriptor is readable.
+    public init(server: SocketServer, platform: DomainPlatform) throws(ServerError) {
+        self.server = server
+        self.platform = platform
+        logger = server.logger
+        do throws(PlatformError) {
+            virqPort = try platform.bindDomainExceptionVIRQ()
+        } catch {
+            throw ServerError("\(error)")
+        }
+        server.store.ringHost = self
+        let fd = platform.eventDescriptor
+        if fd >= 0 { server.onReadable(fd) { [unowned self] in eventFired() } }
+    }
+
+    /// Introduced domains whose rings are served, in order.
+    public var domains: [UInt32] { guests.keys.sorted() }
+
+    public func introduce(domid: UInt32, mfn: UInt64, port: UInt32) throws(XSError) {
+        guard guests[domid] == nil else { throw .EEXIST }
+        let page: MappedPage
+        let localPort: UInt32
+        do throws(PlatformError) {
+            page = try platform.mapRing(domid: domid, mfn: mfn)
+        } catch {
+            logger.warning("domain \(domid) not introduced: \(error)")
+            throw error.xsError
+        }
+        do throws(PlatformError) {
+            localPort = try platform.bind(domid: domid, remotePort: port)
+        } catch {
+            platform.unmap(page, domid: domid)
+            logger.warning("domain \(domid) not introduced: \(error)")
+            throw error.xsError
+        }
+        let ringPage = RingPage(page.base)
+        // Xen's domain_conn_reset(): the rings start empty.
+        ringPage.reset()
+        let ring = server.attachRing(domid: domid, page: ringPage) { [unowned self] in notify(domid) }
+        guests[domid] = Guest(page: page, remotePort: port, localPort: localPort, ring: ring)
+        finishReset(ringPage, domid)
+        logger.info("domain \(domid) introduced: event channel \(port) bound to \(localPort), page mapped by \(page.mapping)")
+    }
+
+    public func reintroduce(domid: UInt32, port: UInt32) throws(XSError) {
+        guard var guest = guests[domid] else { throw .ENOENT }
+        // Unbound first, as Xen's daemon does: the same port may come again.
+        if let old = guest.localPort { platform.unbind(localPort: old) }
+        var failure: PlatformError?
+        do throws(PlatformError) {
+            guest.localPort = try platform.bind(domid: domid, remotePort: port)
+            guest.remotePort = port
+        } catch {
+            failure = error
+            guest.localPort = try? platform.bind(domid: domid, remotePort: guest.remotePort)
+        }
+        guests[domid] = guest
+        if let failure {
+            logger.warning("domain \(domid) introduced again: \(failure); \(guest.localPort == nil ? "it has no event channel now" : "its old one is kept")")
+            throw failure.xsError
+        }
+        server.resetRing(guest.ring)
+        finishReset(guest.ring.page, domid)
+        logger.info("domain \(domid) introduced again: event channel \(port), connection reset")
+    }
+
+    /// After a reset: a guest waiting for the daemon (`connection` =
+    /// RECONNECT, a dom0less start) is told it may go on.
+    private func finishReset(_ page: RingPage, _ domid: UInt32) {
+        if page.connection == RingPage.reconnect {
+            page.connection = RingPage.connected
+            notify(domid)
+        }
+    }
+
+    public func release(domid: UInt32) {
+        guard let guest = guests.removeValue(forKey: domid) else { return }
+        server.detachRing(guest.ring)
+        if let port = guest.localPort { platform.unbind(localPort: port) }
+        platform.unmap(guest.page, domid: domid)
+        logger.info("domain \(domid): ring unmapped, event channel unbound")
+    }
+
+    func notify(_ domid: UInt32) {
+        if let port = guests[domid]?.localPort { platform.notify(localPort: port) }
+    }
+
+    /// One port fired (the loop calls this when the event descriptor is
+    /// readable): `VIRQ_DOM_EXC` checks every introduced domain; a ring's
+    /// port needs nothing more, the loop looks at every ring each round.
+    /// The port is unmasked afterwards.
+    public func eventFired() {
+        guard let port = platform.takePendingPort() else { return }
+        if port == virqPort { checkDomains() }
+        platform.unmask(port)
+    }
+
+    /// ``Store/checkDomains(_:)`` with the hypervisor's answers, its events queued.
+    public func checkDomains() {
+        // A domain record's removal is a storage batch of its own.
+        server.commitGroup()
+        server.store.checkDomains { platform.state(of: $0) }
+        server.drainUnrequested()
+        if !server.store.domainChanges.isEmpty { server.applyDomainChanges() }
+    }
+}
