@@ -88,7 +88,7 @@ let package = Package(
         // the toolstack, and what differs between hosts (the watcher a
         // started domain needs, the xenstore socket its event watch uses).
         .target(name: "ManagementAPI", dependencies: [
-            "Toolstack", "EmbeddedHost", "DomainConfig", "XenStoreClient", "XenStoreProtocol", "SwxlSystem", "CEpoll",
+            "Toolstack", "EmbeddedHost", "DomainConfig", "SaveFormat", "XenStoreClient", "XenStoreProtocol", "SwxlSystem", "CEpoll",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // The command line.
@@ -103,6 +103,16 @@ let package = Package(
             "XenStoreProtocol", "XenStoreClient", "XenStoreServer", "DomainConfig", "Toolstack", "EmbeddedHost", "SwxlSystem", "ManagementAPI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+
+        // Coverage-guided fuzzing (scripts/fuzz): what each reader of
+        // untrusted input is fed, and the driver. Built normally, swxl-fuzz
+        // replays inputs; scripts/fuzz builds it with libFuzzer and ASan.
+        .target(name: "SwxlFuzzTargets", dependencies: [
+            "DomainConfig", "SaveFormat", "XenStoreProtocol", "XenStoreServer",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "CSwxlFuzz"),
+        .executableTarget(name: "swxl-fuzz", dependencies: ["SwxlFuzzTargets", "CSwxlFuzz"]),
 
         .testTarget(name: "SaveFormatTests", dependencies: ["SaveFormat"]),
         .testTarget(name: "SwxlSystemTests", dependencies: ["SwxlSystem", "SwxlSQLite"]),
@@ -119,6 +129,8 @@ let package = Package(
         .testTarget(name: "GuestConsoleTests", dependencies: ["GuestConsole"]),
         .testTarget(name: "ManagementAPITests", dependencies: ["ManagementAPI", "Toolstack", "EmbeddedHost", "DomainConfig", "SwxlSystem"]),
         .testTarget(name: "EmbeddedHostTests", dependencies: ["EmbeddedHost", "DomainConfig", "Toolstack", "XenStoreProtocol", "SwxlSystem", "SaveFormat"]),
+        // The fuzzer's findings and seeds (Fuzz/), replayed.
+        .testTarget(name: "FuzzRegressionTests", dependencies: ["SwxlFuzzTargets"]),
         // Xen's own C tools (xenstore-*, test-xenstore, libxlutil) against our code.
         .testTarget(name: "InteropTests", dependencies: ["XenStoreProtocol", "DomainConfig", "SwxlSystem"]),
         // The built `swxl` run as a user runs it.

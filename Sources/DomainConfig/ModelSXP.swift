@@ -304,7 +304,17 @@ private struct SXPModelReader {
                 case "notes":
                     break
                 default:
-                    if items.count == 2, let s = items[1].atom {
+                    if !sxpPlatformKeys.contains(key), DomainConfiguration.knownKeys.contains(key) {
+                        // A typed key (`vcpus`, `memory`, ...) inside the image:
+                        // xend read those at the top level only.
+                        log.warning(field.location, "image field `\(key)` belongs at the top level, not in the image; ignored")
+                    } else if !sxpPlatformKeys.contains(key), items.count == 2 {
+                        // A field xl.cfg has no key for: kept as an unknown key,
+                        // as the xl.cfg reader keeps it (so the two read each
+                        // other's output the same), and said so.
+                        log.warning(field.location, "unknown image field `\(key)`")
+                        c.unknown[key] = configValue(items[1])
+                    } else if items.count == 2, let s = items[1].atom {
                         c.platform[key] = s
                     } else if items.count == 2, let list = items[1].items {
                         c.platformLists[key] = list.compactMap(\.atom)
@@ -517,3 +527,6 @@ private struct SXPModelReader {
         ])
     }
 }
+
+/// The image fields kept in `platform`: those xl.cfg keeps there too.
+private let sxpPlatformKeys = Set(platformKeys)

@@ -167,10 +167,15 @@ struct SXPParser {
                 || b == UInt8(ascii: "(") || b == UInt8(ascii: ")") || b == UInt8(ascii: "'") || b == UInt8(ascii: "\"") {
                 break
             }
+            if b == 0 { log.error(location, Self.nulMessage) }
             pos += 1
         }
         return .atom(String(decoding: bytes[begin..<pos], as: UTF8.self), start)
     }
+
+    /// A NUL byte is refused anywhere, as the xl.cfg reader refuses it in a
+    /// string (a C string would end there; xl.cfg cannot write it back).
+    static let nulMessage = "a config cannot hold a NUL character"
 
     mutating func quoted(_ start: SourceLocation) -> SExpr? {
         let quote = bytes[pos]
@@ -182,6 +187,7 @@ struct SXPParser {
                 return nil
             }
             let c = bytes[pos]
+            if c == 0 { log.error(location, Self.nulMessage) }
             pos += 1
             if c == quote { break }
             if c == UInt8(ascii: "\n") {
@@ -209,7 +215,9 @@ struct SXPParser {
                 } else {
                     log.error(start, "`\\x` must be followed by two hex digits (not 00)")
                 }
-            default: out.append(e)
+            default:
+                if e == 0 { log.error(start, Self.nulMessage) }
+                out.append(e)
             }
         }
         guard let s = String(validating: out, as: UTF8.self) else {

@@ -1,6 +1,7 @@
 // The model written back as an xl.cfg file. Reading the text again gives the
 // same model (SXP console devices aside: xl.cfg has no key for them, xl
-// always gives a guest its console).
+// always gives a guest its console; and an xm file's unknown keys that are
+// no xl.cfg keys, written as comments).
 
 extension DomainConfiguration {
     /// This configuration as xl.cfg text.
@@ -50,7 +51,15 @@ extension DomainConfiguration {
         for key in platformLists.keys.sorted() {
             line(key, "[ " + platformLists[key]!.map(xlQuote).joined(separator: ", ") + " ]")
         }
-        for key in unknown.keys.sorted() { line(key, xlValue(unknown[key]!)) }
+        for key in unknown.keys.sorted() {
+            if Self.isValidKey(key[...]) {
+                line(key, xlValue(unknown[key]!))
+            } else {
+                // An xm file's Python name xl.cfg cannot spell (`_cpus`,
+                // `Memory`): shown, commented out, since xl would refuse the line.
+                out += "# \(key) = \(xlValue(unknown[key]!))  (not an xl.cfg key)\n"
+            }
+        }
         return out
     }
 

@@ -562,6 +562,11 @@ struct RawParser {
                 if !scanEscape(into: &out) { ok = false }
                 continue
             }
+            if c == 0 {
+                // As the escapes `\x00` and `\0`: xl's C string would end here.
+                log.error(location, "a string cannot hold a NUL character")
+                ok = false
+            }
             out.append(c)
             pos += 1
         }

@@ -44,6 +44,15 @@ extension Toolstack {
         return ToolstackState(dir: dir).managedConfig(named: name)
     }
 
+    /// Every managed domain's name by its uuid (one query, no config
+    /// decoded: for a caller that looks often, as the XenAPI's events do).
+    public func managedDomainNames() -> [DomainUUID: String] {
+        guard FileIO.exists(toolstackDir + "/toolstack.db") else { return [:] }
+        var out: [DomainUUID: String] = [:]
+        for (uuid, name) in state.managedNames() { out[uuid] = name }
+        return out
+    }
+
     /// Every managed domain's definition, by name.
     public func managedDomains() -> [DomainConfiguration] { state.managedConfigs() }
 

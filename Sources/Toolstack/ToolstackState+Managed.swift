@@ -9,6 +9,14 @@ extension ToolstackState {
         try sql("SELECT uuid FROM managed WHERE name = ?", .text(name)).first?[0].text.flatMap { DomainUUID($0) }
     }
 
+    /// Every managed domain's uuid and name, without decoding a config.
+    func managedNames() -> [(uuid: DomainUUID, name: String)] {
+        ((try? sql("SELECT uuid, name FROM managed")) ?? []).compactMap { row in
+            guard let uuid = row[0].text.flatMap({ DomainUUID($0) }), let name = row[1].text else { return nil }
+            return (uuid, name)
+        }
+    }
+
     /// The definition of the managed domain named `name`.
     func managedConfig(named name: String) -> DomainConfiguration? {
         ((try? sql("SELECT config FROM managed WHERE name = ?", .text(name))) ?? []).first?[0].text

@@ -154,3 +154,40 @@ import Toolstack
         #expect(try field(rig, ref, "name_label") == .string("rec2"))
     }
 }
+
+@Suite(.serialized) struct SurfaceSuspendTests {
+    @Test func aDefinedVMSuspendsAndResumesAndAnotherIsRefused() throws {
+        let rig = try SurfaceRig()
+        defer { rig.close() }
+        let host = rig.surface.hostRef
+        let text = SurfaceLifecycleTests.xlText("sleepy", script: "echo up; sleep 1000")
+        let vm = try rig.ok("host.call_plugin", [.string(host), .string("swxl"), .string("create"),
+                                                   .struct(["config": .string(text), "start": .string("true")])]).stringValue
+        #expect(try rig.ok("VM.get_allowed_operations", [.string(vm)]).strings.contains("suspend"))
+        try rig.ok("VM.suspend", [.string(vm)])
+        let suspended = try rig.ok("VM.get_record", [.string(vm)]).structValue
+        #expect(suspended["power_state"] == .string("Suspended"))
+        #expect(suspended["domid"] == .string("-1"))
+        #expect(suspended["allowed_operations"] == .array([.string("resume"), .string("hard_shutdown")]))
+        #expect(try rig.host.toolstack.list().count == 1)
+        #expect(rig.fails("VM.start", [.string(vm), .bool(false)]) == ["VM_BAD_POWER_STATE", vm, "halted", "suspended"])
+        #expect(rig.fails("VM.destroy", [.string(vm)]) == ["VM_BAD_POWER_STATE", vm, "halted", "suspended"])
+
+        try rig.ok("VM.resume", [.string(vm), .bool(false), .bool(false)])
+        #expect(try rig.ok("VM.get_power_state", [.string(vm)]) == .string("Running"))
+        #expect(rig.fails("VM.resume", [.string(vm), .bool(false)]) == ["VM_BAD_POWER_STATE", vm, "suspended", "running"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: rig.dir + "/xapi/suspended") == [])
+
+        // Suspended, then shut down hard: Halted, its image gone.
+        try rig.ok("VM.suspend", [.string(vm)])
+        try rig.ok("VM.hard_shutdown", [.string(vm)])
+        #expect(try rig.ok("VM.get_power_state", [.string(vm)]) == .string("Halted"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: rig.dir + "/xapi/suspended") == [])
+
+        // A domain that is not defined cannot be: nothing would be left.
+        let domid = try rig.host.toolstack.create(rig.config("plain"))
+        let plain = try rig.ok("VM.get_by_name_label", [.string("plain")]).strings[0]
+        #expect(rig.fails("VM.suspend", [.string(plain)]).first == "OPERATION_NOT_ALLOWED")
+        #expect(try rig.host.toolstack.info(domid).info.paused == false)
+    }
+}

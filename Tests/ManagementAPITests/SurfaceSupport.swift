@@ -49,6 +49,14 @@ final class SurfaceRig: @unchecked Sendable {
         session = try ok("session.login_with_password", [.string("root"), .string("")]).stringValue
     }
 
+    /// The same host opened again, as another process opens it (its own
+    /// connections): what the tests do "elsewhere" while the surface's
+    /// event watcher uses the surface's toolstack.
+    func elsewhere() throws -> ToolstackHost {
+        try ToolstackHost.open(kind: .embedded, environment: ["SWXL_STATE_DIR": dir, "SWXL_HOST": "embedded",
+                                                             "SWXL_EMBEDDED_BRIDGES": "xenbr0,br1"], program: swxlBinary)
+    }
+
     static let unixContext = XenAPICallContext(origin: .unixSocket(uid: 0), verifyPassword: { _, _ in true })
 
     func call(_ method: String, _ params: [XenAPIValue], context: XenAPICallContext = SurfaceRig.unixContext) -> XenAPIResult {

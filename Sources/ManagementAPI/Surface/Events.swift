@@ -34,6 +34,7 @@ final class EventHub: @unchecked Sendable {
     private var nextID: Int64 = 1
     private var vmRecords: [String: [String: XenAPIValue]] = [:]
     private var primed = false
+    private var primedNow: Bool { condition.withLock { primed } }
     private var stopping = false
     private var watcherRunning = false
     /// event.register's subscriptions: session → (classes, the last id it has seen).
@@ -47,39 +48,142 @@ final class EventHub: @unchecked Sendable {
 
     // MARK: what feeds it
 
-    /// Looks at the VM records now (after a call that changed something).
-    func poke() { refresh() }
-
-    /// Computes the VM records again and logs what differs.
-    func refresh() {
-        let records: [String: [String: XenAPIValue]]
-        do {
-            records = try surface.toolstackLock.withLock { () throws(XenAPIError) in
-                var out: [String: [String: XenAPIValue]] = [:]
-                for view in try surface.vmViews() { out[view.ref] = surface.vmRecord(view) }
-                return out
-            }
-        } catch {
-            return
+    /// What the hypervisor says of a domain that a VM record shows.
+    struct DomainSignature: Equatable {
+        var uuid: String
+        var paused, shutdown, dying: Bool
+        var reason: ShutdownReason?
+        init(_ info: DomainInfo) {
+            uuid = info.uuid.description
+            paused = info.paused
+            shutdown = info.shutdown
+            dying = info.dying
+            reason = info.shutdownReason
         }
+    }
+
+    // Guarded by the surface's toolstack lock (only the refreshes use them):
+    private var signatures: [UInt32: DomainSignature] = [:]
+    private var managedNames: [String: String] = [:]
+    /// Domains introduced lately, looked at often until then (monotonic ns):
+    /// a create unpauses its domain last, which nothing announces.
+    private var followed: [UInt32: UInt64] = [:]
+
+    static let followSeconds = 3.0
+
+    /// Looks again after a call that changed something: what the
+    /// hypervisor and the definitions say, and the VMs the call named.
+    func poke(_ uuids: Set<String> = []) {
+        try? surface.toolstackLock.withLock { () throws(XenAPIError) in
+            var dirty = uuids
+            dirty.formUnion(try diffDomains())
+            dirty.formUnion(diffManaged())
+            try update(dirty)
+        }
+    }
+
+    /// Computes every VM record again and logs what differs.
+    func refresh() {
+        try? surface.toolstackLock.withLock { () throws(XenAPIError) in
+            let views = try surface.vmViews()
+            var infos: [UInt32: DomainSignature] = [:]
+            for view in views { if let info = view.info { infos[info.domid] = DomainSignature(info) } }
+            signatures = infos
+            managedNames = [:]
+            for (uuid, name) in surface.toolstack.managedDomainNames() { managedNames[uuid.description] = name }
+            var records: [String: [String: XenAPIValue]] = [:]
+            for view in views { records[view.ref] = surface.vmRecord(view) }
+            publish(records, complete: true)
+        }
+    }
+
+    /// The uuids of the VMs whose domains changed since the last look. Lock held.
+    private func diffDomains() throws(XenAPIError) -> Set<String> {
+        let infos: [DomainInfo]
+        do { infos = try surface.toolstack.hypervisor.listDomains() } catch { throw .internalError(error.description) }
+        var now: [UInt32: DomainSignature] = [:]
+        for info in infos { now[info.domid] = DomainSignature(info) }
+        var dirty = Set<String>()
+        let clock = SystemClock.monotonicNanoseconds()
+        for (domid, sig) in now where signatures[domid] != sig {
+            dirty.insert(sig.uuid)
+            if let old = signatures[domid] { dirty.insert(old.uuid) } else {
+                followed[domid] = clock + UInt64(Self.followSeconds * 1e9)
+            }
+        }
+        for (domid, old) in signatures where now[domid] == nil { dirty.insert(old.uuid) }
+        signatures = now
+        return dirty
+    }
+
+    /// The VMs defined or forgotten (or renamed) since the last look. Lock held.
+    private func diffManaged() -> Set<String> {
+        var now: [String: String] = [:]
+        for (uuid, name) in surface.toolstack.managedDomainNames() { now[uuid.description] = name }
+        var dirty = Set<String>()
+        for (uuid, name) in now where managedNames[uuid] != name { dirty.insert(uuid) }
+        for uuid in managedNames.keys where now[uuid] == nil { dirty.insert(uuid) }
+        managedNames = now
+        return dirty
+    }
+
+    /// The followed domains that changed (and those no longer followed dropped). Lock held.
+    private func diffFollowed() -> Set<String> {
+        let clock = SystemClock.monotonicNanoseconds()
+        var dirty = Set<String>()
+        for (domid, until) in followed {
+            let info = (try? surface.toolstack.hypervisor.domainInfo(domid: domid)) ?? nil
+            let sig = info.map(DomainSignature.init)
+            if sig != signatures[domid] {
+                if let sig { dirty.insert(sig.uuid) }
+                if let old = signatures[domid] { dirty.insert(old.uuid) }
+                signatures[domid] = sig
+            }
+            if info == nil || clock > until || (sig.map { !$0.paused } ?? true) && surface.toolstack.record(domid) != nil {
+                followed[domid] = nil
+            }
+        }
+        return dirty
+    }
+
+    /// Computes the records of the VMs `uuids` again and logs what differs. Lock held.
+    private func update(_ uuids: Set<String>) throws(XenAPIError) {
+        guard !uuids.isEmpty else { return }
+        var records: [String: [String: XenAPIValue]] = [:]
+        var gone: [String] = []
+        for uuid in uuids {
+            let ref = ObjectIDs.ref("VM", uuid)
+            if let view = try surface.vmView(uuid: uuid) {
+                surface.vmRefs.withLock { $0[ref] = uuid }
+                records[ref] = surface.vmRecord(view)
+            } else {
+                gone.append(ref)
+            }
+        }
+        publish(records, complete: false, gone: gone)
+    }
+
+    /// Logs an event for each record that differs from the one last seen;
+    /// `complete`: `records` is every VM (those missing are gone).
+    private func publish(_ records: [String: [String: XenAPIValue]], complete: Bool, gone: [String] = []) {
         condition.withLock {
             let before = vmRecords
-            vmRecords = records
-            guard primed else {
-                primed = true
-                return
-            }
             var added = false
             for (ref, record) in records.sorted(by: { $0.key < $1.key }) {
+                vmRecords[ref] = record
+                guard primed else { continue }
                 if let old = before[ref] {
                     if old != record { append("vm", "mod", ref, .struct(record)); added = true }
                 } else {
                     append("vm", "add", ref, .struct(record)); added = true
                 }
             }
-            for (ref, record) in before.sorted(by: { $0.key < $1.key }) where records[ref] == nil {
-                append("vm", "del", ref, .struct(record)); added = true
+            let removed = complete ? before.keys.filter { records[$0] == nil } : gone.filter { before[$0] != nil }
+            for ref in removed.sorted() {
+                if primed, let record = before[ref] { append("vm", "del", ref, .struct(record)); added = true }
+                vmRecords[ref] = nil
             }
+            if complete { primed = true }
             if added { condition.broadcast() }
         }
     }
@@ -102,13 +206,14 @@ final class EventHub: @unchecked Sendable {
         if log.count > Self.capacity { log.removeFirst(log.count - Self.capacity) }
     }
 
-    /// The xenstore paths whose change may change a VM record.
-    static func matters(_ path: String) -> Bool {
-        if path.hasPrefix("@") { return true }
+    /// The domain a xenstore path's change may change the VM record of:
+    /// `/local/domain/N/{control,memory,name,device,console}...`; nil for
+    /// others. `@introduceDomain` and `@releaseDomain` are looked at apart.
+    static func domain(of path: String) -> UInt32? {
         let parts = path.split(separator: "/")
-        // /local/domain/N/{control,memory,name}...
-        return parts.count >= 4 && parts[0] == "local" && parts[1] == "domain"
-            && (parts[3] == "control" || parts[3] == "memory" || parts[3] == "name")
+        guard parts.count >= 4, parts[0] == "local", parts[1] == "domain",
+              ["control", "memory", "name", "device", "console"].contains(parts[3]) else { return nil }
+        return UInt32(parts[2])
     }
 
     func startWatching(storeSocket: String) {
@@ -116,7 +221,8 @@ final class EventHub: @unchecked Sendable {
         condition.withLock { watcherRunning = true }
         DetachedThread.start { [self] in
             var connection: XenStoreAccess?
-            var lastRefresh = SystemClock.monotonicNanoseconds()
+            let clock = { SystemClock.monotonicNanoseconds() }
+            var nextDiff = clock(), nextFull = clock() + UInt64(Self.fullSeconds * 1e9)
             while !condition.withLock({ stopping }) {
                 if connection == nil {
                     do {
@@ -125,29 +231,41 @@ final class EventHub: @unchecked Sendable {
                         try fresh.watch(XSPath.releaseDomain, token: "swxl-api")
                         try fresh.watch("/local/domain", token: "swxl-api")
                         connection = fresh
-                        // Watches fire once when set: taken below.
                     } catch {
                         usleep(200_000)
                     }
                 }
-                var changed = false
+                let following = surface.toolstackLock.withLock { !followed.isEmpty }
+                var domids = Set<UInt32>(), special = false
                 if let c = connection {
                     do {
-                        if let event = try c.nextEvent(timeoutMs: Int32(Self.pollSeconds * 1000)) {
-                            changed = Self.matters(event.path)
-                            // Take what came with it (a create writes many nodes).
-                            while let more = try c.nextEvent(timeoutMs: changed ? 2 : 0) {
-                                changed = changed || Self.matters(more.path)
-                            }
+                        var event = try c.nextEvent(timeoutMs: following ? 5 : 100)
+                        while let e = event {
+                            if e.path.hasPrefix("@") { special = true } else if let d = Self.domain(of: e.path) { domids.insert(d) }
+                            event = try c.nextEvent(timeoutMs: 0)
                         }
                     } catch {
                         connection = nil
                     }
+                } else {
+                    usleep(following ? 5_000 : 100_000)
                 }
-                let now = SystemClock.monotonicNanoseconds()
-                if changed || now - lastRefresh >= UInt64(Self.pollSeconds * 1e9) {
+                let now = clock()
+                if now >= nextFull {
                     refresh()
-                    lastRefresh = SystemClock.monotonicNanoseconds()
+                    nextFull = clock() + UInt64(Self.fullSeconds * 1e9)
+                    nextDiff = clock() + UInt64(Self.pollSeconds * 1e9)
+                    continue
+                }
+                try? surface.toolstackLock.withLock { () throws(XenAPIError) in
+                    var dirty = Set(domids.compactMap { signatures[$0]?.uuid })
+                    if special || now >= nextDiff || domids.contains(where: { signatures[$0] == nil }) {
+                        dirty.formUnion(try diffDomains())
+                        dirty.formUnion(diffManaged())
+                        nextDiff = now + UInt64(Self.pollSeconds * 1e9)
+                    }
+                    dirty.formUnion(diffFollowed())
+                    try update(dirty)
                 }
             }
             condition.withLock {
@@ -156,6 +274,9 @@ final class EventHub: @unchecked Sendable {
             }
         }
     }
+
+    /// Every VM record computed again this often, whatever was seen.
+    static let fullSeconds = 5.0
 
     func stop() {
         condition.withLock {
@@ -192,7 +313,7 @@ final class EventHub: @unchecked Sendable {
     func from(classes: [String], token: String, timeout: Double) throws(XenAPIError) -> XenAPIValue {
         let wanted = Self.normalise(classes)
         if token.isEmpty {
-            refresh()
+            if primedNow { poke() } else { refresh() }
             return condition.withLock {
                 var events: [XenAPIValue] = []
                 for (ref, record) in vmRecords.sorted(by: { $0.key < $1.key }) {

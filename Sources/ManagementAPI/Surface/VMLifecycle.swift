@@ -69,7 +69,11 @@ extension XenAPISurface {
         }
         register("VM.hard_shutdown", ["vm"], changes: true) { [self] call throws(XenAPIError) in
             let view = try vm(call, in: ["Running", "Paused", "Suspended"])
-            try toolstackCall { () throws(ToolstackError) in try toolstack.destroy(domid: view.domid!) }
+            guard let domid = view.domid else {
+                discardSuspendImage(view)  // Suspended by VM.suspend: Halted without its image
+                return .str("")
+            }
+            try toolstackCall { () throws(ToolstackError) in try toolstack.destroy(domid: domid) }
             return .str("")
         }
         register("VM.hard_reboot", ["vm"], changes: true) { [self] call throws(XenAPIError) in
@@ -108,6 +112,7 @@ extension XenAPISurface {
         }
         registerMemory()
         registerCreate()
+        registerSuspend()
     }
 
     /// A clean shutdown or reboot: the guest is asked (`control/shutdown`)

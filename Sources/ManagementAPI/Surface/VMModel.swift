@@ -1,4 +1,5 @@
 import DomainConfig
+import SwxlSystem
 import Toolstack
 import XenStoreProtocol
 
@@ -18,6 +19,8 @@ struct VMView {
     var staticMaxKiB: UInt64?
     var consoleTTY: String?
     var startTime: Double?
+    /// A defined VM not running whose image VM.suspend keeps.
+    var suspended = false
 
     var domid: UInt32? { info?.domid }
     var ref: String { ObjectIDs.ref("VM", uuid) }
@@ -26,7 +29,7 @@ struct VMView {
     /// XAPI's four power states. A domain that has shut down (not for a
     /// suspend) or is dying is on its way out: Halted.
     var powerState: String {
-        guard let info else { return "Halted" }
+        guard let info else { return suspended ? "Suspended" : "Halted" }
         if info.shutdown && info.shutdownReason == .suspend { return "Suspended" }
         if info.dying || info.shutdown { return "Halted" }
         if info.paused { return "Paused" }
@@ -49,9 +52,16 @@ extension XenAPISurface {
         let runningUUIDs = Set(running.map { $0.info.uuid.description })
         for config in managed.values.sorted(by: { $0.name_label < $1.name_label })
         where !runningUUIDs.contains(config.uuid.description) {
-            views.append(VMView(uuid: config.uuid.description, name: config.name_label, info: nil, config: config, managed: true))
+            views.append(VMView(uuid: config.uuid.description, name: config.name_label, info: nil, config: config, managed: true,
+                                suspended: FileIO.exists(suspendImage(config.uuid.description))))
         }
-        vmRefs.withLock { refs in for view in views { refs[view.ref] = view.uuid } }
+        vmRefs.withLock { refs in
+            for view in views { refs[view.ref] = view.uuid }
+        }
+        vmNames.withLock { names in
+            names = [:]
+            for view in views where view.info == nil { names[view.uuid] = view.name }
+        }
         return views
     }
 
@@ -89,10 +99,15 @@ extension XenAPISurface {
         if let info = domains.first(where: { $0.uuid.description == uuid }) {
             let summary: DomainSummary
             do { summary = try toolstack.info(info.domid) } catch { return nil }
-            let managed = toolstack.managedDomains().first { $0.uuid.description == uuid }
+            var managed = toolstack.managedDomain(named: summary.name)
+            if managed?.uuid.description != uuid { managed = nil }
             return try domainViews([summary], managed: managed.map { [uuid: $0] } ?? [:]).first
         }
-        guard let config = toolstack.managedDomains().first(where: { $0.uuid.description == uuid }) else { return nil }
-        return VMView(uuid: uuid, name: config.name_label, info: nil, config: config, managed: true)
+        // A halted VM: its definition by the name it had (one row), else by looking at them all.
+        var found = vmNames.withLock { $0[uuid] }.flatMap { toolstack.managedDomain(named: $0) }
+        if found?.uuid.description != uuid { found = toolstack.managedDomains().first { $0.uuid.description == uuid } }
+        guard let config = found else { return nil }
+        return VMView(uuid: uuid, name: config.name_label, info: nil, config: config, managed: true,
+                      suspended: FileIO.exists(suspendImage(uuid)))
     }
 }

@@ -28,10 +28,14 @@ extension XenAPISurface {
         if view.isControlDomain { return [] }
         switch view.powerState {
         case "Halted": return view.managed ? ["start", "destroy", "changing_dynamic_range"] : []
+        // Only a defined VM can be suspended (VM.suspend).
         case "Running":
-            return ["clean_shutdown", "clean_reboot", "hard_shutdown", "hard_reboot", "pause", "suspend",
-                    "changing_dynamic_range", "changing_memory_live"]
-        case "Paused": return ["unpause", "hard_shutdown", "hard_reboot", "changing_dynamic_range", "changing_memory_live"]
+            return ["clean_shutdown", "clean_reboot", "hard_shutdown", "hard_reboot", "pause"]
+                + (view.managed ? ["suspend"] : []) + ["changing_dynamic_range", "changing_memory_live"]
+        case "Paused":
+            return ["unpause", "hard_shutdown", "hard_reboot"] + (view.managed ? ["suspend"] : [])
+                + ["changing_dynamic_range", "changing_memory_live"]
+        case "Suspended": return view.info == nil ? ["resume", "hard_shutdown"] : ["hard_shutdown"]
         default: return ["hard_shutdown"]
         }
     }
@@ -73,7 +77,7 @@ extension XenAPISurface {
             "user_version": .num(1),
             "is_a_template": .bool(false),
             "is_default_template": .bool(false),
-            "suspend_VDI": .nullRef,
+            "suspend_VDI": .nullRef,  // the image is a file of swxl's, not a VDI
             "resident_on": running ? .str(hostRef) : .nullRef,
             "scheduled_to_be_resident_on": .nullRef,
             "affinity": .nullRef,
@@ -164,5 +168,16 @@ extension XenAPISurface {
             guard let uuid, let view = try vmView(uuid: uuid) else { return nil }
             return vmRecord(view)
         }))
+        // Without every record.
+        register("VM.get_by_uuid", ["uuid"]) { [self] call throws(XenAPIError) in
+            let uuid = try call.args.string(0, "uuid")
+            guard let view = try vmView(uuid: uuid) else { throw .uuidInvalid("VM", uuid) }
+            return .str(view.ref)
+        }
+        register("VM.get_by_name_label", ["label"]) { [self] call throws(XenAPIError) in
+            let label = try call.args.string(0, "label")
+            return .strings(try vmViews().filter { $0.name == label }.map(\.ref))
+        }
+        register("VM.get_all", []) { [self] _ throws(XenAPIError) in .strings(try vmViews().map(\.ref)) }
     }
 }

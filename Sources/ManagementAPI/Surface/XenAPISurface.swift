@@ -22,6 +22,8 @@ public final class XenAPISurface: XenAPIDispatching, @unchecked Sendable {
     var events: EventHub!
     /// VM references seen, to their uuids.
     let vmRefs = Locked<[String: String]>([:])
+    /// The names of the halted VMs last seen, by uuid (their definitions are looked up by name).
+    let vmNames = Locked<[String: String]>([:])
     /// This host's and its pool's uuids: made once, kept in `<state>/xapi`.
     let hostUUID: String
     let poolUUID: String
@@ -111,14 +113,18 @@ public final class XenAPISurface: XenAPIDispatching, @unchecked Sendable {
     }
 
     private func run(_ method: XenAPIMethod, _ call: Call) throws(XenAPIError) -> XenAPIValue {
+        let value: XenAPIValue
         switch method.locking {
-        case .toolstack:
-            let value = try toolstackLock.withLock { () throws(XenAPIError) in try method.body(call) }
-            if method.changes { events.poke() }
-            return value
-        case .none:
-            return try method.body(call)
+        case .toolstack: value = try toolstackLock.withLock { () throws(XenAPIError) in try method.body(call) }
+        case .none: value = try method.body(call)
         }
+        if method.changes {
+            // The VM the call named, and whatever the hypervisor and the definitions now say.
+            var uuids = Set<String>()
+            if case .string(let ref)? = call.args.values.first, let uuid = vmRefs.withLock({ $0[ref] }) { uuids.insert(uuid) }
+            events.poke(uuids)
+        }
+        return value
     }
 
     /// `VM_get_record` → `VM.get_record`; names with a dot are kept as sent.
