@@ -173,13 +173,13 @@ _swxl() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    create|list|destroy|shutdown|reboot|pause|unpause|rename|mem-set|mem-max|vcpu-set|domid|domname|vm-list|uptime|info|dmesg|console|new|start|delete|save|migrate|restore|migrate-receive|vcpu-list|vcpu-pin|sched-credit|sched-credit2|sysrq|debug-keys|dump-core|cpupool-list|top|network-attach|network-list|network-detach|block-attach|block-list|block-detach|config|store|xenstored|help)
+    create|list|destroy|shutdown|reboot|pause|unpause|rename|mem-set|mem-max|vcpu-set|domid|domname|vm-list|uptime|info|dmesg|console|new|start|delete|save|migrate|restore|migrate-receive|vcpu-list|vcpu-pin|sched-credit|sched-credit2|sysrq|debug-keys|dump-core|cpupool-list|top|network-attach|network-list|network-detach|block-attach|block-list|block-detach|config|store|xenstored|serve|help)
         # Offer subcommand argument completions
         "_swxl_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'create list destroy shutdown reboot pause unpause rename mem-set mem-max vcpu-set domid domname vm-list uptime info dmesg console new start delete save migrate restore migrate-receive vcpu-list vcpu-pin sched-credit sched-credit2 sysrq debug-keys dump-core cpupool-list top network-attach network-list network-detach block-attach block-list block-detach config store xenstored help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'create list destroy shutdown reboot pause unpause rename mem-set mem-max vcpu-set domid domname vm-list uptime info dmesg console new start delete save migrate restore migrate-receive vcpu-list vcpu-pin sched-credit sched-credit2 sysrq debug-keys dump-core cpupool-list top network-attach network-list network-detach block-attach block-list block-detach config store xenstored serve help' -- "${cur}"))
         ;;
     esac
 }
@@ -1103,6 +1103,45 @@ _swxl_xenstored() {
         return
         ;;
     '--priv-domid')
+        return
+        ;;
+    '--log-level')
+        return
+        ;;
+    esac
+}
+
+_swxl_serve() {
+    repeating_flags=()
+    non_repeating_flags=(-f --foreground --xen-host --no-xen-host -v --verbose --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--host --state-dir --socket --tcp --credentials --pid-file --max-connections --max-request-bytes --log-level)
+    __swxl_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--host')
+        return
+        ;;
+    '--state-dir')
+        return
+        ;;
+    '--socket')
+        return
+        ;;
+    '--tcp')
+        return
+        ;;
+    '--credentials')
+        return
+        ;;
+    '--pid-file')
+        return
+        ;;
+    '--max-connections')
+        return
+        ;;
+    '--max-request-bytes')
         return
         ;;
     '--log-level')

@@ -93,13 +93,14 @@ _swxl() {
             'config:Read, check and convert domain config files (xl.cfg, legacy xm, SXP, JSON).'
             'store:Read and change xenstore, like Xen'\''s xenstore-* tools.'
             'xenstored:Run swxl'\''s xenstore daemon (for hosts without Xen'\''s own).'
+            'serve:Serve the XenAPI (XML-RPC and JSON-RPC over HTTP), as xend did.'
             'help:Show subcommand help information.'
         )
         _describe -V subcommand subcommands && ret=0
         ;;
     arg)
         case "${words[1]}" in
-        create|list|destroy|shutdown|reboot|pause|unpause|rename|mem-set|mem-max|vcpu-set|domid|domname|vm-list|uptime|info|dmesg|console|new|start|delete|save|migrate|restore|migrate-receive|vcpu-list|vcpu-pin|sched-credit|sched-credit2|sysrq|debug-keys|dump-core|cpupool-list|top|network-attach|network-list|network-detach|block-attach|block-list|block-detach|config|store|xenstored|help)
+        create|list|destroy|shutdown|reboot|pause|unpause|rename|mem-set|mem-max|vcpu-set|domid|domname|vm-list|uptime|info|dmesg|console|new|start|delete|save|migrate|restore|migrate-receive|vcpu-list|vcpu-pin|sched-credit|sched-credit2|sysrq|debug-keys|dump-core|cpupool-list|top|network-attach|network-list|network-detach|block-attach|block-list|block-detach|config|store|xenstored|serve|help)
             "_swxl_${words[1]}" && ret=0
             ;;
         esac
@@ -1013,6 +1014,30 @@ _swxl_xenstored() {
         '(-U --live-update)'{-U,--live-update}'[Xen'\''s live update\: not supported (error).]'
         '(-v --verbose -V)'{-v,--verbose,-V}'[Log connections and domain changes (info level).]'
         '--log-level[Log level\: trace, debug, info, notice, warning, error, critical.]:log-level:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_swxl_serve() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--host[The host to drive\: xen or embedded (default\: xen on a Xen dom0, else embedded; SWXL_HOST overrides the guess).]:kind:'
+        '(-f --foreground)'{-f,--foreground}'[Stay in the foreground (do not detach); log to stderr.]'
+        '--state-dir[State directory (default\: SWXL_STATE_DIR, /var/lib/swxl for root, else ~/.local/state/swxl).]:state-dir:'
+        '--socket[The Unix socket (default\: /var/lib/xcp/xapi for root on a Xen host, else <state>/xapi/socket).]:socket:'
+        '--tcp[Also listen on TCP\: PORT or \:PORT (loopback), ADDRESS\:PORT, \[IPV6\]\:PORT; port 0 picks a free one.]:addr\:port:'
+        '--credentials[Users who may log in over TCP\: lines of user\:HASH (crypt'\''s SHA-512, openssl passwd -6). Required with --tcp.]:file:'
+        '--pid-file[The pid file, also the lock (default\: <state>/xapi/serve.pid).]:pid-file:'
+        '--xen-host[Serve as a Xen host'\''s (default\: only in a Xen control domain); chooses the default socket.]'
+        '--no-xen-host[Serve as a Xen host'\''s (default\: only in a Xen control domain); chooses the default socket.]'
+        '--max-connections[Connections served at once; more are answered 503 and closed.]:max-connections:'
+        '--max-request-bytes[The largest request body in bytes; a larger one is answered 413 and its connection closed.]:max-request-bytes:'
+        '--log-level[Log level\: trace, debug, info, notice, warning, error, critical (default\: notice).]:log-level:'
+        '(-v --verbose)'{-v,--verbose}'[Log each call (debug level).]'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )

@@ -34,6 +34,15 @@ public struct HostPaths: Sendable, Equatable {
     public var daemonPidFile: String { xenstoredDir + "/xenstored.pid" }
     /// The socket through which a client speaks as domain `domid`.
     public func domainSocket(_ domid: UInt32) -> String { stateDir + "/domains/\(domid)/xenbus" }
+    /// `swxl serve`'s directory (its socket on the embedded host, its pid file).
+    public var xapiDir: String { stateDir + "/xapi" }
+    /// `swxl serve`'s Unix socket where it is not a Xen host's (or not root's).
+    public var xapiSocket: String { xapiDir + "/socket" }
+    /// `swxl serve`'s pid file (also its lock).
+    public var xapiPidFile: String { xapiDir + "/serve.pid" }
+    /// The socket XAPI's local clients use (the SDK's `xapi_local()`), which
+    /// `swxl serve` takes for root on a Xen host.
+    public static let xapiSystemSocket = "/var/lib/xcp/xapi"
     /// The simulated hypervisor's state.
     public var hypervisorDir: String { stateDir + "/hypervisor" }
 

@@ -105,6 +105,10 @@ public enum Daemon {
             if config.xenHost { store.makeXenStructure() }
             // The socket loop commits once per round of ready requests.
             store.groupCommit = true
+            if let (budget, limit) = MemoryBudget.current() {
+                store.memoryBudget = budget
+                logger.info("\(limit): the tree may take \(budget) bytes (now \(store.treeBytes))")
+            }
             if !config.memoryOnly {
                 let path = config.databasePath
                 store.reopenStorage = { () throws(StorageError) -> Storage in

@@ -41,6 +41,12 @@ public final class Store {
     /// Keep the nodes of a released domain (Xen's `--keep-orphans`) instead of removing them.
     public var keepOrphans = false
     public var logger: Logger
+    /// Bytes the tree takes, roughly (``footprint(_:_:)`` of every node).
+    public internal(set) var treeBytes = 0
+    /// Bytes the tree may take (from the daemon's memory limit, see
+    /// ``MemoryBudget``); a request that would take it past them is
+    /// refused with ENOMEM. nil: no limit.
+    public var memoryBudget: Int?
     /// Bounds the lines each client can cause (``log(_:by:_:)``).
     var logLimiter = LogLimiter()
     /// The limiter's clock (nanoseconds); tests set their own.
@@ -108,6 +114,7 @@ public final class Store {
                 ownedEntries[node.perms.owner, default: 0] += 1
             }
             for domain in loaded.domains { domains[domain.domid] = domain }
+            treeBytes = nodes.reduce(0) { $0 + Self.footprint($1.key, $1.value) }
         }
         if nodes["/"] == nil {
             let root = Node(perms: XSPermissions(owner: 0), generation: 1, creation: 1)
@@ -124,6 +131,7 @@ public final class Store {
             generationCounter = max(generationCounter, 1)
             nodes["/"] = root
             ownedEntries[0, default: 0] += 1
+            treeBytes += Self.footprint("/", root)
         }
     }
 
@@ -158,6 +166,7 @@ public final class Store {
     public func handle(_ msg: XSMessage, from id: ConnectionID) {
         guard let conn = connections[id] else { return }
         requestUnstoredStart = unstored.count
+        let bytesBefore = treeBytes
         var after: [XSMessage] = []
         var reply: XSMessage
         do throws(XSError) {
@@ -169,6 +178,13 @@ public final class Store {
         if reply.kind == .error {
             revertMainChanges()
             pendingEvents.removeAll()
+        } else if let memoryBudget, treeBytes > memoryBudget, treeBytes > bytesBefore {
+            // Over the memory the daemon may use: refused before it is stored.
+            log(.warning, by: logSource(id), "the tree would take \(treeBytes) bytes, more than the \(memoryBudget) the daemon's memory limit leaves it: ENOMEM")
+            revertMainChanges()
+            pendingEvents.removeAll()
+            after = []
+            reply = msg.errorReply(.ENOMEM)
         } else if !groupCommit, let failure = storeChanges() {
             logger.error("storage failed, request not applied: \(failure)")
             revertMainChanges()
@@ -292,7 +308,7 @@ public final class Store {
     func putMain(_ path: String, _ node: Node) {
         let old = nodes.updateValue(node, forKey: path)
         undo.append((path, old))
-        account(old: old, new: node)
+        account(path, old: old, new: node)
         // A parent that only gained or lost a child has nothing new to store.
         if let old, !node.storedDiffers(from: old) { return }
         if storage != nil { unstored.append((path, node)) }
@@ -301,13 +317,19 @@ public final class Store {
     func removeMain(_ path: String) {
         guard let old = nodes.removeValue(forKey: path) else { return }
         undo.append((path, old))
-        account(old: old, new: nil)
+        account(path, old: old, new: nil)
         if storage != nil { unstored.append((path, nil)) }
     }
 
-    func account(old: Node?, new: Node?) {
-        if let old { ownedEntries[old.perms.owner, default: 0] -= 1 }
-        if let new { ownedEntries[new.perms.owner, default: 0] += 1 }
+    func account(_ path: String, old: Node?, new: Node?) {
+        if let old {
+            ownedEntries[old.perms.owner, default: 0] -= 1
+            treeBytes -= Self.footprint(path, old)
+        }
+        if let new {
+            ownedEntries[new.perms.owner, default: 0] += 1
+            treeBytes += Self.footprint(path, new)
+        }
     }
 
     /// Writes the last state of every path in ``unstored`` in one SQLite
@@ -361,7 +383,7 @@ public final class Store {
     private func revert(_ log: [(String, Node?)]) {
         for (path, old) in log.reversed() {
             let current = nodes[path]
-            account(old: current, new: old)
+            account(path, old: current, new: old)
             nodes[path] = old
         }
     }
@@ -453,4 +475,13 @@ public final class Store {
     public func node(at path: String) -> Node? { nodes[path] }
     public var nodeCount: Int { nodes.count }
     public func entries(ownedBy domid: UInt32) -> Int { ownedEntries[domid] ?? 0 }
+}
+
+extension Store {
+    /// What one node costs in memory, roughly: its path (the dictionary
+    /// key), value and child list, and a fixed part for the entry, the
+    /// permissions and the counters.
+    static func footprint(_ path: String, _ node: Node) -> Int {
+        path.utf8.count + node.value.count + node.childList.count + 128
+    }
 }

@@ -199,10 +199,26 @@ final class GatheredLog {
         return SQLITE_OK
     }
 
-    /// Writes what was gathered, with one call.
+    /// The most the default VFS writes in one call: its `seekAndWrite()`
+    /// keeps only the low 17 bits of the count (SQLite itself never writes
+    /// more than a page), so a longer write would be cut short and taken
+    /// for a full disk. 64 KiB stays well inside.
+    static let largestWrite = 1 << 16
+
+    /// Writes what was gathered, with as few calls as the default VFS allows
+    /// (one for any commit of up to about 60 pages).
     func flush() -> Int32 {
         guard !pending.isEmpty else { return SQLITE_OK }
-        let rc = pending.withUnsafeBytes { real.pointee.pMethods.pointee.xWrite(real, $0.baseAddress, Int32($0.count), start) }
+        let rc = pending.withUnsafeBytes { bytes -> Int32 in
+            var done = 0
+            while done < bytes.count {
+                let count = min(Self.largestWrite, bytes.count - done)
+                let rc = real.pointee.pMethods.pointee.xWrite(real, bytes.baseAddress! + done, Int32(count), start + Int64(done))
+                if rc != SQLITE_OK { return rc }
+                done += count
+            }
+            return SQLITE_OK
+        }
         pending.removeAll(keepingCapacity: true)
         commitFrameOpen = false
         return rc

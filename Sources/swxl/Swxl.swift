@@ -17,7 +17,7 @@ struct Swxl: ParsableCommand {
         commandName: XLInvocation.program,
         abstract: "A Xen domain toolstack: domain configs, lifecycle and xenstore.",
         version: "0.1.0",
-        subcommands: domainCommands + managedCommands + saveRestoreCommands + vcpuCommands + schedCommands + diagnosticCommands + deviceCommands + configCommands + storeCommands
+        subcommands: domainCommands + managedCommands + saveRestoreCommands + vcpuCommands + schedCommands + diagnosticCommands + deviceCommands + configCommands + storeCommands + serveCommands
     )
 
     static func main() {
@@ -77,6 +77,7 @@ struct Swxl: ParsableCommand {
         } catch {
             UsageErrors.exit(error, running: type(of: command), root: Self.self)
         }
+        PhaseTrace.mark("exit")
         exit()
     }
 }

@@ -307,6 +307,7 @@ import Testing
              config              Read, check and convert domain config files (xl.cfg, legacy xm, SXP, JSON) (swxl's addition)
              store               Read and change xenstore, like Xen's xenstore-* tools (swxl's addition)
              xenstored           Run swxl's xenstore daemon (for hosts without Xen's own) (swxl's addition)
+             serve               Serve the XenAPI (XML-RPC and JSON-RPC over HTTP), as xend did (swxl's addition)
 
             """
         let help = try run(xl, ["help"])

@@ -103,3 +103,30 @@ import XenStoreProtocol
         #expect(again.call(.isDomainIntroduced, ["7"]) == "T")
     }
 }
+
+/// The daemon under a memory limit (`ulimit -v`): a tree that would grow
+/// past what the limit leaves it is refused with ENOMEM, and the daemon
+/// goes on serving (without the budget, an allocation fails and it dies).
+@Suite struct MemoryLimitTests {
+    @Test func writesPastTheBudgetGetENOMEMAndTheDaemonServesOn() throws {
+        let d = try XenStoreDaemon(addressSpaceLimitKiB: 120_000)
+        let c = try WireClient(d.socket)
+        let value = String(repeating: "m", count: 4000)
+        var written = 0
+        var refusal = ""
+        while refusal.isEmpty && written < 100_000 {
+            let reply = c.write("/mem/n\(written)", value)
+            if reply == "OK" { written += 1 } else { refusal = reply }
+        }
+        // Some megabytes went in before the refusal, and it was ENOMEM.
+        #expect(written > 1000)
+        #expect(refusal == "ERROR:ENOMEM")
+        #expect(d.isRunning)
+        #expect(c.call(.read, ["/mem/n\(written - 1)"]) == value)
+        #expect(c.call(.read, ["/mem/n\(written)"]) == "ERROR:ENOENT")
+        // Room again once some goes.
+        #expect(c.call(.rm, ["/mem"]) == "OK")
+        #expect(c.write("/after", "1") == "OK")
+        #expect(d.isRunning)
+    }
+}

@@ -28,7 +28,12 @@ final class XenStoreDaemon {
     /// The daemon's descriptor limit (`ulimit -n`), if it should have a low one.
     let descriptorLimit: Int?
 
-    init(_ extraArguments: [String] = [], descriptorLimit: Int? = nil, stateDir: String? = nil) throws {
+    /// The daemon's address-space limit in KiB (`ulimit -v`), if it should have one.
+    var addressSpaceLimitKiB: Int?
+
+    init(_ extraArguments: [String] = [], descriptorLimit: Int? = nil, stateDir: String? = nil,
+         addressSpaceLimitKiB: Int? = nil) throws {
+        self.addressSpaceLimitKiB = addressSpaceLimitKiB
         self.stateDir = stateDir
             ?? FileManager.default.temporaryDirectory.appendingPathComponent("swxl-interop-\(UUID().uuidString.prefix(8))").path
         self.extraArguments = extraArguments
@@ -46,9 +51,10 @@ final class XenStoreDaemon {
     func start() throws {
         let p = Process()
         let arguments = ["xenstored", "--foreground", "--state-dir", stateDir] + extraArguments
-        if let descriptorLimit {
+        let limits = (descriptorLimit.map { ["ulimit -n \($0)"] } ?? []) + (addressSpaceLimitKiB.map { ["ulimit -v \($0)"] } ?? [])
+        if !limits.isEmpty {
             p.executableURL = URL(fileURLWithPath: "/bin/sh")
-            p.arguments = ["-c", "ulimit -n \(descriptorLimit) && exec \"$0\" \"$@\"", Self.swxlBinary] + arguments
+            p.arguments = ["-c", (limits + ["exec \"$0\" \"$@\""]).joined(separator: " && "), Self.swxlBinary] + arguments
         } else {
             p.executableURL = URL(fileURLWithPath: Self.swxlBinary)
             p.arguments = arguments

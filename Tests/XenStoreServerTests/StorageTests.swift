@@ -364,3 +364,30 @@ final class FailingStorage: Storage {
     var pendingLogPages: Int { 0 }
     func checkpoint() {}
 }
+
+@Suite struct LargeTransactionTests {
+    /// A change bigger than what the log's writes are gathered up to (1 MiB):
+    /// removing a subtree of a few thousand nodes in one request.
+    @Test(arguments: [false, true])
+    func aLargeSubtreeIsRemovedAndStaysRemoved(groupCommit: Bool) throws {
+        let dir = try TemporaryDirectory()
+        let db = dir.path + "/store.db"
+        do {
+            let h = try Harness(storage: try SQLiteStorage(path: db))
+            h.store.groupCommit = groupCommit
+            let dom0 = h.connect()
+            let value = String(repeating: "v", count: 1000)
+            for i in 0..<3000 {
+                #expect(h.write(dom0, "/big/n\(i)", value) == .ok)
+                if groupCommit { #expect(h.store.commitBatch() == nil) }
+                // As the daemon does when idle.
+                h.store.checkpoint(idle: true)
+            }
+            #expect(h.send(dom0, .rm, ["/big"]) == .ok)
+            if groupCommit { #expect(h.store.commitBatch() == nil) }
+            #expect(h.read(dom0, "/big") == .error(.ENOENT))
+        }
+        let reloaded = try Harness(storage: try SQLiteStorage(path: db))
+        #expect(reloaded.tree() == ["/= n0"])
+    }
+}

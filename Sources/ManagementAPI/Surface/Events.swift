@@ -251,7 +251,9 @@ final class EventHub: @unchecked Sendable {
                     usleep(following ? 5_000 : 100_000)
                 }
                 let now = clock()
-                if now >= nextFull {
+                // (Not while a new domain is followed: the full look holds the
+                // toolstack for as long as every record takes.)
+                if now >= nextFull && !following {
                     refresh()
                     nextFull = clock() + UInt64(Self.fullSeconds * 1e9)
                     nextDiff = clock() + UInt64(Self.pollSeconds * 1e9)

@@ -1,0 +1,130 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import Logging
+import SwxlSystem
+
+/// Writes to this pipe end stop the running server (set from a signal handler).
+nonisolated(unsafe) private var serveStopPipe: Int32 = -1
+
+/// `swxl serve` as a daemon: one per pid file, stopped by SIGTERM, SIGINT
+/// or SIGHUP, started detached like `swxl xenstored`.
+public enum ServeDaemon {
+    /// Serves in the calling thread until a stop signal, then removes its
+    /// socket and pid file. The surface is made by `makeDispatcher` once
+    /// the pid file's lock is ours (so a second server starts nothing);
+    /// `ready` runs once it listens and the pid file names it.
+    public static func run(_ configuration: XenAPIServerConfiguration, pidFile: String, logger: Logger,
+                           makeDispatcher: () throws(ServeError) -> any XenAPIDispatching,
+                           ready: (XenAPIServer) -> Void = { _ in }) throws(ServeError) {
+        if let path = configuration.unixSocketPath { try makeDirectory(parent(of: path)) }
+        try makeDirectory(parent(of: pidFile))
+        let acquired: LockFile?
+        do throws(SystemError) {
+            acquired = try LockFile.tryAcquire(pidFile, mode: 0o644)
+        } catch {
+            throw ServeError("cannot open \(pidFile): \(String(cString: strerror(error.errno)))")
+        }
+        guard let lock = acquired else {
+            let other = LockFile.readPid(pidFile).map { " (pid \($0))" } ?? ""
+            throw ServeError("another swxl serve is already running with the pid file \(pidFile)\(other)")
+        }
+        defer {
+            unlink(pidFile)
+            lock.release()
+        }
+
+        var pipeEnds: [Int32] = [-1, -1]
+        guard pipe(&pipeEnds) == 0 else { throw ServeError("pipe: \(String(cString: strerror(errno)))") }
+        for fd in pipeEnds {
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+            _ = fcntl(fd, F_SETFL, O_NONBLOCK)
+        }
+        defer {
+            close(pipeEnds[0])
+            close(pipeEnds[1])
+        }
+        serveStopPipe = pipeEnds[1]
+        signal(SIGPIPE, SIG_IGN)
+        var stopSignals = sigset_t()
+        sigemptyset(&stopSignals)
+        for sig in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&stopSignals, sig) }
+        pthread_sigmask(SIG_UNBLOCK, &stopSignals, nil)
+        for sig in [SIGTERM, SIGINT, SIGHUP] {
+            signal(sig) { _ in
+                var byte: UInt8 = 1
+                _ = write(serveStopPipe, &byte, 1)
+            }
+        }
+        CurrentProcess.raiseDescriptorLimit()
+
+        if let path = configuration.unixSocketPath, UnixSocket.canConnect(path) {
+            throw ServeError("another server answers on \(path)")
+        }
+        let dispatcher = try makeDispatcher()
+        let server = try XenAPIServer(configuration: configuration, dispatcher: dispatcher, logger: logger)
+        do throws(SystemError) {
+            try lock.recordPid()
+        } catch {
+            throw ServeError("cannot write \(pidFile): \(error)")
+        }
+        ready(server)
+        server.run(stopWhenReadable: pipeEnds[0])
+        logger.notice("stopped")
+    }
+
+    /// Starts `executable arguments` (which must serve in the foreground)
+    /// in its own session, and waits until it listens: its pid in
+    /// `pidFile` and `socketPath` answering. Until then its stderr comes to
+    /// us, so a server that fails to start is reported with its reason.
+    public static func spawnDetached(executable: String, arguments: [String], socketPath: String, pidFile: String,
+                                     timeoutSeconds: Double = 10) throws(ServeError) -> pid_t {
+        let pid: pid_t
+        let errorPipe: Int32
+        do throws(SystemError) {
+            (pid, errorPipe) = try BackgroundProcess.spawnWithErrorPipe(executable: executable, arguments: arguments)
+        } catch {
+            throw ServeError("cannot start \(executable): \(String(cString: strerror(error.errno)))")
+        }
+        defer { close(errorPipe) }
+        var errorText: [UInt8] = []
+        func collectErrors() {
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let n = buffer.withUnsafeMutableBytes { read(errorPipe, $0.baseAddress, $0.count) }
+                guard n > 0 else { return }
+                errorText += buffer[0..<n]
+            }
+        }
+        let deadline = SystemClock.monotonicNanoseconds() + UInt64(timeoutSeconds * 1e9)
+        while SystemClock.monotonicNanoseconds() < deadline {
+            collectErrors()
+            var status: Int32 = 0
+            if waitpid(pid, &status, WNOHANG) == pid {
+                collectErrors()
+                var reason = String(decoding: errorText, as: UTF8.self)
+                while reason.hasSuffix("\n") { reason.removeLast() }
+                throw ServeError(reason.isEmpty ? "swxl serve exited during start-up (status \(status >> 8))" : reason)
+            }
+            if LockFile.readPid(pidFile) == pid && UnixSocket.canConnect(socketPath) { return pid }
+            usleep(5000)
+        }
+        kill(pid, SIGTERM)
+        throw ServeError("swxl serve did not start listening on \(socketPath) within \(Int(timeoutSeconds)) s")
+    }
+
+    private static func parent(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+
+    private static func makeDirectory(_ path: String) throws(ServeError) {
+        do throws(SystemError) {
+            try FileIO.makeDirectories(path, mode: 0o700)
+        } catch {
+            throw ServeError("cannot create \(error.path ?? path): \(String(cString: strerror(error.errno)))")
+        }
+    }
+}
