@@ -15,7 +15,9 @@
 #include "cxen_private.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <sys/stat.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -101,36 +103,88 @@ static xentoollog_logger quiet_logger = {
     .vmessage = quiet_vmessage, .progress = quiet_progress, .destroy = quiet_destroy,
 };
 
-/* libxc reports no progress while it restores: the pages the domain holds
- * say how far it has got. A thread polls them (with its own interface
- * handle) until the restore ends. */
+/* A thread beside libxc while it restores, for two jobs:
+ *  - progress: libxc reports none while it restores; the pages the domain
+ *    holds say how far it has got (polled with the thread's own interface
+ *    handle, every 250 ms);
+ *  - reading ahead: libxc reads the stream in one record at a time and
+ *    processes each before it reads the next, so with the kernel's own
+ *    read-ahead (128 KiB at a time) the disk and libxc mostly take turns.
+ *    When the stream is a regular file, the thread keeps the next
+ *    read_ahead bytes past libxc's position (the shared file offset)
+ *    requested (POSIX_FADV_WILLNEED, in 4 MiB steps), so the reads are
+ *    under way while libxc maps and copies pages, and (drop_behind) lets
+ *    the page cache forget what libxc has read, so a file larger than
+ *    dom0's free memory does not make the kernel reclaim ahead of it. */
 struct restore_watch {
     uint32_t domid;
     uint64_t total;
     cxen_progress_fn progress;
     void *ctx;
+    int fd;
+    off_t read_ahead;      /* bytes; 0: no reading ahead */
+    bool drop_behind;
+    off_t requested;       /* the file is requested up to here */
+    off_t dropped;         /* and forgotten up to here */
+    off_t size;
     pthread_mutex_t lock;
     pthread_cond_t done_cond;
     bool done;
     uint64_t last;
 };
 
+#define READ_AHEAD_STEP ((off_t)4 << 20)
+
+static void restore_read_ahead(struct restore_watch *w)
+{
+    off_t pos = lseek(w->fd, 0, SEEK_CUR);
+    if (pos < 0)
+        return;
+    if (w->drop_behind && pos - w->dropped >= READ_AHEAD_STEP) {
+        /* (keep the last step: libxc may still be in it) */
+        off_t upto = (pos - READ_AHEAD_STEP) & ~(READ_AHEAD_STEP - 1);
+        if (upto > w->dropped) {
+            posix_fadvise(w->fd, w->dropped, upto - w->dropped, POSIX_FADV_DONTNEED);
+            w->dropped = upto;
+        }
+    }
+    if (w->requested < pos)
+        w->requested = pos;
+    off_t want = pos + w->read_ahead;
+    if (want > w->size)
+        want = w->size;
+    while (w->requested < want) {
+        off_t len = want - w->requested < READ_AHEAD_STEP ? want - w->requested : READ_AHEAD_STEP;
+        posix_fadvise(w->fd, w->requested, len, POSIX_FADV_WILLNEED);
+        w->requested += len;
+    }
+}
+
 static void *restore_watch_run(void *arg)
 {
     struct restore_watch *w = arg;
-    xc_interface *xch = xc_interface_open(&quiet_logger, &quiet_logger, 0);
+    xc_interface *xch = w->progress ? xc_interface_open(&quiet_logger, &quiet_logger, 0) : NULL;
+    long tick_ms = w->read_ahead ? 10 : 250;
+    int ticks_per_progress = (int)(250 / tick_ms), tick = 0;
     pthread_mutex_lock(&w->lock);
+    if (w->read_ahead)
+        restore_read_ahead(w);
     while (!w->done) {
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += 250 * 1000 * 1000;
+        until.tv_nsec += tick_ms * 1000 * 1000;
         if (until.tv_nsec >= 1000000000L) {
             until.tv_sec++;
             until.tv_nsec -= 1000000000L;
         }
         pthread_cond_timedwait(&w->done_cond, &w->lock, &until);
-        if (w->done || !xch)
+        if (w->done)
             continue;
+        if (w->read_ahead)
+            restore_read_ahead(w);
+        if (!xch || ++tick < ticks_per_progress)
+            continue;
+        tick = 0;
         xc_domaininfo_t di;
         if (xc_domain_getinfolist(xch, w->domid, 1, &di) == 1 && di.domain == w->domid) {
             uint64_t pages = di.tot_pages < w->total ? di.tot_pages : w->total;
@@ -194,11 +248,22 @@ int cxen_domain_restore(cxen_handle *h, uint32_t domid, int fd, struct cxen_rest
     cb.data = &call;
 
     struct restore_watch w = {
-        .domid = domid, .total = r->expected_pages, .progress = progress, .ctx = ctx,
+        .domid = domid, .total = r->expected_pages, .ctx = ctx, .fd = fd,
         .lock = PTHREAD_MUTEX_INITIALIZER, .done_cond = PTHREAD_COND_INITIALIZER,
     };
+    if (progress && r->expected_pages > 0)
+        w.progress = progress;
+    struct stat st;
+    off_t pos = lseek(fd, 0, SEEK_CUR);
+    if (r->read_ahead_mib > 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && pos >= 0) {
+        w.read_ahead = (off_t)r->read_ahead_mib << 20;
+        w.drop_behind = r->drop_behind != 0;
+        w.size = st.st_size;
+        w.requested = w.dropped = pos & ~(READ_AHEAD_STEP - 1);
+        posix_fadvise(fd, pos, 0, POSIX_FADV_SEQUENTIAL);
+    }
     pthread_t watcher;
-    bool watching = progress && r->expected_pages > 0 &&
+    bool watching = (w.progress || w.read_ahead) &&
                     pthread_create(&watcher, NULL, restore_watch_run, &w) == 0;
 
     unsigned long store_mfn = 0, console_mfn = 0;

@@ -1,6 +1,7 @@
 import CXen
 import Glibc
 import SaveFormat
+import SwxlSystem
 import Toolstack
 
 /// Save and restore on real Xen: libxc's stream through libxenguest
@@ -75,10 +76,14 @@ extension XenHypervisor {
         r.store_domid = spec.storeDomid
         r.console_domid = spec.consoleDomid
         r.expected_pages = spec.memoryKiB / 4
+        r.read_ahead_mib = Self.restoreReadAheadMiB
+        r.drop_behind = Self.restoreDropBehind ? 1 : 0
         let (rc, signal) = try SaveStreamIO.withBlocking(fd, "restore domain") { () throws(HypervisorError) -> (Int32, Int32) in
             SaveStreamIO.withInterruptsEndingStream(fd) {
                 withoutActuallyEscaping(progress) { progress in
                     let calls = XenImageCallbacks(suspend: { false }, progress: progress)
+                    PhaseTrace.mark("restore: libxc starts")
+                    defer { PhaseTrace.mark("restore: libxc done") }
                     return withExtendedLifetime(calls) {
                         cxen_domain_restore(handle, domid, fd, &r, xenProgressTrampoline,
                                             Unmanaged.passUnretained(calls).toOpaque())
@@ -100,6 +105,18 @@ extension XenHypervisor {
         let name = [SIGINT: "SIGINT", SIGTERM: "SIGTERM", SIGHUP: "SIGHUP"][signal] ?? "signal \(signal)"
         let detail = String(cString: cxen_last_error(handle))
         throw HypervisorError(operation, errno: EINTR, "interrupted by \(name)" + (detail.isEmpty ? "" : " (\(detail))"))
+    }
+
+    /// How far ahead of libxc a restore reads a regular file (see the
+    /// bridge's `restore_watch`); `SWXL_RESTORE_READ_AHEAD_MIB` (0: the
+    /// kernel's read-ahead alone) for measuring.
+    static var restoreReadAheadMiB: UInt32 {
+        getenv("SWXL_RESTORE_READ_AHEAD_MIB").flatMap { UInt32(String(cString: $0)) } ?? 32
+    }
+    /// Whether the file libxc has read leaves the page cache behind it;
+    /// `SWXL_RESTORE_DROP_BEHIND=0` keeps it, for measuring.
+    static var restoreDropBehind: Bool {
+        getenv("SWXL_RESTORE_DROP_BEHIND").map { String(cString: $0) != "0" } ?? true
     }
 
     static let noLiveSave = "this Xen cannot track a PV guest's dirty pages (it has no shadow paging: "

@@ -77,6 +77,7 @@ struct Swxl: ParsableCommand {
         } catch {
             UsageErrors.exit(error, running: type(of: command), root: Self.self)
         }
+        PhaseTrace.mark("exit")
         exit()
     }
 }
