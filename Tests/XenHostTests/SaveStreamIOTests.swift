@@ -11,8 +11,12 @@ import Toolstack
 // on 3f3433b).
 @Suite(.serialized) struct SaveStreamIOTests {
     static func pipePair() throws -> (read: Int32, write: Int32) {
+        // Close-on-exec: a process another test spawns meanwhile must not
+        // keep a copy of the read end (a write to the "closed" pipe then
+        // succeeded instead of failing with EPIPE, seen in a full run).
         var fds: [Int32] = [0, 0]
         try #require(pipe(&fds) == 0)
+        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         return (fds[0], fds[1])
     }
 

@@ -13,6 +13,7 @@ MARKER=GUEST_MARKER_DONE
 ROUNDS=${ROUNDS:-7}
 DEV_ROUNDS=${DEV_ROUNDS:-3}
 PROBE_DEBUG=
+XSBENCH_ITERS=50   # test-xenstore -i for the xenstored figures (xsbench.sh)
 MARKER_TIMEOUT_MS=90000
 MONITOR_LOG=/var/lib/swxl/toolstack/monitor.log   # root's state dir
 
@@ -113,6 +114,9 @@ check xenstored xenstore-read -s /
 check xen-init-dom0 xen-init-dom0
 check xenconsoled xenconsoled --log=guest --log-dir=$CONLOG --pid-file=/run/xenconsoled.pid
 echo "DOM0_READY uptime=$(cut -d' ' -f1 /proc/uptime)"
+# The xenstored figures against Xen's daemon (swxl's: the second boot, checks-swxl-xenstored.sh)
+. /xsbench.sh
+xsbench xen || echo "xsbench: test-xenstore failed against Xen's xenstored"
 
 # -------------------------------------------------------------------------
 # The C bridge on its own (cxen-probe links Sources/CXen)
