@@ -43,6 +43,10 @@ public final class SimGuestHost {
     /// Each domain's console pseudo-terminals, from its introduction until
     /// it is gone (paused or shut down too, as xenconsoled serves them).
     var guestConsoles: [UInt32: SimulatedConsole] = [:]
+    /// Running domains that have no console pty (see ``serveConsole(_:)``).
+    var consolesRefused: Set<UInt32> = []
+    /// The most domains with a console pty at a time.
+    let maxConsoles: Int
     var guests: [UInt32: Guest] = [:]
     /// The stopped scripts of suspended guests, by domid: continued when the
     /// suspend is cancelled (a save with -c, a failed save), ended when the
@@ -78,6 +82,7 @@ public final class SimGuestHost {
         self.paths = paths
         self.consoles = ConsoleLog(stateDir: toolstack.stateDir)
         self.control = try XenStoreAccess(socketPath: socket)
+        maxConsoles = Self.consoleLimit(CurrentProcess.environment())
     }
 
     /// Serves until idle. Returns false if another guest host already runs.
@@ -154,6 +159,7 @@ public final class SimGuestHost {
         for id in guests.keys where !live.contains(id) { detach(id) }
         for id in suspendedScripts.keys where !live.contains(id) { endSuspendedScript(id) }
         for id in guestConsoles.keys where !live.contains(id) { closeConsole(id) }
+        consolesRefused = consolesRefused.filter { live.contains($0) }
         for id in live where id != 0 { serveConsole(id) }
         for id in live where guests[id] == nil {
             guard let d = (try? sim.domainInfo(domid: id)) ?? nil, !d.paused, !d.shutdown,
@@ -465,7 +471,7 @@ public final class SimGuestHost {
         }
         try? FileIO.makeDirectories(consoles.directory)
         try? FileIO.makeDirectories(sim.memoryDir(domid))
-        let terminal = try? guestConsoles[domid]?.openGuestTerminal()
+        let terminal = try? guestConsoles[domid]?.openGuestTerminal(epfd: epfd)
         defer { if let terminal { close(terminal) } }
         do {
             return try BackgroundProcess.spawn(
