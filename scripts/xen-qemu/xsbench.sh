@@ -46,11 +46,11 @@ xsbench_guest() {  # xsbench_guest DAEMON
         xsg_rc=1
     fi
     [ $xsg_rc = 0 ] || { echo "XSBENCH-OUTPUT (guest):"; tail -5 /tmp/xsbench-guest.out; tail -8 $xsg_log 2>/dev/null; }
-    # destroyed, and gone from the hypervisor's list before the next check (5 s at most)
+    # destroyed, and gone from the hypervisor's list before the next check (20 s at most)
     xsg_d=$(xl domid $xsg_n 2>/dev/null)
     xl destroy $xsg_n >/dev/null 2>&1
     xsg_i=0
-    while [ -n "$xsg_d" ] && cxen-probe list | grep -q "^$xsg_d " && [ $xsg_i -lt 100 ]; do
+    while [ -n "$xsg_d" ] && cxen-probe list | grep -q "^$xsg_d " && [ $xsg_i -lt 400 ]; do
         xsg_i=$((xsg_i+1)); sleep 0.05
     done
     return $xsg_rc
