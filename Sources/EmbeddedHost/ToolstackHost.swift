@@ -45,7 +45,7 @@ public final class ToolstackHost {
             let store: XenStoreAccess
             if env["XENSTORED_PATH"]?.isEmpty ?? true {
                 let connector = XenStoreConnector(environment: env, uid: getuid(),
-                                                  daemonCommand: startDaemon ? [program, "xenstored"] : nil)
+                                                  daemonCommand: startDaemon ? XenStoreConnector.embeddedDaemonCommand(program) : nil)
                 // A daemon that dies under a command is started again and the request repeated (see XenStoreAccess).
                 do {
                     store = XenStoreAccess(client: try connector.connectEmbedded(),
