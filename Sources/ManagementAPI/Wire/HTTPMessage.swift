@@ -112,7 +112,10 @@ public struct HTTPRequestReader: Sendable {
                 start += 1
             }
             guard let end = headEnd() else {
-                if buffer.count - start > limits.headBytes {
+                // A head within the limit has its terminator begin within
+                // it, and an unfinished terminator is at most two bytes:
+                // beyond that, however the bytes arrive, the head is too long.
+                if buffer.count - start > limits.headBytes + 2 {
                     throw HTTPRequestError(431, "the request line and headers exceed \(limits.headBytes) bytes")
                 }
                 return .needMore
