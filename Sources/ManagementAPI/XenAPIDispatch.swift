@@ -9,18 +9,33 @@ public enum XenAPICallOrigin: Equatable, Sendable {
     case tcp(peer: String)
 }
 
+/// What a password check found.
+public enum PasswordCheck: Equatable, Sendable {
+    case accepted
+    case rejected
+    /// Not checked: too many failed logins lately (``LoginThrottle``).
+    case throttled(retryAfterSeconds: Int)
+}
+
 /// What the surface knows of the call besides its method and parameters.
 public struct XenAPICallContext: Sendable {
     public var origin: XenAPICallOrigin
     /// Checks a user's password for `session.login_with_password`. The
     /// transport supplies it: on the Unix socket every login is accepted
-    /// (the socket is root-only); on TCP it checks the credentials file.
-    public var verifyPassword: @Sendable (_ user: String, _ password: String) -> Bool
+    /// (the socket is root-only); on TCP it checks the credentials file,
+    /// within the limits of its ``LoginThrottle``.
+    public var checkPassword: @Sendable (_ user: String, _ password: String) -> PasswordCheck
 
     public init(origin: XenAPICallOrigin,
-                verifyPassword: @escaping @Sendable (_ user: String, _ password: String) -> Bool) {
+                checkPassword: @escaping @Sendable (_ user: String, _ password: String) -> PasswordCheck) {
         self.origin = origin
-        self.verifyPassword = verifyPassword
+        self.checkPassword = checkPassword
+    }
+
+    /// A context whose checks are never throttled.
+    public init(origin: XenAPICallOrigin,
+                verifyPassword: @escaping @Sendable (_ user: String, _ password: String) -> Bool) {
+        self.init(origin: origin, checkPassword: { verifyPassword($0, $1) ? .accepted : .rejected })
     }
 }
 

@@ -171,7 +171,11 @@ final class RecordingDispatcher: XenAPIDispatching {
             }
         }
         if method == "test.login", case .string(let user)? = params.first, case .string(let password)? = params.dropFirst().first {
-            return .success(.bool(context.verifyPassword(user, password)))
+            switch context.checkPassword(user, password) {
+            case .accepted: return .success(.bool(true))
+            case .rejected: return .success(.bool(false))
+            case .throttled(let seconds): return .success(.string("throttled \(seconds)"))
+            }
         }
         return .success(.array(params))
     }

@@ -125,6 +125,28 @@ import Testing
         if case .tcp(let peer) = origins[1] { #expect(peer.hasPrefix("127.0.0.1:")) } else { Issue.record("not TCP: \(origins[1])") }
     }
 
+    @Test func aFloodOfWrongPasswordsOverTCPIsCheckedOnlyUpToTheLimit() throws {
+        let under = try ServerUnderTest(dispatcher: RecordingDispatcher(), credentials: testCredentials) {
+            $0.loginPolicy = LoginThrottle.Policy(addressBurst: 4, addressSeconds: 60, globalBurst: 100, globalSeconds: 0.01)
+        }
+        defer { under.stop() }
+        let address = try #require(under.server.boundTCPAddress)
+        // Over fresh connections, as a flood would come.
+        // (How long to wait is what is left of the minute: not compared.)
+        func login(_ password: String) throws -> String {
+            switch try RawHTTPClient(tcp: address).xmlrpc("test.login", [.string("root"), .string(password)]) {
+            case .success(.bool(let ok)): return ok ? "accepted" : "rejected"
+            case .success(.string(let s)) where s.hasPrefix("throttled "): return "throttled"
+            case let other: return "\(other)"
+            }
+        }
+        let answers = try (0..<12).map { _ in try login("guess") }
+        #expect(answers == [String](repeating: "rejected", count: 4) + [String](repeating: "throttled", count: 8))
+        // The right password too waits for the address's next token; the Unix socket is not limited.
+        #expect(try login("hunter2") == "throttled")
+        #expect(try RawHTTPClient(unixPath: under.socketPath).xmlrpc("test.login", [.string("root"), .string("guess")]) == .success(.bool(true)))
+    }
+
     @Test func theSocketIsMadeForItsOwnerOnlyAndRemovedAtTheEnd() throws {
         let under = try ServerUnderTest()
         var info = stat()

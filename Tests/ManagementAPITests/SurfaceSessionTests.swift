@@ -24,6 +24,10 @@ import Toolstack
                 == .failure(["MESSAGE_PARAMETER_COUNT_MISMATCH", "session.login_with_password", "4", "1"]))
         #expect(rig.call("session.login_with_password", [.string("admin"), .int(3)], context: checked)
                 == .failure(["FIELD_TYPE_ERROR", "pwd"]))
+        // A login the transport's throttle did not check says so.
+        let throttled = XenAPICallContext(origin: .tcp(peer: "127.0.0.1:4000")) { _, _ in .throttled(retryAfterSeconds: 7) }
+        #expect(rig.call("session.login_with_password", [.string("admin"), .string("secret")], context: throttled)
+                == .failure(["SESSION_AUTHENTICATION_FAILED", "admin", "Too many failed logins; not checked: try again in 7 s"]))
     }
 
     @Test func logoutEndsTheSessionAndUnknownSessionsAreRefused() throws {

@@ -24,6 +24,8 @@ public struct XenAPIServerConfiguration: Sendable {
     /// How long a request may take to arrive once it has begun, and a
     /// response to be taken by the client.
     public var requestTimeoutSeconds = 30
+    /// How many failed TCP logins are checked (``LoginThrottle``).
+    public var loginPolicy = LoginThrottle.Policy()
 
     public init(unixSocketPath: String? = nil, tcp: TCPListenAddress? = nil, credentials: Credentials? = nil) {
         self.unixSocketPath = unixSocketPath
@@ -53,6 +55,7 @@ public final class XenAPIServer: Sendable {
     public let boundTCPAddress: String?
     private let activeConnections = Mutex(0)
     private let ourUID = geteuid()
+    let loginThrottle: LoginThrottle
 
     /// Binds the sockets; serving starts with ``run(stopWhenReadable:)``.
     public init(configuration: XenAPIServerConfiguration, dispatcher: any XenAPIDispatching, logger: Logger) throws(ServeError) {
@@ -61,6 +64,7 @@ public final class XenAPIServer: Sendable {
             throw ServeError("TCP needs a credentials file (--credentials FILE)")
         }
         self.configuration = configuration
+        loginThrottle = LoginThrottle(policy: configuration.loginPolicy)
         self.dispatcher = dispatcher
         self.logger = logger
         var unix: Int32? = nil
@@ -179,14 +183,21 @@ public final class XenAPIServer: Sendable {
 
     /// The surface's answer to one call, waited for in this (connection) thread.
     func dispatch(_ call: XenAPICall, origin: XenAPICallOrigin) -> XenAPIResult {
-        let verify: @Sendable (String, String) -> Bool
+        let check: @Sendable (String, String) -> PasswordCheck
         switch origin {
-        case .unixSocket: verify = { _, _ in true }
-        case .tcp:
+        case .unixSocket: check = { _, _ in .accepted }
+        case .tcp(let peer):
             let credentials = configuration.credentials ?? Credentials(users: [:])
-            verify = { user, password in credentials.verify(user: user, password: password) }
+            let throttle = loginThrottle, address = LoginThrottle.address(ofPeer: peer), logger = logger
+            check = { user, password in
+                let result = throttle.verify(address: address, user: user, password: password) {
+                    credentials.verify(user: $0, password: $1)
+                }
+                if case .throttled = result { logger.warning("\(peer): login as \(user) refused unchecked: too many failed logins") }
+                return result
+            }
         }
-        let context = XenAPICallContext(origin: origin, verifyPassword: verify)
+        let context = XenAPICallContext(origin: origin, checkPassword: check)
         // The call's task runs on this thread (its executor preference), not
         // on Swift's cooperative pool: a pool kept busy elsewhere then delays
         // no call, and a surface that blocks holds only its own connection.

@@ -51,8 +51,12 @@ extension XenAPISurface {
                  session: false, async: false, locking: .none) { [self] call throws(XenAPIError) in
             let user = try call.args.string(0, "uname"), password = try call.args.string(1, "pwd")
             let originator = call.args.count > 3 ? try call.args.string(3, "originator") : ""
-            guard call.context.verifyPassword(user, password) else {
-                throw XenAPIError("SESSION_AUTHENTICATION_FAILED", [user, "Authentication failure"])
+            switch call.context.checkPassword(user, password) {
+            case .accepted: break
+            case .rejected: throw XenAPIError("SESSION_AUTHENTICATION_FAILED", [user, "Authentication failure"])
+            case .throttled(let seconds):
+                throw XenAPIError("SESSION_AUTHENTICATION_FAILED",
+                                  [user, "Too many failed logins; not checked: try again in \(seconds) s"])
             }
             return .string(sessions.create(user: user, originator: originator))
         }

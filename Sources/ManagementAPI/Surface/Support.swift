@@ -26,6 +26,24 @@ final class PlainLock: @unchecked Sendable {
         defer { pthread_mutex_unlock(mutex) }
         return try body()
     }
+
+    /// Runs `body` holding the lock, unless `abandon` says to give up
+    /// while the lock is awaited (asked every 20 ms): nil then.
+    func withLock<R, E: Error>(abandoningWhen abandon: () -> Bool, _ body: () throws(E) -> R) throws(E) -> R? {
+        while true {
+            if abandon() { return nil }
+            var deadline = timespec()
+            clock_gettime(CLOCK_REALTIME, &deadline)
+            deadline.tv_nsec += 20_000_000
+            if deadline.tv_nsec >= 1_000_000_000 {
+                deadline.tv_sec += 1
+                deadline.tv_nsec -= 1_000_000_000
+            }
+            if pthread_mutex_timedlock(mutex, &deadline) == 0 { break }
+        }
+        defer { pthread_mutex_unlock(mutex) }
+        return try body()
+    }
 }
 
 /// A condition variable with its mutex: waiters sleep until a broadcast or

@@ -14,7 +14,9 @@ final class Tasks: @unchecked Sendable {
         var status: String
         var result: XenAPIValue?
         var error: [String]
-        var cancelRequested: Bool
+        /// Whether a cancel would be honoured now: while the call waits for
+        /// the toolstack, or for a guest (a clean shutdown's wait).
+        var cancellable: Bool
     }
 
     private let lock = PlainLock()
@@ -24,28 +26,60 @@ final class Tasks: @unchecked Sendable {
         let ref = ObjectIDs.randomRef()
         let task = Task(uuid: DomainUUID.random().description, name: name, session: session, host: hostRef,
                         created: SystemClockSeconds.now(), finished: nil, status: "pending", result: nil, error: [],
-                        cancelRequested: false)
+                        cancellable: true)
         lock.withLock { byRef[ref] = task }
         return ref
     }
 
-    /// Records how the call ended. A task whose cancel was asked for while
-    /// its call ran ends as the call ended: swxl's operations are not
-    /// interrupted midway (they are all or nothing).
+    /// Records how the call ended: `cancelled` if it stopped at a cancel
+    /// point, else as it ended (a cancel asked for while the call was past
+    /// its cancel points does not undo what it did).
     func finish(_ ref: String, _ result: Result<XenAPIValue, XenAPIError>) {
         lock.withLock {
             guard byRef[ref] != nil else { return }
             byRef[ref]!.finished = SystemClockSeconds.now()
+            byRef[ref]!.cancellable = false
             switch result {
             case .success(let value):
                 byRef[ref]!.status = "success"
                 byRef[ref]!.result = value
             case .failure(let error):
-                byRef[ref]!.status = "failure"
+                byRef[ref]!.status = error == .taskCancelled(ref) ? "cancelled" : "failure"
                 byRef[ref]!.error = error.description
             }
         }
     }
+
+    enum CancelOutcome: Equatable {
+        case cancelling
+        /// Finished, or in a part that is not interrupted: the status.
+        case refused(String)
+    }
+
+    /// Asks for the task's cancel: honoured at its call's next cancel point.
+    func requestCancel(_ ref: String) -> CancelOutcome? {
+        lock.withLock {
+            guard let task = byRef[ref] else { return nil }
+            if task.status == "cancelling" { return .cancelling }
+            guard task.status == "pending", task.cancellable else { return .refused(task.status) }
+            byRef[ref]!.status = "cancelling"
+            return .cancelling
+        }
+    }
+
+    func isCancelling(_ ref: String) -> Bool { lock.withLock { byRef[ref]?.status == "cancelling" } }
+
+    /// Enters a part of the call that is not interrupted; false if a cancel came first.
+    func enterUncancellable(_ ref: String) -> Bool {
+        lock.withLock {
+            guard byRef[ref]?.status != "cancelling" else { return false }
+            byRef[ref]?.cancellable = false
+            return true
+        }
+    }
+
+    /// The call waits again where it may be cancelled.
+    func leaveUncancellable(_ ref: String) { lock.withLock { byRef[ref]?.cancellable = true } }
 
     func task(_ ref: String) -> Task? { lock.withLock { byRef[ref] } }
     func all() -> [(ref: String, task: Task)] { lock.withLock { byRef.map { ($0.key, $0.value) }.sorted { $0.0 < $1.0 } } }
@@ -107,7 +141,8 @@ extension XenAPISurface {
         let done = t.status != "pending" && t.status != "cancelling"
         return [
             "uuid": .str(t.uuid), "name_label": .str(t.name), "name_description": .str(""),
-            "allowed_operations": .strings(done ? [] : ["cancel"]), "current_operations": .emptyMap,
+            "allowed_operations": .strings(t.status == "pending" && t.cancellable ? ["cancel"] : []),
+            "current_operations": t.status == "cancelling" ? .stringMap([ObjectIDs.ref("task_operation", "cancel/" + t.uuid): "cancel"]) : .emptyMap,
             "created": .date(unixSeconds: t.created), "finished": t.finished.map { .date(unixSeconds: $0) } ?? .epoch,
             "status": .str(t.status), "resident_on": .str(t.host), "progress": .double(done ? 1 : 0),
             "type": .str(""), "result": .str(Self.resultText(t.result)), "error_info": .strings(t.error),
@@ -137,12 +172,22 @@ extension XenAPISurface {
             events.taskChanged(ref, deleted: true)
             return .str("")
         }
+        // XAPI's cancel: honoured at the call's next cancel point (while it
+        // waits for the toolstack, or for a guest to shut down), where the
+        // task ends `cancelled` with TASK_CANCELLED; a call past them (the
+        // toolstack's all-or-nothing operations) is not interrupted.
         register("task.cancel", ["task"], async: false, locking: .none) { [self] call throws(XenAPIError) in
-            let (ref, t) = try task(call)
-            guard t.status == "pending" else { throw .notAllowed("task \(ref) has finished (\(t.status))") }
-            tasks.update(ref) { $0.cancelRequested = true }
-            // swxl's operations are all or nothing and not interrupted: XAPI's answer for those.
-            throw XenAPIError("OPERATION_NOT_ALLOWED", ["the operation of task \(ref) cannot be cancelled once started"])
+            let (ref, _) = try task(call)
+            switch tasks.requestCancel(ref) {
+            case nil: throw .handleInvalid("task", ref)
+            case .cancelling?:
+                events.taskChanged(ref)
+                return .str("")
+            case .refused(let status)?:
+                throw .notAllowed(status == "pending"
+                    ? "task \(ref) cannot be cancelled now: its operation has started and is not interrupted"
+                    : "task \(ref) has finished (\(status))")
+            }
         }
     }
 }

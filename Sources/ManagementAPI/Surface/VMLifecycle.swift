@@ -118,16 +118,21 @@ extension XenAPISurface {
     /// A clean shutdown or reboot: the guest is asked (`control/shutdown`)
     /// and the call returns once it has done it, its on_* action carried
     /// out by the host's watcher (a reboot: the VM runs again, as a new domain).
+    /// An Async call's task may be cancelled while it waits for the
+    /// toolstack (nothing done) and while it waits for the guest (the
+    /// guest has been asked and may still do it; the call stops waiting).
     private func clean(_ call: Call, reason: String) throws(XenAPIError) -> XenAPIValue {
-        let (ref, domid) = try locked { () throws(XenAPIError) in
+        let (ref, domid) = try exclusive(call) { () throws(XenAPIError) in
             let view = try vm(call, in: ["Running"])
             host.ensureWatcher()
             try toolstackCall { () throws(ToolstackError) in try toolstack.requestShutdown(domid: view.domid!, reason: reason) }
             return (view.ref, view.domid!)
         }
         events.poke()
+        if let task = call.task { tasks.leaveUncancellable(task) }
         let deadline = SystemClock.monotonicNanoseconds() + UInt64(Self.cleanTimeoutSeconds * 1e9)
         while SystemClock.monotonicNanoseconds() < deadline {
+            if let task = call.task, tasks.isCancelling(task) { throw .taskCancelled(task) }
             let done: Bool = try locked { () throws(XenAPIError) in
                 guard let info = (try? toolstack.hypervisor.domainInfo(domid: domid)) ?? nil else {
                     // Gone: halted, or (a reboot) running again as another domain.

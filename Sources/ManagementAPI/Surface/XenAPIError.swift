@@ -29,6 +29,8 @@ struct XenAPIError: Error, Equatable {
     static func fieldType(_ name: String) -> XenAPIError { .init("FIELD_TYPE_ERROR", [name]) }
     static func memoryConstraint(_ why: String) -> XenAPIError { .init("MEMORY_CONSTRAINT_VIOLATION", [why]) }
     static func mapKeyNotFound(_ key: String) -> XenAPIError { .init("MAP_KEY_NOT_FOUND", [key]) }
+    /// An Async call's task cancelled at a point where nothing was changed yet (or a wait given up).
+    static func taskCancelled(_ task: String) -> XenAPIError { .init("TASK_CANCELLED", [task]) }
 
     /// A toolstack failure in XAPI's terms: what the toolstack refused as
     /// not allowed, the rest an internal error with the toolstack's words.

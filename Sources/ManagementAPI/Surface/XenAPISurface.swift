@@ -96,11 +96,12 @@ public final class XenAPISurface: XenAPIDispatching, @unchecked Sendable {
             guard sessions.touch(ref) else { throw .sessionInvalid(ref) }
             sessionRef = ref
         }
-        let call = Call(args: Arguments(method: name, values: Array(params.dropFirst(method.session ? 1 : 0))),
+        var call = Call(args: Arguments(method: name, values: Array(params.dropFirst(method.session ? 1 : 0))),
                         context: context, session: sessionRef)
         if isAsync {
             let task = tasks.create(name: "Async." + name, session: sessionRef, hostRef: hostRef)
-            DetachedThread.start { [self] in
+            call.task = task
+            DetachedThread.start { [self, call] in
                 let result: Result<XenAPIValue, XenAPIError>
                 do throws(XenAPIError) { result = .success(try run(method, call)) } catch { result = .failure(error) }
                 tasks.finish(task, result)
@@ -115,7 +116,7 @@ public final class XenAPISurface: XenAPIDispatching, @unchecked Sendable {
     private func run(_ method: XenAPIMethod, _ call: Call) throws(XenAPIError) -> XenAPIValue {
         let value: XenAPIValue
         switch method.locking {
-        case .toolstack: value = try toolstackLock.withLock { () throws(XenAPIError) in try method.body(call) }
+        case .toolstack: value = try exclusive(call) { () throws(XenAPIError) in try method.body(call) }
         case .none: value = try method.body(call)
         }
         if method.changes {
@@ -125,6 +126,19 @@ public final class XenAPISurface: XenAPIDispatching, @unchecked Sendable {
             events.poke(uuids)
         }
         return value
+    }
+
+    /// Runs `body` holding the toolstack's lock. An Async call's task may be
+    /// cancelled until the lock is its own (TASK_CANCELLED, nothing done);
+    /// from then on it is not interrupted.
+    func exclusive<R>(_ call: Call, _ body: () throws(XenAPIError) -> R) throws(XenAPIError) -> R {
+        guard let task = call.task else { return try toolstackLock.withLock { () throws(XenAPIError) in try body() } }
+        let result = try toolstackLock.withLock(abandoningWhen: { tasks.isCancelling(task) }) { () throws(XenAPIError) -> R in
+            guard tasks.enterUncancellable(task) else { throw .taskCancelled(task) }
+            return try body()
+        }
+        guard let result else { throw .taskCancelled(task) }
+        return result
     }
 
     /// `VM_get_record` → `VM.get_record`; names with a dot are kept as sent.
@@ -178,4 +192,6 @@ struct Call: Sendable {
     let context: XenAPICallContext
     /// The caller's session reference ("" for login).
     let session: String
+    /// The task of an `Async.` call.
+    var task: String? = nil
 }
