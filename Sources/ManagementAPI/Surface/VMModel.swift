@@ -62,6 +62,7 @@ extension XenAPISurface {
             names = [:]
             for view in views where view.info == nil { names[view.uuid] = view.name }
         }
+        extras.keepOnly(Set(views.map(\.uuid)))
         return views
     }
 
