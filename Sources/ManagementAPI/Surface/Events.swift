@@ -151,9 +151,10 @@ final class EventHub: @unchecked Sendable {
         guard !uuids.isEmpty else { return }
         var records: [String: [String: XenAPIValue]] = [:]
         var gone: [String] = []
+        let views = try surface.vmViews(uuids: uuids)
         for uuid in uuids {
             let ref = ObjectIDs.ref("VM", uuid)
-            if let view = try surface.vmView(uuid: uuid) {
+            if let view = views[uuid] {
                 surface.vmRefs.withLock { $0[ref] = uuid }
                 records[ref] = surface.vmRecord(view)
             } else {
