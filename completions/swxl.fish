@@ -137,7 +137,7 @@ function __swxl_parse_tokens -S
                 __swxl_parse_subcommand -r 1 'json' 'version' 'h/help'
             end
         case 'xenstored'
-            __swxl_parse_subcommand 0 'f/foreground' 'state-dir=' 'memory-only' 'busy-poll-us=' 'cpu-latency-request' 'no-cpu-latency-request' 'E/entry-nb=' 'W/watch-nb=' 'S/entry-size=' 't/transaction=' 'A/perm-nb=' 'outstanding=' 'K/keep-orphans' 'F/pid-file=' 'xen-host' 'no-xen-host' 'P/output-pid' 'Q/quota=+' 'q/quota-soft=+' 'w/timeout=+' 'M/path-max=' 'T/trace-file=' 'event=' 'master-domid=' 'priv-domid=' 'D/no-domain-init' 'R/no-recovery' 'U/live-update' 'v/verbose' 'log-level=' 'version' 'h/help'
+            __swxl_parse_subcommand 0 'f/foreground' 'state-dir=' 'memory-only' 'busy-poll-us=' 'cpu-latency-request' 'no-cpu-latency-request' 'E/entry-nb=' 'W/watch-nb=' 'S/entry-size=' 't/transaction=' 'A/perm-nb=' 'outstanding=' 'K/keep-orphans' 'F/pid-file=' 'xen-host' 'no-xen-host' 'P/output-pid' 'Q/quota=+' 'q/quota-soft=+' 'w/timeout=+' 'M/path-max=' 'T/trace-file=' 'event=' 'master-domid=' 'priv-domid=' 'domain-sockets=' 'D/no-domain-init' 'R/no-recovery' 'U/live-update' 'v/verbose' 'log-level=' 'version' 'h/help'
         case 'serve'
             __swxl_parse_subcommand 0 'host=' 'f/foreground' 'state-dir=' 'socket=' 'tcp=' 'credentials=' 'pid-file=' 'xen-host' 'no-xen-host' 'max-connections=' 'max-request-bytes=' 'log-level=' 'v/verbose' 'version' 'h/help'
         case 'help'
@@ -549,6 +549,7 @@ complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swx
 complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl xenstored" event' -l 'event' -d 'Xen\'s event channel of a xenstore stub domain\'s master: ignored in dom0 (warning).' -rfka ''
 complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl xenstored" master-domid' -l 'master-domid' -d 'Xen\'s master domain of a stub domain: only 0 is served.' -rfka ''
 complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl xenstored" priv-domid' -l 'priv-domid' -d 'Xen\'s second privileged domain: only 0 is served.' -rfka ''
+complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl xenstored" domain-sockets' -l 'domain-sockets' -d 'When an introduced domain\'s socket (<state>/domains/<domid>/xenbus) is opened: at INTRODUCE (introduce: a descriptor per domain), or only when a privileged client asks with CONTROL domain-socket <domid> (request: as the embedded host\'s toolstack starts it, so descriptors do not bound the number of domains).' -rfka 'introduce request'
 complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl xenstored" D no-domain-init' -s 'D' -l 'no-domain-init' -d 'Xen\'s: serve no domain\'s ring (neither dom0\'s nor guests\'), do not watch domains.'
 complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl xenstored" R no-recovery' -s 'R' -l 'no-recovery' -d 'Xen\'s (database recovery): nothing to do here.'
 complete -c 'swxl' -n '__swxl_should_offer_completions_for_flags_or_options "swxl xenstored" U live-update' -s 'U' -l 'live-update' -d 'Xen\'s live update: not supported (error).'

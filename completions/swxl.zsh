@@ -983,6 +983,7 @@ _swxl_store_transaction() {
 
 _swxl_xenstored() {
     local -i ret=1
+    local -ar ___domain_sockets=('introduce' 'request')
     local -ar arg_specs=(
         '(-f --foreground -N --no-fork)'{-f,--foreground,-N,--no-fork}'[Stay in the foreground (do not detach).]'
         '--state-dir[State directory (default\: SWXL_STATE_DIR, /var/lib/swxl for root, else ~/.local/state/swxl).]:state-dir:'
@@ -1009,6 +1010,7 @@ _swxl_xenstored() {
         '--event[Xen'\''s event channel of a xenstore stub domain'\''s master\: ignored in dom0 (warning).]:event:'
         '--master-domid[Xen'\''s master domain of a stub domain\: only 0 is served.]:master-domid:'
         '--priv-domid[Xen'\''s second privileged domain\: only 0 is served.]:priv-domid:'
+        '--domain-sockets[When an introduced domain'\''s socket (<state>/domains/<domid>/xenbus) is opened\: at INTRODUCE (introduce\: a descriptor per domain), or only when a privileged client asks with CONTROL domain-socket <domid> (request\: as the embedded host'\''s toolstack starts it, so descriptors do not bound the number of domains).]:introduce|request:{__swxl_complete "${___domain_sockets[@]}"}'
         '(-D --no-domain-init)'{-D,--no-domain-init}'[Xen'\''s\: serve no domain'\''s ring (neither dom0'\''s nor guests'\''), do not watch domains.]'
         '(-R --no-recovery)'{-R,--no-recovery}'[Xen'\''s (database recovery)\: nothing to do here.]'
         '(-U --live-update)'{-U,--live-update}'[Xen'\''s live update\: not supported (error).]'

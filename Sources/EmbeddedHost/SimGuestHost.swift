@@ -13,12 +13,12 @@ import XenStoreProtocol
 private let guestHostStopRequested = Atomic<Bool>(false)
 
 /// The simulated PV guests of an embedded host, all served by one process
-/// (`swxl _sim-guests`, started on demand, one per state dir): 1000
-/// running domains cost 1000 sockets, not 1000 processes.
+/// (`swxl _sim-guests`, started on demand, one per state dir) over one
+/// connection to xenstored: a running domain costs neither a process nor
+/// a descriptor (see ``SimGuestStore``), unless it runs a script.
 ///
-/// For each running domain it does over the domain's own socket
-/// (`<state>/domains/<domid>/xenbus`, so it speaks as that domain) what a
-/// PV kernel does over xenbus: writes its feature flags, moves its device
+/// For each running domain it does, with the domain's paths (see
+/// ``SimGuestStore``), what a PV kernel does over xenbus: writes its feature flags, moves its device
 /// frontends to Connected in step with their backends, follows
 /// `memory/target` and `cpu/<n>/availability`, and watches
 /// `control/shutdown`: on `poweroff`, `halt`, `reboot`, `crash` or
@@ -48,15 +48,7 @@ public final class SimGuestHost {
     /// suspend is cancelled (a save with -c, a failed save), ended when the
     /// domain goes (a save that succeeded).
     var suspendedScripts: [UInt32: pid_t] = [:]
-    /// Guests whose connection was used in this turn of the loop.
-    var used: Set<UInt32> = []
-    /// Guests with events read ahead (while waiting for a reply), which
-    /// epoll cannot see: served next turn without waiting.
-    var touched: Set<UInt32> = []
-    /// One epoll set with the control connection and every guest's: a turn
-    /// of the loop costs the same with 1000 guests as with one (poll(2)
-    /// over every socket, and draining every guest ever served, made each
-    /// create slower the more guests ran, and stole CPU from the create).
+    /// One epoll set with the control connection and the consoles' ptys.
     private(set) var epfd: Int32 = -1
     private static let controlKey = UInt64.max
     var idleSince: UInt64 = 0
@@ -64,9 +56,9 @@ public final class SimGuestHost {
 
     final class Guest {
         let domid: UInt32
-        let conn: XenStoreAccess
+        let conn: SimGuestStore
         var scriptPid: pid_t = 0
-        init(domid: UInt32, conn: XenStoreAccess) {
+        init(domid: UInt32, conn: SimGuestStore) {
             self.domid = domid
             self.conn = conn
         }
@@ -130,8 +122,8 @@ public final class SimGuestHost {
             } else {
                 idleSince = now
             }
-            // Events already read off a socket (while waiting for a reply) are not seen by epoll.
-            let pending = control.client.hasBufferedEvents || !touched.isEmpty
+            // Events already read off the socket (while waiting for a reply) are not seen by epoll.
+            let pending = control.client.hasBufferedEvents
             let n = events.withUnsafeMutableBufferPointer { epoll_wait(epfd, $0.baseAddress, Int32($0.count), pending ? 0 : 250) }
             if n < 0 && errno != EINTR {
                 for id in Array(guests.keys) { detach(id) }
@@ -139,24 +131,9 @@ public final class SimGuestHost {
             }
             // Control events first: they may add or remove guests.
             while let event = try control.nextEvent(timeoutMs: 0) { handleControl(event) }
-            var ready = touched
-            for event in events.prefix(Int(max(n, 0))) where event.data.u64 != Self.controlKey {
-                if event.data.u64 >> 32 != 0 {
-                    guestConsoles[UInt32(truncatingIfNeeded: event.data.u64)]?.serve(key: event.data.u64, epfd: epfd)
-                    continue
-                }
-                ready.insert(UInt32(truncatingIfNeeded: event.data.u64))
+            for event in events.prefix(Int(max(n, 0))) where event.data.u64 != Self.controlKey && event.data.u64 >> 32 != 0 {
+                guestConsoles[UInt32(truncatingIfNeeded: event.data.u64)]?.serve(key: event.data.u64, epfd: epfd)
             }
-            for id in ready {
-                guard let guest = guests[id] else { continue }
-                do {
-                    while let event = try guest.conn.nextEvent(timeoutMs: 0) { handleGuest(guest, event) }
-                } catch {
-                    detach(id)
-                }
-            }
-            touched = used.filter { guests[$0]?.conn.client.hasBufferedEvents == true }
-            used.removeAll(keepingCapacity: true)
         }
         return true
     }
@@ -186,11 +163,9 @@ public final class SimGuestHost {
     }
 
     func attach(_ domid: UInt32) {
-        guard let conn = try? XenStoreAccess(socketPath: paths.domainSocket(domid)) else { return }
+        let conn = SimGuestStore(control: control, domid: domid)
         let guest = Guest(domid: domid, conn: conn)
         guests[domid] = guest
-        watchReadable(conn.client.fileDescriptor, key: UInt64(domid))
-        used.insert(domid)
         let config = toolstack.record(domid)
         // A guest whose suspend was cancelled goes on where it stopped; a
         // restored one resumes with its memory; the others boot.
@@ -213,8 +188,10 @@ public final class SimGuestHost {
             // libxl creates that node empty for guests that have a suspend
             // event channel (Windows PV drivers, Mini-OS), and a Linux PV
             // guest suspends through `control/shutdown` instead.
-            for key in ["control/feature-poweroff", "control/feature-reboot", "control/feature-suspend"] {
-                try conn.write(key, "1")
+            let features = ["control/feature-poweroff", "control/feature-reboot", "control/feature-suspend"]
+            guard try conn.write(features.map { ($0, "1") }, ifExists: "control") else {
+                detach(domid)
+                return
             }
             // (Its changes reach this host through the one watch on /local/domain.)
         } catch {
@@ -263,7 +240,6 @@ public final class SimGuestHost {
         let domid = guest.domid
         appendConsole(domid, "Freezing user space processes ... (suspend requested)\n")
         guests.removeValue(forKey: domid)
-        epoll_ctl(epfd, EPOLL_CTL_DEL, guest.conn.client.fileDescriptor, nil)
         if guest.scriptPid > 0 {
             kill(-guest.scriptPid, SIGSTOP)
             suspendedScripts[domid] = guest.scriptPid
@@ -281,7 +257,6 @@ public final class SimGuestHost {
 
     func detach(_ domid: UInt32) {
         guard let guest = guests.removeValue(forKey: domid) else { return }
-        epoll_ctl(epfd, EPOLL_CTL_DEL, guest.conn.client.fileDescriptor, nil)
         if guest.scriptPid > 0 { kill(-guest.scriptPid, SIGTERM) }  // its process group
     }
 
@@ -314,7 +289,6 @@ public final class SimGuestHost {
 
     func handleGuest(_ guest: Guest, _ event: (path: String, token: String)) {
         let conn = guest.conn
-        used.insert(guest.domid)
         if event.token == "domain" {
             let base = XSPath.domainPath(guest.domid)
             let relative = event.path == base ? "" : event.path.hasPrefix(base + "/") ? String(event.path.dropFirst(base.count + 1)) : event.path
@@ -346,7 +320,7 @@ public final class SimGuestHost {
             case "suspend": reason = .suspend
             default: return
             }
-            try? conn.write("control/shutdown", "")
+            _ = try? conn.write([("control/shutdown", "")], ifExists: "control/shutdown")
             if reason == .suspend {
                 suspend(guest)
                 return
@@ -393,18 +367,16 @@ public final class SimGuestHost {
                 let values = (try? conn.readMany([front + "/state", backend + "/state"])) ?? []
                 guard values.count == 2, let f = values[0].flatMap({ Int($0) }), let b = values[1].flatMap({ Int($0) }) else { continue }
                 if b == XenbusState.initWait.rawValue && f == XenbusState.initialising.rawValue {
-                    let keys = Self.frontendKeys(kind: kind, index: n)
-                    _ = try? conn.client.withTransaction { tx in
-                        for (key, value) in keys { try tx.write(front + "/" + key, value) }
-                        try tx.write(front + "/state", (kind == "vif" ? XenbusState.connected : .initialised).text)
-                    }
+                    let keys = Self.frontendKeys(kind: kind, index: n).map { (front + "/" + $0.0, $0.1) }
+                    _ = try? conn.write(keys + [(front + "/state", (kind == "vif" ? XenbusState.connected : .initialised).text)],
+                                        ifExists: front + "/state")
                     continue
                 }
                 let next: XenbusState?
                 if b == XenbusState.connected.rawValue && f != XenbusState.connected.rawValue && f < XenbusState.closing.rawValue { next = .connected }
                 else if b == XenbusState.closing.rawValue && f < XenbusState.closing.rawValue { next = .closed }
                 else { next = nil }
-                if let next { try? conn.write(front + "/state", next.text) }
+                if let next { _ = try? conn.write([(front + "/state", next.text)], ifExists: front + "/state") }
             }
         }
     }
@@ -482,6 +454,15 @@ public final class SimGuestHost {
     /// its console's terminal (see ``SimulatedConsole``), or, without one,
     /// its output going straight to the guest's console log.
     func spawnScript(_ script: String, domid: UInt32) -> pid_t {
+        // The script speaks as its domain, over the domain's own socket,
+        // which the daemon opens when asked (it may open them all at
+        // introduction: then this changes nothing).
+        do {
+            _ = try control.client.control("domain-socket", ["\(domid)"])
+        } catch {
+            appendConsole(domid, "swxl: cannot run \(DomainConfiguration.simGuestScriptKey) \(script): xenstored opened no socket for domain \(domid): \(error)\n")
+            return 0
+        }
         try? FileIO.makeDirectories(consoles.directory)
         try? FileIO.makeDirectories(sim.memoryDir(domid))
         let terminal = try? guestConsoles[domid]?.openGuestTerminal()

@@ -41,7 +41,7 @@ extension SimGuestHost {
     func handleSysrq(_ guest: Guest) {
         guard let value = try? guest.conn.read("control/sysrq"), let key = value.first else { return }
         // Linux writes "%c" of '\0': the node becomes empty.
-        try? guest.conn.write("control/sysrq", "")
+        _ = try? guest.conn.write([("control/sysrq", "")], ifExists: "control/sysrq")
         let action = Self.sysrqAction(key)
         var text = "sysrq: \(action.message)\n"
         if key.isNumber { text += "sysrq: Loglevel set to \(key)\n" }

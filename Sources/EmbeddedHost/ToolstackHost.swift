@@ -45,7 +45,7 @@ public final class ToolstackHost {
             let store: XenStoreAccess
             if env["XENSTORED_PATH"]?.isEmpty ?? true {
                 let connector = XenStoreConnector(environment: env, uid: getuid(),
-                                                  daemonCommand: startDaemon ? [program, "xenstored"] : nil)
+                                                  daemonCommand: startDaemon ? XenStoreConnector.embeddedDaemonCommand(program) : nil)
                 do { store = XenStoreAccess(client: try connector.connectEmbedded()) } catch {
                     throw .store(StoreError("start xenstored", error: nil, message: "\(error)"))
                 }

@@ -39,6 +39,13 @@ public struct XenStoreConnector: Sendable {
     /// How long to wait for a started daemon to answer.
     public var startTimeout: Duration = .seconds(10)
 
+    /// The command that starts the embedded host's daemon, `program` being
+    /// swxl: domains' sockets only on request (the simulated guests speak
+    /// through one connection; a domain's socket is for a guest's script).
+    public static func embeddedDaemonCommand(_ program: String) -> [String] {
+        [program, "xenstored", "--domain-sockets", "request"]
+    }
+
     /// The variables the connector reads.
     public static let environmentNames = ["XENSTORED_PATH", "SWXL_STATE_DIR", "XDG_STATE_HOME", "HOME"]
 
@@ -77,7 +84,7 @@ public struct XenStoreConnector: Sendable {
     /// The embedded daemon's socket, started if needed.
     public func connectEmbedded() throws(XenStoreError) -> XenStoreClient {
         let socket = paths.daemonSocket
-        if let client = try? XenStoreClient(socketPath: socket) { return client }
+        if let client = try Self.tryConnect(socket) { return client }
         guard let command = daemonCommand else {
             throw .daemonUnavailable("no xenstored answers at \(socket)")
         }
@@ -91,13 +98,13 @@ public struct XenStoreConnector: Sendable {
             throw .system(error.what, error.errno)
         }
         defer { lock.release() }
-        if let client = try? XenStoreClient(socketPath: socket) { return client }
+        if let client = try Self.tryConnect(socket) { return client }
 
         var child = try Self.spawn(command, environment: ["SWXL_STATE_DIR": paths.stateDir])
         let deadline = Int64(SystemClock.monotonicNanoseconds()) + XenStoreClient.nanoseconds(startTimeout)
         var pause: UInt32 = 1000
         while true {
-            if let client = try? XenStoreClient(socketPath: socket) { return client }
+            if let client = try Self.tryConnect(socket) { return client }
             if child > 0 {
                 var status: Int32 = 0
                 if waitpid(child, &status, WNOHANG) == child {
@@ -117,6 +124,13 @@ public struct XenStoreConnector: Sendable {
             usleep(pause)
             pause = min(pause * 2, 20_000)
         }
+    }
+
+    /// A connection to `socket`, nil if nothing listens there; a daemon
+    /// that listens but takes no connection in time is an error (starting
+    /// another would not help).
+    static func tryConnect(_ socket: String) throws(XenStoreError) -> XenStoreClient? {
+        do { return try XenStoreClient(socketPath: socket) } catch .timedOut(let why) { throw .timedOut(why) } catch { return nil }
     }
 
     /// Starts `argv` detached (``BackgroundProcess``), `extra` added to

@@ -25,7 +25,9 @@ public struct XenStoreWatchEvent: Sendable, Equatable {
 /// matched by request id; watch events that arrive meanwhile are queued for
 /// ``nextWatchEvent(timeout:)``. An `XS_ERROR` reply throws
 /// ``XenStoreError/xs(_:)``. Any I/O failure or protocol violation closes
-/// the connection, and every later call throws ``XenStoreError/disconnected``.
+/// the connection, and every later call throws ``XenStoreError/disconnected``
+/// (or, after a daemon that did not answer in time, the same
+/// ``XenStoreError/timedOut(_:)``: see ``replyTimeout``).
 ///
 /// Ownership: the client owns its file descriptor and closes it in `deinit`
 /// (or ``close()``). It is safe to share between threads: calls are
@@ -39,6 +41,10 @@ public final class XenStoreClient: XenStoreOperations, Sendable {
     private struct Channel {
         var fd: Int32
         let isSocket: Bool
+        /// What the connection is to (a socket's or device's path), for errors.
+        let peer: String
+        /// How long to wait for a reply, or for room to send (< 0: forever).
+        var timeoutMs: Int32
         var decoder = XSFrameDecoder()
         /// Watch events read while waiting for replies, oldest first from
         /// `eventsStart` (taking one does not shift the rest: a guest host
@@ -72,8 +78,14 @@ public final class XenStoreClient: XenStoreOperations, Sendable {
             fd = -1
         }
 
+        /// A time-out that closed the connection: every later call fails
+        /// with it too (not with `disconnected`), so whichever call a
+        /// program reports, it names the daemon that did not answer.
+        var closedBy: XenStoreError?
+
         mutating func fail(_ error: XenStoreError) -> XenStoreError {
             shutDown()
+            if case .timedOut = error { closedBy = error }
             return error
         }
 
@@ -93,6 +105,18 @@ public final class XenStoreClient: XenStoreOperations, Sendable {
             if n < 0 { throw fail(.system("read", Int32(-n))) }
         }
 
+        /// Waits for the daemon's next bytes (at most `timeoutMs`) and reads them.
+        mutating func fillAwaitingReply() throws(XenStoreError) {
+            if timeoutMs >= 0, fd >= 0, !(try Transport.waitReadable(fd, milliseconds: timeoutMs)) {
+                throw fail(.timedOut(XenStoreClient.noAnswer(peer, timeoutMs, what: "sent no reply")))
+            }
+            try fill()
+        }
+
+        mutating func send(_ bytes: [UInt8]) throws(XenStoreError) {
+            do { try Transport.writeAll(fd, bytes, socket: isSocket, peer: peer, timeoutMs: timeoutMs) } catch { throw fail(error) }
+        }
+
         /// The next whole message already received, queueing watch events.
         mutating func nextMessage() throws(XenStoreError) -> XSMessage? {
             while true {
@@ -110,15 +134,15 @@ public final class XenStoreClient: XenStoreOperations, Sendable {
         }
 
         mutating func roundTrip(_ type: XSType, transaction: UInt32, payload: [UInt8]) throws(XenStoreError) -> [UInt8] {
-            guard fd >= 0 else { throw .disconnected }
+            guard fd >= 0 else { throw closedBy ?? .disconnected }
             guard payload.count <= XSMessage.maxPayload else { throw .payloadTooLarge(payload.count) }
             let id = nextRequestID
             nextRequestID = nextRequestID == UInt32.max ? 1 : nextRequestID + 1
             let request = XSMessage(type, requestID: id, transactionID: transaction, payload: payload)
-            do { try Transport.writeAll(fd, request.encoded(), socket: isSocket) } catch { throw fail(error) }
+            try send(request.encoded())
             while true {
                 guard let reply = try nextMessage() else {
-                    try fill()
+                    try fillAwaitingReply()
                     continue
                 }
                 guard reply.requestID == id else {
@@ -138,7 +162,7 @@ public final class XenStoreClient: XenStoreOperations, Sendable {
         /// throws and closes the connection.
         mutating func pipeline(_ requests: [XenStoreRequest], transaction: UInt32,
                                window: Int) throws(XenStoreError) -> [Result<[UInt8], XenStoreError>] {
-            guard fd >= 0 else { throw .disconnected }
+            guard fd >= 0 else { throw closedBy ?? .disconnected }
             if let big = requests.first(where: { $0.payload.count > XSMessage.maxPayload }) {
                 throw .payloadTooLarge(big.payload.count)
             }
@@ -154,12 +178,12 @@ public final class XenStoreClient: XenStoreOperations, Sendable {
                     nextRequestID = nextRequestID == UInt32.max ? 1 : nextRequestID + 1
                     bytes += XSMessage(request.type, requestID: id, transactionID: transaction, payload: request.payload).encoded()
                 }
-                do { try Transport.writeAll(fd, bytes, socket: isSocket) } catch { throw fail(error) }
+                try send(bytes)
                 var id = firstID
                 for request in requests[start..<end] {
                     var reply = try nextMessage()
                     while reply == nil {
-                        try fill()
+                        try fillAwaitingReply()
                         reply = try nextMessage()
                     }
                     guard let reply, reply.requestID == id else {
@@ -185,7 +209,7 @@ public final class XenStoreClient: XenStoreOperations, Sendable {
                 // stray reply that nobody waits for.
                 while fd >= 0, try nextMessage() != nil {}
                 if let event = takeEvent() { return event }
-                guard fd >= 0 else { throw .disconnected }
+                guard fd >= 0 else { throw closedBy ?? .disconnected }
                 var wait: Int32 = -1
                 if let deadline {
                     // Past the deadline, still take what is already readable.
@@ -201,14 +225,56 @@ public final class XenStoreClient: XenStoreOperations, Sendable {
     private let channel: Mutex<Channel>
 
     /// Takes ownership of an open descriptor (a connected socket, or the
-    /// xenbus device when `isSocket` is false).
-    public init(fileDescriptor fd: Int32, isSocket: Bool = true) {
-        channel = Mutex(Channel(fd: fd, isSocket: isSocket))
+    /// xenbus device when `isSocket` is false) to `peer` (its path, for
+    /// errors). A request whose reply does not come within `replyTimeout`
+    /// (nil: wait forever) fails with ``XenStoreError/timedOut(_:)`` and
+    /// closes the connection.
+    public init(fileDescriptor fd: Int32, isSocket: Bool = true, peer: String = "",
+                replyTimeout: Duration? = XenStoreClient.defaultReplyTimeout) {
+        channel = Mutex(Channel(fd: fd, isSocket: isSocket, peer: peer, timeoutMs: Self.milliseconds(replyTimeout)))
     }
 
-    /// Connects to the daemon's Unix socket at `socketPath`.
-    public convenience init(socketPath: String) throws(XenStoreError) {
-        self.init(fileDescriptor: try Transport.connectSocket(socketPath), isSocket: true)
+    /// Connects to the daemon's Unix socket at `socketPath`; a daemon that
+    /// takes no connection within `replyTimeout` is an error too.
+    public convenience init(socketPath: String, replyTimeout: Duration? = XenStoreClient.defaultReplyTimeout) throws(XenStoreError) {
+        let fd = try Transport.connectSocket(socketPath, timeoutMs: Self.milliseconds(replyTimeout))
+        self.init(fileDescriptor: fd, isSocket: true, peer: socketPath, replyTimeout: replyTimeout)
+    }
+
+    /// How long a client waits for the daemon's reply (and, connecting,
+    /// for the daemon to take the connection) before it fails: 30 s, or
+    /// `SWXL_XENSTORE_TIMEOUT` seconds (`0`: forever). No request of the
+    /// protocol takes a healthy daemon that long; a daemon that is stopped
+    /// or wedged would otherwise hang every command.
+    public static let defaultReplyTimeout: Duration? = {
+        guard let raw = getenv(replyTimeoutVariable).map({ String(cString: $0) }), !raw.isEmpty else { return .seconds(30) }
+        guard let seconds = Double(raw), seconds >= 0, seconds <= 86400 else {
+            let line = Array("swxl: warning: \(replyTimeoutVariable)=\(raw) is not a number of seconds (0-86400); waiting 30 s for xenstored\n".utf8)
+            _ = line.withUnsafeBytes { Glibc.write(2, $0.baseAddress, $0.count) }
+            return .seconds(30)
+        }
+        return seconds == 0 ? nil : .milliseconds(max(1, Int64((seconds * 1000).rounded())))
+    }()
+
+    /// The variable that sets ``defaultReplyTimeout``.
+    public static let replyTimeoutVariable = "SWXL_XENSTORE_TIMEOUT"
+
+    /// How long a request may wait for its reply (nil: forever).
+    public var replyTimeout: Duration? {
+        get { channel.withLock { $0.timeoutMs < 0 ? nil : .milliseconds(Int64($0.timeoutMs)) } }
+        set { channel.withLock { $0.timeoutMs = Self.milliseconds(newValue) } }
+    }
+
+    static func milliseconds(_ d: Duration?) -> Int32 {
+        guard let d else { return -1 }
+        return Int32(clamping: max(0, nanoseconds(d) / 1_000_000))
+    }
+
+    /// The message of a ``XenStoreError/timedOut(_:)``: which daemon, what it did not do, for how long.
+    static func noAnswer(_ peer: String, _ timeoutMs: Int32, what: String) -> String {
+        let ms = Int(timeoutMs)
+        let time = ms % 1000 == 0 ? "\(ms / 1000) s" : "\(ms) ms"
+        return "no answer from the xenstore daemon\(peer.isEmpty ? "" : " at " + peer): it \(what) within \(time) (\(replyTimeoutVariable) sets the limit)"
     }
 
     /// Opens `path` as libxenstore does: a socket is connected to, anything
@@ -217,7 +283,7 @@ public final class XenStoreClient: XenStoreOperations, Sendable {
         switch Transport.isSocket(path) {
         case nil: throw .system("stat \(path)", ENOENT)
         case true?: return try XenStoreClient(socketPath: path)
-        case false?: return XenStoreClient(fileDescriptor: try Transport.openDevice(path), isSocket: false)
+        case false?: return XenStoreClient(fileDescriptor: try Transport.openDevice(path), isSocket: false, peer: path)
         }
     }
 

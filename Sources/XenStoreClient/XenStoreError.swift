@@ -19,6 +19,9 @@ public enum XenStoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case payloadTooLarge(Int)
     /// No daemon answers, and none could be started.
     case daemonUnavailable(String)
+    /// The daemon took no connection or sent no reply within the client's
+    /// time limit (``XenStoreClient/replyTimeout``); the message names it.
+    case timedOut(String)
 
     /// The closest C `errno`, as libxenstore would set it.
     public var errno: Int32 {
@@ -29,6 +32,7 @@ public enum XenStoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case .protocolViolation: EBADF
         case .payloadTooLarge: E2BIG
         case .daemonUnavailable: ENOENT
+        case .timedOut: ETIMEDOUT
         }
     }
 
@@ -46,6 +50,7 @@ public enum XenStoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case .protocolViolation(let what): "protocol violation from the xenstore daemon: \(what)"
         case .payloadTooLarge(let n): "request of \(n) bytes exceeds the \(XSMessage.maxPayload)-byte payload limit"
         case .daemonUnavailable(let why): why
+        case .timedOut(let why): why
         }
     }
 }

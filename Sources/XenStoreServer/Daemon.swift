@@ -28,6 +28,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var domainInit = false
     /// Keep the tree in memory only (no SQLite file).
     public var memoryOnly = false
+    /// When introduced domains' sockets are opened (without rings).
+    public var domainSockets = DomainSocketPolicy.atIntroduction
     public var quotas = Quotas()
     /// Keep the nodes a released domain owned.
     public var keepOrphans = false
@@ -158,7 +160,8 @@ public enum Daemon {
         let platform = config.domainInit ? try XenDomainPlatform(logger: logger) : nil
         let dom0Ring = try platform.map { p throws(ServerError) in try Dom0Ring(platform: p) }
         let server = try SocketServer(store: store, paths: config.paths, socketPath: config.socketPath,
-                                      readOnlySocketPath: config.readOnlySocketPath, logger: logger)
+                                      readOnlySocketPath: config.readOnlySocketPath, logger: logger,
+                                      domainSockets: config.domainSockets)
         server.stop(whenReadable: pipeEnds[0])
         server.spinNanoseconds = config.busyPollMicroseconds * 1000
         if config.cpuLatencyRequest && config.busyPollMicroseconds > 0 {

@@ -70,9 +70,19 @@ extension SocketServer {
         for change in changes {
             switch change {
             case .introduced(let domid):
+                guard domainSockets == .atIntroduction else {
+                    logger.info("domain \(domid) introduced (its socket on request)")
+                    continue
+                }
                 do throws(ServerError) {
                     try openDomainSocket(domid)
                     logger.info("domain \(domid) introduced: \(paths.domainSocket(domid))")
+                } catch {
+                    logger.error("domain \(domid): \(error)")
+                }
+            case .socketRequested(let domid):
+                do throws(ServerError) {
+                    try openDomainSocket(domid)
                 } catch {
                     logger.error("domain \(domid): \(error)")
                 }

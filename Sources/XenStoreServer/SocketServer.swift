@@ -26,6 +26,9 @@ public final class SocketServer {
     var listeners: [Int32: Listener] = [:]
     var listenerPaths: [Int32: String] = [:]
     var domainListeners: [UInt32: Int32] = [:]
+    /// When an introduced domain's socket is opened: at its introduction
+    /// (a descriptor per domain), or only when asked (CONTROL `domain-socket`).
+    public let domainSockets: DomainSocketPolicy
     var clients: [Int32: ClientConnection] = [:]
     var clientByID: [ConnectionID: ClientConnection] = [:]
     var dirty: [ClientConnection] = []
@@ -52,16 +55,20 @@ public final class SocketServer {
 
     /// Opens the main socket at `socketPath`, the read-only one at
     /// `readOnlySocketPath`, and a socket for every domain the store knows.
-    public init(store: Store, paths: HostPaths, socketPath: String, readOnlySocketPath: String?, logger: Logger) throws(ServerError) {
+    public init(store: Store, paths: HostPaths, socketPath: String, readOnlySocketPath: String?, logger: Logger,
+                domainSockets: DomainSocketPolicy = .atIntroduction) throws(ServerError) {
         self.store = store
         self.paths = paths
         self.logger = logger
+        self.domainSockets = domainSockets
         epfd = epoll_create1(Int32(EPOLL_CLOEXEC))
         guard epfd >= 0 else { throw ServerError("epoll_create1: \(String(cString: strerror(errno)))") }
         do throws(ServerError) {
             try listen(at: socketPath, as: .main)
             if let readOnlySocketPath { try listen(at: readOnlySocketPath, as: .readOnly) }
-            for domid in store.introducedDomains { try openDomainSocket(domid) }
+            if domainSockets == .atIntroduction {
+                for domid in store.introducedDomains { try openDomainSocket(domid) }
+            }
         } catch {
             shutdown()
             throw error
@@ -172,6 +179,16 @@ public final class SocketServer {
         event.data.fd = fd
         epoll_ctl(epfd, modify ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &event)
     }
+}
+
+/// When the daemon opens an introduced domain's socket (`<state>/domains/<domid>/xenbus`).
+public enum DomainSocketPolicy: String, Sendable, Equatable, CaseIterable {
+    /// At `INTRODUCE` (and at start for the domains restored): every domain costs a listening descriptor.
+    case atIntroduction = "introduce"
+    /// Only when a privileged client asks (CONTROL `domain-socket <domid>`):
+    /// a domain costs no descriptor until then, so the number of domains is
+    /// not bounded by the process's descriptors.
+    case onRequest = "request"
 }
 
 public struct ServerError: Error, CustomStringConvertible, Sendable {

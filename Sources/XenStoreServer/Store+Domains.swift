@@ -227,6 +227,7 @@ extension Store {
     /// The CONTROL commands, as `help` lists them.
     public static let controlCommands: [(String, String)] = [
         ("check", "check the tree's consistency"),
+        ("domain-socket", "<domid>: open the introduced domain's socket (<state>/domains/<domid>/xenbus) if it is not open"),
         ("help", "list the supported commands"),
         ("log", "on|off: log every request (debug level) or go back to the start level"),
         ("memreport", "count nodes, connections, watches and transactions"),
@@ -261,6 +262,13 @@ extension Store {
             guard args.count == 3, quotas[args[1]] != nil, let value = Int(args[2]), value >= 0 else { throw .EINVAL }
             try requireWritable(conn)
             quotas[args[1]] = value
+            return XSPayload.ok
+        case "domain-socket":
+            guard args.count == 2, let domid = UInt32(args[1]), domid != 0 else { throw .EINVAL }
+            guard ringHost == nil else { throw .ENOSYS }
+            try requireWritable(conn)
+            guard domains[domid] != nil else { throw .ENOENT }
+            domainChanges.append(.socketRequested(domid))
             return XSPayload.ok
         case "check":
             let problems = checkTree()

@@ -11,6 +11,9 @@ public enum DomainChange: Sendable, Equatable {
     case introduced(UInt32)
     /// Close that socket and every connection speaking as the domain.
     case released(UInt32)
+    /// Open the domain's socket now, if the front end opens them only on
+    /// request (CONTROL `domain-socket`).
+    case socketRequested(UInt32)
 }
 
 /// The xenstore database and its rules, with no I/O of its own: requests go

@@ -15,7 +15,7 @@ enum StoreCLI {
     /// swxl's own, started from this very binary when none answers.
     static func connect(_ command: String) throws -> XenStoreClient {
         do {
-            return try XenStoreTool.open(XenStoreConnector.current(daemonCommand: [CurrentProcess.executablePath(), "xenstored"]))
+            return try XenStoreTool.open(XenStoreConnector.current(daemonCommand: XenStoreConnector.embeddedDaemonCommand(CurrentProcess.executablePath())))
         } catch {
             throw fail(command, error)
         }

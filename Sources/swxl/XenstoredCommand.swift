@@ -99,6 +99,9 @@ struct Xenstored: ParsableCommand {
     @Option(name: .customLong("priv-domid"), help: "Xen's second privileged domain: only 0 is served.")
     var privDomid: Int?
 
+    @Option(name: .long, help: ArgumentHelp("When an introduced domain's socket (<state>/domains/<domid>/xenbus) is opened: at INTRODUCE (introduce: a descriptor per domain), or only when a privileged client asks with CONTROL domain-socket <domid> (request: as the embedded host's toolstack starts it, so descriptors do not bound the number of domains).", valueName: "introduce|request"))
+    var domainSockets: DomainSocketPolicy = .atIntroduction
+
     @Flag(name: [.customShort("D"), .customLong("no-domain-init")], help: "Xen's: serve no domain's ring (neither dom0's nor guests'), do not watch domains.")
     var noDomainInit = false
 
@@ -148,6 +151,7 @@ struct Xenstored: ParsableCommand {
         if memoryOnly { config.memoryOnly = true }
         if let pidFile { config.pidFilePath = pidFile }
         if noDomainInit { config.domainInit = false }
+        config.domainSockets = domainSockets
         config.busyPollMicroseconds = busyPollUs
         config.cpuLatencyRequest = cpuLatencyRequest
         config.keepOrphans = keepOrphans
@@ -186,6 +190,8 @@ struct Xenstored: ParsableCommand {
         }
     }
 }
+
+extension DomainSocketPolicy: ExpressibleByArgument {}
 
 /// One of Xen's `what=number` settings (`-Q`, `-q`, `-w`).
 struct XenSetting {
