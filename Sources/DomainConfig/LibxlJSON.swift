@@ -201,7 +201,7 @@ extension DomainConfiguration {
         // Every vfb brings its vkb (xl_parse.c), with the same devid.
         d.array("vfbs", vfbs.enumerated().map { $1.libxlParsed(devid: $0).json })
         d.array("vkbs", (vfbs.indices.map { Self.libxlVKB(devid: $0) }
-                         + vkbs.indices.map { Self.libxlVKB(devid: vfbs.count + $0) }).map(\.json))
+                         + vkbs.enumerated().map { Self.libxlVKB(devid: vfbs.count + $0, $1) }).map(\.json))
         d.array("channels", channels.enumerated().map { $1.libxlParsed(devid: $0).json })
         d.enumeration("on_poweroff", Self.libxlAction(actions_after_shutdown, unset: .destroy))
         d.enumeration("on_reboot", Self.libxlAction(actions_after_reboot, unset: .destroy))
@@ -421,9 +421,30 @@ extension DomainConfiguration {
         return h
     }
 
-    static func libxlVKB(devid: Int) -> LibxlStruct {
+    /// A keyboard as xl's parse_vkb_config fills libxl_device_vkb: a
+    /// vfb's own keyboard has nothing but its devid; a `vkb` spec's
+    /// options are read as xl reads them (strtoul, base 0; the features
+    /// are true when not 0, and multi-touch is on when any of its sizes is set).
+    static func libxlVKB(devid: Int, _ keyboard: KeyboardDevice = KeyboardDevice()) -> LibxlStruct {
+        let o = keyboard.options
+        func number(_ key: String) -> UInt32 { o[key].map { UInt32(truncatingIfNeeded: xlStrtoul($0)) } ?? 0 }
+        func flag(_ key: String) -> Bool { o[key].map { xlStrtoul($0) != 0 } ?? false }
+        let touch = (number("multi-touch-width"), number("multi-touch-height"), number("multi-touch-num-contacts"))
         var k = LibxlStruct()
+        k.string("backend_domname", keyboard.backend)
         k.integer("devid", devid, unset: -1)
+        k.enumeration("backend_type", keyboard.backendType)
+        k.string("unique_id", o["unique-id"])
+        k.bool("feature_disable_keyboard", flag("feature-disable-keyboard"))
+        k.bool("feature_disable_pointer", flag("feature-disable-pointer"))
+        k.bool("feature_abs_pointer", flag("feature-abs-pointer"))
+        k.bool("feature_raw_pointer", flag("feature-raw-pointer"))
+        k.bool("feature_multi_touch", flag("feature-multi-touch") || touch != (0, 0, 0))
+        k.integer("width", number("width"))
+        k.integer("height", number("height"))
+        k.integer("multi_touch_width", touch.0)
+        k.integer("multi_touch_height", touch.1)
+        k.integer("multi_touch_num_contacts", touch.2)
         return k
     }
 }
@@ -527,4 +548,32 @@ extension PCIDevice {
         p.enumeration("rdm_policy", rdmPolicy)
         return p
     }
+}
+
+/// C's `strtoul(text, NULL, 0)`, as xl reads a number: leading spaces, a
+/// sign, `0x` for hex or `0` for octal, digits up to the first that is not
+/// one (none: 0); a minus negates modulo 2^64; too big saturates.
+func xlStrtoul(_ text: String) -> UInt64 {
+    var s = Substring(text).drop { $0 == " " || ("\t"..."\r").contains($0) }
+    var negative = false
+    if let c = s.first, c == "+" || c == "-" {
+        negative = c == "-"
+        s = s.dropFirst()
+    }
+    var radix: UInt64 = 10
+    if s.hasPrefix("0x") || s.hasPrefix("0X"), let d = s.dropFirst(2).first, d.hexDigitValue != nil {
+        radix = 16
+        s = s.dropFirst(2)
+    } else if s.hasPrefix("0") {
+        radix = 8
+    }
+    var value: UInt64 = 0
+    for c in s {
+        guard let d = c.hexDigitValue, UInt64(d) < radix else { break }
+        let (m, o1) = value.multipliedReportingOverflow(by: radix)
+        let (a, o2) = m.addingReportingOverflow(UInt64(d))
+        if o1 || o2 { return .max }
+        value = a
+    }
+    return negative ? 0 &- value : value
 }

@@ -354,8 +354,27 @@ private struct LibxlJSONModelReader {
             case "devid": devid = integer(value, p).map { Int($0) } ?? 0
             case "backend_domname": k.backend = string(value, p)
             case "backend_type": k.backendType = string(value, p)
+            case "unique_id": if let u = string(value, p) { k.options["unique-id"] = u }
+            case "feature_disable_keyboard", "feature_disable_pointer", "feature_abs_pointer", "feature_raw_pointer",
+                 "feature_multi_touch":
+                guard case .bool(let b) = value else {
+                    errors.append("libxl config: \(p) is not a bool")
+                    continue
+                }
+                if b { k.options[String(key.map { $0 == "_" ? "-" : $0 })] = "1" }
+            case "width", "height", "multi_touch_width", "multi_touch_height", "multi_touch_num_contacts":
+                guard let n = integer(value, p) else { continue }
+                guard (0...Int64(UInt32.max)).contains(n) else {
+                    errors.append("libxl config: \(p) is not a 32-bit unsigned integer")
+                    continue
+                }
+                if n != 0 { k.options[String(key.map { $0 == "_" ? "-" : $0 })] = "\(n)" }
             default: warn("vkbs." + key)
             }
+        }
+        // xl turns multi-touch on when one of its sizes is given: implied, not said.
+        if ["multi-touch-width", "multi-touch-height", "multi-touch-num-contacts"].contains(where: { k.options[$0] != nil }) {
+            k.options["feature-multi-touch"] = nil
         }
         return errors.count == errorsBefore ? (devid, k) : nil
     }

@@ -137,7 +137,20 @@ import Testing
         vfb.sdl = false
         vfb.keymap = "fr"
         c.vfbs = [vfb]
-        c.vkbs = [KeyboardDevice(), KeyboardDevice()]
+        // The config's own keyboards with every option xl's parse_vkb_config takes.
+        var linux = KeyboardDevice()
+        linux.backend = "Domain-0"
+        linux.backendType = "linux"
+        linux.options = ["unique-id": "kb1", "feature-abs-pointer": "1", "feature-raw-pointer": "1",
+                         "feature-disable-pointer": "1", "width": "1024", "height": "768"]
+        var qemu = KeyboardDevice()
+        qemu.backendType = "qemu"
+        qemu.options = ["feature-disable-keyboard": "1", "multi-touch-width": "10", "multi-touch-height": "20",
+                        "multi-touch-num-contacts": "5"]
+        var touch = KeyboardDevice()
+        touch.backendType = "linux"
+        touch.options = ["feature-multi-touch": "1"]
+        c.vkbs = [KeyboardDevice(), linux, qemu, touch]
         c.channels = [ChannelDevice(name: "org.qemu.guest_agent.0", connection: "pty"),
                       ChannelDevice(name: "x.y", connection: "socket", path: "/run/x.sock", backend: "dom0")]
         var pci = PCIDevice(domain: 0, bus: 3, device: 0x1f, function: 2)
@@ -177,7 +190,7 @@ import Testing
                                "libxl config: vkbs[0] is vfbs[0]'s keyboard, but not as xl makes it"])
         let odd = DomainConfiguration.fromLibxlJSON(head.replacingOccurrences(of: "[[1], []]", with: "[[1], [1]]") + """
              "vfbs": [{"devid": 0, "vnc": {"enable": "True", "vnc_extra": 1}}],
-             "vkbs": [{"devid": 0, "unique_id": "u"}, {"devid": 1, "backend_domname": "d1", "backend_type": "linux"}]}
+             "vkbs": [{"devid": 0, "vkb_extra": 1}, {"devid": 1, "backend_domname": "d1", "backend_type": "linux"}]}
             """)
         #expect(odd.errors == [])
         var vfb = FramebufferDevice()
@@ -189,7 +202,7 @@ import Testing
         #expect(odd.configuration?.vkbs == [vkb])
         #expect(odd.configuration?.cpus == .cpus([1]))
         #expect(odd.warnings == ["libxl config: vfbs.vnc.vnc_extra is not carried over by swxl (ignored)",
-                                 "libxl config: vkbs.unique_id is not carried over by swxl (ignored)"])
+                                 "libxl config: vkbs.vkb_extra is not carried over by swxl (ignored)"])
     }
 
     @Test func whatIsNotCarriedOverIsWarnedAboutAndBadValuesAreErrors() {

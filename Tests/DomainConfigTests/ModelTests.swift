@@ -308,3 +308,45 @@ func readXenExample(_ name: String) throws -> ParseResult {
         ])
     }
 }
+
+/// A `vkb`'s options in libxl's JSON, as xl's parse_vkb_config fills
+/// libxl_device_vkb (they were dropped: only the devid was written).
+@Suite struct KeyboardJSONTests {
+    /// C's strtoul(s, NULL, 0), which xl reads each number and flag with.
+    @Test func numbersAreReadAsStrtoulReadsThem() {
+        let cases: [(String, UInt64)] = [("768", 768), ("0x400", 1024), ("0X1f", 31), ("010", 8), ("09", 0),
+                                         ("0x", 0), ("  12abc", 12), ("+5", 5), ("-1", .max), ("abc", 0), ("", 0),
+                                         ("99999999999999999999", .max)]
+        for (text, value) in cases { #expect(xlStrtoul(text) == value, "\(text)") }
+    }
+
+    /// The vfb's own keyboard keeps only its devid; the config's keyboards
+    /// carry backend, type, unique id, the features (true when not 0;
+    /// multi-touch on when one of its sizes is given) and the sizes, in the
+    /// IDL's order, with what is unset left out.
+    @Test func keyboardsCarryTheirOptions() throws {
+        let r = DomainConfiguration.parse(text: """
+            name = "k"
+            kernel = "/k"
+            memory = 64
+            vfb = [ 'vnc=1' ]
+            vkb = [ 'backend=Domain-0,backend-type=linux,unique-id=kb1,feature-abs-pointer=1,width=0x400,height=768', \
+            'backend-type=qemu,multi-touch-width=10,multi-touch-height=20,multi-touch-num-contacts=5,feature-disable-keyboard=2,feature-raw-pointer=0' ]
+            """, fileName: "k.cfg", format: .xl, options: fixedOptions)
+        let config = try #require(r.configuration, "\(r.diagnostics)")
+        guard case .object(let top) = config.libxlParsedConfig(host: LibxlHostFacts()).json,
+              let vkbs = top.first(where: { $0.0 == "vkbs" })?.1 else {
+            Issue.record("no vkbs")
+            return
+        }
+        #expect(vkbs == .array([
+            .object([("devid", .number("0"))]),
+            .object([("backend_domname", .string("Domain-0")), ("devid", .number("1")), ("backend_type", .string("linux")),
+                     ("unique_id", .string("kb1")), ("feature_abs_pointer", .bool(true)),
+                     ("width", .number("1024")), ("height", .number("768"))]),
+            .object([("devid", .number("2")), ("backend_type", .string("qemu")), ("feature_disable_keyboard", .bool(true)),
+                     ("feature_multi_touch", .bool(true)), ("multi_touch_width", .number("10")),
+                     ("multi_touch_height", .number("20")), ("multi_touch_num_contacts", .number("5"))]),
+        ]))
+    }
+}
