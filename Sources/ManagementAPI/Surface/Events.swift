@@ -85,7 +85,7 @@ final class EventHub: @unchecked Sendable {
     /// Computes every VM record again and logs what differs.
     func refresh() {
         try? surface.toolstackLock.withLock { () throws(XenAPIError) in
-            let views = try surface.vmViews()
+            let views = try surface.vmViews(memoryOnly: true)
             var infos: [UInt32: DomainSignature] = [:]
             for view in views { if let info = view.info { infos[info.domid] = DomainSignature(info) } }
             signatures = infos

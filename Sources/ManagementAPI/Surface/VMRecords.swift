@@ -163,7 +163,7 @@ extension XenAPISurface {
 
     func registerVM() {
         registerClass(ClassSpec(name: "VM", fields: Self.vmFields, all: { [self] () throws(XenAPIError) in
-            try vmViews().map { ($0.ref, vmRecord($0)) }
+            try vmViews(memoryOnly: true).map { ($0.ref, vmRecord($0)) }
         }, one: { [self] ref throws(XenAPIError) in
             var uuid = vmRefs.withLock { $0[ref] }
             if uuid == nil { uuid = try vmViews().first { $0.ref == ref }?.uuid }
