@@ -46,12 +46,17 @@ public final class ToolstackHost {
             if env["XENSTORED_PATH"]?.isEmpty ?? true {
                 let connector = XenStoreConnector(environment: env, uid: getuid(),
                                                   daemonCommand: startDaemon ? XenStoreConnector.embeddedDaemonCommand(program) : nil)
-                do { store = XenStoreAccess(client: try connector.connectEmbedded()) } catch {
+                // A daemon that dies under a command is started again and the request repeated (see XenStoreAccess).
+                do {
+                    store = XenStoreAccess(client: try connector.connectEmbedded(),
+                                           reconnect: { () throws(XenStoreError) in try connector.connectEmbedded() })
+                } catch {
                     throw .store(StoreError("start xenstored", error: nil, message: "\(error)"))
                 }
             } else {
                 let socket = HostPaths.clientSocket(environment: env, default: paths.daemonSocket)
                 do { store = try XenStoreAccess(socketPath: socket) } catch { throw .store(error) }
+                store.reconnect = { () throws(XenStoreError) in try XenStoreClient(socketPath: socket) }
             }
             return embedded(paths: paths, store: store, environment: env, program: program)
         case .xen:
@@ -120,10 +125,36 @@ public final class ToolstackHost {
 
     /// `swxl _sim-guests`: serves the embedded host's simulated guests until
     /// the host has none (see ``SimGuestHost``). Does nothing on Xen.
+    /// When xenstored dies under it (killed, restarted), the guests are
+    /// served again once a daemon answers (the next command starts one):
+    /// they are domains still running, whose guests would otherwise stop
+    /// answering (no frontends connecting, no on_* actions) until a command
+    /// that starts this host came. It gives up when no daemon answers
+    /// within ``daemonReturnSeconds``.
     public func serveSimulatedGuests() throws(StoreError) {
         guard let simulator else { return }
         let socket = HostPaths.clientSocket(environment: environment, default: paths.daemonSocket)
-        _ = try SimGuestHost(toolstack: toolstack, sim: simulator, paths: paths, socket: socket).run()
+        while true {
+            do {
+                _ = try SimGuestHost(toolstack: toolstack, sim: simulator, paths: paths, socket: socket).run()
+                return
+            } catch {
+                guard toolstack.hasRecordedDomains, Self.waitForDaemon(socket, seconds: Self.daemonReturnSeconds) else { throw error }
+            }
+        }
+    }
+
+    /// How long the simulated guests' host waits for xenstored to come back.
+    static let daemonReturnSeconds: UInt64 = 30
+
+    /// Whether a daemon answers at `socket` within `seconds`.
+    static func waitForDaemon(_ socket: String, seconds: UInt64) -> Bool {
+        let deadline = SystemClock.monotonicNanoseconds() + seconds * 1_000_000_000
+        while SystemClock.monotonicNanoseconds() < deadline {
+            if UnixSocket.canConnect(socket) { return true }
+            usleep(20_000)
+        }
+        return false
     }
 
     /// `swxl _monitor`: carries out the on_* actions of swxl's domains on

@@ -90,11 +90,67 @@ extension StoreError {
 /// `StoreAccess` over a `XenStoreClient`: missing nodes are nil (or
 /// empty, or nothing to do), a domain's nodes go out as one pipelined
 /// transaction, and many reads as one pipeline.
+///
+/// With ``reconnect`` set (the embedded host's toolstack), an operation
+/// whose connection the daemon closed, or whose daemon no longer answers
+/// at all (killed, restarting), is run again on a new connection: each of
+/// them is idempotent (a write of the same value, a removal, a whole
+/// transaction, an introduction the daemon already has), so a command never
+/// reports a failure, or leaves a create half undone, because the daemon
+/// restarted under it. Without it (and after ``maxReconnects`` in one
+/// operation) the operation fails with the daemon's disconnection.
 public final class XenStoreAccess: StoreAccess {
-    public let client: XenStoreClient
+    public private(set) var client: XenStoreClient
+    /// A new connection to the same daemon (started again if need be).
+    public var reconnect: (() throws(XenStoreError) -> XenStoreClient)?
+    /// How many new connections one operation may take.
+    public static let maxReconnects = 8
 
-    public init(client: XenStoreClient) {
+    public init(client: XenStoreClient, reconnect: (() throws(XenStoreError) -> XenStoreClient)? = nil) {
         self.client = client
+        self.reconnect = reconnect
+    }
+
+    /// Runs `body` on the connection; if the connection was lost and
+    /// ``reconnect`` is set, on a new one, up to ``maxReconnects`` times.
+    private func onClient<T>(_ body: (XenStoreClient) throws(XenStoreError) -> T) throws(XenStoreError) -> T {
+        var reconnects = 0
+        while true {
+            do { return try body(client) } catch {
+                guard reconnect != nil, error.isConnectionLoss, reconnects < Self.maxReconnects else { throw error }
+                reconnects += 1
+                try reconnectNow(after: error)
+            }
+        }
+    }
+
+    /// ``onClient(_:)`` for a body that throws other errors too (a transaction's).
+    private func onClientAnyError<T>(_ body: (XenStoreClient) throws -> T) throws -> T {
+        var reconnects = 0
+        while true {
+            do { return try body(client) } catch let error as XenStoreError where reconnect != nil && error.isConnectionLoss
+                                                                            && reconnects < Self.maxReconnects {
+                reconnects += 1
+                try reconnectNow(after: error)
+            }
+        }
+    }
+
+    /// A new connection in place of the lost one: the daemon may be between
+    /// two lives, so a few tries (the connector waits for, or starts, the next).
+    private func reconnectNow(after loss: XenStoreError) throws(XenStoreError) {
+        guard let reconnect else { throw loss }
+        var lastError = loss
+        for attempt in 0..<3 {
+            if attempt > 0 { usleep(50_000) }
+            do throws(XenStoreError) {
+                client = try reconnect()
+                return
+            } catch {
+                lastError = error
+            }
+        }
+        throw lastError
     }
 
     /// Connects to the daemon's socket.
@@ -105,33 +161,33 @@ public final class XenStoreAccess: StoreAccess {
     }
 
     public func read(_ path: String) throws(StoreError) -> String? {
-        do { return try client.readIfPresent(path).map { String(decoding: $0, as: UTF8.self) } } catch {
+        do { return try onClient { c throws(XenStoreError) in try c.readIfPresent(path) }.map { String(decoding: $0, as: UTF8.self) } } catch {
             throw StoreError("read \(path)", error)
         }
     }
 
     public func directory(_ path: String) throws(StoreError) -> [String] {
-        do { return try client.directory(path) } catch .xs(.ENOENT) { return [] } catch {
+        do { return try onClient { c throws(XenStoreError) in try c.directory(path) } } catch .xs(.ENOENT) { return [] } catch {
             throw StoreError("directory \(path)", error)
         }
     }
 
     public func write(_ path: String, _ value: String) throws(StoreError) {
-        do { try client.write(path, value) } catch { throw StoreError("write \(path)", error) }
+        do { try onClient { c throws(XenStoreError) in try c.write(path, value) } } catch { throw StoreError("write \(path)", error) }
     }
 
     public func remove(_ path: String) throws(StoreError) {
-        do { try client.rm(path) } catch .xs(.ENOENT) {} catch { throw StoreError("rm \(path)", error) }
+        do { try onClient { c throws(XenStoreError) in try c.rm(path) } } catch .xs(.ENOENT) {} catch { throw StoreError("rm \(path)", error) }
     }
 
     public func permissions(_ path: String) throws(StoreError) -> XSPermissions? {
-        do { return try client.getPermissions(path) } catch .xs(.ENOENT) { return nil } catch {
+        do { return try onClient { c throws(XenStoreError) in try c.getPermissions(path) } } catch .xs(.ENOENT) { return nil } catch {
             throw StoreError("get-perms \(path)", error)
         }
     }
 
     public func setPermissions(_ path: String, _ perms: XSPermissions) throws(StoreError) {
-        do { try client.setPermissions(path, perms) } catch { throw StoreError("set-perms \(path)", error) }
+        do { try onClient { c throws(XenStoreError) in try c.setPermissions(path, perms) } } catch { throw StoreError("set-perms \(path)", error) }
     }
 
     /// A failed request of the commit's batch, by its label.
@@ -162,13 +218,13 @@ public final class XenStoreAccess: StoreAccess {
             written[node.path] = node.perms
         }
         do {
-            try client.withTransaction(maxAttempts: 20) { tx in
+            try onClientAnyError { c in try c.withTransaction(maxAttempts: 20) { tx in
                 for (i, result) in try tx.pipeline(batch).enumerated() {
                     guard case .failure(let e) = result, !(e == .xs(.ENOENT) && batch[i].type == .rm) else { continue }
                     // A conflict is retried by withTransaction.
                     throw e == .xs(.EAGAIN) ? e : BatchFailure(label: labels[i], error: e) as any Error
                 }
-            }
+            } }
         } catch let failure as BatchFailure {
             throw StoreError(failure.label, failure.error)
         } catch let e as XenStoreError {
@@ -180,7 +236,9 @@ public final class XenStoreAccess: StoreAccess {
 
     public func readMany(_ paths: [String]) throws(StoreError) -> [String?] {
         let results: [Result<[UInt8], XenStoreError>]
-        do { results = try client.pipeline(paths.map { .read($0) }) } catch { throw StoreError("read \(paths.first ?? "")", error) }
+        do { results = try onClient { c throws(XenStoreError) in try c.pipeline(paths.map { .read($0) }) } } catch {
+            throw StoreError("read \(paths.first ?? "")", error)
+        }
         var out: [String?] = []
         out.reserveCapacity(results.count)
         for (i, r) in results.enumerated() {
@@ -194,13 +252,14 @@ public final class XenStoreAccess: StoreAccess {
     }
 
     public func introduce(domid: UInt32, mfn: UInt64, port: UInt32) throws(StoreError) {
-        do { try client.introduce(domid: domid, mfn: mfn, eventChannel: port) } catch {
+        // Introducing a domain the daemon already has changes nothing (on the embedded host).
+        do { try onClient { c throws(XenStoreError) in try c.introduce(domid: domid, mfn: mfn, eventChannel: port) } } catch {
             throw StoreError("introduce domain \(domid)", error)
         }
     }
 
     public func release(domid: UInt32) throws(StoreError) {
-        do { try client.release(domid: domid) } catch .xs(.ENOENT) {} catch {
+        do { try onClient { c throws(XenStoreError) in try c.release(domid: domid) } } catch .xs(.ENOENT) {} catch {
             throw StoreError("release domain \(domid)", error)
         }
     }
@@ -225,24 +284,44 @@ public final class XenStoreAccess: StoreAccess {
     }
 
     /// One watch per path, with a token of this call's own, so that a
-    /// stale event of an earlier wait is not taken for a change.
+    /// stale event of an earlier wait is not taken for a change. A lost
+    /// connection (see ``reconnect``) starts the wait again on a new one,
+    /// with the same deadline.
     public func wait(for paths: [String], timeoutMs: Int, until satisfied: ([String?]) -> Bool) throws(StoreError) -> Bool {
+        let deadline = SystemClock.monotonicNanoseconds() + UInt64(max(timeoutMs, 0)) * 1_000_000
+        do {
+            return try onClient { c throws(XenStoreError) in try wait(on: c, for: paths, deadline: deadline, until: satisfied) }
+        } catch {
+            throw StoreError("wait for \(paths.first ?? "")", error)
+        }
+    }
+
+    private func wait(on client: XenStoreClient, for paths: [String], deadline: UInt64,
+                      until satisfied: ([String?]) -> Bool) throws(XenStoreError) -> Bool {
         waitCount &+= 1
         let token = "swxl-wait-\(waitCount)"
         var watched: [String] = []
         defer { for path in watched { try? client.unwatch(path, token: token) } }
         for path in paths {
-            try watch(path, token: token)
+            try client.watch(path, token: token)
             watched.append(path)
         }
-        let deadline = SystemClock.monotonicNanoseconds() + UInt64(max(timeoutMs, 0)) * 1_000_000
         while true {
-            if satisfied(try readMany(paths)) { return true }
+            var values: [String?] = []
+            for result in try client.pipeline(paths.map { .read($0) }) {
+                switch result {
+                case .success(let bytes): values.append(String(decoding: bytes, as: UTF8.self))
+                case .failure(.xs(.ENOENT)): values.append(nil)
+                case .failure(let e): throw e
+                }
+            }
+            if satisfied(values) { return true }
             // Wait for the next change of ours (a watch fires once when set, too).
             while true {
                 let now = SystemClock.monotonicNanoseconds()
                 if now >= deadline { return false }
-                guard let event = try nextEvent(timeoutMs: Int32(min((deadline - now) / 1_000_000 + 1, 60_000))) else { return false }
+                let left = Int64(min((deadline - now) / 1_000_000 + 1, 60_000))
+                guard let event = try client.nextWatchEvent(timeout: .milliseconds(left)) else { return false }
                 if event.token == token { break }
             }
         }
@@ -262,6 +341,19 @@ public final class XenStoreAccess: StoreAccess {
             return event.map { ($0.path, $0.token) }
         } catch {
             throw StoreError("watch event", error)
+        }
+    }
+}
+
+extension XenStoreError {
+    /// The daemon went away under the request (killed, restarting): the
+    /// connection was closed or reset, or nothing listens any more. Not a
+    /// refusal or a protocol error, which a new connection would not change.
+    var isConnectionLoss: Bool {
+        switch self {
+        case .disconnected: true
+        case .system(_, let code): code == ECONNRESET || code == EPIPE || code == ECONNREFUSED || code == ENOENT
+        default: false
         }
     }
 }

@@ -77,10 +77,16 @@ public final class Toolstack {
         let maxVCPUs = UInt32(clamping: config.VCPUs_max)
         // 1. The name, with the journal that undoes this create if it dies.
         let journal = try state.beginCreate(name: name, uuid: config.uuid, managed: managed, domainExists: domainExists)
-        var undo: [() -> Void] = [{ [self] in try? state.releaseName(name) }]
+        var undo: [() throws -> Void] = [{ [self] in try state.releaseName(name) }]
         func rollback() {
-            for step in undo.reversed() { step() }
-            state.endCreate(journal: journal)
+            var undone = true
+            for step in undo.reversed() {
+                do { try step() } catch { undone = false }
+            }
+            // What could not be undone (xenstore gone for good) stays in
+            // the journal: the next command, finding this process gone,
+            // undoes it (``recoverInterruptedCreates()``).
+            if undone { state.endCreate(journal: journal) }
         }
         do {
             try faults.check(.reserveName)
@@ -97,8 +103,8 @@ public final class Toolstack {
             // (told first, it would keep the console page mapped, and the
             // domain would linger, dying).
             undo.append { [self] in
-                try? hypervisor.destroy(domid: domid)
-                try? store.release(domid: domid)
+                try hypervisor.destroy(domid: domid)
+                try store.release(domid: domid)
             }
             try state.noteDomain(journal: journal, domid: domid, uuid: config.uuid)
             try faults.check(.createDomain)
@@ -130,7 +136,7 @@ public final class Toolstack {
 
             // 5. The xenstore layout, but for the console and the devices.
             let nodes = StoreLayout.nodes(domid: domid, config: config, build: built, startTimeNs: SystemClock.realtimeNanoseconds())
-            undo.append { [self] in try? removeStoreNodes(domid: domid, config: config) }
+            undo.append { [self] in try removeStoreNodes(domid: domid, config: config) }
             do {
                 try store.commit(removals: StoreLayout.roots(domid: domid, uuid: config.uuid), writes: nodes)
             } catch { throw ToolstackError.store(error) }
@@ -156,7 +162,7 @@ public final class Toolstack {
 
             // 8. Our record.
             undo.append { [self] in
-                try? state.forget(domid: domid, name: nil)
+                try state.forget(domid: domid, name: nil)
                 onDomainForgotten?(domid)
             }
             try state.record(config, domid: domid)
@@ -452,9 +458,11 @@ public final class Toolstack {
             if let domid = create.domid {
                 removeDevices(devicesInStore(domid: domid))
                 // Without its record, every backend kind is searched.
-                try? removeStoreNodes(domid: domid, config: record(domid), uuid: create.uuid)
+                let removed = (try? removeStoreNodes(domid: domid, config: record(domid), uuid: create.uuid)) != nil
                 try? hypervisor.destroy(domid: domid)
-                try? store.release(domid: domid)
+                let released = (try? store.release(domid: domid)) != nil
+                // Until xenstore has let the domain go, the journal keeps it for the next command.
+                guard removed && released else { continue }
                 try? state.forget(domid: domid, name: nil)
                 onDomainForgotten?(domid)
             }

@@ -130,13 +130,18 @@ public enum XSRequest: Sendable, Equatable {
         case .introduce:
             let args = try Self.arguments(payload, atLeast: 3)
             self = .introduce(domid: try Self.domid(args[0]), mfn: Self.atoi(args[1], digits: 19), port: Self.atoi(args[2]))
-        case .release: self = .release(domid: try Self.domidArgument(payload))
-        case .resume: self = .resume(domid: try Self.domidArgument(payload))
-        case .getDomainPath: self = .getDomainPath(domid: try Self.domidArgument(payload))
-        case .isDomainIntroduced: self = .isDomainIntroduced(domid: try Self.domidArgument(payload))
+        // These five read their domain ids as Xen 4.17's daemon does, with
+        // C's atoi() into an unsigned int: no digits is 0, "-1" is
+        // 4294967295, and a reserved id (DOMID_SELF, ...) is passed on; what
+        // an id means is the daemon's business (ENOENT, EINVAL, "T" or "F").
+        // The first four take exactly one argument (Xen's onearg()).
+        case .release: self = .release(domid: Self.cDomid(try Self.oneArgument(payload)))
+        case .resume: self = .resume(domid: Self.cDomid(try Self.oneArgument(payload)))
+        case .getDomainPath: self = .getDomainPath(domid: Self.cDomid(try Self.oneArgument(payload)))
+        case .isDomainIntroduced: self = .isDomainIntroduced(domid: Self.cDomid(try Self.oneArgument(payload)))
         case .setTarget:
             let args = try Self.arguments(payload, atLeast: 2)
-            self = .setTarget(domid: try Self.domid(args[0]), target: try Self.domid(args[1]))
+            self = .setTarget(domid: Self.cDomid(args[0]), target: Self.cDomid(args[1]))
         case .resetWatches: self = .resetWatches
         case .control:
             let args = XSPayload.split(payload)
@@ -168,16 +173,37 @@ public enum XSRequest: Sendable, Equatable {
         return items
     }
 
-    @usableFromInline
-    static func domidArgument(_ payload: [UInt8]) throws(XSError) -> UInt32 {
-        try domid(arguments(payload, atLeast: 1)[0])
-    }
-
     /// A domain id in decimal, below ``XSDomid/firstReserved``.
     @usableFromInline
     static func domid(_ text: String) throws(XSError) -> UInt32 {
         guard let domid = UInt32(text), domid < XSDomid.firstReserved else { throw .EINVAL }
         return domid
+    }
+
+    /// What `unsigned int domid = atoi(text)` gives in Xen's daemon (glibc's
+    /// atoi is `(int)strtol(text, NULL, 10)`): leading white space, a sign,
+    /// the digits (saturating at the limits of a 64-bit long), then the low
+    /// 32 bits.
+    @usableFromInline
+    static func cDomid(_ text: String) -> UInt32 {
+        var bytes = Substring(text).utf8.drop { $0 == 0x20 || (0x09...0x0d).contains($0) }
+        var negative = false
+        if let sign = bytes.first, sign == UInt8(ascii: "-") || sign == UInt8(ascii: "+") {
+            negative = sign == UInt8(ascii: "-")
+            bytes = bytes.dropFirst()
+        }
+        var magnitude: UInt64 = 0
+        var saturated = false
+        for byte in bytes {
+            guard (0x30...0x39).contains(byte) else { break }
+            let (times, o1) = magnitude.multipliedReportingOverflow(by: 10)
+            let (sum, o2) = times.addingReportingOverflow(UInt64(byte - 0x30))
+            if o1 || o2 || sum > UInt64(Int64.max) + (negative ? 1 : 0) { saturated = true; break }
+            magnitude = sum
+        }
+        let long: Int64 = saturated ? (negative ? Int64.min : Int64.max)
+            : negative ? (magnitude == UInt64(Int64.max) + 1 ? Int64.min : -Int64(magnitude)) : Int64(magnitude)
+        return UInt32(truncatingIfNeeded: long)
     }
 
     /// As C's `atoi`: the leading digits (at most `digits`, so that they

@@ -71,6 +71,17 @@ extension Store {
         return XSPayload.ok
     }
 
+    /// IS_DOMAIN_INTRODUCED as Xen 4.17's `do_is_domain_introduced()`:
+    /// `DOMID_SELF` is "T" whoever asks (Xen answers so without looking),
+    /// domain 0 is always there, any other id is "T" while introduced.
+    func isDomainIntroduced(_ domid: UInt32) -> [UInt8] {
+        XSPayload.strings([domid == XSDomid.firstReserved || isKnownDomain(domid) ? "T" : "F"])
+    }
+
+    /// Domain 0 (always introduced, as Xen's daemon introduces it at
+    /// start) or an introduced domain.
+    func isKnownDomain(_ domid: UInt32) -> Bool { domid == 0 || domains[domid] != nil }
+
     /// RESUME: the domain's next shutdown is announced again. Domain 0 is
     /// EINVAL on a Xen host (Xen's `onearg_domain()`), ENOENT on the embedded one.
     func resume(_ domid: UInt32) throws(XSError) -> [UInt8] {
@@ -87,7 +98,7 @@ extension Store {
     func forget(_ domid: UInt32) {
         domains[domid] = nil
         for (id, other) in connections where other.domid == domid { disconnect(id) }
-        if !keepOrphans { removeNodes(ownedBy: domid) }
+        if keepOrphans { giveNodesToDom0(ownedBy: domid) } else { removeNodes(ownedBy: domid) }
         removeFromSpecialPermissions(domid)
         ringHost?.release(domid: domid)
         domainChanges.append(.released(domid))
@@ -183,9 +194,30 @@ extension Store {
         logger.info("domain \(domid) released: removed \(removed.count) subtree(s) it owned")
     }
 
+    /// Xen's `--keep-orphans` (`-K`), as 4.17's `domain_tree_remove_sub()`
+    /// does it: the nodes a released domain owned stay, owned by dom0 (the
+    /// rest of their permissions as they were), and no watch fires; a later
+    /// domain with the same id does not inherit them.
+    func giveNodesToDom0(ownedBy domid: UInt32) {
+        guard domid != 0, (ownedEntries[domid] ?? 0) > 0 else { return }
+        let owned = nodes.compactMap { $0.value.perms.owner == domid ? $0.key : nil }
+        for path in owned {
+            var node = nodes[path]!
+            node.perms = node.perms.owned(by: 0)
+            put(path, node, nil)
+        }
+        logger.info("domain \(domid) released: \(owned.count) node(s) it owned given to dom0 (--keep-orphans)")
+    }
+
+    /// SET_TARGET as Xen 4.17's `do_set_target()`: both domains must be
+    /// there (ENOENT), domain 0 among them (Xen's daemon has it from the
+    /// start). Domain 0's own target changes nothing (it has every right
+    /// already), so it is not recorded; a guest whose target is domain 0
+    /// gets dom0's rights on dom0's nodes, as under Xen.
     func setTarget(_ domid: UInt32, target: UInt32) throws(XSError) -> [UInt8] {
-        guard domid != 0, target != 0 else { throw .EINVAL }
-        guard var record = domains[domid], domains[target] != nil else { throw .ENOENT }
+        guard isKnownDomain(domid), isKnownDomain(target) else { throw .ENOENT }
+        guard domid != 0 else { return XSPayload.ok }
+        var record = domains[domid]!
         record.target = target
         try saveDomain { s throws(StorageError) in try s.putDomain(record) }
         domains[domid] = record

@@ -253,8 +253,7 @@ public final class Store {
             return XSPayload.ok
         case .introduce(let domid, let mfn, let port): return try introduce(domid, mfn: mfn, port: port)
         case .release(let domid): return try release(domid)
-        case .isDomainIntroduced(let domid):
-            return XSPayload.strings([domid == 0 || domains[domid] != nil ? "T" : "F"])
+        case .isDomainIntroduced(let domid): return isDomainIntroduced(domid)
         case .getDomainPath(let domid):
             return XSPayload.strings([XSPath.domainPath(domid)])
         case .setTarget(let domid, let target): return try setTarget(domid, target: target)

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import XenStoreClient
 import XenStoreProtocol
 
@@ -5,8 +10,14 @@ import XenStoreProtocol
 /// `couldn't read path /a: No such file or directory`. Its exit status is 1.
 public struct XenStoreToolFailure: Error, Equatable, Sendable, CustomStringConvertible {
     public var message: String
+    /// The daemon went away before it answered (the connection closed or
+    /// reset): what was asked may or may not have been done.
+    public var connectionLost = false
     public var description: String { message }
-    public init(_ message: String) { self.message = message }
+    public init(_ message: String, connectionLost: Bool = false) {
+        self.message = message
+        self.connectionLost = connectionLost
+    }
 }
 
 /// What Xen's `xenstore-*` tools do, command by command, so that `swxl
@@ -195,10 +206,11 @@ public enum XenStoreTool {
             }
             return try body(client)
         } catch let failure as StepFailure {
-            throw XenStoreToolFailure("\(failure.message): \(reason(failure.cause))")
+            throw XenStoreToolFailure("\(failure.message): \(reason(failure.cause))", connectionLost: isConnectionLoss(failure.cause))
         } catch {
             // Outside any one step: starting or committing the transaction, or the connection.
-            throw XenStoreToolFailure(atomically ? "transaction failed: \(reason(error))" : reason(error))
+            throw XenStoreToolFailure(atomically ? "transaction failed: \(reason(error))" : reason(error),
+                                      connectionLost: isConnectionLoss(error))
         }
     }
 
@@ -211,6 +223,15 @@ public enum XenStoreTool {
         } catch {
             if error == .xs(.EAGAIN) { throw error }
             throw StepFailure(message: context + XenStoreBatch.failureMessage(op), cause: error)
+        }
+    }
+
+    /// Whether `error` is the daemon going away under a request.
+    static func isConnectionLoss(_ error: any Error) -> Bool {
+        switch error as? XenStoreError {
+        case .disconnected?: true
+        case .system(_, let code)?: code == ECONNRESET || code == EPIPE
+        default: false
         }
     }
 

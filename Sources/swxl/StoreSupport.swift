@@ -22,18 +22,33 @@ enum StoreCLI {
     }
 
     /// Connects and runs `operations` (see ``XenStoreTool/run(_:on:atomically:lines:)``).
+    /// If the daemon goes away before answering (killed, restarting), they
+    /// run again on a new connection (the daemon started again if need be)
+    /// when doing them twice is doing them once: reads, writes, mkdir,
+    /// chmod. A removal is not repeated (the second would find nothing and
+    /// fail): its failure says the outcome is unknown.
     static func run(_ command: String, _ operations: [XenStoreBatch.Operation], atomically: Bool,
                     lines: [Int]? = nil) throws -> [XenStoreBatch.Output] {
-        let store = try connect(command)
-        do {
-            return try XenStoreTool.run(operations, on: store, atomically: atomically, lines: lines)
-        } catch {
-            throw fail(command, error)
+        let repeatable = !operations.contains { if case .rm = $0 { true } else { false } }
+        var attempts = 0
+        while true {
+            let store = try connect(command)
+            do {
+                return try XenStoreTool.run(operations, on: store, atomically: atomically, lines: lines)
+            } catch where error.connectionLost && repeatable && attempts < maxRepeats {
+                attempts += 1
+            } catch {
+                throw fail(command, error)
+            }
         }
     }
 
+    /// How many times ``run(_:_:atomically:lines:)`` repeats operations the daemon did not answer.
+    static let maxRepeats = 8
+
+    /// A request the daemon never answered may have been done: the message says so.
     static func fail(_ command: String, _ failure: XenStoreToolFailure) -> ExitCode {
-        fail(command, failure.message)
+        fail(command, failure.message + (failure.connectionLost ? " (the daemon went away before answering: whether it was done is unknown)" : ""))
     }
 
     /// Prints `swxl store <command>: message` on stderr and gives exit status 1.

@@ -44,7 +44,11 @@ import XenStoreProtocol
     @Test func extraArgumentsAreIgnored() {
         #expect(decode(.watch, "/w\u{0}t\u{0}extra\u{0}") == .success(.watch("/w", token: "t")))
         #expect(decode(.watch, "/w\u{0}t") == .failure(.EINVAL))
-        #expect(decode(.getDomainPath, "5\u{0}6\u{0}") == .success(.getDomainPath(domid: 5)))
+        // (but where Xen's daemon takes one argument, exactly one: its onearg())
+        #expect(decode(.getDomainPath, "5\u{0}6\u{0}") == .failure(.EINVAL))
+        #expect(decode(.isDomainIntroduced, "5\u{0}6\u{0}") == .failure(.EINVAL))
+        #expect(decode(.release, "5\u{0}6\u{0}") == .failure(.EINVAL))
+        #expect(decode(.resume, "5\u{0}\u{0}") == .failure(.EINVAL))
         #expect(decode(.introduce, "4\u{0}1\u{0}") == .failure(.EINVAL))
         #expect(decode(.setTarget, "4\u{0}3\u{0}9\u{0}") == .success(.setTarget(domid: 4, target: 3)))
         #expect(decode(.write, "/a") == .failure(.EINVAL))
@@ -57,11 +61,32 @@ import XenStoreProtocol
         #expect(decode(.introduce, "4\u{0}0x10\u{0}7z\u{0}") == .success(.introduce(domid: 4, mfn: 0, port: 7)))
     }
 
-    @Test func domainIdsAreDecimalBelowTheReservedOnes() {
-        #expect(decode(.release, "\(XSDomid.firstReserved - 1)\u{0}") == .success(.release(domid: XSDomid.firstReserved - 1)))
-        #expect(decode(.release, "\(XSDomid.firstReserved)\u{0}") == .failure(.EINVAL))
-        #expect(decode(.release, "-1\u{0}") == .failure(.EINVAL))
-        #expect(decode(.release, "\u{0}") == .failure(.EINVAL))
+    @Test func introducedDomainIdsAreDecimalBelowTheReservedOnes() {
+        #expect(decode(.introduce, "\(XSDomid.firstReserved - 1)\u{0}1\u{0}2\u{0}")
+                == .success(.introduce(domid: XSDomid.firstReserved - 1, mfn: 1, port: 2)))
+        #expect(decode(.introduce, "\(XSDomid.firstReserved)\u{0}1\u{0}2\u{0}") == .failure(.EINVAL))
+        #expect(decode(.introduce, "-1\u{0}1\u{0}2\u{0}") == .failure(.EINVAL))
+        #expect(decode(.introduce, "\u{0}1\u{0}2\u{0}") == .failure(.EINVAL))
+    }
+
+    /// RELEASE, RESUME, GET_DOMAIN_PATH, IS_DOMAIN_INTRODUCED and SET_TARGET
+    /// read their ids as Xen 4.17's daemon: `unsigned int domid = atoi(s)`.
+    @Test func otherDomainIdsAreReadAsXensAtoiIntoUnsigned() {
+        let cases: [(String, UInt32)] = [
+            ("5", 5), ("\(XSDomid.firstReserved)", 0x7ff0), ("-1", 0xffff_ffff), ("", 0), ("x", 0), ("12x", 12),
+            ("  +7", 7), ("\t-2", 0xffff_fffe), ("4294967296", 0), ("4294967301", 5),
+            ("99999999999999999999", 0xffff_ffff), ("-99999999999999999999", 0), ("- 3", 0),
+        ]
+        for (text, domid) in cases {
+            #expect(decode(.release, text + "\u{0}") == .success(.release(domid: domid)), "\(text)")
+            #expect(decode(.resume, text + "\u{0}") == .success(.resume(domid: domid)), "\(text)")
+            #expect(decode(.getDomainPath, text + "\u{0}") == .success(.getDomainPath(domid: domid)), "\(text)")
+            #expect(decode(.isDomainIntroduced, text + "\u{0}") == .success(.isDomainIntroduced(domid: domid)), "\(text)")
+            #expect(decode(.setTarget, "\(text)\u{0}\(text)\u{0}") == .success(.setTarget(domid: domid, target: domid)), "\(text)")
+        }
+        #expect(decode(.release, "") == .failure(.EINVAL))
+        #expect(decode(.setTarget, "4\u{0}") == .failure(.EINVAL))
+        #expect(decode(.setTarget, "4\u{0}x\u{0}y\u{0}") == .success(.setTarget(domid: 4, target: 0)))
     }
 
     @Test func permissionsAreCheckedAndRepliesAreNoRequests() {

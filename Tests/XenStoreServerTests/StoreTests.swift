@@ -181,6 +181,24 @@ import XenStoreProtocol
         #expect(h.write(d2, "/local/domain/1/secret", "dm") == .ok)
         #expect(h.send(d2, .setTarget, ["2", "1"]) == .error(.EACCES))
         #expect(h.send(dom0, .setTarget, ["2", "9"]) == .error(.ENOENT))
+        #expect(h.send(dom0, .setTarget, ["9", "1"]) == .error(.ENOENT))
+    }
+
+    /// SET_TARGET with domain 0, as Xen 4.17's `do_set_target()`: dom0 is a
+    /// domain its daemon has from the start, so either side may name it.
+    @Test func setTargetTakesDomainZero() throws {
+        let (h, dom0, _, _) = try twoDomains()
+        for d in ["1", "2"] { #expect(h.send(dom0, .introduce, [d, "0", "0"]) == .ok) }
+        h.write(dom0, "/tool/private", "p")
+        let d2 = h.connect(2)
+        #expect(h.read(d2, "/tool/private") == .error(.EACCES))
+        #expect(h.send(dom0, .setTarget, ["0", "1"]) == .ok)
+        #expect(h.send(dom0, .setTarget, ["0", "0"]) == .ok)
+        // A guest whose target is dom0 has dom0's rights on dom0's nodes, as under Xen.
+        #expect(h.send(dom0, .setTarget, ["2", "0"]) == .ok)
+        #expect(h.read(d2, "/tool/private") == .text("p"))
+        #expect(h.send(dom0, .setTarget, ["0", "9"]) == .error(.ENOENT))
+        #expect(h.send(dom0, .setTarget, ["", "1"]) == .ok)   // atoi(""): domain 0
     }
 
     @Test func readOnlyConnectionsGetEROFS() throws {
@@ -475,8 +493,17 @@ import XenStoreProtocol
             _ = h.takeEvents(watcher)
             #expect(h.send(dom0, .release, ["4"]) == .ok)
             if keep {
-                #expect(h.store.entries(ownedBy: 4) == 3)
+                // Xen's -K: they stay, given to dom0, the rest of their permissions kept; no watch fires.
+                #expect(h.tree() == ["/= n0", "/local= n0", "/local/domain= n0", "/local/domain/4= n0",
+                                     "/local/domain/4/data= n0", "/local/domain/4/data/mine=x n0",
+                                     "/backend= n0", "/backend/vif= n0", "/backend/vif/4= n0", "/backend/vif/4/0= n0",
+                                     "/backend/vif/4/0/state=1 n0,r4"])
+                #expect(h.store.entries(ownedBy: 4) == 0)
+                #expect(h.store.entries(ownedBy: 0) == 11)
                 #expect(h.takeEvents(watcher) == [])
+                // A new domain 4 owns none of them.
+                h.send(dom0, .introduce, ["4", "0", "0"])
+                #expect(h.write(h.connect(4), "/local/domain/4/data/mine", "y") == .error(.EACCES))
             } else {
                 #expect(h.tree() == ["/= n0", "/local= n0", "/local/domain= n0", "/backend= n0", "/backend/vif= n0",
                                      "/backend/vif/4= n0", "/backend/vif/4/0= n0", "/backend/vif/4/0/state=1 n0,r4"])
@@ -499,7 +526,20 @@ import XenStoreProtocol
         #expect(h.store.domainChanges == [.introduced(4)])
         #expect(h.send(dom0, .isDomainIntroduced, ["4"]) == .strings(["T"]))
         #expect(h.send(dom0, .isDomainIntroduced, ["0"]) == .strings(["T"]))
+        // As Xen 4.17: DOMID_SELF is "T" without a look, other reserved or
+        // wrapped ids are no domain, no digits are atoi's 0.
+        #expect(h.send(dom0, .isDomainIntroduced, ["\(XSDomid.firstReserved)"]) == .strings(["T"]))
+        #expect(h.send(dom0, .isDomainIntroduced, ["\(XSDomid.firstReserved + 1)"]) == .strings(["F"]))
+        #expect(h.send(dom0, .isDomainIntroduced, ["-1"]) == .strings(["F"]))
+        #expect(h.send(dom0, .isDomainIntroduced, ["x"]) == .strings(["T"]))
+        #expect(h.send(dom0, .isDomainIntroduced, ["4294967300"]) == .strings(["T"]))
+        #expect(h.send(guest, .isDomainIntroduced, ["\(XSDomid.firstReserved)"]) == .error(.EACCES))
         #expect(h.send(guest, .getDomainPath, ["4"]) == .strings(["/local/domain/4"]))
+        #expect(h.send(guest, .getDomainPath, ["32752"]) == .strings(["/local/domain/32752"]))
+        #expect(h.send(guest, .getDomainPath, ["-1"]) == .strings(["/local/domain/4294967295"]))
+        #expect(h.send(dom0, .release, ["\(XSDomid.firstReserved)"]) == .error(.ENOENT))
+        #expect(h.send(dom0, .release, [""]) == .error(.EINVAL))
+        #expect(h.send(dom0, .resume, ["-1"]) == .error(.ENOENT))
         #expect(h.send(dom0, .resume, ["4"]) == .ok)
         let four = h.connect(4)
         h.send(four, .watch, ["/", "t"])

@@ -4,7 +4,8 @@
 # starts the one named in /etc/default/xen's XENSTORED=, then xen-init-dom0
 # and xenconsoled on top of it, dom0's own ring through the dom0 kernel, the
 # figures of test-xenstore, and guests over their own rings
-# (checks-swxl-xenstored-guests.sh). scripts/xen-qemu/run boots it after
+# (checks-swxl-xenstored-guests.sh), then every check of the first boot
+# (checks.sh, XQ_DAEMON=swxl). scripts/xen-qemu/run boots it after
 # checks.sh's boot (XENSTORED=swxl: this boot alone).
 # Every check prints RESULT: PASS|FAIL|TODO <name> [detail]; TODO: not built yet.
 export PATH=/usr/lib/xen-4.17/bin:/usr/bin:/usr/sbin:/bin:/sbin
@@ -114,6 +115,9 @@ echo "DOM0_READY uptime=$(cut -d' ' -f1 /proc/uptime)"
 . /xsbench.sh
 if xsbench swxl; then pass swxl-xenstored-test-xenstore "socket and ring, -i $XSBENCH_ITERS"
 else fail swxl-xenstored-test-xenstore "$(grep ': failed' /tmp/xsbench.out | tr '\n' ' ')"; fi
+# The same requests from inside a guest, over its own ring (xq-xsbench).
+if xsbench_guest swxl; then pass swxl-xenstored-guest-xsbench "reads and writes of 1 and 2000 bytes from a guest, $XSBENCH_GUEST_ITERS each"
+else fail swxl-xenstored-guest-xsbench "$(tail -3 /var/log/xen/console/guest-xsbench-guest.log 2>&1 | tr -d '\r' | tr '\n' ' ')"; fi
 
 # -------------------------------------------------------------------------
 # Guests on swxl's daemon (their kernels reach it over their own rings:
@@ -124,4 +128,15 @@ if [ -e /checks-swxl-xenstored-guests.sh ]; then
     . /checks-swxl-xenstored-guests.sh
 else
     todo swxl-xenstored-guests "no checks-swxl-xenstored-guests.sh in this image"
+fi
+
+# -------------------------------------------------------------------------
+# Every check of the first boot, now against swxl's daemon: checks.sh run
+# again (the run script puts it here as /checks-first-boot.sh) with
+# XQ_DAEMON=swxl, which leaves out starting Xen's services and most of its
+# benchmarks; its names end in [swxl-xenstored].
+if [ -e /checks-first-boot.sh ]; then
+    XQ_DAEMON=swxl sh /checks-first-boot.sh
+else
+    todo swxl-xenstored-first-boot-checks "no /checks-first-boot.sh in this image"
 fi

@@ -24,3 +24,35 @@ xsbench() {  # xsbench DAEMON
     done
     return $xsb_rc
 }
+
+# The same from inside a guest (xq-xsbench in its initrd, run by guest-init
+# before its marker: reads and writes of 1 and 2000 bytes through
+# libxenstore over the guest's own ring, timed in the guest), one line per
+# test:  XSBENCH: <daemon> guest <test> <average ns> <fastest ns>
+# Needs xenconsoled (the figures come on the guest's console; 300 s at most:
+# under a loaded TCG host a guest's request can take 100 ms). Returns 1 if
+# the guest did not come up or a request failed.
+XSBENCH_GUEST_ITERS=${XSBENCH_GUEST_ITERS:-${XSBENCH_ITERS:-50}}
+xsbench_guest() {  # xsbench_guest DAEMON
+    [ "${XSBENCH_ITERS:-0}" -gt 0 ] || return 0
+    xsg_n=xsbench-guest; xsg_log=/var/log/xen/console/guest-$xsg_n.log
+    rm -f $xsg_log
+    xsg_rc=0
+    if xl create /etc/xen/guest.cfg "name=\"$xsg_n\"" "extra=\"console=hvc0 quiet xq_xsbench=$XSBENCH_GUEST_ITERS\"" >/tmp/xsbench-guest.out 2>&1 \
+        && xq-tools wait $xsg_log GUEST_MARKER_DONE 300000 >/dev/null; then
+        tr -d '\r' < $xsg_log | sed -n 's/^GUEST_XSBENCH \([a-z0-9-]*\) \(.*\)/\1 \2/p' |
+        while read -r xsg_t xsg_v; do echo "XSBENCH: $1 guest $xsg_t $xsg_v"; done
+        grep -q "GUEST_XSBENCH read-2000 [0-9]" $xsg_log && ! grep -q "GUEST_XSBENCH.*failed" $xsg_log || xsg_rc=1
+    else
+        xsg_rc=1
+    fi
+    [ $xsg_rc = 0 ] || { echo "XSBENCH-OUTPUT (guest):"; tail -5 /tmp/xsbench-guest.out; tail -8 $xsg_log 2>/dev/null; }
+    # destroyed, and gone from the hypervisor's list before the next check (20 s at most)
+    xsg_d=$(xl domid $xsg_n 2>/dev/null)
+    xl destroy $xsg_n >/dev/null 2>&1
+    xsg_i=0
+    while [ -n "$xsg_d" ] && cxen-probe list | grep -q "^$xsg_d " && [ $xsg_i -lt 400 ]; do
+        xsg_i=$((xsg_i+1)); sleep 0.05
+    done
+    return $xsg_rc
+}
