@@ -39,7 +39,7 @@ public struct XentopText {
             buffer = [CChar](repeating: 0, count: Int(n) + 1)
             _ = withVaList(args) { vsnprintf(&buffer, buffer.count, format, $0) }
         }
-        return String(cString: buffer)
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// `%*s`: right-aligned in `width` bytes.

@@ -35,8 +35,49 @@ public enum XSPath {
         if path.utf8.first == UInt8(ascii: "@") {
             return allowSpecial && path.utf8.count <= relativeMax ? path : nil
         }
-        let absolute = path.utf8.first == UInt8(ascii: "/") ? path : base + "/" + path
+        let absolute = path.utf8.first == UInt8(ascii: "/") ? path : concatenate(base, path)
         return isValidAbsolute(absolute) ? absolute : nil
+    }
+
+    /// `a + "/" + b` in one allocation (this runs for most requests, and
+    /// `+` twice costs two appends and a copy).
+    static func concatenate(_ a: String, _ b: String) -> String {
+        var a = a, b = b
+        return a.withUTF8 { x in
+            b.withUTF8 { y in
+                String(unsafeUninitializedCapacity: x.count + 1 + y.count) { out in
+                    _ = out.initialize(from: x)
+                    out[x.count] = slash
+                    _ = UnsafeMutableBufferPointer(rebasing: out[(x.count + 1)...]).initialize(from: y)
+                    return x.count + 1 + y.count
+                }
+            }
+        }
+    }
+
+    /// The bytes of `path` in `range`, as a String (no UTF-8 check: cut at a
+    /// `/` of valid UTF-8, the pieces are valid too).
+    private static func piece(_ path: String, from start: Int, to end: Int) -> String {
+        var path = path
+        return path.withUTF8 { bytes in
+            String(unsafeUninitializedCapacity: end - start) { out in
+                _ = out.initialize(from: UnsafeBufferPointer(rebasing: bytes[start..<end]))
+                return end - start
+            }
+        }
+    }
+
+    /// The offset of the last `/` in `path`, if any.
+    private static func lastSlash(_ path: String) -> Int? {
+        var path = path
+        return path.withUTF8 { bytes in
+            var i = bytes.count
+            while i > 0 {
+                i -= 1
+                if bytes[i] == slash { return i }
+            }
+            return nil
+        }
     }
 
     /// Whether `path` is a valid absolute node name.
@@ -92,19 +133,19 @@ public enum XSPath {
 
     /// The parent of an absolute path; `/` is its own parent.
     public static func parent(of path: String) -> String {
-        guard let slash = path.utf8.lastIndex(of: UInt8(ascii: "/")), slash != path.utf8.startIndex else { return "/" }
-        return String(path[..<slash])
+        guard let slash = lastSlash(path), slash > 0 else { return "/" }
+        return piece(path, from: 0, to: slash)
     }
 
     /// The last component of an absolute path ("" for `/`).
     public static func name(of path: String) -> String {
-        guard let slash = path.utf8.lastIndex(of: UInt8(ascii: "/")) else { return path }
-        return String(path[path.utf8.index(after: slash)...])
+        guard let slash = lastSlash(path) else { return path }
+        return piece(path, from: slash + 1, to: path.utf8.count)
     }
 
     /// `child` below `parent`.
     public static func join(_ parent: String, _ child: String) -> String {
-        parent == "/" ? "/" + child : parent + "/" + child
+        parent == "/" ? "/" + child : concatenate(parent, child)
     }
 
     /// Whether `path` is `ancestor` or lies below it.

@@ -200,16 +200,19 @@ public final class Store {
             // With nothing waiting to be stored, memory and storage agree:
             // a failed commit later has nothing before this point to take back.
             if unstored.isEmpty {
-                batchUndo.removeAll(keepingCapacity: true)
+                if !batchUndo.isEmpty { batchUndo.removeAll(keepingCapacity: true) }
             } else {
                 batchUndo.append(contentsOf: undo)
             }
         }
-        undo.removeAll(keepingCapacity: true)
+        // (Guarded: emptying an empty array still costs a call per request.)
+        if !undo.isEmpty { undo.removeAll(keepingCapacity: true) }
         outbox.append((id, reply))
         for m in after { outbox.append((id, m)) }
-        for event in pendingEvents { deliver(event) }
-        pendingEvents.removeAll(keepingCapacity: true)
+        if !pendingEvents.isEmpty {
+            for event in pendingEvents { deliver(event) }
+            pendingEvents.removeAll(keepingCapacity: true)
+        }
     }
 
     /// Requests only a privileged connection may send.
@@ -292,8 +295,18 @@ public final class Store {
             txn.overlay[path] = .some(node)
             txn.account(old: old, new: node)
         } else {
-            node.creation = nodes[path]?.creation ?? node.generation
-            putMain(path, node)
+            // One dictionary lookup: stored first, the creation put right
+            // after if the node was there (a node keeps its creation for life).
+            node.creation = node.generation
+            guard let old = nodes.updateValue(node, forKey: path) else {
+                mainChanged(path, old: nil, new: node)
+                return
+            }
+            if old.creation != node.creation {
+                node.creation = old.creation
+                nodes[path] = node
+            }
+            mainChanged(path, old: old, new: node)
         }
     }
 
@@ -308,7 +321,11 @@ public final class Store {
     }
 
     func putMain(_ path: String, _ node: Node) {
-        let old = nodes.updateValue(node, forKey: path)
+        mainChanged(path, old: nodes.updateValue(node, forKey: path), new: node)
+    }
+
+    /// Records that `path` went from `old` to `new` in the main tree: undo, accounting, storage.
+    private func mainChanged(_ path: String, old: Node?, new node: Node) {
         undo.append((path, old))
         account(path, old: old, new: node)
         // A parent that only gained or lost a child has nothing new to store.

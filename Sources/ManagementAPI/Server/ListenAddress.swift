@@ -75,7 +75,7 @@ func socketAddressText(_ storage: sockaddr_storage) -> String {
             pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { sin in
                 var address = sin.pointee.sin_addr
                 inet_ntop(AF_INET, &address, &buffer, socklen_t(buffer.count))
-                return String(cString: buffer) + ":\(UInt16(bigEndian: sin.pointee.sin_port))"
+                return text(buffer) + ":\(UInt16(bigEndian: sin.pointee.sin_port))"
             }
         }
     case AF_INET6:
@@ -83,10 +83,15 @@ func socketAddressText(_ storage: sockaddr_storage) -> String {
             pointer.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { sin6 in
                 var address = sin6.pointee.sin6_addr
                 inet_ntop(AF_INET6, &address, &buffer, socklen_t(buffer.count))
-                return "[" + String(cString: buffer) + "]:\(UInt16(bigEndian: sin6.pointee.sin6_port))"
+                return "[" + text(buffer) + "]:\(UInt16(bigEndian: sin6.pointee.sin6_port))"
             }
         }
     default:
         return "unknown"
     }
+}
+
+/// The text of a NUL-terminated C buffer (what `inet_ntop` wrote).
+private func text(_ buffer: [CChar]) -> String {
+    String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }
