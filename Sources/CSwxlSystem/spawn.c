@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <spawn.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "CSwxlSystem.h"
 
@@ -14,3 +15,12 @@ int swxl_pipe_cloexec(int fds[2]) {
 }
 
 const short swxl_spawn_setsid = POSIX_SPAWN_SETSID;
+
+int swxl_pipe_set_size(int fd, int bytes) {
+    struct stat st;
+    if (fstat(fd, &st) != 0)
+        return -1;
+    if (!S_ISFIFO(st.st_mode))
+        return 0;
+    return fcntl(fd, F_SETPIPE_SZ, bytes);
+}

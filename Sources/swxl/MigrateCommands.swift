@@ -119,12 +119,22 @@ final class MigrationTransport {
         }
         close(send[0])
         close(recv[1])
+        Self.growStreamPipe(send[1])
         sendFD = send[1]
         recvFD = recv[0]
         signal(SIGPIPE, SIG_IGN)
     }
 
     func closeSend() { close(sendFD) }
+
+    /// Makes the stream's pipe big (8 MiB, else the 1 MiB anyone may ask
+    /// for), when `fd` is a pipe: libxc writes and reads records of up to
+    /// 4 MiB, and through the default 64 KiB the sender and the receiver
+    /// take turns every 64 KiB (a few thousand switches for a small guest,
+    /// each dear in a one-vCPU dom0). Best effort: a small pipe only costs time.
+    static func growStreamPipe(_ fd: Int32) {
+        for size: Int32 in [8 << 20, 1 << 20] where swxl_pipe_set_size(fd, size) >= 0 { return }
+    }
 
     /// xl's `migration_child_report`: waits up to 2 s for the transport to
     /// exit and says if it failed.
@@ -323,6 +333,7 @@ struct MigrateReceiveCommand: ParsableCommand {
         if remus { throw DomainCLI.unsupported("migrate-receive", "-r", "Remus") }
         if colo { throw DomainCLI.unsupported("migrate-receive", "--colo", "COLO") }
         signal(SIGPIPE, SIG_IGN)
+        MigrationTransport.growStreamPipe(0)
         let replies = DescriptorWriter(fd: 1, destination: "migration ack stream")
         func send(_ bytes: [UInt8], _ what: String) -> Bool {
             do { try replies.write(bytes, what) } catch {

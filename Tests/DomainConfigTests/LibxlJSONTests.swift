@@ -90,6 +90,8 @@ func harnessParse(_ path: String) throws -> (config: DomainConfiguration, keys: 
         ("scripts/xen-qemu/libxl-json/pv-vfb-channel.cfg", "xl-create-n-pv-vfb-channel", [], []),
         // maxvcpus without vcpus (max_vcpus only), vnc=0 and sdl=0 ("enable": "False").
         ("scripts/xen-qemu/libxl-json/maxvcpus-vfb-off.cfg", "xl-create-n-maxvcpus-vfb-off", [], []),
+        // keyboards of the config's own after the vfb's, with their options (strtoul's hex, flags not 0 or 1)
+        ("scripts/xen-qemu/libxl-json/pv-vkb.cfg", "xl-create-n-pv-vkb", [], []),
     ])
     func dryRunIsWhatXlPrints(config: String, fixture: String, knownDifferences: [String], hardAffinity: [[Int]]) throws {
         let xl = try readText(libxlFixtures + fixture)

@@ -8,7 +8,7 @@
 # domain. swxl's output is compared with xl's here too: PASS when they are
 # the same text (domid and uuid of a running domain masked); a difference is
 # FAIL for the names in JSON_MUST_MATCH, TODO for the rest.
-JSON_MUST_MATCH="libxl-json-create-n-guest libxl-json-create-n-vcpus-actions libxl-json-create-n-pvh-cmdline libxl-json-create-n-hvm libxl-json-create-n-disk-vif libxl-json-create-n-pv-vfb-channel libxl-json-create-n-maxvcpus-vfb-off libxl-json-list-l libxl-json-list-l-dev libxl-json-list-l-other-toolstack libxl-sxp-create-n-guest"
+JSON_MUST_MATCH="libxl-json-create-n-guest libxl-json-create-n-vcpus-actions libxl-json-create-n-pvh-cmdline libxl-json-create-n-hvm libxl-json-create-n-disk-vif libxl-json-create-n-pv-vfb-channel libxl-json-create-n-maxvcpus-vfb-off libxl-json-create-n-pv-vkb libxl-json-list-l libxl-json-list-l-dev libxl-json-list-l-other-toolstack libxl-sxp-create-n-guest"
 JSON_DIR=/tmp/libxl-json
 mkdir -p $JSON_DIR
 

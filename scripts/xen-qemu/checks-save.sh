@@ -333,12 +333,26 @@ if has_swxl migrate && has_swxl migrate-receive; then
                 log=$n; from=$l; bw=$b; c=$(last_count $n $l); want=
             fi
             v=$(counts_after $log $from | head -1)
-            # (TODO, not FAIL, until it has passed in a full run: the final
-            # run of the session that wrote it found no count after the
-            # migrate in either log, with this wait not yet in place.)
-            [ -n "$v" ] && [ "$v" -gt "${c:-0}" ] && [ "${want:-$v}" = "$v" ] && [ "$(boots $log)" = "$bw" ] \
-                && pass swxl-migrate-counts-on "counted $c before, $v after (console log guest-$log.log)" \
-                || todo swxl-migrate-counts-on "counted $c before, '$v' after in guest-$log.log; console: $(console_tail $log); incoming: $(console_tail $n--incoming)"
+            # (TODO, not FAIL: some quiet full runs found no count in either
+            # log for 30 s, while other full runs and every focused run
+            # (scripts/xen-qemu run with a file of repeated migrates) found
+            # the guest counting on; the cause is not known yet, and the
+            # MIGRATE-DIAG lines below are there to find it.)
+            if [ -n "$v" ] && [ "$v" -gt "${c:-0}" ] && [ "${want:-$v}" = "$v" ] && [ "$(boots $log)" = "$bw" ]; then
+                pass swxl-migrate-counts-on "counted $c before, $v after (console log guest-$log.log)"
+            else
+                todo swxl-migrate-counts-on "counted $c before, '$v' after in guest-$log.log; console: $(console_tail $log); incoming: $(console_tail $n--incoming)"
+                # What there is to know when it does not count on: both
+                # sides' words, the domains' states (running, blocked,
+                # paused), xenconsoled's view (its logs, the tty it
+                # publishes) and the hypervisor's (vCPU and event channel state).
+                echo "MIGRATE-DIAG: output: $(echo "$out" | tr '\n' '|')"
+                echo "MIGRATE-DIAG: domains: $(cxen-probe list | tr '\n' '|') xl: $(xl list 2>&1 | tr '\n' '|')"
+                echo "MIGRATE-DIAG: logs: $(ls -la $CONLOG | grep $n | tr -s ' ' | tr '\n' '|') xenconsoled: $(pidof xenconsoled)"
+                xenstore-ls -fp /local/domain/$d2 2>&1 | grep -v '/memory/\|/cpu/' | sed 's/^/MIGRATE-DIAG: store: /'
+                xl debug-keys q; xl debug-keys e
+                xl dmesg | tail -120 | sed 's/^/MIGRATE-DIAG: dmesg: /'
+            fi
         else
             fail swxl-migrate-localhost "$(echo "$out" | tail -3 | tr '\n' ' ')"
         fi
@@ -405,8 +419,9 @@ fi
 # Benchmark: save and restore, swxl and xl, each on a guest it made.
 # restore_ms: until the command returns; running_ms: until the restored
 # guest's first count appears in its console log (it counts every 0.1 s
-# here; xq-tools after polls the log every 2 ms, so the shell's own cost
-# is not counted in, for either tool).
+# here; xq-tools after, started before the restore, polls the log every
+# 2 ms, so neither the shell's own cost nor what the command does after
+# the unpause is counted in, for either tool).
 bench_save() {  # bench_save TOOL MIB ROUND
     tool=$1; mib=$2; r=$3; n=bsr-$tool-$mib
     settle
@@ -421,13 +436,16 @@ bench_save() {  # bench_save TOOL MIB ROUND
             t1=$(now)
             wait_gone $d; settle
             off=$(file_size $CONLOG/guest-$n.log)
+            # running: the restored guest's first count on its console, as
+            # a watcher started before the restore sees it (xq-tools polls
+            # the log's new bytes every 2 ms): the guest runs from the
+            # unpause, whatever the command does before it returns
+            xq-tools after $CONLOG/guest-$n.log ${off:-0} GUEST_COUNT 60000 > /tmp/bench.first &
+            wp=$!
             t2=$(now)
             if $tool restore $SAVEDIR/bench.save >/tmp/bench.out 2>&1; then
                 t3=$(now)
-                # running: the restored guest's first count on its console
-                # (xq-tools polls the log's new bytes every 2 ms, so no
-                # shell loop's own cost is counted, for either tool)
-                if t5=$(xq-tools after $CONLOG/guest-$n.log ${off:-0} GUEST_COUNT 30000); then
+                if wait $wp && t5=$(cat /tmp/bench.first) && [ -n "$t5" ]; then
                     first=$(tail -c +$((${off:-0} + 1)) $CONLOG/guest-$n.log | tr -d '\r' | head -1 | cut -c1-80)
                     echo "SAVE-TRACE: $tool $mib restore returned +$((t3 - t2)) ms, first count +$((t5 - t2)) ms ('$first'); domain now: $(cxen-probe list | grep "^$(domid_of $n) ")"
                     echo "BENCH-SAVE: $tool $mib $((t1 - t0)) $(file_size $SAVEDIR/bench.save) $((t3 - t2)) $((t5 - t2))"
@@ -436,6 +454,7 @@ bench_save() {  # bench_save TOOL MIB ROUND
                 fi
             else
                 fail bench-save-$tool-$mib "restore: $(tail -2 /tmp/bench.out | tr '\n' ' ')"
+                kill $wp 2>/dev/null; wait $wp
             fi
         else
             fail bench-save-$tool-$mib "save: $(tail -2 /tmp/bench.out | tr '\n' ' ')"

@@ -14,6 +14,12 @@ int swxl_spawn_file_actions_addclosefrom(posix_spawn_file_actions_t *actions, in
 /// exec elsewhere in the process can inherit them.
 int swxl_pipe_cloexec(int fds[2]);
 
+/// fcntl(fd, F_SETPIPE_SZ, bytes) when `fd` is a pipe, else nothing: the
+/// pipe's new capacity (the kernel rounds up; an unprivileged process is
+/// held to /proc/sys/fs/pipe-max-size), 0 when `fd` is no pipe, -1 with
+/// errno when the kernel refused.
+int swxl_pipe_set_size(int fd, int bytes);
+
 /// glibc's POSIX_SPAWN_SETSID: the child starts a new session.
 extern const short swxl_spawn_setsid;
 
