@@ -43,6 +43,13 @@ public final class SimGuestHost {
     /// Each domain's console pseudo-terminals, from its introduction until
     /// it is gone (paused or shut down too, as xenconsoled serves them).
     var guestConsoles: [UInt32: SimulatedConsole] = [:]
+    /// Running domains that have no console pty (see ``serveConsole(_:)``).
+    var consolesRefused: Set<UInt32> = []
+    /// Domains whose nodes changed and that may have come or gone: looked
+    /// at one by one after each batch of events (see ``syncCandidates()``).
+    var candidates: Set<UInt32> = []
+    /// The most domains with a console pty at a time.
+    let maxConsoles: Int
     var guests: [UInt32: Guest] = [:]
     /// The stopped scripts of suspended guests, by domid: continued when the
     /// suspend is cancelled (a save with -c, a failed save), ended when the
@@ -78,6 +85,7 @@ public final class SimGuestHost {
         self.paths = paths
         self.consoles = ConsoleLog(stateDir: toolstack.stateDir)
         self.control = try XenStoreAccess(socketPath: socket)
+        maxConsoles = Self.consoleLimit(CurrentProcess.environment())
     }
 
     /// Serves until idle. Returns false if another guest host already runs.
@@ -131,6 +139,7 @@ public final class SimGuestHost {
             }
             // Control events first: they may add or remove guests.
             while let event = try control.nextEvent(timeoutMs: 0) { handleControl(event) }
+            syncCandidates()
             for event in events.prefix(Int(max(n, 0))) where event.data.u64 != Self.controlKey && event.data.u64 >> 32 != 0 {
                 guestConsoles[UInt32(truncatingIfNeeded: event.data.u64)]?.serve(key: event.data.u64, epfd: epfd)
             }
@@ -147,18 +156,48 @@ public final class SimGuestHost {
 
     // MARK: domains coming and going
 
-    /// Attaches running domains, detaches gone ones. One directory read;
-    /// only domains not yet served are looked at more closely.
+    /// Attaches running domains, detaches gone ones: every domain the
+    /// hypervisor has, looked at every 500 ms (what no event announces: an
+    /// unpause), and at an introduction or release no event explained.
     func sync() {
+        candidates.removeAll()
         let live = Set(sim.domainIDs())
         for id in guests.keys where !live.contains(id) { detach(id) }
         for id in suspendedScripts.keys where !live.contains(id) { endSuspendedScript(id) }
         for id in guestConsoles.keys where !live.contains(id) { closeConsole(id) }
+        consolesRefused = consolesRefused.filter { live.contains($0) }
         for id in live where id != 0 { serveConsole(id) }
         for id in live where guests[id] == nil {
             guard let d = (try? sim.domainInfo(domid: id)) ?? nil, !d.paused, !d.shutdown,
                   toolstack.record(id) != nil else { continue }
             attach(id)
+        }
+    }
+
+    /// Looks at the domains whose nodes changed since the last look (their
+    /// home made or removed): attaches a new one that runs, detaches one
+    /// the hypervisor no longer has. A domain still being built stays a
+    /// candidate. Each create and destroy costs a few lookups here,
+    /// however many domains run (a whole ``sync()`` at every
+    /// `@introduceDomain` and `@releaseDomain` made both slower the more
+    /// domains ran).
+    func syncCandidates() {
+        guard !candidates.isEmpty else { return }
+        for id in candidates {
+            guard let d = (try? sim.domainInfo(domid: id)) ?? nil else {
+                detach(id)
+                endSuspendedScript(id)
+                closeConsole(id)
+                consolesRefused.remove(id)
+                candidates.remove(id)
+                continue
+            }
+            serveConsole(id)
+            if guests[id] != nil { continue }
+            if !d.paused, !d.shutdown, toolstack.record(id) != nil {
+                attach(id)
+                candidates.remove(id)
+            }
         }
     }
 
@@ -263,11 +302,16 @@ public final class SimGuestHost {
     func handleControl(_ event: (path: String, token: String)) {
         switch event.token {
         case "introduce", "release":
-            sync()
+            // The domain's nodes were written (or removed) just before: it
+            // is a candidate. If none is, something else happened (a
+            // domain introduced again, a watch's first firing): look at all.
+            if candidates.isEmpty { sync() }
         case "local":
             // /local/domain/<id>/...
             let parts = event.path.split(separator: "/", maxSplits: 4)
-            guard parts.count >= 4, let id = UInt32(parts[2]) else { return }
+            guard parts.count >= 3, let id = UInt32(parts[2]) else { return }
+            if id != 0 && (parts.count == 3 || guests[id] == nil) { candidates.insert(id) }
+            guard parts.count >= 4 else { return }
             if id == 0 {
                 guard parts[3] == "backend" else { return }
                 playBackend(event.path)
@@ -465,7 +509,7 @@ public final class SimGuestHost {
         }
         try? FileIO.makeDirectories(consoles.directory)
         try? FileIO.makeDirectories(sim.memoryDir(domid))
-        let terminal = try? guestConsoles[domid]?.openGuestTerminal()
+        let terminal = try? guestConsoles[domid]?.openGuestTerminal(epfd: epfd)
         defer { if let terminal { close(terminal) } }
         do {
             return try BackgroundProcess.spawn(

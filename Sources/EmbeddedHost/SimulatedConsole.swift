@@ -13,7 +13,7 @@ import XenStoreProtocol
 /// xenconsoled holds it, so the master never sees a hang-up between clients.
 ///
 /// Where a real guest has its `hvc0` behind the console ring, the
-/// simulated guest's script has a second pseudo-terminal as its standard
+/// simulated guest's script (if it has one: the pty is opened for it) has a second pseudo-terminal as its standard
 /// input, output and error: a terminal with line editing and echo, as a
 /// shell on `hvc0` has, but without output processing, so the console log
 /// holds exactly what the script wrote (as before it had a terminal). What
@@ -25,13 +25,13 @@ final class SimulatedConsole {
     /// The clients' side: its slave's path is the `tty` key's value.
     let client: PseudoTerminal
     private var clientSlave: Int32
-    /// The script's side.
-    let guest: PseudoTerminal
+    /// The script's side, opened for the first script.
+    private(set) var guest: PseudoTerminal?
     let log: ConsoleLog
     /// Whether the `tty` key holds the client's path yet.
     var published = false
-    /// Whether the guest side is still open (its script may have ended).
-    private var guestOpen = true
+    /// Whether the guest side is open (a script has it and has not ended).
+    private var guestOpen = false
 
     /// The epoll keys of the two masters: the domid in the low 32 bits.
     static let guestKeyTag: UInt64 = 1 << 32
@@ -43,19 +43,28 @@ final class SimulatedConsole {
         client = try PseudoTerminal.open()
         do {
             clientSlave = try client.openSlave(O_RDONLY)
-            guest = try PseudoTerminal.open()
         } catch {
             Glibc.close(client.master)
             throw error
         }
         _ = TerminalMode.makeRaw(clientSlave)
-        for fd in [client.master, guest.master] { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
+        _ = fcntl(client.master, F_SETFL, fcntl(client.master, F_GETFL) | O_NONBLOCK)
     }
 
     /// Opens the script's terminal for a new script (the caller closes it
     /// once the script has it): echo and line editing on, output as written.
-    func openGuestTerminal() throws(SystemError) -> Int32 {
+    func openGuestTerminal(epfd: Int32) throws(SystemError) -> Int32 {
+        let guest: PseudoTerminal
+        if let opened = self.guest {
+            guest = opened
+        } else {
+            guest = try PseudoTerminal.open()
+            _ = fcntl(guest.master, F_SETFL, fcntl(guest.master, F_GETFL) | O_NONBLOCK)
+            self.guest = guest
+            watch(guest.master, tag: Self.guestKeyTag, epfd: epfd)
+        }
         let fd = try guest.openSlave()
+        guestOpen = true
         var mode = termios()
         if tcgetattr(fd, &mode) == 0 {
             mode.c_oflag &= ~tcflag_t(OPOST)
@@ -64,14 +73,16 @@ final class SimulatedConsole {
         return fd
     }
 
-    /// Adds both masters to the epoll set `epfd`.
+    /// Adds the client's master to the epoll set `epfd` (the guest's is added when opened).
     func register(epfd: Int32) {
-        for (fd, tag) in [(guest.master, Self.guestKeyTag), (client.master, Self.clientKeyTag)] {
-            var event = epoll_event()
-            event.events = EPOLLIN.rawValue
-            event.data.u64 = tag | UInt64(domid)
-            epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &event)
-        }
+        watch(client.master, tag: Self.clientKeyTag, epfd: epfd)
+    }
+
+    private func watch(_ fd: Int32, tag: UInt64, epfd: Int32) {
+        var event = epoll_event()
+        event.events = EPOLLIN.rawValue
+        event.data.u64 = tag | UInt64(domid)
+        epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &event)
     }
 
     /// Serves the master an epoll event with `key` came for: the script's
@@ -79,7 +90,7 @@ final class SimulatedConsole {
     func serve(key: UInt64, epfd: Int32) {
         var buffer = [UInt8](repeating: 0, count: 4096)
         if key & Self.guestKeyTag != 0 {
-            guard guestOpen else { return }
+            guard guestOpen, let guest else { return }
             let n = buffer.withUnsafeMutableBytes { read(guest.master, $0.baseAddress, $0.count) }
             if n < 0 && (errno == EAGAIN || errno == EINTR) { return }
             guard n > 0 else {
@@ -95,7 +106,7 @@ final class SimulatedConsole {
         } else {
             let n = buffer.withUnsafeMutableBytes { read(client.master, $0.baseAddress, $0.count) }
             guard n > 0 else { return }
-            if guestOpen { _ = buffer.withUnsafeBytes { write(guest.master, $0.baseAddress, n) } }
+            if guestOpen, let guest { _ = buffer.withUnsafeBytes { write(guest.master, $0.baseAddress, n) } }
         }
     }
 
@@ -132,7 +143,7 @@ final class SimulatedConsole {
         if clientSlave >= 0 { Glibc.close(clientSlave) }
         clientSlave = -1
         Glibc.close(client.master)
-        Glibc.close(guest.master)
+        if let guest { Glibc.close(guest.master) }
     }
 }
 
@@ -141,9 +152,27 @@ extension SimGuestHost {
     /// the console's `tty` key once the domain's console node is there (in
     /// one transaction with that check: a create rolled back meanwhile must
     /// not get a node back).
+    ///
+    /// A pty is a descriptor here (two with its slave held open) and one of
+    /// the machine's few (`/proc/sys/kernel/pty/max`, 4096 by default, for
+    /// every user): at most ``maxConsoles`` domains have one at a time. A
+    /// domain past that, or whose pty could not be opened, has its console
+    /// log and no `tty` key (`swxl console` then fails as xenconsole does,
+    /// `Could not read tty from store`); its log says why, once.
     func serveConsole(_ domid: UInt32) {
         if guestConsoles[domid] == nil {
-            guard let console = try? SimulatedConsole(domid: domid, log: consoles) else { return }
+            guard !consolesRefused.contains(domid) else { return }
+            let console: SimulatedConsole
+            do throws(SystemError) {
+                guard guestConsoles.count < maxConsoles else {
+                    throw SystemError("at most \(maxConsoles) domains have one at a time (\(Self.consoleLimitVariable))", errno: 0)
+                }
+                console = try SimulatedConsole(domid: domid, log: consoles)
+            } catch {
+                consolesRefused.insert(domid)
+                consoles.append(domid, "swxl: no console pty for domain \(domid): \(error.errno == 0 ? error.what : "\(error)")\n")
+                return
+            }
             console.register(epfd: epfd)
             guestConsoles[domid] = console
         }
@@ -160,5 +189,12 @@ extension SimGuestHost {
     /// Closes `domid`'s console (its domain is gone).
     func closeConsole(_ domid: UInt32) {
         guestConsoles.removeValue(forKey: domid)?.close()
+    }
+
+    /// The variable that sets ``maxConsoles`` (default 1000).
+    static let consoleLimitVariable = "SWXL_SIM_CONSOLES"
+
+    static func consoleLimit(_ environment: [String: String]) -> Int {
+        environment[consoleLimitVariable].flatMap { Int($0) }.map { max(0, $0) } ?? 1000
     }
 }

@@ -57,6 +57,8 @@ public protocol Hypervisor: AnyObject {
     func domainInfo(domid: UInt32) throws(HypervisorError) -> DomainInfo?
     /// Every domain, Domain-0 included, by domid.
     func listDomains() throws(HypervisorError) -> [DomainInfo]
+    /// The domains with `uuid` (usually one; two while a domain migrates to this host).
+    func domainIDs(withUUID uuid: DomainUUID) throws(HypervisorError) -> [UInt32]
     /// The domain's vcpus (`xl vcpu-list`).
     func vcpuInfo(domid: UInt32) throws(HypervisorError) -> [VCPUInfo]
     /// The hypervisor's console ring (`xl dmesg`); `clear` empties it after reading.
@@ -128,6 +130,11 @@ public protocol Hypervisor: AnyObject {
 }
 
 extension Hypervisor {
+    /// From the whole list (a hypervisor that can look one uuid up says so).
+    public func domainIDs(withUUID uuid: DomainUUID) throws(HypervisorError) -> [UInt32] {
+        try listDomains().filter { $0.uuid == uuid }.map(\.domid)
+    }
+
     /// A hypervisor whose guests all have their PV control (the simulated
     /// guests answer `control/shutdown` whatever their type).
     public func pvControlAvailable(domid: UInt32) throws(HypervisorError) -> Bool { true }

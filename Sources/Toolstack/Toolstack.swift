@@ -206,7 +206,7 @@ public final class Toolstack {
         // `/vm/<uuid>` stays while another domain has the uuid (the other
         // end of a migration to this host, until it has gone).
         let shared = { [self] (id: DomainUUID) -> Bool in
-            ((try? hypervisor.listDomains()) ?? []).contains { $0.domid != domid && $0.uuid == id }
+            ((try? hypervisor.domainIDs(withUUID: id)) ?? []).contains { $0 != domid }
         }
         if let uuid = config?.uuid ?? uuid {
             if !shared(uuid) { removals.append("/vm/" + uuid.description) }

@@ -82,4 +82,37 @@ import Testing
         #expect(after.3 == before.3)
         #expect(try host.swxl(["create", "-q", try host.config(name: "one-more", "memory = 16")]).status == 0)
     }
+
+    /// Console ptys are bounded (each is a descriptor of the guests' host
+    /// and one of the machine's few ptys): past `SWXL_SIM_CONSOLES` a domain
+    /// runs without one and its console log says why.
+    @Test(.timeLimit(.minutes(2)), .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/xenstore-read")))
+    func consolePtysAreBoundedAndADomainPastTheBoundSaysSo() throws {
+        let host = try EmbeddedHost()
+        defer { host.close() }
+        let limit = ["SWXL_SIM_CONSOLES": "2"]
+        for name in ["c0", "c1", "c2"] {
+            let r = try host.swxl(["create", "-q", try host.config(name: name, "memory = 16")], environment: limit)
+            try #require(r.status == 0, "create \(name): \(r.stderr)")
+        }
+        let ids = try children(host, "/local/domain").filter { $0 != "0" }.compactMap { Int($0) }.sorted()
+        try #require(ids.count == 3)
+        func tty(_ id: Int) -> String? {
+            guard let r = try? host.xenstore("xenstore-read", ["/local/domain/\(id)/console/tty"]), r.status == 0 else { return nil }
+            return r.stdout.trimmingCharacters(in: .newlines)
+        }
+        #expect(host.waitUntil { tty(ids[0])?.hasPrefix("/dev/pts/") == true && tty(ids[1])?.hasPrefix("/dev/pts/") == true })
+        let log = host.stateDir + "/toolstack/console/\(ids[2]).log"
+        let refusal = "swxl: no console pty for domain \(ids[2]): at most 2 domains have one at a time (SWXL_SIM_CONSOLES)\n"
+        #expect(host.waitUntil { ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains(refusal) })
+        #expect(tty(ids[2]) == nil || tty(ids[2]) == "")
+        // Said once, not at every look at the domains.
+        usleep(1_200_000)
+        let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        #expect(text.components(separatedBy: refusal).count == 2)
+        // Without a terminal `swxl console` prints the log, which says why there is no pty.
+        let console = try host.swxl(["console", "c2"])
+        #expect(console.status == 0)
+        #expect(console.stdout.contains(refusal), "\(console.stdout)")
+    }
 }
