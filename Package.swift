@@ -108,7 +108,7 @@ let package = Package(
         // untrusted input is fed, and the driver. Built normally, swxl-fuzz
         // replays inputs; scripts/fuzz builds it with libFuzzer and ASan.
         .target(name: "SwxlFuzzTargets", dependencies: [
-            "DomainConfig", "SaveFormat", "XenStoreProtocol", "XenStoreServer",
+            "DomainConfig", "SaveFormat", "XenStoreProtocol", "XenStoreServer", "ManagementAPI",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "CSwxlFuzz"),

@@ -64,10 +64,16 @@ struct DiagnosticLog {
 /// "did you mean": the closest known word by edit distance, if close enough.
 func closestMatch(to word: String, among candidates: [String]) -> String? {
     let w = Array(word.utf8)
+    let limit = max(1, w.count / 3)
     var best: (String, Int)?
     for candidate in candidates {
+        // The distance is at least the difference in length: a candidate
+        // that cannot come within the limit, or beat the best so far, is
+        // not measured (most are not, for a misspelt key).
+        let gap = abs(candidate.utf8.count - w.count)
+        guard gap <= limit, best == nil || gap < best!.1 else { continue }
         let d = editDistance(w, Array(candidate.utf8))
-        if d <= max(1, w.count / 3), best == nil || d < best!.1 {
+        if d <= limit, best == nil || d < best!.1 {
             best = (candidate, d)
         }
     }

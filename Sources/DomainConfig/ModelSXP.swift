@@ -415,9 +415,17 @@ private struct SXPModelReader {
     /// table; `special` reads the fields SXP spells its own way. Nil when a
     /// value is refused (each refusal is reported at its field).
     mutating func device<D>(_ body: SExpr, _ table: DeviceDescription<D>, start: D? = nil,
-                            special: [String: (inout D, String) -> String?] = [:]) -> D? {
+                            special: [String: (inout D, String) -> String?] = [:],
+                            commasAllowed: Set<String> = []) -> D? {
         var d = start ?? table.blank
         var failed = false
+        // xl.cfg spells the device as `key=value,...`: a value cannot hold a
+        // comma (but the fields in `commasAllowed`: a disk's target, last).
+        let hasXLSpec = table.fields.contains { $0.names.xl != nil }
+        func commaProblem(_ key: String, _ value: String) -> String? {
+            guard hasXLSpec, value.contains(","), !commasAllowed.contains(key) else { return nil }
+            return "`\(key)` holds a `,`, which xl's \(table.name) spec cannot carry in a value"
+        }
         for field in (body.items ?? []).dropFirst() {
             guard let key = field.head else { continue }
             var problem: String?
@@ -427,14 +435,14 @@ private struct SXPModelReader {
                     failed = true
                     continue
                 }
-                problem = table.storeOption(&d, k, v)
+                problem = commaProblem(k, v) ?? table.storeOption(&d, k, v)
             } else if special[key] != nil || table.field(sxp: key) != nil {
                 guard let v = field.value else {
                     log.error(field.location, "`(\(key) ...)` must hold one value")
                     failed = true
                     continue
                 }
-                problem = special[key].map { $0(&d, v) } ?? table.field(sxp: key)!.store(&d, v)
+                problem = commaProblem(key, v) ?? special[key].map { $0(&d, v) } ?? table.field(sxp: key)!.store(&d, v)
             } else if !Self.xendDeviceFields.contains(key) {
                 log.warning(field.location, "unknown \(table.name) field `\(key)`; ignored")
             }
@@ -497,7 +505,7 @@ private struct SXPModelReader {
                 }
                 return nil
             },
-        ])
+        ], commasAllowed: ["uname"])
     }
 
     func resolveDisk(_ t: String) -> String { t.contains(":") ? t : resolve(t) }

@@ -30,6 +30,9 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case modelJSON = "model-json"
     /// xl's save-file header and its config.
     case saveHeader = "save-header"
+    /// The XenAPI server's request reader: HTTP requests in pieces, their
+    /// bodies as XML-RPC or JSON-RPC, written and read again.
+    case xenAPIRequests = "xenapi-requests"
 
     public func run(_ bytes: [UInt8]) {
         switch self {
@@ -41,6 +44,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .libxlJSON: Self.libxlJSON(bytes)
         case .modelJSON: Self.modelJSON(bytes)
         case .saveHeader: Self.saveHeader(bytes)
+        case .xenAPIRequests: Self.xenAPIRequests(bytes)
         }
     }
 

@@ -74,6 +74,15 @@ import Testing
         #expect(try LockFile.tryAcquire(path) == nil)
         #expect(LockFile.readPid(path) == getpid())
         lock.release()
+        // The kernel drops the lock when no descriptor refers to the open
+        // file any more. A child another test spawns at this moment holds a
+        // copy of every descriptor until its exec (O_CLOEXEC acts only
+        // then), which on a loaded machine can be a while: wait for that.
+        var waited = 0
+        while LockFile.isHeld(path), waited < 1000 {
+            usleep(10_000)
+            waited += 1
+        }
         #expect(!LockFile.isHeld(path))
         let again = try LockFile.acquire(path)
         #expect(LockFile.isHeld(path))

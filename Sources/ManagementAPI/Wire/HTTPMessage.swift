@@ -88,6 +88,10 @@ public struct HTTPRequestReader: Sendable {
     private var start = 0
     private var pendingHead: HTTPRequestHead?
     private var headReported = false
+    /// Where the search for the head's end goes on: no terminator begins
+    /// before it (so a head arriving a byte at a time is not searched
+    /// again from its start each time).
+    private var searched = 0
 
     public init(limits: Limits = Limits()) { self.limits = limits }
 
@@ -99,6 +103,7 @@ public struct HTTPRequestReader: Sendable {
         if start > 0 && start == buffer.count {
             buffer.removeAll(keepingCapacity: true)
             start = 0
+            searched = 0
         }
         buffer.append(contentsOf: bytes)
     }
@@ -112,7 +117,10 @@ public struct HTTPRequestReader: Sendable {
                 start += 1
             }
             guard let end = headEnd() else {
-                if buffer.count - start > limits.headBytes {
+                // A head within the limit has its terminator begin within
+                // it, and an unfinished terminator is at most two bytes:
+                // beyond that, however the bytes arrive, the head is too long.
+                if buffer.count - start > limits.headBytes + 2 {
                     throw HTTPRequestError(431, "the request line and headers exceed \(limits.headBytes) bytes")
                 }
                 return .needMore
@@ -137,16 +145,18 @@ public struct HTTPRequestReader: Sendable {
         if start == buffer.count {
             buffer.removeAll(keepingCapacity: true)
             start = 0
+            searched = 0
         } else if start > 64 * 1024 {
             buffer.removeFirst(start)
             start = 0
+            searched = 0
         }
         return .request(HTTPRequest(head: head, body: body))
     }
 
     /// The head's length and its terminator's (CRLF CRLF, or LF LF).
-    private func headEnd() -> (headLength: Int, terminatorLength: Int)? {
-        var i = start
+    private mutating func headEnd() -> (headLength: Int, terminatorLength: Int)? {
+        var i = max(start, searched)
         while i < buffer.count {
             if buffer[i] == 0x0A {
                 if i + 1 < buffer.count, buffer[i + 1] == 0x0A { return (i - start, 2) }
@@ -154,6 +164,8 @@ public struct HTTPRequestReader: Sendable {
             }
             i += 1
         }
+        // The last two bytes may begin a terminator whose rest is to come.
+        searched = max(start, buffer.count - 2)
         return nil
     }
 
