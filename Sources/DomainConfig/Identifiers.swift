@@ -28,12 +28,21 @@ extension DomainUUID {
     }
 
     public var description: String {
-        var s = ""
-        for (i, b) in bytes.enumerated() {
-            if i == 4 || i == 6 || i == 8 || i == 10 { s += "-" }
-            s += hex(Int(b), 2)
+        // Written byte by byte: listings format thousands of these.
+        String(unsafeUninitializedCapacity: 36) { out in
+            let digits: StaticString = "0123456789abcdef"
+            var n = 0
+            for (i, b) in bytes.enumerated() {
+                if i == 4 || i == 6 || i == 8 || i == 10 {
+                    out[n] = UInt8(ascii: "-")
+                    n += 1
+                }
+                out[n] = digits.utf8Start[Int(b >> 4)]
+                out[n + 1] = digits.utf8Start[Int(b & 0x0F)]
+                n += 2
+            }
+            return n
         }
-        return s
     }
 }
 

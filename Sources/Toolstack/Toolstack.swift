@@ -255,6 +255,9 @@ public final class Toolstack {
     /// The resolved config a domain was created from, if this toolstack created it.
     public func record(_ domid: UInt32) -> DomainConfiguration? { state.config(domid) }
 
+    /// Every domain's record, by domid (one query; for listing many).
+    public func records() -> [UInt32: DomainConfiguration] { state.configs() }
+
     /// A domid from a name or a domid, as xl accepts either.
     public func resolve(_ identifier: String) throws(ToolstackError) -> UInt32 {
         if !identifier.isEmpty, identifier.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }), let id = UInt32(identifier) {

@@ -20,21 +20,21 @@ extension ToolstackState {
     /// The definition of the managed domain named `name`.
     func managedConfig(named name: String) -> DomainConfiguration? {
         ((try? sql("SELECT config FROM managed WHERE name = ?", .text(name))) ?? []).first?[0].text
-            .flatMap { Self.decode($0, name) }
+            .flatMap { decode($0, name) }
     }
 
     /// Every managed domain's definition, by name.
     func managedConfigs() -> [DomainConfiguration] {
         ((try? sql("SELECT name, config FROM managed ORDER BY name")) ?? []).compactMap { row in
-            row[1].text.flatMap { Self.decode($0, row[0].text ?? "?") }
+            row[1].text.flatMap { decode($0, row[0].text ?? "?") }
         }
     }
 
     /// Whether any domain is defined (one cheap query).
     var hasManaged: Bool { !((try? sql("SELECT 1 FROM managed LIMIT 1")) ?? []).isEmpty }
 
-    private static func decode(_ json: String, _ name: String) -> DomainConfiguration? {
-        DomainConfiguration.parse(text: json, fileName: "definition of domain \(name)", format: .json).configuration
+    private func decode(_ json: String, _ name: String) -> DomainConfiguration? {
+        decodeCached(json, fileName: "definition of domain \(name)")
     }
 
     /// Stores a definition, unless its name or uuid is taken: by another
@@ -81,7 +81,7 @@ extension ToolstackState {
     /// A managed domain renamed while it runs keeps its new name.
     func renameManaged(_ uuid: DomainUUID, to newName: String) throws(ToolstackError) {
         guard let json = try sql("SELECT config FROM managed WHERE uuid = ?", .text(uuid.description)).first?[0].text,
-              var config = Self.decode(json, newName) else { return }
+              var config = decode(json, newName) else { return }
         config.name_label = newName
         try sql("UPDATE managed SET name = ?, config = ? WHERE uuid = ?",
                 .text(newName), .text(config.jsonText()), .text(uuid.description))

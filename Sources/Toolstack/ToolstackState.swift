@@ -20,6 +20,10 @@ import SwxlSystem
 final class ToolstackState {
     let dir: String
     private var database: StateDatabase?
+    /// Configs decoded, by their JSON text: listing many domains again
+    /// (the XenAPI's records, `list -l`) decodes only what changed.
+    private var decoded: [String: DomainConfiguration] = [:]
+    static let decodedKept = 4096
 
     init(dir: String) { self.dir = dir }
 
@@ -173,7 +177,27 @@ final class ToolstackState {
     func config(_ domid: UInt32) -> DomainConfiguration? {
         guard let json = ((try? sql("SELECT config FROM record WHERE domid = ?", .int(Int64(domid)))) ?? []).first?[0].text
         else { return nil }
-        return DomainConfiguration.parse(text: json, fileName: "record of domain \(domid)", format: .json).configuration
+        return decodeCached(json, fileName: "record of domain \(domid)")
+    }
+
+    /// Every domain's resolved config, by domid (one query).
+    func configs() -> [UInt32: DomainConfiguration] {
+        var out: [UInt32: DomainConfiguration] = [:]
+        for row in (try? sql("SELECT domid, config FROM record")) ?? [] {
+            guard let domid = row[0].int.flatMap({ UInt32(exactly: $0) }), let json = row[1].text,
+                  let config = decodeCached(json, fileName: "record of domain \(domid)") else { continue }
+            out[domid] = config
+        }
+        return out
+    }
+
+    /// The model's JSON decoded, or the same text's earlier decoding.
+    func decodeCached(_ json: String, fileName: @autoclosure () -> String) -> DomainConfiguration? {
+        if let config = decoded[json] { return config }
+        guard let config = DomainConfiguration.parse(text: json, fileName: fileName(), format: .json).configuration else { return nil }
+        if decoded.count >= Self.decodedKept { decoded.removeAll(keepingCapacity: true) }
+        decoded[json] = config
+        return config
     }
 
     var hasRecords: Bool { !((try? sql("SELECT 1 FROM record LIMIT 1")) ?? []).isEmpty }

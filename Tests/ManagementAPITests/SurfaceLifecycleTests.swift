@@ -40,12 +40,23 @@ import Toolstack
         try rig.ok("VM.set_memory_target_live", [.string(vm), .string("\(32 << 20)")])
         #expect(try field(rig, vm, "memory_target") == .string("\(32 << 20)"))
         #expect(rig.fails("VM.set_memory_target_live", [.string(vm), .string("1000")]).first == "MEMORY_CONSTRAINT_VIOLATION")
-        #expect(rig.fails("VM.set_memory_dynamic_range", [.string(vm), .string("\(16 << 20)"), .string("\(48 << 20)")]).first
-                == "MEMORY_CONSTRAINT_VIOLATION")
+        // A range: the VM gets its upper end, its lower end is kept.
+        try rig.ok("VM.set_memory_dynamic_range", [.string(vm), .string("\(16 << 20)"), .string("\(44 << 20)")])
+        #expect(try field(rig, vm, "memory_target") == .string("\(44 << 20)"))
+        #expect(try field(rig, vm, "memory_dynamic_min") == .string("\(16 << 20)"))
+        #expect(try field(rig, vm, "memory_dynamic_max") == .string("\(44 << 20)"))
+        #expect(rig.fails("VM.set_memory_dynamic_range", [.string(vm), .string("\(50 << 20)"), .string("\(48 << 20)")])
+                == ["MEMORY_CONSTRAINT_VIOLATION", "dynamic_min (\(50 << 20) bytes) must be between 0 (static_min) and dynamic_max (\(48 << 20) bytes)"])
+        #expect(rig.fails("VM.set_memory_dynamic_range", [.string(vm), .string("\(16 << 20)"), .string("\(128 << 20)")]).first
+                == "OPERATION_NOT_ALLOWED")
+        // Refused: nothing changed, the kept lower end neither.
+        #expect(try field(rig, vm, "memory_dynamic_min") == .string("\(16 << 20)"))
+        #expect(try field(rig, vm, "memory_target") == .string("\(44 << 20)"))
         try rig.ok("VM.set_memory_dynamic_max_live", [.string(vm), .int(48 << 20)])
         #expect(try field(rig, vm, "memory_dynamic_max") == .string("\(48 << 20)"))
         try rig.ok("VM.set_memory_dynamic_range", [.string(vm), .string("\(40 << 20)"), .string("\(40 << 20)")])
         #expect(try field(rig, vm, "memory_target") == .string("\(40 << 20)"))
+        #expect(try field(rig, vm, "memory_dynamic_min") == .string("\(40 << 20)"))
         #expect(rig.fails("VM.set_memory_target_live", [.string(vm), .string("\(128 << 20)")]).first == "OPERATION_NOT_ALLOWED")
         #expect(try field(rig, vm, "memory_target") == .string("\(40 << 20)"))
 
@@ -118,6 +129,9 @@ import Toolstack
         #expect(record["PV_args"] == .string("console=hvc0"))
         #expect(record["actions_after_crash"] == .string("preserve"))
         #expect(rig.fails("VM.create", [.struct(["name_label": .string("bad"), "VCPUs_max": .bool(true)])]) == ["FIELD_TYPE_ERROR", "VCPUs_max"])
+        #expect(rig.fails("VM.create", [.struct(["name_label": .string("bad"), "other_config": .struct(["k": .int(1)])])])
+                == ["FIELD_TYPE_ERROR", "other_config"])
+        #expect(try rig.ok("VM.get_by_name_label", [.string("bad")]) == .array([]))
 
         // Halted: its memory can be changed in its definition.
         try rig.ok("VM.set_memory_dynamic_range", [.string(vm), .string("\(80 << 20)"), .string("\(80 << 20)")])

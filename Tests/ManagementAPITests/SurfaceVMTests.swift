@@ -123,4 +123,45 @@ import Toolstack
         let resident = try rig.ok("host.get_resident_VMs", [.string(rig.surface.hostRef)]).strings
         #expect(Set(resident) == Set(all.filter { $0.value.structValue["power_state"] != .string("Halted") }.keys))
     }
+
+    @Test func otherConfigIsKeptForTheVMAndGoesWithIt() throws {
+        let rig = try SurfaceRig()
+        defer { rig.close() }
+        let vm = try rig.ok("VM.create", [.struct([
+            "name_label": .string("oc"), "PV_kernel": .string(tinyKernel), "memory_static_max": .string("\(64 << 20)"),
+            "memory_dynamic_max": .string("\(64 << 20)"), "memory_dynamic_min": .string("\(32 << 20)"),
+            "other_config": .struct(["owner": .string("ops"), "ticket": .string("42")]),
+        ])]).stringValue
+        func other() throws -> XenAPIValue { try rig.ok("VM.get_other_config", [.string(vm)]) }
+        #expect(try other() == .struct(["owner": .string("ops"), "ticket": .string("42")]))
+        #expect(try rig.ok("VM.get_memory_dynamic_min", [.string(vm)]) == .string("\(32 << 20)"))
+        try rig.ok("VM.add_to_other_config", [.string(vm), .string("role"), .string("web")])
+        #expect(rig.fails("VM.add_to_other_config", [.string(vm), .string("role"), .string("db")])
+                == ["MAP_DUPLICATE_KEY", "VM", "other_config", vm, "role"])
+        try rig.ok("VM.remove_from_other_config", [.string(vm), .string("ticket")])
+        try rig.ok("VM.remove_from_other_config", [.string(vm), .string("absent")])
+        let expected: XenAPIValue = .struct(["owner": .string("ops"), "role": .string("web")])
+        #expect(try other() == expected)
+        #expect(try rig.ok("VM.get_record", [.string(vm)]).structValue["other_config"] == expected)
+        #expect(try rig.ok("VM.get_all_records").structValue[vm]?.structValue["other_config"] == expected)
+
+        // Kept across a restart of the server, and when the VM runs.
+        let again = XenAPISurface(host: rig.host, productVersion: "9.9.9", watchStore: false)
+        defer { again.stop() }
+        let login = again.callSynchronously("session.login_with_password", [.string("root"), .string("")], context: SurfaceRig.unixContext)
+        guard case .success(let session) = login else { Issue.record("login: \(login)"); return }
+        #expect(again.callSynchronously("VM.get_other_config", [session, .string(vm)], context: SurfaceRig.unixContext) == .success(expected))
+        try rig.ok("VM.start", [.string(vm), .bool(false), .bool(false)])
+        #expect(try other() == expected)
+        try rig.ok("VM.set_other_config", [.string(vm), .struct(["only": .string("this")])])
+        #expect(try other() == .struct(["only": .string("this")]))
+        #expect(rig.fails("VM.set_other_config", [.string(vm), .struct(["n": .int(1)])]).first == "FIELD_TYPE_ERROR")
+
+        // Forgotten with the VM: a VM defined again under the same name starts empty.
+        try rig.ok("VM.hard_shutdown", [.string(vm)])
+        try rig.ok("VM.destroy", [.string(vm)])
+        let file = try String(contentsOfFile: rig.dir + "/xapi/vm-extras.json", encoding: .utf8)
+        #expect(file == "{}\n")
+        #expect(rig.fails("VM.get_other_config", [.string(vm)]) == ["HANDLE_INVALID", "VM", vm])
+    }
 }

@@ -85,7 +85,7 @@ final class EventHub: @unchecked Sendable {
     /// Computes every VM record again and logs what differs.
     func refresh() {
         try? surface.toolstackLock.withLock { () throws(XenAPIError) in
-            let views = try surface.vmViews()
+            let views = try surface.vmViews(memoryOnly: true)
             var infos: [UInt32: DomainSignature] = [:]
             for view in views { if let info = view.info { infos[info.domid] = DomainSignature(info) } }
             signatures = infos
@@ -151,9 +151,10 @@ final class EventHub: @unchecked Sendable {
         guard !uuids.isEmpty else { return }
         var records: [String: [String: XenAPIValue]] = [:]
         var gone: [String] = []
+        let views = try surface.vmViews(uuids: uuids)
         for uuid in uuids {
             let ref = ObjectIDs.ref("VM", uuid)
-            if let view = try surface.vmView(uuid: uuid) {
+            if let view = views[uuid] {
                 surface.vmRefs.withLock { $0[ref] = uuid }
                 records[ref] = surface.vmRecord(view)
             } else {

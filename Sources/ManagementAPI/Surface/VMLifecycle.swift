@@ -108,6 +108,7 @@ extension XenAPISurface {
             let view = try vm(call, in: ["Halted"])
             guard view.managed else { throw .notAllowed("VM \(view.name) is not defined") }
             _ = try toolstackCall { () throws(ToolstackError) in try toolstack.undefine(named: view.name) }
+            try? extras.update(view.uuid) { $0 = VMExtras.Entry() }
             return .str("")
         }
         registerMemory()
@@ -163,18 +164,27 @@ extension XenAPISurface {
     }
 
     private func registerMemory() {
-        // swxl keeps one balloon target: dynamic min and max are it.
+        // swxl, like xl, has one balloon target and no daemon moving it
+        // within a range (XAPI's squeezed): the VM gets the range's upper
+        // end; its lower end is kept (VMExtras) and shown as dynamic_min.
         register("VM.set_memory_dynamic_range", ["self", "min", "max"], changes: true) { [self] call throws(XenAPIError) in
             let minimum = try call.args.int(1, "min"), maximum = try call.args.int(2, "max")
-            guard minimum == maximum else {
-                throw .memoryConstraint("swxl keeps one balloon target: dynamic_min must equal dynamic_max")
-            }
             let view = try vm(call, in: ["Running", "Paused", "Halted"])
             let mib = try Self.mib(maximum, "dynamic_max")
-            if let domid = view.domid {
-                try toolstackCall { () throws(ToolstackError) in try toolstack.setMemoryTarget(domid: domid, mib: mib) }
-            } else {
-                try redefine(view) { $0.memory_dynamic_max = UInt64(maximum) }
+            guard minimum >= 0, minimum <= maximum else {
+                throw .memoryConstraint("dynamic_min (\(minimum) bytes) must be between 0 (static_min) and dynamic_max (\(maximum) bytes)")
+            }
+            let old = extras.entry(view.uuid)
+            try extras.update(view.uuid) { $0.dynamicMin = minimum == maximum ? nil : UInt64(minimum) }
+            do throws(XenAPIError) {
+                if let domid = view.domid {
+                    try toolstackCall { () throws(ToolstackError) in try toolstack.setMemoryTarget(domid: domid, mib: mib) }
+                } else {
+                    try redefine(view) { $0.memory_dynamic_max = UInt64(maximum) }
+                }
+            } catch {
+                try? extras.update(view.uuid) { $0 = old }
+                throw error
             }
             return .str("")
         }
@@ -227,9 +237,11 @@ extension XenAPISurface {
 
     /// A VM defined from a XenAPI VM record, as xend's VM.create made one.
     /// Taken: name_label, the memory sizes, VCPUs, the actions, the PV_*
-    /// boot fields, domain_type (or an HVM_boot_policy) and platform; a
+    /// boot fields, domain_type (or an HVM_boot_policy) and platform, and
+    /// (kept apart, ``VMExtras``) other_config and memory_dynamic_min; a
     /// field of the wrong type is refused.
-    static func configuration(fromRecord record: [String: XenAPIValue]) throws(XenAPIError) -> DomainConfiguration {
+    static func configuration(fromRecord record: [String: XenAPIValue]) throws(XenAPIError)
+        -> (config: DomainConfiguration, extras: VMExtras.Entry) {
         func string(_ key: String) throws(XenAPIError) -> String? {
             guard let value = record[key] else { return nil }
             guard case .string(let s) = value else { throw .fieldType(key) }
@@ -269,6 +281,20 @@ extension XenAPISurface {
         } else if try nonEmpty("HVM_boot_policy") != nil {
             config.type = .hvm
         }
+        var extras = VMExtras.Entry()
+        if let other = record["other_config"] {
+            guard case .struct(let map) = other else { throw .fieldType("other_config") }
+            for (key, value) in map {
+                guard case .string(let s) = value else { throw .fieldType("other_config") }
+                extras.otherConfig[key] = s
+            }
+        }
+        if let min = try int("memory_dynamic_min") {
+            guard min >= 0, UInt64(min) <= config.memory_dynamic_max else {
+                throw .memoryConstraint("memory_dynamic_min (\(min) bytes) must be between 0 (static_min) and memory_dynamic_max (\(config.memory_dynamic_max) bytes)")
+            }
+            if UInt64(min) < config.memory_dynamic_max { extras.dynamicMin = UInt64(min) }
+        }
         if case .struct(let platform)? = record["platform"] {
             for (key, value) in platform {
                 guard case .string(let s) = value else { throw .fieldType("platform") }
@@ -277,7 +303,7 @@ extension XenAPISurface {
         } else if record["platform"] != nil {
             throw .fieldType("platform")
         }
-        return config
+        return (config, extras)
     }
 
     /// Paths a client names must be absolute: the server's working
@@ -309,8 +335,15 @@ extension XenAPISurface {
 
     func registerCreate() {
         register("VM.create", ["args"], changes: true) { [self] call throws(XenAPIError) in
-            let config = try Self.configuration(fromRecord: try call.args.map(0, "args"))
-            return .str(try defineAndStart(config, start: false, paused: false))
+            let (config, extra) = try Self.configuration(fromRecord: try call.args.map(0, "args"))
+            let ref = try defineAndStart(config, start: false, paused: false)
+            do throws(XenAPIError) {
+                if !extra.isEmpty { try extras.update(config.uuid.description) { $0 = extra } }
+            } catch {
+                _ = try? toolstack.undefine(named: config.name_label)
+                throw error
+            }
+            return .str(ref)
         }
         // swxl's extension through XAPI's generic plugin call:
         // host.call_plugin(host, "swxl", "create", {config: xl text, start: "true", paused: "true"}).

@@ -65,6 +65,7 @@ extension XenAPISurface {
         let staticMax = bytes(view.staticMaxKiB) ?? config?.memory_static_max ?? ((view.info?.maxMemoryKiB ?? 0) << 10)
         let type = config?.type ?? .pv
         let devices = deviceViews(view)
+        let extra = extras.entry(view.uuid)
         var platform = config?.platform ?? [:]
         for (key, list) in config?.platformLists ?? [:] { platform[key] = list.joined(separator: ",") }
         return [
@@ -84,9 +85,10 @@ extension XenAPISurface {
             "memory_overhead": .num(0),
             "memory_target": .num(target),
             "memory_static_max": .num(staticMax),
-            // One balloon target: dynamic min and max are it.
+            // One balloon target, the range's upper end; its lower end as
+            // VM.set_memory_dynamic_range kept it (never above the target).
             "memory_dynamic_max": .num(target),
-            "memory_dynamic_min": .num(target),
+            "memory_dynamic_min": .num(min(extra.dynamicMin ?? target, target)),
             // xend's default: xl has no lower bound.
             "memory_static_min": .num(0),
             "VCPUs_params": .emptyMap,
@@ -110,7 +112,7 @@ extension XenAPISurface {
             "HVM_shadow_multiplier": .double(1),
             "platform": .stringMap(platform),
             "PCI_bus": .str(""),
-            "other_config": .emptyMap,
+            "other_config": .stringMap(extra.otherConfig),
             "domid": .num(view.domid.map { Int64($0) } ?? -1),
             "domarch": .str(""),
             "last_boot_CPU_flags": .emptyMap,
@@ -161,7 +163,7 @@ extension XenAPISurface {
 
     func registerVM() {
         registerClass(ClassSpec(name: "VM", fields: Self.vmFields, all: { [self] () throws(XenAPIError) in
-            try vmViews().map { ($0.ref, vmRecord($0)) }
+            try vmViews(memoryOnly: true).map { ($0.ref, vmRecord($0)) }
         }, one: { [self] ref throws(XenAPIError) in
             var uuid = vmRefs.withLock { $0[ref] }
             if uuid == nil { uuid = try vmViews().first { $0.ref == ref }?.uuid }
@@ -179,5 +181,33 @@ extension XenAPISurface {
             return .strings(try vmViews().filter { $0.name == label }.map(\.ref))
         }
         register("VM.get_all", []) { [self] _ throws(XenAPIError) in .strings(try vmViews().map(\.ref)) }
+        registerOtherConfig()
+    }
+
+    /// other_config's setters, as XAPI's for a map field (any VM, Domain-0 too).
+    private func registerOtherConfig() {
+        register("VM.set_other_config", ["self", "value"], changes: true) { [self] call throws(XenAPIError) in
+            let view = try vmView(try call.args.string(0, "self"))
+            let value = try call.args.stringMap(1, "value")
+            try extras.update(view.uuid) { $0.otherConfig = value }
+            return .str("")
+        }
+        register("VM.add_to_other_config", ["self", "key", "value"], changes: true) { [self] call throws(XenAPIError) in
+            let ref = try call.args.string(0, "self")
+            let view = try vmView(ref)
+            let key = try call.args.string(1, "key"), value = try call.args.string(2, "value")
+            try extras.update(view.uuid) { (entry) throws(XenAPIError) in
+                guard entry.otherConfig[key] == nil else { throw XenAPIError("MAP_DUPLICATE_KEY", ["VM", "other_config", ref, key]) }
+                entry.otherConfig[key] = value
+            }
+            return .str("")
+        }
+        // (A key that is not there is no error, as in XAPI.)
+        register("VM.remove_from_other_config", ["self", "key"], changes: true) { [self] call throws(XenAPIError) in
+            let view = try vmView(try call.args.string(0, "self"))
+            let key = try call.args.string(1, "key")
+            try extras.update(view.uuid) { $0.otherConfig[key] = nil }
+            return .str("")
+        }
     }
 }

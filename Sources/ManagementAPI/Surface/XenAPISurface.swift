@@ -27,6 +27,8 @@ public final class XenAPISurface: XenAPIDispatching, @unchecked Sendable {
     /// This host's and its pool's uuids: made once, kept in `<state>/xapi`.
     let hostUUID: String
     let poolUUID: String
+    /// The VMs' other_config and dynamic_min (what the domain model has no place for).
+    let extras: VMExtras
 
     /// The surface over `host`'s toolstack. Starts the event hub's watch of
     /// xenstore unless `watchStore` is false (tests of records alone).
@@ -36,6 +38,7 @@ public final class XenAPISurface: XenAPIDispatching, @unchecked Sendable {
         let dir = host.paths.stateDir + "/xapi"
         hostUUID = Self.persistentUUID(dir + "/host-uuid")
         poolUUID = Self.persistentUUID(dir + "/pool-uuid")
+        extras = VMExtras(path: dir + "/vm-extras.json")
         events = EventHub(surface: self)
         registerSession()
         registerHostAndPool()

@@ -83,83 +83,110 @@ public enum XMLRPC {
 
     /// The methodResponse for `result`, with XAPI's envelope.
     public static func response(_ result: XenAPIResult) -> [UInt8] {
-        var out = "<?xml version=\"1.0\"?><methodResponse><params><param><value><struct>"
+        var out: [UInt8] = []
+        out.reserveCapacity(4096)
+        out += "<?xml version=\"1.0\"?><methodResponse><params><param><value><struct>".utf8
         switch result {
         case .success(let value):
-            out += "<member><name>Status</name><value>Success</value></member><member><name>Value</name>"
+            out += "<member><name>Status</name><value>Success</value></member><member><name>Value</name>".utf8
             write(value, to: &out)
-            out += "</member>"
+            out += "</member>".utf8
         case .failure(let description):
-            out += "<member><name>Status</name><value>Failure</value></member><member><name>ErrorDescription</name>"
+            out += "<member><name>Status</name><value>Failure</value></member><member><name>ErrorDescription</name>".utf8
             write(.array(description.map { .string($0) }), to: &out)
-            out += "</member>"
+            out += "</member>".utf8
         }
-        out += "</struct></value></param></params></methodResponse>"
-        return Array(out.utf8)
+        out += "</struct></value></param></params></methodResponse>".utf8
+        return out
     }
 
     /// A methodCall (for tests and clients).
     public static func call(_ call: XenAPICall) -> [UInt8] {
-        var out = "<?xml version=\"1.0\"?><methodCall><methodName>" + escape(call.method) + "</methodName><params>"
+        var out: [UInt8] = []
+        out += "<?xml version=\"1.0\"?><methodCall><methodName>".utf8
+        appendEscaped(call.method, to: &out)
+        out += "</methodName><params>".utf8
         for param in call.params {
-            out += "<param>"
+            out += "<param>".utf8
             write(param, to: &out)
-            out += "</param>"
+            out += "</param>".utf8
         }
-        out += "</params></methodCall>"
-        return Array(out.utf8)
+        out += "</params></methodCall>".utf8
+        return out
     }
 
     /// One `<value>` as XAPI writes it.
     public static func valueText(_ value: XenAPIValue) -> String {
-        var out = ""
+        var out: [UInt8] = []
         write(value, to: &out)
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
-    static func write(_ value: XenAPIValue, to out: inout String) {
+    /// Written as bytes, straight into `out` (a thousand VM records are
+    /// a few MB of XML).
+    static func write(_ value: XenAPIValue, to out: inout [UInt8]) {
         switch value {
-        case .string(let s): out += "<value>" + escape(s) + "</value>"
-        case .int(let i): out += "<value>\(i)</value>"
-        case .bool(let b): out += "<value><boolean>" + (b ? "1" : "0") + "</boolean></value>"
-        case .double(let d): out += "<value><double>\(d)</double></value>"
-        case .dateTime(let s): out += "<value><dateTime.iso8601>" + escape(s) + "</dateTime.iso8601></value>"
-        case .null: out += "<value><nil/></value>"
+        case .string(let s):
+            out += "<value>".utf8
+            appendEscaped(s, to: &out)
+            out += "</value>".utf8
+        case .int(let i): out += "<value>\(i)</value>".utf8
+        case .bool(let b): out += (b ? "<value><boolean>1</boolean></value>" : "<value><boolean>0</boolean></value>").utf8
+        case .double(let d): out += "<value><double>\(d)</double></value>".utf8
+        case .dateTime(let s):
+            out += "<value><dateTime.iso8601>".utf8
+            appendEscaped(s, to: &out)
+            out += "</dateTime.iso8601></value>".utf8
+        case .null: out += "<value><nil/></value>".utf8
         case .array(let items):
-            out += "<value><array><data>"
+            out += "<value><array><data>".utf8
             for item in items { write(item, to: &out) }
-            out += "</data></array></value>"
+            out += "</data></array></value>".utf8
         case .struct(let members):
-            out += "<value><struct>"
-            for key in members.keys.sorted() {
-                out += "<member><name>" + escape(key) + "</name>"
-                write(members[key]!, to: &out)
-                out += "</member>"
+            out += "<value><struct>".utf8
+            for (key, member) in members.sorted(by: { $0.key < $1.key }) {
+                out += "<member><name>".utf8
+                appendEscaped(key, to: &out)
+                out += "</name>".utf8
+                write(member, to: &out)
+                out += "</member>".utf8
             }
-            out += "</struct></value>"
+            out += "</struct></value>".utf8
         }
     }
 
     /// Text as XML character data. Characters XML 1.0 cannot carry at all
     /// (controls other than tab, LF and CR) are left out, as XAPI does.
     static func escape(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "&": out += "&amp;"
-            case "\"": out += "&quot;"
-            case "\t", "\n": out.unicodeScalars.append(scalar)
-            case "\r": out += "&#13;"
-            default:
-                if scalar.value >= 0x20 && scalar.value != 0xFFFE && scalar.value != 0xFFFF {
-                    out.unicodeScalars.append(scalar)
+        var out: [UInt8] = []
+        appendEscaped(text, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// ``escape(_:)`` on the text's UTF-8 bytes, appended to `out`.
+    static func appendEscaped(_ text: String, to out: inout [UInt8]) {
+        var text = text
+        text.withUTF8 { bytes in
+            var i = 0
+            while i < bytes.count {
+                let b = bytes[i]
+                switch b {
+                case UInt8(ascii: "<"): out += "&lt;".utf8
+                case UInt8(ascii: ">"): out += "&gt;".utf8
+                case UInt8(ascii: "&"): out += "&amp;".utf8
+                case UInt8(ascii: "\""): out += "&quot;".utf8
+                case UInt8(ascii: "\r"): out += "&#13;".utf8
+                case UInt8(ascii: "\t"), UInt8(ascii: "\n"): out.append(b)
+                case 0..<0x20: break
+                // U+FFFE and U+FFFF (EF BF BE, EF BF BF) are not XML characters.
+                case 0xEF where i + 2 < bytes.count && bytes[i + 1] == 0xBF && bytes[i + 2] >= 0xBE:
+                    i += 3
+                    continue
+                default: out.append(b)
                 }
+                i += 1
             }
         }
-        return out
     }
 }
 
