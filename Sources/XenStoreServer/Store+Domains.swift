@@ -13,6 +13,8 @@ public protocol DomainRingHost: AnyObject {
     func reintroduce(domid: UInt32, port: UInt32) throws(XSError)
     /// Stops serving `domid`'s ring: unbound, unmapped.
     func release(domid: UInt32)
+    /// Whether the hypervisor has domain `domid` (in any state).
+    func domainExists(_ domid: UInt32) -> Bool
 }
 
 /// Domains, quotas and CONTROL.
@@ -99,6 +101,7 @@ extension Store {
         domains[domid] = nil
         for (id, other) in connections where other.domid == domid { disconnect(id) }
         if keepOrphans { giveNodesToDom0(ownedBy: domid) } else { removeNodes(ownedBy: domid) }
+        ignoreEntries(naming: domid)
         removeFromSpecialPermissions(domid)
         ringHost?.release(domid: domid)
         domainChanges.append(.released(domid))
@@ -176,9 +179,8 @@ extension Store {
     /// does when a domain goes: a later domain with the same id must not
     /// inherit them.
     func removeNodes(ownedBy domid: UInt32) {
-        guard (ownedEntries[domid] ?? 0) > 0 else { return }
-        let owned = nodes.compactMap { $0.value.perms.owner == domid && $0.key != "/" ? $0.key : nil }
-            .sorted { $0.utf8.count < $1.utf8.count }
+        guard domid != 0, let paths = ownedPaths[domid] else { return }
+        let owned = paths.filter { $0 != "/" }.sorted { $0.utf8.count < $1.utf8.count }
         var removed: [String] = []
         for path in owned where !removed.contains(where: { XSPath.isWithin(path, $0) }) {
             guard let found = nodes[path] else { continue }
@@ -194,13 +196,47 @@ extension Store {
         logger.info("domain \(domid) released: removed \(removed.count) subtree(s) it owned")
     }
 
+    /// SET_PERMS's list as Xen 4.17's `domain_alloc_permrefs()` leaves it:
+    /// on a Xen host an entry naming a domain the hypervisor does not have
+    /// is ignored (a domain made later with that id must not inherit it).
+    /// The embedded host has no hypervisor to ask (its toolstack sets a new
+    /// domain's permissions before introducing it): the list stays as given.
+    func markingAbsentDomains(_ perms: XSPermissions) -> XSPermissions {
+        guard let ringHost else { return perms }
+        var entries = perms.entries
+        for i in entries.indices where !entries[i].ignored && !isKnownDomain(entries[i].domid) {
+            if !ringHost.domainExists(entries[i].domid) { entries[i].ignored = true }
+        }
+        return XSPermissions(entries)!
+    }
+
+    /// Marks every permission entry that grants `domid` something as
+    /// ignored, as Xen 4.17 does for a domain that went (there lazily, by
+    /// comparing generations): a later domain with the same id inherits no
+    /// access. The entries stay in the list, as `GET_PERMS` shows them
+    /// under Xen. No watch fires (the node's permissions as seen by any
+    /// living domain are unchanged), but each node's generation moves on:
+    /// a transaction that saw it with the entry live ends in EAGAIN rather
+    /// than writing the entry back live.
+    func ignoreEntries(naming domid: UInt32) {
+        guard domid != 0, (grantedEntries[domid] ?? 0) > 0 else { return }
+        let marked = nodes.compactMap { entry in entry.value.perms.ignoring(domid).map { (entry.key, $0) } }
+        for (path, perms) in marked {
+            var node = nodes[path]!
+            node.perms = perms
+            node.generation = nextGeneration()
+            putMain(path, node)
+        }
+        logger.info("domain \(domid) released: its entries in \(marked.count) node(s)' permissions are ignored from now on")
+    }
+
     /// Xen's `--keep-orphans` (`-K`), as 4.17's `domain_tree_remove_sub()`
     /// does it: the nodes a released domain owned stay, owned by dom0 (the
     /// rest of their permissions as they were), and no watch fires; a later
     /// domain with the same id does not inherit them.
     func giveNodesToDom0(ownedBy domid: UInt32) {
-        guard domid != 0, (ownedEntries[domid] ?? 0) > 0 else { return }
-        let owned = nodes.compactMap { $0.value.perms.owner == domid ? $0.key : nil }
+        guard domid != 0, let paths = ownedPaths[domid] else { return }
+        let owned = Array(paths)
         for path in owned {
             var node = nodes[path]!
             node.perms = node.perms.owned(by: 0)
@@ -316,7 +352,8 @@ extension Store {
 
     func text(_ s: String) -> [UInt8] { Array(s.utf8) + [0] }
 
-    /// Every child listed exists and every node but `/` is listed by its parent.
+    /// Every child listed exists, every node but `/` is listed by its parent,
+    /// and the index of what each domain owns agrees with the nodes.
     func checkTree() -> [String] {
         var problems: [String] = []
         if nodes["/"] == nil && !nodes.isEmpty { problems.append("no root node") }
@@ -331,6 +368,19 @@ extension Store {
         for path in nodes.keys where path != "/" && !listed.contains(path) {
             problems.append("\(path) is not listed by its parent")
         }
+        // The index of what each domain owns (``ownedPaths``) agrees with the nodes.
+        var owned: [UInt32: Set<String>] = [:]
+        for (path, node) in nodes where node.perms.owner != 0 { owned[node.perms.owner, default: []].insert(path) }
+        if owned != ownedPaths {
+            for domid in Set(owned.keys).union(ownedPaths.keys) {
+                let truth = owned[domid] ?? [], index = ownedPaths[domid] ?? []
+                for path in truth.subtracting(index) { problems.append("\(path) is owned by domain \(domid) but not indexed as such") }
+                for path in index.subtracting(truth) { problems.append("\(path) is indexed as owned by domain \(domid) but is not") }
+            }
+        }
+        var granted: [UInt32: Int] = [:]
+        for node in nodes.values { for domid in node.perms.grantees { granted[domid, default: 0] += 1 } }
+        if granted != grantedEntries { problems.append("granted entries counted \(grantedEntries), in the tree \(granted)") }
         return problems.sorted()
     }
 }

@@ -17,6 +17,58 @@ import XenStoreProtocol
         #expect(node.childList == [])
     }
 
+    @Test func removingChildrenAgreesWithAListOfNames() {
+        // Names that are prefixes, suffixes and middles of each other, in
+        // random orders, removed at random (and some never there).
+        var rng = SystemRandomNumberGenerator()
+        let pool = ["1", "11", "111", "21", "12", "2", "121", "a", "ab", "ba", "b1a", "1b"]
+        for _ in 0..<200 {
+            var names = pool.shuffled(using: &rng).prefix(Int.random(in: 0...pool.count, using: &rng)).map { $0 }
+            var node = Node(perms: XSPermissions(owner: 0), children: names)
+            for name in pool.shuffled(using: &rng) {
+                node.removeChild(name)
+                names.removeAll { $0 == name }
+                #expect(node.children == names)
+                #expect(node.childList == XSPayload.strings(names))
+            }
+        }
+    }
+
+    @Test func theIndexOfWhatEachDomainOwnsFollowsEveryChange() throws {
+        let h = try Harness()
+        let dom0 = h.connect()
+        for domid in [3, 4] {
+            h.write(dom0, "/local/domain/\(domid)", "")
+            h.setPerms(dom0, "/local/domain/\(domid)", ["n\(domid)"])
+            h.send(dom0, .introduce, ["\(domid)", "0", "0"])
+        }
+        let guest = h.connect(3)
+        h.write(guest, "data/a/b", "x")
+        // In a transaction: counted when it commits, not before.
+        let tx = h.start(guest)
+        h.write(guest, "data/c", "y", tx: tx)
+        #expect(h.store.ownedPaths[3] == ["/local/domain/3", "/local/domain/3/data", "/local/domain/3/data/a",
+                                          "/local/domain/3/data/a/b"])
+        #expect(h.end(guest, tx) == .ok)
+        // Given to another domain, and back to dom0.
+        h.setPerms(dom0, "/local/domain/3/data/a", ["n4"])
+        h.setPerms(dom0, "/local/domain/3/data/c", ["n0"])
+        // A refused request (the node-size quota) changes nothing.
+        #expect(h.write(guest, "data/big", String(repeating: "z", count: 3000)) == .error(.ENOSPC))
+        h.write(dom0, "/local/domain/4/x", "")
+        #expect(h.store.ownedPaths == [3: ["/local/domain/3", "/local/domain/3/data", "/local/domain/3/data/a/b"],
+                                       4: ["/local/domain/4", "/local/domain/4/x", "/local/domain/3/data/a"]])
+        #expect(h.store.checkTree() == [])
+        // Released: its nodes go (what lies below them too), found through the index.
+        #expect(h.send(dom0, .release, ["3"]) == .ok)
+        #expect(h.store.ownedPaths == [4: ["/local/domain/4", "/local/domain/4/x"]])
+        #expect(h.tree("/local") == ["/local= n0", "/local/domain= n0", "/local/domain/4= n4", "/local/domain/4/x= n4"])
+        #expect(h.store.checkTree() == [])
+        #expect(h.send(dom0, .release, ["4"]) == .ok)
+        #expect(h.store.ownedPaths == [:])
+        #expect(h.tree("/local") == ["/local= n0", "/local/domain= n0"])
+    }
+
     @Test func writeCreatesParentsWithInheritedPermissions() throws {
         let h = try Harness()
         let dom0 = h.connect()
@@ -512,6 +564,45 @@ import XenStoreProtocol
             }
             #expect(h.store.checkTree() == [])
         }
+    }
+
+    /// Xen 4.17's `XS_PERM_IGNORE`: when a domain goes, the entries that
+    /// granted it something grant nothing any more, so a later domain with
+    /// its id inherits no access; they stay in the list as `GET_PERMS`
+    /// shows it, and survive a restart. A transaction that saw the node
+    /// with the entry live must try again rather than write it back live.
+    @Test func aGoneDomainsEntriesGrantALaterDomainWithItsIdNothing() throws {
+        let dir = try TemporaryDirectory()
+        let db = dir.path + "/store.db"
+        do {
+            let h = try Harness(storage: try SQLiteStorage(path: db))
+            let dom0 = h.connect()
+            h.write(dom0, "/shared", "s")
+            h.setPerms(dom0, "/shared", ["n0", "r4", "b5"])
+            h.send(dom0, .introduce, ["4", "0", "0"])
+            h.send(dom0, .introduce, ["5", "0", "0"])
+            #expect(h.read(h.connect(4), "/shared") == .text("s"))
+            let tx = h.start(dom0)
+            #expect(h.read(dom0, "/shared", tx: tx) == .text("s"))
+
+            #expect(h.send(dom0, .release, ["4"]) == .ok)
+            #expect(h.send(dom0, .getPerms, ["/shared"]) == .strings(["n0", "r4", "b5"]))
+            #expect(h.store.node(at: "/shared")?.perms.entries.map(\.ignored) == [false, true, false])
+            h.write(dom0, "/shared", "t", tx: tx)
+            #expect(h.end(dom0, tx) == .error(.EAGAIN))
+            h.send(dom0, .introduce, ["4", "0", "0"])
+            #expect(h.read(h.connect(4), "/shared") == .error(.EACCES))
+            #expect(h.read(h.connect(5), "/shared") == .text("s"))
+            // Setting the list again (as a toolstack would for the new domain) makes it live.
+            h.setPerms(dom0, "/shared", ["n0", "r4"])
+            #expect(h.read(h.connect(4), "/shared") == .text("s"))
+            #expect(h.send(dom0, .release, ["4"]) == .ok)
+            #expect(h.store.checkTree() == [])
+        }
+        let reloaded = try Harness(storage: try SQLiteStorage(path: db))
+        #expect(reloaded.store.node(at: "/shared")?.perms == XSPermissions([XSPermission(.none, 0), XSPermission(.read, 4, ignored: true)]))
+        reloaded.send(reloaded.connect(), .introduce, ["4", "0", "0"])
+        #expect(reloaded.read(reloaded.connect(4), "/shared") == .error(.EACCES))
     }
 
     @Test func domainManagement() throws {
