@@ -172,6 +172,7 @@ public final class Toolstack {
             // 9. Run.
             if !paused {
                 do { try hypervisor.unpause(domid: domid) } catch { throw ToolstackError.hypervisor(error) }
+                announceRunState(domid: domid, "running")
             }
             try faults.check(.unpause)
             onStep?(.unpause)
@@ -328,10 +329,27 @@ public final class Toolstack {
 
     public func pause(domid: UInt32) throws(ToolstackError) {
         do { try hypervisor.pause(domid: domid) } catch { throw .hypervisor(error) }
+        announceRunState(domid: domid, "paused")
     }
 
     public func unpause(domid: UInt32) throws(ToolstackError) {
         do { try hypervisor.unpause(domid: domid) } catch { throw .hypervisor(error) }
+        announceRunState(domid: domid, "running")
+    }
+
+    /// Where the toolstack announces a change of a domain's run state that
+    /// xenstore would not otherwise show (a pause, an unpause, a create's
+    /// final unpause): `/libxl/<domid>/run-state`, swxl's node in the
+    /// domain's toolstack directory (the guest cannot read it), removed
+    /// with that directory. `swxl serve`'s event hub watches it, so a
+    /// client in `event.from` hears of the change at once.
+    public static func runStatePath(domid: UInt32) -> String { "/libxl/\(domid)/run-state" }
+
+    /// Writes ``runStatePath(domid:)``. Only a notification: the change is
+    /// made, and a watcher that misses it still sees it at its next look
+    /// at the hypervisor, so a failure to write it is not an error.
+    func announceRunState(domid: UInt32, _ state: String) {
+        try? store.write(Self.runStatePath(domid: domid), state)
     }
 
     /// Renames a domain in xenstore (`/local/domain/<id>/name`, `/vm/<uuid>/name`).
