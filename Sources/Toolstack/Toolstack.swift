@@ -339,17 +339,17 @@ public final class Toolstack {
 
     /// Where the toolstack announces a change of a domain's run state that
     /// xenstore would not otherwise show (a pause, an unpause, a create's
-    /// final unpause): `/libxl/<domid>/run-state`, swxl's node in the
-    /// domain's toolstack directory (the guest cannot read it), removed
-    /// with that directory. `swxl serve`'s event hub watches it, so a
-    /// client in `event.from` hears of the change at once.
-    public static func runStatePath(domid: UInt32) -> String { "/libxl/\(domid)/run-state" }
+    /// final unpause): written `<domid> <state>` each time, so that a
+    /// watcher (`swxl serve`'s event hub) looks at the hypervisor at once.
+    /// One node of swxl's under `/tool`, not in the domain's directories
+    /// (whose layout stays xl's), owned by dom0: nothing to remove.
+    public static let runStateNode = "/tool/swxl/run-state"
 
-    /// Writes ``runStatePath(domid:)``. Only a notification: the change is
-    /// made, and a watcher that misses it still sees it at its next look
-    /// at the hypervisor, so a failure to write it is not an error.
+    /// Writes ``runStateNode``. Only a notification: the change is made,
+    /// and a watcher that misses it still sees it at its next look at the
+    /// hypervisor, so a failure to write it is not an error.
     func announceRunState(domid: UInt32, _ state: String) {
-        try? store.write(Self.runStatePath(domid: domid), state)
+        try? store.write(Self.runStateNode, "\(domid) \(state)")
     }
 
     /// Renames a domain in xenstore (`/local/domain/<id>/name`, `/vm/<uuid>/name`).
