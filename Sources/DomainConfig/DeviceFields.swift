@@ -66,6 +66,17 @@ struct DeviceDescription<Device: Sendable>: Sendable {
     func field(sxp key: String) -> DeviceField<Device>? { fields.first { $0.names.sxp == key } }
     func field(json key: String) -> DeviceField<Device>? { fields.first { $0.names.json == key } }
 
+    /// Whether xl.cfg spells the device as a `key=value,...` spec.
+    var hasXLSpec: Bool { fields.contains { $0.names.xl != nil } }
+
+    /// A value read from SXP or JSON that xl's spec could not carry: a
+    /// comma would split it (`commaAllowed`: a disk's target, which is last
+    /// and takes the rest). The message names the field as the reader spells it.
+    func commaProblem(_ key: String, _ value: String, commaAllowed: Bool = false) -> String? {
+        guard hasXLSpec, !commaAllowed, value.contains(",") else { return nil }
+        return "`\(key)` holds a `,`, which xl's \(name) spec cannot carry in a value"
+    }
+
     /// What readers say of an option key the device does not know.
     func unknownOption(_ key: String) -> String { "unknown \(name) parameter `\(key)`" }
 

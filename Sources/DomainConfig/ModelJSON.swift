@@ -289,7 +289,7 @@ private struct JSONModelReader {
     /// Reads one device object with its table: every refused value is
     /// reported at its member; nil when any was.
     mutating func device<D>(_ v: JSONValue, _ path: String, _ table: DeviceDescription<D>, start: D? = nil,
-                            extra: [String] = []) -> D? {
+                            extra: [String] = [], commasAllowed: Set<String> = []) -> D? {
         let known = table.fields.compactMap(\.names.json) + (table.options != nil ? ["options"] : []) + extra
         guard object(v, path, known: known) != nil else { return nil }
         var d = start ?? table.blank
@@ -309,12 +309,15 @@ private struct JSONModelReader {
             case (.integer, _): refuse(join(path, key), "must be an integer"); continue
             case (.flag, _): refuse(join(path, key), "must be true or false"); continue
             }
-            if let problem = field.store(&d, text) { refuse(join(path, key), problem) }
+            let problem = table.commaProblem(key, text, commaAllowed: commasAllowed.contains(key)) ?? field.store(&d, text)
+            if let problem { refuse(join(path, key), problem) }
         }
         if table.options != nil {
             let optionsPath = join(path, "options")
             for (key, value) in stringMap(v["options"], optionsPath).sorted(by: { $0.key < $1.key }) {
-                if let problem = table.storeOption(&d, key, value) { refuse(join(optionsPath, key), problem) }
+                if let problem = table.commaProblem(key, value) ?? table.storeOption(&d, key, value) {
+                    refuse(join(optionsPath, key), problem)
+                }
             }
         }
         let problems = table.finish(&d, failed)
@@ -328,7 +331,7 @@ private struct JSONModelReader {
         case "serial":
             if case .string(let s) = v { c.serials.append(s) } else { fail(path, "must be a string") }
         case "disk":
-            if let d = device(v, path, DiskDevice.description) {
+            if let d = device(v, path, DiskDevice.description, commasAllowed: ["target"]) {
                 if let problem = duplicates.check(d, at: ())?.message { fail(path, problem) }
                 c.disks.append(d)
             }

@@ -421,10 +421,8 @@ private struct SXPModelReader {
         var failed = false
         // xl.cfg spells the device as `key=value,...`: a value cannot hold a
         // comma (but the fields in `commasAllowed`: a disk's target, last).
-        let hasXLSpec = table.fields.contains { $0.names.xl != nil }
         func commaProblem(_ key: String, _ value: String) -> String? {
-            guard hasXLSpec, value.contains(","), !commasAllowed.contains(key) else { return nil }
-            return "`\(key)` holds a `,`, which xl's \(table.name) spec cannot carry in a value"
+            table.commaProblem(key, value, commaAllowed: commasAllowed.contains(key))
         }
         for field in (body.items ?? []).dropFirst() {
             guard let key = field.head else { continue }

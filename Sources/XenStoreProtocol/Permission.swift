@@ -14,10 +14,16 @@ public struct XSPermission: Sendable, Hashable, CustomStringConvertible {
 
     public var access: Access
     public var domid: UInt32
+    /// The entry no longer grants anything: the domain it named went (or
+    /// never was) while the entry stood, so a later domain with the same id
+    /// must not inherit it (Xen 4.17's `XS_PERM_IGNORE`). Shown and sent as
+    /// any entry is; kept in storage with a `!` after it.
+    public var ignored: Bool
 
-    public init(_ access: Access, _ domid: UInt32) {
+    public init(_ access: Access, _ domid: UInt32, ignored: Bool = false) {
         self.access = access
         self.domid = domid
+        self.ignored = ignored
     }
 
     /// Parses `r5`-style text; nil if malformed.
@@ -59,15 +65,44 @@ public struct XSPermissions: Sendable, Hashable, CustomStringConvertible {
     public var owner: UInt32 { entries[0].domid }
 
     /// What `domid` may do, ignoring privilege: the owner everything, a
-    /// listed domain its entry, anyone else the first entry's letter.
+    /// listed domain its first entry that is not ignored, anyone else the
+    /// first entry's letter.
     public func access(for domid: UInt32) -> XSPermission.Access {
         if domid == owner { return .both }
-        for entry in entries.dropFirst() where entry.domid == domid { return entry.access }
+        for entry in entries.dropFirst() where entry.domid == domid && !entry.ignored { return entry.access }
         return entries[0].access
+    }
+
+    /// The domains that later entries grant something to (not ignored, not the owner).
+    public var grantees: some Sequence<UInt32> {
+        entries.dropFirst().lazy.filter { !$0.ignored && $0.domid != self.owner }.map(\.domid)
+    }
+
+    /// The same list with the later entries naming `domid` ignored; nil when none was live.
+    public func ignoring(_ domid: UInt32) -> XSPermissions? {
+        guard entries.dropFirst().contains(where: { $0.domid == domid && !$0.ignored }) else { return nil }
+        var copy = self
+        for i in copy.entries.indices.dropFirst() where copy.entries[i].domid == domid { copy.entries[i].ignored = true }
+        return copy
     }
 
     /// The wire form: each entry NUL-terminated.
     public var payload: [UInt8] { XSPayload.strings(entries.map(\.description)) }
+
+    /// The form storage keeps: as ``description``, an ignored entry with a `!` after it (`n0,r5!`).
+    public var storageText: String { entries.map { $0.description + ($0.ignored ? "!" : "") }.joined(separator: ",") }
+
+    /// Reads ``storageText``; nil if malformed.
+    public init?(storageText: String) {
+        var parsed: [XSPermission] = []
+        for item in storageText.split(separator: ",", omittingEmptySubsequences: false) {
+            let ignored = item.hasSuffix("!")
+            guard var p = XSPermission(String(ignored ? item.dropLast() : item)) else { return nil }
+            p.ignored = ignored
+            parsed.append(p)
+        }
+        self.init(parsed)
+    }
 
     /// As `xenstore-ls -p` and `xenstore-getperms` show it, e.g. `n0,r1`.
     public var description: String { entries.map(\.description).joined(separator: ",") }

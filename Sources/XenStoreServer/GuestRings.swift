@@ -41,6 +41,8 @@ public final class GuestRings: DomainRingHost {
         if fd >= 0 { server.onReadable(fd) { [unowned self] in eventFired() } }
     }
 
+    public func domainExists(_ domid: UInt32) -> Bool { platform.state(of: domid) != .gone }
+
     /// Introduced domains whose rings are served, in order.
     public var domains: [UInt32] { guests.keys.sorted() }
 

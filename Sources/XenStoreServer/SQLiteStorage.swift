@@ -197,7 +197,7 @@ public final class SQLiteStorage: Storage {
                 let permText = select.text(2)
                 let creation = select.int(3)
                 guard XSPath.isValidAbsolute(path), creation > 0,
-                      let perms = XSPermissions(parsing: permText.split(separator: ",").map(String.init)) else {
+                      let perms = XSPermissions(storageText: permText) else {
                     throw StorageError("corrupt node row for '\(path)' (perms '\(permText)', creation \(creation))")
                 }
                 nodes.append((path, Node(value: select.bytes(1), perms: perms, creation: UInt64(creation))))
@@ -255,7 +255,7 @@ public final class SQLiteStorage: Storage {
     private var lastPerms: (perms: XSPermissions, text: [UInt8])?
 
     public func putNode(_ path: String, _ node: Node) throws(StorageError) {
-        if lastPerms?.perms != node.perms { lastPerms = (node.perms, Array(node.perms.description.utf8)) }
+        if lastPerms?.perms != node.perms { lastPerms = (node.perms, Array(node.perms.storageText.utf8)) }
         let stmt = putNodeStmt
         stmt.bind(4, int: Int64(bitPattern: node.creation))
         // The texts and the value are bound in place (no copy, no

@@ -13,6 +13,8 @@ public protocol DomainRingHost: AnyObject {
     func reintroduce(domid: UInt32, port: UInt32) throws(XSError)
     /// Stops serving `domid`'s ring: unbound, unmapped.
     func release(domid: UInt32)
+    /// Whether the hypervisor has domain `domid` (in any state).
+    func domainExists(_ domid: UInt32) -> Bool
 }
 
 /// Domains, quotas and CONTROL.
@@ -99,6 +101,7 @@ extension Store {
         domains[domid] = nil
         for (id, other) in connections where other.domid == domid { disconnect(id) }
         if keepOrphans { giveNodesToDom0(ownedBy: domid) } else { removeNodes(ownedBy: domid) }
+        ignoreEntries(naming: domid)
         removeFromSpecialPermissions(domid)
         ringHost?.release(domid: domid)
         domainChanges.append(.released(domid))
@@ -192,6 +195,40 @@ extension Store {
             removed.append(path)
         }
         logger.info("domain \(domid) released: removed \(removed.count) subtree(s) it owned")
+    }
+
+    /// SET_PERMS's list as Xen 4.17's `domain_alloc_permrefs()` leaves it:
+    /// on a Xen host an entry naming a domain the hypervisor does not have
+    /// is ignored (a domain made later with that id must not inherit it).
+    /// The embedded host has no hypervisor to ask (its toolstack sets a new
+    /// domain's permissions before introducing it): the list stays as given.
+    func markingAbsentDomains(_ perms: XSPermissions) -> XSPermissions {
+        guard let ringHost else { return perms }
+        var entries = perms.entries
+        for i in entries.indices where !entries[i].ignored && !isKnownDomain(entries[i].domid) {
+            if !ringHost.domainExists(entries[i].domid) { entries[i].ignored = true }
+        }
+        return XSPermissions(entries)!
+    }
+
+    /// Marks every permission entry that grants `domid` something as
+    /// ignored, as Xen 4.17 does for a domain that went (there lazily, by
+    /// comparing generations): a later domain with the same id inherits no
+    /// access. The entries stay in the list, as `GET_PERMS` shows them
+    /// under Xen. No watch fires (the node's permissions as seen by any
+    /// living domain are unchanged), but each node's generation moves on:
+    /// a transaction that saw it with the entry live ends in EAGAIN rather
+    /// than writing the entry back live.
+    func ignoreEntries(naming domid: UInt32) {
+        guard domid != 0, (grantedEntries[domid] ?? 0) > 0 else { return }
+        let marked = nodes.compactMap { entry in entry.value.perms.ignoring(domid).map { (entry.key, $0) } }
+        for (path, perms) in marked {
+            var node = nodes[path]!
+            node.perms = perms
+            node.generation = nextGeneration()
+            putMain(path, node)
+        }
+        logger.info("domain \(domid) released: its entries in \(marked.count) node(s)' permissions are ignored from now on")
     }
 
     /// Xen's `--keep-orphans` (`-K`), as 4.17's `domain_tree_remove_sub()`
@@ -331,6 +368,9 @@ extension Store {
         for path in nodes.keys where path != "/" && !listed.contains(path) {
             problems.append("\(path) is not listed by its parent")
         }
+        var granted: [UInt32: Int] = [:]
+        for node in nodes.values { for domid in node.perms.grantees { granted[domid, default: 0] += 1 } }
+        if granted != grantedEntries { problems.append("granted entries counted \(grantedEntries), in the tree \(granted)") }
         return problems.sorted()
     }
 }

@@ -148,6 +148,9 @@ extension Store {
         if !conn.privileged && perms.entries.count > quotas.permsPerNode {
             throw quotaExceeded("permissions", conn, .ENOSPC)
         }
+        // An owner the hypervisor does not have: ENOENT, as under Xen 4.17.
+        let perms = markingAbsentDomains(perms)
+        if perms.entries[0].ignored { throw .ENOENT }
         if XSPath.isSpecial(text) {
             let old = specialPerms[text]!
             guard rights(old, conn).isSuperset(of: [.write, .owner]) else { throw .EACCES }

@@ -28,6 +28,10 @@ public final class Store {
     var generationCounter: UInt64 = 0
     /// Nodes owned by each domain, for the entries quota.
     var ownedEntries: [UInt32: Int] = [:]
+    /// Live permission entries (not the owner's, not ignored) naming each
+    /// domain: when one goes, only if it has some must the tree be walked
+    /// to mark them ignored.
+    var grantedEntries: [UInt32: Int] = [:]
     var connections: [ConnectionID: Connection] = [:]
     var nextConnectionID: ConnectionID = 1
     /// Watches by the (absolute or special) path they watch.
@@ -115,6 +119,7 @@ public final class Store {
                 }
                 nodes[path] = node
                 ownedEntries[node.perms.owner, default: 0] += 1
+                for domid in node.perms.grantees { grantedEntries[domid, default: 0] += 1 }
             }
             for domain in loaded.domains { domains[domain.domid] = domain }
             treeBytes = nodes.reduce(0) { $0 + Self.footprint($1.key, $1.value) }
@@ -349,6 +354,15 @@ public final class Store {
             ownedEntries[new.perms.owner, default: 0] += 1
             treeBytes += Self.footprint(path, new)
         }
+        if old?.perms != new?.perms {
+            if let old {
+                for domid in old.perms.grantees {
+                    let left = grantedEntries[domid, default: 0] - 1
+                    grantedEntries[domid] = left > 0 ? left : nil
+                }
+            }
+            if let new { for domid in new.perms.grantees { grantedEntries[domid, default: 0] += 1 } }
+        }
     }
 
     /// Writes the last state of every path in ``unstored`` in one SQLite
@@ -452,7 +466,7 @@ public final class Store {
         let target = domains[conn.domid]?.target
         let owner = perms.owner
         if owner == conn.domid || (target != nil && owner == target) { return .all }
-        for entry in perms.entries.dropFirst() where entry.domid == conn.domid || (target != nil && entry.domid == target) {
+        for entry in perms.entries.dropFirst() where !entry.ignored && (entry.domid == conn.domid || (target != nil && entry.domid == target)) {
             return Rights(entry.access)
         }
         return Rights(perms.entries[0].access)

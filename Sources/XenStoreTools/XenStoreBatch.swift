@@ -37,6 +37,14 @@ public enum XenStoreBatch {
             }
         }
 
+        /// Whether doing it changes the store.
+        public var changesStore: Bool {
+            switch self {
+            case .write, .mkdir, .rm, .chmod: true
+            case .read, .list, .exists, .getperms: false
+            }
+        }
+
         public var path: String {
             switch self {
             case .read(let p), .write(let p, _), .mkdir(let p), .rm(let p), .list(let p),

@@ -13,10 +13,14 @@ public struct XenStoreToolFailure: Error, Equatable, Sendable, CustomStringConve
     /// The daemon went away before it answered (the connection closed or
     /// reset): what was asked may or may not have been done.
     public var connectionLost = false
+    /// The daemon did not answer within the client's time limit: a request
+    /// already sent may yet be done (the daemon may only be slow).
+    public var timedOut = false
     public var description: String { message }
-    public init(_ message: String, connectionLost: Bool = false) {
+    public init(_ message: String, connectionLost: Bool = false, timedOut: Bool = false) {
         self.message = message
         self.connectionLost = connectionLost
+        self.timedOut = timedOut
     }
 }
 
@@ -206,11 +210,12 @@ public enum XenStoreTool {
             }
             return try body(client)
         } catch let failure as StepFailure {
-            throw XenStoreToolFailure("\(failure.message): \(reason(failure.cause))", connectionLost: isConnectionLoss(failure.cause))
+            throw XenStoreToolFailure("\(failure.message): \(reason(failure.cause))", connectionLost: isConnectionLoss(failure.cause),
+                                      timedOut: isTimeout(failure.cause))
         } catch {
             // Outside any one step: starting or committing the transaction, or the connection.
             throw XenStoreToolFailure(atomically ? "transaction failed: \(reason(error))" : reason(error),
-                                      connectionLost: isConnectionLoss(error))
+                                      connectionLost: isConnectionLoss(error), timedOut: isTimeout(error))
         }
     }
 
@@ -233,6 +238,11 @@ public enum XenStoreTool {
         case .system(_, let code)?: code == ECONNRESET || code == EPIPE
         default: false
         }
+    }
+
+    /// Whether `error` is the client's time limit running out.
+    static func isTimeout(_ error: any Error) -> Bool {
+        if case .timedOut? = error as? XenStoreError { true } else { false }
     }
 
     /// Why an operation failed, in words: `No such file or directory`.

@@ -167,8 +167,9 @@ enum Fmt2 {
     /// Milliseconds with three decimals, right-aligned.
     static func ms(_ v: Double, _ w: Int) -> String {
         let scaled = Int((v * 1000).rounded())
-        let frac = String(scaled % 1000)
-        return right("\(scaled / 1000)." + String(repeating: "0", count: 3 - frac.count) + frac, w)
+        let magnitude = scaled.magnitude
+        let frac = String(magnitude % 1000)
+        return right((scaled < 0 ? "-" : "") + "\(magnitude / 1000)." + String(repeating: "0", count: 3 - frac.count) + frac, w)
     }
 }
 

@@ -86,7 +86,7 @@ struct StoreLs: ParsableCommand {
             try XenStoreListing.print(store, path, format: format, json: json,
                                       output: { Terminal.out(bytes: $0) }, warning: { StoreCLI.warn("ls", $0) })
         } catch {
-            throw StoreCLI.fail("ls", error)
+            throw StoreCLI.fail("ls", error, changesStore: false)
         }
     }
 }
@@ -115,7 +115,7 @@ struct StoreExists: ParsableCommand {
     func run() throws {
         let store = try StoreCLI.connect("exists")
         let all: Bool
-        do { all = try XenStoreTool.allExist(paths, on: store) } catch { throw StoreCLI.fail("exists", error) }
+        do { all = try XenStoreTool.allExist(paths, on: store) } catch { throw StoreCLI.fail("exists", error, changesStore: false) }
         if !all { throw ExitCode(1) }
     }
 }
@@ -129,7 +129,7 @@ struct StoreRm: ParsableCommand {
 
     func run() throws {
         let store = try StoreCLI.connect("rm")
-        do { try XenStoreTool.remove(paths, tidy: tidy, on: store) } catch { throw StoreCLI.fail("rm", error) }
+        do { try XenStoreTool.remove(paths, tidy: tidy, on: store) } catch { throw StoreCLI.fail("rm", error, changesStore: true) }
     }
 }
 
@@ -156,12 +156,12 @@ struct StoreChmod: ParsableCommand {
 
     func run() throws {
         let perms: XSPermissions
-        do { perms = try XenStoreTool.permissions(permissions) } catch { throw StoreCLI.fail("chmod", error) }
+        do { perms = try XenStoreTool.permissions(permissions) } catch { throw StoreCLI.fail("chmod", error, changesStore: false) }
         let store = try StoreCLI.connect("chmod")
         do {
             try XenStoreTool.setPermissions(path, perms, recursive: recursive, upto: upto, on: store)
         } catch {
-            throw StoreCLI.fail("chmod", error)
+            throw StoreCLI.fail("chmod", error, changesStore: true)
         }
     }
 }
@@ -195,7 +195,7 @@ struct StoreWatch: ParsableCommand {
         do {
             try XenStoreTool.watch(paths, on: store, count: number) { Terminal.out(XenStoreTool.eventLine($0, json: json)) }
         } catch {
-            throw StoreCLI.fail("watch", error)
+            throw StoreCLI.fail("watch", error, changesStore: false)
         }
     }
 }

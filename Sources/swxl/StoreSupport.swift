@@ -17,7 +17,7 @@ enum StoreCLI {
         do {
             return try XenStoreTool.open(XenStoreConnector.current(daemonCommand: XenStoreConnector.embeddedDaemonCommand(CurrentProcess.executablePath())))
         } catch {
-            throw fail(command, error)
+            throw fail(command, error, changesStore: false)
         }
     }
 
@@ -38,7 +38,7 @@ enum StoreCLI {
             } catch where error.connectionLost && repeatable && attempts < maxRepeats {
                 attempts += 1
             } catch {
-                throw fail(command, error)
+                throw fail(command, error, changesStore: operations.contains(where: \.changesStore))
             }
         }
     }
@@ -46,9 +46,14 @@ enum StoreCLI {
     /// How many times ``run(_:_:atomically:lines:)`` repeats operations the daemon did not answer.
     static let maxRepeats = 8
 
-    /// A request the daemon never answered may have been done: the message says so.
-    static func fail(_ command: String, _ failure: XenStoreToolFailure) -> ExitCode {
-        fail(command, failure.message + (failure.connectionLost ? " (the daemon went away before answering: whether it was done is unknown)" : ""))
+    /// A request the daemon never answered may have been done: the message
+    /// says so when the daemon went away, and when it did not answer in
+    /// time a command that changes the store (a read changes nothing).
+    static func fail(_ command: String, _ failure: XenStoreToolFailure, changesStore: Bool) -> ExitCode {
+        let note = failure.connectionLost ? " (the daemon went away before answering: whether it was done is unknown)"
+            : failure.timedOut && changesStore ? " (whether it was done is unknown: the daemon may yet do it)"
+            : ""
+        return fail(command, failure.message + note)
     }
 
     /// Prints `swxl store <command>: message` on stderr and gives exit status 1.

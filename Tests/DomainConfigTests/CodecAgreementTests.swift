@@ -78,6 +78,11 @@ import Testing
             == ["devices.disk[0]: bad vdev `floppy`: expected a name like xvda, xvdb2, hda (to hdd), sdb (to sdp) or d0p1"])
         #expect(json("disk", #"{"vdev": "xvda", "target": "/x"}, {"vdev": "51712", "target": "/y"}"#)
             == ["devices.disk[1]: duplicate vdev `51712` (the same device as `xvda`)"])
+        // A comma xl's spec could not carry, as the SXP reader refuses it; a
+        // disk's target (last in the spec, taking the rest) may hold one.
+        #expect(json("vif", #"{"bridge": "xenbr0,x"}"#) == ["devices.vif[0].bridge: `bridge` holds a `,`, which xl's vif spec cannot carry in a value"])
+        #expect(json("vfb", #"{"vnc": true, "keymap": "en,x"}"#) == ["devices.vfb[0].keymap: `keymap` holds a `,`, which xl's vfb spec cannot carry in a value"])
+        #expect(json("disk", #"{"vdev": "xvda", "target": "/a,b"}"#) == [])
         // A cdrom is read-only and without a target an empty drive, whatever the reader.
         let cdrom = DomainConfiguration.parse(text: #"{"name_label": "g", "PV_kernel": "/k", "devices": {"disk": [{"vdev": "hdc", "device_type": "cdrom", "access": "rw"}]}}"#,
                                               fileName: "t", format: .json, options: fixedOptions)

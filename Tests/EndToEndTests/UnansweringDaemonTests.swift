@@ -56,12 +56,22 @@ import Testing
             #expect(result.stderr.contains(expected), "swxl \(command): \(result.stderr)")
         }
 
+        // A write the daemon did not answer may yet be done, and the
+        // message says so; a read's message has no such note (it changes nothing).
+        let write = try #require(try runWithin(20, host, ["store", "write", "/late", "yes"], environment: limit))
+        #expect(write.status == 1)
+        #expect(write.stderr == "swxl store write: could not write path /late: \(expected) (whether it was done is unknown: the daemon may yet do it)\n")
+        let read = try #require(try runWithin(20, host, ["store", "read", "/late"], environment: limit))
+        #expect(read.stderr == "swxl store read: couldn't read path /late: \(expected)\n")
+
         // Running again, the domain is still there: nothing was half done.
         #expect(kill(pid, SIGCONT) == 0)
         stopped = false
         let list = try #require(try runWithin(20, host, ["list"], environment: limit))
         #expect(list.status == 0)
         #expect(list.stdout.split(separator: "\n").map { $0.split(separator: " ").first ?? "" } == ["Name", "Domain-0", "one"])
+        // ... and the unanswered write was done after all, as the note warned.
+        #expect(try runWithin(20, host, ["store", "read", "/late"], environment: limit)?.stdout == "yes\n")
     }
 
     @Test(.timeLimit(.minutes(1)))

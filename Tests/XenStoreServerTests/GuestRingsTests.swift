@@ -336,6 +336,23 @@ final class GuestFixture {
         #expect(try f.send([(.read, ["data/x"])], from: guest) == ["2"])
     }
 
+    /// SET_PERMS on a Xen host, as Xen 4.17's `domain_alloc_permrefs()`:
+    /// an entry naming a domain the hypervisor does not have is kept but
+    /// grants nothing (a domain made later with the id must not inherit
+    /// it); such an owner is ENOENT. A domain that exists, introduced or
+    /// not yet (as the toolstack sets a new domain's permissions), counts.
+    @Test func setPermsIgnoresEntriesForDomainsTheHypervisorDoesNotHave() throws {
+        let f = try GuestFixture()
+        _ = f.guest(6)  // exists, not introduced
+        #expect(try f.send([(.write, ["/x", "v"]), (.setPerms, ["/x", "n0", "r6", "r9"]), (.getPerms, ["/x"]),
+                            (.setPerms, ["/x", "n9"]), (.setPerms, ["@releaseDomain", "n9"])])
+                == ["OK", "OK", "n0 r6 r9", "ERROR ENOENT", "ERROR ENOENT"])
+        #expect(f.store.node(at: "/x")?.perms.entries.map(\.ignored) == [false, false, true])
+        let guest = f.guest(9)
+        #expect(try f.introduce(9, port: 30) == ["OK", "OK", "OK"])
+        #expect(try f.send([(.read, ["/x"])], from: guest) == ["ERROR EACCES"])
+    }
+
     @Test func aSecondDaemonCannotHaveTheVIRQ() throws {
         let f = try GuestFixture()
         #expect(throws: ServerError.self) { try GuestRings(server: f.rings.server, platform: f.platform) }

@@ -514,6 +514,45 @@ import XenStoreProtocol
         }
     }
 
+    /// Xen 4.17's `XS_PERM_IGNORE`: when a domain goes, the entries that
+    /// granted it something grant nothing any more, so a later domain with
+    /// its id inherits no access; they stay in the list as `GET_PERMS`
+    /// shows it, and survive a restart. A transaction that saw the node
+    /// with the entry live must try again rather than write it back live.
+    @Test func aGoneDomainsEntriesGrantALaterDomainWithItsIdNothing() throws {
+        let dir = try TemporaryDirectory()
+        let db = dir.path + "/store.db"
+        do {
+            let h = try Harness(storage: try SQLiteStorage(path: db))
+            let dom0 = h.connect()
+            h.write(dom0, "/shared", "s")
+            h.setPerms(dom0, "/shared", ["n0", "r4", "b5"])
+            h.send(dom0, .introduce, ["4", "0", "0"])
+            h.send(dom0, .introduce, ["5", "0", "0"])
+            #expect(h.read(h.connect(4), "/shared") == .text("s"))
+            let tx = h.start(dom0)
+            #expect(h.read(dom0, "/shared", tx: tx) == .text("s"))
+
+            #expect(h.send(dom0, .release, ["4"]) == .ok)
+            #expect(h.send(dom0, .getPerms, ["/shared"]) == .strings(["n0", "r4", "b5"]))
+            #expect(h.store.node(at: "/shared")?.perms.entries.map(\.ignored) == [false, true, false])
+            h.write(dom0, "/shared", "t", tx: tx)
+            #expect(h.end(dom0, tx) == .error(.EAGAIN))
+            h.send(dom0, .introduce, ["4", "0", "0"])
+            #expect(h.read(h.connect(4), "/shared") == .error(.EACCES))
+            #expect(h.read(h.connect(5), "/shared") == .text("s"))
+            // Setting the list again (as a toolstack would for the new domain) makes it live.
+            h.setPerms(dom0, "/shared", ["n0", "r4"])
+            #expect(h.read(h.connect(4), "/shared") == .text("s"))
+            #expect(h.send(dom0, .release, ["4"]) == .ok)
+            #expect(h.store.checkTree() == [])
+        }
+        let reloaded = try Harness(storage: try SQLiteStorage(path: db))
+        #expect(reloaded.store.node(at: "/shared")?.perms == XSPermissions([XSPermission(.none, 0), XSPermission(.read, 4, ignored: true)]))
+        reloaded.send(reloaded.connect(), .introduce, ["4", "0", "0"])
+        #expect(reloaded.read(reloaded.connect(4), "/shared") == .error(.EACCES))
+    }
+
     @Test func domainManagement() throws {
         let h = try Harness()
         let dom0 = h.connect()
