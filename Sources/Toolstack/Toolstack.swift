@@ -339,17 +339,22 @@ public final class Toolstack {
 
     /// Where the toolstack announces a change of a domain's run state that
     /// xenstore would not otherwise show (a pause, an unpause, a create's
-    /// final unpause): written `<domid> <state>` each time, so that a
-    /// watcher (`swxl serve`'s event hub) looks at the hypervisor at once.
-    /// One node of swxl's under `/tool`, not in the domain's directories
-    /// (whose layout stays xl's), owned by dom0: nothing to remove.
-    public static let runStateNode = "/tool/swxl/run-state"
+    /// final unpause), so that a watcher (`swxl serve`'s event hub) looks
+    /// at once: `/libxl/<domid>/run-state`, in the domain's toolstack
+    /// directory (the guest cannot see it), written (`running`, `paused`)
+    /// and removed at once: a watch fires for both, and nothing stays (the
+    /// directory keeps xl's layout).
+    public static func runStatePath(domid: UInt32) -> String { "/libxl/\(domid)/run-state" }
 
-    /// Writes ``runStateNode``. Only a notification: the change is made,
-    /// and a watcher that misses it still sees it at its next look at the
-    /// hypervisor, so a failure to write it is not an error.
+    /// Announces at ``runStatePath(domid:)``, if the domain has a toolstack
+    /// directory (one that another toolstack made may have none, and none
+    /// is made for it). Only a notification: the change is made, and a
+    /// watcher that misses it sees it at its next look at the hypervisor,
+    /// so a failure to write it is not an error.
     func announceRunState(domid: UInt32, _ state: String) {
-        try? store.write(Self.runStateNode, "\(domid) \(state)")
+        guard (try? store.read("/libxl/\(domid)")) ?? nil != nil else { return }
+        try? store.write(Self.runStatePath(domid: domid), state)
+        try? store.remove(Self.runStatePath(domid: domid))
     }
 
     /// Renames a domain in xenstore (`/local/domain/<id>/name`, `/vm/<uuid>/name`).

@@ -96,18 +96,19 @@ import Toolstack
         try other.toolstack.unpause(domid: domid)
         let (again, _) = try waitFor(rig, ["vm/\(ref)"], t2, ref: ref, operation: "mod", where: state("Running"))
         #expect(again != nil)
-        #expect(try other.toolstack.store.read(Toolstack.runStateNode) == "\(domid) running")
+        // (Announced and removed: the domain's directory keeps xl's layout.)
+        #expect(try other.toolstack.store.read(Toolstack.runStatePath(domid: domid)) == nil)
         try other.toolstack.destroy(domid: domid)
     }
 
     @Test func theWatchedPathsNameTheirDomains() {
-        #expect(EventHub.domain(of: "/libxl/7/run-state") == nil)
+        #expect(EventHub.domain(of: "/libxl/7/run-state") == 7)
         #expect(EventHub.domain(of: "/local/domain/12/control/shutdown") == 12)
         #expect(EventHub.domain(of: "/local/domain/12/memory/target") == 12)
         #expect(EventHub.domain(of: "/local/domain/12/data/ip") == nil)
         #expect(EventHub.domain(of: "/libxl/7/device/vbd/51712") == nil)
         #expect(EventHub.domain(of: "/libxl/x/run-state") == nil)
-        #expect(EventHub.watchedPaths == ["@introduceDomain", "@releaseDomain", "/local/domain", "/tool/swxl/run-state"])
+        #expect(EventHub.watchedPaths == ["@introduceDomain", "@releaseDomain", "/local/domain", "/libxl"])
     }
 
     @Test func aVMFilterTasksTokensAndTheOlderRegisterNext() throws {

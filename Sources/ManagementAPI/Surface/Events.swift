@@ -13,8 +13,8 @@ import XenStoreProtocol
 /// changes from the surface's own calls that change something, and from
 /// xenstore watches on its own connection: `@introduceDomain` and
 /// `@releaseDomain` (domains created, shut down, destroyed), a domain's
-/// control, memory, name, device and console nodes, and the run states the
-/// toolstack announces after a pause or an unpause (``Toolstack/runStateNode``,
+/// control, memory, name, device and console nodes, and the run state the
+/// toolstack announces after a pause or an unpause (``Toolstack/runStatePath(domid:)``,
 /// which `swxl create` writes when it starts its domain): so by swxl in
 /// any process, by another toolstack or by the guest. Two looks on a
 /// timer catch what nothing announces: the hypervisor's list and the
@@ -206,18 +206,19 @@ final class EventHub: @unchecked Sendable {
     }
 
     /// The domain a xenstore path's change may change the VM record of:
-    /// `/local/domain/N/{control,memory,name,device,console}...`; nil for
-    /// others. `@introduceDomain`, `@releaseDomain` and the toolstack's
-    /// announced run states (``Toolstack/runStateNode``) are looked at apart.
+    /// `/local/domain/N/{control,memory,name,device,console}...` and the
+    /// run state the toolstack announces, `/libxl/N/run-state`; nil for
+    /// others. `@introduceDomain` and `@releaseDomain` are looked at apart.
     static func domain(of path: String) -> UInt32? {
         let parts = path.split(separator: "/")
+        if parts.count == 3, parts[0] == "libxl", parts[2] == "run-state" { return UInt32(parts[1]) }
         guard parts.count >= 4, parts[0] == "local", parts[1] == "domain",
               ["control", "memory", "name", "device", "console"].contains(parts[3]) else { return nil }
         return UInt32(parts[2])
     }
 
     /// The watches: what they are set on.
-    static let watchedPaths = [XSPath.introduceDomain, XSPath.releaseDomain, "/local/domain", Toolstack.runStateNode]
+    static let watchedPaths = [XSPath.introduceDomain, XSPath.releaseDomain, "/local/domain", "/libxl"]
 
     /// The VMs whose records the sweep computes again next, after `cursor`
     /// (a reference; "" from the start), and where it goes on from.
@@ -252,18 +253,12 @@ final class EventHub: @unchecked Sendable {
                 }
                 // Wait for a watch to fire, until the next look on the timer at the latest.
                 let untilLook = Int32(clamping: (Int64(min(nextDiff, nextSweep)) - Int64(clock())) / 1_000_000)
-                var domids = Set<UInt32>(), special = false, announced = false
+                var domids = Set<UInt32>(), special = false
                 if let c = connection {
                     do {
                         var event = try c.nextEvent(timeoutMs: max(0, min(untilLook, 100)))
                         while let e = event {
-                            if e.path.hasPrefix("@") {
-                                special = true
-                            } else if e.path == Toolstack.runStateNode {
-                                announced = true
-                            } else if let d = Self.domain(of: e.path) {
-                                domids.insert(d)
-                            }
+                            if e.path.hasPrefix("@") { special = true } else if let d = Self.domain(of: e.path) { domids.insert(d) }
                             event = try c.nextEvent(timeoutMs: 0)
                         }
                     } catch {
@@ -275,8 +270,6 @@ final class EventHub: @unchecked Sendable {
                 let now = clock()
                 try? surface.toolstackLock.withLock { () throws(XenAPIError) in
                     var dirty = Set(domids.compactMap { signatures[$0]?.uuid })
-                    // A run state announced: what the hypervisor says of each domain.
-                    if announced && !special { dirty.formUnion(try diffDomains()) }
                     if special || now >= nextDiff || domids.contains(where: { signatures[$0] == nil }) {
                         dirty.formUnion(try diffDomains())
                         dirty.formUnion(diffManaged())
