@@ -33,8 +33,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var quotas = Quotas()
     /// Keep the nodes a released domain owned.
     public var keepOrphans = false
-    /// How long the loop polls without sleeping after handling requests.
-    public var busyPollMicroseconds: UInt64 = 50
+    /// How long the loop polls without sleeping after handling requests
+    /// (nil: ``SocketServer/defaultSpinMicroseconds(onlineCPUs:)``, 50 µs unless one CPU is online).
+    public var busyPollMicroseconds: UInt64?
     /// While busy polling, hold a CPU-latency request of 0 µs (see ``CPULatencyRequest``), where allowed.
     public var cpuLatencyRequest = true
 
@@ -163,8 +164,12 @@ public enum Daemon {
                                       readOnlySocketPath: config.readOnlySocketPath, logger: logger,
                                       domainSockets: config.domainSockets)
         server.stop(whenReadable: pipeEnds[0])
-        server.spinNanoseconds = config.busyPollMicroseconds * 1000
-        if config.cpuLatencyRequest && config.busyPollMicroseconds > 0 {
+        let busyPoll = config.busyPollMicroseconds ?? SocketServer.defaultSpinMicroseconds()
+        server.spinNanoseconds = busyPoll * 1000
+        if config.busyPollMicroseconds == nil && busyPoll == 0 {
+            logger.info("one CPU online: no busy polling after requests (--busy-poll-us sets it)")
+        }
+        if config.cpuLatencyRequest && busyPoll > 0 {
             server.cpuLatency = CPULatencyRequest()
             if server.cpuLatency == nil {
                 logger.debug("no CPU latency request (\(CPULatencyRequest.devicePath): \(String(cString: strerror(errno)))): idle CPUs may halt while busy")

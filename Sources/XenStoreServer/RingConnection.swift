@@ -16,6 +16,8 @@ public final class RingConnection {
     /// Messages queued in `out` (or held in the gate) and not yet in the ring whole.
     var queued = 0
     var dirty = false
+    /// An index was updated and the guest not yet told (see ``notifyIfDue()``).
+    var notifyDue = false
     /// Why the ring is no longer served (also in the page's `error` field).
     public internal(set) var failure: RingPage.Failure?
     /// Detached from the server: its page may be unmapped, nothing touches it any more.
@@ -41,8 +43,9 @@ public final class RingConnection {
         queued += 1
     }
 
-    /// Puts as much output into the ring as it has room for, notifying the
-    /// guest after the index update. Returns whether any byte went in.
+    /// Puts as much output into the ring as it has room for; the guest is
+    /// notified of the index update by ``notifyIfDue()`` once the round of
+    /// work on the ring is done. Returns whether any byte went in.
     func flush() -> Bool {
         guard served, outOffset < out.count else { return false }
         let written = out.withUnsafeBytes { page.writeReplies(UnsafeRawBufferPointer(rebasing: $0[outOffset...])) }
@@ -52,12 +55,25 @@ public final class RingConnection {
         }
         guard written > 0 else { return false }
         outOffset += written
-        notify()
+        notifyDue = true
         if outOffset == out.count {
             out.removeAll(keepingCapacity: out.count <= 1 << 16)
             outOffset = 0
             queued = 0
         }
+        return true
+    }
+
+    /// Notifies the guest if an index moved since it was last notified: one
+    /// event (a hypercall, and a wake-up of the guest's xenbus thread) for
+    /// the requests taken and the replies put in together, where one per
+    /// update would wake the guest twice. Nothing for a detached ring (its
+    /// event channel may be gone). Returns whether it notified.
+    @discardableResult
+    func notifyIfDue() -> Bool {
+        guard notifyDue, !detached else { return false }
+        notifyDue = false
+        notify()
         return true
     }
 
@@ -74,6 +90,7 @@ public final class RingConnection {
 
     /// Drops what is half read and half written (a reconnection).
     func dropBuffers() {
+        notifyDue = false
         decoder = XSFrameDecoder()
         out.removeAll()
         outOffset = 0

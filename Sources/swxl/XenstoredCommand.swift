@@ -39,8 +39,8 @@ struct Xenstored: ParsableCommand {
     @Flag(name: .long, help: "Keep the tree in memory only: nothing survives a restart.")
     var memoryOnly = false
 
-    @Option(name: .long, help: "Microseconds to poll without sleeping after handling requests (0: never). Keeps round trips short where waking an idle CPU is slow, as on a VM.")
-    var busyPollUs: UInt64 = 50
+    @Option(name: .long, help: "Microseconds to poll without sleeping after handling requests (0: never; default 50, or 0 with one CPU online). Keeps round trips short where waking an idle CPU is slow, as on a VM.")
+    var busyPollUs: UInt64?
 
     @Flag(inversion: .prefixedNo, help: "While busy polling, ask Linux to keep idle CPUs polling too (PM QoS, /dev/cpu_dma_latency; root only), so a client answered on another CPU wakes at once.")
     var cpuLatencyRequest = true

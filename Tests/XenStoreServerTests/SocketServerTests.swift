@@ -300,6 +300,12 @@ extension XSMessage {
         #expect(waitUntilTaken(), "\(unread()) bytes of the socket's budget still held")
     }
 
+    /// Busy polling by default only where another CPU can run the client
+    /// meanwhile: with one CPU online it would only keep the client waiting.
+    @Test func busyPollingIsOffByDefaultWithOneCPU() {
+        #expect([1, 2, 8].map { SocketServer.defaultSpinMicroseconds(onlineCPUs: $0) } == [0, 50, 50])
+    }
+
     /// The CPU-latency request is held from the start of work and let go
     /// before the daemon sleeps, once per busy period (a plain file stands
     /// in for /dev/cpu_dma_latency and records each value written).
