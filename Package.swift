@@ -34,7 +34,7 @@ let package = Package(
         .target(name: "CXenStoreRing"),
         // swxl's own xenstored.
         .target(name: "XenStoreServer", dependencies: [
-            "XenStoreProtocol", "SwxlSystem", "SwxlSQLite", "CSQLite", "CEpoll", "CXenStoreRing", "CXen",
+            "XenStoreProtocol", "SwxlSystem", "CSwxlSystem", "SwxlSQLite", "CSQLite", "CEpoll", "CXenStoreRing", "CXen",
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: [
             // The daemon's hot path mutates class properties (the tree, the

@@ -1,13 +1,18 @@
-// The GNU parts of <spawn.h> and <unistd.h>, seen from a file compiled with _GNU_SOURCE.
+// The GNU parts of <spawn.h>, <string.h> and <unistd.h>, seen from a file compiled with _GNU_SOURCE.
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <spawn.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "CSwxlSystem.h"
 
 int swxl_spawn_file_actions_addclosefrom(posix_spawn_file_actions_t *actions, int from) {
     return posix_spawn_file_actions_addclosefrom_np(actions, from);
+}
+
+void *swxl_memmem(const void *haystack, size_t haystack_len, const void *needle, size_t needle_len) {
+    return memmem(haystack, haystack_len, needle, needle_len);
 }
 
 int swxl_pipe_cloexec(int fds[2]) {

@@ -182,6 +182,13 @@ public final class SimulatedHypervisor: Hypervisor {
             built INTEGER NOT NULL, kernel TEXT NOT NULL);
         """ + schedulingSchema
 
+    /// The schema's later versions (``StateDatabase``'s migrations):
+    /// 2. domains by uuid through an index (``domainIDs(withUUID:)``, at
+    ///    every destroy, read the whole table without it).
+    static let migrations = [
+        "CREATE INDEX IF NOT EXISTS domain_uuid ON domain(uuid)",
+    ]
+
     /// The scheduler's state, in tables of their own so that a state dir
     /// from before them gains them on first use: vCPUs' affinity (NULL: all
     /// CPUs, Xen's default), domains' credit parameters (absent: Xen's
@@ -205,7 +212,7 @@ public final class SimulatedHypervisor: Hypervisor {
         }
         do {
             var imported = false
-            let opened = try StateDatabase(path: dir + "/host.db", schema: Self.schema) { (db) throws(DatabaseError) in
+            let opened = try StateDatabase(path: dir + "/host.db", schema: Self.schema, migrations: Self.migrations) { (db) throws(DatabaseError) in
                 if let legacy = Self.legacyTable(dir) {
                     try db.query("INSERT INTO host(id, \(Host.columns)) VALUES(1, ?, ?, ?, ?, ?, ?)", legacy.host.values)
                     for record in legacy.domains {
@@ -516,11 +523,14 @@ public final class SimulatedHypervisor: Hypervisor {
         return out
     }
 
-    /// One query for one uuid: the whole list (10,000 rows parsed) made
-    /// every destroy slower the more domains ran.
+    /// One query for one uuid, through the index on `uuid`: the whole list
+    /// (10,000 rows parsed), and then a scan of the table, made every
+    /// destroy slower the more domains ran.
+    static let domainsByUUID = "SELECT domid FROM domain WHERE uuid = ? ORDER BY domid"
+
     public func domainIDs(withUUID uuid: DomainUUID) throws(HypervisorError) -> [UInt32] {
         if uuid == (try dom0Info()).uuid { return [0] }
-        return try sql("domains by uuid", "SELECT domid FROM domain WHERE uuid = ? ORDER BY domid", [.text(uuid.description)])
+        return try sql("domains by uuid", Self.domainsByUUID, [.text(uuid.description)])
             .compactMap { $0.first?.int.map { UInt32($0) } }
     }
 

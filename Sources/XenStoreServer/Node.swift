@@ -1,3 +1,9 @@
+import CSwxlSystem
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import XenStoreProtocol
 
 /// One node of the tree: its value, permissions and the names of its
@@ -39,19 +45,27 @@ public struct Node: Sendable, Equatable {
         childList.append(0)
     }
 
-    /// Removes a child name, in place (no list of strings built).
+    /// Removes a child name, in place (no list of strings built). The
+    /// entry is found with `memmem` (``swxl_memmem``) on the encoded list (NUL, name, NUL, or
+    /// name and NUL at the start): under `/local/domain` or `/vm` with
+    /// 10,000 children, a byte-by-byte walk of the list was most of each
+    /// destroy's time in the daemon.
     mutating func removeChild(_ name: String) {
-        let target = Array(name.utf8)
-        var start = 0
-        while start < childList.count {
-            var end = start
-            while end < childList.count && childList[end] != 0 { end += 1 }
-            if end - start == target.count && childList[start..<end].elementsEqual(target) {
-                childList.removeSubrange(start...min(end, childList.count - 1))
-                return
+        var entry: [UInt8] = [0]
+        entry.append(contentsOf: name.utf8)
+        entry.append(0)
+        let length = entry.count - 2
+        guard length > 0, childList.count > length else { return }
+        let start: Int? = childList.withUnsafeBytes { list in
+            entry.withUnsafeBytes { wanted in
+                // The first entry has no NUL before it.
+                if memcmp(list.baseAddress!, wanted.baseAddress! + 1, length + 1) == 0 { return 0 }
+                guard let hit = swxl_memmem(list.baseAddress!, list.count, wanted.baseAddress!, wanted.count) else { return nil }
+                return list.baseAddress!.distance(to: UnsafeRawPointer(hit)) + 1
             }
-            start = end + 1
         }
+        guard let start else { return }
+        childList.removeSubrange(start..<(start + length + 1))
     }
 
     /// Whether storage must write this node again after it became `self`:

@@ -179,9 +179,8 @@ extension Store {
     /// does when a domain goes: a later domain with the same id must not
     /// inherit them.
     func removeNodes(ownedBy domid: UInt32) {
-        guard (ownedEntries[domid] ?? 0) > 0 else { return }
-        let owned = nodes.compactMap { $0.value.perms.owner == domid && $0.key != "/" ? $0.key : nil }
-            .sorted { $0.utf8.count < $1.utf8.count }
+        guard domid != 0, let paths = ownedPaths[domid] else { return }
+        let owned = paths.filter { $0 != "/" }.sorted { $0.utf8.count < $1.utf8.count }
         var removed: [String] = []
         for path in owned where !removed.contains(where: { XSPath.isWithin(path, $0) }) {
             guard let found = nodes[path] else { continue }
@@ -236,8 +235,8 @@ extension Store {
     /// rest of their permissions as they were), and no watch fires; a later
     /// domain with the same id does not inherit them.
     func giveNodesToDom0(ownedBy domid: UInt32) {
-        guard domid != 0, (ownedEntries[domid] ?? 0) > 0 else { return }
-        let owned = nodes.compactMap { $0.value.perms.owner == domid ? $0.key : nil }
+        guard domid != 0, let paths = ownedPaths[domid] else { return }
+        let owned = Array(paths)
         for path in owned {
             var node = nodes[path]!
             node.perms = node.perms.owned(by: 0)
@@ -353,7 +352,8 @@ extension Store {
 
     func text(_ s: String) -> [UInt8] { Array(s.utf8) + [0] }
 
-    /// Every child listed exists and every node but `/` is listed by its parent.
+    /// Every child listed exists, every node but `/` is listed by its parent,
+    /// and the index of what each domain owns agrees with the nodes.
     func checkTree() -> [String] {
         var problems: [String] = []
         if nodes["/"] == nil && !nodes.isEmpty { problems.append("no root node") }
@@ -367,6 +367,16 @@ extension Store {
         }
         for path in nodes.keys where path != "/" && !listed.contains(path) {
             problems.append("\(path) is not listed by its parent")
+        }
+        // The index of what each domain owns (``ownedPaths``) agrees with the nodes.
+        var owned: [UInt32: Set<String>] = [:]
+        for (path, node) in nodes where node.perms.owner != 0 { owned[node.perms.owner, default: []].insert(path) }
+        if owned != ownedPaths {
+            for domid in Set(owned.keys).union(ownedPaths.keys) {
+                let truth = owned[domid] ?? [], index = ownedPaths[domid] ?? []
+                for path in truth.subtracting(index) { problems.append("\(path) is owned by domain \(domid) but not indexed as such") }
+                for path in index.subtracting(truth) { problems.append("\(path) is indexed as owned by domain \(domid) but is not") }
+            }
         }
         var granted: [UInt32: Int] = [:]
         for node in nodes.values { for domid in node.perms.grantees { granted[domid, default: 0] += 1 } }

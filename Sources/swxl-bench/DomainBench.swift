@@ -19,8 +19,9 @@ struct DomainsBenchmark: ParsableCommand {
         discussion: """
             On a fresh embedded host (a temporary state dir, swxl's own xenstored and the \
             simulated guests' host, all from the swxl next to this program), for each size N: \
-            fill the host up to N running domains, then time `samples` creates of one more \
-            domain (each destroyed again, timed too, so N stays N). A create is the toolstack's \
+            fill the host up to N running domains, wait until the daemon and the guests' host are \
+            idle (they attach the new domains in the background), then time `samples` creates of \
+            one more domain (each destroyed again, timed too, so N stays N). A create is the toolstack's \
             whole create (config to running domain: hypervisor, the xenstore transaction, \
             INTRODUCE, unpause), in this process, as `swxl create` runs it after parsing. \
             Then, with the largest N running, `swxl list` (the binary, as a user runs it) \
@@ -43,7 +44,7 @@ struct DomainsBenchmark: ParsableCommand {
     var noGuests = false
     @Option(help: "Where the temporary state dir goes (default /tmp).")
     var dir: String = "/tmp"
-    @Flag(name: .shortAndLong, help: "Also print the p50 of each create step.")
+    @Flag(name: .shortAndLong, help: "Also print the p50 of each create step, and the CPU time per create+destroy of each process.")
     var verbose = false
 
     func run() throws {
@@ -76,7 +77,14 @@ struct DomainsBenchmark: ParsableCommand {
             if size - from >= 1000 {
                 print("(filled from \(from) to \(size) domains in \(Fmt2.ms((BenchSupport.now() - fillStart) / 1000, 0)) s)")
             }
-            BenchSupport.settle()
+            // The guests' host attaches the domains just made in the
+            // background (each guest's frontends, its console): the samples
+            // wait until it and the daemon are done, or they would time the
+            // catching up of the fill too (at 10,000, after a fill of 9000,
+            // that took seconds and made the p50s of small sample counts
+            // grow with N).
+            let quiet = settleUntilQuiet(state: state)
+            if verbose || quiet > 2000 { print("(the daemon and the guests' host were idle after \(Fmt2.ms(quiet / 1000, 0)) s)") }
             var creates: [Double] = [], destroys: [Double] = []
             var stepTimes: [CreateStep: [Double]] = [:]
             var last = 0.0
@@ -86,6 +94,7 @@ struct DomainsBenchmark: ParsableCommand {
                 last = t
             }
             defer { toolstack.onStep = nil }
+            let cpuBefore = cpuTimes(state: state)
             for i in 0..<samples {
                 let config = guest("bench\(i)", kernel: kernel)
                 let t0 = BenchSupport.now()
@@ -97,6 +106,7 @@ struct DomainsBenchmark: ParsableCommand {
                 creates.append(t1 - t0)
                 destroys.append(t2 - t1)
             }
+            let cpuAfter = cpuTimes(state: state)
             let c = BenchSupport.percentiles(creates), d = BenchSupport.percentiles(destroys)
             p50At[size] = c.p50
             var line = Fmt2.right("\(size)", 4) + "   " + Fmt2.ms(c.p50, 10) + "   " + Fmt2.ms(c.p99, 10) + "   "
@@ -106,8 +116,15 @@ struct DomainsBenchmark: ParsableCommand {
                 for step in CreateStep.allCases { line += " \(step.rawValue) " + Fmt2.ms(BenchSupport.percentiles(stepTimes[step] ?? []).p50, 0) }
             }
             print(line)
+            if verbose {
+                // CPU time (not wall time: other processes' load does not
+                // count) per create + destroy, each process's own.
+                let per = { (i: Int) in Fmt2.ms(Double(cpuAfter[i] &- cpuBefore[i]) / 1e6 / Double(max(samples, 1)), 0) }
+                print("      CPU per create+destroy: toolstack \(per(0)) ms, xenstored \(per(1)) ms, guests' host \(per(2)) ms"
+                      + "; load average \(BenchSupport.loadAverage())")
+            }
         }
-        BenchSupport.settle()
+        _ = settleUntilQuiet(state: state)
         var lists: [Double] = [], clis: [Double] = []
         for _ in 0..<runs {
             let t0 = BenchSupport.now()
@@ -146,6 +163,31 @@ struct DomainsBenchmark: ParsableCommand {
         }
         let all = (BenchSupport.now() - t0) / 1000
         print("destroy of all \(destroyed) domains: \(Fmt2.ms(all, 0)) s (target <= 60 s at 10,000)")
+    }
+
+    /// Waits (at least half a second, at most two minutes) until the daemon
+    /// and the guests' host use less than 2% of a CPU over a quarter of a
+    /// second; the milliseconds waited.
+    private func settleUntilQuiet(state: String) -> Double {
+        let start = BenchSupport.now()
+        BenchSupport.settle()
+        var last = Array(cpuTimes(state: state).dropFirst())
+        while BenchSupport.now() - start < 120_000 {
+            usleep(250_000)
+            let now = Array(cpuTimes(state: state).dropFirst())
+            let busiest = zip(now, last).map { $0 &- $1 }.max() ?? 0
+            last = now
+            if busiest < 5_000_000 { break }
+        }
+        return BenchSupport.now() - start
+    }
+
+    /// CPU time so far, in nanoseconds, of this process (the toolstack),
+    /// the daemon and the simulated guests' host.
+    private func cpuTimes(state: String) -> [UInt64] {
+        [BenchSupport.cpuNanoseconds(pid: getpid()),
+         LockFile.readPid(state + "/xenstored/xenstored.pid").map(BenchSupport.cpuNanoseconds) ?? 0,
+         noGuests ? 0 : LockFile.readPid(state + "/toolstack/sim-guests.lock").map(BenchSupport.cpuNanoseconds) ?? 0]
     }
 
     /// A 16 MiB PV guest booting `kernel`, with a fresh uuid.
@@ -218,6 +260,26 @@ enum BenchSupport {
             return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
         }
         return 0
+    }
+
+    /// The CPU time a process has used, in nanoseconds: the sum over its
+    /// threads of the first field of `/proc/<pid>/task/<tid>/schedstat`.
+    static func cpuNanoseconds(pid: pid_t) -> UInt64 {
+        guard pid > 0, let dir = opendir("/proc/\(pid)/task") else { return 0 }
+        defer { closedir(dir) }
+        var total: UInt64 = 0
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+            guard name.first != ".", let text = FileIO.read("/proc/\(pid)/task/\(name)/schedstat"),
+                  let first = text.split(separator: " ").first, let ns = UInt64(first) else { continue }
+            total += ns
+        }
+        return total
+    }
+
+    /// The 1-minute load average, as /proc/loadavg gives it.
+    static func loadAverage() -> String {
+        FileIO.read("/proc/loadavg").flatMap { $0.split(separator: " ").first.map(String.init) } ?? "?"
     }
 
     /// How many descriptors the process whose pid is in `pidFile` holds.

@@ -17,6 +17,58 @@ import XenStoreProtocol
         #expect(node.childList == [])
     }
 
+    @Test func removingChildrenAgreesWithAListOfNames() {
+        // Names that are prefixes, suffixes and middles of each other, in
+        // random orders, removed at random (and some never there).
+        var rng = SystemRandomNumberGenerator()
+        let pool = ["1", "11", "111", "21", "12", "2", "121", "a", "ab", "ba", "b1a", "1b"]
+        for _ in 0..<200 {
+            var names = pool.shuffled(using: &rng).prefix(Int.random(in: 0...pool.count, using: &rng)).map { $0 }
+            var node = Node(perms: XSPermissions(owner: 0), children: names)
+            for name in pool.shuffled(using: &rng) {
+                node.removeChild(name)
+                names.removeAll { $0 == name }
+                #expect(node.children == names)
+                #expect(node.childList == XSPayload.strings(names))
+            }
+        }
+    }
+
+    @Test func theIndexOfWhatEachDomainOwnsFollowsEveryChange() throws {
+        let h = try Harness()
+        let dom0 = h.connect()
+        for domid in [3, 4] {
+            h.write(dom0, "/local/domain/\(domid)", "")
+            h.setPerms(dom0, "/local/domain/\(domid)", ["n\(domid)"])
+            h.send(dom0, .introduce, ["\(domid)", "0", "0"])
+        }
+        let guest = h.connect(3)
+        h.write(guest, "data/a/b", "x")
+        // In a transaction: counted when it commits, not before.
+        let tx = h.start(guest)
+        h.write(guest, "data/c", "y", tx: tx)
+        #expect(h.store.ownedPaths[3] == ["/local/domain/3", "/local/domain/3/data", "/local/domain/3/data/a",
+                                          "/local/domain/3/data/a/b"])
+        #expect(h.end(guest, tx) == .ok)
+        // Given to another domain, and back to dom0.
+        h.setPerms(dom0, "/local/domain/3/data/a", ["n4"])
+        h.setPerms(dom0, "/local/domain/3/data/c", ["n0"])
+        // A refused request (the node-size quota) changes nothing.
+        #expect(h.write(guest, "data/big", String(repeating: "z", count: 3000)) == .error(.ENOSPC))
+        h.write(dom0, "/local/domain/4/x", "")
+        #expect(h.store.ownedPaths == [3: ["/local/domain/3", "/local/domain/3/data", "/local/domain/3/data/a/b"],
+                                       4: ["/local/domain/4", "/local/domain/4/x", "/local/domain/3/data/a"]])
+        #expect(h.store.checkTree() == [])
+        // Released: its nodes go (what lies below them too), found through the index.
+        #expect(h.send(dom0, .release, ["3"]) == .ok)
+        #expect(h.store.ownedPaths == [4: ["/local/domain/4", "/local/domain/4/x"]])
+        #expect(h.tree("/local") == ["/local= n0", "/local/domain= n0", "/local/domain/4= n4", "/local/domain/4/x= n4"])
+        #expect(h.store.checkTree() == [])
+        #expect(h.send(dom0, .release, ["4"]) == .ok)
+        #expect(h.store.ownedPaths == [:])
+        #expect(h.tree("/local") == ["/local= n0", "/local/domain= n0"])
+    }
+
     @Test func writeCreatesParentsWithInheritedPermissions() throws {
         let h = try Harness()
         let dom0 = h.connect()

@@ -23,6 +23,9 @@ int swxl_pipe_set_size(int fd, int bytes);
 /// glibc's POSIX_SPAWN_SETSID: the child starts a new session.
 extern const short swxl_spawn_setsid;
 
+/// memmem: where `needle` first occurs in `haystack`, or NULL.
+void *swxl_memmem(const void *haystack, size_t haystack_len, const void *needle, size_t needle_len);
+
 /// posix_openpt (close-on-exec, not our controlling terminal), grantpt,
 /// unlockpt and ptsname_r: a new pseudo-terminal's master, its slave's
 /// path in `slave_name`; -1 with errno on failure.
