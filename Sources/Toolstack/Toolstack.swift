@@ -134,8 +134,15 @@ public final class Toolstack {
             try faults.check(.build)
             onStep?(.build)
 
-            // 5. The xenstore layout, but for the console and the devices.
+            // 5. The xenstore layout with the console's nodes, in one
+            // transaction before INTRODUCE (libxl writes the console after
+            // it): xenconsoled, woken by @introduceDomain, then finds the
+            // console whole and connects at once, while the domain is still
+            // paused, instead of once the guest may already be writing
+            // (its notifications before xenconsoled binds the event
+            // channel are dropped, and its output waits for the next one).
             let nodes = StoreLayout.nodes(domid: domid, config: config, build: built, startTimeNs: SystemClock.realtimeNanoseconds())
+                + StoreLayout.consoleNodes(domid: domid, build: built)
             undo.append { [self] in try removeStoreNodes(domid: domid, config: config) }
             do {
                 try store.commit(removals: StoreLayout.roots(domid: domid, uuid: config.uuid), writes: nodes)
@@ -150,13 +157,12 @@ public final class Toolstack {
             try faults.check(.introduce)
             onStep?(.introduce)
 
-            // 7. As libxl: the disks, the console, then the networks (and
-            // keyboards, framebuffers); their scripts side by side.
+            // 7. As libxl: the disks, then the networks (and keyboards,
+            // framebuffers); their scripts side by side. (The console went
+            // with the layout, above.)
             undo.append { [self] in removeDevices(devicesInStore(domid: domid)) }
             let devices = DeviceEntry.all(domid: domid, config: config, protocol: hypervisor.nativeProtocol(domid: domid))
-            try addDevices([.devices(devices.filter { $0.handle.kind == "vbd" }),
-                            .nodes(StoreLayout.consoleNodes(domid: domid, build: built)),
-                            .devices(devices.filter { $0.handle.kind != "vbd" })])
+            try addDevices(devices.filter { $0.handle.kind == "vbd" } + devices.filter { $0.handle.kind != "vbd" })
             try faults.check(.devices)
             onStep?(.devices)
 

@@ -83,18 +83,23 @@ import XenStoreProtocol
         return config
     }
 
-    /// Disks, then the console, then networks, every backend in InitWait
-    /// before the scripts, which run side by side; destroy closes them all,
-    /// then runs the scripts, then removes everything.
+    /// The domain's layout with its console before INTRODUCE (xenconsoled
+    /// finds the console whole when told of the domain), then disks, then
+    /// networks, every backend in InitWait before the scripts, which run
+    /// side by side; destroy closes them all, then runs the scripts, then
+    /// removes everything.
     @Test func createAndDestroyGoInLibxlsOrder() throws {
         let rig = try Rig()
         defer { rig.cleanup() }
         let id = try rig.toolstack.create(Self.config(rig, "web"))
         #expect(rig.sim.devices.log == ["check disk 0", "check vif 0", "kernel added disk 0", "kernel added vif 0",
                                         "hotplug add disk 0", "hotplug add vif 0"])
-        // Written in libxl's order: the domain, the disk, the console, the vif.
-        #expect(rig.store.commitLog.filter { !$0.hasSuffix("/state") } == ["/local/domain/\(id)", "/local/domain/\(id)/device/vbd",
-                                                                             "/local/domain/\(id)/console", "/local/domain/\(id)/device/vif"])
+        // The domain with its console, INTRODUCE, then the devices in libxl's order: the disk, the vif.
+        #expect(rig.store.commitLog.filter { !$0.hasSuffix("/state") } == ["/local/domain/\(id)", "introduce \(id)",
+                                                                             "/local/domain/\(id)/device/vbd", "/local/domain/\(id)/device/vif"])
+        let consoleRing = rig.store.nodes["/local/domain/\(id)/console/ring-ref"]?.value
+        #expect(consoleRing != nil)
+        #expect(rig.store.consoleRingAtIntroduce[id] == .some(consoleRing))
         let entries = DeviceEntry.all(domid: id, config: try #require(rig.toolstack.record(id)), protocol: "x86_64-abi")
         for entry in entries {
             for node in entry.nodes where node.path != entry.handle.backendPath + "/state" {

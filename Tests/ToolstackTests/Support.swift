@@ -32,8 +32,10 @@ final class MemoryStore: StoreAccess {
     var nodes: [String: (value: String, perms: XSPermissions)] = [:]
     var introduced: Set<UInt32> = []
     var commits = 0
-    /// The first path each commit with writes wrote, in order.
+    /// The first path each commit with writes wrote, and `introduce <domid>`, in order.
     var commitLog: [String] = []
+    /// What each introduced domain's `console/ring-ref` held when it was introduced.
+    var consoleRingAtIntroduce: [UInt32: String?] = [:]
     /// Fails commits whose writes touch a path with this prefix (EAGAIN `eagainCount` times first).
     var failCommitsWith: XSError? = nil
     var eagainCount = 0
@@ -68,7 +70,11 @@ final class MemoryStore: StoreAccess {
     }
 
     func readMany(_ paths: [String]) throws(StoreError) -> [String?] { paths.map { nodes[$0]?.value } }
-    func introduce(domid: UInt32, mfn: UInt64, port: UInt32) throws(StoreError) { introduced.insert(domid) }
+    func introduce(domid: UInt32, mfn: UInt64, port: UInt32) throws(StoreError) {
+        introduced.insert(domid)
+        commitLog.append("introduce \(domid)")
+        consoleRingAtIntroduce[domid] = nodes["/local/domain/\(domid)/console/ring-ref"]?.value
+    }
     func release(domid: UInt32) throws(StoreError) { introduced.remove(domid) }
 }
 
