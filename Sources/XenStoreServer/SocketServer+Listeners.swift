@@ -54,6 +54,8 @@ extension SocketServer {
     }
 
     func closeDomainSocket(_ domid: UInt32) {
+        pausedListeners[domid] = nil
+        badFrames.forget(domid)
         guard let fd = domainListeners.removeValue(forKey: domid) else { return }
         epoll_ctl(epfd, EPOLL_CTL_DEL, fd, nil)
         Glibc.close(fd)
@@ -98,6 +100,8 @@ extension SocketServer {
 
     func accept(on fd: Int32, _ listener: Listener) {
         while true {
+            // A domain paced for its malformed frames waits even for the connections already queued.
+            if case .domain(let domid) = listener, pausedListeners[domid] != nil { return }
             let cfd = Glibc.accept(fd, nil, nil)
             if cfd < 0 {
                 if errno == EINTR { continue }
@@ -132,7 +136,9 @@ extension SocketServer {
     func setListeners(enabled: Bool) {
         guard enabled != listenersEnabled else { return }
         listenersEnabled = enabled
-        for fd in listeners.keys { watch(fd, events: enabled ? UInt32(EPOLLIN.rawValue) : 0, modify: true) }
+        for fd in listeners.keys where !(enabled && isPaused(listener: fd)) {
+            watch(fd, events: enabled ? UInt32(EPOLLIN.rawValue) : 0, modify: true)
+        }
     }
 
     func close(_ client: ClientConnection) {

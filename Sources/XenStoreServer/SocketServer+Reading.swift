@@ -86,7 +86,10 @@ extension SocketServer {
                 message = try client.decoder.next()
             } catch {
                 store.log(.warning, by: store.logSource(client.id), "connection \(client.id): \(error), disconnecting")
+                let domid = store.domid(of: client.id) ?? 0
                 close(client)
+                // Only domains' sockets are paced: dom0's clients are its own.
+                if domid != 0 { chargeBadFrame(domid) }
                 return
             }
             guard let message else { return }

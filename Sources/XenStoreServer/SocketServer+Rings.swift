@@ -42,17 +42,19 @@ extension SocketServer {
 
     /// Works on one ring until nothing more can be done there now.
     ///
-    /// The guest is notified once per round of work on its ring, after the
+    /// Dom0's own ring is notified once per round of work, after the
     /// requests were taken and the replies put in (xs_wire.h asks for a
     /// notification after every index update, and Linux's xenbus looks at
     /// both rings whenever it is woken: one notification after both
     /// updates tells it of both), and then the ring is looked at again
-    /// before the loop sleeps: where the guest runs on the daemon's CPU
-    /// (dom0's own kernel, a dom0 with one vCPU), the notification lets it
-    /// run at once, and its next request is often in the ring by then.
-    /// The one notification that cannot wait is for a request ring found
-    /// full: the guest may be waiting for room to write the rest of a
-    /// message, so it hears of the room before the message is handled.
+    /// before the loop sleeps: dom0's kernel runs on the daemon's CPU (on
+    /// a dom0 with one vCPU, as often), the notification lets it run at
+    /// once, and its next request is often in the ring by then. A guest's
+    /// kernel runs on a vCPU of its own: it is notified as soon as its
+    /// requests are taken, which wakes its vCPU while the daemon works, so
+    /// that the reply's notification finds it awake (as Xen's daemon
+    /// notifies). A request ring found full is always notified at once:
+    /// the guest may be waiting for room to write the rest of a message.
     func serviceRing(_ ring: RingConnection) {
         guard ring.served else { return }
         if ring.page.connection == RingPage.reconnect { reconnect(ring) }
@@ -70,7 +72,7 @@ extension SocketServer {
                 if n == 0 { break }
                 progress = true
                 ring.notifyDue = true
-                if n == RingPage.ringSize { ring.notifyIfDue() }
+                if n == RingPage.ringSize || ring.domid != 0 { ring.notifyIfDue() }
                 ring.decoder.append(ringBuffer[0..<n])
                 processRing(ring)
                 commitGroup()

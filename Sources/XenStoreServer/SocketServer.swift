@@ -42,6 +42,12 @@ public final class SocketServer {
     var running = false
     var readBuffer = [UInt8](repeating: 0, count: 65536)
     var listenersEnabled = true
+    /// Paces domains whose connections send malformed frames (see ``BadFrameThrottle``).
+    var badFrames = BadFrameThrottle()
+    /// Domain sockets left unpolled until then (nanoseconds of ``throttleClock``).
+    var pausedListeners: [UInt32: UInt64] = [:]
+    /// The throttle's clock (nanoseconds); tests set their own.
+    var throttleClock: () -> UInt64 = SystemClock.monotonicNanoseconds
     /// Output held back until the changes before it are committed.
     let gate = OutputGate()
     /// The spare buffer ``drainOutbox(request:from:)`` swaps with the store's.
@@ -96,7 +102,11 @@ public final class SocketServer {
             // microseconds, more than a request itself.
             let spinning = spinNanoseconds > 0 && SystemClock.monotonicNanoseconds() &- lastWork < spinNanoseconds
             // With a checkpoint due, wait only a little: 50 ms without a request is idle enough.
-            let timeout: Int32 = spinning || !unfinished.isEmpty ? 0 : store.wantsCheckpoint ? 50 : -1
+            var timeout: Int32 = spinning || !unfinished.isEmpty ? 0 : store.wantsCheckpoint ? 50 : -1
+            // A paused domain socket is polled again when its wait is over.
+            if timeout != 0, let due = msUntilListenerResumes(now: throttleClock()) {
+                timeout = timeout < 0 ? due : min(timeout, due)
+            }
             // About to sleep: idle CPUs may halt again.
             if timeout != 0 { cpuLatency?.release() }
             let n = events.withUnsafeMutableBufferPointer { epoll_wait(epfd, $0.baseAddress, Int32($0.count), timeout) }
@@ -105,6 +115,7 @@ public final class SocketServer {
                 logger.critical("epoll_wait: \(String(cString: strerror(errno)))")
                 return
             }
+            resumeListeners(now: throttleClock())
             if n == 0 && unfinished.isEmpty {
                 if !spinning { store.checkpoint(idle: true) }
                 continue
