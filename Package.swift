@@ -125,7 +125,7 @@ let package = Package(
             .product(name: "PropertyBased", package: "swift-property-based"),
         ]),
         .testTarget(name: "ToolstackTests", dependencies: ["Toolstack", "DomainConfig", "XenStoreClient", "XenStoreServer", "SwxlSystem", "SaveFormat"]),
-        .testTarget(name: "XenHostTests", dependencies: ["XenHost", "Toolstack", "XenStoreProtocol", "SwxlSystem", "SaveFormat"]),
+        .testTarget(name: "XenHostTests", dependencies: ["XenHost", "CXen", "Toolstack", "XenStoreProtocol", "SwxlSystem", "SaveFormat"]),
         .testTarget(name: "GuestConsoleTests", dependencies: ["GuestConsole"]),
         .testTarget(name: "ManagementAPITests", dependencies: ["ManagementAPI", "Toolstack", "EmbeddedHost", "DomainConfig", "SwxlSystem"]),
         .testTarget(name: "EmbeddedHostTests", dependencies: ["EmbeddedHost", "DomainConfig", "Toolstack", "XenStoreProtocol", "SwxlSystem", "SaveFormat"]),

@@ -115,7 +115,8 @@ static xentoollog_logger quiet_logger = {
  *    requested (POSIX_FADV_WILLNEED, in 4 MiB steps), so the reads are
  *    under way while libxc maps and copies pages, and (drop_behind) lets
  *    the page cache forget what libxc has read, so a file larger than
- *    dom0's free memory does not make the kernel reclaim ahead of it. */
+ *    dom0's free memory does not make the kernel reclaim ahead of it
+ *    (only for such a file, unless asked: see CXEN_DROP_BEHIND_AUTO). */
 struct restore_watch {
     uint32_t domid;
     uint64_t total;
@@ -200,6 +201,28 @@ static void *restore_watch_run(void *arg)
     return NULL;
 }
 
+/* MemAvailable of /proc/meminfo in bytes; -1 if it cannot be read. */
+static long long mem_available(void)
+{
+    FILE *f = fopen("/proc/meminfo", "re");
+    if (!f)
+        return -1;
+    char line[128];
+    long long kib = -1;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "MemAvailable: %lld kB", &kib) == 1)
+            break;
+    fclose(f);
+    return kib < 0 ? -1 : kib * 1024;
+}
+
+int cxen_restore_drops_behind(uint32_t mode, long long left, long long available)
+{
+    if (mode != CXEN_DROP_BEHIND_AUTO)
+        return mode != CXEN_DROP_BEHIND_NEVER;
+    return available < 0 || left > available / 2;
+}
+
 struct restore_call {
     cxen_handle *h;
     uint32_t domid;
@@ -257,7 +280,8 @@ int cxen_domain_restore(cxen_handle *h, uint32_t domid, int fd, struct cxen_rest
     off_t pos = lseek(fd, 0, SEEK_CUR);
     if (r->read_ahead_mib > 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && pos >= 0) {
         w.read_ahead = (off_t)r->read_ahead_mib << 20;
-        w.drop_behind = r->drop_behind != 0;
+        w.drop_behind = cxen_restore_drops_behind(r->drop_behind, (long long)(st.st_size - pos),
+                                                  r->drop_behind == CXEN_DROP_BEHIND_AUTO ? mem_available() : -1);
         w.size = st.st_size;
         w.requested = w.dropped = pos & ~(READ_AHEAD_STEP - 1);
         posix_fadvise(fd, pos, 0, POSIX_FADV_SEQUENTIAL);

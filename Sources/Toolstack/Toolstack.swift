@@ -178,6 +178,7 @@ public final class Toolstack {
             // 9. Run.
             if !paused {
                 do { try hypervisor.unpause(domid: domid) } catch { throw ToolstackError.hypervisor(error) }
+                announceRunState(domid: domid, "running")
             }
             try faults.check(.unpause)
             onStep?(.unpause)
@@ -334,10 +335,32 @@ public final class Toolstack {
 
     public func pause(domid: UInt32) throws(ToolstackError) {
         do { try hypervisor.pause(domid: domid) } catch { throw .hypervisor(error) }
+        announceRunState(domid: domid, "paused")
     }
 
     public func unpause(domid: UInt32) throws(ToolstackError) {
         do { try hypervisor.unpause(domid: domid) } catch { throw .hypervisor(error) }
+        announceRunState(domid: domid, "running")
+    }
+
+    /// Where the toolstack announces a change of a domain's run state that
+    /// xenstore would not otherwise show (a pause, an unpause, a create's
+    /// final unpause), so that a watcher (`swxl serve`'s event hub) looks
+    /// at once: `/libxl/<domid>/run-state`, in the domain's toolstack
+    /// directory (the guest cannot see it), written (`running`, `paused`)
+    /// and removed at once: a watch fires for both, and nothing stays (the
+    /// directory keeps xl's layout).
+    public static func runStatePath(domid: UInt32) -> String { "/libxl/\(domid)/run-state" }
+
+    /// Announces at ``runStatePath(domid:)``, if the domain has a toolstack
+    /// directory (one that another toolstack made may have none, and none
+    /// is made for it). Only a notification: the change is made, and a
+    /// watcher that misses it sees it at its next look at the hypervisor,
+    /// so a failure to write it is not an error.
+    func announceRunState(domid: UInt32, _ state: String) {
+        guard (try? store.read("/libxl/\(domid)")) ?? nil != nil else { return }
+        try? store.write(Self.runStatePath(domid: domid), state)
+        try? store.remove(Self.runStatePath(domid: domid))
     }
 
     /// Renames a domain in xenstore (`/local/domain/<id>/name`, `/vm/<uuid>/name`).

@@ -77,7 +77,7 @@ extension XenHypervisor {
         r.console_domid = spec.consoleDomid
         r.expected_pages = spec.memoryKiB / 4
         r.read_ahead_mib = Self.restoreReadAheadMiB
-        r.drop_behind = Self.restoreDropBehind ? 1 : 0
+        r.drop_behind = Self.restoreDropBehind
         let (rc, signal) = try SaveStreamIO.withBlocking(fd, "restore domain") { () throws(HypervisorError) -> (Int32, Int32) in
             SaveStreamIO.withInterruptsEndingStream(fd) {
                 withoutActuallyEscaping(progress) { progress in
@@ -113,10 +113,21 @@ extension XenHypervisor {
     static var restoreReadAheadMiB: UInt32 {
         getenv("SWXL_RESTORE_READ_AHEAD_MIB").flatMap { UInt32(String(cString: $0)) } ?? 32
     }
-    /// Whether the file libxc has read leaves the page cache behind it;
-    /// `SWXL_RESTORE_DROP_BEHIND=0` keeps it, for measuring.
-    static var restoreDropBehind: Bool {
-        getenv("SWXL_RESTORE_DROP_BEHIND").map { String(cString: $0) != "0" } ?? true
+    /// Whether the file libxc has read leaves the page cache behind it:
+    /// when the rest of the file is more than half of the memory the
+    /// kernel has available (`CXEN_DROP_BEHIND_AUTO`); for measuring,
+    /// `SWXL_RESTORE_DROP_BEHIND=0` never, `=1` always.
+    static var restoreDropBehind: UInt32 {
+        dropBehindMode(getenv("SWXL_RESTORE_DROP_BEHIND").map { String(cString: $0) })
+    }
+
+    /// The bridge's `CXEN_DROP_BEHIND_*` for `SWXL_RESTORE_DROP_BEHIND`'s value.
+    static func dropBehindMode(_ setting: String?) -> UInt32 {
+        switch setting {
+        case "0": return UInt32(CXEN_DROP_BEHIND_NEVER)
+        case "1": return UInt32(CXEN_DROP_BEHIND_ALWAYS)
+        default: return UInt32(CXEN_DROP_BEHIND_AUTO)
+        }
     }
 
     static let noLiveSave = "this Xen cannot track a PV guest's dirty pages (it has no shadow paging: "

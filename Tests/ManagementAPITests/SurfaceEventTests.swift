@@ -74,6 +74,43 @@ import Toolstack
         #expect(gone != nil)
     }
 
+    /// With the looks on a timer off, the hub still hears of what the
+    /// toolstack does elsewhere: a create's last step (its unpause), a
+    /// pause and an unpause announce the run state, which xenstore would
+    /// not otherwise show.
+    @Test func theToolstacksRunStateAnnouncementsAreEventsWithoutATimer() throws {
+        let off = EventHub.Looks(pollSeconds: 3600, sweepSeconds: 3600, sweepSlice: 100)
+        let rig = try SurfaceRig(watchStore: true, eventLooks: off)
+        defer { rig.close() }
+        let start = try from(rig, ["vm"], "").token
+        let other = try rig.elsewhere()
+        let config = rig.config("announced")
+        let domid = try other.toolstack.create(config)
+        let ref = ObjectIDs.ref("VM", config.uuid.description)
+        func state(_ s: String) -> ([String: XenAPIValue]) -> Bool { { $0["power_state"] == .string(s) && $0["domid"] == .string("\(domid)") } }
+        let (running, t1) = try waitFor(rig, ["vm/\(ref)"], start, ref: ref, operation: nil, where: state("Running"))
+        #expect(running != nil)
+        try other.toolstack.pause(domid: domid)
+        let (paused, t2) = try waitFor(rig, ["vm/\(ref)"], t1, ref: ref, operation: "mod", where: state("Paused"))
+        #expect(paused != nil)
+        try other.toolstack.unpause(domid: domid)
+        let (again, _) = try waitFor(rig, ["vm/\(ref)"], t2, ref: ref, operation: "mod", where: state("Running"))
+        #expect(again != nil)
+        // (Announced and removed: the domain's directory keeps xl's layout.)
+        #expect(try other.toolstack.store.read(Toolstack.runStatePath(domid: domid)) == nil)
+        try other.toolstack.destroy(domid: domid)
+    }
+
+    @Test func theWatchedPathsNameTheirDomains() {
+        #expect(EventHub.domain(of: "/libxl/7/run-state") == 7)
+        #expect(EventHub.domain(of: "/local/domain/12/control/shutdown") == 12)
+        #expect(EventHub.domain(of: "/local/domain/12/memory/target") == 12)
+        #expect(EventHub.domain(of: "/local/domain/12/data/ip") == nil)
+        #expect(EventHub.domain(of: "/libxl/7/device/vbd/51712") == nil)
+        #expect(EventHub.domain(of: "/libxl/x/run-state") == nil)
+        #expect(EventHub.watchedPaths == ["@introduceDomain", "@releaseDomain", "/local/domain", "/libxl"])
+    }
+
     @Test func aVMFilterTasksTokensAndTheOlderRegisterNext() throws {
         let rig = try SurfaceRig(watchStore: true)
         defer { rig.close() }

@@ -40,12 +40,12 @@ final class SurfaceRig: @unchecked Sendable {
     var session = ""
     var environment: [String: String] { ["SWXL_STATE_DIR": dir, "SWXL_HOST": "embedded", "XENSTORED_PATH": ""] }
 
-    init(watchStore: Bool = false) throws {
+    init(watchStore: Bool = false, eventLooks: EventHub.Looks = EventHub.Looks()) throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("swxl-api-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let env = ["SWXL_STATE_DIR": dir, "SWXL_HOST": "embedded", "SWXL_EMBEDDED_BRIDGES": "xenbr0,br1"]
         host = try ToolstackHost.open(kind: .embedded, environment: env, program: swxlBinary)
-        surface = XenAPISurface(host: host, productVersion: "9.9.9", watchStore: watchStore)
+        surface = XenAPISurface(host: host, productVersion: "9.9.9", watchStore: watchStore, eventLooks: eventLooks)
         session = try ok("session.login_with_password", [.string("root"), .string("")]).stringValue
     }
 

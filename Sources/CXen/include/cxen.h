@@ -318,12 +318,26 @@ enum {
 int cxen_domain_save(cxen_handle *h, uint32_t domid, int fd, uint32_t flags,
                      cxen_suspend_fn suspend, cxen_progress_fn progress, void *ctx);
 
+/* cxen_restore.drop_behind: never, always, or only when the rest of the
+ * file is more than half of the memory the kernel has available
+ * (MemAvailable): a file that fits stays cached (dropping its pages is
+ * work on dom0's CPU while libxc restores: for a file just saved, whose
+ * pages are still dirty, it starts their writeback there and then). */
+#define CXEN_DROP_BEHIND_NEVER  0
+#define CXEN_DROP_BEHIND_ALWAYS 1
+#define CXEN_DROP_BEHIND_AUTO   2
+
+/* Whether a restore drops behind libxc the rest of a file, `left` bytes,
+ * in `mode`, with `available` bytes of memory available (-1: unknown,
+ * then it does). */
+int cxen_restore_drops_behind(uint32_t mode, long long left, long long available);
+
 struct cxen_restore {
     uint32_t store_domid;      /* in: the domain that runs xenstored (0) */
     uint32_t console_domid;    /* in: the domain that runs xenconsoled (0) */
     uint64_t expected_pages;   /* in: the guest's size in pages, for progress (0: unknown) */
     uint32_t read_ahead_mib;   /* in: a regular file is read this far ahead of libxc (0: not) */
-    uint32_t drop_behind;      /* in: non-zero: what libxc has read of a regular file leaves the page cache */
+    uint32_t drop_behind;      /* in: CXEN_DROP_BEHIND_*: whether what libxc has read of a regular file leaves the page cache */
     uint32_t store_port;       /* out: fresh event channels, as after a build */
     uint32_t console_port;
     uint64_t store_mfn;        /* out: the restored xenstore and console pages */

@@ -8,14 +8,19 @@ import XenStoreProtocol
 /// XenAPI events: what changed in the VM and task records, in order.
 ///
 /// The hub keeps the VM records it last saw and, whenever something may
-/// have changed, computes them again and logs an `add`, `mod` or `del`
-/// event for each that differs. It looks after every call of the surface
-/// that changes something, when xenstore says a domain was introduced or
-/// released or a domain's control, memory or name nodes changed (a watch
-/// on its own connection: creates, shutdowns and destroys by swxl, by
-/// another toolstack or by the guest), and at least every half second
-/// (what xenstore does not show, a pause by another process). Tasks log
-/// their own events.
+/// have changed, computes again the records of the VMs that may have and
+/// logs an `add`, `mod` or `del` event for each that differs. It learns of
+/// changes from the surface's own calls that change something, and from
+/// xenstore watches on its own connection: `@introduceDomain` and
+/// `@releaseDomain` (domains created, shut down, destroyed), a domain's
+/// control, memory, name, device and console nodes, and the run state the
+/// toolstack announces after a pause or an unpause (``Toolstack/runStatePath(domid:)``,
+/// which `swxl create` writes when it starts its domain): so by swxl in
+/// any process, by another toolstack or by the guest. Two looks on a
+/// timer catch what nothing announces: the hypervisor's list and the
+/// definitions every half second (a pause by `xl`, a definition changed
+/// by another process), and every record computed again, a slice at a
+/// time, every five seconds. Tasks log their own events.
 final class EventHub: @unchecked Sendable {
     struct Event {
         var id: Int64
@@ -42,9 +47,29 @@ final class EventHub: @unchecked Sendable {
 
     /// Events kept; a token older than the oldest is EVENTS_LOST.
     static let capacity = 20_000
-    static let pollSeconds = 0.5
 
-    init(surface: XenAPISurface) { self.surface = surface }
+    /// The looks on a timer, for what no watch announces.
+    struct Looks {
+        /// The hypervisor's list and the definitions compared this often.
+        var pollSeconds = 0.5
+        /// Every VM record computed again within this (a slice at a time).
+        var sweepSeconds = 5.0
+        /// The records computed again at once.
+        var sweepSlice = 100
+
+        /// Between slices: a sweep of `count` records in `sweepSeconds`.
+        func sweepPause(_ count: Int) -> UInt64 {
+            let slices = max(1, (count + sweepSlice - 1) / sweepSlice)
+            return UInt64(sweepSeconds / Double(slices) * 1e9)
+        }
+    }
+
+    let looks: Looks
+
+    init(surface: XenAPISurface, looks: Looks = Looks()) {
+        self.surface = surface
+        self.looks = looks
+    }
 
     // MARK: what feeds it
 
@@ -65,11 +90,6 @@ final class EventHub: @unchecked Sendable {
     // Guarded by the surface's toolstack lock (only the refreshes use them):
     private var signatures: [UInt32: DomainSignature] = [:]
     private var managedNames: [String: String] = [:]
-    /// Domains introduced lately, looked at often until then (monotonic ns):
-    /// a create unpauses its domain last, which nothing announces.
-    private var followed: [UInt32: UInt64] = [:]
-
-    static let followSeconds = 3.0
 
     /// Looks again after a call that changed something: what the
     /// hypervisor and the definitions say, and the VMs the call named.
@@ -104,12 +124,9 @@ final class EventHub: @unchecked Sendable {
         var now: [UInt32: DomainSignature] = [:]
         for info in infos { now[info.domid] = DomainSignature(info) }
         var dirty = Set<String>()
-        let clock = SystemClock.monotonicNanoseconds()
         for (domid, sig) in now where signatures[domid] != sig {
             dirty.insert(sig.uuid)
-            if let old = signatures[domid] { dirty.insert(old.uuid) } else {
-                followed[domid] = clock + UInt64(Self.followSeconds * 1e9)
-            }
+            if let old = signatures[domid] { dirty.insert(old.uuid) }
         }
         for (domid, old) in signatures where now[domid] == nil { dirty.insert(old.uuid) }
         signatures = now
@@ -124,25 +141,6 @@ final class EventHub: @unchecked Sendable {
         for (uuid, name) in now where managedNames[uuid] != name { dirty.insert(uuid) }
         for uuid in managedNames.keys where now[uuid] == nil { dirty.insert(uuid) }
         managedNames = now
-        return dirty
-    }
-
-    /// The followed domains that changed (and those no longer followed dropped). Lock held.
-    private func diffFollowed() -> Set<String> {
-        let clock = SystemClock.monotonicNanoseconds()
-        var dirty = Set<String>()
-        for (domid, until) in followed {
-            let info = (try? surface.toolstack.hypervisor.domainInfo(domid: domid)) ?? nil
-            let sig = info.map(DomainSignature.init)
-            if sig != signatures[domid] {
-                if let sig { dirty.insert(sig.uuid) }
-                if let old = signatures[domid] { dirty.insert(old.uuid) }
-                signatures[domid] = sig
-            }
-            if info == nil || clock > until || (sig.map { !$0.paused } ?? true) && surface.toolstack.record(domid) != nil {
-                followed[domid] = nil
-            }
-        }
         return dirty
     }
 
@@ -208,13 +206,31 @@ final class EventHub: @unchecked Sendable {
     }
 
     /// The domain a xenstore path's change may change the VM record of:
-    /// `/local/domain/N/{control,memory,name,device,console}...`; nil for
+    /// `/local/domain/N/{control,memory,name,device,console}...` and the
+    /// run state the toolstack announces, `/libxl/N/run-state`; nil for
     /// others. `@introduceDomain` and `@releaseDomain` are looked at apart.
     static func domain(of path: String) -> UInt32? {
         let parts = path.split(separator: "/")
+        if parts.count == 3, parts[0] == "libxl", parts[2] == "run-state" { return UInt32(parts[1]) }
         guard parts.count >= 4, parts[0] == "local", parts[1] == "domain",
               ["control", "memory", "name", "device", "console"].contains(parts[3]) else { return nil }
         return UInt32(parts[2])
+    }
+
+    /// The watches: what they are set on.
+    static let watchedPaths = [XSPath.introduceDomain, XSPath.releaseDomain, "/local/domain", "/libxl"]
+
+    /// The VMs whose records the sweep computes again next, after `cursor`
+    /// (a reference; "" from the start), and where it goes on from.
+    private func sweepSlice(after cursor: String, count: Int) -> (uuids: Set<String>, next: String) {
+        condition.withLock {
+            let refs = vmRecords.keys.sorted()
+            let start = refs.firstIndex { $0 > cursor } ?? refs.endIndex
+            let slice = refs[start..<min(refs.endIndex, start + count)]
+            var uuids = Set<String>()
+            for ref in slice { if case .string(let uuid)? = vmRecords[ref]?["uuid"] { uuids.insert(uuid) } }
+            return (uuids, slice.last ?? "")
+        }
     }
 
     func startWatching(storeSocket: String) {
@@ -223,24 +239,24 @@ final class EventHub: @unchecked Sendable {
         DetachedThread.start { [self] in
             var connection: XenStoreAccess?
             let clock = { SystemClock.monotonicNanoseconds() }
-            var nextDiff = clock(), nextFull = clock() + UInt64(Self.fullSeconds * 1e9)
+            var nextDiff = clock() + UInt64(looks.pollSeconds * 1e9), nextSweep = clock() + looks.sweepPause(condition.withLock { vmRecords.count })
+            var cursor = ""
             while !condition.withLock({ stopping }) {
                 if connection == nil {
                     do {
                         let fresh = try XenStoreAccess(socketPath: storeSocket)
-                        try fresh.watch(XSPath.introduceDomain, token: "swxl-api")
-                        try fresh.watch(XSPath.releaseDomain, token: "swxl-api")
-                        try fresh.watch("/local/domain", token: "swxl-api")
+                        for path in Self.watchedPaths { try fresh.watch(path, token: "swxl-api") }
                         connection = fresh
                     } catch {
                         usleep(200_000)
                     }
                 }
-                let following = surface.toolstackLock.withLock { !followed.isEmpty }
+                // Wait for a watch to fire, until the next look on the timer at the latest.
+                let untilLook = Int32(clamping: (Int64(min(nextDiff, nextSweep)) - Int64(clock())) / 1_000_000)
                 var domids = Set<UInt32>(), special = false
                 if let c = connection {
                     do {
-                        var event = try c.nextEvent(timeoutMs: following ? 5 : 100)
+                        var event = try c.nextEvent(timeoutMs: max(0, min(untilLook, 100)))
                         while let e = event {
                             if e.path.hasPrefix("@") { special = true } else if let d = Self.domain(of: e.path) { domids.insert(d) }
                             event = try c.nextEvent(timeoutMs: 0)
@@ -249,26 +265,26 @@ final class EventHub: @unchecked Sendable {
                         connection = nil
                     }
                 } else {
-                    usleep(following ? 5_000 : 100_000)
+                    usleep(UInt32(max(0, min(untilLook, 100))) * 1000)
                 }
                 let now = clock()
-                // (Not while a new domain is followed: the full look holds the
-                // toolstack for as long as every record takes.)
-                if now >= nextFull && !following {
-                    refresh()
-                    nextFull = clock() + UInt64(Self.fullSeconds * 1e9)
-                    nextDiff = clock() + UInt64(Self.pollSeconds * 1e9)
-                    continue
-                }
                 try? surface.toolstackLock.withLock { () throws(XenAPIError) in
                     var dirty = Set(domids.compactMap { signatures[$0]?.uuid })
                     if special || now >= nextDiff || domids.contains(where: { signatures[$0] == nil }) {
                         dirty.formUnion(try diffDomains())
                         dirty.formUnion(diffManaged())
-                        nextDiff = now + UInt64(Self.pollSeconds * 1e9)
+                        nextDiff = now + UInt64(looks.pollSeconds * 1e9)
                     }
-                    dirty.formUnion(diffFollowed())
                     try update(dirty)
+                }
+                // A slice of every record computed again: what nothing
+                // announced is seen within a sweep, and no look holds the
+                // toolstack for as long as every record takes.
+                if now >= nextSweep {
+                    let (uuids, next) = sweepSlice(after: cursor, count: looks.sweepSlice)
+                    cursor = next
+                    try? surface.toolstackLock.withLock { () throws(XenAPIError) in try update(uuids) }
+                    nextSweep = clock() + looks.sweepPause(condition.withLock { vmRecords.count })
                 }
             }
             condition.withLock {
@@ -277,9 +293,6 @@ final class EventHub: @unchecked Sendable {
             }
         }
     }
-
-    /// Every VM record computed again this often, whatever was seen.
-    static let fullSeconds = 5.0
 
     func stop() {
         condition.withLock {

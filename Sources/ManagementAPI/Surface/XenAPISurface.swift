@@ -32,14 +32,19 @@ public final class XenAPISurface: XenAPIDispatching, @unchecked Sendable {
 
     /// The surface over `host`'s toolstack. Starts the event hub's watch of
     /// xenstore unless `watchStore` is false (tests of records alone).
-    public init(host: ToolstackHost, productVersion: String = "0.1.0", watchStore: Bool = true) {
+    public convenience init(host: ToolstackHost, productVersion: String = "0.1.0", watchStore: Bool = true) {
+        self.init(host: host, productVersion: productVersion, watchStore: watchStore, eventLooks: EventHub.Looks())
+    }
+
+    /// `eventLooks`: how often the event hub looks on a timer (tests turn them off).
+    init(host: ToolstackHost, productVersion: String, watchStore: Bool, eventLooks: EventHub.Looks) {
         self.host = host
         self.productVersion = productVersion
         let dir = host.paths.stateDir + "/xapi"
         hostUUID = Self.persistentUUID(dir + "/host-uuid")
         poolUUID = Self.persistentUUID(dir + "/pool-uuid")
         extras = VMExtras(path: dir + "/vm-extras.json")
-        events = EventHub(surface: self)
+        events = EventHub(surface: self, looks: eventLooks)
         registerSession()
         registerHostAndPool()
         registerVM()

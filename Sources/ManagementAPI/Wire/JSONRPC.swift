@@ -62,26 +62,35 @@ public enum JSONRPC {
 
     /// The response to a request of `version` and `id`.
     public static func response(_ result: XenAPIResult, version: Version, id: ID) -> [UInt8] {
-        var out = ""
-        let idText: String
-        switch id {
-        case .string(let s): idText = JSONWriter.quoted(s)
-        case .int(let i): idText = "\(i)"
-        }
+        var out: [UInt8] = []
+        out.reserveCapacity(4096)
+        var orders = StructKeyOrders()
         switch (version, result) {
         case (.v1, .success(let value)):
-            out = "{\"result\":" + JSONWriter.text(value) + ",\"error\":null,\"id\":" + idText + "}"
+            out.append("{\"result\":")
+            JSONWriter.write(value, orders: &orders, to: &out)
+            out.append(",\"error\":null,\"id\":")
         case (.v1, .failure(let description)):
-            out = "{\"result\":null,\"error\":" + JSONWriter.text(.array(description.map { .string($0) })) + ",\"id\":" + idText + "}"
+            out.append("{\"result\":null,\"error\":")
+            JSONWriter.write(.array(description.map { .string($0) }), orders: &orders, to: &out)
+            out.append(",\"id\":")
         case (.v2, .success(let value)):
-            out = "{\"jsonrpc\":\"2.0\",\"result\":" + JSONWriter.text(value) + ",\"id\":" + idText + "}"
+            out.append("{\"jsonrpc\":\"2.0\",\"result\":")
+            JSONWriter.write(value, orders: &orders, to: &out)
+            out.append(",\"id\":")
         case (.v2, .failure(let description)):
-            let code = description.first ?? "INTERNAL_ERROR"
-            let data = XenAPIValue.array(description.dropFirst().map { .string($0) })
-            out = "{\"jsonrpc\":\"2.0\",\"error\":{\"code\":1,\"message\":" + JSONWriter.quoted(code)
-                + ",\"data\":" + JSONWriter.text(data) + "},\"id\":" + idText + "}"
+            out.append("{\"jsonrpc\":\"2.0\",\"error\":{\"code\":1,\"message\":")
+            JSONWriter.appendQuoted(description.first ?? "INTERNAL_ERROR", to: &out)
+            out.append(",\"data\":")
+            JSONWriter.write(.array(description.dropFirst().map { .string($0) }), orders: &orders, to: &out)
+            out.append("},\"id\":")
         }
-        return Array(out.utf8)
+        switch id {
+        case .string(let s): JSONWriter.appendQuoted(s, to: &out)
+        case .int(let i): out.appendDecimal(i)
+        }
+        out.append("}")
+        return out
     }
 
     /// A request (for tests and clients).
@@ -303,59 +312,82 @@ enum JSONReader {
 }
 
 /// Values to JSON text: compact, struct keys sorted, strings escaped as
-/// JSON requires (other characters as UTF-8).
+/// JSON requires (other characters as UTF-8); written as bytes.
 enum JSONWriter {
     static func text(_ value: XenAPIValue) -> String {
-        var out = ""
-        write(value, to: &out)
-        return out
+        var out: [UInt8] = []
+        var orders = StructKeyOrders()
+        write(value, orders: &orders, to: &out)
+        return String(decoding: out, as: UTF8.self)
     }
 
-    static func write(_ value: XenAPIValue, to out: inout String) {
+    static func write(_ value: XenAPIValue, orders: inout StructKeyOrders, to out: inout [UInt8]) {
         switch value {
-        case .string(let s), .dateTime(let s): out += quoted(s)
-        case .int(let i): out += "\(i)"
-        case .bool(let b): out += b ? "true" : "false"
+        case .string(let s), .dateTime(let s): appendQuoted(s, to: &out)
+        case .int(let i): out.appendDecimal(i)
+        case .bool(let b): out.append(b ? "true" : "false")
         case .double(let d):
             // JSON has no infinities or NaN: they go as strings, not as null.
-            out += d.isFinite ? "\(d)" : quoted("\(d)")
-        case .null: out += "null"
+            if d.isFinite { out += "\(d)".utf8 } else { appendQuoted("\(d)", to: &out) }
+        case .null: out.append("null")
         case .array(let items):
-            out += "["
+            out.append("[")
             for (i, item) in items.enumerated() {
-                if i > 0 { out += "," }
-                write(item, to: &out)
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                write(item, orders: &orders, to: &out)
             }
-            out += "]"
+            out.append("]")
         case .struct(let members):
-            out += "{"
-            for (i, key) in members.keys.sorted().enumerated() {
-                if i > 0 { out += "," }
-                out += quoted(key) + ":"
-                write(members[key]!, to: &out)
+            out.append("{")
+            writeMembers(members, orders: &orders, out: &out, separator: UInt8(ascii: ","), head: keyHead) { value, orders, out in
+                write(value, orders: &orders, to: &out)
             }
-            out += "}"
+            out.append("}")
         }
+    }
+
+    /// `"key":`.
+    static func keyHead(_ key: String) -> [UInt8] {
+        var head: [UInt8] = []
+        appendQuoted(key, to: &head)
+        head.append(UInt8(ascii: ":"))
+        return head
     }
 
     static func quoted(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
+        var out: [UInt8] = []
+        appendQuoted(s, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The bytes ``appendQuoted(_:to:)`` must escape: controls, `"` and `\\`.
+    private static let special: [Bool] = (0...255).map { b in b < 0x20 || b == 0x22 || b == 0x5C }
+
+    /// `s` as a JSON string; text with nothing to escape is copied as it is.
+    static func appendQuoted(_ s: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        s.withUTF8Bytes { bytes in
+            let plain = special.withUnsafeBufferPointer { table in !bytes.contains { table[Int($0)] } }
+            if plain {
+                out.append(contentsOf: bytes)
+                return
+            }
+            let hex: StaticString = "0123456789abcdef"
+            for b in bytes {
+                switch b {
+                case UInt8(ascii: "\""): out.append("\\\"")
+                case UInt8(ascii: "\\"): out.append("\\\\")
+                case UInt8(ascii: "\n"): out.append("\\n")
+                case UInt8(ascii: "\r"): out.append("\\r")
+                case UInt8(ascii: "\t"): out.append("\\t")
+                case 0..<0x20:
+                    out.append("\\u00")
+                    out.append(hex.utf8Start[Int(b >> 4)])
+                    out.append(hex.utf8Start[Int(b & 0xF)])
+                default: out.append(b)
                 }
             }
         }
-        return out + "\""
+        out.append(UInt8(ascii: "\""))
     }
 }

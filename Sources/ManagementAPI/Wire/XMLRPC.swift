@@ -85,33 +85,34 @@ public enum XMLRPC {
     public static func response(_ result: XenAPIResult) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(4096)
-        out += "<?xml version=\"1.0\"?><methodResponse><params><param><value><struct>".utf8
+        var orders = StructKeyOrders()
+        out.append("<?xml version=\"1.0\"?><methodResponse><params><param><value><struct>")
         switch result {
         case .success(let value):
-            out += "<member><name>Status</name><value>Success</value></member><member><name>Value</name>".utf8
-            write(value, to: &out)
-            out += "</member>".utf8
+            out.append("<member><name>Status</name><value>Success</value></member><member><name>Value</name>")
+            write(value, orders: &orders, to: &out)
+            out.append("</member>")
         case .failure(let description):
-            out += "<member><name>Status</name><value>Failure</value></member><member><name>ErrorDescription</name>".utf8
-            write(.array(description.map { .string($0) }), to: &out)
-            out += "</member>".utf8
+            out.append("<member><name>Status</name><value>Failure</value></member><member><name>ErrorDescription</name>")
+            write(.array(description.map { .string($0) }), orders: &orders, to: &out)
+            out.append("</member>")
         }
-        out += "</struct></value></param></params></methodResponse>".utf8
+        out.append("</struct></value></param></params></methodResponse>")
         return out
     }
 
     /// A methodCall (for tests and clients).
     public static func call(_ call: XenAPICall) -> [UInt8] {
         var out: [UInt8] = []
-        out += "<?xml version=\"1.0\"?><methodCall><methodName>".utf8
+        out.append("<?xml version=\"1.0\"?><methodCall><methodName>")
         appendEscaped(call.method, to: &out)
-        out += "</methodName><params>".utf8
+        out.append("</methodName><params>")
         for param in call.params {
-            out += "<param>".utf8
+            out.append("<param>")
             write(param, to: &out)
-            out += "</param>".utf8
+            out.append("</param>")
         }
-        out += "</params></methodCall>".utf8
+        out.append("</params></methodCall>")
         return out
     }
 
@@ -122,37 +123,51 @@ public enum XMLRPC {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// Written as bytes, straight into `out` (a thousand VM records are
-    /// a few MB of XML).
     static func write(_ value: XenAPIValue, to out: inout [UInt8]) {
+        var orders = StructKeyOrders()
+        write(value, orders: &orders, to: &out)
+    }
+
+    /// Written as bytes, straight into `out` (a thousand VM records are
+    /// a few MB of XML); the structs' key orders from `orders`.
+    static func write(_ value: XenAPIValue, orders: inout StructKeyOrders, to out: inout [UInt8]) {
         switch value {
         case .string(let s):
-            out += "<value>".utf8
+            out.append("<value>")
             appendEscaped(s, to: &out)
-            out += "</value>".utf8
-        case .int(let i): out += "<value>\(i)</value>".utf8
-        case .bool(let b): out += (b ? "<value><boolean>1</boolean></value>" : "<value><boolean>0</boolean></value>").utf8
+            out.append("</value>")
+        case .int(let i):
+            out.append("<value>")
+            out.appendDecimal(i)
+            out.append("</value>")
+        case .bool(let b): out.append(b ? "<value><boolean>1</boolean></value>" : "<value><boolean>0</boolean></value>")
         case .double(let d): out += "<value><double>\(d)</double></value>".utf8
         case .dateTime(let s):
-            out += "<value><dateTime.iso8601>".utf8
+            out.append("<value><dateTime.iso8601>")
             appendEscaped(s, to: &out)
-            out += "</dateTime.iso8601></value>".utf8
-        case .null: out += "<value><nil/></value>".utf8
+            out.append("</dateTime.iso8601></value>")
+        case .null: out.append("<value><nil/></value>")
         case .array(let items):
-            out += "<value><array><data>".utf8
-            for item in items { write(item, to: &out) }
-            out += "</data></array></value>".utf8
+            out.append("<value><array><data>")
+            for item in items { write(item, orders: &orders, to: &out) }
+            out.append("</data></array></value>")
         case .struct(let members):
-            out += "<value><struct>".utf8
-            for (key, member) in members.sorted(by: { $0.key < $1.key }) {
-                out += "<member><name>".utf8
-                appendEscaped(key, to: &out)
-                out += "</name>".utf8
-                write(member, to: &out)
-                out += "</member>".utf8
+            out.append("<value><struct>")
+            writeMembers(members, orders: &orders, out: &out, separator: nil, head: memberHead) { value, orders, out in
+                write(value, orders: &orders, to: &out)
+                out.append("</member>")
             }
-            out += "</struct></value>".utf8
+            out.append("</struct></value>")
         }
+    }
+
+    /// `<member><name>key</name>`.
+    static func memberHead(_ key: String) -> [UInt8] {
+        var head: [UInt8] = []
+        head.append("<member><name>")
+        appendEscaped(key, to: &head)
+        head.append("</name>")
+        return head
     }
 
     /// Text as XML character data. Characters XML 1.0 cannot carry at all
@@ -163,19 +178,30 @@ public enum XMLRPC {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// ``escape(_:)`` on the text's UTF-8 bytes, appended to `out`.
+    /// The bytes ``appendEscaped(_:to:)`` must look at: controls, `<>&"`,
+    /// and 0xEF (which begins U+FFFE and U+FFFF).
+    private static let special: [Bool] = (0...255).map { b in
+        b < 0x20 || b == 0x3C || b == 0x3E || b == 0x26 || b == 0x22 || b == 0xEF
+    }
+
+    /// ``escape(_:)`` on the text's UTF-8 bytes, appended to `out`: text
+    /// with nothing to escape (nearly all) is copied as it is.
     static func appendEscaped(_ text: String, to out: inout [UInt8]) {
-        var text = text
-        text.withUTF8 { bytes in
+        text.withUTF8Bytes { bytes in
+            let plain = special.withUnsafeBufferPointer { table in !bytes.contains { table[Int($0)] } }
+            if plain {
+                out.append(contentsOf: bytes)
+                return
+            }
             var i = 0
             while i < bytes.count {
                 let b = bytes[i]
                 switch b {
-                case UInt8(ascii: "<"): out += "&lt;".utf8
-                case UInt8(ascii: ">"): out += "&gt;".utf8
-                case UInt8(ascii: "&"): out += "&amp;".utf8
-                case UInt8(ascii: "\""): out += "&quot;".utf8
-                case UInt8(ascii: "\r"): out += "&#13;".utf8
+                case UInt8(ascii: "<"): out.append("&lt;")
+                case UInt8(ascii: ">"): out.append("&gt;")
+                case UInt8(ascii: "&"): out.append("&amp;")
+                case UInt8(ascii: "\""): out.append("&quot;")
+                case UInt8(ascii: "\r"): out.append("&#13;")
                 case UInt8(ascii: "\t"), UInt8(ascii: "\n"): out.append(b)
                 case 0..<0x20: break
                 // U+FFFE and U+FFFF (EF BF BE, EF BF BF) are not XML characters.
