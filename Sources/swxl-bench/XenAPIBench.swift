@@ -104,6 +104,11 @@ struct XenAPIBenchmark: ParsableCommand {
         guard case .success(let session) = try client.call("session.login_with_password", [.string("root"), .string("")]) else {
             throw ValidationError("login over the socket failed")
         }
+        // What the server costs idle: its event hub's looks on a timer.
+        let idle0 = Self.processCPU(pidFile: pidFile), idleT0 = BenchSupport.now()
+        usleep(5_000_000)
+        let idle = (Self.processCPU(pidFile: pidFile) - idle0) / ((BenchSupport.now() - idleT0) / 1000)
+        print("swxl serve idle with \(running + defined + 1) VMs: \(Fmt2.ms(idle, 1)) ms of CPU a second (its event hub's looks)")
         for wire in [XenAPISocketClient.Wire.xmlrpc, .jsonrpc] {
             let request = client.request("VM.get_all_records", [session], protocol: wire)
             // Once untimed: the answer checked (and the server warm).

@@ -135,9 +135,16 @@ extension XenAPISurface {
 
     /// The VM with `uuid`, if there is one. Lock held.
     func vmView(uuid: String) throws(XenAPIError) -> VMView? {
-        let domains: [DomainInfo]
-        do { domains = try toolstack.hypervisor.listDomains() } catch { throw .internalError(error.description) }
-        if let info = domains.first(where: { $0.uuid.description == uuid }) {
+        // The domain with that uuid, asked for alone (not every domain listed).
+        var running: DomainInfo?
+        if let parsed = DomainUUID(uuid) {
+            do {
+                if let domid = try toolstack.hypervisor.domainIDs(withUUID: parsed).first {
+                    running = try toolstack.hypervisor.domainInfo(domid: domid)
+                }
+            } catch { throw .internalError(error.description) }
+        }
+        if let info = running, info.uuid.description == uuid {
             let summary: DomainSummary
             do { summary = try toolstack.info(info.domid) } catch { return nil }
             var managed = toolstack.managedDomain(named: summary.name)
