@@ -24,7 +24,9 @@ struct DomainsBenchmark: ParsableCommand {
             one more domain (each destroyed again, timed too, so N stays N). A create is the toolstack's \
             whole create (config to running domain: hypervisor, the xenstore transaction, \
             INTRODUCE, unpause), in this process, as `swxl create` runs it after parsing. \
-            Then, with the largest N running, `swxl list` (the binary, as a user runs it) \
+            Then, with the largest N running, creates alternate between this host and a second \
+            fresh one with the smallest N running (the same load weighs on both: their ratio \
+            is the cost of the domains), `swxl list` (the binary, as a user runs it) \
             and `swxl create` (the binary, parsing included) are timed as processes, the \
             resident memory of the daemon and of the simulated guests' host is read from \
             /proc, and all the domains are destroyed, timed as a whole.
@@ -147,6 +149,7 @@ struct DomainsBenchmark: ParsableCommand {
         print("`swxl create` process with \(largest) domains: p50 \(Fmt2.ms(cl.p50, 0)) ms, p99 \(Fmt2.ms(cl.p99, 0)) ms (\(runs) runs, parsing included)")
         if let first = sizes.first, let a = p50At[first], let b = p50At[largest] {
             print("create p50 at \(largest) / at \(first): \(Fmt2.ms(b / a, 0))x (target <= 1.5x); p50 target <= 5 ms up to 1000")
+            if first < largest { try alternate(toolstack, running: largest, withHostOf: first, env: env, swxl: swxl, kernel: kernel) }
         }
         let daemonKiB = BenchSupport.residentKiB(pidFile: state + "/xenstored/xenstored.pid")
         let guestsKiB = noGuests ? 0 : BenchSupport.residentKiB(pidFile: state + "/toolstack/sim-guests.lock")
@@ -163,6 +166,38 @@ struct DomainsBenchmark: ParsableCommand {
         }
         let all = (BenchSupport.now() - t0) / 1000
         print("destroy of all \(destroyed) domains: \(Fmt2.ms(all, 0)) s (target <= 60 s at 10,000)")
+    }
+
+    /// The same creates and destroys on this host (`running` domains) and,
+    /// one after the other, on a second fresh host with `small` domains:
+    /// the machine's load, which changes from minute to minute on a shared
+    /// machine, weighs on both alike, so their ratio is the cost of the
+    /// domains running. The second host's state dir goes at the end.
+    private func alternate(_ toolstack: Toolstack, running: Int, withHostOf small: Int, env: [String: String],
+                           swxl: String, kernel: String) throws {
+        let state = BenchSupport.temporaryDirectory(in: dir)
+        defer { BenchSupport.teardown(state: state) }
+        var env = env
+        env["SWXL_STATE_DIR"] = state
+        let other = try ToolstackHost.open(kind: .embedded, environment: env, program: swxl)
+        if !noGuests { other.ensureWatcher() }
+        for i in 0..<small { _ = try other.toolstack.create(guest("small\(i)", kernel: kernel)) }
+        _ = settleUntilQuiet(state: state)
+        var big: [Double] = [], little: [Double] = []
+        for i in 0..<samples {
+            for (host, times) in [(toolstack, 0), (other.toolstack, 1)] {
+                let t0 = BenchSupport.now()
+                let id = try host.create(guest("pair\(times)-\(i)", kernel: kernel))
+                let t = BenchSupport.now() - t0
+                try host.destroy(domid: id)
+                if times == 0 { big.append(t) } else { little.append(t) }
+            }
+        }
+        let b = BenchSupport.percentiles(big).p50, l = BenchSupport.percentiles(little).p50
+        print("alternating with a host of \(small): create p50 \(Fmt2.ms(b, 0)) ms with \(running) running, "
+              + "\(Fmt2.ms(l, 0)) ms with \(small): \(Fmt2.ms(b / l, 0))x (target <= 1.5x; \(samples) each, "
+              + "load average \(BenchSupport.loadAverage()))")
+        for id in try other.toolstack.list().map(\.info.domid) where id != 0 { try other.toolstack.destroy(domid: id) }
     }
 
     /// Waits (at least half a second, at most two minutes) until the daemon
