@@ -65,8 +65,8 @@ final class Connection: @unchecked Sendable {
             case .head(let head):
                 if head.expectsContinue, !write(HTTPResponse.continueBytes) { return }
             case .request(let request):
-                let (response, keepAlive) = answer(request)
-                guard write(response), keepAlive else { return }
+                let (head, body, keepAlive) = answer(request)
+                guard write(head, body), keepAlive else { return }
             case .needMore:
                 let midRequest = reader.isMidRequest
                 let seconds = midRequest ? server.configuration.requestTimeoutSeconds : server.configuration.idleTimeoutSeconds
@@ -85,12 +85,14 @@ final class Connection: @unchecked Sendable {
         }
     }
 
-    /// The response to one request, and whether the connection stays open.
-    private func answer(_ request: HTTPRequest) -> ([UInt8], Bool) {
+    /// The response to one request (its head, and its body apart: a
+    /// thousand VM records are megabytes not worth copying behind the
+    /// head), and whether the connection stays open.
+    private func answer(_ request: HTTPRequest) -> ([UInt8], [UInt8], Bool) {
         let head = request.head
         guard head.method == "POST" else {
             return (HTTPResponse.error(status: 405, message: "the XenAPI is served by POST (XML-RPC at any path, JSON-RPC at /jsonrpc)",
-                                       extraHeaders: [("Allow", "POST")]), false)
+                                       extraHeaders: [("Allow", "POST")]), [], false)
         }
         if head.path == "/jsonrpc" {
             let parsed: JSONRPC.Request
@@ -98,25 +100,26 @@ final class Connection: @unchecked Sendable {
                 parsed = try JSONRPC.parseRequest(request.body)
             } catch {
                 server.logger.info("\(origin): malformed JSON-RPC request: \(error)")
-                return (HTTPResponse.error(status: 500, message: "malformed JSON-RPC request: \(error)"), false)
+                return (HTTPResponse.error(status: 500, message: "malformed JSON-RPC request: \(error)"), [], false)
             }
             let result = server.dispatch(parsed.call, origin: origin)
             server.logger.debug("\(origin): \(parsed.call.method) (JSON-RPC): \(summary(result))")
-            return (HTTPResponse.bytes(status: 200, contentType: "application/json",
-                                       body: JSONRPC.response(result, version: parsed.version, id: parsed.id),
-                                       keepAlive: head.keepAlive), head.keepAlive)
+            let body = JSONRPC.response(result, version: parsed.version, id: parsed.id)
+            return (HTTPResponse.head(status: 200, contentType: "application/json", contentLength: body.count,
+                                      keepAlive: head.keepAlive), body, head.keepAlive)
         }
         let call: XenAPICall
         do throws(WireError) {
             call = try XMLRPC.parseCall(request.body)
         } catch {
             server.logger.info("\(origin): malformed XML-RPC request: \(error)")
-            return (HTTPResponse.error(status: 500, message: "malformed XML-RPC request: \(error)"), false)
+            return (HTTPResponse.error(status: 500, message: "malformed XML-RPC request: \(error)"), [], false)
         }
         let result = server.dispatch(call, origin: origin)
         server.logger.debug("\(origin): \(call.method): \(summary(result))")
-        return (HTTPResponse.bytes(status: 200, contentType: "text/xml", body: XMLRPC.response(result),
-                                   keepAlive: head.keepAlive), head.keepAlive)
+        let body = XMLRPC.response(result)
+        return (HTTPResponse.head(status: 200, contentType: "text/xml", contentLength: body.count, keepAlive: head.keepAlive),
+                body, head.keepAlive)
     }
 
     private func summary(_ result: XenAPIResult) -> String {
@@ -124,6 +127,37 @@ final class Connection: @unchecked Sendable {
         case .success: return "Success"
         case .failure(let description): return "Failure " + description.joined(separator: " ")
         }
+    }
+
+    /// Writes all of `head` then all of `body` (one sendmsg of both, as
+    /// long as the socket takes them); false if the client is gone or not reading.
+    private func write(_ head: [UInt8], _ body: [UInt8]) -> Bool {
+        let total = head.count + body.count
+        var sent = 0
+        while sent < total {
+            let n = head.withUnsafeBytes { h in
+                body.withUnsafeBytes { b -> Int in
+                    var parts: [iovec] = []
+                    if sent < h.count {
+                        parts.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: h.baseAddress! + sent), iov_len: h.count - sent))
+                    }
+                    let bodySent = max(0, sent - h.count)
+                    if b.count > bodySent {
+                        parts.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: b.baseAddress! + bodySent), iov_len: b.count - bodySent))
+                    }
+                    return parts.withUnsafeMutableBufferPointer { iov in
+                        var message = msghdr()
+                        message.msg_iov = iov.baseAddress
+                        message.msg_iovlen = iov.count
+                        return sendmsg(fd, &message, Int32(MSG_NOSIGNAL))
+                    }
+                }
+            }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { return false }
+            sent += n
+        }
+        return true
     }
 
     /// Writes all of `bytes`; false if the client is gone or not reading.

@@ -233,23 +233,32 @@ final class EventHub: @unchecked Sendable {
         }
     }
 
+    /// A connection of its own with the watches set; nil if xenstored cannot be reached.
+    static func watchingConnection(_ storeSocket: String) -> XenStoreAccess? {
+        do {
+            let fresh = try XenStoreAccess(socketPath: storeSocket)
+            for path in watchedPaths { try fresh.watch(path, token: "swxl-api") }
+            return fresh
+        } catch {
+            return nil
+        }
+    }
+
     func startWatching(storeSocket: String) {
+        // The watches first, then every record: a change made once this
+        // returns is seen however soon it comes.
+        let first = UncheckedBox(Self.watchingConnection(storeSocket))
         refresh()
         condition.withLock { watcherRunning = true }
         DetachedThread.start { [self] in
-            var connection: XenStoreAccess?
+            var connection = first.value
             let clock = { SystemClock.monotonicNanoseconds() }
             var nextDiff = clock() + UInt64(looks.pollSeconds * 1e9), nextSweep = clock() + looks.sweepPause(condition.withLock { vmRecords.count })
             var cursor = ""
             while !condition.withLock({ stopping }) {
                 if connection == nil {
-                    do {
-                        let fresh = try XenStoreAccess(socketPath: storeSocket)
-                        for path in Self.watchedPaths { try fresh.watch(path, token: "swxl-api") }
-                        connection = fresh
-                    } catch {
-                        usleep(200_000)
-                    }
+                    connection = Self.watchingConnection(storeSocket)
+                    if connection == nil { usleep(200_000) }
                 }
                 // Wait for a watch to fire, until the next look on the timer at the latest.
                 let untilLook = Int32(clamping: (Int64(min(nextDiff, nextSweep)) - Int64(clock())) / 1_000_000)
@@ -432,4 +441,10 @@ extension XenAPISurface {
 
 extension EventHub {
     var currentID: Int64 { condition.withLock { nextID - 1 } }
+}
+
+/// Hands a value that is not Sendable to the one thread that uses it next.
+struct UncheckedBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
 }

@@ -268,14 +268,22 @@ public enum HTTPResponse {
     /// A whole response. `keepAlive` false adds `Connection: close`.
     public static func bytes(status: Int, contentType: String, body: [UInt8], keepAlive: Bool,
                              extraHeaders: [(String, String)] = []) -> [UInt8] {
+        head(status: status, contentType: contentType, contentLength: body.count, keepAlive: keepAlive,
+             extraHeaders: extraHeaders) + body
+    }
+
+    /// The status line and headers of ``bytes(status:contentType:body:keepAlive:extraHeaders:)``
+    /// alone (the server sends a large body after them without copying it).
+    public static func head(status: Int, contentType: String, contentLength: Int, keepAlive: Bool,
+                            extraHeaders: [(String, String)] = []) -> [UInt8] {
         var head = "HTTP/1.1 \(status) \(reason(status))\r\n"
         head += "Content-Type: \(contentType)\r\n"
-        head += "Content-Length: \(body.count)\r\n"
+        head += "Content-Length: \(contentLength)\r\n"
         head += "Cache-Control: no-cache, no-store\r\n"
         for (name, value) in extraHeaders { head += "\(name): \(value)\r\n" }
         head += keepAlive ? "Connection: keep-alive\r\n" : "Connection: close\r\n"
         head += "\r\n"
-        return Array(head.utf8) + body
+        return Array(head.utf8)
     }
 
     /// A plain-text error response that closes the connection.
