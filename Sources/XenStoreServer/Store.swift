@@ -36,6 +36,10 @@ public final class Store {
     /// domain: when one goes, only if it has some must the tree be walked
     /// to mark them ignored.
     var grantedEntries: [UInt32: Int] = [:]
+    /// On a Xen host: domains not introduced that SET_PERMS named and the
+    /// hypervisor had (Xen 4.17's `struct domain` from `domain_alloc_permrefs()`);
+    /// looked at on each `VIRQ_DOM_EXC` (``checkDomains(_:)``).
+    var namedDomains: Set<UInt32> = []
     var connections: [ConnectionID: Connection] = [:]
     var nextConnectionID: ConnectionID = 1
     /// Watches by the (absolute or special) path they watch.
