@@ -102,6 +102,7 @@ extension Store {
         for (id, other) in connections where other.domid == domid { disconnect(id) }
         if keepOrphans { giveNodesToDom0(ownedBy: domid) } else { removeNodes(ownedBy: domid) }
         ignoreEntries(naming: domid)
+        namedDomains.remove(domid)
         removeFromSpecialPermissions(domid)
         ringHost?.release(domid: domid)
         domainChanges.append(.released(domid))
@@ -157,6 +158,17 @@ extension Store {
             fireSpecial(XSPath.releaseDomain)
         }
         if shutDown && gone.isEmpty { fireSpecial(XSPath.releaseDomain) }
+        // Domains named in permissions but never introduced: one that went
+        // grants nothing from now on either (no event: it had no connection).
+        for domid in namedDomains.sorted() where domains[domid] == nil {
+            switch state(domid) {
+            case .dying, .gone:
+                namedDomains.remove(domid)
+                ignoreEntries(naming: domid)
+            case .running, .shutDown:
+                break
+            }
+        }
         finishChangeWithoutRequest()
         return gone
     }
@@ -201,11 +213,16 @@ extension Store {
     /// is ignored (a domain made later with that id must not inherit it).
     /// The embedded host has no hypervisor to ask (its toolstack sets a new
     /// domain's permissions before introducing it): the list stays as given.
+    /// A domain found there is remembered (``namedDomains``), as Xen keeps
+    /// a `struct domain` for it, so the hypervisor is asked once per domain,
+    /// not per request.
     func markingAbsentDomains(_ perms: XSPermissions) -> XSPermissions {
         guard let ringHost else { return perms }
         var entries = perms.entries
-        for i in entries.indices where !entries[i].ignored && !isKnownDomain(entries[i].domid) {
-            if !ringHost.domainExists(entries[i].domid) { entries[i].ignored = true }
+        for i in entries.indices where !entries[i].ignored {
+            let domid = entries[i].domid
+            guard !isKnownDomain(domid), !namedDomains.contains(domid) else { continue }
+            if ringHost.domainExists(domid) { namedDomains.insert(domid) } else { entries[i].ignored = true }
         }
         return XSPermissions(entries)!
     }

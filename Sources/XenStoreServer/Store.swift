@@ -36,6 +36,10 @@ public final class Store {
     /// domain: when one goes, only if it has some must the tree be walked
     /// to mark them ignored.
     var grantedEntries: [UInt32: Int] = [:]
+    /// On a Xen host: domains not introduced that SET_PERMS named and the
+    /// hypervisor had (Xen 4.17's `struct domain` from `domain_alloc_permrefs()`);
+    /// looked at on each `VIRQ_DOM_EXC` (``checkDomains(_:)``).
+    var namedDomains: Set<UInt32> = []
     var connections: [ConnectionID: Connection] = [:]
     var nextConnectionID: ConnectionID = 1
     /// Watches by the (absolute or special) path they watch.
@@ -528,6 +532,6 @@ extension Store {
     /// key), value and child list, and a fixed part for the entry, the
     /// permissions and the counters.
     static func footprint(_ path: String, _ node: Node) -> Int {
-        path.utf8.count + node.value.count + node.childList.count + 128
+        path.utf8.count + node.value.count + node.childNames.count + 128
     }
 }

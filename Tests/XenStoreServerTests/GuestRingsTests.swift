@@ -77,7 +77,12 @@ final class FakePlatform: DomainPlatform {
         return Self.virq
     }
 
-    func state(of domid: UInt32) -> HypervisorDomainState { states[domid] ?? .gone }
+    /// The domains ``state(of:)`` was asked about, in order.
+    private(set) var asked: [UInt32] = []
+    func state(of domid: UInt32) -> HypervisorDomainState {
+        asked.append(domid)
+        return states[domid] ?? .gone
+    }
 
     var eventDescriptor: Int32 { -1 }
 
@@ -351,6 +356,16 @@ final class GuestFixture {
         let guest = f.guest(9)
         #expect(try f.introduce(9, port: 30) == ["OK", "OK", "OK"])
         #expect(try f.send([(.read, ["/x"])], from: guest) == ["ERROR EACCES"])
+        // Domain 6 was asked about once, however often it is named.
+        #expect(try f.send([(.setPerms, ["/x", "n0", "r6", "r6"]), (.write, ["/y", "v"]), (.setPerms, ["/y", "n0", "b6"])])
+                == ["OK", "OK", "OK"])
+        #expect(f.platform.asked.filter { $0 == 6 } == [6])
+        // Never introduced, it goes: its entries grant nothing from then on, and nobody is told.
+        f.platform.states[6] = nil
+        #expect(try f.virq() == [])
+        #expect(f.store.node(at: "/x")?.perms.entries.map(\.ignored) == [false, true, true])
+        #expect(f.store.node(at: "/y")?.perms.entries.map(\.ignored) == [false, true])
+        #expect(f.store.checkTree() == [])
     }
 
     @Test func aSecondDaemonCannotHaveTheVIRQ() throws {
