@@ -1,9 +1,3 @@
-import CSwxlSystem
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import XenStoreProtocol
 
 /// One node of the tree: its value, permissions and the names of its
@@ -11,12 +5,15 @@ import XenStoreProtocol
 public struct Node: Sendable, Equatable {
     public var value: [UInt8]
     public var perms: XSPermissions
-    /// The child names as DIRECTORY sends them and storage keeps them: each
-    /// NUL-terminated, in creation order. Kept encoded rather than as an
-    /// array of strings, since DIRECTORY reads the list far more often than
-    /// children come and go (encoding it per request was a fifth of the
-    /// daemon's work with 16 clients listing 64-child nodes).
-    public private(set) var childList: [UInt8]
+    /// The child names as DIRECTORY sends them: each NUL-terminated, in
+    /// creation order. Kept encoded rather than as an array of strings,
+    /// since DIRECTORY reads the list far more often than children come and
+    /// go (encoding it per request was a fifth of the daemon's work with 16
+    /// clients listing 64-child nodes), and in chunks (``ChildList``), so
+    /// that a change to a list of 10,000 names copies only a piece of it.
+    public private(set) var childNames: ChildList
+    /// The whole list, encoded.
+    public var childList: [UInt8] { childNames.bytes }
     /// Changes whenever the node (value, perms or child list) changes;
     /// DIRECTORY_PART reports it and transactions compare it.
     public var generation: UInt64
@@ -31,7 +28,7 @@ public struct Node: Sendable, Equatable {
                 creation: UInt64 = 0) {
         self.value = value
         self.perms = perms
-        childList = XSPayload.strings(children)
+        childNames = ChildList(children)
         self.generation = generation
         self.creation = creation
     }
@@ -41,31 +38,12 @@ public struct Node: Sendable, Equatable {
 
     /// Adds a child name at the end.
     mutating func appendChild(_ name: String) {
-        childList.append(contentsOf: name.utf8)
-        childList.append(0)
+        childNames.append(name)
     }
 
-    /// Removes a child name, in place (no list of strings built). The
-    /// entry is found with `memmem` (``swxl_memmem``) on the encoded list (NUL, name, NUL, or
-    /// name and NUL at the start): under `/local/domain` or `/vm` with
-    /// 10,000 children, a byte-by-byte walk of the list was most of each
-    /// destroy's time in the daemon.
+    /// Removes a child name, in place (see ``ChildList/remove(_:)``).
     mutating func removeChild(_ name: String) {
-        var entry: [UInt8] = [0]
-        entry.append(contentsOf: name.utf8)
-        entry.append(0)
-        let length = entry.count - 2
-        guard length > 0, childList.count > length else { return }
-        let start: Int? = childList.withUnsafeBytes { list in
-            entry.withUnsafeBytes { wanted in
-                // The first entry has no NUL before it.
-                if memcmp(list.baseAddress!, wanted.baseAddress! + 1, length + 1) == 0 { return 0 }
-                guard let hit = swxl_memmem(list.baseAddress!, list.count, wanted.baseAddress!, wanted.count) else { return nil }
-                return list.baseAddress!.distance(to: UnsafeRawPointer(hit)) + 1
-            }
-        }
-        guard let start else { return }
-        childList.removeSubrange(start..<(start + length + 1))
+        childNames.remove(name)
     }
 
     /// Whether storage must write this node again after it became `self`:
@@ -75,5 +53,5 @@ public struct Node: Sendable, Equatable {
     }
 
     /// The size the node-size quota counts: value plus child names, each with its NUL.
-    var quotaSize: Int { value.count + childList.count }
+    var quotaSize: Int { value.count + childNames.count }
 }

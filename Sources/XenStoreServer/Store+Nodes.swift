@@ -13,29 +13,26 @@ extension Store {
     func directory(_ text: String, _ conn: Connection, _ txn: Transaction?) throws(XSError) -> [UInt8] {
         let name = try path(text, conn)
         guard let found = try lookup(name, conn, txn, need: .read) else { throw .ENOENT }
-        let list = found.childList
-        guard list.count <= XSMessage.maxPayload else { throw .E2BIG }
-        return list
+        guard found.childNames.count <= XSMessage.maxPayload else { throw .E2BIG }
+        return found.childList
     }
 
     func directoryPart(_ text: String, offset: Int, _ conn: Connection, _ txn: Transaction?) throws(XSError) -> [UInt8] {
         let name = try path(text, conn)
         guard let found = try lookup(name, conn, txn, need: .read) else { throw .ENOENT }
         var out = XSPayload.strings([String(found.generation, radix: 16)])
-        let list = found.childList
-        if offset >= list.count {
+        let total = found.childNames.count
+        if offset >= total {
             out.append(0)
             return out
         }
+        // The names that fit whole in what is left of the reply: those
+        // whose NUL lies within `limit` bytes of `offset`.
         let limit = XSMessage.maxPayload - out.count - 1
-        var end = offset
-        while end < list.count {
-            guard let nul = list[end...].firstIndex(of: 0) else { break }
-            if nul + 1 - offset > limit { break }
-            end = nul + 1
-        }
-        out.append(contentsOf: list[offset..<end])
-        if end == list.count { out.append(0) }
+        let window = found.childNames.bytes(from: offset, limit: limit)
+        let end = (window.lastIndex(of: 0) ?? -1) + 1
+        out.append(contentsOf: window[0..<end])
+        if offset + end == total { out.append(0) }
         return out
     }
 
@@ -56,7 +53,7 @@ extension Store {
         let name = try path(text, conn)
         try requireWritable(conn)
         if var found = try lookup(name, conn, txn, need: .write) {
-            if !conn.privileged && value.count + found.childList.count > quotas.nodeSize {
+            if !conn.privileged && value.count + found.childNames.count > quotas.nodeSize {
                 throw quotaExceeded("node-size", conn, .ENOSPC)
             }
             found.value = value

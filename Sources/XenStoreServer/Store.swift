@@ -532,6 +532,6 @@ extension Store {
     /// key), value and child list, and a fixed part for the entry, the
     /// permissions and the counters.
     static func footprint(_ path: String, _ node: Node) -> Int {
-        path.utf8.count + node.value.count + node.childList.count + 128
+        path.utf8.count + node.value.count + node.childNames.count + 128
     }
 }

@@ -34,6 +34,37 @@ import XenStoreProtocol
         }
     }
 
+    @Test func aLongChildListInChunksAgreesWithAListOfNames() {
+        // 3000 names (about 20 kB: several chunks), then removals and
+        // appends at random; the bytes, and any window of them, as the
+        // model's; removing the last name of a chunk drops the chunk.
+        var rng = SystemRandomNumberGenerator()
+        var names = (0..<3000).map { "\($0 * 7919 % 100_003)" }
+        var list = ChildList(names)
+        #expect(list.chunks.count > 4 && list.chunks.allSatisfy { $0.count <= ChildList.chunkBytes && $0.last == 0 })
+        var next = 200_000
+        for step in 0..<2000 {
+            if step % 3 == 0 {
+                let name = "\(next)"
+                next += 1
+                list.append(name)
+                names.append(name)
+            } else if let name = names.randomElement(using: &rng) {
+                list.remove(name)
+                names.removeAll { $0 == name }
+            }
+        }
+        let model = XSPayload.strings(names)
+        #expect(list.bytes == model)
+        #expect(list.count == model.count)
+        #expect(list == ChildList(names))
+        #expect(!list.chunks.contains { $0.isEmpty })
+        for _ in 0..<200 {
+            let offset = Int.random(in: 0...model.count, using: &rng), limit = Int.random(in: 0...5000, using: &rng)
+            #expect(list.bytes(from: offset, limit: limit) == Array(model[offset..<min(model.count, offset + limit)]))
+        }
+    }
+
     @Test func theIndexOfWhatEachDomainOwnsFollowsEveryChange() throws {
         let h = try Harness()
         let dom0 = h.connect()
