@@ -17,9 +17,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -110,7 +112,8 @@ static xentoollog_logger quiet_logger = {
  *  - reading ahead: libxc reads the stream in one record at a time and
  *    processes each before it reads the next, so with the kernel's own
  *    read-ahead (128 KiB at a time) the disk and libxc mostly take turns.
- *    When the stream is a regular file, the thread keeps the next
+ *    When the stream is a regular file not already in the page cache
+ *    (cxen_file_cached), the thread keeps the next
  *    read_ahead bytes past libxc's position (the shared file offset)
  *    requested (POSIX_FADV_WILLNEED, in 4 MiB steps), so the reads are
  *    under way while libxc maps and copies pages, and (drop_behind) lets
@@ -223,6 +226,33 @@ int cxen_restore_drops_behind(uint32_t mode, long long left, long long available
     return available < 0 || left > available / 2;
 }
 
+int cxen_file_cached(int fd, long long from)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || from < 0)
+        return -1;
+    long page = sysconf(_SC_PAGESIZE);
+    off_t start = (off_t)from & ~(off_t)(page - 1);
+    if (st.st_size <= start)
+        return 1;
+    size_t len = (size_t)(st.st_size - start);
+    size_t pages = (len + (size_t)page - 1) / (size_t)page;
+    void *map = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, start);
+    if (map == MAP_FAILED)
+        return -1;
+    unsigned char *vec = malloc(pages);
+    int cached = -1;
+    if (vec && mincore(map, len, vec) == 0) {
+        size_t in = 0;
+        for (size_t i = 0; i < pages; i++)
+            in += vec[i] & 1;
+        cached = in * 8 >= pages * 7;
+    }
+    free(vec);
+    munmap(map, len);
+    return cached;
+}
+
 struct restore_call {
     cxen_handle *h;
     uint32_t domid;
@@ -278,7 +308,8 @@ int cxen_domain_restore(cxen_handle *h, uint32_t domid, int fd, struct cxen_rest
         w.progress = progress;
     struct stat st;
     off_t pos = lseek(fd, 0, SEEK_CUR);
-    if (r->read_ahead_mib > 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && pos >= 0) {
+    if (r->read_ahead_mib > 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && pos >= 0 &&
+        cxen_file_cached(fd, pos) != 1) {
         w.read_ahead = (off_t)r->read_ahead_mib << 20;
         w.drop_behind = cxen_restore_drops_behind(r->drop_behind, (long long)(st.st_size - pos),
                                                   r->drop_behind == CXEN_DROP_BEHIND_AUTO ? mem_available() : -1);

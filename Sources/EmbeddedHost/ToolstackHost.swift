@@ -68,10 +68,20 @@ public final class ToolstackHost {
             let toolstack = Toolstack(hypervisor: hypervisor, store: store, stateDir: paths.stateDir,
                                       faults: FaultInjection(environment: env))
             toolstack.suspendTimeouts = SuspendTimeouts(environment: env)
+            toolstack.consoleConnectTimeoutMs = Self.consoleConnectTimeoutMs(environment: env)
             toolstack.recoverInterruptedCreates()
             return ToolstackHost(kind: .xen, toolstack: toolstack, paths: paths, program: program,
                                  environment: env, simulator: nil)
         }
+    }
+
+    /// How long a restore on Xen waits for xenconsoled before it runs the
+    /// guest (``Toolstack/consoleConnectTimeoutMs``): 2 s, or
+    /// `SWXL_CONSOLE_CONNECT_TIMEOUT_MS` (0: no wait). The embedded host
+    /// does not wait: it has no xenconsoled (its simulated guests'
+    /// consoles are served by swxl's own process, started after the restore).
+    static func consoleConnectTimeoutMs(environment env: [String: String]) -> Int {
+        env["SWXL_CONSOLE_CONNECT_TIMEOUT_MS"].flatMap { Int($0) }.map { max($0, 0) } ?? 2_000
     }
 
     /// The embedded host over `store`: the simulated hypervisor in the

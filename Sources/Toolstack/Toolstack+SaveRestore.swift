@@ -254,6 +254,6 @@ extension Toolstack {
                 throw HypervisorError("restore domain", errno: EPROTO, "\(error)")
             }
             return built
-        })
+        }, waitForConsole: true)
     }
 }

@@ -34,6 +34,10 @@ public final class Toolstack {
     public var deviceTimeouts = DeviceTimeouts()
     /// How long a save waits for the guest to suspend (libxl's 60 s and 60 s).
     public var suspendTimeouts = SuspendTimeouts()
+    /// How long a restore that runs the guest waits, before the unpause,
+    /// for the console daemon to show it has connected to the console
+    /// (see ``waitForConsoleDaemon(domid:)``); 0: not at all.
+    public var consoleConnectTimeoutMs = 0
     /// Called as each create step completes (the benchmark times steps with it).
     public var onStep: ((CreateStep) -> Void)? = nil
     /// Called when the toolstack has forgotten a domain (destroyed, a
@@ -69,8 +73,11 @@ public final class Toolstack {
     /// rollback included.
     /// With `managed`, the managed domain of that uuid is started (see
     /// Toolstack+Managed.swift): refused if it is no longer defined.
+    /// With `waitForConsole` (a restore), the unpause waits for the console
+    /// daemon (``waitForConsoleDaemon(domid:)``).
     func create(_ config: DomainConfiguration, paused: Bool,
-                image: ((UInt32) throws(HypervisorError) -> BuildResult)?, managed: Bool = false) throws(ToolstackError) -> UInt32 {
+                image: ((UInt32) throws(HypervisorError) -> BuildResult)?, managed: Bool = false,
+                waitForConsole: Bool = false) throws(ToolstackError) -> UInt32 {
         let config = try config.resolved()
         try checkDevices(config)
         let name = config.name_label
@@ -177,6 +184,7 @@ public final class Toolstack {
 
             // 9. Run.
             if !paused {
+                if waitForConsole { try waitForConsoleDaemon(domid: domid) }
                 do { try hypervisor.unpause(domid: domid) } catch { throw ToolstackError.hypervisor(error) }
                 announceRunState(domid: domid, "running")
             }
@@ -191,6 +199,27 @@ public final class Toolstack {
             rollback()
             throw .system("\(error)")
         }
+    }
+
+    /// Waits, at most ``consoleConnectTimeoutMs``, until the console daemon
+    /// has published the console's tty (`console/tty`, written empty with
+    /// the layout): xenconsoled writes it once it has bound the console's
+    /// event channel. A restored guest prints as soon as it runs, and a
+    /// notification it sends before the daemon has bound the channel is
+    /// lost: what it printed waits in the ring for its next one (measured
+    /// in the QEMU harness: xenconsoled bound 70-90 ms after an unpause
+    /// that did not wait, and the first line came up to 100 ms late).
+    /// libxl waits for the tty too (10 s, and fails the create without
+    /// it); swxl runs the guest anyway once the time is up: its console
+    /// is then only late.
+    func waitForConsoleDaemon(domid: UInt32) throws(ToolstackError) {
+        guard consoleConnectTimeoutMs > 0 else { return }
+        let tty = XSPath.domainPath(domid) + "/console/tty"
+        let connected: Bool
+        do {
+            connected = try store.wait(for: [tty], timeoutMs: consoleConnectTimeoutMs) { !($0[0] ?? "").isEmpty }
+        } catch { throw .store(error) }
+        PhaseTrace.mark(connected ? "console daemon connected" : "console daemon not connected in \(consoleConnectTimeoutMs) ms")
     }
 
     /// Refuses, before anything is written, the devices libxl would refuse

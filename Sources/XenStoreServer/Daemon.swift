@@ -74,9 +74,6 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var databasePath: String { paths.xenstoredDir + "/store.db" }
 }
 
-/// Writes to this pipe end stop the running daemon (set from a signal handler).
-nonisolated(unsafe) private var stopPipeWriteEnd: Int32 = -1
-
 public enum Daemon {
     /// Serves in the calling thread until SIGTERM, SIGINT or SIGHUP, then
     /// removes its sockets and pid file. `ready` runs once it is listening.
@@ -131,29 +128,8 @@ public enum Daemon {
             throw ServerError("\(error)")
         }
 
-        var pipeEnds: [Int32] = [-1, -1]
-        guard pipe(&pipeEnds) == 0 else { throw ServerError("pipe: \(String(cString: strerror(errno)))") }
-        for fd in pipeEnds {
-            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-            _ = fcntl(fd, F_SETFL, O_NONBLOCK)
-        }
-        defer {
-            close(pipeEnds[0])
-            close(pipeEnds[1])
-        }
-        stopPipeWriteEnd = pipeEnds[1]
-        signal(SIGPIPE, SIG_IGN)
-        // Whatever mask this thread was started with, the stop signals get through.
-        var stopSignals = sigset_t()
-        sigemptyset(&stopSignals)
-        for sig in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&stopSignals, sig) }
-        pthread_sigmask(SIG_UNBLOCK, &stopSignals, nil)
-        for sig in [SIGTERM, SIGINT, SIGHUP] {
-            signal(sig) { _ in
-                var byte: UInt8 = 1
-                _ = write(stopPipeWriteEnd, &byte, 1)
-            }
-        }
+        let stop: StopSignals
+        do throws(SystemError) { stop = try StopSignals() } catch { throw ServerError("\(error)") }
 
         // Every connection is a descriptor: allow as many as the hard limit does.
         CurrentProcess.raiseDescriptorLimit()
@@ -166,7 +142,7 @@ public enum Daemon {
         let server = try SocketServer(store: store, paths: config.paths, socketPath: config.socketPath,
                                       readOnlySocketPath: config.readOnlySocketPath, logger: logger,
                                       domainSockets: config.domainSockets)
-        server.stop(whenReadable: pipeEnds[0])
+        server.stop(whenReadable: stop.readEnd)
         let busyPoll = config.busyPollMicroseconds ?? SocketServer.defaultSpinMicroseconds()
         server.spinNanoseconds = busyPoll * 1000
         if config.busyPollMicroseconds == nil && busyPoll == 0 {

@@ -338,12 +338,35 @@ enum BenchSupport {
         BackgroundProcess.run(executable: argv[0], arguments: Array(argv.dropFirst()))
     }
 
-    /// Stops the daemons of the benchmark's host and removes its state dir.
+    /// Stops every process of the benchmark's host (its xenstored, the
+    /// simulated guests' host, `swxl serve`: whatever runs with
+    /// `SWXL_STATE_DIR=state`, including one a client restarted after the
+    /// recorded one stopped), waits for them to go (SIGKILL after 5 s), and
+    /// removes its state dir.
     static func teardown(state: String) {
+        var pids = processes(withEnvironment: "SWXL_STATE_DIR=" + state)
         for file in ["/toolstack/sim-guests.lock", "/xenstored/xenstored.pid"] {
-            if let pid = LockFile.readPid(state + file), pid > 1 { kill(pid, SIGTERM) }
+            if let pid = LockFile.readPid(state + file), pid > 1, !pids.contains(pid) { pids.append(pid) }
         }
-        usleep(200_000)
+        for pid in pids { kill(pid, SIGTERM) }
+        let deadline = now() + 5000
+        while pids.contains(where: { kill($0, 0) == 0 }) && now() < deadline { usleep(20_000) }
+        for pid in pids where kill(pid, 0) == 0 { kill(pid, SIGKILL) }
         _ = spawnAndWait(["/bin/rm", "-rf", state])
+    }
+
+    /// The processes (other than this one) whose environment holds `entry`.
+    static func processes(withEnvironment entry: String) -> [pid_t] {
+        guard let dir = opendir("/proc") else { return [] }
+        defer { closedir(dir) }
+        let me = getpid()
+        var found: [pid_t] = []
+        while let item = readdir(dir) {
+            let name = withUnsafeBytes(of: item.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+            guard let pid = pid_t(name), pid != me,
+                  let environ = FileIO.read("/proc/\(name)/environ") else { continue }
+            if environ.split(separator: "\0").contains(where: { $0 == entry }) { found.append(pid) }
+        }
+        return found
     }
 }

@@ -145,8 +145,8 @@ private struct Interactive {
         var t = time_t(current.timeUs / 1_000_000)
         var tmv = tm()
         localtime_r(&t, &tmv)
-        _ = strftime(&clock, clock.count, "%H:%M:%S", &tmv)
-        let lines = (text.summary(current, clock: String(cString: clock)) + text.table(current, previous: previous, first: first).joined())
+        let length = strftime(&clock, clock.count, "%H:%M:%S", &tmv)
+        let lines = (text.summary(current, clock: String(decoding: clock.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self)) + text.table(current, previous: previous, first: first).joined())
             .split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init)
         var screen = "\u{1b}[H"
         for (i, line) in lines.prefix(rows - 1).enumerated() {

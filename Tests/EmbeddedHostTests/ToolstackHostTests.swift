@@ -7,6 +7,16 @@ import Toolstack
 import XenStoreProtocol
 
 @Suite struct ToolstackHostTests {
+    /// On Xen a restore waits up to 2 s for xenconsoled before it runs the
+    /// guest; `SWXL_CONSOLE_CONNECT_TIMEOUT_MS` changes it (0: no wait).
+    @Test func theConsoleWaitOfARestoreOnXen() {
+        #expect(ToolstackHost.consoleConnectTimeoutMs(environment: [:]) == 2_000)
+        #expect(ToolstackHost.consoleConnectTimeoutMs(environment: ["SWXL_CONSOLE_CONNECT_TIMEOUT_MS": "0"]) == 0)
+        #expect(ToolstackHost.consoleConnectTimeoutMs(environment: ["SWXL_CONSOLE_CONNECT_TIMEOUT_MS": "350"]) == 350)
+        #expect(ToolstackHost.consoleConnectTimeoutMs(environment: ["SWXL_CONSOLE_CONNECT_TIMEOUT_MS": "-4"]) == 0)
+        #expect(ToolstackHost.consoleConnectTimeoutMs(environment: ["SWXL_CONSOLE_CONNECT_TIMEOUT_MS": "soon"]) == 2_000)
+    }
+
     /// The embedded host keeps console logs, and its toolstack removes a
     /// domain's log when it forgets the domain.
     @Test func theEmbeddedHostsConsoleLogsGoWithTheirDomains() throws {

@@ -69,7 +69,12 @@ final class MemoryStore: StoreAccess {
         if let first = writes.first { commitLog.append(first.path) }
     }
 
-    func readMany(_ paths: [String]) throws(StoreError) -> [String?] { paths.map { nodes[$0]?.value } }
+    /// Called before each ``readMany`` (the default ``wait`` reads with it).
+    var beforeReadMany: (([String]) -> Void)?
+    func readMany(_ paths: [String]) throws(StoreError) -> [String?] {
+        beforeReadMany?(paths)
+        return paths.map { nodes[$0]?.value }
+    }
     func introduce(domid: UInt32, mfn: UInt64, port: UInt32) throws(StoreError) {
         introduced.insert(domid)
         commitLog.append("introduce \(domid)")

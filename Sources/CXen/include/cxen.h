@@ -332,11 +332,20 @@ int cxen_domain_save(cxen_handle *h, uint32_t domid, int fd, uint32_t flags,
  * then it does). */
 int cxen_restore_drops_behind(uint32_t mode, long long left, long long available);
 
+/* Whether at least 7/8 of the file on `fd` from `from` to its end is in
+ * the page cache (mincore on a mapping of it): 1 yes, 0 no, -1 when it
+ * cannot be told (not a regular file, or the mapping failed). A restore
+ * reads such a file without its read-ahead thread (cxen_restore.
+ * read_ahead_mib): the thread's requests there only cost dom0 CPU while
+ * libxc restores (measured in the QEMU harness, a 128 MiB file just
+ * saved: restore to running 1215-1273 ms without, 1419-1492 ms with). */
+int cxen_file_cached(int fd, long long from);
+
 struct cxen_restore {
     uint32_t store_domid;      /* in: the domain that runs xenstored (0) */
     uint32_t console_domid;    /* in: the domain that runs xenconsoled (0) */
     uint64_t expected_pages;   /* in: the guest's size in pages, for progress (0: unknown) */
-    uint32_t read_ahead_mib;   /* in: a regular file is read this far ahead of libxc (0: not) */
+    uint32_t read_ahead_mib;   /* in: a regular file not already cached (cxen_file_cached) is read this far ahead of libxc (0: not) */
     uint32_t drop_behind;      /* in: CXEN_DROP_BEHIND_*: whether what libxc has read of a regular file leaves the page cache */
     uint32_t store_port;       /* out: fresh event channels, as after a build */
     uint32_t console_port;

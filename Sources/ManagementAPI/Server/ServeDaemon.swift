@@ -6,9 +6,6 @@ import Musl
 import Logging
 import SwxlSystem
 
-/// Writes to this pipe end stop the running server (set from a signal handler).
-nonisolated(unsafe) private var serveStopPipe: Int32 = -1
-
 /// `swxl serve` as a daemon: one per pid file, stopped by SIGTERM, SIGINT
 /// or SIGHUP, started detached like `swxl xenstored`.
 public enum ServeDaemon {
@@ -36,28 +33,8 @@ public enum ServeDaemon {
             lock.release()
         }
 
-        var pipeEnds: [Int32] = [-1, -1]
-        guard pipe(&pipeEnds) == 0 else { throw ServeError("pipe: \(String(cString: strerror(errno)))") }
-        for fd in pipeEnds {
-            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-            _ = fcntl(fd, F_SETFL, O_NONBLOCK)
-        }
-        defer {
-            close(pipeEnds[0])
-            close(pipeEnds[1])
-        }
-        serveStopPipe = pipeEnds[1]
-        signal(SIGPIPE, SIG_IGN)
-        var stopSignals = sigset_t()
-        sigemptyset(&stopSignals)
-        for sig in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&stopSignals, sig) }
-        pthread_sigmask(SIG_UNBLOCK, &stopSignals, nil)
-        for sig in [SIGTERM, SIGINT, SIGHUP] {
-            signal(sig) { _ in
-                var byte: UInt8 = 1
-                _ = write(serveStopPipe, &byte, 1)
-            }
-        }
+        let stop: StopSignals
+        do throws(SystemError) { stop = try StopSignals() } catch { throw ServeError("\(error)") }
         CurrentProcess.raiseDescriptorLimit()
 
         if let path = configuration.unixSocketPath, UnixSocket.canConnect(path) {
@@ -71,7 +48,7 @@ public enum ServeDaemon {
             throw ServeError("cannot write \(pidFile): \(error)")
         }
         ready(server)
-        server.run(stopWhenReadable: pipeEnds[0])
+        server.run(stopWhenReadable: stop.readEnd)
         logger.notice("stopped")
     }
 
