@@ -1049,7 +1049,7 @@ _swxl_xenstored() {
     repeating_flags=()
     non_repeating_flags=(-f --foreground -N --no-fork --memory-only --cpu-latency-request --no-cpu-latency-request -K --keep-orphans --xen-host --no-xen-host -P --output-pid -D --no-domain-init -R --no-recovery -U --live-update -v --verbose -V --version -h --help)
     repeating_options=(-Q --quota -q --quota-soft -w --timeout)
-    non_repeating_options=(--state-dir --busy-poll-us -E --entry-nb -W --watch-nb -S --entry-size -t --transaction -A --perm-nb --outstanding -F --pid-file -M --path-max -T --trace-file --event --master-domid --priv-domid --domain-sockets --log-level)
+    non_repeating_options=(--state-dir --busy-poll-us --guest-poll-us -E --entry-nb -W --watch-nb -S --entry-size -t --transaction -A --perm-nb --outstanding -F --pid-file -M --path-max -T --trace-file --event --master-domid --priv-domid --domain-sockets --log-level)
     __swxl_offer_flags_options 0
 
     # Offer option value completions
@@ -1058,6 +1058,9 @@ _swxl_xenstored() {
         return
         ;;
     '--busy-poll-us')
+        return
+        ;;
+    '--guest-poll-us')
         return
         ;;
     '-E'|'--entry-nb')

@@ -74,6 +74,26 @@ int xsr_requests_waiting(void *page)
     return xsr_load(page, XSR_REQ_PROD) != xsr_load(page, XSR_REQ_CONS);
 }
 
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+int xsr_poll_requests(void *const *pages, uint32_t count, uint32_t spins)
+{
+    for (uint32_t s = 0; s < spins; s++) {
+        for (uint32_t i = 0; i < count; i++)
+            if (xsr_requests_waiting(pages[i]))
+                return (int)i;
+        cpu_relax();
+    }
+    return -1;
+}
+
 void xsr_reset(void *page)
 {
     memset((char *)page + XSR_REQ, 0xff, XSR_RING_SIZE);

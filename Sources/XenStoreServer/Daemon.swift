@@ -38,6 +38,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var busyPollMicroseconds: UInt64?
     /// While busy polling, hold a CPU-latency request of 0 µs (see ``CPULatencyRequest``), where allowed.
     public var cpuLatencyRequest = true
+    /// The longest time the loop looks at guests' rings after replying to
+    /// a guest (see ``GuestPoll``); 0: never.
+    public var guestPollMicroseconds = GuestPoll.defaultMicroseconds
 
     public init(paths: HostPaths, environment: [String: String]) {
         self.paths = paths
@@ -151,6 +154,7 @@ public enum Daemon {
                 logger.debug("no CPU latency request (\(CPULatencyRequest.devicePath): \(String(cString: strerror(errno)))): idle CPUs may halt while busy")
             }
         }
+        server.guestPoll = GuestPoll(maxMicroseconds: config.guestPollMicroseconds)
         let guestRings = try platform.map { p throws(ServerError) in try GuestRings(server: server, platform: p) }
         // Served once the socket listens (as Xen's daemon: sockets, then dom0_init()).
         dom0Ring?.attach(to: server)
@@ -159,6 +163,10 @@ public enum Daemon {
         ready()
         server.run()
         server.shutdown()
+        if config.guestPollMicroseconds > 0 {
+            let c = server.guestPollCounts
+            logger.info("guest poll: \(c.windows) windows opened, \(c.found) requests found by it, \(c.empty) windows closed without one")
+        }
         logger.info("xenstored stopped")
     }
 

@@ -23,6 +23,9 @@ public final class GuestRings: DomainRingHost {
     /// `VIRQ_DOM_EXC`'s local port.
     public let virqPort: UInt32
     var guests: [UInt32: Guest] = [:]
+    /// Guests' ports whose event was taken and that are left masked while
+    /// the loop polls their rings (see ``releaseHeldPorts()``).
+    var heldPorts: Set<UInt32> = []
 
     /// Binds `VIRQ_DOM_EXC` (failing if another daemon has it), becomes the
     /// store's ``Store/ringHost`` and has the loop call ``eventFired()``
@@ -37,6 +40,7 @@ public final class GuestRings: DomainRingHost {
             throw ServerError("\(error)")
         }
         server.store.ringHost = self
+        server.releaseHeldEvents = { [unowned self] in releaseHeldPorts() }
         let fd = platform.eventDescriptor
         if fd >= 0 { server.onReadable(fd) { [unowned self] in eventFired() } }
     }
@@ -75,7 +79,10 @@ public final class GuestRings: DomainRingHost {
     public func reintroduce(domid: UInt32, port: UInt32) throws(XSError) {
         guard var guest = guests[domid] else { throw .ENOENT }
         // Unbound first, as Xen's daemon does: the same port may come again.
-        if let old = guest.localPort { platform.unbind(localPort: old) }
+        if let old = guest.localPort {
+            heldPorts.remove(old)
+            platform.unbind(localPort: old)
+        }
         var failure: PlatformError?
         do throws(PlatformError) {
             guest.localPort = try platform.bind(domid: domid, remotePort: port)
@@ -106,7 +113,10 @@ public final class GuestRings: DomainRingHost {
     public func release(domid: UInt32) {
         guard let guest = guests.removeValue(forKey: domid) else { return }
         server.detachRing(guest.ring)
-        if let port = guest.localPort { platform.unbind(localPort: port) }
+        if let port = guest.localPort {
+            heldPorts.remove(port)
+            platform.unbind(localPort: port)
+        }
         platform.unmap(guest.page, domid: domid)
         logger.info("domain \(domid): ring unmapped, event channel unbound")
     }
@@ -118,11 +128,38 @@ public final class GuestRings: DomainRingHost {
     /// One port fired (the loop calls this when the event descriptor is
     /// readable): `VIRQ_DOM_EXC` checks every introduced domain; a ring's
     /// port needs nothing more, the loop looks at every ring each round.
-    /// The port is unmasked afterwards.
+    /// The port is unmasked afterwards; a guest's, while the loop polls
+    /// guests' rings after replies (``GuestPoll``), only when
+    /// ``releaseHeldPorts()`` finds it due.
     public func eventFired() {
         guard let port = platform.takePendingPort() else { return }
         if port == virqPort { checkDomains() }
-        platform.unmask(port)
+        if server.guestPoll.maxNanoseconds > 0, guests.values.contains(where: { $0.localPort == port }) {
+            heldPorts.insert(port)
+        } else {
+            platform.unmask(port)
+        }
+    }
+
+    /// Unmasks the held ports but those of rings the poll watches now (its
+    /// window open, the ring served, not held back by its quota, no output
+    /// waiting for room): the poll sees such a guest's next request in the
+    /// ring itself, and each notification would only interrupt dom0 (an
+    /// upcall, then a `read` and a `write` of the event channel device)
+    /// for nothing. An event that comes while its port is masked stays
+    /// pending and is delivered at the unmask. The loop calls this at the
+    /// end of every round and when the poll's window closes, so no port
+    /// is left masked while it sleeps.
+    func releaseHeldPorts() {
+        guard !heldPorts.isEmpty else { return }
+        let polling = server.guestPollDeadline != 0
+        for guest in guests.values {
+            guard let port = guest.localPort, heldPorts.contains(port) else { continue }
+            let ring = guest.ring
+            if polling && ring.served && !server.isPaused(ring) && ring.pendingOutput == 0 { continue }
+            heldPorts.remove(port)
+            platform.unmask(port)
+        }
     }
 
     /// ``Store/checkDomains(_:)`` with the hypervisor's answers, its events queued.

@@ -18,6 +18,14 @@ public final class RingConnection {
     var dirty = false
     /// An index was updated and the guest not yet told (see ``notifyIfDue()``).
     var notifyDue = false
+    /// For the poll after a reply (``GuestPoll``): request bytes taken and
+    /// reply bytes put in since ``SocketServer/armGuestPoll()`` last looked.
+    var tookRequests = false
+    var replied = false
+    /// When the last reply went in, if no request was taken since (ns).
+    var repliedAt: UInt64?
+    /// The estimated time from a reply to the guest's next request (ns).
+    var gapEstimate: UInt64 = 0
     /// Why the ring is no longer served (also in the page's `error` field).
     public internal(set) var failure: RingPage.Failure?
     /// Detached from the server: its page may be unmapped, nothing touches it any more.
@@ -56,6 +64,7 @@ public final class RingConnection {
         guard written > 0 else { return false }
         outOffset += written
         notifyDue = true
+        replied = true
         if outOffset == out.count {
             out.removeAll(keepingCapacity: out.count <= 1 << 16)
             outOffset = 0

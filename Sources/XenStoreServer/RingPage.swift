@@ -40,6 +40,13 @@ public struct RingPage: @unchecked Sendable {
 
     var requestsWaiting: Bool { xsr_requests_waiting(base) != 0 }
 
+    /// Looks at the pages' request indices `spins` times over: the index
+    /// in `pages` of the first whose request ring holds bytes, nil if none.
+    static func firstWithRequests(_ pages: [UnsafeMutableRawPointer?], spins: UInt32) -> Int? {
+        let i = pages.withUnsafeBufferPointer { xsr_poll_requests($0.baseAddress, UInt32($0.count), spins) }
+        return i < 0 ? nil : Int(i)
+    }
+
     var connection: UInt32 {
         get { xsr_load(base, UInt32(XSR_CONNECTION)) }
         nonmutating set { xsr_store(base, UInt32(XSR_CONNECTION), newValue) }

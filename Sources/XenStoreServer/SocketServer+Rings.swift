@@ -14,6 +14,7 @@ extension SocketServer {
     @discardableResult
     public func attachRing(domid: UInt32, page: RingPage, notify: @escaping () -> Void) -> RingConnection {
         let ring = RingConnection(domid: domid, page: page, id: store.connect(domid: domid), notify: notify)
+        ring.gapEstimate = guestPoll.initialEstimate
         page.serverFeatures = page.serverFeatures | RingPage.featureReconnection
         rings[ring.id] = ring
         ringList.append(ring)
@@ -71,6 +72,7 @@ extension SocketServer {
                 }
                 if n == 0 { break }
                 progress = true
+                ring.tookRequests = true
                 ring.notifyDue = true
                 if n == RingPage.ringSize || ring.domid != 0 { ring.notifyIfDue() }
                 ring.decoder.append(ringBuffer[0..<n])

@@ -58,6 +58,19 @@ public final class SocketServer {
     var ringBuffer = [UInt8](repeating: 0, count: 4096)
     /// Other descriptors the loop waits on (event channels), with what to do when one is readable.
     var readableHandlers: [Int32: () -> Void] = [:]
+    /// The poll of guests' rings after a reply to a guest (see ``GuestPoll``); off unless set.
+    public var guestPoll = GuestPoll(maxMicroseconds: 0)
+    /// When the poll's window closes (``guestPollClock`` ns); 0: closed.
+    var guestPollDeadline: UInt64 = 0
+    /// The poll's clock and its yield of the CPU; tests set their own.
+    var guestPollClock: () -> UInt64 = SystemClock.monotonicNanoseconds
+    var yieldCPU: () -> Void = { _ = sched_yield() }
+    /// The pages ``pollGuestRings()`` looks at (kept to spare an allocation per batch).
+    var pollPages: [UnsafeMutableRawPointer?] = []
+    /// Unmasks guests' event channels held masked while their rings are polled (``GuestRings/releaseHeldPorts()``).
+    var releaseHeldEvents: () -> Void = {}
+    /// What the poll did: windows opened, requests it found, windows that closed with none.
+    public internal(set) var guestPollCounts = (windows: 0, found: 0, empty: 0)
 
     /// Opens the main socket at `socketPath`, the read-only one at
     /// `readOnlySocketPath`, and a socket for every domain the store knows.
@@ -95,29 +108,43 @@ public final class SocketServer {
         running = true
         var events = [epoll_event](repeating: epoll_event(), count: 256)
         var lastWork = SystemClock.monotonicNanoseconds()
+        var skippedWait = false
         while running {
+            // After a reply to a guest, its next request is looked for in
+            // the ring itself for a while (see GuestPoll), between the waits.
+            let guestRequests = pollGuestRings()
+            let guestPolling = guestPollDeadline != 0
             // Right after work, poll without sleeping for a moment: a client
             // that sends its next request within that time finds the daemon
             // awake. On a virtual machine, waking an idle vCPU costs tens of
             // microseconds, more than a request itself.
             let spinning = spinNanoseconds > 0 && SystemClock.monotonicNanoseconds() &- lastWork < spinNanoseconds
             // With a checkpoint due, wait only a little: 50 ms without a request is idle enough.
-            var timeout: Int32 = spinning || !unfinished.isEmpty ? 0 : store.wantsCheckpoint ? 50 : -1
+            var timeout: Int32 = spinning || guestPolling || guestRequests || !unfinished.isEmpty ? 0
+                : store.wantsCheckpoint ? 50 : -1
             // A paused domain socket is polled again when its wait is over.
-            if timeout != 0, let due = msUntilListenerResumes(now: throttleClock()) {
+            // (The clock only then: on a Xen PV dom0 reading it is a system call.)
+            if timeout != 0, !pausedListeners.isEmpty, let due = msUntilListenerResumes(now: throttleClock()) {
                 timeout = timeout < 0 ? due : min(timeout, due)
             }
             // About to sleep: idle CPUs may halt again.
             if timeout != 0 { cpuLatency?.release() }
-            let n = events.withUnsafeMutableBufferPointer { epoll_wait(epfd, $0.baseAddress, Int32($0.count), timeout) }
+            // A guest's request the poll found is served at once: the other
+            // descriptors are looked at on the next turn, without sleeping
+            // (never two turns in a row without them: a guest that keeps
+            // sending does not starve the sockets, dom0's ring or a stop).
+            let skipWait = guestRequests && !skippedWait
+            skippedWait = skipWait
+            let n = skipWait ? 0
+                : events.withUnsafeMutableBufferPointer { epoll_wait(epfd, $0.baseAddress, Int32($0.count), timeout) }
             if n < 0 {
                 if errno == EINTR { continue }
                 logger.critical("epoll_wait: \(String(cString: strerror(errno)))")
                 return
             }
-            resumeListeners(now: throttleClock())
-            if n == 0 && unfinished.isEmpty {
-                if !spinning { store.checkpoint(idle: true) }
+            if !pausedListeners.isEmpty { resumeListeners(now: throttleClock()) }
+            if n == 0 && unfinished.isEmpty && !guestRequests {
+                if !spinning && !guestPolling { store.checkpoint(idle: true) }
                 continue
             }
             // Busy, and polling after the work: keep the clients' CPUs from halting too.
@@ -151,6 +178,7 @@ public final class SocketServer {
                 flushDirty()
             } while store.hasUncommittedChanges || gate.isHolding
             endRound()
+            finishGuestRound()
             store.checkpoint(idle: false)
             if spinNanoseconds > 0 { lastWork = SystemClock.monotonicNanoseconds() }
         }

@@ -42,6 +42,9 @@ struct Xenstored: ParsableCommand {
     @Option(name: .long, help: "Microseconds to poll without sleeping after handling requests (0: never; default 50, or 0 with one CPU online). Keeps round trips short where waking an idle CPU is slow, as on a VM.")
     var busyPollUs: UInt64?
 
+    @Option(name: .long, help: "On a Xen host, microseconds at most to keep looking at guests' rings after replying to a guest, learnt per guest from how soon it sends its next request (0: never; default \(GuestPoll.defaultMicroseconds)). Spares a guest's request the wake-up of dom0's vCPU.")
+    var guestPollUs = GuestPoll.defaultMicroseconds
+
     @Flag(inversion: .prefixedNo, help: "While busy polling, ask Linux to keep idle CPUs polling too (PM QoS, /dev/cpu_dma_latency; root only), so a client answered on another CPU wakes at once.")
     var cpuLatencyRequest = true
 
@@ -154,6 +157,7 @@ struct Xenstored: ParsableCommand {
         config.domainSockets = domainSockets
         config.busyPollMicroseconds = busyPollUs
         config.cpuLatencyRequest = cpuLatencyRequest
+        config.guestPollMicroseconds = guestPollUs
         config.keepOrphans = keepOrphans
         config.quotas.entriesPerDomain = entries
         config.quotas.watchesPerDomain = watches

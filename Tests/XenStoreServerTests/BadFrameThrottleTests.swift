@@ -69,6 +69,25 @@ import XenStoreProtocol
     }
 }
 
+extension BadFrameThrottleTests {
+    /// The loop reads the throttle's clock only while a socket is paused:
+    /// on a Xen PV dom0 a clock read is a system call, once per turn of
+    /// the loop it cost every request one.
+    @Test func theLoopReadsTheThrottlesClockOnlyWhileASocketWaits() throws {
+        let reads = ManualClock()   // (as a counter)
+        let start = reads.now.load(ordering: .relaxed)
+        let fixture = try ServerFixture(storage: nil) { server in
+            server.throttleClock = { reads.now.add(1, ordering: .relaxed).newValue }
+        }
+        let dom0 = try fixture.connect()
+        for i in 0..<20 {
+            try dom0.send([dom0.write("/x", "\(i)")])
+            #expect(try dom0.receive(1)[0].payload == XSPayload.ok)
+        }
+        #expect(reads.now.load(ordering: .relaxed) == start)
+    }
+}
+
 /// A clock the test moves by hand (nanoseconds).
 final class ManualClock: Sendable {
     let now = Atomic<UInt64>(1_000_000_000)

@@ -250,6 +250,81 @@ final class GuestFixture {
         #expect(guest.reqCons == cons)
     }
 
+    /// While the loop polls a guest's ring after a reply (``GuestPoll``),
+    /// that guest's port stays masked once its event was taken: its next
+    /// requests are seen in the ring, without an upcall into dom0 for each.
+    /// It is unmasked when the window closes, and at once when the ring is
+    /// not polled (held back by its quota, output waiting, poll off).
+    @Test func aPolledGuestsPortStaysMaskedUntilTheWindowCloses() throws {
+        let f = try GuestFixture()
+        let server = f.rings.server
+        var now: UInt64 = 1_000_000_000
+        server.guestPoll = GuestPoll(maxMicroseconds: 2000)
+        server.guestPollClock = { now }
+        server.yieldCPU = {}
+        let guest = f.guest(5)
+        _ = try f.introduce(5, port: 17)
+        let port: UInt32 = 10
+        /// The guest sends a request and notifies; the loop takes the event, serves, ends the round.
+        func request() throws {
+            guest.queue([f.message(.getDomainPath, ["5"])])
+            guest.step()
+            f.platform.fire(port)
+            f.guestRings.eventFired()
+            server.serviceRings()
+            server.finishGuestRound()
+            _ = try f.rings.exchange(guest)
+        }
+        try request()
+        #expect(server.guestPollDeadline != 0)
+        #expect(f.platform.masked == [port])
+        // The window closes with no request: unmasked (before the loop sleeps).
+        now += 2_000_000
+        #expect(!server.pollGuestRings())
+        #expect(f.platform.masked.isEmpty)
+
+        // The virq is never held.
+        try request()
+        f.platform.fire(FakePlatform.virq)
+        f.guestRings.eventFired()
+        #expect(f.platform.masked == [port])
+
+        // Released with the domain: not unmasked, unbound.
+        #expect(try f.send([(.release, ["5"])]) == ["OK"])
+        #expect(f.guestRings.heldPorts.isEmpty)
+        server.finishGuestRound()
+        #expect(f.platform.masked == [port])   // (the fake keeps what it masked; the port is gone)
+    }
+
+    @Test func aGuestsPortIsUnmaskedAtOnceWhenItsRingIsNotPolled() throws {
+        let f = try GuestFixture()
+        let server = f.rings.server
+        let guest = f.guest(5)
+        _ = try f.introduce(5, port: 17)
+        let port: UInt32 = 10
+        // Poll off (the default of a server): unmasked as soon as taken.
+        guest.queue([f.message(.getDomainPath, ["5"])])
+        guest.step()
+        f.platform.fire(port)
+        f.guestRings.eventFired()
+        #expect(f.platform.masked.isEmpty)
+        _ = try f.rings.exchange(guest)
+
+        // Poll on, but the guest's replies wait for room: unmasked at the round's end.
+        server.guestPoll = GuestPoll(maxMicroseconds: 2000)
+        server.guestPollClock = { 1_000_000_000 }
+        guest.reading = false
+        guest.queue((0..<40).map { _ in f.message(.getDomainPath, ["5"]) })
+        guest.step()
+        f.platform.fire(port)
+        f.guestRings.eventFired()
+        #expect(f.platform.masked == [port])
+        server.serviceRings()
+        server.finishGuestRound()
+        #expect(server.guestPollDeadline != 0)
+        #expect(f.platform.masked.isEmpty)
+    }
+
     @Test func releaseAndAGoneDomainTearDownAsDyingDoes() throws {
         let f = try GuestFixture()
         #expect(try f.send([(.watch, ["@releaseDomain", "r"]), (.mkdir, ["/local/domain"])]) == ["OK", "EVENT @releaseDomain r", "OK"])

@@ -12,6 +12,7 @@ export PATH=/usr/lib/xen-4.17/bin:/usr/bin:/usr/sbin:/bin:/sbin
 CONLOG=/var/log/xen/console
 MARKER_TIMEOUT_MS=90000
 XSBENCH_ITERS=50
+XSD_TURNS=3   # rounds of the two daemons taking turns, at the end (xsd-compare.sh; 0: none)
 res()  { echo "RESULT: $*"; }
 pass() { res PASS "$@"; }
 fail() { res FAIL "$@"; }
@@ -139,4 +140,16 @@ if [ -e /checks-first-boot.sh ]; then
     XQ_DAEMON=swxl sh /checks-first-boot.sh
 else
     todo swxl-xenstored-first-boot-checks "no /checks-first-boot.sh in this image"
+fi
+
+# -------------------------------------------------------------------------
+# The figures once more, with Xen's daemon and swxl's taking turns in this
+# boot (xsd-compare.sh: the same rounds on each, neither always first):
+# from inside a guest, test-xenstore over the socket and dom0's ring, and
+# the ramdisk guest's create with xl and swxl. The run prints them beside
+# the per-boot ones.
+if [ "$XSD_TURNS" -gt 0 ]; then
+    . /xsd-compare.sh
+    XSD_DOM0=1 XSD_TOOLS="xl swxl" xsd_compare "$XSD_TURNS"
+    xsd_stop
 fi

@@ -3,9 +3,10 @@
  * writes of 1 and 2000 bytes through libxenstore over the guest's own ring
  * (its kernel's /dev/xen/xenbus), each one timed in the guest.
  *
- *   xq-xsbench ITERATIONS
+ *   xq-xsbench ITERATIONS [ROUNDS]
  *
- * prints, per test, the average and the fastest single request:
+ * prints, per test and round (ROUNDS, default 1, rounds of the four tests
+ * in turn), the average and the fastest single request:
  *
  *   GUEST_XSBENCH <test> <average ns> <fastest ns>      (or: <test> failed)
  *
@@ -64,8 +65,9 @@ static int run(struct xs_handle *xs, const char *test, int write, unsigned int s
 int main(int argc, char **argv)
 {
     int iterations = argc > 1 ? atoi(argv[1]) : 0;
-    if (iterations <= 0) {
-        fprintf(stderr, "usage: xq-xsbench ITERATIONS\n");
+    int rounds = argc > 2 ? atoi(argv[2]) : 1;
+    if (iterations <= 0 || rounds <= 0) {
+        fprintf(stderr, "usage: xq-xsbench ITERATIONS [ROUNDS]\n");
         return 2;
     }
     struct xs_handle *xs = xs_open(0);
@@ -74,10 +76,12 @@ int main(int argc, char **argv)
         return 1;
     }
     int bad = 0;
-    bad |= run(xs, "write-1", 1, 1, iterations);
-    bad |= run(xs, "write-2000", 1, 2000, iterations);
-    bad |= run(xs, "read-1", 0, 1, iterations);
-    bad |= run(xs, "read-2000", 0, 2000, iterations);
+    for (int r = 0; r < rounds && !bad; r++) {
+        bad |= run(xs, "write-1", 1, 1, iterations);
+        bad |= run(xs, "write-2000", 1, 2000, iterations);
+        bad |= run(xs, "read-1", 0, 1, iterations);
+        bad |= run(xs, "read-2000", 0, 2000, iterations);
+    }
     fflush(stdout);
     xs_close(xs);
     return bad;

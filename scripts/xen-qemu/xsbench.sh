@@ -8,6 +8,9 @@
 # median average and the fastest run)
 # (the run script prints them side by side; never asserted). Returns 1 if
 # test-xenstore failed (a wrong answer, not a slow one).
+# (XSBENCH_TAG: the lines' tag instead of XSBENCH, as xsd-compare.sh's
+# XSBENCH-TURNS, which the run script puts in a table of their own)
+XSBENCH_TAG=${XSBENCH_TAG:-XSBENCH}
 xsbench() {  # xsbench DAEMON
     [ "${XSBENCH_ITERS:-0}" -gt 0 ] || return 0
     xsb_rc=0
@@ -22,7 +25,7 @@ xsbench() {  # xsbench DAEMON
         sed -n -e 's/^\([a-z][a-z0-9 ]*[a-z0-9]\) *: avg: \([0-9]*\) ns (\([0-9]*\) ns.*/\1:\2 \3/p' \
                -e 's/^\([a-z][a-z0-9 ]*[a-z0-9]\) *: failed.*/\1:failed/p' /tmp/xsbench.out |
         while IFS=: read -r xsb_n xsb_v; do
-            echo "XSBENCH: $1 $xsb_t $(echo "$xsb_n" | tr ' ' '-') $xsb_v"
+            echo "$XSBENCH_TAG: $1 $xsb_t $(echo "$xsb_n" | tr ' ' '-') $xsb_v"
         done
         [ $xsb_ok = 1 ] || { echo "XSBENCH-OUTPUT ($xsb_t):"; tail -5 /tmp/xsbench.out; }
     done
@@ -33,20 +36,23 @@ xsbench() {  # xsbench DAEMON
 # The same from inside a guest (xq-xsbench in its initrd, run by guest-init
 # before its marker: reads and writes of 1 and 2000 bytes through
 # libxenstore over the guest's own ring, timed in the guest), one line per
-# test:  XSBENCH: <daemon> guest <test> <average ns> <fastest ns>
+# test and round (XSBENCH_GUEST_ROUNDS rounds, default 3, in the one guest:
+# the run script takes the median of the rounds' averages):
+#   XSBENCH: <daemon> guest <test> <average ns> <fastest ns>
 # Needs xenconsoled (the figures come on the guest's console; 300 s at most:
 # under a loaded TCG host a guest's request can take 100 ms). Returns 1 if
 # the guest did not come up or a request failed.
 XSBENCH_GUEST_ITERS=${XSBENCH_GUEST_ITERS:-${XSBENCH_ITERS:-50}}
+XSBENCH_GUEST_ROUNDS=${XSBENCH_GUEST_ROUNDS:-3}
 xsbench_guest() {  # xsbench_guest DAEMON
     [ "${XSBENCH_ITERS:-0}" -gt 0 ] || return 0
     xsg_n=xsbench-guest; xsg_log=/var/log/xen/console/guest-$xsg_n.log
     rm -f $xsg_log
     xsg_rc=0
-    if xl create /etc/xen/guest.cfg "name=\"$xsg_n\"" "extra=\"console=hvc0 quiet xq_xsbench=$XSBENCH_GUEST_ITERS\"" >/tmp/xsbench-guest.out 2>&1 \
+    if xl create /etc/xen/guest.cfg "name=\"$xsg_n\"" "extra=\"console=hvc0 quiet xq_xsbench=$XSBENCH_GUEST_ITERS xq_xsbench_rounds=$XSBENCH_GUEST_ROUNDS\"" >/tmp/xsbench-guest.out 2>&1 \
         && xq-tools wait $xsg_log GUEST_MARKER_DONE 300000 >/dev/null; then
         tr -d '\r' < $xsg_log | sed -n 's/^GUEST_XSBENCH \([a-z0-9-]*\) \(.*\)/\1 \2/p' |
-        while read -r xsg_t xsg_v; do echo "XSBENCH: $1 guest $xsg_t $xsg_v"; done
+        while read -r xsg_t xsg_v; do echo "$XSBENCH_TAG: $1 guest $xsg_t $xsg_v"; done
         grep -q "GUEST_XSBENCH read-2000 [0-9]" $xsg_log && ! grep -q "GUEST_XSBENCH.*failed" $xsg_log || xsg_rc=1
     else
         xsg_rc=1

@@ -37,6 +37,12 @@ int xsr_write_replies(void *page, const void *buf, uint32_t len);
 /* Whether the request ring holds bytes (req_prod != req_cons, one read each). */
 int xsr_requests_waiting(void *page);
 
+/* Looks at the request indices of `count` pages, `spins` times over, for a
+ * page whose request ring holds bytes (req_prod != req_cons): plain loads,
+ * no system call, a CPU pause between passes. Returns the index of the
+ * first such page, or -1 if none had any. */
+int xsr_poll_requests(void *const *pages, uint32_t count, uint32_t spins);
+
 /* One 32-bit field of the page (XSR_SERVER_FEATURES, XSR_CONNECTION, ...):
  * a real load or store every time, with a full barrier after a store. */
 uint32_t xsr_load(void *page, uint32_t offset);

@@ -1,0 +1,132 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// How long the daemon keeps looking at the guests' request rings after
+/// replying to a guest, before it sleeps.
+///
+/// A guest's round trip pays two wake-ups across domains: of dom0's vCPU
+/// when the guest notifies its request, and of the guest's when the daemon
+/// notifies the reply. After a reply, the daemon reads the guests' request
+/// indices for a while (plain memory reads, no system call per look): a
+/// guest that sends its next request within that time finds dom0's vCPU
+/// running, and the first of the two wake-ups is gone. Only guests' rings:
+/// dom0's own ring and the sockets are served by tasks of dom0 itself,
+/// which on a dom0 with one vCPU cannot run while the daemon polls.
+///
+/// The window is learnt per ring from the time between a reply and that
+/// guest's next request: twice that time (a gap varies), at most
+/// ``maxNanoseconds``, and none at all for a guest that comes back later
+/// than that (an idle guest costs one window, then nothing). While polling,
+/// the loop yields the CPU after every batch of looks (`sched_yield`), so
+/// that dom0's own runnable tasks get it at once, and still takes the
+/// sockets' and dom0's ring's events between batches (`epoll_wait` without
+/// sleeping). A request the poll found is served before anything else. A
+/// polled guest's event channel, once its event was taken, is left masked
+/// until the window closes (``GuestRings/releaseHeldPorts()``): its next
+/// requests then cost dom0 no upcall and no `read` and `write` of the event
+/// channel device.
+public struct GuestPoll: Sendable, Equatable {
+    /// The longest window after a reply, in nanoseconds; 0: never poll.
+    public var maxNanoseconds: UInt64
+
+    /// The default longest window (`--guest-poll-us`): a round trip from a
+    /// guest under QEMU's TCG is hundreds of microseconds; on hardware, tens.
+    public static let defaultMicroseconds: UInt64 = 2000
+    /// The shortest window given to a guest that polling is worth for.
+    static let minimumWindow: UInt64 = 50_000
+
+    public init(maxMicroseconds: UInt64) { maxNanoseconds = maxMicroseconds * 1000 }
+
+    /// A new ring's estimate: half the longest window, so that its first
+    /// reply is followed by a whole one.
+    var initialEstimate: UInt64 { maxNanoseconds / 2 }
+
+    /// How long to poll after a reply to a guest whose next request is
+    /// estimated to come `estimate` ns after it: twice that, at least
+    /// ``minimumWindow``, at most ``maxNanoseconds``; 0 (no poll) if the
+    /// estimate is over ``maxNanoseconds``, or polling is off.
+    func window(estimate: UInt64) -> UInt64 {
+        guard maxNanoseconds > 0, estimate <= maxNanoseconds else { return 0 }
+        return min(maxNanoseconds, max(Self.minimumWindow, 2 * estimate))
+    }
+
+    /// The estimate once a gap of `gap` ns was seen: a moving average (the
+    /// new gap counts a quarter), each gap counted as at most twice the
+    /// longest window, so that one long pause stops the polling only until
+    /// a few quick requests have come again.
+    func estimate(_ old: UInt64, after gap: UInt64) -> UInt64 {
+        (3 * old + min(gap, 2 * maxNanoseconds)) / 4
+    }
+}
+
+extension SocketServer {
+    /// Looks done per batch of ``pollGuestRings()`` (then the clock, a yield and the loop's `epoll_wait`).
+    static let guestPollSpins: UInt32 = 512
+
+    /// The end of a round for guests' rings: ``armGuestPoll()``, then the
+    /// guests' held event channels unmasked but those the poll watches.
+    func finishGuestRound() {
+        armGuestPoll()
+        releaseHeldEvents()
+    }
+
+    /// After a round of work: the gaps of guests whose requests were taken
+    /// (from the reply before them) go into their estimates, and a reply
+    /// to a guest opens (or prolongs) the window of ``pollGuestRings()``.
+    /// One clock read, and only in rounds that touched a guest's ring.
+    func armGuestPoll() {
+        guard guestPoll.maxNanoseconds > 0 else { return }
+        var now: UInt64?
+        for ring in ringList where ring.domid != 0 && (ring.tookRequests || ring.replied) {
+            let t = now ?? guestPollClock()
+            now = t
+            if ring.tookRequests, let since = ring.repliedAt {
+                ring.gapEstimate = guestPoll.estimate(ring.gapEstimate, after: t &- since)
+                ring.repliedAt = nil
+            }
+            if ring.replied {
+                ring.repliedAt = t
+                let window = guestPoll.window(estimate: ring.gapEstimate)
+                if window > 0 {
+                    if guestPollDeadline == 0 { guestPollCounts.windows += 1 }
+                    guestPollDeadline = max(guestPollDeadline, t + window)
+                }
+            }
+            ring.tookRequests = false
+            ring.replied = false
+        }
+    }
+
+    /// While the window is open: one batch of looks at the guests' request
+    /// rings. True if one holds bytes the loop can take now (a ring held
+    /// back by its quota does not count: its bytes must wait). Otherwise
+    /// the window closes if its time is over (or no guest is left), and
+    /// the CPU is yielded to whatever else of dom0 is runnable.
+    func pollGuestRings() -> Bool {
+        guard guestPollDeadline != 0 else { return false }
+        pollPages.removeAll(keepingCapacity: true)
+        for ring in ringList where ring.domid != 0 && ring.served && !isPaused(ring) {
+            pollPages.append(ring.page.base)
+        }
+        guard !pollPages.isEmpty else {
+            guestPollDeadline = 0
+            releaseHeldEvents()
+            return false
+        }
+        if RingPage.firstWithRequests(pollPages, spins: Self.guestPollSpins) != nil {
+            guestPollCounts.found += 1
+            return true
+        }
+        if guestPollClock() >= guestPollDeadline {
+            guestPollCounts.empty += 1
+            guestPollDeadline = 0
+            releaseHeldEvents()
+            return false
+        }
+        yieldCPU()
+        return false
+    }
+}

@@ -1,0 +1,214 @@
+import Foundation
+import Glibc
+import Logging
+import SwxlSystem
+import Testing
+import XenStoreProtocol
+@testable import XenStoreServer
+
+/// The poll of guests' rings after a reply to a guest (``GuestPoll``).
+@Suite struct GuestPollTests {
+    static let ms: UInt64 = 1_000_000
+    static let us: UInt64 = 1000
+
+    @Test func theWindowIsTwiceTheGapBoundedAndNoneForAGuestSlowerThanTheBound() {
+        let poll = GuestPoll(maxMicroseconds: 2000)
+        #expect(poll.maxNanoseconds == 2 * Self.ms)
+        #expect(poll.window(estimate: poll.initialEstimate) == 2 * Self.ms)
+        #expect(poll.window(estimate: 300 * Self.us) == 600 * Self.us)
+        // Never past the bound.
+        #expect(poll.window(estimate: 1500 * Self.us) == 2 * Self.ms)
+        #expect(poll.window(estimate: 2 * Self.ms) == 2 * Self.ms)
+        // A guest that comes back later than the bound is not waited for.
+        #expect(poll.window(estimate: 2 * Self.ms + 1) == 0)
+        // A very quick guest still gets a useful window.
+        #expect(poll.window(estimate: 1 * Self.us) == GuestPoll.minimumWindow)
+        // Off.
+        #expect(GuestPoll(maxMicroseconds: 0).window(estimate: 0) == 0)
+    }
+
+    @Test func theEstimateFollowsTheGapsAndOneLongPauseCountsAsTwiceTheBound() {
+        let poll = GuestPoll(maxMicroseconds: 2000)
+        #expect(poll.estimate(1 * Self.ms, after: 200 * Self.us) == 800 * Self.us)
+        // An hour counts as 4 ms.
+        #expect(poll.estimate(1 * Self.ms, after: 3_600_000 * Self.ms) == 1750 * Self.us)
+        // An idle guest: after two long pauses it is no longer polled for ...
+        var e = poll.initialEstimate
+        for _ in 0..<2 { e = poll.estimate(e, after: 1000 * Self.ms) }
+        #expect(poll.window(estimate: e) == 0)
+        // ... and is again after a few quick requests.
+        for _ in 0..<2 { e = poll.estimate(e, after: 300 * Self.us) }
+        #expect(poll.window(estimate: e) > 0)
+    }
+
+    /// A ring fixture with the poll on (2 ms) and a clock the test moves.
+    final class Clocked {
+        let fixture: RingFixture
+        var now: UInt64 = 1_000_000_000
+        var yields = 0
+
+        init(quotas: Quotas = Quotas(), maxMicroseconds: UInt64 = 2000) throws {
+            fixture = try RingFixture(quotas: quotas)
+            fixture.server.guestPoll = GuestPoll(maxMicroseconds: maxMicroseconds)
+            fixture.server.guestPollClock = { [unowned self] in now }
+            fixture.server.yieldCPU = { [unowned self] in yields += 1 }
+        }
+
+        var server: SocketServer { fixture.server }
+        /// The loop's end of a round.
+        func endRound() { server.armGuestPoll() }
+    }
+
+    @Test func aReplyToAGuestOpensTheWindowAndOneToDom0DoesNot() throws {
+        let c = try Clocked()
+        let dom0 = Frontend()
+        let guest = Frontend()
+        c.fixture.attach(dom0, domid: 0)
+        c.fixture.attach(guest, domid: 5)
+        dom0.queue([RingTests.read(1, "/")])
+        #expect(try c.fixture.exchange(dom0).count == 1)
+        c.endRound()
+        #expect(c.server.guestPollDeadline == 0)
+        #expect(!c.server.pollGuestRings())
+
+        guest.queue([XSMessage(.getDomainPath, requestID: 1, payload: Array("5".utf8) + [0])])
+        #expect(try c.fixture.exchange(guest).count == 1)
+        c.endRound()
+        #expect(c.server.guestPollDeadline == c.now + 2 * Self.ms)
+    }
+
+    @Test func thePollFindsAGuestsRequestWithoutANotificationButNeverDom0s() throws {
+        let c = try Clocked()
+        let dom0 = Frontend()
+        let guest = Frontend()
+        c.fixture.attach(dom0, domid: 0)
+        let ring = c.fixture.attach(guest, domid: 5)
+        guest.queue([XSMessage(.getDomainPath, requestID: 1, payload: Array("5".utf8) + [0])])
+        _ = try c.fixture.exchange(guest)
+        c.endRound()
+
+        // Dom0's ring holds a request: not the poll's to find (dom0's kernel
+        // notifies; on one vCPU it cannot even write while the daemon polls).
+        dom0.queue([RingTests.read(2, "/")])
+        dom0.step()
+        #expect(!c.server.pollGuestRings())
+        #expect(c.yields == 1)
+        // The guest's next request, written while dom0's vCPU still runs the
+        // poll: found in the ring itself.
+        guest.queue([XSMessage(.getDomainPath, requestID: 3, payload: Array("5".utf8) + [0])])
+        guest.step()
+        #expect(c.server.pollGuestRings())
+        #expect(c.yields == 1)
+        // Served by the loop's round; its gap (250 µs here) goes into the estimate.
+        c.now += 250 * Self.us
+        c.server.serviceRings()
+        #expect(ring.tookRequests)
+        c.server.guestPollDeadline = 0
+        c.endRound()
+        #expect(ring.gapEstimate == (3 * Self.ms + 250 * Self.us) / 4)
+        #expect(c.server.guestPollDeadline == c.now + 2 * ring.gapEstimate)
+    }
+
+    @Test func theWindowClosesWhenItsTimeIsOverAndANewReplyOpensItAgain() throws {
+        let c = try Clocked()
+        let guest = Frontend()
+        c.fixture.attach(guest, domid: 5)
+        guest.queue([XSMessage(.getDomainPath, requestID: 1, payload: Array("5".utf8) + [0])])
+        _ = try c.fixture.exchange(guest)
+        c.endRound()
+        c.now += 2 * Self.ms - 1
+        #expect(!c.server.pollGuestRings())
+        #expect(c.server.guestPollDeadline != 0)
+        c.now += 1
+        #expect(!c.server.pollGuestRings())
+        #expect(c.server.guestPollDeadline == 0)
+        // Closed: not even a look (the loop sleeps in epoll_wait).
+        guest.queue([XSMessage(.getDomainPath, requestID: 2, payload: Array("5".utf8) + [0])])
+        guest.step()
+        #expect(!c.server.pollGuestRings())
+    }
+
+    @Test func aGuestThatComesBackLaterThanTheBoundIsNoLongerWaitedFor() throws {
+        let c = try Clocked()
+        let guest = Frontend()
+        let ring = c.fixture.attach(guest, domid: 5)
+        for id in 1...3 as ClosedRange<UInt32> {
+            c.server.guestPollDeadline = 0
+            guest.queue([XSMessage(.getDomainPath, requestID: id, payload: Array("5".utf8) + [0])])
+            _ = try c.fixture.exchange(guest)
+            c.endRound()
+            c.now += 1000 * Self.ms
+        }
+        #expect(ring.gapEstimate > 2 * Self.ms)
+        #expect(c.server.guestPollDeadline == 0)
+    }
+
+    @Test func aRingHeldBackByItsQuotaDoesNotKeepThePollBusy() throws {
+        var quotas = Quotas()
+        quotas.outstandingRequests = 1
+        let c = try Clocked(quotas: quotas)
+        let guest = Frontend()
+        let ring = c.fixture.attach(guest, domid: 5)
+        guest.queue([XSMessage(.getDomainPath, requestID: 1, payload: Array("5".utf8) + [0])])
+        _ = try c.fixture.exchange(guest)
+        c.endRound()
+        // The guest does not read its replies: once they fill its reply
+        // ring the ring is held back, and its unread request bytes are not
+        // the poll's (the loop could not take them).
+        guest.reading = false
+        guest.queue((2...41).map { XSMessage(.getDomainPath, requestID: $0, payload: Array("5".utf8) + [0]) })
+        guest.step()
+        c.server.serviceRings()
+        #expect(c.server.isPaused(ring))
+        guest.queue([XSMessage(.getDomainPath, requestID: 42, payload: Array("5".utf8) + [0])])
+        guest.step()
+        #expect(ring.page.requestsWaiting)
+        #expect(!c.server.pollGuestRings())
+    }
+
+    @Test func offItNeverOpens() throws {
+        let c = try Clocked(maxMicroseconds: 0)
+        let guest = Frontend()
+        c.fixture.attach(guest, domid: 5)
+        guest.queue([XSMessage(.getDomainPath, requestID: 1, payload: Array("5".utf8) + [0])])
+        _ = try c.fixture.exchange(guest)
+        c.endRound()
+        #expect(c.server.guestPollDeadline == 0)
+        #expect(!c.server.pollGuestRings())
+        #expect(c.yields == 0)
+    }
+
+    /// The running loop: a guest's request written without a notification
+    /// (there is no event channel here at all) is served within the window
+    /// after a reply to that guest, and only then.
+    @Test(arguments: [true, false]) func theLoopServesAGuestsNextRequestFoundByThePoll(polling: Bool) throws {
+        let guest = Frontend()
+        let fixture = try ServerFixture(storage: nil) { server in
+            server.guestPoll = GuestPoll(maxMicroseconds: polling ? 10_000_000 : 0)
+            server.attachRing(domid: 5, page: RingPage(guest.page)) {}
+        }
+        let client = try fixture.connect()
+        func request(_ id: UInt32) { guest.queue([XSMessage(.getDomainPath, requestID: id, payload: Array("5".utf8) + [0])]) }
+        /// The guest's replies within `seconds`.
+        func replies(within seconds: Double) throws -> [UInt32] {
+            let end = Date().addingTimeInterval(seconds)
+            var got: [UInt32] = []
+            repeat {
+                guest.step()
+                got += try guest.messages().map(\.requestID)
+                if !got.isEmpty { return got }
+                usleep(1000)
+            } while Date() < end
+            return got
+        }
+        // The first request is taken in a round that a socket request starts.
+        request(1)
+        guest.step()
+        try client.send([client.request(.read, ["/"])])
+        _ = try client.receive(1)
+        #expect(try replies(within: 10) == [1])
+        // The next one, with no event: only the poll finds it.
+        request(2)
+        #expect(try replies(within: polling ? 10 : 0.3) == (polling ? [2] : []))
+    }
+}

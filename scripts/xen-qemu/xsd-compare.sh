@@ -1,0 +1,101 @@
+# Both xenstored daemons in one boot, in turn (issue 14 item 7), sourced
+# by a checks file in dom0 after /xsbench.sh: Xen's C xenstored and swxl's
+# take turns serving the same dom0, so that the figures of each are taken
+# under the same conditions (the same boot, the same host load, the same
+# number of rounds, neither always after the other). Each turn stops
+# xenconsoled and the running daemon, starts the other one (as the
+# harness's boots start them), xen-init-dom0 and xenconsoled, then takes
+#   - the guest's figures (xsbench_guest: reads and writes from inside a
+#     guest over its own ring, XSBENCH_GUEST_ROUNDS rounds in one guest),
+#   - with XSD_DOM0=1, test-xenstore over the socket and dom0's ring (one round),
+#     both as XSBENCH-TURNS: lines (XSBENCH: lines' format),
+#   - one create of the ramdisk guest with each tool of XSD_TOOLS (default
+#     xl), until the command returns and until the guest's marker:
+#       XSDCREATE: <daemon> <tool> <round> <return_ms> <marker_ms>
+# The run script prints the medians of both side by side.
+XSD_TOOLS=${XSD_TOOLS:-xl}
+
+# xsd_stop: xenconsoled and the running xenstored stopped (gone, not a zombie).
+xsd_stop() {
+    for xsd_f in /run/xenconsoled.pid /run/xenstore.pid; do
+        xsd_p=$(cat $xsd_f 2>/dev/null)
+        rm -f $xsd_f
+        [ -n "$xsd_p" ] || continue
+        kill "$xsd_p" 2>/dev/null
+        xsd_i=0
+        while [ -d /proc/$xsd_p ] && ! grep -q '^State:.*Z' /proc/$xsd_p/status 2>/dev/null && [ $xsd_i -lt 100 ]; do
+            xsd_i=$((xsd_i+1)); sleep 0.05
+        done
+        kill -9 "$xsd_p" 2>/dev/null
+    done
+    return 0
+}
+
+# xsd_use DAEMON [ARG...]: DAEMON (xen or swxl, with ARGs for swxl's)
+# serves dom0 from now on, with xen-init-dom0 and xenconsoled on top.
+# Returns 1 if it does not answer.
+xsd_use() {
+    xsd_stop
+    xsd_which=$1; shift
+    export XENSTORED_ROOTDIR=/run/xenstored
+    case $xsd_which in
+        xen) xenstored --pid-file /run/xenstore.pid ;;
+        swxl)
+            [ -x /usr/local/sbin/swxl-xenstored ] || {
+                mkdir -p /usr/local/sbin
+                printf '#!/bin/sh\nexec swxl xenstored "$@"\n' > /usr/local/sbin/swxl-xenstored
+                chmod 755 /usr/local/sbin/swxl-xenstored
+            }
+            choom -n -1000 /usr/local/sbin/swxl-xenstored -- --pid-file /run/xenstore.pid "$@" ;;
+    esac
+    xsd_i=0
+    while ! xenstore-read -s / >/dev/null 2>&1; do
+        xsd_i=$((xsd_i+1)); [ $xsd_i -gt 300 ] && return 1; sleep 0.1
+    done
+    xen-init-dom0 >/dev/null 2>&1 || return 1
+    xenconsoled --log=guest --log-dir=/var/log/xen/console --pid-file=/run/xenconsoled.pid
+}
+
+# xsd_create DAEMON TOOL ROUND: one create of the ramdisk guest, timed.
+xsd_create() {
+    xsd_n=xsd-$2-$3
+    rm -f /var/log/xen/console/guest-$xsd_n.log
+    cxen-probe wait-scrub
+    xsd_t0=$(xq-tools now)
+    if $2 create /etc/xen/guest.cfg "name=\"$xsd_n\"" >/tmp/xsd-create.out 2>&1; then
+        xsd_t1=$(xq-tools now)
+        if xq-tools wait /var/log/xen/console/guest-$xsd_n.log GUEST_MARKER_DONE 90000 >/dev/null; then
+            xsd_t2=$(xq-tools now)
+            echo "XSDCREATE: $1 $2 $3 $((xsd_t1 - xsd_t0)) $((xsd_t2 - xsd_t0))"
+        else
+            echo "XSDCREATE-FAILED: $1 $2 $3 no marker"
+        fi
+    else
+        echo "XSDCREATE-FAILED: $1 $2 $3 $(tail -2 /tmp/xsd-create.out | tr '\n' ' ')"
+    fi
+    xsd_d=$(xl domid $xsd_n 2>/dev/null)
+    xl destroy $xsd_n >/dev/null 2>&1
+    xsd_i=0
+    while [ -n "$xsd_d" ] && cxen-probe list | grep -q "^$xsd_d " && [ $xsd_i -lt 400 ]; do
+        xsd_i=$((xsd_i+1)); sleep 0.05
+    done
+}
+
+# xsd_compare ROUNDS: ROUNDS turns of each daemon, Xen's first in odd
+# rounds and swxl's first in even ones. Leaves the last daemon running.
+xsd_compare() {
+    xsd_r=1
+    while [ $xsd_r -le "$1" ]; do
+        if [ $((xsd_r % 2)) = 1 ]; then xsd_order="xen swxl"; else xsd_order="swxl xen"; fi
+        for xsd_daemon in $xsd_order; do
+            if ! xsd_use $xsd_daemon; then echo "XSDCREATE-FAILED: $xsd_daemon cannot start"; continue; fi
+            xsd_saved="$XSBENCH_TAG ${XSBENCH_ROUNDS:-3}"
+            XSBENCH_TAG=XSBENCH-TURNS; XSBENCH_ROUNDS=1
+            xsbench_guest $xsd_daemon || echo "XSDCREATE-FAILED: $xsd_daemon guest figures"
+            [ "${XSD_DOM0:-0}" = 1 ] && xsbench $xsd_daemon
+            XSBENCH_TAG=${xsd_saved% *}; XSBENCH_ROUNDS=${xsd_saved#* }
+            for xsd_tool in $XSD_TOOLS; do xsd_create $xsd_daemon $xsd_tool $xsd_r; done
+        done
+        xsd_r=$((xsd_r+1))
+    done
+}
