@@ -62,14 +62,17 @@ public final class ToolstackHost {
         case .xen:
             let hypervisor: XenHypervisor
             do { hypervisor = try XenHypervisor() } catch { throw .hypervisor(error) }
+            PhaseTrace.mark("host: hypervisor interface open")
             let socket = HostPaths.clientSocket(environment: env, default: HostPaths.systemSocket)
             let store: XenStoreAccess
             do { store = try XenStoreAccess(socketPath: socket) } catch { throw .store(error) }
+            PhaseTrace.mark("host: xenstored connected")
             let toolstack = Toolstack(hypervisor: hypervisor, store: store, stateDir: paths.stateDir,
                                       faults: FaultInjection(environment: env))
             toolstack.suspendTimeouts = SuspendTimeouts(environment: env)
             toolstack.consoleConnectTimeoutMs = Self.consoleConnectTimeoutMs(environment: env)
             toolstack.recoverInterruptedCreates()
+            PhaseTrace.mark("host: interrupted creates looked for")
             return ToolstackHost(kind: .xen, toolstack: toolstack, paths: paths, program: program,
                                  environment: env, simulator: nil)
         }

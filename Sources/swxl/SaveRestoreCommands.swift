@@ -139,6 +139,7 @@ struct RestoreCommand: ParsableCommand {
             throw ExitCode.failure
         }
         defer { close(fd) }
+        PhaseTrace.mark("restore: arguments parsed, file open")
         let host = try hostOptions.open()
         PhaseTrace.mark("restore: host open")
         let reader = DescriptorReader(fd: fd, source: file)
