@@ -22,6 +22,16 @@ import XenStoreProtocol
         #expect(after.value == Array("2".utf8))
     }
 
+    @Test func inMemoryOnlyAChangedNodeIsNotComparedWithWhatItWas() throws {
+        let h = try Harness()
+        let dom0 = h.connect()
+        h.write(dom0, "/t/a", String(repeating: "x", count: 2000))
+        h.write(dom0, "/t/a", String(repeating: "y", count: 2000))
+        h.send(dom0, .rm, ["/t/a"])
+        #expect(h.store.counters.storedComparisons == 0)
+        #expect(h.store.node(at: "/t/a") == nil && h.store.node(at: "/t")?.children == [])
+    }
+
     @Test func aCreateLooksUpAndStoresEachNodeOnce() throws {
         let h = try Harness()
         let dom0 = h.connect()
