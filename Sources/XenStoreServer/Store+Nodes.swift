@@ -83,10 +83,16 @@ extension Store {
     func create(_ name: String, value: [UInt8], _ conn: Connection, _ txn: Transaction?,
                 parent known: (path: String, node: Node)? = nil) throws(XSError) {
         var missing = [name]
-        var parentPath = XSPath.parent(of: name)
+        // The known ancestor is the parent when it is as long as the parent
+        // would be (an ancestor is a prefix): its path is used, none is made.
+        var parentPath = if let known, known.path.utf8.count == Self.parentLength(name, name.utf8.count) {
+            known.path
+        } else {
+            XSPath.parent(of: name)
+        }
         var parent: Node
         while true {
-            if let known, known.path == parentPath {
+            if let known, known.path.utf8.count == parentPath.utf8.count {
                 parent = known.node
                 break
             }
@@ -140,9 +146,12 @@ extension Store {
     /// Removes `path` and everything below, children first; each removed
     /// node fires the watches set exactly on it, the top one also those above.
     func removeTree(_ path: String, _ found: Node, root: String, _ txn: Transaction?) {
-        for child in found.children {
-            let childPath = XSPath.join(path, child)
-            if let childNode = node(childPath, txn) { removeTree(childPath, childNode, root: root, txn) }
+        // (A leaf's empty list is not split into an empty array of names.)
+        if found.childNames.count > 0 {
+            for child in found.children {
+                let childPath = XSPath.join(path, child)
+                if let childNode = node(childPath, txn) { removeTree(childPath, childNode, root: root, txn) }
+            }
         }
         remove(path, txn)
         queueEvent(Event(path: path, exact: path != root, perms: found.perms), txn)
