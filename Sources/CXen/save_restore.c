@@ -117,7 +117,8 @@ static xentoollog_logger quiet_logger = {
  *    processes each before it reads the next, so with the kernel's own
  *    read-ahead (128 KiB at a time) the disk and libxc mostly take turns.
  *    When the stream is a regular file not already in the page cache
- *    (cxen_file_cached), the thread keeps the next
+ *    (cxen_file_cached) that the feed (below) cannot read around the
+ *    cache, the thread keeps the next
  *    read_ahead bytes past libxc's position (the shared file offset)
  *    requested (POSIX_FADV_WILLNEED, in 4 MiB steps), so the reads are
  *    under way while libxc maps and copies pages, and (drop_behind) lets

@@ -364,7 +364,7 @@ struct cxen_restore {
     uint32_t store_domid;      /* in: the domain that runs xenstored (0) */
     uint32_t console_domid;    /* in: the domain that runs xenconsoled (0) */
     uint64_t expected_pages;   /* in: the guest's size in pages, for progress (0: unknown) */
-    uint32_t read_ahead_mib;   /* in: a regular file not already cached (cxen_file_cached) is read this far ahead of libxc (0: not) */
+    uint32_t read_ahead_mib;   /* in: a regular file not already cached (cxen_file_cached), and not fed (`direct`), is read this far ahead of libxc (0: not) */
     uint32_t drop_behind;      /* in: CXEN_DROP_BEHIND_*: whether what libxc has read of a regular file leaves the page cache */
     uint32_t direct;           /* in: a regular file not already cached is read around the page cache (cxen_feed_start) instead */
     uint32_t store_port;       /* out: fresh event channels, as after a build */
