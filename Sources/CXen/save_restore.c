@@ -348,7 +348,7 @@ static int feed_chunk(struct cxen_feed *f, off_t pos, off_t end, size_t *ring_ne
             if (!feed_wait_room(f))
                 return -1;
             ssize_t n = splice(f->fd, &at, f->pipe_wr, NULL, (size_t)(end - at), SPLICE_F_NONBLOCK);
-            if (n < 0 && errno == EAGAIN)
+            if (n < 0 && (errno == EAGAIN || errno == EINTR))
                 continue;
             if (n <= 0) {
                 f->err = n < 0 ? errno : EIO;
@@ -378,7 +378,7 @@ static int feed_chunk(struct cxen_feed *f, off_t pos, off_t end, size_t *ring_ne
         if (!feed_wait_room(f))
             return -1;
         ssize_t n = vmsplice(f->pipe_wr, &iov, 1, SPLICE_F_NONBLOCK);
-        if (n < 0 && errno == EAGAIN)
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
             continue;
         if (n <= 0) {
             f->err = n < 0 ? errno : EIO;
