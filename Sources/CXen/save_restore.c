@@ -16,9 +16,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,7 +117,8 @@ static xentoollog_logger quiet_logger = {
  *    processes each before it reads the next, so with the kernel's own
  *    read-ahead (128 KiB at a time) the disk and libxc mostly take turns.
  *    When the stream is a regular file not already in the page cache
- *    (cxen_file_cached), the thread keeps the next
+ *    (cxen_file_cached) that the feed (below) cannot read around the
+ *    cache, the thread keeps the next
  *    read_ahead bytes past libxc's position (the shared file offset)
  *    requested (POSIX_FADV_WILLNEED, in 4 MiB steps), so the reads are
  *    under way while libxc maps and copies pages, and (drop_behind) lets
@@ -253,6 +258,248 @@ int cxen_file_cached(int fd, long long from)
     return cached;
 }
 
+/* ---- reading the file around the page cache ------------------------ */
+
+/* A restore from a regular file not already cached: libxc reads the
+ * stream from a pipe that a thread of the bridge fills from the file,
+ * instead of from the file itself. The thread reads what the page cache
+ * does not hold with O_DIRECT, 1 MiB at a time, into a ring of buffers
+ * it hands to the pipe without copying (vmsplice); what the page cache
+ * holds (the tail a save just wrote) goes into the pipe from the cache
+ * (splice, no copy either). libxc copies the bytes out of the pipe as it
+ * would out of the page cache, but the kernel no longer allocates,
+ * fills, ages and reclaims a page of cache for every page of the file:
+ * in a dom0 smaller than the file, that was most of what the kernel did
+ * while libxc restored (docs/save-restore.md).
+ *
+ * The ring may be refilled only once the pipe has let go of what was
+ * handed to it: the pipe holds at most its size (pipe_bytes), so with
+ * FEED_RING chunks and (FEED_RING - 1) chunks of FEED_CHUNK at least
+ * that size, a chunk's buffer is reused only after libxc has read it.
+ *
+ * When libxc is done, the thread is stopped and the file's offset set to
+ * just past what libxc read (what the thread put in the pipe, less what
+ * is still in it), so the caller reads on from the file as if libxc had
+ * read it directly. */
+#define FEED_CHUNK ((size_t)1 << 20)
+#define FEED_RING 6
+#define FEED_PIPE_BYTES (4 << 20)
+
+struct cxen_feed {
+    int fd, dfd;                /* the file; the same file opened O_DIRECT */
+    int pipe_rd, pipe_wr, stop_fd;
+    dev_t dev;
+    ino_t ino;
+    off_t start, size;
+    off_t fed;                  /* bytes from start put in the pipe (the thread's, until joined) */
+    unsigned char *ring;
+    unsigned char *map;         /* the file, mapped for mincore */
+    size_t map_len;
+    off_t map_start;
+    int err;                    /* the thread's failure (errno), 0 if none */
+    pthread_t thread;
+};
+
+/* Waits until the pipe has room or the feed is stopped: 1 room, 0 stopped. */
+static int feed_wait_room(struct cxen_feed *f)
+{
+    for (;;) {
+        struct pollfd p[2] = { { .fd = f->pipe_wr, .events = POLLOUT }, { .fd = f->stop_fd, .events = POLLIN } };
+        if (poll(p, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            f->err = errno;
+            return 0;
+        }
+        if (p[1].revents)
+            return 0;
+        if (p[0].revents & (POLLERR | POLLHUP)) {
+            f->err = EPIPE;
+            return 0;
+        }
+        if (p[0].revents & POLLOUT)
+            return 1;
+    }
+}
+
+/* Whether the page cache holds all of [from, to) of the file. */
+static bool feed_cached(struct cxen_feed *f, off_t from, off_t to)
+{
+    if (!f->map)
+        return false;
+    long page = sysconf(_SC_PAGESIZE);
+    off_t a = (from - f->map_start) & ~(off_t)(page - 1), b = to - f->map_start;
+    size_t pages = (size_t)((b - a + page - 1) / page);
+    unsigned char vec[FEED_CHUNK / 4096 + 2];
+    if (pages > sizeof vec || mincore(f->map + a, (size_t)(b - a), vec) != 0)
+        return false;
+    for (size_t i = 0; i < pages; i++)
+        if (!(vec[i] & 1))
+            return false;
+    return true;
+}
+
+/* Puts [pos, end) of the file into the pipe: 0, or -1 when stopped or failed. */
+static int feed_chunk(struct cxen_feed *f, off_t pos, off_t end, size_t *ring_next)
+{
+    if (feed_cached(f, pos, end)) {
+        off_t at = pos;
+        while (at < end) {
+            if (!feed_wait_room(f))
+                return -1;
+            ssize_t n = splice(f->fd, &at, f->pipe_wr, NULL, (size_t)(end - at), SPLICE_F_NONBLOCK);
+            if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                continue;
+            if (n <= 0) {
+                f->err = n < 0 ? errno : EIO;
+                return -1;
+            }
+            f->fed += n;
+        }
+        return 0;
+    }
+    off_t base = pos & ~(off_t)(FEED_CHUNK - 1);
+    unsigned char *buf = f->ring + (*ring_next % FEED_RING) * FEED_CHUNK;
+    (*ring_next)++;
+    size_t want = (size_t)(end - base);
+    size_t got = 0;
+    while (got < want) {
+        ssize_t n = pread(f->dfd, buf + got, FEED_CHUNK - got, base + (off_t)got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            f->err = n < 0 ? errno : EIO;   /* the file shrank under us */
+            return -1;
+        }
+        got += (size_t)n;
+    }
+    struct iovec iov = { .iov_base = buf + (pos - base), .iov_len = (size_t)(end - pos) };
+    while (iov.iov_len > 0) {
+        if (!feed_wait_room(f))
+            return -1;
+        ssize_t n = vmsplice(f->pipe_wr, &iov, 1, SPLICE_F_NONBLOCK);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+            continue;
+        if (n <= 0) {
+            f->err = n < 0 ? errno : EIO;
+            return -1;
+        }
+        iov.iov_base = (unsigned char *)iov.iov_base + n;
+        iov.iov_len -= (size_t)n;
+        f->fed += n;
+    }
+    return 0;
+}
+
+static void *feed_run(void *arg)
+{
+    struct cxen_feed *f = arg;
+    size_t ring_next = 0;
+    off_t pos = f->start;
+    while (pos < f->size) {
+        /* The descriptor replaced (a signal ended the stream: see
+         * SaveStreamIO in XenHost): the stream ends here for libxc too. */
+        struct stat st;
+        if (fstat(f->fd, &st) != 0 || st.st_dev != f->dev || st.st_ino != f->ino) {
+            f->err = EINTR;
+            break;
+        }
+        off_t end = (pos & ~(off_t)(FEED_CHUNK - 1)) + (off_t)FEED_CHUNK;
+        if (end > f->size)
+            end = f->size;
+        if (feed_chunk(f, pos, end, &ring_next) != 0)
+            break;
+        pos = end;
+    }
+    close(f->pipe_wr);   /* libxc reads the end of the stream after what is in the pipe */
+    f->pipe_wr = -1;
+    return NULL;
+}
+
+struct cxen_feed *cxen_feed_start(int fd, int *pipe_rd)
+{
+    struct stat st;
+    off_t pos = lseek(fd, 0, SEEK_CUR);
+    if (pos < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || pos >= st.st_size)
+        return NULL;
+    struct cxen_feed *f = calloc(1, sizeof *f);
+    if (!f)
+        return NULL;
+    f->fd = fd;
+    f->dfd = f->pipe_rd = f->pipe_wr = f->stop_fd = -1;
+    f->dev = st.st_dev;
+    f->ino = st.st_ino;
+    f->start = pos;
+    f->size = st.st_size;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    int fds[2];
+    f->dfd = open(path, O_RDONLY | O_DIRECT | O_CLOEXEC);
+    if (f->dfd < 0 || posix_memalign((void **)&f->ring, 4096, FEED_RING * FEED_CHUNK) != 0)
+        goto fail;
+    if (pipe2(fds, O_CLOEXEC) != 0)
+        goto fail;
+    f->pipe_rd = fds[0];
+    f->pipe_wr = fds[1];
+    /* A pipe larger than the ring allows would let a buffer be refilled
+     * before libxc has read it. */
+    int size = fcntl(f->pipe_wr, F_SETPIPE_SZ, FEED_PIPE_BYTES);
+    if (size < 0)
+        size = fcntl(f->pipe_wr, F_GETPIPE_SZ);
+    if (size < 0 || (size_t)size > (FEED_RING - 1) * FEED_CHUNK)
+        goto fail;
+    f->stop_fd = eventfd(0, EFD_CLOEXEC);
+    if (f->stop_fd < 0)
+        goto fail;
+    long page = sysconf(_SC_PAGESIZE);
+    f->map_start = pos & ~(off_t)(page - 1);
+    f->map_len = (size_t)(f->size - f->map_start);
+    void *map = mmap(NULL, f->map_len, PROT_READ, MAP_SHARED, fd, f->map_start);
+    f->map = map == MAP_FAILED ? NULL : map;
+    if (pthread_create(&f->thread, NULL, feed_run, f) != 0)
+        goto fail;
+    *pipe_rd = f->pipe_rd;
+    return f;
+fail:
+    if (f->map)
+        munmap(f->map, f->map_len);
+    if (f->stop_fd >= 0)
+        close(f->stop_fd);
+    if (f->pipe_rd >= 0)
+        close(f->pipe_rd);
+    if (f->pipe_wr >= 0)
+        close(f->pipe_wr);
+    if (f->dfd >= 0)
+        close(f->dfd);
+    free(f->ring);
+    free(f);
+    return NULL;
+}
+
+int cxen_feed_finish(struct cxen_feed *f)
+{
+    uint64_t one = 1;
+    (void)!write(f->stop_fd, &one, sizeof one);
+    pthread_join(f->thread, NULL);
+    int left = 0;
+    int rc = 0;
+    if (ioctl(f->pipe_rd, FIONREAD, &left) != 0)
+        rc = -errno;
+    else if (lseek(f->fd, f->start + f->fed - left, SEEK_SET) < 0)
+        rc = -errno;
+    int err = f->err;
+    if (f->map)
+        munmap(f->map, f->map_len);
+    close(f->stop_fd);
+    close(f->pipe_rd);
+    if (f->pipe_wr >= 0)
+        close(f->pipe_wr);
+    close(f->dfd);
+    free(f->ring);
+    free(f);
+    return rc != 0 ? rc : -err;
+}
+
 struct restore_call {
     cxen_handle *h;
     uint32_t domid;
@@ -308,8 +555,10 @@ int cxen_domain_restore(cxen_handle *h, uint32_t domid, int fd, struct cxen_rest
         w.progress = progress;
     struct stat st;
     off_t pos = lseek(fd, 0, SEEK_CUR);
-    if (r->read_ahead_mib > 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && pos >= 0 &&
-        cxen_file_cached(fd, pos) != 1) {
+    bool uncached_file = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && pos >= 0 && cxen_file_cached(fd, pos) != 1;
+    int stream_fd = fd;
+    struct cxen_feed *feed = uncached_file && r->direct ? cxen_feed_start(fd, &stream_fd) : NULL;
+    if (!feed && r->read_ahead_mib > 0 && uncached_file) {
         w.read_ahead = (off_t)r->read_ahead_mib << 20;
         w.drop_behind = cxen_restore_drops_behind(r->drop_behind, (long long)(st.st_size - pos),
                                                   r->drop_behind == CXEN_DROP_BEHIND_AUTO ? mem_available() : -1);
@@ -323,11 +572,13 @@ int cxen_domain_restore(cxen_handle *h, uint32_t domid, int fd, struct cxen_rest
 
     unsigned long store_mfn = 0, console_mfn = 0;
     errno = 0;
-    int rc = xc_domain_restore(cxen__xch(h), fd, domid,
+    int rc = xc_domain_restore(cxen__xch(h), stream_fd, domid,
                                (unsigned int)store_port, &store_mfn, r->store_domid,
                                (unsigned int)console_port, &console_mfn, r->console_domid,
                                XC_STREAM_PLAIN, &cb, -1);
     int err = cxen__err_now();
+    /* The file's offset just past what libxc read, for the caller. */
+    int feed_rc = feed ? cxen_feed_finish(feed) : 0;
 
     if (watching) {
         pthread_mutex_lock(&w.lock);
@@ -337,12 +588,16 @@ int cxen_domain_restore(cxen_handle *h, uint32_t domid, int fd, struct cxen_rest
         pthread_join(watcher, NULL);
     }
     if (rc != 0) {
+        if (feed_rc < 0 && feed_rc != -EINTR)
+            return cxen__fail(h, -feed_rc, "reading the file for libxc");
         if (call.cpuid_rc < 0)
             return cxen__fail_after_xen(h, -call.cpuid_rc, "restoring: the host's CPU policy for an old stream");
         char what[64];
         snprintf(what, sizeof what, "restoring domain %u", domid);
         return cxen__fail_at_first_error(h, err, what);
     }
+    if (feed_rc < 0 && feed_rc != -EINTR)
+        return cxen__fail(h, -feed_rc, "reading the rest of the file after libxc's stream");
     if (progress && r->expected_pages > 0)
         progress(ctx, r->expected_pages, r->expected_pages);
     r->store_port = (uint32_t)store_port;

@@ -78,6 +78,7 @@ extension XenHypervisor {
         r.expected_pages = spec.memoryKiB / 4
         r.read_ahead_mib = Self.restoreReadAheadMiB
         r.drop_behind = Self.restoreDropBehind
+        r.direct = Self.restoreReadsDirect ? 1 : 0
         let (rc, signal) = try SaveStreamIO.withBlocking(fd, "restore domain") { () throws(HypervisorError) -> (Int32, Int32) in
             SaveStreamIO.withInterruptsEndingStream(fd) {
                 withoutActuallyEscaping(progress) { progress in
@@ -112,6 +113,13 @@ extension XenHypervisor {
     /// kernel's read-ahead alone) for measuring.
     static var restoreReadAheadMiB: UInt32 {
         getenv("SWXL_RESTORE_READ_AHEAD_MIB").flatMap { UInt32(String(cString: $0)) } ?? 32
+    }
+    /// Whether a file not already cached reaches libxc through the
+    /// bridge's pipe, read around the page cache (`cxen_feed_start`;
+    /// otherwise the read-ahead thread, below); `SWXL_RESTORE_DIRECT=0`
+    /// turns it off, for measuring.
+    static var restoreReadsDirect: Bool {
+        getenv("SWXL_RESTORE_DIRECT").map { String(cString: $0) != "0" } ?? true
     }
     /// Whether the file libxc has read leaves the page cache behind it:
     /// when the rest of the file is more than half of the memory the

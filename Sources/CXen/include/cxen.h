@@ -341,12 +341,32 @@ int cxen_restore_drops_behind(uint32_t mode, long long left, long long available
  * saved: restore to running 1215-1273 ms without, 1419-1492 ms with). */
 int cxen_file_cached(int fd, long long from);
 
+/* Feeds the rest of the regular file on `fd`, from its offset, into a
+ * pipe whose read end it returns in `pipe_rd` (blocking; the feed owns
+ * it): what the page cache does not hold is read with O_DIRECT into a
+ * ring of buffers handed to the pipe without a copy (vmsplice), what it
+ * holds is spliced from it; the file's pages are neither allocated in
+ * the cache nor zeroed nor reclaimed (see save_restore.c). A thread does
+ * the reading; the pipe ends at the end of the file, or early when the
+ * reading fails or `fd` no longer is the file (a signal's /dev/null).
+ * NULL when the file cannot be read so (not a regular file, nothing left,
+ * no O_DIRECT there), with nothing left behind. */
+struct cxen_feed;
+struct cxen_feed *cxen_feed_start(int fd, int *pipe_rd);
+
+/* Stops the feed, sets `fd`'s offset just past what was read from the
+ * pipe (what the feed put in, less what is still in it), and frees it
+ * and its pipe. 0, or -errno of the feed's reading (-EINTR: `fd` was
+ * replaced) or of setting the offset. */
+int cxen_feed_finish(struct cxen_feed *f);
+
 struct cxen_restore {
     uint32_t store_domid;      /* in: the domain that runs xenstored (0) */
     uint32_t console_domid;    /* in: the domain that runs xenconsoled (0) */
     uint64_t expected_pages;   /* in: the guest's size in pages, for progress (0: unknown) */
-    uint32_t read_ahead_mib;   /* in: a regular file not already cached (cxen_file_cached) is read this far ahead of libxc (0: not) */
+    uint32_t read_ahead_mib;   /* in: a regular file not already cached (cxen_file_cached), and not fed (`direct`), is read this far ahead of libxc (0: not) */
     uint32_t drop_behind;      /* in: CXEN_DROP_BEHIND_*: whether what libxc has read of a regular file leaves the page cache */
+    uint32_t direct;           /* in: a regular file not already cached is read around the page cache (cxen_feed_start) instead */
     uint32_t store_port;       /* out: fresh event channels, as after a build */
     uint32_t console_port;
     uint64_t store_mfn;        /* out: the restored xenstore and console pages */
