@@ -69,33 +69,36 @@ public struct ChildList: Sendable, Equatable {
     /// Removes a name, if there. Each chunk is searched with `memmem`
     /// (``swxl_memmem``) for NUL, name, NUL (or, at its start, name and NUL).
     mutating func remove(_ name: String) {
-        var entry: [UInt8] = [0]
-        entry.append(contentsOf: name.utf8)
-        entry.append(0)
-        let length = entry.count - 2
+        let length = name.utf8.count
         guard length > 0 else { return }
-        for i in chunks.indices {
-            guard let start = Self.find(entry, length: length, in: chunks[i]) else { continue }
-            if chunks[i].count == length + 1 {
-                chunks.remove(at: i)
-            } else {
-                chunks[i].removeSubrange(start..<(start + length + 1))
+        // NUL, name, NUL, in a buffer on the stack (no array per removal).
+        let found: (chunk: Int, start: Int)? = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: length + 2) { entry in
+            entry[0] = 0
+            _ = UnsafeMutableBufferPointer(rebasing: entry[1...]).initialize(from: name.utf8)
+            entry[length + 1] = 0
+            let wanted = UnsafeRawBufferPointer(entry)
+            for i in chunks.indices {
+                if let start = Self.find(wanted, length: length, in: chunks[i]) { return (i, start) }
             }
-            count -= length + 1
-            return
+            return nil
         }
+        guard let (i, start) = found else { return }
+        if chunks[i].count == length + 1 {
+            chunks.remove(at: i)
+        } else {
+            chunks[i].removeSubrange(start..<(start + length + 1))
+        }
+        count -= length + 1
     }
 
-    /// Where the name in `entry` (NUL, name, NUL) starts in `chunk`.
-    private static func find(_ entry: [UInt8], length: Int, in chunk: [UInt8]) -> Int? {
+    /// Where the name in `wanted` (NUL, name, NUL) starts in `chunk`.
+    private static func find(_ wanted: UnsafeRawBufferPointer, length: Int, in chunk: [UInt8]) -> Int? {
         guard chunk.count > length else { return nil }
         return chunk.withUnsafeBytes { list in
-            entry.withUnsafeBytes { wanted in
-                // The first name has no NUL before it.
-                if memcmp(list.baseAddress!, wanted.baseAddress! + 1, length + 1) == 0 { return 0 }
-                guard let hit = swxl_memmem(list.baseAddress!, list.count, wanted.baseAddress!, wanted.count) else { return nil }
-                return list.baseAddress!.distance(to: UnsafeRawPointer(hit)) + 1
-            }
+            // The first name has no NUL before it.
+            if memcmp(list.baseAddress!, wanted.baseAddress! + 1, length + 1) == 0 { return 0 }
+            guard let hit = swxl_memmem(list.baseAddress!, list.count, wanted.baseAddress!, wanted.count) else { return nil }
+            return list.baseAddress!.distance(to: UnsafeRawPointer(hit)) + 1
         }
     }
 

@@ -55,7 +55,8 @@ extension SocketServer {
         // store an empty outbox without allocating one per request, as copying
         // it out and then emptying the shared buffer would.
         swap(&outbox, &store.outbox)
-        defer { outbox.removeAll(keepingCapacity: true) }
+        // (Emptied from the end: removeAll goes through the generic replaceSubrange.)
+        defer { while outbox.popLast() != nil {} }
         guard store.hasUncommittedChanges || gate.isHolding else {
             // Mostly the reply to `client` alone: no lookup for it.
             for (id, message) in outbox {

@@ -93,7 +93,7 @@ extension SocketServer {
                 return
             }
             guard let message else { return }
-            if logger.logLevel <= .debug {
+            if logsRequests {
                 logger.debug("connection \(client.id): \(message.kind.map { "\($0)" } ?? "type \(message.type)") req \(message.requestID) tx \(message.transactionID) len \(message.payload.count)")
             }
             if Store.changesDomains(message) { commitGroup() }

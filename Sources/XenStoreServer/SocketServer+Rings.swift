@@ -113,7 +113,8 @@ extension SocketServer {
     /// ``drainOutbox(request:from:)`` for a request that came through a ring.
     func drainOutbox(request: XSMessage, fromRing ring: RingConnection) {
         swap(&outbox, &store.outbox)
-        defer { outbox.removeAll(keepingCapacity: true) }
+        // (Emptied from the end: removeAll goes through the generic replaceSubrange.)
+        defer { while outbox.popLast() != nil {} }
         guard store.hasUncommittedChanges || gate.isHolding else {
             for (id, message) in outbox { enqueue(message, to: id) }
             return
@@ -172,7 +173,8 @@ extension SocketServer {
     /// domain check): held in the gate while changes wait for their commit.
     func drainUnrequested() {
         swap(&outbox, &store.outbox)
-        defer { outbox.removeAll(keepingCapacity: true) }
+        // (Emptied from the end: removeAll goes through the generic replaceSubrange.)
+        defer { while outbox.popLast() != nil {} }
         guard store.hasUncommittedChanges || gate.isHolding else {
             for (id, message) in outbox { enqueue(message, to: id) }
             return

@@ -20,6 +20,9 @@ import XenStoreProtocol
 public final class SocketServer {
     let store: Store
     let logger: Logger
+    /// Whether every request is logged (`logger` is debug; read once: its
+    /// level never changes, and asking it costs a copy of its handler per request).
+    let logsRequests: Bool
     let paths: HostPaths
     /// -1 once closed: ``shutdown()`` may run twice (explicitly, then from deinit).
     var epfd: Int32
@@ -79,6 +82,7 @@ public final class SocketServer {
         self.store = store
         self.paths = paths
         self.logger = logger
+        logsRequests = logger.logLevel <= .debug
         self.domainSockets = domainSockets
         epfd = epoll_create1(Int32(EPOLL_CLOEXEC))
         guard epfd >= 0 else { throw ServerError("epoll_create1: \(String(cString: strerror(errno)))") }

@@ -52,7 +52,8 @@ extension Store {
     func write(_ text: String, _ value: [UInt8], _ conn: Connection, _ txn: Transaction?) throws(XSError) -> [UInt8] {
         let name = try path(text, conn)
         try requireWritable(conn)
-        if var found = try lookup(name, conn, txn, need: .write) {
+        var ancestor: (path: String, node: Node)?
+        if var found = try lookup(name, conn, txn, need: .write, ancestor: &ancestor) {
             if !conn.privileged && value.count + found.childNames.count > quotas.nodeSize {
                 throw quotaExceeded("node-size", conn, .ENOSPC)
             }
@@ -60,7 +61,7 @@ extension Store {
             put(name, found, txn)
             queueEvent(Event(path: name, exact: false, perms: found.perms), txn)
         } else {
-            try create(name, value: value, conn, txn)
+            try create(name, value: value, conn, txn, parent: ancestor)
         }
         return XSPayload.ok
     }
@@ -68,20 +69,33 @@ extension Store {
     func mkdir(_ text: String, _ conn: Connection, _ txn: Transaction?) throws(XSError) -> [UInt8] {
         let name = try path(text, conn)
         try requireWritable(conn)
-        if try lookup(name, conn, txn, need: .write) == nil {
-            try create(name, value: [], conn, txn)
+        var ancestor: (path: String, node: Node)?
+        if try lookup(name, conn, txn, need: .write, ancestor: &ancestor) == nil {
+            try create(name, value: [], conn, txn, parent: ancestor)
         }
         return XSPayload.ok
     }
 
     /// Creates `name` and any missing parents. The new nodes take the
     /// permissions of the nearest existing ancestor; an unprivileged domain
-    /// owns what it creates.
-    func create(_ name: String, value: [UInt8], _ conn: Connection, _ txn: Transaction?) throws(XSError) {
+    /// owns what it creates. `known`: the nearest existing ancestor, if the
+    /// caller's lookup found it (then the tree is not searched again).
+    func create(_ name: String, value: [UInt8], _ conn: Connection, _ txn: Transaction?,
+                parent known: (path: String, node: Node)? = nil) throws(XSError) {
         var missing = [name]
-        var parentPath = XSPath.parent(of: name)
+        // The known ancestor is the parent when it is as long as the parent
+        // would be (an ancestor is a prefix): its path is used, none is made.
+        var parentPath = if let known, known.path.utf8.count == Self.parentLength(name, name.utf8.count) {
+            known.path
+        } else {
+            XSPath.parent(of: name)
+        }
         var parent: Node
         while true {
+            if let known, known.path.utf8.count == parentPath.utf8.count {
+                parent = known.node
+                break
+            }
             if let found = node(parentPath, txn) {
                 parent = found
                 break
@@ -132,9 +146,12 @@ extension Store {
     /// Removes `path` and everything below, children first; each removed
     /// node fires the watches set exactly on it, the top one also those above.
     func removeTree(_ path: String, _ found: Node, root: String, _ txn: Transaction?) {
-        for child in found.children {
-            let childPath = XSPath.join(path, child)
-            if let childNode = node(childPath, txn) { removeTree(childPath, childNode, root: root, txn) }
+        // (A leaf's empty list is not split into an empty array of names.)
+        if found.childNames.count > 0 {
+            for child in found.children {
+                let childPath = XSPath.join(path, child)
+                if let childNode = node(childPath, txn) { removeTree(childPath, childNode, root: root, txn) }
+            }
         }
         remove(path, txn)
         queueEvent(Event(path: path, exact: path != root, perms: found.perms), txn)

@@ -44,6 +44,9 @@ public final class Store {
     var nextConnectionID: ConnectionID = 1
     /// Watches by the (absolute or special) path they watch.
     var watchesByPath: [String: [Watch]] = [:]
+    /// How many watches are set on paths of each length in bytes (the
+    /// index): ``deliver(_:)`` looks up only paths some watch could be on.
+    var watchedLengths: [Int] = []
     var watchesPerDomain: [UInt32: Int] = [:]
     var domains: [UInt32: DomainRecord] = [:]
     /// Permissions of `@introduceDomain` and `@releaseDomain`.
@@ -80,6 +83,23 @@ public final class Store {
     /// On a Xen host: maps and binds introduced domains' rings, and undoes
     /// it (nil: the embedded host, whose domains speak over sockets).
     public weak var ringHost: DomainRingHost?
+
+    #if DEBUG
+    /// What the hot paths did, for tests that check work is not done twice.
+    struct Counters {
+        /// Lookups of a path among the watches.
+        var watchLookups = 0
+        /// Lookups of a path in the tree (``node(_:_:)``).
+        var nodeLookups = 0
+        /// Stores into the tree's dictionary.
+        var nodeStores = 0
+        /// Changes to the per-domain count of owned nodes.
+        var ownerCountChanges = 0
+        /// Nodes compared with what they were, to know whether storage must write them again.
+        var storedComparisons = 0
+    }
+    var counters = Counters()
+    #endif
 
     // Per-request bookkeeping.
     var undo: [(String, Node?)] = []
@@ -219,13 +239,15 @@ public final class Store {
                 batchUndo.append(contentsOf: undo)
             }
         }
-        // (Guarded: emptying an empty array still costs a call per request.)
-        if !undo.isEmpty { undo.removeAll(keepingCapacity: true) }
+        // Emptied from the end: `removeAll(keepingCapacity:)` goes through
+        // the generic `replaceSubrange`, several hundred instructions for a
+        // request's one or two entries.
+        while undo.popLast() != nil {}
         outbox.append((id, reply))
         for m in after { outbox.append((id, m)) }
         if !pendingEvents.isEmpty {
             for event in pendingEvents { deliver(event) }
-            pendingEvents.removeAll(keepingCapacity: true)
+            while pendingEvents.popLast() != nil {}
         }
     }
 
@@ -288,6 +310,9 @@ public final class Store {
 
     /// The node at `path` as `txn` sees it (recording what a transaction read).
     func node(_ path: String, _ txn: Transaction?) -> Node? {
+        #if DEBUG
+        counters.nodeLookups += 1
+        #endif
         guard let txn else { return nodes[path] }
         if let entry = txn.overlay[path] { return entry }
         // A transaction keeps seeing a node as it was when it first looked (as Xen 4.17 does).
@@ -309,19 +334,31 @@ public final class Store {
             txn.overlay[path] = .some(node)
             txn.account(old: old, new: node)
         } else {
-            // One dictionary lookup: stored first, the creation put right
-            // after if the node was there (a node keeps its creation for life).
-            node.creation = node.generation
+            // One dictionary lookup (a node keeps its creation for life): a
+            // node taken from the tree comes with its creation, a new one
+            // (creation 0) is created now. Put right after, in a second
+            // store, only if the node there (or its absence) says otherwise.
+            let generation = node.generation
+            if node.creation == 0 { node.creation = generation }
+            #if DEBUG
+            counters.nodeStores += 1
+            #endif
             guard let old = nodes.updateValue(node, forKey: path) else {
+                if node.creation != generation { restoreCreation(path, &node, generation) }
                 mainChanged(path, old: nil, new: node)
                 return
             }
-            if old.creation != node.creation {
-                node.creation = old.creation
-                nodes[path] = node
-            }
+            if old.creation != node.creation { restoreCreation(path, &node, old.creation) }
             mainChanged(path, old: old, new: node)
         }
+    }
+
+    private func restoreCreation(_ path: String, _ node: inout Node, _ creation: UInt64) {
+        node.creation = creation
+        #if DEBUG
+        counters.nodeStores += 1
+        #endif
+        nodes[path] = node
     }
 
     func remove(_ path: String, _ txn: Transaction?) {
@@ -342,9 +379,17 @@ public final class Store {
     private func mainChanged(_ path: String, old: Node?, new node: Node) {
         undo.append((path, old))
         account(path, old: old, new: node)
+        // Nothing is stored in memory only (a Xen host): the values are not
+        // compared (a 2000-byte value costs thousands of instructions to).
+        guard storage != nil else { return }
         // A parent that only gained or lost a child has nothing new to store.
-        if let old, !node.storedDiffers(from: old) { return }
-        if storage != nil { unstored.append((path, node)) }
+        if let old {
+            #if DEBUG
+            counters.storedComparisons += 1
+            #endif
+            if !node.storedDiffers(from: old) { return }
+        }
+        unstored.append((path, node))
     }
 
     func removeMain(_ path: String) {
@@ -355,16 +400,14 @@ public final class Store {
     }
 
     func account(_ path: String, old: Node?, new: Node?) {
-        if let old {
-            ownedEntries[old.perms.owner, default: 0] -= 1
-            treeBytes -= Self.footprint(path, old)
-        }
-        if let new {
-            ownedEntries[new.perms.owner, default: 0] += 1
-            treeBytes += Self.footprint(path, new)
-        }
+        if let old { treeBytes -= Self.footprint(path, old) }
+        if let new { treeBytes += Self.footprint(path, new) }
         let oldOwner = old?.perms.owner, newOwner = new?.perms.owner
+        // A node that keeps its owner leaves the owners' counts as they were
+        // (nil: no node, so a node made or removed always counts).
         if oldOwner != newOwner {
+            if let oldOwner { countOwned(oldOwner, -1) }
+            if let newOwner { countOwned(newOwner, 1) }
             if let oldOwner, oldOwner != 0 {
                 ownedPaths[oldOwner]?.remove(path)
                 if ownedPaths[oldOwner]?.isEmpty == true { ownedPaths[oldOwner] = nil }
@@ -380,6 +423,13 @@ public final class Store {
             }
             if let new { for domid in new.perms.grantees { grantedEntries[domid, default: 0] += 1 } }
         }
+    }
+
+    private func countOwned(_ owner: UInt32, _ delta: Int) {
+        #if DEBUG
+        counters.ownerCountChanges += 1
+        #endif
+        ownedEntries[owner, default: 0] += delta
     }
 
     /// Writes the last state of every path in ``unstored`` in one SQLite
@@ -493,18 +543,27 @@ public final class Store {
     /// and the nearest existing ancestor grants `need` (so it may be
     /// created); EACCES otherwise, without revealing whether it exists.
     func lookup(_ path: String, _ conn: Connection, _ txn: Transaction?, need: Rights) throws(XSError) -> Node? {
+        var ancestor: (path: String, node: Node)?
+        return try lookup(path, conn, txn, need: need, ancestor: &ancestor)
+    }
+
+    /// ``lookup(_:_:_:need:)``, which when `path` does not exist also gives
+    /// the nearest existing ancestor it found (for ``create(_:value:_:_:parent:)``).
+    func lookup(_ path: String, _ conn: Connection, _ txn: Transaction?, need: Rights,
+                ancestor: inout (path: String, node: Node)?) throws(XSError) -> Node? {
         if let found = node(path, txn) {
             guard rights(found.perms, conn).isSuperset(of: need) else { throw .EACCES }
             return found
         }
-        var ancestor = path
+        var candidate = path
         repeat {
-            ancestor = XSPath.parent(of: ancestor)
-            if let found = node(ancestor, txn) {
+            candidate = XSPath.parent(of: candidate)
+            if let found = node(candidate, txn) {
                 if rights(found.perms, conn).isDisjoint(with: need) { throw .EACCES }
+                ancestor = (candidate, found)
                 return nil
             }
-        } while ancestor != "/"
+        } while candidate != "/"
         return nil
     }
 
