@@ -273,9 +273,11 @@ int cxen_file_cached(int fd, long long from)
  * while libxc restored (docs/save-restore.md).
  *
  * The ring may be refilled only once the pipe has let go of what was
- * handed to it: the pipe holds at most its size (pipe_bytes), so with
- * FEED_RING chunks and (FEED_RING - 1) chunks of FEED_CHUNK at least
- * that size, a chunk's buffer is reused only after libxc has read it.
+ * handed to it: the pipe holds at most (its size / 4096) buffers, and
+ * every page handed over from the ring takes one, so with FEED_RING
+ * chunks and (FEED_RING - 1) chunks of FEED_CHUNK at least the pipe's
+ * size, a chunk's buffer is reused only after libxc has read it (what is
+ * spliced from the cache in between only adds buffers after it).
  *
  * When libxc is done, the thread is stopped and the file's offset set to
  * just past what libxc read (what the thread put in the pipe, less what

@@ -39,7 +39,7 @@ struct ConfigCheck: ParsableCommand {
         commandName: "check",
         abstract: "Check config files: every problem as file:line:col, exit 1 on any error.",
         discussion: "KEY=VALUE words override the files' settings, as with `xl create`."
-    )
+    ).parsedAlone
 
     @Option(name: .long, help: "The input format: auto, xl, xm, sxp or json.")
     var from: ConfigFormat = .auto
@@ -79,7 +79,7 @@ struct ConfigShow: ParsableCommand {
             KEY=VALUE words override the file's settings, as with `xl create`. A NAME that is no file \
             but a domain defined with `swxl new` prints that domain's stored config.
             """
-    )
+    ).parsedAlone
 
     enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
         case json, sxp, xl

@@ -23,7 +23,7 @@ struct ConsoleCommand: ParsableCommand {
             the embedded host alike; Ctrl-] detaches (exit status 0). On the embedded host without \
             a terminal, or with -f, this prints the guest's console log (the simulated kernel's \
             lines and its sim_guest_script's output) instead.
-            """)
+            """).parsedAlone
     @Flag(name: .customShort("f"), help: "Embedded host: print the console log and keep following it until the guest dies (swxl's addition).")
     var follow = false
     @Option(name: .customShort("t"), help: ArgumentHelp("The console type: pv, serial or vuart (default: serial for HVM guests, else pv).", valueName: "type"))

@@ -64,7 +64,7 @@ enum DeviceCLI {
 struct BlockAttachCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "block-attach", abstract: "Create a new virtual block device.",
-        discussion: "The disk spec is xl-disk-configuration(5)'s, in one or more parts (joined with commas).")
+        discussion: "The disk spec is xl-disk-configuration(5)'s, in one or more parts (joined with commas).").parsedAlone
     @OptionGroup var hostOptions: HostOptions
     @Flag(name: .customLong("dryrun"), help: ArgumentHelp("Print the disk and do nothing (xl's global -N).", visibility: .hidden))
     var dryRun = false
@@ -93,7 +93,7 @@ struct BlockAttachCommand: ParsableCommand {
 }
 
 struct BlockListCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "block-list", abstract: "List virtual block devices for a domain.")
+    static let configuration = CommandConfiguration(commandName: "block-list", abstract: "List virtual block devices for a domain.").parsedAlone
     @OptionGroup var hostOptions: HostOptions
     @Flag(name: .long, help: "Print JSON instead of xl's table.") var json = false
     @Argument(help: "The domains (names or domids).") var domains: [String] = []
@@ -119,7 +119,7 @@ struct BlockListCommand: ParsableCommand {
 }
 
 struct BlockDetachCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "block-detach", abstract: "Destroy a domain's virtual block device.")
+    static let configuration = CommandConfiguration(commandName: "block-detach", abstract: "Destroy a domain's virtual block device.").parsedAlone
     @OptionGroup var hostOptions: HostOptions
     @Flag(name: [.customShort("f"), .long], help: "Do not wait for the domain to release the device.") var force = false
     @Argument(help: "The domain (name or domid).") var domain: String
@@ -141,7 +141,7 @@ struct BlockDetachCommand: ParsableCommand {
 struct NetworkAttachCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "network-attach", abstract: "Create a new virtual network device.",
-        discussion: "Each argument is a part of an xl-network-configuration(5) spec (key=value).")
+        discussion: "Each argument is a part of an xl-network-configuration(5) spec (key=value).").parsedAlone
     @OptionGroup var hostOptions: HostOptions
     @Flag(name: .customLong("dryrun"), help: ArgumentHelp("Print the vif and do nothing (xl's global -N).", visibility: .hidden))
     var dryRun = false
@@ -198,7 +198,7 @@ struct NetworkAttachCommand: ParsableCommand {
 }
 
 struct NetworkListCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "network-list", abstract: "List virtual network interfaces for a domain.")
+    static let configuration = CommandConfiguration(commandName: "network-list", abstract: "List virtual network interfaces for a domain.").parsedAlone
     @OptionGroup var hostOptions: HostOptions
     @Flag(name: .long, help: "Print JSON instead of xl's table.") var json = false
     @Argument(help: "The domains (names or domids).") var domains: [String] = []
@@ -226,7 +226,7 @@ struct NetworkListCommand: ParsableCommand {
 }
 
 struct NetworkDetachCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "network-detach", abstract: "Destroy a domain's virtual network device.")
+    static let configuration = CommandConfiguration(commandName: "network-detach", abstract: "Destroy a domain's virtual network device.").parsedAlone
     @OptionGroup var hostOptions: HostOptions
     @Argument(help: "The domain (name or domid).") var domain: String
     @Argument(help: "The device: its devid or its MAC.") var device: String

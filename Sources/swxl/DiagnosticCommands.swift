@@ -13,7 +13,7 @@ var diagnosticCommands: [any ParsableCommand.Type] {
 struct SysrqCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sysrq", abstract: "Send a sysrq to a domain.",
-        discussion: "The key goes to the guest's kernel through xenstore (control/sysrq), as libxl sends it; the guest empties the node when it takes the key.")
+        discussion: "The key goes to the guest's kernel through xenstore (control/sysrq), as libxl sends it; the guest empties the node when it takes the key.").parsedAlone
     @OptionGroup var hostOptions: HostOptions
     @Argument(help: "The domain (name or domid).") var domain: String
     @Argument(help: "The sysrq letter (e.g. s, u, b, h).") var letter: String
@@ -41,7 +41,7 @@ struct SysrqCommand: ParsableCommand {
 struct DebugKeysCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "debug-keys", abstract: "Send debug keys to Xen.",
-        discussion: "As typed on Xen's serial console; what they print is in `swxl dmesg`.")
+        discussion: "As typed on Xen's serial console; what they print is in `swxl dmesg`.").parsedAlone
     @OptionGroup var hostOptions: HostOptions
     @Argument(help: "The keys (e.g. h, q).") var keys: String
     @Argument(help: ArgumentHelp(visibility: .hidden)) var ignored: [String] = []
@@ -59,7 +59,7 @@ struct DebugKeysCommand: ParsableCommand {
 struct DumpCoreCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dump-core", abstract: "Core dump a domain.",
-        discussion: "The guest's memory and vCPU state as an ELF core in libxenguest's format (see docs/domains.md).")
+        discussion: "The guest's memory and vCPU state as an ELF core in libxenguest's format (see docs/domains.md).").parsedAlone
     @OptionGroup var hostOptions: HostOptions
     @Argument(help: "The domain (name or domid).") var domain: String
     @Argument(help: "The core file to write.") var filename: String
@@ -77,7 +77,7 @@ struct DumpCoreCommand: ParsableCommand {
 }
 
 struct CPUPoolListCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "cpupool-list", abstract: "List CPU pools on host.")
+    static let configuration = CommandConfiguration(commandName: "cpupool-list", abstract: "List CPU pools on host.").parsedAlone
     @Flag(name: [.customShort("c"), .customLong("cpus")], help: "Output list of CPUs used by a pool.") var cpus = false
     @Flag(name: .long, help: "The pools as a JSON array, for scripts (swxl's addition).") var json = false
     @OptionGroup var hostOptions: HostOptions

@@ -27,7 +27,7 @@ struct CreateCommand: ParsableCommand {
             --dry-run is swxl's older spelling of --dryrun. Exit status 0 on success, \
             1 when the config is bad or the domain cannot be created (nothing is left behind), \
             2 for a bad command line.
-            """)
+            """).parsedAlone
 
     @Flag(name: .short, help: "Leave the domain paused after it is created.")
     var paused = false
@@ -149,7 +149,7 @@ struct CreateCommand: ParsableCommand {
 struct ListCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "list",
-        abstract: "List domains: xl's columns and state letters, or JSON.")
+        abstract: "List domains: xl's columns and state letters, or JSON.").parsedAlone
 
     @Flag(name: .shortAndLong, help: "Also show each domain's UUID and shutdown reason code.")
     var verbose = false
@@ -273,7 +273,7 @@ struct ListCommand: ParsableCommand {
 
 struct DestroyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "destroy", abstract: "Destroy a domain at once: no shutdown, everything about it removed.")
+        commandName: "destroy", abstract: "Destroy a domain at once: no shutdown, everything about it removed.").parsedAlone
     @Flag(name: .customShort("f"), help: "Permit destroying domain 0.") var force = false
     @OptionGroup var hostOptions: HostOptions
     @Argument(help: "The domain (name or domid).") var domain: String
@@ -370,7 +370,7 @@ struct ShutdownRequest {
 
 struct ShutdownCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "shutdown", abstract: "Ask a domain to shut down (its on_poweroff action follows).")
+        commandName: "shutdown", abstract: "Ask a domain to shut down (its on_poweroff action follows).").parsedAlone
     @Flag(name: .shortAndLong, help: "All domains.") var all = false
     @Flag(name: .shortAndLong, help: "Wait until the domain has shut down (-ww: until it is gone).") var wait: Int
     @Flag(name: .customShort("F"), help: "Send an ACPI power button event to an HVM guest whose PV drivers are not up.")
@@ -384,7 +384,7 @@ struct ShutdownCommand: ParsableCommand {
 
 struct RebootCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "reboot", abstract: "Ask a domain to reboot (its on_reboot action follows).")
+        commandName: "reboot", abstract: "Ask a domain to reboot (its on_reboot action follows).").parsedAlone
     @Flag(name: .shortAndLong, help: "All domains.") var all = false
     @Flag(name: .shortAndLong, help: "Wait until the domain has shut down for the reboot (-ww: until it is gone).") var wait: Int
     @Flag(name: .customShort("F"), help: "Send an ACPI reset button event to an HVM guest whose PV drivers are not up.")
@@ -397,7 +397,7 @@ struct RebootCommand: ParsableCommand {
 }
 
 struct PauseCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "pause", abstract: "Pause a domain.")
+    static let configuration = CommandConfiguration(commandName: "pause", abstract: "Pause a domain.").parsedAlone
     @OptionGroup var hostOptions: HostOptions
     @Argument(help: "The domain (name or domid).") var domain: String
     func run() throws {
@@ -407,7 +407,7 @@ struct PauseCommand: ParsableCommand {
 }
 
 struct UnpauseCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "unpause", abstract: "Unpause a domain.")
+    static let configuration = CommandConfiguration(commandName: "unpause", abstract: "Unpause a domain.").parsedAlone
     @OptionGroup var hostOptions: HostOptions
     @Argument(help: "The domain (name or domid).") var domain: String
     func run() throws {
@@ -419,7 +419,7 @@ struct UnpauseCommand: ParsableCommand {
 }
 
 struct RenameCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "rename", abstract: "Rename a domain.")
+    static let configuration = CommandConfiguration(commandName: "rename", abstract: "Rename a domain.").parsedAlone
     @OptionGroup var hostOptions: HostOptions
     @Argument(help: "The domain (name or domid).") var domain: String
     @Argument(help: "The new name.") var newName: String
@@ -448,7 +448,7 @@ extension MemorySize {
 
 struct MemSetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "mem-set", abstract: "Set a domain's memory target (the guest balloons to it). Sizes: 512, 512m, 1g, 65536k.")
+        commandName: "mem-set", abstract: "Set a domain's memory target (the guest balloons to it). Sizes: 512, 512m, 1g, 65536k.").parsedAlone
     @OptionGroup var hostOptions: HostOptions
     @Argument(help: "The domain (name or domid).") var domain: String
     @Argument(help: "The memory (MiB unless suffixed k, m, g).") var memory: String
@@ -462,7 +462,7 @@ struct MemSetCommand: ParsableCommand {
 
 struct MemMaxCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "mem-max", abstract: "Set the most memory a domain may have.")
+        commandName: "mem-max", abstract: "Set the most memory a domain may have.").parsedAlone
     @OptionGroup var hostOptions: HostOptions
     @Argument(help: "The domain (name or domid).") var domain: String
     @Argument(help: "The memory (MiB unless suffixed k, m, g).") var memory: String
@@ -476,7 +476,7 @@ struct MemMaxCommand: ParsableCommand {
 
 struct VCPUSetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "vcpu-set", abstract: "Set the number of a domain's online vcpus.")
+        commandName: "vcpu-set", abstract: "Set the number of a domain's online vcpus.").parsedAlone
     @Flag(name: [.customShort("i"), .customLong("ignore-host")],
           help: "Allow more vCPUs than the host has CPUs.")
     var ignoreHost = false
@@ -507,7 +507,7 @@ struct VCPUSetCommand: ParsableCommand {
 }
 
 struct DomidCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "domid", abstract: "Print the domid of a domain name.")
+    static let configuration = CommandConfiguration(commandName: "domid", abstract: "Print the domid of a domain name.").parsedAlone
     @OptionGroup var hostOptions: HostOptions
     @Argument(help: "The domain name.") var name: String
     func run() throws {
@@ -522,7 +522,7 @@ struct DomidCommand: ParsableCommand {
 }
 
 struct DomnameCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "domname", abstract: "Print the name of a domid.")
+    static let configuration = CommandConfiguration(commandName: "domname", abstract: "Print the name of a domid.").parsedAlone
     @OptionGroup var hostOptions: HostOptions
     @Argument(help: "The domid.") var domid: String
     func run() throws {
@@ -541,7 +541,7 @@ struct DomnameCommand: ParsableCommand {
 }
 
 struct VMListCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "vm-list", abstract: "List the guests' UUIDs, domids and names.")
+    static let configuration = CommandConfiguration(commandName: "vm-list", abstract: "List the guests' UUIDs, domids and names.").parsedAlone
     @OptionGroup var hostOptions: HostOptions
     func run() throws {
         let t = try hostOptions.open().toolstack
@@ -556,7 +556,7 @@ struct VMListCommand: ParsableCommand {
 }
 
 struct UptimeCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "uptime", abstract: "How long domains have been up.")
+    static let configuration = CommandConfiguration(commandName: "uptime", abstract: "How long domains have been up.").parsedAlone
     @Flag(name: .short, help: "Short form, like uptime(1).") var short = false
     @OptionGroup var hostOptions: HostOptions
     @Argument(help: "Only these domains.") var domains: [String] = []
@@ -597,7 +597,7 @@ struct UptimeCommand: ParsableCommand {
 }
 
 struct DmesgCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "dmesg", abstract: "The hypervisor's console ring.")
+    static let configuration = CommandConfiguration(commandName: "dmesg", abstract: "The hypervisor's console ring.").parsedAlone
     @Flag(name: [.short, .long], help: "Clear the ring after reading it.") var clear = false
     @OptionGroup var hostOptions: HostOptions
     func run() throws {
@@ -609,7 +609,7 @@ struct DmesgCommand: ParsableCommand {
 struct MonitorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "_monitor", abstract: "Carry out on_poweroff, on_reboot and on_crash for swxl's domains on Xen (started by swxl on demand).",
-        shouldDisplay: false)
+        shouldDisplay: false).parsedAlone
     func run() throws {
         try HostOptions.parse([]).open(startWatcher: false, startDaemon: false).runMonitor()
     }
@@ -618,7 +618,7 @@ struct MonitorCommand: ParsableCommand {
 struct SimGuestsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "_sim-guests", abstract: "Serve the embedded host's simulated guests (started by swxl on demand).",
-        shouldDisplay: false)
+        shouldDisplay: false).parsedAlone
     func run() throws {
         // The guest host never starts a daemon: without one it has nothing to serve.
         let host = try HostOptions.parse([]).open(startWatcher: false, startDaemon: false)

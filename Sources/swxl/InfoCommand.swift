@@ -4,7 +4,7 @@ import Toolstack
 /// `swxl info`: the host and its hypervisor, line for line as Xen 4.17's
 /// `xl info` prints them, or as one JSON object (``HostInfo``).
 struct InfoCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "info", abstract: "Information about the host, as `xl info` prints it.")
+    static let configuration = CommandConfiguration(commandName: "info", abstract: "Information about the host, as `xl info` prints it.").parsedAlone
     @OptionGroup var hostOptions: HostOptions
     @Flag(name: [.customShort("n"), .customLong("numa")], help: "Also list the host's CPU, device and NUMA topology (an ITEM is then ignored, as xl ignores it).")
     var numa = false

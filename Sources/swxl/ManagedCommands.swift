@@ -16,7 +16,7 @@ struct NewCommand: ParsableCommand {
             errors and warnings) and resolved once: its uuid and MACs stay the same at every `start`. \
             A name or uuid another domain, running or defined, has is refused. Exit status 0 on success, \
             1 when the config is bad or the name is taken (nothing is stored), 2 for a bad command line.
-            """)
+            """).parsedAlone
 
     @Flag(name: .shortAndLong, help: "Quiet: print nothing on success.")
     var quiet = false
@@ -57,7 +57,7 @@ struct StartCommand: ParsableCommand {
         discussion: """
             The domain is created as `create` creates it (all or nothing) and keeps the uuid it was \
             defined with. A domain that is already running is refused.
-            """)
+            """).parsedAlone
 
     @Flag(name: [.short, .customLong("paused")], help: "Leave the domain paused after it is created.")
     var paused = false
@@ -101,7 +101,7 @@ struct StartCommand: ParsableCommand {
 struct DeleteCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "delete",
-        abstract: "Forget a halted domain defined with new (xm's delete).")
+        abstract: "Forget a halted domain defined with new (xm's delete).").parsedAlone
     @OptionGroup var hostOptions: HostOptions
     @Argument(help: "The defined domain's name.") var domain: String
 

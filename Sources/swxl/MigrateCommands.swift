@@ -21,7 +21,7 @@ struct MigrateCommand: ParsableCommand {
             with -s '' HOST is the whole command) and sends the domain down its pipes. Live when this \
             host can track the guest's dirty pages; otherwise the guest is suspended while its memory \
             is sent (said on stderr). Exit status 0, or 1.
-            """)
+            """).parsedAlone
 
     @Option(name: .customShort("C"), help: ArgumentHelp("Send <config> instead of config file from creation.", valueName: "config"))
     var config: String?
@@ -307,7 +307,7 @@ struct MigrateReceiveCommand: ParsableCommand {
         discussion: """
             Reads the domain from stdin and answers on stdout, xl's protocol; everything for \
             people goes to stderr.
-            """)
+            """).parsedAlone
 
     @Flag(name: .customShort("e"), help: "Do not wait in the background for the death of the domain (swxl's host-wide watcher follows it either way).")
     var noMonitor = false

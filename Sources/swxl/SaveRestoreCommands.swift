@@ -23,7 +23,7 @@ struct SaveCommand: ParsableCommand {
             DOMAIN FILE [CONFIG]: the guest is suspended, its memory and state written to FILE after its \
             config (libxl JSON, or CONFIG's instead), and the domain destroyed, unless -c or -p. A save \
             that fails resumes the guest and removes the incomplete FILE. Exit status 0, or 1.
-            """)
+            """).parsedAlone
 
     @Flag(name: .customShort("c"), help: "Leave domain running after creating the snapshot.")
     var keepRunning = false
@@ -104,7 +104,7 @@ struct RestoreCommand: ParsableCommand {
             its xenstore entries, console and devices (with their device ids) brought back, and it runs \
             unless -p. CONFIG replaces the config in the file. A restore that fails leaves nothing behind. \
             Exit status 0, or 1.
-            """)
+            """).parsedAlone
 
     @Flag(name: .customShort("p"), help: "Do not unpause domain after restoring it.")
     var paused = false

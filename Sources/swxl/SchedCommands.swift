@@ -8,7 +8,7 @@ var schedCommands: [any ParsableCommand.Type] { [SchedCreditCommand.self, SchedC
 
 struct SchedCreditCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "sched-credit", abstract: "Get or set the credit scheduler's domain and pool parameters.")
+        commandName: "sched-credit", abstract: "Get or set the credit scheduler's domain and pool parameters.").parsedAlone
     @OptionGroup var options: SchedOptions
     @Option(name: [.customShort("t"), .customLong("tslice_ms")], help: "Set the time slice, in milliseconds.")
     var tslice: String?
@@ -52,7 +52,7 @@ struct SchedCreditCommand: ParsableCommand {
 
 struct SchedCredit2Command: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "sched-credit2", abstract: "Get or set the credit2 scheduler's domain and pool parameters.")
+        commandName: "sched-credit2", abstract: "Get or set the credit2 scheduler's domain and pool parameters.").parsedAlone
     @OptionGroup var options: SchedOptions
 
     func run() throws {

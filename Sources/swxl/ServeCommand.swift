@@ -28,7 +28,7 @@ struct Serve: ParsableCommand {
             keep it on loopback (the default for --tcp PORT) or put TLS in front.
             Without --foreground it detaches once it is listening. See docs/api.md.
             """
-    )
+    ).parsedAlone
 
     @OptionGroup var hostOptions: HostOptions
 

@@ -31,7 +31,7 @@ struct StoreCommand: ParsableCommand {
 
 struct StoreRead: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "read", abstract: "Print the values at paths (several: read in one transaction).")
+        commandName: "read", abstract: "Print the values at paths (several: read in one transaction).").parsedAlone
 
     @Flag(name: .shortAndLong, help: "Print each value after its path and ': '.") var prefix = false
     @Flag(name: [.customShort("R"), .long], help: "Print values as they are, without escapes or newline.") var raw = false
@@ -51,7 +51,7 @@ struct StoreRead: ParsableCommand {
 
 struct StoreWrite: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "write", abstract: "Write values: path value [path value ...] (several: in one transaction).")
+        commandName: "write", abstract: "Write values: path value [path value ...] (several: in one transaction).").parsedAlone
 
     @Flag(name: [.customShort("R"), .long], help: "Take values as they are: no backslash escapes.") var raw = false
     @Argument(help: "Path and value pairs. Values take xenstore-write's escapes (\\n, \\t, \\xNN, \\ooo, \\\\).")
@@ -71,7 +71,7 @@ struct StoreWrite: ParsableCommand {
 
 struct StoreLs: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "ls", abstract: "Print the tree below a path with values, as xenstore-ls does.")
+        commandName: "ls", abstract: "Print the tree below a path with values, as xenstore-ls does.").parsedAlone
 
     @Flag(name: .shortAndLong, help: "Full paths instead of an indented tree; nothing is cut.") var full = false
     @Flag(name: [.customShort("p"), .long], help: "Show each node's permissions.") var permissions = false
@@ -93,7 +93,7 @@ struct StoreLs: ParsableCommand {
 
 struct StoreList: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "list", abstract: "Print the names of a path's children, one per line.")
+        commandName: "list", abstract: "Print the names of a path's children, one per line.").parsedAlone
 
     @Flag(name: .shortAndLong, help: "Print full paths, not just names.") var prefix = false
     @Flag(help: "Print a JSON object from path to its children.") var json = false
@@ -108,7 +108,7 @@ struct StoreList: ParsableCommand {
 
 struct StoreExists: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "exists", abstract: "Exit 0 if every path exists, 1 if one does not. Prints nothing.")
+        commandName: "exists", abstract: "Exit 0 if every path exists, 1 if one does not. Prints nothing.").parsedAlone
 
     @Argument(help: "The paths to test.") var paths: [String]
 
@@ -122,7 +122,7 @@ struct StoreExists: ParsableCommand {
 
 struct StoreRm: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "rm", abstract: "Remove paths and everything below them.")
+        commandName: "rm", abstract: "Remove paths and everything below them.").parsedAlone
 
     @Flag(name: .shortAndLong, help: "Also remove parents left empty (no value, no children).") var tidy = false
     @Argument(help: "The paths to remove.") var paths: [String]
@@ -135,7 +135,7 @@ struct StoreRm: ParsableCommand {
 
 struct StoreMkdir: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "mkdir", abstract: "Create paths (and missing parents) with empty values.")
+        commandName: "mkdir", abstract: "Create paths (and missing parents) with empty values.").parsedAlone
 
     @Argument(help: "The paths to create.") var paths: [String]
 
@@ -147,7 +147,7 @@ struct StoreMkdir: ParsableCommand {
 struct StoreChmod: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "chmod", abstract: "Set a path's permissions: the first names the owner and everyone else's access.",
-        discussion: "Each permission is n (none), r (read), w (write) or b (both) followed by a domid, e.g. n0 r5.")
+        discussion: "Each permission is n (none), r (read), w (write) or b (both) followed by a domid, e.g. n0 r5.").parsedAlone
 
     @Flag(name: .shortAndLong, help: "Also set them on everything below the path.") var recursive = false
     @Flag(name: .shortAndLong, help: "Also set them on every parent up to the root.") var upto = false
@@ -168,7 +168,7 @@ struct StoreChmod: ParsableCommand {
 
 struct StoreGetperms: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "getperms", abstract: "Print paths' permissions, e.g. n0,r5 (owner first).")
+        commandName: "getperms", abstract: "Print paths' permissions, e.g. n0,r5 (owner first).").parsedAlone
 
     @Flag(name: .shortAndLong, help: "Print each after its path and ': '.") var prefix = false
     @Flag(help: "Print a JSON object from path to its permission list.") var json = false
@@ -184,7 +184,7 @@ struct StoreGetperms: ParsableCommand {
 struct StoreWatch: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "watch", abstract: "Print 'path token' for each change at or below the paths (the token is the watched path).",
-        discussion: "Each watch fires once when set. Runs until killed, or until -n events.")
+        discussion: "Each watch fires once when set. Runs until killed, or until -n events.").parsedAlone
 
     @Option(name: [.customShort("n"), .long], help: "Stop after this many events.") var number: Int?
     @Flag(help: "Print one JSON object {path, token} per line.") var json = false
@@ -212,7 +212,7 @@ struct StoreTransaction: ParsableCommand {
             batch when PATH is missing. Blank lines and lines starting with # are skipped. Output \
             (values, children, permissions, in order) is printed once the batch has committed; \
             on any failure nothing is changed.
-            """)
+            """).parsedAlone
 
     @Flag(help: "Print a JSON array of {op, path[, value|children|perms]}.") var json = false
     @Argument(help: "Operations, e.g. 'write /a 1' 'read /b'. None: read them from stdin.") var operations: [String] = []

@@ -62,6 +62,10 @@ struct Swxl: ParsableCommand {
             index += 1
             if commands.isEmpty { break }
         }
+        // Every leaf is `.parsedAlone` (a new command without it would pay
+        // for argument-parser's completion check on each start).
+        assert(leaf == nil || !leaf!.configuration.subcommands.isEmpty || leaf!.configuration._superCommandName != nil,
+               "\(leaf!) lacks .parsedAlone")
         guard let leaf, leaf.configuration.subcommands.isEmpty,
               let parsed = try? leaf.parseAsRoot(Array(argv[index...])),
               type(of: parsed) == leaf  // not argument-parser's own help command
@@ -79,5 +83,21 @@ struct Swxl: ParsableCommand {
         }
         PhaseTrace.mark("exit")
         exit()
+    }
+}
+
+extension CommandConfiguration {
+    /// A leaf command's configuration, marked so that argument-parser skips
+    /// its `--generate-completion-script` check when ``Swxl/parseLeaf(_:)``
+    /// parses the command as the root: that check parses the line twice more
+    /// through two commands of its own (over half of the leaf's parse, about
+    /// 25 ms of each command under QEMU's TCG). Only a root's mark is read,
+    /// so the whole tree (completion scripts, help, usage) is unchanged, and
+    /// a completion request on a leaf's line fails the leaf's parse and goes
+    /// to the whole tree as before.
+    var parsedAlone: CommandConfiguration {
+        var configuration = self
+        configuration._superCommandName = Swxl.configuration.commandName
+        return configuration
     }
 }

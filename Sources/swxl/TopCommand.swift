@@ -19,7 +19,7 @@ private let topStopRequested = Atomic<Bool>(false)
 struct TopCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "top", abstract: "Monitor a host and the domains in real time (xentop).",
-        discussion: "Interactive keys as xentop's: D delay, N networks, B block devices, V vCPUs, R repeat header, S sort order, arrows scroll, Q quit.")
+        discussion: "Interactive keys as xentop's: D delay, N networks, B block devices, V vCPUs, R repeat header, S sort order, arrows scroll, Q quit.").parsedAlone
     @Option(name: [.customShort("d"), .customLong("delay")], help: "Seconds between updates (default 3).")
     var delay: String?
     @Flag(name: [.customShort("n"), .customLong("networks")], help: "Output vif network data.") var networks = false

@@ -6,7 +6,7 @@ import Toolstack
 var vcpuCommands: [any ParsableCommand.Type] { [VCPUListCommand.self, VCPUPinCommand.self] }
 
 struct VCPUListCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "vcpu-list", abstract: "List domains' vcpus, as xl does.")
+    static let configuration = CommandConfiguration(commandName: "vcpu-list", abstract: "List domains' vcpus, as xl does.").parsedAlone
     @OptionGroup var hostOptions: HostOptions
     @Argument(help: "Only these domains (names or domids).") var domains: [String] = []
 
@@ -40,7 +40,7 @@ struct VCPUListCommand: ParsableCommand {
 struct VCPUPinCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vcpu-pin", abstract: "Set which CPUs a vcpu may use (hard affinity) and prefers (soft affinity).",
-        discussion: "CPU lists as in xl.cfg: `2-5,^3`, `all`, `nodes:0`; `-` leaves an affinity as it is.")
+        discussion: "CPU lists as in xl.cfg: `2-5,^3`, `all`, `nodes:0`; `-` leaves an affinity as it is.").parsedAlone
     @Flag(name: [.customShort("f"), .customLong("force")], help: "Undo an override pinning done by the kernel.")
     var force = false
     @Flag(name: [.customShort("i"), .customLong("ignore-global-affinity-masks")],

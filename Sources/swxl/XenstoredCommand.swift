@@ -28,7 +28,7 @@ struct Xenstored: ParsableCommand {
             fresh store in memory holding /, /tool and /tool/xenstored, and Xen's
             xenstored options (--pid-file, --no-fork, -Q, ...; see docs/xenstored.md).
             """
-    )
+    ).parsedAlone
 
     @Flag(name: [.short, .long, .customShort("N"), .customLong("no-fork")], help: "Stay in the foreground (do not detach).")
     var foreground = false

@@ -36,3 +36,16 @@ import Testing
         #expect(missing.stderr.contains("Usage: swxl config show "), "\(missing.stderr)")
     }
 }
+
+/// Leaf commands skip argument-parser's completion check when parsed alone
+/// (`.parsedAlone`); a completion request on a leaf's line still reaches the
+/// whole tree and gets the same script.
+@Suite struct LeafCompletionRequestTests {
+    @Test(arguments: [["list"], ["store", "read"], ["restore"]])
+    func completionRequestAfterALeaf(leaf: [String]) throws {
+        let whole = try run(swxlBinary, ["--generate-completion-script", "bash"])
+        let afterLeaf = try run(swxlBinary, leaf + ["--generate-completion-script", "bash"])
+        #expect(afterLeaf.status == 0)
+        #expect(afterLeaf.stdout == whole.stdout)
+    }
+}
