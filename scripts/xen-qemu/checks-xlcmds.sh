@@ -50,7 +50,7 @@ wait_new_domid() {
 }
 
 if has_swxl cpupool-list && has_swxl top && has_swxl sysrq && has_swxl dump-core; then
-    cxen-probe wait-scrub
+    settle   # no domain of the checks before still dying: xl and swxl must count the same domains
     xsame -f xlcmd-cpupool-list-as-xl cpupool-list
     xsame -f xlcmd-cpupool-list-cpus-as-xl cpupool-list -c
     xsame -f xlcmd-cpupool-list-pool-as-xl cpupool-list Pool-0
