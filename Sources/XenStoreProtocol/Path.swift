@@ -35,8 +35,28 @@ public enum XSPath {
         if path.utf8.first == UInt8(ascii: "@") {
             return allowSpecial && path.utf8.count <= relativeMax ? path : nil
         }
-        let absolute = path.utf8.first == UInt8(ascii: "/") ? path : concatenate(base, path)
-        return isValidAbsolute(absolute) ? absolute : nil
+        if path.utf8.first == UInt8(ascii: "/") { return isValidAbsolute(path) ? path : nil }
+        // Relative: `base` is valid (a domain's path), so only the part
+        // joined to it is checked byte by byte, then the lengths of the whole.
+        var relative = path
+        guard relative.withUTF8(isValidTail(bytes:)) else { return nil }
+        let absolute = concatenate(base, path)
+        var whole = absolute
+        return whole.withUTF8 { $0.count <= absoluteMax && relativeLength($0) <= relativeMax } ? absolute : nil
+    }
+
+    /// Whether `bytes` may follow an absolute path and its slash: names
+    /// joined by single slashes, no slash first or last.
+    static func isValidTail(bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let first = bytes.first, first != slash, bytes.count <= absoluteMax else { return false }
+        var previousSlash = false
+        for b in bytes {
+            let isSlash = b == slash
+            if isSlash && previousSlash { return false }
+            guard isPathByte(b) else { return false }
+            previousSlash = isSlash
+        }
+        return !previousSlash
     }
 
     /// `a + "/" + b` in one allocation (this runs for most requests, and
@@ -92,15 +112,31 @@ public enum XSPath {
     static func isValidAbsolute(bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         guard let first = bytes.first, first == slash, bytes.count <= absoluteMax else { return false }
         if bytes.count == 1 { return true }
+        // Each byte checked against two 64-bit masks of the allowed bytes
+        // (no branch per character class), and a slash right after a slash
+        // (or at the end) refused: this runs for every request with a path,
+        // and under QEMU's TCG each instruction is dear.
         var previousSlash = false
         for b in bytes {
             let isSlash = b == slash
             if isSlash && previousSlash { return false }
-            guard isSlash || isNameByte(b) else { return false }
+            guard isPathByte(b) else { return false }
             previousSlash = isSlash
         }
         if previousSlash { return false }
         return relativeLength(bytes) <= relativeMax
+    }
+
+    /// Bits of the bytes 0-63 and 64-127 allowed in a path: `-`, `/`,
+    /// digits; `@`, letters, `_`.
+    private static let pathBytesLow: UInt64 = (1 << 0x2d) | (1 << 0x2f) | (0x3ff << 0x30)
+    private static let pathBytesHigh: UInt64 = 0x7ff_ffff | (1 << (0x5f - 0x40)) | (0x3ff_ffff << (0x61 - 0x40))
+
+    /// Whether `b` may appear in an absolute path: a name byte or `/`.
+    @inline(__always)
+    static func isPathByte(_ b: UInt8) -> Bool {
+        let mask = b < 64 ? pathBytesLow : b < 128 ? pathBytesHigh : 0
+        return mask >> UInt64(b & 63) & 1 != 0
     }
 
     /// The length of `path` below `/local/domain/<domid>/`, or its whole length elsewhere.
@@ -146,6 +182,22 @@ public enum XSPath {
     /// `child` below `parent`.
     public static func join(_ parent: String, _ child: String) -> String {
         parent == "/" ? "/" + child : concatenate(parent, child)
+    }
+
+    /// `parent` and a child's name given as its bytes (valid UTF-8, such
+    /// as a name cut from a child list), in one allocation.
+    public static func join(_ parent: String, name: UnsafeBufferPointer<UInt8>) -> String {
+        var parent = parent
+        return parent.withUTF8 { x in
+            // Below "/" no second slash.
+            let head = x.count == 1 ? 0 : x.count
+            return String(unsafeUninitializedCapacity: head + 1 + name.count) { out in
+                _ = UnsafeMutableBufferPointer(rebasing: out[..<head]).initialize(from: UnsafeBufferPointer(rebasing: x[..<head]))
+                out[head] = slash
+                _ = UnsafeMutableBufferPointer(rebasing: out[(head + 1)...]).initialize(from: name)
+                return head + 1 + name.count
+            }
+        }
     }
 
     /// Whether `path` is `ancestor` or lies below it.

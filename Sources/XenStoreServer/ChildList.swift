@@ -53,15 +53,34 @@ public struct ChildList: Sendable, Equatable {
         return out
     }
 
+    /// Calls `body` with each name's bytes (without its NUL), in order.
+    func forEachName(_ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+        for chunk in chunks {
+            chunk.withUnsafeBufferPointer { list in
+                var start = 0
+                for i in list.indices where list[i] == 0 {
+                    body(UnsafeBufferPointer(rebasing: list[start..<i]))
+                    start = i + 1
+                }
+            }
+        }
+    }
+
     /// Adds a name at the end.
     mutating func append(_ name: String) {
-        let size = name.utf8.count + 1
+        var name = name
+        name.withUTF8 { append($0) }
+    }
+
+    /// Adds a name, given as its bytes, at the end.
+    mutating func append(_ name: UnsafeBufferPointer<UInt8>) {
+        let size = name.count + 1
         if chunks.isEmpty || chunks[chunks.count - 1].count + size > Self.chunkBytes {
             var chunk: [UInt8] = []
             chunk.reserveCapacity(Swift.max(size, 64))
             chunks.append(chunk)
         }
-        chunks[chunks.count - 1].append(contentsOf: name.utf8)
+        chunks[chunks.count - 1].append(contentsOf: name)
         chunks[chunks.count - 1].append(0)
         count += size
     }

@@ -41,6 +41,17 @@ public struct Node: Sendable, Equatable {
         childNames.append(name)
     }
 
+    /// Adds the last component of the absolute path `path` (the part after
+    /// its last slash) as a child name at the end, with no string made for it.
+    mutating func appendChild(lastComponentOf path: String) {
+        var path = path
+        path.withUTF8 { bytes in
+            var i = bytes.count
+            while i > 0 && bytes[i - 1] != UInt8(ascii: "/") { i -= 1 }
+            childNames.append(UnsafeBufferPointer(rebasing: bytes[i...]))
+        }
+    }
+
     /// Removes a child name, in place (see ``ChildList/remove(_:)``).
     mutating func removeChild(_ name: String) {
         childNames.remove(name)

@@ -42,7 +42,8 @@ extension SocketServer {
                     readThisRound.append(client)
                 }
                 client.peeked += n
-                client.decoder.append(readBuffer[0..<n])
+                // (As raw bytes: the slice would go through the decoder's generic append.)
+                readBuffer.withUnsafeBytes { client.decoder.append(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
                 process(client)
                 if client.closed { return }
                 full = n == readBuffer.count
@@ -135,7 +136,8 @@ extension SocketServer {
                 consume(client)
             }
         }
-        readThisRound.removeAll(keepingCapacity: true)
+        // (Emptied from the end: removeAll goes through the generic replaceSubrange.)
+        while readThisRound.popLast() != nil {}
     }
 
     func pause(_ client: ClientConnection) {

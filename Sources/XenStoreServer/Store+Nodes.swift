@@ -82,18 +82,17 @@ extension Store {
     /// caller's lookup found it (then the tree is not searched again).
     func create(_ name: String, value: [UInt8], _ conn: Connection, _ txn: Transaction?,
                 parent known: (path: String, node: Node)? = nil) throws(XSError) {
-        var missing = [name]
         // The known ancestor is the parent when it is as long as the parent
         // would be (an ancestor is a prefix): its path is used, none is made.
-        var parentPath = if let known, known.path.utf8.count == Self.parentLength(name, name.utf8.count) {
-            known.path
-        } else {
-            XSPath.parent(of: name)
-        }
+        // (Its length taken once: each look at the optional tuple copied it.)
+        let knownLength = known?.path.utf8.count ?? -1
+        var parentPath = knownLength == Self.parentLength(name, name.utf8.count) ? known!.path : XSPath.parent(of: name)
         var parent: Node
+        // Missing ancestors, deepest first (none, the usual case, allocates nothing).
+        var missing: [String] = []
         while true {
-            if let known, known.path.utf8.count == parentPath.utf8.count {
-                parent = known.node
+            if parentPath.utf8.count == knownLength {
+                parent = known!.node
                 break
             }
             if let found = node(parentPath, txn) {
@@ -103,25 +102,40 @@ extension Store {
             missing.append(parentPath)
             parentPath = XSPath.parent(of: parentPath)
         }
-        missing.reverse()
+        // What is made, top down: the missing ancestors, then `name`.
+        let chain: [String]? = missing.isEmpty ? nil : missing.reversed() + [name]
+        let first = chain?[0] ?? name
         var perms = parent.perms
         if !conn.privileged {
             perms = perms.owned(by: conn.domid)
             let owned = (ownedEntries[conn.domid] ?? 0) + (txn?.entryDelta[conn.domid] ?? 0)
-            if owned + missing.count > quotas.entriesPerDomain { throw quotaExceeded("entries", conn, .ENOSPC) }
-            let firstName = XSPath.name(of: missing[0])
-            if value.count > quotas.nodeSize || parent.quotaSize + firstName.utf8.count + 1 > quotas.nodeSize {
+            if owned + missing.count + 1 > quotas.entriesPerDomain { throw quotaExceeded("entries", conn, .ENOSPC) }
+            if value.count > quotas.nodeSize || parent.quotaSize + Self.nameLength(first) + 1 > quotas.nodeSize {
                 throw quotaExceeded("node-size", conn, .ENOSPC)
             }
         }
-        parent.appendChild(XSPath.name(of: missing[0]))
+        parent.appendChild(lastComponentOf: first)
         put(parentPath, parent, txn)
-        for (i, path) in missing.enumerated() {
-            let last = i == missing.count - 1
-            let child = Node(value: last ? value : [], perms: perms, children: last ? [] : [XSPath.name(of: missing[i + 1])])
-            put(path, child, txn)
+        if let chain {
+            for (i, path) in chain.enumerated() {
+                let last = i == chain.count - 1
+                let child = Node(value: last ? value : [], perms: perms, children: last ? [] : [XSPath.name(of: chain[i + 1])])
+                put(path, child, txn)
+            }
+        } else {
+            put(name, Node(value: value, perms: perms), txn)
         }
         queueEvent(Event(path: name, exact: false, perms: perms), txn)
+    }
+
+    /// The length of the last component of an absolute path (after its last slash).
+    static func nameLength(_ path: String) -> Int {
+        var path = path
+        return path.withUTF8 { bytes in
+            var i = bytes.count
+            while i > 0 && bytes[i - 1] != UInt8(ascii: "/") { i -= 1 }
+            return bytes.count - i
+        }
     }
 
     func rm(_ text: String, _ conn: Connection, _ txn: Transaction?) throws(XSError) -> [UInt8] {
@@ -146,6 +160,10 @@ extension Store {
     /// Removes `path` and everything below, children first; each removed
     /// node fires the watches set exactly on it, the top one also those above.
     func removeTree(_ path: String, _ found: Node, root: String, _ txn: Transaction?) {
+        guard let txn else {
+            removeTreeMain(path, found, root: root, taken: false)
+            return
+        }
         // (A leaf's empty list is not split into an empty array of names.)
         if found.childNames.count > 0 {
             for child in found.children {
@@ -155,6 +173,25 @@ extension Store {
         }
         remove(path, txn)
         queueEvent(Event(path: path, exact: path != root, perms: found.perms), txn)
+    }
+
+    /// ``removeTree(_:_:root:_:)`` in the main tree: each node below is
+    /// taken out of the tree by the one dictionary operation that also finds
+    /// it (not looked up, then removed: two hashes of its path), its path
+    /// made straight from its parent's child list (not split into names
+    /// first). `taken`: `path` is already out of the tree (`found` was there).
+    private func removeTreeMain(_ path: String, _ found: Node, root: String, taken: Bool) {
+        found.childNames.forEachName { name in
+            let childPath = XSPath.join(path, name: name)
+            #if DEBUG
+            counters.nodeRemovals += 1
+            #endif
+            if let child = nodes.removeValue(forKey: childPath) {
+                removeTreeMain(childPath, child, root: root, taken: true)
+            }
+        }
+        if taken { mainRemoved(path, old: found) } else { removeMain(path) }
+        pendingEvents.append(Event(path: path, exact: path != root, perms: found.perms))
     }
 
     func setPerms(_ text: String, _ perms: XSPermissions, _ conn: Connection, _ txn: Transaction?) throws(XSError) -> [UInt8] {

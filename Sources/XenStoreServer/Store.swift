@@ -41,6 +41,8 @@ public final class Store {
     /// looked at on each `VIRQ_DOM_EXC` (``checkDomains(_:)``).
     var namedDomains: Set<UInt32> = []
     var connections: [ConnectionID: Connection] = [:]
+    /// The connection ``handle(_:from:)`` last found (see ``connection(_:)``); nil once disconnected.
+    var lastConnection: Connection?
     var nextConnectionID: ConnectionID = 1
     /// Watches by the (absolute or special) path they watch.
     var watchesByPath: [String: [Watch]] = [:]
@@ -97,6 +99,8 @@ public final class Store {
         var ownerCountChanges = 0
         /// Nodes compared with what they were, to know whether storage must write them again.
         var storedComparisons = 0
+        /// Removals from the tree's dictionary (each a hash of the path).
+        var nodeRemovals = 0
     }
     var counters = Counters()
     #endif
@@ -187,10 +191,21 @@ public final class Store {
 
     /// Forgets a client: its watches and open transactions go with it.
     public func disconnect(_ id: ConnectionID) {
+        if lastConnection?.id == id { lastConnection = nil }
         guard let conn = connections.removeValue(forKey: id) else { return }
         dropWatches(of: conn)
         conn.transactions.removeAll()
         if conn.domid == 0 { flushLog(.connection(id)) }
+    }
+
+    /// The connection `id`: the one of the last request without a lookup
+    /// (a client mostly sends many in a row; hashing its id cost a
+    /// request over a hundred instructions).
+    func connection(_ id: ConnectionID) -> Connection? {
+        if let last = lastConnection, last.id == id { return last }
+        let found = connections[id]
+        if found != nil { lastConnection = found }
+        return found
     }
 
     public func domid(of id: ConnectionID) -> UInt32? { connections[id]?.domid }
@@ -201,7 +216,7 @@ public final class Store {
     /// Handles one request. Its reply (and any watch events it causes) are
     /// appended to ``outbox`` once the change is durable.
     public func handle(_ msg: XSMessage, from id: ConnectionID) {
-        guard let conn = connections[id] else { return }
+        guard let conn = connection(id) else { return }
         requestUnstoredStart = unstored.count
         let bytesBefore = treeBytes
         var after: [XSMessage] = []
@@ -393,7 +408,15 @@ public final class Store {
     }
 
     func removeMain(_ path: String) {
+        #if DEBUG
+        counters.nodeRemovals += 1
+        #endif
         guard let old = nodes.removeValue(forKey: path) else { return }
+        mainRemoved(path, old: old)
+    }
+
+    /// Records that `path`, which held `old`, was taken out of the main tree: undo, accounting, storage.
+    func mainRemoved(_ path: String, old: Node) {
         undo.append((path, old))
         account(path, old: old, new: nil)
         if storage != nil { unstored.append((path, nil)) }
@@ -497,6 +520,12 @@ public final class Store {
     /// made them (see ``lastRequestChanged``) instead of their replies:
     /// the error returned (ENOSPC, EROFS or EIO); nil when committed.
     public func commitBatch() -> XSError? {
+        // Nothing to commit (always so in memory only, as on a Xen host): the
+        // front end calls this after every round, so no generic emptying then.
+        if unstored.isEmpty {
+            if !batchUndo.isEmpty { batchUndo.removeAll(keepingCapacity: true) }
+            return nil
+        }
         defer { batchUndo.removeAll(keepingCapacity: true) }
         guard let failure = storeChanges() else { return nil }
         logger.error("storage failed, \(batchUndo.count) change(s) not applied: \(failure)")

@@ -11,6 +11,39 @@ import Testing
         #expect(XSPath.isValidAbsolute(path) == valid)
     }
 
+    /// The masks of allowed bytes agree with the rule, byte by byte
+    /// (letters, digits, `-`, `_`, `@`, `/`; nothing else, nothing over 127).
+    @Test func everyByteIsJudgedAsTheRuleSays() {
+        for b in 0...255 {
+            let byte = UInt8(b)
+            let allowed = byte == UInt8(ascii: "/") || XSPath.isNameByte(byte)
+            #expect(XSPath.isPathByte(byte) == allowed, "byte \(b)")
+            #expect(XSPath.isValidAbsolute(String(decoding: [UInt8(ascii: "/"), UInt8(ascii: "a"), byte, UInt8(ascii: "b")], as: UTF8.self))
+                    == (allowed && byte != UInt8(ascii: "/") || byte == UInt8(ascii: "/")), "byte \(b)")
+        }
+    }
+
+    /// A relative path is checked as the tail of its absolute one, and
+    /// resolves exactly when the whole absolute path is valid.
+    @Test(arguments: ["a", "data/ip", "a-b_c@d/E9", "a/", "a//b", "a b", "a.b", "ä", "a\0b", "@x", "9", "x/@/y",
+                      String(repeating: "b", count: XSPath.relativeMax), String(repeating: "b", count: XSPath.relativeMax + 1),
+                      String(repeating: "c/", count: 1100) + "c"])
+    func relativePathsResolveAsTheirAbsolutePathsAreValid(_ path: String) {
+        for base in ["/local/domain/3", "/local/domain/0", "/local/domain/4294967295"] {
+            let whole = base + "/" + path
+            let expected = path.utf8.first == UInt8(ascii: "@") ? nil : XSPath.isValidAbsolute(whole) ? whole : nil
+            #expect(XSPath.resolve(path, base: base) == expected, "\(base) + \(path.prefix(20))")
+        }
+    }
+
+    @Test func joinsANameGivenAsBytes() {
+        for (parent, name, joined) in [("/", "a", "/a"), ("/local/domain/3", "data", "/local/domain/3/data"), ("/x", "y-z_@1", "/x/y-z_@1")] {
+            let bytes = Array(name.utf8)
+            #expect(bytes.withUnsafeBufferPointer { XSPath.join(parent, name: $0) } == joined)
+            #expect(XSPath.join(parent, name) == joined)
+        }
+    }
+
     /// As in Xen 4.17's xenstored: the part of a path below
     /// `/local/domain/<domid>/` (or a whole path elsewhere) is at most 2048 bytes.
     @Test func lengthLimits() {

@@ -55,6 +55,32 @@ import XenStoreProtocol
         #expect(h.store.node(at: "/t")?.children == ["new", "x"])
     }
 
+    /// A removal finds each node below the removed one by taking it out of
+    /// the tree (one hash of its path), not by a lookup and then a removal;
+    /// the events and the tree are as before: every node fires its exact
+    /// watches, the top one those above it too.
+    @Test func aRemovalTakesEachNodeOutWithOneDictionaryOperation() throws {
+        let h = try Harness()
+        let dom0 = h.connect()
+        let watcher = h.connect()
+        for path in ["/t/d/a", "/t/d/b/c", "/t/d/b/e", "/t/d/f"] { h.write(dom0, path, "1") }
+        for path in ["/t/d", "/t/d/b", "/t/d/b/c", "/t/d/f", "/t"] { h.send(watcher, .watch, [path, path]) }
+        _ = h.takeEvents(watcher)
+        let (lookups, removals) = (h.store.counters.nodeLookups, h.store.counters.nodeRemovals)
+        let before = h.store.nodeCount
+        #expect(h.send(dom0, .rm, ["/t/d"]) == .ok)
+        // The removed path and its parent looked up; six nodes taken out, one operation each.
+        #expect(h.store.counters.nodeLookups - lookups == 2)
+        #expect(h.store.counters.nodeRemovals - removals == 6)
+        #expect(h.store.nodeCount == before - 6)
+        #expect(h.store.node(at: "/t")?.children == [])
+        let events = h.takeEvents(watcher)
+        #expect(Set(events.map { $0[1] }) == ["/t/d", "/t/d/b", "/t/d/b/c", "/t/d/f", "/t"])
+        #expect(events.count == 5)
+        #expect(events.last == ["/t/d", "/t"])
+        #expect(h.store.checkTree().isEmpty)
+    }
+
     @Test func aNodeThatKeepsItsOwnerLeavesTheOwnersCountsAlone() throws {
         let h = try Harness()
         let dom0 = h.connect()
