@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -152,6 +153,22 @@ static cxen_handle *begin(cxen_handle *h)
 xc_interface *cxen__xch(cxen_handle *h) { return h->xch; }
 void cxen__begin(cxen_handle *h) { begin(h); }
 int cxen__err_now(void) { return err_now(); }
+
+void cxen__trace(const char *what)
+{
+    static int enabled = -1;
+    if (enabled < 0)
+        enabled = getenv("SWXL_TRACE_TIMES") != NULL;
+    if (!enabled)
+        return;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    unsigned long long ns = (unsigned long long)ts.tv_sec * 1000000000ULL + (unsigned long long)ts.tv_nsec;
+    char line[256];
+    int n = snprintf(line, sizeof line, "swxl-trace: %llu.%llu bridge: %s\n", ns / 1000000, (ns / 100000) % 10, what);
+    if (n > 0)
+        (void)!write(2, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+}
 
 int cxen__fail(cxen_handle *h, int err, const char *fmt, ...)
 {

@@ -20,6 +20,9 @@ int cxen__fail_after_xen(cxen_handle *h, int err, const char *what);
 /* As cxen__fail_after_xen, naming the operation's first error too when
  * Xen logged several (libxc's last one, "Restore failed", hides the cause). */
 int cxen__fail_at_first_error(cxen_handle *h, int err, const char *what);
+/* With SWXL_TRACE_TIMES set, "swxl-trace: <CLOCK_MONOTONIC ms> bridge: <what>"
+ * on stderr, as swxl's PhaseTrace writes its phases; nothing otherwise. */
+void cxen__trace(const char *what);
 /* Sends libxc's progress reports to `fn` (NULL: back to the log). */
 void cxen__set_progress(cxen_handle *h, cxen_progress_fn fn, void *ctx);
 

@@ -148,6 +148,7 @@ extension Toolstack {
         let path = XSPath.domainPath(domid) + "/control/shutdown"
         do {
             try store.write(path, "suspend")
+            PhaseTrace.mark("suspend: requested")
             let acked = try store.wait(for: [path], timeoutMs: suspendTimeouts.acknowledgeMs) { $0[0] != "suspend" }
             if !acked {
                 if try store.replace(path, ifEqual: "suspend", with: "") {
@@ -155,6 +156,7 @@ extension Toolstack {
                 }
                 // The guest answered at the last moment.
             }
+            PhaseTrace.mark("suspend: acknowledged")
         } catch let e as ToolstackError {
             throw e
         } catch let e as StoreError {
@@ -173,6 +175,7 @@ extension Toolstack {
                 guard info.shutdownReason == .suspend else {
                     throw .invalid("guest we were suspending has shut down with unexpected reason code \(info.shutdownReason?.rawValue ?? 0)")
                 }
+                PhaseTrace.mark("suspend: shut down for suspend")
                 return
             }
             if SystemClock.monotonicNanoseconds() >= deadline { throw .timedOut("guest did not suspend, timed out") }

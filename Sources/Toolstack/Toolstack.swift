@@ -273,13 +273,17 @@ public final class Toolstack {
         // As libxl: the domain paused, then each device torn down (its script run), then the rest.
         if exists { try? hypervisor.pause(domid: domid) }
         removeDevices(devicesInStore(domid: domid))
+        PhaseTrace.mark("destroy: devices removed")
         do { try removeStoreNodes(domid: domid, config: config) } catch { throw .store(error) }
+        PhaseTrace.mark("destroy: xenstore nodes removed")
         // The domain first, then xenstored (see `create`'s undo): xenconsoled lets a dying domain's console go.
         if exists {
             do { try hypervisor.destroy(domid: domid) } catch where error.errno != ESRCH { throw .hypervisor(error) } catch {}
         }
+        PhaseTrace.mark("destroy: domain destroyed in the hypervisor")
         do { try store.release(domid: domid) } catch { throw .store(error) }
         try state.forget(domid: domid, name: config?.name_label)
+        PhaseTrace.mark("destroy: released and forgotten")
         onDomainForgotten?(domid)
     }
 

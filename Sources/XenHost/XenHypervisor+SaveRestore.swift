@@ -40,6 +40,8 @@ extension XenHypervisor {
                     withoutActuallyEscaping(suspend) { suspend in
                         withoutActuallyEscaping(progress) { progress in
                             let calls = XenImageCallbacks(suspend: suspend, progress: progress)
+                            PhaseTrace.mark("save: libxc starts")
+                            defer { PhaseTrace.mark("save: libxc done") }
                             return withExtendedLifetime(calls) {
                                 cxen_domain_save(handle, domid, fd, flags, xenSuspendTrampoline, xenProgressTrampoline,
                                                  Unmanaged.passUnretained(calls).toOpaque())

@@ -179,38 +179,21 @@ public enum Daemon {
         // BackgroundProcess gives the daemon none of our descriptors (it
         // outlives us) and no blocked or ignored signal (a daemon that
         // inherited Dispatch's mask would never see SIGTERM).
-        let pid: pid_t
-        let errorPipe: Int32
+        let outcome: ServerStart
         do throws(SystemError) {
-            (pid, errorPipe) = try BackgroundProcess.spawnWithErrorPipe(executable: executable, arguments: arguments)
+            outcome = try BackgroundProcess.startServer(executable: executable, arguments: arguments,
+                                                        socketPath: config.socketPath, pidFile: config.pidFilePath,
+                                                        timeoutSeconds: timeoutSeconds)
         } catch {
             throw ServerError("cannot start \(executable): \(String(cString: strerror(error.errno)))")
         }
-        defer { close(errorPipe) }
-
-        var errorText: [UInt8] = []
-        func collectErrors() {
-            var buffer = [UInt8](repeating: 0, count: 4096)
-            while true {
-                let n = buffer.withUnsafeMutableBytes { read(errorPipe, $0.baseAddress, $0.count) }
-                guard n > 0 else { return }
-                errorText += buffer[0..<n]
-            }
+        switch outcome {
+        case .listening(let pid): return pid
+        case .exited(let reason, let status):
+            throw ServerError(reason.isEmpty ? "xenstored exited during start-up (status \(status))" : reason)
+        case .timedOut:
+            throw ServerError("xenstored did not start listening on \(config.socketPath) within \(Int(timeoutSeconds)) s")
         }
-        let deadline = SystemClock.monotonicNanoseconds() + UInt64(timeoutSeconds * 1e9)
-        while SystemClock.monotonicNanoseconds() < deadline {
-            collectErrors()
-            var status: Int32 = 0
-            if waitpid(pid, &status, WNOHANG) == pid {
-                collectErrors()
-                let reason = String(decoding: errorText, as: UTF8.self).trimmingTrailingNewline()
-                throw ServerError(reason.isEmpty ? "xenstored exited during start-up (status \(status >> 8))" : reason)
-            }
-            if UnixSocket.canConnect(config.socketPath) && LockFile.readPid(config.pidFilePath) == pid { return pid }
-            usleep(5000)
-        }
-        kill(pid, SIGTERM)
-        throw ServerError("xenstored did not start listening on \(config.socketPath) within \(Int(timeoutSeconds)) s")
     }
 
     /// `mkdir -p` with mode 0700 for what it creates.
@@ -241,13 +224,5 @@ public enum Daemon {
             throw ServerError("cannot write \(path): \(String(cString: strerror(error.errno)))")
         }
         return lock
-    }
-}
-
-extension String {
-    fileprivate func trimmingTrailingNewline() -> String {
-        var s = Substring(self)
-        while let last = s.last, last == "\n" || last == " " { s = s.dropLast() }
-        return String(s)
     }
 }

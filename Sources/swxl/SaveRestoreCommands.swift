@@ -43,6 +43,7 @@ struct SaveCommand: ParsableCommand {
             throw ExitCode.failure
         }
         let host = try hostOptions.open(startWatcher: true)
+        PhaseTrace.mark("save: host open")
         let toolstack = host.toolstack
         let domid = try DomainCLI.resolve(toolstack, words[0])
         let file = words[1]
@@ -59,6 +60,7 @@ struct SaveCommand: ParsableCommand {
             Terminal.err("Failed to open temp file \(file) for writing\n")
             throw ExitCode.failure
         }
+        PhaseTrace.mark("save: config and file ready")
         let progress = ProgressLine("Saving memory", quiet: quiet)
         do {
             try toolstack.writeSaveStream(domid: domid, to: fd, destination: file, configJSON: json,
@@ -74,7 +76,9 @@ struct SaveCommand: ParsableCommand {
             throw ExitCode.failure
         }
         progress.finish()
+        PhaseTrace.mark("save: stream written")
         let closed = close(fd)
+        PhaseTrace.mark("save: file closed")
         if closed != 0 {
             DomainCLI.printError("\(file): \(String(cString: strerror(errno)))")
             unlink(file)
@@ -91,6 +95,7 @@ struct SaveCommand: ParsableCommand {
             }
         } else {
             do { try toolstack.destroy(domid: domid) } catch { throw DomainCLI.fail(error) }
+            PhaseTrace.mark("save: domain destroyed")
         }
     }
 }

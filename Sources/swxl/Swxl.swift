@@ -35,7 +35,8 @@ struct Swxl: ParsableCommand {
         // xl's global options, `help`, `xl COMMAND -h` and commands swxl does not have, as xl: XLInvocation.swift.
         if let status = XLInvocation.handle(CommandLine.arguments) { Glibc.exit(status) }
         let argv = XLInvocation.commandLine
-        if let command = parseLeaf(argv) { run(command) }
+        // `save` and `restore` in their plain forms skip argument-parser: SaveRestoreFastPath.swift.
+        if let command = SaveRestoreFastPath.command(argv) ?? parseLeaf(argv) { run(command) }
         let command: any ParsableCommand
         do {
             command = try parseAsRoot(Array(argv.dropFirst()))

@@ -132,6 +132,57 @@ import Testing
         #expect(host.waitUntil { (Self.count(host, again) ?? 0) >= atSave + 2 })
     }
 
+    /// The plain forms of save and restore skip argument-parser
+    /// (Sources/swxl/SaveRestoreFastPath.swift): each form here, run with
+    /// and without `SWXL_NO_FAST_PATH`, does the same and says the same.
+    @Test func plainFormsSayAndDoTheSameWithoutArgumentParser() throws {
+        func run(fast: Bool) throws -> [String] {
+            let host = try EmbeddedHost()
+            defer { host.close() }
+            let env = fast ? Self.env : Self.env.merging(["SWXL_NO_FAST_PATH": "1"]) { $1 }
+            let cfg = try host.config(name: "plain", "uuid = '59d4d9d7-5505-4f54-802e-f30e16013dd8'\nsim_guest_script = 'sleep 1000'")
+            let file = host.stateDir + "/plain.save"
+            var seen: [String] = []
+            func swxl(_ args: [String]) throws -> RunResult {
+                let r = try host.swxl(args, environment: env)
+                seen.append("\(args.joined(separator: " ")): \(r.status) \(r.stdout) \(r.stderr)"
+                    .replacingOccurrences(of: host.stateDir, with: "<dir>"))
+                return r
+            }
+            func state() throws -> String? {
+                try host.domains().first { $0["name"] as? String == "plain" }?["state"] as? String
+            }
+            try #require(try host.swxl(["create", "-q", cfg]).status == 0)
+            #expect(try swxl(["save", "-c", "-q", "plain", file]).status == 0)
+            seen.append("after save -c: \(try state() ?? "gone")")
+            #expect(try swxl(["save", "-p", "plain", file]).status == 0)
+            seen.append("after save -p: \(try state() ?? "gone")")
+            #expect(try host.swxl(["unpause", "plain"]).status == 0)
+            #expect(try swxl(["save", "-D", "plain", file, cfg]).status == 0)
+            seen.append("after save -D with a config: \(try state() ?? "gone")")
+            #expect(try swxl(["restore", "-p", "-q", file]).status == 0)
+            seen.append("after restore -p: \(try state() ?? "gone")")
+            #expect(try host.swxl(["destroy", "plain"]).status == 0)
+            #expect(try swxl(["restore", "-d", "-e", cfg, file]).status == 0)
+            seen.append("after restore -d -e CONFIG: \(try state() ?? "gone")")
+            #expect(try host.swxl(["destroy", "plain"]).status == 0)
+            // What the fast path leaves to argument-parser: its own words.
+            _ = try swxl(["restore", "-pq", file])
+            _ = try swxl(["restore", "-p", "-p", file])
+            _ = try swxl(["restore", file, "-p"])
+            _ = try swxl(["restore", "--quiet", "a", "b", "c"])
+            _ = try swxl(["save", "-x", "plain", file])
+            _ = try swxl(["save", "plain"])
+            return seen
+        }
+        let fast = try run(fast: true), slow = try run(fast: false)
+        #expect(fast.count == slow.count)
+        for (f, s) in zip(fast, slow) { #expect(f == s) }
+        #expect(fast.contains("after save -c: running") || fast.contains("after save -c: blocked"))
+        #expect(fast.contains("after save -p: paused"))
+        #expect(fast.contains("after restore -p: paused"))
+    }
+
     @Test func aRestoreThatFailsLeavesNothing() throws {
         let host = try EmbeddedHost()
         defer { host.close() }

@@ -34,6 +34,33 @@ import Testing
         #expect(cxen_file_cached(fd, 8 << 20) == 1)
     }
 
+    /// Past 8 MiB the pages are looked at in 32 windows spread over the
+    /// file, not one by one: the answer is the same for a file resident
+    /// from some point to its end (what a save leaves) either side of 7/8.
+    @Test func aLargeFileIsJudgedByWindowsSpreadOverIt() throws {
+        let mib = 32
+        let (fd, path) = try written(mib << 20)
+        defer { close(fd); unlink(path) }
+        #expect(cxen_file_cached(fd, 0) == 1)
+        #expect(fsync(fd) == 0)
+        #expect(posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) == 0)
+        #expect(cxen_file_cached(fd, 0) == 0)
+        var buffer = [UInt8](repeating: 0, count: mib << 20)
+        // The last 27/32 resident: under 7/8 of it.
+        #expect(pread(fd, &buffer, (mib - 5) << 20, 5 << 20) == (mib - 5) << 20)
+        #expect(cxen_file_cached(fd, 0) == 0)
+        #expect(cxen_file_cached(fd, 5 << 20) == 1)
+        // The last 29/32: over 7/8.
+        #expect(pread(fd, &buffer, 2 << 20, 3 << 20) == 2 << 20)
+        #expect(cxen_file_cached(fd, 0) == 1)
+        // The first half alone.
+        #expect(posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) == 0)
+        #expect(pread(fd, &buffer, (mib / 2) << 20, 0) == (mib / 2) << 20)
+        #expect(cxen_file_cached(fd, 0) == 0)
+        #expect(cxen_file_cached(fd, Int64(mib / 2) << 20) == 0)
+        #expect(cxen_file_cached(fd, Int64(mib - 1) << 20) == 0)
+    }
+
     @Test func aPipeCannotBeTold() throws {
         var fds: [Int32] = [-1, -1]
         try #require(pipe(&fds) == 0)

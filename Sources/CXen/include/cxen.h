@@ -333,8 +333,9 @@ int cxen_domain_save(cxen_handle *h, uint32_t domid, int fd, uint32_t flags,
 int cxen_restore_drops_behind(uint32_t mode, long long left, long long available);
 
 /* Whether at least 7/8 of the file on `fd` from `from` to its end is in
- * the page cache (mincore on a mapping of it): 1 yes, 0 no, -1 when it
- * cannot be told (not a regular file, or the mapping failed). A restore
+ * the page cache (mincore on a mapping of it; past 8 MiB, on 32 windows
+ * of 256 KiB spread evenly over it): 1 yes, 0 no, -1 when it cannot be
+ * told (not a regular file, or the mapping failed). A restore
  * reads such a file without its read-ahead thread (cxen_restore.
  * read_ahead_mib): the thread's requests there only cost dom0 CPU while
  * libxc restores (measured in the QEMU harness, a 128 MiB file just

@@ -58,38 +58,20 @@ public enum ServeDaemon {
     /// us, so a server that fails to start is reported with its reason.
     public static func spawnDetached(executable: String, arguments: [String], socketPath: String, pidFile: String,
                                      timeoutSeconds: Double = 10) throws(ServeError) -> pid_t {
-        let pid: pid_t
-        let errorPipe: Int32
+        let outcome: ServerStart
         do throws(SystemError) {
-            (pid, errorPipe) = try BackgroundProcess.spawnWithErrorPipe(executable: executable, arguments: arguments)
+            outcome = try BackgroundProcess.startServer(executable: executable, arguments: arguments,
+                                                        socketPath: socketPath, pidFile: pidFile, timeoutSeconds: timeoutSeconds)
         } catch {
             throw ServeError("cannot start \(executable): \(String(cString: strerror(error.errno)))")
         }
-        defer { close(errorPipe) }
-        var errorText: [UInt8] = []
-        func collectErrors() {
-            var buffer = [UInt8](repeating: 0, count: 4096)
-            while true {
-                let n = buffer.withUnsafeMutableBytes { read(errorPipe, $0.baseAddress, $0.count) }
-                guard n > 0 else { return }
-                errorText += buffer[0..<n]
-            }
+        switch outcome {
+        case .listening(let pid): return pid
+        case .exited(let reason, let status):
+            throw ServeError(reason.isEmpty ? "swxl serve exited during start-up (status \(status))" : reason)
+        case .timedOut:
+            throw ServeError("swxl serve did not start listening on \(socketPath) within \(Int(timeoutSeconds)) s")
         }
-        let deadline = SystemClock.monotonicNanoseconds() + UInt64(timeoutSeconds * 1e9)
-        while SystemClock.monotonicNanoseconds() < deadline {
-            collectErrors()
-            var status: Int32 = 0
-            if waitpid(pid, &status, WNOHANG) == pid {
-                collectErrors()
-                var reason = String(decoding: errorText, as: UTF8.self)
-                while reason.hasSuffix("\n") { reason.removeLast() }
-                throw ServeError(reason.isEmpty ? "swxl serve exited during start-up (status \(status >> 8))" : reason)
-            }
-            if LockFile.readPid(pidFile) == pid && UnixSocket.canConnect(socketPath) { return pid }
-            usleep(5000)
-        }
-        kill(pid, SIGTERM)
-        throw ServeError("swxl serve did not start listening on \(socketPath) within \(Int(timeoutSeconds)) s")
     }
 
     private static func parent(of path: String) -> String {
