@@ -180,23 +180,26 @@ public final class XenStoreClient: XenStoreOperations, Sendable {
                 }
                 try send(bytes)
                 var id = firstID
-                for request in requests[start..<end] {
-                    var reply = try nextMessage()
-                    while reply == nil {
-                        try fillAwaitingReply()
-                        reply = try nextMessage()
+                // (on one CPU: the daemon answers the batch before this thread reads it; BatchScheduling)
+                try BatchScheduling.whileWaiting(batch: end - start > 1) { () throws(XenStoreError) in
+                    for request in requests[start..<end] {
+                        var reply = try nextMessage()
+                        while reply == nil {
+                            try fillAwaitingReply()
+                            reply = try nextMessage()
+                        }
+                        guard let reply, reply.requestID == id else {
+                            throw fail(.protocolViolation("reply to request \(reply?.requestID ?? 0), expected \(id)"))
+                        }
+                        if reply.type == XSType.error.rawValue {
+                            results.append(.failure(.xs(XSError(payload: reply.payload))))
+                        } else if reply.type == request.type.rawValue {
+                            results.append(.success(reply.payload))
+                        } else {
+                            throw fail(.protocolViolation("reply of type \(reply.type) to \(request.type)"))
+                        }
+                        id = id == UInt32.max ? 1 : id + 1
                     }
-                    guard let reply, reply.requestID == id else {
-                        throw fail(.protocolViolation("reply to request \(reply?.requestID ?? 0), expected \(id)"))
-                    }
-                    if reply.type == XSType.error.rawValue {
-                        results.append(.failure(.xs(XSError(payload: reply.payload))))
-                    } else if reply.type == request.type.rawValue {
-                        results.append(.success(reply.payload))
-                    } else {
-                        throw fail(.protocolViolation("reply of type \(reply.type) to \(request.type)"))
-                    }
-                    id = id == UInt32.max ? 1 : id + 1
                 }
                 start = end
             }
