@@ -59,7 +59,11 @@ let package = Package(
                           "-Xlinker", "--no-whole-archive"]
                          + ["xenctrl", "xendevicemodel", "xenforeignmemory", "xengnttab", "xenevtchn",
                             "xencall", "xentoolcore", "xentoollog", "lzma", "z"]
-                         .flatMap { ["-Xlinker", "-l:lib\($0).a"] }),
+                         .flatMap { ["-Xlinker", "-l:lib\($0).a"] }
+                         // libxc's writes of a save stream, gathered by the
+                         // bridge for a file written around the page cache
+                         // (Sources/CXen/save_restore.c, cxen_direct_start).
+                         + ["-Xlinker", "--wrap=write_exact", "-Xlinker", "--wrap=writev_exact"]),
         ]),
         // Domain lifecycle over any Hypervisor and xenstore, devices included.
         .target(name: "Toolstack", dependencies: [

@@ -34,6 +34,217 @@
 #include <xenguest.h>
 #include <xentoollog.h>
 
+/* ---- writing a save file around the page cache ------------------- */
+
+/* See cxen_direct_start in cxen.h. One writer per thread at most (libxc
+ * writes on the thread that called xc_domain_save). */
+#define DIRECT_CHUNK ((size_t)4 << 20)
+#define DIRECT_ALIGN ((off_t)4096)
+
+struct cxen_direct {
+    int fd;             /* the caller's descriptor (libxc's ctx->fd) */
+    int dfd;            /* the same file opened O_DIRECT; -1 once written through the cache */
+    dev_t dev;
+    ino_t ino;
+    off_t base;         /* the file offset of buf[0] (aligned) */
+    size_t fill;        /* bytes in buf */
+    unsigned char *buf; /* DIRECT_CHUNK bytes, page-aligned */
+    bool wrote_direct;
+};
+
+static __thread struct cxen_direct *active_direct;
+static __thread bool wrap_seen;
+
+static int pwrite_all(int fd, const unsigned char *p, size_t len, off_t at)
+{
+    while (len > 0) {
+        ssize_t n = pwrite(fd, p, len, at);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            if (n == 0)
+                errno = EIO;
+            return -1;
+        }
+        p += n;
+        len -= (size_t)n;
+        at += n;
+    }
+    return 0;
+}
+
+/* Writes the full buffer at base: O_DIRECT, or through the cache once the
+ * file has refused O_DIRECT. 0, or -1 with errno. */
+static int direct_flush(struct cxen_direct *w)
+{
+    struct stat st;
+    if (fstat(w->fd, &st) != 0 || st.st_dev != w->dev || st.st_ino != w->ino) {
+        errno = EINTR;   /* the descriptor was replaced: the stream has ended */
+        return -1;
+    }
+    if (w->dfd >= 0) {
+        ssize_t n = pwrite(w->dfd, w->buf, w->fill, w->base);
+        if (n == (ssize_t)w->fill) {
+            w->wrote_direct = true;
+            w->base += n;
+            w->fill = 0;
+            return 0;
+        }
+        if (n >= 0 || errno != EINVAL || w->wrote_direct) {
+            if (n >= 0)
+                errno = EIO;   /* a short O_DIRECT write: the disk is full, or worse */
+            return -1;
+        }
+        /* The file system refuses O_DIRECT here: through the cache from now on. */
+        close(w->dfd);
+        w->dfd = -1;
+    }
+    if (pwrite_all(w->fd, w->buf, w->fill, w->base) != 0)
+        return -1;
+    w->base += (off_t)w->fill;
+    w->fill = 0;
+    return 0;
+}
+
+int cxen_direct_write(struct cxen_direct *w, const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    while (len > 0) {
+        size_t n = DIRECT_CHUNK - w->fill < len ? DIRECT_CHUNK - w->fill : len;
+        memcpy(w->buf + w->fill, p, n);
+        w->fill += n;
+        p += n;
+        len -= n;
+        if (w->fill == DIRECT_CHUNK && direct_flush(w) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* libxc's writes, wrapped at link time (-Wl,--wrap=write_exact,--wrap=writev_exact). */
+int __real_write_exact(int fd, const void *data, size_t size);
+int __real_writev_exact(int fd, const struct iovec *iov, int iovcnt);
+
+int __wrap_write_exact(int fd, const void *data, size_t size)
+{
+    struct cxen_direct *w = active_direct;
+    wrap_seen = true;
+    if (!w || fd != w->fd)
+        return __real_write_exact(fd, data, size);
+    return cxen_direct_write(w, data, size);
+}
+
+int __wrap_writev_exact(int fd, const struct iovec *iov, int iovcnt)
+{
+    struct cxen_direct *w = active_direct;
+    wrap_seen = true;
+    if (!w || fd != w->fd)
+        return __real_writev_exact(fd, iov, iovcnt);
+    for (int i = 0; i < iovcnt; i++)
+        if (cxen_direct_write(w, iov[i].iov_base, iov[i].iov_len) != 0)
+            return -1;
+    return 0;
+}
+
+int write_exact(int fd, const void *data, size_t size);   /* libxenctrl's (xc_private.h) */
+
+int cxen_libxc_write_exact(int fd, const void *data, size_t len)
+{
+    return write_exact(fd, data, len);
+}
+
+struct cxen_direct *cxen_direct_start(int fd)
+{
+    struct stat st;
+    off_t pos = lseek(fd, 0, SEEK_CUR);
+    if (pos < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || active_direct)
+        return NULL;
+    /* Only where libxc's writes reach the writer: a call of write_exact
+     * from here goes through the wrapper when the link wraps it (writing
+     * nothing either way). */
+    wrap_seen = false;
+    (void)write_exact(fd, "", 0);
+    if (!wrap_seen)
+        return NULL;
+    struct cxen_direct *w = calloc(1, sizeof *w);
+    if (!w)
+        return NULL;
+    w->fd = fd;
+    w->dev = st.st_dev;
+    w->ino = st.st_ino;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    w->dfd = open(path, O_WRONLY | O_DIRECT | O_CLOEXEC);
+    void *buf = mmap(NULL, DIRECT_CHUNK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+    if (w->dfd < 0 || buf == MAP_FAILED) {
+        if (w->dfd >= 0)
+            close(w->dfd);
+        if (buf != MAP_FAILED)
+            munmap(buf, DIRECT_CHUNK);
+        free(w);
+        return NULL;
+    }
+    w->buf = buf;
+    /* The file's last block before the stream: what the caller wrote of it
+     * (read through a descriptor of our own: the caller's may be write-only). */
+    w->base = pos & ~(DIRECT_ALIGN - 1);
+    w->fill = (size_t)(pos - w->base);
+    int rfd = w->fill > 0 ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+    size_t got = 0;
+    while (got < w->fill) {
+        ssize_t n = rfd < 0 ? -1 : pread(rfd, w->buf + got, w->fill - got, w->base + (off_t)got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            if (rfd >= 0)
+                close(rfd);
+            close(w->dfd);
+            munmap(w->buf, DIRECT_CHUNK);
+            free(w);
+            return NULL;
+        }
+        got += (size_t)n;
+    }
+    if (rfd >= 0)
+        close(rfd);
+    active_direct = w;
+    return w;
+}
+
+int cxen_direct_finish(struct cxen_direct *w, int ok, int *went_direct)
+{
+    int rc = 0;
+    if (active_direct == w)
+        active_direct = NULL;
+    if (ok) {
+        /* The tail, less than a buffer, through the page cache (an O_DIRECT
+         * write must be whole blocks), then the caller writes on from its end. */
+        if (pwrite_all(w->fd, w->buf, w->fill, w->base) != 0)
+            rc = -errno;
+        else if (lseek(w->fd, w->base + (off_t)w->fill, SEEK_SET) < 0)
+            rc = -errno;
+    }
+    if (went_direct)
+        *went_direct = w->wrote_direct;
+    if (w->dfd >= 0)
+        close(w->dfd);
+    munmap(w->buf, DIRECT_CHUNK);
+    free(w);
+    return rc;
+}
+
+/* MemAvailable of /proc/meminfo in bytes; -1 if it cannot be read. */
+static long long mem_available(void);
+
+int cxen_save_goes_direct(uint32_t flags, long long image, long long available)
+{
+    if (flags & CXEN_SAVE_DIRECT)
+        return 1;
+    if (flags & CXEN_SAVE_CACHED)
+        return 0;
+    return available >= 0 && image > available;
+}
+
 /* ---- save ---------------------------------------------------------- */
 
 struct save_call {
@@ -57,7 +268,7 @@ int cxen_domain_save(cxen_handle *h, uint32_t domid, int fd, uint32_t flags,
     cxen__begin(h);
     if (!suspend)
         return cxen__fail(h, EINVAL, "a save needs a suspend callback");
-    if (flags & ~(uint32_t)(CXEN_SAVE_LIVE | CXEN_SAVE_DEBUG))
+    if (flags & ~(uint32_t)(CXEN_SAVE_LIVE | CXEN_SAVE_DEBUG | CXEN_SAVE_DIRECT | CXEN_SAVE_CACHED))
         return cxen__fail(h, EINVAL, "unknown save flags %#x", flags);
 
     xc_domaininfo_t di;
@@ -77,13 +288,23 @@ int cxen_domain_save(cxen_handle *h, uint32_t domid, int fd, uint32_t flags,
     if (flags & CXEN_SAVE_DEBUG)
         xcflags |= XCFLAGS_DEBUG;
 
+    struct cxen_direct *direct = NULL;
+    if (cxen_save_goes_direct(flags, (long long)di.tot_pages * 4096, mem_available()))
+        direct = cxen_direct_start(fd);
     cxen__set_progress(h, progress, ctx);
-    cxen__trace("xc_domain_save starts");
+    cxen__trace(direct ? "xc_domain_save starts (the file written around the page cache)" : "xc_domain_save starts");
     errno = 0;
     int rc = xc_domain_save(cxen__xch(h), fd, domid, xcflags, &cb, XC_STREAM_PLAIN, -1);
     int err = cxen__err_now();
     cxen__trace("xc_domain_save returned");
     cxen__set_progress(h, NULL, NULL);
+    if (direct) {
+        int went = 0;
+        int drc = cxen_direct_finish(direct, rc == 0, &went);
+        cxen__trace(went ? "the file's last part written" : "the file's last part written (all through the page cache)");
+        if (rc == 0 && drc != 0)
+            return cxen__fail(h, -drc, "writing the end of the save file");
+    }
     if (rc != 0) {
         char what[96];
         snprintf(what, sizeof what, "saving domain %u%s", domid,

@@ -122,12 +122,12 @@ extension SimulatedHypervisor {
     }
 
     public func restoreImage(domid: UInt32, from fd: Int32, spec: RestoreSpec,
-                             progress: (UInt64, UInt64) -> Void) throws(HypervisorError) -> BuildResult {
+                             progress: ((UInt64, UInt64) -> Void)?) throws(HypervisorError) -> BuildResult {
         let op = "restore domain"
         guard !spec.checkpointed else { throw HypervisorError(op, errno: EINVAL, "checkpointed streams are not supported") }
         let contents: SimulatedImage.Contents
         do {
-            contents = try SimulatedImage.read(from: DescriptorReader(fd: fd, source: "the restore stream"), progress: progress)
+            contents = try SimulatedImage.read(from: DescriptorReader(fd: fd, source: "the restore stream"), progress: progress ?? { _, _ in })
         } catch {
             let e: Int32 = if case .io(let n) = error.kind { n } else { EPROTO }
             throw HypervisorError(op, errno: e, error.message)

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import CSwxlSystem
 
 /// Facts about this process that several commands and daemons need.
 public enum CurrentProcess {
@@ -45,4 +46,14 @@ public enum CurrentProcess {
             _ = setrlimit(resource, &limit)
         }
     }
+}
+
+/// glibc's malloc, tuned for a command (see `swxl_malloc_keep_large_blocks`).
+public enum ProcessMemory {
+    /// Large blocks (up to 64 MiB) from the heap, kept there when freed
+    /// (up to 128 MiB): for a command that exits soon after allocating and
+    /// freeing the same large buffers again and again (libxc's restore).
+    public static func keepLargeBlocks() { swxl_malloc_keep_large_blocks() }
+    /// What malloc holds in blocks mapped on their own.
+    public static var mappedBytes: Int { Int(swxl_malloc_mapped_bytes()) }
 }

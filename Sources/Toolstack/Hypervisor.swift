@@ -124,9 +124,10 @@ public protocol Hypervisor: AnyObject {
     /// exactly up to the image's own end and nothing more, with fresh store
     /// and console event channels (remote: `spec.storeDomid` /
     /// `spec.consoleDomid`); returns them with the restored ring pages.
-    /// The domain stays paused.
+    /// The domain stays paused. `progress(done, total)` counts pages; nil
+    /// when no one shows it (the host then does no work to report it).
     func restoreImage(domid: UInt32, from fd: Int32, spec: RestoreSpec,
-                      progress: (UInt64, UInt64) -> Void) throws(HypervisorError) -> BuildResult
+                      progress: ((UInt64, UInt64) -> Void)?) throws(HypervisorError) -> BuildResult
 }
 
 extension Hypervisor {

@@ -219,9 +219,11 @@ extension Toolstack {
     /// the other kind of host's image), the image, END; then everything
     /// create does after a build (xenstore with the restored ring pages,
     /// INTRODUCE, the console, the devices with their devids, the record),
-    /// and unpause unless `paused`. All or nothing, as create.
+    /// and unpause unless `paused`. All or nothing, as create. `progress`
+    /// gets the pages restored so far; nil when nothing shows them (then
+    /// the host spends nothing on reporting them).
     public func restore(_ config: DomainConfiguration, from reader: DescriptorReader, paused: Bool,
-                        progress: @escaping (UInt64, UInt64) -> Void) throws(ToolstackError) -> UInt32 {
+                        progress: ((UInt64, UInt64) -> Void)?) throws(ToolstackError) -> UInt32 {
         let format = hypervisor.imageFormat
         do {
             try LibxlStream.readHeader(from: reader)

@@ -34,6 +34,7 @@ extension XenHypervisor {
             throw HypervisorError("save domain", errno: EOPNOTSUPP, Self.noLiveSave)
         }
         let flags = (live ? UInt32(CXEN_SAVE_LIVE) : 0) | (debug ? UInt32(CXEN_SAVE_DEBUG) : 0)
+            | Self.saveFileMode(getenv("SWXL_SAVE_DIRECT").map { String(cString: $0) })
         let (rc, signal) = try SaveStreamIO.withBlocking(fd, "save domain") { () throws(HypervisorError) -> (Int32, Int32) in
             SaveStreamIO.withSIGPIPEIgnored {
                 SaveStreamIO.withInterruptsEndingStream(fd) {
@@ -63,9 +64,11 @@ extension XenHypervisor {
     /// store and console event channels. libxc reports no progress while
     /// it restores: the bridge reports the pages the domain holds so far,
     /// from a thread of its own (one call at a time, the last one after
-    /// that thread has ended).
+    /// that thread has ended). Without `progress` there is no such thread
+    /// (nor its interface handle, opened and polled every 250 ms on dom0's
+    /// CPU while libxc needs it).
     public func restoreImage(domid: UInt32, from fd: Int32, spec: RestoreSpec,
-                             progress: (UInt64, UInt64) -> Void) throws(HypervisorError) -> BuildResult {
+                             progress: ((UInt64, UInt64) -> Void)?) throws(HypervisorError) -> BuildResult {
         guard spec.type == .pv else {
             throw HypervisorError("restore domain", errno: EOPNOTSUPP,
                                   "swxl restores PV guests on Xen; this one is \(spec.type)")
@@ -83,14 +86,13 @@ extension XenHypervisor {
         r.direct = Self.restoreReadsDirect ? 1 : 0
         let (rc, signal) = try SaveStreamIO.withBlocking(fd, "restore domain") { () throws(HypervisorError) -> (Int32, Int32) in
             SaveStreamIO.withInterruptsEndingStream(fd) {
-                withoutActuallyEscaping(progress) { progress in
-                    let calls = XenImageCallbacks(suspend: { false }, progress: progress)
-                    PhaseTrace.mark("restore: libxc starts")
-                    defer { PhaseTrace.mark("restore: libxc done") }
-                    return withExtendedLifetime(calls) {
-                        cxen_domain_restore(handle, domid, fd, &r, xenProgressTrampoline,
-                                            Unmanaged.passUnretained(calls).toOpaque())
-                    }
+                let calls = XenImageCallbacks(suspend: { false }, progress: progress ?? { _, _ in })
+                PhaseTrace.mark("restore: libxc starts")
+                defer { PhaseTrace.mark("restore: libxc done") }
+                return withExtendedLifetime(calls) {
+                    // (no reporter: the bridge starts no progress thread)
+                    cxen_domain_restore(handle, domid, fd, &r, progress == nil ? nil : xenProgressTrampoline,
+                                        Unmanaged.passUnretained(calls).toOpaque())
                 }
             }
         }
@@ -129,6 +131,17 @@ extension XenHypervisor {
     /// `SWXL_RESTORE_DROP_BEHIND=0` never, `=1` always.
     static var restoreDropBehind: UInt32 {
         dropBehindMode(getenv("SWXL_RESTORE_DROP_BEHIND").map { String(cString: $0) })
+    }
+
+    /// How a save writes a regular file (the bridge's `cxen_save_goes_direct`):
+    /// by its size (unset), around the page cache (`SWXL_SAVE_DIRECT=1`)
+    /// or through it (`=0`), for measuring.
+    static func saveFileMode(_ setting: String?) -> UInt32 {
+        switch setting {
+        case "0": return UInt32(CXEN_SAVE_CACHED)
+        case "1": return UInt32(CXEN_SAVE_DIRECT)
+        default: return 0
+        }
     }
 
     /// The bridge's `CXEN_DROP_BEHIND_*` for `SWXL_RESTORE_DROP_BEHIND`'s value.

@@ -25,6 +25,10 @@ final class ProgressLine {
         self.enabled = !quiet && isatty(2) == 1
     }
 
+    /// ``update(_:_:)`` when the line is shown, else nil: a restore given
+    /// nil does no work to count its pages (see `Hypervisor.restoreImage`).
+    var reporter: ((UInt64, UInt64) -> Void)? { enabled ? update : nil }
+
     /// `done` of `total` pages (4 KiB each).
     func update(_ done: UInt64, _ total: UInt64) {
         guard enabled else { return }

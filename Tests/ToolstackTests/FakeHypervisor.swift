@@ -200,8 +200,11 @@ final class FakeHypervisor: Hypervisor {
     }
     /// What ``restoreImage`` returns, reading nothing (nil: it fails).
     var restoreResult: BuildResult?
+    /// Whether the last ``restoreImage`` was given a progress reporter.
+    var restoreGotProgress: Bool?
     func restoreImage(domid: UInt32, from fd: Int32, spec: RestoreSpec,
-                      progress: (UInt64, UInt64) -> Void) throws(HypervisorError) -> BuildResult {
+                      progress: ((UInt64, UInt64) -> Void)?) throws(HypervisorError) -> BuildResult {
+        restoreGotProgress = progress != nil
         guard let restoreResult else {
             throw HypervisorError("restore domain", errno: ENOSYS, "the fake hypervisor does not restore")
         }

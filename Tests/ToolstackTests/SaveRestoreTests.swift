@@ -45,6 +45,19 @@ import XenStoreProtocol
         return try stream(.simulated, extra: LibxlStream.encode(LibxlRecord(type: .end)))
     }
 
+    /// The host is asked to count the restored pages only when someone
+    /// shows them: a restore given no reporter passes none on (on Xen the
+    /// bridge then starts no thread to poll the domain's pages).
+    @Test(arguments: [false, true])
+    func theHostIsGivenAProgressReporterOnlyWhenOneIsShown(shown: Bool) throws {
+        let rig = try Rig()
+        defer { rig.cleanup() }
+        let (reader, done) = try restorable(rig)
+        defer { done() }
+        _ = try rig.toolstack.restore(rig.config("quiet"), from: reader, paused: true, progress: shown ? { _, _ in } : nil)
+        #expect(rig.sim.restoreGotProgress == shown)
+    }
+
     /// A restore that runs the guest unpauses it only once the console
     /// daemon has published the console's tty (xenconsoled has bound the
     /// console's event channel: what the guest prints at once is not held).

@@ -20,6 +20,19 @@ int swxl_pipe_cloexec(int fds[2]);
 /// errno when the kernel refused.
 int swxl_pipe_set_size(int fd, int bytes);
 
+/// glibc's malloc for a command that will soon exit and meanwhile frees and
+/// allocates the same large blocks again (libxc's restore: a buffer of
+/// about 4 MiB for each record of pages): blocks up to 64 MiB come from the
+/// heap, not from mmap, and the heap keeps up to 128 MiB it no longer
+/// uses. Left to itself glibc maps the first such block, unmaps it when
+/// freed and takes the next from the heap: 1024 more pages touched for the
+/// first time, each a page fault (dear in a Xen PV dom0: see
+/// Sources/swxl/SaveRestoreCommands.swift).
+void swxl_malloc_keep_large_blocks(void);
+
+/// The bytes glibc's malloc holds in blocks mapped on their own (mallinfo2's hblkhd).
+size_t swxl_malloc_mapped_bytes(void);
+
 /// glibc's POSIX_SPAWN_SETSID: the child starts a new session.
 extern const short swxl_spawn_setsid;
 

@@ -305,6 +305,8 @@ typedef void (*cxen_progress_fn)(void *ctx, uint64_t done, uint64_t total);
 enum {
     CXEN_SAVE_LIVE = 1u << 0,     /* copy while the guest runs, suspend for the last round */
     CXEN_SAVE_DEBUG = 1u << 1,    /* libxc's verify pass (XCFLAGS_DEBUG) */
+    CXEN_SAVE_DIRECT = 1u << 2,   /* a regular file is written around the page cache (see below), whatever its size */
+    CXEN_SAVE_CACHED = 1u << 3,   /* ... through the page cache, whatever its size (neither: by size) */
 };
 
 /* Writes the domain's image (libxc's migration stream v3, plain: no
@@ -317,6 +319,45 @@ enum {
  * suspended: see cxen_domain_resume. */
 int cxen_domain_save(cxen_handle *h, uint32_t domid, int fd, uint32_t flags,
                      cxen_suspend_fn suspend, cxen_progress_fn progress, void *ctx);
+
+/* Whether a save writes a regular file around the page cache, for its
+ * `flags` (CXEN_SAVE_DIRECT, CXEN_SAVE_CACHED, or neither: by size), an
+ * image of about `image` bytes and `available` bytes of memory the kernel
+ * has available (MemAvailable; -1: unknown). By size: only an image larger
+ * than the available memory, which the page cache could not keep anyway
+ * (a smaller file stays cached, and a restore soon after reads it there).
+ * Through the cache, each page costs dom0 a page allocated and zeroed,
+ * the copy, its writeback and its reclaim: a 512 MiB file took 5.7 s of
+ * dom0's CPU under the QEMU harness's TCG that way, against about 1.4 s
+ * written with O_DIRECT (docs/save-restore.md). */
+int cxen_save_goes_direct(uint32_t flags, long long image, long long available);
+
+/* The writer a save uses for a file it writes around the page cache.
+ * libxc writes its stream with write_exact and writev_exact (libxenctrl);
+ * swxl links them wrapped (the linker's --wrap), and while a writer is
+ * active on the calling thread, what libxc writes to the writer's
+ * descriptor is gathered into an aligned buffer and written with O_DIRECT,
+ * 4 MiB at a time, at the descriptor's position (the bytes of the file's
+ * last block before it, which the caller wrote, are read back first); the
+ * rest, less than a buffer, is written through the page cache by
+ * cxen_direct_finish, which leaves the descriptor's offset at the end, so
+ * the caller writes on after it. A file that refuses O_DIRECT (at open or
+ * at the first write) is written through the page cache as before. A
+ * descriptor replaced under the writer (a signal ending the stream, see
+ * SaveStreamIO in XenHost) fails the next write with EINTR.
+ * cxen_direct_start returns NULL (nothing changed) when `fd` is not a
+ * regular file or the wrapping is not linked in. */
+struct cxen_direct;
+struct cxen_direct *cxen_direct_start(int fd);
+/* Appends to the stream, as libxc's wrapped writes do: 0, or -1 with errno. */
+int cxen_direct_write(struct cxen_direct *w, const void *data, size_t len);
+/* Ends the writer and frees it: with `ok`, writes what is left and sets
+ * the offset past it (0, or -errno); without, drops it (0). Whether any
+ * of the file went around the page cache is stored in `*went_direct` (if
+ * not NULL). */
+int cxen_direct_finish(struct cxen_direct *w, int ok, int *went_direct);
+/* libxc's write_exact as swxl's link sees it (wrapped): for the tests. */
+int cxen_libxc_write_exact(int fd, const void *data, size_t len);
 
 /* cxen_restore.drop_behind: never, always, or only when the rest of the
  * file is more than half of the memory the kernel has available
@@ -380,7 +421,8 @@ struct cxen_restore {
  * the store and console event channels, and writes them into the guest's
  * start info. Streams from before Xen 4.14 carry no CPU policy: the
  * host's is applied then, as libxl does. The domain stays paused; the
- * caller destroys it on failure. */
+ * caller destroys it on failure. `progress` may be NULL: then no thread
+ * polls the domain's pages for it. */
 int cxen_domain_restore(cxen_handle *h, uint32_t domid, int fd, struct cxen_restore *r,
                         cxen_progress_fn progress, void *ctx);
 

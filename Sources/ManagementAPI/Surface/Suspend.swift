@@ -80,7 +80,7 @@ extension XenAPISurface {
         }
         try checkKeys(config)
         _ = try toolstackCall { () throws(ToolstackError) in
-            try toolstack.restore(config, from: reader, paused: paused, progress: { _, _ in })
+            try toolstack.restore(config, from: reader, paused: paused, progress: nil)
         }
         unlink(path)
         host.ensureWatcher()
