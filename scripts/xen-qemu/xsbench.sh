@@ -22,11 +22,13 @@ xsbench() {  # xsbench DAEMON
         xsb_ok=1
         XENSTORED_PATH=$xsb_p timeout 300 test-xenstore -i "$XSBENCH_ITERS" > /tmp/xsbench.out 2>&1 || { xsb_ok=0; xsb_rc=1; }
         # "read 2000 : avg: 123 ns (...)", "ta err    : failed (ret = 5, stage run)"
-        sed -n -e 's/^\([a-z][a-z0-9 ]*[a-z0-9]\) *: avg: \([0-9]*\) ns (\([0-9]*\) ns.*/\1:\2 \3/p' \
-               -e 's/^\([a-z][a-z0-9 ]*[a-z0-9]\) *: failed.*/\1:failed/p' /tmp/xsbench.out |
-        while IFS=: read -r xsb_n xsb_v; do
-            echo "$XSBENCH_TAG: $1 $xsb_t $(echo "$xsb_n" | tr ' ' '-') $xsb_v"
-        done
+        # -> "$XSBENCH_TAG: $1 $xsb_t read-2000 123 ...": in one sed (the
+        # spaces of a name made dashes by the loop at :name), as a pipe and
+        # a subshell per line cost ~0.35 s per run of test-xenstore under TCG
+        sed -n -e 's/^\([a-z][a-z0-9 ]*[a-z0-9]\) *: avg: \([0-9]*\) ns (\([0-9]*\) ns.*/\1:\2 \3/' \
+               -e 's/^\([a-z][a-z0-9 ]*[a-z0-9]\) *: failed.*/\1:failed/' -e 't name' -e 'd' \
+               -e ':name' -e 's/^\([^ :]*\) \([^:]*:\)/\1-\2/' -e 't name' \
+               -e "s/^\([^:]*\):/$XSBENCH_TAG: $1 $xsb_t \1 /p" /tmp/xsbench.out
         [ $xsb_ok = 1 ] || { echo "XSBENCH-OUTPUT ($xsb_t):"; tail -5 /tmp/xsbench.out; }
     done
     done

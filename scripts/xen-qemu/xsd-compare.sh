@@ -6,14 +6,20 @@
 # xenconsoled and the running daemon, starts the other one (as the
 # harness's boots start them), xen-init-dom0 and xenconsoled, then takes
 #   - the guest's figures (xsbench_guest: reads and writes from inside a
-#     guest over its own ring, XSBENCH_GUEST_ROUNDS rounds in one guest),
-#   - with XSD_DOM0=1, test-xenstore over the socket and dom0's ring (one round),
+#     guest over its own ring, in one guest),
+#   - with XSD_DOM0=1, test-xenstore over the socket and dom0's ring,
+#     each of these in XSD_XSBENCH_ROUNDS short rounds (default 5) of
+#     XSBENCH_ITERS / that many requests per test (as many requests as one
+#     round of XSBENCH_ITERS, but 5 values per turn for the run script's
+#     median: a stall of the host or a flush of QEMU's translation cache
+#     spoils one or two short rounds, not the turn's figure),
 #     both as XSBENCH-TURNS: lines (XSBENCH: lines' format),
 #   - one create of the ramdisk guest with each tool of XSD_TOOLS (default
 #     xl), until the command returns and until the guest's marker:
 #       XSDCREATE: <daemon> <tool> <round> <return_ms> <marker_ms>
 # The run script prints the medians of both side by side.
 XSD_TOOLS=${XSD_TOOLS:-xl}
+XSD_XSBENCH_ROUNDS=${XSD_XSBENCH_ROUNDS:-5}
 
 # xsd_stop: xenconsoled and the running xenstored stopped (gone, not a zombie).
 xsd_stop() {
@@ -89,11 +95,15 @@ xsd_compare() {
         if [ $((xsd_r % 2)) = 1 ]; then xsd_order="xen swxl"; else xsd_order="swxl xen"; fi
         for xsd_daemon in $xsd_order; do
             if ! xsd_use $xsd_daemon; then echo "XSDCREATE-FAILED: $xsd_daemon cannot start"; continue; fi
-            xsd_saved="$XSBENCH_TAG ${XSBENCH_ROUNDS:-3}"
-            XSBENCH_TAG=XSBENCH-TURNS; XSBENCH_ROUNDS=1
+            xsd_saved="$XSBENCH_TAG ${XSBENCH_ROUNDS:-3} ${XSBENCH_ITERS:-0} $XSBENCH_GUEST_ROUNDS $XSBENCH_GUEST_ITERS"
+            XSBENCH_TAG=XSBENCH-TURNS; XSBENCH_ROUNDS=$XSD_XSBENCH_ROUNDS
+            [ "${XSBENCH_ITERS:-0}" -gt 0 ] && XSBENCH_ITERS=$(( (XSBENCH_ITERS + XSD_XSBENCH_ROUNDS - 1) / XSD_XSBENCH_ROUNDS ))
+            XSBENCH_GUEST_ROUNDS=$XSD_XSBENCH_ROUNDS; XSBENCH_GUEST_ITERS=$XSBENCH_ITERS
             xsbench_guest $xsd_daemon || echo "XSDCREATE-FAILED: $xsd_daemon guest figures"
             [ "${XSD_DOM0:-0}" = 1 ] && xsbench $xsd_daemon
-            XSBENCH_TAG=${xsd_saved% *}; XSBENCH_ROUNDS=${xsd_saved#* }
+            read -r XSBENCH_TAG XSBENCH_ROUNDS XSBENCH_ITERS XSBENCH_GUEST_ROUNDS XSBENCH_GUEST_ITERS <<XSD_SAVED
+$xsd_saved
+XSD_SAVED
             for xsd_tool in $XSD_TOOLS; do xsd_create $xsd_daemon $xsd_tool $xsd_r; done
         done
         xsd_r=$((xsd_r+1))
