@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include <sys/resource.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -164,8 +165,10 @@ void cxen__trace(const char *what)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     unsigned long long ns = (unsigned long long)ts.tv_sec * 1000000000ULL + (unsigned long long)ts.tv_nsec;
+    struct rusage usage;
+    long faults = getrusage(RUSAGE_SELF, &usage) == 0 ? usage.ru_minflt : -1;
     char line[256];
-    int n = snprintf(line, sizeof line, "swxl-trace: %llu.%llu bridge: %s\n", ns / 1000000, (ns / 100000) % 10, what);
+    int n = snprintf(line, sizeof line, "swxl-trace: %llu.%llu bridge: %s [%ld]\n", ns / 1000000, (ns / 100000) % 10, what, faults);
     if (n > 0)
         (void)!write(2, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
 }

@@ -56,4 +56,11 @@ public enum ProcessMemory {
     public static func keepLargeBlocks() { swxl_malloc_keep_large_blocks() }
     /// What malloc holds in blocks mapped on their own.
     public static var mappedBytes: Int { Int(swxl_malloc_mapped_bytes()) }
+    /// After ``keepLargeBlocks()``: `bytes` of the heap where the calling
+    /// thread's next large blocks will come from, populated in one system
+    /// call instead of a page fault at each page's first touch (see
+    /// `swxl_malloc_prefault`). The pages populated; 0 without
+    /// ``keepLargeBlocks()``; -errno when the kernel refused.
+    @discardableResult
+    public static func prefaultHeap(bytes: Int) -> Int { Int(swxl_malloc_prefault(max(bytes, 0))) }
 }

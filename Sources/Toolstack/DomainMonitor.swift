@@ -48,7 +48,11 @@ public final class DomainMonitor {
     /// `environment` is what it runs with besides ours (the host's, when
     /// the host was opened with another: a library user's state dir).
     public static func ensureRunning(stateDir: String, argv: [String], environment: [String: String] = [:]) {
-        if isRunning(stateDir: stateDir) { return }
+        if isRunning(stateDir: stateDir) {
+            PhaseTrace.mark("monitor already running")
+            return
+        }
+        PhaseTrace.mark("monitor starting")
         guard let pid = try? BackgroundProcess.spawn(executable: argv[0], arguments: Array(argv.dropFirst()),
                                                      environment: environment) else { return }
         var status: Int32 = 0

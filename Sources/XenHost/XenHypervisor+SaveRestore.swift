@@ -84,6 +84,9 @@ extension XenHypervisor {
         r.read_ahead_mib = Self.restoreReadAheadMiB
         r.drop_behind = Self.restoreDropBehind
         r.direct = Self.restoreReadsDirect ? 1 : 0
+        // libxc's buffers on pages already there (see restorePrefaultBytes).
+        let prefaulted = ProcessMemory.prefaultHeap(bytes: Self.restorePrefaultBytes(pages: r.expected_pages))
+        PhaseTrace.mark("restore: heap prefaulted (\(prefaulted) pages)")
         let (rc, signal) = try SaveStreamIO.withBlocking(fd, "restore domain") { () throws(HypervisorError) -> (Int32, Int32) in
             SaveStreamIO.withInterruptsEndingStream(fd) {
                 let calls = XenImageCallbacks(suspend: { false }, progress: progress ?? { _, _ in })
@@ -118,6 +121,29 @@ extension XenHypervisor {
     static var restoreReadAheadMiB: UInt32 {
         getenv("SWXL_RESTORE_READ_AHEAD_MIB").flatMap { UInt32(String(cString: $0)) } ?? 32
     }
+    /// How much of the heap is populated before libxc starts, when the
+    /// restore keeps large blocks in the heap (``ProcessMemory``): libxc
+    /// reads each record of pages (at most 1024 of them) into a block of
+    /// about 4 MiB and, before the first, allocates its batch arrays and
+    /// per-page tables of the guest (about 16 bytes a page). Each page of
+    /// those touched for the first time was a page fault, about 1100 in a
+    /// 128 MiB restore, each through the hypervisor in a PV dom0 (about
+    /// 0.15 ms of dom0's CPU under the QEMU harness's TCG); populated in
+    /// one call they cost less (docs/save-restore.md). `pages`: the
+    /// guest's. `SWXL_RESTORE_PREFAULT_KIB` (0: none) for measuring.
+    static func restorePrefaultBytes(pages: UInt64) -> Int {
+        if let kib = getenv("SWXL_RESTORE_PREFAULT_KIB").flatMap({ Int(String(cString: $0)) }), kib >= 0 {
+            return kib << 10
+        }
+        return restorePrefaultDefault(pages: pages)
+    }
+
+    /// The record's block and a little over (4.25 MiB), and 16 bytes for
+    /// each of the guest's pages, at most 64 MiB in all.
+    static func restorePrefaultDefault(pages: UInt64) -> Int {
+        Int(min((17 << 18) + min(pages, 1 << 32) * 16, 64 << 20))
+    }
+
     /// Whether a file not already cached reaches libxc through the
     /// bridge's pipe, read around the page cache (`cxen_feed_start`;
     /// otherwise the read-ahead thread, below); `SWXL_RESTORE_DIRECT=0`

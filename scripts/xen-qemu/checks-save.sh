@@ -19,6 +19,12 @@ COUNTER_EXTRA='extra="console=hvc0 quiet xq_counter"'
 # running, so one slow resume moved a median of two by ~8 %; a median of
 # three leaves it out.
 SAVE_BENCH_ROUNDS=${SAVE_BENCH_ROUNDS:-2}
+# Which groups of checks run: all (the default), or some of bridge swxl xl
+# hung devices migrate migrate-xl (a CHECKS file that measures one thing,
+# e.g. checks-save-focus.sh); the benchmark follows SAVE_BENCH_SIZES (the
+# sizes the scratch disk allows, by default) and SAVE_BENCH_ROUNDS.
+SAVE_CHECKS=${SAVE_CHECKS:-all}
+save_part() { [ "$SAVE_CHECKS" = all ] || case " $SAVE_CHECKS " in *" $1 "*) true ;; *) false ;; esac; }
 
 # The save files go to the scratch disk run gives QEMU (ext4 on virtio-blk):
 # the file of a 512 MiB guest does not fit in dom0's memory. Without it,
@@ -28,7 +34,7 @@ for m in $(cat /lib/modules/save/order 2>/dev/null); do insmod /lib/modules/save
 i=0; while [ ! -b /dev/vda ] && [ $i -lt 50 ]; do i=$((i+1)); sleep 0.1; done
 mkdir -p $SAVEDIR
 if mount -t ext4 /dev/vda $SAVEDIR 2>/tmp/mount.err; then
-    SAVE_BENCH_SIZES="128 512"
+    SAVE_BENCH_SIZES=${SAVE_BENCH_SIZES:-128 512}
     pass save-disk "$(df -m $SAVEDIR | tail -1 | awk '{print $2 " MiB, " $4 " MiB free"}') on /dev/vda"
 else
     SAVEDIR=/tmp/save; mkdir -p $SAVEDIR
@@ -102,9 +108,10 @@ esac
 
 # -------------------------------------------------------------------------
 # The bridge alone: libxc's stream of a counting guest and back
-settle
+save_part bridge && settle
 rm -f $CONLOG/guest-probe-sr.log
-if pd=$(cxen-probe create probe-sr /guest/vmlinuz /guest/initrd.gz "console=hvc0 quiet xq_counter" 128 2>/tmp/probe.err) \
+if ! save_part bridge; then :
+elif pd=$(cxen-probe create probe-sr /guest/vmlinuz /guest/initrd.gz "console=hvc0 quiet xq_counter" 128 2>/tmp/probe.err) \
         && wait_count probe-sr 3; then
     t0=$(now)
     if PROBE_TIMING=1 cxen-probe save $pd $SAVEDIR/probe.img 2>/tmp/probe.err; then
@@ -134,7 +141,8 @@ fi
 
 # -------------------------------------------------------------------------
 # swxl save -> swxl restore -> swxl save -> xl restore, one counting guest
-if has_swxl save && has_swxl restore; then
+if ! save_part swxl; then :
+elif has_swxl save && has_swxl restore; then
     settle
     n=srguest; rm -f $CONLOG/guest-$n.log
     if out=$(swxl create -q $CFG "name=\"$n\"" "$COUNTER_EXTRA" 2>&1) && wait_count $n 3; then
@@ -187,9 +195,10 @@ fi
 
 # -------------------------------------------------------------------------
 # xl save -> swxl restore; then a truncated file
-settle
+save_part xl && settle
 n=xlguest; rm -f $CONLOG/guest-$n.log
-if xl create $CFG "name=\"$n\"" "$COUNTER_EXTRA" >/tmp/xl.out 2>&1 && wait_count $n 3; then
+if ! save_part xl; then :
+elif xl create $CFG "name=\"$n\"" "$COUNTER_EXTRA" >/tmp/xl.out 2>&1 && wait_count $n 3; then
     d=$(domid_of $n)
     t0=$(now)
     if xl save $n $SAVEDIR/xl.save >/tmp/xl.out 2>&1; then
@@ -235,7 +244,8 @@ rm -f $SAVEDIR/*.save
 # A guest that does not answer the suspend request (paused: it cannot):
 # the save times out (after 5 s here), the request is withdrawn, and the
 # guest runs on.
-if has_swxl save; then
+if ! save_part hung; then :
+elif has_swxl save; then
     settle
     n=hungguest; rm -f $CONLOG/guest-$n.log
     if swxl create -q $CFG "name=\"$n\"" "$COUNTER_EXTRA" >/tmp/hung.out 2>&1 && wait_count $n 2; then
@@ -267,7 +277,8 @@ fi
 # -------------------------------------------------------------------------
 # Disks and networks come back: the guest with a disk and a NIC, saved and
 # restored by swxl, reads its disk (past its page cache) and pings dom0
-if has_swxl save && has_swxl restore && [ -n "${swxl_hotplug-1}" ]; then
+if ! save_part devices; then :
+elif has_swxl save && has_swxl restore && [ -n "${swxl_hotplug-1}" ]; then
     settle; base=$(host_devices)
     n=devsave; rm -f $CONLOG/guest-$n.log
     if swxl create -q $DEVCFG "name=\"$n\"" "$COUNTER_EXTRA" >/tmp/devsave.out 2>&1 \
@@ -307,7 +318,8 @@ fi
 # -------------------------------------------------------------------------
 # swxl migrate to localhost: through `sh -c` (xl's -s '' : the host
 # argument is the whole command), both copies on this host for a moment
-if has_swxl migrate && has_swxl migrate-receive; then
+if ! save_part migrate; then :
+elif has_swxl migrate && has_swxl migrate-receive; then
     settle
     n=migguest; rm -f $CONLOG/guest-$n.log $CONLOG/guest-$n--incoming.log
     if swxl create -q $CFG "name=\"$n\"" "$COUNTER_EXTRA" >/tmp/mig.out 2>&1 && wait_count $n 3; then
@@ -380,7 +392,8 @@ fi
 # (xl migrate the other way cannot work on this host: xl always saves
 # live, and a live save needs shadow paging.)
 # (MIGRATE-XL-BEGIN: the harness experiments copy this block)
-if has_swxl migrate; then
+if ! save_part migrate-xl; then :
+elif has_swxl migrate; then
     settle
     n=migxl; rm -f $CONLOG/guest-$n.log $CONLOG/guest-$n--incoming.log
     if swxl create -q $CFG "name=\"$n\"" "$COUNTER_EXTRA" >/tmp/mig.out 2>&1 && wait_count $n 3; then

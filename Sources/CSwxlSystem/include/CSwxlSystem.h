@@ -33,6 +33,17 @@ void swxl_malloc_keep_large_blocks(void);
 /// The bytes glibc's malloc holds in blocks mapped on their own (mallinfo2's hblkhd).
 size_t swxl_malloc_mapped_bytes(void);
 
+/// After swxl_malloc_keep_large_blocks: `bytes` of the calling thread's
+/// heap, where its next large blocks will come from, populated writable
+/// in one call (one block allocated, madvise MADV_POPULATE_WRITE on its
+/// pages, freed back into the heap, which keeps it). The pages that a
+/// large block allocated next touches are then there already instead of
+/// each faulting on its first touch. The pages populated; 0 without
+/// swxl_malloc_keep_large_blocks (a large block would be mapped on its own
+/// and unmapped when freed) or when `bytes` is under a page; -errno when
+/// the kernel refused (EINVAL: before Linux 5.14) or -ENOMEM.
+long swxl_malloc_prefault(size_t bytes);
+
 /// glibc's POSIX_SPAWN_SETSID: the child starts a new session.
 extern const short swxl_spawn_setsid;
 
