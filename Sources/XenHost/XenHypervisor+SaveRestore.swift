@@ -84,9 +84,11 @@ extension XenHypervisor {
         r.read_ahead_mib = Self.restoreReadAheadMiB
         r.drop_behind = Self.restoreDropBehind
         r.direct = Self.restoreReadsDirect ? 1 : 0
-        // libxc's buffers on pages already there (see restorePrefaultBytes).
-        let prefaulted = ProcessMemory.prefaultHeap(bytes: Self.restorePrefaultBytes(pages: r.expected_pages))
-        PhaseTrace.mark("restore: heap prefaulted (\(prefaulted) pages)")
+        // libxc's buffers on pages already there, when asked (see restorePrefaultBytes).
+        if Self.restorePrefaultBytes > 0 {
+            let prefaulted = ProcessMemory.prefaultHeap(bytes: Self.restorePrefaultBytes)
+            PhaseTrace.mark("restore: heap prefaulted (\(prefaulted) pages)")
+        }
         let (rc, signal) = try SaveStreamIO.withBlocking(fd, "restore domain") { () throws(HypervisorError) -> (Int32, Int32) in
             SaveStreamIO.withInterruptsEndingStream(fd) {
                 let calls = XenImageCallbacks(suspend: { false }, progress: progress ?? { _, _ in })
@@ -121,27 +123,17 @@ extension XenHypervisor {
     static var restoreReadAheadMiB: UInt32 {
         getenv("SWXL_RESTORE_READ_AHEAD_MIB").flatMap { UInt32(String(cString: $0)) } ?? 32
     }
-    /// How much of the heap is populated before libxc starts, when the
-    /// restore keeps large blocks in the heap (``ProcessMemory``): libxc
-    /// reads each record of pages (at most 1024 of them) into a block of
-    /// about 4 MiB and, before the first, allocates its batch arrays and
-    /// per-page tables of the guest (about 16 bytes a page). Each page of
-    /// those touched for the first time was a page fault, about 1100 in a
-    /// 128 MiB restore, each through the hypervisor in a PV dom0 (about
-    /// 0.15 ms of dom0's CPU under the QEMU harness's TCG); populated in
-    /// one call they cost less (docs/save-restore.md). `pages`: the
-    /// guest's. `SWXL_RESTORE_PREFAULT_KIB` (0: none) for measuring.
-    static func restorePrefaultBytes(pages: UInt64) -> Int {
-        if let kib = getenv("SWXL_RESTORE_PREFAULT_KIB").flatMap({ Int(String(cString: $0)) }), kib >= 0 {
-            return kib << 10
-        }
-        return restorePrefaultDefault(pages: pages)
-    }
-
-    /// The record's block and a little over (4.25 MiB), and 16 bytes for
-    /// each of the guest's pages, at most 64 MiB in all.
-    static func restorePrefaultDefault(pages: UInt64) -> Int {
-        Int(min((17 << 18) + min(pages, 1 << 32) * 16, 64 << 20))
+    /// How much of the heap is populated before libxc starts
+    /// (`SWXL_RESTORE_PREFAULT_KIB`; unset: none), when the restore keeps
+    /// large blocks in the heap (``ProcessMemory``), so that libxc's record
+    /// buffers (about 4 MiB each) land on pages already there instead of
+    /// faulting at each first touch (about 1100 page faults in a 128 MiB
+    /// restore). For measuring: in the QEMU harness 4.7 MiB took 34 ms and
+    /// left 9 faults in libxc, but no gain in the restore showed through
+    /// the run's noise, and 8 MiB once took 199 ms (docs/real-xen.md, H-save6).
+    static var restorePrefaultBytes: Int {
+        guard let kib = getenv("SWXL_RESTORE_PREFAULT_KIB").flatMap({ Int(String(cString: $0)) }), kib > 0 else { return 0 }
+        return min(kib, 64 << 10) << 10
     }
 
     /// Whether a file not already cached reaches libxc through the

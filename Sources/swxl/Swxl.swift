@@ -82,6 +82,13 @@ struct Swxl: ParsableCommand {
         } catch {
             UsageErrors.exit(error, running: type(of: command), root: Self.self)
         }
+        leave()
+    }
+
+    /// Exits with status 0 at once, as ``run(_:)`` does once a command has
+    /// returned; called inside a command, what it still holds is never
+    /// released one object at a time (the kernel frees it all at exit).
+    static func leave() -> Never {
         PhaseTrace.mark("exit")
         exit()
     }
