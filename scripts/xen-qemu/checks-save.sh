@@ -12,9 +12,8 @@
 #                   the benchmark rounds (run prints the table; running_ms:
 #                   until the restored guest's first count on its console)
 COUNTER_EXTRA='extra="console=hvc0 quiet xq_counter"'
-# Two rounds, the tools' order swapped in the second (whatever one leaves
-# behind in dom0's page cache or memory, the other meets it once too), and
-# one more of the 128 MiB guest: its rounds are short, and the guest's own
+# Two rounds a tool and size, in a row on one guest (the benchmark below),
+# and one more of the 128 MiB guest: its rounds are short, and the guest's own
 # resume after the unpause (90-380 ms) is a large part of its restore to
 # running, so one slow resume moved a median of two by ~8 %; a median of
 # three leaves it out.
@@ -442,65 +441,80 @@ fi
 # here; xq-tools after, started before the restore, polls the log every
 # 2 ms, so neither the shell's own cost nor what the command does after
 # the unpause is counted in, for either tool).
-bench_save() {  # bench_save TOOL MIB ROUND
+# bench_round TOOL MIB ROUND: the running guest bsr-TOOL-MIB saved and
+# restored once; fails (saying why) if either does not work
+bench_round() {
     tool=$1; mib=$2; r=$3; n=bsr-$tool-$mib
+    d=$(domid_of $n)
+    t0=$(now)
+    if ! $tool save $n $SAVEDIR/bench.save >/tmp/bench.out 2>&1; then
+        fail bench-save-$tool-$mib "round $r: save: $(tail -2 /tmp/bench.out | tr '\n' ' ')"; return 1
+    fi
+    t1=$(now)
+    size=$(file_size $SAVEDIR/bench.save)
+    wait_gone $d; settle
+    # The file the save left dirty in the page cache is written back
+    # before the restore starts: its writeback is the save's work, and
+    # costs dom0's one CPU whoever runs beside it (a restore started at
+    # once paid for the save that returned soonest: libxc's part of
+    # swxl's 128 MiB restore took 1015-1228 ms so, 842-870 ms after 0.3 s
+    # more)
+    sync
+    off=$(file_size $CONLOG/guest-$n.log)
+    # running: the restored guest's first count on its console, as a
+    # watcher started before the restore sees it (xq-tools polls the log's
+    # new bytes every 2 ms): the guest runs from the unpause, whatever the
+    # command does before it returns
+    xq-tools after $CONLOG/guest-$n.log ${off:-0} GUEST_COUNT 60000 > /tmp/bench.first &
+    wp=$!
+    t2=$(now)
+    if ! $tool restore $SAVEDIR/bench.save >/tmp/bench.out 2>&1; then
+        fail bench-save-$tool-$mib "round $r: restore: $(tail -2 /tmp/bench.out | tr '\n' ' ')"
+        kill $wp 2>/dev/null; wait $wp; rm -f $SAVEDIR/bench.save; return 1
+    fi
+    t3=$(now)
+    rm -f $SAVEDIR/bench.save
+    if ! wait $wp || ! t5=$(cat /tmp/bench.first) || [ -z "$t5" ]; then
+        fail bench-save-$tool-$mib "round $r: the restored guest did not count: $(console_tail $n)"; return 1
+    fi
+    first=$(tail -c +$((${off:-0} + 1)) $CONLOG/guest-$n.log | tr -d '\r' | head -1 | cut -c1-80)
+    echo "SAVE-TRACE: $tool $mib restore returned +$((t3 - t2)) ms, first count +$((t5 - t2)) ms ('$first'); domain now: $(cxen-probe list | grep "^$(domid_of $n) ")"
+    echo "BENCH-SAVE: $tool $mib $((t1 - t0)) $size $((t3 - t2)) $((t5 - t2))"
+}
+# bench_save TOOL MIB ROUNDS: ROUNDS rounds in a row on one guest the tool
+# made (each round's guest is the one the round before restored: a create,
+# the guest's boot and a destroy per round cost the CI run ~90 s and
+# measured nothing), then the guest destroyed
+bench_save() {
+    tool=$1; mib=$2; n=bsr-$tool-$mib
     settle
     rm -f $CONLOG/guest-$n.log
     if ! $tool create $CFG "name=\"$n\"" "memory=$mib" 'extra="console=hvc0 quiet xq_counter=0.1"' >/tmp/bench.out 2>&1 \
             || ! wait_count $n 5; then
         fail bench-save-$tool-$mib "create: $(tail -2 /tmp/bench.out | tr '\n' ' '); console: $(console_tail $n)"
     else
-        d=$(domid_of $n)
-        t0=$(now)
-        if $tool save $n $SAVEDIR/bench.save >/tmp/bench.out 2>&1; then
-            t1=$(now)
-            wait_gone $d; settle
-            # The file the save left dirty in the page cache is written
-            # back before the restore starts: its writeback is the save's
-            # work, and costs dom0's one CPU whoever runs beside it (a
-            # restore started at once paid for the save that returned
-            # soonest: libxc's part of swxl's 128 MiB restore took
-            # 1015-1228 ms so, 842-870 ms after 0.3 s more)
-            sync
-            off=$(file_size $CONLOG/guest-$n.log)
-            # running: the restored guest's first count on its console, as
-            # a watcher started before the restore sees it (xq-tools polls
-            # the log's new bytes every 2 ms): the guest runs from the
-            # unpause, whatever the command does before it returns
-            xq-tools after $CONLOG/guest-$n.log ${off:-0} GUEST_COUNT 60000 > /tmp/bench.first &
-            wp=$!
-            t2=$(now)
-            if $tool restore $SAVEDIR/bench.save >/tmp/bench.out 2>&1; then
-                t3=$(now)
-                if wait $wp && t5=$(cat /tmp/bench.first) && [ -n "$t5" ]; then
-                    first=$(tail -c +$((${off:-0} + 1)) $CONLOG/guest-$n.log | tr -d '\r' | head -1 | cut -c1-80)
-                    echo "SAVE-TRACE: $tool $mib restore returned +$((t3 - t2)) ms, first count +$((t5 - t2)) ms ('$first'); domain now: $(cxen-probe list | grep "^$(domid_of $n) ")"
-                    echo "BENCH-SAVE: $tool $mib $((t1 - t0)) $(file_size $SAVEDIR/bench.save) $((t3 - t2)) $((t5 - t2))"
-                else
-                    fail bench-save-$tool-$mib "restored guest did not count: $(console_tail $n)"
-                fi
-            else
-                fail bench-save-$tool-$mib "restore: $(tail -2 /tmp/bench.out | tr '\n' ' ')"
-                kill $wp 2>/dev/null; wait $wp
-            fi
-        else
-            fail bench-save-$tool-$mib "save: $(tail -2 /tmp/bench.out | tr '\n' ' ')"
-        fi
+        r=1
+        while [ $r -le $3 ]; do
+            # the guest counts on for a few more steps (a restored one has
+            # finished its resume) before it is saved again
+            [ $r -gt 1 ] && { l=$(count_lines $n); next_count $n $((l + 2)) 30000 >/dev/null; }
+            bench_round $tool $mib $r || break
+            r=$((r+1))
+        done
     fi
-    rm -f $SAVEDIR/bench.save
     d=$(domid_of $n); [ -n "$d" ] && { $tool destroy $n >/dev/null 2>&1 || cxen-probe destroy $d; wait_gone $d; }
 }
+# The tools' order swapped between the sizes (whatever the first leaves
+# in dom0's page cache or memory, the second meets it).
+order="xl swxl"
 for mib in $SAVE_BENCH_SIZES; do
-    r=1; rounds=$SAVE_BENCH_ROUNDS
+    rounds=$SAVE_BENCH_ROUNDS
     [ "$mib" = 128 ] && [ "$rounds" -gt 0 ] && rounds=$((rounds + 1))
-    while [ $r -le $rounds ]; do
-        if has_swxl save && has_swxl restore; then
-            if [ $((r % 2)) = 1 ]; then bench_save xl $mib $r; bench_save swxl $mib $r
-            else bench_save swxl $mib $r; bench_save xl $mib $r; fi
-        else
-            bench_save xl $mib $r
-        fi
-        r=$((r+1))
-    done
+    if has_swxl save && has_swxl restore; then
+        for tool in $order; do bench_save $tool $mib $rounds; done
+    else
+        bench_save xl $mib $rounds
+    fi
+    [ "$order" = "xl swxl" ] && order="swxl xl" || order="xl swxl"
 done
 has_swxl save && has_swxl restore || todo bench-save "no 'swxl save' / 'swxl restore' yet; xl alone"
