@@ -75,7 +75,9 @@ extension SocketServer {
                 ring.tookRequests = true
                 ring.notifyDue = true
                 if n == RingPage.ringSize || ring.domid != 0 { ring.notifyIfDue() }
-                ring.decoder.append(ringBuffer[0..<n])
+                // (From raw memory, as the sockets do: an ArraySlice would
+                // go through the decoder's unspecialized generic append.)
+                ringBuffer.withUnsafeBytes { ring.decoder.append(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
                 processRing(ring)
                 commitGroup()
                 _ = ring.flush()
