@@ -508,8 +508,11 @@ bench_save() {
 # in dom0's page cache or memory, the second meets it).
 order="xl swxl"
 for mib in $SAVE_BENCH_SIZES; do
+    # (the 512 MiB guest one round a tool, for the CI run's budget: its
+    # ratios are far from the targets, and a round costs ~45 s a tool)
     rounds=$SAVE_BENCH_ROUNDS
     [ "$mib" = 128 ] && [ "$rounds" -gt 0 ] && rounds=$((rounds + 1))
+    [ "$mib" = 512 ] && [ "$rounds" -gt 1 ] && rounds=1
     if has_swxl save && has_swxl restore; then
         for tool in $order; do bench_save $tool $mib $rounds; done
     else
