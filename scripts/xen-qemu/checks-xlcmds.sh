@@ -126,9 +126,10 @@ if has_swxl cpupool-list && has_swxl top && has_swxl sysrq && has_swxl dump-core
     fi
     d=$(domid_of quoteguest); [ -n "$d" ] && { swxl destroy quoteguest; xl destroy quoteguest; cxen-probe destroy $d; wait_gone $d; } >/dev/null 2>&1
 
-    # A running guest: top, dump-core, sysrq, debug-keys, reboot, shutdown -w with preserve
+    # A running guest: top, dump-core, sysrq, debug-keys, reboot, shutdown -w with preserve.
+    # 64 MiB: both tools dump the whole guest (each 128 MiB took ~28 s under TCG)
     rm -f $CONLOG/guest-cmdguest.log
-    if swxl create -q $CFG 'name="cmdguest"' 'on_poweroff="preserve"' >/tmp/xc.out 2>&1 \
+    if swxl create -q $CFG 'name="cmdguest"' 'memory=64' 'on_poweroff="preserve"' >/tmp/xc.out 2>&1 \
             && xq-tools wait $CONLOG/guest-cmdguest.log $MARKER $MARKER_TIMEOUT_MS >/dev/null; then
         d=$(domid_of cmdguest)
         swxl top -b -i 1 >/tmp/xc.s.top 2>&1; s_rc=$?

@@ -139,6 +139,7 @@ fi
 # Request semantics (IS_DOMAIN_INTRODUCED, GET_DOMAIN_PATH, RELEASE, RESUME,
 # SET_TARGET with odd ids): this boot's daemon's answers, which the run
 # script compares between the boots (checks-xenstored-requests.sh)
+echo "SECTION: checks-xenstored-requests"
 . /checks-xenstored-requests.sh
 
 # -------------------------------------------------------------------------
@@ -382,13 +383,20 @@ host_devices() {
          "evtchns=$(grep -c xen-dyn /proc/interrupts)" \
          "vms=$(xenstore-list /vm 2>/dev/null | wc -l) libxl=$(xenstore-list /libxl 2>/dev/null | wc -l)"
 }
-# settle: until the hypervisor has released every dying domain (5 s at most)
+# settle: until the hypervisor has released every dying domain (5 s at
+# most) and scrubbed the memory they freed; a wait over a second is said
+# in the serial log (SETTLE:), where the run's time goes
 settle() {
-    i=0
+    local t0 t1 t2 i=0
+    t0=$(now)
     while cxen-probe list | grep -qE ' [-a-z]{5}d$'; do
         i=$((i+1)); [ $i -gt 100 ] && break; sleep 0.05
     done
+    t1=$(now)
     cxen-probe wait-scrub
+    t2=$(now)
+    [ $((t2 - t0)) -gt 1000 ] && echo "SETTLE: dying $((t1 - t0)) ms, scrub $((t2 - t1)) ms (${FUNCNAME[1]:-} line ${BASH_LINENO[0]:-})"
+    return 0
 }
 # hotplug_log: the hotplug scripts' own words, when something failed
 hotplug_log() {
@@ -690,21 +698,27 @@ per_run() {
      "swxl store read $(per_run swxl store read /local/domain/0/name) ms"
 
 # The console: typing into a guest through swxl console (checks-console.sh)
+echo "SECTION: checks-console"
 . /checks-console.sh
 
 # vCPU affinity and the credit schedulers against xl (checks-sched.sh)
+echo "SECTION: checks-sched"
 . /checks-sched.sh
 
 # libxl's JSON: xl's create -n and list -l against swxl's
+echo "SECTION: checks-libxl-json"
 . /checks-libxl-json.sh
 
 # Save, restore and migrate, both ways with xl (checks-save.sh)
+echo "SECTION: checks-save"
 . /checks-save.sh
 
 # sysrq, debug-keys, dump-core, cpupool-list, top and xl's semantics against xl (checks-xlcmds.sh)
+echo "SECTION: checks-xlcmds"
 . /checks-xlcmds.sh
 
 # Managed domains: new, start, on_poweroff to halted, delete (checks-managed.sh)
+echo "SECTION: checks-managed"
 . /checks-managed.sh
 
 # What is still running in dom0 (a toolstack should leave only its daemons).
