@@ -17,6 +17,12 @@ res()  { echo "RESULT: $*"; }
 pass() { res PASS "$@"; }
 fail() { res FAIL "$@"; }
 todo() { res TODO "$@"; }
+# quiet_begin/quiet_end NAME: a benchmark's span. The run script boots
+# both images at once and pauses the other QEMU for it (or holds this one
+# back, paused, while the other benchmarks), so every figure comes from a
+# host running one VM. The second gives the run time to pause a VM.
+quiet_begin() { echo "XQ_QUIET_BEGIN $1"; sleep 1; }
+quiet_end() { echo "XQ_QUIET_END $1"; }
 check() {
     n=$1; shift
     if out=$("$@" 2>&1); then pass "$n"; else fail "$n" "rc=$? $(echo "$out" | tail -3 | tr '\n' ' ')"; fi
@@ -114,11 +120,13 @@ echo "DOM0_READY uptime=$(cut -d' ' -f1 /proc/uptime)"
 # Xen's own test of a xenstored (12 tests) and the figures, over the socket
 # and over dom0's ring.
 . /xsbench.sh
+quiet_begin xsbench
 if xsbench swxl; then pass swxl-xenstored-test-xenstore "socket and ring, -i $XSBENCH_ITERS"
 else fail swxl-xenstored-test-xenstore "$(grep ': failed' /tmp/xsbench.out | tr '\n' ' ')"; fi
 # The same requests from inside a guest, over its own ring (xq-xsbench).
 if xsbench_guest swxl; then pass swxl-xenstored-guest-xsbench "reads and writes of 1 and 2000 bytes from a guest, $XSBENCH_GUEST_ITERS each"
 else fail swxl-xenstored-guest-xsbench "$(tail -3 /var/log/xen/console/guest-xsbench-guest.log 2>&1 | tr -d '\r' | tr '\n' ' ')"; fi
+quiet_end xsbench
 
 # -------------------------------------------------------------------------
 # Guests on swxl's daemon (their kernels reach it over their own rings:
@@ -150,6 +158,8 @@ fi
 # the per-boot ones.
 if [ "$XSD_TURNS" -gt 0 ]; then
     . /xsd-compare.sh
+    quiet_begin xsd-turns
     XSD_DOM0=1 XSD_TOOLS="xl swxl" xsd_compare "$XSD_TURNS"
+    quiet_end xsd-turns
     xsd_stop
 fi

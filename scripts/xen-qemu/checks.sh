@@ -44,6 +44,12 @@ fail() {
     esac
 }
 todo() { res TODO "$@"; }
+# quiet_begin/quiet_end NAME: a benchmark's span. The run script boots
+# both images at once and pauses the other QEMU for it (or holds this one
+# back, paused, while the other benchmarks), so every figure comes from a
+# host running one VM. The second gives the run time to pause a VM.
+quiet_begin() { echo "XQ_QUIET_BEGIN $1"; sleep 1; }
+quiet_end() { echo "XQ_QUIET_END $1"; }
 now()  { xq-tools now; }
 # check NAME CMD...: PASS if CMD succeeds, else FAIL with its output.
 check() {
@@ -133,8 +139,10 @@ if [ "$XQ_DAEMON" = xen ]; then
     # The xenstored figures against Xen's daemon (swxl's: the second boot,
     # checks-swxl-xenstored.sh): test-xenstore in dom0, the guest's own
     . /xsbench.sh
+    quiet_begin xsbench
     xsbench xen || echo "xsbench: test-xenstore failed against Xen's xenstored"
     xsbench_guest xen || echo "xsbench: the guest's figures failed against Xen's xenstored"
+    quiet_end xsbench
 fi
 # Request semantics (IS_DOMAIN_INTRODUCED, GET_DOMAIN_PATH, RELEASE, RESUME,
 # SET_TARGET with odd ids): this boot's daemon's answers, which the run
@@ -584,6 +592,7 @@ bench() {  # bench TOOL ROUND
     $tool destroy $name >/dev/null 2>&1 || cxen-probe destroy $d
     [ -n "$d" ] && wait_gone $d
 }
+quiet_begin create-bench
 if has_swxl create && has_swxl destroy; then
     r=1
     # Alternate who goes first, so neither always follows the other's teardown.
@@ -696,6 +705,7 @@ per_run() {
      "xl list $(per_run xl list) ms; cxen-probe list $(per_run cxen-probe list) ms;" \
      "xenstore-read $(per_run xenstore-read /local/domain/0/name) ms;" \
      "swxl store read $(per_run swxl store read /local/domain/0/name) ms"
+quiet_end create-bench
 
 # The console: typing into a guest through swxl console (checks-console.sh)
 echo "SECTION: checks-console"

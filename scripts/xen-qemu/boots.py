@@ -1,0 +1,172 @@
+#!/usr/bin/env python3
+"""Runs the harness's QEMU boots at once, each benchmark on a quiet host.
+
+    boots.py SPEC...
+
+Each SPEC file names one boot: its name, its serial log, the seconds it may
+run, its QEMU monitor's socket, then QEMU's arguments, one a line. Every boot
+starts at once; each serial line goes to the boot's log with the seconds
+since that QEMU started ("[  12.345] line", as the run script reads them).
+Two boots share a 2-core host, which is fine for checks but not for figures,
+so the dom0 of a boot marks its benchmarks on the console:
+
+    XQ_QUIET_BEGIN <name> ... XQ_QUIET_END <name>
+
+At a BEGIN every other boot is paused through its monitor (`stop`: its
+virtual clock stops too, so no timeout inside it runs while it waits) until
+the END; a boot that says BEGIN while another one benchmarks is paused itself
+until its turn. The dom0 sleeps a second after BEGIN, which is the time this
+has to pause it. A boot that ends (or is killed at its limit) gives up its
+turn. Writes "<rc>" to LOG.rc: QEMU's exit status (124: killed at the limit).
+"""
+import os
+import select
+import socket
+import subprocess
+import sys
+import time
+
+
+class Boot:
+    def __init__(self, spec):
+        lines = open(spec).read().split("\n")
+        self.name, self.log_path, limit, self.monitor = lines[0], lines[1], float(lines[2]), lines[3]
+        self.args = [a for a in lines[4:] if a]
+        self.limit = limit
+        self.log = open(self.log_path, "w")
+        self.start = time.monotonic()
+        self.proc = subprocess.Popen(self.args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT)
+        self.partial = b""
+        self.alive = True
+        self.paused = False
+
+    def stamp(self, raw):
+        t = time.monotonic() - self.start
+        line = raw.decode("utf-8", "replace").rstrip("\r")
+        self.log.write(f"[{int(t):4d}.{int(t * 1000) % 1000:03d}] {line}\n")
+        return line
+
+    def hmp(self, command):
+        """One command on the human monitor; waits for its prompt after it."""
+        for _ in range(50):
+            try:
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                s.connect(self.monitor)
+                break
+            except OSError:
+                s.close()
+                time.sleep(0.1)
+        else:
+            print(f"boots: {self.name}: no monitor at {self.monitor}", file=sys.stderr)
+            return False
+        with s:
+            s.settimeout(10)
+            seen = b""
+            try:
+                while b"(qemu)" not in seen:
+                    chunk = s.recv(4096)
+                    if not chunk:
+                        return False
+                    seen += chunk
+                s.sendall(command.encode() + b"\n")
+                seen = b""
+                while b"(qemu)" not in seen:
+                    chunk = s.recv(4096)
+                    if not chunk:
+                        break
+                    seen += chunk
+            except OSError as e:
+                print(f"boots: {self.name}: monitor: {e}", file=sys.stderr)
+                return False
+        return True
+
+    def pause(self):
+        if self.alive and not self.paused and self.hmp("stop"):
+            self.paused = True
+            self.log.write(f"[{self.elapsed()}] BOOTS: paused\n")
+            self.log.flush()
+
+    def resume(self):
+        if self.alive and self.paused and self.hmp("cont"):
+            self.paused = False
+            self.log.write(f"[{self.elapsed()}] BOOTS: resumed\n")
+            self.log.flush()
+
+    def elapsed(self):
+        t = time.monotonic() - self.start
+        return f"{int(t):4d}.{int(t * 1000) % 1000:03d}"
+
+
+def main(specs):
+    boots = [Boot(s) for s in specs]
+    holder = None
+    waiting = []
+
+    def grant(b):
+        nonlocal holder
+        holder = b
+        for o in boots:
+            if o is not b:
+                o.pause()
+        b.resume()
+
+    def release(b):
+        nonlocal holder
+        if b in waiting:
+            waiting.remove(b)
+        if holder is not b:
+            return
+        holder = None
+        if waiting:
+            grant(waiting.pop(0))
+        else:
+            for o in boots:
+                o.resume()
+
+    def on_line(b, line):
+        if "XQ_QUIET_BEGIN" in line and len(boots) > 1:
+            if holder is None:
+                grant(b)
+            elif holder is not b and b not in waiting:
+                b.pause()
+                waiting.append(b)
+        elif "XQ_QUIET_END" in line:
+            release(b)
+
+    fds = {b.proc.stdout.fileno(): b for b in boots}
+    while fds:
+        ready, _, _ = select.select(list(fds), [], [], 1.0)
+        for fd in ready:
+            b = fds[fd]
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                del fds[fd]
+                continue
+            data = b.partial + chunk
+            *lines, b.partial = data.split(b"\n")
+            for raw in lines:
+                on_line(b, b.stamp(raw))
+            b.log.flush()
+        now = time.monotonic()
+        for b in boots:
+            if b.alive and b.proc.poll() is None and now - b.start > b.limit:
+                b.log.write(f"[{b.elapsed()}] BOOTS: killed after {b.limit:.0f} s\n")
+                b.proc.kill()
+                b.killed = True
+        for b in boots:
+            if b.alive and b.proc.stdout.fileno() not in fds:
+                if b.partial:
+                    b.stamp(b.partial)
+                rc = b.proc.wait()
+                b.alive = False
+                b.paused = False
+                release(b)
+                b.log.close()
+                with open(b.log_path + ".rc", "w") as f:
+                    f.write(f"{124 if getattr(b, 'killed', False) else rc}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
