@@ -186,7 +186,8 @@ public struct XSFrameDecoder: Sendable {
         guard header.length <= UInt32(XSMessage.maxPayload) else { throw .payloadTooLarge(header.length) }
         let end = start + XSHeader.size + Int(header.length)
         guard buffer.count >= end else { return nil }
-        let payload = Array(buffer[(start + XSHeader.size)..<end])
+        // Copied from the buffer's memory (a slice went through a generic copy).
+        let payload = buffer.withUnsafeBufferPointer { Array(UnsafeBufferPointer(rebasing: $0[(start + XSHeader.size)..<end])) }
         start = end
         if start == buffer.count {
             buffer.removeAll(keepingCapacity: true)

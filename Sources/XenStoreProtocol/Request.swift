@@ -99,8 +99,8 @@ public enum XSRequest: Sendable, Equatable {
         case .read: self = .read(try Self.oneArgument(payload))
         case .write:
             // The path, then everything after its NUL: no general split.
-            guard let (path, value) = XSPayload.firstString(payload) else { throw .EINVAL }
-            self = .write(path, Array(value))
+            guard let (path, value) = XSPayload.firstStringAndRest(payload) else { throw .EINVAL }
+            self = .write(path, value)
         case .mkdir: self = .mkdir(try Self.oneArgument(payload))
         case .rm: self = .rm(try Self.oneArgument(payload))
         case .directory: self = .directory(try Self.oneArgument(payload))
@@ -157,7 +157,9 @@ public enum XSRequest: Sendable, Equatable {
         // One NUL, the last byte, checked in place: the most frequent
         // requests skip a general split.
         guard payload.last == 0, payload.firstIndex(of: 0) == payload.count - 1 else { throw .EINVAL }
-        return String(decoding: payload.dropLast(), as: UTF8.self)
+        // Decoded from the array's memory: a slice (`dropLast()`) went
+        // through a generic copy into a new array first.
+        return payload.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0.dropLast()), as: UTF8.self) }
     }
 
     /// The first `count` NUL-terminated strings (more are ignored, as Xen does).
