@@ -43,6 +43,16 @@ let package = Package(
             // request). Release builds leave them out; debug builds and so the
             // tests keep them. Compile-time exclusivity checking is unaffected.
             .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
+            // Reference counts changed here are changed without atomic
+            // instructions (swift_nonatomic_retain/release): under QEMU's
+            // TCG, where a dom0 runs on a CI host, each atomic one is a
+            // helper call. Safe because the daemon is one thread (the epoll
+            // loop of SocketServer; nothing in this module, in
+            // `swxl xenstored` or in the libraries it calls starts another),
+            // so no object is ever retained or released by two threads.
+            // Release builds only: the tests (debug) run the store on
+            // many threads at once, each test its own store.
+            .unsafeFlags(["-Xfrontend", "-assume-single-threaded"], .when(configuration: .release)),
         ]),
         // xl's save-file container and libxl's migration stream v2, xl's
         // migration handshake: the bytes, exact reads, no host.
