@@ -62,6 +62,8 @@ public struct XSPermissions: Sendable, Hashable, CustomStringConvertible {
         self.init(parsed)
     }
 
+    /// (Inlinable: the daemon reads it several times per change.)
+    @inlinable
     public var owner: UInt32 { entries[0].domid }
 
     /// What `domid` may do, ignoring privilege: the owner everything, a

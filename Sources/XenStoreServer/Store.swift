@@ -437,7 +437,10 @@ public final class Store {
             }
             if let newOwner, newOwner != 0 { ownedPaths[newOwner, default: []].insert(path) }
         }
-        if old?.perms != new?.perms {
+        // Grantees only where a list has more than the owner's entry: most
+        // nodes have none, and comparing the lists (copies of both) is then skipped.
+        let grants = (old?.perms.entries.count ?? 0) > 1 || (new?.perms.entries.count ?? 0) > 1
+        if grants && old?.perms != new?.perms {
             if let old {
                 for domid in old.perms.grantees {
                     let left = grantedEntries[domid, default: 0] - 1
