@@ -39,7 +39,7 @@ extension SocketServer {
             if n > 0 {
                 if !client.readThisRound {
                     client.readThisRound = true
-                    readThisRound.append(client)
+                    if firstReadThisRound == nil { firstReadThisRound = client } else { readThisRound.append(client) }
                 }
                 client.peeked += n
                 // (As raw bytes: the slice would go through the decoder's generic append.)
@@ -128,16 +128,23 @@ extension SocketServer {
     /// ``partialLimit`` bytes (left there, the pieces of a request sent in
     /// small writes could fill the client's send buffer; see docs/xenstored.md).
     func endRound() {
-        guard !readThisRound.isEmpty else { return }
-        for client in readThisRound {
-            client.readThisRound = false
-            guard !client.closed, client.peeked > 0 else { continue }
-            if !client.peekAdvances || client.peeked >= Self.peekedLimit || client.decoder.pendingByteCount > Self.partialLimit {
-                consume(client)
-            }
+        if let client = firstReadThisRound {
+            firstReadThisRound = nil
+            endRound(of: client)
         }
+        guard !readThisRound.isEmpty else { return }
+        for client in readThisRound { endRound(of: client) }
         // (Emptied from the end: removeAll goes through the generic replaceSubrange.)
         while readThisRound.popLast() != nil {}
+    }
+
+    /// ``endRound()`` for one client read in the round.
+    private func endRound(of client: ClientConnection) {
+        client.readThisRound = false
+        guard !client.closed, client.peeked > 0 else { return }
+        if !client.peekAdvances || client.peeked >= Self.peekedLimit || client.decoder.pendingByteCount > Self.partialLimit {
+            consume(client)
+        }
     }
 
     func pause(_ client: ClientConnection) {

@@ -39,12 +39,22 @@ extension SocketServer {
     func markDirty(_ client: ClientConnection) {
         if !client.dirty {
             client.dirty = true
-            dirty.append(client)
+            if firstDirty == nil { firstDirty = client } else { dirty.append(client) }
         }
     }
 
     func flushDirty() {
-        while let client = dirty.popLast() {
+        // Flushing may resume a paused client, which may mark clients dirty again.
+        while true {
+            let client: ClientConnection
+            if let last = dirty.popLast() {
+                client = last
+            } else if let first = firstDirty {
+                firstDirty = nil
+                client = first
+            } else {
+                return
+            }
             client.dirty = false
             if !client.closed { flush(client) }
         }

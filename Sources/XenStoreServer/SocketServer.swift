@@ -34,9 +34,16 @@ public final class SocketServer {
     public let domainSockets: DomainSocketPolicy
     var clients: [Int32: ClientConnection] = [:]
     var clientByID: [ConnectionID: ClientConnection] = [:]
+    /// Clients with output to send (see ``flushDirty()``), but the first.
     var dirty: [ClientConnection] = []
-    /// Clients read since the last wait (see ``endRound()``).
+    /// The first client with output to send, kept out of ``dirty``: a round
+    /// mostly has one, which then costs no append to the array and no
+    /// removal from it (each a runtime call, dear under QEMU's TCG).
+    var firstDirty: ClientConnection?
+    /// Clients read since the last wait (see ``endRound()``), but the first.
     var readThisRound: [ClientConnection] = []
+    /// The first client read since the last wait, kept out of ``readThisRound`` as ``firstDirty`` is.
+    var firstReadThisRound: ClientConnection?
     /// Clients whose socket may hold more than they were allowed to read
     /// (edge-triggered epoll will not report those bytes again).
     var unfinished: [ClientConnection] = []
