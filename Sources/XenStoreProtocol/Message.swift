@@ -161,12 +161,21 @@ public struct XSFrameDecoder: Sendable {
         case payloadTooLarge(UInt32)
     }
 
-    private var buffer: [UInt8] = []
-    private var start = 0
+    @usableFromInline var buffer: [UInt8] = []
+    /// Where the bytes not yet taken begin: those before it are emptied out
+    /// only once they are over ``reuseBytes`` (or all of the buffer).
+    @usableFromInline var start = 0
+    /// Taken bytes kept in the buffer before it is emptied: emptying it after
+    /// every message cost two runtime calls a request (dear under QEMU's
+    /// TCG); this way it is one in every few dozen small requests, and a
+    /// buffer grows no larger than this and a message or two.
+    static let reuseBytes = 4096
 
     public init() {}
 
-    /// Bytes received but not yet part of a whole message.
+    /// Bytes received but not yet part of a whole message. (Inlinable: the
+    /// daemon asks twice a request.)
+    @inlinable
     public var pendingByteCount: Int { buffer.count - start }
 
     public mutating func append(_ bytes: some Sequence<UInt8>) {
@@ -190,8 +199,10 @@ public struct XSFrameDecoder: Sendable {
         let payload = buffer.withUnsafeBufferPointer { Array(UnsafeBufferPointer(rebasing: $0[(start + XSHeader.size)..<end])) }
         start = end
         if start == buffer.count {
-            buffer.removeAll(keepingCapacity: true)
-            start = 0
+            if start > Self.reuseBytes {
+                buffer.removeAll(keepingCapacity: true)
+                start = 0
+            }
         } else if start > 65536 {
             buffer.removeFirst(start)
             start = 0

@@ -66,8 +66,13 @@ public final class RingConnection {
         notifyDue = true
         replied = true
         if outOffset == out.count {
-            out.removeAll(keepingCapacity: out.count <= 1 << 16)
-            outOffset = 0
+            // Emptied only once over a few kilobytes, as a socket's output
+            // is (SocketServer.outputReuseBytes): the bytes sent stay before
+            // `outOffset` until then.
+            if out.count > SocketServer.outputReuseBytes {
+                out.removeAll(keepingCapacity: out.count <= 1 << 16)
+                outOffset = 0
+            }
             queued = 0
         }
         return true

@@ -14,6 +14,9 @@ extension SocketServer {
     /// (a watcher that does not read must not make the daemon grow without bound).
     static let watchBacklogLimit = 4 << 20
 
+    /// Bytes sent that stay in an output buffer before it is emptied (see ``flush(_:)``).
+    static let outputReuseBytes = 4096
+
     /// Appends a message to a connection's output.
     func enqueue(_ message: XSMessage, to id: ConnectionID) {
         guard let target = clientByID[id] else {
@@ -80,12 +83,16 @@ extension SocketServer {
                 return
             }
         }
+        // Sent whole. The bytes sent stay before `outOffset` until they are
+        // over a few kilobytes: emptying the buffer after every reply cost
+        // two runtime calls a request (dear under QEMU's TCG).
         if client.out.count > 1 << 20 {
             client.out = []
-        } else {
+            client.outOffset = 0
+        } else if client.out.count > Self.outputReuseBytes {
             client.out.removeAll(keepingCapacity: true)
+            client.outOffset = 0
         }
-        client.outOffset = 0
         client.queued = 0
         client.droppingEvents = false
         // Its reply has just woken the client, so no one waits on its socket now.
