@@ -21,6 +21,18 @@ public enum XSPath {
     public static let releaseDomain = "@releaseDomain"
     public static let specialPaths: Set<String> = [introduceDomain, releaseDomain]
 
+    /// `body` over the UTF-8 bytes of `text`, in place. (`withUTF8` needs a
+    /// `var` copy of the string, a retain and a release: runtime calls,
+    /// several a request on the daemon's hot path, and dear under QEMU's
+    /// TCG. Native strings, as every path the daemon makes or decodes is,
+    /// are contiguous; any other is copied as before.)
+    @inlinable
+    public static func withBytes<R>(of text: String, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
+        if let result = try text.utf8.withContiguousStorageIfAvailable(body) { return result }
+        var copy = text
+        return try copy.withUTF8(body)
+    }
+
     /// `/local/domain/<domid>`.
     public static func domainPath(_ domid: UInt32) -> String { "/local/domain/\(domid)" }
 
@@ -38,11 +50,9 @@ public enum XSPath {
         if path.utf8.first == UInt8(ascii: "/") { return isValidAbsolute(path) ? path : nil }
         // Relative: `base` is valid (a domain's path), so only the part
         // joined to it is checked byte by byte, then the lengths of the whole.
-        var relative = path
-        guard relative.withUTF8(isValidTail(bytes:)) else { return nil }
+        guard withBytes(of: path, isValidTail(bytes:)) else { return nil }
         let absolute = concatenate(base, path)
-        var whole = absolute
-        return whole.withUTF8 { $0.count <= absoluteMax && relativeLength($0) <= relativeMax } ? absolute : nil
+        return withBytes(of: absolute) { $0.count <= absoluteMax && relativeLength($0) <= relativeMax } ? absolute : nil
     }
 
     /// Whether `bytes` may follow an absolute path and its slash: names
@@ -62,9 +72,8 @@ public enum XSPath {
     /// `a + "/" + b` in one allocation (this runs for most requests, and
     /// `+` twice costs two appends and a copy).
     static func concatenate(_ a: String, _ b: String) -> String {
-        var a = a, b = b
-        return a.withUTF8 { x in
-            b.withUTF8 { y in
+        withBytes(of: a) { x in
+            withBytes(of: b) { y in
                 String(unsafeUninitializedCapacity: x.count + 1 + y.count) { out in
                     _ = out.initialize(from: x)
                     out[x.count] = slash
@@ -78,8 +87,7 @@ public enum XSPath {
     /// The bytes of `path` in `range`, as a String (no UTF-8 check: cut at a
     /// `/` of valid UTF-8, the pieces are valid too).
     private static func piece(_ path: String, from start: Int, to end: Int) -> String {
-        var path = path
-        return path.withUTF8 { bytes in
+        withBytes(of: path) { bytes in
             String(unsafeUninitializedCapacity: end - start) { out in
                 _ = out.initialize(from: UnsafeBufferPointer(rebasing: bytes[start..<end]))
                 return end - start
@@ -89,8 +97,7 @@ public enum XSPath {
 
     /// The offset of the last `/` in `path`, if any.
     private static func lastSlash(_ path: String) -> Int? {
-        var path = path
-        return path.withUTF8 { bytes in
+        withBytes(of: path) { bytes in
             var i = bytes.count
             while i > 0 {
                 i -= 1
@@ -105,8 +112,7 @@ public enum XSPath {
         // One pass over the contiguous UTF-8 (native strings always are):
         // this runs for every request, so no String slicing or Unicode-aware
         // comparison here.
-        var path = path
-        return path.withUTF8(isValidAbsolute(bytes:))
+        withBytes(of: path, isValidAbsolute(bytes:))
     }
 
     static func isValidAbsolute(bytes: UnsafeBufferPointer<UInt8>) -> Bool {
@@ -141,8 +147,7 @@ public enum XSPath {
 
     /// The length of `path` below `/local/domain/<domid>/`, or its whole length elsewhere.
     static func relativeLength(_ path: String) -> Int {
-        var path = path
-        return path.withUTF8(relativeLength)
+        withBytes(of: path, relativeLength)
     }
 
     static func relativeLength(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
@@ -187,8 +192,7 @@ public enum XSPath {
     /// `parent` and a child's name given as its bytes (valid UTF-8, such
     /// as a name cut from a child list), in one allocation.
     public static func join(_ parent: String, name: UnsafeBufferPointer<UInt8>) -> String {
-        var parent = parent
-        return parent.withUTF8 { x in
+        withBytes(of: parent) { x in
             // Below "/" no second slash.
             let head = x.count == 1 ? 0 : x.count
             return String(unsafeUninitializedCapacity: head + 1 + name.count) { out in
@@ -204,9 +208,8 @@ public enum XSPath {
     public static func isWithin(_ path: String, _ ancestor: String) -> Bool {
         if ancestor == "/" { return path.utf8.first == slash }
         if ancestor.isEmpty || path.isEmpty { return false }
-        var path = path, ancestor = ancestor
-        return path.withUTF8 { p in
-            ancestor.withUTF8 { a in
+        return withBytes(of: path) { p in
+            withBytes(of: ancestor) { a in
                 p.count >= a.count && memcmp(p.baseAddress!, a.baseAddress!, a.count) == 0
                     && (p.count == a.count || p[a.count] == slash)
             }

@@ -1,4 +1,5 @@
 import CSwxlSystem
+import XenStoreProtocol
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -68,8 +69,7 @@ public struct ChildList: Sendable, Equatable {
 
     /// Adds a name at the end.
     mutating func append(_ name: String) {
-        var name = name
-        name.withUTF8 { append($0) }
+        XSPath.withBytes(of: name) { append($0) }
     }
 
     /// Adds a name, given as its bytes, at the end.

@@ -44,8 +44,7 @@ public struct Node: Sendable, Equatable {
     /// Adds the last component of the absolute path `path` (the part after
     /// its last slash) as a child name at the end, with no string made for it.
     mutating func appendChild(lastComponentOf path: String) {
-        var path = path
-        path.withUTF8 { bytes in
+        XSPath.withBytes(of: path) { bytes in
             var i = bytes.count
             while i > 0 && bytes[i - 1] != UInt8(ascii: "/") { i -= 1 }
             childNames.append(UnsafeBufferPointer(rebasing: bytes[i...]))

@@ -130,8 +130,7 @@ extension Store {
 
     /// The length of the last component of an absolute path (after its last slash).
     static func nameLength(_ path: String) -> Int {
-        var path = path
-        return path.withUTF8 { bytes in
+        XSPath.withBytes(of: path) { bytes in
             var i = bytes.count
             while i > 0 && bytes[i - 1] != UInt8(ascii: "/") { i -= 1 }
             return bytes.count - i
