@@ -167,8 +167,8 @@ public struct XSFrameDecoder: Sendable {
     @usableFromInline var start = 0
     /// Taken bytes kept in the buffer before it is emptied: emptying it after
     /// every message cost two runtime calls a request (dear under QEMU's
-    /// TCG); this way it is one in every few dozen small requests, and a
-    /// buffer grows no larger than this and a message or two.
+    /// TCG); this way it is one in every hundred or so small requests. (A
+    /// buffer whose last message is not yet whole is cut past 64 KiB, as before.)
     static let reuseBytes = 4096
 
     public init() {}
