@@ -12,12 +12,12 @@
 #                   the benchmark rounds (run prints the table; running_ms:
 #                   until the restored guest's first count on its console)
 COUNTER_EXTRA='extra="console=hvc0 quiet xq_counter"'
-# Two rounds a tool and size, in a row on one guest (the benchmark below),
+# Four rounds a tool and size, in a row on one guest (the benchmark below),
 # and one more of the 128 MiB guest: its rounds are short, and the guest's own
 # resume after the unpause (90-380 ms) is a large part of its restore to
-# running, so one slow resume moved a median of two by ~8 %; a median of
-# three leaves it out.
-SAVE_BENCH_ROUNDS=${SAVE_BENCH_ROUNDS:-2}
+# running, so one slow resume moved a median of two by ~8 %. (The 512 MiB
+# guest has one round a tool, below.) Two until the boots ran at once.
+SAVE_BENCH_ROUNDS=${SAVE_BENCH_ROUNDS:-4}
 # Which groups of checks run: all (the default), or some of bridge swxl xl
 # hung devices migrate migrate-xl (a CHECKS file that measures one thing,
 # e.g. checks-save-focus.sh); the benchmark follows SAVE_BENCH_SIZES (the
