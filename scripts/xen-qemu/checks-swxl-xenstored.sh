@@ -163,3 +163,6 @@ if [ "$XSD_TURNS" -gt 0 ]; then
     quiet_end xsd-turns
     xsd_stop
 fi
+
+# The last line, as checks.sh's: the run checks that this file ran to its end
+echo "CHECKS_COMPLETE checks-swxl-xenstored.sh"

@@ -403,7 +403,7 @@ settle() {
     t1=$(now)
     cxen-probe wait-scrub
     t2=$(now)
-    [ $((t2 - t0)) -gt 1000 ] && echo "SETTLE: dying $((t1 - t0)) ms, scrub $((t2 - t1)) ms (${FUNCNAME[1]:-} line ${BASH_LINENO[0]:-})"
+    [ $((t2 - t0)) -gt 1000 ] && echo "SETTLE: dying $((t1 - t0)) ms, scrub $((t2 - t1)) ms"
     return 0
 }
 # hotplug_log: the hotplug scripts' own words, when something failed
@@ -733,3 +733,8 @@ echo "SECTION: checks-managed"
 
 # What is still running in dom0 (a toolstack should leave only its daemons).
 top -b -n 1 2>&1 | sed "s/^/PS: /"
+
+# The last line: the run checks that this file ran to its end (a shell
+# error, such as a bash-only expansion busybox's sh cannot parse, ends it
+# early and silently otherwise)
+echo "CHECKS_COMPLETE checks.sh"
