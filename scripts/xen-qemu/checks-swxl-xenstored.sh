@@ -12,7 +12,7 @@ export PATH=/usr/lib/xen-4.17/bin:/usr/bin:/usr/sbin:/bin:/sbin
 CONLOG=/var/log/xen/console
 MARKER_TIMEOUT_MS=90000
 XSBENCH_ITERS=50
-XSD_TURNS=2   # rounds of the two daemons taking turns, at the end (xsd-compare.sh; 0: none)
+XSD_TURNS=1   # rounds of the two daemons taking turns, at the end (xsd-compare.sh; 0: none)
 res()  { echo "RESULT: $*"; }
 pass() { res PASS "$@"; }
 fail() { res FAIL "$@"; }
