@@ -26,6 +26,10 @@ public final class RingConnection {
     var repliedAt: UInt64?
     /// The estimated time from a reply to the guest's next request (ns).
     var gapEstimate: UInt64 = 0
+    /// The window opened after the last reply (ns; 0: none), and the
+    /// replies in a row that opened none (``GuestPoll/window(estimate:unpolled:)``).
+    var replyWindow: UInt64 = 0
+    var unpolledReplies: UInt32 = 0
     /// Why the ring is no longer served (also in the page's `error` field).
     public internal(set) var failure: RingPage.Failure?
     /// Detached from the server: its page may be unmapped, nothing touches it any more.

@@ -143,6 +143,56 @@ import XenStoreProtocol
         #expect(c.server.guestPollDeadline == 0)
     }
 
+    @Test func aGuestTooSlowToPollForIsProbedAndPolledAgainOnceQuick() throws {
+        let c = try Clocked()
+        let guest = Frontend()
+        let ring = c.fixture.attach(guest, domid: 5)
+        var id: UInt32 = 0
+        /// The guest's next request `gap` ns after the last reply, served; the window after its reply.
+        func request(after gap: UInt64) throws -> UInt64 {
+            c.now += gap
+            c.server.guestPollDeadline = 0
+            id += 1
+            guest.queue([XSMessage(.getDomainPath, requestID: id, payload: Array("5".utf8) + [0])])
+            _ = try c.fixture.exchange(guest)
+            c.endRound()
+            return c.server.guestPollDeadline == 0 ? 0 : c.server.guestPollDeadline - c.now
+        }
+        #expect(try request(after: 0) == 2 * Self.ms)
+        #expect(try request(after: 1000 * Self.ms) == 2 * Self.ms)
+        // Too slow now: no window, seven replies in a row ...
+        var windows: [UInt64] = []
+        for _ in 0..<7 { windows.append(try request(after: 1000 * Self.ms)) }
+        #expect(windows == Array(repeating: 0, count: 7))
+        #expect(ring.gapEstimate > 2 * Self.ms)
+        // ... then a probe: a whole window after the eighth.
+        #expect(try request(after: 1000 * Self.ms) == 2 * Self.ms)
+        // A quick request inside it: exact, and the estimate at once.
+        #expect(try request(after: 300 * Self.us) == 600 * Self.us)
+        #expect(ring.gapEstimate == 300 * Self.us)
+        #expect(ring.unpolledReplies == 0)
+    }
+
+    @Test func aQuickGapTheDaemonWasWokenForOnlyMovesTheAverage() throws {
+        let poll = GuestPoll(maxMicroseconds: 2000)
+        // Not polled through: it holds dom0's wake-up, so it is averaged in.
+        #expect(poll.estimate(4 * Self.ms, after: 300 * Self.us) == (12 * Self.ms + 300 * Self.us) / 4)
+        // Polled through, for a guest that was polled for anyway: averaged too.
+        #expect(poll.estimate(1 * Self.ms, after: 200 * Self.us, polled: true) == 800 * Self.us)
+        // The probe's, of a guest estimated too slow: the estimate.
+        #expect(poll.estimate(4 * Self.ms, after: 300 * Self.us, polled: true) == 300 * Self.us)
+        // The probes: every eighth reply without a window gets a whole one; off, never.
+        var unpolled: UInt32 = 0
+        let windows = (0..<16).map { _ in poll.window(estimate: 3 * Self.ms, unpolled: &unpolled) }
+        #expect(windows == (0..<16).map { $0 % 8 == 7 ? 2 * Self.ms : 0 })
+        var none: UInt32 = 0
+        #expect((0..<16).allSatisfy { _ in GuestPoll(maxMicroseconds: 0).window(estimate: 3 * Self.ms, unpolled: &none) == 0 })
+        // A guest quick enough: its window, and the count starts again.
+        unpolled = 5
+        #expect(poll.window(estimate: 300 * Self.us, unpolled: &unpolled) == 600 * Self.us)
+        #expect(unpolled == 0)
+    }
+
     @Test func aRingHeldBackByItsQuotaDoesNotKeepThePollBusy() throws {
         var quotas = Quotas()
         quotas.outstandingRequests = 1
