@@ -989,7 +989,7 @@ _swxl_xenstored() {
         '--state-dir[State directory (default\: SWXL_STATE_DIR, /var/lib/swxl for root, else ~/.local/state/swxl).]:state-dir:'
         '--memory-only[Keep the tree in memory only\: nothing survives a restart.]'
         '--busy-poll-us[Microseconds to poll without sleeping after handling requests (0\: never; default 50, or 0 with one CPU online). Keeps round trips short where waking an idle CPU is slow, as on a VM.]:busy-poll-us:'
-        '--guest-poll-us[On a Xen host, microseconds at most to keep looking at guests'\'' rings after replying to a guest, learnt per guest from how soon it sends its next request (0\: never; default 2000). Spares a guest'\''s request the wake-up of dom0'\''s vCPU.]:guest-poll-us:'
+        '--guest-poll-us[On a Xen host, microseconds at most to keep looking at guests'\'' rings after replying to a guest, learnt per guest from how soon it sends its next request (0\: never; default 5000). Spares a guest'\''s request the wake-up of dom0'\''s vCPU.]:guest-poll-us:'
         '--cpu-latency-request[While busy polling, ask Linux to keep idle CPUs polling too (PM QoS, /dev/cpu_dma_latency; root only), so a client answered on another CPU wakes at once.]'
         '--no-cpu-latency-request[While busy polling, ask Linux to keep idle CPUs polling too (PM QoS, /dev/cpu_dma_latency; root only), so a client answered on another CPU wakes at once.]'
         '(-E --entry-nb)'{-E,--entry-nb}'[Nodes an unprivileged domain may own.]:entry-nb:'
