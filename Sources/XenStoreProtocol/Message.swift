@@ -96,6 +96,17 @@ public struct XSHeader: Sendable, Equatable {
     /// The known type, or nil for an unknown one.
     public var kind: XSType? { XSType(rawValue: type) }
 
+    /// A reply of this request's type with `payload`.
+    @inlinable
+    public func reply(_ payload: [UInt8]) -> XSMessage {
+        XSMessage(type: type, requestID: requestID, transactionID: transactionID, payload: payload)
+    }
+
+    /// An `XS_ERROR` reply to this request.
+    public func errorReply(_ error: XSError) -> XSMessage {
+        XSMessage(.error, requestID: requestID, transactionID: transactionID, payload: XSPayload.strings([error.rawValue]))
+    }
+
     /// Appends the 16 little-endian bytes to `out` (inlinable: the daemon
     /// writes every message with it).
     @inlinable
@@ -179,25 +190,48 @@ public struct XSFrameDecoder: Sendable {
     public var pendingByteCount: Int { buffer.count - start }
 
     public mutating func append(_ bytes: some Sequence<UInt8>) {
+        compact()
         buffer.append(contentsOf: bytes)
     }
 
     /// The same for raw memory: one copy, not a generic walk byte by byte
     /// (a caller in another module gets no specialized generic).
     public mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        compact()
         buffer.append(contentsOf: bytes)
     }
 
-    /// The next whole message, nil if more bytes are needed.
+    /// The next whole message, nil if more bytes are needed. (Its payload
+    /// copied into an array of its own: the daemon takes ``nextFrame()``.)
     public mutating func next() throws(Failure) -> XSMessage? {
+        guard let frame = try nextFrame() else { return nil }
+        return XSMessage(type: frame.header.type, requestID: frame.header.requestID,
+                         transactionID: frame.header.transactionID, payload: frame.payload)
+    }
+
+    /// The next whole message as it lies in the buffer, nil if more bytes
+    /// are needed. No payload array is made (its allocation and freeing
+    /// were a dozen runtime calls a request in the daemon, dear under
+    /// QEMU's TCG): the frame shares the buffer, which copy-on-write keeps
+    /// as it is while the frame lives, and the buffer is compacted only at
+    /// the next ``append(_:)``, once the frame is gone (compacting a buffer
+    /// still shared would copy it).
+    public mutating func nextFrame() throws(Failure) -> XSFrame? {
         guard pendingByteCount >= XSHeader.size else { return nil }
         let header = buffer.withUnsafeBytes { XSHeader(UnsafeRawBufferPointer(rebasing: $0[start...]))! }
         guard header.length <= UInt32(XSMessage.maxPayload) else { throw .payloadTooLarge(header.length) }
         let end = start + XSHeader.size + Int(header.length)
         guard buffer.count >= end else { return nil }
-        // Copied from the buffer's memory (a slice went through a generic copy).
-        let payload = buffer.withUnsafeBufferPointer { Array(UnsafeBufferPointer(rebasing: $0[(start + XSHeader.size)..<end])) }
+        let frame = XSFrame(header: header, storage: buffer, payloadStart: start + XSHeader.size)
         start = end
+        return frame
+    }
+
+    /// Empties out the bytes already taken: all of them once over
+    /// ``reuseBytes`` when none are left to take, or past 64 KiB when the
+    /// last message is not yet whole. Called before bytes are added (see
+    /// ``nextFrame()``).
+    mutating func compact() {
         if start == buffer.count {
             if start > Self.reuseBytes {
                 buffer.removeAll(keepingCapacity: true)
@@ -207,6 +241,32 @@ public struct XSFrameDecoder: Sendable {
             buffer.removeFirst(start)
             start = 0
         }
-        return XSMessage(type: header.type, requestID: header.requestID, transactionID: header.transactionID, payload: payload)
     }
+}
+
+/// One whole message in a decoder's buffer (``XSFrameDecoder/nextFrame()``):
+/// its header, and its payload read in place.
+public struct XSFrame: Sendable {
+    public let header: XSHeader
+    /// The decoder's buffer when the frame was taken (shared, not copied).
+    @usableFromInline let storage: [UInt8]
+    @usableFromInline let payloadStart: Int
+
+    @usableFromInline
+    init(header: XSHeader, storage: [UInt8], payloadStart: Int) {
+        self.header = header
+        self.storage = storage
+        self.payloadStart = payloadStart
+    }
+
+    /// `body` over the payload's bytes, in place.
+    @inlinable
+    public func withPayload<R>(_ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
+        try storage.withUnsafeBufferPointer { all in
+            try body(UnsafeBufferPointer(rebasing: all[payloadStart..<(payloadStart + Int(header.length))]))
+        }
+    }
+
+    /// A copy of the payload.
+    public var payload: [UInt8] { withPayload { Array($0) } }
 }

@@ -55,16 +55,24 @@ public enum XSPayload {
         split(payload[...])
     }
 
+    /// `split` for bytes in place, specialized here.
+    public static func split(_ payload: UnsafeBufferPointer<UInt8>) -> [String] {
+        split(payload[...])
+    }
+
     /// ``firstString(_:)`` with the bytes after the NUL copied out as an array.
     @inlinable
     public static func firstStringAndRest(_ payload: [UInt8]) -> (String, [UInt8])? {
-        // From the array's memory: slices went through generic copies
-        // (a WRITE, the most frequent change, decodes with this).
-        payload.withUnsafeBufferPointer { bytes in
-            guard let nul = bytes.firstIndex(of: 0) else { return nil }
-            return (String(decoding: UnsafeBufferPointer(rebasing: bytes[..<nul]), as: UTF8.self),
-                    Array(UnsafeBufferPointer(rebasing: bytes[(nul + 1)...])))
-        }
+        payload.withUnsafeBufferPointer { firstStringAndRest($0) }
+    }
+
+    /// The same from bytes in place (a WRITE, the most frequent change,
+    /// decodes with this; slices of arrays went through generic copies).
+    @inlinable
+    public static func firstStringAndRest(_ bytes: UnsafeBufferPointer<UInt8>) -> (String, [UInt8])? {
+        guard let nul = bytes.firstIndex(of: 0) else { return nil }
+        return (String(decoding: UnsafeBufferPointer(rebasing: bytes[..<nul]), as: UTF8.self),
+                Array(UnsafeBufferPointer(rebasing: bytes[(nul + 1)...])))
     }
 
     /// The first NUL-terminated string and the bytes after its NUL,

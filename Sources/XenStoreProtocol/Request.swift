@@ -95,6 +95,13 @@ public enum XSRequest: Sendable, Equatable {
     /// it, and a call into this module would cost READ and WRITE.
     @inlinable
     public init(_ type: XSType, payload: [UInt8]) throws(XSError) {
+        self = try payload.withUnsafeBufferPointer { bytes throws(XSError) in try XSRequest(type, payload: bytes) }
+    }
+
+    /// ``init(_:payload:)`` from the payload's bytes in place (the daemon
+    /// decodes frames from its buffers without a payload array).
+    @inlinable
+    public init(_ type: XSType, payload: UnsafeBufferPointer<UInt8>) throws(XSError) {
         switch type {
         case .read: self = .read(try Self.oneArgument(payload))
         case .write:
@@ -109,7 +116,9 @@ public enum XSRequest: Sendable, Equatable {
             self = .directoryPart(args[0], offset: Self.atoi(args[1]))
         case .getPerms: self = .getPerms(try Self.oneArgument(payload))
         case .setPerms:
-            guard let (path, rest) = XSPayload.firstString(payload) else { throw .EINVAL }
+            guard let nul = payload.firstIndex(of: 0) else { throw .EINVAL }
+            let path = String(decoding: UnsafeBufferPointer(rebasing: payload[..<nul]), as: UTF8.self)
+            let rest = UnsafeBufferPointer(rebasing: payload[(nul + 1)...])
             // Domain ids in a permission are 16 bits on the wire's other end (Xen's `domid_t`).
             guard let perms = XSPermissions(parsing: XSPayload.split(rest)),
                   perms.entries.allSatisfy({ $0.domid <= UInt32(UInt16.max) }) else { throw .EINVAL }
@@ -153,23 +162,21 @@ public enum XSRequest: Sendable, Equatable {
 
     /// The single NUL-terminated argument of READ, MKDIR, RM, ...
     @usableFromInline
-    static func oneArgument(_ payload: [UInt8]) throws(XSError) -> String {
+    static func oneArgument(_ payload: UnsafeBufferPointer<UInt8>) throws(XSError) -> String {
         // One NUL, the last byte, checked in place: the most frequent
         // requests skip a general split.
         guard payload.last == 0, payload.firstIndex(of: 0) == payload.count - 1 else { throw .EINVAL }
-        // Decoded from the array's memory: a slice (`dropLast()`) went
-        // through a generic copy into a new array first.
-        return payload.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0.dropLast()), as: UTF8.self) }
+        return String(decoding: UnsafeBufferPointer(rebasing: payload.dropLast()), as: UTF8.self)
     }
 
     /// The first `count` NUL-terminated strings (more are ignored, as Xen does).
     @usableFromInline
-    static func arguments(_ payload: [UInt8], atLeast count: Int) throws(XSError) -> [String] {
+    static func arguments(_ payload: UnsafeBufferPointer<UInt8>, atLeast count: Int) throws(XSError) -> [String] {
         var items: [String] = []
         var rest = payload[...]
         while items.count < count {
             guard let nul = rest.firstIndex(of: 0) else { throw .EINVAL }
-            items.append(String(decoding: rest[..<nul], as: UTF8.self))
+            items.append(String(decoding: UnsafeBufferPointer(rebasing: rest[..<nul]), as: UTF8.self))
             rest = rest[(nul + 1)...]
         }
         return items

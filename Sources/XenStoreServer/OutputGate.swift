@@ -8,8 +8,9 @@ final class OutputGate {
     struct Held {
         var target: ConnectionID
         var message: XSMessage
-        /// The request whose reply this is, if it is a reply to one that changed the tree.
-        var changedBy: XSMessage?
+        /// The request whose reply this is, if it is a reply to one that
+        /// changed the tree (its header: all an error reply needs).
+        var changedBy: XSHeader?
         /// An event caused by a request that changed the tree.
         var fromChange: Bool
     }
@@ -50,7 +51,7 @@ final class OutputGate {
 extension SocketServer {
     /// Takes what the store produced for `request`: sent at once, or held
     /// in the ``OutputGate`` once the store holds uncommitted changes.
-    func drainOutbox(request: XSMessage, from client: ClientConnection) {
+    func drainOutbox(request: XSHeader, from client: ClientConnection) {
         // Swapping with a spare array (emptied below, capacity kept) hands the
         // store an empty outbox without allocating one per request, as copying
         // it out and then emptying the shared buffer would.

@@ -82,9 +82,9 @@ extension SocketServer {
                 pause(client)
                 return
             }
-            let message: XSMessage?
+            let frame: XSFrame?
             do {
-                message = try client.decoder.next()
+                frame = try client.decoder.nextFrame()
             } catch {
                 store.log(.warning, by: store.logSource(client.id), "connection \(client.id): \(error), disconnecting")
                 let domid = store.domid(of: client.id) ?? 0
@@ -93,13 +93,15 @@ extension SocketServer {
                 if domid != 0 { chargeBadFrame(domid) }
                 return
             }
-            guard let message else { return }
+            guard let frame else { return }
+            let request = frame.header
             if logsRequests {
-                logger.debug("connection \(client.id): \(message.kind.map { "\($0)" } ?? "type \(message.type)") req \(message.requestID) tx \(message.transactionID) len \(message.payload.count)")
+                logger.debug("connection \(client.id): \(request.kind.map { "\($0)" } ?? "type \(request.type)") req \(request.requestID) tx \(request.transactionID) len \(request.length)")
             }
-            if Store.changesDomains(message) { commitGroup() }
-            store.handle(message, from: client.id)
-            drainOutbox(request: message, from: client)
+            if Store.changesDomains(request) { commitGroup() }
+            // The payload read where it lies in the connection's buffer (no array made).
+            frame.withPayload { store.handle(request, payload: $0, from: client.id) }
+            drainOutbox(request: request, from: client)
             if !store.domainChanges.isEmpty { applyDomainChanges() }
         }
     }

@@ -96,24 +96,26 @@ extension SocketServer {
     /// Handles every whole message taken from the ring, unless over the outstanding-request quota.
     func processRing(_ ring: RingConnection) {
         while ring.served && !isPaused(ring) {
-            let message: XSMessage?
+            let frame: XSFrame?
             do {
-                message = try ring.decoder.next()
+                frame = try ring.decoder.nextFrame()
             } catch {
                 logger.warning("domain \(ring.domid): \(error), ring no longer served")
                 ring.fail(.protocolViolation)
                 return
             }
-            guard let message else { return }
-            if Store.changesDomains(message) { commitGroup() }
-            store.handle(message, from: ring.id)
-            drainOutbox(request: message, fromRing: ring)
+            guard let frame else { return }
+            let request = frame.header
+            if Store.changesDomains(request) { commitGroup() }
+            // The payload read where it lies in the ring's buffer (no array made).
+            frame.withPayload { store.handle(request, payload: $0, from: ring.id) }
+            drainOutbox(request: request, fromRing: ring)
             if !store.domainChanges.isEmpty { applyDomainChanges() }
         }
     }
 
     /// ``drainOutbox(request:from:)`` for a request that came through a ring.
-    func drainOutbox(request: XSMessage, fromRing ring: RingConnection) {
+    func drainOutbox(request: XSHeader, fromRing ring: RingConnection) {
         swap(&outbox, &store.outbox)
         // (Emptied from the end: removeAll goes through the generic replaceSubrange.)
         defer { while outbox.popLast() != nil {} }

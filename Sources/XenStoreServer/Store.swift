@@ -216,13 +216,19 @@ public final class Store {
     /// Handles one request. Its reply (and any watch events it causes) are
     /// appended to ``outbox`` once the change is durable.
     public func handle(_ msg: XSMessage, from id: ConnectionID) {
+        msg.payload.withUnsafeBufferPointer { handle(msg.header, payload: $0, from: id) }
+    }
+
+    /// ``handle(_:from:)`` for a request whose payload is read in place
+    /// (the front ends' frames, see ``XSFrameDecoder/nextFrame()``).
+    public func handle(_ msg: XSHeader, payload: UnsafeBufferPointer<UInt8>, from id: ConnectionID) {
         guard let conn = connection(id) else { return }
         requestUnstoredStart = unstored.count
         let bytesBefore = treeBytes
         var after: [XSMessage] = []
         var reply: XSMessage
         do throws(XSError) {
-            reply = msg.reply(try dispatch(msg, conn, &after))
+            reply = msg.reply(try dispatch(msg, payload, conn, &after))
         } catch {
             reply = msg.errorReply(error)
             after = []
@@ -277,7 +283,8 @@ public final class Store {
     /// Checks in Xen's order: unknown type (ENOSYS), privilege (EACCES),
     /// transaction id (ENOENT; WATCH and UNWATCH ignore it), what Xen checks
     /// before it reads the arguments, the arguments (``XSRequest``), then the request itself.
-    func dispatch(_ msg: XSMessage, _ conn: Connection, _ after: inout [XSMessage]) throws(XSError) -> [UInt8] {
+    func dispatch(_ msg: XSHeader, _ payload: UnsafeBufferPointer<UInt8>, _ conn: Connection,
+                  _ after: inout [XSMessage]) throws(XSError) -> [UInt8] {
         guard let type = msg.kind, type != .watchEvent, type != .error else { throw .ENOSYS }
         if Self.isPrivileged(type) && !conn.privileged { throw .EACCES }
         let txn = type == .watch || type == .unwatch ? nil : try transaction(msg.transactionID, conn)
@@ -286,7 +293,7 @@ public final class Store {
         case .introduce, .release, .setTarget, .resume: try requireWritable(conn)
         default: break
         }
-        let request = try XSRequest(type, payload: msg.payload)
+        let request = try XSRequest(type, payload: payload)
         // Consumed: its strings and bytes move into the handler, not copied.
         switch consume request {
         case .read(let path): return try read(path, conn, txn)
@@ -554,7 +561,9 @@ public final class Store {
 
     /// Requests the front end must not batch with others: they change the
     /// set of domains (and their sockets), which ``commitBatch()`` could not take back.
-    public static func changesDomains(_ msg: XSMessage) -> Bool {
+    public static func changesDomains(_ msg: XSMessage) -> Bool { changesDomains(msg.header) }
+
+    public static func changesDomains(_ msg: XSHeader) -> Bool {
         msg.type == XSType.introduce.rawValue || msg.type == XSType.release.rawValue || msg.type == XSType.setTarget.rawValue
     }
 

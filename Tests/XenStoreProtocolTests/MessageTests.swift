@@ -36,6 +36,27 @@ import Testing
         #expect(decoder.pendingByteCount == 0)
     }
 
+    @Test func framesAreReadInPlaceAndKeepTheirBytes() throws {
+        // Many small messages, more than the buffer keeps before it is
+        // emptied: each frame's payload stays as it was while bytes after
+        // it come in and the buffer is emptied under it.
+        var decoder = XSFrameDecoder()
+        var frames: [XSFrame] = []
+        for i in 0..<600 {
+            let message = XSMessage(.write, requestID: UInt32(i), payload: Array("/p/\(i)\0v\(i)".utf8))
+            decoder.append(message.encoded())
+            let frame = try #require(try decoder.nextFrame())
+            #expect(frame.header == message.header)
+            #expect(try decoder.nextFrame() == nil)
+            frames.append(frame)
+        }
+        #expect(decoder.pendingByteCount == 0)
+        for (i, frame) in frames.enumerated() {
+            #expect(frame.payload == Array("/p/\(i)\0v\(i)".utf8))
+            #expect(try frame.withPayload { try XSRequest(.write, payload: $0) } == .write("/p/\(i)", Array("v\(i)".utf8)))
+        }
+    }
+
     @Test func decoderRefusesOversizedPayload() {
         var decoder = XSFrameDecoder()
         var header: [UInt8] = []

@@ -362,7 +362,7 @@ final class RingFixture {
         _ = try fixture.exchange(front)
         let other = fixture.store.connect()
         fixture.store.handle(Self.write(9, "/x/y", [1]), from: other)
-        fixture.server.drainOutbox(request: Self.write(9, "/x/y", [1]), fromRing: fixture.server.ringList[0])
+        fixture.server.drainOutbox(request: Self.write(9, "/x/y", [1]).header, fromRing: fixture.server.ringList[0])
         fixture.server.serviceRings()
         front.step()
         #expect(try front.messages() == [XSMessage(.watchEvent, payload: XSPayload.strings(["/x/y", "t"]))])
