@@ -4,8 +4,9 @@ import XenStoreProtocol
 extension Store {
     // MARK: Watches
 
-    func queueEvent(_ event: Event, _ txn: Transaction?) {
-        if let txn { txn.events.append(event) } else { pendingEvents.append(event) }
+    /// (`event` is consumed: moved into the queue, not copied field by field.)
+    func queueEvent(_ event: consuming Event, _ txn: Transaction?) {
+        if let txn { txn.events.append(consume event) } else { pendingEvents.append(consume event) }
     }
 
     /// Parses a WATCH/UNWATCH path: absolute, relative to the domain, or special.

@@ -398,20 +398,24 @@ public final class Store {
     }
 
     /// Records that `path` went from `old` to `new` in the main tree: undo, accounting, storage.
-    private func mainChanged(_ path: String, old: Node?, new node: Node) {
-        undo.append((path, old))
+    /// (`old` is consumed: it moves into the undo log last, instead of
+    /// being copied there first, three retains and releases a change.)
+    private func mainChanged(_ path: String, old: consuming Node?, new node: Node) {
         account(path, old: old, new: node)
         // Nothing is stored in memory only (a Xen host): the values are not
         // compared (a 2000-byte value costs thousands of instructions to).
-        guard storage != nil else { return }
-        // A parent that only gained or lost a child has nothing new to store.
-        if let old {
-            #if DEBUG
-            counters.storedComparisons += 1
-            #endif
-            if !node.storedDiffers(from: old) { return }
+        if storage != nil {
+            // A parent that only gained or lost a child has nothing new to store.
+            var differs = true
+            if let old {
+                #if DEBUG
+                counters.storedComparisons += 1
+                #endif
+                differs = node.storedDiffers(from: old)
+            }
+            if differs { unstored.append((path, node)) }
         }
-        unstored.append((path, node))
+        undo.append((path, consume old))
     }
 
     func removeMain(_ path: String) {
