@@ -16,6 +16,9 @@ public final class XenDomainPlatform: DomainPlatform {
     let evtchn: OpaquePointer
     /// Opened at the first foreign mapping (the fallback after a grant mapping fails).
     var foreign: OpaquePointer?
+    /// For ``yieldVCPU()``; nil where libxencall would not open (the poll
+    /// then yields to dom0's tasks only).
+    let vcpuYield: OpaquePointer?
     let logger: Logger
 
     public init(logger: Logger) throws(ServerError) {
@@ -39,13 +42,27 @@ public final class XenDomainPlatform: DomainPlatform {
         self.xen = xen
         self.gnttab = gnttab
         self.evtchn = evtchn
+        vcpuYield = cxen_vcpu_yielder_open()
+        if vcpuYield == nil {
+            logger.debug("no hypercall interface for yielding dom0's vCPU (\(String(cString: strerror(errno)))): the guest poll yields to dom0's tasks only")
+        }
     }
 
     deinit {
+        if let vcpuYield { cxen_vcpu_yielder_close(vcpuYield) }
         if let foreign { cxen_foreign_close(foreign) }
         cxen_evtchn_close(evtchn)
         cxen_gnttab_close(gnttab)
         cxen_close(xen)
+    }
+
+    /// Gives dom0's vCPU back to Xen's scheduler for a moment
+    /// (`SCHEDOP_yield`): a guest's vCPU that Xen runs on the same physical
+    /// CPU then runs now, instead of when dom0's vCPU blocks or its time
+    /// slice ends. The guest poll does so between its looks: a guest it
+    /// waits for may be that very vCPU.
+    public func yieldVCPU() {
+        if let vcpuYield { _ = cxen_vcpu_yield(vcpuYield) }
     }
 
     /// Through the grant table's reserved entry, as Xen 4.17's C daemon;

@@ -436,6 +436,15 @@ int cxen_domain_resume(cxen_handle *h, uint32_t domid);
 /* A new unbound event channel in `domid` for `remote` to bind. */
 int cxen_evtchn_alloc_unbound(cxen_handle *h, uint32_t domid, uint32_t remote, uint32_t *port);
 
+/* Yielding dom0's vCPU to Xen's scheduler (SCHEDOP_yield through
+ * libxencall), so that another domain's vCPU waiting for this physical CPU
+ * runs: the xenstore daemon's poll of guests' rings yields so between its
+ * looks. NULL on failure (errno set); the yield returns 0 or -errno. */
+typedef struct cxen_vcpu_yielder cxen_vcpu_yielder;
+cxen_vcpu_yielder *cxen_vcpu_yielder_open(void);
+void cxen_vcpu_yielder_close(cxen_vcpu_yielder *y);
+int cxen_vcpu_yield(cxen_vcpu_yielder *y);
+
 /* Event channels for a xenstore daemon (libxenevtchn, /dev/xen/evtchn).
  * Results: a port or 0 on success, -errno on failure. */
 typedef struct cxen_evtchn cxen_evtchn;
