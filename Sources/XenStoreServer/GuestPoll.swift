@@ -28,7 +28,9 @@ import Musl
 /// whose gaps had grown for a moment (a busy host) stayed unpolled, each of
 /// its gaps inflated by the wake-up that kept it so. While polling,
 /// the loop yields the CPU after every batch of looks (`sched_yield`), so
-/// that dom0's own runnable tasks get it at once, and still takes the
+/// that dom0's own runnable tasks get it at once, and on a Xen host dom0's
+/// vCPU too (``XenDomainPlatform/yieldVCPU()``), so that a guest's vCPU
+/// sharing dom0's physical CPU runs at once, and still takes the
 /// sockets' and dom0's ring's events between batches (`epoll_wait` without
 /// sleeping). A request the poll found is served before anything else. A
 /// polled guest's event channel, once its event was taken, is left masked
