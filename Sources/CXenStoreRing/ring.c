@@ -83,12 +83,20 @@ static inline void cpu_relax(void)
 #endif
 }
 
-int xsr_poll_requests(void *const *pages, uint32_t count, uint32_t spins)
+static int has_room(void *page)
+{
+    return xsr_load(page, XSR_RSP_PROD) - xsr_load(page, XSR_RSP_CONS) < XSR_RING_SIZE;
+}
+
+int xsr_poll(void *const *pages, const uint8_t *looks, uint32_t count, uint32_t spins)
 {
     for (uint32_t s = 0; s < spins; s++) {
-        for (uint32_t i = 0; i < count; i++)
-            if (xsr_requests_waiting(pages[i]))
+        for (uint32_t i = 0; i < count; i++) {
+            if ((looks[i] & XSR_LOOK_REQUESTS) && xsr_requests_waiting(pages[i]))
                 return (int)i;
+            if ((looks[i] & XSR_LOOK_ROOM) && has_room(pages[i]))
+                return (int)i;
+        }
         cpu_relax();
     }
     return -1;

@@ -174,7 +174,7 @@ public enum Daemon {
         server.shutdown()
         if config.guestPollMicroseconds > 0 {
             let c = server.guestPollCounts
-            logger.info("guest poll: \(c.windows) windows opened, \(c.found) requests found by it, \(c.empty) windows closed without one")
+            logger.info("guest poll: \(c.windows) windows opened, \(c.found) requests (or room for output) found by it, \(c.empty) windows closed without one")
         }
         logger.info("xenstored stopped")
     }

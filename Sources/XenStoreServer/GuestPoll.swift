@@ -141,23 +141,38 @@ extension SocketServer {
         }
     }
 
-    /// While the window is open: one batch of looks at the guests' request
-    /// rings. True if one holds bytes the loop can take now (a ring held
-    /// back by its quota does not count: its bytes must wait). Otherwise
-    /// the window closes if its time is over (or no guest is left), and
-    /// the CPU is yielded to whatever else of dom0 is runnable.
+    /// What the poll looks for in a ring (none: it is not looked at): a
+    /// guest's request bytes, unless its ring is held back by its quota (the
+    /// loop could not take them), and room in its reply ring while output
+    /// waits for it (a reply longer than the ring, or a guest slow to read:
+    /// the guest's read frees room, and the rest of the reply can go in).
+    func pollLooks(_ ring: RingConnection) -> RingPage.Looks {
+        guard ring.domid != 0 && ring.served else { return [] }
+        var looks: RingPage.Looks = isPaused(ring) ? [] : .requests
+        if ring.pendingOutput > 0 { looks.insert(.room) }
+        return looks
+    }
+
+    /// While the window is open: one batch of looks at the guests' rings
+    /// (``pollLooks(_:)``). True if one has what the loop can work on now.
+    /// Otherwise the window closes if its time is over (or no guest is left
+    /// to look at), and the CPU is yielded to whatever else of dom0 is runnable.
     func pollGuestRings() -> Bool {
         guard guestPollDeadline != 0 else { return false }
         pollPages.removeAll(keepingCapacity: true)
-        for ring in ringList where ring.domid != 0 && ring.served && !isPaused(ring) {
+        pollPageLooks.removeAll(keepingCapacity: true)
+        for ring in ringList {
+            let looks = pollLooks(ring)
+            guard !looks.isEmpty else { continue }
             pollPages.append(ring.page.base)
+            pollPageLooks.append(looks)
         }
         guard !pollPages.isEmpty else {
             guestPollDeadline = 0
             releaseHeldEvents()
             return false
         }
-        if RingPage.firstWithRequests(pollPages, spins: Self.guestPollSpins) != nil {
+        if RingPage.firstReady(pollPages, looks: pollPageLooks, spins: Self.guestPollSpins) != nil {
             guestPollCounts.found += 1
             return true
         }

@@ -142,11 +142,11 @@ public final class GuestRings: DomainRingHost {
     }
 
     /// Unmasks the held ports but those of rings the poll watches now (its
-    /// window open, the ring served, not held back by its quota, no output
-    /// waiting for room): the poll sees such a guest's next request in the
-    /// ring itself, and each notification would only interrupt dom0 (an
-    /// upcall, then a `read` and a `write` of the event channel device)
-    /// for nothing. An event that comes while its port is masked stays
+    /// window open, and something of the ring looked at: its requests, or
+    /// room for its output, ``SocketServer/pollLooks(_:)``): the poll sees
+    /// what such a guest did in the ring itself, and each notification
+    /// would only interrupt dom0 (an upcall, then a `read` and a `write` of
+    /// the event channel device) for nothing. An event that comes while its port is masked stays
     /// pending and is delivered at the unmask. The loop calls this at the
     /// end of every round and when the poll's window closes, so no port
     /// is left masked while it sleeps.
@@ -156,7 +156,7 @@ public final class GuestRings: DomainRingHost {
         for guest in guests.values {
             guard let port = guest.localPort, heldPorts.contains(port) else { continue }
             let ring = guest.ring
-            if polling && ring.served && !server.isPaused(ring) && ring.pendingOutput == 0 { continue }
+            if polling && !server.pollLooks(ring).isEmpty { continue }
             heldPorts.remove(port)
             platform.unmask(port)
         }

@@ -40,10 +40,23 @@ public struct RingPage: @unchecked Sendable {
 
     var requestsWaiting: Bool { xsr_requests_waiting(base) != 0 }
 
-    /// Looks at the pages' request indices `spins` times over: the index
-    /// in `pages` of the first whose request ring holds bytes, nil if none.
-    static func firstWithRequests(_ pages: [UnsafeMutableRawPointer?], spins: UInt32) -> Int? {
-        let i = pages.withUnsafeBufferPointer { xsr_poll_requests($0.baseAddress, UInt32($0.count), spins) }
+    /// What ``firstReady(_:looks:spins:)`` looks for in a page (`XSR_LOOK_*`).
+    struct Looks: OptionSet {
+        let rawValue: UInt8
+        /// Bytes in the request ring.
+        static let requests = Looks(rawValue: UInt8(XSR_LOOK_REQUESTS))
+        /// Room in the reply ring (output waits for it).
+        static let room = Looks(rawValue: UInt8(XSR_LOOK_ROOM))
+    }
+
+    /// Looks at the pages' indices `spins` times over: the index in `pages`
+    /// of the first where what `looks` (one per page) asks for is there, nil if none.
+    static func firstReady(_ pages: [UnsafeMutableRawPointer?], looks: [Looks], spins: UInt32) -> Int? {
+        let i = pages.withUnsafeBufferPointer { p in
+            looks.withUnsafeBufferPointer { l in
+                l.withMemoryRebound(to: UInt8.self) { xsr_poll(p.baseAddress, $0.baseAddress, UInt32(p.count), spins) }
+            }
+        }
         return i < 0 ? nil : Int(i)
     }
 

@@ -75,11 +75,13 @@ public final class SocketServer {
     /// The poll's clock and its yield of the CPU; tests set their own.
     var guestPollClock: () -> UInt64 = SystemClock.monotonicNanoseconds
     var yieldCPU: () -> Void = { _ = sched_yield() }
-    /// The pages ``pollGuestRings()`` looks at (kept to spare an allocation per batch).
+    /// The pages ``pollGuestRings()`` looks at and what it looks for in
+    /// each (kept to spare an allocation per batch).
     var pollPages: [UnsafeMutableRawPointer?] = []
+    var pollPageLooks: [RingPage.Looks] = []
     /// Unmasks guests' event channels held masked while their rings are polled (``GuestRings/releaseHeldPorts()``).
     var releaseHeldEvents: () -> Void = {}
-    /// What the poll did: windows opened, requests it found, windows that closed with none.
+    /// What the poll did: windows opened, requests (or room for output) it found, windows that closed with none.
     public internal(set) var guestPollCounts = (windows: 0, found: 0, empty: 0)
 
     /// Opens the main socket at `socketPath`, the read-only one at

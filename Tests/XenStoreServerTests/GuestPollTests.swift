@@ -214,6 +214,47 @@ import XenStoreProtocol
         guest.step()
         #expect(ring.page.requestsWaiting)
         #expect(!c.server.pollGuestRings())
+        // Its replies wait for room, which the poll looks for: the guest
+        // reads (with no event here), and the poll finds the room.
+        #expect(ring.pendingOutput > 0)
+        guest.reading = true
+        guest.step()
+        #expect(c.server.pollGuestRings())
+        c.server.serviceRings()
+        #expect(!c.server.isPaused(ring))
+    }
+
+    /// A reply longer than the ring: its first part fills the ring, and the
+    /// rest goes in once the poll finds that the guest read the first (with
+    /// no event channel here, nothing else would look at the ring again).
+    @Test func thePollFindsRoomForTheRestOfALongReply() throws {
+        let c = try Clocked()
+        let dom0 = Frontend()
+        let guest = Frontend()
+        c.fixture.attach(dom0, domid: 0)
+        let ring = c.fixture.attach(guest, domid: 5)
+        // A value of 2,000 bytes that every domain may read.
+        let value = [UInt8](repeating: 0x41, count: 2000)
+        dom0.queue([RingTests.write(1, "/v", value),
+                    XSMessage(.setPerms, requestID: 2, payload: Array("/v".utf8) + [0] + Array("r0".utf8) + [0])])
+        #expect(try c.fixture.exchange(dom0).map(\.type) == [XSType.write.rawValue, XSType.setPerms.rawValue])
+        // The guest asks for it and reads nothing yet: its reply fills the ring.
+        guest.reading = false
+        guest.queue([RingTests.read(3, "/v")])
+        guest.step()
+        c.server.serviceRings()
+        c.endRound()
+        #expect(guest.rspProd &- guest.rspCons == 1024)
+        #expect(ring.pendingOutput > 0)
+        #expect(!c.server.pollGuestRings())
+        // The guest reads what is there: the poll sees the room, the rest goes in.
+        guest.reading = true
+        guest.step()
+        #expect(c.server.pollGuestRings())
+        c.server.serviceRings()
+        #expect(ring.pendingOutput == 0)
+        guest.step()
+        #expect(try guest.messages() == [XSMessage(.read, requestID: 3, payload: value)])
     }
 
     @Test func offItNeverOpens() throws {

@@ -296,7 +296,7 @@ final class GuestFixture {
         #expect(f.platform.masked == [port])   // (the fake keeps what it masked; the port is gone)
     }
 
-    @Test func aGuestsPortIsUnmaskedAtOnceWhenItsRingIsNotPolled() throws {
+    @Test func aGuestsPortIsUnmaskedAtOnceWhenItsRingIsNotPolledAndWhenTheWindowCloses() throws {
         let f = try GuestFixture()
         let server = f.rings.server
         let guest = f.guest(5)
@@ -310,9 +310,11 @@ final class GuestFixture {
         #expect(f.platform.masked.isEmpty)
         _ = try f.rings.exchange(guest)
 
-        // Poll on, but the guest's replies wait for room: unmasked at the round's end.
+        // Poll on, and the guest's replies wait for room: the poll looks
+        // for the room, so the port stays masked while the window is open ...
+        var now: UInt64 = 1_000_000_000
         server.guestPoll = GuestPoll(maxMicroseconds: 2000)
-        server.guestPollClock = { 1_000_000_000 }
+        server.guestPollClock = { now }
         guest.reading = false
         guest.queue((0..<40).map { _ in f.message(.getDomainPath, ["5"]) })
         guest.step()
@@ -322,6 +324,11 @@ final class GuestFixture {
         server.serviceRings()
         server.finishGuestRound()
         #expect(server.guestPollDeadline != 0)
+        #expect(f.platform.masked == [port])
+        // ... and is unmasked when it closes.
+        now += 2_000_000
+        #expect(!server.pollGuestRings())
+        #expect(server.guestPollDeadline == 0)
         #expect(f.platform.masked.isEmpty)
     }
 

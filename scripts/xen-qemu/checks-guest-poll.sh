@@ -9,7 +9,7 @@
 # requests a test, three rounds), as XSBENCH: lines named xen and
 # swxl-<setting>; swxl's daemon runs in the foreground with its log kept,
 # so that the poll's own counts at exit come out too:
-#   GP-COUNTS swxl-<setting> ... guest poll: W windows opened, F requests found by it, ...
+#   GP-COUNTS swxl-<setting> ... guest poll: W windows opened, F requests (or room for output) found by it, ...
 # About 4 minutes of QEMU with the defaults. The figures: medians of the
 # rounds' averages per setting, as ratios to xen's (not asserted).
 export PATH=/usr/lib/xen-4.17/bin:/usr/bin:/usr/sbin:/bin:/sbin

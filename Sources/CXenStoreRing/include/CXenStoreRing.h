@@ -37,11 +37,16 @@ int xsr_write_replies(void *page, const void *buf, uint32_t len);
 /* Whether the request ring holds bytes (req_prod != req_cons, one read each). */
 int xsr_requests_waiting(void *page);
 
-/* Looks at the request indices of `count` pages, `spins` times over, for a
- * page whose request ring holds bytes (req_prod != req_cons): plain loads,
- * no system call, a CPU pause between passes. Returns the index of the
- * first such page, or -1 if none had any. */
-int xsr_poll_requests(void *const *pages, uint32_t count, uint32_t spins);
+/* What xsr_poll() looks for in a page: request bytes (req_prod !=
+ * req_cons), room in the reply ring (rsp_prod - rsp_cons below the ring's
+ * size, i.e. the guest read some of a full ring). */
+enum { XSR_LOOK_REQUESTS = 1, XSR_LOOK_ROOM = 2 };
+
+/* Looks at the indices of `count` pages, `spins` times over, for a page
+ * where what `looks[i]` asks for is there: plain loads, no system call, a
+ * CPU pause between passes. Returns the index of the first such page, or
+ * -1 if none. */
+int xsr_poll(void *const *pages, const uint8_t *looks, uint32_t count, uint32_t spins);
 
 /* One 32-bit field of the page (XSR_SERVER_FEATURES, XSR_CONNECTION, ...):
  * a real load or store every time, with a full barrier after a store. */
