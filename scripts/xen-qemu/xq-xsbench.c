@@ -12,7 +12,10 @@
  *
  * with the tests named as Xen's test-xenstore names them (write-1,
  * write-2000, read-1, read-2000), so that the run script puts them beside
- * test-xenstore's figures from dom0. The nodes are the guest's own
+ * test-xenstore's figures from dom0. The lines are printed together at the
+ * end: a line written to the console between two tests (the guest's hvc0,
+ * a write to its console ring, xenconsoled woken in dom0) would put the
+ * console's work, on dom0's CPU, between the tests' requests. The nodes are the guest's own
  * (data/xq-xsbench-*, relative to its home), written before they are read.
  * guest-init runs it when the kernel command line says xq_xsbench=N.
  */
@@ -75,6 +78,9 @@ int main(int argc, char **argv)
         perror("xq-xsbench: xs_open");
         return 1;
     }
+    /* Fully buffered (a console is line-buffered): printed at the end. */
+    static char out[1 << 16];
+    setvbuf(stdout, out, _IOFBF, sizeof out);
     int bad = 0;
     for (int r = 0; r < rounds && !bad; r++) {
         bad |= run(xs, "write-1", 1, 1, iterations);
