@@ -48,7 +48,8 @@ class Boot:
         return line
 
     def hmp(self, command):
-        """One command on the human monitor; waits for its prompt after it."""
+        """One command on the human monitor; waits for its prompt after it.
+        Returns what the command printed (bytes, the echo included), or None."""
         for _ in range(50):
             try:
                 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -59,7 +60,7 @@ class Boot:
                 time.sleep(0.1)
         else:
             print(f"boots: {self.name}: no monitor at {self.monitor}", file=sys.stderr)
-            return False
+            return None
         with s:
             s.settimeout(10)
             seen = b""
@@ -67,7 +68,7 @@ class Boot:
                 while b"(qemu)" not in seen:
                     chunk = s.recv(4096)
                     if not chunk:
-                        return False
+                        return None
                     seen += chunk
                 s.sendall(command.encode() + b"\n")
                 seen = b""
@@ -78,17 +79,35 @@ class Boot:
                     seen += chunk
             except OSError as e:
                 print(f"boots: {self.name}: monitor: {e}", file=sys.stderr)
-                return False
-        return True
+                return None
+        return seen
+
+    def jit(self, mark):
+        """Logs the translation cache's state: QEMU throws away all the code
+        it has translated when its buffer fills, and the guest runs several
+        times slower until the code is translated again, so a flush inside
+        a benchmark moves its figures ("BOOTS: jit MARK used/size flushes N")."""
+        out = self.hmp("info jit")
+        if out is None:
+            return
+        text = out.decode("utf-8", "replace")
+        used = flushes = "?"
+        for line in text.split("\n"):
+            if line.startswith("gen code size"):
+                used = line.split()[-1]
+            elif line.startswith("TB flush count"):
+                flushes = line.split()[-1]
+        self.log.write(f"[{self.elapsed()}] BOOTS: jit {mark} {used} flushes {flushes}\n")
+        self.log.flush()
 
     def pause(self):
-        if self.alive and not self.paused and self.hmp("stop"):
+        if self.alive and not self.paused and self.hmp("stop") is not None:
             self.paused = True
             self.log.write(f"[{self.elapsed()}] BOOTS: paused\n")
             self.log.flush()
 
     def resume(self):
-        if self.alive and self.paused and self.hmp("cont"):
+        if self.alive and self.paused and self.hmp("cont") is not None:
             self.paused = False
             self.log.write(f"[{self.elapsed()}] BOOTS: resumed\n")
             self.log.flush()
@@ -125,6 +144,10 @@ def main(specs):
                 o.resume()
 
     def on_line(b, line):
+        if "XQ_QUIET_BEGIN" in line or "XQ_QUIET_END" in line:
+            b.jit(line[line.index("XQ_QUIET_"):])
+        elif "SECTION: " in line or "DOM0_DONE" in line:
+            b.jit(line.split()[-1])
         if "XQ_QUIET_BEGIN" in line and len(boots) > 1:
             if holder is None:
                 grant(b)

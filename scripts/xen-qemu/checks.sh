@@ -14,7 +14,8 @@ ROUNDS=${ROUNDS:-3}
 DEV_ROUNDS=${DEV_ROUNDS:-1}
 XQ_SWXL_ROUNDS=3   # the second boot's ROUNDS (below)
 PROBE_DEBUG=
-XSBENCH_ITERS=50   # test-xenstore -i for the xenstored figures (xsbench.sh)
+XSBENCH_ITERS=15   # test-xenstore -i in each of 10 rounds, for the xenstored figures (xsbench.sh; 0: none)
+XSBENCH_GUEST_ITERS=50   # requests per test in each of the guest's 3 rounds
 MARKER_TIMEOUT_MS=90000
 MONITOR_LOG=/var/lib/swxl/toolstack/monitor.log   # root's state dir
 # Which daemon serves dom0: xen (the first boot: this file starts Xen's C

@@ -7,22 +7,27 @@
 # harness's boots start them), xen-init-dom0 and xenconsoled, then takes
 #   - the guest's figures (xsbench_guest: reads and writes from inside a
 #     guest over its own ring, in one guest),
-#   - with XSD_DOM0=1, test-xenstore over the socket and dom0's ring,
-#     each of these in XSD_XSBENCH_ROUNDS short rounds (default 5) of
-#     XSBENCH_ITERS / that many requests per test (as many requests as one
-#     round of XSBENCH_ITERS, but 5 values per turn for the run script's
-#     median: a stall of the host or a flush of QEMU's translation cache
-#     spoils one or two short rounds, not the turn's figure),
-#     both as XSBENCH-TURNS: lines (XSBENCH: lines' format),
-#   - XSD_CREATES creates (default 2) of the ramdisk guest with each tool
+#     in XSD_GUEST_ROUNDS rounds (default 5) of XSD_GUEST_ITERS requests
+#     per test (default 10),
+#   - with XSD_DOM0=1, test-xenstore over the socket and dom0's ring, in
+#     XSD_DOM0_ROUNDS short rounds (default 10) of -i XSD_DOM0_ITERS
+#     (default 5): many values per turn for the run script's median, as a
+#     stall of the host or a flush of QEMU's translation cache spoils a
+#     round or two, not the turn's figure,
+#     both as XSBENCH-TURNS: lines (XSBENCH: lines' format; none if
+#     XSBENCH_ITERS is 0),
+#   - XSD_CREATES creates (default 3) of the ramdisk guest with each tool
 #     of XSD_TOOLS (default xl), until the command returns and until the
 #     guest's marker (a create varies by 10-30 % from one to the next under
 #     TCG, mostly in xl's own work, such as unpacking the guest's kernel):
 #       XSDCREATE: <daemon> <tool> <round> <return_ms> <marker_ms>
 # The run script prints the medians of both side by side.
 XSD_TOOLS=${XSD_TOOLS:-xl}
-XSD_CREATES=${XSD_CREATES:-2}
-XSD_XSBENCH_ROUNDS=${XSD_XSBENCH_ROUNDS:-5}
+XSD_CREATES=${XSD_CREATES:-3}
+XSD_GUEST_ROUNDS=${XSD_GUEST_ROUNDS:-5}
+XSD_GUEST_ITERS=${XSD_GUEST_ITERS:-10}
+XSD_DOM0_ROUNDS=${XSD_DOM0_ROUNDS:-10}
+XSD_DOM0_ITERS=${XSD_DOM0_ITERS:-5}
 
 # xsd_stop: xenconsoled and the running xenstored stopped (gone, not a zombie).
 xsd_stop() {
@@ -98,12 +103,14 @@ xsd_compare() {
         if [ $((xsd_r % 2)) = 1 ]; then xsd_order="xen swxl"; else xsd_order="swxl xen"; fi
         for xsd_daemon in $xsd_order; do
             if ! xsd_use $xsd_daemon; then echo "XSDCREATE-FAILED: $xsd_daemon cannot start"; continue; fi
-            xsd_saved="$XSBENCH_TAG ${XSBENCH_ROUNDS:-3} ${XSBENCH_ITERS:-0} $XSBENCH_GUEST_ROUNDS $XSBENCH_GUEST_ITERS"
-            XSBENCH_TAG=XSBENCH-TURNS; XSBENCH_ROUNDS=$XSD_XSBENCH_ROUNDS
-            [ "${XSBENCH_ITERS:-0}" -gt 0 ] && XSBENCH_ITERS=$(( (XSBENCH_ITERS + XSD_XSBENCH_ROUNDS - 1) / XSD_XSBENCH_ROUNDS ))
-            XSBENCH_GUEST_ROUNDS=$XSD_XSBENCH_ROUNDS; XSBENCH_GUEST_ITERS=$XSBENCH_ITERS
+            xsd_saved="$XSBENCH_TAG ${XSBENCH_ROUNDS:-10} ${XSBENCH_ITERS:-0} $XSBENCH_GUEST_ROUNDS $XSBENCH_GUEST_ITERS"
+            XSBENCH_TAG=XSBENCH-TURNS
+            XSBENCH_GUEST_ROUNDS=$XSD_GUEST_ROUNDS; XSBENCH_GUEST_ITERS=$XSD_GUEST_ITERS
             xsbench_guest $xsd_daemon || echo "XSDCREATE-FAILED: $xsd_daemon guest figures"
-            [ "${XSD_DOM0:-0}" = 1 ] && xsbench $xsd_daemon
+            if [ "${XSD_DOM0:-0}" = 1 ] && [ "${XSBENCH_ITERS:-0}" -gt 0 ]; then
+                XSBENCH_ROUNDS=$XSD_DOM0_ROUNDS; XSBENCH_ITERS=$XSD_DOM0_ITERS
+                xsbench $xsd_daemon
+            fi
             read -r XSBENCH_TAG XSBENCH_ROUNDS XSBENCH_ITERS XSBENCH_GUEST_ROUNDS XSBENCH_GUEST_ITERS <<XSD_SAVED
 $xsd_saved
 XSD_SAVED
