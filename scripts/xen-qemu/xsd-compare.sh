@@ -16,14 +16,16 @@
 #     round or two, not the turn's figure,
 #     both as XSBENCH-TURNS: lines (XSBENCH: lines' format; none if
 #     XSBENCH_ITERS is 0),
-#   - XSD_CREATES creates (default 3) of the ramdisk guest with each tool
-#     of XSD_TOOLS (default xl), until the command returns and until the
+#   - a create of the ramdisk guest with each tool of XSD_TOOLS in order
+#     (default xl; a tool may come more than once, as "xl swxl xl xl":
+#     the target is xl's), all that XSD_CREATES times (default 1), until
+#     the command returns and until the
 #     guest's marker (a create varies by 10-30 % from one to the next under
 #     TCG, mostly in xl's own work, such as unpacking the guest's kernel):
 #       XSDCREATE: <daemon> <tool> <round> <return_ms> <marker_ms>
 # The run script prints the medians of both side by side.
 XSD_TOOLS=${XSD_TOOLS:-xl}
-XSD_CREATES=${XSD_CREATES:-3}
+XSD_CREATES=${XSD_CREATES:-1}
 XSD_GUEST_ROUNDS=${XSD_GUEST_ROUNDS:-5}
 XSD_GUEST_ITERS=${XSD_GUEST_ITERS:-10}
 XSD_DOM0_ROUNDS=${XSD_DOM0_ROUNDS:-10}
@@ -114,9 +116,14 @@ xsd_compare() {
             read -r XSBENCH_TAG XSBENCH_ROUNDS XSBENCH_ITERS XSBENCH_GUEST_ROUNDS XSBENCH_GUEST_ITERS <<XSD_SAVED
 $xsd_saved
 XSD_SAVED
-            xsd_c=1
+            # each tool's creates numbered from 1 in the turn: ROUND-N
+            xsd_c=1; xsd_seen=" "
             while [ $xsd_c -le "$XSD_CREATES" ]; do
-                for xsd_tool in $XSD_TOOLS; do xsd_create $xsd_daemon $xsd_tool $xsd_r-$xsd_c; done
+                for xsd_tool in $XSD_TOOLS; do
+                    xsd_seen="$xsd_seen$xsd_tool "
+                    xsd_k=$(printf '%s' "$xsd_seen" | tr ' ' '\n' | grep -cx "$xsd_tool")
+                    xsd_create $xsd_daemon $xsd_tool $xsd_r-$xsd_k
+                done
                 xsd_c=$((xsd_c+1))
             done
         done
