@@ -15,6 +15,7 @@ XSBENCH_ITERS=15   # test-xenstore -i in each of 10 rounds, for the xenstored fi
 XSBENCH_GUEST_ITERS=15   # requests per test in each of the guest's rounds
 XSBENCH_GUEST_ROUNDS=10   # (the same 150 requests as 3 rounds of 50, until 2026-12-06)
 XSD_TURNS=1   # rounds of the two daemons taking turns, at the end (xsd-compare.sh; 0: none)
+XSD_ALT_ROUNDS=32   # the guest's rounds with the daemons alternating under one guest (xsd_alternate)
 res()  { echo "RESULT: $*"; }
 pass() { res PASS "$@"; }
 fail() { res FAIL "$@"; }
@@ -161,8 +162,13 @@ fi
 if [ "$XSD_TURNS" -gt 0 ]; then
     . /xsd-compare.sh
     quiet_begin xsd-turns
+    # the guest's figures: the daemons alternating round by round under one guest
+    if [ "${XSBENCH_ITERS:-0}" -gt 0 ]; then
+        xsd_alternate $XSD_ALT_ROUNDS $XSBENCH_GUEST_ITERS && pass swxl-xenstored-guest-alternating "$XSD_ALT_ROUNDS rounds in one guest" \
+            || fail swxl-xenstored-guest-alternating "the daemons taking turns under one guest"
+    fi
     # three creates with xl (the target is xl's), one with swxl
-    XSD_DOM0=1 XSD_TOOLS="xl swxl xl xl" xsd_compare "$XSD_TURNS"
+    XSD_GUEST=0 XSD_DOM0=1 XSD_TOOLS="xl swxl xl xl" xsd_compare "$XSD_TURNS"
     quiet_end xsd-turns
     xsd_stop
 fi

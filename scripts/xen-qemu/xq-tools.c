@@ -15,6 +15,17 @@
  *   xq-tools stamp                       copies stdin to stdout, each line
  *                                        led by the monotonic milliseconds
  *                                        it was read at
+ *   xq-tools doorbell DOMID PORT TIMEOUT_MS
+ *                                        rings a guest's doorbell (xq-xsbench
+ *                                        -d): binds an event channel to the
+ *                                        guest's PORT, notifies it and waits
+ *                                        for the guest to notify back (its
+ *                                        round done; the event Xen sets as
+ *                                        it binds is not taken for it: at
+ *                                        most 2 s for that one); exit 1 on
+ *                                        timeout. The
+ *                                        binding is closed on exit, and the
+ *                                        guest's port is free for the next.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -22,6 +33,13 @@
 #include <string.h>
 #include <time.h>
 #include <sys/stat.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdint.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <xen/xen.h>          /* domid_t, for evtchn.h */
+#include <xen/sys/evtchn.h>
 
 static long long now_ms(void)
 {
@@ -95,6 +113,34 @@ int main(int argc, char **argv)
         }
         return 0;
     }
-    fprintf(stderr, "usage: xq-tools now | wait FILE MARKER TIMEOUT_MS | after FILE OFFSET MARKER TIMEOUT_MS | stamp\n");
+    if (argc == 5 && strcmp(argv[1], "doorbell") == 0) {
+        int fd = open("/dev/xen/evtchn", O_RDWR);
+        struct ioctl_evtchn_bind_interdomain bind = {
+            .remote_domain = (uint32_t)atoi(argv[2]), .remote_port = (uint32_t)atoi(argv[3]) };
+        int port = fd < 0 ? -1 : ioctl(fd, IOCTL_EVTCHN_BIND_INTERDOMAIN, &bind);
+        if (port < 0) {
+            perror("xq-tools doorbell");
+            return 1;
+        }
+        /* Xen sets the new port pending as it binds it (a notification
+         * lost on the unbound port): that event is taken first, not taken
+         * for the guest's answer. */
+        struct pollfd back = { .fd = fd, .events = POLLIN };
+        unsigned int fired;
+        if (poll(&back, 1, 2000) == 1 && read(fd, &fired, sizeof fired) == sizeof fired)
+            (void)!write(fd, &fired, sizeof fired);   /* unmasked */
+        struct ioctl_evtchn_notify ring = { .port = (uint32_t)port };
+        if (ioctl(fd, IOCTL_EVTCHN_NOTIFY, &ring) < 0) {
+            perror("xq-tools doorbell");
+            return 1;
+        }
+        if (poll(&back, 1, atoi(argv[4])) != 1 || read(fd, &fired, sizeof fired) != sizeof fired) {
+            fprintf(stderr, "xq-tools doorbell: no answer from domain %s\n", argv[2]);
+            return 1;
+        }
+        return 0;
+    }
+    fprintf(stderr, "usage: xq-tools now | wait FILE MARKER TIMEOUT_MS | after FILE OFFSET MARKER TIMEOUT_MS | stamp"
+            " | doorbell DOMID PORT TIMEOUT_MS\n");
     return 2;
 }

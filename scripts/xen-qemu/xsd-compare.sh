@@ -5,8 +5,9 @@
 # number of rounds, neither always after the other). Each turn stops
 # xenconsoled and the running daemon, starts the other one (as the
 # harness's boots start them), xen-init-dom0 and xenconsoled, then takes
-#   - the guest's figures (xsbench_guest: reads and writes from inside a
-#     guest over its own ring, in one guest),
+#   - unless XSD_GUEST=0 (the guest's figures from xsd_alternate instead,
+#     below), the guest's figures (xsbench_guest: reads and writes from
+#     inside a guest over its own ring, in one guest),
 #     in XSD_GUEST_ROUNDS rounds (default 5) of XSD_GUEST_ITERS requests
 #     per test (default 10),
 #   - with XSD_DOM0=1, test-xenstore over the socket and dom0's ring, in
@@ -47,11 +48,10 @@ xsd_stop() {
     return 0
 }
 
-# xsd_use DAEMON [ARG...]: DAEMON (xen or swxl, with ARGs for swxl's)
-# serves dom0 from now on, with xen-init-dom0 and xenconsoled on top.
-# Returns 1 if it does not answer.
-xsd_use() {
-    xsd_stop
+# xsd_start DAEMON [ARG...]: DAEMON (xen or swxl, with ARGs for swxl's)
+# serves dom0 from now on, alone (after xsd_stop). Returns 1 if it does
+# not answer.
+xsd_start() {
     xsd_which=$1; shift
     export XENSTORED_ROOTDIR=/run/xenstored
     case $xsd_which in
@@ -68,6 +68,13 @@ xsd_use() {
     while ! xenstore-read -s / >/dev/null 2>&1; do
         xsd_i=$((xsd_i+1)); [ $xsd_i -gt 300 ] && return 1; sleep 0.1
     done
+}
+
+# xsd_use DAEMON [ARG...]: DAEMON serves dom0 from now on, with
+# xen-init-dom0 and xenconsoled on top. Returns 1 if it does not answer.
+xsd_use() {
+    xsd_stop
+    xsd_start "$@" || return 1
     xen-init-dom0 >/dev/null 2>&1 || return 1
     xenconsoled --log=guest --log-dir=/var/log/xen/console --pid-file=/run/xenconsoled.pid
 }
@@ -108,7 +115,7 @@ xsd_compare() {
             xsd_saved="$XSBENCH_TAG ${XSBENCH_ROUNDS:-10} ${XSBENCH_ITERS:-0} $XSBENCH_GUEST_ROUNDS $XSBENCH_GUEST_ITERS"
             XSBENCH_TAG=XSBENCH-TURNS
             XSBENCH_GUEST_ROUNDS=$XSD_GUEST_ROUNDS; XSBENCH_GUEST_ITERS=$XSD_GUEST_ITERS
-            xsbench_guest $xsd_daemon || echo "XSDCREATE-FAILED: $xsd_daemon guest figures"
+            [ "${XSD_GUEST:-1}" = 0 ] || xsbench_guest $xsd_daemon || echo "XSDCREATE-FAILED: $xsd_daemon guest figures"
             if [ "${XSD_DOM0:-0}" = 1 ] && [ "${XSBENCH_ITERS:-0}" -gt 0 ]; then
                 XSBENCH_ROUNDS=$XSD_DOM0_ROUNDS; XSBENCH_ITERS=$XSD_DOM0_ITERS
                 xsbench $xsd_daemon
@@ -129,4 +136,66 @@ XSD_SAVED
         done
         xsd_r=$((xsd_r+1))
     done
+}
+
+# xsd_alternate ROUNDS ITERS [KEY=VALUE...]: the guest's figures with the daemons taking
+# turns round by round under one guest, so that a slow phase of the host
+# (10-20 s in which every request takes about twice as long) falls on both
+# daemons' rounds alike: a guest made by xl on Xen's daemon runs
+# xq-xsbench -d (ROUNDS rounds of ITERS requests per test, each when dom0
+# rings its doorbell); the rounds go to Xen's daemon and swxl's in the
+# order xen swxl swxl xen xen swxl ... (each daemon as often first as
+# second). Between two rounds the guest has no request in its ring, so dom0
+# stops one daemon (and xenconsoled, which would lose its daemon), starts
+# the other, gives it the guest's home and introduces the guest (mfn and
+# port as xl gave them to the first one). KEY=VALUEs go to xl create
+# after the guest's config. One line per round and test:
+#   XSBENCH-TURNS: <daemon> guest <test> <average ns> <fastest ns>
+# and XSBENCH-ALT-FAILED: <why> if a step failed. Leaves no daemon running
+# (xsd_use next).
+xsd_alternate() {
+    xsa_n=xsbench-alt
+    xsd_use xen || { echo "XSBENCH-ALT-FAILED: Xen's daemon did not start"; return 1; }
+    rm -f /var/log/xen/console/guest-$xsa_n.log
+    xsa_rounds=$1; xsa_iters=$2; shift 2
+    if ! xl create /etc/xen/guest.cfg "name=\"$xsa_n\"" \
+            "extra=\"console=hvc0 quiet xq_xsbench_alt=$xsa_iters xq_xsbench_rounds=$xsa_rounds\"" "$@" >/tmp/xsa-create.out 2>&1; then
+        echo "XSBENCH-ALT-FAILED: xl create: $(tail -2 /tmp/xsa-create.out | tr '\n' ' ')"
+        return 1
+    fi
+    xsa_d=$(xl domid $xsa_n); xsa_h=/local/domain/$xsa_d
+    xsa_mfn=$(xenstore-read $xsa_h/store/ring-ref); xsa_port=$(xenstore-read $xsa_h/store/port)
+    xsa_i=0
+    while ! xsa_bell=$(xenstore-read $xsa_h/data/xq-doorbell 2>/dev/null) && [ $xsa_i -lt 600 ]; do
+        xsa_i=$((xsa_i+1)); sleep 0.2
+    done
+    xsa_on=xen; xsa_r=1; xsa_rc=0
+    [ -n "$xsa_bell" ] || { echo "XSBENCH-ALT-FAILED: no doorbell from the guest: $(tail -3 /var/log/xen/console/guest-$xsa_n.log 2>&1 | tr -d '\r' | tr '\n' ' ')"; xsa_r=$((xsa_rounds + 1)); xsa_rc=1; }
+    while [ $xsa_r -le $xsa_rounds ]; do
+        case $((xsa_r % 4)) in 0|1) xsa_which=xen ;; *) xsa_which=swxl ;; esac
+        if [ $xsa_which != $xsa_on ]; then
+            xsd_stop
+            xsa_on=$xsa_which
+            if ! xsd_start $xsa_which; then echo "XSBENCH-ALT-FAILED: $xsa_which did not start"; xsa_rc=1; break; fi
+            # the guest's home, its own (14: SET_PERMS), and the guest (8: INTRODUCE)
+            xenstore-write $xsa_h ""
+            xsa_out="$(xq-xsraw /run/xenstored/socket 14 $xsa_h n$xsa_d) $(xq-xsraw /run/xenstored/socket 8 $xsa_d $xsa_mfn $xsa_port)"
+            [ "$xsa_out" = "14 OK| 8 OK|" ] || { echo "XSBENCH-ALT-FAILED: $xsa_which: SET_PERMS, INTRODUCE: $xsa_out"; xsa_rc=1; break; }
+        fi
+        if ! xq-tools doorbell $xsa_d $xsa_bell 120000; then
+            echo "XSBENCH-ALT-FAILED: round $xsa_r on $xsa_which: no answer"; xsa_rc=1; break
+        fi
+        xenstore-read -R $xsa_h/data/xq-result > /tmp/xsa-result 2>&1
+        if [ "$(head -1 /tmp/xsa-result)" != "round $xsa_r" ]; then
+            echo "XSBENCH-ALT-FAILED: round $xsa_r on $xsa_which: the guest's result is $(head -3 /tmp/xsa-result | tr '\n' ' ')"; xsa_rc=1; break
+        fi
+        sed -n "2,\$s/^/XSBENCH-TURNS: $xsa_which guest /p" /tmp/xsa-result
+        grep -q failed /tmp/xsa-result && { xsa_rc=1; break; }
+        xsa_r=$((xsa_r+1))
+    done
+    cxen-probe destroy $xsa_d >/dev/null 2>&1
+    xsa_i=0
+    while cxen-probe list | grep -q "^$xsa_d " && [ $xsa_i -lt 400 ]; do xsa_i=$((xsa_i+1)); sleep 0.05; done
+    xsd_stop
+    return $xsa_rc
 }
