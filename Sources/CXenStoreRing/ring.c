@@ -74,6 +74,17 @@ int xsr_requests_waiting(void *page)
     return xsr_load(page, XSR_REQ_PROD) != xsr_load(page, XSR_REQ_CONS);
 }
 
+/*
+ * xsr_poll pauses once every this many looks, not after each: under QEMU's
+ * TCG a PAUSE ends the vCPU's run of translated code ("let another CPU
+ * run"), and the vCPU thread then takes QEMU's global lock on its way back,
+ * which the other vCPUs need to deliver interrupts: a poll that paused
+ * after every look took that lock hundreds of times a millisecond, beside
+ * the guest's vCPU it waits for. On hardware, a look is a few nanoseconds
+ * and 64 of them still end in a pause.
+ */
+#define XSR_POLL_PAUSE_EVERY 64
+
 static inline void cpu_relax(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
@@ -97,7 +108,10 @@ int xsr_poll(void *const *pages, const uint8_t *looks, uint32_t count, uint32_t 
             if ((looks[i] & XSR_LOOK_ROOM) && has_room(pages[i]))
                 return (int)i;
         }
-        cpu_relax();
+        if (s % XSR_POLL_PAUSE_EVERY == XSR_POLL_PAUSE_EVERY - 1)
+            cpu_relax();
+        else
+            __atomic_signal_fence(__ATOMIC_SEQ_CST);   /* the indices read again, not hoisted */
     }
     return -1;
 }
