@@ -147,8 +147,10 @@ XSD_SAVED
 # order xen swxl swxl xen xen swxl ... (each daemon as often first as
 # second). Between two rounds the guest has no request in its ring, so dom0
 # stops one daemon (and xenconsoled, which would lose its daemon), starts
-# the other, gives it the guest's home and introduces the guest (mfn and
-# port as xl gave them to the first one). KEY=VALUEs go to xl create
+# the other with xen-init-dom0 and xenconsoled (xsd_use: as a host runs
+# it, its clients connected; the guest's console is not in the new store,
+# so xenconsoled leaves it alone), gives it the guest's home and
+# introduces the guest (mfn and port as xl gave them to the first one). KEY=VALUEs go to xl create
 # after the guest's config. One line per round and test:
 #   XSBENCH-TURNS: <daemon> guest <test> <average ns> <fastest ns>
 # and XSBENCH-ALT-FAILED: <why> if a step failed. Leaves no daemon running
@@ -174,9 +176,8 @@ xsd_alternate() {
     while [ $xsa_r -le $xsa_rounds ]; do
         case $((xsa_r % 4)) in 0|1) xsa_which=xen ;; *) xsa_which=swxl ;; esac
         if [ $xsa_which != $xsa_on ]; then
-            xsd_stop
             xsa_on=$xsa_which
-            if ! xsd_start $xsa_which; then echo "XSBENCH-ALT-FAILED: $xsa_which did not start"; xsa_rc=1; break; fi
+            if ! xsd_use $xsa_which; then echo "XSBENCH-ALT-FAILED: $xsa_which did not start"; xsa_rc=1; break; fi
             # the guest's home, its own (14: SET_PERMS), and the guest (8: INTRODUCE)
             xenstore-write $xsa_h ""
             xsa_out="$(xq-xsraw /run/xenstored/socket 14 $xsa_h n$xsa_d) $(xq-xsraw /run/xenstored/socket 8 $xsa_d $xsa_mfn $xsa_port)"
