@@ -18,6 +18,21 @@ the END; a boot that says BEGIN while another one benchmarks is paused itself
 until its turn. The dom0 sleeps a second after BEGIN, which is the time this
 has to pause it. A boot that ends (or is killed at its limit) gives up its
 turn. Writes "<rc>" to LOG.rc: QEMU's exit status (124: killed at the limit).
+
+A span can also be a round that the boots take in lockstep, so that their
+figures, compared boot against boot, come from the same minutes of the host
+(whose speed has phases of 10-20 s):
+
+    XQ_QUIET_BEGIN <name> lockstep ... XQ_QUIET_END <name>
+    XQ_LOCKSTEP_END
+
+A boot at such a BEGIN is paused until every other boot is at a BEGIN of
+the same name (or has said XQ_LOCKSTEP_END, or ended); then they take the
+span one after the other, each alone, the first of them changing from one
+name to the next (A B, B A, A B, ...). Boots at BEGINs of different names,
+or one kept waiting over LOCKSTEP_TIMEOUT seconds, end the lockstep for the
+rest of the run (logged as "BOOTS: lockstep ..."): the spans are then plain
+quiet spans.
 """
 import os
 import select
@@ -25,6 +40,9 @@ import socket
 import subprocess
 import sys
 import time
+
+
+LOCKSTEP_TIMEOUT = 600
 
 
 class Boot:
@@ -40,6 +58,7 @@ class Boot:
         self.partial = b""
         self.alive = True
         self.paused = False
+        self.left_lockstep = False
 
     def stamp(self, raw):
         t = time.monotonic() - self.start
@@ -121,6 +140,10 @@ def main(specs):
     boots = [Boot(s) for s in specs]
     holder = None
     waiting = []
+    # lockstep: on until it fails; parked: boot -> (span name, since when);
+    # rounds: how many lockstep spans went, which rotates who goes first
+    lockstep = {"on": len(boots) > 1, "rounds": 0}
+    parked = {}
 
     def grant(b):
         nonlocal holder
@@ -141,14 +164,60 @@ def main(specs):
             grant(waiting.pop(0))
         else:
             for o in boots:
-                o.resume()
+                if o not in parked:
+                    o.resume()
+
+    def log_all(text):
+        for o in boots:
+            if o.alive:
+                o.log.write(f"[{o.elapsed()}] BOOTS: {text}\n")
+                o.log.flush()
+
+    def unpark(why=None):
+        """The parked boots take their spans in turn: the first (rotating
+        with each lockstep round) granted, the others queued behind it."""
+        if why:
+            lockstep["on"] = False
+            log_all(f"lockstep ends: {why}")
+        order = [o for o in boots if o in parked]
+        parked.clear()
+        if not order:
+            return
+        k = lockstep["rounds"] % len(order)
+        lockstep["rounds"] += 1
+        order = order[k:] + order[:k]
+        for o in order:
+            if o not in waiting:
+                waiting.append(o)
+        if holder is None:
+            grant(waiting.pop(0))
+
+    def try_unpark():
+        if not parked:
+            return
+        names = {n for n, _ in parked.values()}
+        if len(names) > 1:
+            unpark("the boots are at different rounds: " + ", ".join(sorted(names)))
+            return
+        others = [o for o in boots if o.alive and not o.left_lockstep and o not in parked]
+        if not others:
+            unpark()
+        elif time.monotonic() - min(t for _, t in parked.values()) > LOCKSTEP_TIMEOUT:
+            unpark(f"{', '.join(o.name for o in others)} not there within {LOCKSTEP_TIMEOUT} s")
 
     def on_line(b, line):
         if "XQ_QUIET_BEGIN" in line or "XQ_QUIET_END" in line:
             b.jit(line[line.index("XQ_QUIET_"):])
         elif "SECTION: " in line or "DOM0_DONE" in line:
             b.jit(line.split()[-1])
-        if "XQ_QUIET_BEGIN" in line and len(boots) > 1:
+        if "XQ_LOCKSTEP_END" in line:
+            b.left_lockstep = True
+            try_unpark()
+        elif "XQ_QUIET_BEGIN" in line and lockstep["on"] and line.split()[-1] == "lockstep" and holder is not b:
+            b.pause()
+            parked[b] = (line.split()[-2], time.monotonic())
+            try_unpark()
+        elif "XQ_QUIET_BEGIN" in line and len(boots) > 1:
             if holder is None:
                 grant(b)
             elif holder is not b and b not in waiting:
@@ -171,6 +240,7 @@ def main(specs):
             for raw in lines:
                 on_line(b, b.stamp(raw))
             b.log.flush()
+        try_unpark()
         now = time.monotonic()
         for b in boots:
             if b.alive and b.proc.poll() is None and now - b.start > b.limit:
@@ -184,7 +254,11 @@ def main(specs):
                 rc = b.proc.wait()
                 b.alive = False
                 b.paused = False
+                parked.pop(b, None)
+                if b in waiting:
+                    waiting.remove(b)
                 release(b)
+                try_unpark()
                 b.log.close()
                 with open(b.log_path + ".rc", "w") as f:
                     f.write(f"{124 if getattr(b, 'killed', False) else rc}\n")

@@ -121,15 +121,17 @@ check xenconsoled xenconsoled --log=guest --log-dir=$CONLOG --pid-file=/run/xenc
 echo "DOM0_READY uptime=$(cut -d' ' -f1 /proc/uptime)"
 
 # Xen's own test of a xenstored (12 tests) and the figures, over the socket
-# and over dom0's ring.
+# and over dom0's ring, each round in lockstep with the first boot's
+# (xsbench.sh, boots.py).
 . /xsbench.sh
-quiet_begin xsbench
+XSBENCH_LOCKSTEP=1
 if xsbench swxl; then pass swxl-xenstored-test-xenstore "socket and ring, -i $XSBENCH_ITERS"
 else fail swxl-xenstored-test-xenstore "$(grep ': failed' /tmp/xsbench.out | tr '\n' ' ')"; fi
 # The same requests from inside a guest, over its own ring (xq-xsbench).
 if xsbench_guest swxl; then pass swxl-xenstored-guest-xsbench "reads and writes of 1 and 2000 bytes from a guest, $XSBENCH_GUEST_ITERS each"
 else fail swxl-xenstored-guest-xsbench "$(tail -3 /var/log/xen/console/guest-xsbench-guest.log 2>&1 | tr -d '\r' | tr '\n' ' ')"; fi
-quiet_end xsbench
+XSBENCH_LOCKSTEP=0
+echo "XQ_LOCKSTEP_END"
 
 # -------------------------------------------------------------------------
 # Guests on swxl's daemon (their kernels reach it over their own rings:

@@ -140,11 +140,13 @@ if [ "$XQ_DAEMON" = xen ]; then
     echo "DOM0_READY uptime=$(cut -d' ' -f1 /proc/uptime)"
     # The xenstored figures against Xen's daemon (swxl's: the second boot,
     # checks-swxl-xenstored.sh): test-xenstore in dom0, the guest's own
+    # (each round in lockstep with the second boot's: xsbench.sh, boots.py)
     . /xsbench.sh
-    quiet_begin xsbench
+    XSBENCH_LOCKSTEP=1
     xsbench xen || echo "xsbench: test-xenstore failed against Xen's xenstored"
     xsbench_guest xen || echo "xsbench: the guest's figures failed against Xen's xenstored"
-    quiet_end xsbench
+    XSBENCH_LOCKSTEP=0
+    echo "XQ_LOCKSTEP_END"
 fi
 # Request semantics (IS_DOMAIN_INTRODUCED, GET_DOMAIN_PATH, RELEASE, RESUME,
 # SET_TARGET with odd ids): this boot's daemon's answers, which the run

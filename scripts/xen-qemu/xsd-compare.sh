@@ -167,10 +167,7 @@ xsd_alternate() {
     fi
     xsa_d=$(xl domid $xsa_n); xsa_h=/local/domain/$xsa_d
     xsa_mfn=$(xenstore-read $xsa_h/store/ring-ref); xsa_port=$(xenstore-read $xsa_h/store/port)
-    xsa_i=0
-    while ! xsa_bell=$(xenstore-read $xsa_h/data/xq-doorbell 2>/dev/null) && [ $xsa_i -lt 600 ]; do
-        xsa_i=$((xsa_i+1)); sleep 0.2
-    done
+    xsa_bell=$(xsbench_doorbell $xsa_d)
     xsa_on=xen; xsa_r=1; xsa_rc=0
     [ -n "$xsa_bell" ] || { echo "XSBENCH-ALT-FAILED: no doorbell from the guest: $(tail -3 /var/log/xen/console/guest-$xsa_n.log 2>&1 | tr -d '\r' | tr '\n' ' ')"; xsa_r=$((xsa_rounds + 1)); xsa_rc=1; }
     while [ $xsa_r -le $xsa_rounds ]; do
@@ -183,15 +180,11 @@ xsd_alternate() {
             xsa_out="$(xq-xsraw /run/xenstored/socket 14 $xsa_h n$xsa_d) $(xq-xsraw /run/xenstored/socket 8 $xsa_d $xsa_mfn $xsa_port)"
             [ "$xsa_out" = "14 OK| 8 OK|" ] || { echo "XSBENCH-ALT-FAILED: $xsa_which: SET_PERMS, INTRODUCE: $xsa_out"; xsa_rc=1; break; }
         fi
-        if ! xq-tools doorbell $xsa_d $xsa_bell 120000; then
-            echo "XSBENCH-ALT-FAILED: round $xsa_r on $xsa_which: no answer"; xsa_rc=1; break
+        if ! xsa_why=$(xsbench_guest_round $xsa_d $xsa_bell $xsa_r); then
+            echo "XSBENCH-ALT-FAILED: $xsa_which: $xsa_why"; xsa_rc=1; break
         fi
-        xenstore-read -R $xsa_h/data/xq-result > /tmp/xsa-result 2>&1
-        if [ "$(head -1 /tmp/xsa-result)" != "round $xsa_r" ]; then
-            echo "XSBENCH-ALT-FAILED: round $xsa_r on $xsa_which: the guest's result is $(head -3 /tmp/xsa-result | tr '\n' ' ')"; xsa_rc=1; break
-        fi
-        sed -n "2,\$s/^/XSBENCH-TURNS: $xsa_which guest /p" /tmp/xsa-result
-        grep -q failed /tmp/xsa-result && { xsa_rc=1; break; }
+        sed -n "2,\$s/^/XSBENCH-TURNS: $xsa_which guest /p" /tmp/xsb-result
+        grep -q failed /tmp/xsb-result && { xsa_rc=1; break; }
         xsa_r=$((xsa_r+1))
     done
     cxen-probe destroy $xsa_d >/dev/null 2>&1
