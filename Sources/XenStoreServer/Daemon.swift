@@ -164,10 +164,6 @@ public enum Daemon {
                 platform.yieldVCPU()
             }
         }
-        // The poll's batches of looks (SWXL_XSD_POLL_BATCH_US, for measuring; 0: 512 looks a batch).
-        if let us = getenv("SWXL_XSD_POLL_BATCH_US").flatMap({ UInt64(String(cString: $0)) }) {
-            server.guestPollBatchNanoseconds = us * 1000
-        }
         let guestRings = try platform.map { p throws(ServerError) in try GuestRings(server: server, platform: p) }
         // Served once the socket listens (as Xen's daemon: sockets, then dom0_init()).
         dom0Ring?.attach(to: server)

@@ -102,21 +102,8 @@ public struct GuestPoll: Sendable, Equatable {
 }
 
 extension SocketServer {
-    /// The looks of the first batch of ``pollGuestRings()``; later batches
-    /// are sized from the time the last one took (``sizeGuestPollBatch(spins:took:)``).
-    static let guestPollFirstSpins: UInt32 = 512
-    /// The bounds of a batch's looks.
-    static let guestPollSpinRange: ClosedRange<UInt32> = 64...(1 << 24)
-    /// How long a batch of looks lasts by default, before the clock, the
-    /// yields and the loop's `epoll_wait` (``guestPollBatchNanoseconds``).
-    ///
-    /// Under QEMU's TCG a look is tens of nanoseconds and each of those
-    /// system calls some 20 µs: batches of a fixed 512 looks spent most of
-    /// the window in system calls, during which a guest's request that
-    /// came in waited for the loop. 200 µs a batch keeps them to about a
-    /// tenth of it, and is still the longest a socket client or dom0's ring
-    /// waits behind the poll, or a vCPU sharing dom0's CPU for its yield.
-    public static let defaultGuestPollBatchMicroseconds: UInt64 = 200
+    /// Looks done per batch of ``pollGuestRings()`` (then the clock, a yield and the loop's `epoll_wait`).
+    static let guestPollSpins: UInt32 = 512
 
     /// The end of a round for guests' rings: ``armGuestPoll()``, then the
     /// guests' held event channels unmasked but those the poll watches.
@@ -185,20 +172,11 @@ extension SocketServer {
             releaseHeldEvents()
             return false
         }
-        let batch = guestPollBatchNanoseconds
-        let start = batch > 0 ? guestPollClock() : 0
-        var spins = guestPollSpins
-        // The window's end is not overrun by a whole batch.
-        if batch > 0, guestPollDeadline > start, guestPollDeadline - start < batch {
-            spins = max(Self.guestPollSpinRange.lowerBound, UInt32(UInt64(spins) * (guestPollDeadline - start) / batch))
-        }
-        if RingPage.firstReady(pollPages, looks: pollPageLooks, spins: spins) != nil {
+        if RingPage.firstReady(pollPages, looks: pollPageLooks, spins: Self.guestPollSpins) != nil {
             guestPollCounts.found += 1
             return true
         }
-        let now = guestPollClock()
-        if batch > 0 { sizeGuestPollBatch(spins: spins, took: now &- start) }
-        if now >= guestPollDeadline {
+        if guestPollClock() >= guestPollDeadline {
             guestPollCounts.empty += 1
             guestPollDeadline = 0
             releaseHeldEvents()
@@ -206,18 +184,5 @@ extension SocketServer {
         }
         yieldCPU()
         return false
-    }
-
-    /// Sizes a whole batch of looks (``guestPollSpins``) so that it lasts
-    /// about ``guestPollBatchNanoseconds``, from the last batch's `spins`
-    /// looks that took `took` ns: at most four times more or fewer looks
-    /// than before at a time (a batch the kernel preempted took longer than
-    /// its looks), within ``guestPollSpinRange``.
-    func sizeGuestPollBatch(spins: UInt32, took: UInt64) {
-        let old = UInt64(guestPollSpins)
-        let scaled = took == 0 ? old * 4 : UInt64(spins) * guestPollBatchNanoseconds / took
-        let bounded = min(max(scaled, old / 4), old * 4)
-        let range = Self.guestPollSpinRange
-        guestPollSpins = UInt32(min(max(bounded, UInt64(range.lowerBound)), UInt64(range.upperBound)))
     }
 }

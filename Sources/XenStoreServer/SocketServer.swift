@@ -75,11 +75,6 @@ public final class SocketServer {
     /// The poll's clock and its yield of the CPU; tests set their own.
     var guestPollClock: () -> UInt64 = SystemClock.monotonicNanoseconds
     var yieldCPU: () -> Void = { _ = sched_yield() }
-    /// How long a batch of the poll's looks lasts (ns); 0: a fixed
-    /// ``guestPollFirstSpins`` looks (see ``defaultGuestPollBatchMicroseconds``).
-    public var guestPollBatchNanoseconds: UInt64 = SocketServer.defaultGuestPollBatchMicroseconds * 1000
-    /// The looks of the poll's next batch (``sizeGuestPollBatch(spins:took:)``).
-    var guestPollSpins: UInt32 = SocketServer.guestPollFirstSpins
     /// The pages ``pollGuestRings()`` looks at and what it looks for in
     /// each (kept to spare an allocation per batch).
     var pollPages: [UnsafeMutableRawPointer?] = []

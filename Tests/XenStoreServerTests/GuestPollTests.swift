@@ -269,46 +269,6 @@ import XenStoreProtocol
         #expect(c.yields == 0)
     }
 
-    @Test func aBatchOfLooksIsSizedByTheTimeTheLastOneTook() throws {
-        let c = try Clocked()
-        let server = c.server
-        server.guestPollBatchNanoseconds = 200 * Self.us
-        #expect(server.guestPollSpins == SocketServer.guestPollFirstSpins)
-        // 512 looks took 100 µs: twice as many.
-        server.sizeGuestPollBatch(spins: 512, took: 100 * Self.us)
-        #expect(server.guestPollSpins == 1024)
-        // 1024 took 50 µs: at most four times as many at once.
-        server.sizeGuestPollBatch(spins: 1024, took: 50 * Self.us)
-        #expect(server.guestPollSpins == 4096)
-        // Preempted: 4096 took 10 ms, and the next batch has a quarter of them.
-        server.sizeGuestPollBatch(spins: 4096, took: 10 * Self.ms)
-        #expect(server.guestPollSpins == 1024)
-        // Within bounds, whatever the clock says.
-        for _ in 0..<20 { server.sizeGuestPollBatch(spins: server.guestPollSpins, took: 0) }
-        #expect(server.guestPollSpins == SocketServer.guestPollSpinRange.upperBound)
-        for _ in 0..<20 { server.sizeGuestPollBatch(spins: server.guestPollSpins, took: 1000 * Self.ms) }
-        #expect(server.guestPollSpins == SocketServer.guestPollSpinRange.lowerBound)
-        // A short batch (the window's end was near) counts for what it was.
-        server.guestPollSpins = 1000
-        server.sizeGuestPollBatch(spins: 250, took: 100 * Self.us)
-        #expect(server.guestPollSpins == 500)
-
-        // The poll sizes each batch after it (this clock stands still: four
-        // times more looks), unless its batches are of fixed looks (0).
-        let guest = Frontend()
-        c.fixture.attach(guest, domid: 5)
-        guest.queue([XSMessage(.getDomainPath, requestID: 1, payload: Array("5".utf8) + [0])])
-        _ = try c.fixture.exchange(guest)
-        c.endRound()
-        server.guestPollSpins = 512
-        #expect(!server.pollGuestRings())
-        #expect(server.guestPollSpins == 2048)
-        server.guestPollBatchNanoseconds = 0
-        #expect(!server.pollGuestRings())
-        #expect(server.guestPollSpins == 2048)
-        #expect(c.yields == 2)
-    }
-
     /// The running loop: a guest's request written without a notification
     /// (there is no event channel here at all) is served within the window
     /// after a reply to that guest, and only then.
