@@ -137,7 +137,7 @@ let package = Package(
         .testTarget(name: "DomainConfigTests", dependencies: [
             "DomainConfig",
             .product(name: "PropertyBased", package: "swift-property-based"),
-        ]),
+        ], exclude: ["Fixtures"]),
         .testTarget(name: "ToolstackTests", dependencies: ["Toolstack", "DomainConfig", "XenStoreClient", "XenStoreServer", "SwxlSystem", "SaveFormat"]),
         .testTarget(name: "XenHostTests", dependencies: ["XenHost", "CXen", "Toolstack", "XenStoreProtocol", "SwxlSystem", "SaveFormat"]),
         .testTarget(name: "GuestConsoleTests", dependencies: ["GuestConsole"]),

@@ -39,6 +39,7 @@ struct HostOptions: ParsableArguments {
 enum DomainCLI {
     /// Runs `body`; a failure is printed as xl does and exits 1 (an
     /// `ExitCode` passes through as it is).
+    @discardableResult
     static func reporting<R>(_ body: () throws -> R) throws -> R {
         do { return try body() } catch let e as ExitCode { throw e } catch { throw fail(error) }
     }

@@ -92,7 +92,7 @@ import Testing
         // The layout, read back with Xen's xenstore-ls -fp, once the guest has written its flags.
         // (The guest writes the three one after another into nodes the toolstack made empty.)
         let flags = ["poweroff", "reboot", "suspend"].map { "/local/domain/1/control/feature-" + $0 }
-        #expect(try host.waitUntil { (try? host.xenstore("xenstore-read", flags).stdout) == "1\n1\n1\n" })
+        #expect(host.waitUntil { (try? host.xenstore("xenstore-read", flags).stdout) == "1\n1\n1\n" })
         let tree = try host.storeTree()
         let actual = Self.domainNodes(tree, domid: 1, uuid: uuid)
         let expected = Self.expectedLayout(domid: 1, uuid: uuid, name: "web1", kernel: host.kernel, memoryKiB: 131072, vcpus: 2)
@@ -132,7 +132,7 @@ import Testing
         let after = try host.storeTree()
         #expect(Self.domainNodes(after, domid: 1, uuid: uuid).isEmpty)
         #expect(Self.domainNodes(after, domid: 2, uuid: uuid).isEmpty)
-        #expect(try host.waitUntil { host.domainStateFiles().isEmpty }, "\(host.domainStateFiles())")
+        #expect(host.waitUntil { host.domainStateFiles().isEmpty }, "\(host.domainStateFiles())")
 
         let again = try host.swxl(["list"])
         #expect(again.stdout.split(separator: "\n").count == 2)
@@ -166,9 +166,9 @@ import Testing
         #expect(created.status == 0, "\(created.stderr)")
         #expect(!created.stderr.contains("unknown key"))
         // The guest's relative write lands under its own domain path; the host reads it.
-        #expect(try host.waitUntil { (try? host.xenstore("xenstore-read", ["/local/domain/1/data/ip-address"]).stdout) == "10.0.0.5\n" })
+        #expect(host.waitUntil { (try? host.xenstore("xenstore-read", ["/local/domain/1/data/ip-address"]).stdout) == "10.0.0.5\n" })
         // The guest reads its own (relative) name; what it printed is its console.
-        #expect(try host.waitUntil { (try? host.swxl(["console", "talker"]).stdout.contains("guest says hello\ntalker\n")) == true })
+        #expect(host.waitUntil { (try? host.swxl(["console", "talker"]).stdout.contains("guest says hello\ntalker\n")) == true })
         // The host writes, the guest could read: dom0 writes under the guest's data/ are fine too.
         #expect(try host.xenstore("xenstore-write", ["/local/domain/1/data/hostname", "talker.example"]).status == 0)
         // The guest owns data/ip-address.

@@ -30,7 +30,7 @@ final class XendomainsRig: Sendable {
         }
         for name in ["xl", "xen"] { try fm.createSymbolicLink(atPath: dir + "/bin/" + name, withDestinationPath: swxlBinary) }
         // What stands for /proc/xen/privcmd (the scripts do nothing without it).
-        fm.createFile(atPath: dir + "/privcmd", contents: nil)
+        _ = fm.createFile(atPath: dir + "/privcmd", contents: nil)
         for (i, name) in Self.autoNames.enumerated() {
             try "name = \"\(name)\"\nkernel = \"\(host.kernel)\"\nmemory = 64\nvcpus = \(i + 1)\n"
                 .write(toFile: dir + "/auto/\(name).cfg", atomically: true, encoding: .utf8)

@@ -97,7 +97,7 @@ final class SurfaceRig: @unchecked Sendable {
     /// A sparse image file in the state dir.
     func image(_ name: String, size: Int = 16 << 20) throws -> String {
         let path = dir + "/\(name).img"
-        FileManager.default.createFile(atPath: path, contents: nil)
+        _ = FileManager.default.createFile(atPath: path, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         try handle.truncate(atOffset: UInt64(size))
         try handle.close()
