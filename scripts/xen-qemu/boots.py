@@ -26,12 +26,16 @@ figures, compared boot against boot, come from the same minutes of the host
     XQ_QUIET_BEGIN <name> lockstep ... XQ_QUIET_END <name>
     XQ_LOCKSTEP_END
 
-A boot at such a BEGIN is paused until every other boot is at a BEGIN of
-the same name (or has said XQ_LOCKSTEP_END, or ended); then they take the
-span one after the other, each alone, the first of them changing from one
-name to the next (A B, B A, A B, ...). Boots at BEGINs of different names,
-or one kept waiting over LOCKSTEP_TIMEOUT seconds, end the lockstep for the
-rest of the run (logged as "BOOTS: lockstep ..."): the spans are then plain
+Such rounds come in sections, each closed by XQ_LOCKSTEP_END (a boot's
+n-th section: the rounds after its (n-1)-th XQ_LOCKSTEP_END). A boot at
+such a BEGIN is paused until every other boot is at a BEGIN of the same
+name in the same section (or is past that section: it has said its
+XQ_LOCKSTEP_END, or ended); then they take the span one after the other,
+each alone, the first of them changing from one name to the next (A B,
+B A, A B, ...). A boot that comes to a later section first waits there
+for the others. Boots at BEGINs of different names in one section, or one
+kept waiting over LOCKSTEP_TIMEOUT seconds, end the lockstep for the rest
+of the run (logged as "BOOTS: lockstep ..."): the spans are then plain
 quiet spans.
 """
 import os
@@ -58,7 +62,8 @@ class Boot:
         self.partial = b""
         self.alive = True
         self.paused = False
-        self.left_lockstep = False
+        # XQ_LOCKSTEP_ENDs said: the section of lockstep rounds it is in
+        self.sections = 0
 
     def stamp(self, raw):
         t = time.monotonic() - self.start
@@ -173,14 +178,16 @@ def main(specs):
                 o.log.write(f"[{o.elapsed()}] BOOTS: {text}\n")
                 o.log.flush()
 
-    def unpark(why=None):
-        """The parked boots take their spans in turn: the first (rotating
-        with each lockstep round) granted, the others queued behind it."""
+    def unpark(why=None, group=None):
+        """The parked boots (of group, if given) take their spans in turn:
+        the first (rotating with each lockstep round) granted, the others
+        queued behind it."""
         if why:
             lockstep["on"] = False
             log_all(f"lockstep ends: {why}")
-        order = [o for o in boots if o in parked]
-        parked.clear()
+        order = [o for o in boots if o in parked and (group is None or o in group)]
+        for o in order:
+            del parked[o]
         if not order:
             return
         k = lockstep["rounds"] % len(order)
@@ -193,16 +200,20 @@ def main(specs):
             grant(waiting.pop(0))
 
     def try_unpark():
+        """The boots parked in the earliest section go once every boot
+        still to come to that section is parked beside them."""
         if not parked:
             return
-        names = {n for n, _ in parked.values()}
+        section = min(o.sections for o in parked)
+        group = [o for o in parked if o.sections == section]
+        names = {parked[o][0] for o in group}
         if len(names) > 1:
             unpark("the boots are at different rounds: " + ", ".join(sorted(names)))
             return
-        others = [o for o in boots if o.alive and not o.left_lockstep and o not in parked]
+        others = [o for o in boots if o.alive and o.sections <= section and o not in parked]
         if not others:
-            unpark()
-        elif time.monotonic() - min(t for _, t in parked.values()) > LOCKSTEP_TIMEOUT:
+            unpark(group=group)
+        elif time.monotonic() - min(parked[o][1] for o in group) > LOCKSTEP_TIMEOUT:
             unpark(f"{', '.join(o.name for o in others)} not there within {LOCKSTEP_TIMEOUT} s")
 
     def on_line(b, line):
@@ -211,7 +222,7 @@ def main(specs):
         elif "SECTION: " in line or "DOM0_DONE" in line:
             b.jit(line.split()[-1])
         if "XQ_LOCKSTEP_END" in line:
-            b.left_lockstep = True
+            b.sections += 1
             try_unpark()
         elif "XQ_QUIET_BEGIN" in line and lockstep["on"] and line.split()[-1] == "lockstep" and holder is not b:
             b.pause()

@@ -596,19 +596,30 @@ bench() {  # bench TOOL ROUND
     $tool destroy $name >/dev/null 2>&1 || cxen-probe destroy $d
     [ -n "$d" ] && wait_gone $d
 }
-quiet_begin create-bench
+# Each of the ramdisk guest's creates is a round that both boots take in
+# lockstep (boots.py: one after the other, each alone), so that the
+# creates on Xen's daemon (this file in the first boot) and on swxl's (in
+# the second) compared boot against boot come from the same minutes of
+# the host; the rest of the benchmark is a quiet span of its own.
+bench_round() {  # bench_round TOOL ROUND
+    echo "XQ_QUIET_BEGIN create-$1-$2 lockstep"; sleep 1
+    bench "$1" "$2"
+    echo "XQ_QUIET_END create-$1-$2"
+}
 if has_swxl create && has_swxl destroy; then
     r=1
     # Alternate who goes first, so neither always follows the other's teardown.
     while [ $r -le $ROUNDS ]; do
-        if [ $((r % 2)) = 1 ]; then bench xl $r; bench swxl $r; else bench swxl $r; bench xl $r; fi
+        if [ $((r % 2)) = 1 ]; then bench_round xl $r; bench_round swxl $r; else bench_round swxl $r; bench_round xl $r; fi
         r=$((r+1))
     done
 else
     todo bench "swxl create/destroy not there yet; xl alone:"
     r=1
-    while [ $r -le $ROUNDS ]; do bench xl $r; r=$((r+1)); done
+    while [ $r -le $ROUNDS ]; do bench_round xl $r; r=$((r+1)); done
 fi
+echo "XQ_LOCKSTEP_END"
+quiet_begin create-bench
 # The guest with a disk and a NIC: the marker comes once it has read its
 # disk and dom0's bridge has answered its ping.
 bench_dev() {  # bench_dev TOOL ROUND
