@@ -602,7 +602,7 @@ bench() {  # bench TOOL ROUND
 # the second) compared boot against boot come from the same minutes of
 # the host; the rest of the benchmark is a quiet span of its own.
 bench_round() {  # bench_round TOOL ROUND
-    echo "XQ_QUIET_BEGIN create-$1-$2 lockstep"; sleep 1
+    echo "XQ_QUIET_BEGIN create-$1-$2 lockstep"; sleep 0.5
     bench "$1" "$2"
     echo "XQ_QUIET_END create-$1-$2"
 }
