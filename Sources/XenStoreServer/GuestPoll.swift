@@ -27,11 +27,12 @@ import Musl
 /// window, exact, becomes its estimate at once: without probes, a guest
 /// whose gaps had grown for a moment (a busy host) stayed unpolled, each of
 /// its gaps inflated by the wake-up that kept it so. While polling,
-/// the loop yields the CPU after every eighth batch of looks (`sched_yield`), so
+/// the loop yields the CPU after every batch of looks (`sched_yield`), so
 /// that dom0's own runnable tasks get it at once, and on a Xen host dom0's
 /// vCPU too (``XenDomainPlatform/yieldVCPU()``), so that a guest's vCPU
-/// sharing dom0's physical CPU runs at once, and takes the sockets' and
-/// dom0's ring's events then too (`epoll_wait` without sleeping). A request the poll found is served before anything else. A
+/// sharing dom0's physical CPU runs at once, and still takes the
+/// sockets' and dom0's ring's events between batches (`epoll_wait` without
+/// sleeping). A request the poll found is served before anything else. A
 /// polled guest's event channel, once its event was taken, is left masked
 /// until the window closes (``GuestRings/releaseHeldPorts()``): its next
 /// requests then cost dom0 no upcall and no `read` and `write` of the event
@@ -101,24 +102,8 @@ public struct GuestPoll: Sendable, Equatable {
 }
 
 extension SocketServer {
-    /// Looks done per batch of ``pollGuestRings()``, each batch followed by
-    /// a clock read (the window's end).
-    static let guestPollSpins: UInt32 = 1024
-    /// Batches per call of ``pollGuestRings()``: after them it yields the
-    /// CPU, and the loop takes the other descriptors' events (`epoll_wait`
-    /// without sleeping) before the next call.
-    ///
-    /// The yields and `epoll_wait` are three system calls and a hypercall:
-    /// under QEMU's TCG they took some 140 µs, against 17 µs for a batch
-    /// of 512 looks, so with them after every batch the loop looked at the
-    /// rings an eighth of the time, and a guest's request waited some
-    /// 60 µs on average for the loop to come back from them (2026-12-06,
-    /// rdtsc stamps in a scratch build: docs/perf.md, ninth round). With
-    /// eight batches of 1024 looks between them, it looks 60-70 % of the
-    /// time; a clock read alone is a few microseconds. On hardware eight
-    /// batches are some tens of microseconds: that long a socket client,
-    /// dom0's ring or a vCPU sharing dom0's CPU may wait behind the poll.
-    static let guestPollBatchesPerYield = 8
+    /// Looks done per batch of ``pollGuestRings()`` (then the clock, a yield and the loop's `epoll_wait`).
+    static let guestPollSpins: UInt32 = 512
 
     /// The end of a round for guests' rings: ``armGuestPoll()``, then the
     /// guests' held event channels unmasked but those the poll watches.
@@ -168,11 +153,10 @@ extension SocketServer {
         return looks
     }
 
-    /// While the window is open: up to ``guestPollBatchesPerYield`` batches
-    /// of looks at the guests' rings (``pollLooks(_:)``). True if one has
-    /// what the loop can work on now. Otherwise the window closes if its
-    /// time is over after a batch (or no guest is left to look at), or,
-    /// after the last batch, the CPU is yielded to whatever else of dom0 is runnable.
+    /// While the window is open: one batch of looks at the guests' rings
+    /// (``pollLooks(_:)``). True if one has what the loop can work on now.
+    /// Otherwise the window closes if its time is over (or no guest is left
+    /// to look at), and the CPU is yielded to whatever else of dom0 is runnable.
     func pollGuestRings() -> Bool {
         guard guestPollDeadline != 0 else { return false }
         pollPages.removeAll(keepingCapacity: true)
@@ -188,17 +172,15 @@ extension SocketServer {
             releaseHeldEvents()
             return false
         }
-        for _ in 0..<Self.guestPollBatchesPerYield {
-            if RingPage.firstReady(pollPages, looks: pollPageLooks, spins: Self.guestPollSpins) != nil {
-                guestPollCounts.found += 1
-                return true
-            }
-            if guestPollClock() >= guestPollDeadline {
-                guestPollCounts.empty += 1
-                guestPollDeadline = 0
-                releaseHeldEvents()
-                return false
-            }
+        if RingPage.firstReady(pollPages, looks: pollPageLooks, spins: Self.guestPollSpins) != nil {
+            guestPollCounts.found += 1
+            return true
+        }
+        if guestPollClock() >= guestPollDeadline {
+            guestPollCounts.empty += 1
+            guestPollDeadline = 0
+            releaseHeldEvents()
+            return false
         }
         yieldCPU()
         return false

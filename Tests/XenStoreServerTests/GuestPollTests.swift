@@ -109,29 +109,6 @@ import XenStoreProtocol
         #expect(c.server.guestPollDeadline == c.now + 2 * ring.gapEstimate)
     }
 
-    @Test func thePollReadsTheClockAfterEachBatchAndYieldsAfterTheLast() throws {
-        let c = try Clocked()
-        var reads = 0
-        c.server.guestPollClock = { [unowned c] in reads += 1; return c.now }
-        let guest = Frontend()
-        c.fixture.attach(guest, domid: 5)
-        guest.queue([XSMessage(.getDomainPath, requestID: 1, payload: Array("5".utf8) + [0])])
-        _ = try c.fixture.exchange(guest)
-        c.endRound()
-        reads = 0
-        // Nothing comes: every batch, then one yield.
-        #expect(!c.server.pollGuestRings())
-        #expect(reads == SocketServer.guestPollBatchesPerYield)
-        #expect(c.yields == 1)
-        // The window's end comes after the third batch: closed there, without a yield.
-        reads = 0
-        c.server.guestPollClock = { [unowned c] in reads += 1; return reads < 3 ? c.now : c.server.guestPollDeadline }
-        #expect(!c.server.pollGuestRings())
-        #expect(reads == 3)
-        #expect(c.server.guestPollDeadline == 0)
-        #expect(c.yields == 1)
-    }
-
     @Test func theWindowClosesWhenItsTimeIsOverAndANewReplyOpensItAgain() throws {
         let c = try Clocked()
         let guest = Frontend()
