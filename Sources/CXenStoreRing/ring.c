@@ -80,10 +80,13 @@ int xsr_requests_waiting(void *page)
  * run"), and the vCPU thread then takes QEMU's global lock on its way back,
  * which the other vCPUs need to deliver interrupts: a poll that paused
  * after every look took that lock hundreds of times a millisecond, beside
- * the guest's vCPU it waits for. On hardware, a look is a few nanoseconds
- * and 64 of them still end in a pause.
+ * the guest's vCPU it waits for. 256: the poll looks after each of its
+ * system calls (four a turn of the loop under Xen), so it pauses about as
+ * often a second as when it looked 512 times a turn and paused every 64th.
+ * On hardware, a look is a few nanoseconds and 256 of them still end in a
+ * pause within a microsecond or so.
  */
-#define XSR_POLL_PAUSE_EVERY 64
+#define XSR_POLL_PAUSE_EVERY 256
 
 static inline void cpu_relax(void)
 {

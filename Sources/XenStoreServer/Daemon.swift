@@ -159,10 +159,7 @@ public enum Daemon {
         // tasks (XenDomainPlatform.yieldVCPU; SWXL_XSD_POLL_YIELD=process:
         // to dom0's tasks only, for measuring).
         if let platform, getenv("SWXL_XSD_POLL_YIELD").map({ String(cString: $0) }) != "process" {
-            server.yieldCPU = {
-                _ = sched_yield()
-                platform.yieldVCPU()
-            }
+            server.guestPollYields = [{ _ = sched_yield() }, { platform.yieldVCPU() }]
         }
         let guestRings = try platform.map { p throws(ServerError) in try GuestRings(server: server, platform: p) }
         // Served once the socket listens (as Xen's daemon: sockets, then dom0_init()).

@@ -72,9 +72,10 @@ public final class SocketServer {
     public var guestPoll = GuestPoll(maxMicroseconds: 0)
     /// When the poll's window closes (``guestPollClock`` ns); 0: closed.
     var guestPollDeadline: UInt64 = 0
-    /// The poll's clock and its yield of the CPU; tests set their own.
+    /// The poll's clock and its yields of the CPU (each a system call,
+    /// each followed by a batch of looks); tests set their own.
     var guestPollClock: () -> UInt64 = SystemClock.monotonicNanoseconds
-    var yieldCPU: () -> Void = { _ = sched_yield() }
+    var guestPollYields: [() -> Void] = [{ _ = sched_yield() }]
     /// The pages ``pollGuestRings()`` looks at and what it looks for in
     /// each (kept to spare an allocation per batch).
     var pollPages: [UnsafeMutableRawPointer?] = []

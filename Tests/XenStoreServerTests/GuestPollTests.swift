@@ -45,14 +45,24 @@ import XenStoreProtocol
     final class Clocked {
         let fixture: RingFixture
         var now: UInt64 = 1_000_000_000
-        var yields = 0
+        /// The poll's system calls as made: "clock", then its yields ("process", "vcpu", as on Xen).
+        var calls: [String] = []
+        /// Runs during the next such call of that name (a guest that writes meanwhile).
+        var during: [String: () -> Void] = [:]
 
         init(quotas: Quotas = Quotas(), maxMicroseconds: UInt64 = 2000) throws {
             fixture = try RingFixture(quotas: quotas)
             fixture.server.guestPoll = GuestPoll(maxMicroseconds: maxMicroseconds)
-            fixture.server.guestPollClock = { [unowned self] in now }
-            fixture.server.yieldCPU = { [unowned self] in yields += 1 }
+            fixture.server.guestPollClock = { [unowned self] in call("clock"); return now }
+            fixture.server.guestPollYields = ["process", "vcpu"].map { name in { [unowned self] in call(name) } }
         }
+
+        private func call(_ name: String) {
+            calls.append(name)
+            during.removeValue(forKey: name)?()
+        }
+
+        var yields: [String] { calls.filter { $0 != "clock" } }
 
         var server: SocketServer { fixture.server }
         /// The loop's end of a round.
@@ -92,13 +102,13 @@ import XenStoreProtocol
         dom0.queue([RingTests.read(2, "/")])
         dom0.step()
         #expect(!c.server.pollGuestRings())
-        #expect(c.yields == 1)
+        #expect(c.yields == ["process", "vcpu"])
         // The guest's next request, written while dom0's vCPU still runs the
         // poll: found in the ring itself.
         guest.queue([XSMessage(.getDomainPath, requestID: 3, payload: Array("5".utf8) + [0])])
         guest.step()
         #expect(c.server.pollGuestRings())
-        #expect(c.yields == 1)
+        #expect(c.yields == ["process", "vcpu"])
         // Served by the loop's round; its gap (250 µs here) goes into the estimate.
         c.now += 250 * Self.us
         c.server.serviceRings()
@@ -107,6 +117,29 @@ import XenStoreProtocol
         c.endRound()
         #expect(ring.gapEstimate == (3 * Self.ms + 250 * Self.us) / 4)
         #expect(c.server.guestPollDeadline == c.now + 2 * ring.gapEstimate)
+    }
+
+    /// Each of the poll's system calls is followed by looks: a request the
+    /// guest writes while one runs is found right after it, the calls
+    /// after it not made (the loop serves it first).
+    @Test(arguments: ["clock", "process", "vcpu"]) func aRequestWrittenDuringAnyOfThePollsCallsIsFoundRightAfterIt(call: String) throws {
+        let c = try Clocked()
+        let guest = Frontend()
+        c.fixture.attach(guest, domid: 5)
+        guest.queue([XSMessage(.getDomainPath, requestID: 1, payload: Array("5".utf8) + [0])])
+        _ = try c.fixture.exchange(guest)
+        c.endRound()
+        c.calls = []
+        c.during[call] = {
+            guest.queue([XSMessage(.getDomainPath, requestID: 2, payload: Array("5".utf8) + [0])])
+            guest.step()
+        }
+        #expect(c.server.pollGuestRings())
+        let order = ["clock", "process", "vcpu"]
+        #expect(c.calls == Array(order[...order.firstIndex(of: call)!]))
+        c.server.serviceRings()
+        guest.step()
+        #expect(try guest.messages() == [XSMessage(.getDomainPath, requestID: 2, payload: Array("/local/domain/5".utf8) + [0])])
     }
 
     @Test func theWindowClosesWhenItsTimeIsOverAndANewReplyOpensItAgain() throws {
@@ -266,7 +299,7 @@ import XenStoreProtocol
         c.endRound()
         #expect(c.server.guestPollDeadline == 0)
         #expect(!c.server.pollGuestRings())
-        #expect(c.yields == 0)
+        #expect(c.calls == [])
     }
 
     /// The running loop: a guest's request written without a notification

@@ -261,7 +261,7 @@ final class GuestFixture {
         var now: UInt64 = 1_000_000_000
         server.guestPoll = GuestPoll(maxMicroseconds: 2000)
         server.guestPollClock = { now }
-        server.yieldCPU = {}
+        server.guestPollYields = []
         let guest = f.guest(5)
         _ = try f.introduce(5, port: 17)
         let port: UInt32 = 10
