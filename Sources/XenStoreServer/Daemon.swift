@@ -171,7 +171,7 @@ public enum Daemon {
         server.shutdown()
         if config.guestPollMicroseconds > 0 {
             let c = server.guestPollCounts
-            logger.info("guest poll: \(c.windows) windows opened, \(c.found) requests (or room for output) found by it, \(c.empty) windows closed without one")
+            logger.info("guest poll: \(c.windows) windows opened, \(c.found) requests (or room for output) found by it, \(c.empty) windows closed without one; \(c.held) notifications held for a request taken in part, \(c.heldSentAtClose) of them sent as a window closed")
         }
         logger.info("xenstored stopped")
     }

@@ -179,16 +179,14 @@ extension SocketServer {
             pollPageLooks.append(looks)
         }
         guard !pollPages.isEmpty else {
-            guestPollDeadline = 0
-            releaseHeldEvents()
+            closeGuestPoll()
             return false
         }
         // After the loop's epoll_wait.
         if lookAtGuestRings() { return true }
         if guestPollClock() >= guestPollDeadline {
             guestPollCounts.empty += 1
-            guestPollDeadline = 0
-            releaseHeldEvents()
+            closeGuestPoll()
             return false
         }
         if lookAtGuestRings() { return true }
@@ -197,6 +195,17 @@ extension SocketServer {
             if lookAtGuestRings() { return true }
         }
         return false
+    }
+
+    /// Ends the window: the notifications held for requests taken in part
+    /// (``holdsTakeNotice(_:)``) go now, and the guests' event channels held
+    /// masked are unmasked, before the loop may sleep.
+    func closeGuestPoll() {
+        guestPollDeadline = 0
+        for ring in ringList where ring.takesUnnotified {
+            if ring.notifyIfDue() { guestPollCounts.heldSentAtClose += 1 }
+        }
+        releaseHeldEvents()
     }
 
     /// One batch of ``guestPollSpins`` looks at the pages of ``pollGuestRings()``.

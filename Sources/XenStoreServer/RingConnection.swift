@@ -16,8 +16,10 @@ public final class RingConnection {
     /// Messages queued in `out` (or held in the gate) and not yet in the ring whole.
     var queued = 0
     var dirty = false
-    /// An index was updated and the guest not yet told (see ``notifyIfDue()``).
-    var notifyDue = false
+    /// Request bytes were taken, and reply bytes put in, since the guest
+    /// was last told (see ``notifyIfDue(holdingTakes:)``).
+    var takesUnnotified = false
+    var repliesUnnotified = false
     /// For the poll after a reply (``GuestPoll``): request bytes taken and
     /// reply bytes put in since ``SocketServer/armGuestPoll()`` last looked.
     var tookRequests = false
@@ -67,7 +69,7 @@ public final class RingConnection {
         }
         guard written > 0 else { return false }
         outOffset += written
-        notifyDue = true
+        repliesUnnotified = true
         replied = true
         if outOffset == out.count {
             // Emptied only once over a few kilobytes, as a socket's output
@@ -85,12 +87,15 @@ public final class RingConnection {
     /// Notifies the guest if an index moved since it was last notified: one
     /// event (a hypercall, and a wake-up of the guest's xenbus thread) for
     /// the requests taken and the replies put in together, where one per
-    /// update would wake the guest twice. Nothing for a detached ring (its
-    /// event channel may be gone). Returns whether it notified.
+    /// update would wake the guest twice. `holdingTakes`: requests taken
+    /// alone do not call for it yet (see ``SocketServer/holdsTakeNotice(_:)``);
+    /// replies always do. Nothing for a detached ring (its event channel
+    /// may be gone). Returns whether it notified.
     @discardableResult
-    func notifyIfDue() -> Bool {
-        guard notifyDue, !detached else { return false }
-        notifyDue = false
+    func notifyIfDue(holdingTakes: Bool = false) -> Bool {
+        guard repliesUnnotified || (takesUnnotified && !holdingTakes), !detached else { return false }
+        takesUnnotified = false
+        repliesUnnotified = false
         notify()
         return true
     }
@@ -108,7 +113,8 @@ public final class RingConnection {
 
     /// Drops what is half read and half written (a reconnection).
     func dropBuffers() {
-        notifyDue = false
+        takesUnnotified = false
+        repliesUnnotified = false
         decoder = XSFrameDecoder()
         out.removeAll()
         outOffset = 0

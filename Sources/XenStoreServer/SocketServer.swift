@@ -82,8 +82,11 @@ public final class SocketServer {
     var pollPageLooks: [RingPage.Looks] = []
     /// Unmasks guests' event channels held masked while their rings are polled (``GuestRings/releaseHeldPorts()``).
     var releaseHeldEvents: () -> Void = {}
-    /// What the poll did: windows opened, requests (or room for output) it found, windows that closed with none.
-    public internal(set) var guestPollCounts = (windows: 0, found: 0, empty: 0)
+    /// What the poll did: windows opened, requests (or room for output) it
+    /// found, windows that closed with none; notifications held for a
+    /// request taken in part (``holdsTakeNotice(_:)``), and of those, sent
+    /// when the window closed before the rest came.
+    public internal(set) var guestPollCounts = (windows: 0, found: 0, empty: 0, held: 0, heldSentAtClose: 0)
 
     /// Opens the main socket at `socketPath`, the read-only one at
     /// `readOnlySocketPath`, and a socket for every domain the store knows.

@@ -142,6 +142,54 @@ import XenStoreProtocol
         #expect(try guest.messages() == [XSMessage(.getDomainPath, requestID: 2, payload: Array("/local/domain/5".utf8) + [0])])
     }
 
+    /// A guest's kernel writes a message in parts (the header, then the
+    /// payload). While the poll looks at its ring, the header taken alone is
+    /// not notified: the reply's notification tells of both. Without a
+    /// window, on dom0's ring, or once the window closes first, the
+    /// notification goes as before.
+    @Test(arguments: ["reply", "window closes", "no window", "dom0"])
+    func aRequestTakenInPartIsNotifiedWithItsReplyWhileThePollLooks(_ case_: String) throws {
+        let c = try Clocked()
+        let guest = Frontend()
+        let domid: UInt32 = case_ == "dom0" ? 0 : 5
+        let ring = c.fixture.attach(guest, domid: domid)
+        // A first exchange: its reply opens the window (a guest's only).
+        guest.queue([XSMessage(.getDomainPath, requestID: 1, payload: Array("5".utf8) + [0])])
+        _ = try c.fixture.exchange(guest)
+        c.endRound()
+        if case_ == "no window" { c.server.guestPollDeadline = 0 }
+        let before = guest.notifications
+        // The next request's header alone.
+        guest.chunk = 16
+        guest.queue([XSMessage(.getDomainPath, requestID: 2, payload: Array("5".utf8) + [0])])
+        guest.step()
+        c.server.serviceRings()
+        #expect(guest.reqCons == guest.reqProd)
+        let holds = case_ == "reply" || case_ == "window closes"
+        #expect(guest.notifications == before + (holds ? 0 : 1))
+        #expect(ring.takesUnnotified == holds)
+        #expect(c.server.guestPollCounts.held == (holds ? 1 : 0))
+        if case_ == "window closes" {
+            // Nothing more came: the held notification goes as the window closes.
+            c.now += 2 * Self.ms
+            #expect(!c.server.pollGuestRings())
+            #expect(c.server.guestPollDeadline == 0)
+            #expect(guest.notifications == before + 1)
+            #expect(!ring.takesUnnotified)
+            #expect(c.server.guestPollCounts.heldSentAtClose == 1)
+            return
+        }
+        // The rest: found, served, and one notification for the whole request.
+        guest.step()
+        if holds { #expect(c.server.pollGuestRings()) }
+        c.server.serviceRings()
+        #expect(guest.notifications == before + (holds ? 1 : 2))
+        #expect(!ring.takesUnnotified)
+        guest.step()
+        #expect(try guest.messages() == [XSMessage(.getDomainPath, requestID: 2, payload: Array("/local/domain/5".utf8) + [0])])
+        #expect(c.server.guestPollCounts.heldSentAtClose == 0)
+    }
+
     @Test func theWindowClosesWhenItsTimeIsOverAndANewReplyOpensItAgain() throws {
         let c = try Clocked()
         let guest = Frontend()
