@@ -13,7 +13,7 @@ CONLOG=/var/log/xen/console
 MARKER_TIMEOUT_MS=90000
 XSBENCH_ITERS=15   # test-xenstore -i in each of 10 rounds, for the xenstored figures (xsbench.sh; 0: none)
 XSBENCH_GUEST_ITERS=15   # requests per test in each of the guest's rounds
-XSBENCH_GUEST_ROUNDS=10   # (the same 150 requests as 3 rounds of 50, until 2026-12-06)
+XSBENCH_GUEST_ROUNDS=20   # (10 until 2026-12-06 evening; 3 rounds of 50 before that)
 XSD_TURNS=1   # rounds of the two daemons taking turns, at the end (xsd-compare.sh; 0: none)
 XSD_ALT_ROUNDS=32   # the guest's rounds with the daemons alternating under one guest (xsd_alternate)
 res()  { echo "RESULT: $*"; }
