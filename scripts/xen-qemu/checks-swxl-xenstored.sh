@@ -13,7 +13,7 @@ CONLOG=/var/log/xen/console
 MARKER_TIMEOUT_MS=90000
 XSBENCH_ITERS=15   # test-xenstore -i in each of 10 rounds, for the xenstored figures (xsbench.sh; 0: none)
 XSBENCH_GUEST_ITERS=15   # requests per test in each of the guest's rounds
-XSBENCH_GUEST_ROUNDS=20   # (10 until 2026-12-06 evening; 3 rounds of 50 before that)
+XSBENCH_GUEST_ROUNDS=16   # (10 until 2026-12-06 evening; 3 rounds of 50 before that)
 XSD_TURNS=1   # rounds of the two daemons taking turns, at the end (xsd-compare.sh; 0: none)
 XSD_ALT_ROUNDS=32   # the guest's rounds with the daemons alternating under one guest (xsd_alternate)
 res()  { echo "RESULT: $*"; }
@@ -169,8 +169,10 @@ if [ "$XSD_TURNS" -gt 0 ]; then
         xsd_alternate $XSD_ALT_ROUNDS $XSBENCH_GUEST_ITERS && pass swxl-xenstored-guest-alternating "$XSD_ALT_ROUNDS rounds in one guest" \
             || fail swxl-xenstored-guest-alternating "the daemons taking turns under one guest"
     fi
-    # three creates with xl (the target is xl's), one with swxl
-    XSD_GUEST=0 XSD_DOM0=1 XSD_TOOLS="xl swxl xl xl" xsd_compare "$XSD_TURNS"
+    # three creates with xl (the target is xl's; one with swxl as well
+    # until 2026-12-06, a single create too few to compare, dropped for the
+    # CI's time)
+    XSD_GUEST=0 XSD_DOM0=1 XSD_TOOLS="xl xl xl" xsd_compare "$XSD_TURNS"
     quiet_end xsd-turns
     xsd_stop
 fi

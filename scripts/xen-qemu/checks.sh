@@ -16,7 +16,7 @@ XQ_SWXL_ROUNDS=3   # the second boot's ROUNDS (below)
 PROBE_DEBUG=
 XSBENCH_ITERS=15   # test-xenstore -i in each of 10 rounds, for the xenstored figures (xsbench.sh; 0: none)
 XSBENCH_GUEST_ITERS=15   # requests per test in each of the guest's rounds
-XSBENCH_GUEST_ROUNDS=20   # (10 until 2026-12-06 evening; 3 rounds of 50 before that)
+XSBENCH_GUEST_ROUNDS=16   # (10 until 2026-12-06 evening; 3 rounds of 50 before that)
 MARKER_TIMEOUT_MS=90000
 MONITOR_LOG=/var/lib/swxl/toolstack/monitor.log   # root's state dir
 # Which daemon serves dom0: xen (the first boot: this file starts Xen's C
