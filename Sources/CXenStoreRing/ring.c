@@ -74,6 +74,11 @@ int xsr_requests_waiting(void *page)
     return xsr_load(page, XSR_REQ_PROD) != xsr_load(page, XSR_REQ_CONS);
 }
 
+int xsr_quiet(void *page)
+{
+    return xsr_load(page, XSR_CONNECTION) == XSR_CONNECTED && !xsr_requests_waiting(page);
+}
+
 /*
  * xsr_poll pauses once every this many looks, not after each: under QEMU's
  * TCG a PAUSE ends the vCPU's run of translated code ("let another CPU

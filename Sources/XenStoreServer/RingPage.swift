@@ -27,18 +27,23 @@ public struct RingPage: @unchecked Sendable {
     }
 
     /// Takes request bytes into `buffer`: the count, 0 if none, nil if the indices are corrupt.
+    @inline(__always)
     func readRequests(into buffer: UnsafeMutableRawBufferPointer) -> Int? {
         let n = xsr_read_requests(base, buffer.baseAddress, UInt32(buffer.count))
         return n < 0 ? nil : Int(n)
     }
 
     /// Puts reply bytes from `bytes`: the count taken (0 if the ring is full), nil if the indices are corrupt.
+    @inline(__always)
     func writeReplies(_ bytes: UnsafeRawBufferPointer) -> Int? {
         let n = xsr_write_replies(base, bytes.baseAddress, UInt32(bytes.count))
         return n < 0 ? nil : Int(n)
     }
 
     var requestsWaiting: Bool { xsr_requests_waiting(base) != 0 }
+
+    /// Connected, and no request bytes in the ring (one call for both).
+    var isQuiet: Bool { xsr_quiet(base) != 0 }
 
     /// What ``firstReady(_:looks:spins:)`` looks for in a page (`XSR_LOOK_*`).
     struct Looks: OptionSet {

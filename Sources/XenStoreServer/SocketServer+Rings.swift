@@ -59,7 +59,7 @@ extension SocketServer {
     /// lets it run at once, and its next request is often in the ring by
     /// the time the ring is looked at again.
     func serviceRing(_ ring: RingConnection) {
-        guard ring.served else { return }
+        guard ring.served, !ring.isIdle else { return }
         if ring.page.connection == RingPage.reconnect { reconnect(ring) }
         var progress = true
         var took = false
@@ -67,7 +67,7 @@ extension SocketServer {
             progress = ring.flush()
             processRing(ring)
             while ring.served && !isPaused(ring) {
-                let n = ringBuffer.withUnsafeMutableBytes { ring.page.readRequests(into: $0) }
+                let n = ring.page.readRequests(into: ringBuffer)
                 guard let n else {
                     logger.warning("domain \(ring.domid): corrupt request ring indices, no longer served")
                     ring.fail(.ringIndex)
@@ -81,7 +81,7 @@ extension SocketServer {
                 if n == RingPage.ringSize { ring.notifyIfDue() }
                 // (From raw memory, as the sockets do: an ArraySlice would
                 // go through the decoder's unspecialized generic append.)
-                ringBuffer.withUnsafeBytes { ring.decoder.append(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+                ring.decoder.append(UnsafeRawBufferPointer(rebasing: ringBuffer[0..<n]))
                 processRing(ring)
                 commitGroup()
                 _ = ring.flush()
@@ -120,7 +120,8 @@ extension SocketServer {
 
     /// Handles every whole message taken from the ring, unless over the outstanding-request quota.
     func processRing(_ ring: RingConnection) {
-        while ring.served && !isPaused(ring) {
+        // (No call into the decoder while not even a header is there.)
+        while ring.decoder.pendingByteCount >= XSHeader.size && ring.served && !isPaused(ring) {
             let frame: XSFrame?
             do {
                 frame = try ring.decoder.nextFrame()

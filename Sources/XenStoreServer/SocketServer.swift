@@ -65,7 +65,9 @@ public final class SocketServer {
     /// Domains' rings by their store connection, and in the order attached.
     var rings: [ConnectionID: RingConnection] = [:]
     var ringList: [RingConnection] = []
-    var ringBuffer = [UInt8](repeating: 0, count: 4096)
+    /// Where request bytes taken from a ring land (plain memory: an array
+    /// here was a uniqueness check at every take).
+    let ringBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 16)
     /// Other descriptors the loop waits on (event channels), with what to do when one is readable.
     var readableHandlers: [Int32: () -> Void] = [:]
     /// The poll of guests' rings after a reply to a guest (see ``GuestPoll``); off unless set.
@@ -111,7 +113,10 @@ public final class SocketServer {
         }
     }
 
-    deinit { shutdown() }
+    deinit {
+        shutdown()
+        ringBuffer.deallocate()
+    }
 
     /// Makes ``run()`` return at its next wake-up when `fd` becomes readable
     /// (the daemon passes the read end of its signal pipe).

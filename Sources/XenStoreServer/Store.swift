@@ -528,6 +528,10 @@ public final class Store {
     /// With ``groupCommit``: whether changes wait for ``commitBatch()``.
     public var hasUncommittedChanges: Bool { !unstored.isEmpty }
 
+    /// Whether ``commitBatch()`` has anything to do: changes to store, or a
+    /// batch's undo records to drop.
+    var commitIsDue: Bool { !unstored.isEmpty || !batchUndo.isEmpty }
+
     /// With ``groupCommit``: commits every change since the last call in one
     /// SQLite transaction. If that fails, all of them are taken back out of
     /// the tree too, and the front end must answer EIO to the requests that

@@ -5,7 +5,7 @@ struct SwxlBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "swxl-bench",
         abstract: "Benchmarks of swxl (build with -c release).",
-        subcommands: configBenchmarks + storeBenchmarks + domainBenchmarks + xenAPIBenchmarks
+        subcommands: configBenchmarks + storeBenchmarks + [RingBench.self] + domainBenchmarks + xenAPIBenchmarks
     )
 }
 

@@ -360,6 +360,28 @@ final class RingFixture {
         #expect(try fixture.exchange(front) == [XSMessage(.write, requestID: 3, payload: Array("OK".utf8) + [0])])
     }
 
+    /// A ring with nothing in it and nothing waiting is passed over in one
+    /// look (``RingConnection/isIdle``), but not one whose guest asks for a
+    /// reconnection: that is a request too, with empty rings.
+    @Test func aReconnectionAskedWithEmptyRingsIsServed() throws {
+        let fixture = try RingFixture()
+        let front = Frontend()
+        let ring = fixture.attach(front, domid: 3)
+        front.queue([Self.read(1, "/")])
+        _ = try fixture.exchange(front)
+        #expect(ring.isIdle)
+        let oldID = ring.id
+        let notified = front.notifications
+        fixture.server.serviceRings()
+        #expect(front.notifications == notified)
+        front.connection = RingPage.reconnect
+        #expect(!ring.isIdle)
+        fixture.server.serviceRings()
+        #expect(front.connection == RingPage.connected)
+        #expect(front.notifications == notified + 1)
+        #expect(ring.id != oldID)
+    }
+
     @Test func watchEventsFromOtherConnectionsReachTheRing() throws {
         let fixture = try RingFixture()
         let front = Frontend()

@@ -19,6 +19,7 @@ enum {
     XSR_SERVER_FEATURES = 2064,
     XSR_CONNECTION = 2068,
     XSR_ERROR = 2072,
+    XSR_CONNECTED = 0,
     XSR_PAGE_SIZE = 4096
 };
 
@@ -36,6 +37,10 @@ int xsr_write_replies(void *page, const void *buf, uint32_t len);
 
 /* Whether the request ring holds bytes (req_prod != req_cons, one read each). */
 int xsr_requests_waiting(void *page);
+
+/* Whether the page asks nothing of the daemon: `connection` is
+ * XENSTORE_CONNECTED (0) and the request ring is empty. */
+int xsr_quiet(void *page);
 
 /* What xsr_poll() looks for in a page: request bytes (req_prod !=
  * req_cons), room in the reply ring (rsp_prod - rsp_cons below the ring's
