@@ -36,7 +36,8 @@ int xsr_read_requests(void *page, void *buf, uint32_t len)
         first = n;
     const char *ring = (const char *)page + XSR_REQ;
     memcpy(buf, ring + start, first);
-    memcpy((char *)buf + first, ring, n - first);
+    if (n > first)
+        memcpy((char *)buf + first, ring, n - first);
     /* The copy is done before the guest may reuse the space. */
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     xsr_store(page, XSR_REQ_CONS, cons + n);
@@ -62,7 +63,8 @@ int xsr_write_replies(void *page, const void *buf, uint32_t len)
         first = n;
     char *ring = (char *)page + XSR_RSP;
     memcpy(ring + start, buf, first);
-    memcpy(ring, (const char *)buf + first, n - first);
+    if (n > first)
+        memcpy(ring, (const char *)buf + first, n - first);
     /* The data is visible before the index that announces it. */
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     xsr_store(page, XSR_RSP_PROD, prod + n);

@@ -146,7 +146,14 @@ extension SocketServer {
         // (Emptied from the end: removeAll goes through the generic replaceSubrange.)
         defer { while outbox.popLast() != nil {} }
         guard store.hasUncommittedChanges || gate.isHolding else {
-            for (id, message) in outbox { enqueue(message, to: id) }
+            for (id, message) in outbox {
+                // The reply to the ring itself: no lookup of its target.
+                if id == ring.id && ring.served && message.type != XSType.watchEvent.rawValue {
+                    ring.append(message)
+                } else {
+                    enqueue(message, to: id)
+                }
+            }
             return
         }
         let changed = store.lastRequestChanged

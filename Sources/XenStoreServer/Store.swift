@@ -233,7 +233,7 @@ public final class Store {
             reply = msg.errorReply(error)
             after = []
         }
-        if reply.kind == .error {
+        if reply.type == XSType.error.rawValue {   // (no call to make an XSType of it)
             revertMainChanges()
             pendingEvents.removeAll()
         } else if let memoryBudget, treeBytes > memoryBudget, treeBytes > bytesBefore {
