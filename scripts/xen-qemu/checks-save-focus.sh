@@ -24,6 +24,7 @@ fail() { res FAIL "$@"; }
 todo() { res TODO "$@"; }
 quiet_begin() { :; }   # (checks.sh's: a benchmark's span, for the run's two boots at once)
 quiet_end() { :; }
+. /budget.sh   # bench_fits (no deadline in a CHECKS run but the one XQ_DEADLINE gives)
 now()  { xq-tools now; }
 check() {
     n=$1; shift

@@ -517,6 +517,14 @@ order="xl swxl"
 [ "${SAVE_BENCH_ROUNDS:-0}" -gt 0 ] || SAVE_BENCH_SIZES=
 [ -n "$SAVE_BENCH_SIZES" ] && quiet_begin save-bench
 for mib in $SAVE_BENCH_SIZES; do
+    # Each size only if the run's time budget leaves room (budget.sh): a
+    # size's rounds took 52 s (128 MiB) and 102 s (512 MiB) in a CI run
+    # whose QEMU ran at the usual speed, and what comes after this in the
+    # two boots (checks-xlcmds, checks-managed, the second boot's
+    # daemons' turns on a guest) some 130 s; up to 1.4 times that on a
+    # slow host.
+    case $mib in 128) need=75 ;; *) need=$((mib * 145 / 512)) ;; esac
+    bench_fits save-bench-$mib $((need + 180)) || continue
     # (three rounds a tool at either size: a single one of the 512 MiB
     # guest measured its restore to running at 0.56-0.95 of xl's from run
     # to run, see docs/real-xen.md)

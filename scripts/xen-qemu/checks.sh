@@ -52,6 +52,7 @@ todo() { res TODO "$@"; }
 # host running one VM. The second gives the run time to pause a VM.
 quiet_begin() { echo "XQ_QUIET_BEGIN $1"; sleep 1; }
 quiet_end() { echo "XQ_QUIET_END $1"; }
+. /budget.sh   # bench_fits: the later benchmarks only if the run's time budget has room
 now()  { xq-tools now; }
 # check NAME CMD...: PASS if CMD succeeds, else FAIL with its output.
 check() {
