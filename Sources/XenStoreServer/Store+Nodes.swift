@@ -52,6 +52,29 @@ extension Store {
     func write(_ text: String, _ value: [UInt8], _ conn: Connection, _ txn: Transaction?) throws(XSError) -> [UInt8] {
         let name = try path(text, conn)
         try requireWritable(conn)
+        // An existing node outside a transaction (the usual write): found
+        // and stored through one position of the dictionary, so the path is
+        // hashed and compared once, not once to find and again to store.
+        // Any other write (a new node, or inside a transaction) goes the
+        // general way below, with the same checks in the same order.
+        if txn == nil, let index = nodes.index(forKey: name) {
+            let old = nodes.values[index]
+            guard rights(old.perms, conn).isSuperset(of: .write) else { throw .EACCES }
+            if !conn.privileged && value.count + old.childNames.count > quotas.nodeSize {
+                throw quotaExceeded("node-size", conn, .ENOSPC)
+            }
+            var node = old
+            node.value = value
+            node.generation = nextGeneration()
+            #if DEBUG
+            counters.nodeLookups += 1
+            counters.nodeStores += 1
+            #endif
+            nodes.values[index] = node
+            mainChanged(name, old: old, new: node)
+            queueEvent(Event(path: name, exact: false, perms: node.perms), txn)
+            return XSPayload.ok
+        }
         var ancestor: (path: String, node: Node)?
         if var found = try lookup(name, conn, txn, need: .write, ancestor: &ancestor) {
             if !conn.privileged && value.count + found.childNames.count > quotas.nodeSize {

@@ -400,7 +400,7 @@ public final class Store {
     /// Records that `path` went from `old` to `new` in the main tree: undo, accounting, storage.
     /// (`old` is consumed: it moves into the undo log last, instead of
     /// being copied there first, three retains and releases a change.)
-    private func mainChanged(_ path: String, old: consuming Node?, new node: Node) {
+    func mainChanged(_ path: String, old: consuming Node?, new node: Node) {
         account(path, old: old, new: node)
         // Nothing is stored in memory only (a Xen host): the values are not
         // compared (a 2000-byte value costs thousands of instructions to).

@@ -110,6 +110,43 @@ import XenStoreProtocol
         #expect(h.tree() == ["/= n0", "/vm= n0,r3", "/vm/a= n0,r3", "/vm/a/b= n0,r3", "/vm/a/b/c=hello n0,r3"])
     }
 
+    @Test func aWriteOfAnExistingNodeIsTheSameInOrOutOfATransaction() throws {
+        // Outside a transaction the write of an existing node takes its own
+        // way (one position in the dictionary); in one, the general way.
+        // Both must leave the same node: new value and generation; perms,
+        // children and creation kept; the same accounting and the same event.
+        var nodes: [Node] = []
+        for inTransaction in [false, true] {
+            let h = try Harness()
+            let dom0 = h.connect()
+            h.write(dom0, "/local/domain/5/data/a", "1")
+            h.setPerms(dom0, "/local/domain/5/data", ["n5", "r0"])
+            let guest = h.connect(5)
+            #expect(h.send(guest, .watch, ["data", "w"]) == .ok)
+            let before = try #require(h.store.node(at: "/local/domain/5/data"))
+            let tx = inTransaction ? h.start(guest) : 0
+            #expect(h.write(guest, "data", "new value", tx: tx) == .ok)
+            if inTransaction { #expect(h.end(guest, tx) == .ok) }
+            var after = try #require(h.store.node(at: "/local/domain/5/data"))
+            #expect(after.generation > before.generation)
+            after.generation = before.generation
+            var expected = before
+            expected.value = Array("new value".utf8)
+            #expect(after == expected)
+            #expect(h.store.entries(ownedBy: 5) == 1)
+            #expect(h.store.checkTree() == [])
+            #expect(h.tree("/local/domain/5") == ["/local/domain/5= n0", "/local/domain/5/data=new value n5,r0",
+                                                  "/local/domain/5/data/a=1 n0"])
+            nodes.append(after)
+            // An unprivileged writer without write permission is refused, either way.
+            h.setPerms(dom0, "/local/domain/5/data", ["n0", "r5"])
+            let tx2 = inTransaction ? h.start(guest) : 0
+            #expect(h.write(guest, "data", "refused", tx: tx2) == .error(.EACCES))
+            #expect(h.read(dom0, "/local/domain/5/data") == .text("new value"))
+        }
+        #expect(nodes[0] == nodes[1])
+    }
+
     @Test func domainsOwnWhatTheyCreate() throws {
         let h = try Harness()
         let dom0 = h.connect()
