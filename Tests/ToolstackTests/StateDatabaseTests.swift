@@ -10,7 +10,11 @@ import Testing
     /// new state directory failed so), so opening retries it until the
     /// other process is done. The other process is SQLite's own shell,
     /// holding a write transaction on the new file (still in rollback
-    /// mode, as when it is about to switch it too) for half a second.
+    /// mode, as when it is about to switch it too) for half a second. The
+    /// shell waits for locks as swxl does (`.timeout`; by default it fails
+    /// at once): each retry of the switch holds a shared lock for a moment,
+    /// and a commit that met one failed with "database is locked" (a CI
+    /// run, once).
     @Test func aNewFileWaitsForAnotherProcessBeforeItsLogModeChanges() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("swxl-statedb-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -24,6 +28,7 @@ import Testing
         shell.standardOutput = FileHandle.nullDevice
         try shell.run()
         input.fileHandleForWriting.write(Data("""
+            .timeout 10000
             BEGIN IMMEDIATE;
             CREATE TABLE other(y);
             .shell touch \(ready)
