@@ -172,10 +172,15 @@ if [ "$XSD_TURNS" -gt 0 ]; then
         xsd_alternate $XSD_ALT_ROUNDS $XSBENCH_GUEST_ITERS && pass swxl-xenstored-guest-alternating "$XSD_ALT_ROUNDS rounds in one guest" \
             || fail swxl-xenstored-guest-alternating "the daemons taking turns under one guest"
     fi
-    # three creates with xl (the target is xl's; one with swxl as well
-    # until 2026-12-06, a single create too few to compare, dropped for the
-    # CI's time)
-    bench_fits xsd-turns-dom0-and-creates 150 && XSD_GUEST=0 XSD_DOM0=1 XSD_TOOLS="xl xl xl" xsd_compare "$XSD_TURNS"
+    # test-xenstore over the socket and dom0's ring, the daemons taking
+    # turns round by round (in one turn each until 2026-12-07), then three
+    # creates with xl in a turn of each daemon (the target is xl's; one
+    # with swxl as well until 2026-12-06, a single create too few to
+    # compare, dropped for the CI's time)
+    if bench_fits xsd-turns-dom0-and-creates 160; then
+        xsd_dom0_alternate "$XSD_DOM0_ROUNDS" || fail swxl-xenstored-dom0-alternating "test-xenstore with the daemons taking turns round by round"
+        XSD_GUEST=0 XSD_DOM0=0 XSD_TOOLS="xl xl xl" xsd_compare "$XSD_TURNS"
+    fi
     quiet_end xsd-turns
     xsd_stop
 fi

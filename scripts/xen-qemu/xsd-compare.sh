@@ -16,7 +16,8 @@
 #     stall of the host or a flush of QEMU's translation cache spoils a
 #     round or two, not the turn's figure,
 #     both as XSBENCH-TURNS: lines (XSBENCH: lines' format; none if
-#     XSBENCH_ITERS is 0),
+#     XSBENCH_ITERS is 0); xsd_dom0_alternate (below) takes them round by
+#     round instead, as the harness now does,
 #   - a create of the ramdisk guest with each tool of XSD_TOOLS in order
 #     (default xl; a tool may come more than once, as "xl swxl xl xl":
 #     the target is xl's), all that XSD_CREATES times (default 1), until
@@ -136,6 +137,33 @@ XSD_SAVED
         done
         xsd_r=$((xsd_r+1))
     done
+}
+
+# xsd_dom0_alternate ROUNDS: test-xenstore over the socket and dom0's
+# ring (xsbench: one round of -i XSD_DOM0_ITERS each time) with the
+# daemons taking turns round by round, ROUNDS rounds each, in the order
+# xen swxl swxl xen xen swxl ... (xsd_alternate's). Until 2026-12-07 each
+# daemon had one turn of ten rounds, one after the other: a slow phase of
+# the host (a run of rounds about twice as slow, 10-20 s) then fell on one
+# daemon's turn only, and moved its median by up to a third (ring read-1,
+# 0.88 in one CI run where the boots' lockstep rounds said 0.63). Round by
+# round, a phase falls on both alike, and the run pairs each swxl round
+# with the xen round beside it. Each change of daemon is an xsd_use (about
+# a second); each daemon's first round after one is as often first as
+# second of a pair. Leaves the last daemon running.
+xsd_dom0_alternate() {
+    [ "${XSBENCH_ITERS:-0}" -gt 0 ] || return 0
+    xda_on=none; xda_r=1; xda_rc=0
+    while [ $xda_r -le $(($1 * 2)) ]; do
+        case $((xda_r % 4)) in 0|1) xda_which=xen ;; *) xda_which=swxl ;; esac
+        if [ $xda_which != $xda_on ]; then
+            xda_on=$xda_which
+            xsd_use $xda_which || { echo "XSBENCH-ALT-FAILED: $xda_which did not start"; return 1; }
+        fi
+        (XSBENCH_TAG=XSBENCH-TURNS XSBENCH_ROUNDS=1 XSBENCH_ITERS=$XSD_DOM0_ITERS XSBENCH_LOCKSTEP=0; xsbench $xda_which) || xda_rc=1
+        xda_r=$((xda_r+1))
+    done
+    return $xda_rc
 }
 
 # xsd_alternate ROUNDS ITERS [KEY=VALUE...]: the guest's figures with the daemons taking
