@@ -155,11 +155,14 @@ public enum Daemon {
             }
         }
         server.guestPoll = GuestPoll(maxMicroseconds: config.guestPollMicroseconds)
-        // The poll yields dom0's vCPU to Xen as well as the CPU to dom0's
-        // tasks (XenDomainPlatform.yieldVCPU; SWXL_XSD_POLL_YIELD=process:
-        // to dom0's tasks only, for measuring).
-        if let platform, getenv("SWXL_XSD_POLL_YIELD").map({ String(cString: $0) }) != "process" {
-            server.guestPollYields = [{ _ = sched_yield() }, { platform.yieldVCPU() }]
+        // The poll yields the CPU to dom0's tasks at every turn, and dom0's
+        // vCPU to Xen at every GuestPoll.vcpuYieldEvery-th (XenDomainPlatform.
+        // yieldVCPU). For measuring, SWXL_XSD_POLL_YIELD: "process", to
+        // dom0's tasks only; "vcpuN", dom0's vCPU at every N-th turn.
+        let yieldMode = getenv("SWXL_XSD_POLL_YIELD").map { String(cString: $0) } ?? ""
+        if let platform, yieldMode != "process" {
+            let every = yieldMode.hasPrefix("vcpu") ? UInt32(yieldMode.dropFirst(4)) ?? GuestPoll.vcpuYieldEvery : GuestPoll.vcpuYieldEvery
+            server.guestPollYields = [GuestPoll.Yield { _ = sched_yield() }, GuestPoll.Yield(every: every) { platform.yieldVCPU() }]
         }
         let guestRings = try platform.map { p throws(ServerError) in try GuestRings(server: server, platform: p) }
         // Served once the socket listens (as Xen's daemon: sockets, then dom0_init()).

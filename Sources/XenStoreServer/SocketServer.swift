@@ -75,9 +75,12 @@ public final class SocketServer {
     /// When the poll's window closes (``guestPollClock`` ns); 0: closed.
     var guestPollDeadline: UInt64 = 0
     /// The poll's clock and its yields of the CPU (each a system call,
-    /// each followed by a batch of looks); tests set their own.
+    /// each followed by a batch of looks), in order at every turn of the
+    /// poll or only at every n-th (``GuestPoll/Yield``); tests set their own.
     var guestPollClock: () -> UInt64 = SystemClock.monotonicNanoseconds
-    var guestPollYields: [() -> Void] = [{ _ = sched_yield() }]
+    var guestPollYields: [GuestPoll.Yield] = [GuestPoll.Yield { _ = sched_yield() }]
+    /// The poll's turns (``pollGuestRings()`` calls that yielded), counted for the yields taken every n-th turn.
+    var guestPollTurns: UInt32 = 0
     /// The pages ``pollGuestRings()`` looks at and what it looks for in
     /// each (kept to spare an allocation per batch).
     var pollPages: [UnsafeMutableRawPointer?] = []

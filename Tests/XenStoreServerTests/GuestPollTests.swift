@@ -54,7 +54,7 @@ import XenStoreProtocol
             fixture = try RingFixture(quotas: quotas)
             fixture.server.guestPoll = GuestPoll(maxMicroseconds: maxMicroseconds)
             fixture.server.guestPollClock = { [unowned self] in call("clock"); return now }
-            fixture.server.guestPollYields = ["process", "vcpu"].map { name in { [unowned self] in call(name) } }
+            fixture.server.guestPollYields = ["process", "vcpu"].map { name in GuestPoll.Yield { [unowned self] in call(name) } }
         }
 
         private func call(_ name: String) {
@@ -117,6 +117,39 @@ import XenStoreProtocol
         c.endRound()
         #expect(ring.gapEstimate == (3 * Self.ms + 250 * Self.us) / 4)
         #expect(c.server.guestPollDeadline == c.now + 2 * ring.gapEstimate)
+    }
+
+    /// A yield taken every n-th turn (dom0's vCPU, as the daemon sets it up
+    /// on Xen) is made at those turns only, after the yields of every turn,
+    /// and each is followed by looks.
+    @Test func aYieldEveryFourthTurnIsMadeAtEveryFourthTurnOnly() throws {
+        let c = try Clocked()
+        c.server.guestPollYields = [GuestPoll.Yield { c.calls.append("process") },
+                                    GuestPoll.Yield(every: GuestPoll.vcpuYieldEvery) { c.calls.append("vcpu") }]
+        #expect(GuestPoll.vcpuYieldEvery == 4)
+        let guest = Frontend()
+        c.fixture.attach(guest, domid: 5)
+        guest.queue([XSMessage(.getDomainPath, requestID: 1, payload: Array("5".utf8) + [0])])
+        _ = try c.fixture.exchange(guest)
+        c.endRound()
+        c.calls = []
+        for _ in 0..<8 { #expect(!c.server.pollGuestRings()) }
+        let perTurn = ["clock", "process"]
+        let fourth = perTurn + ["vcpu"]
+        #expect(c.calls == perTurn + perTurn + perTurn + fourth + perTurn + perTurn + perTurn + fourth)
+        // A request written during that yield is found right after it.
+        c.calls = []
+        for _ in 0..<3 { #expect(!c.server.pollGuestRings()) }
+        var found = false
+        c.server.guestPollYields[1].call = {
+            c.calls.append("vcpu")
+            guest.queue([XSMessage(.getDomainPath, requestID: 2, payload: Array("5".utf8) + [0])])
+            guest.step()
+            found = true
+        }
+        #expect(c.server.pollGuestRings())
+        #expect(found)
+        #expect(c.calls == perTurn + perTurn + perTurn + fourth)
     }
 
     /// Each of the poll's system calls is followed by looks: a request the
