@@ -65,6 +65,17 @@ import XenStoreProtocol
         var yields: [String] { calls.filter { $0 != "clock" } }
 
         var server: SocketServer { fixture.server }
+
+        /// A guest (domain 5) that has had a reply: the poll's window is open, and no call is recorded yet.
+        func guestAfterAReply() throws -> Frontend {
+            let guest = Frontend()
+            fixture.attach(guest, domid: 5)
+            guest.queue([XSMessage(.getDomainPath, requestID: 1, payload: Array("5".utf8) + [0])])
+            _ = try fixture.exchange(guest)
+            endRound()
+            calls = []
+            return guest
+        }
         /// The loop's end of a round.
         func endRound() { server.armGuestPoll() }
     }
@@ -127,12 +138,7 @@ import XenStoreProtocol
         c.server.guestPollYields = [GuestPoll.Yield { c.calls.append("process") },
                                     GuestPoll.Yield(every: GuestPoll.vcpuYieldEvery) { c.calls.append("vcpu") }]
         #expect(GuestPoll.vcpuYieldEvery == 4)
-        let guest = Frontend()
-        c.fixture.attach(guest, domid: 5)
-        guest.queue([XSMessage(.getDomainPath, requestID: 1, payload: Array("5".utf8) + [0])])
-        _ = try c.fixture.exchange(guest)
-        c.endRound()
-        c.calls = []
+        let guest = try c.guestAfterAReply()
         for _ in 0..<8 { #expect(!c.server.pollGuestRings()) }
         let perTurn = ["clock", "process"]
         let fourth = perTurn + ["vcpu"]
@@ -157,12 +163,7 @@ import XenStoreProtocol
     /// after it not made (the loop serves it first).
     @Test(arguments: ["clock", "process", "vcpu"]) func aRequestWrittenDuringAnyOfThePollsCallsIsFoundRightAfterIt(call: String) throws {
         let c = try Clocked()
-        let guest = Frontend()
-        c.fixture.attach(guest, domid: 5)
-        guest.queue([XSMessage(.getDomainPath, requestID: 1, payload: Array("5".utf8) + [0])])
-        _ = try c.fixture.exchange(guest)
-        c.endRound()
-        c.calls = []
+        let guest = try c.guestAfterAReply()
         c.during[call] = {
             guest.queue([XSMessage(.getDomainPath, requestID: 2, payload: Array("5".utf8) + [0])])
             guest.step()
