@@ -165,6 +165,11 @@ public enum Daemon {
             server.guestPollYields = [GuestPoll.Yield { _ = sched_yield() }, GuestPoll.Yield(every: every) { platform.yieldVCPU() }]
         }
         let guestRings = try platform.map { p throws(ServerError) in try GuestRings(server: server, platform: p) }
+        // Dom0's ring's port held masked while the loop works (GuestRings.
+        // holdDom0Port); SWXL_XSD_DOM0_HOLD=0 unmasks it at every event, for measuring.
+        if let dom0Ring, let guestRings, getenv("SWXL_XSD_DOM0_HOLD").map({ String(cString: $0) != "0" }) ?? true {
+            guestRings.holdDom0Port(dom0Ring.localPort)
+        }
         // Served once the socket listens (as Xen's daemon: sockets, then dom0_init()).
         dom0Ring?.attach(to: server)
         defer { withExtendedLifetime((dom0Ring, guestRings, platform)) {} }

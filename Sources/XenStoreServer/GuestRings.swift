@@ -26,6 +26,8 @@ public final class GuestRings: DomainRingHost {
     /// Guests' ports whose event was taken and that are left masked while
     /// the loop polls their rings (see ``releaseHeldPorts()``).
     var heldPorts: Set<UInt32> = []
+    /// Dom0's ring's port, if its event is held until the loop sleeps (``holdDom0Port(_:)``).
+    var dom0Port: UInt32?
 
     /// Binds `VIRQ_DOM_EXC` (failing if another daemon has it), becomes the
     /// store's ``Store/ringHost`` and has the loop call ``eventFired()``
@@ -41,6 +43,7 @@ public final class GuestRings: DomainRingHost {
         }
         server.store.ringHost = self
         server.releaseHeldEvents = { [unowned self] in releaseHeldPorts() }
+        server.unmaskDom0Port = { [unowned self] in if let dom0Port { platform.unmask(dom0Port) } }
         let fd = platform.eventDescriptor
         if fd >= 0 { server.onReadable(fd) { [unowned self] in eventFired() } }
     }
@@ -134,12 +137,27 @@ public final class GuestRings: DomainRingHost {
     public func eventFired() {
         guard let port = platform.takePendingPort() else { return }
         if port == virqPort { checkDomains() }
-        if server.guestPoll.maxNanoseconds > 0, guests.values.contains(where: { $0.localPort == port }) {
+        if port == dom0Port {
+            server.dom0PortHeld = true
+        } else if server.guestPoll.maxNanoseconds > 0, guests.values.contains(where: { $0.localPort == port }) {
             heldPorts.insert(port)
         } else {
             platform.unmask(port)
         }
     }
+
+    /// From now on, dom0's ring's port (`port`), once its event was taken,
+    /// is left masked while the loop works, and unmasked only when it is
+    /// about to sleep (``SocketServer/dom0PortHeld``); meanwhile the loop
+    /// looks at dom0's ring at every turn. Dom0's kernel notifies at every
+    /// request, and the daemon often finds the request in the ring by
+    /// itself (it looks again after notifying a reply, which lets dom0's
+    /// kernel run). With the port unmasked at once, a notification that
+    /// came while the daemon worked was an upcall into dom0 in the middle
+    /// of that work, and a `read` and a `write` of the event channel device
+    /// at the loop's next turn. Held, the port's upcalls are those that
+    /// wake the daemon (docs/perf.md, fifteenth round).
+    public func holdDom0Port(_ port: UInt32) { dom0Port = port }
 
     /// Unmasks the held ports but those of rings the poll watches now (its
     /// window open, and something of the ring looked at: its requests, or

@@ -87,6 +87,11 @@ public final class SocketServer {
     var pollPageLooks: [RingPage.Looks] = []
     /// Unmasks guests' event channels held masked while their rings are polled (``GuestRings/releaseHeldPorts()``).
     var releaseHeldEvents: () -> Void = {}
+    /// Dom0's ring's event channel was taken and left masked
+    /// (``GuestRings/holdDom0Port(_:)``): the loop looks at that ring at
+    /// every turn, and calls ``unmaskDom0Port`` before it sleeps.
+    var dom0PortHeld = false
+    var unmaskDom0Port: () -> Void = {}
     /// What the poll did: windows opened, requests (or room for output) it
     /// found, windows that closed with none; notifications held for a
     /// request taken in part (``holdsTakeNotice(_:)``), and of those, sent
@@ -152,8 +157,7 @@ public final class SocketServer {
             if timeout != 0, !pausedListeners.isEmpty, let due = msUntilListenerResumes(now: throttleClock()) {
                 timeout = timeout < 0 ? due : min(timeout, due)
             }
-            // About to sleep: idle CPUs may halt again.
-            if timeout != 0 { cpuLatency?.release() }
+            if timeout != 0 { prepareToSleep() }
             // A guest's request the poll found is served at once: the other
             // descriptors are looked at on the next turn, without sleeping
             // (never two turns in a row without them: a guest that keeps
@@ -168,7 +172,7 @@ public final class SocketServer {
                 return
             }
             if !pausedListeners.isEmpty { resumeListeners(now: throttleClock()) }
-            if n == 0 && unfinished.isEmpty && !guestRequests {
+            if n == 0 && unfinished.isEmpty && !guestRequests && !(dom0PortHeld && dom0RingBusy) {
                 if !spinning && !guestPolling { store.checkpoint(idle: true) }
                 continue
             }
@@ -212,6 +216,24 @@ public final class SocketServer {
             store.checkpoint(idle: false)
             if spinNanoseconds > 0 { lastWork = SystemClock.monotonicNanoseconds() }
         }
+    }
+
+    /// The loop is about to sleep: idle CPUs may halt again, and dom0's
+    /// ring's port is unmasked (an event that came while it was held
+    /// fires now, and the loop does not sleep).
+    func prepareToSleep() {
+        cpuLatency?.release()
+        if dom0PortHeld {
+            dom0PortHeld = false
+            unmaskDom0Port()
+        }
+    }
+
+    /// Whether dom0's ring has something to do (with its port held, no
+    /// event says so).
+    var dom0RingBusy: Bool {
+        guard let ring = ringList.first, ring.domid == 0 else { return false }
+        return !ring.isIdle
     }
 
     /// How long ``run()`` polls without sleeping after handling requests (0: never).

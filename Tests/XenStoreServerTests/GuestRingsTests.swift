@@ -296,6 +296,50 @@ final class GuestFixture {
         #expect(f.platform.masked == [port])   // (the fake keeps what it masked; the port is gone)
     }
 
+    /// Dom0's ring's port, held (as the daemon sets it up on Xen), stays
+    /// masked once its event was taken, while the loop works: dom0's next
+    /// requests are seen in the ring itself. It is unmasked when the loop
+    /// is about to sleep, and the loop looks at dom0's ring at every turn
+    /// meanwhile. Not held, it is unmasked at once.
+    @Test func dom0sHeldPortStaysMaskedUntilTheLoopSleeps() throws {
+        let f = try GuestFixture()
+        let server = f.rings.server
+        let port: UInt32 = 42
+        // Not held: unmasked as soon as taken.
+        f.platform.fire(port)
+        f.guestRings.eventFired()
+        #expect(f.platform.masked.isEmpty)
+        #expect(!server.dom0PortHeld)
+
+        f.guestRings.holdDom0Port(port)
+        f.platform.fire(port)
+        f.guestRings.eventFired()
+        #expect(f.platform.masked == [port])
+        #expect(server.dom0PortHeld)
+        // A request in dom0's ring: the loop's turn serves it (no event needed).
+        #expect(!server.dom0RingBusy)
+        f.dom0.queue([f.message(.getDomainPath, ["0"])])
+        f.dom0.step()
+        #expect(server.dom0RingBusy)
+        server.serviceRings()
+        #expect(!server.dom0RingBusy)
+        #expect(try f.rings.exchange(f.dom0).map(GuestFixture.describe) == ["/local/domain/0"])
+        #expect(f.platform.masked == [port])
+        // About to sleep: unmasked, once.
+        server.prepareToSleep()
+        #expect(f.platform.masked.isEmpty)
+        #expect(!server.dom0PortHeld)
+        // A guest's port and the virq are not held with it.
+        _ = f.guest(5)
+        _ = try f.introduce(5, port: 17)
+        f.platform.fire(10)
+        f.platform.fire(FakePlatform.virq)
+        f.guestRings.eventFired()
+        f.guestRings.eventFired()
+        #expect(f.platform.masked.isEmpty)
+        #expect(!server.dom0PortHeld)
+    }
+
     @Test func aGuestsPortIsUnmaskedAtOnceWhenItsRingIsNotPolledAndWhenTheWindowCloses() throws {
         let f = try GuestFixture()
         let server = f.rings.server
